@@ -1,0 +1,46 @@
+# The two commands: `make demo` and `make test`. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+DEMO_DIR   ?= demo
+DEMO_SONGS ?= 12
+DEMO_SECONDS ?= 180
+PORT ?= 8050
+
+.PHONY: demo test venv system models clean bench lint
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+
+# Reinstall whenever pyproject.toml changes. torch 2.13.0 (CPU) is the build this machine kind ships.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet 'torch==2.13.0' || $(PY) -m pip install --quiet torch
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Pretrained musicnn weights: the musicnn wheel from PyPI, unpacked into the model cache (no other host).
+models: $(STAMP)
+	$(BIN)/sectionist models fetch
+
+# Debian packages the tests use (browser tests, PostgreSQL, nginx, shellcheck, ffmpeg for the fallback decoder).
+system:
+	bash scripts/install-system-deps.sh
+
+demo: $(STAMP) models
+	$(BIN)/sectionist demo-corpus $(DEMO_DIR)/songs --songs $(DEMO_SONGS) --seconds $(DEMO_SECONDS) --seed 0
+	$(BIN)/sectionist analyze $(DEMO_DIR)/songs --store $(DEMO_DIR)/store
+	$(BIN)/sectionist info --store $(DEMO_DIR)/store
+
+test: $(STAMP) models system
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP) models
+	$(PY) bench/features.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

@@ -1,0 +1,242 @@
+"""The store: parquet tables and a manifest under one root (a local folder; ``s3://`` in :mod:`analysis.s3store`).
+
+Layout under the root::
+
+    manifest.json                 schema_version, config, library versions, timings, errors per file
+    <table>/<part>.parquet        one part per song (songs, sections, features, frames, tags)
+                                  or per run (runs, clusterings, clusters, projections, explanations, …)
+
+A table is the union of its parts. Every part is written atomically (temporary name, then a
+rename on a local disk; one PUT on S3), so an interrupted run never leaves a half-written part.
+A song counts as finished only when its ``songs`` part exists; that part is written last.
+
+Subclasses implement only the byte-level methods (:meth:`Store.read_bytes`, ``write_bytes``,
+``exists``, ``list``, ``delete``); everything about tables lives here once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import SCHEMA_VERSION
+from .errors import StoreError
+
+MANIFEST = "manifest.json"
+_META_KEY = b"sectionist.schema_version"
+
+
+class Store:
+    """Abstract store. Keys are '/'-separated paths relative to the root."""
+
+    uri: str
+
+    # ---- byte level (implemented by subclasses) -------------------------------------------
+    def read_bytes(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` (recursively), sorted."""
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def local_path(self, key: str) -> Path | None:
+        """A local file path for ``key`` when the store is on a local disk, else ``None``."""
+        return None
+
+    # ---- JSON ------------------------------------------------------------------------------
+    def read_json(self, key: str, default=None):
+        if not self.exists(key):
+            return default
+        try:
+            return json.loads(self.read_bytes(key))
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{self.uri}/{key}: not valid JSON ({exc})") from None
+
+    def write_json(self, key: str, obj) -> None:
+        self.write_bytes(key, json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode())
+
+    def read_manifest(self) -> dict:
+        return self.read_json(MANIFEST, default={}) or {}
+
+    def write_manifest(self, manifest: dict) -> None:
+        manifest = dict(manifest)
+        manifest["schema_version"] = SCHEMA_VERSION
+        # a version that changes on every write lets readers (the dashboard's cache) notice updates
+        manifest["version"] = int(manifest.get("version", 0)) + 1
+        self.write_json(MANIFEST, manifest)
+
+    # ---- tables ------------------------------------------------------------------------------
+    @staticmethod
+    def part_key(table: str, part: str) -> str:
+        if not table or "/" in table or table.startswith("."):
+            raise StoreError(f"bad table name {table!r}")
+        if not part or part.startswith("/") or ".." in part.split("/"):
+            raise StoreError(f"bad part name {part!r}")
+        return f"{table}/{part}.parquet"
+
+    def write_part(self, table: str, part: str, df: pd.DataFrame | pa.Table) -> None:
+        """Write one part of ``table`` atomically (replacing an older version of that part)."""
+        tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+        meta = dict(tbl.schema.metadata or {})
+        meta[_META_KEY] = str(SCHEMA_VERSION).encode()
+        tbl = tbl.replace_schema_metadata(meta)
+        buf = io.BytesIO()
+        pq.write_table(tbl, buf, compression="zstd")
+        self.write_bytes(self.part_key(table, part), buf.getvalue())
+
+    def has_part(self, table: str, part: str) -> bool:
+        return self.exists(self.part_key(table, part))
+
+    def delete_part(self, table: str, part: str) -> None:
+        key = self.part_key(table, part)
+        if self.exists(key):
+            self.delete(key)
+
+    def list_parts(self, table: str) -> list[str]:
+        prefix = f"{table}/"
+        return [k[len(prefix):-len(".parquet")] for k in self.list(prefix) if k.endswith(".parquet")]
+
+    def _read_arrow(self, key: str, columns=None) -> pa.Table:
+        path = self.local_path(key)
+        try:
+            src = str(path) if path is not None else io.BytesIO(self.read_bytes(key))
+            tbl = pq.read_table(src, columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise StoreError(f"{self.uri}/{key}: unreadable parquet part ({exc})") from None
+        version = int((tbl.schema.metadata or {}).get(_META_KEY, b"0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.uri}/{key}: written by a newer sectionist (schema {version} > {SCHEMA_VERSION})")
+        return tbl
+
+    def read_part(self, table: str, part: str, columns=None) -> pd.DataFrame:
+        return self._read_arrow(self.part_key(table, part), columns).to_pandas()
+
+    def read_table(self, table: str, columns=None, parts=None) -> pd.DataFrame:
+        """The union of the parts of ``table`` (all, or those named in ``parts``) as one DataFrame.
+
+        An absent table gives an empty DataFrame (with the requested columns, if any).
+        """
+        names = self.list_parts(table) if parts is None else list(parts)
+        tables = [self._read_arrow(self.part_key(table, p), columns) for p in names]
+        tables = [t for t in tables if t.num_rows or len(tables) == 1]
+        if not tables:
+            return pd.DataFrame(columns=list(columns) if columns else [])
+        merged = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+        return merged.to_pandas()
+
+    def tables(self) -> list[str]:
+        """Names of the tables present."""
+        seen = {k.split("/", 1)[0] for k in self.list("") if "/" in k and k.endswith(".parquet")}
+        return sorted(seen)
+
+
+class LocalStore(Store):
+    """A store in a local folder."""
+
+    def __init__(self, root: str | Path, create: bool = True):
+        self.root = Path(root).expanduser().resolve()
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise StoreError(f"{self.root}: no such store folder")
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root not in p.parents and p != self.root:
+            raise StoreError(f"key {key!r} escapes the store root")
+        return p
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"{self.root}/{key}: not found") from None
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def list(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if base.is_file():
+            return [prefix]
+        if not base.is_dir():
+            return []
+        out = []
+        for p in base.rglob("*"):
+            if p.is_file() and not p.name.startswith("."):
+                out.append(p.relative_to(self.root).as_posix())
+        return sorted(out)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def open_store(uri: str | Path, create: bool = True, **options) -> Store:
+    """Open the store at ``uri``: a local folder, or ``s3://bucket/prefix``.
+
+    ``options`` are passed to the S3 store (``endpoint_url``, ``region``, …).
+    """
+    s = str(uri)
+    if s.startswith("s3://"):
+        from .s3store import S3Store  # imported lazily: boto3 is only needed for S3
+
+        return S3Store(s, create=create, **options)
+    if "://" in s:
+        raise StoreError(f"{s}: unsupported store URI (use a folder or s3://bucket/prefix)")
+    return LocalStore(s, create=create)
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
