@@ -1,0 +1,140 @@
+"""The core sub-commands: ``analyze``, ``info`` and ``demo-corpus``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register_cli(sub) -> None:
+    from .config import AnalysisConfig
+    from .sectioning import SCHEMES
+
+    d = AnalysisConfig()
+    p = sub.add_parser(
+        "analyze", help="analyse songs into a store (sections, features, embeddings, clusterings)",
+        description="Cut every song into sections, compute classical features (and the default embedder's "
+        "frames), write them to the store, then fit the default clusterings, projections, explanations and "
+        "comparisons. Re-running skips songs whose content and configuration are unchanged; an interrupted "
+        "run resumes where it stopped. Bad files are reported with their reason and the rest goes on.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("songs", nargs="+", metavar="SONGS", help="audio files or folders (searched recursively)")
+    p.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
+    p.add_argument("--config", help="TOML file setting any option below (command-line options win)")
+    p.add_argument("--section-seconds", type=float, default=None, help=f"section length for 'fixed' [{d.section_seconds}]")
+    p.add_argument("--scheme", choices=sorted(SCHEMES), default=None, help=f"sectioning scheme [{d.scheme}]")
+    p.add_argument("--beats-per-section", type=int, default=None, help=f"beats per section for 'beats' [{d.beats_per_section}]")
+    p.add_argument("--sample-rate", type=int, default=None, help=f"analysis sample rate in Hz [{d.sample_rate}]")
+    p.add_argument("--central-rule", choices=["ratio", "energy"], default=None,
+                   help=f"central-section rule: the study's centroid/RMS ratio, or top RMS [{d.central_rule}]")
+    p.add_argument("--central-fraction", type=float, default=None, help=f"fraction of central sections per song [{d.central_fraction}]")
+    p.add_argument("--workers", type=int, default=None, help="songs analysed in parallel (processes) [1]")
+    p.add_argument("--embedder", action="append", dest="embedders", default=None,
+                   help="embedder to run (repeatable) [musicnn]")
+    p.add_argument("--no-embed", action="store_true", help="skip learned embeddings")
+    p.add_argument("--no-cluster", action="store_true", help="skip the default clusterings")
+    p.add_argument("--device", default=None, help="torch device for embeddings, e.g. cuda [cpu]")
+    p.add_argument("--force", action="store_true", help="recompute songs even if unchanged")
+    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("info", help="print what a store holds",
+                       description="Print the songs, sections, features, embeddings, runs and errors of a store.")
+    p.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
+    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "demo-corpus", help="synthesise the demo corpus of electronic-dance-style songs",
+        description="Write deterministic synthetic songs (WAV) with a ground-truth JSON of their labelled "
+        "sections (intro, build, drop, break, outro) beside each.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("dir", help="output folder")
+    p.add_argument("--songs", type=int, default=12, help="number of songs")
+    p.add_argument("--seconds", type=float, default=180.0, help="length of each song")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.set_defaults(func=cmd_demo_corpus)
+
+
+def _store_options(args) -> dict:
+    return {"endpoint_url": args.s3_endpoint} if getattr(args, "s3_endpoint", None) else {}
+
+
+def cmd_analyze(args) -> int:
+    from .config import load_config
+    from .pipeline import analyze
+    from .store import open_store
+
+    cfg = load_config(
+        args.config,
+        section_seconds=args.section_seconds, scheme=args.scheme, beats_per_section=args.beats_per_section,
+        sample_rate=args.sample_rate, central_rule=args.central_rule, central_fraction=args.central_fraction,
+        workers=args.workers, embedders=tuple(args.embedders) if args.embedders else None,
+        device=args.device, force=args.force or None,
+        embed=False if args.no_embed else None, cluster=False if args.no_cluster else None,
+    )
+    store = open_store(args.store, **_store_options(args))
+    summary = analyze(args.songs, store, cfg, progress=not args.quiet)
+    print(f"store: {store.uri}")
+    for line in summary.lines():
+        print(line)
+    return 1 if summary.failed and not (summary.ok or summary.skipped) else 0
+
+
+def store_summary(store) -> list[str]:
+    """Human-readable lines describing a store."""
+    m = store.read_manifest()
+    lines = [f"store: {store.uri}  (schema {m.get('schema_version', '?')}, version {m.get('version', '?')})"]
+    tables = store.tables()
+    if "songs" in tables:
+        songs = store.read_table("songs")
+        lines.append(f"songs: {len(songs)}  ({songs['duration_s'].sum() / 3600:.2f} h of audio)")
+    if "sections" in tables:
+        sec = store.read_table("sections", columns=["section_id", "scheme", "is_central", "truth_label"])
+        lines.append(f"sections: {len(sec)}  ({int(sec['is_central'].sum())} central; "
+                     f"schemes: {', '.join(sorted(sec['scheme'].unique()))})")
+        if sec["truth_label"].notna().any():
+            counts = sec["truth_label"].value_counts()
+            lines.append("ground truth: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if "features" in tables:
+        parts = store.list_parts("features")
+        cols = store.read_part("features", parts[0]).columns if parts else []
+        lines.append(f"features: {len(cols) - 2} columns per section")
+    if "frames" in tables:
+        by = {}
+        for part in store.list_parts("frames"):
+            by.setdefault(part.split("/")[0], 0)
+            by[part.split("/")[0]] += 1
+        lines.append("embeddings: " + ", ".join(f"{k} ({v} songs)" for k, v in sorted(by.items())))
+    if "runs" in tables:
+        runs = store.read_table("runs")
+        lines.append(f"clustering runs: {len(runs)}")
+        cols = [c for c in ["run_id", "n_clusters", "silhouette", "stability_ari", "ari_truth", "nmi_truth"] if c in runs]
+        with_pd_opts = runs[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        lines.extend("  " + ln for ln in with_pd_opts.splitlines())
+    errors = m.get("errors") or {}
+    if errors:
+        lines.append(f"failed files: {len(errors)}")
+        lines.extend(f"  {p}: {r}" for p, r in sorted(errors.items()))
+    if len(lines) == 1:
+        lines.append("(empty store)")
+    return lines
+
+
+def cmd_info(args) -> int:
+    from .store import open_store
+
+    store = open_store(args.store, create=False, **_store_options(args))
+    print("\n".join(store_summary(store)))
+    return 0
+
+
+def cmd_demo_corpus(args) -> int:
+    from .demo import make_corpus
+
+    paths = make_corpus(args.dir, n_songs=args.songs, seconds=args.seconds, seed=args.seed)
+    print(f"wrote {len(paths)} songs with ground truth to {args.dir}", file=sys.stdout)
+    return 0

@@ -1,0 +1,373 @@
+"""Orchestration of ``sectionist analyze``: decode → sections → features → embeddings → store.
+
+Each song is analysed on its own (in a worker process when ``workers > 1``); its parts are written
+atomically, the ``songs`` part last, so a song is either complete in the store or absent. A
+re-run skips songs whose content hash and config hash are unchanged (and whose embeddings are
+present); ``force`` recomputes. A bad file is reported with its path and reason in the manifest
+and the summary, and the rest of the corpus goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import SCHEMA_VERSION, __version__
+from .audio import AUDIO_EXTENSIONS, content_hash, load_audio, probe
+from .config import AnalysisConfig
+from .errors import AudioError, ParameterError, SectionistError
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+
+def collect_inputs(paths) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted, de-duplicated list of audio files.
+
+    Files given explicitly are kept whatever their extension (so a bad file is reported, not
+    silently ignored); inside folders only known audio extensions are picked up.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTENSIONS))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ParameterError(f"{p}: no such file or folder")
+    seen, uniq = set(), []
+    for p in out:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            uniq.append(r)
+    return uniq
+
+
+def read_truth(audio_path: Path) -> tuple[Path | None, list[dict]]:
+    """The ground-truth JSON beside an audio file (same stem), if any."""
+    jp = audio_path.with_suffix(".json")
+    if not jp.is_file():
+        return None, []
+    try:
+        data = json.loads(jp.read_text())
+        sections = [s for s in data.get("sections", []) if {"start", "end", "label"} <= set(s)]
+        return jp, sections
+    except (json.JSONDecodeError, AttributeError, OSError):
+        log.warning("%s: ground-truth JSON is unreadable; ignored", jp)
+        return None, []
+
+
+def truth_labels(sections: pd.DataFrame, truth: list[dict]) -> list:
+    """Label of the truth segment that overlaps each section most (None without truth)."""
+    if not truth:
+        return [None] * len(sections)
+    ts = np.array([[t["start"], t["end"]] for t in truth], dtype=float)
+    labels = [t["label"] for t in truth]
+    out = []
+    for s, e in zip(sections["start_s"], sections["end_s"]):
+        ov = np.minimum(e, ts[:, 1]) - np.maximum(s, ts[:, 0])
+        j = int(np.argmax(ov))
+        out.append(labels[j] if ov[j] > 0 else None)
+    return out
+
+
+# ---- one song ---------------------------------------------------------------------------------------
+
+@dataclass
+class SongResult:
+    path: str
+    status: str  # ok / failed / skipped
+    song_id: str | None = None
+    reason: str | None = None
+    seconds: float = 0.0
+    duration_s: float = 0.0
+    n_sections: int = 0
+    parts: dict = field(default_factory=dict)  # table/part → DataFrame
+    song_row: dict | None = None
+
+
+_EMBEDDERS: dict = {}
+
+
+def _embedder(name: str, device: str):
+    key = (name, device)
+    if key not in _EMBEDDERS:
+        from .embeddings import get_embedder
+
+        _EMBEDDERS[key] = get_embedder(name, device=device)
+    return _EMBEDDERS[key]
+
+
+def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongResult:
+    """Analyse one file into its table parts (nothing is written here)."""
+    from .features import FeatureParams, onset_envelope, section_features, song_tempo
+    from .sectioning import SCHEMES, make_sections, select_central
+
+    t0 = time.perf_counter()
+    info = probe(path)
+    y, sr = load_audio(path, cfg.sample_rate, min_seconds=cfg.min_song_seconds)
+    duration = len(y) / sr
+    oenv = onset_envelope(y, sr, cfg.hop_length)
+    tempo = song_tempo(oenv, sr, cfg.hop_length)
+    params = dict(section_seconds=cfg.section_seconds, beats_per_section=cfg.beats_per_section)
+    if SCHEMES[cfg.scheme].needs_beats:
+        import librosa
+
+        _, beats = librosa.beat.beat_track(onset_envelope=oenv, sr=sr, hop_length=cfg.hop_length, bpm=tempo)
+        params["beat_times"] = librosa.frames_to_time(beats, sr=sr, hop_length=cfg.hop_length)
+    sections = make_sections(song_id, duration, cfg.scheme, **params)
+    if sections.empty:
+        raise AudioError(path, f"too short for one section with scheme {cfg.scheme!r} "
+                               f"({duration:.2f} s; a fixed section needs more than {cfg.section_seconds / 2:g} s)")
+    bounds = np.round(sections[["start_s", "end_s"]].to_numpy() * sr).astype(np.int64)
+    fp = FeatureParams(sr=sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels, n_mfcc=cfg.n_mfcc)
+    feats, mel = section_features(y, bounds, fp, return_mel=True)
+    feats["tempo_bpm"] = np.float32(tempo)
+    is_central, rank = select_central(feats["rms_median"].to_numpy(), feats["spectral_centroid_median"].to_numpy(),
+                                      rule=cfg.central_rule, fraction=cfg.central_fraction)
+    sections["is_central"] = is_central
+    sections["rank"] = rank
+    truth_path, truth = read_truth(path)
+    sections["truth_label"] = pd.Series(truth_labels(sections, truth), dtype="string")
+    feats.insert(0, "song_id", song_id)
+    feats.insert(0, "section_id", sections["section_id"].to_numpy())
+    melspec = pd.DataFrame(mel, columns=[f"mel{i}" for i in range(mel.shape[1])])
+    melspec.insert(0, "song_id", song_id)
+    melspec.insert(0, "section_id", sections["section_id"].to_numpy())
+    parts = {("sections", song_id): sections, ("features", song_id): feats, ("melspec", song_id): melspec}
+    if cfg.embed:
+        from .embeddings import embed_song
+
+        for name in cfg.embedders:
+            frames, tags = embed_song(_embedder(name, cfg.device), y, sr, sections)
+            parts[("frames", f"{name}/{song_id}")] = frames
+            if tags is not None and len(tags):
+                model = str(tags["model"].iloc[0])
+                parts[("tags", f"{model}/{song_id}")] = tags
+    song_row = {
+        "song_id": song_id, "uri": str(path), "title": path.stem, "format": info.format,
+        "duration_s": float(duration), "sample_rate": int(info.sample_rate), "channels": int(info.channels),
+        "analysis_sr": int(sr), "tempo_bpm": float(tempo), "n_sections": int(len(sections)),
+        "analyzed_with": cfg.config_hash(), "content_hash": digest,
+        "truth_path": str(truth_path) if truth_path else None,
+        "embedders": ",".join(cfg.embedders) if cfg.embed else "",
+    }
+    return SongResult(str(path), "ok", song_id, seconds=time.perf_counter() - t0, duration_s=duration,
+                      n_sections=len(sections), parts=parts, song_row=song_row)
+
+
+def _worker(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongResult:
+    """Run :func:`analyze_song`, turning any failure into a reported result."""
+    t0 = time.perf_counter()
+    try:
+        return analyze_song(path, song_id, digest, cfg)
+    except AudioError as exc:
+        return SongResult(str(path), "failed", song_id, reason=exc.reason, seconds=time.perf_counter() - t0)
+    except SectionistError as exc:
+        return SongResult(str(path), "failed", song_id, reason=str(exc), seconds=time.perf_counter() - t0)
+    except MemoryError:
+        return SongResult(str(path), "failed", song_id, reason="out of memory", seconds=time.perf_counter() - t0)
+    except Exception as exc:  # a bug or an odd file must not stop the corpus; the reason is kept
+        log.exception("unexpected error on %s", path)
+        return SongResult(str(path), "failed", song_id, reason=f"internal error: {type(exc).__name__}: {exc}",
+                          seconds=time.perf_counter() - t0)
+
+
+def _init_worker():
+    # one BLAS / torch thread per worker process: the processes are the parallelism
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+# ---- the corpus -------------------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    ok: int = 0
+    skipped: int = 0
+    failed: dict = field(default_factory=dict)  # path → reason
+    sections: int = 0
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    runs: list = field(default_factory=list)
+
+    def realtime_factor(self) -> float:
+        return self.audio_s / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def lines(self) -> list[str]:
+        out = [
+            f"songs: {self.ok} analysed, {self.skipped} unchanged (skipped), {len(self.failed)} failed",
+            f"sections: {self.sections} (in analysed songs)",
+            f"audio: {self.audio_s / 3600:.3f} h in {self.wall_s:.1f} s wall time "
+            f"({self.realtime_factor():.0f} audio hours per wall hour)" if self.wall_s else "",
+        ]
+        if self.runs:
+            out.append(f"clustering runs: {', '.join(self.runs)}")
+        for p, r in self.failed.items():
+            out.append(f"FAILED {p}: {r}")
+        return [line for line in out if line]
+
+
+def _existing_songs(store: Store) -> dict[str, dict]:
+    if not store.list_parts("songs"):
+        return {}
+    df = store.read_table("songs")
+    return {r["song_id"]: r for r in df.to_dict("records")}
+
+
+def _is_done(row: dict | None, cfg: AnalysisConfig, store: Store) -> bool:
+    if row is None or row.get("analyzed_with") != cfg.config_hash():
+        return False
+    if cfg.embed:
+        have = set(str(row.get("embedders") or "").split(","))
+        if not set(cfg.embedders) <= have:
+            return False
+    return True
+
+
+def check_embedders(cfg: AnalysisConfig) -> None:
+    """Fail early (before any song) when a requested embedder cannot run here."""
+    if not cfg.embed:
+        return
+    from .embeddings import get_embedder
+
+    for name in cfg.embedders:
+        get_embedder(name, device=cfg.device)  # raises a clear error (e.g. weights not fetched)
+
+
+def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress: bool = True) -> Summary:
+    """Analyse every audio file in ``paths`` into ``store``; see the module docstring.
+
+    Returns
+    -------
+    Summary
+        Counts, failures with reasons, sections, audio seconds and wall time.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = cfg or AnalysisConfig()
+    t_start = time.perf_counter()
+    files = collect_inputs(paths)
+    if not files:
+        raise ParameterError("no audio files found in the given paths")
+    check_embedders(cfg)
+    manifest = store.read_manifest()
+    manifest.setdefault("songs", {})
+    manifest.setdefault("errors", {})
+    existing = _existing_songs(store)
+    summary = Summary()
+
+    # hash every file first: identity and resume both rest on content, not on names
+    todo: list[tuple[Path, str, str]] = []
+    seen_ids: dict[str, Path] = {}
+    for p in tqdm(files, desc="checking", unit="file", disable=not progress or len(files) < 50, leave=False):
+        try:
+            digest = content_hash(p)
+        except AudioError as exc:
+            summary.failed[str(p)] = exc.reason
+            continue
+        song_id = digest[:16]
+        if song_id in seen_ids:
+            summary.failed[str(p)] = f"duplicate of {seen_ids[song_id]} (same content)"
+            continue
+        seen_ids[song_id] = p
+        if not cfg.force and _is_done(existing.get(song_id), cfg, store):
+            summary.skipped += 1
+            manifest["songs"][str(p)] = {**manifest["songs"].get(str(p), {}), "status": "ok", "song_id": song_id}
+            manifest["errors"].pop(str(p), None)
+            continue
+        todo.append((p, song_id, digest))
+
+    def record(res: SongResult):
+        if res.status == "ok":
+            for (table, part), df in res.parts.items():
+                store.write_part(table, part, df)
+            store.write_part("songs", res.song_id, pd.DataFrame([res.song_row]))  # last: marks the song done
+            summary.ok += 1
+            summary.sections += res.n_sections
+            summary.audio_s += res.duration_s
+            manifest["errors"].pop(res.path, None)
+        else:
+            summary.failed[res.path] = res.reason
+            manifest["errors"][res.path] = res.reason
+        manifest["songs"][res.path] = {"status": res.status, "song_id": res.song_id, "reason": res.reason,
+                                       "seconds": round(res.seconds, 3)}
+
+    bar = tqdm(total=len(todo), desc="analysing", unit="song", disable=not progress, dynamic_ncols=True)
+    interrupted = False
+    try:
+        if cfg.workers > 1 and len(todo) > 1:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
+                                     initializer=_init_worker) as pool:
+                futures = {pool.submit(_worker, p, sid, dg, cfg): p for p, sid, dg in todo}
+                try:
+                    for fut in as_completed(futures):
+                        res = fut.result()
+                        record(res)
+                        bar.set_postfix_str(Path(res.path).name[-30:])
+                        bar.update(1)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+        else:
+            for p, sid, dg in todo:
+                bar.set_postfix_str(p.name[-30:])
+                record(_worker(p, sid, dg, cfg))
+                bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        bar.close()
+        summary.wall_s = time.perf_counter() - t_start
+        manifest["config"] = {**cfg.to_dict(), "hash": cfg.config_hash()}
+        manifest["libraries"] = _library_versions()
+        manifest.setdefault("timings", {})["analyze"] = {
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_s": round(summary.wall_s, 2), "songs_analysed": summary.ok, "audio_s": round(summary.audio_s, 2),
+            "interrupted": interrupted,
+        }
+        manifest["schema_version"] = SCHEMA_VERSION
+        store.write_manifest(manifest)
+
+    if cfg.cluster and (summary.ok or cfg.force or not store.list_parts("runs")):
+        from .modeling import run_default_models
+
+        embedders = tuple(cfg.embedders) if cfg.embed else ()
+        summary.runs = list(run_default_models(store, embedders=embedders, progress=progress))
+        summary.wall_s = time.perf_counter() - t_start
+    return summary
+
+
+def _library_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"sectionist": __version__, "python": sys.version.split()[0]}
+    for name in ("numpy", "scipy", "librosa", "soundfile", "soxr", "pyarrow", "pandas", "scikit-learn",
+                 "openTSNE", "umap-learn", "shap", "torch"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
