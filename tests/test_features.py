@@ -1,0 +1,113 @@
+"""Classical features agree with librosa's own functions called on each section alone.
+
+Tolerance: relative 1e-4 and absolute 1e-3 (MFCCs are in dB, tens to hundreds; the rest are
+float32 values computed in a different order).
+"""
+
+import librosa
+import numpy as np
+import pytest
+
+from analysis.features import (CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams,
+                               feature_columns, onset_envelope, section_features, song_tempo)
+from analysis.errors import ParameterError
+from tests.conftest import click_track, tone
+
+RTOL, ATOL = 1e-4, 1e-3
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def song():
+    rng = np.random.default_rng(7)
+    n = SR * 34
+    t = np.arange(n) / SR
+    y = 0.3 * np.sin(2 * np.pi * 330 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.25 * t))
+    y += 0.05 * rng.standard_normal(n)
+    y[SR * 15: SR * 30] += 0.3 * np.sign(np.sin(2 * np.pi * 110 * t[SR * 15: SR * 30]))  # a brighter middle
+    y += click_track(bpm=128, seconds=34.0, sr=SR)
+    return y.astype(np.float32)
+
+
+def librosa_reference(seg, p: FeatureParams) -> dict[str, np.ndarray]:
+    """What the study's notebook did: one librosa call (and one STFT) per feature."""
+    ref = {
+        "rms": librosa.feature.rms(y=seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "zero_crossing_rate": librosa.feature.zero_crossing_rate(seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_centroid": librosa.feature.spectral_centroid(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_bandwidth": librosa.feature.spectral_bandwidth(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_rolloff": librosa.feature.spectral_rolloff(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, roll_percent=0.85)[0],
+        "spectral_flatness": librosa.feature.spectral_flatness(y=seg, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+    }
+    frames = librosa.util.frame(np.pad(seg, p.n_fft // 2), frame_length=p.n_fft, hop_length=p.hop_length)
+    ref["amplitude_envelope"] = np.abs(frames).max(axis=0)
+    chroma = librosa.feature.chroma_stft(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, tuning=0.0)
+    mfcc = librosa.feature.mfcc(y=seg, sr=p.sr, n_mfcc=p.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels)
+    delta = librosa.feature.delta(mfcc)
+    for i in range(12):
+        ref[f"chroma{i + 1}"] = chroma[i]
+    for i in range(p.n_mfcc):
+        ref[f"mfcc{i + 1}"] = mfcc[i]
+        ref[f"mfcc_delta{i + 1}"] = delta[i]
+    return ref
+
+
+def test_feature_parity_with_librosa_per_section(song):
+    p = FeatureParams(sr=SR)
+    bounds = np.array([[0, 15 * SR], [15 * SR, 30 * SR], [30 * SR, len(song)]])
+    df = section_features(song, bounds, p)
+    assert len(df) == 3
+    for k, (s, e) in enumerate(bounds):
+        ref = librosa_reference(song[s:e], p)
+        assert set(ref) == set(FEATURE_NAMES)
+        for name, frames in ref.items():
+            for stat, fn in (("median", np.median), ("mean", np.mean), ("std", np.std)):
+                np.testing.assert_allclose(df.loc[k, f"{name}_{stat}"], fn(frames), rtol=RTOL, atol=ATOL,
+                                           err_msg=f"section {k}: {name}_{stat}")
+
+
+def test_batching_does_not_change_values(song):
+    p = FeatureParams(sr=SR)
+    bounds = np.array([[i * SR, (i + 2) * SR] for i in range(0, 30, 2)])
+    one_block = section_features(song, bounds, p, block_frames=10**9)
+    many_blocks = section_features(song, bounds, p, block_frames=50)
+    np.testing.assert_allclose(one_block.to_numpy(), many_blocks.to_numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_analytic_values_of_a_pure_tone():
+    y = tone(440.0, 6.0, SR, amp=0.5)
+    df = section_features(y, np.array([[0, len(y)]]), FeatureParams(sr=SR))
+    assert df.loc[0, "spectral_centroid_median"] == pytest.approx(440, abs=15)
+    assert df.loc[0, "rms_median"] == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)
+    assert df.loc[0, "amplitude_envelope_median"] == pytest.approx(0.5, rel=1e-3)
+    assert df.loc[0, "zero_crossing_rate_median"] == pytest.approx(2 * 440 / SR, rel=0.02)
+    # A is the 10th pitch class (C=1): the chroma maximum
+    chroma = [df.loc[0, f"chroma{i}_median"] for i in range(1, 13)]
+    assert int(np.argmax(chroma)) == 9
+
+
+def test_short_sections_get_features():
+    y = tone(440.0, 2.0, SR)
+    df = section_features(y, np.array([[0, SR // 4], [SR // 4, SR]]), FeatureParams(sr=SR))
+    assert np.isfinite(df.to_numpy()).all()
+
+
+def test_feature_sets():
+    assert len(CLASSICAL17) == 17
+    assert CLASSICAL17[:4] == ["amplitude_envelope_median", "rms_median", "zero_crossing_rate_median",
+                              "spectral_centroid_median"]
+    assert CLASSICAL17[-1] == "mfcc13_median"
+    assert set(CLASSICAL17) < set(CLASSICAL) and "tempo_bpm" in CLASSICAL
+    assert len(CLASSICAL) == 3 * len(FEATURE_NAMES) + 1
+    assert feature_columns("classical17") == FEATURE_SETS["classical17"]
+    with pytest.raises(ParameterError, match="unknown feature set"):
+        feature_columns("nope")
+
+
+def test_tempo_from_chunked_onset_envelope():
+    y = click_track(bpm=125, seconds=40.0, sr=SR)
+    env = onset_envelope(y, SR, 512, chunk_seconds=10.0)
+    whole = librosa.onset.onset_strength(y=y, sr=SR, hop_length=512)
+    assert env.shape == whole.shape
+    assert np.corrcoef(env, whole)[0, 1] > 0.99
+    assert song_tempo(env, SR) == pytest.approx(125, abs=2)
