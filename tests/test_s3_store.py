@@ -1,0 +1,187 @@
+"""S3Store against moto's S3 server on loopback: bytes, tables, listing, errors, IAM policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from s3_fixtures import admin_client, moto_endpoint, s3  # noqa: F401  (fixtures)
+
+from moto.core.authorization import enable_iam_authentication
+
+from analysis.errors import ParameterError, StoreError
+from analysis.s3store import S3Store, parse_s3_uri
+from analysis.store import MANIFEST, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_parse_s3_uri():
+    assert parse_s3_uri("s3://bucket-a/some/prefix/") == ("bucket-a", "some/prefix")
+    assert parse_s3_uri("s3://bucket-a") == ("bucket-a", "")
+    with pytest.raises(StoreError, match="not a valid bucket name"):
+        parse_s3_uri("s3://Bad_Bucket/x")
+    with pytest.raises(StoreError, match=r"'\.\.'"):
+        parse_s3_uri("s3://bucket-a/x/../y")
+
+
+def test_bytes_roundtrip_list_exists_delete(s3):
+    store = open_store(s3.uri("runs/a"), endpoint_url=s3.endpoint)
+    assert isinstance(store, S3Store)
+    assert store.uri == f"s3://{s3.bucket}/runs/a"
+    assert store.list() == []
+    store.write_bytes("x/one.bin", b"\x00\x01" * 1000)
+    store.write_bytes("x/sub/two.bin", b"two")
+    store.write_bytes("top.txt", b"top")
+    # a sibling prefix that merely starts with the same letters is not part of the store
+    s3.client.put_object(Bucket=s3.bucket, Key="runs/ab/intruder.txt", Body=b"no")
+    assert store.list() == ["top.txt", "x/one.bin", "x/sub/two.bin"]
+    assert store.list("x/") == ["x/one.bin", "x/sub/two.bin"]
+    assert store.read_bytes("x/one.bin") == b"\x00\x01" * 1000
+    assert store.exists("top.txt") and not store.exists("nothing.txt")
+    # what the code wrote is really on the server, under the prefix
+    body = s3.client.get_object(Bucket=s3.bucket, Key="runs/a/x/sub/two.bin")["Body"].read()
+    assert body == b"two"
+    store.delete("top.txt")
+    store.delete("top.txt")  # deleting twice is fine, as on a local disk
+    assert not store.exists("top.txt")
+    assert store.size("x/one.bin") == 2000
+    with pytest.raises(StoreError, match="not found"):
+        store.read_bytes("top.txt")
+    with pytest.raises(StoreError, match="bad key"):
+        store.read_bytes("../escape")
+
+
+def test_tables_and_manifest_roundtrip(s3):
+    rng = np.random.default_rng(0)
+    store = open_store(s3.uri(), endpoint_url=s3.endpoint)
+    feats = pd.DataFrame({
+        "section_id": [f"abc-{i:05d}" for i in range(50)],
+        "song_id": "abc",
+        "rms_median": rng.random(50).astype(np.float32),
+    })
+    store.write_part("features", "abc", feats)
+    store.write_part("features", "def", feats.assign(song_id="def"))
+    store.write_manifest({"config": {"hash": "h1"}})
+    store.write_manifest(store.read_manifest())
+
+    reopened = open_store(s3.uri(), create=False)  # endpoint from SECTIONIST_S3_ENDPOINT
+    assert reopened.tables() == ["features"]
+    assert reopened.list_parts("features") == ["abc", "def"]
+    table = reopened.read_table("features")
+    assert len(table) == 100 and table["rms_median"].dtype == np.float32
+    pd.testing.assert_frame_equal(reopened.read_part("features", "abc"), feats)
+    manifest = reopened.read_manifest()
+    assert manifest["version"] == 2 and manifest["config"] == {"hash": "h1"}
+    reopened.delete_part("features", "def")
+    assert reopened.list_parts("features") == ["abc"]
+
+
+def test_missing_bucket_is_a_clear_error(s3):
+    with pytest.raises(StoreError, match="bucket does not exist"):
+        open_store(f"s3://no-such-bucket-{s3.bucket}/store")
+
+
+def test_open_without_create_needs_a_store(s3):
+    with pytest.raises(StoreError, match="no store there"):
+        open_store(s3.uri("empty"), create=False)
+
+
+def test_unreachable_endpoint_is_a_clear_error(s3):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot reach the S3 endpoint"):
+        S3Store(s3.uri(), endpoint_url=f"http://127.0.0.1:{port}", attempts=2, max_attempts=1)
+
+
+def test_bad_options_are_parameter_errors(s3):
+    with pytest.raises(ParameterError, match="attempts"):
+        S3Store(s3.uri(), attempts=0)
+    with pytest.raises(ParameterError, match="retry_mode"):
+        S3Store(s3.uri(), retry_mode="sometimes")
+
+
+@pytest.fixture
+def iam_reader(s3):
+    """Credentials of an IAM user holding deploy/iam-policy.json for s3.bucket, store/ and songs/.
+
+    Requests are checked against IAM only inside ``enable_iam_authentication()`` (moto's switch).
+
+    moto does not evaluate the policy's ``s3:prefix`` condition (it knows no S3 condition keys),
+    so the condition is left out here; test_iam_policy_is_read_only_and_scoped checks it.
+    """
+    text = (REPO / "deploy" / "iam-policy.json").read_text()
+    text = text.replace("BUCKET_NAME", s3.bucket).replace("STORE_PREFIX", "store").replace("SONGS_PREFIX", "songs")
+    policy = json.loads(text)
+    for statement in policy["Statement"]:
+        statement.pop("Condition", None)
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=s3.endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    user = f"reader-{s3.bucket}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="sectionist-read-only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def test_iam_policy_is_read_only_and_scoped():
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    actions = {a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert actions == {"s3:GetObject", "s3:ListBucket"}
+    assert all(st["Effect"] == "Allow" for st in policy["Statement"])
+    listing = next(st for st in policy["Statement"] if st["Action"] == "s3:ListBucket")
+    assert listing["Resource"] == "arn:aws:s3:::BUCKET_NAME"
+    assert set(listing["Condition"]["StringLike"]["s3:prefix"]) == {"STORE_PREFIX/*", "SONGS_PREFIX/*"}
+    reading = next(st for st in policy["Statement"] if st["Action"] == "s3:GetObject")
+    assert all(r.startswith("arn:aws:s3:::BUCKET_NAME/") and r.endswith("/*") for r in reading["Resource"])
+
+
+def test_iam_policy_reads_but_never_writes(s3, iam_reader, monkeypatch):
+    writer = open_store(s3.uri())  # the admin's credentials, before switching
+    writer.write_part("songs", "abc", pd.DataFrame({"song_id": ["abc"], "title": ["t"]}))
+    writer.write_manifest({})
+    s3.client.put_object(Bucket=s3.bucket, Key="private/secret.txt", Body=b"no")
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", iam_reader[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", iam_reader[1])
+    with enable_iam_authentication():
+        reader = open_store(s3.uri(), create=False, cache=False)
+        assert reader.read_table("songs")["title"].tolist() == ["t"]
+        assert reader.read_manifest()["version"] == 1
+        with pytest.raises(StoreError, match="access denied to write"):
+            reader.write_bytes("songs/evil.parquet", b"x")
+        with pytest.raises(StoreError, match="access denied to delete"):
+            reader.delete("manifest.json")
+        # (listing "private/" is allowed here only because moto ignores the s3:prefix condition)
+        other = open_store(s3.uri("private"), cache=False)
+        with pytest.raises(StoreError, match="access denied to read"):
+            other.read_bytes("secret.txt")
+
+
+def test_wrong_credentials_are_a_clear_error(s3, iam_reader, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with enable_iam_authentication(), pytest.raises(StoreError, match="credentials were refused"):
+        open_store(s3.uri())
+
+
+def test_no_credentials_is_a_clear_error(s3, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(StoreError, match="no AWS credentials found"):
+        open_store(s3.uri(), max_attempts=1)
+
+
+def test_manifest_is_plain_json_on_the_server(s3):
+    store = open_store(s3.uri())
+    store.write_manifest({"songs": {"a.wav": {"status": "ok"}}})
+    raw = s3.client.get_object(Bucket=s3.bucket, Key=f"store/{MANIFEST}")["Body"].read()
+    assert json.loads(raw)["songs"]["a.wav"]["status"] == "ok"
