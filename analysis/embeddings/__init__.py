@@ -1,0 +1,160 @@
+"""Learned embeddings: one interface, one registry.
+
+Embedders (``REGISTRY``; see ``docs/embeddings.md``):
+
+- ``musicnn`` (default): 200-d penultimate layer of the pretrained MSD_musicnn, plus 50 tags;
+  ``musicnn-mtt``, ``vgg-msd``, ``vgg-mtt``: the other three networks of the musicnn wheel.
+- ``vggish``: the VGGish network (128-d, PCA + 8-bit quantisation) with weights from a local file.
+- ``autoencoder``: a convolutional autoencoder trained on the store's own songs.
+
+Functions used by the pipeline: :func:`get_embedder`, :func:`embed_song`, :func:`section_vectors`.
+Importing this package is cheap: weights are read and torch is imported only when an embedder is built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError, StoreError
+from .base import REGISTRY, Embedder, EmbedderSpec, register
+from . import musicnn as _musicnn  # noqa: F401  (registers musicnn, musicnn-mtt, vgg-msd, vgg-mtt)
+from . import vggish as _vggish  # noqa: F401  (registers vggish)
+from . import autoencoder as _autoencoder  # noqa: F401  (registers autoencoder)
+
+__all__ = ["REGISTRY", "DEFAULT_EMBEDDER", "Embedder", "EmbedderSpec", "register", "get_embedder",
+           "embed_song", "section_vectors", "frame_columns", "TOP_TAGS"]
+
+DEFAULT_EMBEDDER = "musicnn"
+#: tags kept per section in the ``tags`` table
+TOP_TAGS = 10
+
+
+def get_embedder(name: str, **options) -> Embedder:
+    """Build the embedder registered as ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`REGISTRY`.
+    **options
+        Passed to the embedder (e.g. ``device``, ``batch_size``; ``weights`` for vggish; ``store``
+        or ``model_path`` for autoencoder). ``None`` values are dropped.
+    """
+    try:
+        spec = REGISTRY[name]
+    except KeyError:
+        raise ParameterError(f"embedder {name!r}: choose one of {', '.join(sorted(REGISTRY))}") from None
+    return spec.factory(**{k: v for k, v in options.items() if v is not None})
+
+
+def frame_columns(dim: int) -> list[str]:
+    """Names of the vector columns of the ``frames`` table: ``e0 … e{dim-1}``."""
+    return [f"e{i}" for i in range(dim)]
+
+
+def embed_song(embedder: Embedder, y: np.ndarray, sr: int, sections: pd.DataFrame):
+    """Embed every section of one song.
+
+    Each section's audio is embedded on its own, so frames never straddle two sections; the
+    trailing part of a section shorter than one hop is dropped, and a section shorter than one
+    window gets exactly one frame of its audio zero-padded to the window (so every section has a
+    vector). The forward pass runs in batches over the whole song.
+
+    Parameters
+    ----------
+    embedder : Embedder
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        The whole song.
+    sr : int
+        Sample rate of ``y`` (resampled once to the embedder's rate when different).
+    sections : pd.DataFrame
+        Columns section_id, song_id, start_s, end_s (seconds from the song start).
+
+    Returns
+    -------
+    frames : pd.DataFrame
+        ``frames`` table layout: song_id, section_id, embedder, start_s, end_s (absolute song times,
+        float64), e0..e{D-1} (float32).
+    tags : pd.DataFrame or None
+        ``tags`` table layout (section_id, song_id, model, rank, tag, probability): the top
+        :data:`TOP_TAGS` tags of the mean probability over each section's frames; ``None`` when the
+        embedder predicts no tags.
+    """
+    missing = {"section_id", "song_id", "start_s", "end_s"} - set(sections.columns)
+    if missing:
+        raise ParameterError(f"sections lacks column(s) {', '.join(sorted(missing))}")
+    ye = embedder._prepare(y, sr)
+    rate = embedder.sample_rate
+    secs = sections.sort_values("start_s", kind="stable").reset_index(drop=True)
+    all_patches, owner, starts, ends = [], [], [], []
+    for i, row in enumerate(secs.itertuples(index=False)):
+        a = max(0, int(round(float(row.start_s) * rate)))
+        b = min(len(ye), int(round(float(row.end_s) * rate)))
+        if b <= a:
+            raise ParameterError(f"section {row.section_id}: empty span {row.start_s}–{row.end_s} s")
+        patches, local = embedder._patches(ye[a:b])
+        all_patches.append(patches)
+        owner.append(np.full(len(patches), i))
+        s0 = a / rate + np.asarray(local, dtype=np.float64)
+        starts.append(s0)
+        ends.append(np.minimum(s0 + embedder.window_s, b / rate))
+    patches = np.concatenate(all_patches, axis=0) if all_patches else np.zeros((0,))
+    owner = np.concatenate(owner) if owner else np.zeros(0, int)
+    E, P = embedder._forward_batched(patches) if len(patches) else (np.zeros((0, embedder.dim), np.float32), None)
+    n = len(E)
+    data = {
+        "song_id": secs["song_id"].to_numpy()[owner].astype(str) if n else np.array([], dtype=str),
+        "section_id": secs["section_id"].to_numpy()[owner].astype(str) if n else np.array([], dtype=str),
+        "embedder": np.full(n, embedder.name),
+        "start_s": np.concatenate(starts) if starts else np.zeros(0),
+        "end_s": np.concatenate(ends) if ends else np.zeros(0),
+    }
+    frames = pd.DataFrame(data)
+    vec = pd.DataFrame(E.astype(np.float32, copy=False), columns=frame_columns(embedder.dim))
+    frames = pd.concat([frames, vec], axis=1)
+    if embedder.tag_model is None or P is None:
+        return frames, None
+    rows = []
+    names = np.asarray(embedder.tag_names)
+    for i, row in enumerate(secs.itertuples(index=False)):
+        sel = owner == i
+        if not sel.any():
+            continue
+        mean = P[sel].mean(axis=0)
+        top = np.argsort(-mean, kind="stable")[:TOP_TAGS]
+        for rank, j in enumerate(top, start=1):
+            rows.append((str(row.section_id), str(row.song_id), embedder.tag_model, rank, str(names[j]),
+                         np.float32(mean[j])))
+    tags = pd.DataFrame(rows, columns=["section_id", "song_id", "model", "rank", "tag", "probability"])
+    tags["rank"] = tags["rank"].astype(np.int32)
+    tags["probability"] = tags["probability"].astype(np.float32)
+    return frames, tags
+
+
+def frame_parts(store, embedder: str) -> list[str]:
+    """Part names ``{embedder}/{song_id}`` of the ``frames`` table for one embedder."""
+    return [p for p in store.list_parts("frames") if p.split("/", 1)[0] == embedder]
+
+
+def section_vectors(store, embedder: str) -> tuple[np.ndarray, np.ndarray]:
+    """Section-level mean vectors of one embedder, from the ``frames`` table.
+
+    Returns
+    -------
+    section_ids : np.ndarray [shape=(n,), dtype=str]
+        Sorted.
+    X : np.ndarray [shape=(n, dim), dtype=float32]
+        Mean over each section's frames.
+    """
+    parts = frame_parts(store, embedder)
+    if not parts:
+        raise StoreError(
+            f"{store.uri}: no frames for embedder {embedder!r}; run 'sectionist embed --store {store.uri} "
+            f"--embedder {embedder}'"
+        )
+    df = store.read_table("frames", parts=parts)
+    cols = [c for c in df.columns if c.startswith("e") and c[1:].isdigit()]
+    cols.sort(key=lambda c: int(c[1:]))
+    means = df.groupby("section_id", sort=True)[cols].mean()
+    return means.index.to_numpy().astype(str), means.to_numpy(dtype=np.float32)
