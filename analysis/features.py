@@ -242,7 +242,20 @@ def onset_envelope(y: np.ndarray, sr: int, hop_length: int = 512, *, chunk_secon
 
 
 def song_tempo(onset_env: np.ndarray, sr: int, hop_length: int = 512) -> float:
-    """Global tempo (BPM) from an onset envelope."""
+    """Global tempo (BPM) from an onset envelope.
+
+    librosa's tempogram estimate is quantised (at 22 050 Hz and hop 512, 120 BPM lies between the
+    bins 117.5 and 123.0), so it only seeds the beat tracker; the tempo is then the slope of a
+    straight line through the tracked beat times, which resolves a steady tempo to a fraction of a BPM.
+    """
     if onset_env.size < 4 or not np.any(onset_env > 0):
         return float("nan")
-    return float(librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=hop_length)[0])
+    coarse = float(librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=hop_length)[0])
+    _, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=hop_length, bpm=coarse)
+    if len(beats) < 8:
+        return coarse
+    times = librosa.frames_to_time(beats, sr=sr, hop_length=hop_length)
+    period = np.polyfit(np.arange(len(times)), times, 1)[0]
+    fine = 60.0 / period if period > 0 else coarse
+    # keep the tracker's refinement only when it agrees with the coarse estimate's octave
+    return float(fine) if abs(fine - coarse) / coarse < 0.08 else coarse

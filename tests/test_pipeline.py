@@ -1,0 +1,227 @@
+"""The analysis pipeline: bad files, resume after an interruption, config changes, CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import main as cli_main
+from analysis.config import AnalysisConfig, load_config
+from analysis.errors import ParameterError, StoreError
+from analysis.pipeline import analyze
+from analysis.store import open_store
+from tests.conftest import ROOT, click_track, tone, write_audio
+
+FAST = dict(embed=False, cluster=False)
+
+
+def make_songs(folder, n=3, seconds=40.0, sr=22050):
+    paths = []
+    for i in range(n):
+        y = click_track(bpm=120 + 4 * i, seconds=seconds, sr=sr) + tone(200 + 100 * i, seconds, sr, amp=0.2)
+        paths.append(write_audio(folder / f"song{i}.wav", y, sr))
+    return paths
+
+
+def part_mtimes(store, table):
+    return {p: os.stat(store.local_path(store.part_key(table, p))).st_mtime_ns for p in store.list_parts(table)}
+
+
+def test_bad_files_are_reported_and_the_rest_is_analysed(tmp_path):
+    songs = tmp_path / "songs"
+    make_songs(songs, n=2)
+    (songs / "junk.mp3").write_bytes(b"\x00\x01garbage" * 50)
+    (songs / "empty.wav").write_bytes(b"")
+    write_audio(songs / "silent.flac", np.zeros(22050 * 5, np.float32), 22050)
+    write_audio(songs / "short.wav", tone(440, 0.5), 22050)
+    full = write_audio(tmp_path / "full.wav", tone(440, 30.0), 22050).read_bytes()
+    (songs / "truncated.wav").write_bytes(full[: len(full) // 3])
+    store = open_store(tmp_path / "store")
+    summary = analyze([songs], store, AnalysisConfig(**FAST), progress=False)
+    assert summary.ok == 2
+    reasons = {os.path.basename(p): r for p, r in summary.failed.items()}
+    assert set(reasons) == {"junk.mp3", "empty.wav", "silent.flac", "short.wav", "truncated.wav"}
+    assert "unreadable" in reasons["junk.mp3"]
+    assert "empty" in reasons["empty.wav"]
+    assert "silent" in reasons["silent.flac"]
+    assert "too short" in reasons["short.wav"]
+    assert "truncated" in reasons["truncated.wav"]
+    manifest = store.read_manifest()
+    assert {os.path.basename(p) for p in manifest["errors"]} == set(reasons)
+    assert len(store.read_table("songs")) == 2
+    secs = store.read_table("sections")
+    feats = store.read_table("features")
+    assert len(secs) == len(feats) == 2 * 3
+    assert list(secs["section_id"]) == list(feats["section_id"])
+
+
+def test_tables_follow_the_schema(tmp_path):
+    make_songs(tmp_path / "songs", n=1, seconds=46.0)
+    store = open_store(tmp_path / "store")
+    analyze([tmp_path / "songs"], store, AnalysisConfig(**FAST), progress=False)
+    song = store.read_table("songs").iloc[0]
+    assert song["song_id"] == song["content_hash"][:16]
+    assert song["sample_rate"] == 22050 and song["channels"] == 1
+    assert song["tempo_bpm"] == pytest.approx(120, abs=2)
+    sec = store.read_table("sections")
+    assert sec["start_s"].tolist() == [0, 15, 30] and sec["end_s"].tolist() == [15, 30, 45]
+    assert sec["is_central"].dtype == bool
+    feats = store.read_table("features")
+    assert feats["rms_median"].dtype == np.float32
+    mel = store.read_table("melspec")
+    assert mel.shape == (3, 2 + 128)
+
+
+def test_rerun_skips_unchanged_songs_and_force_recomputes(tmp_path):
+    make_songs(tmp_path / "songs", n=2, seconds=20.0)
+    store = open_store(tmp_path / "store")
+    cfg = AnalysisConfig(**FAST)
+    analyze([tmp_path / "songs"], store, cfg, progress=False)
+    before = part_mtimes(store, "features")
+    again = analyze([tmp_path / "songs"], store, cfg, progress=False)
+    assert again.ok == 0 and again.skipped == 2
+    assert part_mtimes(store, "features") == before
+    forced = analyze([tmp_path / "songs"], store, cfg.replace(force=True), progress=False)
+    assert forced.ok == 2
+    assert all(part_mtimes(store, "features")[k] != v for k, v in before.items())
+
+
+def test_config_hash_change_triggers_recomputation(tmp_path):
+    make_songs(tmp_path / "songs", n=2, seconds=30.0)
+    store = open_store(tmp_path / "store")
+    analyze([tmp_path / "songs"], store, AnalysisConfig(**FAST), progress=False)
+    assert len(store.read_table("sections")) == 4
+    assert AnalysisConfig(section_seconds=10.0).config_hash() != AnalysisConfig().config_hash()
+    assert AnalysisConfig(workers=4).config_hash() == AnalysisConfig().config_hash()  # how, not what
+    res = analyze([tmp_path / "songs"], store, AnalysisConfig(section_seconds=10.0, **FAST), progress=False)
+    assert res.ok == 2 and res.skipped == 0
+    assert len(store.read_table("sections")) == 6
+    assert set(store.read_table("songs")["analyzed_with"]) == {AnalysisConfig(section_seconds=10.0).config_hash()}
+
+
+def test_interrupted_run_resumes_without_redoing_finished_songs(tmp_path):
+    songs = tmp_path / "songs"
+    make_songs(songs, n=6, seconds=60.0)
+    store_dir = tmp_path / "store"
+    cmd = [sys.executable, "-m", "analysis.cli", "analyze", str(songs), "--store", str(store_dir),
+           "--no-embed", "--no-cluster", "-q"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    songs_dir = store_dir / "songs"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = list(songs_dir.glob("*.parquet")) if songs_dir.exists() else []
+        if len(done) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # the harshest interruption: no cleanup at all
+    proc.wait()
+    store = open_store(store_dir)
+    finished = store.list_parts("songs")
+    assert 2 <= len(finished) < 6, "the run should have been killed part-way"
+    # every table still reads cleanly: no half-written part
+    for table in store.tables():
+        store.read_table(table)
+    before = part_mtimes(store, "features")
+    res = analyze([songs], store, AnalysisConfig(**FAST), progress=False)
+    assert res.skipped == len(finished)
+    assert res.ok == 6 - len(finished)
+    after = part_mtimes(store, "features")
+    assert all(after[k] == before[k] for k in finished)
+    assert len(store.read_table("songs")) == 6
+    assert len(store.read_table("sections")) == 6 * 4
+
+
+def test_ctrl_c_keeps_finished_songs_and_says_how_to_resume(tmp_path):
+    songs = tmp_path / "songs"
+    make_songs(songs, n=6, seconds=60.0)
+    store_dir = tmp_path / "store"
+    cmd = [sys.executable, "-m", "analysis.cli", "analyze", str(songs), "--store", str(store_dir),
+           "--no-embed", "--no-cluster", "-q"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((store_dir / "songs").glob("*.parquet")) if (store_dir / "songs").exists() else []) < 1:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "run the same command again to resume" in err
+    store = open_store(store_dir)
+    manifest = store.read_manifest()
+    assert manifest["timings"]["analyze"]["interrupted"] is True
+    res = analyze([songs], store, AnalysisConfig(**FAST), progress=False)
+    assert res.skipped >= 1 and res.skipped + res.ok == 6
+
+
+def test_workers_give_the_same_results(tmp_path):
+    make_songs(tmp_path / "songs", n=3, seconds=20.0)
+    a = open_store(tmp_path / "a")
+    b = open_store(tmp_path / "b")
+    analyze([tmp_path / "songs"], a, AnalysisConfig(**FAST), progress=False)
+    analyze([tmp_path / "songs"], b, AnalysisConfig(workers=2, **FAST), progress=False)
+    fa = a.read_table("features").sort_values("section_id").reset_index(drop=True)
+    fb = b.read_table("features").sort_values("section_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(fa, fb)
+
+
+def test_beats_scheme_and_44k_analysis_rate(tmp_path):
+    write_audio(tmp_path / "songs" / "clicks.wav", click_track(bpm=120, seconds=20.0, sr=44100), 44100)
+    store = open_store(tmp_path / "store")
+    cfg = AnalysisConfig(scheme="beats", beats_per_section=4, sample_rate=44100, **FAST)
+    analyze([tmp_path / "songs"], store, cfg, progress=False)
+    sec = store.read_table("sections")
+    assert (sec["scheme"] == "beats").all()
+    lengths = (sec["end_s"] - sec["start_s"]).to_numpy()
+    assert np.median(lengths) == pytest.approx(2.0, abs=0.05)
+    assert store.read_table("songs")["analysis_sr"].iloc[0] == 44100
+
+
+def test_ground_truth_labels_are_attached(tmp_path):
+    p = make_songs(tmp_path / "songs", n=1, seconds=45.0)[0]
+    p.with_suffix(".json").write_text(json.dumps({"tempo_bpm": 120.0, "sections": [
+        {"start": 0.0, "end": 20.0, "label": "intro"}, {"start": 20.0, "end": 45.0, "label": "drop"}]}))
+    store = open_store(tmp_path / "store")
+    analyze([tmp_path / "songs"], store, AnalysisConfig(**FAST), progress=False)
+    assert store.read_table("sections")["truth_label"].tolist() == ["intro", "drop", "drop"]
+
+
+def test_toml_config_and_unknown_keys(tmp_path):
+    cfg_file = tmp_path / "sectionist.toml"
+    cfg_file.write_text("[analyze]\nsection_seconds = 10.0\nscheme = 'fixed'\nsample_rate = 44100\n")
+    cfg = load_config(cfg_file, section_seconds=12.0)
+    assert cfg.section_seconds == 12.0 and cfg.sample_rate == 44100
+    cfg_file.write_text("section_secs = 3\n")
+    with pytest.raises(ParameterError, match="unknown option"):
+        load_config(cfg_file)
+    with pytest.raises(ParameterError, match="sample_rate"):
+        AnalysisConfig(sample_rate=4000)
+
+
+def test_cli_analyze_and_info(tmp_path, capsys):
+    make_songs(tmp_path / "songs", n=2, seconds=20.0)
+    (tmp_path / "songs" / "bad.ogg").write_bytes(b"OggS" + b"\x00" * 100)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("section_seconds = 5.0\n")
+    rc = cli_main(["analyze", str(tmp_path / "songs"), "--store", str(tmp_path / "store"), "--config", str(cfg),
+                   "--no-embed", "--no-cluster", "-q"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "songs: 2 analysed, 0 unchanged (skipped), 1 failed" in out
+    assert "bad.ogg" in out and "audio hours per wall hour" in out
+    assert cli_main(["info", "--store", str(tmp_path / "store")]) == 0
+    out = capsys.readouterr().out
+    assert "songs: 2" in out and "sections: 8" in out and "bad.ogg" in out
+
+
+def test_missing_store_and_inputs_give_clear_errors(tmp_path, capsys):
+    assert cli_main(["info", "--store", str(tmp_path / "nope")]) == 2
+    assert "no such store folder" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="no such file or folder"):
+        analyze([tmp_path / "missing"], open_store(tmp_path / "s"), AnalysisConfig(**FAST), progress=False)
+    with pytest.raises(StoreError):
+        open_store("ftp://host/x")
