@@ -17,6 +17,8 @@ from .errors import SectionistError
 
 #: Modules that add sub-commands (each defines ``register_cli(subparsers)``).
 EXTENSIONS: list[str] = [
+    "analysis.s3store",
+    "dashboard.users_cli",
 ]
 
 

@@ -219,7 +219,11 @@ class Database:
         self.is_sqlite = url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if url.database and url.database != ":memory:":
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(url.database).expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # password hashes live here: readable by the owner only (SQLite gives its -wal
+                # and -shm files the same mode)
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False})
             _install_sqlite_pragmas(engine)
         else:
