@@ -88,7 +88,7 @@ def make_client(endpoint_url: str | None = None, region: str | None = None, *,
     if region is None and session.region_name is None and endpoint_url:
         region = "us-east-1"
     config = Config(
-        retries={"max_attempts": int(max_attempts), "mode": retry_mode},
+        retries={"total_max_attempts": int(max_attempts), "mode": retry_mode},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         # S3-compatible services (MinIO, moto, Ceph) want path-style addressing
@@ -122,7 +122,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def s3_error(exc: BaseException, where: str, action: str, *, endpoint: str | None = None,
-             region: str | None = None) -> StoreError:
+             region: str | None = None, attempts: int | None = None) -> StoreError:
     """Turn a boto3/botocore exception into a :class:`StoreError` that says what to check.
 
     Parameters
@@ -170,8 +170,9 @@ def s3_error(exc: BaseException, where: str, action: str, *, endpoint: str | Non
     if isinstance(exc, bx.EndpointConnectionError):
         return StoreError(f"{where}: cannot reach the S3 endpoint{ep} to {action} ({exc})")
     if _is_transient(exc):
-        return StoreError(f"{where}: the connection to S3{ep} kept failing while trying to {action}, "
-                          f"even after retries ({type(exc).__name__}: {exc})")
+        tries = f" ({attempts} attempts, each retried by botocore)" if attempts else ""
+        return StoreError(f"{where}: the connection to S3{ep} kept failing while trying to {action}{tries} "
+                          f"({type(exc).__name__}: {exc})")
     return StoreError(f"{where}: S3 error while trying to {action} ({type(exc).__name__}: {exc})")
 
 
@@ -282,7 +283,8 @@ class S3Store(Store):
         except Exception as exc:
             if _is_missing(exc):
                 raise
-            raise s3_error(exc, where, action, endpoint=self.endpoint_url, region=self.region) from exc
+            raise s3_error(exc, where, action, endpoint=self.endpoint_url, region=self.region,
+                           attempts=self.attempts) from exc
 
     def _check(self, create: bool) -> None:
         """List one key: a missing bucket, bad credentials or a wrong region show up here, clearly."""
