@@ -1,0 +1,736 @@
+"""Clustering methods behind one registry, plus the measures every run stores.
+
+Each method is an estimator in the scikit-learn sense (``__init__`` only stores parameters,
+``fit`` returns ``self``, learned attributes end in ``_``, ``random_state`` everywhere) and is
+registered with :func:`register`, so the command line offers exactly the methods in
+:data:`REGISTRY`. After ``fit(X)`` every method exposes
+
+``labels_``           (n,) int, −1 = noise (HDBSCAN only)
+``cluster_centers_``  (k, d) cluster centres in the (scaled) input space
+``proba_``            (n, k) membership probabilities (soft methods) or ``None``
+``confidence_``       (n,) in [0, 1]: the winning probability for soft methods, else the
+                      distance margin ``1 − d_own / d_second``
+``n_clusters_``       number of clusters (noise excluded)
+``curves_``           dict of lists over the K range tried (``k``, ``inertia``, ``silhouette``,
+                      ``bic``) when K was chosen automatically, for the dashboard's elbow plot
+``bic_``              Bayesian information criterion (GMM) or ``None``
+
+and ``predict(X)`` (new points to the nearest cluster / most probable component), which the
+stability measure uses.
+
+The pure helpers below (:func:`silhouette_per_sample`, :func:`cluster_quality`,
+:func:`mode_labels`, :func:`co_assignment_stability`) work on arrays and know nothing about the
+store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from .errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+#: Default range of K tried when K is chosen automatically.
+K_RANGE = (2, 10)
+#: Above this many rows, the silhouette is estimated from a fixed-size sample.
+SILHOUETTE_EXACT_MAX = 8000
+SILHOUETTE_SAMPLE = 4000
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered clustering method.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, used on the command line (``--method``) and in run ids.
+    estimator : type
+        The estimator class.
+    soft : bool
+        Whether it gives membership probabilities.
+    uses_k : bool
+        Whether it takes a number of clusters (HDBSCAN does not).
+    description : str
+        One line for ``--help``.
+    """
+
+    name: str
+    estimator: type
+    soft: bool
+    uses_k: bool
+    description: str
+
+
+#: Every clustering method, by name.
+REGISTRY: dict[str, MethodSpec] = {}
+
+
+def register(name: str, *, soft: bool = False, uses_k: bool = True, description: str = "") -> Callable:
+    """Class decorator adding a clustering estimator to :data:`REGISTRY` under ``name``."""
+
+    def deco(cls):
+        if name in REGISTRY:
+            raise ParameterError(f"clustering method {name!r} registered twice")
+        REGISTRY[name] = MethodSpec(name, cls, soft, uses_k, description or (cls.__doc__ or "").split("\n")[0])
+        return cls
+
+    return deco
+
+
+def make_method(name: str, **params) -> BaseEstimator:
+    """An unfitted estimator of the registered method ``name`` with ``params``."""
+    try:
+        spec = REGISTRY[name]
+    except KeyError:
+        raise ParameterError(f"unknown clustering method {name!r}; known: {', '.join(REGISTRY)}") from None
+    if not spec.uses_k:
+        params.pop("n_clusters", None)
+    return spec.estimator(**params)
+
+
+# ---- scaling -------------------------------------------------------------------------------
+
+SCALINGS = ("standard", "l2cols", "none")
+
+
+class FeatureScaler(BaseEstimator):
+    """Column scaling before clustering.
+
+    Parameters
+    ----------
+    kind : {"standard", "l2cols", "none"}
+        ``standard``: zero mean, unit variance per column (constant columns are left at 0).
+        ``l2cols``: each column divided by its L2 norm over the rows — the reference study's
+        ``sklearn.preprocessing.normalize(X, axis=0)``.
+    """
+
+    def __init__(self, kind: str = "standard"):
+        self.kind = kind
+
+    def fit(self, X, y=None):
+        if self.kind not in SCALINGS:
+            raise ParameterError(f"scaling={self.kind!r}: use one of {', '.join(SCALINGS)}")
+        X = np.asarray(X, dtype=np.float64)
+        d = X.shape[1]
+        if self.kind == "standard":
+            self.center_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+        elif self.kind == "l2cols":
+            self.center_ = np.zeros(d)
+            scale = np.sqrt((X**2).sum(axis=0))
+        else:
+            self.center_ = np.zeros(d)
+            scale = np.ones(d)
+        scale[~np.isfinite(scale) | (scale <= 1e-12)] = 1.0
+        self.scale_ = scale
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=np.float64) - self.center_) / self.scale_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, Z):
+        return np.asarray(Z, dtype=np.float64) * self.scale_ + self.center_
+
+
+# ---- shared kernels --------------------------------------------------------------------------
+
+
+def _sq_distances(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances, shape (n, k), clipped at 0."""
+    d = (X**2).sum(1)[:, None] - 2.0 * X @ C.T + (C**2).sum(1)[None, :]
+    return np.maximum(d, 0.0)
+
+
+def _margin_confidence(D: np.ndarray) -> np.ndarray:
+    """``1 − d_own / d_second`` from a distance matrix (n, k); 1 when k == 1."""
+    if D.shape[1] < 2:
+        return np.ones(D.shape[0])
+    part = np.partition(D, 1, axis=1)
+    d1, d2 = part[:, 0], part[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(d2 > 0, 1.0 - d1 / d2, 0.0)
+    return np.clip(c, 0.0, 1.0)
+
+
+def _member_centers(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    C = np.zeros((n_clusters, X.shape[1]))
+    for c in range(n_clusters):
+        m = labels == c
+        if m.any():
+            C[c] = X[m].mean(axis=0)
+    return C
+
+
+def _k_candidates(n: int, k_range) -> list[int]:
+    lo, hi = int(k_range[0]), int(k_range[1])
+    hi = min(hi, n - 1)
+    if lo < 2 or hi < lo:
+        raise ParameterError(f"cannot choose K automatically from {n} rows with k_range={tuple(k_range)}")
+    return list(range(lo, hi + 1))
+
+
+def _check_X(X, min_rows: int = 3) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ParameterError(f"X must be 2-D (rows × features), got shape {X.shape}")
+    if X.shape[0] < min_rows:
+        raise ParameterError(f"need at least {min_rows} rows to cluster, got {X.shape[0]}")
+    if not np.isfinite(X).all():
+        raise ParameterError("X contains NaN or infinite values")
+    return X
+
+
+def _check_k(n_clusters, n: int):
+    if n_clusters == "auto" or n_clusters is None:
+        return "auto"
+    try:
+        k = int(n_clusters)
+    except (TypeError, ValueError):
+        raise ParameterError(f"n_clusters={n_clusters!r}: use 'auto' or an integer ≥ 1") from None
+    if not 1 <= k <= n:
+        raise ParameterError(f"n_clusters={k}: must be within 1–{n} (the number of rows)")
+    return k
+
+
+def _silhouette_score(X, labels, random_state) -> float:
+    from sklearn.metrics import silhouette_score
+
+    ok = labels >= 0
+    if len(np.unique(labels[ok])) < 2 or ok.sum() < 3:
+        return float("nan")
+    sample = SILHOUETTE_SAMPLE if ok.sum() > SILHOUETTE_EXACT_MAX else None
+    return float(silhouette_score(X[ok], labels[ok], sample_size=sample, random_state=random_state))
+
+
+class _Base(ClusterMixin, BaseEstimator):
+    def predict(self, X):
+        X = _check_X(X, min_rows=1)
+        return _sq_distances(X, self.cluster_centers_).argmin(axis=1)
+
+    def _finish_hard(self, X, labels, centers):
+        self.labels_ = np.asarray(labels, dtype=np.int64)
+        self.cluster_centers_ = np.asarray(centers, dtype=np.float64)
+        self.n_clusters_ = int(self.cluster_centers_.shape[0])
+        self.confidence_ = _margin_confidence(np.sqrt(_sq_distances(X, self.cluster_centers_)))
+        self.proba_ = None
+        if not hasattr(self, "bic_"):
+            self.bic_ = None
+        if not hasattr(self, "curves_"):
+            self.curves_ = {}
+
+
+# ---- methods -------------------------------------------------------------------------------
+
+
+@register("kmeans", description="K-Means (K given or chosen by the best silhouette; inertia kept for the elbow)")
+class KMeansMethod(_Base):
+    """K-Means with K given or chosen automatically.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Number of clusters; ``"auto"`` tries every K in ``k_range`` and keeps the one with the
+        highest silhouette (sampled above 8000 rows). The inertia curve is kept for the elbow plot.
+    k_range : tuple of int
+        Inclusive range of K tried when automatic.
+    n_init : int
+        K-Means restarts (best inertia kept).
+    random_state : int
+        Seed.
+    """
+
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, n_init=4, random_state=0):
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _fit_k(self, X, k):
+        from sklearn.cluster import KMeans
+
+        return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(X)
+
+    def fit(self, X, y=None):
+        X = _check_X(X)
+        k = _check_k(self.n_clusters, X.shape[0])
+        self.curves_ = {}
+        if k == "auto":
+            ks, inertia, sil, models = _k_candidates(X.shape[0], self.k_range), [], [], []
+            for kk in ks:
+                m = self._fit_k(X, kk)
+                models.append(m)
+                inertia.append(float(m.inertia_))
+                sil.append(_silhouette_score(X, m.labels_, self.random_state))
+            best = int(np.nanargmax(sil))
+            self.curves_ = {"k": ks, "inertia": inertia, "silhouette": sil}
+            model = models[best]
+        else:
+            model = self._fit_k(X, k)
+        self.inertia_ = float(model.inertia_)
+        self._finish_hard(X, model.labels_, model.cluster_centers_)
+        return self
+
+
+@register("gmm", soft=True, description="Gaussian mixture (soft memberships; K given or chosen by the lowest BIC)")
+class GMMMethod(_Base):
+    """Gaussian mixture model, soft memberships.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Components; ``"auto"`` keeps the K in ``k_range`` with the lowest BIC.
+    covariance_type : {"diag", "full", "spherical", "tied"}
+        Covariance model (``diag`` scales to many features and rows).
+    random_state : int
+        Seed.
+    """
+
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, covariance_type="diag", n_init=2, random_state=0):
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _fit_k(self, X, k):
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture(
+            n_components=k, covariance_type=self.covariance_type, n_init=self.n_init,
+            reg_covar=1e-5, random_state=self.random_state,
+        ).fit(X)
+
+    def fit(self, X, y=None):
+        X = _check_X(X)
+        k = _check_k(self.n_clusters, X.shape[0])
+        self.curves_ = {}
+        if k == "auto":
+            ks, bic, sil, models = _k_candidates(X.shape[0], self.k_range), [], [], []
+            for kk in ks:
+                m = self._fit_k(X, kk)
+                models.append(m)
+                bic.append(float(m.bic(X)))
+                sil.append(_silhouette_score(X, m.predict(X), self.random_state))
+            best = int(np.argmin(bic))
+            self.curves_ = {"k": ks, "bic": bic, "silhouette": sil}
+            model = models[best]
+        else:
+            model = self._fit_k(X, k)
+        self.model_ = model
+        self.bic_ = float(model.bic(X))
+        proba = model.predict_proba(X)
+        # empty components can occur; labels index the components, centres are the means
+        self.labels_ = proba.argmax(axis=1).astype(np.int64)
+        self.proba_ = proba
+        self.cluster_centers_ = np.asarray(model.means_, dtype=np.float64)
+        self.n_clusters_ = int(proba.shape[1])
+        self.confidence_ = proba.max(axis=1)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(_check_X(X, min_rows=1))
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(_check_X(X, min_rows=1))
+
+
+def _fcm_memberships(X: np.ndarray, C: np.ndarray, m: float) -> np.ndarray:
+    D = np.sqrt(_sq_distances(X, C))
+    D = np.maximum(D, 1e-12)
+    # u_ik = 1 / sum_j (d_ik / d_ij)^(2/(m-1)), computed stably through the inverse powers
+    inv = D ** (-2.0 / (m - 1.0))
+    return inv / inv.sum(axis=1, keepdims=True)
+
+
+def fuzzy_cmeans(X: np.ndarray, n_clusters: int, *, m: float = 2.0, max_iter: int = 300, tol: float = 1e-6,
+                 random_state=0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Fuzzy c-means (Bezdek), initialised with k-means++ centres.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, d)]
+    n_clusters : int
+    m : float > 1
+        Fuzzifier (2 is the usual choice; → 1 approaches hard K-Means).
+
+    Returns
+    -------
+    centers : np.ndarray [shape=(k, d)]
+    memberships : np.ndarray [shape=(n, k)], rows sum to 1
+    n_iter : int
+    """
+    from sklearn.cluster import kmeans_plusplus
+
+    if m <= 1:
+        raise ParameterError(f"fuzzifier m={m}: must be > 1")
+    C, _ = kmeans_plusplus(X, n_clusters, random_state=random_state)
+    U = _fcm_memberships(X, C, m)
+    for it in range(1, max_iter + 1):
+        W = U**m
+        C = (W.T @ X) / np.maximum(W.sum(axis=0)[:, None], 1e-12)
+        U_new = _fcm_memberships(X, C, m)
+        delta = np.abs(U_new - U).max()
+        U = U_new
+        if delta < tol:
+            break
+    return C, U, it
+
+
+@register("fuzzy", soft=True, description="Fuzzy c-means (soft memberships; K given or chosen by the best silhouette)")
+class FuzzyCMeansMethod(_Base):
+    """Fuzzy c-means, soft memberships (the reference study's planned soft clustering).
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Clusters; ``"auto"`` keeps the K in ``k_range`` with the best silhouette of the hard labels.
+    m : float
+        Fuzzifier, > 1.
+    random_state : int
+        Seed of the k-means++ initialisation.
+    """
+
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, m=2.0, max_iter=300, random_state=0):
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.m = m
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        X = _check_X(X)
+        k = _check_k(self.n_clusters, X.shape[0])
+        self.curves_ = {}
+        if k == "auto":
+            ks, sil, fits = _k_candidates(X.shape[0], self.k_range), [], []
+            for kk in ks:
+                C, U, _ = fuzzy_cmeans(X, kk, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+                fits.append((C, U))
+                sil.append(_silhouette_score(X, U.argmax(axis=1), self.random_state))
+            self.curves_ = {"k": ks, "silhouette": sil}
+            C, U = fits[int(np.nanargmax(sil))]
+        else:
+            C, U, _ = fuzzy_cmeans(X, k, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+        self.cluster_centers_ = C
+        self.labels_ = U.argmax(axis=1).astype(np.int64)
+        self.proba_ = U
+        self.n_clusters_ = int(C.shape[0])
+        self.confidence_ = U.max(axis=1)
+        self.bic_ = None
+        return self
+
+    def predict_proba(self, X):
+        return _fcm_memberships(_check_X(X, min_rows=1), self.cluster_centers_, self.m)
+
+
+@register("agglomerative", description="Agglomerative clustering, Ward linkage (K given or by the best silhouette)")
+class WardMethod(_Base):
+    """Agglomerative clustering with Ward linkage.
+
+    One tree is built and cut at every K tried. Ward needs memory quadratic in the number of
+    rows, so above ``max_rows`` rows the tree is built on a seeded sample and the other rows go to
+    the nearest cluster centre.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+    max_rows : int
+        Largest number of rows the tree is built on.
+    random_state : int
+        Seed of the sample (only used above ``max_rows`` rows).
+    """
+
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, max_rows=6000, random_state=0):
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        X = _check_X(X)
+        n = X.shape[0]
+        k = _check_k(self.n_clusters, n)
+        rng = np.random.default_rng(self.random_state)
+        idx = np.sort(rng.choice(n, self.max_rows, replace=False)) if n > self.max_rows else np.arange(n)
+        Xs = X[idx]
+        Z = linkage(Xs, method="ward")
+
+        def cut(kk):
+            lab = fcluster(Z, t=kk, criterion="maxclust") - 1
+            C = _member_centers(Xs, lab, int(lab.max()) + 1)
+            full = _sq_distances(X, C).argmin(axis=1) if n > self.max_rows else lab
+            return full, C
+
+        self.curves_ = {}
+        if k == "auto":
+            ks, sil, cuts = _k_candidates(n, self.k_range), [], []
+            for kk in ks:
+                lab, C = cut(kk)
+                cuts.append((lab, C))
+                sil.append(_silhouette_score(X, lab, self.random_state))
+            self.curves_ = {"k": ks, "silhouette": sil}
+            lab, C = cuts[int(np.nanargmax(sil))]
+        else:
+            lab, C = cut(k)
+        C = _member_centers(X, lab, C.shape[0])
+        self._finish_hard(X, lab, C)
+        return self
+
+
+@register("hdbscan", uses_k=False, description="HDBSCAN (density based, finds K itself; label -1 = noise)")
+class HDBSCANMethod(_Base):
+    """HDBSCAN (scikit-learn's); the number of clusters is found, sparse points are noise (−1).
+
+    Parameters
+    ----------
+    min_cluster_size : int or None
+        Smallest cluster; ``None`` → ``max(5, min(50, n // 50))``.
+    min_samples : int or None
+        Neighbourhood size for the core distance (``None`` = ``min_cluster_size``).
+    random_state : int
+        Unused by the algorithm (deterministic); kept for the common interface.
+    """
+
+    def __init__(self, min_cluster_size=None, min_samples=None, random_state=0):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        from sklearn.cluster import HDBSCAN
+
+        X = _check_X(X)
+        n = X.shape[0]
+        mcs = self.min_cluster_size or max(5, min(50, n // 50))
+        model = HDBSCAN(min_cluster_size=int(mcs), min_samples=self.min_samples, copy=True).fit(X)
+        lab = model.labels_.astype(np.int64)
+        k = int(lab.max()) + 1
+        if k == 0:
+            raise ParameterError(
+                f"hdbscan found no cluster in {n} rows with min_cluster_size={mcs}; try a smaller one"
+            )
+        C = _member_centers(X, lab, k)
+        self.labels_ = lab
+        self.cluster_centers_ = C
+        self.n_clusters_ = k
+        self.proba_ = None
+        self.bic_ = None
+        self.curves_ = {}
+        self.confidence_ = np.where(lab >= 0, model.probabilities_, 0.0)
+        self.min_cluster_size_ = int(mcs)
+        return self
+
+
+# ---- measures ------------------------------------------------------------------------------
+
+
+def silhouette_per_sample(X: np.ndarray, labels: np.ndarray, *, max_exact: int = SILHOUETTE_EXACT_MAX,
+                          reference_size: int = SILHOUETTE_SAMPLE, random_state=0) -> np.ndarray:
+    """Silhouette of every row; noise rows (label −1) get NaN.
+
+    Up to ``max_exact`` rows this is sklearn's exact ``silhouette_samples``. Above, each row's
+    mean intra- and nearest-cluster distances are estimated against a seeded, cluster-stratified
+    reference sample of about ``reference_size`` rows (cost O(n · reference_size) instead of O(n²)).
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, d)]
+    labels : np.ndarray [shape=(n,)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+    """
+    from sklearn.metrics import silhouette_samples
+
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    out = np.full(len(labels), np.nan)
+    ok = labels >= 0
+    present = np.unique(labels[ok])
+    if len(present) < 2:
+        return out
+    if ok.sum() <= max_exact:
+        out[ok] = silhouette_samples(X[ok], labels[ok])
+        return out
+    rng = np.random.default_rng(random_state)
+    Xo, lo = X[ok], labels[ok]
+    ref_idx = []
+    frac = reference_size / len(lo)
+    for c in present:
+        members = np.flatnonzero(lo == c)
+        take = max(2, int(round(len(members) * frac)))
+        ref_idx.append(rng.choice(members, min(take, len(members)), replace=False))
+    ref = np.concatenate(ref_idx)
+    Xr, lr = Xo[ref], lo[ref]
+    col = {c: np.flatnonzero(lr == c) for c in present}
+    sil = np.empty(len(lo))
+    for start in range(0, len(lo), 4096):
+        block = Xo[start:start + 4096]
+        D = np.sqrt(_sq_distances(block, Xr))
+        means = np.stack([D[:, col[c]].mean(axis=1) for c in present], axis=1)
+        own = np.searchsorted(present, lo[start:start + 4096])
+        rows = np.arange(len(block))
+        a = means[rows, own]
+        # the row itself may be in the reference sample: correct its own-cluster mean for the zero
+        n_own = np.array([len(col[c]) for c in present])[own]
+        in_ref = np.isin(np.arange(start, start + len(block)), ref)
+        a = np.where(in_ref & (n_own > 1), a * n_own / np.maximum(n_own - 1, 1), a)
+        means[rows, own] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = (b - a) / np.maximum(a, b)
+        sil[start:start + 4096] = np.nan_to_num(s, nan=0.0)
+    out[ok] = sil
+    return out
+
+
+def cluster_quality(X: np.ndarray, labels: np.ndarray, *, random_state=0) -> dict:
+    """Silhouette (sampled above 8000 rows), Davies–Bouldin and Calinski–Harabasz, noise excluded.
+
+    Undefined values (fewer than two clusters) are NaN.
+    """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    labels = np.asarray(labels)
+    ok = labels >= 0
+    res = {"silhouette": float("nan"), "davies_bouldin": float("nan"), "calinski_harabasz": float("nan")}
+    if len(np.unique(labels[ok])) < 2:
+        return res
+    res["silhouette"] = _silhouette_score(np.asarray(X, dtype=np.float64), labels, random_state)
+    res["davies_bouldin"] = float(davies_bouldin_score(X[ok], labels[ok]))
+    res["calinski_harabasz"] = float(calinski_harabasz_score(X[ok], labels[ok]))
+    return res
+
+
+def mode_labels(groups: np.ndarray, frame_labels: np.ndarray, frame_distances: np.ndarray,
+                n_groups: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Label each group (section) by the most frequent label of its frames.
+
+    Ties are broken deterministically: among the tied clusters, the one whose centre has the
+    smallest summed distance to the group's frames wins (then the smallest cluster number).
+    Noise frames (label −1) do not vote; a group with only noise frames gets −1.
+
+    Parameters
+    ----------
+    groups : np.ndarray [shape=(n_frames,)], int
+        Group (section) index of each frame, in 0 … n_groups − 1.
+    frame_labels : np.ndarray [shape=(n_frames,)], int
+        Cluster of each frame, −1 = noise.
+    frame_distances : np.ndarray [shape=(n_frames, k)]
+        Distance of each frame to each cluster centre.
+    n_groups : int, optional
+        Number of groups (default ``groups.max() + 1``).
+
+    Returns
+    -------
+    labels : np.ndarray [shape=(n_groups,)], int
+    distribution : np.ndarray [shape=(n_groups, k)]
+        Share of each group's (non-noise) frames in each cluster; rows sum to 1 (0 for all-noise).
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    frame_labels = np.asarray(frame_labels, dtype=np.int64)
+    frame_distances = np.asarray(frame_distances, dtype=np.float64)
+    k = frame_distances.shape[1]
+    n_groups = int(groups.max()) + 1 if n_groups is None else int(n_groups)
+    counts = np.zeros((n_groups, k))
+    voting = frame_labels >= 0
+    np.add.at(counts, (groups[voting], frame_labels[voting]), 1.0)
+    dist_sum = np.zeros((n_groups, k))
+    np.add.at(dist_sum, groups, frame_distances)
+    top = counts.max(axis=1, keepdims=True)
+    tied = (counts == top) & (top > 0)
+    # among tied clusters prefer the smallest summed distance; argmin takes the lowest index on equality
+    labels = np.where(tied, dist_sum, np.inf).argmin(axis=1)
+    labels[top[:, 0] == 0] = -1
+    total = counts.sum(axis=1, keepdims=True)
+    distribution = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+    return labels.astype(np.int64), distribution
+
+
+def co_assignment_stability(reference: np.ndarray, repeats: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """How often each row stays with its reference cluster-mates, and the mean ARI between repeats.
+
+    For row i in reference cluster c and a repeat that put it in cluster l, the rate is the share of
+    i's reference cluster-mates that the repeat also put in l; it is averaged over the repeats.
+
+    Parameters
+    ----------
+    reference : np.ndarray [shape=(n,)]
+        Labels of the run.
+    repeats : list of np.ndarray [shape=(n,)]
+        Labels of the same rows from repeated fits (other seeds / bootstrap resamples).
+
+    Returns
+    -------
+    rate : np.ndarray [shape=(n,)] in [0, 1]
+    mean_ari : float
+        Mean adjusted Rand index over all pairs of repeats (NaN with fewer than two repeats).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    ref = np.unique(np.asarray(reference), return_inverse=True)[1]
+    n_ref = np.bincount(ref)
+    rates = np.zeros(len(ref))
+    for lab in repeats:
+        rep = np.unique(np.asarray(lab), return_inverse=True)[1]
+        N = np.zeros((n_ref.size, rep.max() + 1))
+        np.add.at(N, (ref, rep), 1.0)
+        mates = n_ref[ref] - 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(mates > 0, (N[ref, rep] - 1) / np.maximum(mates, 1), 1.0)
+        rates += r
+    rates /= max(len(repeats), 1)
+    aris = [adjusted_rand_score(repeats[i], repeats[j]) for i in range(len(repeats)) for j in range(i + 1, len(repeats))]
+    return rates, float(np.mean(aris)) if aris else float("nan")
+
+
+def stability_repeats(make_estimator: Callable[[int], BaseEstimator], X_fit: np.ndarray,
+                      label_fn: Callable[[BaseEstimator], np.ndarray], *, n_repeats: int = 5,
+                      max_rows: int = 20000, random_state=0, progress=None) -> list[np.ndarray]:
+    """Refit on seeded bootstrap resamples (each with its own seed) and label every row each time.
+
+    Parameters
+    ----------
+    make_estimator : callable(seed) -> estimator
+        A fresh, unfitted estimator with the run's parameters and the given seed.
+    X_fit : np.ndarray [shape=(n, d)]
+        The rows the run was fitted on.
+    label_fn : callable(fitted estimator) -> labels
+        Labels of every unit (row or section) from a fitted repeat.
+    n_repeats : int
+        Number of refits.
+    max_rows : int
+        Size cap of each resample (so large stores stay fast).
+
+    Returns
+    -------
+    list of np.ndarray
+    """
+    rng = np.random.default_rng(random_state)
+    n = X_fit.shape[0]
+    size = min(n, max_rows)
+    out = []
+    it = range(n_repeats)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="stability", leave=False)
+    for r in it:
+        idx = rng.choice(n, size, replace=True)
+        est = make_estimator(int(rng.integers(2**31 - 1)))
+        est.fit(X_fit[idx])
+        out.append(np.asarray(label_fn(est)))
+    return out
