@@ -1,0 +1,206 @@
+"""The app factory and the gunicorn target.
+
+:func:`create_app` builds one Dash app (Dash Pages from ``dashboard/pages``) serving one store;
+nothing is built at import time. ``dashboard.app:server`` — the gunicorn target — is created
+lazily, the first time it is asked for, from the environment::
+
+    SECTIONIST_STORE=demo/store SECRET_KEY=… gunicorn -w 4 'dashboard.app:server'
+
+(``SECTIONIST_DB_URL`` selects the user/judgement database; see :mod:`dashboard.auth`.)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from analysis.errors import ParameterError
+
+from . import ids
+from .data import EXTENSION_KEY, StoreData
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PAGES_FOLDER = PACKAGE_DIR / "pages"
+#: Order of the pages in the navigation (pages not listed come after, by their ``order``).
+NAV_ORDER = ["/", "/map", "/clusters", "/compare", "/songs"]
+
+
+def assets_folder() -> Path:
+    """The web assets: the repository's top-level ``assets/`` in a checkout, else the copy shipped
+    inside the package (``dashboard/assets``, a link to the same files in the repository)."""
+    top = PACKAGE_DIR.parent / "assets"
+    if (top / "style.css").is_file():
+        return top
+    return PACKAGE_DIR / "assets"
+
+
+def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None = None,
+               store_options: dict | None = None, check_interval: float = 2.0, **options):
+    """Build the web app for the store at ``store_uri``.
+
+    Parameters
+    ----------
+    store_uri : str or Path
+        A store folder or ``s3://bucket/prefix`` written by ``sectionist analyze``.
+    db_url : str, optional
+        SQLAlchemy URL of the user/judgement database (default: a SQLite file beside the store).
+    secret_key : str, optional
+        Session signing key (default: ``$SECRET_KEY`` or a generated 0600 file; never in the repo).
+    store_options : dict, optional
+        Passed to :func:`analysis.store.open_store` (S3 ``endpoint_url``, ``region``…).
+    check_interval : float
+        Seconds between checks of the store's manifest version (the cache is dropped on change).
+    **options
+        Passed to :class:`dash.Dash` (e.g. ``title``).
+
+    Returns
+    -------
+    dash.Dash
+        The app; ``app.server`` is its Flask server. Every route but ``/login`` and ``/healthz``
+        requires login (installed by :func:`dashboard.auth.init_auth`).
+
+    Raises
+    ------
+    analysis.errors.StoreError
+        When the store cannot be opened.
+    """
+    import dash
+    from dash import dcc, html
+
+    from . import audio
+    from .auth import init_auth
+
+    data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
+    options.setdefault("title", "sectionist")
+    app = dash.Dash(
+        "dashboard",  # the package name: Dash names the page modules dashboard.pages.<name>
+        use_pages=True,
+        pages_folder=str(PAGES_FOLDER),
+        assets_folder=str(assets_folder()),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        **options,
+    )
+    server = app.server
+    server.extensions[EXTENSION_KEY] = data
+    server.register_blueprint(audio.bp)
+    _install_healthz(server, data)
+    init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri))
+    _wrap_healthz(server, data)
+
+    def shell():
+        return html.Div(className="app", children=[
+            dcc.Location(id=ids.URL),
+            dcc.Store(id=ids.GLOBAL_SELECTION, storage_type="session"),
+            html.Header(className="topbar", children=[
+                html.A(className="brand", href="/", children=[html.Span("◆", className="brand-mark"), "sectionist"]),
+                html.Nav(id=ids.NAV, className="nav", children=_nav_links(dash.page_registry, "/")),
+                html.Div(className="topbar-right", children=_user_menu()),
+            ]),
+            html.Main(dash.page_container, className="main"),
+        ])
+
+    app.layout = shell
+
+    @dash.callback(dash.Output(ids.NAV, "children"), dash.Input(ids.URL, "pathname"))
+    def _nav(pathname):
+        return _nav_links(dash.page_registry, pathname or "/")
+
+    # Hand the callbacks registered while the page modules were imported to this app now, not at
+    # its first request: another app built in the same process would otherwise take them.
+    with server.test_request_context("/"):
+        app._setup_server()
+    return app
+
+
+def _nav_links(registry, pathname: str):
+    from dash import dcc
+
+    pages = sorted(registry.values(), key=lambda p: (NAV_ORDER.index(p["path"]) if p["path"] in NAV_ORDER
+                                                      else len(NAV_ORDER) + p.get("order", 99) if
+                                                      isinstance(p.get("order"), (int, float)) else 99,
+                                                      p["name"]))
+    links = []
+    for p in pages:
+        if p.get("nav") is False or p["path"].startswith("/_"):
+            continue
+        active = pathname == p["path"] or (p["path"] != "/" and pathname.startswith(p["path"] + "/"))
+        links.append(dcc.Link(p.get("nav_label") or p["name"], href=p["relative_path"],
+                              className="nav-link active" if active else "nav-link"))
+    return links
+
+
+def _user_menu():
+    from dash import html
+
+    try:
+        from flask_login import current_user
+
+        name = current_user.username if current_user and current_user.is_authenticated else None
+        role = getattr(current_user, "role", None) if name else None
+    except Exception:  # noqa: BLE001 - outside a request (layout validation)
+        name, role = None, None
+    if not name:
+        return []
+    return [html.Span(className="user", children=[html.Span(name, className="user-name"),
+                                                  html.Span(role, className="user-role") if role else None]),
+            html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
+
+
+def _healthz_response(data: StoreData):
+    from flask import jsonify
+
+    if not data.healthy():
+        resp = jsonify({"status": "error", "reason": "store unreadable"})
+        resp.status_code = 503
+        return resp
+    return jsonify({"status": "ok"})
+
+
+def _install_healthz(server, data: StoreData) -> None:
+    """``GET /healthz``: 200 {"status": "ok"} when the store is readable (public, no data)."""
+    server.add_url_rule("/healthz", endpoint="sectionist_store_healthz",
+                        view_func=lambda: _healthz_response(data), methods=["GET"])
+
+
+def _wrap_healthz(server, data: StoreData) -> None:
+    """When the auth module installs its own ``/healthz`` (database check), answer for both."""
+    auth_view = server.view_functions.get("sectionist_healthz")
+    if auth_view is None:
+        return
+
+    def combined():
+        resp = server.make_response(auth_view())
+        if resp.status_code != 200:
+            return resp
+        return _healthz_response(data)
+
+    server.view_functions["sectionist_store_healthz"] = combined
+
+
+# ---- gunicorn target ----------------------------------------------------------------------------
+_lazy_lock = threading.Lock()
+_lazy_app = None
+
+
+def _app_from_env():
+    global _lazy_app
+    with _lazy_lock:
+        if _lazy_app is None:
+            store = os.environ.get("SECTIONIST_STORE")
+            if not store:
+                raise ParameterError("set SECTIONIST_STORE to the store to serve (a folder or s3://bucket/prefix) "
+                                     "before loading dashboard.app:server")
+            _lazy_app = create_app(store, db_url=os.environ.get("SECTIONIST_DB_URL") or None,
+                                   secret_key=os.environ.get("SECRET_KEY") or None)
+        return _lazy_app
+
+
+def __getattr__(name):
+    # PEP 562: `server` (and `app`) are built on first access, never at import time
+    if name == "server":
+        return _app_from_env().server
+    if name == "app":
+        return _app_from_env()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

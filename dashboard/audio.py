@@ -1,0 +1,372 @@
+"""Section audio and images, served by a Flask blueprint.
+
+Routes (all behind the login that :mod:`dashboard.auth` installs on every route):
+
+``/audio/<section_id>.wav`` and ``.ogg``
+    Only that section's span, read from the song's original file with a seek (local file, or
+    ranged GETs on ``s3://`` through :class:`analysis.s3store.S3RangeFile`), encoded as 16-bit WAV
+    or Ogg Vorbis. HTTP range requests (206), ``ETag`` / ``If-None-Match`` (304) and private
+    caching headers.
+``/spectrogram/<section_id>.png``
+    Log-mel spectrogram of the section, rendered on the server.
+``/spectrogram/cluster/<run_id>/<cluster>.png``
+    Mean log-mel spectrogram of a cluster's prototype sections.
+
+The section id is looked up in the store's ``sections`` table and the file comes from the
+``songs`` table: no path is ever built from the URL, so an unknown id or a traversal attempt
+is a 404. Encoded audio and PNGs are kept in a small in-memory LRU cache keyed by store version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from flask import Blueprint, abort, current_app, request, send_file
+
+from analysis.errors import AudioError, StoreError
+
+from .data import EXTENSION_KEY, StoreData
+
+#: Longest span the audio route will encode (a section longer than this is cut).
+MAX_SECONDS = 300.0
+#: Cache budget in bytes for encoded audio + PNGs (per process).
+CACHE_BYTES = 96 * 1024 * 1024
+AUDIO_TYPES = {"wav": "audio/wav", "ogg": "audio/ogg"}
+SPEC_SIZE = (640, 160)  # PNG width, height in pixels
+
+bp = Blueprint("sectionist_audio", __name__)
+
+
+class _LRU:
+    """A thread-safe LRU of bytes values bounded by their total size."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._d: OrderedDict = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key, value):
+        n = _nbytes(value)
+        if n > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._d:
+                self._size -= _nbytes(self._d.pop(key))
+            self._d[key] = value
+            self._size += n
+            while self._size > self.max_bytes and self._d:
+                _, old = self._d.popitem(last=False)
+                self._size -= _nbytes(old)
+
+
+def _nbytes(v):
+    if isinstance(v, (bytes, bytearray)):
+        return len(v)
+    if isinstance(v, tuple):
+        return sum(_nbytes(x) for x in v)
+    if isinstance(v, np.ndarray):
+        return v.nbytes
+    return 64
+
+
+_cache = _LRU(CACHE_BYTES)
+
+
+def _data() -> StoreData:
+    try:
+        return current_app.extensions[EXTENSION_KEY]
+    except KeyError:  # pragma: no cover - the blueprint is only registered by create_app
+        abort(500)
+
+
+# ---- reading spans -------------------------------------------------------------------------------
+def _open_song(uri: str, store):
+    """A file path or file object for the song at ``uri`` (ranged reads for s3:// URIs)."""
+    if uri.startswith("s3://"):
+        from analysis.s3store import S3RangeFile
+
+        client = getattr(store, "client", None)
+        return S3RangeFile.from_uri(uri, client=client, endpoint_url=getattr(store, "endpoint_url", None))
+    if "://" in uri:
+        raise AudioError(uri, "unsupported song URI scheme")
+    path = Path(uri)
+    if not path.is_file():
+        raise AudioError(uri, "the song's original file is missing")
+    return str(path)
+
+
+def read_span(uri: str, start_s: float, end_s: float, *, store=None) -> tuple[np.ndarray, int]:
+    """Samples of ``[start_s, end_s)`` of one song, reading only that span.
+
+    Parameters
+    ----------
+    uri : str
+        The song's ``songs.uri`` (a local path or an ``s3://`` URI).
+    start_s, end_s : float
+        The span in seconds.
+    store : analysis.store.Store, optional
+        The store (its S3 client is reused for ``s3://`` songs).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n, channels)], float32
+    sr : int
+        The file's sample rate.
+    """
+    import soundfile as sf
+
+    end_s = min(float(end_s), float(start_s) + MAX_SECONDS)
+    src = _open_song(uri, store)
+    try:
+        with sf.SoundFile(src) as f:
+            sr = f.samplerate
+            start = max(0, int(round(float(start_s) * sr)))
+            n = max(0, int(round(end_s * sr)) - start)
+            if f.seekable():
+                f.seek(min(start, f.frames))
+            else:  # pragma: no cover - every format soundfile opens here is seekable
+                f.read(start, dtype="float32")
+            y = f.read(n, dtype="float32", always_2d=True)
+    except sf.LibsndfileError as exc:
+        if isinstance(src, str):
+            return _read_span_ffmpeg(src, float(start_s), end_s)
+        raise AudioError(uri, f"cannot decode ({exc})") from None
+    finally:
+        if not isinstance(src, str):
+            src.close()
+    return y, sr
+
+
+def _read_span_ffmpeg(path: str, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
+    """Formats libsndfile cannot read (AAC/M4A…): ffmpeg seeks and decodes only the span."""
+    sr = 44100
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{start_s:.3f}", "-t", f"{max(0.0, end_s - start_s):.3f}",
+           "-i", path, "-f", "f32le", "-ac", "2", "-ar", str(sr), "-"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AudioError(path, f"cannot decode ({exc})") from None
+    return np.frombuffer(out, np.float32).reshape(-1, 2), sr
+
+
+def encode(y: np.ndarray, sr: int, fmt: str) -> bytes:
+    """Encode samples ``[shape=(n, channels)]`` as ``wav`` (16-bit PCM) or ``ogg`` (Vorbis)."""
+    import soundfile as sf
+
+    if y.shape[1] > 2:
+        y = y.mean(axis=1, keepdims=True)
+    if len(y) == 0:
+        y = np.zeros((1, y.shape[1]), np.float32)
+    buf = io.BytesIO()
+    if fmt == "wav":
+        sf.write(buf, y, sr, format="WAV", subtype="PCM_16")
+    elif fmt == "ogg":
+        sf.write(buf, np.clip(y, -1, 1), sr, format="OGG", subtype="VORBIS")
+    else:
+        raise ValueError(fmt)
+    return buf.getvalue()
+
+
+def _lookup(data: StoreData, section_id: str) -> dict:
+    row = data.section(section_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _etag(*parts) -> str:
+    return hashlib.sha1(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _send(payload: bytes, mimetype: str, etag: str, max_age: int = 3600):
+    resp = send_file(io.BytesIO(payload), mimetype=mimetype, conditional=True, etag=etag, max_age=max_age)
+    # behind a login: browsers may cache, shared caches may not
+    resp.cache_control.public = False
+    resp.cache_control.private = True
+    resp.headers["Accept-Ranges"] = "bytes"
+    return resp
+
+
+def section_audio_bytes(data: StoreData, section_id: str, fmt: str) -> tuple[bytes, str]:
+    """Encoded audio of one section and its ETag (cached)."""
+    row = _lookup(data, section_id)
+    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], fmt, "a1")
+    key = ("audio", data.store_uri, tag)
+    payload = _cache.get(key)
+    if payload is None:
+        try:
+            y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+        except (AudioError, StoreError) as exc:
+            current_app.logger.warning("audio for %s: %s", section_id, exc)
+            abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
+        payload = encode(y, sr, fmt)
+        _cache.put(key, payload)
+    return payload, tag
+
+
+@bp.route("/audio/<section_id>.<fmt>")
+def section_audio(section_id: str, fmt: str):
+    if fmt not in AUDIO_TYPES:
+        abort(404)
+    payload, tag = section_audio_bytes(_data(), section_id, fmt)
+    return _send(payload, AUDIO_TYPES[fmt], tag)
+
+
+MEDIA_PREFIXES = ("/audio/", "/spectrogram/")
+
+
+@bp.before_app_request
+def _media_paths_only_reach_media_routes():
+    """Anything under the media prefixes that is not one of this blueprint's routes (several path
+    segments, empty or dot segments, encoded slashes…) is a 404, never the app's HTML shell."""
+    if request.path.startswith(MEDIA_PREFIXES) and not (request.endpoint or "").startswith(f"{bp.name}."):
+        abort(404)
+
+
+# ---- spectrograms ----------------------------------------------------------------------------------
+def log_mel(y: np.ndarray, sr: int, *, n_mels: int = 96, fmax: float | None = None) -> np.ndarray:
+    """Log-mel power spectrogram in dB [shape=(n_mels, t)] of mono samples ``y``."""
+    import librosa
+
+    if y.ndim == 2:
+        y = y.mean(axis=1)
+    if len(y) < 2048:
+        y = np.pad(y, (0, 2048 - len(y)))
+    hop = max(128, len(y) // 800)
+    S = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=hop, n_mels=n_mels,
+                                       fmax=fmax or sr / 2)
+    return librosa.power_to_db(S, ref=np.max, top_db=80.0)
+
+
+def render_png(S_db: np.ndarray, size=SPEC_SIZE) -> bytes:
+    """A dB image [shape=(n_mels, t)] as a PNG in the magma colour map (low frequencies at the bottom)."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    lo, hi = float(np.nanmin(S_db)), float(np.nanmax(S_db))
+    norm = (S_db - lo) / (hi - lo if hi > lo else 1.0)
+    lut = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+    rgb = lut[np.clip((norm[::-1] * 255).astype(np.int32), 0, 255)]
+    img = Image.fromarray(rgb, "RGB").resize(size, Image.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, str]:
+    row = _lookup(data, section_id)
+    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec1")
+    key = ("spec", data.store_uri, tag)
+    png = _cache.get(key)
+    if png is None:
+        try:
+            y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+        except (AudioError, StoreError) as exc:
+            current_app.logger.warning("spectrogram for %s: %s", section_id, exc)
+            abort(404)
+        png = render_png(log_mel(y, sr))
+        _cache.put(key, png)
+    return png, tag
+
+
+@bp.route("/spectrogram/<section_id>.png")
+def section_spectrogram(section_id: str):
+    png, tag = section_spectrogram_png(_data(), section_id)
+    return _send(png, "image/png", tag)
+
+
+@bp.route("/spectrogram/cluster/<run_id>/<int:cluster>.png")
+def cluster_spectrogram(run_id: str, cluster: int):
+    data = _data()
+    if run_id not in data.runs.index:
+        abort(404)
+    clusters = data.clusters(run_id)
+    if cluster not in clusters.index:
+        abort(404)
+    protos = [p for p in (clusters.loc[cluster].get("prototypes") or []) if data.position(p) is not None][:6]
+    if not protos:
+        abort(404)
+    tag = _etag(data.version, run_id, cluster, *protos, "cspec1")
+    key = ("cspec", data.store_uri, tag)
+    png = _cache.get(key)
+    if png is None:
+        mats = []
+        for sid in protos:
+            row = data.section(sid)
+            try:
+                y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+            except (AudioError, StoreError):
+                continue
+            # a common mel range across songs of different rates
+            mats.append(_resize_time(log_mel(y, sr, fmax=min(sr / 2, 8000.0)), 400))
+        if not mats:
+            abort(404)
+        png = render_png(np.mean(mats, axis=0))
+        _cache.put(key, png)
+    return _send(png, "image/png", tag)
+
+
+def _resize_time(S: np.ndarray, t: int) -> np.ndarray:
+    src = np.linspace(0, 1, S.shape[1])
+    dst = np.linspace(0, 1, t)
+    return np.stack([np.interp(dst, src, row) for row in S])
+
+
+# ---- song overview ----------------------------------------------------------------------------------
+def song_envelope(data: StoreData, song_id: str, n_points: int = 1200):
+    """(times, min, max) of a song's waveform at ``n_points`` points, reading the file in blocks.
+
+    Returns None when the file cannot be read.
+    """
+    import soundfile as sf
+
+    key = ("env", data.store_uri, song_id, n_points)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    if song_id not in data.songs.index:
+        return None
+    uri = str(data.songs.loc[song_id, "uri"])
+    try:
+        src = _open_song(uri, data.store)
+        with sf.SoundFile(src) as f:
+            total = f.frames
+            sr = f.samplerate
+            per = max(1, total // n_points)
+            lo = np.zeros(n_points, np.float32)
+            hi = np.zeros(n_points, np.float32)
+            i = 0
+            for block in f.blocks(blocksize=per * 256, dtype="float32", always_2d=True):
+                mono = block.mean(axis=1)
+                m = len(mono) // per
+                if m == 0:
+                    continue
+                chunks = mono[: m * per].reshape(m, per)
+                j = min(n_points, i + m)
+                lo[i:j] = chunks.min(axis=1)[: j - i]
+                hi[i:j] = chunks.max(axis=1)[: j - i]
+                i = j
+                if i >= n_points:
+                    break
+        if not isinstance(src, str):
+            src.close()
+    except (sf.LibsndfileError, AudioError, StoreError, OSError):
+        return None
+    t = (np.arange(i) * per + per / 2) / sr
+    out = (t, lo[:i], hi[:i])
+    _cache.put(key, out)
+    return out

@@ -1,0 +1,99 @@
+"""Small layout builders shared by every page: cards, controls, stats, cluster chips, options."""
+
+from __future__ import annotations
+
+import math
+
+from dash import dcc, html
+
+from ..figures import cluster_color, cluster_name
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["toImage", "autoScale2d", "hoverCompareCartesian"]}
+
+
+def page_header(title: str, subtitle: str = "", *actions) -> html.Div:
+    return html.Div(className="page-header", children=[
+        html.Div([html.H1(title), html.P(subtitle, className="subtitle") if subtitle else None]),
+        html.Div(list(actions), className="page-actions"),
+    ])
+
+
+def card(title, *children, id=None, className: str = "", actions=None) -> html.Div:
+    """A white panel with a title bar."""
+    head = html.Div(className="card-head", children=[html.H3(title), html.Div(actions or [], className="card-actions")]) \
+        if title else None
+    kw = {"id": id} if id is not None else {}
+    return html.Div(className=f"card {className}".strip(), children=[head, html.Div(list(children), className="card-body")],
+                    **kw)
+
+
+def control(label: str, child, help: str | None = None) -> html.Div:
+    """A labelled form control."""
+    return html.Div(className="control", children=[
+        html.Label(label, className="control-label", title=help or None), child])
+
+
+def stat(label: str, value, hint: str | None = None) -> html.Div:
+    return html.Div(className="stat", children=[
+        html.Div(value, className="stat-value"), html.Div(label, className="stat-label"),
+        html.Div(hint, className="stat-hint") if hint else None])
+
+
+def cluster_chip(cluster, *, text: str | None = None) -> html.Span:
+    """A pill in the cluster's colour."""
+    c = int(cluster)
+    return html.Span(text or cluster_name(c), className="chip", style={"--chip": cluster_color(c)})
+
+
+def badge(text: str, kind: str = "neutral") -> html.Span:
+    return html.Span(text, className=f"badge badge-{kind}")
+
+
+def empty_state(text: str) -> html.Div:
+    return html.Div(text, className="empty-state")
+
+
+def fmt_time(seconds) -> str:
+    """``mm:ss.s`` for a time in seconds."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "–"
+    s = float(seconds)
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+def fmt_num(v, digits: int = 3) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if math.isnan(f):
+        return "–"
+    return f"{f:.{digits}g}" if abs(f) >= 1000 else f"{f:.{digits}f}"
+
+
+def run_options(data, space: str | None = None) -> list[dict]:
+    """Dropdown options of the runs (those of ``space`` first)."""
+    runs = data.runs
+    if runs.empty:
+        return []
+    ids = list(runs.index)
+    if space is not None:
+        ids.sort(key=lambda r: runs.loc[r, "space"] != space)
+    return [{"label": data.run_label(r), "value": r} for r in ids]
+
+
+def default_run(data, space: str | None = None):
+    opts = run_options(data, space)
+    if not opts:
+        return None
+    if space is not None:
+        same = [o["value"] for o in opts if data.runs.loc[o["value"], "space"] == space]
+        if same:
+            return same[0]
+    return opts[0]["value"]
+
+
+def dropdown(id, options, value=None, **kw) -> dcc.Dropdown:
+    kw.setdefault("clearable", False)
+    return dcc.Dropdown(id=id, options=options, value=value, **kw)

@@ -1,0 +1,113 @@
+"""The section detail panel: player, spectrogram, tags, SHAP explanation, nearest neighbours.
+
+:func:`section_detail` builds it from the store; pages put it in their detail card next to the
+judging container (``ids.judge_container(page)``), which stays outside the re-rendered part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import dcc, html
+
+from .. import figures, ids
+from .common import GRAPH_CONFIG, badge, cluster_chip, empty_state, fmt_num, fmt_time
+from .player import section_player, spectrogram_url
+
+
+def section_summary(data, pos: int, run_id: str | None) -> dict:
+    """Cluster, confidence, silhouette of the section at ``pos`` in ``run_id`` (None when unknown)."""
+    out = {"cluster": None, "confidence": None, "silhouette": None, "stability": None}
+    if run_id and run_id in data.runs.index:
+        arr = data.run_arrays(run_id)
+        lab = int(arr.label[pos])
+        if lab >= -1:
+            out.update(cluster=lab, confidence=float(arr.confidence[pos]), silhouette=float(arr.silhouette[pos]),
+                       stability=float(arr.stability[pos]))
+    return out
+
+
+def neighbour_list(data, pos: int, run_id: str | None, page: str, space: str | None, k: int = 8) -> html.Div:
+    """Rows of the nearest sections in the run's space, each with a play button."""
+    if space is None and run_id and run_id in data.runs.index:
+        space = data.runs.loc[run_id, "space"]
+    if space is None:
+        return empty_state("No space to search neighbours in.")
+    nbrs = data.neighbours(pos, space, k=k)
+    if not nbrs:
+        return empty_state("No neighbours (this section has no vector in this space).")
+    labels = data.run_arrays(run_id).label if run_id and run_id in data.runs.index else None
+    secs = data.sections
+    rows = []
+    for npos, dist in nbrs:
+        s = secs.iloc[npos]
+        lab = int(labels[npos]) if labels is not None else -2
+        rows.append(html.Div(className="list-row", children=[
+            html.Button("▶", id=ids.play(page, s["section_id"]), className="btn-icon", title="select and play"),
+            html.Span(s["title"], className="list-main"),
+            html.Span(fmt_time(s["start_s"]), className="muted"),
+            cluster_chip(lab) if lab >= -1 else None,
+            html.Span(f"d={dist:.2f}", className="muted small"),
+        ]))
+    return html.Div(rows, className="list")
+
+
+def section_detail(data, section_id: str | None, run_id: str | None, page: str, *, space: str | None = None,
+                   autoplay: bool = True, n_neighbours: int = 8) -> list:
+    """Children of a page's detail panel for ``section_id`` (an empty state when None/unknown)."""
+    if not section_id:
+        return [empty_state("Click a section to listen to it, see its spectrogram, its tags, why it is in "
+                            "its cluster and its nearest neighbours.")]
+    sec = data.section(section_id)
+    if sec is None:
+        return [empty_state(f"Section {section_id} is not in this store.")]
+    pos = sec["pos"]
+    info = section_summary(data, pos, run_id)
+    chips = []
+    if info["cluster"] is not None:
+        chips.append(cluster_chip(info["cluster"]))
+        chips.append(badge(f"confidence {fmt_num(info['confidence'], 2)}"))
+        if not np.isnan(info["silhouette"] or np.nan):
+            chips.append(badge(f"silhouette {fmt_num(info['silhouette'], 2)}"))
+    elif run_id:
+        chips.append(badge("not in this run", "warn"))
+    if sec.get("is_central"):
+        chips.append(badge("central", "ok"))
+    if sec.get("truth_label") is not None and str(sec.get("truth_label")) not in ("None", "nan"):
+        chips.append(badge(f"truth: {sec['truth_label']}"))
+
+    # tags
+    tags = data.tags(section_id)
+    tag_view = empty_state("No tags stored.") if tags.empty else html.Div(className="tags", children=[
+        html.Span(className="tag", children=[html.Span(t["tag"]), html.Span(f"{float(t['probability']):.2f}",
+                                                                             className="tag-p")],
+                  style={"--p": f"{100 * float(t['probability']):.0f}%"})
+        for _, t in tags.head(10).iterrows()])
+
+    # explanation towards its cluster
+    shap_view = empty_state("No explanation for this run.")
+    if run_id:
+        expl = data.explanation(run_id, pos)
+        if expl is not None:
+            feats = data.features
+            values = {f: float(feats.iloc[pos][f]) for f in expl.index if f in feats.columns}
+            shap_view = dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10),
+                                  config={**GRAPH_CONFIG, "displayModeBar": False}, className="graph-small")
+
+    return [
+        html.Div(className="detail-head", children=[
+            html.Div([html.Div(f"Section {int(sec['index']) + 1}", className="eyebrow"),
+                      html.H2(sec["song_title"], className="detail-title")]),
+            html.Div(chips, className="chips"),
+        ]),
+        section_player(sec, autoplay=autoplay, run_id=run_id, element_id=f"{page}-audio"),
+        html.Div(className="slot-buttons", children=[
+            html.Button("Put in slot A", id=ids.slot(page, "A"), className="btn btn-ghost"),
+            html.Button("Put in slot B", id=ids.slot(page, "B"), className="btn btn-ghost"),
+        ]) if page == "map" else None,
+        html.Img(src=spectrogram_url(section_id), className="spectrogram", alt=f"spectrogram of {section_id}"),
+        html.H4("Top tags"), tag_view,
+        html.H4("Why this cluster (SHAP, top features)"), shap_view,
+        html.H4("Nearest neighbours"),
+        neighbour_list(data, pos, run_id, page, space, k=n_neighbours),
+        html.Div(f"id {section_id}", className="muted small mono"),
+    ]

@@ -1,0 +1,121 @@
+"""The selected section of a page: ``dcc.Store(id=ids.selected(page))`` = {"section_id", "run_id"}.
+
+:func:`register_selection` wires, for one page, the things that select a section (a click on a
+figure whose points carry the section position as ``customdata``, the ▶ buttons built with
+``ids.play(page, section_id)``, a change of the page's run) to that store, and mirrors it into the
+session-wide ``ids.GLOBAL_SELECTION`` so the next page opens on the same section.
+"""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, State, callback, ctx, no_update
+
+from .. import ids
+from ..data import get_data
+
+
+def play_pattern(page: str) -> dict:
+    return {"type": "play", "page": page, "section": ALL}
+
+
+def section_from_click(data, click) -> str | None:
+    """The section id named by a figure's clickData (first point's customdata = position)."""
+    if not click or not click.get("points"):
+        return None
+    cd = click["points"][0].get("customdata")
+    if isinstance(cd, (list, tuple)):
+        cd = cd[0] if cd else None
+    if isinstance(cd, str):
+        return cd if data.position(cd) is not None else None
+    try:
+        pos = int(cd)
+    except (TypeError, ValueError):
+        return None
+    if 0 <= pos < data.n_sections:
+        return str(data.section_ids[pos])
+    return None
+
+
+def resolve_selection(data, triggered, *, play_clicks=None, click=None, run=None, glob=None, cur=None):
+    """The new value of a page's selection store (pure; the callback's body).
+
+    Parameters
+    ----------
+    triggered : None, str or dict
+        ``ctx.triggered_id``: None on page load, the graph id, the run control id, or a play button's id.
+    play_clicks : list
+        n_clicks of the page's ▶ buttons (unused except that the triggering one must be > 0).
+    click : dict
+        clickData of the page's graph.
+    run : str
+        The page's current run.
+    glob, cur : dict
+        The session-wide selection and the page's current selection.
+    """
+    cur = cur or {}
+    if triggered is None:
+        sid = cur.get("section_id")
+        if not sid and glob and data.position(glob.get("section_id")) is not None:
+            sid = glob["section_id"]
+        return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
+    if isinstance(triggered, dict) and triggered.get("type") == "play":
+        if not any(play_clicks or []) or not ctx_value_clicked(triggered, play_clicks):
+            return no_update
+        sid = triggered.get("section")
+        if data.position(sid) is None:
+            return no_update
+        return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
+    if triggered == "run":
+        return {"section_id": cur.get("section_id"), "run_id": run}
+    sid = section_from_click(data, click)
+    if sid is None:
+        return no_update
+    return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
+
+
+def ctx_value_clicked(triggered, play_clicks) -> bool:
+    """True when the triggering ▶ button has been clicked (not merely rendered)."""
+    try:
+        for t in ctx.triggered:
+            return bool(t.get("value"))
+    except Exception:  # noqa: BLE001 - outside a callback context (tests): trust the clicks list
+        pass
+    return any(play_clicks or [])
+
+
+def register_selection(page: str, *, graph: str | None = None, run: str | None = None) -> None:
+    """Register the selection callbacks of ``page`` (call it from the page module).
+
+    Parameters
+    ----------
+    page : str
+        Page name (``ids.selected(page)`` must be in its layout).
+    graph : str, optional
+        Id of a ``dcc.Graph`` whose clicks select (points carry the section position as customdata).
+    run : str, optional
+        Id of the page's run control (its ``value`` becomes the selection's ``run_id``).
+    """
+    inputs = {"play": Input(play_pattern(page), "n_clicks")}
+    if graph:
+        inputs["click"] = Input(graph, "clickData")
+    if run:
+        inputs["run"] = Input(run, "value")
+
+    run_control = run
+
+    @callback(Output(ids.selected(page), "data"), inputs=inputs,
+              state={"glob": State(ids.GLOBAL_SELECTION, "data"), "cur": State(ids.selected(page), "data")})
+    def _select(play, glob, cur, click=None, run=None):
+        trig = ctx.triggered_id
+        if graph is not None and trig == graph:
+            trig = "graph"
+        elif run_control is not None and trig == run_control:
+            trig = "run"
+        return resolve_selection(get_data(), trig, play_clicks=play, click=click, run=run, glob=glob, cur=cur)
+
+    @callback(Output(ids.GLOBAL_SELECTION, "data", allow_duplicate=True), Input(ids.selected(page), "data"),
+              prevent_initial_call=True)
+    def _share(sel):
+        if not sel or not sel.get("section_id"):
+            return no_update
+        return sel

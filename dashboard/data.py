@@ -1,0 +1,593 @@
+"""Read-only access to one store for the web app: read once, precompute arrays, cache.
+
+Every page reads the store through :class:`StoreData` and nothing else. Tables are read the first
+time they are needed and kept; per-store arrays the callbacks need on every interaction (cluster
+labels, confidences, projection coordinates, feature matrices, song codes) are built once with
+numpy, aligned to one section order, so a map redraw or a click is array indexing, not pandas
+work on 100 000 rows. The cache is dropped when the store's ``manifest.json`` ``version`` changes
+(checked at most every ``check_interval`` seconds), so a re-analysed store shows up without a
+restart.
+
+Callbacks get the instance of the app serving the request with :func:`get_data`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import StoreError
+from analysis.store import open_store
+
+#: Key of the :class:`StoreData` in ``flask_app.extensions``.
+EXTENSION_KEY = "sectionist_data"
+#: Label code of a section that a run did not cluster (absent from its clusterings part).
+MISSING = -2
+NOISE = -1
+
+
+@dataclass(frozen=True)
+class RunArrays:
+    """One run's per-section values, aligned to :attr:`StoreData.section_ids`.
+
+    ``label`` is ``-1`` for noise and ``-2`` (:data:`MISSING`) for sections the run left out;
+    float arrays are NaN there.
+    """
+
+    run_id: str
+    label: np.ndarray
+    confidence: np.ndarray
+    silhouette: np.ndarray
+    stability: np.ndarray
+    distance: np.ndarray
+    clusters: tuple
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.label != MISSING
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Coordinates of one projection (space, kind, dims), aligned to the section order (NaN absent)."""
+
+    space: str
+    kind: str
+    dims: int
+    xyz: np.ndarray  # [shape=(n_sections, dims)], float32
+
+    @property
+    def present(self) -> np.ndarray:
+        return ~np.isnan(self.xyz[:, 0])
+
+
+class _Cache:
+    """Everything derived from one version of the store (dropped as a whole on a new version)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.tables: dict = {}
+        self.runs: dict = {}
+        self.projections: dict = {}
+        self.explanations: dict = {}
+        self.space_vectors: dict = {}
+        self.comparisons: dict = {}
+        self.clusters: dict = {}
+        self.lock = threading.RLock()
+
+
+class StoreData:
+    """The store of one app, read lazily and cached.
+
+    Parameters
+    ----------
+    store_uri : str
+        Local folder or ``s3://bucket/prefix``.
+    check_interval : float
+        Seconds between two looks at ``manifest.json`` for a new ``version``.
+    store_options : dict, optional
+        Passed to :func:`analysis.store.open_store`.
+    """
+
+    def __init__(self, store_uri, *, check_interval: float = 2.0, store_options: dict | None = None):
+        self.store_uri = str(store_uri)
+        self.store = open_store(self.store_uri, create=False, **(store_options or {}))
+        self.check_interval = float(check_interval)
+        self._lock = threading.Lock()
+        self._version = self._read_version()
+        self._checked = time.monotonic()
+        self._cache = _Cache(self.store)
+
+    # ---- versioning -----------------------------------------------------------------------
+    def _read_version(self):
+        manifest = self.store.read_manifest()
+        return manifest.get("version", 0)
+
+    @property
+    def version(self):
+        """The manifest version the cache was built from (re-checked every ``check_interval`` s)."""
+        self.refresh()
+        return self._version
+
+    def refresh(self, force: bool = False) -> bool:
+        """Drop the cache when the manifest's version changed. Returns True when it did."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_interval:
+            return False
+        with self._lock:
+            self._checked = now
+            version = self._read_version()
+            if version == self._version:
+                return False
+            self._version = version
+            self._cache = _Cache(self.store)
+            # cached_property values live in __dict__: drop them with the cache
+            for name in [k for k, v in type(self).__dict__.items() if isinstance(v, cached_property)]:
+                self.__dict__.pop(name, None)
+            return True
+
+    def healthy(self) -> bool:
+        """True when the store answers (manifest readable and a sections table present)."""
+        try:
+            self.store.read_manifest()
+            return bool(self.store.list_parts("sections")) or bool(self.store.list_parts("songs"))
+        except (StoreError, OSError):
+            return False
+
+    # ---- raw tables -----------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        """The whole table ``name`` (cached; an absent table is an empty frame)."""
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if name not in c.tables:
+                c.tables[name] = c.store.read_table(name)
+            return c.tables[name]
+
+    # ---- sections and songs -----------------------------------------------------------------
+    @cached_property
+    def sections(self) -> pd.DataFrame:
+        """Sections in song order then start time, with a positional index (``pos``)."""
+        df = self.table("sections")
+        if df.empty:
+            raise StoreError(f"{self.store_uri}: the store has no sections (run 'sectionist analyze' first)")
+        df = df.sort_values(["song_id", "start_s"], kind="stable").reset_index(drop=True)
+        songs = self.songs
+        df["song_code"] = pd.Categorical(df["song_id"], categories=songs.index).codes.astype(np.int32)
+        df["title"] = songs["title"].to_numpy()[df["song_code"].to_numpy()]
+        return df
+
+    @cached_property
+    def songs(self) -> pd.DataFrame:
+        """Songs indexed by ``song_id``, sorted by title."""
+        df = self.table("songs")
+        if df.empty:
+            raise StoreError(f"{self.store_uri}: the store has no songs")
+        df = df.copy()
+        df["title"] = df["title"].fillna(df["song_id"]).astype(str)
+        return df.sort_values("title", kind="stable").set_index("song_id")
+
+    @cached_property
+    def section_ids(self) -> np.ndarray:
+        return self.sections["section_id"].to_numpy(dtype=object)
+
+    @cached_property
+    def _section_index(self) -> pd.Index:
+        return pd.Index(self.section_ids)
+
+    @property
+    def n_sections(self) -> int:
+        return len(self.section_ids)
+
+    def positions(self, section_ids) -> np.ndarray:
+        """Row positions of ``section_ids`` (``-1`` for unknown ids)."""
+        return self._section_index.get_indexer(pd.Index(list(section_ids)))
+
+    def position(self, section_id) -> int | None:
+        """Row position of one section id, or None when it is not in the store."""
+        if not isinstance(section_id, str):
+            return None
+        try:
+            pos = self._section_index.get_loc(section_id)
+        except KeyError:
+            return None
+        return int(pos) if isinstance(pos, (int, np.integer)) else None
+
+    @cached_property
+    def song_code(self) -> np.ndarray:
+        return self.sections["song_code"].to_numpy()
+
+    @cached_property
+    def is_central(self) -> np.ndarray:
+        return self.sections["is_central"].fillna(False).to_numpy(dtype=bool)
+
+    def section(self, section_id) -> dict | None:
+        """One section's row with its song's fields (uri, title, duration_s…), or None."""
+        pos = self.position(section_id)
+        if pos is None:
+            return None
+        row = self.sections.iloc[pos].to_dict()
+        song = self.songs.loc[row["song_id"]].to_dict()
+        row.update({f"song_{k}": v for k, v in song.items()})
+        row["pos"] = pos
+        return row
+
+    def song_sections(self, song_id) -> pd.DataFrame:
+        """The sections of one song (with ``pos``), by start time."""
+        code = self.songs.index.get_indexer([song_id])[0]
+        if code < 0:
+            return self.sections.iloc[0:0].assign(pos=[])
+        pos = np.flatnonzero(self.song_code == code)
+        return self.sections.iloc[pos].assign(pos=pos)
+
+    # ---- runs and clusterings -----------------------------------------------------------------
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """Runs indexed by run_id, sorted by space, method and k."""
+        df = self.table("runs")
+        if df.empty:
+            return pd.DataFrame(columns=["space", "method", "k", "label"]).rename_axis("run_id")
+        return df.sort_values(["space", "method", "run_id"], kind="stable").set_index("run_id")
+
+    def run_label(self, run_id) -> str:
+        """A short human name of a run."""
+        if run_id not in self.runs.index:
+            return str(run_id)
+        r = self.runs.loc[run_id]
+        k = r.get("n_clusters")
+        k = f", {int(k)} clusters" if k is not None and not pd.isna(k) else ""
+        return f"{r.get('method', '?')} on {r.get('space', '?')}{k} ({run_id})"
+
+    def run_arrays(self, run_id) -> RunArrays:
+        """Per-section label, confidence, silhouette, stability and distance of one run."""
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if run_id in c.runs:
+                return c.runs[run_id]
+        if run_id not in self.runs.index:
+            raise StoreError(f"{self.store_uri}: no run {run_id!r}")
+        df = c.store.read_table("clusterings", parts=[run_id],
+                                columns=["section_id", "label", "confidence", "distance", "silhouette",
+                                         "stability"]) if c.store.has_part("clusterings", run_id) \
+            else pd.DataFrame(columns=["section_id", "label"])
+        n = self.n_sections
+        pos = self.positions(df["section_id"]) if len(df) else np.array([], np.int64)
+        ok = pos >= 0
+        label = np.full(n, MISSING, np.int32)
+        label[pos[ok]] = df["label"].to_numpy()[ok].astype(np.int32)
+
+        def col(name):
+            out = np.full(n, np.nan, np.float32)
+            if name in df:
+                out[pos[ok]] = pd.to_numeric(df[name], errors="coerce").to_numpy(np.float32)[ok]
+            return out
+
+        clusters = tuple(int(x) for x in np.unique(label) if x >= 0)
+        arr = RunArrays(run_id, label, col("confidence"), col("silhouette"), col("stability"),
+                        col("distance"), clusters)
+        with c.lock:
+            c.runs[run_id] = arr
+        return arr
+
+    def clusters(self, run_id) -> pd.DataFrame:
+        """The ``clusters`` rows of one run, indexed by cluster, JSON columns decoded."""
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if run_id in c.clusters:
+                return c.clusters[run_id]
+        df = c.store.read_table("clusters", parts=[run_id]) if c.store.has_part("clusters", run_id) \
+            else pd.DataFrame(columns=["cluster"])
+        df = df.copy()
+        for name in ("centroid", "profile", "shap_ranking"):
+            if name in df:
+                df[name] = [_loads(v) for v in df[name]]
+        for name in ("prototypes", "borderline"):
+            if name in df:
+                df[name] = [list(v) if v is not None else [] for v in df[name]]
+        df = df.set_index("cluster").sort_index()
+        with c.lock:
+            c.clusters[run_id] = df
+        return df
+
+    # ---- projections --------------------------------------------------------------------------
+    @cached_property
+    def projection_catalog(self) -> pd.DataFrame:
+        """Available projections: one row per (space, kind, dims), from the part names."""
+        rows = []
+        for part in self.store.list_parts("projections"):
+            space, _, name = part.rpartition("/")
+            kind = name.rstrip("0123456789")
+            dims = name[len(kind):]
+            if space and kind and dims:
+                rows.append({"space": space, "kind": kind, "dims": int(dims), "part": part})
+        order = {"pca": 0, "tsne": 1, "umap": 2}
+        df = pd.DataFrame(rows, columns=["space", "kind", "dims", "part"])
+        df["o"] = df["kind"].map(order).fillna(9)
+        return df.sort_values(["space", "o", "dims"]).drop(columns="o").reset_index(drop=True)
+
+    def spaces(self) -> list[str]:
+        """Spaces with at least one projection, then spaces that only have runs."""
+        seen = list(dict.fromkeys(self.projection_catalog["space"]))
+        for s in self.runs.get("space", pd.Series(dtype=object)):
+            if s not in seen:
+                seen.append(s)
+        return seen
+
+    def projection(self, space, kind, dims) -> Projection:
+        """Coordinates of one projection aligned to the section order."""
+        key = (space, kind, int(dims))
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if key in c.projections:
+                return c.projections[key]
+        part = f"{space}/{kind}{int(dims)}"
+        if not c.store.has_part("projections", part):
+            raise StoreError(f"{self.store_uri}: no projection {part!r}")
+        df = c.store.read_part("projections", part, columns=["section_id", "x", "y", "z"])
+        xyz = np.full((self.n_sections, int(dims)), np.nan, np.float32)
+        pos = self.positions(df["section_id"])
+        ok = pos >= 0
+        cols = ["x", "y", "z"][: int(dims)]
+        xyz[pos[ok]] = df[cols].to_numpy(np.float32)[ok]
+        proj = Projection(space, kind, int(dims), xyz)
+        with c.lock:
+            c.projections[key] = proj
+        return proj
+
+    def centroid_projection(self, run_id, kind, dims) -> pd.DataFrame:
+        """Cluster centroids of a run in one projection (empty when not stored)."""
+        df = self.table("centroid_projections")
+        if df.empty:
+            return df
+        return df[(df["run_id"] == run_id) & (df["kind"] == kind) & (df["dims"] == int(dims))]
+
+    # ---- features, explanations, tags ----------------------------------------------------------
+    @cached_property
+    def features(self) -> pd.DataFrame:
+        """The features table aligned to the section order (NaN rows for sections without features)."""
+        df = self.table("features")
+        num = [c for c in df.columns if c not in ("section_id", "song_id")]
+        out = pd.DataFrame(np.nan, index=range(self.n_sections), columns=num, dtype=np.float32)
+        if len(df):
+            pos = self.positions(df["section_id"])
+            ok = pos >= 0
+            out.iloc[pos[ok]] = df[num].to_numpy(np.float32)[ok]
+        return out
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.features.columns)
+
+    def feature_values(self, name) -> np.ndarray:
+        """One feature column aligned to the section order (float32)."""
+        if name not in self.features.columns:
+            raise StoreError(f"{self.store_uri}: no feature {name!r}")
+        return self.features[name].to_numpy(np.float32)
+
+    def space_vectors(self, space) -> tuple[np.ndarray, np.ndarray] | None:
+        """Standardised vectors of ``space`` per section and their squared norms; None if unknown.
+
+        Classical spaces come from the features table; an embedder's vectors are the mean of its
+        frames per section. Sections without vectors have zeros and an infinite norm.
+        """
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if space in c.space_vectors:
+                return c.space_vectors[space]
+        X = None
+        cols = _space_columns(space, self.feature_names)
+        if cols:
+            X = self.features[cols].to_numpy(np.float32)
+        else:
+            parts = [p for p in self.store.list_parts("frames") if p.startswith(f"{space}/")]
+            if parts:
+                fr = self.store.read_table("frames", parts=parts)
+                ecols = [c_ for c_ in fr.columns if c_.startswith("e") and c_[1:].isdigit()]
+                means = fr.groupby("section_id", sort=False)[ecols].mean()
+                X = np.full((self.n_sections, len(ecols)), np.nan, np.float32)
+                pos = self.positions(means.index)
+                ok = pos >= 0
+                X[pos[ok]] = means.to_numpy(np.float32)[ok]
+        out = None
+        if X is not None and X.shape[1]:
+            mu = np.nanmean(X, axis=0)
+            sd = np.nanstd(X, axis=0)
+            X = ((X - mu) / np.where(sd > 0, sd, 1)).astype(np.float32)
+            bad = np.isnan(X).any(axis=1)
+            X[bad] = 0
+            norms = np.einsum("ij,ij->i", X, X)
+            norms[bad] = np.inf
+            out = (np.ascontiguousarray(X), norms)
+        with c.lock:
+            c.space_vectors[space] = out
+        return out
+
+    def neighbours(self, pos: int, space, k: int = 8) -> list[tuple[int, float]]:
+        """The ``k`` nearest sections to section ``pos`` in ``space``: (pos, distance), nearest first.
+
+        Falls back to the first available projection of the space when it has no vectors.
+        """
+        vec = self.space_vectors(space)
+        if vec is None:
+            cat = self.projection_catalog
+            cat = cat[cat["space"] == space]
+            if cat.empty:
+                return []
+            X = np.nan_to_num(self.projection(space, cat.iloc[0]["kind"], cat.iloc[0]["dims"]).xyz, nan=1e9)
+            vec = (X, np.einsum("ij,ij->i", X, X))
+        X, norms = vec
+        if not np.isfinite(norms[pos]):
+            return []
+        q = X[pos]
+        d = norms - 2 * (X @ q) + norms[pos]
+        d[pos] = np.inf
+        k = min(k, len(d) - 1)
+        if k <= 0:
+            return []
+        idx = np.argpartition(d, k)[:k]
+        idx = idx[np.argsort(d[idx])]
+        return [(int(i), float(np.sqrt(max(d[i], 0.0)))) for i in idx if np.isfinite(d[i])]
+
+    def explanation(self, run_id, pos) -> pd.Series | None:
+        """SHAP values of one section towards its cluster in ``run_id`` (feature → value), or None."""
+        mat, names = self._explanations(run_id)
+        if mat is None or np.isnan(mat[pos]).all():
+            return None
+        return pd.Series(mat[pos], index=names)
+
+    def cluster_explanations(self, run_id, cluster) -> tuple[np.ndarray, list, np.ndarray]:
+        """(SHAP matrix of the cluster's sections, feature names, their positions)."""
+        mat, names = self._explanations(run_id)
+        if mat is None:
+            return np.zeros((0, 0), np.float32), [], np.array([], np.int64)
+        labels = self.run_arrays(run_id).label
+        pos = np.flatnonzero((labels == int(cluster)) & ~np.isnan(mat).all(axis=1))
+        return mat[pos], names, pos
+
+    def _explanations(self, run_id):
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if run_id in c.explanations:
+                return c.explanations[run_id]
+        if not c.store.has_part("explanations", run_id):
+            out = (None, [])
+        else:
+            df = c.store.read_part("explanations", run_id)
+            shap_cols = [col for col in df.columns if col.startswith("shap_")]
+            mat = np.full((self.n_sections, len(shap_cols)), np.nan, np.float32)
+            pos = self.positions(df["section_id"])
+            ok = pos >= 0
+            mat[pos[ok]] = df[shap_cols].to_numpy(np.float32)[ok]
+            out = (mat, [col[5:] for col in shap_cols])
+        with c.lock:
+            c.explanations[run_id] = out
+        return out
+
+    @cached_property
+    def _tags(self) -> pd.DataFrame:
+        df = self.table("tags")
+        if df.empty:
+            return df
+        return df.sort_values(["section_id", "model", "rank"]).set_index("section_id")
+
+    def tags(self, section_id) -> pd.DataFrame:
+        """Top tags of one section (columns model, rank, tag, probability)."""
+        df = self._tags
+        if df.empty or section_id not in df.index:
+            return pd.DataFrame(columns=["model", "rank", "tag", "probability"])
+        out = df.loc[[section_id]]
+        return out.reset_index(drop=True)
+
+    # ---- comparisons -----------------------------------------------------------------------------
+    def comparison(self, run_a, run_b) -> dict:
+        """Agreement of two runs: ari, nmi, agreement, contingency, mapping and per-section arrays.
+
+        Read from the ``comparisons`` tables when the pair was stored (in either order), else
+        computed from the two clusterings (Hungarian alignment of B's labels onto A's).
+        """
+        key = (run_a, run_b)
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if key in c.comparisons:
+                return c.comparisons[key]
+        out = _compare_labels(self.run_arrays(run_a).label, self.run_arrays(run_b).label)
+        stored = self.table("comparisons")
+        if not stored.empty:
+            hit = stored[(stored["run_a"] == run_a) & (stored["run_b"] == run_b)]
+            if len(hit):
+                row = hit.iloc[0]
+                out.update(ari=float(row["ari"]), nmi=float(row["nmi"]), agreement=float(row["agreement"]))
+        out["run_a"], out["run_b"] = run_a, run_b
+        with c.lock:
+            c.comparisons[key] = out
+        return out
+
+    # ---- corpus summary ----------------------------------------------------------------------------
+    def corpus_summary(self) -> dict:
+        songs = self.songs
+        return {
+            "songs": int(len(songs)),
+            "hours": float(pd.to_numeric(songs["duration_s"], errors="coerce").sum() / 3600),
+            "sections": int(self.n_sections),
+            "central": int(self.is_central.sum()),
+            "runs": int(len(self.runs)),
+            "spaces": len(self.spaces()),
+        }
+
+
+def _loads(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (dict, list)):
+        return v
+    try:
+        return json.loads(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _space_columns(space, available) -> list[str]:
+    if not str(space).startswith("classical"):
+        return []
+    try:
+        from analysis.features import feature_columns
+    except ImportError:  # pragma: no cover - the features module is part of the package
+        return []
+    try:
+        return feature_columns(space, available)
+    except Exception:  # unknown feature set name: not a classical space after all
+        return []
+
+
+def _compare_labels(la: np.ndarray, lb: np.ndarray) -> dict:
+    """Contingency, Hungarian mapping of B onto A, agreement, ARI and NMI over sections in both runs."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    both = (la != MISSING) & (lb != MISSING)
+    a, b = la[both], lb[both]
+    rows = np.unique(a)
+    cols = np.unique(b)
+    ia = np.searchsorted(rows, a)
+    ib = np.searchsorted(cols, b)
+    counts = np.zeros((len(rows), len(cols)), np.int64)
+    np.add.at(counts, (ia, ib), 1)
+    mapping = {}
+    if counts.size:
+        r_idx, c_idx = linear_sum_assignment(-counts)
+        mapping = {int(cols[j]): int(rows[i]) for i, j in zip(r_idx, c_idx)}
+    lut = np.array([mapping.get(int(x), MISSING) for x in cols], np.int32) if len(cols) else np.zeros(0, np.int32)
+    aligned = np.full(len(la), MISSING, np.int32)
+    aligned[both] = lut[ib] if len(cols) else MISSING
+    agree = np.zeros(len(la), bool)
+    agree[both] = aligned[both] == a
+    n = int(both.sum())
+    return {
+        "rows": rows.tolist(), "cols": cols.tolist(), "counts": counts, "mapping": mapping,
+        "aligned_b": aligned, "agree": agree, "both": both, "n": n,
+        "agreement": float(agree[both].mean()) if n else float("nan"),
+        "ari": float(adjusted_rand_score(a, b)) if n else float("nan"),
+        "nmi": float(normalized_mutual_info_score(a, b)) if n else float("nan"),
+    }
+
+
+def get_data() -> StoreData:
+    """The :class:`StoreData` of the Flask app serving the current request."""
+    from flask import current_app
+
+    try:
+        return current_app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise StoreError("no store attached to this app (create it with dashboard.app.create_app)") from None

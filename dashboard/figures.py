@@ -1,0 +1,505 @@
+"""Figure builders: pure functions from arrays and small frames to ``go.Figure``.
+
+Nothing here reads the store or knows about Dash; callbacks pass what they looked up. One
+cluster palette (:data:`CLUSTER_PALETTE`, :func:`cluster_color`) is used by every figure and by the
+HTML chips, so cluster 3 has the same colour on every page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+#: Qualitative palette for clusters (colour-blind-aware Tableau 10, then 10 lighter companions).
+CLUSTER_PALETTE = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#1f77b4", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+]
+NOISE_COLOR = "#c8ccd2"
+ACCENT = "#1d4ed8"
+CONTINUOUS_SCALE = "Viridis"
+FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+#: Above this many points, hover shows the cluster and the coordinates only (no per-point text).
+HOVER_TEXT_LIMIT = 20_000
+
+
+def cluster_color(cluster) -> str:
+    """The colour of ``cluster`` (noise, ``-1``, is grey)."""
+    c = int(cluster)
+    if c < 0:
+        return NOISE_COLOR
+    return CLUSTER_PALETTE[c % len(CLUSTER_PALETTE)]
+
+
+def cluster_name(cluster) -> str:
+    c = int(cluster)
+    return "noise" if c == -1 else ("not clustered" if c < -1 else f"cluster {c}")
+
+
+def base_layout(**overrides) -> dict:
+    """The common layout: white paper, light grid, compact margins, the app's font."""
+    layout = dict(
+        template="plotly_white",
+        font=dict(family=FONT, size=12, color="#1f2937"),
+        margin=dict(l=48, r=16, t=36, b=40),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="#ffffff",
+        hoverlabel=dict(font=dict(family=FONT, size=12)),
+        legend=dict(bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb", borderwidth=1),
+    )
+    layout.update(overrides)
+    return layout
+
+
+def empty_figure(message: str = "Nothing to show", height: int | None = None) -> go.Figure:
+    """A blank figure carrying a centred message."""
+    fig = go.Figure()
+    fig.update_layout(**base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
+                                    annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5,
+                                                      xref="paper", yref="paper",
+                                                      font=dict(size=14, color="#6b7280"))]))
+    return fig
+
+
+# ---- the map ---------------------------------------------------------------------------------
+def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None = None,
+                values: np.ndarray | None = None, value_name: str = "", categories: np.ndarray | None = None,
+                category_names=None, hover_text=None, highlight: int | None = None,
+                centroids=None, uirevision: str = "map", marker_size: float | None = None) -> go.Figure:
+    """WebGL scatter of sections.
+
+    Parameters
+    ----------
+    xyz : np.ndarray [shape=(n, 2 or 3)]
+        Coordinates of the points to draw (already filtered).
+    rows : np.ndarray [shape=(n,)]
+        Section positions of those points; sent as ``customdata`` so a click names its section.
+    labels : np.ndarray [shape=(n,)], optional
+        Cluster labels: one trace per cluster in the cluster palette (legend toggles clusters).
+    values : np.ndarray [shape=(n,)], optional
+        Continuous values (confidence, a feature): one trace with a colour bar.
+    categories : np.ndarray [shape=(n,)], optional
+        Integer codes of a many-valued category (songs): one trace, cyclic qualitative colours.
+    category_names : sequence, optional
+        Names of the category codes, shown on hover when the point count is small.
+    hover_text : sequence of str, optional
+        Per-point hover text (use only for small maps, see :data:`HOVER_TEXT_LIMIT`).
+    highlight : int, optional
+        Index into ``xyz`` of the selected point, drawn as a ring on top.
+    centroids : list of (cluster, x, y[, z]), optional
+        Cluster centroids drawn as labelled diamonds.
+
+    Returns
+    -------
+    go.Figure
+    """
+    xyz = np.asarray(xyz, dtype=np.float32)
+    rows = np.asarray(rows, dtype=np.int32)
+    three_d = xyz.shape[1] == 3 if xyz.ndim == 2 and len(xyz) else False
+    n = len(rows)
+    size = marker_size or (3 if n > 50_000 else 4 if n > 10_000 else 6 if n > 1000 else 8)
+    use_text = hover_text is not None and n <= HOVER_TEXT_LIMIT
+    traces = []
+
+    def scatter(idx, **kw):
+        coords = dict(x=xyz[idx, 0], y=xyz[idx, 1])
+        if three_d:
+            coords["z"] = xyz[idx, 2]
+            cls = go.Scatter3d
+            kw.setdefault("marker", {})["size"] = max(2, size * 0.6)
+        else:
+            cls = go.Scattergl
+        extra = {}
+        if use_text:
+            extra["text"] = [hover_text[i] for i in idx]
+            extra["hovertemplate"] = "%{text}<extra>%{fullData.name}</extra>"
+        else:
+            extra["hovertemplate"] = "section #%{customdata}<extra>%{fullData.name}</extra>"
+        return cls(mode="markers", customdata=rows[idx], **coords, **extra, **kw)
+
+    if n == 0:
+        return empty_figure("No section matches the filters")
+    if labels is not None:
+        labels = np.asarray(labels)
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[order]
+        uniq, starts = np.unique(sorted_labels, return_index=True)
+        ends = np.append(starts[1:], len(order))
+        for c, s, e in zip(uniq, starts, ends):
+            idx = order[s:e]
+            traces.append(scatter(idx, name=cluster_name(c), legendgroup=str(c),
+                                  marker=dict(color=cluster_color(c), size=size,
+                                              opacity=0.55 if c < 0 else 0.85, line=dict(width=0))))
+    elif values is not None:
+        idx = np.arange(n)
+        traces.append(scatter(idx, name=value_name or "value", showlegend=False,
+                              marker=dict(color=np.asarray(values, np.float32), colorscale=CONTINUOUS_SCALE,
+                                          size=size, opacity=0.85, showscale=True,
+                                          colorbar=dict(title=dict(text=value_name, side="right"),
+                                                        thickness=12, len=0.8))))
+    elif categories is not None:
+        idx = np.arange(n)
+        codes = np.asarray(categories, np.int32)
+        palette = np.array(CLUSTER_PALETTE, dtype=object)
+        traces.append(scatter(idx, name="song", showlegend=False,
+                              marker=dict(color=list(palette[codes % len(palette)]) if n <= HOVER_TEXT_LIMIT
+                                          else codes % len(palette),
+                                          colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)]
+                                          if n > HOVER_TEXT_LIMIT else None,
+                                          cmin=0, cmax=len(palette) - 1, size=size, opacity=0.85)))
+    else:
+        traces.append(scatter(np.arange(n), name="sections", showlegend=False,
+                              marker=dict(color=ACCENT, size=size, opacity=0.7)))
+
+    if centroids:
+        cx = [c[1] for c in centroids]
+        cy = [c[2] for c in centroids]
+        names = [cluster_name(c[0]) for c in centroids]
+        colors = [cluster_color(c[0]) for c in centroids]
+        if three_d:
+            pass  # centroids on a 3-D map clutter more than they help
+        else:
+            traces.append(go.Scatter(x=cx, y=cy, mode="markers+text", text=[str(c[0]) for c in centroids],
+                                     textposition="top center", name="centroids", hovertext=names,
+                                     hoverinfo="text", showlegend=False,
+                                     marker=dict(symbol="diamond", size=13, color=colors,
+                                                 line=dict(color="#111827", width=1.5))))
+    # the ring around the selected section is always the last trace, so a selection change can
+    # move it with a small patch instead of redrawing every point (see ring_patch)
+    hx = xyz[highlight] if highlight is not None and 0 <= highlight < n else None
+    traces.append(selection_ring(hx, three_d, rows[highlight] if hx is not None else None))
+    fig = go.Figure(traces)
+    fig.update_layout(**base_layout(
+        uirevision=uirevision, dragmode="lasso" if not three_d else "orbit", clickmode="event+select",
+        margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="v", x=1, xanchor="right",
+                                                    y=1, bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb",
+                                                    borderwidth=1),
+        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, title=None),
+        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, title=None),
+    ))
+    if three_d:
+        axis = dict(showgrid=True, zeroline=False, showticklabels=False, title="")
+        fig.update_layout(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis), scene_uirevision=uirevision)
+    return fig
+
+
+def selection_ring(point, three_d: bool, row=None):
+    """The trace marking the selected section (empty when ``point`` is None)."""
+    pt = [] if point is None else [float(v) for v in point]
+    if three_d:
+        return go.Scatter3d(x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name="selected", showlegend=False,
+                            hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
+    return go.Scattergl(x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=False,
+                        customdata=[int(row)] if row is not None and pt else [], hoverinfo="skip",
+                        marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
+
+
+# ---- explanations ------------------------------------------------------------------------------
+def shap_bars(shap: dict | None, *, feature_values: dict | None = None, top: int = 10,
+              title: str = "") -> go.Figure:
+    """Horizontal bars of the ``top`` features by |SHAP|, pushing towards (+) or away (−) from the cluster.
+
+    Parameters
+    ----------
+    shap : mapping feature → SHAP value
+    feature_values : mapping feature → the section's value, optional (shown on hover)
+    """
+    if not shap:
+        return empty_figure("No explanation stored for this section", height=260)
+    items = sorted(shap.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
+    names = [k for k, _ in items]
+    vals = [float(v) for _, v in items]
+    colors = ["#2563eb" if v >= 0 else "#dc2626" for v in vals]
+    hover = [f"{k} = {feature_values[k]:.4g}" if feature_values and k in feature_values else k for k in names]
+    fig = go.Figure(go.Bar(x=vals, y=[_pretty_feature(k) for k in names], orientation="h",
+                           marker_color=colors, hovertext=hover, hoverinfo="text+x"))
+    fig.update_layout(**base_layout(height=max(180, 26 * len(names) + 60), title=dict(text=title, font_size=13),
+                                    margin=dict(l=150, r=16, t=30 if title else 8, b=32),
+                                    xaxis=dict(title="SHAP value towards the cluster", zeroline=True,
+                                               zerolinecolor="#9ca3af")))
+    return fig
+
+
+def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, top: int = 10,
+                  max_points: int = 2000, random_state: int = 0) -> go.Figure:
+    """Beeswarm of a cluster's SHAP values: one row per feature (top by mean |SHAP|), dots coloured by
+    the feature's value (standardised within the cluster).
+
+    Parameters
+    ----------
+    shap : np.ndarray [shape=(n, f)]
+    names : list of str [length f]
+    values : np.ndarray [shape=(n, f)], optional
+        The features' values for the same sections.
+    """
+    if shap is None or shap.size == 0:
+        return empty_figure("No explanations stored for this run", height=320)
+    rng = np.random.default_rng(random_state)
+    if len(shap) > max_points:
+        keep = rng.choice(len(shap), max_points, replace=False)
+        shap = shap[keep]
+        values = values[keep] if values is not None else None
+    rank = np.argsort(-np.nanmean(np.abs(shap), axis=0))[:top][::-1]
+    xs, ys, cs = [], [], []
+    for row, j in enumerate(rank):
+        v = shap[:, j]
+        ok = ~np.isnan(v)
+        jitter = rng.uniform(-0.3, 0.3, ok.sum())
+        xs.append(v[ok])
+        ys.append(row + jitter)
+        if values is not None:
+            f = values[ok, j]
+            sd = np.nanstd(f)
+            cs.append((f - np.nanmean(f)) / (sd if sd > 0 else 1))
+        else:
+            cs.append(np.zeros(ok.sum()))
+    fig = go.Figure(go.Scattergl(
+        x=np.concatenate(xs), y=np.concatenate(ys), mode="markers", hoverinfo="x",
+        marker=dict(size=5, color=np.clip(np.concatenate(cs), -2.5, 2.5), colorscale="RdBu_r", cmin=-2.5, cmax=2.5,
+                    opacity=0.75, showscale=values is not None,
+                    colorbar=dict(title=dict(text="feature value (z)", side="right"), thickness=10, len=0.8))))
+    fig.update_layout(**base_layout(
+        height=max(260, 30 * len(rank) + 70), margin=dict(l=150, r=16, t=8, b=36),
+        xaxis=dict(title="SHAP value towards the cluster", zeroline=True, zerolinecolor="#9ca3af"),
+        yaxis=dict(tickmode="array", tickvals=list(range(len(rank))),
+                   ticktext=[_pretty_feature(names[j]) for j in rank], showgrid=False)))
+    return fig
+
+
+def shap_ranking(ranking, *, top: int = 12) -> go.Figure:
+    """Bars of a cluster's mean |SHAP| per feature (``[{feature, mean_abs_shap}]``)."""
+    if not ranking:
+        return empty_figure("No SHAP ranking stored", height=260)
+    items = sorted(ranking, key=lambda r: -float(r["mean_abs_shap"]))[:top][::-1]
+    fig = go.Figure(go.Bar(x=[float(r["mean_abs_shap"]) for r in items],
+                           y=[_pretty_feature(r["feature"]) for r in items], orientation="h",
+                           marker_color=ACCENT))
+    fig.update_layout(**base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=150, r=16, t=8, b=36),
+                                    xaxis=dict(title="mean |SHAP|")))
+    return fig
+
+
+def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=None) -> go.Figure:
+    """A cluster's centroid profile in feature units, against the corpus mean when given.
+
+    Bars show the cluster's mean value; hover gives the difference to the corpus in standard
+    deviations when ``overall`` maps feature → (mean, std).
+    """
+    if not profile:
+        return empty_figure("No profile stored", height=280)
+    names = list(profile)
+    vals = [float(profile[k]) for k in names]
+    z = []
+    for k, v in zip(names, vals):
+        if overall and k in overall and overall[k][1] > 0:
+            z.append((v - overall[k][0]) / overall[k][1])
+        else:
+            z.append(0.0)
+    color = cluster_color(cluster) if cluster is not None else ACCENT
+    fig = go.Figure(go.Bar(
+        x=z if overall else vals, y=[_pretty_feature(k) for k in names], orientation="h", marker_color=color,
+        customdata=np.array(vals),
+        hovertemplate="%{y}: %{customdata:.4g}" + (" (%{x:+.2f} sd from corpus)" if overall else "")
+        + "<extra></extra>"))
+    fig.update_layout(**base_layout(
+        height=max(260, 20 * len(names) + 60), margin=dict(l=150, r=16, t=8, b=36),
+        xaxis=dict(title="difference to corpus mean (sd)" if overall else "mean value", zeroline=True,
+                   zerolinecolor="#9ca3af"),
+        yaxis=dict(autorange="reversed")))
+    return fig
+
+
+def cluster_sizes(clusters, sizes, n_songs=None) -> go.Figure:
+    """Bar chart of cluster sizes in the cluster palette (click a bar to open the cluster)."""
+    clusters = [int(c) for c in clusters]
+    hover = [f"{cluster_name(c)}: {s} sections" + (f" from {n} songs" if n_songs is not None else "")
+             for c, s, n in zip(clusters, sizes, n_songs if n_songs is not None else [None] * len(clusters))]
+    fig = go.Figure(go.Bar(x=[str(c) for c in clusters], y=list(sizes), marker_color=[cluster_color(c) for c in clusters],
+                           hovertext=hover, hoverinfo="text", customdata=clusters))
+    fig.update_layout(**base_layout(height=220, margin=dict(l=48, r=8, t=8, b=36),
+                                    xaxis=dict(title="cluster", type="category"), yaxis=dict(title="sections")))
+    return fig
+
+
+def song_shares(titles, counts) -> go.Figure:
+    """Horizontal bars: how many of a cluster's sections each song contributes (top songs)."""
+    if len(titles) == 0:
+        return empty_figure("No sections", height=200)
+    fig = go.Figure(go.Bar(x=list(counts)[::-1], y=list(titles)[::-1], orientation="h", marker_color="#64748b"))
+    fig.update_layout(**base_layout(height=max(200, 22 * len(titles) + 50), margin=dict(l=180, r=16, t=8, b=36),
+                                    xaxis=dict(title="sections in this cluster")))
+    return fig
+
+
+# ---- overview ------------------------------------------------------------------------------------
+def k_curves(curves: dict) -> go.Figure:
+    """Elbow (inertia), silhouette and BIC against K, one line per run, in three panels.
+
+    ``curves`` maps a run label to its decoded ``curves`` JSON (``k``, ``inertia``, ``silhouette``, ``bic``).
+    """
+    from plotly.subplots import make_subplots
+
+    metrics = [("inertia", "inertia (elbow)"), ("silhouette", "silhouette"), ("bic", "BIC")]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[m[1] for m in metrics], horizontal_spacing=0.08)
+    any_line = False
+    for i, (label, curve) in enumerate(curves.items()):
+        if not curve or "k" not in curve:
+            continue
+        color = CLUSTER_PALETTE[i % len(CLUSTER_PALETTE)]
+        for col, (metric, _) in enumerate(metrics, start=1):
+            ys = curve.get(metric)
+            if not ys or all(v is None for v in ys):
+                continue
+            any_line = True
+            fig.add_trace(go.Scatter(x=curve["k"], y=ys, mode="lines+markers", name=label, legendgroup=label,
+                                     showlegend=col == 1, line=dict(color=color, width=2), marker=dict(size=6)),
+                          row=1, col=col)
+    if not any_line:
+        return empty_figure("No K curves stored for these runs", height=300)
+    fig.update_layout(**base_layout(height=320, margin=dict(l=48, r=16, t=40, b=40),
+                                    legend=dict(orientation="h", y=-0.2)))
+    fig.update_xaxes(title_text="K", dtick=1)
+    return fig
+
+
+# ---- compare -------------------------------------------------------------------------------------
+def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
+                        mapping: dict | None = None) -> go.Figure:
+    """Contingency table of two runs as a heatmap; B's columns ordered by their aligned A label."""
+    counts = np.asarray(counts)
+    if counts.size == 0:
+        return empty_figure("No section is clustered by both runs")
+    cols = list(cols)
+    order = list(range(len(cols)))
+    if mapping:
+        order.sort(key=lambda j: (mapping.get(int(cols[j]), 10**9), cols[j]))
+    counts = counts[:, order]
+    cols = [cols[j] for j in order]
+    xlab = [f"{c}→{mapping[int(c)]}" if mapping and int(c) in mapping else str(c) for c in cols]
+    fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[str(r) for r in rows], colorscale="Blues",
+                               text=counts, texttemplate="%{text}", hovertemplate=f"{name_a} %{{y}} · {name_b} "
+                               "%{x}: %{z} sections<extra></extra>", colorbar=dict(thickness=10)))
+    fig.update_layout(**base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
+                                    xaxis=dict(title=f"{name_b} (label→aligned)", type="category", side="bottom"),
+                                    yaxis=dict(title=name_a, type="category", autorange="reversed")))
+    return fig
+
+
+def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
+           min_count: int = 1) -> go.Figure:
+    """Sankey of how sections move from run A's clusters (left) to run B's (right)."""
+    counts = np.asarray(counts)
+    if counts.size == 0:
+        return empty_figure("No section is clustered by both runs")
+    rows, cols = list(rows), list(cols)
+    labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [f"{name_b}: {cluster_name(c)}" for c in cols]
+    colors = [cluster_color(r) for r in rows] + [cluster_color(c) for c in cols]
+    src, dst, val, lcol = [], [], [], []
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if counts[i, j] >= min_count:
+                src.append(i)
+                dst.append(len(rows) + j)
+                val.append(int(counts[i, j]))
+                lcol.append(_rgba(cluster_color(rows[i]), 0.35))
+    fig = go.Figure(go.Sankey(arrangement="snap", node=dict(label=labels, color=colors, pad=12, thickness=14,
+                                                             line=dict(width=0)),
+                              link=dict(source=src, target=dst, value=val, color=lcol)))
+    fig.update_layout(**base_layout(height=max(320, 26 * max(len(rows), len(cols)) + 80),
+                                    margin=dict(l=8, r=8, t=8, b=8)))
+    return fig
+
+
+# ---- songs ---------------------------------------------------------------------------------------
+def song_timeline(lanes, *, duration: float, selected: tuple | None = None, waveform=None,
+                  title: str = "") -> go.Figure:
+    """Timeline of one song: one lane per run, sections as blocks coloured by cluster.
+
+    Parameters
+    ----------
+    lanes : list of (lane_name, starts, ends, labels, positions)
+        Per lane, arrays of equal length; ``positions`` are section positions (click → select).
+    duration : float
+        Song length in seconds.
+    selected : (start_s, end_s), optional
+        The selected section, outlined on every lane.
+    waveform : (times, lo, hi), optional
+        Min/max envelope drawn as a top lane.
+    """
+    fig = go.Figure()
+    names = []
+    y0 = 0
+    if waveform is not None:
+        t, lo, hi = waveform
+        fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([hi, lo[::-1]]) * 0.42,
+                                 fill="toself", mode="lines", line=dict(width=0.5, color="#64748b"),
+                                 fillcolor="rgba(100,116,139,0.45)", hoverinfo="skip", showlegend=False,
+                                 name="waveform"))
+        names.append("waveform")
+        y0 = 1
+    seen = set()
+    for li, (lane, starts, ends, labels, positions) in enumerate(lanes):
+        y = y0 + li
+        names.append(lane)
+        starts, ends, labels = np.asarray(starts), np.asarray(ends), np.asarray(labels)
+        order = np.argsort(labels, kind="stable")
+        for c in np.unique(labels):
+            idx = order[labels[order] == c]
+            # one bar trace per cluster and lane: bars from start to end at the lane's y
+            fig.add_trace(go.Bar(
+                base=starts[idx], x=(ends - starts)[idx], y=[y] * len(idx), orientation="h",
+                marker=dict(color=cluster_color(c), line=dict(color="#ffffff", width=1)), width=0.8,
+                name=cluster_name(c), legendgroup=str(c), showlegend=int(c) not in seen,
+                customdata=np.asarray(positions)[idx],
+                hovertemplate=f"{lane}<br>{cluster_name(c)}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
+                "<extra></extra>"))
+            seen.add(int(c))
+    shapes = []
+    if selected is not None:
+        shapes.append(dict(type="rect", x0=selected[0], x1=selected[1], y0=-0.5, y1=len(names) - 0.5,
+                           xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
+    fig.update_layout(**base_layout(
+        barmode="overlay", height=max(180, 46 * len(names) + 90), shapes=shapes,
+        title=dict(text=title, font_size=13) if title else None,
+        margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
+        xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
+        yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, autorange="reversed",
+                   showgrid=False, zeroline=False, range=[len(names) - 0.5, -0.5]),
+        legend=dict(orientation="h", y=-0.25, bgcolor="rgba(0,0,0,0)", borderwidth=0)))
+    return fig
+
+
+def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "") -> go.Figure:
+    """"Tracks" view: one row per cluster (ordered by the caller), blocks where that cluster plays.
+
+    ``rows`` is a list of (cluster, starts, ends, positions).
+    """
+    lanes = [(cluster_name(c), s, e, np.full(len(s), c), p) for c, s, e, p in rows]
+    return song_timeline(lanes, duration=duration, selected=selected, title=title)
+
+
+def order_by_similarity(centroids: np.ndarray) -> np.ndarray:
+    """Order of clusters so that similar centroids sit next to each other (hierarchical leaf order).
+
+    Parameters
+    ----------
+    centroids : np.ndarray [shape=(k, d)]
+    """
+    centroids = np.asarray(centroids, dtype=float)
+    if len(centroids) <= 2:
+        return np.arange(len(centroids))
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    return np.asarray(leaves_list(linkage(centroids, method="average")))
+
+
+def _pretty_feature(name: str) -> str:
+    return str(name).replace("_median", " (median)").replace("_mean", " (mean)").replace("_std", " (std)") \
+        .replace("_", " ")
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

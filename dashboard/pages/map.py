@@ -1,0 +1,342 @@
+"""Map: every space on one page — a WebGL scatter of sections, filters, a detail panel, slots A/B."""
+
+from __future__ import annotations
+
+import dash
+import numpy as np
+from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+
+from dashboard import figures, ids
+from dashboard.components.common import (GRAPH_CONFIG, card, cluster_chip, control, default_run, dropdown,
+                                         empty_state, fmt_time, page_header, run_options)
+from dashboard.components.detail import section_detail, section_summary
+from dashboard.components.player import section_player, spectrogram_url
+from dashboard.components.selection import register_selection
+from dashboard.data import get_data
+
+PAGE = "map"
+dash.register_page(__name__, path="/map", name="Map", title="Map · sectionist", order=1)
+
+KIND_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+BASE_COLORS = [("cluster", "Cluster"), ("song", "Song"), ("confidence", "Confidence"),
+               ("silhouette", "Silhouette"), ("stability", "Stability")]
+
+
+# ---- pure helpers (tested and benchmarked directly) ---------------------------------------------
+def projection_options(data, space) -> list[dict]:
+    cat = data.projection_catalog
+    cat = cat[cat["space"] == space]
+    return [{"label": f"{KIND_NAMES.get(k, k)} · {d}-D", "value": f"{k}{d}"} for k, d in zip(cat["kind"], cat["dims"])]
+
+
+def split_projection(value: str) -> tuple[str, int]:
+    kind = str(value).rstrip("0123456789")
+    return kind, int(str(value)[len(kind):] or 2)
+
+
+def color_options(data) -> list[dict]:
+    opts = [{"label": label, "value": v} for v, label in BASE_COLORS]
+    opts += [{"label": f"feature: {f}", "value": f"feature:{f}"} for f in data.feature_names if f != "song_id"]
+    return opts
+
+
+def filter_mask(data, present: np.ndarray, run_id=None, songs=None, clusters=None, central=False,
+                confidence=None) -> np.ndarray:
+    """Boolean mask over sections for the map's filters."""
+    mask = present.copy()
+    arr = data.run_arrays(run_id) if run_id else None
+    if songs:
+        codes = data.songs.index.get_indexer(list(songs))
+        mask &= np.isin(data.song_code, codes[codes >= 0])
+    if clusters and arr is not None:
+        mask &= np.isin(arr.label, np.asarray([int(c) for c in clusters], np.int32))
+    if central:
+        mask &= data.is_central
+    if confidence is not None and arr is not None and (confidence[0] > 0 or confidence[1] < 1):
+        conf = arr.confidence
+        with np.errstate(invalid="ignore"):
+            mask &= (conf >= confidence[0]) & (conf <= confidence[1])
+    return mask
+
+
+def render_map(data, space, projection, run_id=None, color="cluster", songs=None, clusters=None, central=False,
+               confidence=None, selected_section=None):
+    """The map figure for the controls' values.
+
+    Returns
+    -------
+    fig : go.Figure
+    count : str
+        "Showing n of N sections".
+    meta : dict
+        ``{"ring": index of the selection-ring trace or None, "space", "projection"}``.
+    """
+    if not space or not projection:
+        return figures.empty_figure("This store has no projections yet"), "", {"ring": None}
+    kind, dims = split_projection(projection)
+    proj = data.projection(space, kind, dims)
+    if run_id and run_id not in data.runs.index:
+        run_id = None
+    mask = filter_mask(data, proj.present, run_id, songs, clusters, bool(central), confidence)
+    rows = np.flatnonzero(mask)
+    xyz = proj.xyz[rows]
+    kw = {}
+    arr = data.run_arrays(run_id) if run_id else None
+    if color == "cluster" and arr is not None:
+        kw["labels"] = arr.label[rows]
+    elif color == "song":
+        kw["categories"] = data.song_code[rows]
+    elif color in ("confidence", "silhouette", "stability") and arr is not None:
+        kw["values"] = getattr(arr, color)[rows]
+        kw["value_name"] = color
+    elif isinstance(color, str) and color.startswith("feature:"):
+        name = color.split(":", 1)[1]
+        if name in data.feature_names:
+            kw["values"] = data.feature_values(name)[rows]
+            kw["value_name"] = name
+    if len(rows) <= figures.HOVER_TEXT_LIMIT:
+        kw["hover_text"] = _hover_text(data, rows, arr)
+    highlight = None
+    pos = data.position(selected_section) if selected_section else None
+    if pos is not None:
+        i = int(np.searchsorted(rows, pos))
+        highlight = i if i < len(rows) and rows[i] == pos else None
+    centroids = None
+    if arr is not None and color == "cluster" and run_id and data.runs.loc[run_id, "space"] == space:
+        cp = data.centroid_projection(run_id, kind, dims)
+        if len(cp):
+            centroids = [(int(r.cluster), float(r.x), float(r.y)) for r in cp.itertuples()]
+    fig = figures.section_map(xyz, rows, highlight=highlight, centroids=centroids,
+                              uirevision=f"{space}/{projection}", **kw)
+    n_traces = len(fig.data)
+    ring = n_traces - 1 if len(rows) else None
+    if ring is not None and highlight is None and pos is not None and proj.present[pos]:
+        # selected but filtered out: still ring it where it sits
+        pt = proj.xyz[pos]
+        fig.data[ring].update(x=[float(pt[0])], y=[float(pt[1])], **({"z": [float(pt[2])]} if dims == 3 else {}))
+    total = int(proj.present.sum())
+    count = f"Showing {len(rows):,} of {total:,} sections"
+    return fig, count, {"ring": ring, "space": space, "projection": projection}
+
+
+def ring_patch(data, meta, selected) -> Patch | object:
+    """A patch that moves the selection ring of the current map to the selected section."""
+    if not meta or meta.get("ring") is None or not meta.get("space"):
+        return no_update
+    kind, dims = split_projection(meta["projection"])
+    proj = data.projection(meta["space"], kind, dims)
+    pos = data.position((selected or {}).get("section_id"))
+    patch = Patch()
+    ring = meta["ring"]
+    if pos is None or not proj.present[pos]:
+        patch["data"][ring]["x"] = []
+        patch["data"][ring]["y"] = []
+        if dims == 3:
+            patch["data"][ring]["z"] = []
+        return patch
+    pt = proj.xyz[pos]
+    patch["data"][ring]["x"] = [float(pt[0])]
+    patch["data"][ring]["y"] = [float(pt[1])]
+    if dims == 3:
+        patch["data"][ring]["z"] = [float(pt[2])]
+    else:
+        patch["data"][ring]["customdata"] = [int(pos)]
+    return patch
+
+
+def _hover_text(data, rows, arr):
+    titles = data.sections["title"].to_numpy()[rows]
+    starts = data.sections["start_s"].to_numpy()[rows]
+    out = [f"{t}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
+    if arr is not None:
+        conf = arr.confidence[rows]
+        out = [f"{h}<br>confidence {c:.2f}" if c == c else h for h, c in zip(out, conf)]
+    return out
+
+
+def selection_summary(data, selected_data, run_id, limit: int = 12):
+    """Summary of a lasso/box selection: count, clusters, songs, the first sections to play."""
+    if not selected_data or not selected_data.get("points"):
+        return [html.Div("Use the lasso or box tool to select a group of sections.", className="muted small")]
+    pos = []
+    for p in selected_data["points"]:
+        cd = p.get("customdata")
+        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
+            pos.append(int(cd))
+    pos = np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
+    if not len(pos):
+        return [html.Div("No sections in the selection.", className="muted small")]
+    chips = []
+    if run_id and run_id in data.runs.index:
+        labels = data.run_arrays(run_id).label[pos]
+        u, c = np.unique(labels, return_counts=True)
+        chips = [cluster_chip(int(lab), text=f"{figures.cluster_name(lab)} · {n}") for lab, n in
+                 sorted(zip(u, c), key=lambda t: -t[1]) if lab >= -1]
+    n_songs = len(np.unique(data.song_code[pos]))
+    secs = data.sections
+    rows = [html.Div(className="list-row", children=[
+        html.Button("▶", id=ids.play(PAGE, secs.iloc[p]["section_id"]), className="btn-icon"),
+        html.Span(secs.iloc[p]["title"], className="list-main"), html.Span(fmt_time(secs.iloc[p]["start_s"]),
+                                                                           className="muted")])
+        for p in pos[:limit]]
+    return [html.Div(f"{len(pos):,} sections from {n_songs:,} songs selected", className="strong"),
+            html.Div(chips, className="chips"), html.Div(rows, className="list")]
+
+
+def slot_view(data, slots: dict | None, run_id=None):
+    """Slots A and B side by side: player, spectrogram, cluster, and their distance."""
+    slots = slots or {}
+    cols = []
+    for name in ("A", "B"):
+        sid = slots.get(name)
+        sec = data.section(sid) if sid else None
+        if sec is None:
+            cols.append(html.Div(className="slot", children=[html.Div(f"Slot {name}", className="slot-name"),
+                                                            empty_state(f"Select a section, then 'Put in slot {name}'.")]))
+            continue
+        info = section_summary(data, sec["pos"], run_id)
+        cols.append(html.Div(className="slot", children=[
+            html.Div(className="slot-name", children=[f"Slot {name}", cluster_chip(info["cluster"])
+                                                     if info["cluster"] is not None else None]),
+            section_player(sec, compact=True, run_id=run_id),
+            html.Img(src=spectrogram_url(sid), className="spectrogram small", alt=f"spectrogram of {sid}"),
+        ]))
+    note = None
+    a, b = data.section(slots.get("A")) if slots.get("A") else None, data.section(slots.get("B")) if slots.get("B") else None
+    if a and b and run_id and run_id in data.runs.index:
+        vec = data.space_vectors(data.runs.loc[run_id, "space"])
+        if vec is not None:
+            X, norms = vec
+            if np.isfinite(norms[a["pos"]]) and np.isfinite(norms[b["pos"]]):
+                d = float(np.linalg.norm(X[a["pos"]] - X[b["pos"]]))
+                note = html.Div(f"Distance between A and B in {data.runs.loc[run_id, 'space']}: {d:.2f} "
+                                "(standardised units)", className="muted small")
+    return [html.Div(cols, className="slots"), note]
+
+
+# ---- layout -----------------------------------------------------------------------------------------
+def layout(section=None, run=None, space=None, **_query):
+    data = get_data()
+    spaces = data.spaces()
+    if section and data.position(section) is not None and run in data.runs.index and not space:
+        space = data.runs.loc[run, "space"]
+    space = space if space in spaces else (spaces[0] if spaces else None)
+    proj_opts = projection_options(data, space) if space else []
+    preferred = [o["value"] for o in proj_opts if o["value"] == "umap2"] or [o["value"] for o in proj_opts]
+    run = run if run in data.runs.index else default_run(data, space)
+    clusters = data.run_arrays(run).clusters if run else ()
+    return html.Div(className="page page-map", children=[
+        dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
+                                               "run_id": run}),
+        dcc.Store(id=ids.MAP_SLOT_STORE, data={}),
+        dcc.Store(id="map-meta", data={}),
+        page_header("Map", "Every section of the corpus in one space; colour, filter, select, listen."),
+        html.Div(className="map-grid", children=[
+            html.Aside(className="sidebar", children=[
+                card("View",
+                     control("Space", dropdown(ids.MAP_SPACE, [{"label": s, "value": s} for s in spaces], space)),
+                     control("Projection", dropdown(ids.MAP_KIND, proj_opts, preferred[0] if preferred else None)),
+                     control("Run (clusters)", dropdown(ids.MAP_RUN, run_options(data, space), run,
+                                                        optionHeight=48)),
+                     control("Colour by", dropdown(ids.MAP_COLOR, color_options(data), "cluster"))),
+                card("Filters",
+                     control("Songs", dcc.Dropdown(id=ids.MAP_SONGS, multi=True, placeholder="all songs",
+                                                   options=[{"label": t, "value": s} for s, t in
+                                                            zip(data.songs.index, data.songs["title"])])),
+                     control("Clusters", dcc.Dropdown(id=ids.MAP_CLUSTERS, multi=True, placeholder="all clusters",
+                                                      options=_cluster_options(clusters))),
+                     control("Confidence", dcc.RangeSlider(id=ids.MAP_CONF, min=0, max=1, step=0.05, value=[0, 1],
+                                                           marks={0: "0", 0.5: "0.5", 1: "1"},
+                                                           tooltip={"placement": "bottom"})),
+                     dcc.Checklist(id=ids.MAP_CENTRAL, options=[{"label": " central sections only", "value": "c"}],
+                                   value=[], className="checklist")),
+            ]),
+            html.Section(className="map-main", children=[
+                card(None,
+                     html.Div(id=ids.MAP_COUNT, className="muted small map-count"),
+                     dcc.Loading(dcc.Graph(id=ids.MAP_GRAPH, config={**GRAPH_CONFIG, "scrollZoom": True},
+                                           className="map-graph", figure=figures.empty_figure("Loading…")),
+                                 type="dot", delay_show=400),
+                     className="card-flush"),
+                card("Selection", html.Div(id=ids.MAP_SELECTION)),
+                card("Compare by ear: slots A and B", html.Div(id=ids.MAP_SLOT_VIEW)),
+            ]),
+            html.Aside(className="detail", children=[
+                card("Section", html.Div(id=ids.MAP_DETAIL),
+                     html.Div(id=ids.judge_container(PAGE))),
+            ]),
+        ]),
+    ])
+
+
+def _cluster_options(clusters):
+    return [{"label": figures.cluster_name(c), "value": int(c)} for c in clusters]
+
+
+# ---- callbacks ------------------------------------------------------------------------------------
+register_selection(PAGE, graph=ids.MAP_GRAPH, run=ids.MAP_RUN)
+
+
+@callback(Output(ids.MAP_KIND, "options"), Output(ids.MAP_KIND, "value"), Output(ids.MAP_RUN, "options"),
+          Output(ids.MAP_RUN, "value"), Input(ids.MAP_SPACE, "value"), State(ids.MAP_KIND, "value"),
+          State(ids.MAP_RUN, "value"), prevent_initial_call=True)
+def _space_changed(space, kind, run):
+    data = get_data()
+    opts = projection_options(data, space)
+    values = [o["value"] for o in opts]
+    if kind not in values:
+        kind = "umap2" if "umap2" in values else (values[0] if values else None)
+    return opts, kind, run_options(data, space), default_run(data, space)
+
+
+@callback(Output(ids.MAP_CLUSTERS, "options"), Output(ids.MAP_CLUSTERS, "value"), Input(ids.MAP_RUN, "value"),
+          prevent_initial_call=True)
+def _run_changed(run):
+    data = get_data()
+    return _cluster_options(data.run_arrays(run).clusters if run else ()), []
+
+
+@callback(Output(ids.MAP_GRAPH, "figure"), Output(ids.MAP_COUNT, "children"), Output("map-meta", "data"),
+          Input(ids.MAP_SPACE, "value"), Input(ids.MAP_KIND, "value"), Input(ids.MAP_RUN, "value"),
+          Input(ids.MAP_COLOR, "value"), Input(ids.MAP_SONGS, "value"), Input(ids.MAP_CLUSTERS, "value"),
+          Input(ids.MAP_CENTRAL, "value"), Input(ids.MAP_CONF, "value"), State(ids.selected(PAGE), "data"))
+def _redraw(space, projection, run, color, songs, clusters, central, confidence, selected):
+    return render_map(get_data(), space, projection, run, color, songs, clusters, bool(central), confidence,
+                      (selected or {}).get("section_id"))
+
+
+@callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Input(ids.selected(PAGE), "data"),
+          State("map-meta", "data"), prevent_initial_call=True)
+def _move_ring(selected, meta):
+    return ring_patch(get_data(), meta, selected)
+
+
+@callback(Output(ids.MAP_DETAIL, "children"), Input(ids.selected(PAGE), "data"))
+def _detail(selected):
+    selected = selected or {}
+    return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
+                          autoplay=ctx.triggered_id is not None)
+
+
+@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_GRAPH, "selectedData"), State(ids.MAP_RUN, "value"))
+def _lasso(selected_data, run):
+    return selection_summary(get_data(), selected_data, run)
+
+
+@callback(Output(ids.MAP_SLOT_STORE, "data"), Input(ids.slot(PAGE, ALL), "n_clicks"),
+          State(ids.selected(PAGE), "data"), State(ids.MAP_SLOT_STORE, "data"), prevent_initial_call=True)
+def _fill_slot(clicks, selected, slots):
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not any(clicks or []) or not ctx.triggered[0].get("value"):
+        return no_update
+    sid = (selected or {}).get("section_id")
+    if not sid:
+        return no_update
+    slots = dict(slots or {})
+    slots[trig["slot"]] = sid
+    return slots
+
+
+@callback(Output(ids.MAP_SLOT_VIEW, "children"), Input(ids.MAP_SLOT_STORE, "data"), Input(ids.MAP_RUN, "value"))
+def _slots(slots, run):
+    return slot_view(get_data(), slots, run)
