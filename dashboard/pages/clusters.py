@@ -1,0 +1,198 @@
+"""Clusters: one run's clusters — sizes, songs, centroid profile, mean spectrogram, SHAP, queues."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import dash
+import numpy as np
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from dashboard import figures, ids
+from dashboard.components.common import (GRAPH_CONFIG, card, cluster_chip, control, default_run, dropdown,
+                                         empty_state, fmt_num, fmt_time, page_header, run_options)
+from dashboard.components.detail import section_detail
+from dashboard.components.selection import register_selection
+from dashboard.data import get_data
+
+PAGE = "clusters"
+dash.register_page(__name__, path="/clusters", name="Clusters", title="Clusters · sectionist", order=2)
+
+
+def cluster_options(data, run_id) -> list[dict]:
+    if not run_id or run_id not in data.runs.index:
+        return []
+    arr = data.run_arrays(run_id)
+    counts = np.bincount(arr.label[arr.label >= 0]) if (arr.label >= 0).any() else np.array([])
+    return [{"label": f"{figures.cluster_name(c)} · {int(counts[c]) if c < len(counts) else 0} sections", "value": c}
+            for c in arr.clusters]
+
+
+def sizes_figure(data, run_id):
+    if not run_id or run_id not in data.runs.index:
+        return figures.empty_figure("No run selected", height=220)
+    arr = data.run_arrays(run_id)
+    lab = arr.label[arr.label >= -1]
+    u, c = np.unique(lab, return_counts=True)
+    n_songs = [len(np.unique(data.song_code[arr.label == x])) for x in u]
+    return figures.cluster_sizes(u, c, n_songs)
+
+
+def corpus_moments(data, names) -> dict:
+    """feature → (mean, std) over the whole corpus."""
+    feats = data.features
+    out = {}
+    for n in names:
+        if n in feats.columns:
+            v = feats[n].to_numpy(np.float64)
+            out[n] = (float(np.nanmean(v)), float(np.nanstd(v)))
+    return out
+
+
+def queue(data, section_ids, run_id, title, note) -> html.Div:
+    """A listening queue: one row per section with a ▶ button (selects and plays it)."""
+    rows = []
+    arr = data.run_arrays(run_id)
+    for sid in section_ids:
+        pos = data.position(sid)
+        if pos is None:
+            continue
+        s = data.sections.iloc[pos]
+        rows.append(html.Div(className="list-row", children=[
+            html.Button("▶", id=ids.play(PAGE, sid), className="btn-icon", title="select and play"),
+            html.Span(s["title"], className="list-main"), html.Span(fmt_time(s["start_s"]), className="muted"),
+            html.Span(f"conf {fmt_num(arr.confidence[pos], 2)} · sil {fmt_num(arr.silhouette[pos], 2)}",
+                      className="muted small")]))
+    return card(title, html.P(note, className="table-note"),
+                html.Div(rows, className="list queue") if rows else empty_state("Empty queue."))
+
+
+def cluster_body(data, run_id, cluster):
+    """Everything about one cluster of one run."""
+    if not run_id or run_id not in data.runs.index or cluster is None:
+        return [empty_state("Pick a run and a cluster.")]
+    cluster = int(cluster)
+    arr = data.run_arrays(run_id)
+    members = np.flatnonzero(arr.label == cluster)
+    if not len(members):
+        return [empty_state(f"{figures.cluster_name(cluster)} has no sections in this run.")]
+    info = data.clusters(run_id)
+    row = info.loc[cluster] if cluster in info.index else None
+    run = data.runs.loc[run_id]
+    codes, counts = np.unique(data.song_code[members], return_counts=True)
+    order = np.argsort(-counts)[:12]
+    titles = data.songs["title"].to_numpy()[codes[order]]
+
+    # prototypes / borderline: stored lists, else computed from confidence / silhouette
+    protos = list(row["prototypes"]) if row is not None and "prototypes" in row and len(row["prototypes"]) else \
+        list(data.section_ids[members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1))][:10]])
+    border = list(row["borderline"]) if row is not None and "borderline" in row and len(row["borderline"]) else \
+        list(data.section_ids[members[np.argsort(np.nan_to_num(arr.silhouette[members], nan=9))][:10]])
+
+    profile = row["profile"] if row is not None and "profile" in row and isinstance(row["profile"], dict) else None
+    if profile is None:
+        names = [n for n in data.feature_names if n.endswith("_median")][:17]
+        profile = {n: float(np.nanmean(data.features[n].to_numpy()[members])) for n in names}
+    overall = corpus_moments(data, list(profile))
+
+    shap, names, pos = data.cluster_explanations(run_id, cluster)
+    if row is not None and "shap_ranking" in row and row["shap_ranking"]:
+        ranking = row["shap_ranking"]
+    elif shap.size:
+        ranking = [{"feature": n, "mean_abs_shap": float(v)} for n, v in zip(names, np.nanmean(np.abs(shap), axis=0))]
+    else:
+        ranking = []
+    values = None
+    if shap.size and all(n in data.features.columns for n in names):
+        values = data.features[names].to_numpy(np.float32)[pos]
+
+    fidelity = run.get("fidelity")
+    metrics = [("sections", f"{len(members):,}"), ("songs", f"{len(codes):,}"),
+               ("mean confidence", fmt_num(np.nanmean(arr.confidence[members]), 2)),
+               ("mean silhouette", fmt_num(np.nanmean(arr.silhouette[members]), 2)),
+               ("surrogate fidelity (run)", fmt_num(fidelity, 2))]
+    return [
+        html.Div(className="metric-row", children=[cluster_chip(cluster)] + [
+            html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
+        html.Div(className="grid-2", children=[
+            card("Mean log-mel spectrogram of its prototypes",
+                 html.Img(src=f"/spectrogram/cluster/{quote(run_id, safe='')}/{cluster}.png", className="cluster-spec",
+                          alt="mean spectrogram")),
+            card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
+        ]),
+        html.Div(className="grid-2", children=[
+            card("Centroid profile (difference to the corpus, in sd)",
+                 dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
+            card("What the surrogate uses: mean |SHAP| per feature",
+                 dcc.Graph(figure=figures.shap_ranking(ranking), config=GRAPH_CONFIG)),
+        ]),
+        card("SHAP beeswarm: each dot a section of this cluster",
+             dcc.Graph(figure=figures.shap_beeswarm(shap, names, values), config=GRAPH_CONFIG)),
+        html.Div(className="grid-2", children=[
+            queue(data, protos, run_id, "Prototype queue",
+                  "The most central sections: what this cluster sounds like."),
+            queue(data, border, run_id, "Borderline queue",
+                  "Lowest silhouette: the sections most likely to belong elsewhere."),
+        ]),
+    ]
+
+
+def layout(run=None, cluster=None, section=None, **_query):
+    data = get_data()
+    run = run if run in data.runs.index else default_run(data)
+    opts = cluster_options(data, run)
+    values = [o["value"] for o in opts]
+    try:
+        cluster = int(cluster) if cluster is not None else None
+    except ValueError:
+        cluster = None
+    cluster = cluster if cluster in values else (values[0] if values else None)
+    return html.Div(className="page page-clusters", children=[
+        dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
+                                               "run_id": run}),
+        page_header("Clusters", "What each cluster sounds like, why the model put sections there, and what to "
+                                "listen to first."),
+        card(None, html.Div(className="controls-row", children=[
+            control("Run", dropdown(ids.CLUSTERS_RUN, run_options(data), run, optionHeight=48)),
+            control("Cluster", dropdown(ids.CLUSTERS_CLUSTER, opts, cluster)),
+        ])),
+        html.Div(className="cluster-grid", children=[
+            html.Div([card("Cluster sizes (click a bar)",
+                           dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=GRAPH_CONFIG)),
+                      html.Div(id=ids.CLUSTERS_BODY, children=cluster_body(data, run, cluster))]),
+            html.Aside(className="detail", children=[
+                card("Section", html.Div(id=ids.CLUSTERS_DETAIL), html.Div(id=ids.judge_container(PAGE))),
+            ]),
+        ]),
+    ])
+
+
+register_selection(PAGE, run=ids.CLUSTERS_RUN)
+
+
+@callback(Output(ids.CLUSTERS_CLUSTER, "options"), Output(ids.CLUSTERS_CLUSTER, "value"),
+          Output(ids.CLUSTERS_SIZES, "figure"), Input(ids.CLUSTERS_RUN, "value"), Input(ids.CLUSTERS_SIZES, "clickData"),
+          State(ids.CLUSTERS_CLUSTER, "value"), prevent_initial_call=True)
+def _run_or_bar(run, click, current):
+    data = get_data()
+    if ctx.triggered_id == ids.CLUSTERS_SIZES:
+        if not click or not click.get("points"):
+            return no_update, no_update, no_update
+        cd = click["points"][0].get("customdata")
+        return no_update, int(cd) if cd is not None else no_update, no_update
+    opts = cluster_options(data, run)
+    values = [o["value"] for o in opts]
+    return opts, (current if current in values else (values[0] if values else None)), sizes_figure(data, run)
+
+
+@callback(Output(ids.CLUSTERS_BODY, "children"), Input(ids.CLUSTERS_RUN, "value"), Input(ids.CLUSTERS_CLUSTER, "value"),
+          prevent_initial_call=True)
+def _body(run, cluster):
+    return cluster_body(get_data(), run, cluster)
+
+
+@callback(Output(ids.CLUSTERS_DETAIL, "children"), Input(ids.selected(PAGE), "data"))
+def _detail(selected):
+    selected = selected or {}
+    return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
+                          autoplay=ctx.triggered_id is not None, n_neighbours=6)

@@ -1,0 +1,127 @@
+"""Overview: the corpus in numbers, every run with its quality metrics, and the K curves."""
+
+from __future__ import annotations
+
+import json
+
+import dash
+import numpy as np
+from dash import Input, Output, callback, dash_table, dcc, html
+
+from dashboard import figures, ids
+from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
+from dashboard.data import get_data
+
+dash.register_page(__name__, path="/", name="Overview", title="Overview · sectionist", order=0)
+
+#: Run table columns: (column, header, format digits or None).
+RUN_COLUMNS = [
+    ("run_id", "run", None), ("space", "space", None), ("method", "method", None), ("level", "level", None),
+    ("n_clusters", "clusters", None), ("n_sections", "sections", None),
+    ("silhouette", "silhouette ↑", 3), ("davies_bouldin", "Davies–Bouldin ↓", 3),
+    ("calinski_harabasz", "Calinski–Harabasz ↑", 1), ("bic", "BIC ↓", 1), ("stability_ari", "stability (ARI) ↑", 3),
+    ("fidelity", "surrogate fidelity ↑", 3), ("ari_truth", "ARI vs truth ↑", 3), ("nmi_truth", "NMI vs truth ↑", 3),
+]
+
+
+def runs_table_data(data) -> tuple[list[dict], list[dict]]:
+    """Rows and column specs of the runs table (metrics rounded; absent metrics left out)."""
+    runs = data.runs.reset_index()
+    cols = []
+    for name, header, digits in RUN_COLUMNS:
+        if name not in runs.columns or runs[name].isna().all():
+            continue
+        spec = {"id": name, "name": header}
+        if digits is not None:
+            spec.update(type="numeric", format={"specifier": f".{digits}f"})
+        cols.append(spec)
+    rows = []
+    for r in runs.to_dict("records"):
+        row = {}
+        for c in cols:
+            v = r.get(c["id"])
+            if isinstance(v, (float, np.floating)) and np.isnan(v):
+                v = None
+            elif isinstance(v, (np.integer,)):
+                v = int(v)
+            elif isinstance(v, (np.floating,)):
+                v = float(v)
+            row[c["id"]] = v
+        rows.append(row)
+    return rows, cols
+
+
+def curves_for(data, space=None) -> dict:
+    """Decoded K curves (label → {"k", "inertia", "silhouette", "bic"}) of the runs of ``space``."""
+    runs = data.runs
+    if runs.empty or "curves" not in runs.columns:
+        return {}
+    out = {}
+    for run_id, r in runs.iterrows():
+        if space and r.get("space") != space:
+            continue
+        c = r.get("curves")
+        if isinstance(c, str):
+            try:
+                c = json.loads(c)
+            except ValueError:
+                c = None
+        if isinstance(c, dict) and c.get("k"):
+            out[f"{r.get('method', '?')} · {r.get('space', '?')} ({run_id})"] = c
+    return out
+
+
+def corpus_stats(data) -> list:
+    s = data.corpus_summary()
+    manifest = data.store.read_manifest()
+    failed = sum(1 for v in (manifest.get("songs") or {}).values() if isinstance(v, dict) and v.get("status") == "failed")
+    return [
+        stat("songs", f"{s['songs']:,}", f"{failed} failed to analyse" if failed else None),
+        stat("hours of audio", f"{s['hours']:.1f}"),
+        stat("sections", f"{s['sections']:,}", f"{s['central']:,} central"),
+        stat("runs", f"{s['runs']:,}", f"over {s['spaces']} spaces"),
+        stat("store version", str(manifest.get("version", "–"))),
+    ]
+
+
+def layout(**_query):
+    data = get_data()
+    rows, cols = runs_table_data(data)
+    spaces = list(dict.fromkeys(data.runs["space"])) if not data.runs.empty else []
+    return html.Div(className="page page-overview", children=[
+        page_header("Overview", f"Store {data.store_uri}"),
+        html.Div(corpus_stats(data), className="stats"),
+        card("Runs and their quality",
+             html.P("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
+                    "ground-truth sections. Click a run to open its clusters.", className="table-note"),
+             dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
+                                  page_size=15, style_table={"overflowX": "auto"},
+                                  style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px",
+                                              "textAlign": "left", "border": "none",
+                                              "borderBottom": "1px solid #f1f5f9"},
+                                  style_header={"fontWeight": 600, "backgroundColor": "#f8fafc",
+                                                "borderBottom": "1px solid #e5e7eb"},
+                                  style_data_conditional=[{"if": {"state": "active"},
+                                                           "backgroundColor": "#eef2ff", "border": "none"}])
+             if rows else empty_state("No clustering runs in this store yet."),
+             dcc.Location(id="overview-goto", refresh="callback-nav")),
+        card("Choosing K: elbow, silhouette and BIC",
+             control("Space", dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
+                                           value=None, placeholder="all spaces")),
+             dcc.Graph(id=ids.OVERVIEW_CURVES, config=GRAPH_CONFIG,
+                       figure=figures.k_curves(curves_for(data)))),
+    ])
+
+
+@callback(Output(ids.OVERVIEW_CURVES, "figure"), Input(ids.OVERVIEW_SPACE, "value"), prevent_initial_call=True)
+def _curves(space):
+    return figures.k_curves(curves_for(get_data(), space))
+
+
+@callback(Output("overview-goto", "href"), Input(ids.OVERVIEW_RUNS, "active_cell"),
+          dash.State(ids.OVERVIEW_RUNS, "derived_viewport_data"), prevent_initial_call=True)
+def _open_run(cell, rows):
+    if not cell or not rows or cell["row"] >= len(rows):
+        return dash.no_update
+    return f"/clusters?run={rows[cell['row']]['run_id']}"
+

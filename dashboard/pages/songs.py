@@ -1,0 +1,168 @@
+"""Songs: timelines — one lane per run for a song, one lane per song for several, or "tracks"
+(one row per cluster, ordered by centroid similarity); click a block to listen."""
+
+from __future__ import annotations
+
+import dash
+import numpy as np
+from dash import Input, Output, callback, ctx, dcc, html
+
+from dashboard import figures, ids
+from dashboard.components.common import (GRAPH_CONFIG, card, control, default_run, dropdown, page_header,
+                                         run_options)
+from dashboard.components.detail import section_detail
+from dashboard.components.selection import register_selection
+from dashboard.data import get_data
+
+PAGE = "songs"
+MAX_SONGS = 12
+dash.register_page(__name__, path="/songs", name="Songs", title="Songs · sectionist", order=4)
+
+VIEWS = [{"label": "Lanes: one per run", "value": "lanes"},
+         {"label": "Tracks: one per cluster", "value": "tracks"}]
+
+
+def _selected_span(data, section_id, song_id=None):
+    sec = data.section(section_id) if section_id else None
+    if sec is None or (song_id is not None and sec["song_id"] != song_id):
+        return None
+    return float(sec["start_s"]), float(sec["end_s"])
+
+
+def lanes_figure(data, song_id, selected_section=None, waveform=None):
+    """One lane per run for one song (plus its waveform)."""
+    secs = data.song_sections(song_id)
+    if secs.empty:
+        return figures.empty_figure("This song has no sections")
+    pos = secs["pos"].to_numpy()
+    lanes = []
+    for run_id in data.runs.index:
+        lab = data.run_arrays(run_id).label[pos]
+        keep = lab >= -1
+        r = data.runs.loc[run_id]
+        lanes.append((f"{r.get('method', '?')} · {r.get('space', '?')}", secs["start_s"].to_numpy()[keep],
+                      secs["end_s"].to_numpy()[keep], lab[keep], pos[keep]))
+    duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
+    return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
+                                 waveform=waveform, title=data.songs.loc[song_id, "title"])
+
+
+def multi_song_figure(data, song_ids, run_id, selected_section=None):
+    """One lane per song, coloured by ``run_id``'s clusters."""
+    lanes = []
+    duration = 0.0
+    sel = None
+    labels = data.run_arrays(run_id).label if run_id else None
+    for sid in song_ids:
+        secs = data.song_sections(sid)
+        if secs.empty:
+            continue
+        pos = secs["pos"].to_numpy()
+        lab = labels[pos] if labels is not None else np.full(len(pos), -2)
+        lanes.append((data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(), lab, pos))
+        duration = max(duration, float(secs["end_s"].max()))
+    fig = figures.song_timeline(lanes, duration=duration, title=f"{len(lanes)} songs · {data.run_label(run_id)}")
+    sec = data.section(selected_section) if selected_section else None
+    if sec is not None and sec["song_id"] in song_ids:
+        row = list(song_ids).index(sec["song_id"])
+        fig.add_shape(type="rect", x0=sec["start_s"], x1=sec["end_s"], y0=row - 0.45, y1=row + 0.45,
+                      line=dict(color="#111827", width=2))
+    return fig
+
+
+def tracks_figure(data, song_id, run_id, selected_section=None):
+    """One row per cluster of ``run_id`` present in the song, ordered by centroid similarity."""
+    secs = data.song_sections(song_id)
+    if secs.empty or not run_id:
+        return figures.empty_figure("Pick a song and a run")
+    pos = secs["pos"].to_numpy()
+    lab = data.run_arrays(run_id).label[pos]
+    present = [int(c) for c in np.unique(lab) if c >= -1]
+    order = present
+    info = data.clusters(run_id)
+    cents = [info.loc[c, "centroid"] if c in info.index and "centroid" in info.columns else None for c in present]
+    if present and all(isinstance(c, (dict, list)) for c in cents):
+        mat = np.array([list(c.values()) if isinstance(c, dict) else c for c in cents], dtype=float)
+        order = [present[i] for i in figures.order_by_similarity(mat)]
+    rows = []
+    for c in order:
+        m = lab == c
+        rows.append((c, secs["start_s"].to_numpy()[m], secs["end_s"].to_numpy()[m], pos[m]))
+    duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
+    return figures.cluster_tracks(rows, duration=duration, selected=_selected_span(data, selected_section, song_id),
+                                  title=f"{data.songs.loc[song_id, 'title']} · {data.run_label(run_id)}")
+
+
+def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True):
+    """The songs page's figure for the controls' values."""
+    songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
+    if not songs:
+        return figures.empty_figure("Pick a song")
+    if len(songs) > 1:
+        return multi_song_figure(data, songs, run_id, selected_section)
+    if view == "tracks":
+        return tracks_figure(data, songs[0], run_id, selected_section)
+    waveform = None
+    if with_waveform:
+        from dashboard.audio import song_envelope
+
+        waveform = song_envelope(data, songs[0])
+    return lanes_figure(data, songs[0], selected_section, waveform)
+
+
+def layout(song=None, section=None, run=None, **_query):
+    data = get_data()
+    sec = data.section(section) if section else None
+    if sec is not None:
+        song = sec["song_id"]
+    song = song if song in data.songs.index else (data.songs.index[0] if len(data.songs) else None)
+    run = run if run in data.runs.index else default_run(data)
+    return html.Div(className="page page-songs", children=[
+        dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
+        page_header("Songs", "Where each sound plays in a song, by every run; pick several songs to line them up."),
+        card(None, html.Div(className="controls-row", children=[
+            control("Songs", dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=[song] if song else [],
+                                          options=[{"label": t, "value": s}
+                                                   for s, t in zip(data.songs.index, data.songs["title"])])),
+            control("View", dcc.RadioItems(id=ids.SONGS_VIEW, options=VIEWS, value="lanes", inline=True,
+                                           className="checklist")),
+            control("Run (tracks, several songs, selection)", dropdown(ids.SONGS_RUN, run_options(data), run,
+                                                                      optionHeight=48)),
+        ])),
+        html.Div(className="cluster-grid", children=[
+            card(None, dcc.Loading(dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG,
+                                             figure=figures.empty_figure("Loading…")), type="dot", delay_show=400),
+                 html.P("Click a block to listen to that section; the player's bar shows where it sits in the song.",
+                        className="table-note"), className="card-flush"),
+            html.Aside(className="detail", children=[
+                card("Section", html.Div(id=ids.SONGS_DETAIL), html.Div(id=ids.judge_container(PAGE))),
+            ]),
+        ]),
+    ])
+
+
+register_selection(PAGE, graph=ids.SONGS_TIMELINE, run=ids.SONGS_RUN)
+
+
+@callback(Output(ids.SONGS_TIMELINE, "figure"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_VIEW, "value"),
+          Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"))
+def _timeline(songs, view, run, selected):
+    return timeline(get_data(), songs, view, run, (selected or {}).get("section_id"))
+
+
+@callback(Output(ids.SONGS_SONG, "value"), Input(ids.selected(PAGE), "data"), dash.State(ids.SONGS_SONG, "value"),
+          prevent_initial_call=True)
+def _follow_selection(selected, songs):
+    # a section chosen elsewhere (neighbour ▶, the map) brings its song into view
+    sec = get_data().section((selected or {}).get("section_id"))
+    if sec is None or sec["song_id"] in (songs or []):
+        return dash.no_update
+    return [sec["song_id"]]
+
+
+@callback(Output(ids.SONGS_DETAIL, "children"), Input(ids.selected(PAGE), "data"))
+def _detail(selected):
+    selected = selected or {}
+    return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
+                          autoplay=ctx.triggered_id is not None, n_neighbours=6)
+
