@@ -9,6 +9,9 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 
 if [ ${#need[@]} -eq 0 ]; then
