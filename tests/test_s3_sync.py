@@ -185,3 +185,34 @@ def test_interrupted_sync_keeps_the_old_manifest_and_a_rerun_completes(s3, flaky
             assert remote[key] == data
     manifest = json.loads(remote[MANIFEST])
     assert manifest["config"] == {"hash": "cfg1"} and manifest["version"] > old_manifest["version"]
+
+
+def test_sync_uploads_the_songs_and_points_the_store_at_them(s3, tmp_path):
+    from analysis.synthetic_store import build_synthetic_store
+
+    local = build_synthetic_store(tmp_path / "store", n_sections=8, sections_per_song=4, section_seconds=2.0,
+                                  audio=True, audio_sr=8000, random_state=1)
+    local.write_manifest(local.read_manifest())
+    songs = local.read_table("songs")
+    songs_uri = f"s3://{s3.bucket}/media/songs"
+    result = sync(str(local.root), s3.uri(), songs_to=songs_uri, progress=False)
+    assert sorted(result["songs"]) == sorted(f"{songs_uri}/{sid}.wav" for sid in songs["song_id"])
+    remote = open_store(s3.uri(), cache=False)
+    remote_songs = remote.read_table("songs").set_index("song_id")
+    for row in songs.itertuples():
+        uri = remote_songs.loc[row.song_id, "uri"]
+        assert uri == f"{songs_uri}/{row.song_id}.wav"
+        body = s3.client.get_object(Bucket=s3.bucket, Key=f"media/songs/{row.song_id}.wav")["Body"].read()
+        assert body == open(row.uri, "rb").read()
+    # the local store is untouched, the other tables are copied as they are
+    assert not local.read_table("songs")["uri"].str.startswith("s3://").any()
+    assert remote.read_table("sections").equals(local.read_table("sections"))
+
+    again = sync(str(local.root), s3.uri(), songs_to=songs_uri, progress=False)
+    assert again["songs"] == [] and again["copied"] == []  # the rewritten parts are already there
+
+    with pytest.raises(StoreError, match="cannot be read"):
+        missing = LocalStore(tmp_path / "broken")
+        missing.write_part("songs", "x", pd.DataFrame({"song_id": ["x"], "uri": [str(tmp_path / "gone.wav")]}))
+        missing.write_manifest({})
+        sync(str(missing.root), s3.uri("broken"), songs_to=songs_uri, progress=False)
