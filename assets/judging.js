@@ -1,0 +1,38 @@
+// Keyboard shortcuts for judging (dashboard/components/judging.py):
+//   a / d / u  press the Agree / Disagree / Unsure button of the visible judging panel
+//   n          the Next button of the judge page
+//   space      play / pause the section being judged (or the first section player on the page)
+// Keys typed into inputs, text areas, dropdowns or with a modifier are left alone.
+(function () {
+  function typing(el) {
+    if (!el) return false;
+    var tag = (el.tagName || "").toUpperCase();
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable ||
+      (el.closest && el.closest(".Select, .dash-dropdown"));
+  }
+  function visible(el) {
+    return el && el.offsetParent !== null;
+  }
+  function first(selector) {
+    var all = document.querySelectorAll(selector);
+    for (var i = 0; i < all.length; i++) if (visible(all[i])) return all[i];
+    return null;
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    var key = e.key;
+    if (key === "a" || key === "d" || key === "u") {
+      var btn = first('.judge-panel [data-judge-key="' + key + '"]');
+      if (btn) { btn.click(); e.preventDefault(); }
+    } else if (key === "n") {
+      var next = first("[data-judge-next]");
+      if (next) { next.click(); e.preventDefault(); }
+    } else if (key === " " || key === "Spacebar") {
+      var audio = document.getElementById("judge-audio") || first(".detail audio") || first("audio");
+      if (audio) {
+        if (audio.paused) { var p = audio.play(); if (p && p.catch) p.catch(function () {}); } else { audio.pause(); }
+        e.preventDefault();
+      }
+    }
+  });
+})();

@@ -1,0 +1,219 @@
+"""The judging panel: an expert's verdict on the selected section, and on its cluster as a whole.
+
+Every page with a detail panel keeps its selection in ``dcc.Store(id=ids.selected(page))``
+(``{"section_id", "run_id"}``, optionally ``"blind"`` and ``"source"``) and has an empty
+``html.Div(id=ids.judge_container(page))``. :func:`register_judging` fills that container whenever
+the selection changes and records the verdicts. One click each: **agree / disagree / unsure**
+(keyboard ``a`` / ``d`` / ``u``, see ``assets/judging.js``), with the optional "should be in
+cluster …" choice and the comment sent along; cluster-level verdicts: coherent / mixed / should be
+split / should merge with cluster X.
+
+Roles are checked on the server (:func:`dashboard.judgements.submit_judgement`): a viewer's
+callback is refused even if the buttons were forged into the page. In blind mode the method, the
+run and the cluster number are not shown (and the cluster-level block is left out).
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
+
+from analysis.errors import SectionistError
+
+from .. import ids
+from ..auth import PermissionDenied, current_user_or_none, get_db
+from ..judgements import (
+    NotFound,
+    current_cluster_verdict,
+    current_judgement,
+    section_cluster,
+    store_data,
+    submit_cluster_verdict,
+    submit_judgement,
+)
+
+#: Pages whose detail panel gets the judging panel (registered by ``dashboard/pages/judge.py``).
+PANEL_PAGES = ("map", "clusters", "compare", "songs")
+VERDICT_BUTTONS = (("agree", "Agree", "a"), ("disagree", "Disagree", "d"), ("unsure", "Unsure", "u"))
+CLUSTER_CHOICES = (
+    ("coherent", "coherent"),
+    ("mixed", "mixed"),
+    ("split", "should be split"),
+    ("merge", "should merge with …"),
+)
+
+
+def jid(kind: str, page: str, **extra) -> dict:
+    """Id of one element of ``page``'s judging panel."""
+    return {"type": f"judge-{kind}", "page": page, **extra}
+
+
+def _cluster_name(c) -> str:
+    return "noise" if int(c) == -1 else f"cluster {int(c)}"
+
+
+def _status_text(row: dict | None, *, saved: bool = False) -> str:
+    if not row:
+        return "No verdict from you yet."
+    when = (row.get("created_at") or "")[:16].replace("T", " ")
+    text = f"{'Saved' if saved else 'Your verdict'}: {row['verdict']}"
+    if row.get("suggested_cluster") is not None:
+        text += f" (should be cluster {row['suggested_cluster']})"
+    text += f" · {when} UTC"
+    if saved and row.get("supersedes"):
+        text += " · replaces your earlier verdict (kept in the history)"
+    return text
+
+
+def _verdict_classes(current: str | None) -> list[str]:
+    return [f"btn judge-btn judge-{v}" + (" selected" if v == current else "") for v, _, _ in VERDICT_BUTTONS]
+
+
+def panel_children(page: str, selection: dict | None) -> list:
+    """The judging panel's content for ``selection`` (what the container shows)."""
+    selection = selection or {}
+    sid, run_id = selection.get("section_id"), selection.get("run_id")
+    user = current_user_or_none()
+    if user is None:
+        return []
+    if not user.can_judge:
+        return [html.Div("You can browse and listen; judging needs an expert account.", className="judge-note muted small")]
+    if not sid or not run_id:
+        return [html.Div("Select a section (and a run) to judge whether it is in the right cluster.",
+                         className="judge-note muted small")]
+    data = store_data()
+    try:
+        cluster = section_cluster(data, run_id, sid)
+    except NotFound as exc:
+        return [html.Div(f"Cannot judge here: {exc}.", className="judge-note muted small")]
+    blind = bool(selection.get("blind"))
+    source = str(selection.get("source") or page)[:64]
+    db = get_db()
+    current = current_judgement(db, user, run_id, sid)
+    others = [c for c in data.run_arrays(run_id).clusters if c != cluster]
+    ctx_data = {"section_id": sid, "run_id": run_id, "cluster": cluster, "blind": blind, "source": source}
+    if blind:
+        question = "Does this section belong with the other sections of its group?"
+    else:
+        question = ["Is this section right in ", html.B(_cluster_name(cluster)), " of ",
+                    html.Span(data.run_label(run_id), className="mono small"), "?"]
+    buttons = [
+        html.Button([label, html.Kbd(key, className="kbd")], id=jid("verdict", page, verdict=v), n_clicks=0,
+                    className=cls, title=f"{label} (key {key})", **{"data-judge-key": key})
+        for (v, label, key), cls in zip(VERDICT_BUTTONS, _verdict_classes(current["verdict"] if current else None))
+    ]
+    children = [
+        dcc.Store(id=jid("ctx", page), data=ctx_data),
+        dcc.Store(id=jid("saved", page)),
+        html.H4("Your judgement", className="judge-title"),
+        html.P(question, className="judge-question"),
+        html.Div(buttons, className="judge-buttons"),
+        html.Div(className="judge-extra", style={"display": "none"} if blind else {}, children=[
+            dcc.Dropdown(id=jid("suggest", page), options=[{"label": f"should be in {_cluster_name(c)}", "value": c}
+                                                            for c in others],
+                         value=current["suggested_cluster"] if current else None,
+                         placeholder="should be in cluster … (optional)", clearable=True, className="judge-suggest"),
+        ]),
+        dcc.Textarea(id=jid("comment", page), value=(current or {}).get("comment", ""), maxLength=2000,
+                     placeholder="comment (optional, sent with the verdict)", className="judge-comment"),
+        html.Div(_status_text(current), id=jid("status", page), className="judge-status muted small", role="status"),
+    ]
+    if not blind and cluster >= 0:
+        cv = current_cluster_verdict(db, user, run_id, cluster)
+        children += [
+            html.H4(f"{_cluster_name(cluster).capitalize()} as a whole", className="judge-title"),
+            dcc.RadioItems(id=jid("cv-verdict", page), options=[{"label": f" {t}", "value": v} for v, t in CLUSTER_CHOICES],
+                           value=cv["verdict"] if cv else None, className="judge-radio", inline=True),
+            dcc.Dropdown(id=jid("cv-merge", page), options=[{"label": _cluster_name(c), "value": c} for c in others if c >= 0],
+                         value=cv["merge_with"] if cv else None, placeholder="merge with cluster …", clearable=True,
+                         className="judge-merge"),
+            dcc.Textarea(id=jid("cv-comment", page), value=(cv or {}).get("comment", ""), maxLength=2000,
+                         placeholder="comment on the cluster (optional)", className="judge-comment"),
+            html.Button("Save cluster verdict", id=jid("cv-save", page), n_clicks=0, className="btn btn-ghost btn-small"),
+            html.Div(_cluster_status(cv), id=jid("cv-status", page), className="judge-status muted small", role="status"),
+        ]
+    return [html.Div(children, className="judge-panel", **{"data-judge-page": page})]
+
+
+def _cluster_status(cv: dict | None, *, saved: bool = False) -> str:
+    if not cv:
+        return "No cluster verdict from you yet."
+    text = f"{'Saved' if saved else 'Your cluster verdict'}: {cv['verdict']}"
+    if cv.get("merge_with") is not None:
+        text += f" with cluster {cv['merge_with']}"
+    return text + f" · {(cv.get('created_at') or '')[:16].replace('T', ' ')} UTC"
+
+
+def on_verdict(page: str, verdict: str | None, ctx_data: dict | None, suggest, comment):
+    """Record a verdict clicked in ``page``'s panel. Returns (status text, saved data, button classes)."""
+    if not verdict or not ctx_data:
+        return no_update, no_update, no_update
+    payload = {
+        "run_id": ctx_data.get("run_id"), "section_id": ctx_data.get("section_id"), "verdict": verdict,
+        "suggested_cluster": None if ctx_data.get("blind") else suggest, "comment": comment or "",
+        "source": ctx_data.get("source") or page, "blind": bool(ctx_data.get("blind")),
+    }
+    try:
+        row, _ = submit_judgement(payload, source_default=page)
+    except PermissionDenied:
+        return "Not saved: your account may not judge (ask an admin for the expert role).", no_update, no_update
+    except SectionistError as exc:
+        return f"Not saved: {exc}", no_update, no_update
+    saved = {"id": row["id"], "verdict": verdict, "section_id": row["section_id"], "run_id": row["run_id"]}
+    return _status_text(row, saved=True), saved, _verdict_classes(verdict)
+
+
+def on_cluster_verdict(ctx_data: dict | None, verdict, merge_with, comment) -> str:
+    """Record a cluster verdict from a panel; returns the status text."""
+    if not ctx_data:
+        return no_update
+    if not verdict:
+        return "Pick coherent, mixed, split or merge first."
+    try:
+        row, _ = submit_cluster_verdict({
+            "run_id": ctx_data.get("run_id"), "cluster": ctx_data.get("cluster"), "verdict": verdict,
+            "merge_with": merge_with if verdict == "merge" else None, "comment": comment or "",
+        })
+    except PermissionDenied:
+        return "Not saved: your account may not judge (ask an admin for the expert role)."
+    except SectionistError as exc:
+        return f"Not saved: {exc}"
+    return _cluster_status(row, saved=True)
+
+
+def register_judging(page: str) -> None:
+    """Register the callbacks of ``page``'s judging panel (once per app, from a page module)."""
+
+    @callback(Output(ids.judge_container(page), "children"), Input(ids.selected(page), "data"))
+    def _render(selection):
+        return panel_children(page, selection)
+
+    @callback(
+        Output(jid("status", page), "children"),
+        Output(jid("saved", page), "data"),
+        Output(jid("verdict", page, verdict=ALL), "className"),
+        Input(jid("verdict", page, verdict=ALL), "n_clicks"),
+        State(jid("ctx", page), "data"),
+        State(jid("suggest", page), "value"),
+        State(jid("comment", page), "value"),
+        prevent_initial_call=True,
+    )
+    def _verdict(clicks, ctx_data, suggest, comment):
+        trig = dash.ctx.triggered_id
+        if not isinstance(trig, dict) or not any(clicks or []):
+            return no_update, no_update, no_update
+        return on_verdict(page, trig.get("verdict"), ctx_data, suggest, comment)
+
+    @callback(
+        Output(jid("cv-status", page), "children"),
+        Input(jid("cv-save", page), "n_clicks"),
+        State(jid("ctx", page), "data"),
+        State(jid("cv-verdict", page), "value"),
+        State(jid("cv-merge", page), "value"),
+        State(jid("cv-comment", page), "value"),
+        prevent_initial_call=True,
+    )
+    def _cluster(n_clicks, ctx_data, verdict, merge_with, comment):
+        if not n_clicks:
+            return no_update
+        return on_cluster_verdict(ctx_data, verdict, merge_with, comment)

@@ -1,0 +1,209 @@
+"""Judge: a guided session that walks an expert through sections chosen by a strategy.
+
+Strategies (:data:`dashboard.judgements.STRATEGIES`): a seeded random sample, the prototypes or the
+borderline sections of each cluster, sections on which two runs disagree, the least stable
+sections. Sections the expert has judged already are left out. **Blind mode** hides the method,
+the run and the cluster number: the expert hears the section and three other members of its
+group, and says whether it belongs with them.
+
+This module also registers the judging panel of the map, clusters, compare and songs pages
+(:func:`dashboard.components.judging.register_judging`): Dash Pages imports it with the others.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from dashboard import ids
+from dashboard.auth import current_user_or_none, get_db
+from dashboard.components.common import card, control, dropdown, empty_state, fmt_time, page_header, run_options
+from dashboard.components.judging import PANEL_PAGES, jid, register_judging
+from dashboard.components.player import section_player, spectrogram_url
+from dashboard.data import get_data
+from dashboard.judgements import STRATEGIES, build_queue, judged_sections
+
+PAGE = "judge"
+QUEUE = "judge-queue"
+RUN = "judge-run"
+STRATEGY = "judge-strategy"
+OTHER = "judge-other-run"
+BLIND = "judge-blind"
+SIZE = "judge-size"
+START = "judge-start"
+PREV = "judge-prev"
+NEXT = "judge-next"
+ITEM = "judge-item"
+PROGRESS = "judge-progress"
+
+dash.register_page(__name__, path="/judge", name="Judge", title="Judge · sectionist", order=5)
+
+for _page in PANEL_PAGES:
+    register_judging(_page)
+register_judging(PAGE)
+
+
+def layout(run=None, strategy=None, blind=None, **_query):
+    user = current_user_or_none()
+    data = get_data()
+    header = page_header("Judge", "Listen, then say whether each section is in the right cluster. "
+                                  "Keys: a agree · d disagree · u unsure · n next · space play/pause.")
+    if user is None or not user.can_judge:
+        return html.Div(className="page page-judge", children=[
+            header, empty_state("Judging needs an expert account. Ask an admin to give you the expert role.")])
+    opts = run_options(data)
+    run = run if run in data.runs.index else (opts[0]["value"] if opts else None)
+    strategy = strategy if strategy in STRATEGIES else "random"
+    return html.Div(className="page page-judge", children=[
+        dcc.Store(id=QUEUE, data=None),
+        dcc.Store(id=ids.selected(PAGE), data=None),
+        header,
+        html.Div(className="judge-grid", children=[
+            html.Aside(className="sidebar", children=[
+                card("Session",
+                     control("Run to judge", dropdown(RUN, opts, run, optionHeight=48)),
+                     control("Which sections", dropdown(STRATEGY, [{"label": v, "value": k} for k, v in STRATEGIES.items()],
+                                                        strategy)),
+                     control("Compare with (disagreements)", dcc.Dropdown(
+                         id=OTHER, options=opts, value=None, placeholder="every other run", optionHeight=48)),
+                     control("Sections in the queue", dcc.Input(id=SIZE, type="number", min=1, max=200, step=1, value=20,
+                                                                className="input-number")),
+                     dcc.Checklist(id=BLIND, options=[{"label": " blind (hide method and cluster number)", "value": "b"}],
+                                   value=["b"] if blind in ("1", "true", "yes") else [], className="checklist"),
+                     html.Button("Start", id=START, n_clicks=0, className="btn"),
+                     ),
+            ]),
+            html.Section(className="judge-main", children=[
+                card(None,
+                     html.Div(id=PROGRESS, className="judge-progress muted"),
+                     html.Div(id=ITEM, children=empty_state("Choose a run and a strategy, then press Start.")),
+                     html.Div(className="judge-nav", children=[
+                         html.Button("← Previous", id=PREV, n_clicks=0, className="btn btn-ghost"),
+                         html.Button(["Next ", html.Kbd("n", className="kbd")], id=NEXT, n_clicks=0,
+                                     className="btn btn-ghost", **{"data-judge-next": "1"}),
+                     ])),
+            ]),
+            html.Aside(className="detail", children=[card("Verdict", html.Div(id=ids.judge_container(PAGE)))]),
+        ]),
+    ])
+
+
+def _selection(queue: dict | None) -> dict | None:
+    if not queue or not queue.get("items"):
+        return None
+    i = queue.get("index", 0)
+    if i >= len(queue["items"]):
+        return None
+    item = queue["items"][i]
+    return {"section_id": item["section_id"], "run_id": item["run_id"], "blind": bool(queue.get("blind")),
+            "source": f"queue:{queue.get('strategy', '')}"}
+
+
+def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dict:
+    """A new queue for ``user`` (sections they judged already are left out)."""
+    data = get_data()
+    n = int(size or 20)
+    exclude = judged_sections(get_db(), user, run_id)
+    items = build_queue(data, run_id, strategy, n=max(1, min(n, 200)), random_state=int(user.id) * 1009 + int(n_clicks or 0),
+                        exclude=exclude, other_run=other_run or None)
+    return {"items": items, "index": 0, "blind": bool(blind), "strategy": strategy, "run_id": run_id}
+
+
+@callback(
+    Output(QUEUE, "data"),
+    Output(ids.selected(PAGE), "data"),
+    Input(START, "n_clicks"),
+    Input(PREV, "n_clicks"),
+    Input(NEXT, "n_clicks"),
+    Input(jid("saved", PAGE), "data"),
+    State(QUEUE, "data"),
+    State(RUN, "value"),
+    State(STRATEGY, "value"),
+    State(OTHER, "value"),
+    State(SIZE, "value"),
+    State(BLIND, "value"),
+    prevent_initial_call=True,
+)
+def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size, blind):
+    trig = ctx.triggered_id
+    user = current_user_or_none()
+    if user is None or not user.can_judge:
+        return no_update, no_update
+    if trig == START:
+        if not start or not run_id:
+            return no_update, no_update
+        queue = start_queue(user, run_id, strategy, other_run, size, "b" in (blind or []), start)
+        return queue, _selection(queue)
+    if not queue or not queue.get("items"):
+        return no_update, no_update
+    queue = dict(queue)
+    n = len(queue["items"])
+    if trig == PREV:
+        queue["index"] = max(0, queue.get("index", 0) - 1)
+    elif trig == NEXT or (isinstance(trig, dict) and saved):
+        # a saved verdict moves on by itself, like "next"
+        if isinstance(trig, dict):
+            cur = _selection(queue)
+            if not cur or saved.get("section_id") != cur["section_id"]:
+                return no_update, no_update
+        queue["index"] = min(n, queue.get("index", 0) + 1)
+    else:
+        return no_update, no_update
+    return queue, _selection(queue)
+
+
+def item_view(queue: dict | None) -> tuple[list, str]:
+    """The current section of the queue: player, spectrogram, and members of its cluster."""
+    if not queue or not queue.get("items"):
+        if queue is not None:
+            return [empty_state("Nothing left to judge with this strategy: you have judged every section it "
+                                "picks. Try another strategy or run.")], ""
+        return [empty_state("Choose a run and a strategy, then press Start.")], ""
+    i, n = queue.get("index", 0), len(queue["items"])
+    if i >= n:
+        return [empty_state(f"Queue finished: {n} sections. Press Start for another one.")], f"{n} / {n}"
+    item = queue["items"][i]
+    data = get_data()
+    sec = data.section(item["section_id"])
+    if sec is None:
+        return [empty_state(f"Section {item['section_id']} is no longer in the store; press Next.")], f"{i + 1} / {n}"
+    blind = bool(queue.get("blind"))
+    cluster = item["cluster"]
+    head = [html.Div(f"Section {int(sec['index']) + 1} · {fmt_time(sec['start_s'])}–{fmt_time(sec['end_s'])}",
+                     className="eyebrow")]
+    if not blind:
+        head.append(html.Div([html.B(f"cluster {cluster}" if cluster >= 0 else "noise"), " of ",
+                              html.Span(data.run_label(item["run_id"]), className="mono small")], className="judge-context"))
+    view = [
+        html.Div(head, className="detail-head"),
+        section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id="judge-audio"),
+        html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt="spectrogram of the section"),
+    ]
+    members = _members(data, item["run_id"], cluster, item["section_id"])
+    if members:
+        title = "Other sections of its group" if blind else f"Prototypes of cluster {cluster}"
+        view.append(html.H4(title))
+        for k, m in enumerate(members, 1):
+            msec = data.section(m)
+            if msec is not None:
+                view.append(html.Div([html.Span(f"{k}.", className="muted"), section_player(msec, compact=True)],
+                                     className="judge-member"))
+    return view, f"{i + 1} / {n} · {STRATEGIES.get(queue.get('strategy'), '')}" + (" · blind" if blind else "")
+
+
+def _members(data, run_id: str, cluster: int, exclude: str, k: int = 3) -> list[str]:
+    if cluster < 0:
+        return []
+    clusters = data.clusters(run_id)
+    protos = []
+    if cluster in clusters.index and "prototypes" in clusters.columns:
+        protos = [s for s in clusters.loc[cluster, "prototypes"] if s != exclude]
+    if not protos:
+        arr = data.run_arrays(run_id)
+        protos = [data.section_ids[p] for p in (arr.label == cluster).nonzero()[0] if data.section_ids[p] != exclude]
+    return protos[:k]
+
+
+@callback(Output(ITEM, "children"), Output(PROGRESS, "children"), Input(QUEUE, "data"), prevent_initial_call=True)
+def _show(queue):
+    return item_view(queue)

@@ -1,0 +1,196 @@
+"""Judgements: progress per expert, agreement with each method (with 95 % intervals), inter-rater
+agreement, the most disputed sections, cluster verdicts, and export.
+
+What a role sees: an admin sees every expert by name; an expert sees the aggregates and their own
+name, other experts anonymised ("expert 2"); a viewer sees the aggregates only. Raw exports are
+for admins (everyone's rows) and experts (their own rows).
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.auth import current_user_or_none, get_db
+from dashboard.components.common import card, empty_state, page_header, stat
+from dashboard.data import get_data
+from dashboard.judgements import (
+    agreement_per_cluster,
+    agreement_per_run,
+    cluster_verdict_summary,
+    cluster_verdicts_frame,
+    cohen_kappa_pairs,
+    judgements_frame,
+    krippendorff_alpha,
+    most_disputed,
+    progress_per_expert,
+)
+
+PAGE = "judgements"
+BODY = "judgements-body"
+REFRESH = "judgements-refresh"
+
+dash.register_page(__name__, path="/judgements", name="Judgements", title="Judgements · sectionist", order=6)
+
+
+def layout(**_query):
+    return html.Div(className="page page-judgements", children=[
+        page_header("Judgements", "How often experts agree with each method, how much they agree with each other, "
+                                  "and where they disagree.",
+                    html.Button("Refresh", id=REFRESH, n_clicks=0, className="btn btn-ghost")),
+        html.Div(id=BODY, children=body()),
+    ])
+
+
+@callback(Output(BODY, "children"), Input(REFRESH, "n_clicks"), prevent_initial_call=True)
+def _refresh(_n):
+    return body()
+
+
+def anonymise(df, columns, me: str | None):
+    """Replace usernames in ``columns`` by "expert N" (stable by sorted name), except ``me``."""
+    names = sorted({n for c in columns for n in df[c].dropna()} - {me})
+    alias = {n: f"expert {i}" for i, n in enumerate(names, 1)}
+    out = df.copy()
+    for c in columns:
+        out[c] = out[c].map(lambda n: n if n == me else alias.get(n, n))
+    return out
+
+
+def agreement_figure(per_run, run_labels: dict | None = None) -> go.Figure:
+    """Agreement rate per run with its 95 % Wilson interval (horizontal bars)."""
+    df = per_run.dropna(subset=["rate"])
+    labels = [(run_labels or {}).get(r, r) for r in df["run_id"]]
+    fig = go.Figure(go.Bar(
+        x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
+        error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
+                 "arrayminus": (df["rate"] - df["ci_low"]).tolist(), "color": "#111827"},
+        customdata=list(zip(df["agree"], df["n"])),
+        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>",
+    ))
+    fig.update_layout(height=max(180, 36 * len(df) + 80), margin={"l": 10, "r": 20, "t": 10, "b": 40},
+                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % interval)"},
+                      yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff")
+    return fig
+
+
+def _fmt(v, pct=False, digits=2):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{100 * v:.0f} %" if pct else f"{v:.{digits}f}"
+
+
+def _table(columns: list[tuple[str, str]], rows: list[dict], table_id: str | None = None) -> html.Table:
+    kw = {"id": table_id} if table_id else {}
+    return html.Table(className="table judge-table", **kw, children=[
+        html.Thead(html.Tr([html.Th(label) for _, label in columns])),
+        html.Tbody([html.Tr([html.Td(r.get(key)) for key, _ in columns]) for r in rows]),
+    ])
+
+
+def body() -> list:
+    """Everything the page shows, for the logged-in user."""
+    user = current_user_or_none()
+    db = get_db()
+    data = get_data()
+    df = judgements_frame(db)
+    if df.empty:
+        return [empty_state("No judgements yet. Experts judge sections on the Judge page or in the detail panel "
+                            "of the Map, Clusters, Compare and Songs pages.")]
+    me = user.username if user is not None else None
+    is_admin = user is not None and user.role == "admin"
+    labels = {r: data.run_label(r) for r in df["run_id"].unique()}
+    alpha, n_items = krippendorff_alpha(df)
+    per_run = agreement_per_run(df)
+    out = [html.Div(className="stats", children=[
+        stat("judgements", f"{len(df):,}", "current verdicts (history kept)"),
+        stat("experts", str(df["username"].nunique())),
+        stat("sections judged", f"{df[['run_id', 'section_id']].drop_duplicates().shape[0]:,}"),
+        stat("Krippendorff's α", _fmt(alpha), f"over {n_items} sections with ≥ 2 experts"),
+    ])]
+
+    rows = [{"run": labels.get(r["run_id"], r["run_id"]), "n": int(r["n"]), "agree": int(r["agree"]),
+             "disagree": int(r["disagree"]), "unsure": int(r["unsure"]), "rate": _fmt(r["rate"], pct=True),
+             "ci": f"{_fmt(r['ci_low'], pct=True)} – {_fmt(r['ci_high'], pct=True)}", "experts": int(r["experts"])}
+            for _, r in per_run.iterrows()]
+    out.append(card(
+        "Agreement with each method",
+        html.P("Share of verdicts that agree with the run's grouping (agree ÷ (agree + disagree); "
+               "unsure left out), with a 95 % Wilson interval. Overlapping intervals mean the data do not yet "
+               "separate the methods.", className="table-note"),
+        dcc.Graph(figure=agreement_figure(per_run, labels), config={"displayModeBar": False}),
+        _table([("run", "run"), ("n", "verdicts"), ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"),
+                ("rate", "agreement"), ("ci", "95 % interval"), ("experts", "experts")], rows, "judgements-per-run"),
+    ))
+
+    per_cluster = agreement_per_cluster(df)
+    rows = [{"run": r["run_id"], "cluster": int(r["cluster"]), "n": int(r["n"]), "rate": _fmt(r["rate"], pct=True),
+             "ci": f"{_fmt(r['ci_low'], pct=True)} – {_fmt(r['ci_high'], pct=True)}", "unsure": int(r["unsure"])}
+            for _, r in per_cluster.iterrows()]
+    out.append(card("Agreement per cluster", _table(
+        [("run", "run"), ("cluster", "cluster"), ("n", "verdicts"), ("rate", "agreement"), ("ci", "95 % interval"),
+         ("unsure", "unsure")], rows, "judgements-per-cluster")))
+
+    progress = progress_per_expert(df)
+    if not is_admin:
+        progress = progress[progress["username"] == me] if me else progress.iloc[0:0]
+    rows = [{"user": r["username"], "judgements": int(r["judgements"]), "sections": int(r["sections"]),
+             "runs": int(r["runs"]), "agree": int(r["agree"]), "disagree": int(r["disagree"]), "unsure": int(r["unsure"]),
+             "last": str(r["last_at"])[:16]} for _, r in progress.iterrows()]
+    out.append(card("Progress per expert" if is_admin else "Your progress", _table(
+        [("user", "expert"), ("judgements", "judgements"), ("sections", "sections"), ("runs", "runs"),
+         ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"), ("last", "last (UTC)")], rows,
+        "judgements-progress") if rows else empty_state("No judgements from you yet.")))
+
+    pairs = cohen_kappa_pairs(df)
+    if not pairs.empty:
+        if not is_admin:
+            pairs = anonymise(pairs, ["rater_a", "rater_b"], me)
+        rows = [{"a": r["rater_a"], "b": r["rater_b"], "n": int(r["n_items"]), "po": _fmt(r["observed_agreement"], pct=True),
+                 "kappa": _fmt(r["kappa"])} for _, r in pairs.iterrows()]
+        body_kappa = _table([("a", "expert"), ("b", "expert"), ("n", "sections both judged"), ("po", "same verdict"),
+                             ("kappa", "Cohen's κ")], rows, "judgements-kappa")
+    else:
+        body_kappa = empty_state("No section has been judged by two experts yet.")
+    out.append(card("Inter-rater agreement", html.P(
+        "Cohen's κ per pair of experts over the sections both judged (1 = perfect, 0 = chance); "
+        "Krippendorff's α (nominal) above pools every expert.", className="table-note"), body_kappa))
+
+    disputed = most_disputed(df, top=20)
+    if not disputed.empty:
+        rows = [{"section": dcc.Link(r["section_id"], href="/map?" + urlencode({"section": r["section_id"], "run": r["run_id"]})),
+                 "run": r["run_id"], "cluster": "–" if r["cluster"] is None or r["cluster"] != r["cluster"] else int(r["cluster"]),
+                 "raters": int(r["raters"]), "split": f"{int(r['agree'])} / {int(r['disagree'])} / {int(r['unsure'])}",
+                 "suggested": r["suggested"] or "–"} for _, r in disputed.iterrows()]
+        body_disputed = _table([("section", "section"), ("run", "run"), ("cluster", "cluster"), ("raters", "experts"),
+                                ("split", "agree / disagree / unsure"), ("suggested", "suggested clusters")], rows,
+                               "judgements-disputed")
+    else:
+        body_disputed = empty_state("No section with conflicting verdicts yet.")
+    out.append(card("Most disputed sections", body_disputed))
+
+    cv = cluster_verdict_summary(cluster_verdicts_frame(db))
+    if not cv.empty:
+        rows = [{k: (int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in r.items()}
+                for r in cv.to_dict("records")]
+        out.append(card("Cluster verdicts", _table(
+            [("run_id", "run"), ("cluster", "cluster"), ("coherent", "coherent"), ("mixed", "mixed"),
+             ("split", "should be split"), ("merge", "should merge"), ("merge_with", "merge with"),
+             ("experts", "experts")], rows, "judgements-cluster-verdicts")))
+
+    if user is not None and user.role in ("admin", "expert"):
+        whose = "everyone's" if is_admin else "your"
+        out.append(card("Export", html.P(f"Download {whose} judgements (current verdicts, or the full history "
+                                         "with superseded ones)."),
+                        html.Div(className="export-links", children=[
+                            html.A("judgements.csv", href="/export/judgements.csv", className="btn btn-ghost btn-small"),
+                            html.A("judgements.parquet", href="/export/judgements.parquet", className="btn btn-ghost btn-small"),
+                            html.A("history.csv", href="/export/judgements.csv?history=1", className="btn btn-ghost btn-small"),
+                            html.A("cluster-verdicts.csv", href="/export/cluster-verdicts.csv",
+                                   className="btn btn-ghost btn-small"),
+                        ])))
+    return out

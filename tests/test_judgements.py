@@ -1,0 +1,439 @@
+"""Judgements: history, idempotency, statistics against known answers, queues, exports, the judging
+panel and the judge/judgements pages (callbacks as plain functions in a logged-in request)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from auth_helpers import build_app, csrf_header, login
+from judge_store import labels, make_judge_store, section_ids
+
+from dashboard import auth, judgements
+from dashboard.models import Database, Judgement, get_database, sqlite_url
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return make_judge_store(tmp_path_factory.mktemp("judge") / "store")
+
+
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("judge-db") / "db.sqlite"
+    db = Database(sqlite_url(path))
+    made = {name: (name, auth.create_user(db, name, role)) for name, role in
+            (("admin1", "admin"), ("ada", "expert"), ("bob", "expert"), ("cy", "expert"), ("vic", "viewer"))}
+    db.dispose()
+    return path, made
+
+
+@pytest.fixture
+def db_url(tmp_path, _template):
+    path = tmp_path / "db.sqlite"
+    shutil.copy(_template[0], path)
+    return sqlite_url(path)
+
+
+@pytest.fixture
+def users(_template):
+    return dict(_template[1])
+
+
+@pytest.fixture
+def db(db_url):
+    return get_database(db_url)
+
+
+def user(db, name):
+    return auth.get_user(db, name)
+
+
+# ---- recording ---------------------------------------------------------------------------------
+def test_new_verdict_supersedes_and_history_is_kept(db, users):
+    ada = user(db, "ada")
+    first, created = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="agree",
+                                                 cluster=1, comment="sounds right")
+    assert created and first["supersedes"] is None
+    second, _ = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="disagree",
+                                            cluster=1, suggested_cluster=2)
+    assert second["supersedes"] == first["id"]
+    with db.read() as s:
+        rows = s.query(Judgement).order_by(Judgement.id).all()
+    assert len(rows) == 2
+    assert rows[0].superseded_at is not None and rows[0].superseded_by == rows[1].id
+    assert rows[0].verdict == "agree" and rows[0].comment == "sounds right"  # never overwritten
+    assert rows[1].superseded_at is None and rows[1].user_id == ada.id and rows[1].created_at is not None
+    cur = judgements.judgements_frame(db)
+    assert len(cur) == 1 and cur.iloc[0]["verdict"] == "disagree" and cur.iloc[0]["username"] == "ada"
+    hist = judgements.judgements_frame(db, history=True)
+    assert len(hist) == 2
+    # another expert's verdict on the same section is independent
+    judgements.record_judgement(db, user(db, "bob"), run_id="km", section_id="song00-00001", verdict="agree")
+    assert len(judgements.judgements_frame(db)) == 2
+
+
+def test_client_id_makes_retries_idempotent(db):
+    ada = user(db, "ada")
+    a, created_a = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
+    b, created_b = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
+    assert created_a and not created_b and a["id"] == b["id"]
+    assert len(judgements.judgements_frame(db, history=True)) == 1
+
+
+def test_bad_input_and_roles(db):
+    ada, vic = user(db, "ada"), user(db, "vic")
+    with pytest.raises(auth.PermissionDenied):
+        judgements.record_judgement(db, vic, run_id="km", section_id="s", verdict="agree")
+    with pytest.raises(judgements.ParameterError, match="verdict"):
+        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="yes")
+    with pytest.raises(judgements.ParameterError, match="suggested_cluster"):
+        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", suggested_cluster="two")
+    with pytest.raises(judgements.ParameterError, match="comment"):
+        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", comment="x" * 5000)
+    with pytest.raises(judgements.ParameterError, match="merge_with"):
+        judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge")
+    with pytest.raises(judgements.ParameterError, match="itself"):
+        judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=0)
+
+
+def test_cluster_verdicts_supersede(db):
+    ada = user(db, "ada")
+    a, _ = judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="mixed", comment="two sounds")
+    b, _ = judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=2)
+    assert b["supersedes"] == a["id"] and b["merge_with"] == 2
+    cv = judgements.cluster_verdicts_frame(db)
+    assert len(cv) == 1 and cv.iloc[0]["verdict"] == "merge"
+    assert len(judgements.cluster_verdicts_frame(db, history=True)) == 2
+    judgements.record_cluster_verdict(db, user(db, "bob"), run_id="km", cluster=0, verdict="coherent")
+    summary = judgements.cluster_verdict_summary(judgements.cluster_verdicts_frame(db))
+    row = summary.iloc[0]
+    assert (row["coherent"], row["merge"], row["merge_with"], row["experts"]) == (1, 1, "2", 2)
+
+
+def test_concurrent_verdicts_on_one_section_keep_one_current(db):
+    ada = user(db, "ada")
+    errors = []
+
+    def post(i):
+        try:
+            judgements.record_judgement(db, ada, run_id="km", section_id="song01-00003",
+                                        verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    hist = judgements.judgements_frame(db, history=True)
+    assert len(hist) == 12
+    current = hist[hist["superseded_at"].isna()]
+    assert len(current) == 1
+    # the history is one chain: every superseded row points at a distinct later row
+    sup = hist.dropna(subset=["superseded_by"])
+    assert len(sup) == 11 and sup["superseded_by"].is_unique
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+def test_wilson_interval_known_values():
+    lo, hi = judgements.wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+    lo, hi = judgements.wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    assert all(np.isnan(judgements.wilson_interval(0, 0)))
+    with pytest.raises(judgements.ParameterError):
+        judgements.wilson_interval(11, 10)
+
+
+def test_cohen_kappa_matches_sklearn(rng):
+    from sklearn.metrics import cohen_kappa_score
+
+    cats = np.array(judgements.VERDICTS, dtype=object)
+    a = cats[rng.integers(0, 3, 200)]
+    b = np.where(rng.random(200) < 0.7, a, cats[rng.integers(0, 3, 200)])
+    assert judgements.cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+    assert judgements.cohen_kappa(a, a) == pytest.approx(1.0)
+    assert np.isnan(judgements.cohen_kappa(["agree"] * 5, ["agree"] * 5))
+
+
+def test_krippendorff_alpha_reference_example():
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example: alpha = 0.743
+    N = None
+    coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
+              [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N]]
+    units = [[v for v in unit if v is not None] for unit in zip(*coders)]
+    assert judgements.krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=5e-4)
+    assert judgements.krippendorff_alpha_nominal([["a", "a"], ["b", "b"]]) == pytest.approx(1.0)
+    assert np.isnan(judgements.krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))
+
+
+def _frame(rows):
+    df = pd.DataFrame(rows, columns=["username", "run_id", "section_id", "cluster", "verdict", "suggested_cluster"])
+    df["created_at"] = pd.Timestamp("2026-01-01", tz="UTC")
+    return df
+
+
+def test_agreement_tables_and_disputes():
+    rows = []
+    # run km: 8 agree, 2 disagree; run gmm: 3 agree, 7 disagree
+    for i in range(10):
+        rows.append(("ada", "km", f"s{i}", i % 2, "agree" if i < 8 else "disagree", None))
+        rows.append(("bob", "gmm", f"s{i}", 0, "agree" if i < 3 else "disagree", 1 if i >= 3 else None))
+    rows.append(("bob", "km", "s0", 0, "disagree", 1))
+    rows.append(("cy", "km", "s0", 0, "unsure", None))
+    rows.append(("cy", "km", "s1", 1, "agree", None))
+    df = _frame(rows)
+    per_run = judgements.agreement_per_run(df).set_index("run_id")
+    km = per_run.loc["km"]
+    assert (km["n"], km["agree"], km["disagree"], km["unsure"]) == (12, 9, 3, 1)
+    assert km["rate"] == pytest.approx(9 / 12)
+    assert (km["ci_low"], km["ci_high"]) == pytest.approx(judgements.wilson_interval(9, 12))
+    assert per_run.loc["gmm", "rate"] == pytest.approx(0.3)
+    assert list(judgements.agreement_per_run(df)["run_id"]) == ["km", "gmm"]  # best first
+    per_cluster = judgements.agreement_per_cluster(df)
+    assert set(per_cluster["run_id"]) == {"km", "gmm"}
+    assert per_cluster["n"].sum() == per_run["n"].sum()
+    disputed = judgements.most_disputed(df)
+    assert disputed.iloc[0]["section_id"] == "s0" and disputed.iloc[0]["raters"] == 3
+    assert disputed.iloc[0]["disagreement"] == pytest.approx(2 / 3)
+    assert "s1" not in set(disputed["section_id"])  # ada and cy both agree
+    progress = judgements.progress_per_expert(df).set_index("username")
+    assert progress.loc["ada", "judgements"] == 10 and progress.loc["cy", "unsure"] == 1
+    pairs = judgements.cohen_kappa_pairs(df).set_index(["rater_a", "rater_b"])
+    assert pairs.loc[("ada", "cy"), "n_items"] == 2
+    alpha, n_items = judgements.krippendorff_alpha(df)
+    assert n_items == 2 and alpha < 1
+
+
+# ---- queues -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def data(store):
+    from dashboard.data import StoreData
+
+    return StoreData(store)
+
+
+def test_queues(data):
+    ids = section_ids()
+    km = labels("km")
+    rand = judgements.build_queue(data, "km", "random", n=10, random_state=3)
+    assert len(rand) == 10 and len({r["section_id"] for r in rand}) == 10
+    assert rand == judgements.build_queue(data, "km", "random", n=10, random_state=3)  # seeded
+    assert rand != judgements.build_queue(data, "km", "random", n=10, random_state=4)
+    for r in rand:
+        assert r["cluster"] == km[ids.index(r["section_id"])]
+    protos = judgements.build_queue(data, "km", "prototypes", n=6)
+    # round-robin over the clusters' stored prototype lists
+    assert [p["cluster"] for p in protos[:3]] == [0, 1, 2]
+    assert protos[0]["section_id"] == [s for s, l in zip(ids, km) if l == 0][0]
+    border = judgements.build_queue(data, "km", "borderline", n=3)
+    assert border[0]["section_id"] == [s for s, l in zip(ids, km) if l == 0][-3]
+    dis = judgements.build_queue(data, "km", "disagree", n=30, other_run="gmm")
+    assert {d["section_id"] for d in dis} == set(ids[:5])  # the runs disagree on exactly these
+    unstable = judgements.build_queue(data, "km", "unstable", n=4)
+    assert [u["section_id"] for u in unstable] == ids[:4]  # stability rises along the section order
+    left = judgements.build_queue(data, "km", "unstable", n=4, exclude={ids[0], ids[2]})
+    assert [u["section_id"] for u in left] == [ids[1], ids[3], ids[4], ids[5]]
+    with pytest.raises(judgements.ParameterError, match="strategy"):
+        judgements.build_queue(data, "km", "best", n=3)
+
+
+# ---- HTTP: exports and listing ----------------------------------------------------------------------
+@pytest.fixture
+def app(store, db_url):
+    return build_app(store, db_url)
+
+
+def test_exports_by_role(app, users):
+    a, b, adm = app.server.test_client(), app.server.test_client(), app.server.test_client()
+    login(a, *users["ada"])
+    login(b, *users["bob"])
+    login(adm, *users["admin1"])
+    for client, sid in ((a, "song00-00000"), (b, "song00-00001"), (b, "song00-00002")):
+        r = client.post("/api/judgements", json={"run_id": "km", "section_id": sid, "verdict": "agree",
+                                                 "comment": "ok, \"quoted\", comma"}, headers=csrf_header(client))
+        assert r.status_code == 201
+    # same section again: supersedes
+    r = a.post("/api/judgements", json={"run_id": "km", "section_id": "song00-00000", "verdict": "unsure"},
+               headers=csrf_header(a))
+    assert r.status_code == 201 and r.get_json()["supersedes"] is not None
+    csv_a = pd.read_csv(io.BytesIO(a.get("/export/judgements.csv").data))
+    assert list(csv_a["username"]) == ["ada"] and list(csv_a["verdict"]) == ["unsure"]
+    hist_a = pd.read_csv(io.BytesIO(a.get("/export/judgements.csv?history=1").data))
+    assert len(hist_a) == 2
+    resp = adm.get("/export/judgements.parquet")
+    assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
+    pq = pd.read_parquet(io.BytesIO(resp.data))
+    assert sorted(pq["username"]) == ["ada", "bob", "bob"]
+    assert set(pq.columns) >= {"run_id", "section_id", "cluster", "verdict", "created_at", "superseded_at"}
+    listing = b.get("/api/judgements").get_json()
+    assert {j["username"] for j in listing} == {"bob"}
+    assert len(adm.get("/api/judgements?history=1").get_json()) == 4
+    assert a.get("/export/judgements.xlsx").status_code == 404
+    cv = b.post("/api/cluster-verdicts", json={"run_id": "km", "cluster": 1, "verdict": "merge", "merge_with": 2},
+                headers=csrf_header(b))
+    assert cv.status_code == 201
+    assert b.post("/api/cluster-verdicts", json={"run_id": "km", "cluster": 9, "verdict": "coherent"},
+                  headers=csrf_header(b)).status_code == 404
+    cvs = pd.read_csv(io.BytesIO(adm.get("/export/cluster-verdicts.csv").data))
+    assert list(cvs["verdict"]) == ["merge"] and list(cvs["merge_with"]) == [2]
+
+
+# ---- the judging panel and pages (callbacks as plain functions) ---------------------------------------
+def _as(app, db_url, name):
+    """A request context of ``app`` with ``name`` logged in."""
+    from flask_login import login_user
+
+    ctx = app.server.test_request_context("/_dash-update-component", method="POST")
+    ctx.push()
+    login_user(auth.get_user(get_database(db_url), name))
+    return ctx
+
+
+def _texts(component) -> str:
+    """All text in a Dash component tree."""
+    out = []
+
+    def walk(c):
+        if c is None:
+            return
+        if isinstance(c, (str, int, float)):
+            out.append(str(c))
+        elif isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+        else:
+            walk(getattr(c, "children", None))
+
+    walk(component)
+    return " ".join(out)
+
+
+def _find(component, pred):
+    found = []
+
+    def walk(c):
+        if isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+        elif c is not None and not isinstance(c, (str, int, float)):
+            if pred(c):
+                found.append(c)
+            walk(getattr(c, "children", None))
+
+    walk(component)
+    return found
+
+
+def test_judge_panel_for_expert_and_viewer(app, db_url):
+    from dashboard.components import judging
+
+    sel = {"section_id": "song00-00004", "run_id": "km"}
+    ctx = _as(app, db_url, "vic")
+    try:
+        view = judging.panel_children("map", sel)
+        assert "expert account" in _texts(view)
+        assert not _find(view, lambda c: getattr(c, "id", None) and isinstance(c.id, dict) and c.id.get("type") == "judge-verdict")
+        # even a forged click from a viewer is refused on the server
+        status, saved, _ = judging.on_verdict("map", "agree", {"run_id": "km", "section_id": "song00-00004"}, None, "")
+        assert "may not judge" in status
+    finally:
+        ctx.pop()
+    assert judgements.judgements_frame(get_database(db_url)).empty
+
+    ctx = _as(app, db_url, "ada")
+    try:
+        view = judging.panel_children("map", sel)
+        text = _texts(view)
+        assert "cluster 1" in text and "No verdict from you yet" in text
+        buttons = _find(view, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "judge-verdict")
+        assert [b.id["verdict"] for b in buttons] == ["agree", "disagree", "unsure"]
+        assert [getattr(b, "data-judge-key") for b in buttons] == ["a", "d", "u"]
+        ctx_store = _find(view, lambda c: getattr(c, "id", None) == judging.jid("ctx", "map"))[0]
+        status, saved, classes = judging.on_verdict("map", "disagree", ctx_store.data, 2, "more like the drop")
+        assert status.startswith("Saved: disagree (should be cluster 2)")
+        assert saved["section_id"] == "song00-00004" and "selected" in classes[1]
+        msg = judging.on_cluster_verdict(ctx_store.data, "split", None, "two textures")
+        assert msg.startswith("Saved: split")
+        # re-rendered panel shows the current verdict
+        assert "Your verdict: disagree" in _texts(judging.panel_children("map", sel))
+        # blind: no method, no cluster number, no suggestion, no cluster block
+        blind = judging.panel_children("judge", {**sel, "blind": True, "source": "queue:random"})
+        btext = _texts(blind)
+        assert "cluster 1" not in btext and "km" not in btext and "as a whole" not in btext
+        bctx = _find(blind, lambda c: getattr(c, "id", None) == judging.jid("ctx", "judge"))[0].data
+        status, _, _ = judging.on_verdict("judge", "agree", bctx, 2, "")
+        assert status.startswith("Saved: agree") and "should be" not in status  # suggestion ignored when blind
+    finally:
+        ctx.pop()
+    df = judgements.judgements_frame(get_database(db_url))
+    row = df.set_index("source").loc["queue:random"]
+    assert bool(row["blind"]) and pd.isna(row["suggested_cluster"]) and row["verdict"] == "agree"
+    assert len(df) == 1  # the blind verdict superseded the map verdict on the same section and run
+    assert len(judgements.judgements_frame(get_database(db_url), history=True)) == 2
+    cv = judgements.cluster_verdicts_frame(get_database(db_url))
+    assert list(cv["verdict"]) == ["split"] and list(cv["cluster"]) == [1]
+
+
+def test_judge_page_queue_walks_and_skips_judged(app, db_url):
+    from dashboard.pages import judge
+
+    ctx = _as(app, db_url, "bob")
+    try:
+        page = judge.layout(run="km", strategy="disagree")
+        assert judge.RUN in str(page)
+        ada = auth.get_user(get_database(db_url), "bob")
+        judgements.record_judgement(get_database(db_url), ada, run_id="km", section_id="song00-00000", verdict="agree")
+        q = judge.start_queue(ada, "km", "disagree", "gmm", 10, True, 1)
+        got = [i["section_id"] for i in q["items"]]
+        assert sorted(got) == section_ids()[1:5]  # the judged one left out
+        view, progress = judge.item_view(q)
+        assert progress.startswith("1 / 4") and "blind" in progress
+        text = _texts(view)
+        assert "Other sections of its group" in text and "cluster" not in text.replace("Other sections", "")
+        sel = judge._selection(q)
+        assert sel == {"section_id": got[0], "run_id": "km", "blind": True, "source": "queue:disagree"}
+        q2 = dict(q, index=4)
+        view, progress = judge.item_view(q2)
+        assert "Queue finished" in _texts(view)
+    finally:
+        ctx.pop()
+
+
+def test_judgements_page_by_role(app, db_url):
+    from dashboard.pages import judgements as page
+
+    db = get_database(db_url)
+    for name, verdicts in (("ada", ["agree", "agree", "disagree"]), ("bob", ["agree", "disagree", "disagree"])):
+        u = auth.get_user(db, name)
+        for sid, v in zip(section_ids()[:3], verdicts):
+            judgements.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
+    ctx = _as(app, db_url, "admin1")
+    try:
+        text = _texts(page.body())
+        assert "ada" in text and "bob" in text and "Krippendorff" in text and "Cohen" in text
+        assert "judgements.parquet" in text
+    finally:
+        ctx.pop()
+    ctx = _as(app, db_url, "ada")
+    try:
+        body = page.body()
+        text = _texts(body)
+        assert "bob" not in text and "expert 1" in text  # other experts anonymised
+        assert "Your progress" in text
+    finally:
+        ctx.pop()
+    ctx = _as(app, db_url, "vic")
+    try:
+        text = _texts(page.body())
+        assert "judgements.csv" not in text and "ada" not in text
+        assert "Agreement with each method" in text
+    finally:
+        ctx.pop()
