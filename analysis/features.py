@@ -13,11 +13,13 @@ Songs are processed in blocks of sections, so memory stays bounded for long file
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import librosa
 import numpy as np
 import pandas as pd
+import scipy.fft
 
 from .errors import ParameterError
 
@@ -85,8 +87,7 @@ def _frame_padded(y: np.ndarray, n_fft: int, hop: int, mode: str) -> np.ndarray:
     return librosa.util.frame(yp, frame_length=n_fft, hop_length=hop, axis=0)
 
 
-def frame_features(y: np.ndarray, p: FeatureParams, window: np.ndarray | None = None,
-                   mel_basis: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def frame_features(y: np.ndarray, p: FeatureParams) -> dict[str, np.ndarray]:
     """Per-frame features of one section, as librosa computes them on ``y`` alone.
 
     Parameters
@@ -98,33 +99,106 @@ def frame_features(y: np.ndarray, p: FeatureParams, window: np.ndarray | None = 
     -------
     dict of str → np.ndarray [shape=(t,)] or [shape=(k, t)]
     """
+    k = _Kernels.get(p)
     frames = _frame_padded(y, p.n_fft, p.hop_length, "constant")
-    if window is None:
-        window = librosa.filters.get_window("hann", p.n_fft, fftbins=True).astype(np.float32)
-    # the one STFT of this section: every spectral feature below is derived from S
-    D = np.fft.rfft(frames * window, axis=1).T.astype(np.complex64)  # (1 + n_fft/2, t)
-    return _features_from(y, frames, D, p, mel_basis)
+    D = scipy.fft.rfft(frames * k.window, axis=1)  # (t, 1 + n_fft/2), complex64
+    return _features_from(y, frames, D, p)
 
 
-def _features_from(y, frames, D, p: FeatureParams, mel_basis=None):
+class _Kernels:
+    """Window, frequencies and filter banks, built once per parameter set."""
+
+    _cache: dict = {}
+
+    def __init__(self, p: FeatureParams):
+        self.window = librosa.filters.get_window("hann", p.n_fft, fftbins=True).astype(np.float32)
+        self.freq = librosa.fft_frequencies(sr=p.sr, n_fft=p.n_fft).astype(np.float64)
+        f32 = self.freq.astype(np.float32)
+        self.moments = np.ascontiguousarray(np.stack([np.ones_like(f32), f32, f32**2], axis=1))
+        mel = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels)
+        chroma = librosa.filters.chroma(sr=p.sr, n_fft=p.n_fft, tuning=0.0, n_chroma=N_CHROMA)
+        self.banks = np.ascontiguousarray(np.vstack([mel, chroma]).T.astype(np.float32))
+
+    @classmethod
+    def get(cls, p: FeatureParams) -> "_Kernels":
+        if p not in cls._cache:
+            cls._cache[p] = cls(p)
+        return cls._cache[p]
+
+
+def _zero_crossing_rate(y: np.ndarray, n_fft: int, hop: int, n_frames: int) -> np.ndarray:
+    """librosa.feature.zero_crossing_rate (edge padding, threshold 1e-10, 0 counts as positive),
+    counted once on the signal with a cumulative sum instead of once per overlapping frame."""
+    pad = n_fft // 2
+    yp = np.pad(y, (pad, pad), mode="edge")
+    if yp.size < n_fft:
+        yp = np.pad(yp, (0, n_fft - yp.size))
+    sign = np.signbit(np.where(np.abs(yp) <= 1e-10, 0.0, yp))
+    cross = np.concatenate([[0], np.cumsum(sign[1:] != sign[:-1], dtype=np.int64)])
+    starts = np.arange(n_frames) * hop
+    return (cross[starts + n_fft - 1] - cross[starts]) / n_fft
+
+
+def _rolloff_bins(S: np.ndarray, threshold: np.ndarray, block: int = 32) -> np.ndarray:
+    """Per frame, the first bin where the cumulative magnitude reaches ``threshold``.
+
+    Same answer as ``argmax(cumsum(S, axis=1) >= threshold)`` (librosa's roll-off), but the running
+    sum is taken over blocks of bins first and then only inside the block where it crosses.
+    """
+    t, F = S.shape
+    nb = F // block
+    if nb < 2:
+        return np.argmax(np.cumsum(S, axis=1, dtype=np.float64) >= threshold.astype(np.float64)[:, None], axis=1)
+    cum_blocks = np.cumsum(S[:, : nb * block].reshape(t, nb, block).sum(axis=2, dtype=np.float64), axis=1)
+    thr = threshold.astype(np.float64)[:, None]
+    b = np.minimum(np.argmax(cum_blocks >= thr, axis=1), nb - 1)
+    # the crossing may lie in the tail bins after the last full block
+    after = cum_blocks[:, -1] < thr[:, 0]
+    b = np.where(after, nb, b)
+    before = np.where(b > 0, cum_blocks[np.arange(t), np.maximum(b - 1, 0)], 0.0)
+    width = np.where(after, F - nb * block, block)
+    cols = b[:, None] * block + np.arange(block)[None, :]
+    inside = S[np.arange(t)[:, None], np.minimum(cols, F - 1)].astype(np.float64)
+    inside[np.arange(block)[None, :] >= width[:, None]] = 0.0
+    cum = before[:, None] + np.cumsum(inside, axis=1)
+    j = np.argmax(cum >= thr, axis=1)
+    return np.minimum(b * block + j, F - 1)
+
+
+def _features_from(y, frames, D, p: FeatureParams):
+    """Every per-frame feature from the section's frames and its one spectrogram.
+
+    ``D`` is frames-major [shape=(t, 1 + n_fft/2)], complex. The formulas are librosa's (same
+    defaults), written once over shared intermediates and laid out for contiguous memory access.
+    """
+    k = _Kernels.get(p)
+    tiny = np.finfo(np.float32).tiny
     S = np.abs(D)
-    power = S**2
+    power = S * S
+    t = frames.shape[0]
     out: dict[str, np.ndarray] = {}
-    out["amplitude_envelope"] = np.max(np.abs(frames), axis=1)
-    out["rms"] = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).astype(np.float32)
-    zframes = _frame_padded(y, p.n_fft, p.hop_length, "edge")
-    out["zero_crossing_rate"] = np.mean(librosa.zero_crossings(zframes, axis=1, pad=False), axis=1)
-    freq = librosa.fft_frequencies(sr=p.sr, n_fft=p.n_fft)
-    out["spectral_centroid"] = librosa.feature.spectral_centroid(S=S, sr=p.sr, n_fft=p.n_fft, freq=freq)[0]
-    out["spectral_bandwidth"] = librosa.feature.spectral_bandwidth(S=S, sr=p.sr, n_fft=p.n_fft, freq=freq)[0]
-    out["spectral_rolloff"] = librosa.feature.spectral_rolloff(
-        S=S, sr=p.sr, n_fft=p.n_fft, freq=freq, roll_percent=ROLL_PERCENT)[0]
-    out["spectral_flatness"] = librosa.feature.spectral_flatness(S=S)[0]
-    out["chroma"] = librosa.feature.chroma_stft(S=power, sr=p.sr, n_fft=p.n_fft, tuning=0.0)
-    if mel_basis is None:
-        mel_basis = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels)
-    mel = mel_basis @ power
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=p.n_mfcc)
+    out["amplitude_envelope"] = np.maximum(frames.max(axis=1), -frames.min(axis=1))
+    out["rms"] = np.sqrt(np.einsum("ij,ij->i", frames, frames) / p.n_fft)
+    out["zero_crossing_rate"] = _zero_crossing_rate(y, p.n_fft, p.hop_length, t)
+    # centroid and bandwidth (p=2): first and second moments of the L1-normalised magnitude spectrum
+    moments = (S @ k.moments).astype(np.float64)  # Σ S, Σ S·f, Σ S·f² per frame
+    total = moments[:, 0]
+    norm = np.where(total < tiny, 1.0, total)
+    centroid = moments[:, 1] / norm
+    out["spectral_centroid"] = centroid
+    # Σ Sn·(f − c)² = Σ Sn·f² − 2c·Σ Sn·f + c²·Σ Sn
+    out["spectral_bandwidth"] = np.sqrt(np.maximum(moments[:, 2] / norm - 2 * centroid**2
+                                                   + centroid**2 * (total / norm), 0.0))
+    out["spectral_rolloff"] = k.freq[_rolloff_bins(S, ROLL_PERCENT * total)]
+    # flatness (power=2, amin=1e-10)
+    P = np.maximum(np.float32(1e-10), power)
+    out["spectral_flatness"] = np.exp(np.mean(np.log(P), axis=1)) / np.mean(P, axis=1)
+    banks = power @ k.banks  # mel bands and chroma bins in one product
+    mel = banks[:, : p.n_mels].T  # (n_mels, t)
+    chroma = banks[:, p.n_mels:]
+    cmax = chroma.max(axis=1, keepdims=True)
+    out["chroma"] = (chroma / np.where(cmax < tiny, 1.0, cmax)).T
+    mfcc = scipy.fft.dct(librosa.power_to_db(mel), axis=0, type=2, norm="ortho")[: p.n_mfcc]
     out["mfcc"] = mfcc
     out["mfcc_delta"] = _delta(mfcc)
     out["_mel"] = mel
@@ -132,13 +206,27 @@ def _features_from(y, frames, D, p: FeatureParams, mel_basis=None):
 
 
 def _delta(mfcc: np.ndarray, width: int = 9) -> np.ndarray:
-    """librosa's delta, with the window narrowed for very short sections (fewer than 9 frames)."""
+    """``librosa.feature.delta(mfcc, width=width)`` (first-order Savitzky–Golay, ``mode='interp'``).
+
+    Inside, the derivative is a correlation with the least-squares slope kernel; within half a
+    window of each end, 'interp' fits one straight line to the first (last) ``width`` frames, so
+    those frames all get that line's slope. The window is narrowed for sections of fewer frames.
+    """
     t = mfcc.shape[-1]
     if t < width:
         width = t if t % 2 == 1 else t - 1
     if width < 3:
         return np.zeros_like(mfcc)
-    return librosa.feature.delta(mfcc, width=width)
+    half = width // 2
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    kernel = x / np.sum(x * x)
+    out = np.empty(mfcc.shape, dtype=np.float64)
+    m = mfcc.astype(np.float64)
+    win = np.lib.stride_tricks.sliding_window_view(m, width, axis=-1)  # (k, t - width + 1, width)
+    out[..., half: t - half] = win @ kernel
+    out[..., :half] = (m[..., :width] @ kernel)[..., None]
+    out[..., t - half:] = (m[..., t - width:] @ kernel)[..., None]
+    return out.astype(mfcc.dtype)
 
 
 def aggregate(ff: dict[str, np.ndarray], n_mfcc: int) -> dict[str, float]:
@@ -162,8 +250,8 @@ def aggregate(ff: dict[str, np.ndarray], n_mfcc: int) -> dict[str, float]:
     return out
 
 
-def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, block_frames: int = 8192,
-                     return_mel: bool = False):
+def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, block_frames: int = 1500,
+                     return_mel: bool = False, n_threads: int | None = None):
     """Aggregated features of every section of one song.
 
     Parameters
@@ -173,9 +261,13 @@ def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, blo
     bounds : np.ndarray [shape=(k, 2)]
         Start and end sample of each section.
     block_frames : int
-        Frames transformed per batched FFT (bounds memory: about ``block_frames × n_fft × 12`` bytes).
+        Frames transformed per batched FFT (bounds memory: about ``block_frames × n_fft × 12`` bytes
+        per thread).
     return_mel : bool
         Also return each section's mean log-mel spectrum [shape=(k, n_mels)].
+    n_threads : int or None
+        Blocks processed at once (numpy releases the GIL in FFTs and products). ``None``: up to 2,
+        or 1 inside a worker process of a parallel analysis (``SECTIONIST_WORKER=1``).
 
     Returns
     -------
@@ -183,40 +275,43 @@ def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, blo
     """
     if bounds.ndim != 2 or bounds.shape[1] != 2:
         raise ParameterError(f"bounds must have shape (k, 2), got {bounds.shape}")
-    window = librosa.filters.get_window("hann", p.n_fft, fftbins=True).astype(np.float32)
-    mel_basis = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels)
-    rows: list[dict] = []
-    mels: list[np.ndarray] = []
-    # group sections into blocks so one batched FFT serves many sections
-    pending: list[tuple[np.ndarray, np.ndarray]] = []
-    pending_frames = 0
+    window = _Kernels.get(p).window
+    frames_of = [1 + (int(e) - int(s)) // p.hop_length for s, e in bounds]
+    # group consecutive sections into blocks so one batched FFT serves many sections
+    blocks: list[list[int]] = [[]]
+    count = 0
+    for i, t in enumerate(frames_of):
+        if count >= block_frames and blocks[-1]:
+            blocks.append([])
+            count = 0
+        blocks[-1].append(i)
+        count += t
 
-    def flush():
-        nonlocal pending, pending_frames
-        if not pending:
-            return
-        stacked = np.concatenate([f for _, f in pending], axis=0)
-        D = np.fft.rfft(stacked * window, axis=1).T.astype(np.complex64)
-        i0 = 0
-        for seg, fr in pending:
+    def run_block(idx: list[int]):
+        segs = [y[int(bounds[i, 0]):int(bounds[i, 1])] for i in idx]
+        frames = [_frame_padded(seg, p.n_fft, p.hop_length, "constant") for seg in segs]
+        D = scipy.fft.rfft(np.concatenate(frames, axis=0) * window, axis=1)  # the one STFT of the block
+        out, i0 = [], 0
+        for seg, fr in zip(segs, frames):
             t = fr.shape[0]
-            ff = _features_from(seg, fr, D[:, i0:i0 + t], p, mel_basis)
-            rows.append(aggregate(ff, p.n_mfcc))
-            if return_mel:
-                mels.append(np.mean(librosa.power_to_db(ff["_mel"]), axis=1))
+            ff = _features_from(seg, fr, D[i0:i0 + t], p)
+            mel = np.mean(librosa.power_to_db(ff["_mel"]), axis=1) if return_mel else None
+            out.append((aggregate(ff, p.n_mfcc), mel))
             i0 += t
-        pending, pending_frames = [], 0
+        return out
 
-    for s, e in bounds:
-        seg = y[int(s):int(e)]
-        fr = _frame_padded(seg, p.n_fft, p.hop_length, "constant")
-        pending.append((seg, fr))
-        pending_frames += fr.shape[0]
-        if pending_frames >= block_frames:
-            flush()
-    flush()
-    df = pd.DataFrame(rows).astype(np.float32)
+    if n_threads is None:
+        n_threads = 1 if os.environ.get("SECTIONIST_WORKER") else min(2, os.cpu_count() or 1)
+    if n_threads > 1 and len(blocks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as pool:
+            results = [r for block in pool.map(run_block, blocks) for r in block]
+    else:
+        results = [r for block in blocks if block for r in run_block(block)]
+    df = pd.DataFrame([r for r, _ in results]).astype(np.float32)
     if return_mel:
+        mels = [m for _, m in results]
         return df, (np.vstack(mels).astype(np.float32) if mels else np.zeros((0, p.n_mels), np.float32))
     return df
 
@@ -241,15 +336,21 @@ def onset_envelope(y: np.ndarray, sr: int, hop_length: int = 512, *, chunk_secon
     return out
 
 
-def song_tempo(onset_env: np.ndarray, sr: int, hop_length: int = 512) -> float:
+def song_tempo(onset_env: np.ndarray, sr: int, hop_length: int = 512, *, max_seconds: float = 120.0) -> float:
     """Global tempo (BPM) from an onset envelope.
 
     librosa's tempogram estimate is quantised (at 22 050 Hz and hop 512, 120 BPM lies between the
     bins 117.5 and 123.0), so it only seeds the beat tracker; the tempo is then the slope of a
-    straight line through the tracked beat times, which resolves a steady tempo to a fraction of a BPM.
+    straight line through the tracked beat times, which resolves a steady tempo to a fraction of a
+    BPM. Both run on at most ``max_seconds`` from the middle of the song (one global tempo, as in
+    dance music; the tempogram of a whole long file is costly).
     """
     if onset_env.size < 4 or not np.any(onset_env > 0):
         return float("nan")
+    n = int(max_seconds * sr / hop_length)
+    if onset_env.size > n:
+        mid = onset_env.size // 2
+        onset_env = onset_env[mid - n // 2: mid - n // 2 + n]
     coarse = float(librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=hop_length)[0])
     _, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=hop_length, bpm=coarse)
     if len(beats) < 8:

@@ -190,6 +190,7 @@ def _worker(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongR
 def _init_worker():
     # one BLAS / torch thread per worker process: the processes are the parallelism
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["SECTIONIST_WORKER"] = "1"
     try:
         import torch
 

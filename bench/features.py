@@ -1,0 +1,141 @@
+"""Benchmark: our feature extractor vs the study's way (one librosa call, and one STFT, per feature per section).
+
+Both run on the same demo songs at the same sample rate, in this one run. Prints the speed ratio,
+the largest difference between the two sets of values, and the peak memory of analysing a
+60-minute file (features only, in a fresh process). The last line is one JSON object:
+{"speedup": ..., "max_abs_diff": ..., "max_rel_diff": ..., "peak_mb_60min": ...}.
+
+Usage: python bench/features.py [--songs 4] [--seconds 180] [--minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.audio import load_audio  # noqa: E402
+from analysis.demo import make_corpus  # noqa: E402
+from analysis.features import FEATURE_NAMES, FeatureParams, section_features  # noqa: E402
+from analysis.sectioning import fixed_sections  # noqa: E402
+
+
+def reference_features(seg: np.ndarray, p: FeatureParams) -> dict[str, float]:
+    """The study's notebook: each feature computed by its own librosa call on the section."""
+    per_frame = {
+        "rms": librosa.feature.rms(y=seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "zero_crossing_rate": librosa.feature.zero_crossing_rate(seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_centroid": librosa.feature.spectral_centroid(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_bandwidth": librosa.feature.spectral_bandwidth(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_rolloff": librosa.feature.spectral_rolloff(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, roll_percent=0.85)[0],
+        "spectral_flatness": librosa.feature.spectral_flatness(y=seg, n_fft=p.n_fft, hop_length=p.hop_length)[0],
+    }
+    frames = librosa.util.frame(np.pad(seg, p.n_fft // 2), frame_length=p.n_fft, hop_length=p.hop_length)
+    per_frame["amplitude_envelope"] = np.abs(frames).max(axis=0)
+    chroma = librosa.feature.chroma_stft(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, tuning=0.0)
+    mfcc = librosa.feature.mfcc(y=seg, sr=p.sr, n_mfcc=p.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length)
+    delta = librosa.feature.delta(mfcc)
+    for i in range(12):
+        per_frame[f"chroma{i + 1}"] = chroma[i]
+    for i in range(p.n_mfcc):
+        per_frame[f"mfcc{i + 1}"] = mfcc[i]
+        per_frame[f"mfcc_delta{i + 1}"] = delta[i]
+    out = {}
+    for name in FEATURE_NAMES:
+        v = per_frame[name]
+        out[f"{name}_median"], out[f"{name}_mean"], out[f"{name}_std"] = np.median(v), np.mean(v), np.std(v)
+    return out
+
+
+PEAK_SCRIPT = r"""
+import resource, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from analysis.config import AnalysisConfig
+from analysis.pipeline import analyze_song
+from analysis.audio import content_hash
+from pathlib import Path
+p = Path(sys.argv[1])
+cfg = AnalysisConfig(embed=False, cluster=False)
+t = time.perf_counter()
+res = analyze_song(p, "bench", content_hash(p), cfg)
+wall = time.perf_counter() - t
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, wall, res.n_sections)
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--songs", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--minutes", type=float, default=60.0, help="length of the long file for peak memory")
+    ap.add_argument("--sample-rate", type=int, default=22050)
+    args = ap.parse_args()
+
+    p = FeatureParams(sr=args.sample_rate)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = make_corpus(tmp / "songs", n_songs=args.songs, seconds=args.seconds, seed=0, progress=False)
+        songs = [load_audio(path, p.sr)[0] for path in paths]
+        bounds = [np.round(fixed_sections(len(y) / p.sr) * p.sr).astype(np.int64) for y in songs]
+        n_sections = sum(len(b) for b in bounds)
+        audio_s = sum(len(y) for y in songs) / p.sr
+
+        section_features(songs[0][: p.sr * 20], np.array([[0, p.sr * 15]]), p)  # warm-up (numba JIT)
+        reference_features(songs[0][: p.sr * 15], p)
+
+        t = time.perf_counter()
+        ours = [section_features(y, b, p) for y, b in zip(songs, bounds)]
+        t_ours = time.perf_counter() - t
+
+        t = time.perf_counter()
+        ref = [[reference_features(y[s:e], p) for s, e in b] for y, b in zip(songs, bounds)]
+        t_ref = time.perf_counter() - t
+
+        max_abs = max_rel = 0.0
+        for df, rows in zip(ours, ref):
+            for k, row in enumerate(rows):
+                for col, v in row.items():
+                    d = abs(float(df.loc[k, col]) - float(v))
+                    max_abs = max(max_abs, d)
+                    max_rel = max(max_rel, d / max(abs(float(v)), 1e-3))
+        print(f"{len(songs)} demo songs, {audio_s:.0f} s of audio, {n_sections} sections of 15 s at {p.sr} Hz")
+        print(f"reference (librosa, one call + one STFT per feature per section): {t_ref:.2f} s")
+        print(f"sectionist (one batched STFT per song, all features from it):      {t_ours:.2f} s")
+        print(f"speedup: {t_ref / t_ours:.1f}x   max |difference|: {max_abs:.3g}   max relative difference: {max_rel:.3g}")
+
+        # peak memory for a long file, in a fresh process
+        long_path = tmp / "long.wav"
+        y = np.concatenate(songs)
+        reps = int(np.ceil(args.minutes * 60 * p.sr / len(y)))
+        import soundfile as sf
+
+        with sf.SoundFile(str(long_path), "w", samplerate=44100, channels=2, subtype="PCM_16") as f:
+            y44 = librosa.resample(y, orig_sr=p.sr, target_sr=44100)
+            total = int(args.minutes * 60 * 44100)
+            written = 0
+            while written < total:
+                chunk = y44[: total - written]
+                f.write(np.stack([chunk, chunk], axis=1))
+                written += len(chunk)
+        del reps
+        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(long_path), str(Path(__file__).resolve().parents[1])],
+                             capture_output=True, text=True, check=True)
+        peak_mb, wall, n = out.stdout.split()
+        print(f"{args.minutes:g}-minute file (44.1 kHz stereo WAV, {long_path.stat().st_size / 1e6:.0f} MB): "
+              f"{n} sections in {float(wall):.1f} s, peak memory {float(peak_mb):.0f} MB (target < 1500 MB)")
+    print(json.dumps({"speedup": round(t_ref / t_ours, 2), "max_abs_diff": float(f"{max_abs:.3g}"),
+                      "max_rel_diff": float(f"{max_rel:.3g}"), "peak_mb_60min": round(float(peak_mb), 1)}))
+
+
+if __name__ == "__main__":
+    main()
