@@ -44,8 +44,26 @@ CLUSTER_CHOICES = (
 
 
 def jid(kind: str, page: str, **extra) -> dict:
-    """Id of one element of ``page``'s judging panel."""
-    return {"type": f"judge-{kind}", "page": page, **extra}
+    """Id of one element of ``page``'s judging panel.
+
+    Singletons carry ``k=0`` so that callbacks can name them with the ``ALL`` wildcard
+    (:func:`jall`): the panel is rendered later than the page, and the Dash renderer refuses a
+    callback whose exact dict-id input is not in the page yet.
+    """
+    return {"type": f"judge-{kind}", "page": page, **(extra or {"k": 0})}
+
+
+def jall(kind: str, page: str) -> dict:
+    """Wildcard id matching the element ``kind`` of ``page``'s panel when it is there."""
+    return {"type": f"judge-{kind}", "page": page, "k": ALL}
+
+
+def _first(values):
+    return values[0] if values else None
+
+
+def _each(n: int, value) -> list:
+    return [value] * n
 
 
 def _cluster_name(c) -> str:
@@ -189,31 +207,35 @@ def register_judging(page: str) -> None:
         return panel_children(page, selection)
 
     @callback(
-        Output(jid("status", page), "children"),
-        Output(jid("saved", page), "data"),
+        Output(jall("status", page), "children"),
+        Output(jall("saved", page), "data"),
         Output(jid("verdict", page, verdict=ALL), "className"),
         Input(jid("verdict", page, verdict=ALL), "n_clicks"),
-        State(jid("ctx", page), "data"),
-        State(jid("suggest", page), "value"),
-        State(jid("comment", page), "value"),
+        State(jall("ctx", page), "data"),
+        State(jall("suggest", page), "value"),
+        State(jall("comment", page), "value"),
         prevent_initial_call=True,
     )
     def _verdict(clicks, ctx_data, suggest, comment):
+        n_status, n_saved, n_buttons = (len(x) for x in dash.ctx.outputs_list)
         trig = dash.ctx.triggered_id
-        if not isinstance(trig, dict) or not any(clicks or []):
-            return no_update, no_update, no_update
-        return on_verdict(page, trig.get("verdict"), ctx_data, suggest, comment)
+        if not isinstance(trig, dict) or not any(clicks or []) or not ctx_data:
+            return _each(n_status, no_update), _each(n_saved, no_update), _each(n_buttons, no_update)
+        status, saved, classes = on_verdict(page, trig.get("verdict"), _first(ctx_data), _first(suggest), _first(comment))
+        return _each(n_status, status), _each(n_saved, saved), (classes if classes is not no_update and len(classes) == n_buttons
+                                                                 else _each(n_buttons, no_update))
 
     @callback(
-        Output(jid("cv-status", page), "children"),
-        Input(jid("cv-save", page), "n_clicks"),
-        State(jid("ctx", page), "data"),
-        State(jid("cv-verdict", page), "value"),
-        State(jid("cv-merge", page), "value"),
-        State(jid("cv-comment", page), "value"),
+        Output(jall("cv-status", page), "children"),
+        Input(jall("cv-save", page), "n_clicks"),
+        State(jall("ctx", page), "data"),
+        State(jall("cv-verdict", page), "value"),
+        State(jall("cv-merge", page), "value"),
+        State(jall("cv-comment", page), "value"),
         prevent_initial_call=True,
     )
     def _cluster(n_clicks, ctx_data, verdict, merge_with, comment):
-        if not n_clicks:
-            return no_update
-        return on_cluster_verdict(ctx_data, verdict, merge_with, comment)
+        n = len(dash.ctx.outputs_list)
+        if not any(n_clicks or []) or not ctx_data:
+            return _each(n, no_update)
+        return _each(n, on_cluster_verdict(_first(ctx_data), _first(verdict), _first(merge_with), _first(comment)))

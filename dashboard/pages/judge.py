@@ -18,7 +18,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard import ids
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import card, control, dropdown, empty_state, fmt_time, page_header, run_options
-from dashboard.components.judging import PANEL_PAGES, jid, register_judging
+from dashboard.components.judging import PANEL_PAGES, jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
 from dashboard.judgements import STRATEGIES, build_queue, judged_sections
@@ -115,7 +115,7 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     Input(START, "n_clicks"),
     Input(PREV, "n_clicks"),
     Input(NEXT, "n_clicks"),
-    Input(jid("saved", PAGE), "data"),
+    Input(jall("saved", PAGE), "data"),
     State(QUEUE, "data"),
     State(RUN, "value"),
     State(STRATEGY, "value"),
@@ -136,6 +136,7 @@ def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size,
         return queue, _selection(queue)
     if not queue or not queue.get("items"):
         return no_update, no_update
+    saved = next((s for s in (saved or []) if s), None)
     queue = dict(queue)
     n = len(queue["items"])
     if trig == PREV:

@@ -1,0 +1,128 @@
+"""Judging end to end in headless Chromium (Debian's chromium through Playwright): an expert logs in
+through the form, runs a guided blind queue with the keyboard (a / d / n), then judges a section on
+the map page by clicking; the verdicts land in the database. Screenshot in ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from auth_helpers import login_page, make_user
+
+from analysis.synthetic_store import build_synthetic_store
+from dashboard.judgements import judgements_frame
+from dashboard.models import get_database
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("SECTIONIST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/install-system-deps.sh)")
+    root = tmp_path_factory.mktemp("judge-browser")
+    store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=12, section_seconds=3.0,
+                                  audio=True, audio_sr=8000, random_state=3)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key="j" * 40)
+    password = make_user(db, "judy", "expert")
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{srv.server_port}", "db": db, "password": password,
+           "data": app.server.extensions["sectionist_data"]}
+    srv.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="sectionist-chromium-")
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+                                                    viewport={"width": 1600, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(30_000)
+        errors = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        login_page(pg, server["url"], "judy", server["password"], next="/judge")
+        yield pg, errors
+        ctx.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_login_form_lands_on_next(page, server):
+    pg, _ = page
+    assert pg.url.rstrip("/").endswith("/judge")
+
+
+def test_blind_queue_with_keyboard(page, server):
+    pg, errors = page
+    pg.wait_for_selector("#judge-start")
+    # choose the strategy "Least stable sections", blind mode, 5 sections
+    pg.click("#judge-strategy")
+    pg.get_by_text("Least stable sections", exact=True).click()
+    pg.fill("#judge-size", "5")
+    pg.get_by_text("blind (hide method and cluster number)").click()
+    pg.click("#judge-start")
+    pg.wait_for_selector(".judge-panel [data-judge-key='a']")
+    progress = pg.locator("#judge-progress")
+    assert progress.inner_text().startswith("1 / 5")
+    assert "blind" in progress.inner_text()
+    # blind: the run and the cluster number are nowhere in the item or the panel
+    item_text = pg.locator("#judge-item").inner_text() + pg.locator(".judge-panel").inner_text()
+    run_id = server["data"].runs.index[0]
+    assert run_id not in item_text and "cluster " not in item_text.lower()
+    assert pg.locator("#judge-audio").count() == 1
+
+    pg.locator("body").click(position={"x": 5, "y": 5})  # focus outside any input
+    pg.keyboard.press("a")
+    pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('2 / 5')")
+    pg.wait_for_selector(".judge-panel [data-judge-key='d']")
+    pg.keyboard.press("d")
+    pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('3 / 5')")
+    pg.keyboard.press("n")  # skip one without a verdict
+    pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('4 / 5')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / "judge-blind-queue.png"), full_page=True)
+
+    df = judgements_frame(get_database(server["db"]))
+    assert sorted(df["verdict"]) == ["agree", "disagree"]
+    assert set(df["username"]) == {"judy"} and df["blind"].all()
+    assert set(df["source"]) == {"queue:unstable"}
+    assert not errors, errors
+
+
+def test_map_panel_click(page, server):
+    pg, errors = page
+    data = server["data"]
+    run_id = data.runs.index[0]
+    sid = data.section_ids[7]
+    pg.goto(f"{server['url']}/map?section={sid}&run={run_id}")
+    pg.wait_for_selector("#map-judge .judge-panel [data-judge-key='u']")
+    panel = pg.locator("#map-judge")
+    assert "Is this section right in" in panel.inner_text()
+    panel.locator("textarea").first.fill("hard to tell")
+    panel.locator("[data-judge-key='u']").click()
+    pg.wait_for_function("document.querySelector('#map-judge').innerText.includes('Saved: unsure')")
+    pg.screenshot(path=str(ARTIFACTS / "judge-map-panel.png"), full_page=True)
+    df = judgements_frame(get_database(server["db"]))
+    row = df[df["section_id"] == sid].iloc[0]
+    assert row["verdict"] == "unsure" and row["comment"] == "hard to tell" and row["source"] == "map"
+    assert not bool(row["blind"])
+    assert not errors, errors
