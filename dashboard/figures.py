@@ -116,7 +116,9 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
             extra["hovertemplate"] = "%{text}<extra>%{fullData.name}</extra>"
         else:
             extra["hovertemplate"] = "section #%{customdata}<extra>%{fullData.name}</extra>"
-        return cls(mode="markers", customdata=rows[idx], **coords, **extra, **kw)
+        # customdata as a plain list: dcc.Graph reads clicked points' customdata from the figure
+        # (gd.data), where a base64 typed array is not indexable
+        return cls(mode="markers", customdata=rows[idx].tolist(), **coords, **extra, **kw)
 
     if n == 0:
         return empty_figure("No section matches the filters")
@@ -171,7 +173,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     traces.append(selection_ring(hx, three_d, rows[highlight] if hx is not None else None))
     fig = go.Figure(traces)
     fig.update_layout(**base_layout(
-        uirevision=uirevision, dragmode="lasso" if not three_d else "orbit", clickmode="event+select",
+        uirevision=uirevision, dragmode="lasso" if not three_d else "orbit", clickmode="event",
         margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="v", x=1, xanchor="right",
                                                     y=1, bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb",
                                                     borderwidth=1),
@@ -387,14 +389,21 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
 
 
 def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
-           min_count: int = 1) -> go.Figure:
-    """Sankey of how sections move from run A's clusters (left) to run B's (right)."""
+           min_count: int = 1, mapping: dict | None = None) -> go.Figure:
+    """Sankey of how sections move from run A's clusters (left) to run B's (right).
+
+    With ``mapping`` (B label → aligned A label), B's nodes take the colour of the A cluster they
+    align to, so a colour means the same group on both sides.
+    """
     counts = np.asarray(counts)
     if counts.size == 0:
         return empty_figure("No section is clustered by both runs")
     rows, cols = list(rows), list(cols)
-    labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [f"{name_b}: {cluster_name(c)}" for c in cols]
-    colors = [cluster_color(r) for r in rows] + [cluster_color(c) for c in cols]
+    mapping = mapping or {}
+    labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [
+        f"{name_b}: {cluster_name(c)}" + (f" (≈ {name_a} {mapping[int(c)]})" if int(c) in mapping else "")
+        for c in cols]
+    colors = [cluster_color(r) for r in rows] + [cluster_color(mapping.get(int(c), c)) for c in cols]
     src, dst, val, lcol = [], [], [], []
     for i in range(len(rows)):
         for j in range(len(cols)):

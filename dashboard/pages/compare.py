@@ -135,7 +135,7 @@ def compare_figures(data, run_a, run_b):
     cmp = data.comparison(run_a, run_b)
     return (figures.contingency_heatmap(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B",
                                         mapping=cmp["mapping"]),
-            figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B"))
+            figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"]))
 
 
 def layout(a=None, b=None, section=None, **_query):

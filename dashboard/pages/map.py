@@ -254,9 +254,9 @@ def layout(section=None, run=None, space=None, **_query):
             html.Section(className="map-main", children=[
                 card(None,
                      html.Div(id=ids.MAP_COUNT, className="muted small map-count"),
-                     dcc.Loading(dcc.Graph(id=ids.MAP_GRAPH, config={**GRAPH_CONFIG, "scrollZoom": True},
-                                           className="map-graph", figure=figures.empty_figure("Loading…")),
-                                 type="dot", delay_show=400),
+                     dcc.Graph(id=ids.MAP_GRAPH, config={**GRAPH_CONFIG, "scrollZoom": True},
+                               className="map-graph", style={"height": "640px"},
+                               figure=figures.empty_figure("Loading…")),
                      className="card-flush"),
                 card("Selection", html.Div(id=ids.MAP_SELECTION)),
                 card("Compare by ear: slots A and B", html.Div(id=ids.MAP_SLOT_VIEW)),

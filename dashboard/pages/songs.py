@@ -130,8 +130,7 @@ def layout(song=None, section=None, run=None, **_query):
                                                                       optionHeight=48)),
         ])),
         html.Div(className="cluster-grid", children=[
-            card(None, dcc.Loading(dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG,
-                                             figure=figures.empty_figure("Loading…")), type="dot", delay_show=400),
+            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure("Loading…")),
                  html.P("Click a block to listen to that section; the player's bar shows where it sits in the song.",
                         className="table-note"), className="card-flush"),
             html.Aside(className="detail", children=[

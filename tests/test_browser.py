@@ -1,0 +1,161 @@
+"""End to end in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright; no browser
+download): log in, open the map, pick a space, click a point, check the detail panel and its audio,
+then visit every page. Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from analysis.synthetic_store import EMBEDDER, build_synthetic_store
+from tests.auth_helpers import login_page, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("SECTIONIST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/install-system-deps.sh)")
+    root = tmp_path_factory.mktemp("browser")
+    store = build_synthetic_store(root / "store", n_sections=160, sections_per_song=16, section_seconds=3.0,
+                                  audio=True, audio_sr=8000, random_state=7)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key="b" * 40)
+    password = make_user(db, "expert1", "expert")
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{srv.server_port}", "user": "expert1", "password": password,
+           "data": app.server.extensions["sectionist_data"]}
+    srv.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="sectionist-chromium-")
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+                                                    viewport={"width": 1680, "height": 1050})
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        login_page(page, server["url"], server["user"], server["password"], next="/map")
+        yield page, errors
+        ctx.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _isolated_point_js():
+    # pixel position (page coordinates) of the most isolated visible point of the map, and its customdata
+    return """() => {
+      const gd = document.querySelector('#map-graph .js-plotly-plot');
+      const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
+      const pts = [];
+      gd._fullData.forEach(t => {
+        if (t.type !== 'scattergl' || t.name === 'selected' || !t.customdata || t.visible !== true) return;
+        for (let i = 0; i < t.x.length; i++) {
+          pts.push({px: box.left + xa._offset + xa.l2p(t.x[i]), py: box.top + ya._offset + ya.l2p(t.y[i]),
+                    row: t.customdata[i]});
+        }
+      });
+      let best = null, bestD = -1;
+      for (const p of pts) {
+        if (p.px < box.left + xa._offset + 20 || p.px > box.left + xa._offset + xa._length - 120) continue;
+        if (p.py < box.top + ya._offset + 20 || p.py > box.top + ya._offset + ya._length - 20) continue;
+        let d = Infinity;
+        for (const q of pts) { if (q !== p) d = Math.min(d, (p.px - q.px) ** 2 + (p.py - q.py) ** 2); }
+        if (d > bestD) { bestD = d; best = p; }
+      }
+      return best;
+    }"""
+
+
+def test_map_click_plays_the_section(server, browser_page):
+    page, errors = browser_page
+    page.wait_for_selector("#map-count:has-text('Showing')", timeout=30000)
+    # pick a space: the embedder's
+    page.click("#map-space")
+    page.get_by_role("option", name=EMBEDDER, exact=True).click()
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
+        " return gd && gd.layout && String(gd.layout.uirevision).startsWith('" + EMBEDDER + "/'); }",
+        timeout=30000)
+    page.wait_for_timeout(500)
+    point = page.evaluate(_isolated_point_js())
+    assert point is not None, "no point on the map"
+    page.mouse.click(point["px"], point["py"])
+    sid = str(server["data"].section_ids[int(point["row"])])
+    page.wait_for_selector(f"#map-detail :text('id {sid}')", timeout=30000)
+    audio = page.locator("#map-detail audio")
+    src = audio.get_attribute("src")
+    assert src == f"/audio/{sid}.ogg"
+    resp = page.request.get(server["url"] + src)
+    assert resp.status == 200
+    assert resp.headers["content-type"].startswith("audio/")
+    assert len(resp.body()) > 1000
+    img = page.locator("#map-detail img.spectrogram")
+    page.wait_for_function("() => { const i = document.querySelector('#map-detail img.spectrogram');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=30000)
+    assert img.get_attribute("src") == f"/spectrogram/{sid}.png"
+    # the selection ring moved onto the clicked point
+    ring = page.evaluate("() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
+                         " const t = gd.data[gd.data.length - 1]; return t.customdata && t.customdata[0]; }")
+    assert int(ring) == int(point["row"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_slots_and_neighbours(server, browser_page):
+    page, errors = browser_page
+    page.wait_for_selector("#map-detail audio")
+    first = page.locator("#map-detail audio").get_attribute("data-section")
+    page.get_by_role("button", name="Put in slot A").click()
+    page.wait_for_selector(f"#map-slot-view audio[data-section='{first}']", timeout=20000)
+    # a neighbour's ▶ selects it
+    page.locator("#map-detail .list-row .btn-icon").first.click()
+    page.wait_for_function(f"() => {{ const a = document.querySelector('#map-detail audio');"
+                           f" return a && a.dataset.section !== '{first}'; }}", timeout=20000)
+    second = page.locator("#map-detail audio").get_attribute("data-section")
+    page.get_by_role("button", name="Put in slot B").click()
+    page.wait_for_selector(f"#map-slot-view audio[data-section='{second}']", timeout=20000)
+    assert page.locator("#map-slot-view audio").count() == 2
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("path, marker", [
+    ("/", "Runs and their quality"),
+    ("/clusters", "Prototype queue"),
+    ("/compare", "sections match"),
+    ("/songs", "Click a block"),
+])
+def test_pages_load(server, browser_page, path, marker):
+    page, errors = browser_page
+    page.goto(server["url"] + path)
+    page.wait_for_selector(f"text={marker}", timeout=30000)
+    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    page.wait_for_timeout(800)
+    if path == "/songs":
+        # the selection made on the map follows to the songs page
+        page.wait_for_selector("#songs-detail audio", timeout=20000)
+    name = path.strip("/") or "overview"
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert not errors, errors
