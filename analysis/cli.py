@@ -17,8 +17,10 @@ from .errors import SectionistError
 
 #: Modules that add sub-commands (each defines ``register_cli(subparsers)``).
 EXTENSIONS: list[str] = [
+    "analysis.embeddings.cli",
     "analysis.s3store",
     "dashboard.users_cli",
+    "dashboard.cli",
 ]
 
 

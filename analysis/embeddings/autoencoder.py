@@ -103,7 +103,7 @@ class AutoencoderModel:
 
 
 def train_autoencoder(patches: np.ndarray, *, code_dim: int = 32, epochs: int = 15, batch_size: int = 64,
-                      lr: float = 1e-3, random_state: int = 0, device: str = "cpu",
+                      lr: float = 2e-3, random_state: int = 0, device: str = "cpu",
                       progress: bool = True) -> AutoencoderModel:
     """Fit the autoencoder on log-mel patches.
 
@@ -158,7 +158,7 @@ def train_autoencoder(patches: np.ndarray, *, code_dim: int = 32, epochs: int = 
             loss = torch.nn.functional.mse_loss(decoder(encoder(xb)), xb)
             loss.backward()
             opt.step()
-            total += float(loss) * len(xb)
+            total += loss.item() * len(xb)
         losses.append(total / len(X))
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
     return AutoencoderModel(

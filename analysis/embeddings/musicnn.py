@@ -134,8 +134,8 @@ def _relu(x):
     return np.maximum(x, 0, out=x)
 
 
-def _conv_time_freq(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, pad_t: tuple[int, int]) -> np.ndarray:
-    """TF conv2d of single-channel ``x`` (N, T, F) with ``kernel`` (kt, kf, 1, C), time padding only.
+def _conv_time_freq(x: np.ndarray, kernel: np.ndarray, pad_t: tuple[int, int]) -> np.ndarray:
+    """TF conv2d (no bias) of single-channel ``x`` (N, T, F) with ``kernel`` (kt, kf, 1, C), time padding only.
 
     Returns (N, T', F - kf + 1, C).
     """
@@ -143,20 +143,16 @@ def _conv_time_freq(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, pad_t: 
     xp = np.pad(x, ((0, 0), pad_t, (0, 0))) if any(pad_t) else x
     cols = sliding_window_view(xp, (kt, kf), axis=(1, 2))  # (N, T', F', kt, kf)
     n, t, f = cols.shape[:3]
-    out = cols.reshape(n * t * f, kt * kf) @ kernel.reshape(kt * kf, c)
-    out += bias
-    return out.reshape(n, t, f, c)
+    return (cols.reshape(n * t * f, kt * kf) @ kernel.reshape(kt * kf, c)).reshape(n, t, f, c)
 
 
-def _conv_time_only(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, pad_t: tuple[int, int]) -> np.ndarray:
-    """Temporal conv (kt×1 kernel) of single-channel ``x`` (N, T, F): returns (N, T, F, C)."""
+def _conv_time_only(x: np.ndarray, kernel: np.ndarray, pad_t: tuple[int, int]) -> np.ndarray:
+    """Temporal conv (kt×1 kernel, no bias) of single-channel ``x`` (N, T, F): returns (N, T, F, C)."""
     kt, _, _, c = kernel.shape
     xp = np.pad(x, ((0, 0), pad_t, (0, 0)))
     cols = sliding_window_view(xp, kt, axis=1)  # (N, T, F, kt)
     n, t, f = cols.shape[:3]
-    out = np.ascontiguousarray(cols).reshape(n * t * f, kt) @ kernel.reshape(kt, c)
-    out += bias
-    return out.reshape(n, t, f, c)
+    return (np.ascontiguousarray(cols).reshape(n * t * f, kt) @ kernel.reshape(kt, c)).reshape(n, t, f, c)
 
 
 def _conv1d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -172,18 +168,23 @@ def _conv1d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return out.reshape(n, t, c)
 
 
-def _branch_max(conv: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """ReLU → BN → max over frequency of (N, T, F, C), without materialising BN of every bin.
+def _sign_folded(w: dict, conv: str, bn: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(kernel·sign, sign, bias, scale, shift)`` of a front-end branch, ``sign = ±1`` from the BN scale."""
+    scale, shift = _bn_affine(w, f"batch_normalization_{bn}")
+    sign = np.where(scale >= 0, 1.0, -1.0).astype(np.float32)
+    return w[f"{conv}/kernel"] * sign, sign, w[f"{conv}/bias"], scale, shift
 
-    BN is monotone per channel: increasing where ``scale ≥ 0`` (take the max), decreasing where
-    ``scale < 0`` (take the min), so ``max_f BN(relu(x)) = BN(max_f or min_f relu(x))``.
+
+def _branch_max(conv_signed: np.ndarray, sign, bias, scale, shift) -> np.ndarray:
+    """``max_F BN(ReLU(conv + bias))`` from ``conv_signed`` = (N, T, F, C) conv output times ``sign``.
+
+    Adding the bias and ReLU are monotone increasing, so they commute with the max over frequency;
+    BN is monotone per channel, increasing where ``scale ≥ 0`` (take the max of the conv) and
+    decreasing where ``scale < 0`` (take the min, i.e. ``−max(−conv)``: the kernel was negated for
+    those channels). So the big (N, T, F, C) array is reduced in one pass before anything else.
     """
-    _relu(conv)
-    hi = conv.max(axis=2)
-    if np.all(scale >= 0):
-        return hi * scale + shift
-    lo = conv.min(axis=2)
-    return np.where(scale >= 0, hi, lo) * scale + shift
+    extreme = conv_signed.max(axis=2) * sign
+    return np.maximum(extreme + bias, 0) * scale + shift
 
 
 def musicnn_forward_numpy(w: dict, x: np.ndarray, intermediates: bool = False) -> dict[str, np.ndarray]:
@@ -209,12 +210,12 @@ def musicnn_forward_numpy(w: dict, x: np.ndarray, intermediates: bool = False) -
     x = x * s0[0] + b0[0]
     branches = []
     for conv, bn in (("conv2d", 1), ("conv2d_1", 2)):
-        y = _conv_time_freq(x, w[f"{conv}/kernel"], w[f"{conv}/bias"], (3, 3))
-        branches.append(_branch_max(y, *_bn_affine(w, f"batch_normalization_{bn}")))
+        kernel, *rest = _sign_folded(w, conv, bn)
+        branches.append(_branch_max(_conv_time_freq(x, kernel, (3, 3)), *rest))
     for conv, bn in (("conv2d_2", 3), ("conv2d_3", 4), ("conv2d_4", 5)):
-        k = w[f"{conv}/kernel"].shape[0]
-        y = _conv_time_only(x, w[f"{conv}/kernel"], w[f"{conv}/bias"], ((k - 1) // 2, k // 2))
-        branches.append(_branch_max(y, *_bn_affine(w, f"batch_normalization_{bn}")))
+        kernel, *rest = _sign_folded(w, conv, bn)
+        k = kernel.shape[0]
+        branches.append(_branch_max(_conv_time_only(x, kernel, ((k - 1) // 2, k // 2)), *rest))
     front = np.concatenate(branches, axis=2)  # (N, T, 561)
 
     def block(inp, conv, bn):
@@ -304,9 +305,11 @@ def _build_torch_net(w: dict, arch: str, pools, device: str):
             self.register_buffer("in_scale", t(s0))
             self.register_buffer("in_shift", t(b0))
             if arch == "musicnn":
-                for conv in ("conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"):
-                    self.register_buffer(f"{conv}_w", t(w[f"{conv}/kernel"].transpose(3, 2, 0, 1)))
-                    self.register_buffer(f"{conv}_b", t(w[f"{conv}/bias"]))
+                for bn, conv in enumerate(("conv2d", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"), start=1):
+                    kernel, sign, bias, _, _ = _sign_folded(w, conv, bn)
+                    self.register_buffer(f"{conv}_w", t(kernel.transpose(3, 2, 0, 1)))
+                    self.register_buffer(f"{conv}_sign", t(sign).view(1, -1, 1))
+                    self.register_buffer(f"{conv}_b", t(bias).view(1, -1, 1))
                 for conv in ("conv2d_5", "conv2d_6", "conv2d_7"):
                     # (7, D, 1, C) → conv1d weight (C, D, 7)
                     self.register_buffer(f"{conv}_w", t(w[f"{conv}/kernel"][:, :, 0, :].transpose(2, 1, 0)))
@@ -334,19 +337,24 @@ def _build_torch_net(w: dict, arch: str, pools, device: str):
             shape[dim] = -1
             return x * s.view(shape) + b.view(shape)
 
+        def branch_max(self, y, conv, i):  # y: (N, C, T, F), sign-folded kernel, no bias (see _branch_max)
+            extreme = y.amax(dim=3) * getattr(self, f"{conv}_sign")
+            return self.bn(F.relu(extreme + getattr(self, f"{conv}_b")), i, 1)
+
         def forward(self, x):  # x: (N, T, 96)
             x = (x * self.in_scale + self.in_shift).unsqueeze(1)  # (N, 1, T, F)
             if arch == "vgg":
                 return self._vgg(x)
             branches = []
+            # max over frequency first, then bias, ReLU and BN (see _branch_max: all monotone)
             for conv, i in (("conv2d", 1), ("conv2d_1", 2)):
-                y = F.relu(F.conv2d(x, getattr(self, f"{conv}_w"), getattr(self, f"{conv}_b"), padding=(3, 0)))
-                branches.append(self.bn(y, i, 1).amax(dim=3))  # (N, C, T)
+                y = F.conv2d(x, getattr(self, f"{conv}_w"), padding=(3, 0))
+                branches.append(self.branch_max(y, conv, i))  # (N, C, T)
             for conv, i in (("conv2d_2", 3), ("conv2d_3", 4), ("conv2d_4", 5)):
                 kw = getattr(self, f"{conv}_w")
                 k = kw.shape[2]
-                y = F.relu(F.conv2d(F.pad(x, (0, 0, (k - 1) // 2, k // 2)), kw, getattr(self, f"{conv}_b")))
-                branches.append(self.bn(y, i, 1).amax(dim=3))
+                y = F.conv2d(F.pad(x, (0, 0, (k - 1) // 2, k // 2)), kw)
+                branches.append(self.branch_max(y, conv, i))
             front = torch.cat(branches, dim=1)  # (N, 561, T)
 
             def block(inp, conv, i):
