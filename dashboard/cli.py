@@ -1,0 +1,65 @@
+"""``sectionist serve``: serve the web app for one store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+
+def register_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="serve the web app for a store (maps, listening, explanations, judgements)",
+        description="Start the web app on a store written by 'sectionist analyze'. Every page, the section "
+        "audio and the spectrograms require login: create an account first with 'sectionist users add'. "
+        "With --workers > 1 it runs under gunicorn (the production server); otherwise under a threaded "
+        "development server. Put it behind TLS (nginx, see deploy/) before exposing it beyond this machine.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--store", required=True, help="store folder or s3://bucket/prefix to serve")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8050, help="port to listen on")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="user/judgement database: sqlite:///file or postgresql://… "
+                   "[default: a SQLite file beside the store, or $SECTIONIST_DB_URL]")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (1: development server)")
+    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
+    p.set_defaults(func=_serve)
+
+
+def _serve(args) -> int:
+    from analysis.errors import ParameterError
+
+    if not 1 <= args.port <= 65535:
+        raise ParameterError(f"--port {args.port}: must be within 1–65535")
+    if args.workers < 1:
+        raise ParameterError(f"--workers {args.workers}: must be ≥ 1")
+    db_url = args.db or os.environ.get("SECTIONIST_DB_URL") or None
+    store_options = {"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None
+
+    if args.workers > 1:
+        gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        if not os.path.exists(gunicorn):
+            raise ParameterError("--workers > 1 needs gunicorn (pip install gunicorn)")
+        # fail here, with a clear message, rather than in every worker
+        from .data import StoreData
+
+        StoreData(args.store, store_options=store_options)
+        env = dict(os.environ, SECTIONIST_STORE=str(args.store))
+        if db_url:
+            env["SECTIONIST_DB_URL"] = db_url
+        if args.s3_endpoint:
+            env["SECTIONIST_S3_ENDPOINT"] = args.s3_endpoint
+        print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers",
+              file=sys.stderr)
+        os.execve(gunicorn, [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
+                             "--timeout", "120", "dashboard.app:server"], env)
+
+    from .app import create_app
+
+    app = create_app(args.store, db_url=db_url, store_options=store_options)
+    print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
+          "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    return 0
