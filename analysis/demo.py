@@ -16,9 +16,9 @@ break      pad, slow lead with echo; no drums, no bass          quiet
 outro      kick, bass, closed hats                              medium
 =========  ==================================================  ==========
 
-Segments are 16 bars long for songs of 64 bars or more (8 bars for shorter songs, 4 for very
-short ones; ``drop`` segments are sometimes twice as long), and every boundary lies on a bar
-line, so most 15-second analysis sections fall inside one labelled segment. Every event lies on
+Segments are 16 bars long (about 30 s) for songs of 64 bars or more, 8 bars for shorter songs
+and 4 for very short ones (the last segment absorbs the remaining bars), and every boundary lies
+on a bar line, so most 15-second analysis sections fall inside one labelled segment. Every event lies on
 a 16th-note grid whose step is a whole number of samples; the ground-truth tempo is the exact
 tempo of that grid (e.g. 124.016 BPM for a nominal 124 BPM at 22 050 Hz).
 
@@ -123,14 +123,7 @@ def song_structure(n_bars, *, rng):
     k = max(1, int(round(n_bars / unit)))
     labels = _label_sequence(k, rng)
     lengths = [unit] * k
-    # Long songs: lengthen some drops to 32 bars while the song still has room (the last segment
-    # must keep at least half a unit).
-    if unit == 16:
-        for i, lab in enumerate(labels):
-            spare = n_bars - sum(lengths)
-            if lab == "drop" and i < k - 1 and spare >= unit and rng.random() < 0.5:
-                lengths[i] += unit
-    lengths[-1] += n_bars - sum(lengths)
+    lengths[-1] += n_bars - sum(lengths)  # the last segment absorbs the rest (0.5–1.5 units)
     if lengths[-1] < 1:  # only when rounding gave one unit too many and the tail is tiny
         lengths[-2] += lengths[-1]
         lengths.pop()
@@ -309,14 +302,28 @@ def _tail_fade(n, sample_rate, seconds=0.01):
     return w
 
 
+def _poly_blep(phase, dt):
+    """Polynomial band-limited step residual at the wrap of ``phase`` (removes most aliasing)."""
+    out = np.zeros_like(phase)
+    rise = phase < dt
+    t = phase[rise] / dt
+    out[rise] = 2.0 * t - t * t - 1.0
+    fall = phase > 1.0 - dt
+    t = (phase[fall] - 1.0) / dt
+    out[fall] = t * t + 2.0 * t + 1.0
+    return out
+
+
 def _oscillator(shape, freq, n, sample_rate, *, detune_cents=0.0, duty=0.5):
-    """``n`` samples of a constant-pitch oscillator (``"saw"``, ``"pulse"`` or ``"sine"``)."""
+    """``n`` samples of a constant-pitch, anti-aliased oscillator (``"saw"``, ``"pulse"``, ``"sine"``)."""
     f = freq * 2.0 ** (detune_cents / 1200.0)
-    phase = (np.arange(n) * (f / sample_rate)) % 1.0
+    dt = f / sample_rate
+    phase = (np.arange(n) * dt) % 1.0
     if shape == "saw":
-        return 2.0 * phase - 1.0
+        return 2.0 * phase - 1.0 - _poly_blep(phase, dt)
     if shape == "pulse":
-        return np.where(phase < duty, 1.0, -1.0)
+        naive = np.where(phase < duty, 1.0, -1.0)
+        return naive + _poly_blep(phase, dt) - _poly_blep((phase - duty) % 1.0, dt)
     return np.sin(2 * np.pi * phase)
 
 
