@@ -1,0 +1,150 @@
+"""Embeddings in the store: `sectionist embed` for the three embedders on the demo corpus, frames round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from analysis.cli import main
+from analysis.embeddings import embed_song, get_embedder, modelcache, section_vectors, vggish
+from analysis.errors import StoreError
+from analysis.store import open_store
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def musicnn_cache():
+    return modelcache.fetch_musicnn()
+
+
+def make_store(root, wavs):
+    """A store holding only songs and 15 s sections (what `sectionist embed` needs) for ``wavs``."""
+    import soundfile as sf
+
+    store = open_store(root)
+    for i, wav in enumerate(wavs):
+        song_id = f"{i:016x}"
+        dur = sf.info(str(wav)).duration
+        starts = np.arange(0, dur - 7.5, 15.0)
+        secs = pd.DataFrame({
+            "section_id": [f"{song_id}-{k:05d}" for k in range(len(starts))], "song_id": song_id,
+            "scheme": "fixed", "index": np.arange(len(starts)), "start_s": starts,
+            "end_s": np.minimum(starts + 15.0, dur),
+        })
+        store.write_part("sections", song_id, secs)
+        store.write_part("songs", song_id, pd.DataFrame([{"song_id": song_id, "uri": str(wav), "title": wav.stem,
+                                                           "duration_s": dur}]))
+    return store
+
+
+@pytest.fixture(scope="module")
+def small_store(demo_corpus, tmp_path_factory):
+    _, paths = demo_corpus
+    return make_store(tmp_path_factory.mktemp("emb") / "store", paths[:2])
+
+
+def test_embed_musicnn_via_cli(musicnn_cache, small_store, capsys):
+    root = small_store.uri
+    assert main(["embed", "--store", root, "--embedder", "musicnn", "--no-progress", "--batch-size", "4"]) == 0
+    assert "2 song(s) embedded" in capsys.readouterr().out
+    sections = small_store.read_table("sections")
+    frames = small_store.read_table("frames", parts=[f"musicnn/{s}" for s in sorted(sections.song_id.unique())])
+    assert list(frames.columns[:5]) == ["song_id", "section_id", "embedder", "start_s", "end_s"]
+    assert frames.shape[1] == 205 and all(frames[f"e{i}"].dtype == np.float32 for i in (0, 199))
+    assert (frames.embedder == "musicnn").all()
+    assert frames.groupby("section_id").size().min() == 5  # 15 s sections → 5 frames of 3 s
+    merged = frames.merge(sections[["section_id", "start_s", "end_s"]], on="section_id", suffixes=("", "_sec"))
+    assert ((merged.start_s >= merged.start_s_sec - 1e-9) & (merged.end_s <= merged.end_s_sec + 1e-9)).all()
+    # the stored frames are exactly what embed_song computes (float32 round trip)
+    from analysis.audio import load_audio
+
+    song = small_store.read_table("songs").sort_values("song_id").iloc[0]
+    y, sr = load_audio(song.uri, 16000)
+    f2, t2 = embed_song(get_embedder("musicnn"), y, sr, sections[sections.song_id == song.song_id])
+    got = small_store.read_part("frames", f"musicnn/{song.song_id}")
+    pd.testing.assert_frame_equal(got.iloc[:, :5], f2.iloc[:, :5])
+    np.testing.assert_allclose(got.iloc[:, 5:].to_numpy(), f2.iloc[:, 5:].to_numpy(), atol=1e-4)
+    tags = small_store.read_part("tags", f"MSD_musicnn/{song.song_id}")
+    assert list(tags.columns) == ["section_id", "song_id", "model", "rank", "tag", "probability"]
+    assert len(tags) == 10 * sections.song_id.eq(song.song_id).sum()
+    ids, X = section_vectors(small_store, "musicnn")
+    assert X.shape == (len(sections), 200) and X.dtype == np.float32
+    assert list(ids) == sorted(sections.section_id)
+    i = list(ids).index(sections.section_id.iloc[0])
+    np.testing.assert_allclose(X[i], frames[frames.section_id == ids[i]].iloc[:, 5:].mean().to_numpy(), rtol=1e-5)
+    manifest = small_store.read_manifest()
+    assert manifest["embedders"]["musicnn"]["dim"] == 200 and manifest["embedders"]["musicnn"]["songs"] == 2
+    # a second run skips the embedded songs
+    assert main(["embed", "--store", root, "--embedder", "musicnn", "--no-progress"]) == 0
+    assert "0 song(s) embedded" in capsys.readouterr().out
+
+
+def test_autoencoder_trains_then_embeds(small_store, capsys):
+    root = small_store.uri
+    assert main(["embed", "--store", root, "--embedder", "autoencoder", "--epochs", "3", "--seed", "1",
+                 "--no-progress"]) == 0
+    manifest = small_store.read_manifest()
+    ae = manifest["autoencoder"]
+    assert len(ae["loss"]) == 3 and ae["random_state"] == 1 and ae["n_patches"] > 100
+    assert small_store.exists("models/autoencoder.pt")
+    ids, X = section_vectors(small_store, "autoencoder")
+    assert X.shape == (len(small_store.read_table("sections")), 32)
+    # reused, not retrained, on the next run
+    before = small_store.read_bytes("models/autoencoder.pt")
+    assert main(["embed", "--store", root, "--embedder", "autoencoder", "--no-progress", "--force"]) == 0
+    assert small_store.read_bytes("models/autoencoder.pt") != before  # --force retrains (3 → 15 epochs)
+    assert len(small_store.read_manifest()["autoencoder"]["loss"]) == 15
+
+
+def test_vggish_via_cli(small_store, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SECTIONIST_VGGISH_WEIGHTS", raising=False)
+    monkeypatch.setenv("SECTIONIST_MODEL_DIR", str(tmp_path / "cache"))
+    root = small_store.uri
+    assert main(["embed", "--store", root, "--embedder", "vggish", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "VGGish weights" in err and "--weights" in err
+    torch.manual_seed(0)
+    torch.save(vggish.build_vggish().state_dict(), tmp_path / "vggish-random.pth")
+    g = np.random.default_rng(0)
+    torch.save({"pca_eigen_vectors": torch.from_numpy(g.standard_normal((128, 128)).astype(np.float32) * 20),
+                "pca_means": torch.zeros(128)}, tmp_path / "vggish_pca_params-random.pth")
+    assert main(["embed", "--store", root, "--embedder", "vggish", "--weights", str(tmp_path / "vggish-random.pth"),
+                 "--no-progress"]) == 0
+    ids, X = section_vectors(small_store, "vggish")
+    assert X.shape[1] == 128 and X.min() >= 0 and X.max() <= 255
+    frames = small_store.read_table("frames", parts=[p for p in small_store.list_parts("frames")
+                                                      if p.startswith("vggish/")])
+    E = frames.iloc[:, 5:].to_numpy()
+    assert np.array_equal(E, np.round(E)) and frames.groupby("section_id").size().max() == 15
+
+
+def test_errors(tmp_path, capsys):
+    empty = open_store(tmp_path / "empty")
+    with pytest.raises(StoreError, match="no frames for embedder 'musicnn'"):
+        section_vectors(empty, "musicnn")
+    assert main(["embed", "--store", str(tmp_path / "empty"), "--embedder", "musicnn"]) == 2
+    assert "no songs in this store" in capsys.readouterr().err
+    assert main(["embed", "--store", str(tmp_path / "absent"), "--embedder", "musicnn"]) == 2
+
+
+def test_models_fetch_is_idempotent(musicnn_cache, capsys, tmp_path, monkeypatch):
+    assert main(["models", "fetch"]) == 0
+    assert "checkpoints ready" in capsys.readouterr().out
+    assert main(["models", "list"]) == 0
+    assert "musicnn " in capsys.readouterr().out
+    # a local wheel is unpacked after its hash is checked
+    bad = tmp_path / modelcache.MUSICNN_WHEEL
+    bad.write_bytes(b"PK not the wheel")
+    assert main(["models", "fetch", "--dir", str(tmp_path / "c"), "--wheel", str(bad)]) == 2
+    assert "SHA-256" in capsys.readouterr().err
