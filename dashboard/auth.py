@@ -568,6 +568,8 @@ def init_auth(
             return None
         if _is_api_request(path):
             return flask.Response("login required\n", status=401, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        if path == "/logout":  # nothing to come back to after logging in
+            return flask.redirect("/login", code=302)
         target = req.full_path if req.query_string else path
         return flask.redirect("/login?" + urlencode({"next": target}), code=302)
 

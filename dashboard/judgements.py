@@ -20,6 +20,7 @@ Statistics (pure functions over the tidy frame of :func:`judgements_frame`)
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import math
@@ -109,6 +110,18 @@ def _retrying(db: Database, fn, attempts: int = 5):
                 raise
 
 
+def _lock_item(s, *parts) -> None:
+    """Serialise writers of one (person, thing) on PostgreSQL with a transaction-level advisory
+    lock (SQLite's ``BEGIN IMMEDIATE`` already serialises every writer)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def record_judgement(
     db: Database,
     user: User,
@@ -163,6 +176,7 @@ def record_judgement(
     from sqlalchemy import select
 
     def work(s):
+        _lock_item(s, "judgement", user.id, run_id, section_id)
         if client_id is not None:
             old = s.scalar(select(Judgement).where(Judgement.user_id == user.id, Judgement.client_id == client_id))
             if old is not None:
@@ -225,6 +239,7 @@ def record_cluster_verdict(
     from sqlalchemy import select
 
     def work(s):
+        _lock_item(s, "cluster", user.id, run_id, cluster)
         if client_id is not None:
             old = s.scalar(select(ClusterVerdict).where(ClusterVerdict.user_id == user.id, ClusterVerdict.client_id == client_id))
             if old is not None:

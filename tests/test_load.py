@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -130,7 +131,48 @@ def test_load_sqlite(tmp_path):
     assert elapsed < 120
 
 
-def test_load_postgresql(tmp_path):
-    with PostgresServer() as pg:
-        elapsed = _run_load(tmp_path, pg.url)
+@pytest.fixture(scope="module")
+def pg():
+    with PostgresServer() as server:
+        yield server
+
+
+def test_load_postgresql(tmp_path, pg):
+    elapsed = _run_load(tmp_path, pg.url)
     assert elapsed < 120
+
+
+def test_same_section_race_postgresql(pg):
+    """Many concurrent verdicts by one expert on one section (PostgreSQL, READ COMMITTED): every
+    one is stored, exactly one is current, and the history is one unbroken chain."""
+    from dashboard import judgements
+
+    db = Database(pg.create_database("race"))
+    try:
+        create_user(db, "racer", "expert", password="racer-password-1")
+        from dashboard.auth import get_user
+
+        racer = get_user(db, "racer")
+        errors = []
+
+        def post(i):
+            try:
+                judgements.record_judgement(db, racer, run_id="km", section_id="song00-00000",
+                                            verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        hist = judgements.judgements_frame(db, history=True)
+        assert len(hist) == 16
+        assert hist["superseded_at"].isna().sum() == 1
+        chain = hist.dropna(subset=["superseded_by"])
+        assert len(chain) == 15 and chain["superseded_by"].is_unique
+        assert set(chain["superseded_by"]) | {int(hist["id"].min())} == set(hist["id"])
+    finally:
+        db.dispose()
