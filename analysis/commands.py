@@ -54,7 +54,7 @@ def register_cli(sub) -> None:
     )
     p.add_argument("dir", help="output folder")
     p.add_argument("--songs", type=int, default=12, help="number of songs")
-    p.add_argument("--seconds", type=float, default=180.0, help="length of each song")
+    p.add_argument("--seconds", type=float, default=180.0, help="length of each song in seconds (at least 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.set_defaults(func=cmd_demo_corpus)
 
