@@ -1,0 +1,190 @@
+"""Why a section is in its cluster: a surrogate tree model and SHAP values.
+
+A tree model (random forest by default, or gradient boosting) learns to predict each run's
+cluster from readable features (the classical ones, also for embedding runs, so neural clusters
+become readable). Its cross-validated accuracy is the **fidelity**: how far its explanations can be
+trusted as explanations of the clustering. ``shap.TreeExplainer`` then gives, for every section,
+the contribution of each feature to the surrogate's score **for that section's own cluster**.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from .errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+SURROGATES = ("forest", "gbm")
+
+
+class ClusterExplainer(BaseEstimator):
+    """Surrogate model + TreeExplainer for one labelling.
+
+    Parameters
+    ----------
+    model : {"forest", "gbm"}
+        Random forest (SHAP in probability units) or histogram gradient boosting (SHAP in log-odds).
+    n_estimators, max_depth : int
+        Size of the surrogate (small trees keep TreeExplainer fast on every section).
+    cv : int
+        Folds of the fidelity estimate (reduced when a cluster is smaller).
+    max_cv_rows : int
+        Fidelity is cross-validated on a seeded sample of at most this many rows.
+    random_state : int
+    n_jobs : int
+
+    Attributes
+    ----------
+    model_ : fitted classifier
+    classes_ : np.ndarray
+        Cluster labels in the order of the model's outputs.
+    fidelity_ : float
+        Mean cross-validated accuracy (NaN with a single cluster).
+    """
+
+    def __init__(self, model="forest", n_estimators=100, max_depth=8, cv=5, max_cv_rows=10000, random_state=0,
+                 n_jobs=2):
+        self.model = model
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.cv = cv
+        self.max_cv_rows = max_cv_rows
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _new_model(self):
+        if self.model == "forest":
+            from sklearn.ensemble import RandomForestClassifier
+
+            return RandomForestClassifier(n_estimators=self.n_estimators, max_depth=self.max_depth,
+                                          random_state=self.random_state, n_jobs=self.n_jobs)
+        if self.model == "gbm":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            return HistGradientBoostingClassifier(max_iter=self.n_estimators, max_depth=min(self.max_depth, 4),
+                                                  early_stopping=False, random_state=self.random_state)
+        raise ParameterError(f"surrogate model {self.model!r}: use one of {', '.join(SURROGATES)}")
+
+    def fit(self, X, y):
+        from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        if X.shape[0] != y.shape[0]:
+            raise ParameterError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
+        if not np.isfinite(X).all():
+            raise ParameterError("features to explain contain NaN or infinite values")
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.fidelity_ = float("nan")
+        if len(self.classes_) >= 2:
+            rng = np.random.default_rng(self.random_state)
+            idx = np.sort(rng.choice(len(y), self.max_cv_rows, replace=False)) if len(y) > self.max_cv_rows else slice(None)
+            ys = y[idx]
+            folds = min(self.cv, int(np.unique(ys, return_counts=True)[1].min()))
+            if folds >= 2:
+                splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            else:
+                splitter = KFold(min(self.cv, len(ys)), shuffle=True, random_state=self.random_state)
+            self.fidelity_ = float(np.mean(cross_val_score(self._new_model(), X[idx], ys, cv=splitter)))
+        if len(self.classes_) < 2:
+            self.model_ = None
+        else:
+            self.model_ = self._new_model().fit(X, y)
+        return self
+
+    def shap_values(self, X) -> np.ndarray:
+        """SHAP values of every row towards every cluster.
+
+        Returns
+        -------
+        np.ndarray [shape=(n, n_features, n_classes)]
+        """
+        import shap
+
+        X = np.asarray(X, dtype=np.float64)
+        if self.model_ is None:
+            return np.zeros((X.shape[0], X.shape[1], len(self.classes_)))
+        # gradient boosting is explained in log-odds (shap supports its multi-class models only raw)
+        kw = {"model_output": "raw"} if self.model == "gbm" else {}
+        explainer = shap.TreeExplainer(self.model_, **kw)
+        vals = explainer.shap_values(X, check_additivity=False)
+        vals = np.asarray(vals)
+        if vals.ndim == 2:  # binary gradient boosting: one log-odds output for class 1
+            vals = np.stack([-vals, vals], axis=2)
+        elif vals.shape[0] == len(self.classes_) and vals.shape[1] == X.shape[0]:  # older shap: list per class
+            vals = np.moveaxis(vals, 0, 2)
+        return vals
+
+    def own_cluster_shap(self, X, y, *, batch_size=4000, progress=False) -> np.ndarray:
+        """SHAP values of each row towards the row's own cluster ``y[i]``.
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n, n_features)]
+        y : np.ndarray [shape=(n,)]
+            Each row's cluster (must be among ``classes_``).
+
+        Returns
+        -------
+        np.ndarray [shape=(n, n_features)]
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        pos = np.searchsorted(self.classes_, y)
+        if (pos >= len(self.classes_)).any() or (self.classes_[np.minimum(pos, len(self.classes_) - 1)] != y).any():
+            raise ParameterError("some labels were not seen when the explainer was fitted")
+        out = np.empty(X.shape, dtype=np.float64)
+        starts = range(0, X.shape[0], batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="SHAP", leave=False)
+        for s in starts:
+            vals = self.shap_values(X[s:s + batch_size])
+            rows = np.arange(vals.shape[0])
+            out[s:s + batch_size] = vals[rows, :, pos[s:s + batch_size]]
+        return out
+
+
+def shap_ranking(own_shap: np.ndarray, labels: np.ndarray, feature_names: list[str]) -> dict:
+    """Per cluster, features by decreasing mean |SHAP| over the cluster's sections.
+
+    Returns
+    -------
+    dict
+        ``{cluster: [{"feature": name, "mean_abs_shap": value}, …]}``
+    """
+    out = {}
+    A = np.abs(np.asarray(own_shap))
+    for c in np.unique(labels):
+        m = A[labels == c].mean(axis=0)
+        order = np.argsort(-m, kind="stable")
+        out[int(c)] = [{"feature": feature_names[j], "mean_abs_shap": float(m[j])} for j in order]
+    return out
+
+
+def explain_labels(X: np.ndarray, labels: np.ndarray, feature_names: list[str], *, random_state=0,
+                   progress=False, **params) -> tuple[pd.DataFrame, dict, float]:
+    """Fit a surrogate on ``X → labels`` and explain every row towards its own cluster.
+
+    Returns
+    -------
+    shap_df : pd.DataFrame
+        One row per input row (same order): ``cluster`` and ``shap_<feature>`` columns (float32).
+    ranking : dict
+        :func:`shap_ranking` of the rows.
+    fidelity : float
+        Cross-validated accuracy of the surrogate.
+    """
+    if len(feature_names) != np.asarray(X).shape[1]:
+        raise ParameterError(f"{len(feature_names)} feature names for {np.asarray(X).shape[1]} columns")
+    expl = ClusterExplainer(random_state=random_state, **params).fit(X, labels)
+    own = expl.own_cluster_shap(X, labels, progress=progress)
+    df = pd.DataFrame(own.astype(np.float32), columns=[f"shap_{f}" for f in feature_names])
+    df.insert(0, "cluster", np.asarray(labels, dtype=np.int64))
+    return df, shap_ranking(own, np.asarray(labels), feature_names), expl.fidelity_
