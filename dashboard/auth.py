@@ -184,10 +184,13 @@ def _hash(password: str) -> str:
     return generate_password_hash(password)
 
 
-def create_user(db: Database, username: str, role: str, password: str | None = None, *, if_missing: bool = False) -> str | None:
+def create_user(db: Database, username: str, role: str, password: str | None = None, *, if_missing: bool = False,
+                reset_if_exists: bool = False) -> str | None:
     """Create a user and return the password (generated when ``password`` is None).
 
-    With ``if_missing`` an existing active user is left alone and ``None`` is returned.
+    With ``if_missing`` an existing active user is left alone and ``None`` is returned; with
+    ``reset_if_exists`` an existing user gets the new password and ``role`` (their open
+    sessions end), as ``make demo`` does on every run.
     """
     from sqlalchemy import select
 
@@ -196,11 +199,13 @@ def create_user(db: Database, username: str, role: str, password: str | None = N
     with db.write() as s:
         existing = s.scalar(select(User).where(User.username == username))
         if existing is not None:
-            if if_missing and existing.active:
+            if if_missing and existing.active and not reset_if_exists:
                 return None
-            if existing.active:
+            if existing.active and not reset_if_exists:
                 raise ParameterError(f"user {username!r} exists already")
-            # re-activating a removed user: a new password and a new session generation
+            if existing.role == "admin" and role != "admin" and existing.active:
+                _ensure_another_admin(s, existing)
+            # re-activating a removed user, or resetting: a new password and a new session generation
             existing.active, existing.role = True, role
             existing.password_hash = _hash(password)
             existing.auth_gen += 1

@@ -38,7 +38,11 @@ def register_cli(subparsers) -> None:
     a.add_argument("username")
     a.add_argument("--role", required=True, choices=["admin", "expert", "viewer"], help=ROLE_HELP)
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input (first line)")
-    a.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) when the account exists already")
+    exists = a.add_mutually_exclusive_group()
+    exists.add_argument("--if-missing", action="store_true", help="do nothing (exit 0) when the account exists already")
+    exists.add_argument("--reset-if-exists", action="store_true",
+                        help="when the account exists, give it this role and a new password (ends its sessions); "
+                        "what 'make demo' uses so every run prints a working password")
     common(a)
     a.set_defaults(func=_add)
 
@@ -90,19 +94,22 @@ def _stdin_password() -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from .auth import create_user
+    from .auth import create_user, get_user
 
     password = _stdin_password() if args.password_stdin else None
     db = _db(args)
     try:
-        out = create_user(db, args.username, args.role, password, if_missing=args.if_missing)
+        existed = get_user(db, args.username) is not None
+        out = create_user(db, args.username, args.role, password, if_missing=args.if_missing,
+                          reset_if_exists=args.reset_if_exists)
     finally:
         db.dispose()
     if out is None:
         print(f"user {args.username!r} exists already; left unchanged "
               f"(a new password: sectionist users passwd {args.username} …)")
         return 0
-    print(f"created user {args.username!r} with role {args.role} in {db.safe_url}")
+    verb = "reset" if existed else "created"
+    print(f"{verb} user {args.username!r} with role {args.role} in {db.safe_url}")
     if not args.password_stdin:
         print(f"password (shown once): {out}")
     return 0

@@ -35,6 +35,11 @@ def test_users_commands(tmp_path, capsys, monkeypatch):
     # again with --if-missing: nothing changes, no password printed
     code, out, _ = run(capsys, "users", "add", "demo-admin", "--role", "admin", "--if-missing", "--store", store)
     assert code == 0 and "exists already" in out and not PW.search(out)
+    # --reset-if-exists (make demo): a fresh password every run, the old one stops working
+    code, out, _ = run(capsys, "users", "add", "demo-admin", "--role", "admin", "--reset-if-exists", "--store", store)
+    assert code == 0 and out.startswith("reset user")
+    old_pw, pw = pw, PW.search(out).group(1)
+    assert pw != old_pw
     # without --if-missing an existing name is an error
     code, _, err = run(capsys, "users", "add", "demo-admin", "--role", "admin", "--store", store)
     assert code == 2 and "exists" in err
@@ -52,6 +57,7 @@ def test_users_commands(tmp_path, capsys, monkeypatch):
     # the accounts work in the app, with the printed passwords
     app = build_app(store, auth.default_db_url(store))
     client = app.server.test_client()
+    assert login(client, "demo-admin", old_pw, check=False).status_code == 401
     login(client, "demo-admin", pw)
     assert client.get("/api/me").get_json()["role"] == "admin"
     other = app.server.test_client()

@@ -419,7 +419,7 @@ def test_judgements_page_by_role(app, db_url):
     try:
         text = _texts(page.body())
         assert "ada" in text and "bob" in text and "Krippendorff" in text and "Cohen" in text
-        assert "judgements.parquet" in text
+        assert "judgements.parquet" in text and "manage users" in text
     finally:
         ctx.pop()
     ctx = _as(app, db_url, "ada")

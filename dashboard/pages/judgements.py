@@ -98,11 +98,14 @@ def body() -> list:
     db = get_db()
     data = get_data()
     df = judgements_frame(db)
-    if df.empty:
-        return [empty_state("No judgements yet. Experts judge sections on the Judge page or in the detail panel "
-                            "of the Map, Clusters, Compare and Songs pages.")]
-    me = user.username if user is not None else None
     is_admin = user is not None and user.role == "admin"
+    admin_card = card("Accounts", html.P(["Add experts, change roles, reset passwords: ",
+                                          html.A("manage users →", href="/admin/users", id="judgements-admin-users")]))
+    if df.empty:
+        empty = empty_state("No judgements yet. Experts judge sections on the Judge page or in the detail panel "
+                            "of the Map, Clusters, Compare and Songs pages.")
+        return ([admin_card] if is_admin else []) + [empty]
+    me = user.username if user is not None else None
     labels = {r: data.run_label(r) for r in df["run_id"].unique()}
     alpha, n_items = krippendorff_alpha(df)
     per_run = agreement_per_run(df)
@@ -182,6 +185,8 @@ def body() -> list:
              ("split", "should be split"), ("merge", "should merge"), ("merge_with", "merge with"),
              ("experts", "experts")], rows, "judgements-cluster-verdicts")))
 
+    if is_admin:
+        out.append(admin_card)
     if user is not None and user.role in ("admin", "expert"):
         whose = "everyone's" if is_admin else "your"
         out.append(card("Export", html.P(f"Download {whose} judgements (current verdicts, or the full history "
