@@ -451,10 +451,9 @@ class S3RangeFile(io.RawIOBase):
         See :func:`make_client`.
     readahead : int
         Minimum bytes fetched by one GET (the buffer kept for the next reads). While reads go on
-        sequentially it doubles, up to ``max_readahead``, so a long span takes few requests and
-        at most about twice its bytes.
+        sequentially it doubles, up to ``max_readahead``, so a long span takes few requests.
     max_readahead : int
-        Largest read-ahead.
+        Largest read-ahead: a span costs at most its own bytes, the header's GET and this much more.
     size : int, optional
         The object's size, when known (saves a HEAD request).
     attempts : int
@@ -467,7 +466,7 @@ class S3RangeFile(io.RawIOBase):
     """
 
     def __init__(self, bucket: str, key: str, client, *, readahead: int = 64 * 1024,
-                 max_readahead: int = 4 << 20, size: int | None = None, attempts: int = OUTER_ATTEMPTS):
+                 max_readahead: int = 256 * 1024, size: int | None = None, attempts: int = OUTER_ATTEMPTS):
         super().__init__()
         if readahead < 1:
             raise ParameterError(f"readahead={readahead}: must be >= 1 byte")

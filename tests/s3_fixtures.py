@@ -72,7 +72,7 @@ def object_bytes(client, bucket: str, prefix: str) -> dict[str, bytes]:
 
 
 class FlakyProxy:
-    """A TCP proxy on loopback that cuts connections in the middle of uploads.
+    """A TCP proxy on loopback that counts the bytes and cuts connections in the middle of uploads.
 
     Bytes are relayed both ways untouched. After :meth:`arm` (``drops``, ``every``), the proxy
     counts the bytes clients send; each time ``every`` bytes have gone up since the last cut, the
@@ -91,6 +91,8 @@ class FlakyProxy:
         self._since_cut = 0
         self.cuts = 0
         self.connections = 0
+        self.bytes_up = 0  # client → server, all connections
+        self.bytes_down = 0  # server → client
         self._closing = False
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
@@ -98,6 +100,10 @@ class FlakyProxy:
     def arm(self, drops: int, every: int) -> None:
         with self._lock:
             self._drops_left, self._every, self._since_cut = int(drops), int(every), 0
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.bytes_up = self.bytes_down = 0
 
     def disarm(self) -> None:
         self.arm(0, 0)
@@ -138,6 +144,7 @@ class FlakyProxy:
                     break
                 cut_at = None
                 with self._lock:
+                    self.bytes_up += len(data)
                     if self._drops_left > 0:
                         if self._since_cut + len(data) >= self._every:
                             cut_at = self._every - self._since_cut
@@ -161,6 +168,8 @@ class FlakyProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                with self._lock:
+                    self.bytes_down += len(data)
                 dst.sendall(data)
         except OSError:
             pass
