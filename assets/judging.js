@@ -30,6 +30,8 @@
     } else if (key === " " || key === "Spacebar") {
       var audio = document.getElementById("judge-audio") || first(".detail audio") || first("audio");
       if (audio) {
+        // a focused button would also take the space as a click (a second verdict): not here
+        if (document.activeElement && document.activeElement.tagName === "BUTTON") document.activeElement.blur();
         if (audio.paused) { var p = audio.play(); if (p && p.catch) p.catch(function () {}); } else { audio.pause(); }
         e.preventDefault();
       }

@@ -98,6 +98,13 @@ def test_blind_queue_with_keyboard(page, server):
     pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('3 / 5')")
     pg.keyboard.press("n")  # skip one without a verdict
     pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('4 / 5')")
+    # space toggles the section's player
+    pg.wait_for_selector("#judge-audio")
+    before = pg.evaluate("document.getElementById('judge-audio').paused")
+    pg.keyboard.press(" ")
+    pg.wait_for_function(f"document.getElementById('judge-audio').paused === {str(not before).lower()}")
+    pg.keyboard.press(" ")
+    pg.wait_for_function(f"document.getElementById('judge-audio').paused === {str(before).lower()}")
     ARTIFACTS.mkdir(exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / "judge-blind-queue.png"), full_page=True)
 
