@@ -411,3 +411,37 @@ def test_user_management_rules(tmp_path):
 
     user = auth.get_user(db, "boss")
     assert user.password_hash != pw and check_password_hash(user.password_hash, pw)
+
+
+def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users, monkeypatch):
+    monkeypatch.setenv("SECTIONIST_BEHIND_PROXY", "1")
+    app = build_app(store, db_url)
+    settings = auth.auth_settings(app.server)
+    settings.max_failures = 2
+    fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "judge.example"}
+    client = app.server.test_client()
+    name, pw = users["expert"]
+    for _ in range(2):
+        page = client.get("/login", headers=fwd)
+        token = csrf_from_html(page.get_data(as_text=True))
+        resp = client.post("/login", data={"username": name, "password": "wrong-password-1", "csrf_token": token},
+                           headers={**fwd, "Referer": "https://judge.example/login"})
+        assert resp.status_code == 401
+    # locked for the forwarded client address, not for the proxy's own address
+    with settings.db.read() as s:
+        from dashboard.models import LoginAttempt
+
+        assert {a.ip for a in s.query(LoginAttempt)} == {"203.0.113.7"}
+    page = client.get("/login", headers=fwd)
+    token = csrf_from_html(page.get_data(as_text=True))
+    locked = client.post("/login", data={"username": name, "password": pw, "csrf_token": token},
+                         headers={**fwd, "Referer": "https://judge.example/login"})
+    assert locked.status_code == 429
+    other = {**fwd, "X-Forwarded-For": "198.51.100.9"}
+    page = client.get("/login", headers=other)
+    token = csrf_from_html(page.get_data(as_text=True))
+    ok = client.post("/login", data={"username": name, "password": pw, "csrf_token": token},
+                     headers={**other, "Referer": "https://judge.example/login"})
+    assert ok.status_code == 302
+    cookie = [c for c in _set_cookies(ok) if c.startswith("sectionist_session=")][0]
+    assert "Secure" in cookie  # the request came in over TLS at the proxy
