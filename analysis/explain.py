@@ -31,6 +31,8 @@ class ClusterExplainer(BaseEstimator):
         Random forest (SHAP in probability units) or histogram gradient boosting (SHAP in log-odds).
     n_estimators, max_depth : int
         Size of the surrogate (small trees keep TreeExplainer fast on every section).
+    max_tree_rows : int
+        Random forest: each tree is grown on a bootstrap sample of at most this many rows.
     cv : int
         Folds of the fidelity estimate (reduced when a cluster is smaller).
     max_cv_rows : int
@@ -47,21 +49,24 @@ class ClusterExplainer(BaseEstimator):
         Mean cross-validated accuracy (NaN with a single cluster).
     """
 
-    def __init__(self, model="forest", n_estimators=100, max_depth=8, cv=5, max_cv_rows=10000, random_state=0,
-                 n_jobs=2):
+    def __init__(self, model="forest", n_estimators=60, max_depth=6, cv=5, max_cv_rows=5000, max_tree_rows=20000,
+                 random_state=0, n_jobs=2):
         self.model = model
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.cv = cv
         self.max_cv_rows = max_cv_rows
+        self.max_tree_rows = max_tree_rows
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _new_model(self):
+    def _new_model(self, n_rows=0):
         if self.model == "forest":
             from sklearn.ensemble import RandomForestClassifier
 
+            # each tree sees a bootstrap sample of at most max_tree_rows rows: bounded fit time
             return RandomForestClassifier(n_estimators=self.n_estimators, max_depth=self.max_depth,
+                                          max_samples=self.max_tree_rows if n_rows > self.max_tree_rows else None,
                                           random_state=self.random_state, n_jobs=self.n_jobs)
         if self.model == "gbm":
             from sklearn.ensemble import HistGradientBoostingClassifier
@@ -94,7 +99,7 @@ class ClusterExplainer(BaseEstimator):
         if len(self.classes_) < 2:
             self.model_ = None
         else:
-            self.model_ = self._new_model().fit(X, y)
+            self.model_ = self._new_model(len(y)).fit(X, y)
         return self
 
     def shap_values(self, X) -> np.ndarray:
