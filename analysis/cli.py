@@ -21,6 +21,7 @@ EXTENSIONS: list[str] = [
     "analysis.s3store",
     "dashboard.users_cli",
     "dashboard.cli",
+    "analysis.modeling",
 ]
 
 

@@ -7,7 +7,7 @@ by a readable, deterministic id, so running the same thing again replaces its pa
 
 Entry points: :func:`cluster_store` (one run), :func:`project_space`, :func:`compare_store`,
 :func:`run_default_models` (what ``sectionist analyze`` runs at the end), and the sub-commands
-``sectionist cluster``, ``sectionist compare`` and ``sectionist models``.
+``sectionist cluster``, ``sectionist compare`` and ``sectionist cluster-defaults``.
 """
 
 from __future__ import annotations
@@ -657,7 +657,7 @@ def register_cli(subparsers) -> None:
     c.set_defaults(func=_cmd_compare)
 
     m = subparsers.add_parser(
-        "models", help="(re)make the default runs of a store: clusterings, projections, comparisons",
+        "cluster-defaults", help="(re)make the default runs of a store: clusterings, projections, comparisons",
         description="What 'sectionist analyze' does at the end: K-Means and GMM on classical17, K-Means on "
         "each embedder with frames in the store, projections, explanations and comparisons.",
     )
