@@ -44,7 +44,7 @@ def make_store(root, wavs):
         })
         store.write_part("sections", song_id, secs)
         store.write_part("songs", song_id, pd.DataFrame([{"song_id": song_id, "uri": str(wav), "title": wav.stem,
-                                                           "duration_s": dur}]))
+                                                           "duration_s": dur, "embedders": ""}]))
     return store
 
 
@@ -83,6 +83,7 @@ def test_embed_musicnn_via_cli(musicnn_cache, small_store, capsys):
     assert list(ids) == sorted(sections.section_id)
     i = list(ids).index(sections.section_id.iloc[0])
     np.testing.assert_allclose(X[i], frames[frames.section_id == ids[i]].iloc[:, 5:].mean().to_numpy(), rtol=1e-5)
+    assert set(small_store.read_table("songs")["embedders"]) == {"musicnn"}
     manifest = small_store.read_manifest()
     assert manifest["embedders"]["musicnn"]["dim"] == 200 and manifest["embedders"]["musicnn"]["songs"] == 2
     # a second run skips the embedded songs

@@ -150,6 +150,7 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
         store.write_part("frames", f"{embedder.name}/{row.song_id}", frames)
         if tags is not None and len(tags):
             store.write_part("tags", f"{embedder.tag_model}/{row.song_id}", tags)
+        _mark_song(store, row.song_id, embedder.name)
         summary["embedded"] += 1
         summary["frames"] += len(frames)
         audio_seconds += len(y) / sr
@@ -169,3 +170,16 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
 def frames_songs(store, embedder: str) -> list[str]:
     """Song ids that have frames for ``embedder``."""
     return sorted(p.split("/", 1)[1] for p in frame_parts(store, embedder))
+
+
+def _mark_song(store, song_id: str, name: str) -> None:
+    """Add ``name`` to the song's ``embedders`` column (docs/store.md: embedders whose frames are stored)."""
+    if not store.has_part("songs", song_id):
+        return
+    part = store.read_part("songs", song_id)
+    if "embedders" not in part.columns:
+        return
+    have = [e for e in str(part["embedders"].iloc[0] or "").split(",") if e]
+    if name not in have:
+        part["embedders"] = ",".join(have + [name])
+        store.write_part("songs", song_id, part)
