@@ -71,6 +71,13 @@ def object_bytes(client, bucket: str, prefix: str) -> dict[str, bytes]:
     return out
 
 
+_SLOW_DOWN_BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+                   b"<Message>Please reduce your request rate.</Message></Error>")
+#: S3's answer when it throttles (its documented error format), closing the connection
+SLOW_DOWN = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+             b"Content-Length: " + str(len(_SLOW_DOWN_BODY)).encode() + b"\r\n\r\n" + _SLOW_DOWN_BODY)
+
+
 class FlakyProxy:
     """A TCP proxy on loopback that counts the bytes and cuts connections in the middle of uploads.
 
@@ -78,6 +85,7 @@ class FlakyProxy:
     counts the bytes clients send; each time ``every`` bytes have gone up since the last cut, the
     connection carrying them is closed after forwarding exactly up to that point — in the middle
     of a request body when the bodies are larger than ``every`` — until ``drops`` cuts are done.
+    After :meth:`throttle` (``n``), the next ``n`` requests get S3's ``503 SlowDown`` answer.
     """
 
     def __init__(self, upstream_host: str, upstream_port: int):
@@ -93,6 +101,8 @@ class FlakyProxy:
         self.connections = 0
         self.bytes_up = 0  # client → server, all connections
         self.bytes_down = 0  # server → client
+        self._throttle_left = 0
+        self.throttled = 0
         self._closing = False
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
@@ -100,6 +110,11 @@ class FlakyProxy:
     def arm(self, drops: int, every: int) -> None:
         with self._lock:
             self._drops_left, self._every, self._since_cut = int(drops), int(every), 0
+
+    def throttle(self, requests: int) -> None:
+        """Answer the next ``requests`` requests as S3 does when it throttles: ``503 SlowDown``."""
+        with self._lock:
+            self._throttle_left = int(requests)
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -145,6 +160,15 @@ class FlakyProxy:
                 cut_at = None
                 with self._lock:
                     self.bytes_up += len(data)
+                    throttle = self._throttle_left > 0
+                    if throttle:
+                        self._throttle_left -= 1
+                        self.throttled += 1
+                if throttle:
+                    src.sendall(SLOW_DOWN)
+                    self._close(src, dst)
+                    return
+                with self._lock:
                     if self._drops_left > 0:
                         if self._since_cut + len(data) >= self._every:
                             cut_at = self._every - self._since_cut

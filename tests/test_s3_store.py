@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from s3_fixtures import admin_client, moto_endpoint, s3  # noqa: F401  (fixtures)
+from s3_fixtures import admin_client, flaky_proxy, moto_endpoint, s3  # noqa: F401  (fixtures)
 
 from moto.core.authorization import enable_iam_authentication
 
@@ -185,3 +188,54 @@ def test_manifest_is_plain_json_on_the_server(s3):
     store.write_manifest({"songs": {"a.wav": {"status": "ok"}}})
     raw = s3.client.get_object(Bucket=s3.bucket, Key=f"store/{MANIFEST}")["Body"].read()
     assert json.loads(raw)["songs"]["a.wav"]["status"] == "ok"
+
+
+def test_throttling_is_retried_with_backoff(s3, flaky_proxy):
+    store = S3Store(s3.uri(), endpoint_url=flaky_proxy.endpoint, cache=False)
+    store.write_bytes("a.bin", b"payload")
+    flaky_proxy.throttle(3)  # three 503 SlowDown answers in a row
+    t0 = time.monotonic()
+    assert store.read_bytes("a.bin") == b"payload"
+    assert flaky_proxy.throttled == 3
+    assert time.monotonic() - t0 > 0.05  # botocore waited between the attempts
+
+    impatient = S3Store(s3.uri(), endpoint_url=flaky_proxy.endpoint, cache=False, attempts=1, max_attempts=2)
+    flaky_proxy.throttle(5)
+    with pytest.raises(StoreError, match="kept throttling"):
+        impatient.read_bytes("a.bin")
+
+
+class _WrongRegionS3(http.server.BaseHTTPRequestHandler):
+    """Answers every request the way S3 answers a request sent to the wrong region."""
+
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PermanentRedirect</Code><Message>The bucket '
+            b"you are attempting to access must be addressed using the specified endpoint.</Message>"
+            b"<Endpoint>somewhere.s3.eu-west-1.amazonaws.com</Endpoint><Bucket>somewhere</Bucket></Error>")
+
+    def _answer(self):
+        self.send_response(301)
+        self.send_header("x-amz-bucket-region", "eu-west-1")
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(self.body)
+
+    do_GET = do_HEAD = do_PUT = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wrong_region_is_a_clear_error(s3):
+    """moto ignores regions, so S3's documented wrong-region answer comes from a tiny loopback server."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WrongRegionS3)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(StoreError, match="wrong region — the bucket is in eu-west-1"):
+            S3Store("s3://somewhere/store", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                    region="us-east-2", attempts=1, cache=False)
+    finally:
+        server.shutdown()
+        server.server_close()
