@@ -139,7 +139,7 @@ class Judgement(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="select")
 
     __table_args__ = (
         # at most one current verdict per person, run and section (partial unique index)
@@ -174,7 +174,7 @@ class ClusterVerdict(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="select")
 
     __table_args__ = (
         Index(
