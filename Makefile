@@ -31,10 +31,20 @@ models: $(STAMP)
 system:
 	bash scripts/install-system-deps.sh
 
-demo: $(STAMP) models
+# The demo corpus is deterministic: it is written once; the analysis resumes/skips what is done.
+$(DEMO_DIR)/songs/.complete: | $(STAMP)
 	$(BIN)/sectionist demo-corpus $(DEMO_DIR)/songs --songs $(DEMO_SONGS) --seconds $(DEMO_SECONDS) --seed 0
+	touch $@
+
+demo: $(STAMP) models $(DEMO_DIR)/songs/.complete
 	$(BIN)/sectionist analyze $(DEMO_DIR)/songs --store $(DEMO_DIR)/store
 	$(BIN)/sectionist info --store $(DEMO_DIR)/store
+	@echo
+	@echo "== A login for this machine (a new random password on every 'make demo') =="
+	$(BIN)/sectionist users add demo-admin --role admin --reset-if-exists --store $(DEMO_DIR)/store
+	@echo
+	@echo "== Dashboard: http://127.0.0.1:$(PORT)  (Ctrl-C stops it) =="
+	$(BIN)/sectionist serve --store $(DEMO_DIR)/store --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) models system
 	$(BIN)/python -m pytest -q
