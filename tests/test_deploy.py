@@ -1,6 +1,6 @@
 """Deployment files: shell scripts, compose file, Dockerfile, systemd unit, and the real thing on
-loopback — the image's exact gunicorn command serving the app, and Debian's nginx running the
-shipped config in front of it with a self-signed certificate.
+loopback — the image's exact gunicorn command serving a store on S3 (moto's server), and Debian's
+nginx running the shipped config in front of it with a self-signed certificate.
 
 No Docker engine runs here: the image itself is not built (see the README's deployment section).
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from s3_fixtures import admin_client, moto_endpoint  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -231,18 +232,30 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
 
 
 @pytest.fixture(scope="module")
-def served_store(tmp_path_factory):
+def served_store(moto_endpoint, tmp_path_factory):
+    """A small store with audio, synced with its songs to S3 (moto's server on loopback), as deployed."""
+    from analysis.s3store import sync
     from analysis.synthetic_store import build_synthetic_store
 
     root = tmp_path_factory.mktemp("deploy") / "store"
     store = build_synthetic_store(root, n_sections=12, sections_per_song=6, section_seconds=2.0,
                                   audio=True, audio_sr=8000, random_state=5)
-    return store
+    store.write_manifest(store.read_manifest())
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true", "SECTIONIST_S3_ENDPOINT": moto_endpoint}
+    admin_client(moto_endpoint).create_bucket(Bucket="sectionist-deploy")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in aws.items():
+            mp.setenv(key, value)
+        sync(str(store.root), "s3://sectionist-deploy/study/store", songs_to="s3://sectionist-deploy/study/songs",
+             progress=False)
+    return {"local": store, "uri": "s3://sectionist-deploy/study/store", "env": aws}
 
 
 @pytest.fixture(scope="module")
 def gunicorn_app(served_store, tmp_path_factory):
-    """The Dockerfile's CMD, run as is from the repository root with the image's environment."""
+    """The Dockerfile's CMD, run as is from the repository root with the image's environment,
+    serving the store on S3."""
     tmp = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
     db_url = f"sqlite:///{tmp / 'users.sqlite'}"
@@ -251,7 +264,8 @@ def gunicorn_app(served_store, tmp_path_factory):
     env.update({
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "SECTIONIST_BIND": f"127.0.0.1:{port}",
-        "SECTIONIST_STORE": str(served_store.root),
+        **served_store["env"],
+        "SECTIONIST_STORE": served_store["uri"],
         "SECTIONIST_DB_URL": db_url,
         "SECRET_KEY": os.urandom(24).hex(),
         "SECTIONIST_DATA_DIR": str(tmp / "data"),
@@ -369,7 +383,7 @@ def test_nginx_serves_the_login_page_over_tls(nginx_proxy):
     assert big.status_code == 413
 
 
-def test_through_nginx_a_user_logs_in_and_seeks_in_audio(nginx_proxy, gunicorn_app):
+def test_through_nginx_a_user_logs_in_and_seeks_in_audio_from_s3(nginx_proxy, gunicorn_app):
     from auth_helpers import login_session
 
     base, cert = nginx_proxy["base"], nginx_proxy["cert"]
@@ -381,7 +395,7 @@ def test_through_nginx_a_user_logs_in_and_seeks_in_audio(nginx_proxy, gunicorn_a
     # the session cookie is Secure: the app saw X-Forwarded-Proto https from nginx
     cookie = next(c for c in session.cookies if c.name == "sectionist_session")
     assert cookie.secure
-    section = gunicorn_app["store"].read_table("sections")["section_id"].iloc[2]
+    section = gunicorn_app["store"]["local"].read_table("sections")["section_id"].iloc[2]
     whole = session.get(f"{base}/audio/{section}.wav", timeout=30)
     assert whole.status_code == 200 and whole.headers["Content-Type"].startswith("audio/")
     part = session.get(f"{base}/audio/{section}.wav", headers={"Range": "bytes=100-299"}, timeout=30)
@@ -389,6 +403,9 @@ def test_through_nginx_a_user_logs_in_and_seeks_in_audio(nginx_proxy, gunicorn_a
     assert part.headers["Content-Range"] == f"bytes 100-299/{len(whole.content)}"
     assert part.content == whole.content[100:300]
     assert "gzip" not in part.headers.get("Content-Encoding", "")
+    # the app read the store's parts from S3 through its local read-through cache
+    cache = Path(gunicorn_app["env"]["SECTIONIST_S3_CACHE_DIR"])
+    assert any(p.is_file() and p.name.startswith("v") for p in cache.rglob("*"))
     # text is compressed on the way out
     js = session.get(f"{base}/_dash-layout", headers={"Accept-Encoding": "gzip"}, timeout=30)
     assert js.status_code == 200 and js.headers.get("Content-Encoding") == "gzip"
