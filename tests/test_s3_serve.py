@@ -176,3 +176,36 @@ def test_a_writer_cut_off_mid_analysis_leaves_songs_whole(s3env, demo_corpus):
         assert len(reader.read_table("songs")) == len(paths)
     finally:
         proxy.close()
+
+
+def test_command_line_analyze_info_and_sync_with_s3(s3env, tmp_path):
+    """`sectionist analyze --store s3://… --s3-endpoint URL` and `sync`, as a user types them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import click_track, write_audio
+
+    songs = tmp_path / "songs"
+    for i, bpm in enumerate((100.0, 130.0)):
+        write_audio(songs / f"clicks{i}.wav", click_track(bpm=bpm, seconds=20.0), 22050)
+    env = {k: v for k, v in os.environ.items() if k != "SECTIONIST_S3_ENDPOINT"}  # the flag alone says where
+    exe = str(Path(sys.executable).parent / "sectionist")
+    uri = f"s3://{BUCKET}/cli-store"
+
+    def run(*args):
+        proc = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    run("analyze", str(songs), "--store", uri, "--s3-endpoint", s3env["endpoint"], "--no-embed", "--no-cluster", "-q")
+    reader = open_store(uri, create=False, cache=False)
+    assert len(reader.read_table("songs")) == 2 and reader.exists(MANIFEST)
+    run("sync", uri, str(tmp_path / "copy"), "--s3-endpoint", s3env["endpoint"], "-q")
+    copy = open_store(tmp_path / "copy", create=False)
+    assert sorted(copy.read_table("songs")["song_id"]) == sorted(reader.read_table("songs")["song_id"])
+    # a missing bucket, from the command line: a clear message and exit status 2
+    proc = subprocess.run([exe, "sync", f"s3://no-such-{BUCKET}/x", str(tmp_path / "none"), "--s3-endpoint",
+                           s3env["endpoint"]], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "bucket does not exist" in proc.stderr
