@@ -242,7 +242,8 @@ def _write_run(store, run_id, space, method, k, labels, X, cols, section_ids, so
     centroids = {c: X[labels == c].mean(axis=0) for c in clusters}
     C = np.stack([centroids[c] for c in clusters])
     lab_pos = np.searchsorted(clusters, np.where(labels < 0, clusters[0], labels))
-    d_all = np.linalg.norm(X[:, None, :] - C[None, :, :], axis=2)
+    # distances to every centroid without an (n, k, d) temporary (100 000 sections fit in memory)
+    d_all = np.sqrt(np.maximum((X * X).sum(axis=1)[:, None] - 2 * X @ C.T + (C * C).sum(axis=1)[None, :], 0))
     own = d_all[np.arange(n), lab_pos]
     d_other = np.where(np.arange(len(clusters))[None, :] == lab_pos[:, None], np.inf, d_all).min(axis=1)
     sil = ((d_other - own) / np.maximum(np.maximum(d_other, own), 1e-9)).astype(np.float32)

@@ -367,11 +367,36 @@ class StoreData:
     def feature_names(self) -> list[str]:
         return list(self.features.columns)
 
+    @cached_property
+    def feature_matrix(self) -> np.ndarray:
+        """The features as one float32 array [shape=(n_sections, n_features)] (column order of
+        :attr:`feature_names`): row lookups without pandas."""
+        return np.ascontiguousarray(self.features.to_numpy(np.float32))
+
+    @cached_property
+    def feature_index(self) -> dict:
+        return {name: i for i, name in enumerate(self.features.columns)}
+
+    def feature_rows(self, positions, names) -> np.ndarray:
+        """Values of ``names`` for the sections at ``positions`` [shape=(len(positions), len(names))]."""
+        cols = [self.feature_index[n] for n in names]
+        return self.feature_matrix[np.asarray(positions)][:, cols]
+
+    @cached_property
+    def titles(self) -> np.ndarray:
+        """Song title per section (object array)."""
+        return self.sections["title"].to_numpy()
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Start time per section in seconds."""
+        return self.sections["start_s"].to_numpy(np.float64)
+
     def feature_values(self, name) -> np.ndarray:
         """One feature column aligned to the section order (float32)."""
-        if name not in self.features.columns:
+        if name not in self.feature_index:
             raise StoreError(f"{self.store_uri}: no feature {name!r}")
-        return self.features[name].to_numpy(np.float32)
+        return self.feature_matrix[:, self.feature_index[name]]
 
     def space_vectors(self, space) -> tuple[np.ndarray, np.ndarray] | None:
         """Standardised vectors of ``space`` per section and their squared norms; None if unknown.

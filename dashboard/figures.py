@@ -37,10 +37,24 @@ def cluster_name(cluster) -> str:
     return "noise" if c == -1 else ("not clustered" if c < -1 else f"cluster {c}")
 
 
+#: Axis style of every figure (what the "plotly_white" template gives, set directly: assigning a
+#: named template costs ~30 ms per figure, most of a 100 000-point map redraw's budget).
+AXIS = dict(gridcolor="#eef1f5", zerolinecolor="#d1d5db", linecolor="#d1d5db", automargin=True)
+
+
 def base_layout(**overrides) -> dict:
-    """The common layout: white paper, light grid, compact margins, the app's font."""
+    """The common layout: white paper, light grid, compact margins, the app's font.
+
+    Figures assign it whole (``fig.layout = base_layout(...)``): ~10x faster than
+    ``update_layout``, which goes through plotly's relayout machinery key by key.
+
+    ``xaxis`` / ``yaxis`` overrides are merged into :data:`AXIS`.
+    """
+    for axis in ("xaxis", "yaxis"):
+        overrides[axis] = {**AXIS, **(overrides.get(axis) or {})}
     layout = dict(
-        template="plotly_white",
+        template="none",
+        colorway=CLUSTER_PALETTE,
         font=dict(family=FONT, size=12, color="#1f2937"),
         margin=dict(l=48, r=16, t=36, b=40),
         paper_bgcolor="rgba(0,0,0,0)",
@@ -55,7 +69,7 @@ def base_layout(**overrides) -> dict:
 def empty_figure(message: str = "Nothing to show", height: int | None = None) -> go.Figure:
     """A blank figure carrying a centred message."""
     fig = go.Figure()
-    fig.update_layout(**base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
+    fig.layout = (base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
                                     annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5,
                                                       xref="paper", yref="paper",
                                                       font=dict(size=14, color="#6b7280"))]))
@@ -66,7 +80,8 @@ def empty_figure(message: str = "Nothing to show", height: int | None = None) ->
 def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None = None,
                 values: np.ndarray | None = None, value_name: str = "", categories: np.ndarray | None = None,
                 category_names=None, hover_text=None, highlight: int | None = None,
-                centroids=None, uirevision: str = "map", marker_size: float | None = None) -> go.Figure:
+                centroids=None, uirevision: str = "map", marker_size: float | None = None,
+                ring_point=None) -> go.Figure:
     """WebGL scatter of sections.
 
     Parameters
@@ -89,6 +104,9 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         Index into ``xyz`` of the selected point, drawn as a ring on top.
     centroids : list of (cluster, x, y[, z]), optional
         Cluster centroids drawn as labelled diamonds.
+    ring_point : (coordinates, row), optional
+        Where to draw the selection ring when the selected section is not among the points
+        (filtered out).
 
     Returns
     -------
@@ -103,22 +121,21 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     traces = []
 
     def scatter(idx, **kw):
-        coords = dict(x=xyz[idx, 0], y=xyz[idx, 1])
+        trace = dict(type="scatter3d" if three_d else "scattergl", mode="markers",
+                     x=xyz[idx, 0], y=xyz[idx, 1],
+                     # customdata travels as a base64 typed array (fast to build and send); a click is
+                     # resolved to its section in the browser (components.selection.CLICK_TO_ROW_JS)
+                     customdata=rows[idx])
         if three_d:
-            coords["z"] = xyz[idx, 2]
-            cls = go.Scatter3d
-            kw.setdefault("marker", {})["size"] = max(2, size * 0.6)
-        else:
-            cls = go.Scattergl
-        extra = {}
+            trace["z"] = xyz[idx, 2]
+            kw["marker"]["size"] = max(2, size * 0.6)
         if use_text:
-            extra["text"] = [hover_text[i] for i in idx]
-            extra["hovertemplate"] = "%{text}<extra>%{fullData.name}</extra>"
+            trace["text"] = [hover_text[i] for i in idx]
+            trace["hovertemplate"] = "%{text}<extra>%{fullData.name}</extra>"
         else:
-            extra["hovertemplate"] = "section #%{customdata}<extra>%{fullData.name}</extra>"
-        # customdata as a plain list: dcc.Graph reads clicked points' customdata from the figure
-        # (gd.data), where a base64 typed array is not indexable
-        return cls(mode="markers", customdata=rows[idx].tolist(), **coords, **extra, **kw)
+            trace["hovertemplate"] = "section #%{customdata}<extra>%{fullData.name}</extra>"
+        trace.update(kw)
+        return trace
 
     if n == 0:
         return empty_figure("No section matches the filters")
@@ -144,57 +161,63 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         idx = np.arange(n)
         codes = np.asarray(categories, np.int32)
         palette = np.array(CLUSTER_PALETTE, dtype=object)
-        traces.append(scatter(idx, name="song", showlegend=False,
-                              marker=dict(color=list(palette[codes % len(palette)]) if n <= HOVER_TEXT_LIMIT
-                                          else codes % len(palette),
-                                          colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)]
-                                          if n > HOVER_TEXT_LIMIT else None,
-                                          cmin=0, cmax=len(palette) - 1, size=size, opacity=0.85)))
+        marker = dict(size=size, opacity=0.85)
+        if n <= HOVER_TEXT_LIMIT:
+            marker["color"] = list(palette[codes % len(palette)])
+        else:  # numbers and a stepped colour scale: no 100 000 colour strings
+            marker.update(color=codes % len(palette), cmin=0, cmax=len(palette) - 1,
+                          colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)])
+        traces.append(scatter(idx, name="song", showlegend=False, marker=marker))
     else:
         traces.append(scatter(np.arange(n), name="sections", showlegend=False,
                               marker=dict(color=ACCENT, size=size, opacity=0.7)))
 
-    if centroids:
-        cx = [c[1] for c in centroids]
-        cy = [c[2] for c in centroids]
-        names = [cluster_name(c[0]) for c in centroids]
-        colors = [cluster_color(c[0]) for c in centroids]
-        if three_d:
-            pass  # centroids on a 3-D map clutter more than they help
-        else:
-            traces.append(go.Scatter(x=cx, y=cy, mode="markers+text", text=[str(c[0]) for c in centroids],
-                                     textposition="top center", name="centroids", hovertext=names,
-                                     hoverinfo="text", showlegend=False,
-                                     marker=dict(symbol="diamond", size=13, color=colors,
-                                                 line=dict(color="#111827", width=1.5))))
+    if centroids and not three_d:  # on a 3-D map centroids clutter more than they help
+        traces.append(dict(type="scatter", x=[c[1] for c in centroids], y=[c[2] for c in centroids],
+                           mode="markers+text", text=[str(c[0]) for c in centroids], textposition="top center",
+                           name="centroids", hovertext=[cluster_name(c[0]) for c in centroids], hoverinfo="text",
+                           showlegend=False,
+                           marker=dict(symbol="diamond", size=13, color=[cluster_color(c[0]) for c in centroids],
+                                       line=dict(color="#111827", width=1.5))))
     # the ring around the selected section is always the last trace, so a selection change can
     # move it with a small patch instead of redrawing every point (see ring_patch)
-    hx = xyz[highlight] if highlight is not None and 0 <= highlight < n else None
-    traces.append(selection_ring(hx, three_d, rows[highlight] if hx is not None else None))
-    fig = go.Figure(traces)
-    fig.update_layout(**base_layout(
+    if highlight is not None and 0 <= highlight < n:
+        ring_point = (xyz[highlight], int(rows[highlight]))
+    traces.append(selection_ring(ring_point[0] if ring_point else None, three_d,
+                                 ring_point[1] if ring_point else None))
+    layout = base_layout(
         uirevision=uirevision, dragmode="lasso" if not three_d else "orbit", clickmode="event",
-        margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="v", x=1, xanchor="right",
-                                                    y=1, bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb",
+        margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="v", x=0.01, xanchor="left",
+                                                    y=0.99, bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb",
                                                     borderwidth=1),
-        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, title=None),
-        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, title=None),
-    ))
+        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks=""),
+        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks=""),
+    )
     if three_d:
         axis = dict(showgrid=True, zeroline=False, showticklabels=False, title="")
-        fig.update_layout(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis), scene_uirevision=uirevision)
-    return fig
+        layout.update(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, uirevision=uirevision))
+    return fast_figure(traces, layout)
 
 
-def selection_ring(point, three_d: bool, row=None):
+
+def selection_ring(point, three_d: bool, row=None) -> dict:
     """The trace marking the selected section (empty when ``point`` is None)."""
     pt = [] if point is None else [float(v) for v in point]
     if three_d:
-        return go.Scatter3d(x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name="selected", showlegend=False,
-                            hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
-    return go.Scattergl(x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=False,
-                        customdata=[int(row)] if row is not None and pt else [], hoverinfo="skip",
-                        marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
+        return dict(type="scatter3d", x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name="selected",
+                    showlegend=False, hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
+    return dict(type="scattergl", x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=False,
+                customdata=[int(row)] if row is not None and pt else [], hoverinfo="skip",
+                marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
+
+
+def fast_figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure from trace and layout dicts without plotly's per-property validation.
+
+    Validation copies and checks every array (tens of ms for a 100 000-point map, most of the
+    redraw budget); the builders that use this are covered by tests of their output instead.
+    """
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 # ---- explanations ------------------------------------------------------------------------------
@@ -214,13 +237,13 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, top: int
     vals = [float(v) for _, v in items]
     colors = ["#2563eb" if v >= 0 else "#dc2626" for v in vals]
     hover = [f"{k} = {feature_values[k]:.4g}" if feature_values and k in feature_values else k for k in names]
-    fig = go.Figure(go.Bar(x=vals, y=[_pretty_feature(k) for k in names], orientation="h",
-                           marker_color=colors, hovertext=hover, hoverinfo="text+x"))
-    fig.update_layout(**base_layout(height=max(180, 26 * len(names) + 60), title=dict(text=title, font_size=13),
-                                    margin=dict(l=150, r=16, t=30 if title else 8, b=32),
-                                    xaxis=dict(title="SHAP value towards the cluster", zeroline=True,
-                                               zerolinecolor="#9ca3af")))
-    return fig
+    bars = dict(type="bar", x=vals, y=[_pretty_feature(k) for k in names], orientation="h",
+                marker=dict(color=colors), hovertext=hover, hoverinfo="text+x")
+    return fast_figure([bars], base_layout(height=max(180, 26 * len(names) + 60),
+                                           title=dict(text=title, font=dict(size=13)),
+                                           margin=dict(l=150, r=16, t=30 if title else 8, b=32),
+                                           xaxis=dict(title=dict(text="SHAP value towards the cluster"),
+                                                      zeroline=True, zerolinecolor="#9ca3af")))
 
 
 def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, top: int = 10,
@@ -261,7 +284,7 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
         marker=dict(size=5, color=np.clip(np.concatenate(cs), -2.5, 2.5), colorscale="RdBu_r", cmin=-2.5, cmax=2.5,
                     opacity=0.75, showscale=values is not None,
                     colorbar=dict(title=dict(text="feature value (z)", side="right"), thickness=10, len=0.8))))
-    fig.update_layout(**base_layout(
+    fig.layout = (base_layout(
         height=max(260, 30 * len(rank) + 70), margin=dict(l=150, r=16, t=8, b=36),
         xaxis=dict(title="SHAP value towards the cluster", zeroline=True, zerolinecolor="#9ca3af"),
         yaxis=dict(tickmode="array", tickvals=list(range(len(rank))),
@@ -277,7 +300,7 @@ def shap_ranking(ranking, *, top: int = 12) -> go.Figure:
     fig = go.Figure(go.Bar(x=[float(r["mean_abs_shap"]) for r in items],
                            y=[_pretty_feature(r["feature"]) for r in items], orientation="h",
                            marker_color=ACCENT))
-    fig.update_layout(**base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=150, r=16, t=8, b=36),
+    fig.layout = (base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=150, r=16, t=8, b=36),
                                     xaxis=dict(title="mean |SHAP|")))
     return fig
 
@@ -304,7 +327,7 @@ def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=N
         customdata=np.array(vals),
         hovertemplate="%{y}: %{customdata:.4g}" + (" (%{x:+.2f} sd from corpus)" if overall else "")
         + "<extra></extra>"))
-    fig.update_layout(**base_layout(
+    fig.layout = (base_layout(
         height=max(260, 20 * len(names) + 60), margin=dict(l=150, r=16, t=8, b=36),
         xaxis=dict(title="difference to corpus mean (sd)" if overall else "mean value", zeroline=True,
                    zerolinecolor="#9ca3af"),
@@ -319,7 +342,7 @@ def cluster_sizes(clusters, sizes, n_songs=None) -> go.Figure:
              for c, s, n in zip(clusters, sizes, n_songs if n_songs is not None else [None] * len(clusters))]
     fig = go.Figure(go.Bar(x=[str(c) for c in clusters], y=list(sizes), marker_color=[cluster_color(c) for c in clusters],
                            hovertext=hover, hoverinfo="text", customdata=clusters))
-    fig.update_layout(**base_layout(height=220, margin=dict(l=48, r=8, t=8, b=36),
+    fig.layout = (base_layout(height=220, margin=dict(l=48, r=8, t=8, b=36),
                                     xaxis=dict(title="cluster", type="category"), yaxis=dict(title="sections")))
     return fig
 
@@ -329,7 +352,7 @@ def song_shares(titles, counts) -> go.Figure:
     if len(titles) == 0:
         return empty_figure("No sections", height=200)
     fig = go.Figure(go.Bar(x=list(counts)[::-1], y=list(titles)[::-1], orientation="h", marker_color="#64748b"))
-    fig.update_layout(**base_layout(height=max(200, 22 * len(titles) + 50), margin=dict(l=180, r=16, t=8, b=36),
+    fig.layout = (base_layout(height=max(200, 22 * len(titles) + 50), margin=dict(l=180, r=16, t=8, b=36),
                                     xaxis=dict(title="sections in this cluster")))
     return fig
 
@@ -361,7 +384,8 @@ def k_curves(curves: dict) -> go.Figure:
         return empty_figure("No K curves stored for these runs", height=300)
     fig.update_layout(**base_layout(height=320, margin=dict(l=48, r=16, t=40, b=40),
                                     legend=dict(orientation="h", y=-0.2)))
-    fig.update_xaxes(title_text="K", dtick=1)
+    fig.update_xaxes(title_text="K", dtick=1, **AXIS)
+    fig.update_yaxes(**AXIS)
     return fig
 
 
@@ -382,7 +406,7 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
     fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[str(r) for r in rows], colorscale="Blues",
                                text=counts, texttemplate="%{text}", hovertemplate=f"{name_a} %{{y}} · {name_b} "
                                "%{x}: %{z} sections<extra></extra>", colorbar=dict(thickness=10)))
-    fig.update_layout(**base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
+    fig.layout = (base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
                                     xaxis=dict(title=f"{name_b} (label→aligned)", type="category", side="bottom"),
                                     yaxis=dict(title=name_a, type="category", autorange="reversed")))
     return fig
@@ -415,7 +439,7 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
     fig = go.Figure(go.Sankey(arrangement="snap", node=dict(label=labels, color=colors, pad=12, thickness=14,
                                                              line=dict(width=0)),
                               link=dict(source=src, target=dst, value=val, color=lcol)))
-    fig.update_layout(**base_layout(height=max(320, 26 * max(len(rows), len(cols)) + 80),
+    fig.layout = (base_layout(height=max(320, 26 * max(len(rows), len(cols)) + 80),
                                     margin=dict(l=8, r=8, t=8, b=8)))
     return fig
 
@@ -436,12 +460,12 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
     waveform : (times, lo, hi), optional
         Min/max envelope drawn as a top lane.
     """
-    fig = go.Figure()
+    traces = []
     names = []
     y0 = 0
     if waveform is not None:
         t, lo, hi = waveform
-        fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([hi, lo[::-1]]) * 0.42,
+        traces.append(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([hi, lo[::-1]]) * 0.42,
                                  fill="toself", mode="lines", line=dict(width=0.5, color="#64748b"),
                                  fillcolor="rgba(100,116,139,0.45)", hoverinfo="skip", showlegend=False,
                                  name="waveform"))
@@ -456,7 +480,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
         for c in np.unique(labels):
             idx = order[labels[order] == c]
             # one bar trace per cluster and lane: bars from start to end at the lane's y
-            fig.add_trace(go.Bar(
+            traces.append(go.Bar(
                 base=starts[idx], x=(ends - starts)[idx], y=[y] * len(idx), orientation="h",
                 marker=dict(color=cluster_color(c), line=dict(color="#ffffff", width=1)), width=0.8,
                 name=cluster_name(c), legendgroup=str(c), showlegend=int(c) not in seen,
@@ -468,7 +492,8 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
     if selected is not None:
         shapes.append(dict(type="rect", x0=selected[0], x1=selected[1], y0=-0.5, y1=len(names) - 0.5,
                            xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
-    fig.update_layout(**base_layout(
+    fig = go.Figure(traces)
+    fig.layout = (base_layout(
         barmode="overlay", height=max(180, 46 * len(names) + 90), shapes=shapes,
         title=dict(text=title, font_size=13) if title else None,
         margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",

@@ -36,15 +36,14 @@ def neighbour_list(data, pos: int, run_id: str | None, page: str, space: str | N
     if not nbrs:
         return empty_state("No neighbours (this section has no vector in this space).")
     labels = data.run_arrays(run_id).label if run_id and run_id in data.runs.index else None
-    secs = data.sections
     rows = []
     for npos, dist in nbrs:
-        s = secs.iloc[npos]
         lab = int(labels[npos]) if labels is not None else -2
         rows.append(html.Div(className="list-row", children=[
-            html.Button("▶", id=ids.play(page, s["section_id"]), className="btn-icon", title="select and play"),
-            html.Span(s["title"], className="list-main"),
-            html.Span(fmt_time(s["start_s"]), className="muted"),
+            html.Button("▶", id=ids.play(page, str(data.section_ids[npos])), className="btn-icon",
+                        title="select and play"),
+            html.Span(data.titles[npos], className="list-main", title=data.titles[npos]),
+            html.Span(fmt_time(data.starts[npos]), className="muted"),
             cluster_chip(lab) if lab >= -1 else None,
             html.Span(f"d={dist:.2f}", className="muted small"),
         ]))
@@ -84,12 +83,13 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
         for _, t in tags.head(10).iterrows()])
 
     # explanation towards its cluster
-    shap_view = empty_state("No explanation for this run.")
+    shap_view = empty_state("Noise: no cluster to explain." if info["cluster"] == -1 else
+                            "No explanation stored for this run.")
     if run_id:
         expl = data.explanation(run_id, pos)
         if expl is not None:
-            feats = data.features
-            values = {f: float(feats.iloc[pos][f]) for f in expl.index if f in feats.columns}
+            cols = [f for f in expl.index if f in data.feature_index]
+            values = dict(zip(cols, map(float, data.feature_rows([pos], cols)[0]))) if cols else {}
             shap_view = dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10),
                                   config={**GRAPH_CONFIG, "displayModeBar": False}, className="graph-small")
 

@@ -8,10 +8,39 @@ session-wide ``ids.GLOBAL_SELECTION`` so the next page opens on the same section
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, no_update
 
 from .. import ids
 from ..data import get_data
+
+
+#: Browser side of a click: the clicked point's customdata (its section position). dcc.Graph looks
+#: customdata up in the figure as sent (gd.data), where a base64 typed array cannot be indexed, so
+#: the position is read from plotly's decoded trace (gd._fullData) instead.
+CLICK_TO_ROW_JS = """
+function(click, graphId) {
+    var nu = window.dash_clientside.no_update;
+    if (!click || !click.points || !click.points.length) { return nu; }
+    var p = click.points[0];
+    var cd = p.customdata;
+    if (cd === undefined || cd === null) {
+        var el = document.getElementById(graphId);
+        var gd = el && (el.classList.contains('js-plotly-plot') ? el : el.querySelector('.js-plotly-plot'));
+        var traces = (gd && gd._fullData) || [];
+        var tr = null;
+        for (var i = 0; i < traces.length; i++) { if (traces[i].index === p.curveNumber) { tr = traces[i]; } }
+        if (tr && tr.customdata && typeof p.pointNumber === 'number') { cd = tr.customdata[p.pointNumber]; }
+    }
+    if (Array.isArray(cd)) { cd = cd[0]; }
+    if (typeof cd !== 'number') { return nu; }
+    return {row: cd, at: Date.now()};
+}
+"""
+
+
+def click_store(graph: str) -> dcc.Store:
+    """The store a graph's clicks are written to (put it in the page layout next to the graph)."""
+    return dcc.Store(id=f"{graph}-click")
 
 
 def play_pattern(page: str) -> dict:
@@ -20,9 +49,14 @@ def play_pattern(page: str) -> dict:
 
 def section_from_click(data, click) -> str | None:
     """The section id named by a figure's clickData (first point's customdata = position)."""
-    if not click or not click.get("points"):
+    if not click:
         return None
-    cd = click["points"][0].get("customdata")
+    if "row" in click:  # from CLICK_TO_ROW_JS
+        cd = click["row"]
+    elif click.get("points"):
+        cd = click["points"][0].get("customdata")
+    else:
+        return None
     if isinstance(cd, (list, tuple)):
         cd = cd[0] if cd else None
     if isinstance(cd, str):
@@ -91,13 +125,16 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
     page : str
         Page name (``ids.selected(page)`` must be in its layout).
     graph : str, optional
-        Id of a ``dcc.Graph`` whose clicks select (points carry the section position as customdata).
+        Id of a ``dcc.Graph`` whose clicks select (points carry the section position as customdata);
+        the layout must hold ``click_store(graph)``.
     run : str, optional
         Id of the page's run control (its ``value`` becomes the selection's ``run_id``).
     """
     inputs = {"play": Input(play_pattern(page), "n_clicks")}
     if graph:
-        inputs["click"] = Input(graph, "clickData")
+        clientside_callback(CLICK_TO_ROW_JS, Output(f"{graph}-click", "data"), Input(graph, "clickData"),
+                            State(graph, "id"), prevent_initial_call=True)
+        inputs["click"] = Input(f"{graph}-click", "data")
     if run:
         inputs["run"] = Input(run, "value")
 
@@ -107,7 +144,7 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
               state={"glob": State(ids.GLOBAL_SELECTION, "data"), "cur": State(ids.selected(page), "data")})
     def _select(play, glob, cur, click=None, run=None):
         trig = ctx.triggered_id
-        if graph is not None and trig == graph:
+        if graph is not None and trig == f"{graph}-click":
             trig = "graph"
         elif run_control is not None and trig == run_control:
             trig = "run"

@@ -103,8 +103,8 @@ def cluster_body(data, run_id, cluster):
     else:
         ranking = []
     values = None
-    if shap.size and all(n in data.features.columns for n in names):
-        values = data.features[names].to_numpy(np.float32)[pos]
+    if shap.size and all(n in data.feature_index for n in names):
+        values = data.feature_rows(pos, names)
 
     fidelity = run.get("fidelity")
     metrics = [("sections", f"{len(members):,}"), ("songs", f"{len(codes):,}"),

@@ -48,7 +48,9 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     secs = data.sections
     df = pd.DataFrame({
         "id": data.section_ids[pos],
-        "song": secs["title"].to_numpy()[pos],
+        # categorical: sorting and filtering 100 000 rows by song works on codes, not strings
+        "song": pd.Categorical(secs["title"].to_numpy()[pos], categories=sorted(set(data.songs["title"])),
+                               ordered=True),
         "start": secs["start_s"].to_numpy()[pos].round(1),
         "label_a": la[pos].astype(np.int64),
         "label_b": lb[pos].astype(np.int64),
@@ -73,8 +75,15 @@ def apply_filter(df: pd.DataFrame, query: str | None) -> pd.DataFrame:
         col, op, raw = m["col"], m["op"], m["val"].strip().strip('"').strip("'")
         s = df[col]
         if op in ("contains", "scontains"):
-            df = df[s.astype(str).str.contains(raw, case=False, regex=False)]
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                cats = s.cat.categories
+                hit = cats[cats.astype(str).str.contains(raw, case=False, regex=False)]
+                df = df[s.isin(hit)]
+            else:
+                df = df[s.astype(str).str.contains(raw, case=False, regex=False)]
             continue
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(str)
         if pd.api.types.is_numeric_dtype(s):
             try:
                 v = float(raw)
@@ -113,7 +122,7 @@ def table_page(data, run_a, run_b, page_current=0, page_size=PAGE_SIZE, sort_by=
     n = len(df)
     pages = max(1, -(-n // page_size))
     page_current = min(max(0, int(page_current or 0)), pages - 1)
-    rows = df.iloc[page_current * page_size:(page_current + 1) * page_size].to_dict("records")
+    rows = df.iloc[page_current * page_size:(page_current + 1) * page_size].astype({"song": str}).to_dict("records")
     return rows, pages, f"{n:,} of {total:,} sections match"
 
 

@@ -11,7 +11,7 @@ from dashboard.components.common import (GRAPH_CONFIG, card, cluster_chip, contr
                                          empty_state, fmt_time, page_header, run_options)
 from dashboard.components.detail import section_detail, section_summary
 from dashboard.components.player import section_player, spectrogram_url
-from dashboard.components.selection import register_selection
+from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
 
 PAGE = "map"
@@ -106,14 +106,11 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         cp = data.centroid_projection(run_id, kind, dims)
         if len(cp):
             centroids = [(int(r.cluster), float(r.x), float(r.y)) for r in cp.itertuples()]
+    # selected but filtered out: still ring it where it sits
+    ring_point = (proj.xyz[pos], pos) if highlight is None and pos is not None and proj.present[pos] else None
     fig = figures.section_map(xyz, rows, highlight=highlight, centroids=centroids,
-                              uirevision=f"{space}/{projection}", **kw)
-    n_traces = len(fig.data)
-    ring = n_traces - 1 if len(rows) else None
-    if ring is not None and highlight is None and pos is not None and proj.present[pos]:
-        # selected but filtered out: still ring it where it sits
-        pt = proj.xyz[pos]
-        fig.data[ring].update(x=[float(pt[0])], y=[float(pt[1])], **({"z": [float(pt[2])]} if dims == 3 else {}))
+                              uirevision=f"{space}/{projection}", ring_point=ring_point, **kw)
+    ring = len(fig.data) - 1 if len(rows) else None
     total = int(proj.present.sum())
     count = f"Showing {len(rows):,} of {total:,} sections"
     return fig, count, {"ring": ring, "space": space, "projection": projection}
@@ -145,8 +142,8 @@ def ring_patch(data, meta, selected) -> Patch | object:
 
 
 def _hover_text(data, rows, arr):
-    titles = data.sections["title"].to_numpy()[rows]
-    starts = data.sections["start_s"].to_numpy()[rows]
+    titles = data.titles[rows]
+    starts = data.starts[rows]
     out = [f"{t}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
     if arr is not None:
         conf = arr.confidence[rows]
@@ -226,6 +223,7 @@ def layout(section=None, run=None, space=None, **_query):
     run = run if run in data.runs.index else default_run(data, space)
     clusters = data.run_arrays(run).clusters if run else ()
     return html.Div(className="page page-map", children=[
+        click_store(ids.MAP_GRAPH),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
                                                "run_id": run}),
         dcc.Store(id=ids.MAP_SLOT_STORE, data={}),

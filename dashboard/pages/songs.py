@@ -11,7 +11,7 @@ from dashboard import figures, ids
 from dashboard.components.common import (GRAPH_CONFIG, card, control, default_run, dropdown, page_header,
                                          run_options)
 from dashboard.components.detail import section_detail
-from dashboard.components.selection import register_selection
+from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
 
 PAGE = "songs"
@@ -118,6 +118,7 @@ def layout(song=None, section=None, run=None, **_query):
     song = song if song in data.songs.index else (data.songs.index[0] if len(data.songs) else None)
     run = run if run in data.runs.index else default_run(data)
     return html.Div(className="page page-songs", children=[
+        click_store(ids.SONGS_TIMELINE),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
         page_header("Songs", "Where each sound plays in a song, by every run; pick several songs to line them up."),
         card(None, html.Div(className="controls-row", children=[
