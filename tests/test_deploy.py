@@ -148,6 +148,45 @@ def image_healthcheck() -> list[str]:
     return json.loads(exec_form)
 
 
+def image_app_dir(dest: Path) -> Path:
+    """What the image's /app holds: the build stage's COPY lines applied to the build context
+    (the repository less .dockerignore), into ``dest``. Returns ``dest``."""
+    import fnmatch
+
+    patterns = [line.strip().rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        for pat in patterns:
+            if pat.startswith("**/"):
+                if any(fnmatch.fnmatch(part, pat[3:]) for part in parts):
+                    return True
+            elif fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(parts[0], pat):
+                return True
+        return False
+
+    instructions = dockerfile_instructions((REPO / "Dockerfile").read_text())
+    starts = [i for i, (ins, _) in enumerate(instructions) if ins == "FROM"]
+    build = instructions[starts[0]:starts[1]]
+    for ins, args in build:
+        if ins != "COPY":
+            continue
+        *sources, target = args.split()
+        for src in sources:
+            src_path = REPO / src
+            to = dest / target / src_path.name if target.endswith("/") and src_path.is_file() else dest / target
+            if src_path.is_dir():
+                def skip(folder, names):
+                    rel = Path(folder).relative_to(REPO).as_posix()
+                    return [n for n in names if ignored(f"{rel}/{n}".lstrip("./"))]
+                shutil.copytree(src_path, to, symlinks=True, ignore=skip, dirs_exist_ok=True)
+            else:
+                to.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src_path, to)
+    return dest
+
+
 def test_dockerfile_is_multi_stage_non_root_and_secret_free():
     instructions = dockerfile_instructions((REPO / "Dockerfile").read_text())
     froms = [args for ins, args in instructions if ins == "FROM"]
@@ -254,7 +293,7 @@ def served_store(moto_endpoint, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gunicorn_app(served_store, tmp_path_factory):
-    """The Dockerfile's CMD, run as is from the repository root with the image's environment,
+    """The Dockerfile's CMD, run as is in a copy of the image's /app with the image's environment,
     serving the store on S3."""
     tmp = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
@@ -280,8 +319,14 @@ def gunicorn_app(served_store, tmp_path_factory):
     add = subprocess.run([str(VENV_BIN / "sectionist"), "users", "add", "deployer", "--role", "viewer",
                           "--password-stdin"], input=password + "\n", env=env, capture_output=True, text=True)
     assert add.returncode == 0, add.stderr
+    # run from a copy of what the image holds in /app, so a file the Dockerfile forgets is noticed
+    app_dir = image_app_dir(tmp / "app")
+    env["PYTHONPATH"] = str(app_dir)
+    where = subprocess.run([sys.executable, "-c", "import analysis, dashboard; print(dashboard.__file__, analysis.__file__)"],
+                           cwd=app_dir, env=env, capture_output=True, text=True, check=True).stdout
+    assert all(path.startswith(str(app_dir)) for path in where.split()), where
     log = open(tmp / "gunicorn.log", "wb")
-    proc = subprocess.Popen(image_cmd(), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(image_cmd(), cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", proc)
