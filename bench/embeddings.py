@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=120.0, help="audio length [120]")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per figure (best kept) [3]")
-    ap.add_argument("--batch-size", type=int, default=32, help="patches per forward pass [32]")
+    ap.add_argument("--batch-size", type=int, default=None, help="patches per forward pass [each embedder's default]")
     args = ap.parse_args(argv)
 
     import torch
@@ -117,11 +117,12 @@ def main(argv=None) -> int:
     print(f"musicnn default backend: {auto.net.backend}")
 
     patches, _ = M.make_patches(M.log_compress(M.mel_power(y)))
+    bs = auto.batch_size
     net_only = M.MusicnnModel("MSD_musicnn", backend=auto.net.backend)
 
     def run_net():
-        for i in range(0, len(patches), args.batch_size):
-            net_only.forward(patches[i:i + args.batch_size])
+        for i in range(0, len(patches), bs):
+            net_only.forward(patches[i:i + bs])
 
     report("realtime_musicnn_network_only", best_time(run_net, args.repeats), "musicnn network only (default backend)")
     warnings.filterwarnings("ignore", message="Using padding='same'")  # the reference's even kernels
@@ -130,8 +131,8 @@ def main(argv=None) -> int:
 
     def run_ref():
         with torch.inference_mode():
-            for i in range(0, len(xt), args.batch_size):
-                ref(xt[i:i + args.batch_size])
+            for i in range(0, len(xt), bs):
+                ref(xt[i:i + bs])
 
     report("realtime_reference_torch_layers", best_time(run_ref, args.repeats),
            "reference: plain PyTorch modules, same layer shapes")
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
     report("realtime_autoencoder", best_time(lambda: ae.embed(y, sr), args.repeats), "autoencoder (embedding)")
 
     if torch.cuda.is_available():
-        gpu = get_embedder("musicnn", device="cuda", backend="torch", batch_size=max(args.batch_size, 64))
+        gpu = get_embedder("musicnn", device="cuda", backend="torch", batch_size=args.batch_size)
         report("realtime_musicnn_cuda", best_time(lambda: gpu.embed(y, sr), args.repeats),
                f"musicnn on cuda ({torch.cuda.get_device_name()})")
     else:

@@ -492,8 +492,8 @@ class MusicnnEmbedder(Embedder):
         ``taggram`` (50); for vgg models ``pool5_flat`` (default, 256) or ``taggram``.
     hop_s : float, optional
         Hop between 3 s patches in seconds (default: one patch, i.e. no overlap, as musicnn).
-    batch_size : int
-        Patches per forward pass.
+    batch_size : int, optional
+        Patches per forward pass (default 8 with NumPy, 32 with PyTorch on the CPU, 128 on a GPU).
     backend, device, prefix, vgg_pooling
         See :class:`MusicnnModel`.
     name : str, optional
@@ -503,15 +503,17 @@ class MusicnnEmbedder(Embedder):
     sample_rate = SR
 
     def __init__(self, model: str = "MSD_musicnn", layer: str | None = None, hop_s: float | None = None,
-                 batch_size: int = 32, backend: str = "auto", device: str = "cpu", prefix: str | None = None,
+                 batch_size: int | None = None, backend: str = "auto", device: str = "cpu", prefix: str | None = None,
                  vgg_pooling: str = "graph", name: str | None = None):
         arch = architecture(model)
         layer = layer or DEFAULT_LAYER[arch]
         if layer not in LAYERS[arch]:
             raise ParameterError(f"layer={layer!r} for {model}: choose one of {', '.join(LAYERS[arch])}")
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ParameterError(f"batch_size={batch_size}: must be ≥ 1")
         self.net = MusicnnModel(model, prefix=prefix, backend=backend, device=device, vgg_pooling=vgg_pooling)
+        if batch_size is None:  # NumPy's im2col needs ~12 MB per patch: keep its batches small
+            batch_size = 8 if self.net.backend == "numpy" else (128 if self.net.device != "cpu" else 32)
         self.model = model
         self.layer = layer
         self.name = name or model
