@@ -67,6 +67,8 @@ class ReadThroughCache:
     ttl : float
         Seconds during which the last seen manifest version is trusted without asking the store
         again (``0`` checks before every read).
+    clock : callable
+        Monotonic seconds (``time.monotonic``; tests pass their own).
 
     Notes
     -----
@@ -74,7 +76,8 @@ class ReadThroughCache:
     :meth:`needs_version_check` and then :meth:`observe_version` with the version it read.
     """
 
-    def __init__(self, directory, *, max_bytes: int = DEFAULT_MAX_BYTES, ttl: float = DEFAULT_TTL):
+    def __init__(self, directory, *, max_bytes: int = DEFAULT_MAX_BYTES, ttl: float = DEFAULT_TTL,
+                 clock=time.monotonic):
         if max_bytes <= 0:
             raise ParameterError(f"cache max_bytes={max_bytes}: must be > 0 (disable the cache instead)")
         if ttl < 0:
@@ -83,6 +86,7 @@ class ReadThroughCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = int(max_bytes)
         self.ttl = float(ttl)
+        self._clock = clock
         self.stats = CacheStats()
         self.version: int | None = None
         self._checked_at = -float("inf")
@@ -91,13 +95,13 @@ class ReadThroughCache:
     # ---- version --------------------------------------------------------------------------
     def needs_version_check(self) -> bool:
         """Whether the manifest version should be read again before the next cached read."""
-        return self.version is None or time.monotonic() - self._checked_at >= self.ttl
+        return self.version is None or self._clock() - self._checked_at >= self.ttl
 
     def observe_version(self, version: int) -> None:
         """Record the store's current manifest version; a change drops every older entry."""
         version = int(version)
         with self._lock:
-            self._checked_at = time.monotonic()
+            self._checked_at = self._clock()
             if version == self.version:
                 return
             old, self.version = self.version, version

@@ -59,14 +59,17 @@ def test_version_is_checked_at_most_once_per_ttl(s3, tmp_path):
     writer = open_store(s3.uri(), cache=False)
     writer.write_part("t", "a", _part(10, 1))
     writer.write_manifest({})
-    reader = open_store(s3.uri(), create=False, cache_dir=tmp_path / "c", cache_ttl=0.5)
+    reader = open_store(s3.uri(), create=False, cache_dir=tmp_path / "c")
+    now = [1000.0]
+    reader.cache = ReadThroughCache(reader.cache.directory, ttl=30.0, clock=lambda: now[0])
     reader.read_part("t", "a")
     writer.write_part("t", "a", _part(10, 2))
     writer.write_manifest(writer.read_manifest())
-    # within the TTL the old version is trusted
+    now[0] += 29.0  # within the TTL the old version is trusted: no manifest request at all
     assert reader.read_part("t", "a")["section_id"].iloc[0] == "s1-00000"
-    time.sleep(0.6)
+    now[0] += 1.0
     assert reader.read_part("t", "a")["section_id"].iloc[0] == "s2-00000"
+    assert reader.cache.version == 2
 
 
 def test_size_limit_evicts_least_recently_used(s3, tmp_path):
