@@ -112,12 +112,11 @@ systemctl daemon-reload
 systemctl enable sectionist.service
 systemctl restart sectionist.service
 
+log "installing sectionist-admin (sectionist commands as the service user, with its settings)"
+install -m 0750 "$SRC/deploy/sectionist-admin" /usr/local/sbin/sectionist-admin
+
 log "creating the first admin account ($ADMIN_USER)"
-set -a
-# shellcheck source=/dev/null
-. "$ENV_FILE"
-set +a
-if out="$(runuser -u sectionist -- "$VENV/bin/sectionist" users add "$ADMIN_USER" --role admin --if-missing)"; then
+if out="$(/usr/local/sbin/sectionist-admin users add "$ADMIN_USER" --role admin --if-missing)"; then
     if [ -n "$out" ]; then
         umask 077
         printf '%s\n' "$out" > /root/sectionist-admin.txt

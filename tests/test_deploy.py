@@ -62,7 +62,7 @@ SCRIPTS = _shell_scripts()
 
 def test_the_known_scripts_are_found():
     names = {p.relative_to(REPO).as_posix() for p in SCRIPTS}
-    assert {"deploy/user-data.sh", "scripts/install-system-deps.sh", ".ci/run"} <= names
+    assert {"deploy/user-data.sh", "deploy/sectionist-admin", "scripts/install-system-deps.sh", ".ci/run"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(REPO).as_posix())
@@ -228,11 +228,31 @@ def test_systemd_unit_verifies(tmp_path):
 def test_user_data_installs_the_shipped_unit_and_config():
     script = (DEPLOY / "user-data.sh").read_text()
     assert "deploy/sectionist.service" in script and "deploy/nginx.conf" in script
-    assert "users add \"$ADMIN_USER\" --role admin" in script
+    assert 'sectionist-admin users add "$ADMIN_USER" --role admin' in script
     listed = re.search(r"local names='([^']+)'", script).group(1).split()
     assert listed == [f"${{{v}}}" for v in NGINX_VARS]
     used = set(re.findall(r"\$\{([A-Z_]+)\}", _strip_comments((DEPLOY / "nginx.conf").read_text())))
     assert used == set(NGINX_VARS)
+
+
+def test_sectionist_admin_runs_commands_with_the_service_settings(tmp_path):
+    import getpass
+
+    db = tmp_path / "users.sqlite"
+    env_file = tmp_path / "sectionist.env"
+    env_file.write_text(f"SECTIONIST_DB_URL=sqlite:///{db}\nSECTIONIST_STORE={tmp_path / 'store'}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECTIONIST_")}
+    env.update(SECTIONIST_ENV_FILE=str(env_file), SECTIONIST_BIN=str(VENV_BIN / "sectionist"),
+               SECTIONIST_USER=getpass.getuser())
+    tool = str(DEPLOY / "sectionist-admin")
+    added = subprocess.run([tool, "users", "add", "boss", "--role", "admin"], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    listed = subprocess.run([tool, "users", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "boss" in listed.stdout and "admin" in listed.stdout
+    missing = subprocess.run([tool, "users", "list"], env=dict(env, SECTIONIST_ENV_FILE=str(tmp_path / "none")),
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
 
 
 def _strip_comments(conf: str) -> str:
