@@ -446,7 +446,7 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
 
 # ---- songs ---------------------------------------------------------------------------------------
 def song_timeline(lanes, *, duration: float, selected: tuple | None = None, waveform=None,
-                  title: str = "") -> go.Figure:
+                  title: str = "", song_id: str | None = None) -> go.Figure:
     """Timeline of one song: one lane per run, sections as blocks coloured by cluster.
 
     Parameters
@@ -459,6 +459,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
         The selected section, outlined on every lane.
     waveform : (times, lo, hi), optional
         Min/max envelope drawn as a top lane.
+    song_id : str, optional
+        Stored in ``layout.meta``: ``assets/player.js`` draws the playhead of a playing section of
+        this song on the timeline.
     """
     traces = []
     names = []
@@ -495,6 +498,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
     fig = go.Figure(traces)
     fig.layout = (base_layout(
         barmode="overlay", height=max(180, 46 * len(names) + 90), shapes=shapes,
+        meta={"song_id": song_id} if song_id else None,
         title=dict(text=title, font_size=13) if title else None,
         margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
         xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
@@ -504,13 +508,14 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
     return fig
 
 
-def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "") -> go.Figure:
+def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "",
+                   song_id: str | None = None) -> go.Figure:
     """"Tracks" view: one row per cluster (ordered by the caller), blocks where that cluster plays.
 
     ``rows`` is a list of (cluster, starts, ends, positions).
     """
     lanes = [(cluster_name(c), s, e, np.full(len(s), c), p) for c, s, e, p in rows]
-    return song_timeline(lanes, duration=duration, selected=selected, title=title)
+    return song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
 
 
 def order_by_similarity(centroids: np.ndarray) -> np.ndarray:

@@ -159,3 +159,23 @@ def test_pages_load(server, browser_page, path, marker):
     name = path.strip("/") or "overview"
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert not errors, errors
+
+
+def test_songs_playhead_follows_playback(server, browser_page):
+    page, errors = browser_page
+    page.goto(server["url"] + "/songs")
+    page.wait_for_selector("#songs-detail audio", timeout=30000)
+    page.wait_for_selector("#songs-timeline .js-plotly-plot", timeout=30000)
+    start = float(page.locator("#songs-detail .player").get_attribute("data-start"))
+    duration = float(page.locator("#songs-detail .player").get_attribute("data-duration"))
+    page.wait_for_function("() => { const a = document.querySelector('#songs-detail audio');"
+                           " return a && a.readyState >= 1; }", timeout=20000)
+    page.evaluate("() => { document.querySelector('#songs-detail audio').currentTime = 1.5; }")
+    x = page.wait_for_function(
+        "() => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
+        " const s = (gd.layout.shapes || []).find(s => s.name === 'playhead'); return s ? s.x0 : null; }",
+        timeout=20000).json_value()
+    assert x == pytest.approx(start + 1.5, abs=0.05)
+    left = page.locator("#songs-detail .songbar-playhead").evaluate("e => parseFloat(e.style.left)")
+    assert left == pytest.approx(100 * (start + 1.5) / duration, abs=0.1)
+    assert not errors, errors

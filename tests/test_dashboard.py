@@ -253,7 +253,7 @@ def test_selection_resolution(data):
     click = {"points": [{"customdata": 4, "x": 0, "y": 0}]}
     assert section_from_click(data, click) == sid
     assert section_from_click(data, {"points": [{"x": 1}]}) is None
-    assert resolve_selection(data, "graph", click=click, run="r1") == {"section_id": sid, "run_id": "r1"}
+    assert resolve_selection(data, "graph", click=click, run="r1") == {"section_id": sid, "run_id": "r1", "autoplay": True}
     assert resolve_selection(data, None, glob={"section_id": sid, "run_id": "x"}, run="r2") == \
         {"section_id": sid, "run_id": "r2"}
     play = {"type": "play", "page": "map", "section": data.section_ids[9]}

@@ -7,7 +7,6 @@ import pytest
 
 from analysis.synthetic_store import RUNS, build_synthetic_store
 from dashboard import ids
-from dashboard.data import StoreData
 
 N = 60
 

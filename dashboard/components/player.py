@@ -38,7 +38,8 @@ def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", c
     audio_kw = {"id": element_id} if element_id else {}
     return html.Div(
         className="player compact" if compact else "player",
-        **{"data-start": f"{start:.3f}", "data-end": f"{end:.3f}", "data-duration": f"{duration:.3f}"},
+        **{"data-start": f"{start:.3f}", "data-end": f"{end:.3f}", "data-duration": f"{duration:.3f}",
+           "data-song": str(section["song_id"])},
         children=[
             html.Div(className="player-title", children=[
                 html.Span(section.get("song_title") or section.get("title") or section["song_id"], className="song-title"),

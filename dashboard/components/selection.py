@@ -1,4 +1,6 @@
-"""The selected section of a page: ``dcc.Store(id=ids.selected(page))`` = {"section_id", "run_id"}.
+"""The selected section of a page: ``dcc.Store(id=ids.selected(page))`` = {"section_id", "run_id"}
+(plus ``"autoplay": True`` when a person clicked it, so the player starts; a selection restored on
+page load stays silent).
 
 :func:`register_selection` wires, for one page, the things that select a section (a click on a
 figure whose points carry the section position as ``customdata``, the ▶ buttons built with
@@ -98,13 +100,13 @@ def resolve_selection(data, triggered, *, play_clicks=None, click=None, run=None
         sid = triggered.get("section")
         if data.position(sid) is None:
             return no_update
-        return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
+        return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id"), "autoplay": True}
     if triggered == "run":
         return {"section_id": cur.get("section_id"), "run_id": run}
     sid = section_from_click(data, click)
     if sid is None:
         return no_update
-    return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
+    return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id"), "autoplay": True}
 
 
 def ctx_value_clicked(triggered, play_clicks) -> bool:
@@ -155,4 +157,4 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
     def _share(sel):
         if not sel or not sel.get("section_id"):
             return no_update
-        return sel
+        return {"section_id": sel["section_id"], "run_id": sel.get("run_id")}

@@ -195,4 +195,4 @@ def _body(run, cluster):
 def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
-                          autoplay=ctx.triggered_id is not None, n_neighbours=6)
+                          autoplay=bool(selected.get("autoplay")), n_neighbours=6)

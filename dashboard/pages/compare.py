@@ -7,7 +7,7 @@ import re
 import dash
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
+from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import figures, ids
 from dashboard.components.common import GRAPH_CONFIG, card, control, dropdown, empty_state, page_header, run_options
@@ -220,12 +220,12 @@ def _table(a, b, page_current, page_size, sort_by, filter_query, only):
 def _row(cell, a):
     if not cell or not cell.get("row_id"):
         return no_update
-    return {"section_id": cell["row_id"], "run_id": a}
+    return {"section_id": cell["row_id"], "run_id": a, "autoplay": True}
 
 
 @callback(Output(ids.COMPARE_DETAIL, "children"), Input(ids.selected(PAGE), "data"))
 def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
-                          autoplay=ctx.triggered_id is not None, n_neighbours=6)
+                          autoplay=bool(selected.get("autoplay")), n_neighbours=6)
 

@@ -304,8 +304,9 @@ def _redraw(space, projection, run, color, songs, clusters, central, confidence,
 
 
 @callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Input(ids.selected(PAGE), "data"),
-          State("map-meta", "data"), prevent_initial_call=True)
+          Input("map-meta", "data"), prevent_initial_call=True)
 def _move_ring(selected, meta):
+    # also after each redraw: a selection restored while the map was being drawn gets its ring
     return ring_patch(get_data(), meta, selected)
 
 
@@ -313,7 +314,7 @@ def _move_ring(selected, meta):
 def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
-                          autoplay=ctx.triggered_id is not None)
+                          autoplay=bool(selected.get("autoplay")))
 
 
 @callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_GRAPH, "selectedData"), State(ids.MAP_RUN, "value"))

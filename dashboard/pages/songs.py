@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dash
 import numpy as np
-from dash import Input, Output, callback, ctx, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboard import figures, ids
 from dashboard.components.common import (GRAPH_CONFIG, card, control, default_run, dropdown, page_header,
@@ -44,14 +44,13 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None):
                       secs["end_s"].to_numpy()[keep], lab[keep], pos[keep]))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
-                                 waveform=waveform, title=data.songs.loc[song_id, "title"])
+                                 waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id)
 
 
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
     """One lane per song, coloured by ``run_id``'s clusters."""
     lanes = []
     duration = 0.0
-    sel = None
     labels = data.run_arrays(run_id).label if run_id else None
     for sid in song_ids:
         secs = data.song_sections(sid)
@@ -90,7 +89,8 @@ def tracks_figure(data, song_id, run_id, selected_section=None):
         rows.append((c, secs["start_s"].to_numpy()[m], secs["end_s"].to_numpy()[m], pos[m]))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return figures.cluster_tracks(rows, duration=duration, selected=_selected_span(data, selected_section, song_id),
-                                  title=f"{data.songs.loc[song_id, 'title']} · {data.run_label(run_id)}")
+                                  title=f"{data.songs.loc[song_id, 'title']} · {data.run_label(run_id)}",
+                                  song_id=song_id)
 
 
 def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True):
@@ -164,5 +164,5 @@ def _follow_selection(selected, songs):
 def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
-                          autoplay=ctx.triggered_id is not None, n_neighbours=6)
+                          autoplay=bool(selected.get("autoplay")), n_neighbours=6)
 
