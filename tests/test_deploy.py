@@ -341,7 +341,11 @@ def gunicorn_app(served_store, tmp_path_factory):
     assert add.returncode == 0, add.stderr
     # run from a copy of what the image holds in /app, so a file the Dockerfile forgets is noticed
     app_dir = image_app_dir(tmp / "app")
-    env["PYTHONPATH"] = str(app_dir)
+    # the image installs sectionist without the optional torch extra: make torch unimportable here too
+    blocked = tmp / "not-in-image" / "torch"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('torch is not installed in the image')\n")
+    env["PYTHONPATH"] = os.pathsep.join([str(app_dir), str(blocked.parent)])
     where = subprocess.run([sys.executable, "-c", "import analysis, dashboard; print(dashboard.__file__, analysis.__file__)"],
                            cwd=app_dir, env=env, capture_output=True, text=True, check=True).stdout
     assert all(path.startswith(str(app_dir)) for path in where.split()), where
