@@ -576,7 +576,9 @@ class S3RangeFile(io.RawIOBase):
         n = self.readinto(out)
         return bytes(out[:n])
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """The object's size in bytes."""
         return self._size
 
 

@@ -71,7 +71,7 @@ def test_range_file_semantics(s3):
     data = bytes(range(256)) * 100
     s3.client.put_object(Bucket=s3.bucket, Key="blob", Body=data)
     fh = S3RangeFile(s3.bucket, "blob", make_client(s3.endpoint), readahead=1000)
-    assert len(fh) == len(data) and fh.seekable() and fh.readable()
+    assert fh.size == len(data) and fh.seekable() and fh.readable()
     assert fh.read(10) == data[:10]
     assert fh.read(5) == data[10:15]
     assert fh.requests == 2  # HEAD + one GET; the second read came from the read-ahead buffer
