@@ -179,3 +179,15 @@ def test_songs_playhead_follows_playback(server, browser_page):
     left = page.locator("#songs-detail .songbar-playhead").evaluate("e => parseFloat(e.style.left)")
     assert left == pytest.approx(100 * (start + 1.5) / duration, abs=0.1)
     assert not errors, errors
+
+
+def test_overview_run_opens_its_clusters(server, browser_page):
+    page, errors = browser_page
+    page.goto(server["url"] + "/")
+    cell = page.locator("#overview-runs td[data-dash-column='run_id']").nth(1)
+    run_id = cell.inner_text().strip()
+    cell.click()
+    page.wait_for_url(f"**/clusters?run={run_id}", timeout=20000)
+    page.wait_for_selector("text=Prototype queue", timeout=30000)
+    assert run_id in page.locator("#clusters-run").inner_text()
+    assert not errors, errors
