@@ -382,3 +382,20 @@ def test_synthetic_store_layout(store):
     assert json.loads(runs["curves"].iloc[0])["k"][0] == 2
     assert isinstance(store.read_table("sections")["is_central"].iloc[0], (bool, np.bool_))
     assert pd.api.types.is_float_dtype(store.read_table("features")["rms_median"])
+
+
+def test_healthz_reports_an_unreadable_store(tmp_path):
+    import shutil
+
+    from dashboard.app import create_app
+
+    s = build_synthetic_store(tmp_path / "st", n_sections=20, sections_per_song=10, random_state=2)
+    app = create_app(s.uri, db_url=f"sqlite:///{tmp_path / 'h.sqlite'}", secret_key="h" * 40)
+    client = app.server.test_client()
+    ok = client.get("/healthz")
+    assert ok.status_code == 200 and ok.get_json() == {"status": "ok"}
+    shutil.rmtree(tmp_path / "st" / "sections")
+    shutil.rmtree(tmp_path / "st" / "songs")
+    bad = client.get("/healthz")
+    assert bad.status_code == 503
+    assert bad.get_json()["status"] == "error"
