@@ -24,6 +24,7 @@ Reads
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 OUTER_ATTEMPTS = 4
 #: Attempts botocore makes for one request (throttling, 5xx, connection errors).
 BOTOCORE_ATTEMPTS = 6
+
+
+class S3NotFound(StoreError):
+    """The object does not exist (a :class:`StoreError`, so callers may treat it like any other)."""
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -323,8 +328,19 @@ class S3Store(Store):
             return self._call("read", f"{self.uri}/{key}", get)
         except Exception as exc:
             if _is_missing(exc):
-                raise StoreError(f"{self.uri}/{key}: not found") from None
+                raise S3NotFound(f"{self.uri}/{key}: not found") from None
             raise
+
+    def read_json(self, key: str, default=None):
+        # one GET instead of the base class's HEAD + GET (the dashboard polls the manifest)
+        try:
+            data = self.read_bytes(key)
+        except S3NotFound:
+            return default
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{self.uri}/{key}: not valid JSON ({exc})") from None
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """``length`` bytes of ``key`` from byte ``start`` (fewer at the end of the object), one ranged GET."""
@@ -344,8 +360,6 @@ class S3Store(Store):
         full = self._key(key)
         data = bytes(data)
         md5 = hashlib.md5(data).digest()
-        import base64
-
         # Content-MD5 makes S3 reject a body that arrived damaged; one PUT is applied atomically
         self._call("write", f"{self.uri}/{key}", lambda: self.client.put_object(
             Bucket=self.bucket, Key=full, Body=data, ContentMD5=base64.b64encode(md5).decode()))
@@ -402,7 +416,7 @@ class S3Store(Store):
                               lambda: self.client.head_object(Bucket=self.bucket, Key=full))
         except Exception as exc:
             if _is_missing(exc):
-                raise StoreError(f"{self.uri}/{key}: not found") from None
+                raise S3NotFound(f"{self.uri}/{key}: not found") from None
             raise
         return int(head["ContentLength"])
 
@@ -414,9 +428,7 @@ class S3Store(Store):
     def _refresh_version(self) -> None:
         try:
             data = self._get(MANIFEST)
-        except StoreError as exc:
-            if "not found" not in str(exc):
-                raise
+        except S3NotFound:
             self.cache.observe_version(0)
             return
         self._observe_manifest(data)
@@ -501,7 +513,7 @@ class S3RangeFile(io.RawIOBase):
                                  attempts=self.attempts, what=f"look up {self.name}")
         except Exception as exc:
             if _is_missing(exc):
-                raise StoreError(f"{self.name}: not found") from None
+                raise S3NotFound(f"{self.name}: not found") from None
             raise s3_error(exc, self.name, "read", endpoint=self.client.meta.endpoint_url) from exc
         return int(head["ContentLength"])
 
