@@ -403,7 +403,7 @@ class MusicnnModel:
     prefix : str, optional
         Checkpoint prefix; default: the model cache (:func:`modelcache.musicnn_checkpoint`).
     backend : {"auto", "torch", "numpy"}
-        ``auto`` uses PyTorch when it is installed, else NumPy.
+        ``auto``: NumPy on the CPU (measured faster there, and needs no extra), PyTorch on a GPU.
     device : str
         ``cpu`` or ``cuda`` (PyTorch backend only).
     vgg_pooling : {"graph", "modelspy"}
@@ -425,7 +425,9 @@ class MusicnnModel:
         self.arch = architecture(model)
         self.device = resolve_device(device)
         if backend == "auto":
-            backend = "torch" if torch_available() else "numpy"
+            # on the CPU the NumPy im2col + BLAS pass measured faster than PyTorch's oneDNN convolutions
+            # (bench/embeddings.py); PyTorch is used for GPUs
+            backend = "numpy" if self.device == "cpu" else "torch"
         if backend == "torch" and not torch_available():
             raise ParameterError("backend='torch' needs PyTorch (pip install 'sectionist[torch]')")
         if backend == "numpy" and self.device != "cpu":
