@@ -26,11 +26,13 @@ store.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import ConvergenceWarning
 
 from .errors import ParameterError
 
@@ -173,7 +175,8 @@ def _member_centers(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nd
 
 def _k_candidates(n: int, k_range) -> list[int]:
     lo, hi = int(k_range[0]), int(k_range[1])
-    hi = min(hi, n - 1)
+    # at least ~4 rows per cluster on average: with fewer, BIC and silhouette reward splitting noise
+    hi = min(hi, n - 1, max(lo, n // 4))
     if lo < 2 or hi < lo:
         raise ParameterError(f"cannot choose K automatically from {n} rows with k_range={tuple(k_range)}")
     return list(range(lo, hi + 1))
@@ -731,6 +734,9 @@ def stability_repeats(make_estimator: Callable[[int], BaseEstimator], X_fit: np.
     for r in it:
         idx = rng.choice(n, size, replace=True)
         est = make_estimator(int(rng.integers(2**31 - 1)))
-        est.fit(X_fit[idx])
+        with warnings.catch_warnings():
+            # a bootstrap of a small store repeats rows: fewer distinct points than K is expected there
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X_fit[idx])
         out.append(np.asarray(label_fn(est)))
     return out

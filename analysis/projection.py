@@ -85,9 +85,10 @@ class Projector(BaseEstimator):
         params = {"kind": self.kind, "n_components": self.n_components, "random_state": self.random_state,
                   "standardised": True}
         if self.kind != "pca" and d > PRE_PCA_DIMS:
-            self.pre_pca_ = PCA(n_components=PRE_PCA_DIMS, random_state=self.random_state).fit(Z)
+            m = min(PRE_PCA_DIMS, n)
+            self.pre_pca_ = PCA(n_components=m, random_state=self.random_state).fit(Z)
             Z = self.pre_pca_.transform(Z)
-            params["pre_pca"] = PRE_PCA_DIMS
+            params["pre_pca"] = m
         if self.kind == "pca":
             k = min(self.n_components, d, n)
             self.model_ = PCA(n_components=k, random_state=self.random_state).fit(Z)

@@ -228,3 +228,21 @@ def test_errors_name_the_problem(store, tmp_path):
     with pytest.raises(StoreError, match="no sections"):
         cluster_store(open_store(tmp_path / "empty"), progress=False)
     assert make_run_id("musicnn", "kmeans", 4, level="frame") == "musicnn-kmeans-k4-frames"
+
+
+def test_demo_corpus_default_runs(demo_store):
+    """Acceptance: the default runs on the demo corpus, at least one with ARI ≥ 0.6 against the truth."""
+    runs = demo_store.read_table("runs").set_index("run_id")
+    expected = {"classical17-kmeans-auto", "classical17-gmm-auto"}
+    if "musicnn" in set(demo_store.read_table("frames", columns=["embedder"])["embedder"]):
+        expected |= {"musicnn-kmeans-auto-frames", "musicnn-kmeans-auto-mean"}
+    assert expected <= set(runs.index)
+    print(runs.loc[sorted(expected), ["n_clusters", "silhouette", "ari_truth", "nmi_truth"]].to_string())
+    assert runs.loc[sorted(expected), "ari_truth"].max() >= 0.6
+    assert runs.loc[sorted(expected), "ari_truth"].notna().all()
+    n = len(expected)
+    assert len(demo_store.list_parts("comparisons")) == n * (n - 1) // 2
+    for table in ("clusterings", "clusters", "explanations", "centroid_projections"):
+        assert set(demo_store.list_parts(table)) >= expected, table
+    kinds = set(demo_store.list_parts("projections"))
+    assert {"classical17/pca2", "classical17/pca3", "classical17/tsne2", "classical17/umap2"} <= kinds
