@@ -29,8 +29,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -91,11 +89,15 @@ def main(argv=None) -> int:
 
     import torch
 
+    from analysis.audio import load_audio
     from analysis.demo import make_corpus
     from analysis.embeddings import get_embedder, modelcache, vggish
     from analysis.embeddings import musicnn as M
-    from analysis.embeddings.autoencoder import AutoencoderEmbedder, logmel_patches, train_autoencoder
-    from analysis.audio import load_audio
+    from analysis.embeddings.autoencoder import (
+        AutoencoderEmbedder,
+        logmel_patches,
+        train_autoencoder,
+    )
 
     modelcache.musicnn_checkpoint("MSD_musicnn")  # clear error if `sectionist models fetch` was not run
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +118,7 @@ def main(argv=None) -> int:
 
     for backend in ("numpy", "torch"):
         emb = get_embedder("musicnn", backend=backend, batch_size=args.batch_size)
-        report(f"realtime_musicnn_{backend}", best_time(lambda: emb.embed(y, sr), args.repeats),
+        report(f"realtime_musicnn_{backend}", best_time(lambda emb=emb: emb.embed(y, sr), args.repeats),
                f"musicnn ({backend} backend, mel + network)")
     auto = get_embedder("musicnn", batch_size=args.batch_size)
     res["realtime_musicnn"] = res[f"realtime_musicnn_{auto.net.backend}"]

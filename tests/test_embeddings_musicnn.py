@@ -201,7 +201,7 @@ def test_drop_section_of_demo_corpus_sounds_electronic(musicnn_cache, demo_corpu
     """Tags are sensible on our own audio: a drop gets techno/electronic/dance in its top 5."""
     from analysis.audio import load_audio
 
-    d, paths = demo_corpus
+    _, paths = demo_corpus
     emb = get_embedder("musicnn")
     hits = []
     for wav in paths[:2]:

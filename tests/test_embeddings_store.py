@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from analysis.cli import main
-from analysis.embeddings import embed_song, get_embedder, modelcache, section_vectors, vggish
+from analysis.embeddings import (
+    embed_song,
+    get_embedder,
+    modelcache,
+    section_vectors,
+    vggish,
+)
 from analysis.errors import StoreError
 from analysis.store import open_store
 
@@ -71,7 +75,7 @@ def test_embed_musicnn_via_cli(musicnn_cache, small_store, capsys):
 
     song = small_store.read_table("songs").sort_values("song_id").iloc[0]
     y, sr = load_audio(song.uri, 16000)
-    f2, t2 = embed_song(get_embedder("musicnn"), y, sr, sections[sections.song_id == song.song_id])
+    f2, _ = embed_song(get_embedder("musicnn"), y, sr, sections[sections.song_id == song.song_id])
     got = small_store.read_part("frames", f"musicnn/{song.song_id}")
     pd.testing.assert_frame_equal(got.iloc[:, :5], f2.iloc[:, :5])
     np.testing.assert_allclose(got.iloc[:, 5:].to_numpy(), f2.iloc[:, 5:].to_numpy(), atol=1e-4)
@@ -99,7 +103,7 @@ def test_autoencoder_trains_then_embeds(small_store, capsys):
     ae = manifest["autoencoder"]
     assert len(ae["loss"]) == 3 and ae["random_state"] == 1 and ae["n_patches"] > 100
     assert small_store.exists("models/autoencoder.pt")
-    ids, X = section_vectors(small_store, "autoencoder")
+    _, X = section_vectors(small_store, "autoencoder")
     assert X.shape == (len(small_store.read_table("sections")), 32)
     # reused, not retrained, on the next run
     before = small_store.read_bytes("models/autoencoder.pt")
@@ -122,7 +126,7 @@ def test_vggish_via_cli(small_store, tmp_path, capsys, monkeypatch):
                 "pca_means": torch.zeros(128)}, tmp_path / "vggish_pca_params-random.pth")
     assert main(["embed", "--store", root, "--embedder", "vggish", "--weights", str(tmp_path / "vggish-random.pth"),
                  "--no-progress"]) == 0
-    ids, X = section_vectors(small_store, "vggish")
+    _, X = section_vectors(small_store, "vggish")
     assert X.shape[1] == 128 and X.min() >= 0 and X.max() <= 255
     frames = small_store.read_table("frames", parts=[p for p in small_store.list_parts("frames")
                                                       if p.startswith("vggish/")])

@@ -17,7 +17,6 @@ from analysis.embeddings.tfcheckpoint import (
     read_varint,
 )
 
-
 # ---- a minimal writer of the same formats, to test the reader on known content -----------------
 
 

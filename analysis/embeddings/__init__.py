@@ -17,13 +17,23 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, StoreError
-from .base import REGISTRY, Embedder, EmbedderSpec, register
+from . import autoencoder as _autoencoder  # noqa: F401  (registers autoencoder)
 from . import musicnn as _musicnn  # noqa: F401  (registers musicnn, musicnn-mtt, vgg-msd, vgg-mtt)
 from . import vggish as _vggish  # noqa: F401  (registers vggish)
-from . import autoencoder as _autoencoder  # noqa: F401  (registers autoencoder)
+from .base import REGISTRY, Embedder, EmbedderSpec, register
 
-__all__ = ["REGISTRY", "DEFAULT_EMBEDDER", "Embedder", "EmbedderSpec", "register", "get_embedder",
-           "embed_song", "section_vectors", "frame_columns", "TOP_TAGS"]
+__all__ = [
+    "DEFAULT_EMBEDDER",
+    "REGISTRY",
+    "TOP_TAGS",
+    "Embedder",
+    "EmbedderSpec",
+    "embed_song",
+    "frame_columns",
+    "get_embedder",
+    "register",
+    "section_vectors",
+]
 
 DEFAULT_EMBEDDER = "musicnn"
 #: tags kept per section in the ``tags`` table
@@ -89,8 +99,8 @@ def embed_song(embedder: Embedder, y: np.ndarray, sr: int, sections: pd.DataFram
     secs = sections.sort_values("start_s", kind="stable").reset_index(drop=True)
     all_patches, owner, starts, ends = [], [], [], []
     for i, row in enumerate(secs.itertuples(index=False)):
-        a = max(0, int(round(float(row.start_s) * rate)))
-        b = min(len(ye), int(round(float(row.end_s) * rate)))
+        a = max(0, round(float(row.start_s) * rate))
+        b = min(len(ye), round(float(row.end_s) * rate))
         if b <= a:
             raise ParameterError(f"section {row.section_id}: empty span {row.start_s}–{row.end_s} s")
         patches, local = embedder._patches(ye[a:b])

@@ -89,12 +89,12 @@ class AutoencoderModel:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "autoencoder model") -> "AutoencoderModel":
+    def from_bytes(cls, data: bytes, source: str = "autoencoder model") -> AutoencoderModel:
         import torch
 
         try:
             d = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (torch.load raises many types for a bad file)
             raise ParameterError(f"{source}: not a readable autoencoder model ({exc})") from None
         if not isinstance(d, dict) or d.get("format") != "sectionist-autoencoder-1":
             raise ParameterError(f"{source}: not a sectionist autoencoder model")
@@ -167,7 +167,7 @@ def train_autoencoder(patches: np.ndarray, *, code_dim: int = 32, epochs: int = 
         {k: v.detach().cpu() for k, v in decoder.state_dict().items()},
         losses,
         {"epochs": epochs, "batch_size": batch_size, "lr": lr, "random_state": random_state,
-         "n_patches": int(len(X))},
+         "n_patches": len(X)},
     )
 
 

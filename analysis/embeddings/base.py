@@ -8,8 +8,8 @@ method ``embed(y, sr) -> (E, starts_s)``; an embedder that also predicts tags (m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class EmbedderSpec:
     """A registry entry: how to build one embedder, and what it needs."""
 
     name: str
-    factory: Callable[..., "Embedder"]
+    factory: Callable[..., Embedder]
     description: str
     needs_torch: bool = False
     trained_on_store: bool = False
@@ -53,7 +53,7 @@ class Embedder:
     hop_s: float = 1.0
     #: models that predict tags name their tag model here (``None``: no tags)
     tag_model: str | None = None
-    tag_names: list[str] = []
+    tag_names: tuple[str, ...] | list[str] = ()
 
     batch_size: int = 32
 

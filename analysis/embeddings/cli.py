@@ -73,8 +73,8 @@ def _list(args) -> int:
         if spec.trained_on_store:
             state = "trained per store by 'sectionist embed'"
         elif name == "vggish":
-            from .vggish import find_weights
             from .modelcache import ModelMissingError
+            from .vggish import find_weights
 
             try:
                 state = f"weights {find_weights()[0]}"

@@ -129,7 +129,7 @@ def fetch_musicnn(root: Path | None = None, force: bool = False, wheel: Path | N
     with tempfile.TemporaryDirectory(prefix="musicnn-wheel-", dir=root) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--disable-pip-version-check", "--quiet", MUSICNN_REQUIREMENT, "-d", tmp]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         path = Path(tmp) / MUSICNN_WHEEL
         if proc.returncode != 0 or not path.is_file():
             raise SectionistError(

@@ -527,7 +527,7 @@ class MusicnnEmbedder(Embedder):
         else:
             if hop_s <= 0:
                 raise ParameterError(f"hop_s={hop_s}: must be > 0")
-            self.hop_frames = max(1, int(round(hop_s * SR / FFT_HOP)))
+            self.hop_frames = max(1, round(hop_s * SR / FFT_HOP))
         self.hop_s = self.hop_frames * FFT_HOP / SR
         self.tag_model = model
         self.tag_names = self.net.tag_names

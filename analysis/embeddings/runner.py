@@ -50,7 +50,7 @@ def collect_autoencoder_patches(store, songs, sections, *, max_patches: int = 20
             log.warning("skipping %s for training: %s", row.uri, exc)
             continue
         for s in sections[sections.song_id == row.song_id].itertuples(index=False):
-            a, b = int(round(s.start_s * sr)), min(len(y), int(round(s.end_s * sr)))
+            a, b = round(float(s.start_s) * sr), min(len(y), round(float(s.end_s) * sr))
             if b > a:
                 chunks.append(logmel_patches(y[a:b])[0])
     if not chunks:
@@ -82,8 +82,8 @@ def train_store_autoencoder(store, *, epochs: int = 15, code_dim: int = 32, rand
     manifest = store.read_manifest()
     manifest["autoencoder"] = {
         "loss": [float(v) for v in model.losses], "epochs": epochs, "code_dim": code_dim,
-        "random_state": random_state, "n_patches": int(len(patches)), "model": STORE_KEY,
-        "seconds": round(time.perf_counter() - t0, 3), "n_songs": int(len(songs)),
+        "random_state": random_state, "n_patches": len(patches), "model": STORE_KEY,
+        "seconds": round(time.perf_counter() - t0, 3), "n_songs": len(songs),
     }
     store.write_manifest(manifest)
     return model
@@ -157,7 +157,7 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     manifest = store.read_manifest()
     entry = dict(embedder.describe())
-    entry.update(songs=int(len(frames_songs(store, embedder.name))), last_run=summary,
+    entry.update(songs=len(frames_songs(store, embedder.name)), last_run=summary,
                  realtime=round(audio_seconds / max(summary["seconds"], 1e-9), 2) if audio_seconds else None)
     manifest.setdefault("embedders", {})
     if not isinstance(manifest["embedders"], dict):  # tolerate a list written by an older run

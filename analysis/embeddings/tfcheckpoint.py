@@ -322,7 +322,7 @@ class CheckpointReader:
         """All variables as a dict; optimiser slots (``Adam``, ``beta*_power``) left out by default."""
         out = {}
         for name in self.names():
-            if skip_optimizer and (name.endswith("/Adam") or name.endswith("/Adam_1") or name.endswith("_power")):
+            if skip_optimizer and name.endswith(("/Adam", "/Adam_1", "_power")):
                 continue
             out[name] = self.get(name)
         return out

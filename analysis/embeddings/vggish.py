@@ -97,7 +97,6 @@ def examples(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def build_vggish():
     """The VGGish network as a ``torch.nn.Module`` with the PyTorch port's parameter names."""
-    import torch
     from torch import nn
 
     class VGGish(nn.Module):
@@ -182,7 +181,7 @@ def _load_state(path: Path) -> dict:
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a bad file
+    except Exception as exc:  # noqa: BLE001 (torch.load raises many types for a bad file)
         raise ParameterError(f"{path}: not a readable PyTorch state_dict ({exc})") from None
     if not isinstance(state, dict):
         raise ParameterError(f"{path}: expected a state_dict (dict of tensors), got {type(state).__name__}")
