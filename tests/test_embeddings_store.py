@@ -153,3 +153,35 @@ def test_models_fetch_is_idempotent(musicnn_cache, capsys, tmp_path, monkeypatch
     bad.write_bytes(b"PK not the wheel")
     assert main(["models", "fetch", "--dir", str(tmp_path / "c"), "--wheel", str(bad)]) == 2
     assert "SHA-256" in capsys.readouterr().err
+
+
+def test_unpack_wheel_layout(musicnn_cache, tmp_path):
+    """A wheel with the musicnn layout unpacks into <cache>/musicnn/<model>/ (readable checkpoints)."""
+    import hashlib
+    import zipfile
+
+    from analysis.embeddings.tfcheckpoint import CheckpointReader
+    from analysis.errors import SectionistError
+
+    wheel = tmp_path / modelcache.MUSICNN_WHEEL
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for model in modelcache.MUSICNN_MODELS:
+            for f in modelcache.CHECKPOINT_FILES:
+                zf.write(musicnn_cache / model / f, f"musicnn/{model}/{f}")
+        zf.writestr("musicnn-0.1.0.dist-info/LICENSE.md", "ISC")
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    root = tmp_path / "cache"
+    assert not modelcache.musicnn_present(root)
+    dest = modelcache.unpack_musicnn_wheel(wheel, root, expected_sha256=sha)
+    assert dest == root / "musicnn" and modelcache.musicnn_present(root)
+    assert sorted(p.name for p in dest.iterdir()) == ["LICENSE.md", *sorted(modelcache.MUSICNN_MODELS)]
+    assert len(CheckpointReader(modelcache.musicnn_checkpoint("MTT_vgg", root)).entries) == 86
+    with pytest.raises(SectionistError, match="SHA-256"):
+        modelcache.unpack_musicnn_wheel(wheel, root)  # the real wheel's hash is required by default
+    broken = tmp_path / "broken.whl"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("musicnn/MSD_musicnn/.index", b"")
+    with pytest.raises(SectionistError, match="not the musicnn 0.1.0 wheel"):
+        modelcache.unpack_musicnn_wheel(broken, tmp_path / "c2",
+                                        expected_sha256=hashlib.sha256(broken.read_bytes()).hexdigest())
+    assert not any((tmp_path / "c2" / "musicnn").iterdir())  # nothing half-written is left

@@ -76,22 +76,35 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def unpack_musicnn_wheel(wheel: Path, root: Path | None = None) -> Path:
-    """Unpack the checkpoints of a local musicnn wheel into the cache; returns ``<cache>/musicnn``."""
+def unpack_musicnn_wheel(wheel: Path, root: Path | None = None, *,
+                         expected_sha256: str = MUSICNN_WHEEL_SHA256) -> Path:
+    """Unpack the checkpoints of a local musicnn wheel into the cache; returns ``<cache>/musicnn``.
+
+    Each model folder is written under a temporary name and renamed, so it appears complete or not at all.
+    """
     wheel = Path(wheel)
     digest = _sha256(wheel)
-    if digest != MUSICNN_WHEEL_SHA256:
-        raise SectionistError(f"{wheel}: SHA-256 {digest} is not that of {MUSICNN_WHEEL} ({MUSICNN_WHEEL_SHA256})")
+    if digest != expected_sha256:
+        raise SectionistError(f"{wheel}: SHA-256 {digest} is not that of {MUSICNN_WHEEL} ({expected_sha256})")
     dest = (root or model_dir()) / "musicnn"
     dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as zf:
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except zipfile.BadZipFile:
+        raise SectionistError(f"{wheel}: not a wheel (zip) file") from None
+    with zf:
         for model in MUSICNN_MODELS:
             final = dest / model
             tmp = Path(tempfile.mkdtemp(prefix=f".{model}.", dir=dest))
             os.chmod(tmp, 0o755)
             try:
                 for fname in CHECKPOINT_FILES:
-                    with zf.open(f"musicnn/{model}/{fname}") as src, open(tmp / fname, "wb") as out:
+                    member = f"musicnn/{model}/{fname}"
+                    try:
+                        src = zf.open(member)
+                    except KeyError:
+                        raise SectionistError(f"{wheel}: not the musicnn 0.1.0 wheel (no {member})") from None
+                    with src, open(tmp / fname, "wb") as out:
                         shutil.copyfileobj(src, out)
                 if final.exists():
                     shutil.rmtree(final)
