@@ -44,7 +44,7 @@ def _feature_lists():
 def build_synthetic_store(root, *, n_sections: int = 120, sections_per_song: int = 20,
                           n_sounds: int = 6, section_seconds: float = 15.0, audio: bool = False,
                           audio_sr: int = 8000, embed_dim: int = 16, frames_per_section: int = 2,
-                          part_per_song: bool = True, random_state: int = 0):
+                          part_per_song: bool = True, melspec: bool = True, random_state: int = 0):
     """Write a synthetic store under ``root`` and return it (an :class:`analysis.store.Store`).
 
     Parameters
@@ -69,6 +69,8 @@ def build_synthetic_store(root, *, n_sections: int = 120, sections_per_song: int
     part_per_song : bool
         One part per song, as the pipeline writes it (``False``: one part per 1000 songs, which
         writes a 100 000-section store much faster; readers see the same tables).
+    melspec : bool
+        Write the ``melspec`` table (each section's mean log-mel spectrum, 64 bands).
     random_state : int
         Seed.
 
@@ -160,6 +162,18 @@ def build_synthetic_store(root, *, n_sections: int = 120, sections_per_song: int
 
     part_names = song_ids if part_per_song else [f"batch-{i:05d}" for i in range(-(-n_songs // 1000))]
     part_of_song = np.arange(n_songs) if part_per_song else np.arange(n_songs) // 1000
+    if melspec:
+        # each sound: two spectral peaks over a falling floor, in dB
+        n_mels = 64
+        bands = np.arange(n_mels)
+        peaks = rng.integers(4, n_mels - 4, (n_sounds, 2))
+        shape = np.stack([-0.6 * bands - 20 + 35 * np.exp(-0.5 * ((bands - p[0]) / 2) ** 2)
+                          + 25 * np.exp(-0.5 * ((bands - p[1]) / 3) ** 2) for p in peaks])
+        mel = (shape[sound] + rng.normal(0, 2, (n_sections, n_mels))).astype(np.float32)
+        mel_df = pd.DataFrame(mel, columns=[f"mel{i}" for i in range(n_mels)])
+        mel_df.insert(0, "song_id", sections["song_id"].values)
+        mel_df.insert(0, "section_id", section_ids)
+        _write_by(store, "melspec", mel_df, part_of_song[song_of], part_names)
     _write_by(store, "features", features, part_of_song[song_of], part_names)
     _write_by(store, "sections", sections, part_of_song[song_of], part_names)
     _write_by(store, "tags", tags, part_of_song[song_of][t_rep], part_names, prefix=f"{TAG_MODEL}/")

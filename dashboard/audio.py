@@ -10,7 +10,8 @@ Routes (all behind the login that :mod:`dashboard.auth` installs on every route)
 ``/spectrogram/<section_id>.png``
     Log-mel spectrogram of the section, rendered on the server.
 ``/spectrogram/cluster/<run_id>/<cluster>.png``
-    Mean log-mel spectrogram of a cluster's prototype sections.
+    A cluster's sections side by side as their mean log-mel spectra (the store's ``melspec``
+    table), or, in a store without it, the mean log-mel spectrogram of its prototypes' audio.
 
 The section id is looked up in the store's ``sections`` table and the file comes from the
 ``songs`` table: no path is ever built from the URL, so an unknown id or a traversal attempt
@@ -289,14 +290,40 @@ def section_spectrogram(section_id: str):
     return _send(png, "image/png", tag)
 
 
+def cluster_spectra_png(data: StoreData, run_id: str, cluster: int, max_sections: int = 400) -> bytes | None:
+    """The cluster's sections side by side, each as its mean log-mel spectrum (``melspec`` table),
+    most confident first: one column per section, low frequencies at the bottom. None without
+    the table or members with spectra."""
+    spectra = data.melspec
+    if spectra is None:
+        return None
+    arr = data.run_arrays(run_id)
+    members = np.flatnonzero((arr.label == cluster) & ~np.isnan(spectra).any(axis=1))
+    if not len(members):
+        return None
+    members = members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1), kind="stable")][:max_sections]
+    return render_png(spectra[members].T)
+
+
 @bp.route("/spectrogram/cluster/<run_id>/<int:cluster>.png")
 def cluster_spectrogram(run_id: str, cluster: int):
+    """The cluster's spectra image (from the store), else the mean spectrogram of its prototypes'
+    audio."""
     data = _data()
     if run_id not in data.runs.index:
         abort(404)
     clusters = data.clusters(run_id)
     if cluster not in clusters.index:
         abort(404)
+    tag = _etag(data.version, run_id, cluster, "cspectra1")
+    key = ("cspectra", data.store_uri, tag)
+    png = _cache.get(key)
+    if png is None:
+        png = cluster_spectra_png(data, run_id, cluster)
+        if png is not None:
+            _cache.put(key, png)
+    if png is not None:
+        return _send(png, "image/png", tag)
     protos = [p for p in (clusters.loc[cluster].get("prototypes") or []) if data.position(p) is not None][:6]
     if not protos:
         abort(404)

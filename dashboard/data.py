@@ -500,6 +500,21 @@ class StoreData:
         return out
 
     @cached_property
+    def melspec(self) -> np.ndarray | None:
+        """Each section's mean log-mel spectrum in dB [shape=(n_sections, n_mels)] (NaN rows where
+        absent), from the ``melspec`` table; None when the store has none."""
+        df = self.table("melspec")
+        cols = [c for c in df.columns if c.startswith("mel") and c[3:].isdigit()]
+        if df.empty or not cols:
+            return None
+        cols.sort(key=lambda c: int(c[3:]))
+        out = np.full((self.n_sections, len(cols)), np.nan, np.float32)
+        pos = self.positions(df["section_id"])
+        ok = pos >= 0
+        out[pos[ok]] = df[cols].to_numpy(np.float32)[ok]
+        return out
+
+    @cached_property
     def _tags(self) -> pd.DataFrame:
         df = self.table("tags")
         if df.empty:

@@ -18,8 +18,9 @@ SR = 8000
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("audio-routes") / "store"
+    # no melspec table: the cluster image falls back to the prototypes' audio
     return build_synthetic_store(root, n_sections=24, sections_per_song=6, section_seconds=SECTION_SECONDS,
-                                 audio=True, audio_sr=SR, random_state=3)
+                                 audio=True, audio_sr=SR, melspec=False, random_state=3)
 
 
 @pytest.fixture(scope="module")

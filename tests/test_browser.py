@@ -90,20 +90,20 @@ def _isolated_point_js():
 
 def test_map_click_plays_the_section(server, browser_page):
     page, errors = browser_page
-    page.wait_for_selector("#map-count:has-text('Showing')", timeout=30000)
+    page.wait_for_selector("#map-count:has-text('Showing')", timeout=60000)
     # pick a space: the embedder's
     page.click("#map-space")
     page.get_by_role("option", name=EMBEDDER, exact=True).click()
     page.wait_for_function(
         "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
         " return gd && gd.layout && String(gd.layout.uirevision).startsWith('" + EMBEDDER + "/'); }",
-        timeout=30000)
+        timeout=60000)
     page.wait_for_timeout(500)
     point = page.evaluate(_isolated_point_js())
     assert point is not None, "no point on the map"
     page.mouse.click(point["px"], point["py"])
     sid = str(server["data"].section_ids[int(point["row"])])
-    page.wait_for_selector(f"#map-detail :text('id {sid}')", timeout=30000)
+    page.wait_for_selector(f"#map-detail :text('id {sid}')", timeout=60000)
     audio = page.locator("#map-detail audio")
     src = audio.get_attribute("src")
     assert src == f"/audio/{sid}.ogg"
@@ -113,7 +113,7 @@ def test_map_click_plays_the_section(server, browser_page):
     assert len(resp.body()) > 1000
     img = page.locator("#map-detail img.spectrogram")
     page.wait_for_function("() => { const i = document.querySelector('#map-detail img.spectrogram');"
-                           " return i && i.complete && i.naturalWidth > 0; }", timeout=30000)
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=60000)
     assert img.get_attribute("src") == f"/spectrogram/{sid}.png"
     # the selection ring moved onto the clicked point
     ring = page.evaluate("() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
@@ -129,14 +129,14 @@ def test_slots_and_neighbours(server, browser_page):
     page.wait_for_selector("#map-detail audio")
     first = page.locator("#map-detail audio").get_attribute("data-section")
     page.get_by_role("button", name="Put in slot A").click()
-    page.wait_for_selector(f"#map-slot-view audio[data-section='{first}']", timeout=20000)
+    page.wait_for_selector(f"#map-slot-view audio[data-section='{first}']", timeout=60000)
     # a neighbour's ▶ selects it
     page.locator("#map-detail .list-row .btn-icon").first.click()
     page.wait_for_function(f"() => {{ const a = document.querySelector('#map-detail audio');"
-                           f" return a && a.dataset.section !== '{first}'; }}", timeout=20000)
+                           f" return a && a.dataset.section !== '{first}'; }}", timeout=60000)
     second = page.locator("#map-detail audio").get_attribute("data-section")
     page.get_by_role("button", name="Put in slot B").click()
-    page.wait_for_selector(f"#map-slot-view audio[data-section='{second}']", timeout=20000)
+    page.wait_for_selector(f"#map-slot-view audio[data-section='{second}']", timeout=60000)
     assert page.locator("#map-slot-view audio").count() == 2
     assert not errors, errors
 
@@ -150,12 +150,12 @@ def test_slots_and_neighbours(server, browser_page):
 def test_pages_load(server, browser_page, path, marker):
     page, errors = browser_page
     page.goto(server["url"] + path)
-    page.wait_for_selector(f"text={marker}", timeout=30000)
-    page.wait_for_selector(".js-plotly-plot", timeout=30000)
+    page.wait_for_selector(f"text={marker}", timeout=60000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60000)
     page.wait_for_timeout(800)
     if path == "/songs":
         # the selection made on the map follows to the songs page
-        page.wait_for_selector("#songs-detail audio", timeout=20000)
+        page.wait_for_selector("#songs-detail audio", timeout=60000)
     name = path.strip("/") or "overview"
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert not errors, errors
@@ -164,17 +164,17 @@ def test_pages_load(server, browser_page, path, marker):
 def test_songs_playhead_follows_playback(server, browser_page):
     page, errors = browser_page
     page.goto(server["url"] + "/songs")
-    page.wait_for_selector("#songs-detail audio", timeout=30000)
-    page.wait_for_selector("#songs-timeline .js-plotly-plot", timeout=30000)
+    page.wait_for_selector("#songs-detail audio", timeout=60000)
+    page.wait_for_selector("#songs-timeline .js-plotly-plot", timeout=60000)
     start = float(page.locator("#songs-detail .player").get_attribute("data-start"))
     duration = float(page.locator("#songs-detail .player").get_attribute("data-duration"))
     page.wait_for_function("() => { const a = document.querySelector('#songs-detail audio');"
-                           " return a && a.readyState >= 1; }", timeout=20000)
+                           " return a && a.readyState >= 1; }", timeout=60000)
     page.evaluate("() => { document.querySelector('#songs-detail audio').currentTime = 1.5; }")
     x = page.wait_for_function(
         "() => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
         " const s = (gd.layout.shapes || []).find(s => s.name === 'playhead'); return s ? s.x0 : null; }",
-        timeout=20000).json_value()
+        timeout=60000).json_value()
     assert x == pytest.approx(start + 1.5, abs=0.05)
     left = page.locator("#songs-detail .songbar-playhead").evaluate("e => parseFloat(e.style.left)")
     assert left == pytest.approx(100 * (start + 1.5) / duration, abs=0.1)
@@ -187,7 +187,7 @@ def test_overview_run_opens_its_clusters(server, browser_page):
     cell = page.locator("#overview-runs td[data-dash-column='run_id']").nth(1)
     run_id = cell.inner_text().strip()
     cell.click()
-    page.wait_for_url(f"**/clusters?run={run_id}", timeout=20000)
-    page.wait_for_selector("text=Prototype queue", timeout=30000)
+    page.wait_for_url(f"**/clusters?run={run_id}", timeout=60000)
+    page.wait_for_selector("text=Prototype queue", timeout=60000)
     assert run_id in page.locator("#clusters-run").inner_text()
     assert not errors, errors

@@ -99,6 +99,24 @@ def test_clusters_body_and_queues(app, data):
     assert "Pick a run" in render(clusters.cluster_body(data, None, None))
 
 
+def test_cluster_spectra_image_from_the_store(app, data):
+    import io
+
+    from PIL import Image
+
+    from dashboard.audio import cluster_spectra_png
+
+    run_id = RUNS[0][0]
+    c = data.run_arrays(run_id).clusters[0]
+    png = cluster_spectra_png(data, run_id, c)
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    assert img.shape == (160, 640) and img.std() > 5
+    # the synthetic sounds have two spectral peaks: some rows (mel bands) are much brighter
+    rows = img.mean(axis=1)
+    assert rows.max() - np.median(rows) > 40
+    assert cluster_spectra_png(data, run_id, 999) is None
+
+
 def test_compare_table_is_paged_sorted_filtered(app, data):
     from dashboard.pages import compare
 

@@ -115,7 +115,8 @@ def cluster_body(data, run_id, cluster):
         html.Div(className="metric-row", children=[cluster_chip(cluster)] + [
             html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
         html.Div(className="grid-2", children=[
-            card("Mean log-mel spectrogram of its prototypes",
+            card("Spectra of its sections (mean log-mel, most central left; low frequencies at the bottom)"
+                 if data.melspec is not None else "Mean log-mel spectrogram of its prototypes",
                  html.Img(src=f"/spectrogram/cluster/{quote(run_id, safe='')}/{cluster}.png", className="cluster-spec",
                           alt="mean spectrogram")),
             card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
