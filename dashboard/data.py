@@ -147,7 +147,7 @@ class StoreData:
         c = self._cache
         with c.lock:
             if name not in c.tables:
-                c.tables[name] = c.store.read_table(name)
+                c.tables[name] = read_table_parallel(c.store, name)
             return c.tables[name]
 
     # ---- sections and songs -----------------------------------------------------------------
@@ -416,7 +416,7 @@ class StoreData:
         else:
             parts = [p for p in self.store.list_parts("frames") if p.startswith(f"{space}/")]
             if parts:
-                fr = self.store.read_table("frames", parts=parts)
+                fr = read_table_parallel(self.store, "frames", parts=parts)
                 ecols = [c_ for c_ in fr.columns if c_.startswith("e") and c_[1:].isdigit()]
                 means = fr.groupby("section_id", sort=False)[ecols].mean()
                 X = np.full((self.n_sections, len(ecols)), np.nan, np.float32)
@@ -565,6 +565,31 @@ class StoreData:
             "runs": int(len(self.runs)),
             "spaces": len(self.spaces()),
         }
+
+
+#: Parts read at once when a table has many (one per song): parquet decoding releases the GIL,
+#: and on S3 each part is a round trip.
+READ_THREADS = 8
+
+
+def read_table_parallel(store, table: str, parts=None) -> pd.DataFrame:
+    """``store.read_table(table, parts=parts)``, reading the parts with a few threads.
+
+    The same rows (their order may differ: every reader here aligns rows by ``section_id``); a
+    store of thousands of songs has thousands of parts per table.
+    """
+    names = store.list_parts(table) if parts is None else list(parts)
+    if len(names) <= 2 * READ_THREADS:
+        return store.read_table(table, parts=names)
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [names[i::READ_THREADS] for i in range(READ_THREADS)]
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        frames = list(pool.map(lambda ps: store.read_table(table, parts=ps), chunks))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return store.read_table(table, parts=names[:1])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _loads(v):
