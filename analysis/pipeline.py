@@ -336,7 +336,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                 bar.set_postfix_str(p.name[-30:])
                 record(_worker(p, sid, dg, cfg))
                 bar.update(1)
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, a kill turned into an exception, a store that stopped answering
         interrupted = True
         raise
     finally:
@@ -350,7 +350,12 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
             "interrupted": interrupted,
         }
         manifest["schema_version"] = SCHEMA_VERSION
-        store.write_manifest(manifest)
+        try:
+            store.write_manifest(manifest)
+        except Exception:
+            if not interrupted:
+                raise
+            log.warning("could not record the interrupted run in %s/manifest.json", store.uri)
 
     if cfg.cluster and (summary.ok or cfg.force or not store.list_parts("runs")):
         from .modeling import run_default_models
