@@ -542,13 +542,19 @@ class StoreData:
         with c.lock:
             if key in c.comparisons:
                 return c.comparisons[key]
-        out = _compare_labels(self.run_arrays(run_a).label, self.run_arrays(run_b).label)
         stored = self.table("comparisons")
+        hit = rev = stored.iloc[0:0]
         if not stored.empty:
             hit = stored[(stored["run_a"] == run_a) & (stored["run_b"] == run_b)]
-            if len(hit):
-                row = hit.iloc[0]
-                out.update(ari=float(row["ari"]), nmi=float(row["nmi"]), agreement=float(row["agreement"]))
+            rev = stored[(stored["run_a"] == run_b) & (stored["run_b"] == run_a)]
+        # a stored pair brings its scores (ARI and NMI are symmetric, so the reversed pair's serve
+        # too): only the cheap alignment is computed here
+        known = hit if len(hit) else rev
+        out = _compare_labels(self.run_arrays(run_a).label, self.run_arrays(run_b).label, scores=not len(known))
+        if len(known):
+            out.update(ari=float(known.iloc[0]["ari"]), nmi=float(known.iloc[0]["nmi"]))
+        if len(hit):
+            out["agreement"] = float(hit.iloc[0]["agreement"])
         out["run_a"], out["run_b"] = run_a, run_b
         with c.lock:
             c.comparisons[key] = out
@@ -616,10 +622,10 @@ def _space_columns(space, available) -> list[str]:
         return []
 
 
-def _compare_labels(la: np.ndarray, lb: np.ndarray) -> dict:
-    """Contingency, Hungarian mapping of B onto A, agreement, ARI and NMI over sections in both runs."""
+def _compare_labels(la: np.ndarray, lb: np.ndarray, scores: bool = True) -> dict:
+    """Contingency, Hungarian mapping of B onto A, agreement, ARI and NMI over sections in both runs
+    (ARI and NMI left NaN without ``scores``)."""
     from scipy.optimize import linear_sum_assignment
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     both = (la != MISSING) & (lb != MISSING)
     a, b = la[both], lb[both]
@@ -639,12 +645,16 @@ def _compare_labels(la: np.ndarray, lb: np.ndarray) -> dict:
     agree = np.zeros(len(la), bool)
     agree[both] = aligned[both] == a
     n = int(both.sum())
+    ari = nmi = float("nan")
+    if scores and n:
+        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+        ari = float(adjusted_rand_score(a, b))
+        nmi = float(normalized_mutual_info_score(a, b))
     return {
         "rows": rows.tolist(), "cols": cols.tolist(), "counts": counts, "mapping": mapping,
         "aligned_b": aligned, "agree": agree, "both": both, "n": n,
-        "agreement": float(agree[both].mean()) if n else float("nan"),
-        "ari": float(adjusted_rand_score(a, b)) if n else float("nan"),
-        "nmi": float(normalized_mutual_info_score(a, b)) if n else float("nan"),
+        "agreement": float(agree[both].mean()) if n else float("nan"), "ari": ari, "nmi": nmi,
     }
 
 

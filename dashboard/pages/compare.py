@@ -49,8 +49,7 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     df = pd.DataFrame({
         "id": data.section_ids[pos],
         # categorical: sorting and filtering 100 000 rows by song works on codes, not strings
-        "song": pd.Categorical(secs["title"].to_numpy()[pos], categories=sorted(set(data.songs["title"])),
-                               ordered=True),
+        "song": _song_categorical(data, pos),
         "start": secs["start_s"].to_numpy()[pos].round(1),
         "label_a": la[pos].astype(np.int64),
         "label_b": lb[pos].astype(np.int64),
@@ -59,6 +58,13 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     })
     cache[key] = df
     return df
+
+
+def _song_categorical(data, pos) -> pd.Categorical:
+    titles = data.songs["title"]
+    if titles.is_unique:  # songs are sorted by title: their codes are already in title order
+        return pd.Categorical.from_codes(data.song_code[pos], categories=titles.to_numpy(), ordered=True)
+    return pd.Categorical(data.titles[pos], categories=sorted(set(titles)), ordered=True)
 
 
 _FILTER_RE = re.compile(r"\{(?P<col>[^}]+)\}\s*(?P<op>scontains|contains|s=|=|eq|>=|<=|>|<|!=|ne)\s*(?P<val>.+)")
