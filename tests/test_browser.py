@@ -191,3 +191,23 @@ def test_overview_run_opens_its_clusters(server, browser_page):
     page.wait_for_selector("text=Prototype queue", timeout=60000)
     assert run_id in page.locator("#clusters-run").inner_text()
     assert not errors, errors
+
+
+def test_map_views_switch_without_errors(server, browser_page):
+    page, errors = browser_page
+    page.goto(server["url"] + "/map")
+    page.wait_for_selector("#map-count:has-text('Showing')", timeout=60000)
+    for control, option, check in [
+        ("#map-color", "Song", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
+                               " return gd.data[0].name === 'song'; }"),
+        ("#map-color", "Confidence", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
+                                     " return gd.data[0].name === 'confidence'; }"),
+        ("#map-kind", "PCA · 3-D", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
+                                   " return gd.data[0].type === 'scatter3d'; }"),
+    ]:
+        page.click(control)
+        page.get_by_role("option", name=option, exact=True).click()
+        page.wait_for_function(check, timeout=60000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "map-3d.png"), full_page=True)
+    assert not errors, errors
