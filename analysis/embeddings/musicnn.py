@@ -254,8 +254,9 @@ def _musicnn_backend(w, midend, intermediates):
 
 
 def _sigmoid(z):
-    z = np.asarray(z, dtype=np.float32)
-    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+    from scipy.special import expit  # no overflow warning for large negative logits
+
+    return expit(np.asarray(z, dtype=np.float32)).astype(np.float32)
 
 
 def _maxpool_valid(x: np.ndarray, size, stride) -> np.ndarray:
