@@ -371,7 +371,8 @@ class StoreData:
     def feature_matrix(self) -> np.ndarray:
         """The features as one float32 array [shape=(n_sections, n_features)] (column order of
         :attr:`feature_names`): row lookups without pandas."""
-        return np.ascontiguousarray(self.features.to_numpy(np.float32))
+        # one float32 block: a view of the frame's memory, not a second copy
+        return self.features.to_numpy(np.float32, copy=False)
 
     @cached_property
     def feature_index(self) -> dict:
