@@ -600,18 +600,31 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
     specs = default_run_specs(store, embedders)
     run_ids = []
     spaces = []
+    timings: dict = {}
+    t_all = time.perf_counter()
     it = specs
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(specs, desc="models")
     for spec in it:
+        t0 = time.perf_counter()
         run_ids.append(cluster_store(store, seed=seed, project=False, progress=progress, n_repeats=n_repeats, **spec))
+        timings[run_ids[-1]] = round(time.perf_counter() - t0, 2)
         if spec["space"] not in spaces:
             spaces.append(spec["space"])
     for space in spaces:
+        t0 = time.perf_counter()
         project_space(store, space, kinds=projections, seed=seed, progress=progress)
+        timings[f"projections {space}"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
     compare_store(store, progress=progress)
+    timings["comparisons"] = round(time.perf_counter() - t0, 2)
+    timings["total"] = round(time.perf_counter() - t_all, 2)
+    manifest = store.read_manifest()
+    manifest.setdefault("timings", {})["models"] = timings
+    store.write_manifest(manifest)
+    log.info("models: %s", timings)
     return run_ids
 
 
