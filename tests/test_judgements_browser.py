@@ -100,6 +100,10 @@ def test_blind_queue_with_keyboard(page, server):
     pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('4 / 5')")
     # space toggles the section's player
     pg.wait_for_selector("#judge-audio")
+    # the player is re-rendered for the new item: wait until the current element has loaded its section
+    pg.wait_for_function("(() => { const a = document.getElementById('judge-audio');"
+                         " return a && a.readyState >= 1; })()")
+    pg.wait_for_timeout(300)  # let Dash finish re-rendering the item before the key press
     before = pg.evaluate("document.getElementById('judge-audio').paused")
     pg.keyboard.press(" ")
     pg.wait_for_function(f"document.getElementById('judge-audio').paused === {str(not before).lower()}")
