@@ -292,14 +292,15 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
     return fig
 
 
-def shap_ranking(ranking, *, top: int = 12) -> go.Figure:
-    """Bars of a cluster's mean |SHAP| per feature (``[{feature, mean_abs_shap}]``)."""
+def shap_ranking(ranking, *, top: int = 12, cluster=None) -> go.Figure:
+    """Bars of a cluster's mean |SHAP| per feature (``[{feature, mean_abs_shap}]``), in the
+    cluster's colour when ``cluster`` is given."""
     if not ranking:
         return empty_figure("No SHAP ranking stored", height=260)
     items = sorted(ranking, key=lambda r: -float(r["mean_abs_shap"]))[:top][::-1]
     fig = go.Figure(go.Bar(x=[float(r["mean_abs_shap"]) for r in items],
                            y=[_pretty_feature(r["feature"]) for r in items], orientation="h",
-                           marker_color=ACCENT))
+                           marker_color=cluster_color(cluster) if cluster is not None else ACCENT))
     fig.layout = (base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=150, r=16, t=8, b=36),
                                     xaxis=dict(title="mean |SHAP|")))
     return fig
@@ -325,12 +326,17 @@ def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=N
     fig = go.Figure(go.Bar(
         x=z if overall else vals, y=[_pretty_feature(k) for k in names], orientation="h", marker_color=color,
         customdata=np.array(vals),
+        # the cluster's value in the feature's own units, printed beside each bar
+        texttemplate="%{customdata:.3g}", textposition="outside", cliponaxis=False,
+        textfont=dict(size=10, color="#6b7280"),
         hovertemplate="%{y}: %{customdata:.4g}" + (" (%{x:+.2f} sd from corpus)" if overall else "")
         + "<extra></extra>"))
     fig.layout = (base_layout(
-        height=max(260, 20 * len(names) + 60), margin=dict(l=150, r=16, t=8, b=36),
+        height=max(260, 20 * len(names) + 60), margin=dict(l=150, r=48, t=8, b=36),
         xaxis=dict(title="difference to corpus mean (sd)" if overall else "mean value", zeroline=True,
-                   zerolinecolor="#9ca3af"),
+                   zerolinecolor="#9ca3af",
+                   # room on both sides for the value labels outside the bars
+                   range=[-1.4 * m, 1.4 * m] if overall and (m := max(abs(v) for v in z)) > 0 else None),
         yaxis=dict(autorange="reversed")))
     return fig
 

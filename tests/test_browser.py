@@ -63,6 +63,21 @@ def browser_page(server):
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def _settle(page):
+    """Wait until the app's callbacks have answered (no request in flight for 0.5 s)."""
+    page.wait_for_load_state("networkidle", timeout=60000)
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request, browser_page):
+    # the call's report is logged before teardown: a failed test leaves a screenshot to look at
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before:
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser_page[0].screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
+
+
 def _isolated_point_js():
     # pixel position (page coordinates) of the most isolated visible point of the map, and its customdata
     return """() => {
@@ -98,7 +113,8 @@ def test_map_click_plays_the_section(server, browser_page):
         "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
         " return gd && gd.layout && String(gd.layout.uirevision).startsWith('" + EMBEDDER + "/'); }",
         timeout=60000)
-    page.wait_for_timeout(500)
+    page.wait_for_selector(f"#map-run:has-text('{EMBEDDER}')", timeout=60000)
+    _settle(page)
     point = page.evaluate(_isolated_point_js())
     assert point is not None, "no point on the map"
     page.mouse.click(point["px"], point["py"])
@@ -121,20 +137,27 @@ def test_map_click_plays_the_section(server, browser_page):
     assert int(ring) == int(point["row"])
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+    # the selection follows to the songs page: its section is highlighted and ready to play there
+    page.goto(server["url"] + "/songs")
+    page.wait_for_selector(f"#songs-detail audio[data-section='{sid}']", timeout=60000)
     assert not errors, errors
 
 
 def test_slots_and_neighbours(server, browser_page):
     page, errors = browser_page
-    page.wait_for_selector("#map-detail audio")
-    first = page.locator("#map-detail audio").get_attribute("data-section")
+    first = str(server["data"].section_ids[5])
+    page.goto(server["url"] + f"/map?section={first}")
+    page.wait_for_selector(f"#map-detail audio[data-section='{first}']", timeout=60000)
+    _settle(page)
     page.get_by_role("button", name="Put in slot A").click()
     page.wait_for_selector(f"#map-slot-view audio[data-section='{first}']", timeout=60000)
+    _settle(page)
     # a neighbour's ▶ selects it
     page.locator("#map-detail .list-row .btn-icon").first.click()
     page.wait_for_function(f"() => {{ const a = document.querySelector('#map-detail audio');"
                            f" return a && a.dataset.section !== '{first}'; }}", timeout=60000)
     second = page.locator("#map-detail audio").get_attribute("data-section")
+    _settle(page)
     page.get_by_role("button", name="Put in slot B").click()
     page.wait_for_selector(f"#map-slot-view audio[data-section='{second}']", timeout=60000)
     assert page.locator("#map-slot-view audio").count() == 2
@@ -153,9 +176,6 @@ def test_pages_load(server, browser_page, path, marker):
     page.wait_for_selector(f"text={marker}", timeout=60000)
     page.wait_for_selector(".js-plotly-plot", timeout=60000)
     page.wait_for_timeout(800)
-    if path == "/songs":
-        # the selection made on the map follows to the songs page
-        page.wait_for_selector("#songs-detail audio", timeout=60000)
     name = path.strip("/") or "overview"
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert not errors, errors
@@ -163,11 +183,13 @@ def test_pages_load(server, browser_page, path, marker):
 
 def test_songs_playhead_follows_playback(server, browser_page):
     page, errors = browser_page
-    page.goto(server["url"] + "/songs")
-    page.wait_for_selector("#songs-detail audio", timeout=60000)
+    sid = str(server["data"].section_ids[20])
+    page.goto(server["url"] + f"/songs?section={sid}")
+    page.wait_for_selector(f"#songs-detail audio[data-section='{sid}']", timeout=60000)
     page.wait_for_selector("#songs-timeline .js-plotly-plot", timeout=60000)
     start = float(page.locator("#songs-detail .player").get_attribute("data-start"))
     duration = float(page.locator("#songs-detail .player").get_attribute("data-duration"))
+    _settle(page)
     page.wait_for_function("() => { const a = document.querySelector('#songs-detail audio');"
                            " return a && a.readyState >= 1; }", timeout=60000)
     page.evaluate("() => { document.querySelector('#songs-detail audio').currentTime = 1.5; }")
@@ -205,6 +227,7 @@ def test_map_views_switch_without_errors(server, browser_page):
         ("#map-kind", "PCA · 3-D", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
                                    " return gd.data[0].type === 'scatter3d'; }"),
     ]:
+        _settle(page)
         page.click(control)
         page.get_by_role("option", name=option, exact=True).click()
         page.wait_for_function(check, timeout=60000)

@@ -122,10 +122,10 @@ def cluster_body(data, run_id, cluster):
             card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
         ]),
         html.Div(className="grid-2", children=[
-            card("Centroid profile (difference to the corpus, in sd)",
+            card("Centroid profile: difference to the corpus in sd (labels: mean in feature units)",
                  dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
             card("What the surrogate uses: mean |SHAP| per feature",
-                 dcc.Graph(figure=figures.shap_ranking(ranking), config=GRAPH_CONFIG)),
+                 dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=GRAPH_CONFIG)),
         ]),
         card("SHAP beeswarm: each dot a section of this cluster",
              dcc.Graph(figure=figures.shap_beeswarm(shap, names, values), config=GRAPH_CONFIG)),
