@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .fileio import atomic_write
 from .errors import ParameterError
 
 #: Section labels used in the ground truth.
@@ -686,22 +685,6 @@ def _pcm16(y):
     return np.clip(np.round(np.asarray(y, dtype=np.float64) * 32767.0), -32768, 32767).astype("<i2").tobytes()
 
 
-def _atomic_write(path, write):
-    """Write ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_wav(path, y, sample_rate):
     """Write mono float audio as a 16-bit PCM WAV file, atomically.
 
@@ -723,7 +706,7 @@ def write_wav(path, y, sample_rate):
             w.setframerate(int(sample_rate))
             w.writeframes(data)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def song_tempo(seed, index):
@@ -800,6 +783,6 @@ def make_corpus(out_dir, *, n_songs=12, seconds=180.0, seed=0, sample_rate=22050
             "sections": info["sections"],
         }
         text = (json.dumps(meta, indent=1) + "\n").encode()
-        _atomic_write(wav.with_suffix(".json"), lambda fh, text=text: fh.write(text))
+        atomic_write(wav.with_suffix(".json"), lambda fh, text=text: fh.write(text))
         paths.append(wav)
     return paths

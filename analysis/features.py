@@ -316,6 +316,40 @@ def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, blo
     return df
 
 
+def reference_features(seg: np.ndarray, p: FeatureParams) -> dict[str, float]:
+    """The reference study's way, for tests and benchmarks: one librosa call (and so one STFT) per
+    feature on the section alone, aggregated like :func:`aggregate`.
+
+    Returns
+    -------
+    dict of ``<feature>_<stat>`` → float
+    """
+    kw = dict(n_fft=p.n_fft, hop_length=p.hop_length)
+    per_frame = {
+        "rms": librosa.feature.rms(y=seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "zero_crossing_rate": librosa.feature.zero_crossing_rate(seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
+        "spectral_centroid": librosa.feature.spectral_centroid(y=seg, sr=p.sr, **kw)[0],
+        "spectral_bandwidth": librosa.feature.spectral_bandwidth(y=seg, sr=p.sr, **kw)[0],
+        "spectral_rolloff": librosa.feature.spectral_rolloff(y=seg, sr=p.sr, roll_percent=ROLL_PERCENT, **kw)[0],
+        "spectral_flatness": librosa.feature.spectral_flatness(y=seg, **kw)[0],
+    }
+    # amplitude envelope (no librosa function): the largest |sample| of each centred frame
+    frames = librosa.util.frame(np.pad(seg, p.n_fft // 2), frame_length=p.n_fft, hop_length=p.hop_length)
+    per_frame["amplitude_envelope"] = np.abs(frames).max(axis=0)
+    chroma = librosa.feature.chroma_stft(y=seg, sr=p.sr, tuning=0.0, **kw)
+    mfcc = librosa.feature.mfcc(y=seg, sr=p.sr, n_mfcc=p.n_mfcc, n_mels=p.n_mels, **kw)
+    delta = librosa.feature.delta(mfcc)
+    for i in range(N_CHROMA):
+        per_frame[f"chroma{i + 1}"] = chroma[i]
+    for i in range(p.n_mfcc):
+        per_frame[f"mfcc{i + 1}"] = mfcc[i]
+        per_frame[f"mfcc_delta{i + 1}"] = delta[i]
+    out = {}
+    for name, v in per_frame.items():
+        out[f"{name}_median"], out[f"{name}_mean"], out[f"{name}_std"] = np.median(v), np.mean(v), np.std(v)
+    return out
+
+
 def onset_envelope(y: np.ndarray, sr: int, hop_length: int = 512, *, chunk_seconds: float = 120.0) -> np.ndarray:
     """Onset strength of a whole song, computed in overlapping chunks (bounded memory).
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +26,7 @@ import pyarrow.parquet as pq
 
 from . import SCHEMA_VERSION
 from .errors import StoreError
+from .fileio import atomic_write
 
 MANIFEST = "manifest.json"
 _META_KEY = b"sectionist.schema_version"
@@ -175,19 +174,7 @@ class LocalStore(Store):
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(path, lambda fh: fh.write(data))
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()

@@ -25,35 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.audio import load_audio  # noqa: E402
 from analysis.demo import make_corpus  # noqa: E402
-from analysis.features import FEATURE_NAMES, FeatureParams, section_features  # noqa: E402
+from analysis.features import FeatureParams, reference_features, section_features  # noqa: E402
 from analysis.sectioning import fixed_sections  # noqa: E402
-
-
-def reference_features(seg: np.ndarray, p: FeatureParams) -> dict[str, float]:
-    """The study's notebook: each feature computed by its own librosa call on the section."""
-    per_frame = {
-        "rms": librosa.feature.rms(y=seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
-        "zero_crossing_rate": librosa.feature.zero_crossing_rate(seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_centroid": librosa.feature.spectral_centroid(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_bandwidth": librosa.feature.spectral_bandwidth(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_rolloff": librosa.feature.spectral_rolloff(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, roll_percent=0.85)[0],
-        "spectral_flatness": librosa.feature.spectral_flatness(y=seg, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-    }
-    frames = librosa.util.frame(np.pad(seg, p.n_fft // 2), frame_length=p.n_fft, hop_length=p.hop_length)
-    per_frame["amplitude_envelope"] = np.abs(frames).max(axis=0)
-    chroma = librosa.feature.chroma_stft(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, tuning=0.0)
-    mfcc = librosa.feature.mfcc(y=seg, sr=p.sr, n_mfcc=p.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length)
-    delta = librosa.feature.delta(mfcc)
-    for i in range(12):
-        per_frame[f"chroma{i + 1}"] = chroma[i]
-    for i in range(p.n_mfcc):
-        per_frame[f"mfcc{i + 1}"] = mfcc[i]
-        per_frame[f"mfcc_delta{i + 1}"] = delta[i]
-    out = {}
-    for name in FEATURE_NAMES:
-        v = per_frame[name]
-        out[f"{name}_median"], out[f"{name}_mean"], out[f"{name}_std"] = np.median(v), np.mean(v), np.std(v)
-    return out
 
 
 PEAK_SCRIPT = r"""

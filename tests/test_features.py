@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.features import (CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams,
-                               feature_columns, onset_envelope, section_features, song_tempo)
+                               feature_columns, reference_features, onset_envelope, section_features, song_tempo)
 from analysis.errors import ParameterError
 from tests.conftest import click_track, tone
 
@@ -29,41 +29,16 @@ def song():
     return y.astype(np.float32)
 
 
-def librosa_reference(seg, p: FeatureParams) -> dict[str, np.ndarray]:
-    """What the study's notebook did: one librosa call (and one STFT) per feature."""
-    ref = {
-        "rms": librosa.feature.rms(y=seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
-        "zero_crossing_rate": librosa.feature.zero_crossing_rate(seg, frame_length=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_centroid": librosa.feature.spectral_centroid(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_bandwidth": librosa.feature.spectral_bandwidth(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-        "spectral_rolloff": librosa.feature.spectral_rolloff(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, roll_percent=0.85)[0],
-        "spectral_flatness": librosa.feature.spectral_flatness(y=seg, n_fft=p.n_fft, hop_length=p.hop_length)[0],
-    }
-    frames = librosa.util.frame(np.pad(seg, p.n_fft // 2), frame_length=p.n_fft, hop_length=p.hop_length)
-    ref["amplitude_envelope"] = np.abs(frames).max(axis=0)
-    chroma = librosa.feature.chroma_stft(y=seg, sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, tuning=0.0)
-    mfcc = librosa.feature.mfcc(y=seg, sr=p.sr, n_mfcc=p.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels)
-    delta = librosa.feature.delta(mfcc)
-    for i in range(12):
-        ref[f"chroma{i + 1}"] = chroma[i]
-    for i in range(p.n_mfcc):
-        ref[f"mfcc{i + 1}"] = mfcc[i]
-        ref[f"mfcc_delta{i + 1}"] = delta[i]
-    return ref
-
-
 def test_feature_parity_with_librosa_per_section(song):
     p = FeatureParams(sr=SR)
     bounds = np.array([[0, 15 * SR], [15 * SR, 30 * SR], [30 * SR, len(song)]])
     df = section_features(song, bounds, p)
     assert len(df) == 3
     for k, (s, e) in enumerate(bounds):
-        ref = librosa_reference(song[s:e], p)
-        assert set(ref) == set(FEATURE_NAMES)
-        for name, frames in ref.items():
-            for stat, fn in (("median", np.median), ("mean", np.mean), ("std", np.std)):
-                np.testing.assert_allclose(df.loc[k, f"{name}_{stat}"], fn(frames), rtol=RTOL, atol=ATOL,
-                                           err_msg=f"section {k}: {name}_{stat}")
+        ref = reference_features(song[s:e], p)  # one librosa call per feature, on the section alone
+        assert set(ref) == {f"{n}_{st}" for n in FEATURE_NAMES for st in ("median", "mean", "std")}
+        for col, value in ref.items():
+            np.testing.assert_allclose(df.loc[k, col], value, rtol=RTOL, atol=ATOL, err_msg=f"section {k}: {col}")
 
 
 def test_batching_does_not_change_values(song):
