@@ -105,48 +105,53 @@ def test_config_hash_change_triggers_recomputation(tmp_path):
     assert set(store.read_table("songs")["analyzed_with"]) == {AnalysisConfig(section_seconds=10.0).config_hash()}
 
 
-def test_interrupted_run_resumes_without_redoing_finished_songs(tmp_path):
-    songs = tmp_path / "songs"
-    make_songs(songs, n=6, seconds=60.0)
-    store_dir = tmp_path / "store"
+def start_analysis(songs, store_dir):
+    """``sectionist analyze`` in a child process (features only), for interrupting it."""
     cmd = [sys.executable, "-m", "analysis.cli", "analyze", str(songs), "--store", str(store_dir),
            "--no-embed", "--no-cluster", "-q"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_finished_songs(store_dir, n, timeout=120.0):
     songs_dir = store_dir / "songs"
-    deadline = time.time() + 120
+    deadline = time.time() + timeout
     while time.time() < deadline:
-        done = list(songs_dir.glob("*.parquet")) if songs_dir.exists() else []
-        if len(done) >= 2:
-            break
-        time.sleep(0.05)
+        if songs_dir.exists() and len(list(songs_dir.glob("*.parquet"))) >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {n} songs finished within {timeout} s")
+
+
+def test_interrupted_run_resumes_without_redoing_finished_songs(tmp_path):
+    songs, n_songs = tmp_path / "songs", 8
+    make_songs(songs, n=n_songs, seconds=45.0)
+    store_dir = tmp_path / "store"
+    proc = start_analysis(songs, store_dir)
+    wait_for_finished_songs(store_dir, 2)
     proc.send_signal(signal.SIGKILL)  # the harshest interruption: no cleanup at all
     proc.wait()
     store = open_store(store_dir)
     finished = store.list_parts("songs")
-    assert 2 <= len(finished) < 6, "the run should have been killed part-way"
+    assert 2 <= len(finished) < n_songs, "the run should have been killed part-way"
     # every table still reads cleanly: no half-written part
     for table in store.tables():
         store.read_table(table)
     before = part_mtimes(store, "features")
     res = analyze([songs], store, AnalysisConfig(**FAST), progress=False)
     assert res.skipped == len(finished)
-    assert res.ok == 6 - len(finished)
+    assert res.ok == n_songs - len(finished)
     after = part_mtimes(store, "features")
     assert all(after[k] == before[k] for k in finished)
-    assert len(store.read_table("songs")) == 6
-    assert len(store.read_table("sections")) == 6 * 4
+    assert len(store.read_table("songs")) == n_songs
+    assert len(store.read_table("sections")) == n_songs * 3
 
 
 def test_ctrl_c_keeps_finished_songs_and_says_how_to_resume(tmp_path):
-    songs = tmp_path / "songs"
-    make_songs(songs, n=6, seconds=60.0)
+    songs, n_songs = tmp_path / "songs", 8
+    make_songs(songs, n=n_songs, seconds=45.0)
     store_dir = tmp_path / "store"
-    cmd = [sys.executable, "-m", "analysis.cli", "analyze", str(songs), "--store", str(store_dir),
-           "--no-embed", "--no-cluster", "-q"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((store_dir / "songs").glob("*.parquet")) if (store_dir / "songs").exists() else []) < 1:
-        time.sleep(0.05)
+    proc = start_analysis(songs, store_dir)
+    wait_for_finished_songs(store_dir, 1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -155,7 +160,7 @@ def test_ctrl_c_keeps_finished_songs_and_says_how_to_resume(tmp_path):
     manifest = store.read_manifest()
     assert manifest["timings"]["analyze"]["interrupted"] is True
     res = analyze([songs], store, AnalysisConfig(**FAST), progress=False)
-    assert res.skipped >= 1 and res.skipped + res.ok == 6
+    assert res.skipped >= 1 and res.skipped + res.ok == n_songs
 
 
 def test_workers_give_the_same_results(tmp_path):
