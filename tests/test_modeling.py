@@ -195,6 +195,8 @@ def test_default_models_are_idempotent(tmp_path):
     assert (table.loc[runs, "ari_truth"] > 0.9).all()
     parts = {t: store.list_parts(t) for t in store.tables()}
     assert len(parts["comparisons"]) == 6
+    timings = store.read_manifest()["timings"]["models"]
+    assert set(runs) < set(timings) and timings["total"] >= timings["comparisons"] > 0
     assert set(parts["projections"]) == {"classical17/pca2", "classical17/tsne2", "toy/pca2", "toy/tsne2"}
     labels = store.read_part("clusterings", runs[0])["label"].to_numpy()
     assert run_default_models(store, embedders=("toy",), progress=False, projections=proj, n_repeats=3) == runs
