@@ -198,10 +198,11 @@ def _features_from(y, frames, D, p: FeatureParams):
     chroma = banks[:, p.n_mels:]
     cmax = chroma.max(axis=1, keepdims=True)
     out["chroma"] = (chroma / np.where(cmax < tiny, 1.0, cmax)).T
-    mfcc = scipy.fft.dct(librosa.power_to_db(mel), axis=0, type=2, norm="ortho")[: p.n_mfcc]
+    mel_db = librosa.power_to_db(mel)
+    mfcc = scipy.fft.dct(mel_db, axis=0, type=2, norm="ortho")[: p.n_mfcc]
     out["mfcc"] = mfcc
     out["mfcc_delta"] = _delta(mfcc)
-    out["_mel"] = mel
+    out["_mel_db"] = mel_db
     return out
 
 
@@ -290,18 +291,26 @@ def section_features(y: np.ndarray, bounds: np.ndarray, p: FeatureParams, *, blo
     def run_block(idx: list[int]):
         segs = [y[int(bounds[i, 0]):int(bounds[i, 1])] for i in idx]
         frames = [_frame_padded(seg, p.n_fft, p.hop_length, "constant") for seg in segs]
-        D = scipy.fft.rfft(np.concatenate(frames, axis=0) * window, axis=1)  # the one STFT of the block
+        # window every frame of the block straight into one buffer, then one batched FFT
+        windowed = np.empty((sum(f.shape[0] for f in frames), p.n_fft), dtype=np.float32)
+        i0 = 0
+        for fr in frames:
+            np.multiply(fr, window, out=windowed[i0:i0 + fr.shape[0]])
+            i0 += fr.shape[0]
+        D = scipy.fft.rfft(windowed, axis=1, workers=fft_workers)
+        del windowed
         out, i0 = [], 0
         for seg, fr in zip(segs, frames):
             t = fr.shape[0]
             ff = _features_from(seg, fr, D[i0:i0 + t], p)
-            mel = np.mean(librosa.power_to_db(ff["_mel"]), axis=1) if return_mel else None
+            mel = np.mean(ff["_mel_db"], axis=1) if return_mel else None
             out.append((aggregate(ff, p.n_mfcc), mel))
             i0 += t
         return out
 
     if n_threads is None:
         n_threads = 1 if os.environ.get("SECTIONIST_WORKER") else min(2, os.cpu_count() or 1)
+    fft_workers = n_threads
     if n_threads > 1 and len(blocks) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
