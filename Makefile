@@ -9,7 +9,7 @@ DEMO_SONGS ?= 12
 DEMO_SECONDS ?= 180
 PORT ?= 8050
 
-.PHONY: demo test venv system models clean bench lint
+.PHONY: demo test venv system models clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ demo: $(STAMP) models $(DEMO_DIR)/songs/.complete
 test: $(STAMP) models system
 	$(BIN)/python -m pytest -q
 
+# Benchmarks (by hand, not CI): each prints its ratio against a named reference and ends with one JSON line.
 bench: $(STAMP) models
 	$(PY) bench/features.py
+	$(PY) bench/embeddings.py
+	$(PY) bench/projection.py
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts
