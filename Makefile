@@ -44,7 +44,7 @@ demo: $(STAMP) models $(DEMO_DIR)/songs/.complete
 	$(BIN)/sectionist users add demo-admin --role admin --reset-if-exists --store $(DEMO_DIR)/store
 	@echo
 	@echo "== Dashboard: http://127.0.0.1:$(PORT)  (Ctrl-C stops it) =="
-	$(BIN)/sectionist serve --store $(DEMO_DIR)/store --host 127.0.0.1 --port $(PORT)
+	$(BIN)/sectionist serve --store $(DEMO_DIR)/store --host 127.0.0.1 --port $(PORT) --workers 2
 
 test: $(STAMP) models system
 	$(BIN)/python -m pytest -q
