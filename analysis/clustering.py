@@ -730,7 +730,7 @@ def stability_repeats(make_estimator: Callable[[int], BaseEstimator], X_fit: np.
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(it, desc="stability", leave=False)
+        it = tqdm(it, desc="stability", leave=False, disable=None)
     for r in it:
         idx = rng.choice(n, size, replace=True)
         est = make_estimator(int(rng.integers(2**31 - 1)))

@@ -148,7 +148,7 @@ class ClusterExplainer(BaseEstimator):
         if progress:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc="SHAP", leave=False)
+            starts = tqdm(starts, desc="SHAP", leave=False, disable=None)
         for s in starts:
             vals = self.shap_values(X[s:s + batch_size])
             rows = np.arange(vals.shape[0])

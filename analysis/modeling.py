@@ -454,7 +454,7 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(list(kinds), desc=f"projections {space}", leave=False)
+        it = tqdm(list(kinds), desc=f"projections {space}", leave=False, disable=None)
     for kind, dims in it:
         t0 = time.perf_counter()
         proj = Projector(kind, dims, random_state=seed).fit(X)
@@ -528,7 +528,7 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
     if progress and pairs:
         from tqdm.auto import tqdm
 
-        it = tqdm(pairs, desc="comparisons", leave=False)
+        it = tqdm(pairs, desc="comparisons", leave=False, disable=None)
     for a, b in it:
         common = labels[a].index.intersection(labels[b].index).sort_values()
         part = f"{a}__{b}"
