@@ -4,63 +4,37 @@ then visit every page. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import threading
-from pathlib import Path
 
 import pytest
 
 from analysis.synthetic_store import EMBEDDER, build_synthetic_store
 from tests.auth_helpers import login_page, make_user
+from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("SECTIONIST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from werkzeug.serving import make_server
-
     from dashboard.app import create_app
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/install-system-deps.sh)")
     root = tmp_path_factory.mktemp("browser")
     store = build_synthetic_store(root / "store", n_sections=160, sections_per_song=16, section_seconds=3.0,
                                   audio=True, audio_sr=8000, random_state=7)
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="b" * 40)
     password = make_user(db, "expert1", "expert")
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{srv.server_port}", "user": "expert1", "password": password,
-           "data": app.server.extensions["sectionist_data"]}
-    srv.shutdown()
-    thread.join(timeout=10)
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "user": "expert1", "password": password,
+               "data": app.server.extensions["sectionist_data"]}
 
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="sectionist-chromium-")
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
-                                                    viewport={"width": 1680, "height": 1050})
-        page = ctx.new_page()
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with chromium_page(viewport=(1680, 1050)) as (page, errors):
         login_page(page, server["url"], server["user"], server["password"], next="/map")
         yield page, errors
-        ctx.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _settle(page):

@@ -4,14 +4,10 @@ the map page by clicking; the verdicts land in the database. Screenshot in ``tes
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import threading
-from pathlib import Path
 
 import pytest
 from auth_helpers import login_page, make_user
+from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
 from analysis.synthetic_store import build_synthetic_store
 from dashboard.judgements import judgements_frame
@@ -19,51 +15,27 @@ from dashboard.models import get_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("SECTIONIST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from werkzeug.serving import make_server
-
     from dashboard.app import create_app
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/install-system-deps.sh)")
     root = tmp_path_factory.mktemp("judge-browser")
     store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=12, section_seconds=3.0,
                                   audio=True, audio_sr=8000, random_state=3)
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="j" * 40)
     password = make_user(db, "judy", "expert")
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{srv.server_port}", "db": db, "password": password,
-           "data": app.server.extensions["sectionist_data"]}
-    srv.shutdown()
-    thread.join(timeout=10)
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "db": db, "password": password, "data": app.server.extensions["sectionist_data"]}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="sectionist-chromium-")
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
-                                                    viewport={"width": 1600, "height": 1000})
-        pg = ctx.new_page()
-        pg.set_default_timeout(30_000)
-        errors = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    with chromium_page(viewport=(1600, 1000), timeout_ms=30_000) as (pg, errors):
         login_page(pg, server["url"], "judy", server["password"], next="/judge")
         yield pg, errors
-        ctx.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_login_form_lands_on_next(page, server):
