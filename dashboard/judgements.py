@@ -173,38 +173,40 @@ def record_judgement(
     comment = _text(comment, "comment", MAX_COMMENT, required=False)
     source = _text(source, "source", 64, required=False)
     client_id = _text(client_id, "client_id", 64, required=False) or None
-    from sqlalchemy import select
 
     def work(s):
         _lock_item(s, "judgement", user.id, run_id, section_id)
-        if client_id is not None:
-            old = s.scalar(select(Judgement).where(Judgement.user_id == user.id, Judgement.client_id == client_id))
-            if old is not None:
-                return _judgement_dict(old, None), False
-        prev = s.scalar(
-            select(Judgement).where(
-                Judgement.user_id == user.id,
-                Judgement.run_id == run_id,
-                Judgement.section_id == section_id,
-                Judgement.superseded_at.is_(None),
-            )
+        return _insert_superseding(
+            s, Judgement, user, client_id, _judgement_dict,
+            current=(Judgement.run_id == run_id, Judgement.section_id == section_id),
+            values=dict(run_id=run_id, section_id=section_id, cluster=cluster, verdict=verdict,
+                        suggested_cluster=suggested_cluster, comment=comment, source=source, blind=bool(blind)),
         )
-        now = utcnow()
-        if prev is not None:
-            prev.superseded_at = now
-            s.flush()  # free the "current" slot before inserting the new row
-        row = Judgement(
-            user_id=user.id, run_id=run_id, section_id=section_id, cluster=cluster, verdict=verdict,
-            suggested_cluster=suggested_cluster, comment=comment, source=source, blind=bool(blind),
-            client_id=client_id, created_at=now,
-        )
-        s.add(row)
-        s.flush()
-        if prev is not None:
-            prev.superseded_by = row.id
-        return _judgement_dict(row, prev.id if prev is not None else None), True
 
     return _retrying(db, work)
+
+
+def _insert_superseding(s, model, user, client_id, to_dict, *, current, values) -> tuple[dict, bool]:
+    """Insert ``user``'s new row of ``model`` and mark their current one (``current`` filters) as
+    superseded by it: history is kept, never overwritten. A ``client_id`` seen before returns the
+    stored row and writes nothing (a retried request must not count twice)."""
+    from sqlalchemy import select
+
+    if client_id is not None:
+        old = s.scalar(select(model).where(model.user_id == user.id, model.client_id == client_id))
+        if old is not None:
+            return to_dict(old, None), False
+    prev = s.scalar(select(model).where(model.user_id == user.id, *current, model.superseded_at.is_(None)))
+    now = utcnow()
+    if prev is not None:
+        prev.superseded_at = now
+        s.flush()  # free the "current" slot before inserting the new row
+    row = model(user_id=user.id, client_id=client_id, created_at=now, **values)
+    s.add(row)
+    s.flush()
+    if prev is not None:
+        prev.superseded_by = row.id
+    return to_dict(row, prev.id if prev is not None else None), True
 
 
 def record_cluster_verdict(
@@ -236,35 +238,14 @@ def record_cluster_verdict(
         merge_with = None
     comment = _text(comment, "comment", MAX_COMMENT, required=False)
     client_id = _text(client_id, "client_id", 64, required=False) or None
-    from sqlalchemy import select
 
     def work(s):
         _lock_item(s, "cluster", user.id, run_id, cluster)
-        if client_id is not None:
-            old = s.scalar(select(ClusterVerdict).where(ClusterVerdict.user_id == user.id, ClusterVerdict.client_id == client_id))
-            if old is not None:
-                return _verdict_dict(old, None), False
-        prev = s.scalar(
-            select(ClusterVerdict).where(
-                ClusterVerdict.user_id == user.id,
-                ClusterVerdict.run_id == run_id,
-                ClusterVerdict.cluster == cluster,
-                ClusterVerdict.superseded_at.is_(None),
-            )
+        return _insert_superseding(
+            s, ClusterVerdict, user, client_id, _verdict_dict,
+            current=(ClusterVerdict.run_id == run_id, ClusterVerdict.cluster == cluster),
+            values=dict(run_id=run_id, cluster=cluster, verdict=verdict, merge_with=merge_with, comment=comment),
         )
-        now = utcnow()
-        if prev is not None:
-            prev.superseded_at = now
-            s.flush()
-        row = ClusterVerdict(
-            user_id=user.id, run_id=run_id, cluster=cluster, verdict=verdict, merge_with=merge_with,
-            comment=comment, client_id=client_id, created_at=now,
-        )
-        s.add(row)
-        s.flush()
-        if prev is not None:
-            prev.superseded_by = row.id
-        return _verdict_dict(row, prev.id if prev is not None else None), True
 
     return _retrying(db, work)
 
