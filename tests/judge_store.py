@@ -76,3 +76,28 @@ def make_judge_store(root) -> str:
         store.write_part("clusters", run_id, pd.DataFrame(rows))
     store.write_manifest({"config": {}, "songs": {}})
     return str(store.uri)
+
+
+def race_verdicts(db, user, section_id: str, n: int, run_id: str = "km"):
+    """``n`` threads record ``user``'s verdict on one section at once; returns the full history
+    (a DataFrame) after asserting that no call failed."""
+    import threading
+
+    from dashboard import judgements
+
+    errors = []
+
+    def post(i):
+        try:
+            judgements.record_judgement(db, user, run_id=run_id, section_id=section_id,
+                                        verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return judgements.judgements_frame(db, history=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 from auth_helpers import build_app, csrf_header, login
-from judge_store import labels, make_judge_store, section_ids
+from judge_store import labels, make_judge_store, race_verdicts, section_ids
 
 from dashboard import auth, judgements
 from dashboard.models import Database, Judgement, get_database, sqlite_url
@@ -116,23 +115,7 @@ def test_cluster_verdicts_supersede(db):
 
 
 def test_concurrent_verdicts_on_one_section_keep_one_current(db):
-    ada = user(db, "ada")
-    errors = []
-
-    def post(i):
-        try:
-            judgements.record_judgement(db, ada, run_id="km", section_id="song01-00003",
-                                        verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    hist = judgements.judgements_frame(db, history=True)
+    hist = race_verdicts(db, user(db, "ada"), "song01-00003", 12)
     assert len(hist) == 12
     current = hist[hist["superseded_at"].isna()]
     assert len(current) == 1

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from auth_helpers import login_session
-from judge_store import RUNS, make_judge_store, section_ids
+from judge_store import RUNS, make_judge_store, race_verdicts, section_ids
 from pg import PostgresServer, free_port
 
 from sqlalchemy import func, select
@@ -145,30 +144,12 @@ def test_load_postgresql(tmp_path, pg):
 def test_same_section_race_postgresql(pg):
     """Many concurrent verdicts by one expert on one section (PostgreSQL, READ COMMITTED): every
     one is stored, exactly one is current, and the history is one unbroken chain."""
-    from dashboard import judgements
-
     db = Database(pg.create_database("race"))
     try:
         create_user(db, "racer", "expert", password="racer-password-1")
         from dashboard.auth import get_user
 
-        racer = get_user(db, "racer")
-        errors = []
-
-        def post(i):
-            try:
-                judgements.record_judgement(db, racer, run_id="km", section_id="song00-00000",
-                                            verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
-            except Exception as exc:  # noqa: BLE001 - collected and asserted below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=post, args=(i,)) for i in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        hist = judgements.judgements_frame(db, history=True)
+        hist = race_verdicts(db, get_user(db, "racer"), "song00-00000", 16)
         assert len(hist) == 16
         assert hist["superseded_at"].isna().sum() == 1
         chain = hist.dropna(subset=["superseded_by"])
