@@ -16,15 +16,18 @@ def register_cli(sub) -> None:
         description="Cut every song into sections, compute classical features (and the default embedder's "
         "frames), write them to the store, then fit the default clusterings, projections, explanations and "
         "comparisons. Re-running skips songs whose content and configuration are unchanged; an interrupted "
-        "run resumes where it stopped. Bad files are reported with their reason and the rest goes on.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "run resumes where it stopped. Bad files are reported with their reason and the rest goes on. "
+        "Defaults are shown in brackets; a --config TOML file can set any option.",
     )
     p.add_argument("songs", nargs="+", metavar="SONGS", help="audio files or folders (searched recursively)")
     p.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
     p.add_argument("--config", help="TOML file setting any option below (command-line options win)")
     p.add_argument("--section-seconds", type=float, default=None, help=f"section length for 'fixed' [{d.section_seconds}]")
-    p.add_argument("--scheme", choices=sorted(SCHEMES), default=None, help=f"sectioning scheme [{d.scheme}]")
+    p.add_argument("--scheme", choices=sorted(SCHEMES), default=None,
+                   help=f"sectioning scheme [{d.scheme}]: " + "; ".join(f"{k}: {v.help}" for k, v in sorted(SCHEMES.items())))
     p.add_argument("--beats-per-section", type=int, default=None, help=f"beats per section for 'beats' [{d.beats_per_section}]")
+    p.add_argument("--min-section-seconds", type=float, default=None,
+                   help=f"shortest section for 'novelty' [{d.min_section_seconds}]")
     p.add_argument("--sample-rate", type=int, default=None, help=f"analysis sample rate in Hz [{d.sample_rate}]")
     p.add_argument("--central-rule", choices=["ratio", "energy"], default=None,
                    help=f"central-section rule: the study's centroid/RMS ratio, or top RMS [{d.central_rule}]")
@@ -71,6 +74,7 @@ def cmd_analyze(args) -> int:
     cfg = load_config(
         args.config,
         section_seconds=args.section_seconds, scheme=args.scheme, beats_per_section=args.beats_per_section,
+        min_section_seconds=args.min_section_seconds,
         sample_rate=args.sample_rate, central_rule=args.central_rule, central_fraction=args.central_fraction,
         workers=args.workers, embedders=tuple(args.embedders) if args.embedders else None,
         device=args.device, force=args.force or None,

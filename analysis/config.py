@@ -33,6 +33,8 @@ class AnalysisConfig:
         Section length for the ``fixed`` scheme.
     beats_per_section : int
         Beats per section for the ``beats`` scheme (1–2 give short fragments).
+    min_section_seconds : float
+        Shortest section of the ``novelty`` scheme.
     central_rule : str
         ``"ratio"`` (the study's centroid/RMS rule) or ``"energy"`` (top fraction by RMS).
     central_fraction : float
@@ -47,6 +49,7 @@ class AnalysisConfig:
     scheme: str = "fixed"
     section_seconds: float = 15.0
     beats_per_section: int = 4
+    min_section_seconds: float = 8.0
     central_rule: str = "ratio"
     central_fraction: float = 0.6
     n_fft: int = 2048
@@ -67,6 +70,8 @@ class AnalysisConfig:
             raise ParameterError(f"sample_rate={self.sample_rate}: must be within 8000–192000 Hz")
         if self.section_seconds <= 0:
             raise ParameterError(f"section_seconds={self.section_seconds}: must be > 0")
+        if self.min_section_seconds <= 0:
+            raise ParameterError(f"min_section_seconds={self.min_section_seconds}: must be > 0")
         if not 1 <= self.beats_per_section <= 64:
             raise ParameterError(f"beats_per_section={self.beats_per_section}: must be within 1–64")
         if self.central_rule not in ("ratio", "energy"):

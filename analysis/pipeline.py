@@ -123,7 +123,12 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     duration = len(y) / sr
     oenv = onset_envelope(y, sr, cfg.hop_length)
     tempo = song_tempo(oenv, sr, cfg.hop_length)
-    params = dict(section_seconds=cfg.section_seconds, beats_per_section=cfg.beats_per_section)
+    params = dict(section_seconds=cfg.section_seconds, beats_per_section=cfg.beats_per_section,
+                  min_section_seconds=cfg.min_section_seconds)
+    if SCHEMES[cfg.scheme].needs_novelty:
+        from .features import novelty_boundaries
+
+        params["boundaries_s"] = novelty_boundaries(y, sr, min_section_seconds=cfg.min_section_seconds)
     if SCHEMES[cfg.scheme].needs_beats:
         import librosa
 

@@ -11,6 +11,9 @@ from it. Each scheme maps ``(duration_s, context) → array of [start_s, end_s)`
   beat; audio before the first beat is not part of any section, and the last group is kept when it
   has more than half the beats of a full group (it then ends at its last beat plus one beat period,
   clipped to the song).
+- ``novelty``: cut where the timbre changes: peaks of Foote's checkerboard novelty on the cosine
+  self-similarity of half-second MFCC bins, at least ``min_section_seconds`` (8 s) apart; sections
+  follow the song's own structure, so their lengths vary.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ class SchemeSpec:
     func: Callable
     needs_beats: bool
     help: str
+    needs_novelty: bool = False
 
 
 SCHEMES: dict[str, SchemeSpec] = {}
 
 
-def register(name: str, *, needs_beats: bool = False, help: str = ""):
-    """Register a sectioning scheme under ``name``."""
+def register(name: str, *, needs_beats: bool = False, needs_novelty: bool = False, help: str = ""):
+    """Register a sectioning scheme under ``name`` (``needs_*``: what the pipeline must compute first)."""
 
     def deco(func):
-        SCHEMES[name] = SchemeSpec(name, func, needs_beats, help or (func.__doc__ or "").strip().splitlines()[0])
+        SCHEMES[name] = SchemeSpec(name, func, needs_beats, help or (func.__doc__ or "").strip().splitlines()[0],
+                                   needs_novelty)
         return func
 
     return deco
@@ -78,6 +83,23 @@ def beat_sections(duration_s: float, *, beat_times: np.ndarray, beats_per_sectio
         elif group.size == n or group.size > n / 2:
             rows.append((group[0], min(duration_s, group[-1] + period)))
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+@register("novelty", needs_novelty=True,
+          help="cut where the timbre changes (checkerboard novelty; sections ≥ --min-section-seconds)")
+def novelty_sections(duration_s: float, *, boundaries_s: np.ndarray, min_section_seconds: float = 8.0,
+                     **_) -> np.ndarray:
+    """Sections between consecutive novelty boundaries [shape=(k, 2)], seconds.
+
+    Boundaries closer than ``min_section_seconds`` to the start, the end or the previous boundary
+    are dropped, so every section lasts at least that long (a song shorter than that is one section).
+    """
+    cuts = [0.0]
+    for b in np.sort(np.asarray(boundaries_s, dtype=np.float64)):
+        if b - cuts[-1] >= min_section_seconds and duration_s - b >= min_section_seconds:
+            cuts.append(float(b))
+    cuts.append(float(duration_s))
+    return np.array([[a, b] for a, b in zip(cuts[:-1], cuts[1:])], dtype=np.float64).reshape(-1, 2)
 
 
 def make_sections(song_id: str, duration_s: float, scheme: str, **params) -> pd.DataFrame:

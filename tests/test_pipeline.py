@@ -230,3 +230,17 @@ def test_missing_store_and_inputs_give_clear_errors(tmp_path, capsys):
         analyze([tmp_path / "missing"], open_store(tmp_path / "s"), AnalysisConfig(**FAST), progress=False)
     with pytest.raises(StoreError):
         open_store("ftp://host/x")
+
+
+def test_novelty_scheme_follows_the_song_structure(demo_corpus, tmp_path):
+    folder, paths = demo_corpus
+    store = open_store(tmp_path / "store")
+    analyze([paths[0]], store, AnalysisConfig(scheme="novelty", min_section_seconds=8.0, **FAST), progress=False)
+    sec = store.read_table("sections")
+    assert (sec["scheme"] == "novelty").all()
+    assert ((sec["end_s"] - sec["start_s"]) >= 8.0).all()
+    # sections follow the labelled segments, so each one carries (almost) a single truth label
+    truth = json.loads(paths[0].with_suffix(".json").read_text())["sections"]
+    for s, e in zip(sec["start_s"], sec["end_s"]):
+        overlaps = [min(e, t["end"]) - max(s, t["start"]) for t in truth]
+        assert max(overlaps) >= 0.9 * (e - s)

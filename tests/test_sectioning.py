@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from analysis.errors import ParameterError
-from analysis.sectioning import SCHEMES, beat_sections, fixed_sections, make_sections, select_central
+from analysis.features import novelty_boundaries
+from analysis.sectioning import (SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections,
+                                 select_central)
 from tests.conftest import click_track
 
 
@@ -63,7 +65,7 @@ def test_beats_scheme_on_tracked_beats():
 
 
 def test_registry_and_unknown_scheme():
-    assert {"fixed", "beats"} <= set(SCHEMES)
+    assert {"fixed", "beats", "novelty"} <= set(SCHEMES)
     with pytest.raises(ParameterError, match="unknown sectioning scheme 'nope'"):
         make_sections("x", 10.0, "nope")
 
@@ -106,3 +108,38 @@ def test_central_rule_fraction_and_energy_rule():
 def test_central_rule_constant_song_ranks_nothing():
     central, rank = select_central([0.2, 0.2, 0.2], [300, 300, 300])
     assert not central.any() and (rank == -1).all()
+
+
+def test_novelty_sections_respect_the_minimum_length():
+    b = novelty_sections(60.0, boundaries_s=np.array([3.0, 20.0, 24.0, 45.0, 57.0]), min_section_seconds=8.0)
+    # 3 s (too close to the start), 24 s (too close to 20 s) and 57 s (too close to the end) are dropped
+    np.testing.assert_allclose(b, [[0, 20], [20, 45], [45, 60]])
+    np.testing.assert_allclose(novelty_sections(5.0, boundaries_s=np.array([2.0])), [[0, 5]])
+
+
+def test_novelty_finds_timbre_changes():
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(sr * 20) / sr
+    y = np.concatenate([
+        0.3 * np.sin(2 * np.pi * 220 * t),  # 0–20 s: a low tone
+        0.1 * rng.standard_normal(sr * 25),  # 20–45 s: noise
+        0.3 * np.sign(np.sin(2 * np.pi * 440 * t[: sr * 15])),  # 45–60 s: a square wave
+    ]).astype(np.float32)
+    b = novelty_boundaries(y, sr, min_section_seconds=8.0)
+    assert len(b) == 2
+    np.testing.assert_allclose(b, [20.0, 45.0], atol=1.0)
+
+
+def test_novelty_recovers_the_demo_songs_structure(demo_corpus):
+    import json
+
+    from analysis.audio import load_audio
+
+    _, paths = demo_corpus
+    for path in paths:
+        y, sr = load_audio(path, 22050)
+        found = novelty_boundaries(y, sr)
+        truth = [s["start"] for s in json.loads(path.with_suffix(".json").read_text())["sections"]][1:]
+        # every change of section label in the ground truth is found within a second
+        assert all(np.min(np.abs(found - t)) < 1.0 for t in truth), (found, truth)
