@@ -94,21 +94,47 @@ def embed_song(embedder: Embedder, y: np.ndarray, sr: int, sections: pd.DataFram
     missing = {"section_id", "song_id", "start_s", "end_s"} - set(sections.columns)
     if missing:
         raise ParameterError(f"sections lacks column(s) {', '.join(sorted(missing))}")
-    ye = embedder._prepare(y, sr)
-    rate = embedder.sample_rate
     secs = sections.sort_values("start_s", kind="stable").reset_index(drop=True)
+    if np.asarray(y).ndim == 2:  # (channels, samples): mix down once
+        y = np.asarray(y, dtype=np.float32).mean(axis=0)
+    # groups of consecutive sections of at most GROUP_SECONDS of audio: only a group's span is
+    # resampled and turned into patches at a time, so memory stays bounded on long files
+    durations = (secs["end_s"] - secs["start_s"]).to_numpy()
+    group = np.floor(np.cumsum(durations) / GROUP_SECONDS).astype(int)
+    results = [_embed_sections(embedder, y, sr, secs[group == g].reset_index(drop=True)) for g in np.unique(group)]
+    frames = pd.concat([f for f, _ in results], ignore_index=True) if results else _embed_sections(embedder, y, sr, secs)[0]
+    if embedder.tag_model is None:
+        return frames, None
+    tags = [t for _, t in results if t is not None]
+    return frames, (pd.concat(tags, ignore_index=True) if tags else None)
+
+
+#: Seconds of audio embedded per group of sections (bounds the resampled span and the patches held).
+GROUP_SECONDS = 600.0
+
+
+def _embed_sections(embedder: Embedder, y: np.ndarray, sr: int, secs: pd.DataFrame):
+    """:func:`embed_song` for consecutive sections ``secs``: resamples only their span of ``y``."""
+    rate = embedder.sample_rate
+    if len(secs):
+        first = max(0, int(np.floor(float(secs["start_s"].min()) * sr)))
+        last = min(len(y), int(np.ceil(float(secs["end_s"].max()) * sr)))
+    else:
+        first = last = 0
+    ye = embedder._prepare(y[first:last], sr)
+    t0 = first / sr
     all_patches, owner, starts, ends = [], [], [], []
     for i, row in enumerate(secs.itertuples(index=False)):
-        a = max(0, round(float(row.start_s) * rate))
-        b = min(len(ye), round(float(row.end_s) * rate))
+        a = max(0, round((float(row.start_s) - t0) * rate))
+        b = min(len(ye), round((float(row.end_s) - t0) * rate))
         if b <= a:
             raise ParameterError(f"section {row.section_id}: empty span {row.start_s}–{row.end_s} s")
         patches, local = embedder._patches(ye[a:b])
         all_patches.append(patches)
         owner.append(np.full(len(patches), i))
-        s0 = a / rate + np.asarray(local, dtype=np.float64)
+        s0 = t0 + a / rate + np.asarray(local, dtype=np.float64)
         starts.append(s0)
-        ends.append(np.minimum(s0 + embedder.window_s, b / rate))
+        ends.append(np.minimum(s0 + embedder.window_s, t0 + b / rate))
     patches = np.concatenate(all_patches, axis=0) if all_patches else np.zeros((0,))
     owner = np.concatenate(owner) if owner else np.zeros(0, int)
     E, P = embedder._forward_batched(patches) if len(patches) else (np.zeros((0, embedder.dim), np.float32), None)
