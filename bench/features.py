@@ -38,7 +38,7 @@ from analysis.pipeline import analyze_song
 from analysis.audio import content_hash
 from pathlib import Path
 p = Path(sys.argv[1])
-cfg = AnalysisConfig(embed=False, cluster=False)
+cfg = AnalysisConfig(embed=sys.argv[3] == "1", cluster=False)
 t = time.perf_counter()
 res = analyze_song(p, "bench", content_hash(p), cfg)
 wall = time.perf_counter() - t
@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the long file for peak memory")
     ap.add_argument("--sample-rate", type=int, default=22050)
     ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
+    ap.add_argument("--embed", action="store_true",
+                    help="the long-file run also computes the musicnn embeddings (needs 'sectionist models fetch')")
     args = ap.parse_args()
 
     p = FeatureParams(sr=args.sample_rate)
@@ -113,10 +115,12 @@ def main():
                 f.write(np.stack([chunk, chunk], axis=1))
                 written += len(chunk)
         del reps
-        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(long_path), str(Path(__file__).resolve().parents[1])],
+        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(long_path), str(Path(__file__).resolve().parents[1]),
+                              "1" if args.embed else "0"],
                              capture_output=True, text=True, check=True)
         peak_mb, wall, n = out.stdout.split()
-        print(f"{args.minutes:g}-minute file (44.1 kHz stereo WAV, {long_path.stat().st_size / 1e6:.0f} MB): "
+        what = "features + musicnn" if args.embed else "features"
+        print(f"{args.minutes:g}-minute file (44.1 kHz stereo WAV, {long_path.stat().st_size / 1e6:.0f} MB, {what}): "
               f"{n} sections in {float(wall):.1f} s, peak memory {float(peak_mb):.0f} MB (target < 1500 MB)")
     print(json.dumps({"speedup": round(t_ref / t_ours, 2), "max_abs_diff": float(f"{max_abs:.3g}"),
                       "max_rel_diff": float(f"{max_rel:.3g}"), "peak_mb_60min": round(float(peak_mb), 1)}))
