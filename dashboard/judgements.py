@@ -794,24 +794,21 @@ def register_routes(server) -> None:
             df = df[df["section_id"] == args["section_id"]]
         return flask.Response(df.to_json(orient="records", date_format="iso"), mimetype="application/json")
 
-    @server.route("/export/judgements.<fmt>", endpoint="sectionist_export_judgements")
-    def _export_judgements(fmt):
+    def _export(frame_fn, name, fmt):
+        """A download of ``frame_fn``'s rows (everyone's for an admin, one's own for an expert)."""
         only = _visible_user()
         if fmt not in ("csv", "parquet"):
             flask.abort(404)
-        df = judgements_frame(get_db(), user=only, history=flask.request.args.get("history") == "1")
+        df = frame_fn(get_db(), user=only, history=flask.request.args.get("history") == "1")
         body, mime = export_bytes(df, fmt)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         return flask.Response(body, mimetype=mime, headers={
-            "Content-Disposition": f'attachment; filename="judgements-{stamp}.{fmt}"', "Cache-Control": "no-store"})
+            "Content-Disposition": f'attachment; filename="{name}-{stamp}.{fmt}"', "Cache-Control": "no-store"})
+
+    @server.route("/export/judgements.<fmt>", endpoint="sectionist_export_judgements")
+    def _export_judgements(fmt):
+        return _export(judgements_frame, "judgements", fmt)
 
     @server.route("/export/cluster-verdicts.<fmt>", endpoint="sectionist_export_cluster_verdicts")
     def _export_cluster_verdicts(fmt):
-        only = _visible_user()
-        if fmt not in ("csv", "parquet"):
-            flask.abort(404)
-        df = cluster_verdicts_frame(get_db(), user=only, history=flask.request.args.get("history") == "1")
-        body, mime = export_bytes(df, fmt)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        return flask.Response(body, mimetype=mime, headers={
-            "Content-Disposition": f'attachment; filename="cluster-verdicts-{stamp}.{fmt}"', "Cache-Control": "no-store"})
+        return _export(cluster_verdicts_frame, "cluster-verdicts", fmt)
