@@ -53,8 +53,10 @@ def test_blind_queue_with_keyboard(page, server):
     pg.get_by_text("blind (hide method and cluster number)").click()
     pg.click("#judge-start")
     pg.wait_for_selector(".judge-panel [data-judge-key='a']")
+    # the panel and the item/progress line come from two callbacks that may land in either order
+    pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('1 / 5')")
+    pg.wait_for_function("document.querySelector('#judge-item').innerText.trim().length > 0")
     progress = pg.locator("#judge-progress")
-    assert progress.inner_text().startswith("1 / 5")
     assert "blind" in progress.inner_text()
     # blind: the run and the cluster number are nowhere in the item or the panel
     item_text = pg.locator("#judge-item").inner_text() + pg.locator(".judge-panel").inner_text()
