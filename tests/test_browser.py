@@ -167,13 +167,19 @@ def test_songs_playhead_follows_playback(server, browser_page):
     page.wait_for_function("() => { const a = document.querySelector('#songs-detail audio');"
                            " return a && a.readyState >= 1; }", timeout=60000)
     page.evaluate("() => { document.querySelector('#songs-detail audio').currentTime = 1.5; }")
+    # wait for the playhead at the new time (an earlier position may still be drawn for a moment)
+    target = start + 1.5
     x = page.wait_for_function(
-        "() => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
-        " const s = (gd.layout.shapes || []).find(s => s.name === 'playhead'); return s ? s.x0 : null; }",
-        timeout=60000).json_value()
-    assert x == pytest.approx(start + 1.5, abs=0.05)
-    left = page.locator("#songs-detail .songbar-playhead").evaluate("e => parseFloat(e.style.left)")
-    assert left == pytest.approx(100 * (start + 1.5) / duration, abs=0.1)
+        "(t) => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
+        " const s = (gd.layout.shapes || []).find(s => s.name === 'playhead');"
+        " return s && Math.abs(s.x0 - t) < 0.05 ? s.x0 : null; }",
+        arg=target, timeout=60000).json_value()
+    assert x == pytest.approx(target, abs=0.05)
+    left = page.wait_for_function(
+        "(p) => { const e = document.querySelector('#songs-detail .songbar-playhead');"
+        " const v = e && parseFloat(e.style.left); return Math.abs(v - p) < 0.1 ? v : null; }",
+        arg=100 * target / duration, timeout=60000).json_value()
+    assert left == pytest.approx(100 * target / duration, abs=0.1)
     assert not errors, errors
 
 
