@@ -14,7 +14,7 @@ Queues
 
 Statistics (pure functions over the tidy frame of :func:`judgements_frame`)
     progress per expert, agreement rate per run and per cluster with Wilson intervals, Cohen's
-    kappa per pair of experts, Krippendorff's alpha (nominal) overall, the most disputed
+    kappa per pair of experts, Fleiss' kappa and Krippendorff's alpha (nominal) overall, the most disputed
     sections, and export to CSV or parquet.
 """
 
@@ -537,6 +537,51 @@ def krippendorff_alpha(df: pd.DataFrame) -> tuple[float, int]:
         return float("nan"), 0
     units = [g.tolist() for _, g in df.groupby(["run_id", "section_id"])["verdict"] if len(g) >= 2]
     return krippendorff_alpha_nominal(units), len(units)
+
+
+def fleiss_kappa_counts(counts) -> float:
+    """Fleiss' kappa from a table of rating counts.
+
+    Parameters
+    ----------
+    counts : array-like, shape (n_items, n_categories)
+        ``counts[i, j]`` = how many raters put item ``i`` in category ``j``. Items may have
+        different numbers of raters (the usual generalisation: each item's observed agreement is
+        computed with its own rater count); items with fewer than two raters are ignored.
+
+    Returns
+    -------
+    float
+        Fleiss' kappa; nan when no item has two raters or only one category occurs.
+    """
+    t = np.asarray(counts, dtype=float)
+    if t.ndim != 2:
+        raise ParameterError(f"counts must be a 2-D items × categories table, got shape {t.shape}")
+    if (t < 0).any():
+        raise ParameterError("counts must be non-negative")
+    n = t.sum(axis=1)
+    t, n = t[n >= 2], n[n >= 2]
+    if len(t) == 0:
+        return float("nan")
+    p_item = ((t ** 2).sum(axis=1) - n) / (n * (n - 1))
+    p_cat = t.sum(axis=0) / t.sum()
+    p_e = float((p_cat ** 2).sum())
+    if math.isclose(p_e, 1.0):
+        return float("nan")
+    return float((p_item.mean() - p_e) / (1 - p_e))
+
+
+def fleiss_kappa(df: pd.DataFrame) -> tuple[float, int]:
+    """Fleiss' kappa of the current verdicts over (run, section) items with at least two experts.
+
+    Returns ``(kappa, n_items)``.
+    """
+    if df.empty:
+        return float("nan"), 0
+    table = (df.groupby(["run_id", "section_id"])["verdict"].value_counts().unstack(fill_value=0)
+             .reindex(columns=list(VERDICTS), fill_value=0))
+    table = table[table.sum(axis=1) >= 2]
+    return fleiss_kappa_counts(table.to_numpy()), len(table)
 
 
 def most_disputed(df: pd.DataFrame, top: int = 20) -> pd.DataFrame:

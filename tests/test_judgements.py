@@ -157,6 +157,20 @@ def test_krippendorff_alpha_reference_example():
     assert np.isnan(judgements.krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))
 
 
+def test_fleiss_kappa_reference_example():
+    # Fleiss (1971) as worked on Wikipedia's "Fleiss' kappa": 10 subjects, 14 raters, 5 categories;
+    # P-bar = 0.378, P_e = 0.213, kappa = 0.210
+    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+             [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    assert judgements.fleiss_kappa_counts(table) == pytest.approx(0.2099, abs=5e-4)
+    assert judgements.fleiss_kappa_counts([[2, 0], [0, 2], [0, 3]]) == pytest.approx(1.0)
+    assert judgements.fleiss_kappa_counts([[1, 1], [1, 1]]) == pytest.approx(-1.0)
+    assert np.isnan(judgements.fleiss_kappa_counts([[2, 0], [3, 0]]))  # one category only
+    assert np.isnan(judgements.fleiss_kappa_counts([[1, 0], [0, 1]]))  # no item with two raters
+    with pytest.raises(judgements.ParameterError, match="2-D"):
+        judgements.fleiss_kappa_counts([1, 2, 3])
+
+
 def _frame(rows):
     df = pd.DataFrame(rows, columns=["username", "run_id", "section_id", "cluster", "verdict", "suggested_cluster"])
     df["created_at"] = pd.Timestamp("2026-01-01", tz="UTC")
@@ -193,6 +207,10 @@ def test_agreement_tables_and_disputes():
     assert pairs.loc[("ada", "cy"), "n_items"] == 2
     alpha, n_items = judgements.krippendorff_alpha(df)
     assert n_items == 2 and alpha < 1
+    # Fleiss: s0 has one of each verdict (P = 0), s1 two agrees (P = 1); category shares 3/5, 1/5, 1/5
+    kappa, n_items = judgements.fleiss_kappa(df)
+    assert n_items == 2
+    assert kappa == pytest.approx((0.5 - 0.44) / (1 - 0.44))
 
 
 # ---- queues -------------------------------------------------------------------------------------
@@ -402,6 +420,7 @@ def test_judgements_page_by_role(app, db_url):
     try:
         text = _texts(page.body())
         assert "ada" in text and "bob" in text and "Krippendorff" in text and "Cohen" in text
+        assert "Fleiss" in text
         assert "judgements.parquet" in text and "manage users" in text
     finally:
         ctx.pop()

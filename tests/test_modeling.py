@@ -12,7 +12,7 @@ from analysis.errors import ParameterError, StoreError
 from analysis.explain import ClusterExplainer
 from analysis.features import CLASSICAL17
 from analysis.modeling import (
-    cluster_store, compare_store, load_space, make_run_id, project_space, register_cli, run_default_models,
+    cluster_store, compare_store, load_space, make_run_id, register_cli, run_default_models,
 )
 from analysis.projection import Projector
 from analysis.store import open_store
@@ -119,8 +119,7 @@ def test_stored_shap_row_is_the_sections(store, kmeans_run):
 
 
 def test_centroids_share_the_points_projection(store, kmeans_run):
-    ids, X = None, store.read_table("features").sort_values("section_id")
-    X = X[CLASSICAL17].to_numpy(np.float64)
+    X = store.read_table("features").sort_values("section_id")[CLASSICAL17].to_numpy(np.float64)
     pca = Projector("pca", 2, random_state=0).fit(X)
     pts = store.read_part("projections", "classical17/pca2").sort_values("section_id")
     np.testing.assert_allclose(pts[["x", "y"]].to_numpy(), pca.embedding_, atol=1e-6)

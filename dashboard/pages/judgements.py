@@ -25,6 +25,7 @@ from dashboard.judgements import (
     cluster_verdicts_frame,
     cohen_kappa_pairs,
     judgements_frame,
+    fleiss_kappa,
     krippendorff_alpha,
     most_disputed,
     progress_per_expert,
@@ -108,12 +109,14 @@ def body() -> list:
     me = user.username if user is not None else None
     labels = {r: data.run_label(r) for r in df["run_id"].unique()}
     alpha, n_items = krippendorff_alpha(df)
+    fleiss, _ = fleiss_kappa(df)
     per_run = agreement_per_run(df)
     out = [html.Div(className="stats", children=[
         stat("judgements", f"{len(df):,}", "current verdicts (history kept)"),
         stat("experts", str(df["username"].nunique())),
         stat("sections judged", f"{df[['run_id', 'section_id']].drop_duplicates().shape[0]:,}"),
         stat("Krippendorff's α", _fmt(alpha), f"over {n_items} sections with ≥ 2 experts"),
+        stat("Fleiss' κ", _fmt(fleiss), "same sections; 1 = full agreement, 0 = chance"),
     ])]
 
     rows = [{"run": labels.get(r["run_id"], r["run_id"]), "n": int(r["n"]), "agree": int(r["agree"]),
