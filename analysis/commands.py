@@ -39,6 +39,9 @@ def register_cli(sub) -> None:
     p.add_argument("--no-cluster", action="store_true", help="skip the default clusterings")
     p.add_argument("--device", default=None, help="torch device for embeddings, e.g. cuda [cpu]")
     p.add_argument("--force", action="store_true", help="recompute songs even if unchanged")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again files that failed last time although unchanged (by default they are "
+                        "reported again without being re-read)")
     p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_analyze)
@@ -77,7 +80,7 @@ def cmd_analyze(args) -> int:
         min_section_seconds=args.min_section_seconds,
         sample_rate=args.sample_rate, central_rule=args.central_rule, central_fraction=args.central_fraction,
         workers=args.workers, embedders=tuple(args.embedders) if args.embedders else None,
-        device=args.device, force=args.force or None,
+        device=args.device, force=args.force or None, retry_failed=args.retry_failed or None,
         embed=False if args.no_embed else None, cluster=False if args.no_cluster else None,
     )
     store = open_store(args.store, **_store_options(args))

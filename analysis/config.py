@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import ParameterError
 
 #: Fields that do not change what is computed for a song (so they are left out of the hash).
-_NOT_HASHED = {"workers", "force", "embed", "embedders", "cluster", "device"}
+_NOT_HASHED = {"workers", "force", "retry_failed", "embed", "embedders", "cluster", "device"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class AnalysisConfig:
     # not hashed: how, not what
     workers: int = 1
     force: bool = False
+    retry_failed: bool = False
     embed: bool = True
     embedders: tuple = ("musicnn",)
     cluster: bool = True

@@ -4,7 +4,9 @@ Each song is analysed on its own (in a worker process when ``workers > 1``); its
 atomically, the ``songs`` part last, so a song is either complete in the store or absent. A
 re-run skips songs whose content hash and config hash are unchanged (and whose embeddings are
 present); ``force`` recomputes. A bad file is reported with its path and reason in the manifest
-and the summary, and the rest of the corpus goes on.
+and the summary, and the rest of the corpus goes on. A failure is remembered: a file that failed
+is, while unchanged and under the same settings, reported again without being re-read
+(``retry_failed`` or ``force`` tries it again); internal errors are always retried.
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ class Summary:
     ok: int = 0
     skipped: int = 0
     failed: dict = field(default_factory=dict)  # path → reason
+    failed_before: int = 0  # of ``failed``: unchanged files that failed the same way last time (not retried)
     sections: int = 0
     audio_s: float = 0.0
     wall_s: float = 0.0
@@ -221,7 +224,9 @@ class Summary:
 
     def lines(self) -> list[str]:
         out = [
-            f"songs: {self.ok} analysed, {self.skipped} unchanged (skipped), {len(self.failed)} failed",
+            f"songs: {self.ok} analysed, {self.skipped} unchanged (skipped), {len(self.failed)} failed"
+            + (f" ({self.failed_before} unchanged since they failed before; --retry-failed tries them again)"
+               if self.failed_before else ""),
             f"sections: {self.sections} (in analysed songs)",
             f"audio: {self.audio_s / 3600:.3f} h in {self.wall_s:.1f} s wall time "
             f"({self.realtime_factor():.0f} audio hours per wall hour)" if self.wall_s else "",
@@ -248,6 +253,24 @@ def _is_done(row: dict | None, cfg: AnalysisConfig, store: Store) -> bool:
         if not set(cfg.embedders) <= have:
             return False
     return True
+
+
+def _failed_before(entry: dict | None, song_id: str, cfg: AnalysisConfig) -> str | None:
+    """The reason an unchanged file failed under the same settings last time, or None.
+
+    Only failures that come from the file itself are remembered; an internal error (a bug, a
+    machine out of memory) is always retried.
+    """
+    if not entry or entry.get("status") != "failed" or entry.get("song_id") != song_id:
+        return None
+    if entry.get("analyzed_with") != cfg.config_hash() or entry.get("embedders") != _embedders_key(cfg):
+        return None
+    reason = entry.get("reason") or ""
+    return None if not reason or reason.startswith("internal error") else reason
+
+
+def _embedders_key(cfg: AnalysisConfig) -> str:
+    return ",".join(cfg.embedders) if cfg.embed else ""
 
 
 def check_embedders(cfg: AnalysisConfig) -> None:
@@ -289,17 +312,23 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
         try:
             digest = content_hash(p)
         except AudioError as exc:
-            summary.failed[str(p)] = exc.reason
+            summary.failed[str(p)] = manifest["errors"][str(p)] = exc.reason
             continue
         song_id = digest[:16]
         if song_id in seen_ids:
-            summary.failed[str(p)] = f"duplicate of {seen_ids[song_id]} (same content)"
+            summary.failed[str(p)] = manifest["errors"][str(p)] = f"duplicate of {seen_ids[song_id]} (same content)"
             continue
         seen_ids[song_id] = p
         if not cfg.force and _is_done(existing.get(song_id), cfg, store):
             summary.skipped += 1
             manifest["songs"][str(p)] = {**manifest["songs"].get(str(p), {}), "status": "ok", "song_id": song_id}
             manifest["errors"].pop(str(p), None)
+            continue
+        reason = None if cfg.force or cfg.retry_failed else _failed_before(manifest["songs"].get(str(p)), song_id, cfg)
+        if reason is not None:
+            summary.failed[str(p)] = reason
+            summary.failed_before += 1
+            manifest["errors"][str(p)] = reason
             continue
         todo.append((p, song_id, digest))
 
@@ -316,7 +345,8 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
             summary.failed[res.path] = res.reason
             manifest["errors"][res.path] = res.reason
         manifest["songs"][res.path] = {"status": res.status, "song_id": res.song_id, "reason": res.reason,
-                                       "seconds": round(res.seconds, 3)}
+                                       "seconds": round(res.seconds, 3), "analyzed_with": cfg.config_hash(),
+                                       "embedders": _embedders_key(cfg)}
 
     bar = tqdm(total=len(todo), desc="analysing", unit="song", disable=not progress, dynamic_ncols=True)
     interrupted = False

@@ -61,6 +61,32 @@ def test_bad_files_are_reported_and_the_rest_is_analysed(tmp_path):
     assert list(secs["section_id"]) == list(feats["section_id"])
 
 
+def test_failed_files_are_remembered_until_changed_or_retried(tmp_path):
+    songs = tmp_path / "songs"
+    make_songs(songs, n=1, seconds=20.0)
+    write_audio(songs / "silent.flac", np.zeros(22050 * 5, np.float32), 22050)
+    full = write_audio(tmp_path / "full.wav", tone(440, 30.0), 22050).read_bytes()
+    (songs / "truncated.wav").write_bytes(full[: len(full) // 3])
+    store = open_store(tmp_path / "store")
+    cfg = AnalysisConfig(**FAST)
+    first = analyze([songs], store, cfg, progress=False)
+    assert (first.ok, len(first.failed), first.failed_before) == (1, 2, 0)
+    # unchanged files under the same settings: reported again with the same reason, not re-read
+    again = analyze([songs], store, cfg, progress=False)
+    assert (again.ok, again.skipped, again.failed_before) == (0, 1, 2)
+    assert again.failed == first.failed
+    assert "--retry-failed" in "\n".join(again.lines())
+    assert {os.path.basename(p) for p in store.read_manifest()["errors"]} == {"silent.flac", "truncated.wav"}
+    # a changed setting that matters, a repaired file, or --retry-failed: read again
+    assert analyze([songs], store, cfg.replace(central_fraction=0.5), progress=False).failed_before == 0
+    (songs / "truncated.wav").write_bytes(full)
+    fixed = analyze([songs], store, cfg.replace(central_fraction=0.5), progress=False)
+    assert fixed.ok == 1 and fixed.failed_before == 1 and list(map(os.path.basename, fixed.failed)) == ["silent.flac"]
+    retried = analyze([songs], store, cfg.replace(central_fraction=0.5, retry_failed=True), progress=False)
+    assert retried.failed_before == 0 and "silent" in next(iter(retried.failed.values()))
+    assert "truncated.wav" not in {os.path.basename(p) for p in store.read_manifest()["errors"]}
+
+
 def test_tables_follow_the_schema(tmp_path):
     make_songs(tmp_path / "songs", n=1, seconds=46.0)
     store = open_store(tmp_path / "store")
