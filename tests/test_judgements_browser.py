@@ -65,9 +65,13 @@ def test_blind_queue_with_keyboard(page, server):
     assert pg.locator("#judge-audio").count() == 1
 
     pg.locator("body").click(position={"x": 5, "y": 5})  # focus outside any input
+    first = pg.locator(".judge-panel").get_attribute("data-section")
     pg.keyboard.press("a")
     pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('2 / 5')")
-    pg.wait_for_selector(".judge-panel [data-judge-key='d']")
+    # the verdict keys act on the panel shown: wait until it is the second section's
+    pg.wait_for_function(f"(() => {{ const p = document.querySelector('.judge-panel');"
+                         f" return p && p.dataset.section && p.dataset.section !== '{first}'"
+                         f" && p.querySelector(\"[data-judge-key='d']\"); }})()")
     pg.keyboard.press("d")
     pg.wait_for_function("document.querySelector('#judge-progress').innerText.startsWith('3 / 5')")
     pg.keyboard.press("n")  # skip one without a verdict
@@ -88,6 +92,7 @@ def test_blind_queue_with_keyboard(page, server):
 
     df = judgements_frame(get_database(server["db"]))
     assert sorted(df["verdict"]) == ["agree", "disagree"]
+    assert first == df.loc[df["verdict"] == "agree", "section_id"].iloc[0]
     assert set(df["username"]) == {"judy"} and df["blind"].all()
     assert set(df["source"]) == {"queue:unstable"}
     assert not errors, errors

@@ -150,7 +150,8 @@ def panel_children(page: str, selection: dict | None) -> list:
             html.Button("Save cluster verdict", id=jid("cv-save", page), n_clicks=0, className="btn btn-ghost btn-small"),
             html.Div(_cluster_status(cv), id=jid("cv-status", page), className="judge-status muted small", role="status"),
         ]
-    return [html.Div(children, className="judge-panel", **{"data-judge-page": page})]
+    # data-section: which section the panel's buttons judge (the keyboard shortcuts and tests read it)
+    return [html.Div(children, className="judge-panel", **{"data-judge-page": page, "data-section": str(sid)})]
 
 
 def _cluster_status(cv: dict | None, *, saved: bool = False) -> str:
