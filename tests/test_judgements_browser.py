@@ -10,6 +10,7 @@ from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
 from analysis.synthetic_store import build_synthetic_store
+from tests.conftest import ROOT
 from dashboard.judgements import judgements_frame
 from dashboard.models import get_database
 
@@ -116,3 +117,28 @@ def test_map_panel_click(page, server):
     assert row["verdict"] == "unsure" and row["comment"] == "hard to tell" and row["source"] == "map"
     assert not bool(row["blind"])
     assert not errors, errors
+
+
+def test_verdict_keys_judge_a_queue_section_once(page):
+    """judging.js on a static page: on the judge page a second verdict key is held back until the
+    next section's panel replaces the judged one; elsewhere every press counts (changing one's mind)."""
+    pg, _ = page
+    script = (ROOT / "assets" / "judging.js").read_text()
+    panel = ('<div class="judge-panel" data-judge-page="{page}" data-section="{sid}">'
+             '<button data-judge-key="a" onclick="window.clicks.push(\'{sid}:a\')">a</button>'
+             '<button data-judge-key="d" onclick="window.clicks.push(\'{sid}:d\')">d</button></div>')
+    pg.set_content(f"<html><body><div id='box'>{panel.format(page='judge', sid='s1')}</div></body></html>")
+    pg.evaluate("() => { window.clicks = []; }")
+    pg.add_script_tag(content=script)
+    pg.keyboard.press("a")
+    pg.wait_for_timeout(300)
+    pg.keyboard.press("d")  # the panel still shows s1: ignored
+    assert pg.evaluate("window.clicks") == ["s1:a"]
+    pg.evaluate(f"() => {{ document.getElementById('box').innerHTML = {panel.format(page='judge', sid='s2')!r}; }}")
+    pg.keyboard.press("d")
+    assert pg.evaluate("window.clicks") == ["s1:a", "s2:d"]
+    pg.evaluate(f"() => {{ document.getElementById('box').innerHTML = {panel.format(page='map', sid='s3')!r}; }}")
+    pg.keyboard.press("a")
+    pg.keyboard.press("d")
+    assert pg.evaluate("window.clicks") == ["s1:a", "s2:d", "s3:a", "s3:d"]
+
