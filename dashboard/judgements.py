@@ -709,6 +709,54 @@ def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: 
     return out
 
 
+def build_mixed_queue(data, run_ids, strategy: str, *, n: int = 20, random_state: int = 0,
+                      exclude: dict | None = None) -> list[dict]:
+    """A blind comparison of methods: sections of several runs, interleaved in a random order.
+
+    Each run contributes its own queue (:func:`build_queue` with the same strategy); the runs take
+    turns, in a freshly shuffled order every round, so the queue holds as many items of each run as
+    possible (counts differ by at most one while every run has sections left) and the expert cannot
+    tell from the position which method grouped the section. The same section may come up for two
+    runs: it is then judged against each run's group.
+
+    Parameters
+    ----------
+    data : dashboard.data.StoreData
+    run_ids : sequence of str
+        The runs to compare (at least one).
+    strategy : str
+        A key of :data:`STRATEGIES`; ``"disagree"`` compares each run with every other run.
+    n : int
+        Length of the queue.
+    random_state : int
+        Seed of the sampling and of the interleaving.
+    exclude : dict, optional
+        ``run_id → set of section ids`` already judged for that run.
+
+    Returns
+    -------
+    list of dict
+        ``{"section_id", "run_id", "cluster"}`` per item.
+    """
+    run_ids = list(dict.fromkeys(run_ids))
+    if not run_ids:
+        raise ParameterError("no runs to compare")
+    if n < 1:
+        raise ParameterError(f"n={n}: must be ≥ 1")
+    exclude = exclude or {}
+    per_run = [build_queue(data, r, strategy, n=n, random_state=random_state + 7919 * k, exclude=exclude.get(r))
+               for k, r in enumerate(run_ids)]
+    rng = np.random.default_rng(random_state)
+    out: list[dict] = []
+    pos = [0] * len(per_run)
+    while len(out) < n and any(p < len(q) for p, q in zip(pos, per_run)):
+        for k in rng.permutation(len(per_run)):
+            if pos[k] < len(per_run[k]) and len(out) < n:
+                out.append(per_run[k][pos[k]])
+                pos[k] += 1
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # HTTP routes
 # ---------------------------------------------------------------------------------------------

@@ -246,6 +246,27 @@ def test_queues(data):
         judgements.build_queue(data, "km", "best", n=3)
 
 
+def test_mixed_queue_balances_and_interleaves_runs(data):
+    km, gmm = labels("km"), labels("gmm")
+    ids = section_ids()
+    q = judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
+    assert len(q) == 10
+    assert [r["run_id"] for r in q].count("km") == 5  # the runs take turns
+    for r in q:  # each item carries its own run's cluster
+        assert r["cluster"] == (km if r["run_id"] == "km" else gmm)[ids.index(r["section_id"])]
+    assert q == judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
+    orders = {tuple(r["run_id"] for r in judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10,
+                                                                      random_state=s)) for s in range(6)}
+    assert len(orders) > 1  # who comes first in a round is random, not fixed
+    # per-run exclusion, and a run that runs dry leaves the rest of the queue to the others
+    few = judgements.build_mixed_queue(data, ["km", "gmm"], "disagree", n=30, random_state=1,
+                                       exclude={"km": set(ids[:3])})
+    km_items = [r["section_id"] for r in few if r["run_id"] == "km"]
+    assert sorted(km_items) == ids[3:5] and len([r for r in few if r["run_id"] == "gmm"]) == 5
+    with pytest.raises(judgements.ParameterError, match="no runs"):
+        judgements.build_mixed_queue(data, [], "random", n=3)
+
+
 # ---- HTTP: exports and listing ----------------------------------------------------------------------
 @pytest.fixture
 def app(store, db_url):
@@ -404,6 +425,17 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
         q2 = dict(q, index=4)
         view, progress = judge.item_view(q2)
         assert "Queue finished" in _texts(view)
+        # all runs mixed: always blind, both runs in the queue, the judged (run, section) left out
+        page = judge.layout(run=judge.MIXED)
+        assert judge.MIXED_LABEL in str(page)
+        m = judge.start_queue(ada, judge.MIXED, "random", None, 12, False, 1)
+        assert m["blind"] and m["mixed"] and {i["run_id"] for i in m["items"]} == {"km", "gmm"}
+        assert ("km", "song00-00000") not in {(i["run_id"], i["section_id"]) for i in m["items"]}
+        assert judge._selection(m)["source"] == "queue:random:mixed"
+        view, progress = judge.item_view(m)
+        assert "all runs mixed" in progress and "blind" in progress
+        text = _texts(view)
+        assert "km" not in text.split() and "gmm" not in text.lower()
     finally:
         ctx.pop()
 

@@ -119,6 +119,21 @@ def test_map_panel_click(page, server):
     assert not errors, errors
 
 
+def test_mixed_queue_from_the_url(page, server):
+    pg, errors = page
+    pg.goto(f"{server['url']}/judge?run=mixed&strategy=random")
+    pg.wait_for_selector("#judge-run:has-text('All runs, mixed')")
+    pg.fill("#judge-size", "4")
+    pg.click("#judge-start")
+    pg.wait_for_function("document.querySelector('#judge-progress').innerText.includes('all runs mixed')")
+    assert pg.locator("#judge-progress").inner_text().startswith("1 / 4")
+    assert "blind" in pg.locator("#judge-progress").inner_text()
+    runs = server["data"].runs.index
+    shown = pg.locator("#judge-item").inner_text()
+    assert not any(r in shown for r in runs)
+    assert not errors, errors
+
+
 def test_verdict_keys_judge_a_queue_section_once(page):
     """judging.js on a static page: on the judge page a second verdict key is held back until the
     next section's panel replaces the judged one; elsewhere every press counts (changing one's mind)."""

@@ -4,7 +4,9 @@ Strategies (:data:`dashboard.judgements.STRATEGIES`): a seeded random sample, th
 borderline sections of each cluster, sections on which two runs disagree, the least stable
 sections. Sections the expert has judged already are left out. **Blind mode** hides the method,
 the run and the cluster number: the expert hears the section and three other members of its
-group, and says whether it belongs with them.
+group, and says whether it belongs with them. **All runs, mixed** is the blind comparison of
+methods: the runs take turns in a random order (:func:`dashboard.judgements.build_mixed_queue`),
+always blind, so the Judgements page's agreement per run compares the methods on equal terms.
 
 This module also registers the judging panel of the map, clusters, compare and songs pages
 (:func:`dashboard.components.judging.register_judging`): Dash Pages imports it with the others.
@@ -21,7 +23,7 @@ from dashboard.components.common import card, control, dropdown, empty_state, fm
 from dashboard.components.judging import PANEL_PAGES, jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
-from dashboard.judgements import STRATEGIES, build_queue, judged_sections
+from dashboard.judgements import STRATEGIES, build_mixed_queue, build_queue, judged_sections
 
 PAGE = "judge"
 QUEUE = "judge-queue"
@@ -35,6 +37,9 @@ PREV = "judge-prev"
 NEXT = "judge-next"
 ITEM = "judge-item"
 PROGRESS = "judge-progress"
+#: value of the run control for the blind comparison of every run (also ``?run=mixed``)
+MIXED = "mixed"
+MIXED_LABEL = "All runs, mixed (blind comparison of methods)"
 
 dash.register_page(__name__, path="/judge", name="Judge", title="Judge · sectionist", order=5)
 
@@ -52,7 +57,9 @@ def layout(run=None, strategy=None, blind=None, **_query):
         return html.Div(className="page page-judge", children=[
             header, empty_state("Judging needs an expert account. Ask an admin to give you the expert role.")])
     opts = run_options(data)
-    run = run if run in data.runs.index else (opts[0]["value"] if opts else None)
+    run = run if run in data.runs.index or (run == MIXED and opts) else (opts[0]["value"] if opts else None)
+    if len(opts) > 1 and MIXED not in data.runs.index:
+        opts = opts + [{"label": MIXED_LABEL, "value": MIXED}]
     strategy = strategy if strategy in STRATEGIES else "random"
     return html.Div(className="page page-judge", children=[
         dcc.Store(id=QUEUE, data=None),
@@ -65,7 +72,8 @@ def layout(run=None, strategy=None, blind=None, **_query):
                      control("Which sections", dropdown(STRATEGY, [{"label": v, "value": k} for k, v in STRATEGIES.items()],
                                                         strategy)),
                      control("Compare with (disagreements)", dcc.Dropdown(
-                         id=OTHER, options=opts, value=None, placeholder="every other run", optionHeight=48)),
+                         id=OTHER, options=[o for o in opts if o["value"] != MIXED], value=None,
+                         placeholder="every other run", optionHeight=48)),
                      control("Sections in the queue", dcc.Input(id=SIZE, type="number", min=1, max=200, step=1, value=20,
                                                                 className="input-number")),
                      dcc.Checklist(id=BLIND, options=[{"label": " blind (hide method and cluster number)", "value": "b"}],
@@ -96,16 +104,25 @@ def _selection(queue: dict | None) -> dict | None:
         return None
     item = queue["items"][i]
     return {"section_id": item["section_id"], "run_id": item["run_id"], "blind": bool(queue.get("blind")),
-            "source": f"queue:{queue.get('strategy', '')}"}
+            "source": f"queue:{queue.get('strategy', '')}" + (":mixed" if queue.get("mixed") else "")}
 
 
 def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dict:
-    """A new queue for ``user`` (sections they judged already are left out)."""
+    """A new queue for ``user`` (sections they judged already are left out).
+
+    ``run_id`` :data:`MIXED` interleaves every run of the store, always blind (``other_run`` is
+    not used: disagreements are then with every other run).
+    """
     data = get_data()
-    n = int(size or 20)
+    n = max(1, min(int(size or 20), 200))
+    seed = int(user.id) * 1009 + int(n_clicks or 0)
+    if run_id == MIXED and MIXED not in data.runs.index:
+        runs = list(data.runs.index)
+        exclude = {r: judged_sections(get_db(), user, r) for r in runs}
+        items = build_mixed_queue(data, runs, strategy, n=n, random_state=seed, exclude=exclude)
+        return {"items": items, "index": 0, "blind": True, "strategy": strategy, "run_id": MIXED, "mixed": True}
     exclude = judged_sections(get_db(), user, run_id)
-    items = build_queue(data, run_id, strategy, n=max(1, min(n, 200)), random_state=int(user.id) * 1009 + int(n_clicks or 0),
-                        exclude=exclude, other_run=other_run or None)
+    items = build_queue(data, run_id, strategy, n=n, random_state=seed, exclude=exclude, other_run=other_run or None)
     return {"items": items, "index": 0, "blind": bool(blind), "strategy": strategy, "run_id": run_id}
 
 
@@ -189,7 +206,8 @@ def item_view(queue: dict | None) -> tuple[list, str]:
             if msec is not None:
                 view.append(html.Div([html.Span(f"{k}.", className="muted"), section_player(msec, compact=True)],
                                      className="judge-member"))
-    return view, f"{i + 1} / {n} · {STRATEGIES.get(queue.get('strategy'), '')}" + (" · blind" if blind else "")
+    return view, (f"{i + 1} / {n} · {STRATEGIES.get(queue.get('strategy'), '')}" + (" · blind" if blind else "")
+                  + (" · all runs mixed" if queue.get("mixed") else ""))
 
 
 def _members(data, run_id: str, cluster: int, exclude: str, k: int = 3) -> list[str]:
