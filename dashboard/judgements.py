@@ -401,6 +401,41 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def newcombe_interval(k1: int, n1: int, k2: int, n2: int, z: float = 1.959964) -> tuple[float, float, float]:
+    """Difference of two independent proportions ``k1/n1 − k2/n2`` with its 95 % interval.
+
+    Newcombe's hybrid score interval (method 10 of Newcombe, *Statistics in Medicine* 17, 1998),
+    built from the two Wilson intervals; it behaves well for small counts and rates near 0 or 1.
+    Returns ``(difference, low, high)``; nans when either n is 0.
+    """
+    if n1 <= 0 or n2 <= 0:
+        return float("nan"), float("nan"), float("nan")
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, z)
+    l2, u2 = wilson_interval(k2, n2, z)
+    d = p1 - p2
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+def method_differences(per_run: pd.DataFrame) -> pd.DataFrame:
+    """The best-agreed run against each other run: is it really better?
+
+    Takes :func:`agreement_per_run` (best first) and returns, per other run, the difference of
+    agreement rates with Newcombe's 95 % interval; ``separated`` is True when the interval lies
+    above 0 (the data show the best run ahead of that one).
+    """
+    cols = ["best_run", "run_id", "difference", "ci_low", "ci_high", "separated"]
+    runs = per_run[per_run["n"] > 0] if not per_run.empty else per_run
+    if len(runs) < 2:
+        return pd.DataFrame(columns=cols)
+    best = runs.iloc[0]
+    rows = []
+    for _, r in runs.iloc[1:].iterrows():
+        d, lo, hi = newcombe_interval(int(best["agree"]), int(best["n"]), int(r["agree"]), int(r["n"]))
+        rows.append((best["run_id"], r["run_id"], d, lo, hi, bool(lo > 0)))
+    return pd.DataFrame(rows, columns=cols)
+
+
 def progress_per_expert(df: pd.DataFrame) -> pd.DataFrame:
     """Per person: current judgements, sections and runs covered, verdict counts, last activity."""
     cols = ["username", "judgements", "sections", "runs", "agree", "disagree", "unsure", "last_at"]

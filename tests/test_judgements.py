@@ -146,6 +146,15 @@ def test_cohen_kappa_matches_sklearn(rng):
     assert np.isnan(judgements.cohen_kappa(["agree"] * 5, ["agree"] * 5))
 
 
+def test_newcombe_interval_reference_examples():
+    # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10 (hybrid score)
+    d, lo, hi = judgements.newcombe_interval(56, 70, 48, 80)
+    assert d == pytest.approx(0.2) and (lo, hi) == pytest.approx((0.0524, 0.3339), abs=5e-5)
+    d, lo, hi = judgements.newcombe_interval(5, 56, 0, 29)
+    assert (lo, hi) == pytest.approx((-0.0381, 0.1926), abs=5e-5)
+    assert all(np.isnan(judgements.newcombe_interval(1, 0, 1, 2)))
+
+
 def test_krippendorff_alpha_reference_example():
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", nominal example: alpha = 0.743
     N = None
@@ -211,6 +220,14 @@ def test_agreement_tables_and_disputes():
     kappa, n_items = judgements.fleiss_kappa(df)
     assert n_items == 2
     assert kappa == pytest.approx((0.5 - 0.44) / (1 - 0.44))
+    # km (9 of 12 agree) against gmm (3 of 10): 45 points ahead, interval above zero
+    diffs = judgements.method_differences(judgements.agreement_per_run(df))
+    row = diffs.iloc[0]
+    assert (row["best_run"], row["run_id"]) == ("km", "gmm") and row["difference"] == pytest.approx(0.45)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(judgements.newcombe_interval(9, 12, 3, 10)[1:])
+    assert 0 < row["ci_low"] < 0.45 < row["ci_high"] < 1 and row["separated"]
+    one_run = judgements.agreement_per_run(df[df["run_id"] == "km"])
+    assert judgements.method_differences(one_run).empty
 
 
 # ---- queues -------------------------------------------------------------------------------------
@@ -448,11 +465,12 @@ def test_judgements_page_by_role(app, db_url):
         u = auth.get_user(db, name)
         for sid, v in zip(section_ids()[:3], verdicts):
             judgements.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
+    judgements.record_judgement(db, auth.get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
     ctx = _as(app, db_url, "admin1")
     try:
         text = _texts(page.body())
         assert "ada" in text and "bob" in text and "Krippendorff" in text and "Cohen" in text
-        assert "Fleiss" in text
+        assert "Fleiss" in text and "really ahead?" in text and "not separated yet" in text  # 3 of 6 vs 0 of 1
         assert "judgements.parquet" in text and "manage users" in text
     finally:
         ctx.pop()

@@ -24,9 +24,10 @@ from dashboard.judgements import (
     cluster_verdict_summary,
     cluster_verdicts_frame,
     cohen_kappa_pairs,
-    judgements_frame,
     fleiss_kappa,
+    judgements_frame,
     krippendorff_alpha,
+    method_differences,
     most_disputed,
     progress_per_expert,
 )
@@ -93,6 +94,27 @@ def _table(columns: list[tuple[str, str]], rows: list[dict], table_id: str | Non
     ])
 
 
+def _differences(per_run, labels) -> list:
+    """The best-agreed method against each other one (Newcombe intervals), as a heading and a table."""
+    diffs = method_differences(per_run)
+    if diffs.empty:
+        return []
+    rows = [{"run": labels.get(r["run_id"], r["run_id"]), "diff": f"{100 * r['difference']:+.0f} points",
+             "ci": f"{100 * r['ci_low']:+.0f} to {100 * r['ci_high']:+.0f}",
+             "verdict": "ahead" if r["separated"] else "not separated yet"}
+            for _, r in diffs.iterrows()]
+    best = labels.get(diffs.iloc[0]["best_run"], diffs.iloc[0]["best_run"])
+    return [
+        html.H4(f"Is {best} really ahead?", className="table-title"),
+        html.P("Difference in agreement between the best-agreed run and each other run, with a 95 % interval "
+               "(Newcombe's hybrid score method for two proportions). \"Ahead\" means the whole interval is above "
+               "zero; judge more sections, e.g. with the Judge page's blind \"all runs, mixed\" queue, to separate "
+               "the others.", className="table-note"),
+        _table([("run", "compared with"), ("diff", "difference"), ("ci", "95 % interval"), ("verdict", "")],
+               rows, "judgements-differences"),
+    ]
+
+
 def body() -> list:
     """Everything the page shows, for the logged-in user."""
     user = current_user_or_none()
@@ -131,6 +153,7 @@ def body() -> list:
         dcc.Graph(figure=agreement_figure(per_run, labels), config={"displayModeBar": False}),
         _table([("run", "run"), ("n", "verdicts"), ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"),
                 ("rate", "agreement"), ("ci", "95 % interval"), ("experts", "experts")], rows, "judgements-per-run"),
+        *_differences(per_run, labels),
     ))
 
     per_cluster = agreement_per_cluster(df)
