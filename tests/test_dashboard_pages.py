@@ -79,6 +79,35 @@ def test_overview(app, data):
     with app.server.test_request_context("/"):
         out = render(overview.layout())
     assert f"{N:,}" in out and "Runs and their quality" in out
+    assert "expert_agreement" not in {c["id"] for c in cols}  # no verdicts yet: no column
+
+
+def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
+    from dashboard import judgements
+    from dashboard.auth import create_user, get_db, get_user
+    from dashboard.pages import overview
+
+    db = get_db(app.server)
+    create_user(db, "ola", "expert")
+    ola = get_user(db, "ola")
+    run_a, run_b = RUNS[0][0], RUNS[1][0]
+    for i, sid in enumerate(data.section_ids[:8]):  # run A: 6 of 8 agree; run B: 2 of 4 (and 1 unsure)
+        judgements.record_judgement(db, ola, run_id=run_a, section_id=sid, verdict="agree" if i < 6 else "disagree")
+    for i, sid in enumerate(data.section_ids[:5]):
+        judgements.record_judgement(db, ola, run_id=run_b, section_id=sid,
+                                    verdict=["agree", "agree", "disagree", "disagree", "unsure"][i])
+    agreement = judgements.agreement_per_run(judgements.judgements_frame(db))
+    rows, cols = overview.runs_table_data(data, agreement)
+    spec = {c["id"]: c for c in cols}
+    assert spec["expert_agreement"]["format"]["specifier"] == ".0%"
+    by_run = {r["run_id"]: r for r in rows}
+    assert by_run[run_a]["expert_agreement"] == pytest.approx(0.75) and by_run[run_a]["expert_verdicts"] == 8
+    assert by_run[run_b]["expert_agreement"] == pytest.approx(0.5) and by_run[run_b]["expert_verdicts"] == 4
+    others = [r for r in rows if r["run_id"] not in (run_a, run_b)]
+    assert all(r["expert_agreement"] is None and r["expert_verdicts"] is None for r in others)
+    with app.server.test_request_context("/"):
+        out = render(overview.layout())
+    assert "experts agree" in out and "0.75" in out
 
 
 def test_clusters_body_and_queues(app, data):

@@ -9,8 +9,10 @@ import numpy as np
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from dashboard import figures, ids
+from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
+from dashboard.judgements import agreement_per_run, judgements_frame
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · sectionist", order=0)
 
@@ -24,9 +26,22 @@ RUN_COLUMNS = [
 ]
 
 
-def runs_table_data(data) -> tuple[list[dict], list[dict]]:
-    """Rows and column specs of the runs table (metrics rounded; absent metrics left out)."""
+#: Columns added from the experts' verdicts (agreement_per_run), when there are any.
+EXPERT_COLUMNS = [("expert_agreement", "experts agree ↑", ".0%"), ("expert_verdicts", "verdicts", None)]
+
+
+def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
+    """Rows and column specs of the runs table (metrics rounded; absent metrics left out).
+
+    ``agreement``: :func:`dashboard.judgements.agreement_per_run` of the current verdicts; when
+    given and not empty, the share of verdicts agreeing with each run and their number are added,
+    so the internal metrics and the experts' judgement sit side by side.
+    """
     runs = data.runs.reset_index()
+    if agreement is not None and len(agreement):
+        by_run = agreement.set_index("run_id")
+        runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)
+        runs["expert_verdicts"] = runs["run_id"].map(by_run["n"]).astype(float)
     cols = []
     for name, header, digits in RUN_COLUMNS:
         if name not in runs.columns or runs[name].isna().all():
@@ -35,6 +50,10 @@ def runs_table_data(data) -> tuple[list[dict], list[dict]]:
         if digits is not None:
             spec.update(type="numeric", format={"specifier": f".{digits}f"})
         cols.append(spec)
+    for name, header, fmt in EXPERT_COLUMNS:
+        if name in runs.columns and runs[name].notna().any():
+            cols.append({"id": name, "name": header, "type": "numeric",
+                         **({"format": {"specifier": fmt}} if fmt else {})})
     rows = []
     for r in runs.to_dict("records"):
         row = {}
@@ -46,6 +65,8 @@ def runs_table_data(data) -> tuple[list[dict], list[dict]]:
                 v = int(v)
             elif isinstance(v, (np.floating,)):
                 v = float(v)
+            if c["id"] == "expert_verdicts" and v is not None:
+                v = int(v)
             row[c["id"]] = v
         rows.append(row)
     return rows, cols
@@ -86,14 +107,16 @@ def corpus_stats(data) -> list:
 
 def layout(**_query):
     data = get_data()
-    rows, cols = runs_table_data(data)
+    rows, cols = runs_table_data(data, agreement_per_run(judgements_frame(get_db())))
     spaces = list(dict.fromkeys(data.runs["space"])) if not data.runs.empty else []
     return html.Div(className="page page-overview", children=[
         page_header("Overview", f"Store {data.store_uri}"),
         html.Div(corpus_stats(data), className="stats"),
         card("Runs and their quality",
              html.P("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
-                    "ground-truth sections. Click a run to open its clusters.", className="table-note"),
+                    "ground-truth sections; \"experts agree\" once experts have judged sections (agree ÷ "
+                    "(agree + disagree), details on the Judgements page). Click a run to open its clusters.",
+                    className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
                                   page_size=15, style_table={"overflowX": "auto"},
                                   style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px",
