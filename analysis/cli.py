@@ -20,6 +20,7 @@ EXTENSIONS: list[str] = [
     "analysis.embeddings.cli",
     "analysis.s3store",
     "dashboard.users_cli",
+    "dashboard.judgements_cli",
     "dashboard.cli",
     "analysis.modeling",
 ]

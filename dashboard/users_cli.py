@@ -17,6 +17,13 @@ from analysis.errors import ParameterError
 ROLE_HELP = "admin: manage users and see everyone's judgements; expert: judge; viewer: browse and listen"
 
 
+def add_db_options(parser) -> None:
+    """``--db URL`` / ``--store DIR``: which user and judgement database a command works on."""
+    g = parser.add_argument_group("database (one of; else $SECTIONIST_DB_URL)")
+    g.add_argument("--db", metavar="URL", help="database URL: sqlite:///FILE or postgresql://user@host/db")
+    g.add_argument("--store", metavar="DIR", help="use the default database of this store (DIR/sectionist.sqlite)")
+
+
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "users",
@@ -27,10 +34,7 @@ def register_cli(subparsers) -> None:
     sub = p.add_subparsers(dest="users_command", metavar="ACTION")
     sub.required = True
 
-    def common(sp):
-        g = sp.add_argument_group("database (one of)")
-        g.add_argument("--db", metavar="URL", help="database URL: sqlite:///FILE or postgresql://user@host/db")
-        g.add_argument("--store", metavar="DIR", help="use the default database of this store (DIR/sectionist.sqlite)")
+    common = add_db_options
 
     a = sub.add_parser("add", help="create an account (prints a random password once)",
                        description="Create an account. Without --password-stdin a random password is generated "
@@ -73,7 +77,7 @@ def register_cli(subparsers) -> None:
     ro.set_defaults(func=_role)
 
 
-def _db(args):
+def open_db(args):
     from .auth import default_db_url
     from .models import Database
 
@@ -97,7 +101,7 @@ def _add(args: argparse.Namespace) -> int:
     from .auth import create_user, get_user
 
     password = _stdin_password() if args.password_stdin else None
-    db = _db(args)
+    db = open_db(args)
     try:
         existed = get_user(db, args.username) is not None
         out = create_user(db, args.username, args.role, password, if_missing=args.if_missing,
@@ -118,7 +122,7 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from .auth import list_users
 
-    db = _db(args)
+    db = open_db(args)
     try:
         users = list_users(db, include_removed=args.all)
     finally:
@@ -137,7 +141,7 @@ def _list(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from .auth import remove_user
 
-    db = _db(args)
+    db = open_db(args)
     try:
         deleted = remove_user(db, args.username)
     finally:
@@ -150,7 +154,7 @@ def _passwd(args: argparse.Namespace) -> int:
     from .auth import set_password
 
     password = _stdin_password() if args.password_stdin else None
-    db = _db(args)
+    db = open_db(args)
     try:
         out = set_password(db, args.username, password)
     finally:
@@ -164,7 +168,7 @@ def _passwd(args: argparse.Namespace) -> int:
 def _role(args: argparse.Namespace) -> int:
     from .auth import set_role
 
-    db = _db(args)
+    db = open_db(args)
     try:
         set_role(db, args.username, args.role)
     finally:
