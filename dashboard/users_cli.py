@@ -34,8 +34,6 @@ def register_cli(subparsers) -> None:
     sub = p.add_subparsers(dest="users_command", metavar="ACTION")
     sub.required = True
 
-    common = add_db_options
-
     a = sub.add_parser("add", help="create an account (prints a random password once)",
                        description="Create an account. Without --password-stdin a random password is generated "
                        "and printed once.")
@@ -47,19 +45,19 @@ def register_cli(subparsers) -> None:
     exists.add_argument("--reset-if-exists", action="store_true",
                         help="when the account exists, give it this role and a new password (ends its sessions); "
                         "what 'make demo' uses so every run prints a working password")
-    common(a)
+    add_db_options(a)
     a.set_defaults(func=_add)
 
     ls = sub.add_parser("list", help="list accounts", description="List the accounts and their roles.")
     ls.add_argument("--all", action="store_true", help="include removed (deactivated) accounts")
-    common(ls)
+    add_db_options(ls)
     ls.set_defaults(func=_list)
 
     rm = sub.add_parser("remove", help="remove an account (ends its sessions; judgements are kept)",
                         description="Remove an account and end its sessions. An account with judgements is "
                         "deactivated so its judgements and history stay; one without is deleted.")
     rm.add_argument("username")
-    common(rm)
+    add_db_options(rm)
     rm.set_defaults(func=_remove)
 
     pw = sub.add_parser("passwd", help="set a new password (ends open sessions)",
@@ -67,13 +65,13 @@ def register_cli(subparsers) -> None:
                         "Open sessions of the account end.")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input (first line)")
-    common(pw)
+    add_db_options(pw)
     pw.set_defaults(func=_passwd)
 
     ro = sub.add_parser("role", help="change an account's role", description="Change an account's role. " + ROLE_HELP + ".")
     ro.add_argument("username")
     ro.add_argument("role", choices=["admin", "expert", "viewer"])
-    common(ro)
+    add_db_options(ro)
     ro.set_defaults(func=_role)
 
 

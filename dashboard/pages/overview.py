@@ -16,18 +16,17 @@ from dashboard.judgements import agreement_per_run, judgements_frame
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · sectionist", order=0)
 
-#: Run table columns: (column, header, format digits or None).
+#: Run table columns: (column, header, d3 number format or None for text). The last two come
+#: from the experts' verdicts (:func:`dashboard.judgements.agreement_per_run`), when there are any.
 RUN_COLUMNS = [
     ("run_id", "run", None), ("space", "space", None), ("method", "method", None), ("level", "level", None),
     ("n_clusters", "clusters", None), ("n_sections", "sections", None),
-    ("silhouette", "silhouette ↑", 3), ("davies_bouldin", "Davies–Bouldin ↓", 3),
-    ("calinski_harabasz", "Calinski–Harabasz ↑", 1), ("bic", "BIC ↓", 1), ("stability_ari", "stability (ARI) ↑", 3),
-    ("fidelity", "surrogate fidelity ↑", 3), ("ari_truth", "ARI vs truth ↑", 3), ("nmi_truth", "NMI vs truth ↑", 3),
+    ("silhouette", "silhouette ↑", ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
+    ("calinski_harabasz", "Calinski–Harabasz ↑", ".1f"), ("bic", "BIC ↓", ".1f"),
+    ("stability_ari", "stability (ARI) ↑", ".3f"), ("fidelity", "surrogate fidelity ↑", ".3f"),
+    ("ari_truth", "ARI vs truth ↑", ".3f"), ("nmi_truth", "NMI vs truth ↑", ".3f"),
+    ("expert_agreement", "experts agree ↑", ".0%"), ("expert_verdicts", "verdicts", ".0f"),
 ]
-
-
-#: Columns added from the experts' verdicts (agreement_per_run), when there are any.
-EXPERT_COLUMNS = [("expert_agreement", "experts agree ↑", ".0%"), ("expert_verdicts", "verdicts", None)]
 
 
 def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
@@ -43,17 +42,13 @@ def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
         runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)
         runs["expert_verdicts"] = runs["run_id"].map(by_run["n"]).astype(float)
     cols = []
-    for name, header, digits in RUN_COLUMNS:
+    for name, header, fmt in RUN_COLUMNS:
         if name not in runs.columns or runs[name].isna().all():
             continue
         spec = {"id": name, "name": header}
-        if digits is not None:
-            spec.update(type="numeric", format={"specifier": f".{digits}f"})
+        if fmt is not None:
+            spec.update(type="numeric", format={"specifier": fmt})
         cols.append(spec)
-    for name, header, fmt in EXPERT_COLUMNS:
-        if name in runs.columns and runs[name].notna().any():
-            cols.append({"id": name, "name": header, "type": "numeric",
-                         **({"format": {"specifier": fmt}} if fmt else {})})
     rows = []
     for r in runs.to_dict("records"):
         row = {}
@@ -65,8 +60,6 @@ def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
                 v = int(v)
             elif isinstance(v, (np.floating,)):
                 v = float(v)
-            if c["id"] == "expert_verdicts" and v is not None:
-                v = int(v)
             row[c["id"]] = v
         rows.append(row)
     return rows, cols
