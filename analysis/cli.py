@@ -18,7 +18,7 @@ from .errors import SectionistError
 #: Modules that add sub-commands (each defines ``register_cli(subparsers)``).
 EXTENSIONS: list[str] = [
     "analysis.embeddings.cli",
-    "analysis.s3store",
+    "store.s3",
     "dashboard.users_cli",
     "dashboard.judgements_cli",
     "dashboard.cli",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from store.schema import FEATURES, FRAMES, RUNS, SECTIONS, SONGS
+
 
 def register_cli(sub) -> None:
     from .config import AnalysisConfig
@@ -70,9 +72,10 @@ def _store_options(args) -> dict:
 
 
 def cmd_analyze(args) -> int:
+    from store import open_store
+
     from .config import load_config
     from .pipeline import analyze
-    from .store import open_store
 
     cfg = load_config(
         args.config,
@@ -96,28 +99,28 @@ def store_summary(store) -> list[str]:
     m = store.read_manifest()
     lines = [f"store: {store.uri}  (schema {m.get('schema_version', '?')}, version {m.get('version', '?')})"]
     tables = store.tables()
-    if "songs" in tables:
-        songs = store.read_table("songs")
+    if SONGS in tables:
+        songs = store.read_table(SONGS)
         lines.append(f"songs: {len(songs)}  ({songs['duration_s'].sum() / 3600:.2f} h of audio)")
-    if "sections" in tables:
-        sec = store.read_table("sections", columns=["section_id", "scheme", "is_central", "truth_label"])
+    if SECTIONS in tables:
+        sec = store.read_table(SECTIONS, columns=["section_id", "scheme", "is_central", "truth_label"])
         lines.append(f"sections: {len(sec)}  ({int(sec['is_central'].sum())} central; "
                      f"schemes: {', '.join(sorted(sec['scheme'].unique()))})")
         if sec["truth_label"].notna().any():
             counts = sec["truth_label"].value_counts()
             lines.append("ground truth: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if "features" in tables:
-        parts = store.list_parts("features")
-        cols = store.read_part("features", parts[0]).columns if parts else []
+    if FEATURES in tables:
+        parts = store.list_parts(FEATURES)
+        cols = store.read_part(FEATURES, parts[0]).columns if parts else []
         lines.append(f"features: {len(cols) - 2} columns per section")
-    if "frames" in tables:
+    if FRAMES in tables:
         by = {}
-        for part in store.list_parts("frames"):
+        for part in store.list_parts(FRAMES):
             by.setdefault(part.split("/")[0], 0)
             by[part.split("/")[0]] += 1
         lines.append("embeddings: " + ", ".join(f"{k} ({v} songs)" for k, v in sorted(by.items())))
-    if "runs" in tables:
-        runs = store.read_table("runs")
+    if RUNS in tables:
+        runs = store.read_table(RUNS)
         lines.append(f"clustering runs: {len(runs)}")
         cols = [c for c in ["run_id", "n_clusters", "silhouette", "stability_ari", "ari_truth", "nmi_truth"] if c in runs]
         with_pd_opts = runs[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
@@ -132,7 +135,7 @@ def store_summary(store) -> list[str]:
 
 
 def cmd_info(args) -> int:
-    from .store import open_store
+    from store import open_store
 
     store = open_store(args.store, create=False, **_store_options(args))
     print("\n".join(store_summary(store)))

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write
+from store.fileio import atomic_write
+
 from .errors import ParameterError
 
 #: Section labels used in the ground truth.

@@ -1,12 +1,12 @@
-"""One error family for the whole package (after librosa's ``util/exceptions.py``)."""
+"""One error family for the whole package (after librosa's ``util/exceptions.py``).
 
+``SectionistError`` ← ``ParameterError``, ``StoreError`` (defined in the lowest layer,
+:mod:`store.errors`) and ``AudioError`` (here).
+"""
 
-class SectionistError(Exception):
-    """Base class of every error raised on purpose by sectionist."""
+from store.errors import ParameterError, SectionistError, StoreError
 
-
-class ParameterError(SectionistError):
-    """A parameter or option has a bad value (the message names it)."""
+__all__ = ["SectionistError", "ParameterError", "AudioError", "StoreError"]
 
 
 class AudioError(SectionistError):
@@ -24,7 +24,3 @@ class AudioError(SectionistError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
-
-
-class StoreError(SectionistError):
-    """The store cannot be read or written (missing, corrupt, wrong schema, no permission)."""

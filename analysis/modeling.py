@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +21,24 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+
+from store.schema import (
+    CENTROID_PROJECTIONS,
+    CLUSTERINGS,
+    CLUSTERS,
+    COMPARISON_SECTIONS,
+    COMPARISONS,
+    EXPLANATIONS,
+    FEATURES,
+    PROJECTION_INFO,
+    PROJECTIONS,
+    RUNS,
+    SECTIONS,
+    embedders_in,
+    frame_columns,
+    read_frames,
+    section_vectors,
+)
 
 from .errors import ParameterError, StoreError
 
@@ -86,11 +103,11 @@ def feature_spaces() -> dict:
 
 def embedders_in_store(store) -> list[str]:
     """Embedders that have frames in the store."""
-    return sorted({p.split("/", 1)[0] for p in store.list_parts("frames") if "/" in p})
+    return embedders_in(store)
 
 
 def read_sections(store) -> pd.DataFrame:
-    sections = store.read_table("sections")
+    sections = store.read_table(SECTIONS)
     if sections.empty or "section_id" not in sections:
         raise StoreError(f"{store.uri}: no sections table (run 'sectionist analyze' first)")
     return sections.sort_values("section_id").reset_index(drop=True)
@@ -100,7 +117,7 @@ def _feature_matrix(store, space: str, section_ids=None) -> tuple[pd.DataFrame, 
     """Section ids and the columns of feature set ``space``, rows with non-finite values dropped."""
     from .features import feature_columns
 
-    feats = store.read_table("features")
+    feats = store.read_table(FEATURES)
     if feats.empty:
         raise StoreError(f"{store.uri}: no features table (run 'sectionist analyze' first)")
     wanted = feature_columns(space)
@@ -118,15 +135,6 @@ def _feature_matrix(store, space: str, section_ids=None) -> tuple[pd.DataFrame, 
     if not finite.all():
         log.warning("%s: %d section(s) with missing %s feature values left out", store.uri, (~finite).sum(), space)
     return df[finite].reset_index(drop=True), cols
-
-
-def _frames(store, embedder: str) -> pd.DataFrame:
-    parts = [p for p in store.list_parts("frames") if p.startswith(embedder + "/")]
-    if not parts:
-        known = embedders_in_store(store)
-        raise StoreError(f"{store.uri}: no frames of embedder {embedder!r} "
-                         f"(embedders in the store: {', '.join(known) or 'none'})")
-    return store.read_table("frames", parts=parts)
 
 
 def load_space(store, space: str, *, level: str | None = None, central_only: bool = False) -> SpaceData:
@@ -158,9 +166,16 @@ def load_space(store, space: str, *, level: str | None = None, central_only: boo
     level = level or "frame"
     if level not in ("frame", "section-mean"):
         raise ParameterError(f"level={level!r}: embedder spaces use 'frame' or 'section-mean'")
-    fr = _frames(store, space)
+    fr = read_frames(store, space)
     fr = fr[fr["section_id"].isin(wanted)]
-    cols = sorted((c for c in fr.columns if re.fullmatch(r"e\d+", c)), key=lambda c: int(c[1:]))
+    song_of = dict(zip(sections["section_id"], sections["song_id"]))
+    if level == "section-mean":
+        section_ids, X, cols = section_vectors(store, space, frames=fr)
+        if not len(section_ids):
+            raise StoreError(f"{store.uri}: no usable frames of {space!r}")
+        song_ids = np.array([song_of.get(s, "") for s in section_ids])
+        return SpaceData(space, level, section_ids, song_ids, X, None, cols)
+    cols = frame_columns(fr.columns)
     if not cols:
         raise StoreError(f"{store.uri}: frames of {space!r} have no e0..eN columns")
     fr = fr.sort_values(["section_id", "start_s"], kind="stable")
@@ -170,12 +185,8 @@ def load_space(store, space: str, *, level: str | None = None, central_only: boo
     if fr.empty:
         raise StoreError(f"{store.uri}: no usable frames of {space!r}")
     section_ids, groups = np.unique(fr["section_id"].to_numpy(), return_inverse=True)
-    song_of = dict(zip(sections["section_id"], sections["song_id"]))
     song_ids = np.array([song_of.get(s, "") for s in section_ids])
-    data = SpaceData(space, level, section_ids, song_ids, vals, groups.astype(np.int64), cols)
-    if level == "section-mean":
-        data = SpaceData(space, level, section_ids, song_ids, data.section_matrix(), None, cols)
-    return data
+    return SpaceData(space, level, section_ids, song_ids, vals, groups.astype(np.int64), cols)
 
 
 # ---- one run -------------------------------------------------------------------------------------
@@ -258,8 +269,15 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
         The run id.
     """
     from .clustering import (
-        REGISTRY, FeatureScaler, _sq_distances, cluster_quality, co_assignment_stability, make_method, mode_labels,
-        silhouette_per_sample, stability_repeats,
+        REGISTRY,
+        FeatureScaler,
+        _sq_distances,
+        cluster_quality,
+        co_assignment_stability,
+        make_method,
+        mode_labels,
+        silhouette_per_sample,
+        stability_repeats,
     )
     from .compare import truth_scores
 
@@ -406,13 +424,13 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
         "label": f"{method} ({k_label}) on {space}" + (f", {data.level}" if data.level != "section" else ""),
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    store.write_part("clusterings", run_id, clusterings)
-    store.write_part("clusters", run_id, pd.DataFrame(cluster_rows))
+    store.write_part(CLUSTERINGS, run_id, clusterings)
+    store.write_part(CLUSTERS, run_id, pd.DataFrame(cluster_rows))
     if shap_df is not None:
-        store.write_part("explanations", run_id, shap_df)
+        store.write_part(EXPLANATIONS, run_id, shap_df)
     else:
-        store.delete_part("explanations", run_id)
-    store.write_part("runs", run_id, pd.DataFrame([run]))  # last: a run exists once its runs part does
+        store.delete_part(EXPLANATIONS, run_id)
+    store.write_part(RUNS, run_id, pd.DataFrame([run]))  # last: a run exists once its runs part does
     log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, n_clusters, quality["silhouette"],
              ts["ari"], run["seconds"])
     if project:
@@ -461,12 +479,12 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
         fitted[(kind, dims)] = proj
         E = proj.embedding_
         part = f"{space}/{kind}{dims}"
-        store.write_part("projections", part, pd.DataFrame({
+        store.write_part(PROJECTIONS, part, pd.DataFrame({
             "space": space, "kind": kind, "dims": dims, "section_id": ids,
             "x": E[:, 0], "y": E[:, 1], "z": E[:, 2] if dims == 3 else np.full(len(ids), np.nan),
         }))
         evr = proj.explained_variance_ratio_
-        store.write_part("projection_info", part, pd.DataFrame([{
+        store.write_part(PROJECTION_INFO, part, pd.DataFrame([{
             "space": space, "kind": kind, "dims": dims, "params": _json(proj.params_),
             "explained_variance_ratio": evr.tolist() if evr is not None else None,
             "n_sections": len(ids), "seconds": round(time.perf_counter() - t0, 3),
@@ -477,13 +495,13 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
 
 def project_centroids(store, space: str, projectors: dict, columns: list[str]) -> None:
     """Write ``centroid_projections`` for every run on ``space`` with the space's fitted projectors."""
-    runs = store.read_table("runs")
+    runs = store.read_table(RUNS)
     if runs.empty:
         return
     for run_id in runs.loc[runs["space"] == space, "run_id"]:
-        if not store.has_part("clusters", run_id):
+        if not store.has_part(CLUSTERS, run_id):
             continue
-        cl = store.read_part("clusters", run_id)
+        cl = store.read_part(CLUSTERS, run_id)
         cl = cl[cl["cluster"] >= 0]
         if cl.empty:
             continue
@@ -494,7 +512,7 @@ def project_centroids(store, space: str, projectors: dict, columns: list[str]) -
             for i, c in enumerate(cl["cluster"]):
                 rows.append({"run_id": run_id, "space": space, "kind": kind, "dims": dims, "cluster": int(c),
                              "x": P[i, 0], "y": P[i, 1], "z": P[i, 2] if dims == 3 else np.nan})
-        store.write_part("centroid_projections", run_id, pd.DataFrame(rows))
+        store.write_part(CENTROID_PROJECTIONS, run_id, pd.DataFrame(rows))
 
 
 # ---- comparisons -------------------------------------------------------------------------------------
@@ -514,13 +532,13 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
     """
     from .compare import compare_labelings, truth_scores
 
-    all_runs = store.read_table("runs")
+    all_runs = store.read_table(RUNS)
     present = sorted(all_runs["run_id"]) if not all_runs.empty else []
     wanted = sorted(present if runs is None else runs)
     unknown = sorted(set(wanted) - set(present))
     if unknown:
         raise ParameterError(f"unknown run(s) {', '.join(unknown)}; runs in {store.uri}: {', '.join(present) or 'none'}")
-    labels = {r: store.read_part("clusterings", r, columns=["section_id", "label"]).set_index("section_id")["label"]
+    labels = {r: store.read_part(CLUSTERINGS, r, columns=["section_id", "label"]).set_index("section_id")["label"]
               for r in wanted}
     rows = []
     pairs = list(combinations(wanted, 2))
@@ -537,12 +555,12 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
             continue
         la, lb = labels[a].reindex(common).to_numpy(), labels[b].reindex(common).to_numpy()
         comp = compare_labelings(la, lb)
-        store.write_part("comparisons", part, pd.DataFrame([{
+        store.write_part(COMPARISONS, part, pd.DataFrame([{
             "run_a": a, "run_b": b, "n_sections": len(common), "agreement": comp.agreement, "ari": comp.ari,
             "nmi": comp.nmi, "mapping": _json({str(kk): int(v) for kk, v in comp.mapping.items()}),
             "contingency": _json({"rows": comp.rows, "cols": comp.cols, "counts": comp.counts.tolist()}),
         }]))
-        store.write_part("comparison_sections", part, pd.DataFrame({
+        store.write_part(COMPARISON_SECTIONS, part, pd.DataFrame({
             "section_id": np.asarray(common), "label_a": la, "label_b": lb,
             "label_b_aligned": comp.b_aligned.astype(np.int64), "agree": comp.agree,
         }))
@@ -550,7 +568,7 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
                      "ari": comp.ari, "nmi": comp.nmi})
     # stale pairs (a run was removed or renamed)
     valid = {f"{a}__{b}" for a, b in combinations(present, 2)}
-    for table in ("comparisons", "comparison_sections"):
+    for table in (COMPARISONS, COMPARISON_SECTIONS):
         for part in store.list_parts(table):
             if part not in valid:
                 store.delete_part(table, part)
@@ -681,7 +699,7 @@ def register_cli(subparsers) -> None:
 
 
 def _open(uri):
-    from .store import open_store
+    from store import open_store
 
     return open_store(uri, create=False)
 
@@ -696,7 +714,7 @@ def _cmd_cluster(args) -> int:
     run_id = cluster_store(store, args.space, args.method, k=args.k, scaling=args.scaling, seed=args.seed,
                            level=args.level, central_only=args.central_only, explain=not args.no_explain,
                            stability=not args.no_stability, project=not args.no_project)
-    run = store.read_part("runs", run_id)
+    run = store.read_part(RUNS, run_id)
     _print_table(run[["run_id", "k", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth"]])
     if args.compare:
         _print_table(compare_store(store))
@@ -711,7 +729,7 @@ def _cmd_compare(args) -> int:
 def _cmd_models(args) -> int:
     store = _open(args.store)
     runs = run_default_models(store, embedders=tuple(args.embedders), seed=args.seed)
-    table = store.read_table("runs")
+    table = store.read_table(RUNS)
     _print_table(table[table["run_id"].isin(runs)][["run_id", "k", "silhouette", "stability_ari", "fidelity",
                                                     "ari_truth", "nmi_truth"]])
     return 0

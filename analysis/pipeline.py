@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import SCHEMA_VERSION, __version__
+from store import SCHEMA_VERSION, Store
+from store.schema import FEATURES, FRAMES, MELSPEC, RUNS, SECTIONS, SONGS, TAGS
+
+from . import __version__
 from .audio import AUDIO_EXTENSIONS, content_hash, load_audio, probe
 from .config import AnalysisConfig
 from .errors import AudioError, ParameterError, SectionistError
-from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +157,17 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     melspec = pd.DataFrame(mel, columns=[f"mel{i}" for i in range(mel.shape[1])])
     melspec.insert(0, "song_id", song_id)
     melspec.insert(0, "section_id", sections["section_id"].to_numpy())
-    parts = {("sections", song_id): sections, ("features", song_id): feats, ("melspec", song_id): melspec}
+    parts = {(SECTIONS, SECTIONS.part(song_id=song_id)): sections, (FEATURES, FEATURES.part(song_id=song_id)): feats,
+             (MELSPEC, MELSPEC.part(song_id=song_id)): melspec}
     if cfg.embed:
         from .embeddings import embed_song
 
         for name in cfg.embedders:
             frames, tags = embed_song(_embedder(name, cfg.device), y, sr, sections)
-            parts[("frames", f"{name}/{song_id}")] = frames
+            parts[(FRAMES, FRAMES.part(embedder=name, song_id=song_id))] = frames
             if tags is not None and len(tags):
                 model = str(tags["model"].iloc[0])
-                parts[("tags", f"{model}/{song_id}")] = tags
+                parts[(TAGS, TAGS.part(model=model, song_id=song_id))] = tags
     song_row = {
         "song_id": song_id, "uri": str(path), "title": path.stem, "format": info.format,
         "duration_s": float(duration), "sample_rate": int(info.sample_rate), "channels": int(info.channels),
@@ -239,9 +242,9 @@ class Summary:
 
 
 def _existing_songs(store: Store) -> dict[str, dict]:
-    if not store.list_parts("songs"):
+    if not store.list_parts(SONGS):
         return {}
-    df = store.read_table("songs")
+    df = store.read_table(SONGS)
     return {r["song_id"]: r for r in df.to_dict("records")}
 
 
@@ -336,7 +339,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
         if res.status == "ok":
             for (table, part), df in res.parts.items():
                 store.write_part(table, part, df)
-            store.write_part("songs", res.song_id, pd.DataFrame([res.song_row]))  # last: marks the song done
+            store.write_part(SONGS, res.song_id, pd.DataFrame([res.song_row]))  # last: marks the song done
             summary.ok += 1
             summary.sections += res.n_sections
             summary.audio_s += res.duration_s
@@ -392,7 +395,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                 raise
             log.warning("could not record the interrupted run in %s/manifest.json", store.uri)
 
-    if cfg.cluster and (summary.ok or cfg.force or not store.list_parts("runs")):
+    if cfg.cluster and (summary.ok or cfg.force or not store.list_parts(RUNS)):
         from .modeling import run_default_models
 
         embedders = tuple(cfg.embedders) if cfg.embed else ()

@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the synthetic-store builder is test/bench support, not shipped
 
 
 def _ms(fn, *args, **kw):
@@ -74,10 +75,11 @@ def main(argv=None) -> int:
 
     import tempfile
 
-    from analysis.store import open_store
-    from analysis.synthetic_store import RUNS, build_synthetic_store
+    from synthetic_store import RUNS, build_synthetic_store
+
     from dashboard.components.detail import section_detail
     from dashboard.components.selection import resolve_selection
+    from store import open_store
 
     rng = np.random.default_rng(0)
     root = Path(args.out) / f"store{args.sections}"

@@ -28,7 +28,6 @@ from analysis.demo import make_corpus  # noqa: E402
 from analysis.features import FeatureParams, reference_features, section_features  # noqa: E402
 from analysis.sectioning import fixed_sections  # noqa: E402
 
-
 PEAK_SCRIPT = r"""
 import resource, sys, time
 import numpy as np

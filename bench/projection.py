@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from store.schema import FEATURES, PROJECTION_INFO, RUNS, SECTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -75,7 +77,7 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
     import pandas as pd
 
     from analysis.features import CLASSICAL17
-    from analysis.store import open_store
+    from store import open_store
 
     rng = np.random.default_rng(seed)
     store = open_store(root)
@@ -90,7 +92,7 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
         sound = rng.integers(0, n_sounds, size=m)
         feats = (centres[sound] + rng.normal(size=(m, len(CLASSICAL17)))) * scales
         sids = [f"{song_id}-{i:05d}" for i in range(m)]
-        store.write_part("sections", song_id, pd.DataFrame({
+        store.write_part(SECTIONS, song_id, pd.DataFrame({
             "section_id": sids, "song_id": song_id, "scheme": "fixed", "index": np.arange(m),
             "start_s": 15.0 * np.arange(m), "end_s": 15.0 * np.arange(1, m + 1), "is_central": np.arange(m) % 2 == 0,
             "rank": np.arange(1, m + 1), "truth_label": [names[k] for k in sound],
@@ -98,22 +100,22 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
         df = pd.DataFrame(feats.astype(np.float32), columns=CLASSICAL17)
         df.insert(0, "song_id", song_id)
         df.insert(0, "section_id", sids)
-        store.write_part("features", song_id, df)
+        store.write_part(FEATURES, song_id, df)
 
 
 def child_model(store_dir: str) -> None:
     """Runs in a subprocess: model the store, print wall time and peak memory as JSON."""
     from analysis.modeling import run_default_models
-    from analysis.store import open_store
+    from store import open_store
 
     store = open_store(store_dir, create=False)
     t0 = time.perf_counter()
     runs = run_default_models(store, embedders=(), progress=False)
     wall = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-    table = store.read_table("runs").set_index("run_id")
+    table = store.read_table(RUNS).set_index("run_id")
     steps = {r: float(table.loc[r, "seconds"]) for r in runs}
-    info = store.read_table("projection_info")
+    info = store.read_table(PROJECTION_INFO)
     steps.update({f"  fit {k}{d}": float(s) for k, d, s in zip(info["kind"], info["dims"], info["seconds"])})
     steps.update({f"step: {k}": float(v) for k, v in store.read_manifest()["timings"]["models"].items()})
     print(json.dumps({"seconds": wall, "peak_mb": peak_mb, "runs": runs, "steps": steps,

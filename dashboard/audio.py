@@ -4,7 +4,7 @@ Routes (all behind the login that :mod:`dashboard.auth` installs on every route)
 
 ``/audio/<section_id>.wav`` and ``.ogg``
     Only that section's span, read from the song's original file with a seek (local file, or
-    ranged GETs on ``s3://`` through :class:`analysis.s3store.S3RangeFile`), encoded as 16-bit WAV
+    ranged GETs on ``s3://`` through :class:`store.s3.S3RangeFile`), encoded as 16-bit WAV
     or Ogg Vorbis. HTTP range requests (206), ``ETag`` / ``If-None-Match`` (304) and private
     caching headers.
 ``/spectrogram/<section_id>.png``
@@ -98,7 +98,7 @@ def _data() -> StoreData:
 def _open_song(uri: str, store):
     """A file path or file object for the song at ``uri`` (ranged reads for s3:// URIs)."""
     if uri.startswith("s3://"):
-        from analysis.s3store import S3RangeFile
+        from store.s3 import S3RangeFile
 
         client = getattr(store, "client", None)
         return S3RangeFile.from_uri(uri, client=client, endpoint_url=getattr(store, "endpoint_url", None))

@@ -13,6 +13,7 @@ Callbacks get the instance of the app serving the request with :func:`get_data`.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -23,7 +24,23 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import StoreError
-from analysis.store import open_store
+from store import open_store
+from store.schema import (
+    CENTROID_PROJECTIONS,
+    CLUSTERINGS,
+    CLUSTERS,
+    COMPARISONS,
+    EXPLANATIONS,
+    FEATURES,
+    MELSPEC,
+    PROJECTIONS,
+    RUNS,
+    SECTIONS,
+    SONGS,
+    TAGS,
+    embedders_in,
+    section_vectors,
+)
 
 #: Key of the :class:`StoreData` in ``flask_app.extensions``.
 EXTENSION_KEY = "sectionist_data"
@@ -136,7 +153,7 @@ class StoreData:
         """True when the store answers (manifest readable and a sections table present)."""
         try:
             self.store.read_manifest()
-            return bool(self.store.list_parts("sections")) or bool(self.store.list_parts("songs"))
+            return bool(self.store.list_parts(SECTIONS)) or bool(self.store.list_parts(SONGS))
         except (StoreError, OSError):
             return False
 
@@ -154,7 +171,7 @@ class StoreData:
     @cached_property
     def sections(self) -> pd.DataFrame:
         """Sections in song order then start time, with a positional index (``pos``)."""
-        df = self.table("sections")
+        df = self.table(SECTIONS)
         if df.empty:
             raise StoreError(f"{self.store_uri}: the store has no sections (run 'sectionist analyze' first)")
         df = df.sort_values(["song_id", "start_s"], kind="stable").reset_index(drop=True)
@@ -166,7 +183,7 @@ class StoreData:
     @cached_property
     def songs(self) -> pd.DataFrame:
         """Songs indexed by ``song_id``, sorted by title."""
-        df = self.table("songs")
+        df = self.table(SONGS)
         if df.empty:
             raise StoreError(f"{self.store_uri}: the store has no songs")
         df = df.copy()
@@ -230,7 +247,7 @@ class StoreData:
     @cached_property
     def runs(self) -> pd.DataFrame:
         """Runs indexed by run_id, sorted by space, method and k."""
-        df = self.table("runs")
+        df = self.table(RUNS)
         if df.empty:
             return pd.DataFrame(columns=["space", "method", "k", "label"]).rename_axis("run_id")
         return df.sort_values(["space", "method", "run_id"], kind="stable").set_index("run_id")
@@ -253,9 +270,9 @@ class StoreData:
                 return c.runs[run_id]
         if run_id not in self.runs.index:
             raise StoreError(f"{self.store_uri}: no run {run_id!r}")
-        df = c.store.read_table("clusterings", parts=[run_id],
+        df = c.store.read_table(CLUSTERINGS, parts=[run_id],
                                 columns=["section_id", "label", "confidence", "distance", "silhouette",
-                                         "stability"]) if c.store.has_part("clusterings", run_id) \
+                                         "stability"]) if c.store.has_part(CLUSTERINGS, run_id) \
             else pd.DataFrame(columns=["section_id", "label"])
         n = self.n_sections
         pos = self.positions(df["section_id"]) if len(df) else np.array([], np.int64)
@@ -283,7 +300,7 @@ class StoreData:
         with c.lock:
             if run_id in c.clusters:
                 return c.clusters[run_id]
-        df = c.store.read_table("clusters", parts=[run_id]) if c.store.has_part("clusters", run_id) \
+        df = c.store.read_table(CLUSTERS, parts=[run_id]) if c.store.has_part(CLUSTERS, run_id) \
             else pd.DataFrame(columns=["cluster"])
         df = df.copy()
         for name in ("centroid", "profile", "shap_ranking"):
@@ -302,7 +319,7 @@ class StoreData:
     def projection_catalog(self) -> pd.DataFrame:
         """Available projections: one row per (space, kind, dims), from the part names."""
         rows = []
-        for part in self.store.list_parts("projections"):
+        for part in self.store.list_parts(PROJECTIONS):
             space, _, name = part.rpartition("/")
             kind = name.rstrip("0123456789")
             dims = name[len(kind):]
@@ -330,9 +347,9 @@ class StoreData:
             if key in c.projections:
                 return c.projections[key]
         part = f"{space}/{kind}{int(dims)}"
-        if not c.store.has_part("projections", part):
+        if not c.store.has_part(PROJECTIONS, part):
             raise StoreError(f"{self.store_uri}: no projection {part!r}")
-        df = c.store.read_part("projections", part, columns=["section_id", "x", "y", "z"])
+        df = c.store.read_part(PROJECTIONS, part, columns=["section_id", "x", "y", "z"])
         xyz = np.full((self.n_sections, int(dims)), np.nan, np.float32)
         pos = self.positions(df["section_id"])
         ok = pos >= 0
@@ -345,7 +362,7 @@ class StoreData:
 
     def centroid_projection(self, run_id, kind, dims) -> pd.DataFrame:
         """Cluster centroids of a run in one projection (empty when not stored)."""
-        df = self.table("centroid_projections")
+        df = self.table(CENTROID_PROJECTIONS)
         if df.empty:
             return df
         return df[(df["run_id"] == run_id) & (df["kind"] == kind) & (df["dims"] == int(dims))]
@@ -354,7 +371,7 @@ class StoreData:
     @cached_property
     def features(self) -> pd.DataFrame:
         """The features table aligned to the section order (NaN rows for sections without features)."""
-        df = self.table("features")
+        df = self.table(FEATURES)
         num = [c for c in df.columns if c not in ("section_id", "song_id")]
         out = pd.DataFrame(np.nan, index=range(self.n_sections), columns=num, dtype=np.float32)
         if len(df):
@@ -415,15 +432,13 @@ class StoreData:
         if cols:
             X = self.features[cols].to_numpy(np.float32)
         else:
-            parts = [p for p in self.store.list_parts("frames") if p.startswith(f"{space}/")]
-            if parts:
-                fr = read_table_parallel(self.store, "frames", parts=parts)
-                ecols = [c_ for c_ in fr.columns if c_.startswith("e") and c_[1:].isdigit()]
-                means = fr.groupby("section_id", sort=False)[ecols].mean()
+            if space in embedders_in(self.store):
+                reader = functools.partial(read_table_parallel, self.store)
+                ids, means, ecols = section_vectors(self.store, space, reader=reader)
                 X = np.full((self.n_sections, len(ecols)), np.nan, np.float32)
-                pos = self.positions(means.index)
+                pos = self.positions(ids)
                 ok = pos >= 0
-                X[pos[ok]] = means.to_numpy(np.float32)[ok]
+                X[pos[ok]] = means.astype(np.float32)[ok]
         out = None
         if X is not None and X.shape[1]:
             mu = np.nanmean(X, axis=0)
@@ -486,10 +501,10 @@ class StoreData:
         with c.lock:
             if run_id in c.explanations:
                 return c.explanations[run_id]
-        if not c.store.has_part("explanations", run_id):
+        if not c.store.has_part(EXPLANATIONS, run_id):
             out = (None, [])
         else:
-            df = c.store.read_part("explanations", run_id)
+            df = c.store.read_part(EXPLANATIONS, run_id)
             shap_cols = [col for col in df.columns if col.startswith("shap_")]
             mat = np.full((self.n_sections, len(shap_cols)), np.nan, np.float32)
             pos = self.positions(df["section_id"])
@@ -504,7 +519,7 @@ class StoreData:
     def melspec(self) -> np.ndarray | None:
         """Each section's mean log-mel spectrum in dB [shape=(n_sections, n_mels)] (NaN rows where
         absent), from the ``melspec`` table; None when the store has none."""
-        df = self.table("melspec")
+        df = self.table(MELSPEC)
         cols = [c for c in df.columns if c.startswith("mel") and c[3:].isdigit()]
         if df.empty or not cols:
             return None
@@ -517,7 +532,7 @@ class StoreData:
 
     @cached_property
     def _tags(self) -> pd.DataFrame:
-        df = self.table("tags")
+        df = self.table(TAGS)
         if df.empty:
             return df
         return df.sort_values(["section_id", "model", "rank"]).set_index("section_id")
@@ -543,7 +558,7 @@ class StoreData:
         with c.lock:
             if key in c.comparisons:
                 return c.comparisons[key]
-        stored = self.table("comparisons")
+        stored = self.table(COMPARISONS)
         hit = rev = stored.iloc[0:0]
         if not stored.empty:
             hit = stored[(stored["run_a"] == run_a) & (stored["run_b"] == run_b)]

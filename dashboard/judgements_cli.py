@@ -56,7 +56,11 @@ def _pct(v) -> str:
 def summary_lines(df, cv) -> list[str]:
     """The summary as text lines, from :func:`judgements_frame` and :func:`cluster_verdicts_frame`."""
     from .judgements import (
-        agreement_per_run, cluster_verdict_summary, fleiss_kappa, krippendorff_alpha, method_differences,
+        agreement_per_run,
+        cluster_verdict_summary,
+        fleiss_kappa,
+        krippendorff_alpha,
+        method_differences,
     )
 
     if df.empty and cv.empty:
@@ -110,7 +114,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from analysis.fileio import atomic_write
+    from store.fileio import atomic_write
 
     from .judgements import cluster_verdicts_frame, export_bytes, judgements_frame
 

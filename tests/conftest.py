@@ -68,7 +68,7 @@ def demo_store(demo_corpus, tmp_path_factory):
     """
     from analysis.config import AnalysisConfig
     from analysis.pipeline import analyze
-    from analysis.store import open_store
+    from store import open_store
 
     d, _ = demo_corpus
     root = tmp_path_factory.mktemp("demo-store") / "store"
@@ -79,6 +79,6 @@ def demo_store(demo_corpus, tmp_path_factory):
 
 def copy_store(store, dest):
     shutil.copytree(store.root, dest)
-    from analysis.store import open_store
+    from store import open_store
 
     return open_store(dest, create=False)

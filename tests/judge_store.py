@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from analysis.store import open_store
+from store import open_store
 
 N_SONGS = 3
 PER_SONG = 10

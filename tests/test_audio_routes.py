@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
+from synthetic_store import build_synthetic_store
 
-from analysis.synthetic_store import build_synthetic_store
 from tests.auth_helpers import login, make_user
 
 SECTION_SECONDS = 2.0
@@ -168,9 +168,10 @@ def test_cluster_spectrogram(client, store):
 
 
 def test_missing_song_file_is_404(app, store, tmp_path):
+    from werkzeug.exceptions import NotFound
+
     from dashboard.audio import section_audio_bytes
     from dashboard.data import StoreData
-    from werkzeug.exceptions import NotFound
 
     data = StoreData(store.uri)
     sid = data.section_ids[0]

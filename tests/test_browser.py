@@ -4,10 +4,9 @@ then visit every page. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-
 import pytest
+from synthetic_store import EMBEDDER, build_synthetic_store
 
-from analysis.synthetic_store import EMBEDDER, build_synthetic_store
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 

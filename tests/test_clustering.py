@@ -7,8 +7,15 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
 
 from analysis.clustering import (
-    REGISTRY, FeatureScaler, co_assignment_stability, cluster_quality, fuzzy_cmeans, make_method, mode_labels,
-    silhouette_per_sample, stability_repeats,
+    REGISTRY,
+    FeatureScaler,
+    cluster_quality,
+    co_assignment_stability,
+    fuzzy_cmeans,
+    make_method,
+    mode_labels,
+    silhouette_per_sample,
+    stability_repeats,
 )
 from analysis.errors import ParameterError
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from synthetic_store import RUNS, build_synthetic_store
 
-from analysis.synthetic_store import RUNS, build_synthetic_store
 from dashboard import figures, ids
 from dashboard.data import MISSING, StoreData
 
@@ -143,7 +143,7 @@ def test_comparison_alignment(data):
 
 def test_store_without_sections_is_a_clear_error(tmp_path):
     from analysis.errors import StoreError
-    from analysis.store import open_store
+    from store import open_store
 
     s = open_store(tmp_path / "empty")
     s.write_manifest({})

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from synthetic_store import build_synthetic_store
 
-from analysis.synthetic_store import build_synthetic_store
 from tests.auth_helpers import login_session, make_user
 
 BIN = Path(sys.executable).parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic_store import RUNS, build_synthetic_store
 
-from analysis.synthetic_store import RUNS, build_synthetic_store
 from dashboard import ids
 
 N = 60

@@ -293,8 +293,9 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
 @pytest.fixture(scope="module")
 def served_store(moto_endpoint, tmp_path_factory):
     """A small store with audio, synced with its songs to S3 (moto's server on loopback), as deployed."""
-    from analysis.s3store import sync
-    from analysis.synthetic_store import build_synthetic_store
+    from synthetic_store import build_synthetic_store
+
+    from store.s3 import sync
 
     root = tmp_path_factory.mktemp("deploy") / "store"
     store = build_synthetic_store(root, n_sections=12, sections_per_song=6, section_seconds=2.0,

@@ -12,11 +12,11 @@ from analysis.embeddings import (
     embed_song,
     get_embedder,
     modelcache,
-    section_vectors,
     vggish,
 )
 from analysis.errors import StoreError
-from analysis.store import open_store
+from store import open_store
+from store.schema import section_vectors
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -82,8 +82,8 @@ def test_embed_musicnn_via_cli(musicnn_cache, small_store, capsys):
     tags = small_store.read_part("tags", f"MSD_musicnn/{song.song_id}")
     assert list(tags.columns) == ["section_id", "song_id", "model", "rank", "tag", "probability"]
     assert len(tags) == 10 * sections.song_id.eq(song.song_id).sum()
-    ids, X = section_vectors(small_store, "musicnn")
-    assert X.shape == (len(sections), 200) and X.dtype == np.float32
+    ids, X, cols = section_vectors(small_store, "musicnn")
+    assert X.shape == (len(sections), 200) and cols == [f"e{i}" for i in range(200)]
     assert list(ids) == sorted(sections.section_id)
     i = list(ids).index(sections.section_id.iloc[0])
     np.testing.assert_allclose(X[i], frames[frames.section_id == ids[i]].iloc[:, 5:].mean().to_numpy(), rtol=1e-5)
@@ -103,7 +103,7 @@ def test_autoencoder_trains_then_embeds(small_store, capsys):
     ae = manifest["autoencoder"]
     assert len(ae["loss"]) == 3 and ae["random_state"] == 1 and ae["n_patches"] > 100
     assert small_store.exists("models/autoencoder.pt")
-    _, X = section_vectors(small_store, "autoencoder")
+    _, X, _ = section_vectors(small_store, "autoencoder")
     assert X.shape == (len(small_store.read_table("sections")), 32)
     # reused, not retrained, on the next run
     before = small_store.read_bytes("models/autoencoder.pt")
@@ -126,7 +126,7 @@ def test_vggish_via_cli(small_store, tmp_path, capsys, monkeypatch):
                 "pca_means": torch.zeros(128)}, tmp_path / "vggish_pca_params-random.pth")
     assert main(["embed", "--store", root, "--embedder", "vggish", "--weights", str(tmp_path / "vggish-random.pth"),
                  "--no-progress"]) == 0
-    _, X = section_vectors(small_store, "vggish")
+    _, X, _ = section_vectors(small_store, "vggish")
     assert X.shape[1] == 128 and X.min() >= 0 and X.max() <= 255
     frames = small_store.read_table("frames", parts=[p for p in small_store.list_parts("frames")
                                                       if p.startswith("vggish/")])
@@ -136,7 +136,7 @@ def test_vggish_via_cli(small_store, tmp_path, capsys, monkeypatch):
 
 def test_errors(tmp_path, capsys):
     empty = open_store(tmp_path / "empty")
-    with pytest.raises(StoreError, match="no frames for embedder 'musicnn'"):
+    with pytest.raises(StoreError, match="no frames of embedder 'musicnn'"):
         section_vectors(empty, "musicnn")
     assert main(["embed", "--store", str(tmp_path / "empty"), "--embedder", "musicnn"]) == 2
     assert "no songs in this store" in capsys.readouterr().err

@@ -8,9 +8,19 @@ import librosa
 import numpy as np
 import pytest
 
-from analysis.features import (CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams,
-                               feature_columns, reference_features, onset_envelope, section_features, song_tempo)
 from analysis.errors import ParameterError
+from analysis.features import (
+    CLASSICAL,
+    CLASSICAL17,
+    FEATURE_NAMES,
+    FEATURE_SETS,
+    FeatureParams,
+    feature_columns,
+    onset_envelope,
+    reference_features,
+    section_features,
+    song_tempo,
+)
 from tests.conftest import click_track, tone
 
 RTOL, ATOL = 1e-4, 1e-3

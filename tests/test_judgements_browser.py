@@ -4,15 +4,14 @@ the map page by clicking; the verdicts land in the database. Screenshot in ``tes
 
 from __future__ import annotations
 
-
 import pytest
 from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from synthetic_store import build_synthetic_store
 
-from analysis.synthetic_store import build_synthetic_store
-from tests.conftest import ROOT
 from dashboard.judgements import judgements_frame
 from dashboard.models import get_database
+from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

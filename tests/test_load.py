@@ -19,7 +19,6 @@ import requests
 from auth_helpers import login_session
 from judge_store import RUNS, make_judge_store, race_verdicts, section_ids
 from pg import PostgresServer, free_port
-
 from sqlalchemy import func, select
 
 from dashboard.auth import create_user

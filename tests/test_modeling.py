@@ -12,10 +12,15 @@ from analysis.errors import ParameterError, StoreError
 from analysis.explain import ClusterExplainer
 from analysis.features import CLASSICAL17
 from analysis.modeling import (
-    cluster_store, compare_store, load_space, make_run_id, register_cli, run_default_models,
+    cluster_store,
+    compare_store,
+    load_space,
+    make_run_id,
+    register_cli,
+    run_default_models,
 )
 from analysis.projection import Projector
-from analysis.store import open_store
+from store import open_store
 
 LABELS = ["verse", "chorus", "bridge"]
 N_SONGS, PER_SONG, N_FRAMES, EMB_DIM = 6, 18, 3, 8

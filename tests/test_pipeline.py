@@ -15,7 +15,7 @@ from analysis.cli import main as cli_main
 from analysis.config import AnalysisConfig, load_config
 from analysis.errors import ParameterError, StoreError
 from analysis.pipeline import analyze
-from analysis.store import open_store
+from store import open_store
 from tests.conftest import ROOT, click_track, tone, write_audio
 
 FAST = dict(embed=False, cluster=False)

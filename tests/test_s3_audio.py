@@ -10,8 +10,8 @@ import soundfile as sf
 from s3_fixtures import moto_endpoint, s3  # noqa: F401  (fixtures)
 
 from analysis.errors import ParameterError, StoreError
-from analysis.s3store import S3RangeFile, make_client, open_uri
-from analysis.store import open_store
+from store import open_store
+from store.s3 import S3RangeFile, make_client, open_uri
 
 SR = 22050
 SECONDS = 60
@@ -108,5 +108,5 @@ def test_store_read_range(s3):
     assert store.read_range("blob.bin", 0, 0) == b""
     with pytest.raises(ParameterError):
         store.read_range("blob.bin", -1, 3)
-    fh = store.open_range_file("blob.bin")
+    fh = open_uri(f"{store.uri}/blob.bin")
     assert fh.read() == bytes(range(200))

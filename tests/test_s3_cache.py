@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from s3_fixtures import moto_endpoint, s3  # noqa: F401  (fixtures)
 
-from analysis.cache import ReadThroughCache, cache_dir_for
 from analysis.errors import ParameterError
-from analysis.store import open_store
+from store import open_store
+from store.cache import ReadThroughCache, cache_dir_for
 
 
 def _part(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({"section_id": [f"s{seed}-{i:05d}" for i in range(n)],
-                         "value": rng.random(n).astype(np.float32)})
+                         "rms_median": rng.random(n).astype(np.float32)})
 
 
 def test_second_read_is_served_locally(s3, tmp_path):
@@ -57,18 +57,18 @@ def test_new_manifest_version_invalidates(s3, tmp_path):
 
 def test_version_is_checked_at_most_once_per_ttl(s3, tmp_path):
     writer = open_store(s3.uri(), cache=False)
-    writer.write_part("t", "a", _part(10, 1))
+    writer.write_part("features", "a", _part(10, 1))
     writer.write_manifest({})
     reader = open_store(s3.uri(), create=False, cache_dir=tmp_path / "c")
     now = [1000.0]
     reader.cache = ReadThroughCache(reader.cache.directory, ttl=30.0, clock=lambda: now[0])
-    reader.read_part("t", "a")
-    writer.write_part("t", "a", _part(10, 2))
+    reader.read_part("features", "a")
+    writer.write_part("features", "a", _part(10, 2))
     writer.write_manifest(writer.read_manifest())
     now[0] += 29.0  # within the TTL the old version is trusted: no manifest request at all
-    assert reader.read_part("t", "a")["section_id"].iloc[0] == "s1-00000"
+    assert reader.read_part("features", "a")["section_id"].iloc[0] == "s1-00000"
     now[0] += 1.0
-    assert reader.read_part("t", "a")["section_id"].iloc[0] == "s2-00000"
+    assert reader.read_part("features", "a")["section_id"].iloc[0] == "s2-00000"
     assert reader.cache.version == 2
 
 
@@ -100,13 +100,13 @@ def test_size_limit_evicts_least_recently_used(s3, tmp_path):
 
 def test_cache_folder_is_shared_between_processes(s3, tmp_path):
     writer = open_store(s3.uri(), cache=False)
-    writer.write_part("t", "a", _part(10, 1))
+    writer.write_part("features", "a", _part(10, 1))
     writer.write_manifest({})
     first = open_store(s3.uri(), create=False, cache_dir=tmp_path / "c")
-    first.read_part("t", "a")
+    first.read_part("features", "a")
     second = open_store(s3.uri(), create=False, cache_dir=tmp_path / "c")  # another gunicorn worker
     assert second.cache.directory == first.cache.directory
-    second.read_part("t", "a")
+    second.read_part("features", "a")
     assert second.cache.stats.hits == 1 and second.cache.stats.misses == 0
 
 

@@ -15,8 +15,8 @@ from s3_fixtures import FlakyProxy, admin_client
 from analysis.config import AnalysisConfig
 from analysis.errors import StoreError
 from analysis.pipeline import analyze
-from analysis.s3store import S3Store, sync
-from analysis.store import MANIFEST, open_store
+from store import MANIFEST, open_store
+from store.s3 import S3Store, sync
 
 BUCKET = "sectionist-serve"
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from moto.core.authorization import enable_iam_authentication
 from s3_fixtures import admin_client, flaky_proxy, moto_endpoint, s3  # noqa: F401  (fixtures)
 
-from moto.core.authorization import enable_iam_authentication
-
 from analysis.errors import ParameterError, StoreError
-from analysis.s3store import S3Store, parse_s3_uri
-from analysis.store import MANIFEST, open_store
+from store import MANIFEST, open_store
+from store.s3 import S3Store, parse_s3_uri
 
 REPO = Path(__file__).resolve().parents[1]
 

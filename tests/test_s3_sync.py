@@ -11,8 +11,8 @@ import pytest
 from s3_fixtures import flaky_proxy, moto_endpoint, object_bytes, s3  # noqa: F401  (fixtures)
 
 from analysis.errors import StoreError
-from analysis.s3store import S3Store, register_cli, sync
-from analysis.store import MANIFEST, LocalStore, open_store
+from store import MANIFEST, LocalStore, open_store
+from store.s3 import S3Store, register_cli, sync
 
 
 def _make_store(root, n_songs=3, rows=6000, seed=0):
@@ -106,7 +106,7 @@ def test_sync_command_line(s3, tmp_path, capsys):
 def test_sync_is_a_registered_command():
     from analysis.cli import EXTENSIONS, build_parser
 
-    assert "analysis.s3store" in EXTENSIONS
+    assert "store.s3" in EXTENSIONS
     args = build_parser().parse_args(["sync", "a", "s3://bucket-x/y", "--delete"])
     assert args.delete and args.dst == "s3://bucket-x/y"
 
@@ -188,7 +188,7 @@ def test_interrupted_sync_keeps_the_old_manifest_and_a_rerun_completes(s3, flaky
 
 
 def test_sync_uploads_the_songs_and_points_the_store_at_them(s3, tmp_path):
-    from analysis.synthetic_store import build_synthetic_store
+    from synthetic_store import build_synthetic_store
 
     local = build_synthetic_store(tmp_path / "store", n_sections=8, sections_per_song=4, section_seconds=2.0,
                                   audio=True, audio_sr=8000, random_state=1)

@@ -6,8 +6,7 @@ import pytest
 
 from analysis.errors import ParameterError
 from analysis.features import novelty_boundaries
-from analysis.sectioning import (SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections,
-                                 select_central)
+from analysis.sectioning import SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections, select_central
 from tests.conftest import click_track
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from store.schema import FRAMES
+
 from ..errors import ParameterError, StoreError
 from . import autoencoder as _autoencoder  # noqa: F401  (registers autoencoder)
 from . import musicnn as _musicnn  # noqa: F401  (registers musicnn, musicnn-mtt, vgg-msd, vgg-mtt)
@@ -32,7 +34,6 @@ __all__ = [
     "frame_columns",
     "get_embedder",
     "register",
-    "section_vectors",
 ]
 
 DEFAULT_EMBEDDER = "musicnn"
@@ -166,31 +167,3 @@ def _embed_sections(embedder: Embedder, y: np.ndarray, sr: int, secs: pd.DataFra
     tags["rank"] = tags["rank"].astype(np.int32)
     tags["probability"] = tags["probability"].astype(np.float32)
     return frames, tags
-
-
-def frame_parts(store, embedder: str) -> list[str]:
-    """Part names ``{embedder}/{song_id}`` of the ``frames`` table for one embedder."""
-    return [p for p in store.list_parts("frames") if p.split("/", 1)[0] == embedder]
-
-
-def section_vectors(store, embedder: str) -> tuple[np.ndarray, np.ndarray]:
-    """Section-level mean vectors of one embedder, from the ``frames`` table.
-
-    Returns
-    -------
-    section_ids : np.ndarray [shape=(n,), dtype=str]
-        Sorted.
-    X : np.ndarray [shape=(n, dim), dtype=float32]
-        Mean over each section's frames.
-    """
-    parts = frame_parts(store, embedder)
-    if not parts:
-        raise StoreError(
-            f"{store.uri}: no frames for embedder {embedder!r}; run 'sectionist embed --store {store.uri} "
-            f"--embedder {embedder}'"
-        )
-    df = store.read_table("frames", parts=parts)
-    cols = [c for c in df.columns if c.startswith("e") and c[1:].isdigit()]
-    cols.sort(key=lambda c: int(c[1:]))
-    means = df.groupby("section_id", sort=True)[cols].mean()
-    return means.index.to_numpy().astype(str), means.to_numpy(dtype=np.float32)

@@ -88,8 +88,9 @@ def _list(args) -> int:
 
 
 def _embed(args) -> int:
+    from store import open_store
+
     from ..errors import ParameterError
-    from ..store import open_store
     from .runner import embed_store
 
     if args.batch_size is not None and args.batch_size < 1:

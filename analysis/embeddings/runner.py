@@ -12,17 +12,19 @@ import time
 
 import numpy as np
 
+from store.schema import FRAMES, SECTIONS, SONGS, TAGS, frame_parts
+
 from ..errors import AudioError, ParameterError, StoreError
-from . import REGISTRY, embed_song, frame_parts, get_embedder
+from . import REGISTRY, embed_song, get_embedder
 
 log = logging.getLogger(__name__)
 
 
 def _songs_and_sections(store):
-    if not store.list_parts("songs"):
+    if not store.list_parts(SONGS):
         raise StoreError(f"{store.uri}: no songs in this store; run 'sectionist analyze SONGS --store {store.uri}' first")
-    songs = store.read_table("songs").sort_values("song_id").reset_index(drop=True)
-    sections = store.read_table("sections")
+    songs = store.read_table(SONGS).sort_values("song_id").reset_index(drop=True)
+    sections = store.read_table(SECTIONS)
     if sections.empty:
         raise StoreError(f"{store.uri}: the store has songs but no sections table")
     return songs, sections
@@ -128,7 +130,7 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
             force = True  # a new model: every song's codes change
         options["store"] = store
     embedder = get_embedder(name, device=device, batch_size=batch_size, **options)
-    done = {p.split("/", 1)[1] for p in frame_parts(store, embedder.name)}
+    done = {FRAMES.parse_part(p)["song_id"] for p in frame_parts(store, embedder.name)}
     summary = {"embedder": embedder.name, "embedded": 0, "skipped": 0, "failed": {}, "frames": 0}
     audio_seconds = 0.0
     for row in tqdm(songs.itertuples(index=False), total=len(songs), desc=f"embedding ({embedder.name})",
@@ -147,9 +149,9 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
             log.warning("%s", exc)
             continue
         frames, tags = embed_song(embedder, y, sr, secs)
-        store.write_part("frames", f"{embedder.name}/{row.song_id}", frames)
+        store.write_part(FRAMES, FRAMES.part(embedder=embedder.name, song_id=row.song_id), frames)
         if tags is not None and len(tags):
-            store.write_part("tags", f"{embedder.tag_model}/{row.song_id}", tags)
+            store.write_part(TAGS, TAGS.part(model=embedder.tag_model, song_id=row.song_id), tags)
         _mark_song(store, row.song_id, embedder.name)
         summary["embedded"] += 1
         summary["frames"] += len(frames)
@@ -169,17 +171,17 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
 
 def frames_songs(store, embedder: str) -> list[str]:
     """Song ids that have frames for ``embedder``."""
-    return sorted(p.split("/", 1)[1] for p in frame_parts(store, embedder))
+    return sorted(FRAMES.parse_part(p)["song_id"] for p in frame_parts(store, embedder))
 
 
 def _mark_song(store, song_id: str, name: str) -> None:
     """Add ``name`` to the song's ``embedders`` column (docs/store.md: embedders whose frames are stored)."""
-    if not store.has_part("songs", song_id):
+    if not store.has_part(SONGS, song_id):
         return
-    part = store.read_part("songs", song_id)
+    part = store.read_part(SONGS, song_id)
     if "embedders" not in part.columns:
         return
     have = [e for e in str(part["embedders"].iloc[0] or "").split(",") if e]
     if name not in have:
         part["embedders"] = ",".join(have + [name])
-        store.write_part("songs", song_id, part)
+        store.write_part(SONGS, song_id, part)

@@ -15,7 +15,6 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from .. import ids
 from ..data import get_data
 
-
 #: Browser side of a click: the clicked point's customdata (its section position). dcc.Graph looks
 #: customdata up in the figure as sent (gd.data), where a base64 typed array cannot be indexed, so
 #: the position is read from plotly's decoded trace (gd._fullData) instead.

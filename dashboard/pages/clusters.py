@@ -9,8 +9,19 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.components.common import (GRAPH_CONFIG, card, cluster_chip, control, default_run, dropdown,
-                                         empty_state, fmt_num, fmt_time, page_header, run_options)
+from dashboard.components.common import (
+    GRAPH_CONFIG,
+    card,
+    cluster_chip,
+    control,
+    default_run,
+    dropdown,
+    empty_state,
+    fmt_num,
+    fmt_time,
+    page_header,
+    run_options,
+)
 from dashboard.components.detail import section_detail
 from dashboard.components.selection import register_selection
 from dashboard.data import get_data

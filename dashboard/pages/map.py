@@ -7,8 +7,18 @@ import numpy as np
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.components.common import (GRAPH_CONFIG, card, cluster_chip, control, default_run, dropdown,
-                                         empty_state, fmt_time, page_header, run_options)
+from dashboard.components.common import (
+    GRAPH_CONFIG,
+    card,
+    cluster_chip,
+    control,
+    default_run,
+    dropdown,
+    empty_state,
+    fmt_time,
+    page_header,
+    run_options,
+)
 from dashboard.components.detail import section_detail, section_summary
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.components.selection import click_store, register_selection

@@ -8,8 +8,7 @@ import numpy as np
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import figures, ids
-from dashboard.components.common import (GRAPH_CONFIG, card, control, default_run, dropdown, page_header,
-                                         run_options)
+from dashboard.components.common import GRAPH_CONFIG, card, control, default_run, dropdown, page_header, run_options
 from dashboard.components.detail import section_detail
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data

@@ -1,7 +1,7 @@
 """Stores and song files on S3 (or any S3-compatible service), and ``sectionist sync``.
 
 ``open_store("s3://bucket/prefix")`` returns an :class:`S3Store`: the same tables as a local
-folder (:mod:`analysis.store`), one object per key under the prefix. Configuration comes from the
+folder (:mod:`store`), one object per key under the prefix. Configuration comes from the
 standard AWS chain (environment, ``~/.aws``, instance profile); ``endpoint_url`` (or
 ``$SECTIONIST_S3_ENDPOINT``) points at an S3-compatible service such as MinIO.
 
@@ -15,9 +15,9 @@ Retries
     connections and truncated downloads.
 Errors
     A missing bucket, refused credentials, a denied action, a wrong region or an unreachable
-    endpoint become a :class:`~analysis.errors.StoreError` that says which and what to check.
+    endpoint become a :class:`~store.errors.StoreError` that says which and what to check.
 Reads
-    Parts are read through a local :class:`~analysis.cache.ReadThroughCache` (size-limited,
+    Parts are read through a local :class:`~store.cache.ReadThroughCache` (size-limited,
     dropped when the manifest's ``version`` changes). Song files are read with ranged GETs through
     :class:`S3RangeFile`, which :class:`soundfile.SoundFile` opens like a local file.
 """
@@ -34,8 +34,9 @@ import random
 import time
 from urllib.parse import urlparse
 
+from .base import Store
 from .errors import ParameterError, StoreError
-from .store import MANIFEST, Store
+from .schema import MANIFEST, SONGS
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +223,10 @@ class S3Store(Store):
     client : botocore client, optional
         Use this client instead of making one.
     cache : bool
-        Read parts through a local :class:`~analysis.cache.ReadThroughCache`. Default: on, unless
+        Read parts through a local :class:`~store.cache.ReadThroughCache`. Default: on, unless
         ``$SECTIONIST_S3_CACHE_MB`` is ``0``.
     cache_dir : str or Path, optional
-        Cache base folder (default :func:`analysis.cache.default_cache_dir`); one sub-folder per store.
+        Cache base folder (default :func:`store.cache.default_cache_dir`); one sub-folder per store.
     cache_max_bytes : int, optional
         Cache size limit (default ``$SECTIONIST_S3_CACHE_MB`` MiB, else 1 GiB).
     cache_ttl : float, optional
@@ -419,10 +420,6 @@ class S3Store(Store):
                 raise S3NotFound(f"{self.uri}/{key}: not found") from None
             raise
         return int(head["ContentLength"])
-
-    def open_range_file(self, key: str, **kwargs) -> "S3RangeFile":
-        """A seekable file-like view of the object ``key`` read with ranged GETs."""
-        return S3RangeFile(self.bucket, self._key(key), self.client, attempts=self.attempts, **kwargs)
 
     # ---- cache versions --------------------------------------------------------------------------
     def _refresh_version(self) -> None:
@@ -687,7 +684,7 @@ def _songs_with_s3_uris(src: Store, part: str, songs_to: str, client, *, attempt
     from pathlib import Path
 
     bucket, prefix = parse_s3_uri(songs_to)
-    df = src.read_part("songs", part)
+    df = src.read_part(SONGS, part)
     if "uri" in df.columns:
         uris = []
         for song_id, uri in zip(df["song_id"], df["uri"]):
@@ -700,8 +697,8 @@ def _songs_with_s3_uris(src: Store, part: str, songs_to: str, client, *, attempt
             uris.append(uri)
         df["uri"] = uris
     mem = _MemoryStore()
-    mem.write_part("songs", part, df)
-    return mem.read_bytes(Store.part_key("songs", part))
+    mem.write_part(SONGS, part, df)
+    return mem.read_bytes(Store.part_key(SONGS, part))
 
 
 def sync(src_uri: str, dst_uri: str, *, endpoint_url: str | None = None, region: str | None = None,
@@ -739,7 +736,7 @@ def sync(src_uri: str, dst_uri: str, *, endpoint_url: str | None = None, region:
     """
     from tqdm.auto import tqdm
 
-    from .store import open_store
+    from . import open_store
 
     def options(uri, extra):
         if not str(uri).startswith("s3://"):

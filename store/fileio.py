@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, BinaryIO
+from typing import BinaryIO, Callable
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object], *, fsync: bool = True) -> None:

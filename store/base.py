@@ -1,4 +1,4 @@
-"""The store: parquet tables and a manifest under one root (a local folder; ``s3://`` in :mod:`analysis.s3store`).
+"""The store: parquet tables and a manifest under one root (a folder in :mod:`store.local`, ``s3://`` in :mod:`store.s3`).
 
 Layout under the root::
 
@@ -11,7 +11,9 @@ rename on a local disk; one PUT on S3), so an interrupted run never leaves a hal
 A song counts as finished only when its ``songs`` part exists; that part is written last.
 
 Subclasses implement only the byte-level methods (:meth:`Store.read_bytes`, ``write_bytes``,
-``exists``, ``list``, ``delete``); everything about tables lives here once.
+``exists``, ``list``, ``delete``); everything about tables lives here once. Tables, their columns
+and part keys are declared in :mod:`store.schema`; a part is conformed to its table's declared
+types when written.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import SCHEMA_VERSION
 from .errors import StoreError
-from .fileio import atomic_write
+from .schema import MANIFEST, SCHEMA_VERSION
+from .schema import table as _declared
 
-MANIFEST = "manifest.json"
 _META_KEY = b"sectionist.schema_version"
 
 
@@ -83,6 +84,7 @@ class Store:
     # ---- tables ------------------------------------------------------------------------------
     @staticmethod
     def part_key(table: str, part: str) -> str:
+        table = str(table)
         if not table or "/" in table or table.startswith("."):
             raise StoreError(f"bad table name {table!r}")
         if not part or part.startswith("/") or ".." in part.split("/"):
@@ -90,8 +92,13 @@ class Store:
         return f"{table}/{part}.parquet"
 
     def write_part(self, table: str, part: str, df: pd.DataFrame | pa.Table) -> None:
-        """Write one part of ``table`` atomically (replacing an older version of that part)."""
+        """Write one part of ``table`` atomically (replacing an older version of that part).
+
+        The columns are cast to the types :mod:`store.schema` declares; an undeclared table or
+        column is a :class:`StoreError`.
+        """
         tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+        tbl = _declared(table).conform(tbl)
         meta = dict(tbl.schema.metadata or {})
         meta[_META_KEY] = str(SCHEMA_VERSION).encode()
         tbl = tbl.replace_schema_metadata(meta)
@@ -143,74 +150,6 @@ class Store:
         """Names of the tables present."""
         seen = {k.split("/", 1)[0] for k in self.list("") if "/" in k and k.endswith(".parquet")}
         return sorted(seen)
-
-
-class LocalStore(Store):
-    """A store in a local folder."""
-
-    def __init__(self, root: str | Path, create: bool = True):
-        self.root = Path(root).expanduser().resolve()
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif not self.root.is_dir():
-            raise StoreError(f"{self.root}: no such store folder")
-        self.uri = str(self.root)
-
-    def _path(self, key: str) -> Path:
-        p = (self.root / key).resolve()
-        if self.root not in p.parents and p != self.root:
-            raise StoreError(f"key {key!r} escapes the store root")
-        return p
-
-    def local_path(self, key: str) -> Path | None:
-        return self._path(key)
-
-    def read_bytes(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
-            raise StoreError(f"{self.root}/{key}: not found") from None
-
-    def write_bytes(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda fh: fh.write(data))
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).exists()
-
-    def list(self, prefix: str = "") -> list[str]:
-        base = self._path(prefix) if prefix else self.root
-        if base.is_file():
-            return [prefix]
-        if not base.is_dir():
-            return []
-        out = []
-        for p in base.rglob("*"):
-            if p.is_file() and not p.name.startswith("."):
-                out.append(p.relative_to(self.root).as_posix())
-        return sorted(out)
-
-    def delete(self, key: str) -> None:
-        try:
-            self._path(key).unlink()
-        except FileNotFoundError:
-            pass
-
-
-def open_store(uri: str | Path, create: bool = True, **options) -> Store:
-    """Open the store at ``uri``: a local folder, or ``s3://bucket/prefix``.
-
-    ``options`` are passed to the S3 store (``endpoint_url``, ``region``, …).
-    """
-    s = str(uri)
-    if s.startswith("s3://"):
-        from .s3store import S3Store  # imported lazily: boto3 is only needed for S3
-
-        return S3Store(s, create=create, **options)
-    if "://" in s:
-        raise StoreError(f"{s}: unsupported store URI (use a folder or s3://bucket/prefix)")
-    return LocalStore(s, create=create)
 
 
 def _json_default(obj):

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
-from .store import open_store
+from analysis.errors import ParameterError
+from store import open_store
 
 EMBEDDER = "synthnet"
 TAG_MODEL = "musicnn"
@@ -36,7 +36,7 @@ RUNS = [
 
 
 def _feature_lists():
-    from .features import CLASSICAL, CLASSICAL17
+    from analysis.features import CLASSICAL, CLASSICAL17
 
     return CLASSICAL17, CLASSICAL
 
