@@ -14,6 +14,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/sectionist
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY store/ store/
 COPY analysis/ analysis/
 COPY dashboard/ dashboard/
 COPY assets/ assets/
