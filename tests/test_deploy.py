@@ -295,7 +295,7 @@ def served_store(moto_endpoint, tmp_path_factory):
     """A small store with audio, synced with its songs to S3 (moto's server on loopback), as deployed."""
     from synthetic_store import build_synthetic_store
 
-    from store.s3 import sync
+    from store.sync import sync
 
     root = tmp_path_factory.mktemp("deploy") / "store"
     store = build_synthetic_store(root, n_sections=12, sections_per_song=6, section_seconds=2.0,

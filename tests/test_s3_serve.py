@@ -16,7 +16,8 @@ from analysis.config import AnalysisConfig
 from analysis.errors import StoreError
 from analysis.pipeline import analyze
 from store import MANIFEST, open_store
-from store.s3 import S3Store, sync
+from store.s3 import S3Store
+from store.sync import sync
 
 BUCKET = "sectionist-serve"
 

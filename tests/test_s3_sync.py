@@ -12,7 +12,8 @@ from s3_fixtures import flaky_proxy, moto_endpoint, object_bytes, s3  # noqa: F4
 
 from analysis.errors import StoreError
 from store import MANIFEST, LocalStore, open_store
-from store.s3 import S3Store, register_cli, sync
+from store.s3 import S3Store, register_cli
+from store.sync import sync
 
 
 def _make_store(root, n_songs=3, rows=6000, seed=0):
