@@ -5,11 +5,21 @@ the same group (the reference study compared them without aligning them). Here r
 mapped onto run A's by the assignment that maximises the overlap (Hungarian method,
 ``scipy.optimize.linear_sum_assignment``), and only then is per-section agreement counted. ARI and
 NMI need no alignment and are given too.
+
+**Unmatched clusters.** When B has more clusters than A, the Hungarian assignment leaves some B
+clusters without an A partner. Such a cluster gets a *new* label that collides with no A label
+(and so with no aligned label): integers numbered on after the largest A label, in the order of
+the B labels; other labels (strings) become ``"<label>*"``. Its sections therefore never count as
+agreeing, and it stays a group of its own in every view (the dashboard's compare page, the
+stored ``comparisons`` tables). :attr:`Comparison.unmatched` lists them.
+
+This is the one implementation: :mod:`dashboard.data` calls :func:`compare_labelings` for pairs
+the store does not hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,7 +38,8 @@ class Comparison:
     ari, nmi : float
         Adjusted Rand index and normalised mutual information (no alignment needed).
     mapping : dict
-        B label → aligned label (an A label; unmatched B clusters get new numbers above A's).
+        B label → aligned label: an A label, or for an unmatched B cluster a new label that
+        collides with no A label (see the module notes).
     rows, cols : list
         A labels and B labels of the contingency table.
     counts : np.ndarray [shape=(len(rows), len(cols))]
@@ -36,6 +47,8 @@ class Comparison:
     b_aligned : np.ndarray [shape=(n,)]
         B labels after the mapping.
     agree : np.ndarray [shape=(n,)], bool
+    unmatched : list
+        B labels the assignment left without an A partner (they got new labels).
     """
 
     agreement: float
@@ -47,6 +60,7 @@ class Comparison:
     counts: np.ndarray
     b_aligned: np.ndarray
     agree: np.ndarray
+    unmatched: list = field(default_factory=list)
 
 
 def contingency(a, b) -> tuple[list, list, np.ndarray]:
@@ -60,6 +74,12 @@ def contingency(a, b) -> tuple[list, list, np.ndarray]:
         Sorted distinct labels of ``b``.
     counts : np.ndarray [shape=(len(rows), len(cols))], int
     """
+    rows, cols, counts, _ = _contingency(a, b)
+    return rows, cols, counts
+
+
+def _contingency(a, b):
+    """:func:`contingency` plus each section's column index (``cols[bi[k]] == b[k]``)."""
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape:
@@ -68,23 +88,15 @@ def contingency(a, b) -> tuple[list, list, np.ndarray]:
     cols, bi = np.unique(b, return_inverse=True)
     counts = np.zeros((len(rows), len(cols)), dtype=np.int64)
     np.add.at(counts, (ai, bi), 1)
-    return rows.tolist(), cols.tolist(), counts
+    return rows.tolist(), cols.tolist(), counts, bi
 
 
-def align_labels(a, b) -> dict:
-    """Map each label of ``b`` to a label of ``a`` so that the total overlap is largest.
-
-    B clusters left unmatched (B has more clusters than A) get new labels, numbered after the
-    largest A label (strings: ``"<label>*"``).
-
-    Returns
-    -------
-    dict
-        B label → aligned label.
-    """
+def _align(rows: list, cols: list, counts: np.ndarray) -> dict:
+    """B label → aligned label from a contingency table (the rule of the module notes)."""
     from scipy.optimize import linear_sum_assignment
 
-    rows, cols, counts = contingency(a, b)
+    if not counts.size:
+        return {}
     r, c = linear_sum_assignment(-counts)
     mapping = {cols[j]: rows[i] for i, j in zip(r, c)}
     unmatched = [lab for lab in cols if lab not in mapping]
@@ -100,29 +112,55 @@ def align_labels(a, b) -> dict:
     return mapping
 
 
-def compare_labelings(a, b) -> Comparison:
+def align_labels(a, b) -> dict:
+    """Map each label of ``b`` to a label of ``a`` so that the total overlap is largest.
+
+    B clusters left unmatched (B has more clusters than A) get new labels that collide with no A
+    label: numbered after the largest A label (strings: ``"<label>*"``).
+
+    Returns
+    -------
+    dict
+        B label → aligned label.
+    """
+    rows, cols, counts = contingency(a, b)
+    return _align(rows, cols, counts)
+
+
+def compare_labelings(a, b, *, scores: bool = True) -> Comparison:
     """Contingency, Hungarian alignment of ``b`` onto ``a``, agreement, ARI and NMI.
 
     Parameters
     ----------
     a, b : array-like [shape=(n,)]
         Labels of the same n sections, in the same order.
-    """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    scores : bool
+        Compute ARI and NMI (left NaN otherwise: a caller that has them stored skips the cost).
 
+    Raises
+    ------
+    ParameterError
+        The labellings differ in length, or are empty.
+    """
     a = np.asarray(a)
     b = np.asarray(b)
-    if a.size == 0:
+    if a.size == 0 and a.shape == b.shape:
         raise ParameterError("nothing to compare: no common sections")
-    rows, cols, counts = contingency(a, b)
-    mapping = align_labels(a, b)
-    b_aligned = np.array([mapping[x] for x in b.tolist()])
+    rows, cols, counts, bi = _contingency(a, b)
+    mapping = _align(rows, cols, counts)
+    b_aligned = np.asarray([mapping[c] for c in cols])[bi]
     agree = b_aligned == a
+    ari = nmi = float("nan")
+    if scores:
+        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+        ari = float(adjusted_rand_score(a, b))
+        nmi = float(normalized_mutual_info_score(a, b))
+    row_set = set(rows)
     return Comparison(
-        agreement=float(agree.mean()),
-        ari=float(adjusted_rand_score(a, b)),
-        nmi=float(normalized_mutual_info_score(a, b)),
+        agreement=float(agree.mean()), ari=ari, nmi=nmi,
         mapping=mapping, rows=rows, cols=cols, counts=counts, b_aligned=b_aligned, agree=agree,
+        unmatched=[c for c in cols if mapping[c] not in row_set],
     )
 
 

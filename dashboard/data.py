@@ -550,7 +550,9 @@ class StoreData:
         """Agreement of two runs: ari, nmi, agreement, contingency, mapping and per-section arrays.
 
         Read from the ``comparisons`` tables when the pair was stored (in either order), else
-        computed from the two clusterings (Hungarian alignment of B's labels onto A's).
+        computed from the two clusterings by :func:`analysis.compare.compare_labelings`
+        (Hungarian alignment of B's labels onto A's; an unmatched B cluster gets a new label
+        above A's, listed in ``"unmatched"``).
         """
         key = (run_a, run_b)
         self.refresh()
@@ -639,38 +641,30 @@ def _space_columns(space, available) -> list[str]:
 
 
 def _compare_labels(la: np.ndarray, lb: np.ndarray, scores: bool = True) -> dict:
-    """Contingency, Hungarian mapping of B onto A, agreement, ARI and NMI over sections in both runs
-    (ARI and NMI left NaN without ``scores``)."""
-    from scipy.optimize import linear_sum_assignment
+    """:func:`analysis.compare.compare_labelings` over the sections both runs clustered, spread back
+    onto the store's section order (``MISSING`` where a run left a section out).
+
+    Unmatched clusters of B keep a label of their own, above every A label (the rule of
+    :mod:`analysis.compare`), so they never count as agreeing. ARI and NMI are NaN without
+    ``scores``.
+    """
+    from analysis.compare import compare_labelings
 
     both = (la != MISSING) & (lb != MISSING)
-    a, b = la[both], lb[both]
-    rows = np.unique(a)
-    cols = np.unique(b)
-    ia = np.searchsorted(rows, a)
-    ib = np.searchsorted(cols, b)
-    counts = np.zeros((len(rows), len(cols)), np.int64)
-    np.add.at(counts, (ia, ib), 1)
-    mapping = {}
-    if counts.size:
-        r_idx, c_idx = linear_sum_assignment(-counts)
-        mapping = {int(cols[j]): int(rows[i]) for i, j in zip(r_idx, c_idx)}
-    lut = np.array([mapping.get(int(x), MISSING) for x in cols], np.int32) if len(cols) else np.zeros(0, np.int32)
-    aligned = np.full(len(la), MISSING, np.int32)
-    aligned[both] = lut[ib] if len(cols) else MISSING
-    agree = np.zeros(len(la), bool)
-    agree[both] = aligned[both] == a
     n = int(both.sum())
-    ari = nmi = float("nan")
-    if scores and n:
-        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-        ari = float(adjusted_rand_score(a, b))
-        nmi = float(normalized_mutual_info_score(a, b))
+    aligned = np.full(len(la), MISSING, np.int32)
+    agree = np.zeros(len(la), bool)
+    if not n:
+        return {"rows": [], "cols": [], "counts": np.zeros((0, 0), np.int64), "mapping": {}, "unmatched": [],
+                "aligned_b": aligned, "agree": agree, "both": both, "n": 0, "agreement": float("nan"),
+                "ari": float("nan"), "nmi": float("nan")}
+    comp = compare_labelings(la[both], lb[both], scores=scores)
+    aligned[both] = comp.b_aligned
+    agree[both] = comp.agree
     return {
-        "rows": rows.tolist(), "cols": cols.tolist(), "counts": counts, "mapping": mapping,
-        "aligned_b": aligned, "agree": agree, "both": both, "n": n,
-        "agreement": float(agree[both].mean()) if n else float("nan"), "ari": ari, "nmi": nmi,
+        "rows": comp.rows, "cols": comp.cols, "counts": comp.counts, "mapping": comp.mapping,
+        "unmatched": comp.unmatched, "aligned_b": aligned, "agree": agree, "both": both, "n": n,
+        "agreement": comp.agreement, "ari": comp.ari, "nmi": comp.nmi,
     }
 
 

@@ -398,7 +398,11 @@ def k_curves(curves: dict) -> go.Figure:
 # ---- compare -------------------------------------------------------------------------------------
 def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
                         mapping: dict | None = None) -> go.Figure:
-    """Contingency table of two runs as a heatmap; B's columns ordered by their aligned A label."""
+    """Contingency table of two runs as a heatmap; B's columns ordered by their aligned A label.
+
+    ``mapping``: B label → aligned label (:func:`analysis.compare.compare_labelings`); a B cluster
+    aligned to no A cluster (its new label is not among ``rows``) is marked "unmatched", last.
+    """
     counts = np.asarray(counts)
     if counts.size == 0:
         return empty_figure("No section is clustered by both runs")
@@ -408,7 +412,7 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
         order.sort(key=lambda j: (mapping.get(int(cols[j]), 10**9), cols[j]))
     counts = counts[:, order]
     cols = [cols[j] for j in order]
-    xlab = [f"{c}→{mapping[int(c)]}" if mapping and int(c) in mapping else str(c) for c in cols]
+    xlab = [_aligned_text(c, mapping, rows) for c in cols]
     fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[str(r) for r in rows], colorscale="Blues",
                                text=counts, texttemplate="%{text}", hovertemplate=f"{name_a} %{{y}} · {name_b} "
                                "%{x}: %{z} sections<extra></extra>", colorbar=dict(thickness=10)))
@@ -416,6 +420,14 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
                                     xaxis=dict(title=f"{name_b} (label→aligned)", type="category", side="bottom"),
                                     yaxis=dict(title=name_a, type="category", autorange="reversed")))
     return fig
+
+
+def _aligned_text(c, mapping: dict | None, rows) -> str:
+    """Axis text of B label ``c``: "c→a" for the A label it aligns to, "c→unmatched" without one."""
+    if not mapping or int(c) not in mapping:
+        return str(c)
+    m = mapping[int(c)]
+    return f"{c}→{m}" if m in set(rows) else f"{c}→unmatched"
 
 
 def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
@@ -430,8 +442,10 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
         return empty_figure("No section is clustered by both runs")
     rows, cols = list(rows), list(cols)
     mapping = mapping or {}
+    matched = {c: mapping[int(c)] for c in cols if int(c) in mapping and mapping[int(c)] in set(rows)}
     labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [
-        f"{name_b}: {cluster_name(c)}" + (f" (≈ {name_a} {mapping[int(c)]})" if int(c) in mapping else "")
+        f"{name_b}: {cluster_name(c)}" + (f" (≈ {name_a} {matched[c]})" if c in matched else
+                                          " (unmatched)" if int(c) in mapping else "")
         for c in cols]
     colors = [cluster_color(r) for r in rows] + [cluster_color(mapping.get(int(c), c)) for c in cols]
     src, dst, val, lcol = [], [], [], []

@@ -55,3 +55,23 @@ def test_bad_input():
         compare_labelings([0, 1], [0, 1, 1])
     with pytest.raises(ParameterError, match="no common sections"):
         compare_labelings([], [])
+
+
+def test_unmatched_clusters_keep_labels_that_collide_with_no_a_label():
+    # B splits A's cluster 1 (and has noise): B's 7 has no A partner and gets a new label
+    a = np.array([-1, 0, 0, 1, 1, 1, 1])
+    b = np.array([-1, 5, 5, 6, 6, 7, 7])
+    comp = compare_labelings(a, b)
+    assert comp.unmatched == [7]
+    assert comp.mapping[7] not in comp.rows and comp.mapping[7] == 2
+    assert set(comp.mapping.values()) - {comp.mapping[7]} <= set(comp.rows)
+    assert not comp.agree[b == 7].any()
+    np.testing.assert_array_equal(comp.b_aligned, [-1, 0, 0, 1, 1, 2, 2])
+    # strings: "<label>*"
+    s = compare_labelings(np.array(["x", "x", "y"]), np.array(["p", "q", "r"]))
+    assert len(s.unmatched) == 1 and s.mapping[s.unmatched[0]] == f"{s.unmatched[0]}*"
+
+
+def test_scores_can_be_skipped():
+    comp = compare_labelings([0, 0, 1], [1, 1, 0], scores=False)
+    assert comp.agreement == 1.0 and np.isnan(comp.ari) and np.isnan(comp.nmi)

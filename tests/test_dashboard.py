@@ -141,6 +141,24 @@ def test_comparison_alignment(data):
     assert 0 <= cmp["ari"] <= 1 and 0 <= cmp["nmi"] <= 1
 
 
+def test_comparison_unmatched_clusters_follow_analysis_compare():
+    from analysis.compare import compare_labelings
+    from dashboard.data import _compare_labels
+
+    # B has one cluster more than A and leaves a section out; A leaves another out
+    la = np.array([0, 0, 1, 1, 1, 1, MISSING, 0], np.int32)
+    lb = np.array([3, 3, 4, 4, 5, 5, 4, MISSING], np.int32)
+    out = _compare_labels(la, lb)
+    ref = compare_labelings(la[:6], lb[:6])
+    assert out["mapping"] == ref.mapping and out["unmatched"] == ref.unmatched == [5]
+    assert out["mapping"][5] not in out["rows"]  # a new label, colliding with no A label
+    np.testing.assert_array_equal(out["aligned_b"], [0, 0, 1, 1, 2, 2, MISSING, MISSING])
+    assert out["n"] == 6 and out["agreement"] == pytest.approx(4 / 6)
+    assert not out["agree"][6:].any() and not out["both"][6:].any()
+    empty = _compare_labels(np.full(3, MISSING, np.int32), np.zeros(3, np.int32))
+    assert empty["n"] == 0 and empty["mapping"] == {} and np.isnan(empty["agreement"])
+
+
 def test_store_without_sections_is_a_clear_error(tmp_path):
     from analysis.errors import StoreError
     from store import open_store
@@ -197,6 +215,13 @@ def test_contingency_and_sankey():
     assert np.asarray(hm.data[0].z).sum() == 10
     sk = figures.sankey(counts, [0, 1], [7, 8])
     assert sum(sk.data[0].link.value) == 10 and len(sk.data[0].node.label) == 4
+    # B's 9 aligned to no A cluster (its new label 2 is not an A label): marked, not "≈ A 2"
+    counts3 = np.array([[5, 1, 0], [0, 4, 3]])
+    mapping = {7: 0, 8: 1, 9: 2}
+    hm = figures.contingency_heatmap(counts3, [0, 1], [7, 8, 9], mapping=mapping)
+    assert list(hm.data[0].x) == ["7→0", "8→1", "9→unmatched"]
+    sk = figures.sankey(counts3, [0, 1], [7, 8, 9], mapping=mapping)
+    assert sk.data[0].node.label[-1].endswith("(unmatched)") and "≈ A 1" in sk.data[0].node.label[3]
 
 
 def test_timeline_and_similarity_order():
