@@ -25,6 +25,28 @@ def rng():
     return np.random.default_rng(20261121)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny batches: one torch thread avoids OpenMP spin-waiting when the CI cores are shared.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def musicnn_cache():
+    """The model cache with the musicnn checkpoints (fetched from PyPI once if absent, as `make models`)."""
+    from analysis.embeddings import modelcache
+
+    return modelcache.fetch_musicnn()
+
+
 def tone(freq=440.0, seconds=3.0, sr=22050, amp=0.5, channels=1):
     """A sine tone [shape=(n,) or (n, channels)], float32."""
     t = np.arange(int(round(seconds * sr))) / sr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from analysis.embeddings import autoencoder as AE
 from analysis.embeddings import get_embedder
@@ -12,14 +11,7 @@ from analysis.embeddings.modelcache import ModelMissingError
 from analysis.errors import ParameterError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny batches: one thread avoids OpenMP spin-waiting when the CI cores are shared."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def patches():

@@ -34,11 +34,6 @@ TOP5 = {  # README: mean tag probability over the 4 techno patches
 }
 
 
-@pytest.fixture(scope="module")
-def musicnn_cache():
-    """The model cache with the musicnn checkpoints (fetched from PyPI once if absent, as `make models`)."""
-    return modelcache.fetch_musicnn()
-
 
 @pytest.fixture(scope="module")
 def inputs():

@@ -19,17 +19,7 @@ from store import open_store
 from store.schema import section_vectors
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def musicnn_cache():
-    return modelcache.fetch_musicnn()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_store(root, wavs):

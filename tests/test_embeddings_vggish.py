@@ -11,14 +11,7 @@ from analysis.embeddings.modelcache import ModelMissingError
 from analysis.errors import ParameterError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny batches: one thread avoids OpenMP spin-waiting when the CI cores are shared."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):

@@ -157,12 +157,6 @@ def test_missing_and_truncated_files(tiny_bundle, tmp_path):
 # ---- the real checkpoints of the musicnn wheel ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def musicnn_cache():
-    """The model cache with the musicnn checkpoints (fetched from PyPI once if absent, as `make models`)."""
-    return modelcache.fetch_musicnn()
-
-
 @pytest.mark.parametrize("model,n_entries,n_vars,n_params", [
     ("MSD_musicnn", 150, 64, 792_079), ("MTT_musicnn", 150, 64, 792_079),
     ("MSD_vgg", 86, 36, 607_030), ("MTT_vgg", 86, 36, 607_030),
