@@ -211,26 +211,111 @@ def load_audio(path: str | Path, sr: int | None = 22050, *, min_seconds: float =
     return y, target
 
 
-def read_span(path: str | Path | object, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
-    """Read only ``[start_s, end_s)`` of a file (seeking), keeping its rate and channels.
+def open_source(uri: str | Path, **s3_options):
+    """What :class:`soundfile.SoundFile` opens for the song at ``uri``: the local path as a string,
+    or for ``s3://bucket/key`` a seekable file object reading with ranged GETs
+    (:class:`store.s3.S3RangeFile`; close it when done).
 
-    ``path`` may be a path or a seekable binary file object (e.g. a ranged S3 reader).
+    ``s3_options`` (``client``, ``endpoint_url``, ``region``, ``readahead``…) apply to S3 only.
+
+    Raises
+    ------
+    AudioError
+        An unsupported URI scheme, or a local file that is missing.
+    StoreError
+        The S3 object cannot be reached (``store.s3.S3NotFound`` when it does not exist).
+    """
+    uri = str(uri)
+    if uri.startswith("s3://"):
+        from store.s3 import S3RangeFile
+
+        return S3RangeFile.from_uri(uri, **s3_options)
+    if "://" in uri:
+        raise AudioError(uri, "unsupported song URI scheme")
+    if not Path(uri).is_file():
+        raise AudioError(uri, "the song's original file is missing")
+    return uri
+
+
+def read_span(uri: str | Path | object, start_s: float, end_s: float, *, sr: int | None = None, mono: bool = False,
+              max_seconds: float | None = None, **s3_options) -> tuple[np.ndarray, int]:
+    """Decode only ``[start_s, end_s)`` of a song, seeking to it (the one span reader of the project).
+
+    Parameters
+    ----------
+    uri : str, Path or file object
+        A local path, an ``s3://`` URI (ranged reads: only the span's bytes, the header and a
+        small read-ahead travel) or an open seekable binary file object.
+    start_s, end_s : float
+        The span in seconds (clipped to the file).
+    sr : int, optional
+        Resample to this rate (default: keep the file's).
+    mono : bool
+        Mix the channels down and return a 1-D array.
+    max_seconds : float, optional
+        Read at most this many seconds from ``start_s``.
+    **s3_options
+        For ``s3://`` URIs: passed to :func:`open_source` (e.g. the store's ``client``).
 
     Returns
     -------
-    y : np.ndarray [shape=(n, channels), dtype=float32]
+    y : np.ndarray [shape=(n, channels), or (n,) when ``mono``], float32
     sr : int
+        The rate of ``y``.
+
+    Raises
+    ------
+    AudioError
+        Missing or undecodable file, unsupported URI scheme.
+    StoreError
+        An S3 object that cannot be read.
+
+    Notes
+    -----
+    Formats libsndfile cannot open (AAC/M4A…) are decoded by ffmpeg, which seeks itself (local
+    files only).
     """
+    start_s = float(start_s)
+    end_s = float(end_s)
+    if max_seconds is not None:
+        end_s = min(end_s, start_s + float(max_seconds))
+    src = uri if not isinstance(uri, (str, Path)) else open_source(uri, **s3_options)
     try:
-        with sf.SoundFile(path if not isinstance(path, Path) else str(path)) as f:
-            sr = f.samplerate
-            start = max(0, int(round(start_s * sr)))
-            stop = min(f.frames, int(round(end_s * sr))) if f.frames > 0 else int(round(end_s * sr))
+        with sf.SoundFile(src) as f:
+            rate = f.samplerate
+            start = max(0, int(round(start_s * rate)))
+            n = max(0, int(round(end_s * rate)) - start)
             if f.seekable():
-                f.seek(start)
-            else:
+                f.seek(min(start, f.frames) if f.frames > 0 else start)
+            else:  # pragma: no cover - every format soundfile opens here is seekable
                 f.read(start, dtype="float32")
-            y = f.read(max(0, stop - start), dtype="float32", always_2d=True)
-            return y, sr
+            y = f.read(n, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioError(getattr(path, "name", path), f"cannot read span {start_s:.2f}–{end_s:.2f} s ({exc})") from None
+        if isinstance(src, str):
+            y, rate = _read_span_ffmpeg(src, start_s, end_s)
+        else:
+            raise AudioError(getattr(src, "name", uri),
+                             f"cannot read span {start_s:.2f}–{end_s:.2f} s ({exc})") from None
+    finally:
+        if src is not uri and not isinstance(src, str):
+            src.close()
+    if mono:
+        y = y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
+    if sr is not None and int(sr) != rate and len(y):
+        y = soxr.resample(y, rate, int(sr), quality="HQ").astype(np.float32, copy=False)
+        rate = int(sr)
+    return y, rate
+
+
+def _read_span_ffmpeg(path: str, start_s: float, end_s: float, rate: int = 44100) -> tuple[np.ndarray, int]:
+    """A span of a file libsndfile cannot read (AAC/M4A…): ffmpeg seeks and decodes only the span,
+    as stereo float32 at ``rate``."""
+    import subprocess
+
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{start_s:.3f}", "-t", f"{max(0.0, end_s - start_s):.3f}",
+           "-i", path, "-f", "f32le", "-ac", "2", "-ar", str(rate), "-"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AudioError(path, f"cannot decode ({exc})") from None
+    return np.frombuffer(out, np.float32).reshape(-1, 2).copy(), rate

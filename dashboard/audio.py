@@ -3,8 +3,9 @@
 Routes (all behind the login that :mod:`dashboard.auth` installs on every route):
 
 ``/audio/<section_id>.wav`` and ``.ogg``
-    Only that section's span, read from the song's original file with a seek (local file, or
-    ranged GETs on ``s3://`` through :class:`store.s3.S3RangeFile`), encoded as 16-bit WAV
+    Only that section's span, read from the song's original file with a seek by
+    :func:`analysis.audio.read_span` (local file, or ranged GETs on ``s3://`` through
+    :class:`store.s3.S3RangeFile`), encoded as 16-bit WAV
     or Ogg Vorbis. HTTP range requests (206), ``ETag`` / ``If-None-Match`` (304) and private
     caching headers.
 ``/spectrogram/<section_id>.png``
@@ -22,14 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 from flask import Blueprint, abort, current_app, request, send_file
 
+from analysis.audio import open_source, read_span
 from analysis.errors import AudioError, StoreError
 
 from .data import EXTENSION_KEY, StoreData
@@ -95,73 +95,16 @@ def _data() -> StoreData:
 
 
 # ---- reading spans -------------------------------------------------------------------------------
-def _open_song(uri: str, store):
-    """A file path or file object for the song at ``uri`` (ranged reads for s3:// URIs)."""
-    if uri.startswith("s3://"):
-        from store.s3 import S3RangeFile
-
-        client = getattr(store, "client", None)
-        return S3RangeFile.from_uri(uri, client=client, endpoint_url=getattr(store, "endpoint_url", None))
-    if "://" in uri:
-        raise AudioError(uri, "unsupported song URI scheme")
-    path = Path(uri)
-    if not path.is_file():
-        raise AudioError(uri, "the song's original file is missing")
-    return str(path)
+def _s3_options(store) -> dict:
+    """Options for :func:`analysis.audio.read_span` on ``s3://`` songs: the store's S3 client."""
+    opts = {"client": getattr(store, "client", None), "endpoint_url": getattr(store, "endpoint_url", None)}
+    return {k: v for k, v in opts.items() if v is not None}
 
 
-def read_span(uri: str, start_s: float, end_s: float, *, store=None) -> tuple[np.ndarray, int]:
-    """Samples of ``[start_s, end_s)`` of one song, reading only that span.
-
-    Parameters
-    ----------
-    uri : str
-        The song's ``songs.uri`` (a local path or an ``s3://`` URI).
-    start_s, end_s : float
-        The span in seconds.
-    store : analysis.store.Store, optional
-        The store (its S3 client is reused for ``s3://`` songs).
-
-    Returns
-    -------
-    y : np.ndarray [shape=(n, channels)], float32
-    sr : int
-        The file's sample rate.
-    """
-    import soundfile as sf
-
-    end_s = min(float(end_s), float(start_s) + MAX_SECONDS)
-    src = _open_song(uri, store)
-    try:
-        with sf.SoundFile(src) as f:
-            sr = f.samplerate
-            start = max(0, int(round(float(start_s) * sr)))
-            n = max(0, int(round(end_s * sr)) - start)
-            if f.seekable():
-                f.seek(min(start, f.frames))
-            else:  # pragma: no cover - every format soundfile opens here is seekable
-                f.read(start, dtype="float32")
-            y = f.read(n, dtype="float32", always_2d=True)
-    except sf.LibsndfileError as exc:
-        if isinstance(src, str):
-            return _read_span_ffmpeg(src, float(start_s), end_s)
-        raise AudioError(uri, f"cannot decode ({exc})") from None
-    finally:
-        if not isinstance(src, str):
-            src.close()
-    return y, sr
-
-
-def _read_span_ffmpeg(path: str, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
-    """Formats libsndfile cannot read (AAC/M4A…): ffmpeg seeks and decodes only the span."""
-    sr = 44100
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{start_s:.3f}", "-t", f"{max(0.0, end_s - start_s):.3f}",
-           "-i", path, "-f", "f32le", "-ac", "2", "-ar", str(sr), "-"]
-    try:
-        out = subprocess.run(cmd, capture_output=True, check=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AudioError(path, f"cannot decode ({exc})") from None
-    return np.frombuffer(out, np.float32).reshape(-1, 2), sr
+def _section_span(data: StoreData, row: dict) -> tuple[np.ndarray, int]:
+    """Samples ``[shape=(n, channels)]`` of one section (at most :data:`MAX_SECONDS`) and their rate."""
+    return read_span(str(row["song_uri"]), row["start_s"], row["end_s"], max_seconds=MAX_SECONDS,
+                     **_s3_options(data.store))
 
 
 def encode(y: np.ndarray, sr: int, fmt: str) -> bytes:
@@ -210,7 +153,7 @@ def section_audio_bytes(data: StoreData, section_id: str, fmt: str) -> tuple[byt
     payload = _cache.get(key)
     if payload is None:
         try:
-            y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+            y, sr = _section_span(data, row)
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("audio for %s: %s", section_id, exc)
             abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
@@ -275,7 +218,7 @@ def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, st
     png = _cache.get(key)
     if png is None:
         try:
-            y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+            y, sr = _section_span(data, row)
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("spectrogram for %s: %s", section_id, exc)
             abort(404)
@@ -335,7 +278,7 @@ def cluster_spectrogram(run_id: str, cluster: int):
         for sid in protos:
             row = data.section(sid)
             try:
-                y, sr = read_span(str(row["song_uri"]), row["start_s"], row["end_s"], store=data.store)
+                y, sr = _section_span(data, row)
             except (AudioError, StoreError):
                 continue
             # a common mel range across songs of different rates
@@ -369,7 +312,7 @@ def song_envelope(data: StoreData, song_id: str, n_points: int = 1200):
         return None
     uri = str(data.songs.loc[song_id, "uri"])
     try:
-        src = _open_song(uri, data.store)
+        src = open_source(uri, **_s3_options(data.store))
         with sf.SoundFile(src) as f:
             total = f.frames
             sr = f.samplerate

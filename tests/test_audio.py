@@ -132,3 +132,40 @@ def test_read_span_reads_only_that_span(tmp_path):
     span, out_sr = read_span(p, 2.0, 3.5)
     assert out_sr == sr and span.shape == (int(1.5 * sr), 1)
     np.testing.assert_allclose(span[:, 0], y[2 * sr: int(3.5 * sr)])
+
+
+def test_read_span_options_and_errors(tmp_path):
+    sr = 8000
+    t = np.arange(sr * 4) / sr
+    stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 440 * t)], axis=1)
+    p = write_audio(tmp_path / "stereo.wav", stereo.astype(np.float32), sr, subtype="FLOAT")
+    y, out_sr = read_span(str(p), 1.0, 2.0)
+    assert out_sr == sr and y.shape == (sr, 2)
+    mono, _ = read_span(p, 1.0, 2.0, mono=True)
+    assert mono.shape == (sr,)
+    np.testing.assert_allclose(mono, stereo[sr:2 * sr].mean(axis=1), atol=1e-6)
+    res, res_sr = read_span(p, 1.0, 2.0, sr=16000, mono=True)
+    assert res_sr == 16000 and abs(len(res) - 16000) <= 2 and res.dtype == np.float32
+    capped, _ = read_span(p, 0.0, 4.0, max_seconds=0.5)
+    assert len(capped) == sr // 2
+    past_end, _ = read_span(p, 3.5, 9.0)
+    assert len(past_end) == sr // 2  # clipped to the file
+    with open(p, "rb") as fh:  # an open binary file object
+        from_fh, _ = read_span(fh, 1.0, 2.0)
+    np.testing.assert_array_equal(from_fh, y)
+    with pytest.raises(AudioError, match="missing"):
+        read_span(tmp_path / "nope.wav", 0, 1)
+    with pytest.raises(AudioError, match="unsupported song URI scheme"):
+        read_span("http://example.invalid/a.wav", 0, 1)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_read_span_of_a_format_libsndfile_cannot_open(tmp_path):
+    sr = 22050
+    t = np.arange(sr * 3) / sr
+    src = write_audio(tmp_path / "tone.wav", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    m4a = tmp_path / "tone.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(src), "-c:a", "aac", str(m4a)], check=True)
+    y, out_sr = read_span(m4a, 1.0, 2.0, mono=True)
+    assert abs(len(y) / out_sr - 1.0) < 0.05
+    assert abs(dominant_freq(y, out_sr) - 440) < 5

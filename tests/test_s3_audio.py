@@ -110,3 +110,20 @@ def test_store_read_range(s3):
         store.read_range("blob.bin", -1, 3)
     fh = open_uri(f"{store.uri}/blob.bin")
     assert fh.read() == bytes(range(200))
+
+
+def test_read_span_on_an_s3_uri_is_the_one_span_reader(s3, song):
+    """analysis.audio.read_span: the reader the audio routes use, on s3:// with the store's client."""
+    from analysis.audio import read_span
+
+    samples, key, _ = song["WAV"]
+    uri = f"s3://{s3.bucket}/{key}"
+    y, sr = read_span(uri, 30.0, 31.0, client=make_client(s3.endpoint))
+    assert sr == SR and y.shape == (SR, 2)
+    np.testing.assert_array_equal(y, samples[30 * SR:31 * SR])
+    mono, _ = read_span(uri, 30.0, 31.0, mono=True, endpoint_url=s3.endpoint)
+    np.testing.assert_allclose(mono, samples[30 * SR:31 * SR].mean(axis=1), atol=1e-6)
+    capped, _ = read_span(uri, 10.0, 50.0, max_seconds=0.5, endpoint_url=s3.endpoint)
+    assert capped.shape == (SR // 2, 2)
+    with pytest.raises(StoreError, match="not found"):
+        read_span(f"s3://{s3.bucket}/songs/none.wav", 0, 1, endpoint_url=s3.endpoint)
