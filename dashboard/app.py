@@ -57,8 +57,10 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     Returns
     -------
     dash.Dash
-        The app; ``app.server`` is its Flask server. Every route but ``/login`` and ``/healthz``
-        requires login (installed by :func:`dashboard.auth.init_auth`).
+        The app; ``app.server`` is its Flask server, with the audio routes, the judgements API
+        and exports (:mod:`dashboard.judging.routes`) and ``/healthz`` (store and database).
+        Every route but ``/login`` and ``/healthz`` requires login (installed by
+        :func:`dashboard.auth.init_auth`).
 
     Raises
     ------
@@ -70,6 +72,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
 
     from . import audio
     from .auth import init_auth
+    from .judging import routes as judging_routes
 
     data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
     options.setdefault("title", "sectionist")
@@ -85,9 +88,9 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     server = app.server
     server.extensions[EXTENSION_KEY] = data
     server.register_blueprint(audio.bp)
-    _install_healthz(server, data)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri))
-    _wrap_healthz(server, data)
+    server.register_blueprint(judging_routes.bp)
+    server.add_url_rule("/healthz", endpoint="sectionist_healthz", view_func=_healthz, methods=["GET"])
 
     def shell():
         return html.Div(className="app", children=[
@@ -148,35 +151,21 @@ def _user_menu():
             html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
 
 
-def _healthz_response(data: StoreData):
-    from flask import jsonify
+def _healthz():
+    """``GET /healthz`` (public, no data; :data:`dashboard.auth.PUBLIC_PATHS`): 200
+    ``{"status": "ok"}`` when the store is readable and the database answers ``SELECT 1``, else
+    503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``."""
+    from flask import current_app, jsonify
 
-    if not data.healthy():
-        resp = jsonify({"status": "error", "reason": "store unreadable"})
-        resp.status_code = 503
-        return resp
-    return jsonify({"status": "ok"})
+    from .auth import get_db
 
-
-def _install_healthz(server, data: StoreData) -> None:
-    """``GET /healthz``: 200 {"status": "ok"} when the store is readable (public, no data)."""
-    server.add_url_rule("/healthz", endpoint="sectionist_store_healthz",
-                        view_func=lambda: _healthz_response(data), methods=["GET"])
-
-
-def _wrap_healthz(server, data: StoreData) -> None:
-    """When the auth module installs its own ``/healthz`` (database check), answer for both."""
-    auth_view = server.view_functions.get("sectionist_healthz")
-    if auth_view is None:
-        return
-
-    def combined():
-        resp = server.make_response(auth_view())
-        if resp.status_code != 200:
-            return resp
-        return _healthz_response(data)
-
-    server.view_functions["sectionist_store_healthz"] = combined
+    store_ok = current_app.extensions[EXTENSION_KEY].healthy()
+    db_ok = get_db(current_app).ping()
+    if store_ok and db_ok:
+        return jsonify({"status": "ok"})
+    reason = " and ".join(r for r, ok in (("store unreadable", store_ok), ("database unavailable", db_ok)) if not ok)
+    return jsonify({"status": "error", "reason": reason, "store": "ok" if store_ok else "unreadable",
+                    "database": "ok" if db_ok else "unavailable"}), 503
 
 
 # ---- gunicorn target ----------------------------------------------------------------------------

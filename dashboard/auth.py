@@ -6,7 +6,7 @@
   default, PostgreSQL by URL) and flask-login,
 - ``SECRET_KEY`` (argument, ``$SECRET_KEY``, or a generated file with mode 0600 outside the repo),
 - ``/login`` (CSRF-protected form, generic error text, local-only ``next``, lockout after repeated
-  failures per username and IP), ``/logout``, ``/healthz``, the admin's ``/admin/users`` page,
+  failures per username and IP), ``/logout``, ``/api/me``, the admin's ``/admin/users`` page,
 - a ``before_request`` hook that requires login on **every** other route: Dash pages and
   endpoints, component suites, assets, audio, spectrograms, exports, APIs. API-like requests get
   401, page requests a redirect to ``/login?next=…``,
@@ -14,8 +14,12 @@
   renderer sends the ``_csrf_token`` cookie back as the ``X-CSRFToken`` header (double submit),
 - session cookies that are HttpOnly and SameSite=Lax, and Secure over TLS.
 
-Roles are enforced on the server: :func:`require_role` for Flask views, :func:`check_role` inside
-Dash callbacks. See ``docs/security.md`` for every route and how it is protected.
+Roles are enforced on the server: :func:`require_role` / :func:`require_judge` for Flask views,
+:func:`check_role` / :func:`check_judge` inside Dash callbacks; the rules themselves are the user
+model's (:meth:`dashboard.models.User.has_role`, :attr:`~dashboard.models.User.can_judge`).
+This module only authenticates: it knows nothing of judgements (:mod:`dashboard.judging` imports
+it, never the reverse), and ``/healthz`` belongs to the app factory. See ``docs/security.md`` for
+every route and how it is protected.
 """
 
 from __future__ import annotations
@@ -36,7 +40,18 @@ from flask.sessions import SecureCookieSessionInterface
 
 from analysis.errors import ParameterError, SectionistError
 
-from .models import ROLES, ClusterVerdict, Database, Judgement, LoginAttempt, User, get_database, sqlite_url, utcnow
+from .models import (
+    ROLES,
+    ClusterVerdict,
+    Database,
+    Judgement,
+    LoginAttempt,
+    PermissionDenied,
+    User,
+    get_database,
+    sqlite_url,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +77,6 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 10
 
 _TEMPLATES = Path(__file__).parent / "templates"
-
-
-class PermissionDenied(SectionistError):
-    """The logged-in user's role does not allow this action."""
 
 
 @dataclass
@@ -320,20 +331,28 @@ def current_user_or_none() -> User | None:
     return user if getattr(user, "is_authenticated", False) else None
 
 
-def check_role(*roles: str) -> User:
-    """The logged-in user if their role is one of ``roles``; else :class:`PermissionDenied`."""
+def _check_user(allowed, needs: str) -> User:
     user = current_user_or_none()
     if user is None:
         raise PermissionDenied("not logged in")
-    if user.role not in roles:
-        raise PermissionDenied(f"role {user.role!r} may not do this (needs {' or '.join(roles)})")
+    if not allowed(user):
+        raise PermissionDenied(f"role {user.role!r} may not do this (needs {needs})")
     return user
 
 
-def require_role(*roles: str):
-    """Decorator for Flask views: 401 when not logged in, 403 when the role is not in ``roles``."""
-    for r in roles:
-        _check_role(r)
+def check_role(*roles: str) -> User:
+    """The logged-in user if their role is one of ``roles``; else :class:`PermissionDenied`."""
+    return _check_user(lambda u: u.has_role(*roles), " or ".join(roles))
+
+
+def check_judge() -> User:
+    """The logged-in user if they may record judgements (:attr:`User.can_judge`); else
+    :class:`PermissionDenied`."""
+    return _check_user(lambda u: u.can_judge, "a role that may judge")
+
+
+def _guard(allowed):
+    """Decorator for Flask views: 401 when not logged in, 403 unless ``allowed(user)``."""
 
     def deco(view):
         @functools.wraps(view)
@@ -343,13 +362,26 @@ def require_role(*roles: str):
             user = current_user_or_none()
             if user is None:
                 abort(401)
-            if user.role not in roles:
+            if not allowed(user):
                 abort(403)
             return view(*args, **kwargs)
 
         return wrapped
 
     return deco
+
+
+def require_role(*roles: str):
+    """Decorator for Flask views: 401 when not logged in, 403 when the role is not in ``roles``."""
+    for r in roles:
+        _check_role(r)
+    return _guard(lambda u: u.has_role(*roles))
+
+
+def require_judge(view):
+    """Decorator for Flask views: 401 when not logged in, 403 unless the user may judge
+    (:attr:`User.can_judge`)."""
+    return _guard(lambda u: u.can_judge)(view)
 
 
 def safe_next(target: str | None) -> str:
@@ -613,17 +645,6 @@ def init_auth(
                 )
         return resp
 
-    @server.route("/healthz", endpoint="sectionist_healthz")
-    def _healthz():
-        from sqlalchemy import text
-
-        try:
-            with db.read() as s:
-                s.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - health check reports, never raises
-            return flask.Response("database unavailable\n", status=503, mimetype="text/plain")
-        return flask.Response("ok\n", mimetype="text/plain")
-
     @server.route("/login", methods=["GET", "POST"], endpoint="sectionist_login")
     def _login():
         req = flask.request
@@ -664,9 +685,6 @@ def init_auth(
         return flask.jsonify(username=user.username, role=user.role, can_judge=user.can_judge)
 
     _register_admin_routes(server, settings)
-    from . import judgements
-
-    judgements.register_routes(server)
 
 
 class _TLSAwareSessionInterface(SecureCookieSessionInterface):

@@ -55,7 +55,7 @@ def _pct(v) -> str:
 
 def summary_lines(df, cv) -> list[str]:
     """The summary as text lines, from :func:`judgements_frame` and :func:`cluster_verdicts_frame`."""
-    from .judgements import (
+    from .judging.stats import (
         agreement_per_run,
         cluster_verdict_summary,
         fleiss_kappa,
@@ -102,7 +102,7 @@ def summary_lines(df, cv) -> list[str]:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from .judgements import cluster_verdicts_frame, judgements_frame
+    from .judging.repository import cluster_verdicts_frame, judgements_frame
 
     db = open_db(args)
     try:
@@ -116,7 +116,7 @@ def _summary(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from store.fileio import atomic_write
 
-    from .judgements import cluster_verdicts_frame, export_bytes, judgements_frame
+    from .judging.repository import cluster_verdicts_frame, export_bytes, judgements_frame
 
     to_stdout = args.output == "-"
     fmt = args.format or ("csv" if to_stdout else Path(args.output).suffix.lstrip(".").lower())

@@ -35,14 +35,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from analysis.errors import ParameterError, StoreError
+from analysis.errors import ParameterError, SectionistError, StoreError
 
-#: Roles, from most to least powerful.
-ROLES = ("admin", "expert", "viewer")
-#: Section-level verdicts.
-VERDICTS = ("agree", "disagree", "unsure")
-#: Cluster-level verdicts.
-CLUSTER_VERDICTS = ("coherent", "mixed", "split", "merge")
+# the vocabulary lives in a module without imports (the statistics use it without SQLAlchemy)
+from .vocabulary import CLUSTER_VERDICTS, JUDGING_ROLES, ROLES, VERDICTS  # noqa: F401 - re-exported
 
 #: Seconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_SECONDS = 60
@@ -50,6 +46,11 @@ SQLITE_BUSY_SECONDS = 60
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class PermissionDenied(SectionistError):
+    """The user's role does not allow this action (:mod:`dashboard.auth` raises it for requests,
+    :mod:`dashboard.judging` for writes by a user who may not judge)."""
 
 
 class Base(DeclarativeBase):
@@ -87,13 +88,20 @@ class User(Base):
         # the generation makes old session cookies invalid after a password change or removal
         return f"{self.id}.{self.auth_gen}"
 
+    # the role rules: every check of what a user may do goes through these
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user's role is one of ``roles``."""
+        return self.role in roles
+
     @property
     def can_judge(self) -> bool:
-        return self.role in ("admin", "expert")
+        """Whether the user may record judgements (and export their own): admins and experts."""
+        return self.has_role(*JUDGING_ROLES)
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """Whether the user manages users and sees every expert's judgements."""
+        return self.has_role("admin")
 
     def __repr__(self) -> str:
         return f"User({self.username!r}, role={self.role!r})"
@@ -284,6 +292,15 @@ class Database:
             raise
         finally:
             session.close()
+
+    def ping(self) -> bool:
+        """True when the database answers a ``SELECT 1`` (for the health check; never raises)."""
+        try:
+            with self.read() as s:
+                s.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            return False
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

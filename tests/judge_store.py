@@ -83,14 +83,14 @@ def race_verdicts(db, user, section_id: str, n: int, run_id: str = "km"):
     (a DataFrame) after asserting that no call failed."""
     import threading
 
-    from dashboard import judgements
+    from dashboard.judging import repository
 
     errors = []
 
     def post(i):
         try:
-            judgements.record_judgement(db, user, run_id=run_id, section_id=section_id,
-                                        verdict=judgements.VERDICTS[i % 3], comment=f"#{i}")
+            repository.record_judgement(db, user, run_id=run_id, section_id=section_id,
+                                        verdict=repository.VERDICTS[i % 3], comment=f"#{i}")
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -100,4 +100,4 @@ def race_verdicts(db, user, section_id: str, n: int, run_id: str = "km"):
     for t in threads:
         t.join()
     assert errors == []
-    return judgements.judgements_frame(db, history=True)
+    return repository.judgements_frame(db, history=True)

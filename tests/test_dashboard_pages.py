@@ -83,7 +83,7 @@ def test_overview(app, data):
 
 
 def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
-    from dashboard import judgements
+    from dashboard.judging import repository, stats
     from dashboard.auth import create_user, get_db, get_user
     from dashboard.pages import overview
 
@@ -92,11 +92,11 @@ def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
     ola = get_user(db, "ola")
     run_a, run_b = RUNS[0][0], RUNS[1][0]
     for i, sid in enumerate(data.section_ids[:8]):  # run A: 6 of 8 agree; run B: 2 of 4 (and 1 unsure)
-        judgements.record_judgement(db, ola, run_id=run_a, section_id=sid, verdict="agree" if i < 6 else "disagree")
+        repository.record_judgement(db, ola, run_id=run_a, section_id=sid, verdict="agree" if i < 6 else "disagree")
     for i, sid in enumerate(data.section_ids[:5]):
-        judgements.record_judgement(db, ola, run_id=run_b, section_id=sid,
+        repository.record_judgement(db, ola, run_id=run_b, section_id=sid,
                                     verdict=["agree", "agree", "disagree", "disagree", "unsure"][i])
-    agreement = judgements.agreement_per_run(judgements.judgements_frame(db))
+    agreement = stats.agreement_per_run(repository.judgements_frame(db))
     rows, cols = overview.runs_table_data(data, agreement)
     spec = {c["id"]: c for c in cols}
     assert spec["expert_agreement"]["format"]["specifier"] == ".0%"

@@ -12,7 +12,8 @@ import pytest
 from auth_helpers import build_app, csrf_header, login
 from judge_store import labels, make_judge_store, race_verdicts, section_ids
 
-from dashboard import auth, judgements
+from dashboard import auth
+from dashboard.judging import queues, repository, stats
 from dashboard.models import Database, Judgement, get_database, sqlite_url
 
 
@@ -55,10 +56,10 @@ def user(db, name):
 # ---- recording ---------------------------------------------------------------------------------
 def test_new_verdict_supersedes_and_history_is_kept(db, users):
     ada = user(db, "ada")
-    first, created = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="agree",
+    first, created = repository.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="agree",
                                                  cluster=1, comment="sounds right")
     assert created and first["supersedes"] is None
-    second, _ = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="disagree",
+    second, _ = repository.record_judgement(db, ada, run_id="km", section_id="song00-00001", verdict="disagree",
                                             cluster=1, suggested_cluster=2)
     assert second["supersedes"] == first["id"]
     with db.read() as s:
@@ -67,49 +68,49 @@ def test_new_verdict_supersedes_and_history_is_kept(db, users):
     assert rows[0].superseded_at is not None and rows[0].superseded_by == rows[1].id
     assert rows[0].verdict == "agree" and rows[0].comment == "sounds right"  # never overwritten
     assert rows[1].superseded_at is None and rows[1].user_id == ada.id and rows[1].created_at is not None
-    cur = judgements.judgements_frame(db)
+    cur = repository.judgements_frame(db)
     assert len(cur) == 1 and cur.iloc[0]["verdict"] == "disagree" and cur.iloc[0]["username"] == "ada"
-    hist = judgements.judgements_frame(db, history=True)
+    hist = repository.judgements_frame(db, history=True)
     assert len(hist) == 2
     # another expert's verdict on the same section is independent
-    judgements.record_judgement(db, user(db, "bob"), run_id="km", section_id="song00-00001", verdict="agree")
-    assert len(judgements.judgements_frame(db)) == 2
+    repository.record_judgement(db, user(db, "bob"), run_id="km", section_id="song00-00001", verdict="agree")
+    assert len(repository.judgements_frame(db)) == 2
 
 
 def test_client_id_makes_retries_idempotent(db):
     ada = user(db, "ada")
-    a, created_a = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
-    b, created_b = judgements.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
+    a, created_a = repository.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
+    b, created_b = repository.record_judgement(db, ada, run_id="km", section_id="song00-00002", verdict="agree", client_id="k1")
     assert created_a and not created_b and a["id"] == b["id"]
-    assert len(judgements.judgements_frame(db, history=True)) == 1
+    assert len(repository.judgements_frame(db, history=True)) == 1
 
 
 def test_bad_input_and_roles(db):
     ada, vic = user(db, "ada"), user(db, "vic")
     with pytest.raises(auth.PermissionDenied):
-        judgements.record_judgement(db, vic, run_id="km", section_id="s", verdict="agree")
-    with pytest.raises(judgements.ParameterError, match="verdict"):
-        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="yes")
-    with pytest.raises(judgements.ParameterError, match="suggested_cluster"):
-        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", suggested_cluster="two")
-    with pytest.raises(judgements.ParameterError, match="comment"):
-        judgements.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", comment="x" * 5000)
-    with pytest.raises(judgements.ParameterError, match="merge_with"):
-        judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge")
-    with pytest.raises(judgements.ParameterError, match="itself"):
-        judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=0)
+        repository.record_judgement(db, vic, run_id="km", section_id="s", verdict="agree")
+    with pytest.raises(repository.ParameterError, match="verdict"):
+        repository.record_judgement(db, ada, run_id="km", section_id="s", verdict="yes")
+    with pytest.raises(repository.ParameterError, match="suggested_cluster"):
+        repository.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", suggested_cluster="two")
+    with pytest.raises(repository.ParameterError, match="comment"):
+        repository.record_judgement(db, ada, run_id="km", section_id="s", verdict="agree", comment="x" * 5000)
+    with pytest.raises(repository.ParameterError, match="merge_with"):
+        repository.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge")
+    with pytest.raises(repository.ParameterError, match="itself"):
+        repository.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=0)
 
 
 def test_cluster_verdicts_supersede(db):
     ada = user(db, "ada")
-    a, _ = judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="mixed", comment="two sounds")
-    b, _ = judgements.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=2)
+    a, _ = repository.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="mixed", comment="two sounds")
+    b, _ = repository.record_cluster_verdict(db, ada, run_id="km", cluster=0, verdict="merge", merge_with=2)
     assert b["supersedes"] == a["id"] and b["merge_with"] == 2
-    cv = judgements.cluster_verdicts_frame(db)
+    cv = repository.cluster_verdicts_frame(db)
     assert len(cv) == 1 and cv.iloc[0]["verdict"] == "merge"
-    assert len(judgements.cluster_verdicts_frame(db, history=True)) == 2
-    judgements.record_cluster_verdict(db, user(db, "bob"), run_id="km", cluster=0, verdict="coherent")
-    summary = judgements.cluster_verdict_summary(judgements.cluster_verdicts_frame(db))
+    assert len(repository.cluster_verdicts_frame(db, history=True)) == 2
+    repository.record_cluster_verdict(db, user(db, "bob"), run_id="km", cluster=0, verdict="coherent")
+    summary = stats.cluster_verdict_summary(repository.cluster_verdicts_frame(db))
     row = summary.iloc[0]
     assert (row["coherent"], row["merge"], row["merge_with"], row["experts"]) == (1, 1, "2", 2)
 
@@ -126,33 +127,33 @@ def test_concurrent_verdicts_on_one_section_keep_one_current(db):
 
 # ---- statistics ---------------------------------------------------------------------------------
 def test_wilson_interval_known_values():
-    lo, hi = judgements.wilson_interval(5, 10)
+    lo, hi = stats.wilson_interval(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
-    lo, hi = judgements.wilson_interval(0, 10)
+    lo, hi = stats.wilson_interval(0, 10)
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
-    assert all(np.isnan(judgements.wilson_interval(0, 0)))
-    with pytest.raises(judgements.ParameterError):
-        judgements.wilson_interval(11, 10)
+    assert all(np.isnan(stats.wilson_interval(0, 0)))
+    with pytest.raises(stats.ParameterError):
+        stats.wilson_interval(11, 10)
 
 
 def test_cohen_kappa_matches_sklearn(rng):
     from sklearn.metrics import cohen_kappa_score
 
-    cats = np.array(judgements.VERDICTS, dtype=object)
+    cats = np.array(stats.VERDICTS, dtype=object)
     a = cats[rng.integers(0, 3, 200)]
     b = np.where(rng.random(200) < 0.7, a, cats[rng.integers(0, 3, 200)])
-    assert judgements.cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
-    assert judgements.cohen_kappa(a, a) == pytest.approx(1.0)
-    assert np.isnan(judgements.cohen_kappa(["agree"] * 5, ["agree"] * 5))
+    assert stats.cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+    assert stats.cohen_kappa(a, a) == pytest.approx(1.0)
+    assert np.isnan(stats.cohen_kappa(["agree"] * 5, ["agree"] * 5))
 
 
 def test_newcombe_interval_reference_examples():
     # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10 (hybrid score)
-    d, lo, hi = judgements.newcombe_interval(56, 70, 48, 80)
+    d, lo, hi = stats.newcombe_interval(56, 70, 48, 80)
     assert d == pytest.approx(0.2) and (lo, hi) == pytest.approx((0.0524, 0.3339), abs=5e-5)
-    d, lo, hi = judgements.newcombe_interval(5, 56, 0, 29)
+    d, lo, hi = stats.newcombe_interval(5, 56, 0, 29)
     assert (lo, hi) == pytest.approx((-0.0381, 0.1926), abs=5e-5)
-    assert all(np.isnan(judgements.newcombe_interval(1, 0, 1, 2)))
+    assert all(np.isnan(stats.newcombe_interval(1, 0, 1, 2)))
 
 
 def test_krippendorff_alpha_reference_example():
@@ -161,9 +162,9 @@ def test_krippendorff_alpha_reference_example():
     coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
               [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N]]
     units = [[v for v in unit if v is not None] for unit in zip(*coders)]
-    assert judgements.krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=5e-4)
-    assert judgements.krippendorff_alpha_nominal([["a", "a"], ["b", "b"]]) == pytest.approx(1.0)
-    assert np.isnan(judgements.krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))
+    assert stats.krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=5e-4)
+    assert stats.krippendorff_alpha_nominal([["a", "a"], ["b", "b"]]) == pytest.approx(1.0)
+    assert np.isnan(stats.krippendorff_alpha_nominal([["a", "a"], ["a", "a"]]))
 
 
 def test_fleiss_kappa_reference_example():
@@ -171,13 +172,13 @@ def test_fleiss_kappa_reference_example():
     # P-bar = 0.378, P_e = 0.213, kappa = 0.210
     table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
              [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
-    assert judgements.fleiss_kappa_counts(table) == pytest.approx(0.2099, abs=5e-4)
-    assert judgements.fleiss_kappa_counts([[2, 0], [0, 2], [0, 3]]) == pytest.approx(1.0)
-    assert judgements.fleiss_kappa_counts([[1, 1], [1, 1]]) == pytest.approx(-1.0)
-    assert np.isnan(judgements.fleiss_kappa_counts([[2, 0], [3, 0]]))  # one category only
-    assert np.isnan(judgements.fleiss_kappa_counts([[1, 0], [0, 1]]))  # no item with two raters
-    with pytest.raises(judgements.ParameterError, match="2-D"):
-        judgements.fleiss_kappa_counts([1, 2, 3])
+    assert stats.fleiss_kappa_counts(table) == pytest.approx(0.2099, abs=5e-4)
+    assert stats.fleiss_kappa_counts([[2, 0], [0, 2], [0, 3]]) == pytest.approx(1.0)
+    assert stats.fleiss_kappa_counts([[1, 1], [1, 1]]) == pytest.approx(-1.0)
+    assert np.isnan(stats.fleiss_kappa_counts([[2, 0], [3, 0]]))  # one category only
+    assert np.isnan(stats.fleiss_kappa_counts([[1, 0], [0, 1]]))  # no item with two raters
+    with pytest.raises(stats.ParameterError, match="2-D"):
+        stats.fleiss_kappa_counts([1, 2, 3])
 
 
 def _frame(rows):
@@ -196,38 +197,38 @@ def test_agreement_tables_and_disputes():
     rows.append(("cy", "km", "s0", 0, "unsure", None))
     rows.append(("cy", "km", "s1", 1, "agree", None))
     df = _frame(rows)
-    per_run = judgements.agreement_per_run(df).set_index("run_id")
+    per_run = stats.agreement_per_run(df).set_index("run_id")
     km = per_run.loc["km"]
     assert (km["n"], km["agree"], km["disagree"], km["unsure"]) == (12, 9, 3, 1)
     assert km["rate"] == pytest.approx(9 / 12)
-    assert (km["ci_low"], km["ci_high"]) == pytest.approx(judgements.wilson_interval(9, 12))
+    assert (km["ci_low"], km["ci_high"]) == pytest.approx(stats.wilson_interval(9, 12))
     assert per_run.loc["gmm", "rate"] == pytest.approx(0.3)
-    assert list(judgements.agreement_per_run(df)["run_id"]) == ["km", "gmm"]  # best first
-    per_cluster = judgements.agreement_per_cluster(df)
+    assert list(stats.agreement_per_run(df)["run_id"]) == ["km", "gmm"]  # best first
+    per_cluster = stats.agreement_per_cluster(df)
     assert set(per_cluster["run_id"]) == {"km", "gmm"}
     assert per_cluster["n"].sum() == per_run["n"].sum()
-    disputed = judgements.most_disputed(df)
+    disputed = stats.most_disputed(df)
     assert disputed.iloc[0]["section_id"] == "s0" and disputed.iloc[0]["raters"] == 3
     assert disputed.iloc[0]["disagreement"] == pytest.approx(2 / 3)
     assert "s1" not in set(disputed["section_id"])  # ada and cy both agree
-    progress = judgements.progress_per_expert(df).set_index("username")
+    progress = stats.progress_per_expert(df).set_index("username")
     assert progress.loc["ada", "judgements"] == 10 and progress.loc["cy", "unsure"] == 1
-    pairs = judgements.cohen_kappa_pairs(df).set_index(["rater_a", "rater_b"])
+    pairs = stats.cohen_kappa_pairs(df).set_index(["rater_a", "rater_b"])
     assert pairs.loc[("ada", "cy"), "n_items"] == 2
-    alpha, n_items = judgements.krippendorff_alpha(df)
+    alpha, n_items = stats.krippendorff_alpha(df)
     assert n_items == 2 and alpha < 1
     # Fleiss: s0 has one of each verdict (P = 0), s1 two agrees (P = 1); category shares 3/5, 1/5, 1/5
-    kappa, n_items = judgements.fleiss_kappa(df)
+    kappa, n_items = stats.fleiss_kappa(df)
     assert n_items == 2
     assert kappa == pytest.approx((0.5 - 0.44) / (1 - 0.44))
     # km (9 of 12 agree) against gmm (3 of 10): 45 points ahead, interval above zero
-    diffs = judgements.method_differences(judgements.agreement_per_run(df))
+    diffs = stats.method_differences(stats.agreement_per_run(df))
     row = diffs.iloc[0]
     assert (row["best_run"], row["run_id"]) == ("km", "gmm") and row["difference"] == pytest.approx(0.45)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(judgements.newcombe_interval(9, 12, 3, 10)[1:])
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(stats.newcombe_interval(9, 12, 3, 10)[1:])
     assert 0 < row["ci_low"] < 0.45 < row["ci_high"] < 1 and row["separated"]
-    one_run = judgements.agreement_per_run(df[df["run_id"] == "km"])
-    assert judgements.method_differences(one_run).empty
+    one_run = stats.agreement_per_run(df[df["run_id"] == "km"])
+    assert stats.method_differences(one_run).empty
 
 
 # ---- queues -------------------------------------------------------------------------------------
@@ -241,47 +242,47 @@ def data(store):
 def test_queues(data):
     ids = section_ids()
     km = labels("km")
-    rand = judgements.build_queue(data, "km", "random", n=10, random_state=3)
+    rand = queues.build_queue(data, "km", "random", n=10, random_state=3)
     assert len(rand) == 10 and len({r["section_id"] for r in rand}) == 10
-    assert rand == judgements.build_queue(data, "km", "random", n=10, random_state=3)  # seeded
-    assert rand != judgements.build_queue(data, "km", "random", n=10, random_state=4)
+    assert rand == queues.build_queue(data, "km", "random", n=10, random_state=3)  # seeded
+    assert rand != queues.build_queue(data, "km", "random", n=10, random_state=4)
     for r in rand:
         assert r["cluster"] == km[ids.index(r["section_id"])]
-    protos = judgements.build_queue(data, "km", "prototypes", n=6)
+    protos = queues.build_queue(data, "km", "prototypes", n=6)
     # round-robin over the clusters' stored prototype lists
     assert [p["cluster"] for p in protos[:3]] == [0, 1, 2]
     assert protos[0]["section_id"] == [s for s, l in zip(ids, km) if l == 0][0]
-    border = judgements.build_queue(data, "km", "borderline", n=3)
+    border = queues.build_queue(data, "km", "borderline", n=3)
     assert border[0]["section_id"] == [s for s, l in zip(ids, km) if l == 0][-3]
-    dis = judgements.build_queue(data, "km", "disagree", n=30, other_run="gmm")
+    dis = queues.build_queue(data, "km", "disagree", n=30, other_run="gmm")
     assert {d["section_id"] for d in dis} == set(ids[:5])  # the runs disagree on exactly these
-    unstable = judgements.build_queue(data, "km", "unstable", n=4)
+    unstable = queues.build_queue(data, "km", "unstable", n=4)
     assert [u["section_id"] for u in unstable] == ids[:4]  # stability rises along the section order
-    left = judgements.build_queue(data, "km", "unstable", n=4, exclude={ids[0], ids[2]})
+    left = queues.build_queue(data, "km", "unstable", n=4, exclude={ids[0], ids[2]})
     assert [u["section_id"] for u in left] == [ids[1], ids[3], ids[4], ids[5]]
-    with pytest.raises(judgements.ParameterError, match="strategy"):
-        judgements.build_queue(data, "km", "best", n=3)
+    with pytest.raises(queues.ParameterError, match="strategy"):
+        queues.build_queue(data, "km", "best", n=3)
 
 
 def test_mixed_queue_balances_and_interleaves_runs(data):
     km, gmm = labels("km"), labels("gmm")
     ids = section_ids()
-    q = judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
+    q = queues.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
     assert len(q) == 10
     assert [r["run_id"] for r in q].count("km") == 5  # the runs take turns
     for r in q:  # each item carries its own run's cluster
         assert r["cluster"] == (km if r["run_id"] == "km" else gmm)[ids.index(r["section_id"])]
-    assert q == judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
-    orders = {tuple(r["run_id"] for r in judgements.build_mixed_queue(data, ["km", "gmm"], "random", n=10,
+    assert q == queues.build_mixed_queue(data, ["km", "gmm"], "random", n=10, random_state=5)
+    orders = {tuple(r["run_id"] for r in queues.build_mixed_queue(data, ["km", "gmm"], "random", n=10,
                                                                       random_state=s)) for s in range(6)}
     assert len(orders) > 1  # who comes first in a round is random, not fixed
     # per-run exclusion, and a run that runs dry leaves the rest of the queue to the others
-    few = judgements.build_mixed_queue(data, ["km", "gmm"], "disagree", n=30, random_state=1,
+    few = queues.build_mixed_queue(data, ["km", "gmm"], "disagree", n=30, random_state=1,
                                        exclude={"km": set(ids[:3])})
     km_items = [r["section_id"] for r in few if r["run_id"] == "km"]
     assert sorted(km_items) == ids[3:5] and len([r for r in few if r["run_id"] == "gmm"]) == 5
-    with pytest.raises(judgements.ParameterError, match="no runs"):
-        judgements.build_mixed_queue(data, [], "random", n=3)
+    with pytest.raises(queues.ParameterError, match="no runs"):
+        queues.build_mixed_queue(data, [], "random", n=3)
 
 
 # ---- HTTP: exports and listing ----------------------------------------------------------------------
@@ -385,7 +386,7 @@ def test_judge_panel_for_expert_and_viewer(app, db_url):
         assert "may not judge" in status
     finally:
         ctx.pop()
-    assert judgements.judgements_frame(get_database(db_url)).empty
+    assert repository.judgements_frame(get_database(db_url)).empty
 
     ctx = _as(app, db_url, "ada")
     try:
@@ -412,12 +413,12 @@ def test_judge_panel_for_expert_and_viewer(app, db_url):
         assert status.startswith("Saved: agree") and "should be" not in status  # suggestion ignored when blind
     finally:
         ctx.pop()
-    df = judgements.judgements_frame(get_database(db_url))
+    df = repository.judgements_frame(get_database(db_url))
     row = df.set_index("source").loc["queue:random"]
     assert bool(row["blind"]) and pd.isna(row["suggested_cluster"]) and row["verdict"] == "agree"
     assert len(df) == 1  # the blind verdict superseded the map verdict on the same section and run
-    assert len(judgements.judgements_frame(get_database(db_url), history=True)) == 2
-    cv = judgements.cluster_verdicts_frame(get_database(db_url))
+    assert len(repository.judgements_frame(get_database(db_url), history=True)) == 2
+    cv = repository.cluster_verdicts_frame(get_database(db_url))
     assert list(cv["verdict"]) == ["split"] and list(cv["cluster"]) == [1]
 
 
@@ -429,7 +430,7 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
         page = judge.layout(run="km", strategy="disagree")
         assert judge.RUN in str(page)
         ada = auth.get_user(get_database(db_url), "bob")
-        judgements.record_judgement(get_database(db_url), ada, run_id="km", section_id="song00-00000", verdict="agree")
+        repository.record_judgement(get_database(db_url), ada, run_id="km", section_id="song00-00000", verdict="agree")
         q = judge.start_queue(ada, "km", "disagree", "gmm", 10, True, 1)
         got = [i["section_id"] for i in q["items"]]
         assert sorted(got) == section_ids()[1:5]  # the judged one left out
@@ -464,8 +465,8 @@ def test_judgements_page_by_role(app, db_url):
     for name, verdicts in (("ada", ["agree", "agree", "disagree"]), ("bob", ["agree", "disagree", "disagree"])):
         u = auth.get_user(db, name)
         for sid, v in zip(section_ids()[:3], verdicts):
-            judgements.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
-    judgements.record_judgement(db, auth.get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
+            repository.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
+    repository.record_judgement(db, auth.get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
     ctx = _as(app, db_url, "admin1")
     try:
         text = _texts(page.body())

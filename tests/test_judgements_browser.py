@@ -9,7 +9,7 @@ from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 from synthetic_store import build_synthetic_store
 
-from dashboard.judgements import judgements_frame
+from dashboard.judging.repository import judgements_frame
 from dashboard.models import get_database
 from tests.conftest import ROOT
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main as cli_main
-from dashboard import judgements
+from dashboard.judging import repository, stats
 from dashboard.auth import create_user, get_user
 from dashboard.models import get_database
 
@@ -20,14 +20,14 @@ def db_url(tmp_path):
     ada, bob = get_user(db, "ada"), get_user(db, "bob")
     # run km: ada agrees on 8 of 10; run gmm: ada agrees on 2 of 10; bob repeats ada on km s0-s4
     for i in range(10):
-        judgements.record_judgement(db, ada, run_id="km", section_id=f"s{i}", cluster=i % 3,
+        repository.record_judgement(db, ada, run_id="km", section_id=f"s{i}", cluster=i % 3,
                                     verdict="agree" if i < 8 else "disagree")
-        judgements.record_judgement(db, ada, run_id="gmm", section_id=f"s{i}", cluster=i % 2,
+        repository.record_judgement(db, ada, run_id="gmm", section_id=f"s{i}", cluster=i % 2,
                                     verdict="agree" if i < 2 else "disagree")
     for i in range(5):
-        judgements.record_judgement(db, bob, run_id="km", section_id=f"s{i}", cluster=i % 3, verdict="agree")
-    judgements.record_judgement(db, ada, run_id="km", section_id="s0", cluster=0, verdict="unsure")  # supersedes
-    judgements.record_cluster_verdict(db, ada, run_id="km", cluster=1, verdict="split", comment="two sounds")
+        repository.record_judgement(db, bob, run_id="km", section_id=f"s{i}", cluster=i % 3, verdict="agree")
+    repository.record_judgement(db, ada, run_id="km", section_id="s0", cluster=0, verdict="unsure")  # supersedes
+    repository.record_cluster_verdict(db, ada, run_id="km", cluster=1, verdict="split", comment="two sounds")
     return url
 
 
@@ -39,14 +39,14 @@ def test_summary(db_url, capsys):
     assert km.split()[1:5] == ["14", "12", "2", "1"]  # verdicts (unsure left out), agree, disagree, unsure
     assert "86 %" in km  # 12 of 14
     assert "is km really ahead?" in out
-    lo, hi = (round(100 * v) for v in judgements.newcombe_interval(12, 14, 2, 10)[1:])
+    lo, hi = (round(100 * v) for v in stats.newcombe_interval(12, 14, 2, 10)[1:])
     assert f"[{lo:+d}, {hi:+d}]  ahead" in out
     assert "Fleiss' kappa" in out and "over 5 (run, section) pairs" in out
     assert "km cluster 1: coherent 0, mixed 0, split 1, merge 0" in out
 
 
 def test_export_formats_and_history(db_url, tmp_path, capsys):
-    current = judgements.judgements_frame(get_database(db_url))
+    current = repository.judgements_frame(get_database(db_url))
     path = tmp_path / "out" / "j.parquet"
     path.parent.mkdir()
     assert cli_main(["judgements", "export", "--db", db_url, "-o", str(path)]) == 0

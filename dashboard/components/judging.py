@@ -8,7 +8,7 @@ the selection changes and records the verdicts. One click each: **agree / disagr
 cluster …" choice and the comment sent along; cluster-level verdicts: coherent / mixed / should be
 split / should merge with cluster X.
 
-Roles are checked on the server (:func:`dashboard.judgements.submit_judgement`): a viewer's
+Roles are checked on the server (:func:`dashboard.judging.routes.submit_judgement`): a viewer's
 callback is refused even if the buttons were forged into the page. In blind mode the method, the
 run and the cluster number are not shown (and the cluster-level block is left out).
 """
@@ -22,15 +22,10 @@ from analysis.errors import SectionistError
 
 from .. import ids
 from ..auth import PermissionDenied, current_user_or_none, get_db
-from ..judgements import (
-    NotFound,
-    current_cluster_verdict,
-    current_judgement,
-    section_cluster,
-    store_data,
-    submit_cluster_verdict,
-    submit_judgement,
-)
+from ..data import get_data
+from ..judging.queues import NotFound, section_cluster
+from ..judging.repository import current_cluster_verdict, current_judgement
+from ..judging.routes import submit_cluster_verdict, submit_judgement
 
 #: Pages whose detail panel gets the judging panel (registered by ``dashboard/pages/judge.py``).
 PANEL_PAGES = ("map", "clusters", "compare", "songs")
@@ -99,7 +94,7 @@ def panel_children(page: str, selection: dict | None) -> list:
     if not sid or not run_id:
         return [html.Div("Select a section (and a run) to judge whether it is in the right cluster.",
                          className="judge-note muted small")]
-    data = store_data()
+    data = get_data()
     try:
         cluster = section_cluster(data, run_id, sid)
     except NotFound as exc:

@@ -1,11 +1,11 @@
 """Judge: a guided session that walks an expert through sections chosen by a strategy.
 
-Strategies (:data:`dashboard.judgements.STRATEGIES`): a seeded random sample, the prototypes or the
+Strategies (:data:`dashboard.judging.queues.STRATEGIES`): a seeded random sample, the prototypes or the
 borderline sections of each cluster, sections on which two runs disagree, the least stable
 sections. Sections the expert has judged already are left out. **Blind mode** hides the method,
 the run and the cluster number: the expert hears the section and three other members of its
 group, and says whether it belongs with them. **All runs, mixed** is the blind comparison of
-methods: the runs take turns in a random order (:func:`dashboard.judgements.build_mixed_queue`),
+methods: the runs take turns in a random order (:func:`dashboard.judging.queues.build_mixed_queue`),
 always blind, so the Judgements page's agreement per run compares the methods on equal terms.
 
 This module also registers the judging panel of the map, clusters, compare and songs pages
@@ -23,7 +23,8 @@ from dashboard.components.common import card, control, dropdown, empty_state, fm
 from dashboard.components.judging import PANEL_PAGES, jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
-from dashboard.judgements import STRATEGIES, build_mixed_queue, build_queue, judged_sections
+from dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_queue
+from dashboard.judging.repository import judged_sections
 
 PAGE = "judge"
 QUEUE = "judge-queue"

@@ -18,14 +18,13 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import card, empty_state, page_header, stat
 from dashboard.data import get_data
-from dashboard.judgements import (
+from dashboard.judging.repository import cluster_verdicts_frame, judgements_frame
+from dashboard.judging.stats import (
     agreement_per_cluster,
     agreement_per_run,
     cluster_verdict_summary,
-    cluster_verdicts_frame,
     cohen_kappa_pairs,
     fleiss_kappa,
-    judgements_frame,
     krippendorff_alpha,
     method_differences,
     most_disputed,

@@ -12,12 +12,13 @@ from dashboard import figures, ids
 from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
-from dashboard.judgements import agreement_per_run, judgements_frame
+from dashboard.judging.repository import judgements_frame
+from dashboard.judging.stats import agreement_per_run
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · sectionist", order=0)
 
 #: Run table columns: (column, header, d3 number format or None for text). The last two come
-#: from the experts' verdicts (:func:`dashboard.judgements.agreement_per_run`), when there are any.
+#: from the experts' verdicts (:func:`dashboard.judging.stats.agreement_per_run`), when there are any.
 RUN_COLUMNS = [
     ("run_id", "run", None), ("space", "space", None), ("method", "method", None), ("level", "level", None),
     ("n_clusters", "clusters", None), ("n_sections", "sections", None),
@@ -32,7 +33,7 @@ RUN_COLUMNS = [
 def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
     """Rows and column specs of the runs table (metrics rounded; absent metrics left out).
 
-    ``agreement``: :func:`dashboard.judgements.agreement_per_run` of the current verdicts; when
+    ``agreement``: :func:`dashboard.judging.stats.agreement_per_run` of the current verdicts; when
     given and not empty, the share of verdicts agreeing with each run and their number are added,
     so the internal metrics and the experts' judgement sit side by side.
     """
