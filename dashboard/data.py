@@ -44,9 +44,8 @@ from store.schema import (
 
 #: Key of the :class:`StoreData` in ``flask_app.extensions``.
 EXTENSION_KEY = "sectionist_data"
-#: Label code of a section that a run did not cluster (absent from its clusterings part).
+#: Label code of a section that a run did not cluster (absent from its clusterings part); noise is -1.
 MISSING = -2
-NOISE = -1
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,18 @@ def selection_ring(point, three_d: bool, row=None) -> dict:
                 marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
 
 
+def move_ring(ring: int, point, three_d: bool, row=None):
+    """A ``dash.Patch`` moving the selection ring (trace ``ring`` of a :func:`section_map`) to
+    ``point`` (x, y[, z]) of section ``row``, or emptying it when ``point`` is None."""
+    from dash import Patch
+
+    patch = Patch()
+    trace = selection_ring(point, three_d, row)
+    for key in ("x", "y", "z") if three_d else ("x", "y", "customdata"):
+        patch["data"][ring][key] = trace[key]
+    return patch
+
+
 def fast_figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure from trace and layout dicts without plotly's per-property validation.
 
@@ -465,8 +477,8 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
 
 
 # ---- songs ---------------------------------------------------------------------------------------
-def song_timeline(lanes, *, duration: float, selected: tuple | None = None, waveform=None,
-                  title: str = "", song_id: str | None = None) -> go.Figure:
+def song_timeline(lanes, *, duration: float, selected: tuple | None = None, selected_lane: int | None = None,
+                  waveform=None, title: str = "", song_id: str | None = None) -> go.Figure:
     """Timeline of one song: one lane per run, sections as blocks coloured by cluster.
 
     Parameters
@@ -477,6 +489,8 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
         Song length in seconds.
     selected : (start_s, end_s), optional
         The selected section, outlined on every lane.
+    selected_lane : int, optional
+        Outline ``selected`` on this lane only (an index into ``lanes``: several songs, one per lane).
     waveform : (times, lo, hi), optional
         Min/max envelope drawn as a top lane.
     song_id : str, optional
@@ -513,7 +527,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, wave
             seen.add(int(c))
     shapes = []
     if selected is not None:
-        shapes.append(dict(type="rect", x0=selected[0], x1=selected[1], y0=-0.5, y1=len(names) - 0.5,
+        lo, hi = (-0.5, len(names) - 0.5) if selected_lane is None else \
+            (y0 + selected_lane - 0.45, y0 + selected_lane + 0.45)
+        shapes.append(dict(type="rect", x0=selected[0], x1=selected[1], y0=lo, y1=hi,
                            xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
     fig = go.Figure(traces)
     fig.layout = (base_layout(
@@ -536,6 +552,28 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
     """
     lanes = [(cluster_name(c), s, e, np.full(len(s), c), p) for c, s, e, p in rows]
     return song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
+
+
+# ---- judgements ------------------------------------------------------------------------------------
+def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
+    """Experts' agreement rate per run with its 95 % Wilson interval (horizontal bars).
+
+    ``per_run``: :func:`dashboard.judging.stats.agreement_per_run` (columns run_id, rate, ci_low,
+    ci_high, agree, n); runs without a rate are left out. ``run_labels``: run id → shown name.
+    """
+    df = per_run.dropna(subset=["rate"])
+    labels = [(run_labels or {}).get(r, r) for r in df["run_id"]]
+    fig = go.Figure(go.Bar(
+        x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
+        error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
+                 "arrayminus": (df["rate"] - df["ci_low"]).tolist(), "color": "#111827"},
+        customdata=list(zip(df["agree"], df["n"])),
+        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>",
+    ))
+    fig.update_layout(height=max(180, 36 * len(df) + 80), margin={"l": 10, "r": 20, "t": 10, "b": 40},
+                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % interval)"},
+                      yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff")
+    return fig
 
 
 def order_by_similarity(centroids: np.ndarray) -> np.ndarray:

@@ -1,15 +1,28 @@
-"""Component ids, in one place (pages and components import them from here).
+"""Every Dash component id of the web app, grouped per page.
 
-Ids are strings ``"<page>-<what>"``; pattern-matching ids are dicts built by the helpers below.
+Pages (``dashboard/pages``) and components (``dashboard/components``) take their ids from here
+and never spell one themselves (``tests/test_dashboard_layout.py`` checks it). Plain ids are
+strings ``"<page>-<what>"``; ids that depend on the page are built by the functions below;
+pattern-matching ids are dicts whose ``"type"`` is one of the ``*_TYPE`` names here.
+
+Browser tests and ``assets/*.js`` select some of these ids by value (``#songs-detail``,
+``#judge-audio``, ``#judge-start``…): change a value only together with them.
 """
 
 from __future__ import annotations
+
+from dash import ALL
 
 # ---- app shell -------------------------------------------------------------------------------
 URL = "app-url"
 NAV = "app-nav"
 #: Selection shared between pages (session storage): {"section_id", "run_id"}.
 GLOBAL_SELECTION = "app-selection"
+
+# ---- per page: selection, detail panel, player --------------------------------------------------
+#: Pattern-matching id types (the ``"type"`` of dict ids).
+PLAY_TYPE = "play"
+SLOT_TYPE = "slot"
 
 
 def selected(page: str) -> str:
@@ -18,21 +31,54 @@ def selected(page: str) -> str:
 
 
 def judge_container(page: str) -> str:
-    """``html.Div`` in ``page``'s detail panel where the judging panel goes (issue 4)."""
+    """``html.Div`` in ``page``'s detail panel where the judging panel goes."""
     return f"{page}-judge"
 
 
-def play(page: str, section_id: str) -> dict:
-    """A button that selects and plays ``section_id`` on ``page`` (pattern-matching id)."""
-    return {"type": "play", "page": page, "section": section_id}
+def audio(page: str) -> str:
+    """The ``<audio>`` element of ``page``'s section player (``assets/judging.js`` plays ``judge-audio``)."""
+    return f"{page}-audio"
 
 
-def slot(page: str, name: str) -> dict:
-    """Buttons putting the selected section into comparison slot ``name`` ("A" or "B")."""
-    return {"type": "slot", "page": page, "slot": name}
+def click(graph: str) -> str:
+    """``dcc.Store`` receiving the clicked point of the graph ``graph`` (see ``components.selection``)."""
+    return f"{graph}-click"
 
 
-# ---- map ---------------------------------------------------------------------------------------
+def play(page: str, section_id) -> dict:
+    """A ▶ button that selects and plays ``section_id`` on ``page`` (``ALL``: every such button)."""
+    return {"type": PLAY_TYPE, "page": page, "section": section_id}
+
+
+def slot(page: str, name) -> dict:
+    """Buttons putting the selected section into comparison slot ``name`` ("A", "B" or ``ALL``)."""
+    return {"type": SLOT_TYPE, "page": page, "slot": name}
+
+
+# ---- judging panel (components/judging.py) -------------------------------------------------------
+def judge_panel(kind: str, page: str, **extra) -> dict:
+    """Id of one element ``kind`` of ``page``'s judging panel: type ``"judge-<kind>"``.
+
+    Singletons carry ``k=0`` so that callbacks can name them with the ``ALL`` wildcard
+    (:func:`judge_panel_all`): the panel is rendered later than the page, and the Dash renderer
+    refuses a callback whose exact dict-id input is not in the page yet.
+    """
+    return {"type": f"judge-{kind}", "page": page, **(extra or {"k": 0})}
+
+
+def judge_panel_all(kind: str, page: str) -> dict:
+    """Wildcard id matching the element ``kind`` of ``page``'s judging panel when it is there."""
+    return {"type": f"judge-{kind}", "page": page, "k": ALL}
+
+
+# ---- overview -----------------------------------------------------------------------------------
+OVERVIEW_SPACE = "overview-space"
+OVERVIEW_CURVES = "overview-curves"
+OVERVIEW_RUNS = "overview-runs"
+#: location that a click in the runs table navigates with (to that run's clusters)
+OVERVIEW_GOTO = "overview-goto"
+
+# ---- map ----------------------------------------------------------------------------------------
 MAP_SPACE = "map-space"
 MAP_KIND = "map-kind"
 MAP_RUN = "map-run"
@@ -43,18 +89,14 @@ MAP_CENTRAL = "map-central"
 MAP_CONF = "map-confidence"
 MAP_GRAPH = "map-graph"
 MAP_COUNT = "map-count"
+#: the drawn map's space, projection and selection-ring trace (for the ring patch)
+MAP_META = "map-meta"
 MAP_SELECTION = "map-selection-summary"
 MAP_DETAIL = "map-detail"
-MAP_SLOTS = "map-slots"
 MAP_SLOT_STORE = "map-slot-store"
 MAP_SLOT_VIEW = "map-slot-view"
 
-# ---- overview -------------------------------------------------------------------------------------
-OVERVIEW_SPACE = "overview-space"
-OVERVIEW_CURVES = "overview-curves"
-OVERVIEW_RUNS = "overview-runs"
-
-# ---- clusters -------------------------------------------------------------------------------------
+# ---- clusters -----------------------------------------------------------------------------------
 CLUSTERS_RUN = "clusters-run"
 CLUSTERS_CLUSTER = "clusters-cluster"
 CLUSTERS_SIZES = "clusters-sizes"
@@ -68,6 +110,7 @@ COMPARE_METRICS = "compare-metrics"
 COMPARE_HEATMAP = "compare-heatmap"
 COMPARE_SANKEY = "compare-sankey"
 COMPARE_TABLE = "compare-table"
+COMPARE_TABLE_NOTE = "compare-table-note"
 COMPARE_ONLY_DISAGREE = "compare-only-disagree"
 COMPARE_DETAIL = "compare-detail"
 
@@ -77,3 +120,28 @@ SONGS_RUN = "songs-run"
 SONGS_VIEW = "songs-view"
 SONGS_TIMELINE = "songs-timeline"
 SONGS_DETAIL = "songs-detail"
+
+# ---- judge (the guided session) -------------------------------------------------------------------
+JUDGE_QUEUE = "judge-queue"
+JUDGE_RUN = "judge-run"
+JUDGE_STRATEGY = "judge-strategy"
+JUDGE_OTHER = "judge-other-run"
+JUDGE_BLIND = "judge-blind"
+JUDGE_SIZE = "judge-size"
+JUDGE_START = "judge-start"
+JUDGE_PREV = "judge-prev"
+JUDGE_NEXT = "judge-next"
+JUDGE_ITEM = "judge-item"
+JUDGE_PROGRESS = "judge-progress"
+
+# ---- judgements (the verdicts' statistics) ---------------------------------------------------------
+JUDGEMENTS_BODY = "judgements-body"
+JUDGEMENTS_REFRESH = "judgements-refresh"
+JUDGEMENTS_ADMIN_USERS = "judgements-admin-users"
+JUDGEMENTS_PER_RUN = "judgements-per-run"
+JUDGEMENTS_DIFFERENCES = "judgements-differences"
+JUDGEMENTS_PER_CLUSTER = "judgements-per-cluster"
+JUDGEMENTS_PROGRESS = "judgements-progress"
+JUDGEMENTS_KAPPA = "judgements-kappa"
+JUDGEMENTS_DISPUTED = "judgements-disputed"
+JUDGEMENTS_CLUSTER_VERDICTS = "judgements-cluster-verdicts"

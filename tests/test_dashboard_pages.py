@@ -205,3 +205,13 @@ def test_deep_links(app, data):
         assert '"value":"synthnet"' in out.replace(" ", "")  # the run's space is chosen
         out = render(pages["/clusters"]["layout"](run=RUNS[1][0], cluster="2"))
         assert f'"value":"{RUNS[1][0]}"' in out.replace(" ", "")
+
+
+def test_each_page_registered_its_own_judging_panel_and_selection(app):
+    """No central list: the callbacks exist because each page module registered them for itself."""
+    outputs = set(app.callback_map)
+    for page in ("map", "clusters", "compare", "songs", "judge"):
+        assert f"{ids.judge_container(page)}.children" in outputs, page
+    for page in ("map", "clusters", "compare", "songs"):
+        assert any(k.startswith(f"{ids.selected(page)}.data") or f"..{ids.selected(page)}.data" in k
+                   for k in outputs), page

@@ -428,7 +428,7 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
     ctx = _as(app, db_url, "bob")
     try:
         page = judge.layout(run="km", strategy="disagree")
-        assert judge.RUN in str(page)
+        assert judge.ids.JUDGE_RUN in str(page)
         ada = auth.get_user(get_database(db_url), "bob")
         repository.record_judgement(get_database(db_url), ada, run_id="km", section_id="song00-00000", verdict="agree")
         q = judge.start_queue(ada, "km", "disagree", "gmm", 10, True, 1)

@@ -19,13 +19,10 @@ def page_header(title: str, subtitle: str = "", *actions) -> html.Div:
     ])
 
 
-def card(title, *children, id=None, className: str = "", actions=None) -> html.Div:
-    """A white panel with a title bar."""
-    head = html.Div(className="card-head", children=[html.H3(title), html.Div(actions or [], className="card-actions")]) \
-        if title else None
-    kw = {"id": id} if id is not None else {}
-    return html.Div(className=f"card {className}".strip(), children=[head, html.Div(list(children), className="card-body")],
-                    **kw)
+def card(title, *children, className: str = "") -> html.Div:
+    """A white panel with a title bar (none when ``title`` is None)."""
+    head = html.Div(className="card-head", children=[html.H3(title)]) if title else None
+    return html.Div(className=f"card {className}".strip(), children=[head, html.Div(list(children), className="card-body")])
 
 
 def control(label: str, child, help: str | None = None) -> html.Div:

@@ -99,7 +99,7 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
                       html.H2(sec["song_title"], className="detail-title")]),
             html.Div(chips, className="chips"),
         ]),
-        section_player(sec, autoplay=autoplay, run_id=run_id, element_id=f"{page}-audio"),
+        section_player(sec, autoplay=autoplay, run_id=run_id, element_id=ids.audio(page)),
         html.Div(className="slot-buttons", children=[
             html.Button("Put in slot A", id=ids.slot(page, "A"), className="btn btn-ghost"),
             html.Button("Put in slot B", id=ids.slot(page, "B"), className="btn btn-ghost"),

@@ -27,8 +27,6 @@ from ..judging.queues import NotFound, section_cluster
 from ..judging.repository import current_cluster_verdict, current_judgement
 from ..judging.routes import submit_cluster_verdict, submit_judgement
 
-#: Pages whose detail panel gets the judging panel (registered by ``dashboard/pages/judge.py``).
-PANEL_PAGES = ("map", "clusters", "compare", "songs")
 VERDICT_BUTTONS = (("agree", "Agree", "a"), ("disagree", "Disagree", "d"), ("unsure", "Unsure", "u"))
 CLUSTER_CHOICES = (
     ("coherent", "coherent"),
@@ -39,18 +37,13 @@ CLUSTER_CHOICES = (
 
 
 def jid(kind: str, page: str, **extra) -> dict:
-    """Id of one element of ``page``'s judging panel.
-
-    Singletons carry ``k=0`` so that callbacks can name them with the ``ALL`` wildcard
-    (:func:`jall`): the panel is rendered later than the page, and the Dash renderer refuses a
-    callback whose exact dict-id input is not in the page yet.
-    """
-    return {"type": f"judge-{kind}", "page": page, **(extra or {"k": 0})}
+    """Id of one element of ``page``'s judging panel (:func:`dashboard.ids.judge_panel`)."""
+    return ids.judge_panel(kind, page, **extra)
 
 
 def jall(kind: str, page: str) -> dict:
     """Wildcard id matching the element ``kind`` of ``page``'s panel when it is there."""
-    return {"type": f"judge-{kind}", "page": page, "k": ALL}
+    return ids.judge_panel_all(kind, page)
 
 
 def _first(values):
@@ -196,7 +189,11 @@ def on_cluster_verdict(ctx_data: dict | None, verdict, merge_with, comment) -> s
 
 
 def register_judging(page: str) -> None:
-    """Register the callbacks of ``page``'s judging panel (once per app, from a page module)."""
+    """Register the callbacks of ``page``'s judging panel.
+
+    Each page with a judging container calls it for itself when Dash imports the page module
+    (``register_judging(PAGE)`` next to its ``register_selection``), so there is no central list.
+    """
 
     @callback(Output(ids.judge_container(page), "children"), Input(ids.selected(page), "data"))
     def _render(selection):

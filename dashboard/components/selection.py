@@ -41,11 +41,12 @@ function(click, graphId) {
 
 def click_store(graph: str) -> dcc.Store:
     """The store a graph's clicks are written to (put it in the page layout next to the graph)."""
-    return dcc.Store(id=f"{graph}-click")
+    return dcc.Store(id=ids.click(graph))
 
 
 def play_pattern(page: str) -> dict:
-    return {"type": "play", "page": page, "section": ALL}
+    """Wildcard id of every ▶ button of ``page``."""
+    return ids.play(page, ALL)
 
 
 def section_from_click(data, click) -> str | None:
@@ -93,7 +94,7 @@ def resolve_selection(data, triggered, *, play_clicks=None, click=None, run=None
         if not sid and glob and data.position(glob.get("section_id")) is not None:
             sid = glob["section_id"]
         return {"section_id": sid, "run_id": run if run is not None else cur.get("run_id")}
-    if isinstance(triggered, dict) and triggered.get("type") == "play":
+    if isinstance(triggered, dict) and triggered.get("type") == ids.PLAY_TYPE:
         if not any(play_clicks or []) or not ctx_value_clicked(triggered, play_clicks):
             return no_update
         sid = triggered.get("section")
@@ -133,9 +134,9 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
     """
     inputs = {"play": Input(play_pattern(page), "n_clicks")}
     if graph:
-        clientside_callback(CLICK_TO_ROW_JS, Output(f"{graph}-click", "data"), Input(graph, "clickData"),
+        clientside_callback(CLICK_TO_ROW_JS, Output(ids.click(graph), "data"), Input(graph, "clickData"),
                             State(graph, "id"), prevent_initial_call=True)
-        inputs["click"] = Input(f"{graph}-click", "data")
+        inputs["click"] = Input(ids.click(graph), "data")
     if run:
         inputs["run"] = Input(run, "value")
 
@@ -145,7 +146,7 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
               state={"glob": State(ids.GLOBAL_SELECTION, "data"), "cur": State(ids.selected(page), "data")})
     def _select(play, glob, cur, click=None, run=None):
         trig = ctx.triggered_id
-        if graph is not None and trig == f"{graph}-click":
+        if graph is not None and trig == ids.click(graph):
             trig = "graph"
         elif run_control is not None and trig == run_control:
             trig = "run"

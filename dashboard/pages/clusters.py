@@ -23,6 +23,7 @@ from dashboard.components.common import (
     run_options,
 )
 from dashboard.components.detail import section_detail
+from dashboard.components.judging import register_judging
 from dashboard.components.selection import register_selection
 from dashboard.data import get_data
 
@@ -180,6 +181,7 @@ def layout(run=None, cluster=None, section=None, **_query):
 
 
 register_selection(PAGE, run=ids.CLUSTERS_RUN)
+register_judging(PAGE)
 
 
 @callback(Output(ids.CLUSTERS_CLUSTER, "options"), Output(ids.CLUSTERS_CLUSTER, "value"),

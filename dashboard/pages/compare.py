@@ -12,6 +12,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 from dashboard import figures, ids
 from dashboard.components.common import GRAPH_CONFIG, card, control, dropdown, empty_state, page_header, run_options
 from dashboard.components.detail import section_detail
+from dashboard.components.judging import register_judging
 from dashboard.components.selection import register_selection
 from dashboard.data import get_data
 
@@ -178,7 +179,7 @@ def layout(a=None, b=None, section=None, **_query):
             card("Sections: cluster by A, by B, agree?",
                  dcc.Checklist(id=ids.COMPARE_ONLY_DISAGREE, options=[{"label": " only disagreements", "value": "d"}],
                                value=[], className="checklist"),
-                 html.Div(id="compare-table-note", className="table-note"),
+                 html.Div(id=ids.COMPARE_TABLE_NOTE, className="table-note"),
                  dash_table.DataTable(
                      id=ids.COMPARE_TABLE, columns=TABLE_COLUMNS, data=[], page_current=0, page_size=PAGE_SIZE,
                      page_action="custom", sort_action="custom", sort_mode="multi", sort_by=[],
@@ -201,6 +202,7 @@ def layout(a=None, b=None, section=None, **_query):
 
 
 register_selection(PAGE, run=ids.COMPARE_A)
+register_judging(PAGE)
 
 
 @callback(Output(ids.COMPARE_METRICS, "children"), Output(ids.COMPARE_HEATMAP, "figure"),
@@ -213,7 +215,7 @@ def _pair(a, b):
 
 
 @callback(Output(ids.COMPARE_TABLE, "data"), Output(ids.COMPARE_TABLE, "page_count"),
-          Output("compare-table-note", "children"),
+          Output(ids.COMPARE_TABLE_NOTE, "children"),
           Input(ids.COMPARE_A, "value"), Input(ids.COMPARE_B, "value"), Input(ids.COMPARE_TABLE, "page_current"),
           Input(ids.COMPARE_TABLE, "page_size"), Input(ids.COMPARE_TABLE, "sort_by"),
           Input(ids.COMPARE_TABLE, "filter_query"), Input(ids.COMPARE_ONLY_DISAGREE, "value"))

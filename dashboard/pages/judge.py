@@ -8,8 +8,8 @@ group, and says whether it belongs with them. **All runs, mixed** is the blind c
 methods: the runs take turns in a random order (:func:`dashboard.judging.queues.build_mixed_queue`),
 always blind, so the Judgements page's agreement per run compares the methods on equal terms.
 
-This module also registers the judging panel of the map, clusters, compare and songs pages
-(:func:`dashboard.components.judging.register_judging`): Dash Pages imports it with the others.
+Its own verdict panel is registered here (:func:`dashboard.components.judging.register_judging`),
+as every page with a judging container registers its own.
 """
 
 from __future__ import annotations
@@ -20,32 +20,19 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard import ids
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import card, control, dropdown, empty_state, fmt_time, page_header, run_options
-from dashboard.components.judging import PANEL_PAGES, jall, register_judging
+from dashboard.components.judging import jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
 from dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_queue
 from dashboard.judging.repository import judged_sections
 
 PAGE = "judge"
-QUEUE = "judge-queue"
-RUN = "judge-run"
-STRATEGY = "judge-strategy"
-OTHER = "judge-other-run"
-BLIND = "judge-blind"
-SIZE = "judge-size"
-START = "judge-start"
-PREV = "judge-prev"
-NEXT = "judge-next"
-ITEM = "judge-item"
-PROGRESS = "judge-progress"
 #: value of the run control for the blind comparison of every run (also ``?run=mixed``)
 MIXED = "mixed"
 MIXED_LABEL = "All runs, mixed (blind comparison of methods)"
 
 dash.register_page(__name__, path="/judge", name="Judge", title="Judge · sectionist", order=5)
 
-for _page in PANEL_PAGES:
-    register_judging(_page)
 register_judging(PAGE)
 
 
@@ -63,32 +50,34 @@ def layout(run=None, strategy=None, blind=None, **_query):
         opts = opts + [{"label": MIXED_LABEL, "value": MIXED}]
     strategy = strategy if strategy in STRATEGIES else "random"
     return html.Div(className="page page-judge", children=[
-        dcc.Store(id=QUEUE, data=None),
+        dcc.Store(id=ids.JUDGE_QUEUE, data=None),
         dcc.Store(id=ids.selected(PAGE), data=None),
         header,
         html.Div(className="judge-grid", children=[
             html.Aside(className="sidebar", children=[
                 card("Session",
-                     control("Run to judge", dropdown(RUN, opts, run, optionHeight=48)),
-                     control("Which sections", dropdown(STRATEGY, [{"label": v, "value": k} for k, v in STRATEGIES.items()],
+                     control("Run to judge", dropdown(ids.JUDGE_RUN, opts, run, optionHeight=48)),
+                     control("Which sections", dropdown(ids.JUDGE_STRATEGY,
+                                                        [{"label": v, "value": k} for k, v in STRATEGIES.items()],
                                                         strategy)),
                      control("Compare with (disagreements)", dcc.Dropdown(
-                         id=OTHER, options=[o for o in opts if o["value"] != MIXED], value=None,
+                         id=ids.JUDGE_OTHER, options=[o for o in opts if o["value"] != MIXED], value=None,
                          placeholder="every other run", optionHeight=48)),
-                     control("Sections in the queue", dcc.Input(id=SIZE, type="number", min=1, max=200, step=1, value=20,
-                                                                className="input-number")),
-                     dcc.Checklist(id=BLIND, options=[{"label": " blind (hide method and cluster number)", "value": "b"}],
+                     control("Sections in the queue", dcc.Input(id=ids.JUDGE_SIZE, type="number", min=1, max=200,
+                                                                step=1, value=20, className="input-number")),
+                     dcc.Checklist(id=ids.JUDGE_BLIND,
+                                   options=[{"label": " blind (hide method and cluster number)", "value": "b"}],
                                    value=["b"] if blind in ("1", "true", "yes") else [], className="checklist"),
-                     html.Button("Start", id=START, n_clicks=0, className="btn"),
+                     html.Button("Start", id=ids.JUDGE_START, n_clicks=0, className="btn"),
                      ),
             ]),
             html.Section(className="judge-main", children=[
                 card(None,
-                     html.Div(id=PROGRESS, className="judge-progress muted"),
-                     html.Div(id=ITEM, children=empty_state("Choose a run and a strategy, then press Start.")),
+                     html.Div(id=ids.JUDGE_PROGRESS, className="judge-progress muted"),
+                     html.Div(id=ids.JUDGE_ITEM, children=empty_state("Choose a run and a strategy, then press Start.")),
                      html.Div(className="judge-nav", children=[
-                         html.Button("← Previous", id=PREV, n_clicks=0, className="btn btn-ghost"),
-                         html.Button(["Next ", html.Kbd("n", className="kbd")], id=NEXT, n_clicks=0,
+                         html.Button("← Previous", id=ids.JUDGE_PREV, n_clicks=0, className="btn btn-ghost"),
+                         html.Button(["Next ", html.Kbd("n", className="kbd")], id=ids.JUDGE_NEXT, n_clicks=0,
                                      className="btn btn-ghost", **{"data-judge-next": "1"}),
                      ])),
             ]),
@@ -128,18 +117,18 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
 
 
 @callback(
-    Output(QUEUE, "data"),
+    Output(ids.JUDGE_QUEUE, "data"),
     Output(ids.selected(PAGE), "data"),
-    Input(START, "n_clicks"),
-    Input(PREV, "n_clicks"),
-    Input(NEXT, "n_clicks"),
+    Input(ids.JUDGE_START, "n_clicks"),
+    Input(ids.JUDGE_PREV, "n_clicks"),
+    Input(ids.JUDGE_NEXT, "n_clicks"),
     Input(jall("saved", PAGE), "data"),
-    State(QUEUE, "data"),
-    State(RUN, "value"),
-    State(STRATEGY, "value"),
-    State(OTHER, "value"),
-    State(SIZE, "value"),
-    State(BLIND, "value"),
+    State(ids.JUDGE_QUEUE, "data"),
+    State(ids.JUDGE_RUN, "value"),
+    State(ids.JUDGE_STRATEGY, "value"),
+    State(ids.JUDGE_OTHER, "value"),
+    State(ids.JUDGE_SIZE, "value"),
+    State(ids.JUDGE_BLIND, "value"),
     prevent_initial_call=True,
 )
 def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size, blind):
@@ -147,7 +136,7 @@ def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size,
     user = current_user_or_none()
     if user is None or not user.can_judge:
         return no_update, no_update
-    if trig == START:
+    if trig == ids.JUDGE_START:
         if not start or not run_id:
             return no_update, no_update
         queue = start_queue(user, run_id, strategy, other_run, size, "b" in (blind or []), start)
@@ -157,9 +146,9 @@ def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size,
     saved = next((s for s in (saved or []) if s), None)
     queue = dict(queue)
     n = len(queue["items"])
-    if trig == PREV:
+    if trig == ids.JUDGE_PREV:
         queue["index"] = max(0, queue.get("index", 0) - 1)
-    elif trig == NEXT or (isinstance(trig, dict) and saved):
+    elif trig == ids.JUDGE_NEXT or (isinstance(trig, dict) and saved):
         # a saved verdict moves on by itself, like "next"
         if isinstance(trig, dict):
             cur = _selection(queue)
@@ -195,7 +184,7 @@ def item_view(queue: dict | None) -> tuple[list, str]:
                               html.Span(data.run_label(item["run_id"]), className="mono small")], className="judge-context"))
     view = [
         html.Div(head, className="detail-head"),
-        section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id="judge-audio"),
+        section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id=ids.audio(PAGE)),
         html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt="spectrogram of the section"),
     ]
     members = _members(data, item["run_id"], cluster, item["section_id"])
@@ -224,6 +213,7 @@ def _members(data, run_id: str, cluster: int, exclude: str, k: int = 3) -> list[
     return protos[:k]
 
 
-@callback(Output(ITEM, "children"), Output(PROGRESS, "children"), Input(QUEUE, "data"), prevent_initial_call=True)
+@callback(Output(ids.JUDGE_ITEM, "children"), Output(ids.JUDGE_PROGRESS, "children"), Input(ids.JUDGE_QUEUE, "data"),
+          prevent_initial_call=True)
 def _show(queue):
     return item_view(queue)

@@ -12,9 +12,9 @@ import math
 from urllib.parse import urlencode
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
+from dashboard import figures, ids
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import card, empty_state, page_header, stat
 from dashboard.data import get_data
@@ -32,8 +32,6 @@ from dashboard.judging.stats import (
 )
 
 PAGE = "judgements"
-BODY = "judgements-body"
-REFRESH = "judgements-refresh"
 
 dash.register_page(__name__, path="/judgements", name="Judgements", title="Judgements · sectionist", order=6)
 
@@ -42,12 +40,12 @@ def layout(**_query):
     return html.Div(className="page page-judgements", children=[
         page_header("Judgements", "How often experts agree with each method, how much they agree with each other, "
                                   "and where they disagree.",
-                    html.Button("Refresh", id=REFRESH, n_clicks=0, className="btn btn-ghost")),
-        html.Div(id=BODY, children=body()),
+                    html.Button("Refresh", id=ids.JUDGEMENTS_REFRESH, n_clicks=0, className="btn btn-ghost")),
+        html.Div(id=ids.JUDGEMENTS_BODY, children=body()),
     ])
 
 
-@callback(Output(BODY, "children"), Input(REFRESH, "n_clicks"), prevent_initial_call=True)
+@callback(Output(ids.JUDGEMENTS_BODY, "children"), Input(ids.JUDGEMENTS_REFRESH, "n_clicks"), prevent_initial_call=True)
 def _refresh(_n):
     return body()
 
@@ -60,23 +58,6 @@ def anonymise(df, columns, me: str | None):
     for c in columns:
         out[c] = out[c].map(lambda n: n if n == me else alias.get(n, n))
     return out
-
-
-def agreement_figure(per_run, run_labels: dict | None = None) -> go.Figure:
-    """Agreement rate per run with its 95 % Wilson interval (horizontal bars)."""
-    df = per_run.dropna(subset=["rate"])
-    labels = [(run_labels or {}).get(r, r) for r in df["run_id"]]
-    fig = go.Figure(go.Bar(
-        x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
-        error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
-                 "arrayminus": (df["rate"] - df["ci_low"]).tolist(), "color": "#111827"},
-        customdata=list(zip(df["agree"], df["n"])),
-        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>",
-    ))
-    fig.update_layout(height=max(180, 36 * len(df) + 80), margin={"l": 10, "r": 20, "t": 10, "b": 40},
-                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % interval)"},
-                      yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff")
-    return fig
 
 
 def _fmt(v, pct=False, digits=2):
@@ -110,7 +91,7 @@ def _differences(per_run, labels) -> list:
                "zero; judge more sections, e.g. with the Judge page's blind \"all runs, mixed\" queue, to separate "
                "the others.", className="table-note"),
         _table([("run", "compared with"), ("diff", "difference"), ("ci", "95 % interval"), ("verdict", "")],
-               rows, "judgements-differences"),
+               rows, ids.JUDGEMENTS_DIFFERENCES),
     ]
 
 
@@ -122,7 +103,7 @@ def body() -> list:
     df = judgements_frame(db)
     is_admin = user is not None and user.role == "admin"
     admin_card = card("Accounts", html.P(["Add experts, change roles, reset passwords: ",
-                                          html.A("manage users →", href="/admin/users", id="judgements-admin-users")]))
+                                          html.A("manage users →", href="/admin/users", id=ids.JUDGEMENTS_ADMIN_USERS)]))
     if df.empty:
         empty = empty_state("No judgements yet. Experts judge sections on the Judge page or in the detail panel "
                             "of the Map, Clusters, Compare and Songs pages.")
@@ -149,9 +130,9 @@ def body() -> list:
         html.P("Share of verdicts that agree with the run's grouping (agree ÷ (agree + disagree); "
                "unsure left out), with a 95 % Wilson interval. Overlapping intervals mean the data do not yet "
                "separate the methods.", className="table-note"),
-        dcc.Graph(figure=agreement_figure(per_run, labels), config={"displayModeBar": False}),
+        dcc.Graph(figure=figures.agreement_bars(per_run, labels), config={"displayModeBar": False}),
         _table([("run", "run"), ("n", "verdicts"), ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"),
-                ("rate", "agreement"), ("ci", "95 % interval"), ("experts", "experts")], rows, "judgements-per-run"),
+                ("rate", "agreement"), ("ci", "95 % interval"), ("experts", "experts")], rows, ids.JUDGEMENTS_PER_RUN),
         *_differences(per_run, labels),
     ))
 
@@ -161,7 +142,7 @@ def body() -> list:
             for _, r in per_cluster.iterrows()]
     out.append(card("Agreement per cluster", _table(
         [("run", "run"), ("cluster", "cluster"), ("n", "verdicts"), ("rate", "agreement"), ("ci", "95 % interval"),
-         ("unsure", "unsure")], rows, "judgements-per-cluster")))
+         ("unsure", "unsure")], rows, ids.JUDGEMENTS_PER_CLUSTER)))
 
     progress = progress_per_expert(df)
     if not is_admin:
@@ -172,7 +153,7 @@ def body() -> list:
     out.append(card("Progress per expert" if is_admin else "Your progress", _table(
         [("user", "expert"), ("judgements", "judgements"), ("sections", "sections"), ("runs", "runs"),
          ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"), ("last", "last (UTC)")], rows,
-        "judgements-progress") if rows else empty_state("No judgements from you yet.")))
+        ids.JUDGEMENTS_PROGRESS) if rows else empty_state("No judgements from you yet.")))
 
     pairs = cohen_kappa_pairs(df)
     if not pairs.empty:
@@ -181,7 +162,7 @@ def body() -> list:
         rows = [{"a": r["rater_a"], "b": r["rater_b"], "n": int(r["n_items"]), "po": _fmt(r["observed_agreement"], pct=True),
                  "kappa": _fmt(r["kappa"])} for _, r in pairs.iterrows()]
         body_kappa = _table([("a", "expert"), ("b", "expert"), ("n", "sections both judged"), ("po", "same verdict"),
-                             ("kappa", "Cohen's κ")], rows, "judgements-kappa")
+                             ("kappa", "Cohen's κ")], rows, ids.JUDGEMENTS_KAPPA)
     else:
         body_kappa = empty_state("No section has been judged by two experts yet.")
     out.append(card("Inter-rater agreement", html.P(
@@ -196,7 +177,7 @@ def body() -> list:
                  "suggested": r["suggested"] or "–"} for _, r in disputed.iterrows()]
         body_disputed = _table([("section", "section"), ("run", "run"), ("cluster", "cluster"), ("raters", "experts"),
                                 ("split", "agree / disagree / unsure"), ("suggested", "suggested clusters")], rows,
-                               "judgements-disputed")
+                               ids.JUDGEMENTS_DISPUTED)
     else:
         body_disputed = empty_state("No section with conflicting verdicts yet.")
     out.append(card("Most disputed sections", body_disputed))
@@ -208,7 +189,7 @@ def body() -> list:
         out.append(card("Cluster verdicts", _table(
             [("run_id", "run"), ("cluster", "cluster"), ("coherent", "coherent"), ("mixed", "mixed"),
              ("split", "should be split"), ("merge", "should merge"), ("merge_with", "merge with"),
-             ("experts", "experts")], rows, "judgements-cluster-verdicts")))
+             ("experts", "experts")], rows, ids.JUDGEMENTS_CLUSTER_VERDICTS)))
 
     if is_admin:
         out.append(admin_card)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import numpy as np
-from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import figures, ids
 from dashboard.components.common import (
@@ -20,6 +20,7 @@ from dashboard.components.common import (
     run_options,
 )
 from dashboard.components.detail import section_detail, section_summary
+from dashboard.components.judging import register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
@@ -126,29 +127,16 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     return fig, count, {"ring": ring, "space": space, "projection": projection}
 
 
-def ring_patch(data, meta, selected) -> Patch | object:
+def ring_patch(data, meta, selected):
     """A patch that moves the selection ring of the current map to the selected section."""
     if not meta or meta.get("ring") is None or not meta.get("space"):
         return no_update
     kind, dims = split_projection(meta["projection"])
     proj = data.projection(meta["space"], kind, dims)
     pos = data.position((selected or {}).get("section_id"))
-    patch = Patch()
-    ring = meta["ring"]
     if pos is None or not proj.present[pos]:
-        patch["data"][ring]["x"] = []
-        patch["data"][ring]["y"] = []
-        if dims == 3:
-            patch["data"][ring]["z"] = []
-        return patch
-    pt = proj.xyz[pos]
-    patch["data"][ring]["x"] = [float(pt[0])]
-    patch["data"][ring]["y"] = [float(pt[1])]
-    if dims == 3:
-        patch["data"][ring]["z"] = [float(pt[2])]
-    else:
-        patch["data"][ring]["customdata"] = [int(pos)]
-    return patch
+        return figures.move_ring(meta["ring"], None, dims == 3)
+    return figures.move_ring(meta["ring"], proj.xyz[pos], dims == 3, row=pos)
 
 
 def _hover_text(data, rows, arr):
@@ -237,7 +225,7 @@ def layout(section=None, run=None, space=None, **_query):
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
                                                "run_id": run}),
         dcc.Store(id=ids.MAP_SLOT_STORE, data={}),
-        dcc.Store(id="map-meta", data={}),
+        dcc.Store(id=ids.MAP_META, data={}),
         page_header("Map", "Every section of the corpus in one space; colour, filter, select, listen."),
         html.Div(className="map-grid", children=[
             html.Aside(className="sidebar", children=[
@@ -283,6 +271,7 @@ def _cluster_options(clusters):
 
 # ---- callbacks ------------------------------------------------------------------------------------
 register_selection(PAGE, graph=ids.MAP_GRAPH, run=ids.MAP_RUN)
+register_judging(PAGE)
 
 
 @callback(Output(ids.MAP_KIND, "options"), Output(ids.MAP_KIND, "value"), Output(ids.MAP_RUN, "options"),
@@ -304,7 +293,7 @@ def _run_changed(run):
     return _cluster_options(data.run_arrays(run).clusters if run else ()), []
 
 
-@callback(Output(ids.MAP_GRAPH, "figure"), Output(ids.MAP_COUNT, "children"), Output("map-meta", "data"),
+@callback(Output(ids.MAP_GRAPH, "figure"), Output(ids.MAP_COUNT, "children"), Output(ids.MAP_META, "data"),
           Input(ids.MAP_SPACE, "value"), Input(ids.MAP_KIND, "value"), Input(ids.MAP_RUN, "value"),
           Input(ids.MAP_COLOR, "value"), Input(ids.MAP_SONGS, "value"), Input(ids.MAP_CLUSTERS, "value"),
           Input(ids.MAP_CENTRAL, "value"), Input(ids.MAP_CONF, "value"), State(ids.selected(PAGE), "data"))
@@ -314,7 +303,7 @@ def _redraw(space, projection, run, color, songs, clusters, central, confidence,
 
 
 @callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Input(ids.selected(PAGE), "data"),
-          Input("map-meta", "data"), prevent_initial_call=True)
+          Input(ids.MAP_META, "data"), prevent_initial_call=True)
 def _move_ring(selected, meta):
     # also after each redraw: a selection restored while the map was being drawn gets its ring
     return ring_patch(get_data(), meta, selected)

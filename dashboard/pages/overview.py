@@ -121,7 +121,7 @@ def layout(**_query):
                                   style_data_conditional=[{"if": {"state": "active"},
                                                            "backgroundColor": "#eef2ff", "border": "none"}])
              if rows else empty_state("No clustering runs in this store yet."),
-             dcc.Location(id="overview-goto", refresh="callback-nav")),
+             dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
         card("Choosing K: elbow, silhouette and BIC",
              control("Space", dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
                                            value=None, placeholder="all spaces")),
@@ -135,7 +135,7 @@ def _curves(space):
     return figures.k_curves(curves_for(get_data(), space))
 
 
-@callback(Output("overview-goto", "href"), Input(ids.OVERVIEW_RUNS, "active_cell"),
+@callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_RUNS, "active_cell"),
           dash.State(ids.OVERVIEW_RUNS, "derived_viewport_data"), prevent_initial_call=True)
 def _open_run(cell, rows):
     if not cell or not rows or cell["row"] >= len(rows):

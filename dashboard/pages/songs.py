@@ -10,6 +10,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard import figures, ids
 from dashboard.components.common import GRAPH_CONFIG, card, control, default_run, dropdown, page_header, run_options
 from dashboard.components.detail import section_detail
+from dashboard.components.judging import register_judging
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
 
@@ -49,6 +50,7 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None):
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
     """One lane per song, coloured by ``run_id``'s clusters."""
     lanes = []
+    lane_songs = []
     duration = 0.0
     labels = data.run_arrays(run_id).label if run_id else None
     for sid in song_ids:
@@ -58,14 +60,14 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
         pos = secs["pos"].to_numpy()
         lab = labels[pos] if labels is not None else np.full(len(pos), -2)
         lanes.append((data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(), lab, pos))
+        lane_songs.append(sid)
         duration = max(duration, float(secs["end_s"].max()))
-    fig = figures.song_timeline(lanes, duration=duration, title=f"{len(lanes)} songs · {data.run_label(run_id)}")
     sec = data.section(selected_section) if selected_section else None
-    if sec is not None and sec["song_id"] in song_ids:
-        row = list(song_ids).index(sec["song_id"])
-        fig.add_shape(type="rect", x0=sec["start_s"], x1=sec["end_s"], y0=row - 0.45, y1=row + 0.45,
-                      line=dict(color="#111827", width=2))
-    return fig
+    selected = lane = None
+    if sec is not None and sec["song_id"] in lane_songs:
+        selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
+    return figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
+                                 title=f"{len(lanes)} songs · {data.run_label(run_id)}")
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -141,6 +143,7 @@ def layout(song=None, section=None, run=None, **_query):
 
 
 register_selection(PAGE, graph=ids.SONGS_TIMELINE, run=ids.SONGS_RUN)
+register_judging(PAGE)
 
 
 @callback(Output(ids.SONGS_TIMELINE, "figure"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_VIEW, "value"),
