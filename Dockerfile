@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY store/ store/
 COPY analysis/ analysis/
 COPY dashboard/ dashboard/
+COPY sectionist/ sectionist/
 COPY assets/ assets/
 COPY deploy/gunicorn.conf.py deploy/gunicorn.conf.py
 # editable: the code stays in /app, which is copied as is into the runtime stage (same path)

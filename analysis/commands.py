@@ -8,7 +8,9 @@ import sys
 from store.schema import FEATURES, FRAMES, RUNS, SECTIONS, SONGS
 
 
-def register_cli(sub) -> None:
+def register_cli(sub, options) -> None:
+    """Add ``analyze``, ``info`` and ``demo-corpus``; ``options`` defines the shared options
+    (``--store`` and the S3 options; see :class:`sectionist.cli.SharedOptions`)."""
     from .config import AnalysisConfig
     from .sectioning import SCHEMES
 
@@ -22,7 +24,7 @@ def register_cli(sub) -> None:
         "Defaults are shown in brackets; a --config TOML file can set any option.",
     )
     p.add_argument("songs", nargs="+", metavar="SONGS", help="audio files or folders (searched recursively)")
-    p.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
+    options.store(p, s3=False)
     p.add_argument("--config", help="TOML file setting any option below (command-line options win)")
     p.add_argument("--section-seconds", type=float, default=None, help=f"section length for 'fixed' [{d.section_seconds}]")
     p.add_argument("--scheme", choices=sorted(SCHEMES), default=None,
@@ -44,14 +46,13 @@ def register_cli(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="try again files that failed last time although unchanged (by default they are "
                         "reported again without being re-read)")
-    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    options.s3(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("info", help="print what a store holds",
                        description="Print the songs, sections, features, embeddings, runs and errors of a store.")
-    p.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
-    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
+    options.store(p)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser(
@@ -67,8 +68,11 @@ def register_cli(sub) -> None:
     p.set_defaults(func=cmd_demo_corpus)
 
 
-def _store_options(args) -> dict:
-    return {"endpoint_url": args.s3_endpoint} if getattr(args, "s3_endpoint", None) else {}
+def store_options(args) -> dict:
+    """Options for ``store.open_store`` from the settings the entry point resolved (``args.settings``:
+    S3 endpoint, region, read cache); none when a handler runs without them."""
+    settings = getattr(args, "settings", None)
+    return settings.store_options() if settings is not None else {}
 
 
 def cmd_analyze(args) -> int:
@@ -86,7 +90,7 @@ def cmd_analyze(args) -> int:
         device=args.device, force=args.force or None, retry_failed=args.retry_failed or None,
         embed=False if args.no_embed else None, cluster=False if args.no_cluster else None,
     )
-    store = open_store(args.store, **_store_options(args))
+    store = open_store(args.store, **store_options(args))
     summary = analyze(args.songs, store, cfg, progress=not args.quiet)
     print(f"store: {store.uri}")
     for line in summary.lines():
@@ -137,7 +141,7 @@ def store_summary(store) -> list[str]:
 def cmd_info(args) -> int:
     from store import open_store
 
-    store = open_store(args.store, create=False, **_store_options(args))
+    store = open_store(args.store, create=False, **store_options(args))
     print("\n".join(store_summary(store)))
     return 0
 

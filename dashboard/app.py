@@ -36,7 +36,8 @@ def assets_folder() -> Path:
 
 
 def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None = None,
-               store_options: dict | None = None, check_interval: float = 2.0, **options):
+               store_options: dict | None = None, auth_options: dict | None = None,
+               check_interval: float = 2.0, **options):
     """Build the web app for the store at ``store_uri``.
 
     Parameters
@@ -46,9 +47,14 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     db_url : str, optional
         SQLAlchemy URL of the user/judgement database (default: a SQLite file beside the store).
     secret_key : str, optional
-        Session signing key (default: ``$SECRET_KEY`` or a generated 0600 file; never in the repo).
+        Session signing key (default: a generated 0600 file in the data folder; never in the repo).
     store_options : dict, optional
-        Passed to :func:`analysis.store.open_store` (S3 ``endpoint_url``, ``region``…).
+        Passed to :func:`store.open_store` (S3 ``endpoint_url``, ``region``, cache…;
+        :meth:`sectionist.settings.Settings.store_options`).
+    auth_options : dict, optional
+        Passed to :func:`dashboard.auth.init_auth` (``secret_file``, ``data_dir``, ``secure_cookies``,
+        ``behind_proxy``; :meth:`sectionist.settings.Settings.auth_options`). The app reads no
+        environment variable itself: see :func:`_app_from_env` for gunicorn.
     check_interval : float
         Seconds between checks of the store's manifest version (the cache is dropped on change).
     **options
@@ -88,7 +94,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     server = app.server
     server.extensions[EXTENSION_KEY] = data
     server.register_blueprint(audio.bp)
-    init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri))
+    init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
     server.register_blueprint(judging_routes.bp)
     server.add_url_rule("/healthz", endpoint="sectionist_healthz", view_func=_healthz, methods=["GET"])
 
@@ -174,15 +180,23 @@ _lazy_app = None
 
 
 def _app_from_env():
+    """The app gunicorn serves, built once from :meth:`Settings.from_env(os.environ)
+    <sectionist.settings.Settings.from_env>` (``SECTIONIST_STORE``, ``SECTIONIST_DB_URL``, ``SECRET_KEY``,
+    the S3 and proxy/cookie variables): the one place the web app reads the environment."""
     global _lazy_app
     with _lazy_lock:
         if _lazy_app is None:
-            store = os.environ.get("SECTIONIST_STORE")
-            if not store:
+            from sectionist.settings import Settings, SettingsError
+
+            try:
+                settings = Settings.from_env(os.environ)
+            except SettingsError as exc:
+                raise ParameterError(str(exc)) from None
+            if not settings.store:
                 raise ParameterError("set SECTIONIST_STORE to the store to serve (a folder or s3://bucket/prefix) "
                                      "before loading dashboard.app:server")
-            _lazy_app = create_app(store, db_url=os.environ.get("SECTIONIST_DB_URL") or None,
-                                   secret_key=os.environ.get("SECRET_KEY") or None)
+            _lazy_app = create_app(settings.store, db_url=settings.database_url(), secret_key=settings.secret_key,
+                                   store_options=settings.store_options(), auth_options=settings.auth_options())
         return _lazy_app
 
 

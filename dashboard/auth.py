@@ -25,7 +25,6 @@ every route and how it is protected.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import re
@@ -39,6 +38,7 @@ from urllib.parse import urlencode, urlsplit
 from flask.sessions import SecureCookieSessionInterface
 
 from analysis.errors import ParameterError, SectionistError
+from sectionist.settings import default_data_dir, store_db_url
 
 from .models import (
     ROLES,
@@ -49,7 +49,6 @@ from .models import (
     PermissionDenied,
     User,
     get_database,
-    sqlite_url,
     utcnow,
 )
 
@@ -94,46 +93,41 @@ class AuthSettings:
 # ---------------------------------------------------------------------------------------------
 # locations and secrets
 # ---------------------------------------------------------------------------------------------
-def data_dir() -> Path:
-    """Per-user folder for generated secrets and databases of remote stores.
-
-    ``$SECTIONIST_DATA_DIR``, else ``$XDG_DATA_HOME/sectionist``, else ``~/.local/share/sectionist``.
-    """
-    env = os.environ.get("SECTIONIST_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "sectionist"
+# No environment variable is read here: the entry points read them once into
+# :class:`sectionist.settings.Settings` and pass the values (``data_dir``, ``secret_file``, …) down.
+def data_dir(data_dir: str | Path | None = None) -> Path:
+    """Per-user folder for generated secrets and databases of remote stores: ``data_dir`` if given,
+    else the built-in default ``~/.local/share/sectionist`` (``$SECTIONIST_DATA_DIR`` and
+    ``$XDG_DATA_HOME`` are read by :meth:`sectionist.settings.Settings.from_env`)."""
+    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
-def default_db_url(store_uri: str) -> str:
+_data_dir = data_dir  # the parameters below shadow the function's name
+
+
+def default_db_url(store_uri: str, data_dir: str | Path | None = None) -> str:
     """The default database of a store: ``<store>/sectionist.sqlite`` for a local folder, or a
-    SQLite file in :func:`data_dir` (named after the URI) for an ``s3://`` store.
+    SQLite file in ``data_dir`` (default :func:`data_dir`; named after the URI) for an ``s3://`` store.
 
-    ``$SECTIONIST_DB_URL`` overrides both (handy under gunicorn).
+    (``$SECTIONIST_DB_URL`` is not looked at: :class:`sectionist.settings.Settings` decides which wins.)
     """
-    env = os.environ.get("SECTIONIST_DB_URL")
-    if env:
-        return env
-    s = str(store_uri)
-    if "://" in s:
-        digest = hashlib.sha256(s.encode()).hexdigest()[:16]
-        return sqlite_url(data_dir() / "stores" / f"{digest}.sqlite")
-    return sqlite_url(Path(s) / "sectionist.sqlite")
+    return store_db_url(store_uri, _data_dir(data_dir))
 
 
-def load_secret_key(secret_key: str | None = None) -> str:
-    """The session signing key: ``secret_key``, else ``$SECRET_KEY``, else the key file.
+def load_secret_key(secret_key: str | None = None, *, secret_file: str | Path | None = None,
+                    data_dir: str | Path | None = None) -> str:
+    """The session signing key: ``secret_key``, else the key file.
 
-    The key file is ``$SECTIONIST_SECRET_FILE`` or ``data_dir()/secret_key``; it is created with
-    mode 0600 on first use (atomically, so several gunicorn workers agree on one key).
+    The key file is ``secret_file`` or ``<data_dir>/secret_key``; it is created with mode 0600 on
+    first use (atomically, so several gunicorn workers agree on one key). ``$SECRET_KEY`` and
+    ``$SECTIONIST_SECRET_FILE`` reach here through :class:`sectionist.settings.Settings`.
     """
-    key = secret_key or os.environ.get("SECRET_KEY")
+    key = secret_key
     if key:
         if len(key) < 16:
             raise ParameterError("SECRET_KEY is too short: use at least 16 random characters")
         return key
-    path = Path(os.environ.get("SECTIONIST_SECRET_FILE") or data_dir() / "secret_key").expanduser()
+    path = Path(secret_file or _data_dir(data_dir) / "secret_key").expanduser()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)
@@ -505,13 +499,6 @@ def authenticate(settings: AuthSettings, username: str, password: str, ip: str) 
 # ---------------------------------------------------------------------------------------------
 # the app wiring
 # ---------------------------------------------------------------------------------------------
-def _env_flag(name: str) -> bool | None:
-    v = os.environ.get(name)
-    if v is None or v == "":
-        return None
-    return v.strip().lower() in ("1", "true", "yes", "on")
-
-
 def init_auth(
     app,
     *,
@@ -520,6 +507,8 @@ def init_auth(
     store_uri: str,
     secure_cookies: bool | None = None,
     behind_proxy: bool | None = None,
+    secret_file: str | Path | None = None,
+    data_dir: str | Path | None = None,
     max_failures: int = 5,
     lockout_seconds: int = 900,
 ) -> None:
@@ -532,15 +521,20 @@ def init_auth(
     db_url : str or None
         SQLAlchemy URL of the user/judgement database; None: :func:`default_db_url`.
     secret_key : str or None
-        Session signing key; None: :func:`load_secret_key` (``$SECRET_KEY`` or a 0600 file).
+        Session signing key; None: :func:`load_secret_key` (a 0600 file: ``secret_file`` or
+        ``<data_dir>/secret_key``).
     store_uri : str
         The store the app serves (locates the default database).
     secure_cookies : bool or None
-        Always mark cookies Secure (None: ``$SECTIONIST_SECURE_COOKIES``; cookies are Secure
-        anyway on requests that arrived over TLS).
+        Always mark cookies Secure (None: no; cookies are Secure anyway on requests that arrived
+        over TLS). ``$SECTIONIST_SECURE_COOKIES`` reaches here through the settings.
     behind_proxy : bool or None
         Trust one proxy's ``X-Forwarded-For/Proto/Host/Prefix`` headers (nginx in front;
-        None: ``$SECTIONIST_BEHIND_PROXY``), so ``request.is_secure`` and the client IP are right.
+        None: no; ``$SECTIONIST_BEHIND_PROXY`` through the settings), so ``request.is_secure`` and
+        the client IP are right.
+    secret_file, data_dir : path, optional
+        Where the generated session key is kept (see :func:`load_secret_key`) and the folder of the
+        databases of ``s3://`` stores (see :func:`default_db_url`).
     max_failures, lockout_seconds : int
         Lock a username+IP after this many failed logins within this many seconds.
     """
@@ -555,16 +549,14 @@ def init_auth(
     if max_failures < 1 or lockout_seconds < 1:
         raise ParameterError(f"max_failures={max_failures}, lockout_seconds={lockout_seconds}: must be ≥ 1")
 
-    db = get_database(db_url or default_db_url(store_uri))
-    if secure_cookies is None:
-        secure_cookies = bool(_env_flag("SECTIONIST_SECURE_COOKIES"))
-    if behind_proxy is None:
-        behind_proxy = bool(_env_flag("SECTIONIST_BEHIND_PROXY"))
+    db = get_database(db_url or default_db_url(store_uri, data_dir))
+    secure_cookies = bool(secure_cookies)
+    behind_proxy = bool(behind_proxy)
     settings = AuthSettings(db=db, store_uri=str(store_uri), max_failures=max_failures, lockout_seconds=lockout_seconds, secure_cookies=secure_cookies)
     server.extensions["sectionist_auth"] = settings
 
     server.config.update(
-        SECRET_KEY=load_secret_key(secret_key),
+        SECRET_KEY=load_secret_key(secret_key, secret_file=secret_file, data_dir=data_dir),
         SESSION_COOKIE_NAME="sectionist_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -8,7 +8,8 @@ import shutil
 import sys
 
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers, options) -> None:
+    """Add ``serve`` (``options``: the shared ``--store`` and S3 options)."""
     p = subparsers.add_parser(
         "serve", help="serve the web app for a store (maps, listening, explanations, judgements)",
         description="Start the web app on a store written by 'sectionist analyze'. Every page, the section "
@@ -17,14 +18,14 @@ def register_cli(subparsers) -> None:
         "development server. Put it behind TLS (nginx, see deploy/) before exposing it beyond this machine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--store", required=True, help="store folder or s3://bucket/prefix to serve")
+    options.store(p, help="store folder or s3://bucket/prefix to serve", s3=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=int, default=8050, help="port to listen on")
     p.add_argument("--db", default=None, metavar="URL",
                    help="user/judgement database: sqlite:///file or postgresql://… "
-                   "[default: a SQLite file beside the store, or $SECTIONIST_DB_URL]")
+                   "[default: the SQLite file beside the store]")
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (1: development server)")
-    p.add_argument("--s3-endpoint", default=None, help="endpoint URL of an S3-compatible service")
+    options.s3(p)
     p.set_defaults(func=_serve)
 
 
@@ -35,8 +36,9 @@ def _serve(args) -> int:
         raise ParameterError(f"--port {args.port}: must be within 1–65535")
     if args.workers < 1:
         raise ParameterError(f"--workers {args.workers}: must be ≥ 1")
-    db_url = args.db or os.environ.get("SECTIONIST_DB_URL") or None
-    store_options = {"endpoint_url": args.s3_endpoint} if args.s3_endpoint else None
+    settings = args.settings  # resolved once by the entry point: options > environment > defaults
+    db_url = settings.database_url()
+    store_options = settings.store_options()
 
     if args.workers > 1:
         gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -46,11 +48,13 @@ def _serve(args) -> int:
         from .data import StoreData
 
         StoreData(args.store, store_options=store_options)
-        env = dict(os.environ, SECTIONIST_STORE=str(args.store))
-        if db_url:
-            env["SECTIONIST_DB_URL"] = db_url
-        if args.s3_endpoint:
-            env["SECTIONIST_S3_ENDPOINT"] = args.s3_endpoint
+        # the workers build the app from the environment (dashboard.app:server, Settings.from_env):
+        # hand them the values resolved here
+        env = dict(os.environ, SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
+        if settings.s3_endpoint:
+            env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
+        if settings.s3_region:
+            env["AWS_REGION"] = settings.s3_region  # boto3's own variable
         print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers",
               file=sys.stderr)
         os.execve(gunicorn, [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
@@ -58,7 +62,8 @@ def _serve(args) -> int:
 
     from .app import create_app
 
-    app = create_app(args.store, db_url=db_url, store_options=store_options)
+    app = create_app(args.store, db_url=db_url, secret_key=settings.secret_key, store_options=store_options,
+                     auth_options=settings.auth_options())
     print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
           "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)

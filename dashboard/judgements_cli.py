@@ -15,10 +15,11 @@ from pathlib import Path
 
 from analysis.errors import ParameterError
 
-from .users_cli import add_db_options, open_db
+from .users_cli import open_db
 
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers, options) -> None:
+    """Add ``judgements`` (``options``: the shared options; the database as for ``users``)."""
     p = subparsers.add_parser(
         "judgements",
         help="summarise or export the experts' judgements (agreement per run, kappa, CSV/parquet)",
@@ -34,7 +35,7 @@ def register_cli(subparsers) -> None:
                        description="Print agreement with each run (agree ÷ (agree + disagree), Wilson 95 % "
                        "interval), the best-agreed run against each other one (Newcombe 95 % interval of the "
                        "difference), Fleiss' kappa and Krippendorff's alpha, and the cluster verdicts.")
-    add_db_options(s)
+    options.database(s)
     s.set_defaults(func=_summary)
 
     e = sub.add_parser("export", help="write the verdicts as CSV or parquet",
@@ -45,7 +46,7 @@ def register_cli(subparsers) -> None:
     e.add_argument("--format", choices=["csv", "parquet"], default=None, help="file format [from the extension]")
     e.add_argument("--history", action="store_true", help="every verdict ever given, superseded ones included")
     e.add_argument("--cluster-verdicts", action="store_true", help="the verdicts on whole clusters instead of sections")
-    add_db_options(e)
+    options.database(e)
     e.set_defaults(func=_export)
 
 

@@ -2,7 +2,8 @@
 
 The database is chosen by ``--db URL`` (``sqlite:///FILE`` or ``postgresql://…``), else by
 ``--store DIR`` (the store's default database, ``<store>/sectionist.sqlite``), else by
-``$SECTIONIST_DB_URL``. There is no default account and no default password: ``users add``
+``$SECTIONIST_DB_URL`` (resolved once by :meth:`sectionist.settings.Settings.resolve`, handed to
+the command as ``args.settings``). There is no default account and no default password: ``users add``
 generates a random password unless one is given on standard input, and prints it once.
 """
 
@@ -17,14 +18,8 @@ from analysis.errors import ParameterError
 ROLE_HELP = "admin: manage users and see everyone's judgements; expert: judge; viewer: browse and listen"
 
 
-def add_db_options(parser) -> None:
-    """``--db URL`` / ``--store DIR``: which user and judgement database a command works on."""
-    g = parser.add_argument_group("database (one of; else $SECTIONIST_DB_URL)")
-    g.add_argument("--db", metavar="URL", help="database URL: sqlite:///FILE or postgresql://user@host/db")
-    g.add_argument("--store", metavar="DIR", help="use the default database of this store (DIR/sectionist.sqlite)")
-
-
-def register_cli(subparsers) -> None:
+def register_cli(subparsers, options) -> None:
+    """Add ``users`` (``options``: the shared options; ``options.database`` adds ``--db``/``--store``)."""
     p = subparsers.add_parser(
         "users",
         help="manage dashboard accounts (add, list, remove, passwd, role)",
@@ -45,19 +40,19 @@ def register_cli(subparsers) -> None:
     exists.add_argument("--reset-if-exists", action="store_true",
                         help="when the account exists, give it this role and a new password (ends its sessions); "
                         "what 'make demo' uses so every run prints a working password")
-    add_db_options(a)
+    options.database(a)
     a.set_defaults(func=_add)
 
     ls = sub.add_parser("list", help="list accounts", description="List the accounts and their roles.")
     ls.add_argument("--all", action="store_true", help="include removed (deactivated) accounts")
-    add_db_options(ls)
+    options.database(ls)
     ls.set_defaults(func=_list)
 
     rm = sub.add_parser("remove", help="remove an account (ends its sessions; judgements are kept)",
                         description="Remove an account and end its sessions. An account with judgements is "
                         "deactivated so its judgements and history stay; one without is deleted.")
     rm.add_argument("username")
-    add_db_options(rm)
+    options.database(rm)
     rm.set_defaults(func=_remove)
 
     pw = sub.add_parser("passwd", help="set a new password (ends open sessions)",
@@ -65,21 +60,22 @@ def register_cli(subparsers) -> None:
                         "Open sessions of the account end.")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input (first line)")
-    add_db_options(pw)
+    options.database(pw)
     pw.set_defaults(func=_passwd)
 
     ro = sub.add_parser("role", help="change an account's role", description="Change an account's role. " + ROLE_HELP + ".")
     ro.add_argument("username")
     ro.add_argument("role", choices=["admin", "expert", "viewer"])
-    add_db_options(ro)
+    options.database(ro)
     ro.set_defaults(func=_role)
 
 
 def open_db(args):
-    from .auth import default_db_url
+    """The database of a command: ``args.settings.db_url`` (``--db``, else ``--store``'s, else
+    ``$SECTIONIST_DB_URL``: :meth:`sectionist.settings.Settings.resolve`)."""
     from .models import Database
 
-    url = args.db or (default_db_url(args.store) if args.store else None) or os.environ.get("SECTIONIST_DB_URL")
+    url = args.settings.db_url
     if args.store and not args.db and not os.path.isdir(args.store):
         raise ParameterError(f"{args.store}: no such store folder")
     if not url:

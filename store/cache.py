@@ -34,12 +34,12 @@ DEFAULT_TTL = 10.0
 
 
 def default_cache_dir() -> Path:
-    """The cache base folder: ``$SECTIONIST_S3_CACHE_DIR``, else ``$XDG_CACHE_HOME/sectionist/s3``."""
-    env = os.environ.get("SECTIONIST_S3_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sectionist" / "s3"
+    """The built-in cache base folder, ``~/.cache/sectionist/s3``.
+
+    ``$SECTIONIST_S3_CACHE_DIR`` and ``$XDG_CACHE_HOME`` are read by the entry points
+    (:class:`sectionist.settings.Settings`), which pass ``cache_dir`` to the store.
+    """
+    return Path.home() / ".cache" / "sectionist" / "s3"
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""Stores and song files on S3 (or any S3-compatible service), and ``sectionist sync``.
+"""Stores and song files on S3 (or any S3-compatible service).
 
 ``open_store("s3://bucket/prefix")`` returns an :class:`S3Store`: the same tables as a local
 folder (:mod:`store`), one object per key under the prefix. Configuration comes from the
-standard AWS chain (environment, ``~/.aws``, instance profile); ``endpoint_url`` (or
-``$SECTIONIST_S3_ENDPOINT``) points at an S3-compatible service such as MinIO.
+standard AWS chain (environment, ``~/.aws``, instance profile); ``endpoint_url`` points at an
+S3-compatible service such as MinIO. Nothing here reads a ``SECTIONIST_*`` variable: the entry
+points read them once (:class:`sectionist.settings.Settings`) and pass the values as parameters.
 
 Safety
     Every object is written by one PUT, which S3 applies atomically: a dropped connection leaves
@@ -29,7 +30,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import random
 import time
 from urllib.parse import urlparse
@@ -72,8 +72,8 @@ def make_client(endpoint_url: str | None = None, region: str | None = None, *,
     Parameters
     ----------
     endpoint_url : str, optional
-        An S3-compatible endpoint (``http://127.0.0.1:9000``). Default: ``$SECTIONIST_S3_ENDPOINT``,
-        else the AWS chain (``$AWS_ENDPOINT_URL_S3``, ``$AWS_ENDPOINT_URL``, AWS itself).
+        An S3-compatible endpoint (``http://127.0.0.1:9000``). Default: the AWS chain
+        (``$AWS_ENDPOINT_URL_S3``, ``$AWS_ENDPOINT_URL``, AWS itself).
     region : str, optional
         Default: the AWS chain (``$AWS_REGION``, ``~/.aws/config``); ``us-east-1`` for a custom
         endpoint when none is configured.
@@ -89,7 +89,7 @@ def make_client(endpoint_url: str | None = None, region: str | None = None, *,
 
     if retry_mode not in ("standard", "adaptive", "legacy"):
         raise ParameterError(f"retry_mode={retry_mode!r}: use 'standard' or 'adaptive'")
-    endpoint_url = endpoint_url or os.environ.get("SECTIONIST_S3_ENDPOINT") or None
+    endpoint_url = endpoint_url or None
     session = boto3.session.Session()
     if region is None and session.region_name is None and endpoint_url:
         region = "us-east-1"
@@ -224,13 +224,13 @@ class S3Store(Store):
         Use this client instead of making one.
     cache : bool
         Read parts through a local :class:`~store.cache.ReadThroughCache`. Default: on, unless
-        ``$SECTIONIST_S3_CACHE_MB`` is ``0``.
+        ``cache_max_bytes`` is ``0``.
     cache_dir : str or Path, optional
         Cache base folder (default :func:`store.cache.default_cache_dir`); one sub-folder per store.
     cache_max_bytes : int, optional
-        Cache size limit (default ``$SECTIONIST_S3_CACHE_MB`` MiB, else 1 GiB).
+        Cache size limit (default :data:`store.cache.DEFAULT_MAX_BYTES`, 1 GiB).
     cache_ttl : float, optional
-        Seconds between checks of the manifest version (default ``$SECTIONIST_S3_CACHE_TTL``, else 10).
+        Seconds between checks of the manifest version (default :data:`store.cache.DEFAULT_TTL`, 10).
     attempts : int
         Outer attempts of each operation on dropped connections (:data:`OUTER_ATTEMPTS`).
     max_attempts, retry_mode
@@ -258,18 +258,12 @@ class S3Store(Store):
     def _make_cache(self, cache, cache_dir, cache_max_bytes, cache_ttl):
         from .cache import DEFAULT_MAX_BYTES, DEFAULT_TTL, ReadThroughCache, cache_dir_for, default_cache_dir
 
-        env_mb = os.environ.get("SECTIONIST_S3_CACHE_MB")
-        if cache_max_bytes is None and env_mb is not None:
-            try:
-                cache_max_bytes = int(float(env_mb) * (1 << 20))
-            except ValueError:
-                raise ParameterError(f"SECTIONIST_S3_CACHE_MB={env_mb!r}: not a number") from None
         if cache is None:
             cache = cache_max_bytes is None or cache_max_bytes > 0
         if not cache:
             return None
         if cache_ttl is None:
-            cache_ttl = float(os.environ.get("SECTIONIST_S3_CACHE_TTL", DEFAULT_TTL))
+            cache_ttl = DEFAULT_TTL
         base = cache_dir if cache_dir is not None else default_cache_dir()
         ident = f"{self.endpoint_url}|{self.uri}"
         return ReadThroughCache(cache_dir_for(base, ident), max_bytes=cache_max_bytes or DEFAULT_MAX_BYTES,
@@ -602,45 +596,3 @@ def open_uri(uri: str, **options):
         return open(uri, "rb")
     except OSError as exc:
         raise StoreError(f"{uri}: cannot open ({exc.strerror})") from None
-
-
-# ---- command line -----------------------------------------------------------------------------------
-def _cmd_sync(args) -> int:
-    from .sync import sync
-
-    result = sync(args.src, args.dst, endpoint_url=args.s3_endpoint, region=args.s3_region,
-                  delete=args.delete, dry_run=args.dry_run, progress=not args.quiet, songs_to=args.songs_to)
-    verb = "would copy" if args.dry_run else "copied"
-    print(f"{verb} {len(result['copied'])} files ({result['bytes'] / 1e6:.1f} MB), "
-          f"{len(result['skipped'])} unchanged, {'would delete' if args.dry_run else 'deleted'} "
-          f"{len(result['deleted'])}: {args.src} → {args.dst}")
-    if result["songs"]:
-        print(f"uploaded {len(result['songs'])} song files to {args.songs_to}")
-    return 0
-
-
-def register_cli(sub) -> None:
-    """Add ``sectionist sync``."""
-    p = sub.add_parser(
-        "sync",
-        help="copy a store between a folder and S3 (either way)",
-        description="Copy the store at SRC to DST; each is a folder or s3://bucket/prefix. Only "
-        "files that are missing or differ are copied, and manifest.json is written last, so an "
-        "interrupted sync never leaves DST looking complete. Credentials and region come from the "
-        "standard AWS configuration (environment, ~/.aws, instance role).",
-        epilog="example: sectionist sync demo/store s3://my-bucket/sectionist/demo",
-    )
-    p.add_argument("src", metavar="SRC", help="source store: a folder or s3://bucket/prefix")
-    p.add_argument("dst", metavar="DST", help="destination store: a folder or s3://bucket/prefix")
-    p.add_argument("--s3-endpoint", metavar="URL", default=None,
-                   help="S3-compatible endpoint (MinIO, Ceph…); default $SECTIONIST_S3_ENDPOINT or AWS")
-    p.add_argument("--s3-region", metavar="REGION", default=None,
-                   help="region of the bucket; default from AWS_REGION / ~/.aws/config")
-    p.add_argument("--songs-to", metavar="S3URI", default=None,
-                   help="also upload the song files (local paths in the songs table) to this "
-                   "s3://bucket/prefix and point DST's songs table at them, so the dashboard streams "
-                   "section audio from S3")
-    p.add_argument("--delete", action="store_true", help="also delete files in DST that SRC does not have")
-    p.add_argument("--dry-run", action="store_true", help="only say what would be copied")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_sync)

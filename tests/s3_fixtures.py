@@ -51,9 +51,13 @@ def s3(moto_endpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # the library reads no SECTIONIST_* variable: boto3's own variable gives it the endpoint, and the
+    # built-in cache folder is redirected; the sectionist command reads these two (Settings.from_env)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
     monkeypatch.setenv("SECTIONIST_S3_ENDPOINT", moto_endpoint)
     cache_dir = tmp_path / "s3-cache"
     monkeypatch.setenv("SECTIONIST_S3_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr("store.cache.default_cache_dir", lambda: cache_dir)
     client = admin_client(moto_endpoint)
     bucket = f"sectionist-test-{next(_bucket_numbers)}-{id(tmp_path) % 100000}"
     client.create_bucket(Bucket=bucket)

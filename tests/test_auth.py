@@ -368,25 +368,22 @@ def test_unknown_section_or_run_is_404(client, users):
     assert section_ids()[1] == "song00-00001"
 
 
-def test_secret_key_file_is_private(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("SECTIONIST_DATA_DIR", str(tmp_path / "data"))
-    key = auth.load_secret_key(None)
+def test_secret_key_file_is_private(tmp_path):
+    key = auth.load_secret_key(None, data_dir=tmp_path / "data")
     path = tmp_path / "data" / "secret_key"
     assert path.read_text().strip() == key and len(key) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert auth.load_secret_key(None) == key  # stable across processes/workers
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment-0123456789")
-    assert auth.load_secret_key(None) == "from-the-environment-0123456789"
+    assert auth.load_secret_key(None, data_dir=tmp_path / "data") == key  # stable across processes/workers
+    assert auth.load_secret_key(None, secret_file=path, data_dir=tmp_path / "elsewhere") == key
+    assert auth.load_secret_key("given-by-the-settings-0123456789") == "given-by-the-settings-0123456789"
     with pytest.raises(auth.ParameterError, match="too short"):
         auth.load_secret_key("short")
 
 
 def test_default_db_url(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECTIONIST_DB_URL", raising=False)
-    monkeypatch.setenv("SECTIONIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTIONIST_DB_URL", "sqlite:////not/this/one.sqlite")  # read by the settings, not here
     assert auth.default_db_url(str(tmp_path / "st")) == f"sqlite:///{(tmp_path / 'st' / 'sectionist.sqlite').resolve()}"
-    s3 = auth.default_db_url("s3://bucket/prefix")
+    s3 = auth.default_db_url("s3://bucket/prefix", tmp_path / "data")
     assert s3.startswith(f"sqlite:///{(tmp_path / 'data' / 'stores').resolve()}") and s3.endswith(".sqlite")
 
 
@@ -413,9 +410,13 @@ def test_user_management_rules(tmp_path):
     assert user.password_hash != pw and check_password_hash(user.password_hash, pw)
 
 
-def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users, monkeypatch):
-    monkeypatch.setenv("SECTIONIST_BEHIND_PROXY", "1")
-    app = build_app(store, db_url)
+def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
+    from dashboard.app import create_app
+    from sectionist.settings import Settings
+
+    settings = Settings.from_env({"SECTIONIST_BEHIND_PROXY": "1"})
+    app = create_app(store, db_url=db_url, secret_key="test-secret-key-" + "x" * 32,
+                     auth_options=settings.auth_options())
     settings = auth.auth_settings(app.server)
     settings.max_failures = 2
     fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "judge.example"}

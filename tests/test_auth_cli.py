@@ -11,9 +11,9 @@ import pytest
 from auth_helpers import build_app, login
 from judge_store import make_judge_store
 
-from analysis.cli import main
 from dashboard import auth
 from dashboard.models import Database
+from sectionist.cli import main
 
 PW = re.compile(r"password \(shown once\): (\S+)")
 

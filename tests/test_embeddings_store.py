@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.cli import main
 from analysis.embeddings import (
     embed_song,
     get_embedder,
@@ -15,9 +14,9 @@ from analysis.embeddings import (
     vggish,
 )
 from analysis.errors import StoreError
+from sectionist.cli import main
 from store import open_store
 from store.schema import section_vectors
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.cli import main as cli_main
 from dashboard.judging import repository, stats
 from dashboard.auth import create_user, get_user
 from dashboard.models import get_database
+from sectionist.cli import main as cli_main
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Modelling over a small synthetic store: every table written, read back and consistent."""
 
-import argparse
 import json
 
 import numpy as np
@@ -16,7 +15,6 @@ from analysis.modeling import (
     compare_store,
     load_space,
     make_run_id,
-    register_cli,
     run_default_models,
 )
 from analysis.projection import Projector
@@ -209,8 +207,9 @@ def test_default_models_are_idempotent(tmp_path):
 
 
 def test_cli(store, capsys):
-    parser = argparse.ArgumentParser()
-    register_cli(parser.add_subparsers(dest="command"))
+    from sectionist.cli import build_parser
+
+    parser = build_parser()
     args = parser.parse_args(["cluster", "--store", str(store.root), "--space", "classical17", "--method", "fuzzy",
                               "--k", "3", "--no-project", "--no-stability", "--seed", "2"])
     assert args.func(args) == 0

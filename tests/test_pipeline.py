@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cli import main as cli_main
 from analysis.config import AnalysisConfig, load_config
 from analysis.errors import ParameterError, StoreError
 from analysis.pipeline import analyze
+from sectionist.cli import main as cli_main
 from store import open_store
 from tests.conftest import ROOT, click_track, tone, write_audio
 
@@ -133,7 +133,7 @@ def test_config_hash_change_triggers_recomputation(tmp_path):
 
 def start_analysis(songs, store_dir):
     """``sectionist analyze`` in a child process (features only), for interrupting it."""
-    cmd = [sys.executable, "-m", "analysis.cli", "analyze", str(songs), "--store", str(store_dir),
+    cmd = [sys.executable, "-m", "sectionist.cli", "analyze", str(songs), "--store", str(store_dir),
            "--no-embed", "--no-cluster", "-q"]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -110,17 +110,20 @@ def test_cache_folder_is_shared_between_processes(s3, tmp_path):
     assert second.cache.stats.hits == 1 and second.cache.stats.misses == 0
 
 
-def test_env_configures_the_cache(s3, monkeypatch):
-    writer = open_store(s3.uri())
+def test_env_configures_the_cache(s3, tmp_path):
+    """The variables reach the store through the settings (the store itself reads none)."""
+    from sectionist.settings import Settings, SettingsError
+
+    env = {"SECTIONIST_S3_CACHE_DIR": str(tmp_path / "env-cache")}
+    writer = open_store(s3.uri(), **Settings.from_env(env).store_options())
     assert writer.cache is not None
-    assert str(writer.cache.directory).startswith(str(s3.cache_dir))  # SECTIONIST_S3_CACHE_DIR
-    monkeypatch.setenv("SECTIONIST_S3_CACHE_MB", "2")
-    assert open_store(s3.uri()).cache.max_bytes == 2 << 20
-    monkeypatch.setenv("SECTIONIST_S3_CACHE_MB", "0")
-    assert open_store(s3.uri()).cache is None
-    monkeypatch.setenv("SECTIONIST_S3_CACHE_MB", "lots")
-    with pytest.raises(ParameterError, match="SECTIONIST_S3_CACHE_MB"):
-        open_store(s3.uri())
+    assert str(writer.cache.directory).startswith(str(tmp_path / "env-cache"))
+    assert open_store(s3.uri(), **Settings.from_env({**env, "SECTIONIST_S3_CACHE_MB": "2"}).store_options()) \
+        .cache.max_bytes == 2 << 20
+    assert open_store(s3.uri(), **Settings.from_env({**env, "SECTIONIST_S3_CACHE_MB": "0"}).store_options()).cache is None
+    assert open_store(s3.uri(), cache_max_bytes=0).cache is None
+    with pytest.raises(SettingsError, match="SECTIONIST_S3_CACHE_MB"):
+        Settings.from_env({"SECTIONIST_S3_CACHE_MB": "lots"})
 
 
 def test_cache_unit(tmp_path):

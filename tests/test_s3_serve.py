@@ -41,8 +41,10 @@ def s3env(tmp_path_factory):
         mp.setenv("AWS_CONFIG_FILE", str(tmp / "none"))
         mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "none"))
         mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        mp.setenv("SECTIONIST_S3_ENDPOINT", endpoint)
+        mp.setenv("AWS_ENDPOINT_URL_S3", endpoint)  # boto3's own: the library reads no SECTIONIST_* variable
+        mp.setenv("SECTIONIST_S3_ENDPOINT", endpoint)  # what the sectionist command reads
         mp.setenv("SECTIONIST_S3_CACHE_DIR", str(tmp / "cache"))
+        mp.setattr("store.cache.default_cache_dir", lambda: tmp / "cache")
         client = admin_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
         yield {"endpoint": endpoint, "host": host, "port": port, "client": client, "tmp": tmp, "mp": mp}
@@ -191,7 +193,8 @@ def test_command_line_analyze_info_and_sync_with_s3(s3env, tmp_path):
     songs = tmp_path / "songs"
     for i, bpm in enumerate((100.0, 130.0)):
         write_audio(songs / f"clicks{i}.wav", click_track(bpm=bpm, seconds=20.0), 22050)
-    env = {k: v for k, v in os.environ.items() if k != "SECTIONIST_S3_ENDPOINT"}  # the flag alone says where
+    # the flag alone says where
+    env = {k: v for k, v in os.environ.items() if k not in ("SECTIONIST_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3")}
     exe = str(Path(sys.executable).parent / "sectionist")
     uri = f"s3://{BUCKET}/cli-store"
 

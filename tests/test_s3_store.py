@@ -70,7 +70,7 @@ def test_tables_and_manifest_roundtrip(s3):
     store.write_manifest({"config": {"hash": "h1"}})
     store.write_manifest(store.read_manifest())
 
-    reopened = open_store(s3.uri(), create=False)  # endpoint from SECTIONIST_S3_ENDPOINT
+    reopened = open_store(s3.uri(), create=False)  # endpoint from AWS_ENDPOINT_URL_S3 (boto3)
     assert reopened.tables() == ["features"]
     assert reopened.list_parts("features") == ["abc", "def"]
     table = reopened.read_table("features")

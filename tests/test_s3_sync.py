@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -11,8 +10,10 @@ import pytest
 from s3_fixtures import flaky_proxy, moto_endpoint, object_bytes, s3  # noqa: F401  (fixtures)
 
 from analysis.errors import StoreError
+from sectionist.cli import build_parser
+from sectionist.cli import main as cli_main
 from store import MANIFEST, LocalStore, open_store
-from store.s3 import S3Store, register_cli
+from store.s3 import S3Store
 from store.sync import sync
 
 
@@ -95,19 +96,13 @@ def test_sync_refuses_an_incomplete_source(s3, tmp_path):
 
 def test_sync_command_line(s3, tmp_path, capsys):
     local = _make_store(tmp_path / "src", n_songs=1, rows=10)
-    parser = argparse.ArgumentParser(prog="sectionist")
-    register_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["sync", str(local.root), s3.uri("cli"), "--s3-endpoint", s3.endpoint, "-q"])
-    assert args.func(args) == 0
+    assert cli_main(["sync", str(local.root), s3.uri("cli"), "--s3-endpoint", s3.endpoint, "-q"]) == 0
     out = capsys.readouterr().out
     assert "copied 2 files" in out and s3.uri("cli") in out
     assert open_store(s3.uri("cli")).list_parts("features") == ["song0"]
 
 
 def test_sync_is_a_registered_command():
-    from analysis.cli import EXTENSIONS, build_parser
-
-    assert "store.s3" in EXTENSIONS
     args = build_parser().parse_args(["sync", "a", "s3://bucket-x/y", "--delete"])
     assert args.delete and args.dst == "s3://bucket-x/y"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-def register_cli(sub) -> None:
+def register_cli(sub, options) -> None:
+    """Add ``models`` and ``embed`` (``options``: the shared options)."""
     from .base import REGISTRY
 
     p = sub.add_parser(
@@ -36,7 +37,7 @@ def register_cli(sub) -> None:
         "model kept as models/autoencoder.pt and reused).",
         epilog="Embedders: " + "; ".join(f"{n}: {REGISTRY[n].description}" for n in names),
     )
-    e.add_argument("--store", required=True, help="store folder (or s3://bucket/prefix)")
+    options.store(e)
     e.add_argument("--embedder", required=True, choices=names, help="embedder to run")
     e.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (needs PyTorch that sees a GPU) [cpu]")
     e.add_argument("--batch-size", type=int, default=None, help="patches per forward pass [embedder default]")
@@ -50,24 +51,30 @@ def register_cli(sub) -> None:
     e.set_defaults(func=_embed)
 
 
-def _fetch(args) -> int:
+def _model_root(args):
+    """``--dir``, else the model cache of the settings (``$SECTIONIST_MODEL_DIR``), else None."""
     from pathlib import Path
 
+    if args.dir:
+        return Path(args.dir).expanduser()
+    settings = getattr(args, "settings", None)
+    return settings.model_dir if settings is not None else None
+
+
+def _fetch(args) -> int:
     from .modelcache import fetch_musicnn, model_dir
 
-    root = Path(args.dir).expanduser() if args.dir else model_dir()
+    root = _model_root(args) or model_dir()
     dest = fetch_musicnn(root, force=args.force, wheel=args.wheel)
     print(f"musicnn checkpoints ready in {dest}")
     return 0
 
 
 def _list(args) -> int:
-    from pathlib import Path
-
     from .base import REGISTRY
     from .modelcache import model_dir, musicnn_present
 
-    root = Path(args.dir).expanduser() if args.dir else model_dir()
+    root = _model_root(args) or model_dir()
     have = musicnn_present(root)
     for name, spec in sorted(REGISTRY.items()):
         if spec.trained_on_store:
@@ -95,7 +102,8 @@ def _embed(args) -> int:
 
     if args.batch_size is not None and args.batch_size < 1:
         raise ParameterError(f"--batch-size {args.batch_size}: must be ≥ 1")
-    store = open_store(args.store, create=False)
+    settings = getattr(args, "settings", None)  # resolved by the entry point (S3 endpoint, cache…)
+    store = open_store(args.store, create=False, **(settings.store_options() if settings is not None else {}))
     options = {}
     if args.embedder == "vggish":
         options.update(weights=args.weights, pca=args.pca)
