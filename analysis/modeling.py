@@ -649,7 +649,8 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
 # ---- command line ------------------------------------------------------------------------------------
 
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers, options) -> None:
+    """Add ``cluster``, ``compare`` and ``cluster-defaults`` (``options``: the shared options)."""
     from .clustering import REGISTRY, SCALINGS
 
     p = subparsers.add_parser(
@@ -658,7 +659,7 @@ def register_cli(subparsers) -> None:
         "method; store labels, confidences, silhouettes, stability, SHAP explanations and the space's "
         "projections. The run id is printed; running the same options again replaces that run.",
     )
-    p.add_argument("--store", required=True, help="store folder or s3://bucket/prefix")
+    options.store(p)
     p.add_argument("--space", default="classical17",
                    help="classical17 (the study's 17 features), classical (all features) or an embedder name")
     p.add_argument("--method", default="kmeans", choices=sorted(REGISTRY),
@@ -683,7 +684,7 @@ def register_cli(subparsers) -> None:
         "contingency tables, agreement, ARI and NMI, and print one tidy table, with ARI/NMI against "
         "the ground-truth section labels where the store has them.",
     )
-    c.add_argument("--store", required=True, help="store folder or s3://bucket/prefix")
+    options.store(c)
     c.add_argument("--runs", nargs="+", default=None, help="only these run ids (default: all)")
     c.set_defaults(func=_cmd_compare)
 
@@ -692,16 +693,17 @@ def register_cli(subparsers) -> None:
         description="What 'sectionist analyze' does at the end: K-Means and GMM on classical17, K-Means on "
         "each embedder with frames in the store, projections, explanations and comparisons.",
     )
-    m.add_argument("--store", required=True, help="store folder or s3://bucket/prefix")
+    options.store(m)
     m.add_argument("--embedders", nargs="*", default=["musicnn"], help="embedders to cluster (default musicnn)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     m.set_defaults(func=_cmd_models)
 
 
-def _open(uri):
+def _open(args):
     from store import open_store
 
-    return open_store(uri, create=False)
+    settings = getattr(args, "settings", None)  # resolved by the entry point (S3 endpoint, cache…)
+    return open_store(args.store, create=False, **(settings.store_options() if settings is not None else {}))
 
 
 def _print_table(df: pd.DataFrame) -> None:
@@ -710,7 +712,7 @@ def _print_table(df: pd.DataFrame) -> None:
 
 
 def _cmd_cluster(args) -> int:
-    store = _open(args.store)
+    store = _open(args)
     run_id = cluster_store(store, args.space, args.method, k=args.k, scaling=args.scaling, seed=args.seed,
                            level=args.level, central_only=args.central_only, explain=not args.no_explain,
                            stability=not args.no_stability, project=not args.no_project)
@@ -722,12 +724,12 @@ def _cmd_cluster(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    _print_table(compare_store(_open(args.store), args.runs))
+    _print_table(compare_store(_open(args), args.runs))
     return 0
 
 
 def _cmd_models(args) -> int:
-    store = _open(args.store)
+    store = _open(args)
     runs = run_default_models(store, embedders=tuple(args.embedders), seed=args.seed)
     table = store.read_table(RUNS)
     _print_table(table[table["run_id"].isin(runs)][["run_id", "k", "silhouette", "stability_ari", "fidelity",
