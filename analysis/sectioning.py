@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,22 @@ class SchemeSpec:
     needs_novelty: bool = False
 
 
-SCHEMES: dict[str, SchemeSpec] = {}
+def _scheme_spec(name: str, func: Callable, *, needs_beats: bool = False, needs_novelty: bool = False,
+                 help: str = "") -> SchemeSpec:
+    return SchemeSpec(name, func, needs_beats, help or (func.__doc__ or "").strip().splitlines()[0], needs_novelty)
 
 
-def register(name: str, *, needs_beats: bool = False, needs_novelty: bool = False, help: str = ""):
-    """Register a sectioning scheme under ``name`` (``needs_*``: what the pipeline must compute first)."""
+#: Every sectioning scheme by name (a :class:`~analysis.registry.Registry`; CLI choices come from here).
+SCHEMES: Registry = Registry("sectioning scheme", entry=_scheme_spec)
 
-    def deco(func):
-        SCHEMES[name] = SchemeSpec(name, func, needs_beats, help or (func.__doc__ or "").strip().splitlines()[0],
-                                   needs_novelty)
-        return func
 
-    return deco
+def register(name: str, *, needs_beats: bool = False, needs_novelty: bool = False, help: str = "",
+             replace: bool = False):
+    """Register a sectioning scheme under ``name`` (``needs_*``: what the pipeline must compute first).
+
+    A name already registered raises ParameterError unless ``replace=True``.
+    """
+    return SCHEMES.register(name, replace=replace, needs_beats=needs_beats, needs_novelty=needs_novelty, help=help)
 
 
 @register("fixed", help="consecutive sections of --section-seconds (last partial kept if > half a section)")
@@ -104,10 +109,7 @@ def novelty_sections(duration_s: float, *, boundaries_s: np.ndarray, min_section
 
 def make_sections(song_id: str, duration_s: float, scheme: str, **params) -> pd.DataFrame:
     """The sections table rows of one song (section_id, song_id, scheme, index, start_s, end_s)."""
-    try:
-        spec = SCHEMES[scheme]
-    except KeyError:
-        raise ParameterError(f"unknown sectioning scheme {scheme!r}; known: {', '.join(SCHEMES)}") from None
+    spec = SCHEMES[scheme]  # unknown: ParameterError naming the known schemes
     bounds = spec.func(duration_s, **params)
     idx = np.arange(len(bounds))
     return pd.DataFrame({

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,31 @@ class EmbedderSpec:
     trained_on_store: bool = False
 
 
-#: Every embedder by name (filled by :func:`register`); CLI choices come from here.
-REGISTRY: dict[str, EmbedderSpec] = {}
+def _embedder_spec(name: str, factory: Callable[..., Embedder], *, description: str, needs_torch: bool = False,
+                   trained_on_store: bool = False) -> EmbedderSpec:
+    return EmbedderSpec(name, factory, description, needs_torch, trained_on_store)
 
 
-def register(name: str, description: str, needs_torch: bool = False, trained_on_store: bool = False):
-    """Class or function decorator adding an embedder factory to :data:`REGISTRY`."""
+#: Every embedder by name (filled by :func:`register`; a :class:`~analysis.registry.Registry`);
+#: CLI choices come from here.
+REGISTRY: Registry = Registry("embedder", entry=_embedder_spec)
 
-    def deco(factory):
-        if name in REGISTRY:
-            raise ValueError(f"embedder {name!r} registered twice")
-        REGISTRY[name] = EmbedderSpec(name, factory, description, needs_torch, trained_on_store)
-        return factory
 
-    return deco
+def register(name: str, description: str, needs_torch: bool = False, trained_on_store: bool = False, *,
+             replace: bool = False):
+    """Class or function decorator adding an embedder factory to :data:`REGISTRY`.
+
+    A name already registered raises ParameterError unless ``replace=True``.
+    """
+    return REGISTRY.register(name, replace=replace, description=description, needs_torch=needs_torch,
+                             trained_on_store=trained_on_store)
 
 
 class Embedder:
-    """Base class. Subclasses set the attributes and implement :meth:`_embed_native`."""
+    """Base class. Subclasses set the attributes and implement :meth:`_patches` (audio → network
+    inputs) and :meth:`_forward` (one batch of inputs → embeddings and tag probabilities); the base
+    class batches them in :meth:`_embed_native`, which :meth:`embed`, :meth:`embed_with_tags` and
+    :meth:`tags` call after :meth:`_prepare` (mono, finite, resampled to :attr:`sample_rate`)."""
 
     name: str = ""
     dim: int = 0
