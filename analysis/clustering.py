@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 
 from .errors import ParameterError
+from .registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -70,28 +71,26 @@ class MethodSpec:
     description: str
 
 
-#: Every clustering method, by name.
-REGISTRY: dict[str, MethodSpec] = {}
+def _method_spec(name: str, cls: type, *, soft: bool = False, uses_k: bool = True, description: str = "") -> MethodSpec:
+    return MethodSpec(name, cls, soft, uses_k, description or (cls.__doc__ or "").split("\n")[0])
 
 
-def register(name: str, *, soft: bool = False, uses_k: bool = True, description: str = "") -> Callable:
-    """Class decorator adding a clustering estimator to :data:`REGISTRY` under ``name``."""
+#: Every clustering method, by name (a :class:`~analysis.registry.Registry`; ``--method`` choices).
+REGISTRY: Registry = Registry("clustering method", entry=_method_spec)
 
-    def deco(cls):
-        if name in REGISTRY:
-            raise ParameterError(f"clustering method {name!r} registered twice")
-        REGISTRY[name] = MethodSpec(name, cls, soft, uses_k, description or (cls.__doc__ or "").split("\n")[0])
-        return cls
 
-    return deco
+def register(name: str, *, soft: bool = False, uses_k: bool = True, description: str = "",
+             replace: bool = False) -> Callable:
+    """Class decorator adding a clustering estimator to :data:`REGISTRY` under ``name``.
+
+    A name already registered raises ParameterError unless ``replace=True``.
+    """
+    return REGISTRY.register(name, replace=replace, soft=soft, uses_k=uses_k, description=description)
 
 
 def make_method(name: str, **params) -> BaseEstimator:
     """An unfitted estimator of the registered method ``name`` with ``params``."""
-    try:
-        spec = REGISTRY[name]
-    except KeyError:
-        raise ParameterError(f"unknown clustering method {name!r}; known: {', '.join(REGISTRY)}") from None
+    spec = REGISTRY[name]  # unknown: ParameterError naming the known methods
     if not spec.uses_k:
         params.pop("n_clusters", None)
     return spec.estimator(**params)
@@ -102,7 +101,7 @@ def make_method(name: str, **params) -> BaseEstimator:
 SCALINGS = ("standard", "l2cols", "none")
 
 
-class FeatureScaler(BaseEstimator):
+class FeatureScaler(TransformerMixin, BaseEstimator):
     """Column scaling before clustering.
 
     Parameters
@@ -119,7 +118,7 @@ class FeatureScaler(BaseEstimator):
     def fit(self, X, y=None):
         if self.kind not in SCALINGS:
             raise ParameterError(f"scaling={self.kind!r}: use one of {', '.join(SCALINGS)}")
-        X = np.asarray(X, dtype=np.float64)
+        X = check_rows(self, X, reset=True, what="scale")
         d = X.shape[1]
         if self.kind == "standard":
             self.center_ = X.mean(axis=0)
@@ -135,13 +134,15 @@ class FeatureScaler(BaseEstimator):
         return self
 
     def transform(self, X):
-        return (np.asarray(X, dtype=np.float64) - self.center_) / self.scale_
+        """Scaled rows [shape=(n, d)]."""
+        return (_check_fitted_X(self, X) - self.center_) / self.scale_
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
 
     def inverse_transform(self, Z):
-        return np.asarray(Z, dtype=np.float64) * self.scale_ + self.center_
+        """Rows back in original units [shape=(n, d)] (e.g. cluster centres)."""
+        return _check_fitted_X(self, Z) * self.scale_ + self.center_
 
 
 # ---- shared kernels --------------------------------------------------------------------------
@@ -182,15 +183,58 @@ def _k_candidates(n: int, k_range) -> list[int]:
     return list(range(lo, hi + 1))
 
 
-def _check_X(X, min_rows: int = 3) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ParameterError(f"X must be 2-D (rows × features), got shape {X.shape}")
+class InputError(ParameterError, ValueError):
+    """Rows an estimator cannot use (not 2-D, too few, NaN or infinite values, wrong number of columns).
+
+    A :class:`~analysis.errors.ParameterError` that is also the ``ValueError`` the scikit-learn
+    estimator contract asks for.
+    """
+
+
+def check_rows(estimator, X, *, reset: bool, min_rows: int = 1, what: str = "cluster") -> np.ndarray:
+    """Validate the rows given to ``estimator.fit`` (``reset=True``) or to a fitted estimator.
+
+    scikit-learn's ``validate_data``: a finite, dense, 2-D float64 array; ``fit`` records
+    ``n_features_in_``, later calls must have that many columns. Problems raise :class:`InputError`
+    (sparse input: scikit-learn's ``TypeError``).
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+    X : array-like [shape=(n, d)]
+    reset : bool
+        True in ``fit``.
+    min_rows : int
+        Fewest rows accepted.
+    what : str
+        What the rows are for, in the error message.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, d), dtype=float64]
+    """
+    from sklearn.utils.validation import validate_data
+
+    try:
+        X = validate_data(estimator, X, reset=reset, dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     if X.shape[0] < min_rows:
-        raise ParameterError(f"need at least {min_rows} rows to cluster, got {X.shape[0]}")
-    if not np.isfinite(X).all():
-        raise ParameterError("X contains NaN or infinite values")
+        raise InputError(f"need at least {min_rows} rows to {what}, got n_samples={X.shape[0]}")
     return X
+
+
+def _check_X(estimator, X, min_rows: int = 3) -> np.ndarray:
+    """Rows given to ``fit``."""
+    return check_rows(estimator, X, reset=True, min_rows=min_rows)
+
+
+def _check_fitted_X(estimator, X) -> np.ndarray:
+    """Rows given to a fitted estimator (``predict``, ``predict_proba``)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    return check_rows(estimator, X, reset=False)
 
 
 def _check_k(n_clusters, n: int):
@@ -217,7 +261,7 @@ def _silhouette_score(X, labels, random_state) -> float:
 
 class _Base(ClusterMixin, BaseEstimator):
     def predict(self, X):
-        X = _check_X(X, min_rows=1)
+        X = _check_fitted_X(self, X)
         return _sq_distances(X, self.cluster_centers_).argmin(axis=1)
 
     def _finish_hard(self, X, labels, centers):
@@ -264,7 +308,7 @@ class KMeansMethod(_Base):
         return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(X)
 
     def fit(self, X, y=None):
-        X = _check_X(X)
+        X = _check_X(self, X)
         k = _check_k(self.n_clusters, X.shape[0])
         self.curves_ = {}
         if k == "auto":
@@ -314,7 +358,7 @@ class GMMMethod(_Base):
         ).fit(X)
 
     def fit(self, X, y=None):
-        X = _check_X(X)
+        X = _check_X(self, X)
         k = _check_k(self.n_clusters, X.shape[0])
         self.curves_ = {}
         if k == "auto":
@@ -341,10 +385,12 @@ class GMMMethod(_Base):
         return self
 
     def predict(self, X):
-        return self.model_.predict(_check_X(X, min_rows=1))
+        X = _check_fitted_X(self, X)
+        return self.model_.predict(X)
 
     def predict_proba(self, X):
-        return self.model_.predict_proba(_check_X(X, min_rows=1))
+        X = _check_fitted_X(self, X)
+        return self.model_.predict_proba(X)
 
 
 def _fcm_memberships(X: np.ndarray, C: np.ndarray, m: float) -> np.ndarray:
@@ -411,19 +457,20 @@ class FuzzyCMeansMethod(_Base):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        X = _check_X(X)
+        X = _check_X(self, X)
         k = _check_k(self.n_clusters, X.shape[0])
         self.curves_ = {}
         if k == "auto":
             ks, sil, fits = _k_candidates(X.shape[0], self.k_range), [], []
             for kk in ks:
-                C, U, _ = fuzzy_cmeans(X, kk, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
-                fits.append((C, U))
+                C, U, n_iter = fuzzy_cmeans(X, kk, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+                fits.append((C, U, n_iter))
                 sil.append(_silhouette_score(X, U.argmax(axis=1), self.random_state))
             self.curves_ = {"k": ks, "silhouette": sil}
-            C, U = fits[int(np.nanargmax(sil))]
+            C, U, n_iter = fits[int(np.nanargmax(sil))]
         else:
-            C, U, _ = fuzzy_cmeans(X, k, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+            C, U, n_iter = fuzzy_cmeans(X, k, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+        self.n_iter_ = int(n_iter)
         self.cluster_centers_ = C
         self.labels_ = U.argmax(axis=1).astype(np.int64)
         self.proba_ = U
@@ -433,7 +480,7 @@ class FuzzyCMeansMethod(_Base):
         return self
 
     def predict_proba(self, X):
-        return _fcm_memberships(_check_X(X, min_rows=1), self.cluster_centers_, self.m)
+        return _fcm_memberships(_check_fitted_X(self, X), self.cluster_centers_, self.m)
 
 
 @register("agglomerative", description="Agglomerative clustering, Ward linkage (K given or by the best silhouette)")
@@ -462,7 +509,7 @@ class WardMethod(_Base):
     def fit(self, X, y=None):
         from scipy.cluster.hierarchy import fcluster, linkage
 
-        X = _check_X(X)
+        X = _check_X(self, X)
         n = X.shape[0]
         k = _check_k(self.n_clusters, n)
         rng = np.random.default_rng(self.random_state)
@@ -514,7 +561,7 @@ class HDBSCANMethod(_Base):
     def fit(self, X, y=None):
         from sklearn.cluster import HDBSCAN
 
-        X = _check_X(X)
+        X = _check_X(self, X)
         n = X.shape[0]
         mcs = self.min_cluster_size or max(5, min(50, n // 50))
         model = HDBSCAN(min_cluster_size=int(mcs), min_samples=self.min_samples, copy=True).fit(X)

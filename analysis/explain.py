@@ -10,11 +10,14 @@ the contribution of each feature to the surrogate's score **for that section's o
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
+from .clustering import InputError, check_rows
 from .errors import ParameterError
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,11 @@ class ClusterExplainer(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # y: the cluster label of each row
+        return tags
+
     def _new_model(self, n_rows=0):
         if self.model == "forest":
             from sklearn.ensemble import RandomForestClassifier
@@ -77,13 +85,19 @@ class ClusterExplainer(BaseEstimator):
 
     def fit(self, X, y):
         from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+        from sklearn.utils.multiclass import check_classification_targets
 
-        X = np.asarray(X, dtype=np.float64)
+        if y is None:
+            raise InputError(f"{type(self).__name__} requires y to be passed, but the target y is None "
+                             "(the cluster label of each row)")
+        X = check_rows(self, X, reset=True, what="explain")
         y = np.asarray(y)
-        if X.shape[0] != y.shape[0]:
-            raise ParameterError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-        if not np.isfinite(X).all():
-            raise ParameterError("features to explain contain NaN or infinite values")
+        if y.ndim != 1 or X.shape[0] != y.shape[0]:
+            raise InputError(f"X has {X.shape[0]} rows but y has shape {y.shape}")
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise InputError(f"y must be cluster labels: {exc}") from exc
         self.classes_, counts = np.unique(y, return_counts=True)
         self.fidelity_ = float("nan")
         if len(self.classes_) >= 2:
@@ -111,7 +125,8 @@ class ClusterExplainer(BaseEstimator):
         """
         import shap
 
-        X = np.asarray(X, dtype=np.float64)
+        check_is_fitted(self)
+        X = check_rows(self, X, reset=False, what="explain")
         if self.model_ is None:
             return np.zeros((X.shape[0], X.shape[1], len(self.classes_)))
         # gradient boosting is explained in log-odds (shap supports its multi-class models only raw)
@@ -138,7 +153,8 @@ class ClusterExplainer(BaseEstimator):
         -------
         np.ndarray [shape=(n, n_features)]
         """
-        X = np.asarray(X, dtype=np.float64)
+        check_is_fitted(self)
+        X = check_rows(self, X, reset=False, what="explain")
         y = np.asarray(y)
         pos = np.searchsorted(self.classes_, y)
         if (pos >= len(self.classes_)).any() or (self.classes_[np.minimum(pos, len(self.classes_) - 1)] != y).any():
@@ -193,3 +209,58 @@ def explain_labels(X: np.ndarray, labels: np.ndarray, feature_names: list[str], 
     df = pd.DataFrame(own.astype(np.float32), columns=[f"shap_{f}" for f in feature_names])
     df.insert(0, "cluster", np.asarray(labels, dtype=np.int64))
     return df, shap_ranking(own, np.asarray(labels), feature_names), expl.fidelity_
+
+
+@dataclass
+class Explanation:
+    """A run explained with readable features.
+
+    Attributes
+    ----------
+    space : str
+        Feature set the surrogate was fitted on (e.g. ``classical17``).
+    shap : pd.DataFrame
+        One row per explained section: ``section_id``, ``cluster`` and ``shap_<feature>`` (float32),
+        each row's SHAP values towards its own cluster.
+    ranking : dict
+        :func:`shap_ranking`: per cluster, features by decreasing mean |SHAP|.
+    fidelity : float
+        Cross-validated accuracy of the surrogate.
+    """
+
+    space: str
+    shap: pd.DataFrame
+    ranking: dict
+    fidelity: float
+
+
+def explain_run(result, section_ids, X: np.ndarray, feature_names: list[str], *, space: str,
+                progress: bool = False, **params) -> Explanation | None:
+    """Explain a fitted run (:class:`analysis.runs.RunResult`) with readable features of its sections.
+
+    Parameters
+    ----------
+    result : analysis.runs.RunResult
+    section_ids : array-like [shape=(n,)]
+        Sections the features describe (all in the run; a subset is fine).
+    X : np.ndarray [shape=(n, n_features)]
+        Their readable features (finite).
+    feature_names : list of str
+    space : str
+        Name of the feature set, kept with the explanation.
+    **params
+        Passed to :class:`ClusterExplainer`; seeded with the run's seed.
+
+    Returns
+    -------
+    Explanation or None
+        None when the run has fewer than two clusters (nothing to tell apart).
+    """
+    if len(np.unique(result.labels)) < 2:
+        return None
+    section_ids = np.asarray(section_ids)
+    y = result.labels_of(section_ids)
+    shap_df, ranking, fidelity = explain_labels(np.asarray(X, dtype=np.float64), y, feature_names,
+                                                random_state=result.spec.seed, progress=progress, **params)
+    shap_df.insert(0, "section_id", section_ids)
+    return Explanation(space, shap_df, ranking, fidelity)

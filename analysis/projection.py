@@ -8,8 +8,10 @@ refitted a PCA on the centroids alone, so its centroids and points lived in diff
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from .clustering import InputError, check_rows
 from .errors import ParameterError
 
 #: Projection kinds.
@@ -22,7 +24,7 @@ FFT_MIN_ROWS = 10000
 THREADS_MIN_ROWS = 5000
 
 
-class Projector(BaseEstimator):
+class Projector(TransformerMixin, BaseEstimator):
     """Fit a 2-D or 3-D projection of rows; place new rows with the same model.
 
     Parameters
@@ -69,12 +71,8 @@ class Projector(BaseEstimator):
             raise ParameterError(f"projection kind {self.kind!r}: use one of {', '.join(KINDS)}")
         if self.n_components not in (2, 3):
             raise ParameterError(f"n_components={self.n_components}: use 2 or 3")
-        X = np.asarray(X, dtype=np.float64)
+        X = check_rows(self, X, reset=True, min_rows=4, what="project")
         n, d = X.shape
-        if n < 4:
-            raise ParameterError(f"need at least 4 rows to project, got {n}")
-        if not np.isfinite(X).all():
-            raise ParameterError("X contains NaN or infinite values")
         self.mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         scale[scale <= 1e-12] = 1.0
@@ -127,6 +125,10 @@ class Projector(BaseEstimator):
         self.params_ = params
         return self
 
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """Fit and return the fitted rows' coordinates :attr:`embedding_` [shape=(n, n_components)]."""
+        return self.fit(X).embedding_
+
     def transform(self, X) -> np.ndarray:
         """Coordinates of new rows (original units of the space) under the fitted model.
 
@@ -138,9 +140,13 @@ class Projector(BaseEstimator):
         -------
         np.ndarray [shape=(m, n_components)]
         """
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        if X.shape[1] != self.mean_.shape[0]:
-            raise ParameterError(f"rows have {X.shape[1]} columns, the projection was fitted on {self.mean_.shape[0]}")
+        check_is_fitted(self)
+        X = np.atleast_2d(np.asarray(X))  # one 1-D row (a centroid) is one row
+        if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+            raise InputError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (rows have {X.shape[1]} columns, the "
+                             f"projection was fitted on {self.n_features_in_})")
+        X = check_rows(self, X, reset=False, what="project")
         Z = self._prepare(X)
         if self.kind == "tsne":
             # new points are placed against the fixed reference embedding
