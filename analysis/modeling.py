@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import combinations
 
@@ -41,55 +41,27 @@ from store.schema import (
 )
 
 from .errors import ParameterError, StoreError
+from .explain import Explanation
+from .runs import (  # noqa: F401  (LEVELS, SpaceData, make_run_id: re-exported for callers of this module)
+    LEVELS,
+    STABILITY_REPEATS,
+    RunResult,
+    RunSpec,
+    SpaceData,
+    Stability,
+    fit_run,
+    make_run_id,
+    parse_k,
+    run_stability,
+    score_truth,
+)
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("section", "frame", "section-mean")
 #: Projections made for every space: (kind, dimensions).
 DEFAULT_PROJECTIONS = (("pca", 2), ("pca", 3), ("tsne", 2), ("umap", 2))
 N_PROTOTYPES = 5
 N_BORDERLINE = 5
-STABILITY_REPEATS = 5
-
-
-@dataclass
-class SpaceData:
-    """The rows of one space, ready to cluster.
-
-    Attributes
-    ----------
-    space, level : str
-    section_ids : np.ndarray [shape=(n_sections,)]
-        Sorted section ids.
-    song_ids : np.ndarray [shape=(n_sections,)]
-    X : np.ndarray [shape=(n_rows, d)]
-        Rows to cluster, original units: sections, or frames at the ``frame`` level.
-    groups : np.ndarray [shape=(n_rows,)] or None
-        Section index of each frame (``frame`` level only).
-    columns : list of str
-        Column names of ``X``.
-    """
-
-    space: str
-    level: str
-    section_ids: np.ndarray
-    song_ids: np.ndarray
-    X: np.ndarray
-    groups: np.ndarray | None
-    columns: list
-
-    def section_matrix(self) -> np.ndarray:
-        """One row per section: ``X`` itself, or the mean of each section's frames."""
-        if self.groups is None:
-            return self.X
-        return _group_means(self.X, self.groups, len(self.section_ids))
-
-
-def _group_means(X: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    sums = np.zeros((n, X.shape[1]))
-    np.add.at(sums, groups, X)
-    counts = np.bincount(groups, minlength=n).astype(np.float64)
-    return sums / np.maximum(counts, 1)[:, None]
 
 
 # ---- reading the store -------------------------------------------------------------------------
@@ -189,28 +161,9 @@ def load_space(store, space: str, *, level: str | None = None, central_only: boo
     return SpaceData(space, level, section_ids, song_ids, vals, groups.astype(np.int64), cols)
 
 
-# ---- one run -------------------------------------------------------------------------------------
+# ---- one run: load → fit_run → stability / explanation / truth → write ---------------------------
 
-
-def make_run_id(space: str, method: str, k="auto", *, scaling="standard", level="section", seed=0,
-                central_only=False) -> str:
-    """Readable, deterministic run id, e.g. ``classical17-kmeans-auto`` or ``musicnn-kmeans-k4-frames``."""
-    from .clustering import REGISTRY
-
-    parts = [space, method]
-    if method in REGISTRY and REGISTRY[method].uses_k:
-        parts.append("auto" if k in (None, "auto") else f"k{int(k)}")
-    if scaling != "standard":
-        parts.append(scaling)
-    if level == "frame":
-        parts.append("frames")
-    elif level == "section-mean":
-        parts.append("mean")
-    if central_only:
-        parts.append("central")
-    if seed != 0:
-        parts.append(f"s{seed}")
-    return "-".join(parts)
+_parse_k = parse_k  # kept for callers of the former private name
 
 
 def _json(obj) -> str:
@@ -221,16 +174,164 @@ def _nan_to_none(x):
     return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else float(x)
 
 
-def _parse_k(k):
-    if k is None or k == "auto":
-        return "auto"
+def explain_from_store(store, result: RunResult, *, progress: bool = False) -> Explanation | None:
+    """Explain a run with the readable features of its sections (``classical`` runs with all
+    classical features, every other run with ``classical17``).
+
+    Returns
+    -------
+    Explanation or None
+        None when the run has a single cluster or the store lacks those features (logged).
+    """
+    from .explain import explain_run
+
+    if len(np.unique(result.labels)) < 2:
+        return None
+    explain_space = "classical" if result.spec.space == "classical" else "classical17"
     try:
-        k = int(k)
-    except (TypeError, ValueError):
-        raise ParameterError(f"k={k!r}: use 'auto' or an integer ≥ 2") from None
-    if k < 1:
-        raise ParameterError(f"k={k}: must be ≥ 1")
-    return k
+        feats, fcols = _feature_matrix(store, explain_space, set(result.section_ids))
+    except StoreError as exc:
+        log.warning("run %s: not explained (%s)", result.run_id, exc)
+        return None
+    return explain_run(result, feats["section_id"].to_numpy(), feats[fcols].to_numpy(np.float64), fcols,
+                       space=explain_space, progress=progress)
+
+
+def truth_from_store(store, result: RunResult) -> dict:
+    """:func:`analysis.runs.score_truth` against the sections' ``truth_label``, where the store has it."""
+    sections = read_sections(store).set_index("section_id")
+    truth = sections["truth_label"].reindex(result.section_ids).to_numpy() if "truth_label" in sections else None
+    return score_truth(result, truth)
+
+
+def _profiles(store, result: RunResult) -> pd.DataFrame | None:
+    """classical17 features of the run's sections (indexed by section id), for the cluster profiles."""
+    try:
+        pf, pcols = _feature_matrix(store, "classical17", set(result.section_ids))
+    except StoreError:
+        return None
+    return pf.set_index("section_id")[pcols]
+
+
+@dataclass
+class RunRows:
+    """The rows one run writes: a ``runs`` row, and its ``clusterings``, ``clusters`` and
+    ``explanations`` parts (``explanations`` None: the run is not explained and its part is removed)."""
+
+    runs: pd.DataFrame
+    clusterings: pd.DataFrame
+    clusters: pd.DataFrame
+    explanations: pd.DataFrame | None
+
+
+def run_rows(result: RunResult, *, stability: Stability | None = None, explanation: Explanation | None = None,
+             truth: dict | None = None, profile: pd.DataFrame | None = None, seconds: float = float("nan"),
+             created_at: str | None = None) -> RunRows:
+    """Turn a fitted run and its other steps into the rows of its tables (pure; see ``docs/store.md``).
+
+    Parameters
+    ----------
+    result : RunResult
+        From :func:`analysis.runs.fit_run`.
+    stability : Stability, optional
+        From :func:`analysis.runs.run_stability`; None: not asked for (NaN rates, 0 repeats).
+    explanation : Explanation, optional
+        From :func:`analysis.explain.explain_run`.
+    truth : dict, optional
+        From :func:`analysis.runs.score_truth` (``ari``, ``nmi``); None: no truth (NaN).
+    profile : pd.DataFrame, optional
+        Readable features of the sections (index: section id), averaged per cluster.
+    seconds : float
+        Wall time of the run.
+    created_at : str, optional
+        ISO time stamp (default: now, UTC).
+
+    Returns
+    -------
+    RunRows
+    """
+    spec = result.spec
+    run_id = result.run_id
+    labels, n_sec = result.labels, result.n_sections
+    ranking = explanation.ranking if explanation is not None else {}
+    ts = truth if truth is not None else {"ari": np.nan, "nmi": np.nan, "n": 0}
+    stab_rate = stability.rate if stability is not None else np.full(n_sec, np.nan)
+    stab_ari = stability.ari if stability is not None else float("nan")
+
+    cluster_rows = []
+    for c in sorted(set(labels.tolist())):
+        members = np.flatnonzero(labels == c)
+        ids = result.section_ids[members]
+        row = {"run_id": run_id, "cluster": int(c), "size": int(len(members)),
+               "n_songs": int(len(set(result.song_ids[members])))}
+        if c >= 0:
+            row["centroid"] = _json(dict(zip(result.columns, result.centroids[c].tolist())))
+            order = np.argsort(result.distance[members], kind="stable")
+            row["prototypes"] = ids[order[:N_PROTOTYPES]].tolist()
+            s_order = np.argsort(np.nan_to_num(result.silhouette[members], nan=np.inf), kind="stable")
+            row["borderline"] = ids[s_order[:N_BORDERLINE]].tolist()
+        else:
+            row["centroid"] = None
+            row["prototypes"] = []
+            row["borderline"] = []
+        if profile is not None:
+            prof = profile.reindex([i for i in ids if i in profile.index]).mean()
+            row["profile"] = _json({kk: _nan_to_none(v) for kk, v in prof.items()})
+        else:
+            row["profile"] = None
+        row["shap_ranking"] = _json(ranking.get(int(c), []))
+        cluster_rows.append(row)
+
+    proba, distribution = result.proba, result.label_distribution
+    clusterings = pd.DataFrame({
+        "run_id": run_id,
+        "section_id": result.section_ids,
+        "label": labels.astype(np.int64),
+        "confidence": result.confidence.astype(np.float64),
+        "distance": result.distance.astype(np.float64),
+        "silhouette": result.silhouette.astype(np.float64),
+        "stability": stab_rate.astype(np.float64),
+        "proba": list(np.round(proba, 6).tolist()) if proba is not None else [None] * n_sec,
+        "label_distribution": list(np.round(distribution, 6).tolist()) if distribution is not None else [None] * n_sec,
+    })
+    n_clusters = result.n_clusters
+    k_label = f"K={n_clusters}" + (" auto" if spec.k == "auto" and spec.uses_k else "")
+    params = {"k": spec.k, "k_range": result.k_range, "scaling": spec.scaling, "level": spec.level,
+              "central_only": spec.central_only, "stability_repeats": stability.n_repeats if stability else 0,
+              "explained_with": explanation.space if explanation is not None else None, **spec.params}
+    quality = result.quality
+    run = {
+        "run_id": run_id, "space": spec.space, "method": spec.method, "scaling": spec.scaling, "level": spec.level,
+        "k": n_clusters, "seed": int(spec.seed), "params": _json(params),
+        "silhouette": quality["silhouette"], "davies_bouldin": quality["davies_bouldin"],
+        "calinski_harabasz": quality["calinski_harabasz"],
+        "bic": result.bic if result.bic is not None else np.nan,
+        "stability_ari": stab_ari, "fidelity": explanation.fidelity if explanation is not None else float("nan"),
+        "ari_truth": ts["ari"], "nmi_truth": ts["nmi"],
+        "n_sections": int(n_sec), "n_clusters": n_clusters,
+        "curves": _json(result.curves),
+        "created_at": created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "label": f"{spec.method} ({k_label}) on {spec.space}" + (f", {spec.level}" if spec.level != "section" else ""),
+        "seconds": round(seconds, 3),
+    }
+    shap_df = None
+    if explanation is not None:
+        shap_df = explanation.shap.copy()
+        shap_df.insert(0, "run_id", run_id)
+    return RunRows(pd.DataFrame([run]), clusterings, pd.DataFrame(cluster_rows), shap_df)
+
+
+def write_run(store, rows: RunRows) -> str:
+    """Write a run's parts (its ``runs`` part last: a run exists once that part does); returns the run id."""
+    run_id = rows.runs["run_id"].iloc[0]
+    store.write_part(CLUSTERINGS, run_id, rows.clusterings)
+    store.write_part(CLUSTERS, run_id, rows.clusters)
+    if rows.explanations is not None:
+        store.write_part(EXPLANATIONS, run_id, rows.explanations)
+    else:
+        store.delete_part(EXPLANATIONS, run_id)
+    store.write_part(RUNS, run_id, rows.runs)
+    return run_id
 
 
 def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="auto", scaling: str = "standard",
@@ -239,9 +340,13 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
                   method_params: dict | None = None, progress: bool = True) -> str:
     """Cluster one space of a store and write the run's tables.
 
+    The steps: :func:`load_space` → :func:`analysis.runs.fit_run` → :func:`analysis.runs.run_stability`,
+    :func:`explain_from_store` (:func:`analysis.explain.explain_run`), :func:`truth_from_store`
+    (:func:`analysis.runs.score_truth`) → :func:`run_rows` → :func:`write_run`.
+
     Parameters
     ----------
-    store : analysis.store.Store
+    store : store.Store
     space : str
         ``classical17``, ``classical`` or an embedder with frames in the store.
     method : str
@@ -268,171 +373,24 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     str
         The run id.
     """
-    from .clustering import (
-        REGISTRY,
-        FeatureScaler,
-        _sq_distances,
-        cluster_quality,
-        co_assignment_stability,
-        make_method,
-        mode_labels,
-        silhouette_per_sample,
-        stability_repeats,
-    )
-    from .compare import truth_scores
-
     t0 = time.perf_counter()
-    if method not in REGISTRY:
-        raise ParameterError(f"unknown clustering method {method!r}; known: {', '.join(REGISTRY)}")
-    k = _parse_k(k)
-    method_params = dict(method_params or {})
+    spec = RunSpec(space, method, k, scaling=scaling, level=None, seed=seed, central_only=central_only,
+                   method_params=dict(method_params or {}))
     data = load_space(store, space, level=level, central_only=central_only)
     n_sec = len(data.section_ids)
     if n_sec < 3:
         raise StoreError(f"{store.uri}: only {n_sec} section(s) in space {space!r}; need at least 3 to cluster")
-    run_id = make_run_id(space, method, k, scaling=scaling, level=data.level, seed=seed, central_only=central_only)
-    log.info("run %s: %d sections, %d rows × %d columns", run_id, n_sec, *data.X.shape)
+    log.info("run %s: %d sections, %d rows × %d columns", replace(spec, level=data.level).run_id, n_sec, *data.X.shape)
 
-    scaler = FeatureScaler(scaling).fit(data.X)
-    Z = scaler.transform(data.X)
-
-    def new_estimator(random_state, n_clusters=k):
-        return make_method(method, n_clusters=n_clusters, random_state=random_state, **method_params)
-
-    est = new_estimator(seed).fit(Z)
-    C = est.cluster_centers_
-    n_clusters = int(est.n_clusters_)
-
-    def section_labels(fitted) -> tuple[np.ndarray, np.ndarray | None]:
-        lab = fitted.predict(Z) if fitted is not est else est.labels_
-        if data.groups is None:
-            return lab, None
-        D = np.sqrt(_sq_distances(Z, fitted.cluster_centers_))
-        return mode_labels(data.groups, lab, D, n_sec)
-
-    labels, distribution = section_labels(est)
-    Zs = Z if data.groups is None else _group_means(Z, data.groups, n_sec)
-
-    # per-section confidence, distance, probabilities
-    if data.groups is None:
-        confidence = np.asarray(est.confidence_, dtype=np.float64)
-        proba = est.proba_
-        dist = np.sqrt(((Zs - C[np.maximum(labels, 0)]) ** 2).sum(axis=1))
-    else:
-        confidence = distribution[np.arange(n_sec), np.maximum(labels, 0)]
-        Dfr = np.sqrt(_sq_distances(Z, C))
-        dist = _group_means(Dfr, data.groups, n_sec)[np.arange(n_sec), np.maximum(labels, 0)]
-        proba = _group_means(est.proba_, data.groups, n_sec) if est.proba_ is not None else None
-    noise = labels < 0
-    dist = np.where(noise, np.nan, dist)
-    confidence = np.where(noise, 0.0, confidence)
-
-    sil = silhouette_per_sample(Zs, labels, random_state=seed)
-    quality = cluster_quality(Zs, labels, random_state=seed)
-
-    stab_rate = np.full(n_sec, np.nan)
-    stab_ari = float("nan")
-    if stability and n_repeats >= 2:
-        fixed_k = n_clusters if REGISTRY[method].uses_k else None
-        repeats = stability_repeats(lambda s: new_estimator(s, fixed_k), Z, lambda e: section_labels(e)[0],
-                                    n_repeats=n_repeats, random_state=seed, progress=progress)
-        stab_rate, stab_ari = co_assignment_stability(labels, repeats)
-
-    # surrogate explanations with readable features
-    explain_space = "classical" if space == "classical" else "classical17"
-    fidelity = float("nan")
-    ranking: dict = {}
-    shap_df = None
-    if explain and len(np.unique(labels)) >= 2:
-        try:
-            feats, fcols = _feature_matrix(store, explain_space, set(data.section_ids))
-        except StoreError as exc:
-            log.warning("run %s: not explained (%s)", run_id, exc)
-        else:
-            from .explain import explain_labels
-
-            lab_of = dict(zip(data.section_ids, labels))
-            y = np.array([lab_of[s] for s in feats["section_id"]])
-            shap_df, ranking, fidelity = explain_labels(
-                feats[fcols].to_numpy(np.float64), y, fcols, random_state=seed, progress=progress)
-            shap_df.insert(0, "section_id", feats["section_id"].to_numpy())
-            shap_df.insert(0, "run_id", run_id)
-
-    # ground truth, where the sections carry it
-    sections = read_sections(store).set_index("section_id")
-    truth = sections["truth_label"].reindex(data.section_ids) if "truth_label" in sections else None
-    ts = truth_scores(labels, truth.to_numpy()) if truth is not None else {"ari": np.nan, "nmi": np.nan, "n": 0}
-
-    # per-cluster summaries
-    profile_df = None
-    try:
-        pf, pcols = _feature_matrix(store, "classical17", set(data.section_ids))
-        profile_df = pf.set_index("section_id")[pcols]
-    except StoreError:
-        pass
-    centroids = scaler.inverse_transform(C)
-    cluster_rows = []
-    for c in sorted(set(labels.tolist())):
-        members = np.flatnonzero(labels == c)
-        ids = data.section_ids[members]
-        row = {"run_id": run_id, "cluster": int(c), "size": int(len(members)),
-               "n_songs": int(len(set(data.song_ids[members])))}
-        if c >= 0:
-            row["centroid"] = _json(dict(zip(data.columns, centroids[c].tolist())))
-            order = np.argsort(dist[members], kind="stable")
-            row["prototypes"] = ids[order[:N_PROTOTYPES]].tolist()
-            s_order = np.argsort(np.nan_to_num(sil[members], nan=np.inf), kind="stable")
-            row["borderline"] = ids[s_order[:N_BORDERLINE]].tolist()
-        else:
-            row["centroid"] = None
-            row["prototypes"] = []
-            row["borderline"] = []
-        if profile_df is not None:
-            prof = profile_df.reindex([i for i in ids if i in profile_df.index]).mean()
-            row["profile"] = _json({kk: _nan_to_none(v) for kk, v in prof.items()})
-        else:
-            row["profile"] = None
-        row["shap_ranking"] = _json(ranking.get(int(c), []))
-        cluster_rows.append(row)
-
-    clusterings = pd.DataFrame({
-        "run_id": run_id,
-        "section_id": data.section_ids,
-        "label": labels.astype(np.int64),
-        "confidence": confidence.astype(np.float64),
-        "distance": dist.astype(np.float64),
-        "silhouette": sil.astype(np.float64),
-        "stability": stab_rate.astype(np.float64),
-        "proba": list(np.round(proba, 6).tolist()) if proba is not None else [None] * n_sec,
-        "label_distribution": list(np.round(distribution, 6).tolist()) if distribution is not None else [None] * n_sec,
-    })
-    k_label = f"K={n_clusters}" + (" auto" if k == "auto" and REGISTRY[method].uses_k else "")
-    params = {"k": k, "k_range": list(getattr(est, "k_range", []) or []), "scaling": scaling, "level": data.level,
-              "central_only": central_only, "stability_repeats": n_repeats if stability else 0,
-              "explained_with": explain_space if shap_df is not None else None, **method_params}
-    run = {
-        "run_id": run_id, "space": space, "method": method, "scaling": scaling, "level": data.level,
-        "k": n_clusters, "seed": int(seed), "params": _json(params),
-        "silhouette": quality["silhouette"], "davies_bouldin": quality["davies_bouldin"],
-        "calinski_harabasz": quality["calinski_harabasz"],
-        "bic": est.bic_ if est.bic_ is not None else np.nan,
-        "stability_ari": stab_ari, "fidelity": fidelity,
-        "ari_truth": ts["ari"], "nmi_truth": ts["nmi"],
-        "n_sections": int(n_sec), "n_clusters": n_clusters,
-        "curves": _json(getattr(est, "curves_", {}) or {}),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "label": f"{method} ({k_label}) on {space}" + (f", {data.level}" if data.level != "section" else ""),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    store.write_part(CLUSTERINGS, run_id, clusterings)
-    store.write_part(CLUSTERS, run_id, pd.DataFrame(cluster_rows))
-    if shap_df is not None:
-        store.write_part(EXPLANATIONS, run_id, shap_df)
-    else:
-        store.delete_part(EXPLANATIONS, run_id)
-    store.write_part(RUNS, run_id, pd.DataFrame([run]))  # last: a run exists once its runs part does
-    log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, n_clusters, quality["silhouette"],
-             ts["ari"], run["seconds"])
+    result = fit_run(data, spec)
+    stab = run_stability(data, result, n_repeats=n_repeats, progress=progress) if stability else None
+    explanation = explain_from_store(store, result, progress=progress) if explain else None
+    truth = truth_from_store(store, result)
+    rows = run_rows(result, stability=stab, explanation=explanation, truth=truth, profile=_profiles(store, result),
+                    seconds=time.perf_counter() - t0)
+    run_id = write_run(store, rows)
+    log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, result.n_clusters,
+             result.quality["silhouette"], truth["ari"], rows.runs["seconds"].iloc[0])
     if project:
         project_space(store, space, seed=seed, progress=progress)
     return run_id

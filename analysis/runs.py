@@ -1,0 +1,440 @@
+"""One clustering run as pure functions over arrays: fit, stability, ground-truth scores.
+
+No store access here: :mod:`analysis.modeling` loads a :class:`SpaceData` from a store, calls the
+steps below and writes their results; the steps work as well on any array::
+
+    spec = RunSpec(space="toy", method="kmeans", k=3)
+    result = fit_run(SpaceData.from_array(X), spec)          # labels, confidences, metrics, …
+    stab = run_stability(SpaceData.from_array(X), result)    # bootstrap refits
+    scores = score_truth(result, y_true)                     # ARI / NMI against known labels
+
+The explanation step (a surrogate model and SHAP values) is :func:`analysis.explain.explain_run`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "RunResult",
+    "RunSpec",
+    "SpaceData",
+    "Stability",
+    "fit_run",
+    "make_run_id",
+    "parse_k",
+    "run_stability",
+    "score_truth",
+]
+
+#: Bootstrap refits of the stability step.
+STABILITY_REPEATS = 5
+LEVELS = ("section", "frame", "section-mean")
+
+
+@dataclass
+class SpaceData:
+    """The rows of one space, ready to cluster.
+
+    Attributes
+    ----------
+    space, level : str
+    section_ids : np.ndarray [shape=(n_sections,)]
+        Sorted section ids.
+    song_ids : np.ndarray [shape=(n_sections,)]
+    X : np.ndarray [shape=(n_rows, d)]
+        Rows to cluster, original units: sections, or frames at the ``frame`` level.
+    groups : np.ndarray [shape=(n_rows,)] or None
+        Section index of each frame (``frame`` level only).
+    columns : list of str
+        Column names of ``X``.
+    """
+
+    space: str
+    level: str
+    section_ids: np.ndarray
+    song_ids: np.ndarray
+    X: np.ndarray
+    groups: np.ndarray | None
+    columns: list
+
+    @classmethod
+    def from_array(cls, X, *, space: str = "array", section_ids=None, song_ids=None, groups=None,
+                   columns=None) -> SpaceData:
+        """A space from a plain array (no store): one row per section, or frames with ``groups``.
+
+        Parameters
+        ----------
+        X : array-like [shape=(n_rows, d)]
+        section_ids, song_ids : array-like [shape=(n_sections,)], optional
+            Default ``s00000 …`` and one song.
+        groups : array-like [shape=(n_rows,)], optional
+            Section index of each row (frame level).
+        columns : list of str, optional
+            Default ``x0 … x{d-1}``.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ParameterError(f"X must be 2-D (rows × columns), got shape {X.shape}")
+        if groups is not None:
+            groups = np.asarray(groups, dtype=np.int64)
+            if groups.shape != (X.shape[0],):
+                raise ParameterError(f"groups has shape {groups.shape}, X has {X.shape[0]} rows")
+        n_sec = X.shape[0] if groups is None else int(groups.max()) + 1
+        ids = np.asarray(section_ids) if section_ids is not None else np.array([f"s{i:05d}" for i in range(n_sec)])
+        songs = np.asarray(song_ids) if song_ids is not None else np.full(n_sec, "song")
+        if len(ids) != n_sec or len(songs) != n_sec:
+            raise ParameterError(f"{len(ids)} section ids and {len(songs)} song ids for {n_sec} sections")
+        cols = list(columns) if columns is not None else [f"x{j}" for j in range(X.shape[1])]
+        return cls(space, "section" if groups is None else "frame", ids, songs, X, groups, cols)
+
+    def section_matrix(self) -> np.ndarray:
+        """One row per section: ``X`` itself, or the mean of each section's frames."""
+        if self.groups is None:
+            return self.X
+        return group_means(self.X, self.groups, len(self.section_ids))
+
+
+def group_means(X: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Mean row of each group [shape=(n, d)] (0 for an empty group)."""
+    sums = np.zeros((n, X.shape[1]))
+    np.add.at(sums, groups, X)
+    counts = np.bincount(groups, minlength=n).astype(np.float64)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def parse_k(k):
+    """``"auto"`` or an int ≥ 1 from a user's ``k``."""
+    if k is None or k == "auto":
+        return "auto"
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise ParameterError(f"k={k!r}: use 'auto' or an integer ≥ 2") from None
+    if k < 1:
+        raise ParameterError(f"k={k}: must be ≥ 1")
+    return k
+
+
+def make_run_id(space: str, method: str, k="auto", *, scaling="standard", level="section", seed=0,
+                central_only=False) -> str:
+    """Readable, deterministic run id, e.g. ``classical17-kmeans-auto`` or ``musicnn-kmeans-k4-frames``."""
+    from .clustering import REGISTRY
+
+    parts = [space, method]
+    if method in REGISTRY and REGISTRY[method].uses_k:
+        parts.append("auto" if k in (None, "auto") else f"k{int(k)}")
+    if scaling != "standard":
+        parts.append(scaling)
+    if level == "frame":
+        parts.append("frames")
+    elif level == "section-mean":
+        parts.append("mean")
+    if central_only:
+        parts.append("central")
+    if seed != 0:
+        parts.append(f"s{seed}")
+    return "-".join(parts)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to fit: everything that names a run.
+
+    Parameters
+    ----------
+    space : str
+        Feature set or embedder the rows come from (names the run; the rows are a :class:`SpaceData`).
+    method : str
+        A key of :data:`analysis.clustering.REGISTRY` (unknown: ParameterError listing the known ones).
+    k : "auto" or int
+        Number of clusters (ignored by methods that find K themselves, e.g. ``hdbscan``).
+    scaling : {"standard", "l2cols", "none"}
+    level : {"section", "frame", "section-mean"} or None
+        ``None`` until the rows are loaded; :func:`fit_run` fills it from the data.
+    seed : int
+        Seeds the estimator, the silhouette sample, the stability resamples and the surrogate.
+    central_only : bool
+        Whether only central sections were loaded (names the run).
+    method_params : tuple of (name, value) pairs
+        Extra estimator parameters; a dict is accepted and kept in its order.
+    """
+
+    space: str
+    method: str = "kmeans"
+    k: Any = "auto"
+    scaling: str = "standard"
+    level: str | None = None
+    seed: int = 0
+    central_only: bool = False
+    method_params: tuple = field(default=())
+
+    def __post_init__(self):
+        from .clustering import REGISTRY, SCALINGS
+
+        REGISTRY[self.method]  # unknown method: ParameterError naming the known ones
+        object.__setattr__(self, "k", parse_k(self.k))
+        if self.scaling not in SCALINGS:
+            raise ParameterError(f"scaling={self.scaling!r}: use one of {', '.join(SCALINGS)}")
+        if self.level is not None and self.level not in LEVELS:
+            raise ParameterError(f"level={self.level!r}: use one of {', '.join(LEVELS)}")
+        params = self.method_params
+        items = tuple(params.items()) if isinstance(params, dict) else tuple(tuple(p) for p in params)
+        object.__setattr__(self, "method_params", items)
+        object.__setattr__(self, "seed", int(self.seed))
+
+    @property
+    def params(self) -> dict:
+        """``method_params`` as a dict."""
+        return dict(self.method_params)
+
+    @property
+    def uses_k(self) -> bool:
+        from .clustering import REGISTRY
+
+        return REGISTRY[self.method].uses_k
+
+    @property
+    def run_id(self) -> str:
+        """See :func:`make_run_id` (needs ``level``)."""
+        if self.level is None:
+            raise ParameterError("the run's level is known once its rows are loaded (fit_run fills it)")
+        return make_run_id(self.space, self.method, self.k, scaling=self.scaling, level=self.level, seed=self.seed,
+                           central_only=self.central_only)
+
+    def estimator(self, random_state: int | None = None, n_clusters=None):
+        """An unfitted estimator of the method (``n_clusters`` default: ``k``; seed default: ``seed``)."""
+        from .clustering import make_method
+
+        return make_method(self.method, n_clusters=self.k if n_clusters is None else n_clusters,
+                           random_state=self.seed if random_state is None else random_state, **self.params)
+
+
+@dataclass
+class RunResult:
+    """Everything one fit gives, per section and per run (before any explanation or writing).
+
+    Attributes
+    ----------
+    spec : RunSpec
+        With ``level`` filled.
+    section_ids, song_ids : np.ndarray [shape=(n_sections,)]
+    columns : list of str
+        Columns of the space (the centroids' keys).
+    labels : np.ndarray [shape=(n_sections,)], int
+        Cluster of each section, −1 = noise.
+    confidence : np.ndarray [shape=(n_sections,)] in [0, 1]
+        Winning probability (soft methods), distance margin (hard methods) or, at the frame level,
+        the share of the section's frames in its cluster; 0 for noise.
+    distance : np.ndarray [shape=(n_sections,)]
+        Distance to the own cluster's centre in the scaled space (frames: mean over the section's
+        frames); NaN for noise.
+    proba : np.ndarray [shape=(n_sections, n_clusters)] or None
+        Membership probabilities (soft methods; frames: mean over the section's frames).
+    label_distribution : np.ndarray [shape=(n_sections, n_clusters)] or None
+        Frame level: share of each section's frames in each cluster.
+    silhouette : np.ndarray [shape=(n_sections,)]
+        Per-section silhouette in the scaled space (NaN for noise).
+    quality : dict
+        ``silhouette``, ``davies_bouldin``, ``calinski_harabasz`` over the sections.
+    n_clusters : int
+    centers : np.ndarray [shape=(n_clusters, d)]
+        Cluster centres in the scaled space.
+    centroids : np.ndarray [shape=(n_clusters, d)]
+        Cluster centres in the space's original units.
+    curves : dict
+        Scores over the K range tried when K was chosen automatically (elbow plot).
+    k_range : list of int
+        The K range the method was given (empty when it takes no K).
+    bic : float or None
+    estimator : fitted estimator
+    scaler : fitted :class:`analysis.clustering.FeatureScaler`
+    """
+
+    spec: RunSpec
+    section_ids: np.ndarray
+    song_ids: np.ndarray
+    columns: list
+    labels: np.ndarray
+    confidence: np.ndarray
+    distance: np.ndarray
+    proba: np.ndarray | None
+    label_distribution: np.ndarray | None
+    silhouette: np.ndarray
+    quality: dict
+    n_clusters: int
+    centers: np.ndarray
+    centroids: np.ndarray
+    curves: dict
+    k_range: list
+    bic: float | None
+    estimator: Any
+    scaler: Any
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @property
+    def n_sections(self) -> int:
+        return len(self.section_ids)
+
+    def labels_of(self, section_ids) -> np.ndarray:
+        """Labels of the given sections (all must belong to the run)."""
+        pos = dict(zip(self.section_ids, range(len(self.section_ids))))
+        return self.labels[[pos[s] for s in section_ids]]
+
+
+def _section_labels(data: SpaceData, Z: np.ndarray, fitted, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Section labels (and frame-label distribution) of a fitted estimator over the scaled rows ``Z``."""
+    from .clustering import _sq_distances, mode_labels
+
+    lab = fitted.predict(Z) if labels is None else labels
+    if data.groups is None:
+        return lab, None
+    D = np.sqrt(_sq_distances(Z, fitted.cluster_centers_))
+    return mode_labels(data.groups, lab, D, len(data.section_ids))
+
+
+def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
+    """Scale the rows, fit the method and measure the run: a pure function (no store).
+
+    Parameters
+    ----------
+    data : SpaceData
+        At least 3 sections.
+    spec : RunSpec
+        Its ``level``, when set, must be the data's.
+
+    Returns
+    -------
+    RunResult
+    """
+    from .clustering import (
+        FeatureScaler,
+        _sq_distances,
+        cluster_quality,
+        silhouette_per_sample,
+    )
+
+    if spec.level is not None and spec.level != data.level:
+        raise ParameterError(f"level={spec.level!r}, but the rows are at the {data.level!r} level")
+    spec = replace(spec, level=data.level)
+    n_sec = len(data.section_ids)
+    if n_sec < 3:
+        raise ParameterError(f"only {n_sec} section(s) in space {spec.space!r}; need at least 3 to cluster")
+    seed = spec.seed
+    scaler = FeatureScaler(spec.scaling).fit(data.X)
+    Z = scaler.transform(data.X)
+    est = spec.estimator().fit(Z)
+    C = est.cluster_centers_
+    labels, distribution = _section_labels(data, Z, est, labels=est.labels_)
+    Zs = Z if data.groups is None else group_means(Z, data.groups, n_sec)
+
+    # per-section confidence, distance, probabilities
+    own = np.maximum(labels, 0)
+    if data.groups is None:
+        confidence = np.asarray(est.confidence_, dtype=np.float64)
+        proba = est.proba_
+        dist = np.sqrt(((Zs - C[own]) ** 2).sum(axis=1))
+    else:
+        confidence = distribution[np.arange(n_sec), own]
+        Dfr = np.sqrt(_sq_distances(Z, C))
+        dist = group_means(Dfr, data.groups, n_sec)[np.arange(n_sec), own]
+        proba = group_means(est.proba_, data.groups, n_sec) if est.proba_ is not None else None
+    noise = labels < 0
+    dist = np.where(noise, np.nan, dist)
+    confidence = np.where(noise, 0.0, confidence)
+
+    return RunResult(
+        spec=spec, section_ids=data.section_ids, song_ids=data.song_ids, columns=list(data.columns),
+        labels=labels, confidence=confidence, distance=dist, proba=proba, label_distribution=distribution,
+        silhouette=silhouette_per_sample(Zs, labels, random_state=seed),
+        quality=cluster_quality(Zs, labels, random_state=seed),
+        n_clusters=int(est.n_clusters_), centers=C, centroids=scaler.inverse_transform(C),
+        curves=getattr(est, "curves_", {}) or {}, k_range=list(getattr(est, "k_range", []) or []),
+        bic=est.bic_, estimator=est, scaler=scaler,
+    )
+
+
+@dataclass
+class Stability:
+    """How stable a run's clusters are under bootstrap refits.
+
+    Attributes
+    ----------
+    rate : np.ndarray [shape=(n_sections,)] in [0, 1]
+        Per section, how often it stays with its cluster-mates (NaN when not measured).
+    ari : float
+        Mean ARI between the refits (NaN when not measured).
+    n_repeats : int
+        Refits asked for (fewer than 2: not measured).
+    """
+
+    rate: np.ndarray
+    ari: float
+    n_repeats: int
+
+
+def run_stability(data: SpaceData, result: RunResult, *, n_repeats: int = STABILITY_REPEATS,
+                  progress: bool = False) -> Stability:
+    """Refit the run's method on ``n_repeats`` seeded bootstrap resamples; co-assignment rates and ARI.
+
+    Methods that take K are refitted with the run's K. Fewer than 2 repeats: NaN (not measured).
+
+    Parameters
+    ----------
+    data : SpaceData
+        The rows the run was fitted on.
+    result : RunResult
+
+    Returns
+    -------
+    Stability
+    """
+    from .clustering import co_assignment_stability, stability_repeats
+
+    n_sec = len(data.section_ids)
+    if n_repeats < 2:
+        return Stability(np.full(n_sec, np.nan), float("nan"), int(n_repeats))
+    spec = result.spec
+    Z = result.scaler.transform(data.X)
+    fixed_k = result.n_clusters if spec.uses_k else None
+    repeats = stability_repeats(lambda s: spec.estimator(random_state=s, n_clusters=fixed_k), Z,
+                                lambda e: _section_labels(data, Z, e)[0], n_repeats=n_repeats,
+                                random_state=spec.seed, progress=progress)
+    rate, ari = co_assignment_stability(result.labels, repeats)
+    return Stability(rate, ari, int(n_repeats))
+
+
+def score_truth(result: RunResult, truth) -> dict:
+    """ARI and NMI of the run's labels against ground-truth labels of its sections.
+
+    Parameters
+    ----------
+    result : RunResult
+    truth : array-like [shape=(n_sections,)] or None
+        Truth label of each of ``result.section_ids`` (None / NaN / "" where unknown).
+
+    Returns
+    -------
+    dict
+        ``ari``, ``nmi`` (NaN without truth), ``n`` (sections with truth) and, with truth,
+        ``agreement``.
+    """
+    from .compare import truth_scores
+
+    if truth is None:
+        return {"ari": np.nan, "nmi": np.nan, "n": 0}
+    truth = np.asarray(truth, dtype=object)
+    if truth.shape != (result.n_sections,):
+        raise ParameterError(f"truth has shape {truth.shape}; the run has {result.n_sections} sections")
+    return truth_scores(result.labels, truth)
