@@ -87,24 +87,6 @@ def _frame_padded(y: np.ndarray, n_fft: int, hop: int, mode: str) -> np.ndarray:
     return librosa.util.frame(yp, frame_length=n_fft, hop_length=hop, axis=0)
 
 
-def frame_features(y: np.ndarray, p: FeatureParams) -> dict[str, np.ndarray]:
-    """Per-frame features of one section, as librosa computes them on ``y`` alone.
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        The section's samples (mono, float32) at ``p.sr``.
-
-    Returns
-    -------
-    dict of str → np.ndarray [shape=(t,)] or [shape=(k, t)]
-    """
-    k = _Kernels.get(p)
-    frames = _frame_padded(y, p.n_fft, p.hop_length, "constant")
-    D = scipy.fft.rfft(frames * k.window, axis=1)  # (t, 1 + n_fft/2), complex64
-    return _features_from(y, frames, D, p)
-
-
 class _Kernels:
     """Window, frequencies and filter banks, built once per parameter set."""
 
