@@ -490,3 +490,77 @@ def test_judgements_page_by_role(app, db_url):
         assert "Agreement with each method" in text
     finally:
         ctx.pop()
+
+
+# ---- security: oversized integers, strict booleans, unknown clusters (issue 15) -------------------
+def test_judgement_api_rejects_oversized_ints_and_loose_booleans(app, users, db_url):
+    c = app.server.test_client()
+    login(c, *users["ada"])
+    base = {"run_id": "km", "section_id": "song00-00003", "verdict": "disagree"}
+
+    def post(path, **extra):
+        return c.post(path, json={**base, **extra}, headers=csrf_header(c))
+
+    for big in (1e308, 2**70, -(2**40), 2**31, "1e308", float("inf")):
+        r = post("/api/judgements", suggested_cluster=big)
+        assert r.status_code == 400, (big, r.status_code)
+        assert "suggested_cluster" in r.get_json()["error"]
+    # a cluster the run does not have is refused like an unknown merge_with (404), a real one accepted
+    r = post("/api/judgements", suggested_cluster=999)
+    assert r.status_code == 404 and "999" in r.get_json()["error"]
+    assert post("/api/judgements", suggested_cluster=2).status_code == 201
+    # booleans are parsed strictly: "false" is false, anything odd is refused
+    r = post("/api/judgements", blind="false")
+    assert r.status_code == 201 and r.get_json()["blind"] is False
+    assert post("/api/judgements", blind="0").get_json()["blind"] is False
+    assert post("/api/judgements", blind=True).get_json()["blind"] is True
+    assert post("/api/judgements", blind="TRUE").get_json()["blind"] is True
+    for odd in ("no", "yes", 2, [], {}):
+        r = post("/api/judgements", blind=odd)
+        assert r.status_code == 400 and "blind" in r.get_json()["error"], odd
+    cv = {"run_id": "km", "verdict": "merge"}
+    for field, extra in (("cluster", {"cluster": 1e308, "merge_with": 2}), ("cluster", {"cluster": 2**70}),
+                         ("merge_with", {"cluster": 1, "merge_with": 2**64})):
+        r = c.post("/api/cluster-verdicts", json={**cv, **extra}, headers=csrf_header(c))
+        assert r.status_code == 400 and field in r.get_json()["error"], (extra, r.status_code)
+    # query parameters: strict booleans too
+    assert c.get("/api/judgements?history=maybe").status_code == 400
+    assert c.get("/export/judgements.csv?history=2").status_code == 400
+    assert c.get("/export/cluster-verdicts.csv?history=true").status_code == 200
+    assert len(c.get("/api/judgements?history=true").get_json()) == 5
+    stored = repository.judgements_frame(get_database(db_url), history=True)
+    assert stored["suggested_cluster"].dropna().tolist() == [2]
+
+
+def test_dash_judging_path_rejects_oversized_ints(app, db_url):
+    from dashboard.components import judging
+
+    ctx = _as(app, db_url, "ada")
+    try:
+        sel = {"run_id": "km", "section_id": "song00-00004"}
+        for big in (1e308, 2**70):
+            status, saved, _ = judging.on_verdict("map", "disagree", sel, big, "")
+            assert status.startswith("Not saved") and "suggested_cluster" in status
+        status, _, _ = judging.on_verdict("map", "disagree", sel, 999, "")
+        assert status.startswith("Not saved") and "999" in status
+        msg = judging.on_cluster_verdict({**sel, "cluster": 1}, "merge", 2**70, "")
+        assert msg.startswith("Not saved") and "merge_with" in msg
+    finally:
+        ctx.pop()
+    assert repository.judgements_frame(get_database(db_url), history=True).empty
+
+
+def test_int_and_bool_parsing_and_queue_sizes(data):
+    assert repository.opt_int("3", "n") == 3 and repository.opt_int(2.0, "n") == 2
+    assert repository.opt_int(None, "n") is None and repository.opt_int(-1, "n") == -1
+    for bad in (1e308, 2**31, -(2**31) - 1, float("nan"), "x" * 100, 10**5000, True):
+        with pytest.raises(repository.ParameterError):
+            repository.opt_int(bad, "n")
+    assert repository.parse_bool(None, "b", default=True) is True
+    with pytest.raises(repository.ParameterError):
+        repository.parse_bool("off", "b")
+    for bad_n in (0, 2**70, 1e308, "ten"):
+        with pytest.raises(queues.ParameterError, match="n="):
+            queues.build_queue(data, "km", "random", n=bad_n)
+    with pytest.raises(queues.ParameterError, match="random_state"):
+        queues.build_mixed_queue(data, ["km"], "random", n=3, random_state=2**70)

@@ -58,8 +58,7 @@ def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: 
     """
     if strategy not in STRATEGIES:
         raise ParameterError(f"strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-    if n < 1:
-        raise ParameterError(f"n={n}: must be ≥ 1")
+    n, random_state = _check_sizes(n, random_state)
     arr = data.run_arrays(run_id)
     ids = data.section_ids
     exclude = exclude or set()
@@ -146,8 +145,7 @@ def build_mixed_queue(data, run_ids, strategy: str, *, n: int = 20, random_state
     run_ids = list(dict.fromkeys(run_ids))
     if not run_ids:
         raise ParameterError("no runs to compare")
-    if n < 1:
-        raise ParameterError(f"n={n}: must be ≥ 1")
+    n, random_state = _check_sizes(n, random_state)
     exclude = exclude or {}
     per_run = [build_queue(data, r, strategy, n=n, random_state=random_state + 7919 * k, exclude=exclude.get(r))
                for k, r in enumerate(run_ids)]
@@ -160,6 +158,16 @@ def build_mixed_queue(data, run_ids, strategy: str, *, n: int = 20, random_state
                 out.append(per_run[k][pos[k]])
                 pos[k] += 1
     return out
+
+
+def _check_sizes(n, random_state) -> tuple[int, int]:
+    """``n`` (≥ 1) and ``random_state`` (≥ 0) as 32-bit ints, else :class:`ParameterError`."""
+    from .repository import opt_int
+
+    n = opt_int(n, "n", lo=1)
+    if n is None:
+        raise ParameterError("n is required")
+    return n, opt_int(random_state, "random_state", lo=0) or 0
 
 
 def section_cluster(data, run_id: str, section_id: str) -> int:

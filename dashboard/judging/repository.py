@@ -47,19 +47,59 @@ CLUSTER_VERDICT_COLUMNS = [
 # ---------------------------------------------------------------------------------------------
 # checking values
 # ---------------------------------------------------------------------------------------------
-def opt_int(value, name: str) -> int | None:
-    """``value`` as an int (None for None or ""); :class:`ParameterError` for anything else."""
+#: The range of integers accepted from users (signed 32 bits: cluster ids, sizes, seeds), so no
+#: value ever overflows a database INTEGER column.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def opt_int(value, name: str, *, lo: int = INT_MIN, hi: int = INT_MAX) -> int | None:
+    """``value`` as an int in ``[lo, hi]`` (None for None or ""); :class:`ParameterError` for
+    anything else (booleans, fractions, inf/NaN, numbers out of range such as ``1e308``)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise ParameterError(f"{name}={value!r}: must be an integer")
+    if isinstance(value, int):
+        n = value
+    else:
+        if isinstance(value, str) and len(value) > 40:
+            raise ParameterError(f"{name}={_shown(value)}: must be an integer")
+        try:
+            f = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ParameterError(f"{name}={_shown(value)}: must be an integer") from None
+        if not f.is_integer():  # also inf and NaN
+            raise ParameterError(f"{name}={_shown(value)}: must be an integer")
+        n = int(f)
+    if not lo <= n <= hi:
+        raise ParameterError(f"{name}={_shown(value)}: must be between {lo} and {hi}")
+    return n
+
+
+def _shown(value) -> str:
+    """``value`` for an error message, at most about 40 characters (huge ints are not printed)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
     try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}={value!r}: must be an integer") from None
-    if not f.is_integer():
-        raise ParameterError(f"{name}={value!r}: must be an integer")
-    return int(f)
+        text = repr(value)
+    except ValueError:  # an integer too long to print, nested in a list
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def parse_bool(value, name: str, default: bool = False) -> bool:
+    """``value`` as a bool, strictly: JSON ``true``/``false`` or the strings ``"true"``,
+    ``"false"``, ``"1"``, ``"0"`` (any case); ``default`` for None or ""; :class:`ParameterError`
+    for anything else (``bool("false")`` would be True)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0"):
+        return False
+    raise ParameterError(f"{name}={_shown(value)}: must be true or false")
 
 
 def clean_text(value, name: str, limit: int, required: bool = True) -> str:
@@ -162,6 +202,7 @@ def record_judgement(
         raise ParameterError(f"verdict={verdict!r}: use one of {', '.join(VERDICTS)}")
     cluster = opt_int(cluster, "cluster")
     suggested_cluster = opt_int(suggested_cluster, "suggested_cluster")
+    blind = parse_bool(blind, "blind")
     comment = clean_text(comment, "comment", MAX_COMMENT, required=False)
     source = clean_text(source, "source", 64, required=False)
     client_id = clean_text(client_id, "client_id", 64, required=False) or None
@@ -172,7 +213,7 @@ def record_judgement(
             s, Judgement, user, client_id, _judgement_dict,
             current=(Judgement.run_id == run_id, Judgement.section_id == section_id),
             values=dict(run_id=run_id, section_id=section_id, cluster=cluster, verdict=verdict,
-                        suggested_cluster=suggested_cluster, comment=comment, source=source, blind=bool(blind)),
+                        suggested_cluster=suggested_cluster, comment=comment, source=source, blind=blind),
         )
 
     return _retrying(db, work)

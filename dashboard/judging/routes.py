@@ -32,6 +32,7 @@ from .repository import (
     export_bytes,
     judgements_frame,
     opt_int,
+    parse_bool,
     record_cluster_verdict,
     record_judgement,
 )
@@ -54,11 +55,15 @@ def submit_judgement(payload: dict, *, source_default: str = "api") -> tuple[dic
         raise ParameterError("send a JSON object")
     run_id = clean_text(payload.get("run_id"), "run_id", 200)
     section_id = clean_text(payload.get("section_id"), "section_id", 200)
-    cluster = section_cluster(get_data(), run_id, section_id)
+    data = get_data()
+    cluster = section_cluster(data, run_id, section_id)
+    suggested = opt_int(payload.get("suggested_cluster"), "suggested_cluster")
+    if suggested is not None and suggested not in data.run_arrays(run_id).clusters:
+        raise NotFound(f"no cluster {suggested} in run {run_id!r} to suggest")
     return record_judgement(
         get_db(), user, run_id=run_id, section_id=section_id, verdict=payload.get("verdict"), cluster=cluster,
-        suggested_cluster=payload.get("suggested_cluster"), comment=payload.get("comment") or "",
-        source=payload.get("source") or source_default, blind=bool(payload.get("blind", False)),
+        suggested_cluster=suggested, comment=payload.get("comment") or "",
+        source=payload.get("source") or source_default, blind=parse_bool(payload.get("blind"), "blind"),
         client_id=payload.get("client_id"),
     )
 
@@ -122,8 +127,12 @@ def _visible_user():
 @require_judge
 def _get_judgements():
     args = flask.request.args
-    df = judgements_frame(get_db(), user=_visible_user(), history=args.get("history") == "1",
-                          run_id=args.get("run_id") or None)
+    try:
+        history = parse_bool(args.get("history"), "history")
+        run_id = clean_text(args.get("run_id"), "run_id", 200, required=False) or None
+    except ParameterError as exc:
+        return _error(exc)
+    df = judgements_frame(get_db(), user=_visible_user(), history=history, run_id=run_id)
     if args.get("section_id"):
         df = df[df["section_id"] == args["section_id"]]
     return flask.Response(df.to_json(orient="records", date_format="iso"), mimetype="application/json")
@@ -133,7 +142,11 @@ def _export(frame_fn, name, fmt):
     """A download of ``frame_fn``'s rows (everyone's for an admin, one's own for an expert)."""
     if fmt not in ("csv", "parquet"):
         flask.abort(404)
-    df = frame_fn(get_db(), user=_visible_user(), history=flask.request.args.get("history") == "1")
+    try:
+        history = parse_bool(flask.request.args.get("history"), "history")
+    except ParameterError as exc:
+        return _error(exc)
+    df = frame_fn(get_db(), user=_visible_user(), history=history)
     body, mime = export_bytes(df, fmt)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return flask.Response(body, mimetype=mime, headers={
