@@ -5,6 +5,12 @@ Reads ``sections``, ``features`` and ``frames``; writes ``runs``, ``clusterings`
 and ``comparison_sections`` (see ``docs/store.md``). Everything is seeded and every part is keyed
 by a readable, deterministic id, so running the same thing again replaces its parts.
 
+One run is a chain of steps (``docs/modeling.md``): :func:`load_space` reads the rows,
+:func:`analysis.runs.fit_run` fits them without the store, :func:`analysis.runs.run_stability`,
+:func:`analysis.explain.explain_run` and :func:`analysis.runs.score_truth` add stability, SHAP
+explanations and ground-truth scores, :func:`run_rows` turns it all into table rows and
+:func:`write_run` writes them.
+
 Entry points: :func:`cluster_store` (one run), :func:`project_space`, :func:`compare_store`,
 :func:`run_default_models` (what ``sectionist analyze`` runs at the end), and the sub-commands
 ``sectionist cluster``, ``sectionist compare`` and ``sectionist cluster-defaults``.
