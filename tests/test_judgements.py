@@ -564,3 +564,53 @@ def test_int_and_bool_parsing_and_queue_sizes(data):
             queues.build_queue(data, "km", "random", n=bad_n)
     with pytest.raises(queues.ParameterError, match="random_state"):
         queues.build_mixed_queue(data, ["km"], "random", n=3, random_state=2**70)
+
+
+# ---- security: CSV exports are safe to open in a spreadsheet (issue 15) ---------------------------
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]  # (comments are stripped: no leading tab)
+
+
+def test_csv_exports_neutralise_formulas_but_keep_numbers(app, users, db_url):
+    db = get_database(db_url)
+    ada = user(db, "ada")
+    for i, text in enumerate(FORMULAS):
+        repository.record_judgement(db, ada, run_id="km", section_id=f"song01-{i:05d}", verdict="disagree",
+                                    cluster=-1, suggested_cluster=-1, comment=text, source="=src")
+    repository.record_cluster_verdict(db, ada, run_id="km", cluster=-1, verdict="coherent", comment="@evil")
+    c = app.server.test_client()
+    login(c, *users["ada"])
+    r = c.get("/export/judgements.csv")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
+    text = r.get_data(as_text=True)
+    assert "=cmd" not in text.replace("'=cmd", "")
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["comment"] for row in rows] == ["'" + t for t in FORMULAS]
+    assert {row["source"] for row in rows} == {"'=src"}
+    # numbers stay numbers: -1 in the numeric cluster columns is not quoted
+    assert back["cluster"].tolist() == [-1] * len(FORMULAS)
+    assert back["suggested_cluster"].tolist() == [-1] * len(FORMULAS)
+    cv = c.get("/export/cluster-verdicts.csv")
+    assert cv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    cv_rows = list(csv.DictReader(io.StringIO(cv.get_data(as_text=True))))
+    assert cv_rows[0]["comment"] == "'@evil" and cv_rows[0]["cluster"] == "-1"
+    # parquet keeps the text as typed (no spreadsheet formula risk there)
+    pq = pd.read_parquet(io.BytesIO(c.get("/export/judgements.parquet").data))
+    assert pq["comment"].tolist() == FORMULAS
+
+
+def test_csvsafe_only_changes_text_cells():
+    from dashboard import csvsafe
+
+    df = pd.DataFrame({"n": [-1, 2], "f": [-0.5, 1.0], "o": [-3, "-3"], "s": ["=1", "\tx"], "b": [True, False],
+                       "=h": ["a", None]})
+    out = csvsafe.safe_frame(df)
+    assert out["n"].tolist() == [-1, 2] and out["f"].tolist() == [-0.5, 1.0]
+    assert out["o"].tolist() == [-3, "'-3"] and out["s"].tolist() == ["'=1", "'\tx"]
+    assert out["b"].tolist() == [True, False] and list(out.columns)[-1] == "'=h"
+    assert pd.isna(out["'=h"].tolist()[1])
+    assert df["s"].tolist() == ["=1", "\tx"]  # the input is not changed
+    assert csvsafe.to_csv_bytes(df).decode().splitlines()[1] == "-1,-0.5,-3,'=1,True,a"

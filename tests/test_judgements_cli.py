@@ -73,3 +73,18 @@ def test_clear_errors(db_url, tmp_path, capsys, monkeypatch):
     empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     assert cli_main(["judgements", "summary", "--db", empty]) == 0
     assert "no judgements yet" in capsys.readouterr().out
+
+
+def test_csv_export_neutralises_formulas(db_url, tmp_path, capsys):
+    import csv
+
+    db = get_database(db_url)
+    repository.record_judgement(db, get_user(db, "bob"), run_id="km", section_id="s9", cluster=-1,
+                                verdict="disagree", comment="=cmd|' /C calc'!A0")
+    out = tmp_path / "j.csv"
+    assert cli_main(["judgements", "export", "--db", db_url, "-o", str(out)]) == 0
+    rows = [r for r in csv.DictReader(out.open(newline="")) if r["section_id"] == "s9" and r["username"] == "bob"]
+    assert rows[0]["comment"] == "'=cmd|' /C calc'!A0" and rows[0]["cluster"] == "-1"
+    capsys.readouterr()
+    assert cli_main(["judgements", "export", "--db", db_url, "-o", "-"]) == 0
+    assert "'=cmd|" in capsys.readouterr().out

@@ -407,9 +407,12 @@ def _ts(dt):
 
 
 def export_bytes(df: pd.DataFrame, fmt: str) -> tuple[bytes, str]:
-    """``df`` as CSV or parquet bytes, with the MIME type."""
+    """``df`` as CSV or parquet bytes, with the Content-Type. The CSV is safe to open in a
+    spreadsheet (text cells that start like a formula get a leading ``'``, :mod:`dashboard.csvsafe`)."""
     if fmt == "csv":
-        return df.to_csv(index=False).encode(), "text/csv; charset=utf-8"
+        from ..csvsafe import CSV_CONTENT_TYPE, to_csv_bytes
+
+        return to_csv_bytes(df), CSV_CONTENT_TYPE
     if fmt == "parquet":
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)

@@ -147,9 +147,10 @@ def _export(frame_fn, name, fmt):
     except ParameterError as exc:
         return _error(exc)
     df = frame_fn(get_db(), user=_visible_user(), history=history)
-    body, mime = export_bytes(df, fmt)
+    body, content_type = export_bytes(df, fmt)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return flask.Response(body, mimetype=mime, headers={
+    # content_type, not mimetype: Flask would add a second "; charset=utf-8" to a text/ mimetype
+    return flask.Response(body, content_type=content_type, headers={
         "Content-Disposition": f'attachment; filename="{name}-{stamp}.{fmt}"', "Cache-Control": "no-store"})
 
 
