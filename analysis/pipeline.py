@@ -41,15 +41,44 @@ def collect_inputs(paths) -> list[Path]:
     """Expand files and folders (recursively) into a sorted, de-duplicated list of audio files.
 
     Files given explicitly are kept whatever their extension (so a bad file is reported, not
-    silently ignored); inside folders only known audio extensions are picked up.
+    silently ignored); inside folders only known audio extensions are picked up. Broken symbolic
+    links and link loops are left out here; :func:`discover_inputs` also returns them with a reason.
+    """
+    return discover_inputs(paths)[0]
+
+
+def discover_inputs(paths) -> tuple[list[Path], dict[str, str]]:
+    """:func:`collect_inputs`'s files, and the symbolic links that lead to no file.
+
+    Returns
+    -------
+    files : list of Path
+        Sorted, de-duplicated, resolved audio files.
+    bad : dict
+        ``absolute path of the link → reason`` for each dangling link or link loop given explicitly
+        or found in a folder under an audio extension (reported like any other bad file).
+
+    Raises
+    ------
+    ParameterError
+        A path given explicitly that does not exist (and is not a symbolic link).
     """
     out: list[Path] = []
+    bad: dict[str, str] = {}
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTENSIONS))
+            for q in sorted(p.rglob("*")):
+                if q.suffix.lower() not in AUDIO_EXTENSIONS:
+                    continue
+                if q.is_file():
+                    out.append(q)
+                elif q.is_symlink():
+                    bad[os.path.abspath(q)] = _broken_link_reason(q)
         elif p.exists():
             out.append(p)
+        elif p.is_symlink():
+            bad[os.path.abspath(p)] = _broken_link_reason(p)
         else:
             raise ParameterError(f"{p}: no such file or folder")
     seen, uniq = set(), []
@@ -58,8 +87,24 @@ def collect_inputs(paths) -> list[Path]:
         if r not in seen:
             seen.add(r)
             uniq.append(r)
-    return uniq
+    return uniq, bad
 
+
+def _broken_link_reason(link: Path) -> str:
+    """Why the symbolic link ``link`` leads to no file: a loop, or a target that does not exist."""
+    try:
+        target = os.readlink(link)
+    except OSError:
+        target = "?"
+    try:
+        link.resolve(strict=True)
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a loop (Python < 3.13); OSError ELOOP / ENOENT
+        import errno
+
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            return f"symbolic link loop (-> {target}): leads to no file"
+        return f"broken symbolic link: its target {target} does not exist"
+    return f"symbolic link (-> {target}) to something that is not a file"
 
 def read_truth(audio_path: Path) -> tuple[Path | None, list[dict]]:
     """The ground-truth JSON beside an audio file (same stem), if any."""
@@ -298,8 +343,8 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
 
     cfg = cfg or AnalysisConfig()
     t_start = time.perf_counter()
-    files = collect_inputs(paths)
-    if not files:
+    files, bad_links = discover_inputs(paths)
+    if not files and not bad_links:
         raise ParameterError("no audio files found in the given paths")
     check_embedders(cfg)
     manifest = store.read_manifest()
@@ -307,6 +352,8 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     manifest.setdefault("errors", {})
     existing = _existing_songs(store)
     summary = Summary()
+    for link, reason in bad_links.items():  # dangling links and loops: reported like other bad files
+        summary.failed[link] = manifest["errors"][link] = reason
 
     # hash every file first: identity and resume both rest on content, not on names
     todo: list[tuple[Path, str, str]] = []
@@ -395,7 +442,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                 raise
             log.warning("could not record the interrupted run in %s/manifest.json", store.uri)
 
-    if cfg.cluster and (summary.ok or cfg.force or not store.list_parts(RUNS)):
+    if cfg.cluster and files and (summary.ok or cfg.force or not store.list_parts(RUNS)):
         from .modeling import run_default_models
 
         embedders = tuple(cfg.embedders) if cfg.embed else ()

@@ -270,3 +270,47 @@ def test_novelty_scheme_follows_the_song_structure(demo_corpus, tmp_path):
     for s, e in zip(sec["start_s"], sec["end_s"]):
         overlaps = [min(e, t["end"]) - max(s, t["start"]) for t in truth]
         assert max(overlaps) >= 0.9 * (e - s)
+
+
+def _symlink_folder(tmp_path):
+    """A folder with one good song, a link loop (a.wav → b.wav → a.wav) and a dangling link."""
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    good = write_audio(songs / "good.wav", tone(330, 3.0), 22050)
+    (songs / "a.wav").symlink_to(songs / "b.wav")
+    (songs / "b.wav").symlink_to(songs / "a.wav")
+    (songs / "dangling.wav").symlink_to(songs / "gone.wav")
+    (songs / "notes.txt").symlink_to(songs / "gone.txt")  # not audio: ignored as before
+    return songs, good
+
+
+def test_broken_symlinks_in_a_folder_are_reported(tmp_path):
+    songs, _ = _symlink_folder(tmp_path)
+    store = open_store(tmp_path / "store")
+    summary = analyze([songs], store, AnalysisConfig(**FAST, section_seconds=1.0), progress=False)
+    assert summary.ok == 1
+    reasons = {os.path.basename(p): r for p, r in summary.failed.items()}
+    assert set(reasons) == {"a.wav", "b.wav", "dangling.wav"}
+    assert "loop" in reasons["a.wav"] and "loop" in reasons["b.wav"]
+    assert "does not exist" in reasons["dangling.wav"] and "gone.wav" in reasons["dangling.wav"]
+    assert all(os.path.isabs(p) for p in summary.failed)
+    errors = store.read_manifest()["errors"]
+    assert {os.path.basename(p): r for p, r in errors.items()} == reasons
+    assert any(line.startswith("FAILED ") and "dangling.wav" in line for line in summary.lines())
+
+
+def test_cli_reports_broken_symlinks_given_explicitly(tmp_path, capsys):
+    songs, good = _symlink_folder(tmp_path)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("section_seconds = 1.0\n")
+    rc = cli_main(["analyze", str(songs / "a.wav"), str(songs / "dangling.wav"), str(good),
+                   "--store", str(tmp_path / "store"), "--config", str(cfg), "--no-embed", "--no-cluster", "-q"])
+    out = capsys.readouterr().out
+    assert rc == 0  # one file analysed: the run goes on, the bad links are reported
+    assert "songs: 1 analysed, 0 unchanged (skipped), 2 failed" in out
+    assert f"FAILED {songs / 'a.wav'}: symbolic link loop" in out
+    assert f"FAILED {songs / 'dangling.wav'}: broken symbolic link" in out
+    # only bad links: nothing analysed, rc 1 (as for other bad files), no "no such file" abort
+    rc = cli_main(["analyze", str(songs / "dangling.wav"), "--store", str(tmp_path / "store2"), "--config", str(cfg),
+                   "--no-embed", "--no-cluster", "-q"])
+    assert rc == 1 and "dangling.wav" in capsys.readouterr().out
