@@ -307,8 +307,9 @@ def served_store(moto_endpoint, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in aws.items():
             mp.setenv(key, value)
+        # the library reads no SECTIONIST_* variable (the app reads them once, in Settings.from_env)
         sync(str(store.root), "s3://sectionist-deploy/study/store", songs_to="s3://sectionist-deploy/study/songs",
-             progress=False)
+             endpoint_url=moto_endpoint, progress=False)
     return {"local": store, "uri": "s3://sectionist-deploy/study/store", "env": aws}
 
 
