@@ -74,6 +74,9 @@ GENERIC_LOGIN_ERROR = "Invalid username or password."
 LOCKOUT_MESSAGE = "Too many failed login attempts. Please wait a few minutes and try again."
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 10
+#: The least zxcvbn strength score (0–4) a chosen password needs: 3 is "safely unguessable"
+#: (about 10^8 guesses and more).
+MIN_PASSWORD_SCORE = 3
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -177,10 +180,39 @@ def _check_role(role: str) -> str:
     return role
 
 
-def _check_password(password: str) -> str:
-    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+def _check_password(password: str, username: str | None = None) -> str:
+    """``password`` if the policy allows it, else :class:`ParameterError` saying why.
+
+    The policy: at least :data:`MIN_PASSWORD_LENGTH` characters; not in zxcvbn's list of 30,000
+    common passwords (shipped with the ``zxcvbn`` package: no network, no list in the repo); not
+    the username nor containing it (any case, usernames of 3+ characters); and zxcvbn's strength
+    score at least :data:`MIN_PASSWORD_SCORE` (which refuses repeats such as ``aaaaaaaaaa``,
+    sequences and keyboard walks). Generated passwords (:func:`generate_password`) always pass.
+    """
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ParameterError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    low = password.lower()
+    if low in _common_passwords():
+        raise ParameterError("password is in a list of common passwords: choose another")
+    name = (username or "").strip().lower()
+    if name and (low == name or (len(name) >= 3 and name in low)):
+        raise ParameterError("password must not be or contain the username")
+    from zxcvbn import zxcvbn
+
+    # zxcvbn refuses more than 72 characters (its matching is quadratic): judge the first 72
+    result = zxcvbn(password[:72], user_inputs=[name] if name else None)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        hint = result["feedback"].get("warning") or "add more words or characters"
+        raise ParameterError(f"password too easy to guess ({hint.rstrip('.')}): use a longer or less predictable one")
     return password
+
+
+@functools.lru_cache(maxsize=1)
+def _common_passwords() -> frozenset:
+    """zxcvbn's list of common passwords (from leaked password sets), lower case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(w.lower() for w in FREQUENCY_LISTS["passwords"])
 
 
 def _hash(password: str) -> str:
@@ -200,7 +232,7 @@ def create_user(db: Database, username: str, role: str, password: str | None = N
     from sqlalchemy import select
 
     username, role = _check_username(username), _check_role(role)
-    password = generate_password() if password is None else _check_password(password)
+    password = generate_password() if password is None else _check_password(password, username)
     with db.write() as s:
         existing = s.scalar(select(User).where(User.username == username))
         if existing is not None:
@@ -247,7 +279,7 @@ def _require_user(s, username: str) -> User:
 
 def set_password(db: Database, username: str, password: str | None = None) -> str:
     """Set a new password (generated when None), ending the user's open sessions. Returns it."""
-    password = generate_password() if password is None else _check_password(password)
+    password = generate_password() if password is None else _check_password(password, username)
     with db.write() as s:
         user = _require_user(s, username)
         user.password_hash = _hash(password)

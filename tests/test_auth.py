@@ -446,3 +446,33 @@ def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
     assert ok.status_code == 302
     cookie = [c for c in _set_cookies(ok) if c.startswith("sectionist_session=")][0]
     assert "Secure" in cookie  # the request came in over TLS at the proxy
+
+
+# ---- security: password policy beyond length (issue 15) -------------------------------------------
+@pytest.mark.parametrize("password, reason", [
+    ("aaaaaaaaaa", "too easy to guess"),           # long enough, but a repeat
+    ("password123", "common passwords"),
+    ("qwertyuiop", "common passwords"),
+    ("1234567890", "common passwords"),
+    ("abcdefghijkl", "too easy to guess"),         # a sequence
+    ("ola-nordmann", "username"),                  # the username itself
+    ("my-OLA-NORDMANN-rocks-42", "username"),      # contains it, any case
+])
+def test_weak_passwords_are_refused(tmp_path, password, reason):
+    db = get_database(sqlite_url(tmp_path / "pw.sqlite"))
+    with pytest.raises(auth.ParameterError, match=reason):
+        auth.create_user(db, "ola-nordmann", "viewer", password=password)
+    pw = auth.create_user(db, "ola-nordmann", "viewer")  # a generated password passes
+    with pytest.raises(auth.ParameterError, match=reason):
+        auth.set_password(db, "ola-nordmann", password)
+    assert auth.set_password(db, "ola-nordmann") != pw
+
+
+def test_password_policy_accepts_strong_and_generated_passwords(tmp_path):
+    db = get_database(sqlite_url(tmp_path / "pw.sqlite"))
+    for i, good in enumerate(("correct horse battery staple 42", "Tr0ub4dor&3-sunny-harbour", "x" * 3 + "?Vq8#mLw2!zR" * 8)):
+        assert auth.create_user(db, f"user{i}", "viewer", password=good) == good
+    for _ in range(50):
+        auth._check_password(auth.generate_password(), "someone")
+    with pytest.raises(auth.ParameterError, match="too short"):
+        auth._check_password(None)

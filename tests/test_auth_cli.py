@@ -89,3 +89,18 @@ def test_users_needs_a_database(tmp_path, capsys, monkeypatch):
     db = Database(url)
     assert auth.list_users(db) == []
     db.dispose()
+
+
+def test_users_cli_refuses_weak_passwords(tmp_path, capsys, monkeypatch):
+    store = make_judge_store(tmp_path / "store")
+    for weak, reason in (("aaaaaaaaaa", "too easy to guess"), ("password123", "common passwords"),
+                         ("ada-is-my-name", "username")):
+        monkeypatch.setattr("sys.stdin", io.StringIO(weak + "\n"))
+        code, out, err = run(capsys, "users", "add", "ada", "--role", "expert", "--password-stdin", "--store", store)
+        assert code == 2 and reason in err and weak not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-chosen-password-1\n"))
+    code, _, _ = run(capsys, "users", "add", "ada", "--role", "expert", "--password-stdin", "--store", store)
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("aaaaaaaaaa\n"))
+    code, _, err = run(capsys, "users", "passwd", "ada", "--password-stdin", "--store", store)
+    assert code == 2 and "too easy to guess" in err

@@ -145,7 +145,7 @@ def test_same_section_race_postgresql(pg):
     one is stored, exactly one is current, and the history is one unbroken chain."""
     db = Database(pg.create_database("race"))
     try:
-        create_user(db, "racer", "expert", password="racer-password-1")
+        create_user(db, "racer", "expert", password="steady-tempo-pass-1")
         from dashboard.auth import get_user
 
         hist = race_verdicts(db, get_user(db, "racer"), "song00-00000", 16)
