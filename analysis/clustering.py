@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 
-from .errors import ParameterError
+from .errors import InputError, ParameterError
 from .registry import Registry
 
 log = logging.getLogger(__name__)
@@ -181,14 +181,6 @@ def _k_candidates(n: int, k_range) -> list[int]:
     if lo < 2 or hi < lo:
         raise ParameterError(f"cannot choose K automatically from {n} rows with k_range={tuple(k_range)}")
     return list(range(lo, hi + 1))
-
-
-class InputError(ParameterError, ValueError):
-    """Rows an estimator cannot use (not 2-D, too few, NaN or infinite values, wrong number of columns).
-
-    A :class:`~analysis.errors.ParameterError` that is also the ``ValueError`` the scikit-learn
-    estimator contract asks for.
-    """
 
 
 def check_rows(estimator, X, *, reset: bool, min_rows: int = 1, what: str = "cluster") -> np.ndarray:

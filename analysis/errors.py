@@ -1,12 +1,12 @@
 """One error family for the whole package (after librosa's ``util/exceptions.py``).
 
-``SectionistError`` ← ``ParameterError``, ``StoreError`` (defined in the lowest layer,
-:mod:`store.errors`) and ``AudioError`` (here).
+``SectionistError`` ← ``ParameterError`` (← ``InputError``), ``StoreError`` (defined in the lowest
+layer, :mod:`store.errors`) and ``AudioError`` (here).
 """
 
 from store.errors import ParameterError, SectionistError, StoreError
 
-__all__ = ["SectionistError", "ParameterError", "AudioError", "StoreError"]
+__all__ = ["SectionistError", "ParameterError", "InputError", "AudioError", "StoreError"]
 
 
 class AudioError(SectionistError):
@@ -24,3 +24,11 @@ class AudioError(SectionistError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class InputError(ParameterError, ValueError):
+    """Rows an estimator cannot use (not 2-D, too few, NaN or infinite values, wrong number of columns).
+
+    A :class:`ParameterError` that is also the ``ValueError`` the scikit-learn estimator contract
+    asks for.
+    """

@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .clustering import InputError, check_rows
-from .errors import ParameterError
+from .clustering import check_rows
+from .errors import InputError, ParameterError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .clustering import InputError, check_rows
-from .errors import ParameterError
+from .clustering import check_rows
+from .errors import InputError, ParameterError
 
 #: Projection kinds.
 KINDS = ("pca", "tsne", "umap")
