@@ -476,3 +476,48 @@ def test_password_policy_accepts_strong_and_generated_passwords(tmp_path):
         auth._check_password(auth.generate_password(), "someone")
     with pytest.raises(auth.ParameterError, match="too short"):
         auth._check_password(None)
+
+
+# ---- security: the lockout holds under concurrent logins (issue 15) ----------------------------
+def test_concurrent_wrong_passwords_check_at_most_the_limit(tmp_path, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import time
+
+    import werkzeug.security
+
+    from dashboard.models import LoginAttempt
+
+    db = Database(sqlite_url(tmp_path / "race.sqlite"))
+    pw = auth.create_user(db, "target", "expert")
+    settings = auth.AuthSettings(db=db, max_failures=5)
+    checked = []
+    real_check = werkzeug.security.check_password_hash
+
+    def slow_check(pwhash, password):  # a slow hash widens the window the old code raced in
+        checked.append(password)
+        time.sleep(0.05)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", slow_check)
+    gate = threading.Barrier(30)
+
+    def attempt(i):
+        gate.wait()
+        return auth.authenticate(settings, "target", f"wrong-{i}", "10.0.0.9")[1]
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        reasons = list(pool.map(attempt, range(30)))
+    n_checked = len(checked)
+    assert 1 <= n_checked <= settings.max_failures
+    assert reasons.count("invalid") == n_checked and reasons.count("locked") == 30 - n_checked
+    assert auth.authenticate(settings, "target", pw, "10.0.0.9") == (None, "locked")  # even the right one
+    # another address is not locked, and a success there is recorded as one
+    user, reason = auth.authenticate(settings, "target", pw, "10.0.0.10")
+    assert reason is None and user.username == "target"
+    from sqlalchemy import select
+
+    with db.read() as s:
+        rows = s.execute(select(LoginAttempt.ip, LoginAttempt.success)).all()
+    assert sorted(rows) == sorted([("10.0.0.9", False)] * n_checked + [("10.0.0.10", True)])
