@@ -521,3 +521,12 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(tmp_path, monkeypatc
     with db.read() as s:
         rows = s.execute(select(LoginAttempt.ip, LoginAttempt.success)).all()
     assert sorted(rows) == sorted([("10.0.0.9", False)] * n_checked + [("10.0.0.10", True)])
+
+
+def test_anonymous_admin_users_page_redirects_browsers_and_refuses_apis(client):
+    """What docs/security.md states for an anonymous /admin/users."""
+    page = client.get("/admin/users", headers={"Accept": "text/html"})
+    assert page.status_code == 302 and page.headers["Location"] == "/login?next=%2Fadmin%2Fusers"
+    assert client.get("/admin/users", headers={"Accept": "application/json"}).status_code == 401
+    assert client.get("/admin/users", headers={"X-Requested-With": "XMLHttpRequest"}).status_code == 401
+    assert client.post("/admin/users", data={"action": "add"}).status_code == 401
