@@ -97,6 +97,10 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
     server.register_blueprint(judging_routes.bp)
     server.add_url_rule("/healthz", endpoint="sectionist_healthz", view_func=_healthz, methods=["GET"])
+    from dash.exceptions import DependencyException
+
+    server.register_error_handler(DependencyException, _unknown_component_suite)
+    server.register_error_handler(OSError, _unknown_component_suite)
 
     def shell():
         return html.Div(className="app", children=[
@@ -155,6 +159,18 @@ def _user_menu():
     return [html.Span(className="user", children=[html.Span(name, className="user-name"),
                                                   html.Span(role, className="user-role") if role else None]),
             html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
+
+
+def _unknown_component_suite(exc):
+    """A path under ``/_dash-component-suites/`` that Dash did not register (its
+    ``DependencyException``) or whose file is missing (``OSError``): 404, not a 500 with a
+    traceback. Any other error is re-raised (a 500, as before)."""
+    from dash.exceptions import DependencyException
+    from flask import Response, request
+
+    if request.path.startswith("/_dash-component-suites/") and isinstance(exc, (DependencyException, OSError)):
+        return Response("not found\n", status=404, mimetype="text/plain")
+    raise exc
 
 
 def _healthz():

@@ -530,3 +530,26 @@ def test_anonymous_admin_users_page_redirects_browsers_and_refuses_apis(client):
     assert client.get("/admin/users", headers={"Accept": "application/json"}).status_code == 401
     assert client.get("/admin/users", headers={"X-Requested-With": "XMLHttpRequest"}).status_code == 401
     assert client.post("/admin/users", data={"action": "add"}).status_code == 401
+
+
+@pytest.mark.parametrize("path", [
+    "/_dash-component-suites/dash/__init__.py",
+    "/_dash-component-suites/dash/no-such-file.js",
+    "/_dash-component-suites/no_such_package/x.js",
+    "/_dash-component-suites/os/__init__.py",
+])
+def test_unknown_component_suite_path_is_404(client, users, path, caplog):
+    """A file Dash does not serve under /_dash-component-suites/ is a 404, with no traceback logged."""
+    login(client, *users["viewer"])
+    with caplog.at_level("ERROR"):
+        resp = client.get(path)
+    assert resp.status_code == 404
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_registered_component_suite_files_are_still_served(client, users):
+    login(client, *users["viewer"])
+    html = client.get("/").get_data(as_text=True)
+    srcs = re.findall(r'src="(/_dash-component-suites/[^"]+)"', html)
+    assert srcs
+    assert client.get(srcs[0]).status_code == 200
