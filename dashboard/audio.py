@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections import OrderedDict
 
 import numpy as np
-from flask import Blueprint, abort, current_app, request, send_file
+import werkzeug.utils
+from flask import Blueprint, abort, current_app, request
 
 from analysis.audio import open_source, read_span
 from analysis.errors import AudioError, StoreError
@@ -136,8 +138,38 @@ def _etag(*parts) -> str:
     return hashlib.sha1(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
+_RANGE_SPEC = re.compile(r"[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*")
+
+
+def _range_to_honour(value: str | None, length: int) -> str | None:
+    """The ``Range`` header to act on, as one ``bytes=first-last`` spec, or None to ignore it and send
+    the whole body (200), as RFC 9110 §14.2 asks of an absent, malformed or non-``bytes`` header
+    (``bytes=abc``, ``bytes=5-2``, ``items=0-10``). Of several ranges the first satisfiable one is
+    served (206); when none is satisfiable the first is kept, and is answered 416."""
+    if not value:
+        return None
+    unit, sep, specs = value.partition("=")
+    if not sep or unit.strip(" \t").lower() != "bytes":
+        return None
+    parsed = []
+    for item in specs.split(","):
+        m = _RANGE_SPEC.fullmatch(item)
+        if m is None or not (m[1] or m[2]) or (m[1] and m[2] and int(m[2]) < int(m[1])):
+            return None
+        parsed.append((m[1], m[2]))
+    for first, last in parsed:
+        if (first and int(first) < length) or (not first and int(last) > 0):
+            return f"bytes={first}-{last}"
+    return f"bytes={parsed[0][0]}-{parsed[0][1]}"
+
+
 def _send(payload: bytes, mimetype: str, etag: str, max_age: int = 3600):
-    resp = send_file(io.BytesIO(payload), mimetype=mimetype, conditional=True, etag=etag, max_age=max_age)
+    environ = dict(request.environ)
+    honour = _range_to_honour(environ.pop("HTTP_RANGE", None), len(payload))
+    if honour is not None:
+        environ["HTTP_RANGE"] = honour
+    resp = werkzeug.utils.send_file(io.BytesIO(payload), environ, mimetype=mimetype, conditional=True, etag=etag,
+                                    max_age=max_age, response_class=current_app.response_class)
     # behind a login: browsers may cache, shared caches may not
     resp.cache_control.public = False
     resp.cache_control.private = True

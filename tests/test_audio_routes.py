@@ -91,6 +91,37 @@ def test_range_request_returns_206_with_the_right_bytes(client, section):
     assert bad.status_code == 416
 
 
+@pytest.mark.parametrize("header", ["bytes=abc", "items=0-10", "bytes=5-2", "bytes=", "bytes=-", "bytes 0-10",
+                                    "bytes=0-10,x"])
+def test_malformed_or_unknown_unit_range_is_ignored(client, section, header):
+    """RFC 9110 §14.2: a Range header that is not understood is ignored: 200 and the whole body."""
+    row, _ = section
+    url = f"/audio/{row['section_id']}.wav"
+    whole = client.get(url).data
+    resp = client.get(url, headers={"Range": header})
+    assert resp.status_code == 200 and resp.data == whole
+    assert "Content-Range" not in resp.headers
+
+
+def test_multiple_ranges_serve_the_first_satisfiable_one(client, section):
+    row, _ = section
+    url = f"/audio/{row['section_id']}.wav"
+    whole = client.get(url).data
+    resp = client.get(url, headers={"Range": "bytes=0-99,200-299"})
+    assert resp.status_code == 206 and resp.data == whole[:100]
+    assert resp.headers["Content-Range"] == f"bytes 0-99/{len(whole)}"
+    far = len(whole) + 10
+    resp = client.get(url, headers={"Range": f"bytes={far}-,10-19"})
+    assert resp.status_code == 206 and resp.data == whole[10:20]
+    # valid syntax, nothing satisfiable: still 416
+    assert client.get(url, headers={"Range": f"bytes={far}-,{far + 5}-"}).status_code == 416
+    assert client.get(url, headers={"Range": "bytes=-0"}).status_code == 416
+    # spectrograms go through the same code
+    png = f"/spectrogram/{row['section_id']}.png"
+    assert client.get(png, headers={"Range": "items=0-10"}).status_code == 200
+    assert client.get(png, headers={"Range": "bytes=0-9,20-29"}).status_code == 206
+
+
 def test_etag_and_cache_headers(client, section):
     row, _ = section
     url = f"/audio/{row['section_id']}.wav"
