@@ -46,6 +46,7 @@ from .models import (
     Database,
     Judgement,
     LoginAttempt,
+    LoginSession,
     PermissionDenied,
     User,
     get_database,
@@ -70,6 +71,10 @@ API_PREFIXES = (
 )
 #: Cookie the Dash renderer reads and sends back as the ``X-CSRFToken`` header.
 CSRF_COOKIE = "_csrf_token"
+#: The key, in the signed session cookie, of the random token naming its ``login_sessions`` row.
+SESSION_TOKEN_KEY = "_sid"
+#: How long a login lasts however much it is used (the idle limit is PERMANENT_SESSION_LIFETIME).
+SESSION_MAX_AGE = timedelta(days=7)
 GENERIC_LOGIN_ERROR = "Invalid username or password."
 LOCKOUT_MESSAGE = "Too many failed login attempts. Please wait a few minutes and try again."
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -303,7 +308,7 @@ def remove_user(db: Database, username: str) -> bool:
     A user with judgements is deactivated (their judgements and history stay); a user without
     any is deleted. Returns True when the row was deleted.
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import delete, func, select
 
     with db.write() as s:
         user = _require_user(s, username)
@@ -311,6 +316,7 @@ def remove_user(db: Database, username: str) -> bool:
             _ensure_another_admin(s, user)
         n = s.scalar(select(func.count()).select_from(Judgement).where(Judgement.user_id == user.id))
         n += s.scalar(select(func.count()).select_from(ClusterVerdict).where(ClusterVerdict.user_id == user.id))
+        s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         if n == 0:
             s.delete(user)
             return True
@@ -565,6 +571,43 @@ def authenticate(settings: AuthSettings, username: str, password: str, ip: str) 
 # ---------------------------------------------------------------------------------------------
 # the app wiring
 # ---------------------------------------------------------------------------------------------
+def _token_id(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(db: Database, user: User) -> str:
+    """Record a new login session of ``user`` (lasting at most :data:`SESSION_MAX_AGE`) and return
+    its token, for the session cookie. Expired sessions are swept on the way."""
+    from sqlalchemy import delete
+
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.write() as s:
+        s.execute(delete(LoginSession).where(LoginSession.expires_at < now))
+        s.add(LoginSession(id=_token_id(token), user_id=user.id, created_at=now, expires_at=now + SESSION_MAX_AGE))
+    return token
+
+
+def end_session(db: Database, token: str | None) -> None:
+    """Revoke the login session of ``token`` (a no-op for None or an unknown token)."""
+    from sqlalchemy import delete
+
+    if token:
+        with db.write() as s:
+            s.execute(delete(LoginSession).where(LoginSession.id == _token_id(token)))
+
+
+def session_is_live(db: Database, token: str | None, user_id: int) -> bool:
+    """Whether ``token`` names an unrevoked, unexpired login session of ``user_id``."""
+    if not token or not isinstance(token, str):
+        return False
+    with db.read() as s:
+        row = s.get(LoginSession, _token_id(token))
+    return row is not None and row.user_id == user_id and _aware(row.expires_at) > utcnow()
+
+
 def init_auth(
     app,
     *,
@@ -652,6 +695,8 @@ def init_auth(
             user = s.get(User, uid)
         if user is None or not user.is_active or user.auth_gen != gen:
             return None
+        if not session_is_live(db, flask.session.get(SESSION_TOKEN_KEY), user.id):
+            return None  # logged out (revoked server-side) or past SESSION_MAX_AGE
         return user
 
     def require_login():
@@ -720,6 +765,7 @@ def init_auth(
                            username=username.strip()[:64])
         flask.session.clear()  # no session fixation: a fresh session (and CSRF secret) at login
         login_user(user)
+        flask.session[SESSION_TOKEN_KEY] = start_session(db, user)
         flask.session.permanent = True
         return flask.redirect(nxt)  # after_request sets a fresh CSRF cookie for the new session
 
@@ -731,6 +777,7 @@ def init_auth(
             if user is None:
                 return flask.redirect("/login")
             return _render("login.html", title="Log out", mode="logout", username=user.username)
+        end_session(db, flask.session.get(SESSION_TOKEN_KEY))
         logout_user()
         flask.session.clear()
         resp = flask.redirect("/login")

@@ -121,6 +121,19 @@ class LoginAttempt(Base):
     __table_args__ = (Index("ix_login_attempts_user_ip_at", "username", "ip", "at"), Index("ix_login_attempts_ip_at", "ip", "at"))
 
 
+class LoginSession(Base):
+    """One signed-in browser session: the signed session cookie carries ``token``, whose SHA-256 is
+    ``id``. Logging out deletes the row, so a copy of the cookie no longer signs in; ``expires_at``
+    bounds the session's life from the login however it is used (the absolute lifetime)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+
+
 class Judgement(Base):
     """An expert's verdict on whether a section belongs in its cluster of one run.
 

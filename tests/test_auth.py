@@ -553,3 +553,56 @@ def test_registered_component_suite_files_are_still_served(client, users):
     srcs = re.findall(r'src="(/_dash-component-suites/[^"]+)"', html)
     assert srcs
     assert client.get(srcs[0]).status_code == 200
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("sectionist_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_logout_revokes_the_session_server_side(app, client, users):
+    """A copy of the session cookie taken before logging out no longer signs in afterwards."""
+    login(client, *users["expert"])
+    assert client.get("/api/me").status_code == 200
+    saved = _session_cookie(client)
+    token = csrf_from_html(client.get("/logout").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.server.test_client()
+    replay.set_cookie("sectionist_session", saved)
+    assert replay.get("/api/me").status_code == 401
+    assert replay.get("/").status_code == 302
+    # another login of the same user (another browser) is not affected by this logout
+    other = app.server.test_client()
+    login(other, *users["expert"])
+    login(client, *users["expert"])
+    token = csrf_from_html(client.get("/logout").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    assert other.get("/api/me").status_code == 200
+
+
+def test_session_has_an_absolute_lifetime(client, users, db_url, monkeypatch):
+    """However often it is used, a login ends SESSION_MAX_AGE after it began."""
+    from datetime import timedelta
+
+    login(client, *users["viewer"])
+    assert client.get("/api/me").status_code == 200
+    real_now = auth.utcnow
+    monkeypatch.setattr(auth, "utcnow", lambda: real_now() + auth.SESSION_MAX_AGE - timedelta(minutes=1))
+    assert client.get("/api/me").status_code == 200  # still within the lifetime
+    monkeypatch.setattr(auth, "utcnow", lambda: real_now() + auth.SESSION_MAX_AGE + timedelta(minutes=1))
+    assert client.get("/api/me").status_code == 401
+    assert auth.SESSION_MAX_AGE <= timedelta(days=7)
+
+
+def test_session_without_a_server_side_record_is_refused(app, client, users, db_url):
+    """Deleting the login_sessions rows (what logout does) ends the sessions they name."""
+    from sqlalchemy import delete
+
+    from dashboard.models import LoginSession
+
+    login(client, *users["viewer"])
+    assert client.get("/api/me").status_code == 200
+    with get_database(db_url).write() as s:
+        s.execute(delete(LoginSession))
+    assert client.get("/api/me").status_code == 401
