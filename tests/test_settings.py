@@ -134,7 +134,7 @@ def test_the_lower_layers_read_no_sectionist_variable():
     for pkg in ("store", "dashboard"):
         for path in (root / pkg).rglob("*.py"):
             text = path.read_text()
-            if re.search(r"os\.environ\.get\(|os\.getenv\(|environ\[", text):
+            if re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[", text):
                 offenders.append(str(path.relative_to(root)))
     assert not offenders
 
