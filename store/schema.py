@@ -216,6 +216,15 @@ RUNS = Table("runs", part="{run_id}", doc="one row per clustering run", columns=
     _c("params", _STR, "JSON"), *_RUN_METRICS, _c("n_sections", _I64), _c("n_clusters", _I64),
     _c("curves", _STR, "JSON: k, inertia, silhouette, bic"), _c("created_at", _STR), _c("label", _STR),
     _c("seconds", _F64),
+    # versions: a run id is never refitted; a refit is a new run id "{lineage}~v{version}"
+    _c("lineage", _STR, "run id of the first version (absent in older stores: the run id itself)"),
+    _c("version", _I64, "1, 2, … within the lineage (absent in older stores: 1)"),
+    _c("model_key", _STR, "store key of the fitted scaler + model used to place new sections, or null"),
+    _c("n_placed", _I64, "sections labelled by the fitted model after the fit (placed, not fitted)"),
+    _c("placed_drift", _F64, "mean distance of placed sections to their centre ÷ that of fitted ones"),
+    _c("k_rule", _STR, "how K was chosen (e.g. fixed, stability, silhouette-tolerance, bic)"),
+    _c("k_min", _I64, "smallest K searched"), _c("k_max", _I64, "largest K searched"),
+    _c("k_at_edge", _BOOL, "the chosen K is at an end of the searched range"),
 ])
 
 CLUSTERINGS = Table("clusterings", part="{run_id}", doc="a run's label for each section", columns=[
@@ -223,6 +232,7 @@ CLUSTERINGS = Table("clusterings", part="{run_id}", doc="a run's label for each 
     _c("distance", _F64), _c("silhouette", _F64), _c("stability", _F64, "co-assignment rate"),
     _c("proba", pa.list_(_F64), "soft methods"),
     _c("label_distribution", pa.list_(_F64), "frame-level spaces"),
+    _c("placed", _BOOL, "labelled by the fitted model after the fit (absent in older stores: false)"),
 ])
 
 CLUSTERS = Table("clusters", part="{run_id}", doc="one row per cluster of a run", columns=[
@@ -236,6 +246,7 @@ CLUSTERS = Table("clusters", part="{run_id}", doc="one row per cluster of a run"
 PROJECTIONS = Table("projections", part="{space}/{kind}{dims}", doc="a map: one point per section", columns=[
     _c("space", _STR), _c("kind", _STR, "pca/tsne/umap"), _c("dims", _I64), _c("section_id", _STR),
     _c("x", _F64), _c("y", _F64), _c("z", _F64, "null in 2-D"),
+    _c("placed", _BOOL, "mapped by the fitted projector after the fit (absent in older stores: false)"),
 ])
 
 CENTROID_PROJECTIONS = Table("centroid_projections", part="{run_id}", doc="a run's cluster centres on each map", columns=[
@@ -246,6 +257,8 @@ CENTROID_PROJECTIONS = Table("centroid_projections", part="{run_id}", doc="a run
 PROJECTION_INFO = Table("projection_info", part="{space}/{kind}{dims}", doc="how a map was made", columns=[
     _c("space", _STR), _c("kind", _STR), _c("dims", _I64), _c("params", _STR, "JSON"),
     _c("explained_variance_ratio", pa.list_(_F64), "PCA only"), _c("n_sections", _I64), _c("seconds", _F64),
+    _c("model_key", _STR, "store key of the fitted projector used to place new sections, or null"),
+    _c("n_placed", _I64, "sections placed by the fitted projector after the fit"),
 ])
 
 EXPLANATIONS = Table("explanations", part="{run_id}", doc="SHAP values of each section towards its own cluster", columns=[
