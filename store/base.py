@@ -118,20 +118,27 @@ class Store:
         prefix = f"{table}/"
         return [k[len(prefix):-len(".parquet")] for k in self.list(prefix) if k.endswith(".parquet")]
 
-    def _read_arrow(self, key: str, columns=None) -> pa.Table:
+    def _read_arrow(self, key: str, columns=None, table=None) -> pa.Table:
+        """One part; columns that ``table`` declares with a default and that the part predates are filled."""
         path = self.local_path(key)
         try:
             src = str(path) if path is not None else io.BytesIO(self.read_bytes(key))
+            if columns is not None:
+                have = set(pq.ParquetFile(src).schema_arrow.names)
+                if not isinstance(src, str):
+                    src.seek(0)
+                columns = [c for c in columns if c in have or _declared_or_none(table) is None]
             tbl = pq.read_table(src, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
             raise StoreError(f"{self.uri}/{key}: unreadable parquet part ({exc})") from None
         version = int((tbl.schema.metadata or {}).get(_META_KEY, b"0"))
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.uri}/{key}: written by a newer sectionist (schema {version} > {SCHEMA_VERSION})")
-        return tbl
+        t = _declared_or_none(table)
+        return t.fill_defaults(tbl) if t is not None else tbl
 
     def read_part(self, table: str, part: str, columns=None) -> pd.DataFrame:
-        return self._read_arrow(self.part_key(table, part), columns).to_pandas()
+        return self._read_arrow(self.part_key(table, part), columns, table).to_pandas()
 
     def read_table(self, table: str, columns=None, parts=None) -> pd.DataFrame:
         """The union of the parts of ``table`` (all, or those named in ``parts``) as one DataFrame.
@@ -139,7 +146,7 @@ class Store:
         An absent table gives an empty DataFrame (with the requested columns, if any).
         """
         names = self.list_parts(table) if parts is None else list(parts)
-        tables = [self._read_arrow(self.part_key(table, p), columns) for p in names]
+        tables = [self._read_arrow(self.part_key(table, p), columns, table) for p in names]
         tables = [t for t in tables if t.num_rows or len(tables) == 1]
         if not tables:
             return pd.DataFrame(columns=list(columns) if columns else [])
@@ -150,6 +157,13 @@ class Store:
         """Names of the tables present."""
         seen = {k.split("/", 1)[0] for k in self.list("") if "/" in k and k.endswith(".parquet")}
         return sorted(seen)
+
+
+def _declared_or_none(table):
+    try:
+        return _declared(table) if table is not None else None
+    except StoreError:
+        return None
 
 
 def _json_default(obj):

@@ -37,9 +37,13 @@ _BOOL = pa.bool_()
 
 @dataclass(frozen=True)
 class Column:
+    """A declared column. ``default`` fills it when reading a part written before the column existed
+    (``"=<column>"`` copies another column of the part)."""
+
     name: str
     type: pa.DataType
     doc: str = ""
+    default: object = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,25 @@ class Table(str):
                 return d.type
         return None
 
+    def fill_defaults(self, tbl: pa.Table) -> pa.Table:
+        """``tbl`` with each column that has a declared default and that ``tbl`` lacks added.
+
+        Older stores predate some columns (e.g. run versions): they read as if written with the
+        defaults. Columns without a default are never invented.
+        """
+        for c in self.columns:
+            if c.default is None or c.name in tbl.column_names:
+                continue
+            if isinstance(c.default, str) and c.default.startswith("="):
+                src = c.default[1:]
+                if src not in tbl.column_names:
+                    continue
+                col = tbl.column(src).cast(c.type)
+            else:
+                col = pa.array([c.default] * tbl.num_rows, type=c.type)
+            tbl = tbl.append_column(pa.field(c.name, c.type), col)
+        return tbl
+
     def conform(self, tbl: pa.Table) -> pa.Table:
         """``tbl`` with every column cast to its declared type; an undeclared column is an error."""
         fields, arrays = [], []
@@ -160,8 +183,8 @@ class Table(str):
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=tbl.schema.metadata))
 
 
-def _c(name, type_, doc=""):
-    return Column(name, type_, doc)
+def _c(name, type_, doc="", default=None):
+    return Column(name, type_, doc, default)
 
 
 _RUN_METRICS = [
@@ -217,10 +240,10 @@ RUNS = Table("runs", part="{run_id}", doc="one row per clustering run", columns=
     _c("curves", _STR, "JSON: k, inertia, silhouette, bic"), _c("created_at", _STR), _c("label", _STR),
     _c("seconds", _F64),
     # versions: a run id is never refitted; a refit is a new run id "{lineage}~v{version}"
-    _c("lineage", _STR, "run id of the first version (absent in older stores: the run id itself)"),
-    _c("version", _I64, "1, 2, … within the lineage (absent in older stores: 1)"),
+    _c("lineage", _STR, "run id of the first version (absent in older stores: the run id itself)", "=run_id"),
+    _c("version", _I64, "1, 2, … within the lineage (absent in older stores: 1)", 1),
     _c("model_key", _STR, "store key of the fitted scaler + model used to place new sections, or null"),
-    _c("n_placed", _I64, "sections labelled by the fitted model after the fit (placed, not fitted)"),
+    _c("n_placed", _I64, "sections labelled by the fitted model after the fit (placed, not fitted)", 0),
     _c("placed_drift", _F64, "mean distance of placed sections to their centre ÷ that of fitted ones"),
     _c("k_rule", _STR, "how K was chosen (e.g. fixed, stability, silhouette-tolerance, bic)"),
     _c("k_min", _I64, "smallest K searched"), _c("k_max", _I64, "largest K searched"),
@@ -232,7 +255,7 @@ CLUSTERINGS = Table("clusterings", part="{run_id}", doc="a run's label for each 
     _c("distance", _F64), _c("silhouette", _F64), _c("stability", _F64, "co-assignment rate"),
     _c("proba", pa.list_(_F64), "soft methods"),
     _c("label_distribution", pa.list_(_F64), "frame-level spaces"),
-    _c("placed", _BOOL, "labelled by the fitted model after the fit (absent in older stores: false)"),
+    _c("placed", _BOOL, "labelled by the fitted model after the fit (absent in older stores: false)", False),
 ])
 
 CLUSTERS = Table("clusters", part="{run_id}", doc="one row per cluster of a run", columns=[
@@ -246,7 +269,7 @@ CLUSTERS = Table("clusters", part="{run_id}", doc="one row per cluster of a run"
 PROJECTIONS = Table("projections", part="{space}/{kind}{dims}", doc="a map: one point per section", columns=[
     _c("space", _STR), _c("kind", _STR, "pca/tsne/umap"), _c("dims", _I64), _c("section_id", _STR),
     _c("x", _F64), _c("y", _F64), _c("z", _F64, "null in 2-D"),
-    _c("placed", _BOOL, "mapped by the fitted projector after the fit (absent in older stores: false)"),
+    _c("placed", _BOOL, "mapped by the fitted projector after the fit (absent in older stores: false)", False),
 ])
 
 CENTROID_PROJECTIONS = Table("centroid_projections", part="{run_id}", doc="a run's cluster centres on each map", columns=[
@@ -258,7 +281,7 @@ PROJECTION_INFO = Table("projection_info", part="{space}/{kind}{dims}", doc="how
     _c("space", _STR), _c("kind", _STR), _c("dims", _I64), _c("params", _STR, "JSON"),
     _c("explained_variance_ratio", pa.list_(_F64), "PCA only"), _c("n_sections", _I64), _c("seconds", _F64),
     _c("model_key", _STR, "store key of the fitted projector used to place new sections, or null"),
-    _c("n_placed", _I64, "sections placed by the fitted projector after the fit"),
+    _c("n_placed", _I64, "sections placed by the fitted projector after the fit", 0),
 ])
 
 EXPLANATIONS = Table("explanations", part="{run_id}", doc="SHAP values of each section towards its own cluster", columns=[

@@ -16,6 +16,8 @@ from store.errors import StoreError
 from store.schema import (
     BEGIN_MARK,
     CLUSTERINGS,
+    PROJECTIONS,
+    RUNS,
     END_MARK,
     FRAMES,
     SONGS,
@@ -150,3 +152,13 @@ def test_the_dashboard_serves_an_old_store(old_store):
     assert data.n_sections == 24
     vec = data.space_vectors("musicnn")
     assert vec is not None and vec[0].shape == (24, 200)
+
+
+def test_columns_newer_than_a_part_read_with_their_defaults(old_store):
+    st = open_store(old_store, create=False)
+    runs = st.read_table(RUNS)
+    assert (runs["lineage"] == runs["run_id"]).all() and (runs["version"] == 1).all()
+    assert (runs["n_placed"] == 0).all() and "model_key" not in runs  # no default: not invented
+    cl = st.read_table(CLUSTERINGS, columns=["section_id", "label", "placed"])
+    assert list(cl.columns) == ["section_id", "label", "placed"] and not cl["placed"].any()
+    assert not st.read_table(PROJECTIONS)["placed"].any()
