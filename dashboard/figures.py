@@ -3,9 +3,18 @@
 Nothing here reads the store or knows about Dash; callbacks pass what they looked up. One
 cluster palette (:data:`CLUSTER_PALETTE`, :func:`cluster_color`) is used by every figure and by the
 HTML chips, so cluster 3 has the same colour on every page.
+
+Plotly renders a subset of HTML in every text it draws (titles, tick labels, legend names, hover
+labels, annotations, Sankey nodes): ``<a href>`` becomes a clickable link, ``<b>`` bold. Every
+string that comes from data (song titles, run labels, feature names, lane names…) therefore goes
+through :func:`escape_text` in the builder that places it; our own markup (``<br>``,
+``<extra>``) is added after escaping and keeps working. The one parameter that takes markup,
+``hover_text`` of :func:`section_map`, is built by its caller with :func:`escape_text`.
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,6 +31,25 @@ CONTINUOUS_SCALE = "Viridis"
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 #: Above this many points, hover shows the cluster and the coordinates only (no per-point text).
 HOVER_TEXT_LIMIT = 20_000
+
+
+def escape_text(value) -> str:
+    """``value`` as text that Plotly shows literally: ``&``, ``<`` and ``>`` escaped.
+
+    Plotly's text rendering decodes these entities back, so ``<b>bold</b>`` in a song title is
+    shown as typed instead of bold, and ``<a href=…>`` is shown instead of becoming a link.
+    Quotes are left alone (outside a tag they are plain text to Plotly).
+
+    Parameters
+    ----------
+    value : object
+        Anything; ``None`` gives ``""``, other values their ``str``.
+
+    Returns
+    -------
+    str
+    """
+    return "" if value is None else html.escape(str(value), quote=False)
 
 
 def cluster_color(cluster) -> str:
@@ -70,7 +98,7 @@ def empty_figure(message: str = "Nothing to show", height: int | None = None) ->
     """A blank figure carrying a centred message."""
     fig = go.Figure()
     fig.layout = (base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
-                                    annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5,
+                                    annotations=[dict(text=escape_text(message), showarrow=False, x=0.5, y=0.5,
                                                       xref="paper", yref="paper",
                                                       font=dict(size=14, color="#6b7280"))]))
     return fig
@@ -99,7 +127,8 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     category_names : sequence, optional
         Names of the category codes, shown on hover when the point count is small.
     hover_text : sequence of str, optional
-        Per-point hover text (use only for small maps, see :data:`HOVER_TEXT_LIMIT`).
+        Per-point hover text (use only for small maps, see :data:`HOVER_TEXT_LIMIT`). Plotly
+        markup such as ``<br>`` is kept: escape the data in it with :func:`escape_text`.
     highlight : int, optional
         Index into ``xyz`` of the selected point, drawn as a ring on top.
     centroids : list of (cluster, x, y[, z]), optional
@@ -152,10 +181,10 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                                               opacity=0.55 if c < 0 else 0.85, line=dict(width=0))))
     elif values is not None:
         idx = np.arange(n)
-        traces.append(scatter(idx, name=value_name or "value", showlegend=False,
+        traces.append(scatter(idx, name=escape_text(value_name or "value"), showlegend=False,
                               marker=dict(color=np.asarray(values, np.float32), colorscale=CONTINUOUS_SCALE,
                                           size=size, opacity=0.85, showscale=True,
-                                          colorbar=dict(title=dict(text=value_name, side="right"),
+                                          colorbar=dict(title=dict(text=escape_text(value_name), side="right"),
                                                         thickness=12, len=0.8))))
     elif categories is not None:
         idx = np.arange(n)
@@ -248,11 +277,12 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, top: int
     names = [k for k, _ in items]
     vals = [float(v) for _, v in items]
     colors = ["#2563eb" if v >= 0 else "#dc2626" for v in vals]
-    hover = [f"{k} = {feature_values[k]:.4g}" if feature_values and k in feature_values else k for k in names]
+    hover = [f"{escape_text(k)} = {feature_values[k]:.4g}" if feature_values and k in feature_values
+             else escape_text(k) for k in names]
     bars = dict(type="bar", x=vals, y=[_pretty_feature(k) for k in names], orientation="h",
                 marker=dict(color=colors), hovertext=hover, hoverinfo="text+x")
     return fast_figure([bars], base_layout(height=max(180, 26 * len(names) + 60),
-                                           title=dict(text=title, font=dict(size=13)),
+                                           title=dict(text=escape_text(title), font=dict(size=13)),
                                            margin=dict(l=150, r=16, t=30 if title else 8, b=32),
                                            xaxis=dict(title=dict(text="SHAP value towards the cluster"),
                                                       zeroline=True, zerolinecolor="#9ca3af")))
@@ -369,7 +399,8 @@ def song_shares(titles, counts) -> go.Figure:
     """Horizontal bars: how many of a cluster's sections each song contributes (top songs)."""
     if len(titles) == 0:
         return empty_figure("No sections", height=200)
-    fig = go.Figure(go.Bar(x=list(counts)[::-1], y=list(titles)[::-1], orientation="h", marker_color="#64748b"))
+    fig = go.Figure(go.Bar(x=list(counts)[::-1], y=[escape_text(t) for t in titles][::-1], orientation="h",
+                           marker_color="#64748b"))
     fig.layout = (base_layout(height=max(200, 22 * len(titles) + 50), margin=dict(l=180, r=16, t=8, b=36),
                                     xaxis=dict(title="sections in this cluster")))
     return fig
@@ -390,6 +421,7 @@ def k_curves(curves: dict) -> go.Figure:
         if not curve or "k" not in curve:
             continue
         color = CLUSTER_PALETTE[i % len(CLUSTER_PALETTE)]
+        label = escape_text(label)
         for col, (metric, _) in enumerate(metrics, start=1):
             ys = curve.get(metric)
             if not ys or all(v is None for v in ys):
@@ -425,9 +457,12 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
     counts = counts[:, order]
     cols = [cols[j] for j in order]
     xlab = [_aligned_text(c, mapping, rows) for c in cols]
+    name_a, name_b = escape_text(name_a), escape_text(name_b)
+    # the run names travel in ``meta``, not inside the template: a name is never read as %{…}
     fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[str(r) for r in rows], colorscale="Blues",
-                               text=counts, texttemplate="%{text}", hovertemplate=f"{name_a} %{{y}} · {name_b} "
-                               "%{x}: %{z} sections<extra></extra>", colorbar=dict(thickness=10)))
+                               text=counts, texttemplate="%{text}", meta=[name_a, name_b],
+                               hovertemplate="%{meta[0]} %{y} · %{meta[1]} %{x}: %{z} sections<extra></extra>",
+                               colorbar=dict(thickness=10)))
     fig.layout = (base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
                                     xaxis=dict(title=f"{name_b} (label→aligned)", type="category", side="bottom"),
                                     yaxis=dict(title=name_a, type="category", autorange="reversed")))
@@ -455,6 +490,7 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
     rows, cols = list(rows), list(cols)
     mapping = mapping or {}
     matched = {c: mapping[int(c)] for c in cols if int(c) in mapping and mapping[int(c)] in set(rows)}
+    name_a, name_b = escape_text(name_a), escape_text(name_b)
     labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [
         f"{name_b}: {cluster_name(c)}" + (f" (≈ {name_a} {matched[c]})" if c in matched else
                                           " (unmatched)" if int(c) in mapping else "")
@@ -511,6 +547,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
     seen = set()
     for li, (lane, starts, ends, labels, positions) in enumerate(lanes):
         y = y0 + li
+        lane = escape_text(lane)
         names.append(lane)
         starts, ends, labels = np.asarray(starts), np.asarray(ends), np.asarray(labels)
         order = np.argsort(labels, kind="stable")
@@ -522,7 +559,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                 marker=dict(color=cluster_color(c), line=dict(color="#ffffff", width=1)), width=0.8,
                 name=cluster_name(c), legendgroup=str(c), showlegend=int(c) not in seen,
                 customdata=np.asarray(positions)[idx],
-                hovertemplate=f"{lane}<br>{cluster_name(c)}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
+                # the lane's name travels in ``meta``, not inside the template: never read as %{…}
+                meta=[lane],
+                hovertemplate=f"%{{meta[0]}}<br>{cluster_name(c)}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
                 "<extra></extra>"))
             seen.add(int(c))
     shapes = []
@@ -535,7 +574,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
     fig.layout = (base_layout(
         barmode="overlay", height=max(180, 46 * len(names) + 90), shapes=shapes,
         meta={"song_id": song_id} if song_id else None,
-        title=dict(text=title, font_size=13) if title else None,
+        title=dict(text=escape_text(title), font_size=13) if title else None,
         margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
         xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
         yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, autorange="reversed",
@@ -562,7 +601,7 @@ def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
     ci_high, agree, n); runs without a rate are left out. ``run_labels``: run id → shown name.
     """
     df = per_run.dropna(subset=["rate"])
-    labels = [(run_labels or {}).get(r, r) for r in df["run_id"]]
+    labels = [escape_text((run_labels or {}).get(r, r)) for r in df["run_id"]]
     fig = go.Figure(go.Bar(
         x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
         error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
@@ -592,7 +631,8 @@ def order_by_similarity(centroids: np.ndarray) -> np.ndarray:
 
 
 def _pretty_feature(name: str) -> str:
-    return str(name).replace("_median", " (median)").replace("_mean", " (mean)").replace("_std", " (std)") \
+    """A feature's column name as a readable, escaped label (``rms_mean`` → ``rms (mean)``)."""
+    return escape_text(name).replace("_median", " (median)").replace("_mean", " (mean)").replace("_std", " (std)") \
         .replace("_", " ")
 
 

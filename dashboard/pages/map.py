@@ -142,7 +142,8 @@ def ring_patch(data, meta, selected):
 def _hover_text(data, rows, arr):
     titles = data.titles[rows]
     starts = data.starts[rows]
-    out = [f"{t}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
+    # Plotly markup: the title is data and is escaped, the <br> is ours
+    out = [f"{figures.escape_text(t)}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
     if arr is not None:
         conf = arr.confidence[rows]
         out = [f"{h}<br>confidence {c:.2f}" if c == c else h for h, c in zip(out, conf)]
