@@ -37,6 +37,10 @@ def register_cli(sub, options) -> None:
                    help=f"central-section rule: the study's centroid/RMS ratio, or top RMS [{d.central_rule}]")
     p.add_argument("--central-fraction", type=float, default=None, help=f"fraction of central sections per song [{d.central_fraction}]")
     p.add_argument("--workers", type=int, default=None, help="songs analysed in parallel (processes) [1]")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="analyse the songs on a Dask cluster instead: local:N (N worker processes on this "
+                        "machine) or a scheduler address such as tcp://host:8786 (workers must read the song "
+                        "files at the same paths; this process writes the store)")
     p.add_argument("--embedder", action="append", dest="embedders", default=None,
                    help="embedder to run (repeatable) [musicnn]")
     p.add_argument("--no-embed", action="store_true", help="skip learned embeddings")
@@ -86,7 +90,7 @@ def cmd_analyze(args) -> int:
         section_seconds=args.section_seconds, scheme=args.scheme, beats_per_section=args.beats_per_section,
         min_section_seconds=args.min_section_seconds,
         sample_rate=args.sample_rate, central_rule=args.central_rule, central_fraction=args.central_fraction,
-        workers=args.workers, embedders=tuple(args.embedders) if args.embedders else None,
+        workers=args.workers, dask=args.dask, embedders=tuple(args.embedders) if args.embedders else None,
         device=args.device, force=args.force or None, retry_failed=args.retry_failed or None,
         embed=False if args.no_embed else None, cluster=False if args.no_cluster else None,
     )

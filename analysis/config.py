@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import ParameterError
 
 #: Fields that do not change what is computed for a song (so they are left out of the hash).
-_NOT_HASHED = {"workers", "force", "retry_failed", "embed", "embedders", "cluster", "device"}
+_NOT_HASHED = {"workers", "dask", "force", "retry_failed", "embed", "embedders", "cluster", "device"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class AnalysisConfig:
     min_song_seconds: float = 1.0
     # not hashed: how, not what
     workers: int = 1
+    dask: str | None = None  # local:N or tcp://scheduler:8786 (analysis.distributed)
     force: bool = False
     retry_failed: bool = False
     embed: bool = True
@@ -85,6 +86,10 @@ class AnalysisConfig:
             raise ParameterError(f"n_mfcc={self.n_mfcc}: must be within 1–n_mels")
         if self.workers < 1:
             raise ParameterError(f"workers={self.workers}: must be ≥ 1")
+        if self.dask is not None:
+            from .distributed import parse_address
+
+            parse_address(self.dask)  # a bad address is an error before any song
         if isinstance(self.embedders, list):
             object.__setattr__(self, "embedders", tuple(self.embedders))
 

@@ -401,7 +401,15 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     bar = tqdm(total=len(todo), desc="analysing", unit="song", disable=not progress, dynamic_ncols=True)
     interrupted = False
     try:
-        if cfg.workers > 1 and len(todo) > 1:
+        if cfg.dask and todo:
+            from .distributed import dask_client, run_songs
+
+            with dask_client(cfg.dask) as client:
+                for res in run_songs(client, todo, cfg):
+                    record(res)
+                    bar.set_postfix_str(Path(res.path).name[-30:])
+                    bar.update(1)
+        elif cfg.workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),

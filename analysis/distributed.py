@@ -1,0 +1,122 @@
+"""Per-song analysis on a Dask distributed cluster (``sectionist analyze --dask ADDRESS``).
+
+``ADDRESS`` is ``local:N`` (a :class:`distributed.LocalCluster` of N worker processes on this
+machine, loopback only) or the address of a running scheduler (``tcp://host:8786``). Each song is
+one task running :func:`analysis.pipeline.analyze_song` on a worker; the worker returns the song's
+table parts and the process that called ``analyze`` writes them to the store, song by song, in the
+same order as a local run (parts first, the ``songs`` part last). So the resume, failure and
+atomicity rules are exactly those of a local run: a song counts as done only once its ``songs``
+part exists, a failure is reported with the file and its reason and the rest goes on, and an
+interrupted run resumes where it stopped.
+
+On a cluster of several machines the song files must be readable by the workers at the same path
+(a shared folder); the store only needs to be reachable from the machine that runs ``analyze``
+(a folder or ``s3://``). ``deploy/README.md`` describes a scheduler with N workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+_WORKER_READY = False
+
+
+def parse_address(address: str) -> tuple[str, int | None]:
+    """``("local", n)`` for ``local:N`` (``local`` alone: 2 workers), else ``(address, None)``.
+
+    Raises
+    ------
+    ParameterError
+        An address that is neither ``local[:N]`` nor ``tcp://``/``tls://``/``inproc://`` + host.
+    """
+    a = str(address).strip()
+    if a == "local" or a.startswith("local:"):
+        n = a.partition(":")[2] or "2"
+        try:
+            workers = int(n)
+        except ValueError:
+            raise ParameterError(f"--dask {address!r}: use local:N with N a number of worker processes") from None
+        if not 1 <= workers <= 256:
+            raise ParameterError(f"--dask {address!r}: N must be within 1–256")
+        return "local", workers
+    if a.split("://", 1)[0] in ("tcp", "tls", "inproc", "ucx") and "://" in a and a.split("://", 1)[1]:
+        return a, None
+    raise ParameterError(f"--dask {address!r}: use local:N or a scheduler address such as tcp://host:8786")
+
+
+@contextmanager
+def dask_client(address: str):
+    """A :class:`distributed.Client` for ``address`` (see :func:`parse_address`), closed on exit."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise ParameterError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
+    kind, n = parse_address(address)
+    cluster = None
+    try:
+        if kind == "local":
+            # worker processes (the GIL-bound parts of decoding and features need them), one thread each;
+            # loopback only, no web dashboard
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            client = Client(kind, timeout="20s")
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ParameterError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _song_task(path, song_id, digest, cfg):
+    """The task a worker runs: :func:`~analysis.pipeline._worker`, with one thread per task."""
+    global _WORKER_READY
+    from .pipeline import _init_worker, _worker
+
+    if not _WORKER_READY:
+        _init_worker()
+        _WORKER_READY = True
+    return _worker(path, song_id, digest, cfg)
+
+
+def run_songs(client, todo, cfg):
+    """Submit one task per song and yield each :class:`~analysis.pipeline.SongResult` as it finishes.
+
+    A song whose task is lost (its worker died, e.g. out of memory, more often than the
+    scheduler's retry allowance) is yielded as failed with that reason; the rest go on.
+    """
+    from distributed import as_completed
+
+    from .pipeline import SongResult
+
+    futures = {}
+    for path, song_id, digest in todo:
+        fut = client.submit(_song_task, path, song_id, digest, cfg, key=f"sectionist-song-{song_id}-{time.time_ns()}",
+                            pure=False, retries=1)
+        futures[fut] = (path, song_id)
+    try:
+        for fut in as_completed(list(futures)):
+            path, song_id = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as exc:  # KilledWorker, a lost connection: report the song, go on
+                reason = f"worker lost while analysing it ({type(exc).__name__}: {exc})"
+                log.warning("%s: %s", path, reason)
+                yield SongResult(str(Path(path)), "failed", song_id, reason=reason)
+    finally:
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            client.cancel(pending)
