@@ -8,7 +8,7 @@ import dash
 import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import figures, ids
+from dashboard import downloads, figures, ids
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -79,6 +79,20 @@ def queue(data, section_ids, run_id, title, note) -> html.Div:
                 html.Div(rows, className="list queue") if rows else empty_state("Empty queue."))
 
 
+def queues(data, run_id, cluster) -> tuple[list, list]:
+    """A cluster's prototype and borderline queues (section ids): the stored lists, else computed from
+    confidence / silhouette."""
+    arr = data.run_arrays(run_id)
+    members = np.flatnonzero(arr.label == int(cluster))
+    info = data.clusters(run_id)
+    row = info.loc[int(cluster)] if int(cluster) in info.index else None
+    protos = list(row["prototypes"]) if row is not None and "prototypes" in row and len(row["prototypes"]) else \
+        list(data.section_ids[members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1))][:10]])
+    border = list(row["borderline"]) if row is not None and "borderline" in row and len(row["borderline"]) else \
+        list(data.section_ids[members[np.argsort(np.nan_to_num(arr.silhouette[members], nan=9))][:10]])
+    return protos, border
+
+
 def cluster_body(data, run_id, cluster):
     """Everything about one cluster of one run."""
     if not run_id or run_id not in data.runs.index or cluster is None:
@@ -95,11 +109,7 @@ def cluster_body(data, run_id, cluster):
     order = np.argsort(-counts)[:12]
     titles = data.songs["title"].to_numpy()[codes[order]]
 
-    # prototypes / borderline: stored lists, else computed from confidence / silhouette
-    protos = list(row["prototypes"]) if row is not None and "prototypes" in row and len(row["prototypes"]) else \
-        list(data.section_ids[members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1))][:10]])
-    border = list(row["borderline"]) if row is not None and "borderline" in row and len(row["borderline"]) else \
-        list(data.section_ids[members[np.argsort(np.nan_to_num(arr.silhouette[members], nan=9))][:10]])
+    protos, border = queues(data, run_id, cluster)
 
     profile = row["profile"] if row is not None and "profile" in row and isinstance(row["profile"], dict) else None
     if profile is None:
@@ -168,6 +178,12 @@ def layout(run=None, cluster=None, section=None, **_query):
         card(None, html.Div(className="controls-row", children=[
             control("Run", dropdown(ids.CLUSTERS_RUN, run_options(data), run, optionHeight=48)),
             control("Cluster", dropdown(ids.CLUSTERS_CLUSTER, opts, cluster)),
+        ]), html.Div(className="controls-row", children=[
+            control("Export the run", dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.RUN_KINDS, "reaper")),
+            html.Button("Download run", id=ids.CLUSTERS_EXPORT_RUN, className="btn"),
+            control("Playlist of the cluster", dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.QUEUE_CHOICES, "all")),
+            html.Button("Download playlist (.xspf)", id=ids.CLUSTERS_EXPORT_PLAYLIST, className="btn"),
+            dcc.Download(id=ids.CLUSTERS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
             html.Div([card("Cluster sizes (click a bar)",
@@ -210,3 +226,28 @@ def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
                           autoplay=bool(selected.get("autoplay")), n_neighbours=6)
+
+
+@callback(Output(ids.CLUSTERS_DOWNLOAD, "data"), Input(ids.CLUSTERS_EXPORT_RUN, "n_clicks"),
+          Input(ids.CLUSTERS_EXPORT_PLAYLIST, "n_clicks"), State(ids.CLUSTERS_RUN, "value"),
+          State(ids.CLUSTERS_CLUSTER, "value"), State(ids.CLUSTERS_EXPORT_KIND, "value"),
+          State(ids.CLUSTERS_EXPORT_QUEUE, "value"), prevent_initial_call=True)
+def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
+    data = get_data()
+    if not run or run not in data.runs.index:
+        return no_update
+    if ctx.triggered_id == ids.CLUSTERS_EXPORT_RUN:
+        exp = downloads.export_data(data, [run])
+        return downloads.download(kind or "reaper", exp, run, title=f"sectionist: {data.run_label(run)}")
+    if cluster is None:
+        return no_update
+    arr = data.run_arrays(run)
+    if queue_name in ("prototypes", "borderline"):
+        members = queues(data, run, cluster)[0 if queue_name == "prototypes" else 1]
+    else:
+        members = list(data.section_ids[arr.label == int(cluster)])
+    if not members:
+        return no_update
+    exp = downloads.export_data(data, [run], section_ids=members)
+    name = f"{figures.cluster_name(cluster)} ({queue_name or 'all'})"
+    return downloads.download("xspf", exp, f"{run}-{name}", title=f"sectionist: {name} of {data.run_label(run)}")

@@ -6,7 +6,7 @@ import dash
 import numpy as np
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import figures, ids
+from dashboard import downloads, figures, ids
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -150,16 +150,21 @@ def _hover_text(data, rows, arr):
     return out
 
 
+def selected_positions(data, selected_data) -> np.ndarray:
+    """Row positions of the sections in a lasso/box selection (sorted, unique, known)."""
+    pos = []
+    for p in (selected_data or {}).get("points") or []:
+        cd = p.get("customdata")
+        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
+            pos.append(int(cd))
+    return np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
+
+
 def selection_summary(data, selected_data, run_id, limit: int = 12):
     """Summary of a lasso/box selection: count, clusters, songs, the first sections to play."""
     if not selected_data or not selected_data.get("points"):
         return [html.Div("Use the lasso or box tool to select a group of sections.", className="muted small")]
-    pos = []
-    for p in selected_data["points"]:
-        cd = p.get("customdata")
-        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
-            pos.append(int(cd))
-    pos = np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
+    pos = selected_positions(data, selected_data)
     if not len(pos):
         return [html.Div("No sections in the selection.", className="muted small")]
     chips = []
@@ -255,7 +260,10 @@ def layout(section=None, run=None, space=None, **_query):
                                className="map-graph", style={"height": "640px"},
                                figure=figures.empty_figure("Loading…")),
                      className="card-flush"),
-                card("Selection", html.Div(id=ids.MAP_SELECTION)),
+                card("Selection", html.Div(id=ids.MAP_SELECTION), html.Div(className="controls-row", children=[
+                    control("Export the selection", dropdown(ids.MAP_EXPORT_KIND, downloads.SELECTION_KINDS, "xspf")),
+                    html.Button("Download selection", id=ids.MAP_EXPORT, className="btn"),
+                    dcc.Download(id=ids.MAP_DOWNLOAD)])),
                 card("Compare by ear: slots A and B", html.Div(id=ids.MAP_SLOT_VIEW)),
             ]),
             html.Aside(className="detail", children=[
@@ -339,3 +347,15 @@ def _fill_slot(clicks, selected, slots):
 @callback(Output(ids.MAP_SLOT_VIEW, "children"), Input(ids.MAP_SLOT_STORE, "data"), Input(ids.MAP_RUN, "value"))
 def _slots(slots, run):
     return slot_view(get_data(), slots, run)
+
+
+@callback(Output(ids.MAP_DOWNLOAD, "data"), Input(ids.MAP_EXPORT, "n_clicks"), State(ids.MAP_GRAPH, "selectedData"),
+          State(ids.MAP_RUN, "value"), State(ids.MAP_EXPORT_KIND, "value"), prevent_initial_call=True)
+def _download(_clicks, selected_data, run, kind):
+    data = get_data()
+    pos = selected_positions(data, selected_data)
+    if not len(pos):
+        return no_update
+    exp = downloads.export_data(data, [run] if run else [], section_ids=list(data.section_ids[pos]))
+    return downloads.download(kind or "xspf", exp, f"selection of {len(pos)} sections",
+                              title=f"sectionist: {len(pos)} selected sections")

@@ -7,7 +7,7 @@ import dash
 import numpy as np
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import figures, ids
+from dashboard import downloads, figures, ids
 from dashboard.components.common import GRAPH_CONFIG, card, control, default_run, dropdown, page_header, run_options
 from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
@@ -130,6 +130,10 @@ def layout(song=None, section=None, run=None, **_query):
                                            className="checklist")),
             control("Run (tracks, several songs, selection)", dropdown(ids.SONGS_RUN, run_options(data), run,
                                                                       optionHeight=48)),
+            control("Export the songs' labels (this run)", dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
+                                                                    "audacity")),
+            html.Button("Download labels", id=ids.SONGS_EXPORT, className="btn"),
+            dcc.Download(id=ids.SONGS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
             card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure("Loading…")),
@@ -168,3 +172,15 @@ def _detail(selected):
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
                           autoplay=bool(selected.get("autoplay")), n_neighbours=6)
 
+
+
+@callback(Output(ids.SONGS_DOWNLOAD, "data"), Input(ids.SONGS_EXPORT, "n_clicks"), dash.State(ids.SONGS_SONG, "value"),
+          dash.State(ids.SONGS_RUN, "value"), dash.State(ids.SONGS_EXPORT_KIND, "value"), prevent_initial_call=True)
+def _download(_clicks, songs, run, kind):
+    data = get_data()
+    songs = [s for s in (songs or []) if s in data.songs.index]
+    if not songs or not run or run not in data.runs.index:
+        return dash.no_update
+    exp = downloads.export_data(data, [run], song_ids=songs)
+    stem = f"{data.songs.loc[songs[0], 'title'] if len(songs) == 1 else f'{len(songs)} songs'}-{run}"
+    return downloads.download(kind or "audacity", exp, stem, title=f"sectionist: {data.run_label(run)}")
