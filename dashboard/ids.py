@@ -98,6 +98,7 @@ MAP_SLOT_VIEW = "map-slot-view"
 
 # ---- clusters -----------------------------------------------------------------------------------
 CLUSTERS_RUN = "clusters-run"
+CLUSTERS_RUN_NOTE = "clusters-run-note"
 CLUSTERS_CLUSTER = "clusters-cluster"
 CLUSTERS_SIZES = "clusters-sizes"
 CLUSTERS_BODY = "clusters-body"
@@ -145,6 +146,8 @@ JUDGEMENTS_PROGRESS = "judgements-progress"
 JUDGEMENTS_KAPPA = "judgements-kappa"
 JUDGEMENTS_DISPUTED = "judgements-disputed"
 JUDGEMENTS_CLUSTER_VERDICTS = "judgements-cluster-verdicts"
+JUDGEMENTS_VERSIONS = "judgements-versions"
+JUDGEMENTS_CARRY_OVER = "judgements-carry-over"
 
 # ---- exports (download buttons; dashboard/downloads.py) -------------------------------------------
 CLUSTERS_EXPORT_KIND = "clusters-export-kind"

@@ -3,6 +3,9 @@
 ``summary`` prints what the Judgements page shows in numbers: agreement with each run (Wilson
 95 % intervals), whether the best-agreed run is really ahead of each other one (Newcombe
 intervals of the difference), Fleiss' kappa and Krippendorff's alpha, and the cluster verdicts.
+Every run id is one fitted version (a refit is a new id ``{lineage}~v{version}``): verdicts are
+counted per version, and with ``--store`` the summary also says how many verdicts on an older
+version carry over to each newer one (same label after alignment) and how many it invalidates.
 ``export`` writes the judgements (current verdicts, or the full history) or the cluster verdicts
 as CSV or parquet, for a notebook or a paper. The database is chosen as for ``sectionist users``.
 """
@@ -31,10 +34,14 @@ def register_cli(subparsers, options) -> None:
     sub = p.add_subparsers(dest="judgements_command", metavar="ACTION")
     sub.required = True
 
-    s = sub.add_parser("summary", help="agreement per run, method differences, inter-rater agreement",
+    s = sub.add_parser("summary", help="agreement per run version, method differences, inter-rater agreement",
                        description="Print agreement with each run (agree ÷ (agree + disagree), Wilson 95 % "
                        "interval), the best-agreed run against each other one (Newcombe 95 % interval of the "
-                       "difference), Fleiss' kappa and Krippendorff's alpha, and the cluster verdicts.")
+                       "difference), Fleiss' kappa and Krippendorff's alpha, and the cluster verdicts. Verdicts "
+                       "are counted per run version, never pooled; with --store (a store folder) it also reads "
+                       "the runs' labels and says, for each older version, how many verdicts carry over to each "
+                       "newer version (the section keeps the judged cluster after Hungarian alignment) and how "
+                       "many are invalidated.")
     options.database(s)
     s.set_defaults(func=_summary)
 
@@ -54,8 +61,63 @@ def _pct(v) -> str:
     return "–" if v != v else f"{100 * v:.0f} %"  # nan-safe
 
 
-def summary_lines(df, cv) -> list[str]:
-    """The summary as text lines, from :func:`judgements_frame` and :func:`cluster_verdicts_frame`."""
+def version_lines(df, known=None, labels=None) -> list[str]:
+    """The per-version part of the summary: verdicts and agreement per version of each lineage with
+    a judged version, and (with ``known`` and ``labels``, see
+    :func:`dashboard.judging.stats.version_carry_over`) the carry-over to newer versions."""
+    from .judging.stats import agreement_per_version, version_carry_over
+
+    per = agreement_per_version(df, known)
+    if per.empty:
+        return []
+
+    def newest_of(lineage, grp):
+        mine = known[known["lineage"] == lineage] if known is not None else grp.iloc[0:0]
+        return max(int(grp["version"].max()), int(mine["version"].max()) if len(mine) else 1)
+
+    refitted = [(lin, grp, newest_of(lin, grp)) for lin, grp in per.groupby("lineage")]
+    refitted = [t for t in refitted if t[2] > 1]
+    if not refitted:
+        where = "in the store" if known is not None else "named by the judged run ids (add --store DIR to look in the store)"
+        return ["", f"run versions: every judged run is the only version of its lineage {where}"]
+    lines = ["", "verdicts per run version (a refit is a new run id; verdicts are never pooled across versions):"]
+    carry = version_carry_over(df, known, labels) if known is not None and labels is not None else None
+    for lineage, grp, newest in refitted:
+        source = "" if known is not None else " (read from the run ids)"
+        lines.append(f"  {lineage}: {newest} version{'s' if newest != 1 else ''}{source}")
+        rows = {int(r["version"]): r for _, r in grp.iterrows()}
+        unjudged = known[(known["lineage"] == lineage) & ~known.index.isin(grp["run_id"])] if known is not None \
+            else known
+        for run_id, v in ([] if unjudged is None else zip(unjudged.index, unjudged["version"])):
+            rows.setdefault(int(v), {"run_id": run_id})
+        for version in sorted(rows):
+            r = rows[version]
+            state = "latest" if version >= newest else f"superseded by v{newest}"
+            if "n" not in r:
+                lines.append(f"    v{version} {r['run_id']} ({state}): no verdicts yet")
+                continue
+            lines.append(f"    v{version} {r['run_id']} ({state}): {int(r['n'] + r['unsure'])} verdicts, "
+                         f"{int(r['agree'])} agree, {int(r['disagree'])} disagree, {int(r['unsure'])} unsure, "
+                         f"agreement {_pct(r['rate'])}")
+        if carry is not None:
+            for _, c in carry[carry["lineage"] == lineage].iterrows():
+                absent = f" ({int(c['absent'])} of them on sections v{int(c['new_version'])} does not label)" \
+                    if c["absent"] else ""
+                lines.append(f"    v{int(c['old_version'])} → v{int(c['new_version'])}: {int(c['carried'])} of "
+                             f"{int(c['verdicts'])} verdicts carry over (same label after alignment), "
+                             f"{int(c['invalidated'])} invalidated{absent}")
+    if carry is None:
+        lines.append("  (how many verdicts carry over to a newer version needs the runs' labels: add --store DIR)")
+    return lines
+
+
+def summary_lines(df, cv, known=None, labels=None) -> list[str]:
+    """The summary as text lines, from :func:`judgements_frame` and :func:`cluster_verdicts_frame`.
+
+    ``known`` (lineage and version per run id of the store) and ``labels`` (run id → labels per
+    section id) add the carry-over of verdicts between versions; without them versions are read
+    from the run ids.
+    """
     from .judging.stats import (
         agreement_per_run,
         cluster_verdict_summary,
@@ -83,6 +145,7 @@ def summary_lines(df, cv) -> list[str]:
                 lines.append(f"  vs {r['run_id']:<{width}}  {100 * r['difference']:+.0f} points  "
                              f"[{100 * r['ci_low']:+.0f}, {100 * r['ci_high']:+.0f}]  "
                              + ("ahead" if r["separated"] else "not separated yet"))
+        lines += version_lines(df, known, labels)
         alpha, n_items = krippendorff_alpha(df)
         kappa, _ = fleiss_kappa(df)
         if not n_items:
@@ -110,8 +173,25 @@ def _summary(args: argparse.Namespace) -> int:
         df, cv = judgements_frame(db), cluster_verdicts_frame(db)
     finally:
         db.dispose()
-    print("\n".join(summary_lines(df, cv)))
+    known = labels = None
+    if args.store and not df.empty:
+        known, labels = store_versions(args.store)
+    print("\n".join(summary_lines(df, cv, known, labels)))
     return 0
+
+
+def store_versions(store_uri):
+    """``(versions, labels)`` of a store's runs for :func:`summary_lines`: lineage and version per
+    run id, and a function giving a run's labels per section id (None when the run is not there)."""
+    from analysis.errors import StoreError
+
+    from .data import StoreData
+
+    try:
+        data = StoreData(store_uri, check_interval=1e9)
+    except StoreError as exc:
+        raise ParameterError(f"{store_uri}: cannot read the store for the runs' versions ({exc})") from None
+    return data.run_versions[["lineage", "version"]], data.labels_by_section
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`analysis.embeddings.cli`: ``models``, ``embed``;
 - :mod:`analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`analysis.export`: ``export``;
-- :mod:`dashboard.users_cli`, :mod:`dashboard.judgements_cli`, :mod:`dashboard.cli`: ``users``,
-  ``judgements``, ``serve``;
+- :mod:`dashboard.users_cli`, :mod:`dashboard.judgements_cli`, :mod:`dashboard.runs_cli`,
+  :mod:`dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
 - this module: ``sync``.
 
 The options that many commands share (``--store``, the S3 options, the database options) are
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     from analysis import __version__, commands, export, modeling
     from analysis.embeddings import cli as embeddings_cli
     from dashboard import cli as serve_cli
-    from dashboard import judgements_cli, users_cli
+    from dashboard import judgements_cli, runs_cli, users_cli
 
     parser = argparse.ArgumentParser(
         prog="sectionist",
@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_sync(sub, options)
     users_cli.register_cli(sub, options)
     judgements_cli.register_cli(sub, options)
+    runs_cli.register_cli(sub, options)
     serve_cli.register_cli(sub, options)
     modeling.register_cli(sub, options)
     export.register_cli(sub, options)

@@ -69,26 +69,43 @@ def fmt_num(v, digits: int = 3) -> str:
     return f"{f:.{digits}g}" if abs(f) >= 1000 else f"{f:.{digits}f}"
 
 
+def run_option_label(data, run_id) -> str:
+    """A run's name in a picker, with its version when its lineage has several:
+    ``"kmeans on classical17, 6 clusters (classical17-kmeans-auto) · v1 (superseded by v2)"``."""
+    note = data.version_note(run_id)
+    return f"{data.run_label(run_id)} · {note}" if note else data.run_label(run_id)
+
+
 def run_options(data, space: str | None = None) -> list[dict]:
-    """Dropdown options of the runs (those of ``space`` first)."""
+    """Dropdown options of the runs (those of ``space`` first).
+
+    The latest version of each lineage comes first; its older versions follow it, newest first,
+    still selectable and labelled as superseded (:func:`run_option_label`).
+    """
     runs = data.runs
     if runs.empty:
         return []
+    versions = data.run_versions
     ids = list(runs.index)
-    if space is not None:
-        ids.sort(key=lambda r: runs.loc[r, "space"] != space)
-    return [{"label": data.run_label(r), "value": r} for r in ids]
+    lineage_rank = {}
+    for r in ids:
+        lineage_rank.setdefault(versions.at[r, "lineage"], len(lineage_rank))
+    ids.sort(key=lambda r: (space is not None and runs.loc[r, "space"] != space,
+                            lineage_rank[versions.at[r, "lineage"]], -int(versions.at[r, "version"])))
+    return [{"label": run_option_label(data, r), "value": r} for r in ids]
 
 
 def default_run(data, space: str | None = None):
+    """The run a page shows first: the latest version of the first lineage (of ``space`` if any)."""
     opts = run_options(data, space)
     if not opts:
         return None
+    latest = set(data.latest_runs())
     if space is not None:
-        same = [o["value"] for o in opts if data.runs.loc[o["value"], "space"] == space]
+        same = [o["value"] for o in opts if data.runs.loc[o["value"], "space"] == space and o["value"] in latest]
         if same:
             return same[0]
-    return opts[0]["value"]
+    return next((o["value"] for o in opts if o["value"] in latest), opts[0]["value"])
 
 
 def dropdown(id, options, value=None, **kw) -> dcc.Dropdown:

@@ -50,6 +50,10 @@ def neighbour_list(data, pos: int, run_id: str | None, page: str, space: str | N
     return html.Div(rows, className="list")
 
 
+#: How a section labelled by a run's fitted model after the fit is marked (map hover, detail panel).
+PLACED_NOTE = "placed by the fitted model, not part of the fit"
+
+
 def section_detail(data, section_id: str | None, run_id: str | None, page: str, *, space: str | None = None,
                    autoplay: bool = True, n_neighbours: int = 8) -> list:
     """Children of a page's detail panel for ``section_id`` (an empty state when None/unknown)."""
@@ -69,6 +73,10 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
             chips.append(badge(f"silhouette {fmt_num(info['silhouette'], 2)}"))
     elif run_id:
         chips.append(badge("not in this run", "warn"))
+    if run_id and run_id in data.runs.index:
+        placed = data.run_arrays(run_id).placed
+        if placed is not None and placed[pos]:
+            chips.append(badge(PLACED_NOTE, "warn"))
     if sec.get("is_central"):
         chips.append(badge("central", "ok"))
     if sec.get("truth_label") is not None and str(sec.get("truth_label")) not in ("None", "nan"):

@@ -8,7 +8,10 @@ module loads neither). Shared by the Judgements page and ``sectionist judgements
   :func:`agreement_per_cluster`, :func:`method_differences` (is the best run really ahead?),
 - inter-rater agreement: :func:`cohen_kappa`, :func:`cohen_kappa_pairs`, :func:`fleiss_kappa`,
   :func:`fleiss_kappa_counts`, :func:`krippendorff_alpha`, :func:`krippendorff_alpha_nominal`,
-- :func:`most_disputed` sections and :func:`cluster_verdict_summary`.
+- :func:`most_disputed` sections and :func:`cluster_verdict_summary`,
+- run versions (a refit is a new run id ``{lineage}~v{version}``, so a verdict names one exact
+  version): :func:`agreement_per_version` (never pooled across versions) and
+  :func:`version_carry_over` (how many verdicts on an older version still hold in a newer one).
 
 The frames hold current verdicts, one row each: ``username``, ``run_id``, ``section_id``,
 ``cluster``, ``verdict``, ``suggested_cluster``, ``created_at``… (cluster verdicts: ``cluster``,
@@ -294,4 +297,124 @@ def cluster_verdict_summary(cv: pd.DataFrame) -> pd.DataFrame:
         merge = sorted({int(x) for x in g["merge_with"].dropna()})
         rows.append((run_id, int(cluster), *[int(counts.get(v, 0)) for v in CLUSTER_VERDICTS],
                      ", ".join(map(str, merge)), int(g["username"].nunique())))
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---- run versions ---------------------------------------------------------------------------------
+#: Separator of a refit's run id: ``{lineage}~v{version}`` (version 1 keeps the plain id).
+VERSION_SEPARATOR = "~v"
+
+
+def parse_version(run_id) -> tuple[str, int]:
+    """``(lineage, version)`` read from a run id alone: ``"a~v3"`` → ``("a", 3)``, ``"a"`` → ``("a", 1)``.
+
+    For runs the store no longer (or does not yet) hold; the store's ``lineage``/``version``
+    columns win where known.
+    """
+    run_id = str(run_id)
+    head, sep, tail = run_id.rpartition(VERSION_SEPARATOR)
+    if sep and head and tail.isdigit() and int(tail) >= 2:
+        return head, int(tail)
+    return run_id, 1
+
+
+def run_versions_of(run_ids, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``lineage`` and ``version`` of each run id (index ``run_id``): from ``known`` (a frame indexed
+    by run id with those columns, e.g. :attr:`dashboard.data.StoreData.run_versions`) where it has
+    the run, else :func:`parse_version`. ``in_store`` says which."""
+    rows = []
+    for r in dict.fromkeys(run_ids):
+        if known is not None and r in known.index:
+            rows.append((r, str(known.at[r, "lineage"]), int(known.at[r, "version"]), True))
+        else:
+            rows.append((r, *parse_version(r), False))
+    return pd.DataFrame(rows, columns=["run_id", "lineage", "version", "in_store"]).set_index("run_id")
+
+
+def agreement_per_version(df: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`agreement_per_run` with each run's ``lineage`` and ``version``, one row per version.
+
+    Verdicts are counted per run id, i.e. per exact version: a refit never inherits the verdicts of
+    the version before it (:func:`version_carry_over` says how many would still hold). Rows are
+    ordered by lineage, then version; ``latest`` marks the newest version of its lineage among
+    ``known`` and the judged runs.
+    """
+    per_run = agreement_per_run(df)
+    cols = ["lineage", "version", "latest", *per_run.columns]
+    if per_run.empty:
+        return pd.DataFrame(columns=cols)
+    ids = list(per_run["run_id"]) + (list(known.index) if known is not None else [])
+    v = run_versions_of(ids, known)
+    newest = v.groupby("lineage")["version"].max()
+    out = per_run.copy()
+    out["lineage"] = out["run_id"].map(v["lineage"])
+    out["version"] = out["run_id"].map(v["version"]).astype(np.int64)
+    out["latest"] = out["version"] == out["lineage"].map(newest)
+    return out[cols].sort_values(["lineage", "version"], kind="stable").reset_index(drop=True)
+
+
+def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.DataFrame:
+    """For each (older, newer) pair of versions of a lineage: do the verdicts on the older one hold?
+
+    A verdict on the older version *carries over* when the section's label in the newer version,
+    aligned to the older version's labels (:func:`analysis.compare.compare_labelings`, the
+    Hungarian alignment over the sections both versions label), equals the cluster that was judged;
+    otherwise the newer version *invalidates* it (``absent``: of those, sections the newer version
+    does not label at all). Verdicts without a judged cluster count as invalidated.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Current verdicts (``run_id``, ``section_id``, ``cluster``, ``verdict``).
+    known : DataFrame
+        ``lineage`` and ``version`` per run id (index), every version the store holds.
+    labels : callable
+        ``labels(run_id)`` → Series of labels indexed by section id (the sections the run labels),
+        or None when the run's labels are unknown (its pairs are left out).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``lineage``, ``old_run``, ``old_version``, ``new_run``, ``new_version``,
+        ``verdicts``, ``carried``, ``invalidated``, ``absent``, ``agree_carried`` (agree verdicts
+        that carry over); one row per pair whose older version has verdicts.
+    """
+    from analysis.compare import compare_labelings
+
+    cols = ["lineage", "old_run", "old_version", "new_run", "new_version", "verdicts", "carried",
+            "invalidated", "absent", "agree_carried"]
+    if df.empty or known is None or known.empty:
+        return pd.DataFrame(columns=cols)
+    judged = df.groupby("run_id")
+    rows = []
+    cache: dict = {}
+
+    def labels_of(run_id):
+        if run_id not in cache:
+            cache[run_id] = labels(run_id)
+        return cache[run_id]
+
+    for lineage, grp in known.rename_axis("run_id").reset_index().groupby("lineage", sort=True):
+        grp = grp.sort_values("version")
+        runs = list(zip(grp["run_id"], grp["version"]))
+        for i, (old, old_v) in enumerate(runs):
+            if old not in judged.groups:
+                continue
+            verdicts = judged.get_group(old)
+            for new, new_v in runs[i + 1:]:
+                la, lb = labels_of(old), labels_of(new)
+                if la is None or lb is None:
+                    continue
+                common = la.index.intersection(lb.index)
+                mapping = compare_labelings(la.loc[common].to_numpy(), lb.loc[common].to_numpy(),
+                                            scores=False).mapping if len(common) else {}
+                aligned = lb.map(lambda x: mapping.get(x, None))
+                now = verdicts["section_id"].map(aligned)
+                cluster = pd.to_numeric(verdicts["cluster"], errors="coerce")
+                carried = (now.notna() & cluster.notna()
+                           & (pd.to_numeric(now, errors="coerce") == cluster)).to_numpy(bool)
+                absent = int((~verdicts["section_id"].isin(lb.index)).sum())
+                agree = (verdicts["verdict"] == "agree").to_numpy(bool)
+                rows.append((lineage, old, int(old_v), new, int(new_v), len(verdicts), int(carried.sum()),
+                             int(len(verdicts) - carried.sum()), absent, int((carried & agree).sum())))
     return pd.DataFrame(rows, columns=cols)

@@ -93,6 +93,16 @@ def queues(data, run_id, cluster) -> tuple[list, list]:
     return protos, border
 
 
+def run_header(data, run_id):
+    """The run's version (when its lineage has several) and coverage (placed sections, sections it
+    does not cover), as a line above the cluster; None when there is nothing to say."""
+    notes = [n for n in (data.version_note(run_id), data.coverage_text(run_id)) if n]
+    if not notes:
+        return None
+    return html.Div(f"Run {run_id}: " + "; ".join(notes), className="run-header muted small",
+                    id=ids.CLUSTERS_RUN_NOTE)
+
+
 def cluster_body(data, run_id, cluster):
     """Everything about one cluster of one run."""
     if not run_id or run_id not in data.runs.index or cluster is None:
@@ -133,7 +143,10 @@ def cluster_body(data, run_id, cluster):
                ("mean confidence", fmt_num(np.nanmean(arr.confidence[members]), 2)),
                ("mean silhouette", fmt_num(np.nanmean(arr.silhouette[members]), 2)),
                ("surrogate fidelity (run)", fmt_num(fidelity, 2))]
+    if arr.placed is not None and arr.placed[members].any():
+        metrics.insert(1, ("placed (not fitted)", f"{int(arr.placed[members].sum()):,}"))
     return [
+        run_header(data, run_id),
         html.Div(className="metric-row", children=[cluster_chip(cluster)] + [
             html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
         html.Div(className="grid-2", children=[

@@ -16,12 +16,13 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import figures, ids
 from dashboard.auth import current_user_or_none, get_db
-from dashboard.components.common import card, empty_state, page_header, stat
+from dashboard.components.common import card, empty_state, page_header, run_option_label, stat
 from dashboard.data import get_data
 from dashboard.judging.repository import cluster_verdicts_frame, judgements_frame
 from dashboard.judging.stats import (
     agreement_per_cluster,
     agreement_per_run,
+    agreement_per_version,
     cluster_verdict_summary,
     cohen_kappa_pairs,
     fleiss_kappa,
@@ -95,6 +96,44 @@ def _differences(per_run, labels) -> list:
     ]
 
 
+def _versions(df, data) -> list:
+    """A card per-version: verdicts on each version of a refitted lineage (never pooled), and how many
+    verdicts on an older version carry over to each newer one; nothing when no judged run has
+    several versions."""
+    known = data.run_versions[["lineage", "version"]]
+    per = agreement_per_version(df, known)
+    counts = data.run_versions["n_versions"]
+    refitted = sorted({lin for lin in per["lineage"] if (known["lineage"] == lin).any()
+                       and int(counts[known["lineage"] == lin].max()) > 1})
+    if not refitted:
+        return []
+    per = per[per["lineage"].isin(refitted)]
+    rows = [{"lineage": r["lineage"], "version": data.version_note(r["run_id"]) or f"v{int(r['version'])}",
+             "run": r["run_id"], "n": int(r["n"]) + int(r["unsure"]), "agree": int(r["agree"]),
+             "disagree": int(r["disagree"]), "unsure": int(r["unsure"]), "rate": _fmt(r["rate"], pct=True),
+             "ci": f"{_fmt(r['ci_low'], pct=True)} – {_fmt(r['ci_high'], pct=True)}"} for _, r in per.iterrows()]
+    carry = data.carry_over(df)
+    carry = carry[carry["lineage"].isin(refitted)]
+    carry_rows = [{"lineage": c["lineage"], "pair": f"v{int(c['old_version'])} → v{int(c['new_version'])}",
+                   "n": int(c["verdicts"]), "carried": int(c["carried"]), "invalidated": int(c["invalidated"]),
+                   "absent": int(c["absent"]), "agree": int(c["agree_carried"])} for _, c in carry.iterrows()]
+    return [card(
+        "Run versions",
+        html.P("A refit is a new run id (version 2, 3, …); every verdict names one exact version, so verdicts are "
+               "counted per version, never pooled. A verdict on an older version carries over to a newer one when "
+               "the section still has the judged cluster after aligning the newer labels to the older ones "
+               "(Hungarian alignment); otherwise the newer version invalidates it.", className="table-note"),
+        _table([("lineage", "lineage"), ("version", "version"), ("run", "run id"), ("n", "verdicts"),
+                ("agree", "agree"), ("disagree", "disagree"), ("unsure", "unsure"), ("rate", "agreement"),
+                ("ci", "95 % interval")], rows, ids.JUDGEMENTS_VERSIONS),
+        html.H4("Verdicts carried over to newer versions", className="table-title"),
+        _table([("lineage", "lineage"), ("pair", "versions"), ("n", "verdicts on the older"),
+                ("carried", "carry over"), ("invalidated", "invalidated"), ("absent", "of which not labelled"),
+                ("agree", "agree verdicts carried")], carry_rows, ids.JUDGEMENTS_CARRY_OVER)
+        if carry_rows else empty_state("No verdicts on an older version yet."),
+    )]
+
+
 def body() -> list:
     """Everything the page shows, for the logged-in user."""
     user = current_user_or_none()
@@ -109,7 +148,7 @@ def body() -> list:
                             "of the Map, Clusters, Compare and Songs pages.")
         return ([admin_card] if is_admin else []) + [empty]
     me = user.username if user is not None else None
-    labels = {r: data.run_label(r) for r in df["run_id"].unique()}
+    labels = {r: run_option_label(data, r) for r in df["run_id"].unique()}
     alpha, n_items = krippendorff_alpha(df)
     fleiss, _ = fleiss_kappa(df)
     per_run = agreement_per_run(df)
@@ -135,6 +174,7 @@ def body() -> list:
                 ("rate", "agreement"), ("ci", "95 % interval"), ("experts", "experts")], rows, ids.JUDGEMENTS_PER_RUN),
         *_differences(per_run, labels),
     ))
+    out += _versions(df, data)
 
     per_cluster = agreement_per_cluster(df)
     rows = [{"run": r["run_id"], "cluster": int(r["cluster"]), "n": int(r["n"]), "rate": _fmt(r["rate"], pct=True),

@@ -19,7 +19,7 @@ from dashboard.components.common import (
     page_header,
     run_options,
 )
-from dashboard.components.detail import section_detail, section_summary
+from dashboard.components.detail import PLACED_NOTE, section_detail, section_summary
 from dashboard.components.judging import register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.components.selection import click_store, register_selection
@@ -147,6 +147,8 @@ def _hover_text(data, rows, arr):
     if arr is not None:
         conf = arr.confidence[rows]
         out = [f"{h}<br>confidence {c:.2f}" if c == c else h for h, c in zip(out, conf)]
+        if arr.placed is not None and arr.placed[rows].any():
+            out = [f"{h}<br>{PLACED_NOTE}" if p else h for h, p in zip(out, arr.placed[rows])]
     return out
 
 

@@ -20,28 +20,43 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · secti
 #: Run table columns: (column, header, d3 number format or None for text). The last two come
 #: from the experts' verdicts (:func:`dashboard.judging.stats.agreement_per_run`), when there are any.
 RUN_COLUMNS = [
-    ("run_id", "run", None), ("space", "space", None), ("method", "method", None), ("level", "level", None),
+    ("run_id", "run", None), ("version_note", "version", None), ("space", "space", None),
+    ("method", "method", None), ("level", "level", None), ("coverage", "coverage", None),
     ("n_clusters", "clusters", None), ("n_sections", "sections", None),
     ("silhouette", "silhouette ↑", ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
     ("calinski_harabasz", "Calinski–Harabasz ↑", ".1f"), ("bic", "BIC ↓", ".1f"),
     ("stability_ari", "stability (ARI) ↑", ".3f"), ("fidelity", "surrogate fidelity ↑", ".3f"),
     ("ari_truth", "ARI vs truth ↑", ".3f"), ("nmi_truth", "NMI vs truth ↑", ".3f"),
     ("expert_agreement", "experts agree ↑", ".0%"), ("expert_verdicts", "verdicts", ".0f"),
+    ("carried_over", "verdicts carried over", None),
 ]
 
 
-def runs_table_data(data, agreement=None) -> tuple[list[dict], list[dict]]:
+def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[dict]]:
     """Rows and column specs of the runs table (metrics rounded; absent metrics left out).
 
     ``agreement``: :func:`dashboard.judging.stats.agreement_per_run` of the current verdicts; when
     given and not empty, the share of verdicts agreeing with each run and their number are added,
-    so the internal metrics and the experts' judgement sit side by side.
+    so the internal metrics and the experts' judgement sit side by side. Each run id is one fitted
+    version, so these are per version, never pooled over a lineage; ``carry``
+    (:meth:`dashboard.data.StoreData.carry_over`) adds, on each newer version, how many verdicts on
+    the older versions still hold. The version (when a lineage has several) and the coverage (placed
+    sections, sections not covered) are shown where they say something.
     """
     runs = data.runs.reset_index()
+    runs["version_note"] = [data.version_note(r) or None for r in runs["run_id"]]
+    runs["coverage"] = [data.coverage_text(r) or None for r in runs["run_id"]]
     if agreement is not None and len(agreement):
         by_run = agreement.set_index("run_id")
         runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)
         runs["expert_verdicts"] = runs["run_id"].map(by_run["n"]).astype(float)
+    if carry is not None and len(carry):
+        notes = {}
+        for _, c in carry.iterrows():
+            notes.setdefault(c["new_run"], []).append(
+                f"{int(c['carried'])} of {int(c['verdicts'])} from v{int(c['old_version'])} "
+                f"({int(c['invalidated'])} invalidated)")
+        runs["carried_over"] = runs["run_id"].map(lambda r: "; ".join(notes[r]) if r in notes else None)
     cols = []
     for name, header, fmt in RUN_COLUMNS:
         if name not in runs.columns or runs[name].isna().all():
@@ -101,7 +116,8 @@ def corpus_stats(data) -> list:
 
 def layout(**_query):
     data = get_data()
-    rows, cols = runs_table_data(data, agreement_per_run(judgements_frame(get_db())))
+    verdicts = judgements_frame(get_db())
+    rows, cols = runs_table_data(data, agreement_per_run(verdicts), data.carry_over(verdicts))
     spaces = list(dict.fromkeys(data.runs["space"])) if not data.runs.empty else []
     return html.Div(className="page page-overview", children=[
         page_header("Overview", f"Store {data.store_uri}"),
@@ -109,7 +125,10 @@ def layout(**_query):
         card("Runs and their quality",
              html.P("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
                     "ground-truth sections; \"experts agree\" once experts have judged sections (agree ÷ "
-                    "(agree + disagree), details on the Judgements page). Click a run to open its clusters.",
+                    "(agree + disagree), details on the Judgements page), counted per run version: a refit is a "
+                    "new run id and starts with no verdicts; \"verdicts carried over\" says how many verdicts on "
+                    "an older version still hold (the section keeps the judged cluster after alignment). Click a "
+                    "run to open its clusters.",
                     className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
                                   page_size=15, style_table={"overflowX": "auto"},
