@@ -25,7 +25,9 @@ def register_cli(subparsers, options) -> None:
         description="The clustering runs of a store. A refit never overwrites a run: it is a new run id "
         "'{lineage}~v{version}' (version 1 keeps the plain id), and every expert verdict names one exact "
         "version.",
-        epilog="Examples: sectionist runs list --store demo/store; "
+        epilog="--store names the store (required; a folder or s3://bucket/prefix); the verdicts are read from "
+        "--db URL, else from that store's database. "
+        "Examples: sectionist runs list --store demo/store; "
         "sectionist runs delete classical17-kmeans-auto~v2 --store demo/store",
     )
     sub = p.add_subparsers(dest="runs_command", metavar="ACTION")
@@ -35,7 +37,9 @@ def register_cli(subparsers, options) -> None:
                         description="One line per run: run id, lineage, version (and whether a newer one "
                         "exists), space and method, K (clusters found), sections fitted and placed (labelled "
                         "by the fitted model after the fit), whether it can place new songs (has a model), "
-                        "and the number of verdicts (current, on sections) and cluster verdicts referencing it.")
+                        "and the number of verdicts (current, on sections) and cluster verdicts referencing it. "
+                        "--store names the store (required); the verdicts are read from --db URL, else from that "
+                        "store's database.")
     _store_and_db(ls, options)
     ls.set_defaults(func=_list)
 
@@ -44,7 +48,8 @@ def register_cli(subparsers, options) -> None:
                         "run never looks complete), then its clusterings, clusters, explanations, centroid "
                         "projections, stored comparisons and its fitted model. Refused (exit status 2) while any "
                         "verdict or cluster verdict, current or superseded, references the run: those would "
-                        "point at nothing.")
+                        "point at nothing. --store names the store (required); the verdicts are read from --db "
+                        "URL, else from that store's database.")
     rm.add_argument("run", metavar="RUN", help="the run id of the version to delete (see 'sectionist runs list')")
     _store_and_db(rm, options)
     rm.set_defaults(func=_delete)
@@ -66,7 +71,12 @@ def _open(args):
     if "://" not in uri and not Path(uri).is_dir():
         raise ParameterError(f"{uri}: no such store folder")
     store = open_store(uri, create=False, **settings.store_options())
-    return store, _open_db(settings.database_url())
+    url = settings.database_url()
+    db = _open_db(url)
+    if db is None:
+        print(f"note: no judgement database at {url or '(none given)'}, so no verdicts reference any run; "
+              "say --db URL if the verdicts live elsewhere", file=sys.stderr)
+    return store, db
 
 
 def _open_db(url):
@@ -230,7 +240,8 @@ def _delete(args: argparse.Namespace) -> int:
     finally:
         if db is not None:
             db.dispose()
-    print(f"deleted run {args.run}: {len(removed)} files removed from {store.uri}", file=sys.stderr)
+    checked = f"no verdict in {db.safe_url} references it" if db is not None else "no judgement database"
+    print(f"deleted run {args.run} ({checked}): {len(removed)} files removed from {store.uri}", file=sys.stderr)
     for key in removed:
         print(key)
     return 0

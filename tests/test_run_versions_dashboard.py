@@ -265,6 +265,7 @@ def test_delete_refused_with_verdicts_allowed_without(store_uri, db_url, capsys,
     assert "1 cluster verdict" in capsys.readouterr().err
     # without verdicts (a fresh database) the version goes, runs row and all
     other = sqlite_url(tmp_path / "empty.sqlite")
+    get_database(other).dispose()
     store.write_part(CENTROID_PROJECTIONS, CENTROID_PROJECTIONS.part(run_id="km~v2"), pd.DataFrame({
         "run_id": ["km~v2"], "space": ["classical17"], "kind": ["pca"], "dims": [2], "cluster": [0], "x": [0.0],
         "y": [0.0], "z": [None]}))
@@ -274,7 +275,7 @@ def test_delete_refused_with_verdicts_allowed_without(store_uri, db_url, capsys,
     store.write_part(RUNS, RUNS.part(run_id="km~v2"), run)
     assert cli_main(["runs", "delete", "km~v2", "--store", store_uri, "--db", other]) == 0
     out = capsys.readouterr()
-    assert "deleted run km~v2" in out.err
+    assert "deleted run km~v2 (no verdict in sqlite:///" in out.err
     for table in (RUNS, CLUSTERINGS, CLUSTERS, CENTROID_PROJECTIONS):
         assert not store.has_part(table, table.part(run_id="km~v2"))
     assert not store.exists("models/km~v2.joblib")
@@ -292,7 +293,8 @@ def test_delete_without_a_database_file_creates_none(store_uri, tmp_path, capsys
     assert not default_db.exists()
     assert cli_main(["runs", "delete", "gmm", "--store", store_uri]) == 0
     assert not default_db.exists()
-    capsys.readouterr()
+    err = capsys.readouterr().err
+    assert f"no judgement database at sqlite:///{default_db}" in err and "say --db URL" in err
     shutil.rmtree(tmp_path / "store" / "runs")
     assert cli_main(["runs", "list", "--store", store_uri]) == 0
     assert "no clustering runs yet" in capsys.readouterr().out
