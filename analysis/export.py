@@ -156,23 +156,32 @@ class ExportData:
         A run's segments are the sections it labelled (``cluster``: −1 noise); a scheme's segments are
         its sections, labelled ``section N`` (``cluster`` missing).
         """
-        rows = np.flatnonzero(self.sections["song_id"].to_numpy() == song_id)
-        secs = self.sections.iloc[rows]
+        cache = self.__dict__.setdefault("_cache", {})
+        if "rows" not in cache:  # numpy columns, and song → row positions, computed once
+            codes, uniq = pd.factorize(self.sections["song_id"])
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+            cache["rows"] = {u: order[bounds[i]:bounds[i + 1]] for i, u in enumerate(uniq)}
+            cache["cols"] = {c: self.sections[c].to_numpy() for c in ("section_id", "start_s", "end_s", "index")}
+            cache["scheme"] = self.sections["scheme"].astype(str).to_numpy()
+            cache["labels"] = {r: self.labels[r].to_numpy(dtype=np.float64, na_value=np.nan) for r in self.run_ids}
+        rows = cache["rows"].get(song_id, np.zeros(0, np.int64))
         if source.startswith(_SCHEME_PREFIX):
-            keep = secs["scheme"].astype(str).to_numpy() == source[len(_SCHEME_PREFIX):]
-            secs = secs[keep]
-            cluster = pd.array([pd.NA] * len(secs), dtype="Int64")
-            label = [f"section {int(i) + 1}" for i in secs["index"]]
+            rows = rows[cache["scheme"][rows] == source[len(_SCHEME_PREFIX):]]
+            cluster = np.full(len(rows), np.nan)
+            label = [f"section {int(i) + 1}" for i in cache["cols"]["index"][rows]]
         else:
-            lab = self.labels[source].iloc[rows]
-            keep = lab.notna().to_numpy() & (lab.fillna(-2).to_numpy() >= -1)
-            secs, lab = secs[keep], lab[keep]
-            cluster = lab.to_numpy()
+            lab = cache["labels"][source][rows]
+            keep = np.isfinite(lab) & (np.nan_to_num(lab, nan=-2) >= -1)
+            rows, cluster = rows[keep], lab[keep]
             label = [cluster_name(c) for c in cluster]
-        out = pd.DataFrame({"section_id": secs["section_id"].to_numpy(), "start_s": secs["start_s"].to_numpy(float),
-                            "end_s": secs["end_s"].to_numpy(float), "label": label,
-                            "cluster": pd.array(cluster, dtype="Int64")})
-        return out.sort_values("start_s", kind="stable").reset_index(drop=True)
+        rows_order = np.argsort(cache["cols"]["start_s"][rows], kind="stable")
+        rows = rows[rows_order]
+        return pd.DataFrame({"section_id": cache["cols"]["section_id"][rows],
+                             "start_s": cache["cols"]["start_s"][rows].astype(float),
+                             "end_s": cache["cols"]["end_s"][rows].astype(float),
+                             "label": [label[k] for k in rows_order],
+                             "cluster": pd.array(np.asarray(cluster)[rows_order], dtype="Int64")})
 
 
 def _valid(kind: str, given, valid) -> list:
@@ -591,10 +600,10 @@ def _song_files(data: ExportData, ext: str, write) -> dict:
 
 def _reaper(data: ExportData, location: str, out_dir, colors) -> dict:
     offsets, markers, t = {}, [], 0.0
+    last_end = data.sections.groupby("song_id")["end_s"].max()
     for sid in data.songs.index:
-        secs = data.sections[data.sections["song_id"] == sid]
         dur = data.songs.loc[sid].get("duration_s")
-        length = float(dur) if dur is not None and pd.notna(dur) and dur > 0 else float(secs["end_s"].max())
+        length = float(dur) if dur is not None and pd.notna(dur) and dur > 0 else float(last_end[sid])
         offsets[sid] = t
         markers.append((t, data.songs.loc[sid, "title"]))
         t += length + SONG_GAP_S
@@ -604,10 +613,10 @@ def _reaper(data: ExportData, location: str, out_dir, colors) -> dict:
         rows = []
         for sid in data.songs.index:
             seg = data.segments(sid, src)
-            for r in seg.itertuples(index=False):
-                rows.append({"position": offsets[sid] + r.start_s, "length": r.end_s - r.start_s, "offset": r.start_s,
-                             "name": r.label, "file": files[sid],
-                             "color": None if pd.isna(r.cluster) else colors(int(r.cluster))})
+            clusters = seg["cluster"].to_numpy(dtype=np.float64, na_value=np.nan)
+            for start, end, label, c in zip(seg["start_s"].to_numpy(), seg["end_s"].to_numpy(), seg["label"], clusters):
+                rows.append({"position": offsets[sid] + start, "length": end - start, "offset": start, "name": label,
+                             "file": files[sid], "color": None if np.isnan(c) else colors(int(c))})
         tracks.append((data.source_name(src), pd.DataFrame(rows, columns=["position", "length", "offset", "name",
                                                                           "file", "color"])))
     return {"project.rpp": reaper_project(tracks, markers=markers).encode("utf-8")}
@@ -616,20 +625,22 @@ def _reaper(data: ExportData, location: str, out_dir, colors) -> dict:
 def _xspf(data: ExportData, location: str, out_dir, base_url, title) -> dict:
     secs = data.sections
     run = data.run_ids[0] if len(data.run_ids) == 1 else None
+    if location == "url" and not base_url:
+        raise ParameterError("location 'url' needs the app's base URL (--base-url)")
+    names = {rid: [cluster_name(v) for v in data.labels[rid]] for rid in data.run_ids}
+    songs = {} if location == "url" else {sid: song_location(data.songs.loc[sid, "uri"], location, out_dir=out_dir,
+                                                             as_uri=True) for sid in data.songs.index}
     rows = []
-    for i, s in enumerate(secs.to_dict("records")):
-        clusters = [f"{rid}: {cluster_name(data.labels[rid].iloc[i])}" for rid in data.run_ids
-                    if cluster_name(data.labels[rid].iloc[i])]
-        start, end = float(s["start_s"]), float(s["end_s"])
+    for i, s in enumerate(secs[["section_id", "song_id", "title", "start_s", "end_s"]].itertuples(index=False)):
+        clusters = [f"{rid}: {names[rid][i]}" for rid in data.run_ids if names[rid][i]]
+        start, end = float(s.start_s), float(s.end_s)
         if location == "url":
-            if not base_url:
-                raise ParameterError("location 'url' needs the app's base URL (--base-url)")
-            loc, start, end = section_url(base_url, s["section_id"]), 0.0, end - start  # the URL is the section
+            loc, start, end = section_url(base_url, s.section_id), 0.0, end - start  # the URL is the section
         else:
-            loc = song_location(data.songs.loc[s["song_id"], "uri"], location, out_dir=out_dir, as_uri=True)
-        rows.append({"location": loc, "title": f"{s['title']} · {s['start_s']:.1f}–{s['end_s']:.1f} s",
-                     "creator": (cluster_name(data.labels[run].iloc[i]) if run else ""),
-                     "annotation": f"{s['section_id']}; " + "; ".join(clusters), "start_s": start, "end_s": end})
+            loc = songs[s.song_id]
+        rows.append({"location": loc, "title": f"{s.title} · {s.start_s:.1f}–{s.end_s:.1f} s",
+                     "creator": names[run][i] if run else "",
+                     "annotation": f"{s.section_id}; " + "; ".join(clusters), "start_s": start, "end_s": end})
     return {"playlist.xspf": xspf(pd.DataFrame(rows), title=title)}
 
 
@@ -753,18 +764,21 @@ def write_files(files: dict, out) -> list[Path]:
 # ---- command line ----------------------------------------------------------------------------------
 def register_cli(subparsers, options) -> None:
     """Add ``sectionist export``."""
-    kinds = "\n".join(f"  {k:<9} {d}" for k, (d, _) in KINDS.items())
     import argparse
+    import textwrap
+
+    kinds = "\n".join(f"  {k:<9} {d}" for k, (d, _) in KINDS.items())
+    about = textwrap.fill(
+        "Per-song kinds (audacity, jams, lab) and projector write several files: -o names a folder "
+        "(created) or a .zip archive. Every file is written atomically. Runs are named by run id "
+        "('sectionist info' or the Overview page lists them); an unknown run, scheme, song or space is "
+        "an error that lists the valid ones. See docs/export.md.", 100)
 
     p = subparsers.add_parser(
         "export", help="export sections and labels to REAPER, Audacity, VLC, JAMS/MIREX, TensorBoard, CSV",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write a store's sections and their cluster labels in the format of another tool.\n\n"
-        f"KIND is one of:\n{kinds}\n\n"
-        "Per-song kinds (audacity, jams, lab) and projector write several files: -o names a folder "
-        "(created) or a .zip archive. Every file is written atomically. Runs are named by run id "
-        "('sectionist info' or the Overview page lists them); an unknown run, scheme, song or space is "
-        "an error that lists the valid ones.",
+        f"KIND is one of:\n{kinds}\n\n{about}",
         epilog="examples:\n  sectionist export reaper --store demo/store --run classical17-kmeans-k6 -o demo.rpp\n"
         "  sectionist export xspf --store demo/store --run R --cluster 2 --queue prototypes -o protos.xspf\n"
         "  sectionist export projector --store demo/store --space musicnn -o projector/",
