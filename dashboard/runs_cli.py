@@ -124,7 +124,7 @@ def runs_frame(store, db):
     runs["lineage"] = runs["lineage"].where(runs["lineage"].notna(), runs["run_id"])
     runs["version"] = pd.to_numeric(runs["version"], errors="coerce").fillna(1).astype(int)
     runs["latest_version"] = runs.groupby("lineage")["version"].transform("max")
-    runs["k"] = runs["n_clusters"] if "n_clusters" in runs else None
+    runs["k"] = runs.get("n_clusters")
     runs["placed"] = pd.to_numeric(runs.get("n_placed", 0), errors="coerce").fillna(0).astype(int)
     runs["fitted"] = pd.to_numeric(runs.get("n_sections"), errors="coerce")
     model = runs["model_key"] if "model_key" in runs else pd.Series(None, index=runs.index)

@@ -408,7 +408,7 @@ def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.Data
                 common = la.index.intersection(lb.index)
                 mapping = compare_labelings(la.loc[common].to_numpy(), lb.loc[common].to_numpy(),
                                             scores=False).mapping if len(common) else {}
-                aligned = lb.map(lambda x: mapping.get(x, None))
+                aligned = lb.map(mapping)
                 now = verdicts["section_id"].map(aligned)
                 cluster = pd.to_numeric(verdicts["cluster"], errors="coerce")
                 carried = (now.notna() & cluster.notna()
