@@ -24,6 +24,28 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_FOLDER = PACKAGE_DIR / "pages"
 #: Order of the pages in the navigation (pages not listed come after, by their ``order``).
 NAV_ORDER = ["/", "/map", "/clusters", "/compare", "/songs"]
+#: The Content-Security-Policy of every response (:func:`content_security_policy` adds the hashes
+#: of Dash's inline scripts to ``script-src``). Only what the app needs, as Chromium reports it
+#: (tests/test_security_csp.py): scripts from the app only, no inline script but Dash's own (by
+#: hash); ``'unsafe-eval'`` because Plotly's WebGL traces (the map, the SHAP beeswarm) compile
+#: their shaders' code with ``Function`` (regl), which fails without it; inline styles because
+#: React and Plotly set ``style`` attributes and Plotly adds ``<style>`` elements;
+#: ``data:``/``blob:`` images for Plotly; audio from the app. ``frame-ancestors 'self'`` matches
+#: ``X-Frame-Options: SAMEORIGIN``. ``deploy/nginx.conf`` passes this header through and sets its
+#: own only on the responses nginx makes itself.
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self' 'unsafe-eval'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "media-src": "'self'",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'self'",
+    "form-action": "'self'",
+}
 
 
 def assets_folder() -> Path:
@@ -102,6 +124,12 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     server.register_error_handler(DependencyException, _unknown_component_suite)
     server.register_error_handler(OSError, _unknown_component_suite)
 
+    @server.after_request
+    def _content_security_policy(resp):
+        # every response: pages, login, audio, JSON, errors (docs/security.md)
+        resp.headers.setdefault("Content-Security-Policy", content_security_policy(app))
+        return resp
+
     def shell():
         return html.Div(className="app", children=[
             dcc.Location(id=ids.URL),
@@ -125,6 +153,24 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     with server.test_request_context("/"):
         app._setup_server()
     return app
+
+
+def content_security_policy(app) -> str:
+    """The ``Content-Security-Policy`` header value of ``app``: :data:`CSP_DIRECTIVES` with the
+    SHA-256 hashes of the inline scripts Dash writes into its pages (the renderer's start and the
+    clientside callbacks) allowed in ``script-src``, so no other inline script runs.
+
+    Parameters
+    ----------
+    app : dash.Dash
+
+    Returns
+    -------
+    str
+    """
+    directives = dict(CSP_DIRECTIVES)
+    directives["script-src"] = " ".join([directives["script-src"], *dict.fromkeys(app.csp_hashes())])
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
 def _nav_links(registry, pathname: str):
