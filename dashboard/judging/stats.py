@@ -413,7 +413,7 @@ def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.Data
                 cluster = pd.to_numeric(verdicts["cluster"], errors="coerce")
                 carried = (now.notna() & cluster.notna()
                            & (pd.to_numeric(now, errors="coerce") == cluster)).to_numpy(bool)
-                absent = int((~verdicts["section_id"].isin(lb.index)).sum())
+                absent = int((lb.index.get_indexer(pd.Index(verdicts["section_id"], dtype=object)) < 0).sum())
                 agree = (verdicts["verdict"] == "agree").to_numpy(bool)
                 rows.append((lineage, old, int(old_v), new, int(new_v), len(verdicts), int(carried.sum()),
                              int(len(verdicts) - carried.sum()), absent, int((carried & agree).sum())))
