@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from store.schema import FEATURES, FRAMES, RUNS, SECTIONS, SONGS
+from store.schema import CLUSTERINGS, FEATURES, FRAMES, RUNS, SECTIONS, SONGS
 
 
 def register_cli(sub, options) -> None:
@@ -133,6 +133,7 @@ def store_summary(store) -> list[str]:
         cols = [c for c in ["run_id", "n_clusters", "silhouette", "stability_ari", "ari_truth", "nmi_truth"] if c in runs]
         with_pd_opts = runs[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
         lines.extend("  " + ln for ln in with_pd_opts.splitlines())
+        lines.extend(coverage_lines(store, runs))
     errors = m.get("errors") or {}
     if errors:
         lines.append(f"failed files: {len(errors)}")
@@ -140,6 +141,34 @@ def store_summary(store) -> list[str]:
     if len(lines) == 1:
         lines.append("(empty store)")
     return lines
+
+
+def coverage_lines(store, runs) -> list[str]:
+    """One line per run: its version, how many of the store's sections it covers, how many were placed."""
+    import json
+
+    if not store.list_parts(SECTIONS):
+        return []
+    sec = store.read_table(SECTIONS, columns=["section_id", "is_central"])
+    n_all, n_central = len(sec), int(sec["is_central"].fillna(False).astype(bool).sum())
+    out = []
+    for row in runs.sort_values("run_id").to_dict("records"):
+        run_id = row["run_id"]
+        n = len(store.read_part(CLUSTERINGS, run_id, columns=["section_id"])) if store.has_part(CLUSTERINGS, run_id) else 0
+        try:
+            central = bool(json.loads(row.get("params") or "{}").get("central_only"))
+        except (TypeError, ValueError):
+            central = False
+        m = n_central if central else n_all
+        line = (f"run {run_id} (version {int(row.get('version', 1))} of {row.get('lineage', run_id)}) covers {n} of "
+                f"{m} {'central ' if central else ''}sections ({int(row.get('n_placed', 0) or 0)} placed after the fit")
+        drift = row.get("placed_drift")
+        line += f", drift {drift:.2f})" if isinstance(drift, float) and drift == drift else ")"
+        if n < m and not isinstance(row.get("model_key"), str):
+            line += (" — no saved model (an older run): it does not cover the newer sections; "
+                     f"'sectionist refit {run_id}' fits a version that does")
+        out.append(line)
+    return out
 
 
 def cmd_info(args) -> int:

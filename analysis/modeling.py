@@ -55,11 +55,16 @@ from .runs import (  # noqa: F401  (LEVELS, SpaceData, make_run_id: re-exported 
     RunSpec,
     SpaceData,
     Stability,
+    RunModel,
     fit_run,
     make_run_id,
     parse_k,
+    place_sections,
+    placed_drift,
     run_stability,
     score_truth,
+    subset_space,
+    versioned_run_id,
 )
 
 log = logging.getLogger(__name__)
@@ -167,6 +172,107 @@ def load_space(store, space: str, *, level: str | None = None, central_only: boo
     return SpaceData(space, level, section_ids, song_ids, vals, groups.astype(np.int64), cols)
 
 
+# ---- fitted models in the store, and run versions -----------------------------------------------
+
+#: Store folder of the fitted models (``models/runs/{run_id}.joblib``, ``models/projections/{space}/{kind}{dims}.joblib``).
+MODELS_PREFIX = "models"
+#: Libraries whose versions are recorded beside each saved model; a model saved under other
+#: versions of any of them is not loaded (its run or map does not cover new sections; see :func:`load_model`).
+MODEL_LIBRARIES = ("numpy", "scipy", "scikit-learn", "joblib", "openTSNE", "umap-learn", "pynndescent")
+
+
+def run_model_key(run_id: str) -> str:
+    """Store key of a run's fitted model."""
+    RUNS.part(run_id=run_id)  # a bad run id: StoreError
+    return f"{MODELS_PREFIX}/runs/{run_id}.joblib"
+
+
+def projection_model_key(space: str, kind: str, dims: int) -> str:
+    """Store key of a map's fitted projector."""
+    return f"{MODELS_PREFIX}/projections/{PROJECTIONS.part(space=space, kind=kind, dims=dims)}.joblib"
+
+
+def model_libraries() -> dict:
+    """``{library: version}`` of :data:`MODEL_LIBRARIES` installed here (and of sectionist)."""
+    import importlib.metadata as md
+
+    from . import __version__
+
+    out = {"sectionist": __version__}
+    for name in MODEL_LIBRARIES:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def save_model(store, key: str, obj) -> str:
+    """Save a fitted model under ``key`` (joblib) with the library versions beside it (``key + ".json"``).
+
+    Both are written atomically; returns ``key``. Model files are pickles: load them only from a
+    store you trust (the dashboard never loads them).
+    """
+    import io
+
+    import joblib
+
+    buf = io.BytesIO()
+    joblib.dump(obj, buf, compress=3)
+    store.write_bytes(key, buf.getvalue())
+    store.write_json(key + ".json", {"libraries": model_libraries(), "type": type(obj).__name__,
+                                     "bytes": len(buf.getvalue())})
+    return key
+
+
+def load_model(store, key):
+    """The model saved under ``key``, or None with a warning when it is absent or was saved by other
+    library versions (what it would place is then reported as not covered, never guessed)."""
+    import io
+    import warnings
+
+    if not isinstance(key, str) or not key:
+        return None
+    if not store.exists(key):
+        log.warning("%s/%s: model file missing; what it would place stays uncovered", store.uri, key)
+        return None
+    saved = (store.read_json(key + ".json", default={}) or {}).get("libraries") or {}
+    now = model_libraries()
+    differ = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
+    if differ:
+        msg = (f"{store.uri}/{key} was saved with other library versions ("
+               + ", ".join(f"{k} {a or '?'} here {b}" for k, (a, b) in sorted(differ.items()))
+               + "); it is not used, so new sections stay uncovered by it: 'sectionist refit' fits a new "
+               "version with these libraries")
+        warnings.warn(msg, stacklevel=2)
+        log.warning(msg)
+        return None
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(store.read_bytes(key)))
+    except Exception as exc:  # a damaged or foreign file must not stop the analysis
+        log.warning("%s/%s: model file unreadable (%s: %s); what it would place stays uncovered",
+                    store.uri, key, type(exc).__name__, exc)
+        return None
+
+
+def latest_version(store, lineage: str, runs: pd.DataFrame | None = None) -> int:
+    """The highest version of ``lineage`` in the store (0 when it has none)."""
+    runs = store.read_table(RUNS) if runs is None else runs
+    if runs.empty:
+        return 0
+    mine = runs[runs["lineage"] == lineage]
+    return int(mine["version"].max()) if len(mine) else 0
+
+
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest version of each lineage among ``runs`` rows."""
+    if runs.empty:
+        return runs
+    return runs.sort_values(["lineage", "version"]).groupby("lineage", as_index=False).tail(1)
+
+
 # ---- one run: load → fit_run → stability / explanation / truth → write ---------------------------
 
 _parse_k = parse_k  # kept for callers of the former private name
@@ -232,7 +338,7 @@ class RunRows:
 
 def run_rows(result: RunResult, *, stability: Stability | None = None, explanation: Explanation | None = None,
              truth: dict | None = None, profile: pd.DataFrame | None = None, seconds: float = float("nan"),
-             created_at: str | None = None) -> RunRows:
+             created_at: str | None = None, version: int = 1, model_key: str | None = None) -> RunRows:
     """Turn a fitted run and its other steps into the rows of its tables (pure; see ``docs/store.md``).
 
     Parameters
@@ -251,13 +357,19 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
         Wall time of the run.
     created_at : str, optional
         ISO time stamp (default: now, UTC).
+    version : int
+        Version of the run within its lineage (``result.run_id``): version 1 is written under the
+        lineage's id, a later one under ``{lineage}~v{version}`` (:func:`analysis.runs.versioned_run_id`).
+    model_key : str, optional
+        Store key of the run's saved :class:`analysis.runs.RunModel` (:func:`save_model`).
 
     Returns
     -------
     RunRows
     """
     spec = result.spec
-    run_id = result.run_id
+    lineage = result.run_id
+    run_id = versioned_run_id(lineage, version)
     labels, n_sec = result.labels, result.n_sections
     ranking = explanation.ranking if explanation is not None else {}
     ts = truth if truth is not None else {"ari": np.nan, "nmi": np.nan, "n": 0}
@@ -299,6 +411,7 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
         "stability": stab_rate.astype(np.float64),
         "proba": list(np.round(proba, 6).tolist()) if proba is not None else [None] * n_sec,
         "label_distribution": list(np.round(distribution, 6).tolist()) if distribution is not None else [None] * n_sec,
+        "placed": False,
     })
     n_clusters = result.n_clusters
     k_label = f"K={n_clusters}" + (" auto" if spec.k == "auto" and spec.uses_k else "")
@@ -319,6 +432,8 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
         "created_at": created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label": f"{spec.method} ({k_label}) on {spec.space}" + (f", {spec.level}" if spec.level != "section" else ""),
         "seconds": round(seconds, 3),
+        "lineage": lineage, "version": int(version), "model_key": model_key,
+        "n_placed": 0, "placed_drift": float("nan"),
     }
     shap_df = None
     if explanation is not None:
@@ -343,8 +458,14 @@ def write_run(store, rows: RunRows) -> str:
 def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="auto", scaling: str = "standard",
                   seed: int = 0, level: str | None = None, *, central_only: bool = False, explain: bool = True,
                   stability: bool = True, n_repeats: int = STABILITY_REPEATS, project: bool = True,
-                  method_params: dict | None = None, progress: bool = True) -> str:
-    """Cluster one space of a store and write the run's tables.
+                  method_params: dict | None = None, progress: bool = True, version: int | None = None) -> str:
+    """Cluster one space of a store and write the run's tables, as a new run: a run id is never refitted.
+
+    The first fit of a set of options is written under its readable id (its *lineage*, e.g.
+    ``classical17-kmeans-auto``); fitting the same options again writes the next version,
+    ``{lineage}~v2`` and so on, and leaves the earlier versions (and the verdicts on them) as they are.
+    The fitted scaler and model are saved under ``models/runs/{run_id}.joblib`` (``runs.model_key``)
+    so that sections added later can be placed without a refit (:func:`place_new_sections`).
 
     The steps: :func:`load_space` → :func:`analysis.runs.fit_run` → :func:`analysis.runs.run_stability`,
     :func:`explain_from_store` (:func:`analysis.explain.explain_run`), :func:`truth_from_store`
@@ -373,6 +494,8 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
         (Re)compute the space's projections and every run's centroid projections afterwards.
     method_params : dict, optional
         Extra estimator parameters (e.g. ``{"covariance_type": "full"}``).
+    version : int, optional
+        Version to write (default: one more than the lineage's latest, 1 for a new lineage).
 
     Returns
     -------
@@ -389,11 +512,14 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     log.info("run %s: %d sections, %d rows × %d columns", replace(spec, level=data.level).run_id, n_sec, *data.X.shape)
 
     result = fit_run(data, spec)
+    if version is None:
+        version = latest_version(store, result.run_id) + 1
     stab = run_stability(data, result, n_repeats=n_repeats, progress=progress) if stability else None
     explanation = explain_from_store(store, result, progress=progress) if explain else None
     truth = truth_from_store(store, result)
+    model_key = save_model(store, run_model_key(versioned_run_id(result.run_id, version)), RunModel.of(result))
     rows = run_rows(result, stability=stab, explanation=explanation, truth=truth, profile=_profiles(store, result),
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0, version=version, model_key=model_key)
     run_id = write_run(store, rows)
     log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, result.n_clusters,
              result.quality["silhouette"], truth["ari"], rows.runs["seconds"].iloc[0])
@@ -417,8 +543,11 @@ def _space_section_matrix(store, space: str) -> tuple[np.ndarray, np.ndarray, li
 def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, progress: bool = True) -> dict:
     """Fit each projection of ``space`` and write it, then project every run's centroids with it.
 
-    Writes ``projections`` and ``projection_info`` parts ``{space}/{kind}{dims}`` and, for every
-    run on ``space``, its ``centroid_projections`` part (all kinds).
+    Writes ``projections`` and ``projection_info`` parts ``{space}/{kind}{dims}`` (``projection_info``
+    last: a map exists once it does), the fitted projector under ``models/projections/…``
+    (``projection_info.model_key``, used to place sections added later), and, for every run on
+    ``space``, its ``centroid_projections`` part (every map of the space). Refitting a map moves
+    coordinates people know; ``sectionist analyze`` fits only the maps that do not exist yet.
 
     Returns
     -------
@@ -442,27 +571,47 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
         proj = Projector(kind, dims, random_state=seed).fit(X)
         fitted[(kind, dims)] = proj
         E = proj.embedding_
-        part = f"{space}/{kind}{dims}"
+        part = PROJECTIONS.part(space=space, kind=kind, dims=dims)
         store.write_part(PROJECTIONS, part, pd.DataFrame({
             "space": space, "kind": kind, "dims": dims, "section_id": ids,
             "x": E[:, 0], "y": E[:, 1], "z": E[:, 2] if dims == 3 else np.full(len(ids), np.nan),
+            "placed": False,
         }))
+        key = save_model(store, projection_model_key(space, kind, dims), proj)
         evr = proj.explained_variance_ratio_
         store.write_part(PROJECTION_INFO, part, pd.DataFrame([{
             "space": space, "kind": kind, "dims": dims, "params": _json(proj.params_),
             "explained_variance_ratio": evr.tolist() if evr is not None else None,
             "n_sections": len(ids), "seconds": round(time.perf_counter() - t0, 3),
+            "model_key": key, "n_placed": 0,
         }]))
-    project_centroids(store, space, fitted, cols)
+    project_centroids(store, space, {**space_projectors(store, space, exclude=set(fitted)), **fitted}, cols)
     return fitted
 
 
-def project_centroids(store, space: str, projectors: dict, columns: list[str]) -> None:
-    """Write ``centroid_projections`` for every run on ``space`` with the space's fitted projectors."""
+def space_projectors(store, space: str, *, exclude=()) -> dict:
+    """``(kind, dims) → fitted Projector`` of every map of ``space`` whose saved projector loads
+    (leaving out the ``(kind, dims)`` in ``exclude``)."""
+    out = {}
+    for part in PROJECTION_INFO.parts_where(store.list_parts(PROJECTION_INFO), space=space):
+        info = store.read_part(PROJECTION_INFO, part).iloc[0]
+        if (str(info["kind"]), int(info["dims"])) in exclude:
+            continue
+        proj = load_model(store, info.get("model_key"))
+        if proj is not None:
+            out[(str(info["kind"]), int(info["dims"]))] = proj
+    return out
+
+
+def project_centroids(store, space: str, projectors: dict, columns: list[str], run_ids=None) -> None:
+    """Write ``centroid_projections`` for every run on ``space`` (or those of ``run_ids``) with the
+    space's fitted projectors."""
     runs = store.read_table(RUNS)
     if runs.empty:
         return
     for run_id in runs.loc[runs["space"] == space, "run_id"]:
+        if run_ids is not None and run_id not in run_ids:
+            continue
         if not store.has_part(CLUSTERS, run_id):
             continue
         cl = store.read_part(CLUSTERS, run_id)
@@ -482,8 +631,11 @@ def project_centroids(store, space: str, projectors: dict, columns: list[str]) -
 # ---- comparisons -------------------------------------------------------------------------------------
 
 
-def compare_store(store, runs: list[str] | None = None, *, progress: bool = True) -> pd.DataFrame:
+def compare_store(store, runs: list[str] | None = None, *, progress: bool = True, involving=None) -> pd.DataFrame:
     """Compare every pair of runs (on their common sections) and every run with the ground truth.
+
+    ``involving`` (a set of run ids) limits the pairs to those with at least one of these runs (e.g.
+    the runs whose placed sections changed).
 
     Writes ``comparisons`` and ``comparison_sections`` parts ``{run_a}__{run_b}`` (pairs in sorted
     order), removes parts of pairs whose runs are gone, and returns one tidy table: one row per
@@ -506,6 +658,8 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
               for r in wanted}
     rows = []
     pairs = list(combinations(wanted, 2))
+    if involving is not None:
+        pairs = [(a, b) for a, b in pairs if a in involving or b in involving]
     it = pairs
     if progress and pairs:
         from tqdm.auto import tqdm
@@ -550,6 +704,213 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
     return pd.DataFrame(rows, columns=["run_a", "run_b", "n_sections", "agreement", "ari", "nmi"])
 
 
+# ---- placement: new sections into existing runs and maps -----------------------------------------------
+
+
+@dataclass
+class PlacementReport:
+    """What :func:`place_new_sections` did.
+
+    Attributes
+    ----------
+    runs : dict
+        ``run_id → sections placed now``.
+    maps : dict
+        ``"{space}/{kind}{dims}" → sections placed now``.
+    uncovered : dict
+        ``run_id or map → sections it does not cover`` because it has no usable saved model (a run
+        or map from an older store, or a model saved by other library versions).
+    """
+
+    runs: dict
+    maps: dict
+    uncovered: dict
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.runs:
+            out.append("placed new sections into runs: " + ", ".join(f"{r} (+{n})" for r, n in self.runs.items()))
+        if self.maps:
+            out.append("placed new sections on maps: " + ", ".join(f"{m} (+{n})" for m, n in self.maps.items()))
+        for what, n in self.uncovered.items():
+            out.append(f"NOT COVERED: {what} has no usable fitted model and does not cover {n} newer section(s); "
+                       f"'sectionist refit {what}' fits a new version on every section" if "/" not in what else
+                       f"NOT COVERED: map {what} has no usable fitted projector and lacks {n} newer section(s); "
+                       "'sectionist refit --maps' refits the maps (they move)")
+        return out
+
+
+def _run_params(row) -> dict:
+    try:
+        return json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _candidate_sections(sections: pd.DataFrame, central_only: bool) -> set:
+    if central_only:
+        sections = sections[sections["is_central"].fillna(False).astype(bool)]
+    return set(sections["section_id"])
+
+
+def _placed_clusterings(run_id: str, pl) -> pd.DataFrame:
+    n = len(pl.section_ids)
+    return pd.DataFrame({
+        "run_id": run_id, "section_id": pl.section_ids, "label": pl.labels.astype(np.int64),
+        "confidence": pl.confidence.astype(np.float64), "distance": pl.distance.astype(np.float64),
+        "silhouette": np.full(n, np.nan), "stability": np.full(n, np.nan),
+        "proba": list(np.round(pl.proba, 6).tolist()) if pl.proba is not None else [None] * n,
+        "label_distribution": (list(np.round(pl.label_distribution, 6).tolist())
+                               if pl.label_distribution is not None else [None] * n),
+        "placed": True,
+    })
+
+
+def _update_run_placement(store, run_id: str, clusterings: pd.DataFrame) -> bool:
+    """Set the run's ``n_placed`` and ``placed_drift`` from its clusterings; True when they changed."""
+    run = store.read_part(RUNS, run_id)
+    placed = clusterings["placed"].fillna(False).astype(bool).to_numpy()
+    n_placed = int(placed.sum())
+    drift = placed_drift(clusterings["distance"].to_numpy()[placed], clusterings["distance"].to_numpy()[~placed])
+    old_n = int(run["n_placed"].iloc[0]) if "n_placed" in run else 0
+    old_d = float(run["placed_drift"].iloc[0]) if "placed_drift" in run and run["placed_drift"].notna().iloc[0] else np.nan
+    if old_n == n_placed and (old_d == drift or (np.isnan(old_d) and np.isnan(drift))):
+        return False
+    run["n_placed"] = n_placed
+    run["placed_drift"] = drift
+    store.write_part(RUNS, run_id, run)
+    return True
+
+
+def place_new_sections(store, *, progress: bool = True) -> PlacementReport:
+    """Label and map the sections that existing runs and maps do not cover yet, with their saved models.
+
+    Every run keeps its fitted sections' rows exactly; rows for the new sections are added to its
+    ``clusterings`` part with ``placed = True`` (labels from the run's saved scaler and model, at
+    the frame level the mode of the frames' labels; no silhouette or stability, which belong to
+    the fit) and its ``n_placed`` / ``placed_drift`` are updated. Every map likewise gets the new
+    sections' coordinates from its saved projector (``projections.placed``). Runs and maps without
+    a usable saved model are left as they are and reported in :attr:`PlacementReport.uncovered`.
+    Safe to interrupt: a rerun places what is still missing and repairs the counts.
+
+    Returns
+    -------
+    PlacementReport
+    """
+    report = PlacementReport({}, {}, {})
+    runs = store.read_table(RUNS)
+    if not store.list_parts(SECTIONS):
+        return report
+    sections = read_sections(store)
+    spaces: dict = {}
+    rows = list(runs.to_dict("records")) if not runs.empty else []
+    it = rows
+    if progress and rows:
+        from tqdm.auto import tqdm
+
+        it = tqdm(rows, desc="placing", leave=False, disable=None)
+    for row in it:
+        run_id = row["run_id"]
+        if not store.has_part(CLUSTERINGS, run_id):
+            continue
+        cl = store.read_part(CLUSTERINGS, run_id)
+        params = _run_params(row)
+        todo = _candidate_sections(sections, bool(params.get("central_only"))) - set(cl["section_id"])
+        if todo:
+            key = row.get("model_key")
+            model = load_model(store, key) if isinstance(key, str) else None
+            if model is None:
+                report.uncovered[run_id] = len(todo)
+            else:
+                level = row["level"] if row["level"] != "section" else None
+                try:
+                    data = subset_space(load_space(store, row["space"], level=level), todo)
+                except StoreError as exc:
+                    log.warning("run %s: new sections not placed (%s)", run_id, exc)
+                    report.uncovered[run_id] = len(todo)
+                    data = None
+                if data is not None and len(data.section_ids):
+                    new = _placed_clusterings(run_id, place_sections(model, data))
+                    cl = pd.concat([cl, new], ignore_index=True)
+                    store.write_part(CLUSTERINGS, run_id, cl)
+                    report.runs[run_id] = len(new)
+        if "placed" in cl and _update_run_placement(store, run_id, cl):
+            report.runs.setdefault(run_id, 0)
+    for part in store.list_parts(PROJECTION_INFO):
+        info = store.read_part(PROJECTION_INFO, part).iloc[0]
+        pts = store.read_part(PROJECTIONS, part) if store.has_part(PROJECTIONS, part) else None
+        if pts is None:
+            continue
+        space = str(info["space"])
+        if space not in spaces:
+            try:
+                spaces[space] = _space_section_matrix(store, space)
+            except StoreError as exc:
+                log.warning("space %s: maps not extended (%s)", space, exc)
+                spaces[space] = None
+        if spaces[space] is None:
+            continue
+        ids, X, _ = spaces[space]
+        new = ~np.isin(ids, pts["section_id"].to_numpy())
+        if new.any():
+            key = info.get("model_key")
+            proj = load_model(store, key) if isinstance(key, str) else None
+            if proj is None:
+                report.uncovered[part] = int(new.sum())
+            else:
+                E = proj.transform(X[new])
+                dims = int(info["dims"])
+                add = pd.DataFrame({"space": space, "kind": info["kind"], "dims": dims, "section_id": ids[new],
+                                    "x": E[:, 0], "y": E[:, 1],
+                                    "z": E[:, 2] if dims == 3 else np.full(int(new.sum()), np.nan), "placed": True})
+                pts = pd.concat([pts, add], ignore_index=True)
+                store.write_part(PROJECTIONS, part, pts)
+                report.maps[part] = len(add)
+        n_placed = int(pts["placed"].fillna(False).astype(bool).sum()) if "placed" in pts else 0
+        if int(info.get("n_placed", 0) or 0) != n_placed:
+            info_df = store.read_part(PROJECTION_INFO, part)
+            info_df["n_placed"] = n_placed
+            store.write_part(PROJECTION_INFO, part, info_df)
+    return report
+
+
+# ---- modelling as resumable units ---------------------------------------------------------------------
+
+
+def _modeling_hash(specs, projections, seed, n_repeats) -> str:
+    import hashlib
+
+    blob = _json({"specs": specs, "projections": [list(p) for p in projections], "seed": seed,
+                  "n_repeats": n_repeats})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _mark(store, unit: str, config_hash: str, *, done: bool = True) -> None:
+    """Record (or, with ``done=False``, forget) a finished modelling unit in the manifest."""
+    manifest = store.read_manifest()
+    m = manifest.get("modeling") or {}
+    if m.get("hash") != config_hash:
+        m = {"hash": config_hash, "done": []}
+    units = [u for u in m.get("done", []) if u != unit]
+    if done:
+        units.append(unit)
+    m["done"] = units
+    manifest["modeling"] = m
+    store.write_manifest(manifest)
+
+
+def _is_marked(store, unit: str, config_hash: str) -> bool:
+    m = store.read_manifest().get("modeling") or {}
+    return m.get("hash") == config_hash and unit in (m.get("done") or [])
+
+
+def _centroids_complete(store, run_id: str, maps: set) -> bool:
+    if not store.has_part(CENTROID_PROJECTIONS, run_id):
+        return False
+    cp = store.read_part(CENTROID_PROJECTIONS, run_id, columns=["kind", "dims"])
+    return {(str(k), int(d)) for k, d in zip(cp["kind"], cp["dims"])} >= maps
+
+
 # ---- the default set -----------------------------------------------------------------------------------
 
 
@@ -567,47 +928,128 @@ def default_run_specs(store, embedders=("musicnn",)) -> list[dict]:
     return specs
 
 
-def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress: bool = True,
-                       projections=DEFAULT_PROJECTIONS, n_repeats: int = STABILITY_REPEATS) -> list[str]:
-    """Cluster, explain, project and compare the default runs of a store.
+def _spec_lineage(spec: dict, seed: int) -> str:
+    """The run id (lineage) that :func:`cluster_store` gives the options ``spec``."""
+    level = spec.get("level") or ("section" if spec["space"] in feature_spaces() else "frame")
+    return make_run_id(spec["space"], spec["method"], spec.get("k", "auto"), scaling=spec.get("scaling", "standard"),
+                       level=level, seed=seed, central_only=spec.get("central_only", False))
 
-    Run ids are deterministic (e.g. ``classical17-kmeans-auto``), so calling it again replaces
-    the same parts.
+
+def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress: bool = True,
+                       projections=DEFAULT_PROJECTIONS, n_repeats: int = STABILITY_REPEATS,
+                       report: dict | None = None) -> list[str]:
+    """The modelling step of ``sectionist analyze``: bring a store's runs, maps and comparisons up to date.
+
+    Resumable, unit by unit, whatever happened to the songs:
+
+    1. sections that existing runs and maps do not cover are **placed** with their saved models
+       (:func:`place_new_sections`; fitted rows never change, no run id is refitted);
+    2. each default run (:func:`default_run_specs`) whose lineage has no version yet is fitted;
+    3. each default map that does not exist yet is fitted, and every run's centroids are drawn on
+       every map of its space;
+    4. the comparisons are (re)computed when a run was added or placed into, or when the last
+       comparison step did not finish.
+
+    Each finished unit is recorded in ``manifest["modeling"]["done"]`` with the hash of these
+    settings; a unit counts as done when its last part exists (``runs``, ``projection_info``) or,
+    for the comparisons, when it is recorded. A kill at any point is finished by running the same
+    command again.
+
+    Parameters
+    ----------
+    report : dict, optional
+        Filled with ``placement`` (:class:`PlacementReport`) and ``fitted`` (run ids and maps fitted now).
 
     Returns
     -------
     list of str
-        The run ids made.
+        The run ids of the default runs (the latest version of each default lineage).
     """
     specs = default_run_specs(store, embedders)
-    run_ids = []
-    spaces = []
+    config_hash = _modeling_hash(specs, projections, seed, n_repeats)
     timings: dict = {}
+    fitted: list = []
     t_all = time.perf_counter()
+
+    # 1. placement
+    t0 = time.perf_counter()
+    compared = _is_marked(store, "comparisons", config_hash)  # the last comparison step finished
+    placement = place_new_sections(store, progress=progress)
+    changed = set(placement.runs)
+    if changed:
+        _mark(store, "comparisons", config_hash, done=False)
+    timings["placement"] = round(time.perf_counter() - t0, 2)
+
+    # 2. runs
+    runs = store.read_table(RUNS)
+    lineages = set(runs["lineage"]) if not runs.empty else set()
+    spaces = []
     it = specs
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(specs, desc="models")
     for spec in it:
-        t0 = time.perf_counter()
-        run_ids.append(cluster_store(store, seed=seed, project=False, progress=progress, n_repeats=n_repeats, **spec))
-        timings[run_ids[-1]] = round(time.perf_counter() - t0, 2)
         if spec["space"] not in spaces:
             spaces.append(spec["space"])
+        lineage = _spec_lineage(spec, seed)
+        unit = f"run:{lineage}"
+        if lineage not in lineages:
+            _mark(store, "comparisons", config_hash, done=False)
+            t0 = time.perf_counter()
+            run_id = cluster_store(store, seed=seed, project=False, progress=progress, n_repeats=n_repeats,
+                                   version=1, **spec)
+            timings[run_id] = round(time.perf_counter() - t0, 2)
+            fitted.append(run_id)
+            changed.add(run_id)
+        if not _is_marked(store, unit, config_hash):
+            _mark(store, unit, config_hash)
+
+    # 3. maps, then every run's centroids on every map of its space
     for space in spaces:
+        missing = [(k, d) for k, d in projections
+                   if not store.has_part(PROJECTION_INFO, PROJECTION_INFO.part(space=space, kind=k, dims=d))]
+        if missing:
+            t0 = time.perf_counter()
+            made = project_space(store, space, kinds=missing, seed=seed, progress=progress)
+            fitted.extend(f"{space}/{k}{d}" for k, d in made)
+            timings[f"projections {space}"] = round(time.perf_counter() - t0, 2)
+        for k, d in projections:
+            part = PROJECTION_INFO.part(space=space, kind=k, dims=d)
+            if store.has_part(PROJECTION_INFO, part) and not _is_marked(store, f"projection:{part}", config_hash):
+                _mark(store, f"projection:{part}", config_hash)
+        runs = store.read_table(RUNS)
+        maps = {(k, d) for k, d in projections
+                if store.has_part(PROJECTION_INFO, PROJECTION_INFO.part(space=space, kind=k, dims=d))}
+        on_space = runs.loc[runs["space"] == space, "run_id"].tolist() if not runs.empty else []
+        stale = [r for r in on_space if maps and not _centroids_complete(store, r, maps)]
+        if stale:
+            projectors = space_projectors(store, space)
+            if projectors:
+                cols = _space_section_matrix(store, space)[2]
+                project_centroids(store, space, projectors, cols, run_ids=set(stale))
+
+    # 4. comparisons: all of them when the last step did not finish, else the pairs of changed runs
+    if not compared or changed:
         t0 = time.perf_counter()
-        project_space(store, space, kinds=projections, seed=seed, progress=progress)
-        timings[f"projections {space}"] = round(time.perf_counter() - t0, 2)
-    t0 = time.perf_counter()
-    compare_store(store, progress=progress)
-    timings["comparisons"] = round(time.perf_counter() - t0, 2)
+        compare_store(store, progress=progress, involving=changed if compared else None)
+        timings["comparisons"] = round(time.perf_counter() - t0, 2)
+        _mark(store, "comparisons", config_hash)
     timings["total"] = round(time.perf_counter() - t_all, 2)
     manifest = store.read_manifest()
     manifest.setdefault("timings", {})["models"] = timings
     store.write_manifest(manifest)
     log.info("models: %s", timings)
-    return run_ids
+    if report is not None:
+        report["placement"] = placement
+        report["fitted"] = fitted
+    runs = store.read_table(RUNS)
+    out = []
+    for spec in specs:
+        mine = runs[runs["lineage"] == _spec_lineage(spec, seed)]
+        if len(mine):
+            out.append(str(mine.sort_values("version")["run_id"].iloc[-1]))
+    return out
 
 
 # ---- command line ------------------------------------------------------------------------------------

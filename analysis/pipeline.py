@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from store import SCHEMA_VERSION, Store
-from store.schema import FEATURES, FRAMES, MELSPEC, RUNS, SECTIONS, SONGS, TAGS
+from store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SONGS, TAGS
 
 from . import __version__
 from .audio import AUDIO_EXTENSIONS, content_hash, load_audio, probe
@@ -266,6 +266,7 @@ class Summary:
     audio_s: float = 0.0
     wall_s: float = 0.0
     runs: list = field(default_factory=list)
+    modeling: list = field(default_factory=list)  # lines on placement and runs not covering new sections
 
     def realtime_factor(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s > 0 else float("nan")
@@ -281,6 +282,7 @@ class Summary:
         ]
         if self.runs:
             out.append(f"clustering runs: {', '.join(self.runs)}")
+        out.extend(self.modeling)
         for p, r in self.failed.items():
             out.append(f"FAILED {p}: {r}")
         return [line for line in out if line]
@@ -405,7 +407,8 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
             from .distributed import dask_client, run_songs
 
             with dask_client(cfg.dask) as client:
-                for res in run_songs(client, todo, cfg):
+                lost = lambda path, song_id, reason: SongResult(path, "failed", song_id, reason=reason)  # noqa: E731
+                for res in run_songs(client, todo, cfg, work=_worker, init=_init_worker, lost=lost):
                     record(res)
                     bar.set_postfix_str(Path(res.path).name[-30:])
                     bar.update(1)
@@ -450,7 +453,9 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                 raise
             log.warning("could not record the interrupted run in %s/manifest.json", store.uri)
 
-    if cfg.cluster and files and (summary.ok or cfg.force or not store.list_parts(RUNS)):
+    if cfg.cluster and files and store.list_parts(SONGS):
+        # modelling is its own resumable step: it always checks for missing units (new sections to
+        # place, default runs and maps not made yet, comparisons not finished), whatever the songs did
         from .modeling import run_default_models
 
         embedders = tuple(cfg.embedders) if cfg.embed else ()

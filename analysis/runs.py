@@ -24,6 +24,8 @@ from .errors import ParameterError
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Placement",
+    "RunModel",
     "RunResult",
     "RunSpec",
     "SpaceData",
@@ -31,6 +33,8 @@ __all__ = [
     "fit_run",
     "make_run_id",
     "parse_k",
+    "place_sections",
+    "placed_drift",
     "run_stability",
     "score_truth",
 ]
@@ -438,3 +442,147 @@ def score_truth(result: RunResult, truth) -> dict:
     if truth.shape != (result.n_sections,):
         raise ParameterError(f"truth has shape {truth.shape}; the run has {result.n_sections} sections")
     return truth_scores(result.labels, truth)
+
+
+# ---- placement: labelling new sections with a fitted run's model ----------------------------------
+
+
+@dataclass
+class RunModel:
+    """What a fitted run needs to label new sections: its scaler, its estimator and its space.
+
+    Saved beside each run (``runs.model_key``) so that sections added later can be placed into
+    the run's clusters without refitting it (:func:`place_sections`).
+
+    Attributes
+    ----------
+    spec : RunSpec
+        With ``level`` filled.
+    columns : list of str
+        Columns of the space, in the order the scaler expects.
+    scaler : fitted :class:`analysis.clustering.FeatureScaler`
+    estimator : fitted estimator with ``predict`` (and ``predict_proba`` for soft methods) and
+        ``cluster_centers_``; at the frame level it labels frames, and a section takes the mode of
+        its frames' labels (:func:`analysis.clustering.mode_labels`), as in :func:`fit_run`.
+    soft : bool
+        Whether the run stores membership probabilities.
+    """
+
+    spec: RunSpec
+    columns: list
+    scaler: Any
+    estimator: Any
+    soft: bool
+
+    @classmethod
+    def of(cls, result: RunResult) -> RunModel:
+        """The model of a fitted run, without the per-row arrays of the fit (kept small)."""
+        import copy
+
+        est = copy.copy(result.estimator)
+        for name in ("labels_", "proba_", "confidence_"):
+            if hasattr(est, name):
+                setattr(est, name, None)
+        return cls(result.spec, list(result.columns), result.scaler, est, result.proba is not None)
+
+
+@dataclass
+class Placement:
+    """Labels of sections placed into a fitted run (same meaning as the :class:`RunResult` arrays).
+
+    Attributes
+    ----------
+    section_ids : np.ndarray [shape=(n,)]
+    labels : np.ndarray [shape=(n,)], int
+    confidence : np.ndarray [shape=(n,)]
+    distance : np.ndarray [shape=(n,)]
+        Distance to the own cluster's centre in the run's scaled space (frames: mean over frames).
+    proba : np.ndarray [shape=(n, k)] or None
+    label_distribution : np.ndarray [shape=(n, k)] or None
+    """
+
+    section_ids: np.ndarray
+    labels: np.ndarray
+    confidence: np.ndarray
+    distance: np.ndarray
+    proba: np.ndarray | None
+    label_distribution: np.ndarray | None
+
+
+def place_sections(model: RunModel, data: SpaceData) -> Placement:
+    """Label the sections of ``data`` with a fitted run's model, without refitting it (pure).
+
+    Parameters
+    ----------
+    model : RunModel
+    data : SpaceData
+        Rows in the run's space and level, columns in the run's order.
+
+    Returns
+    -------
+    Placement
+    """
+    from .clustering import _margin_confidence, _sq_distances, mode_labels
+
+    if data.level != model.spec.level:
+        raise ParameterError(f"run {model.spec.run_id}: its level is {model.spec.level!r}, the rows are "
+                             f"at the {data.level!r} level")
+    if list(data.columns) != list(model.columns):
+        raise ParameterError(f"run {model.spec.run_id}: the rows have {len(data.columns)} columns, the run was "
+                             f"fitted on {len(model.columns)} ({', '.join(map(str, model.columns[:5]))}, …)")
+    n = len(data.section_ids)
+    if n == 0:
+        empty = np.zeros(0)
+        return Placement(data.section_ids, np.zeros(0, np.int64), empty, empty, None, None)
+    est = model.estimator
+    Z = model.scaler.transform(data.X)
+    C = np.asarray(est.cluster_centers_, dtype=np.float64)
+    D = np.sqrt(_sq_distances(Z, C))
+    frame_labels = np.asarray(est.predict(Z), dtype=np.int64)
+    P = np.asarray(est.predict_proba(Z), dtype=np.float64) if model.soft else None
+    if data.groups is None:
+        labels, distribution = frame_labels, None
+        confidence = P.max(axis=1) if P is not None else _margin_confidence(D)
+        distance = D[np.arange(n), np.maximum(labels, 0)]
+        proba = P
+    else:
+        labels, distribution = mode_labels(data.groups, frame_labels, D, n)
+        confidence = distribution[np.arange(n), np.maximum(labels, 0)]
+        distance = group_means(D, data.groups, n)[np.arange(n), np.maximum(labels, 0)]
+        proba = group_means(P, data.groups, n) if P is not None else None
+    noise = labels < 0
+    return Placement(data.section_ids, labels, np.where(noise, 0.0, confidence),
+                     np.where(noise, np.nan, distance), proba, distribution)
+
+
+def placed_drift(placed_distance, fitted_distance) -> float:
+    """Mean distance of placed sections to their centre ÷ that of the fitted ones (NaN if either is empty).
+
+    Near 1: the new sections sit in the clusters as snugly as the fitted ones; well above 1: the
+    clusters no longer describe them (a refit, ``sectionist refit``, is worth it).
+    """
+    p = np.asarray(placed_distance, dtype=np.float64)
+    f = np.asarray(fitted_distance, dtype=np.float64)
+    p, f = p[np.isfinite(p)], f[np.isfinite(f)]
+    if not len(p) or not len(f) or f.mean() <= 0:
+        return float("nan")
+    return float(p.mean() / f.mean())
+
+
+def versioned_run_id(lineage: str, version: int) -> str:
+    """The run id of ``version`` of a lineage: the lineage itself for version 1, else ``{lineage}~v{version}``."""
+    version = int(version)
+    if version < 1:
+        raise ParameterError(f"version={version}: versions start at 1")
+    return lineage if version == 1 else f"{lineage}~v{version}"
+
+
+def subset_space(data: SpaceData, section_ids) -> SpaceData:
+    """The rows of ``data`` that belong to ``section_ids`` (kept in ``data``'s order)."""
+    keep = np.isin(data.section_ids, np.asarray(list(section_ids), dtype=object))
+    if data.groups is None:
+        return replace(data, section_ids=data.section_ids[keep], song_ids=data.song_ids[keep], X=data.X[keep])
+    new_index = np.cumsum(keep) - 1
+    rows = keep[data.groups]
+    return replace(data, section_ids=data.section_ids[keep], song_ids=data.song_ids[keep], X=data.X[rows],
+                   groups=new_index[data.groups[rows]].astype(np.int64))
