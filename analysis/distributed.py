@@ -81,31 +81,39 @@ def dask_client(address: str):
             cluster.close()
 
 
-def _song_task(path, song_id, digest, cfg):
-    """The task a worker runs: :func:`~analysis.pipeline._worker`, with one thread per task."""
+def _song_task(work, init, path, song_id, digest, cfg):
+    """The task a worker runs: ``init()`` once per worker process, then ``work(path, song_id, digest, cfg)``."""
     global _WORKER_READY
-    from .pipeline import _init_worker, _worker
-
     if not _WORKER_READY:
-        _init_worker()
+        init()
         _WORKER_READY = True
-    return _worker(path, song_id, digest, cfg)
+    return work(path, song_id, digest, cfg)
 
 
-def run_songs(client, todo, cfg):
-    """Submit one task per song and yield each :class:`~analysis.pipeline.SongResult` as it finishes.
+def run_songs(client, todo, cfg, *, work, init, lost):
+    """Submit one task per song and yield each result as it finishes.
 
-    A song whose task is lost (its worker died, e.g. out of memory, more often than the
-    scheduler's retry allowance) is yielded as failed with that reason; the rest go on.
+    Parameters
+    ----------
+    client : distributed.Client
+    todo : list of (path, song_id, digest)
+    cfg : AnalysisConfig
+    work : callable
+        ``work(path, song_id, digest, cfg) -> SongResult``, run on a worker (a module-level
+        function, so that it pickles by reference: :func:`analysis.pipeline._worker`).
+    init : callable
+        Run once in each worker process before its first song (thread settings).
+    lost : callable
+        ``lost(path, song_id, reason) -> SongResult`` for a song whose task was lost (its worker
+        died, e.g. out of memory, more often than the scheduler's retry allowance): it is reported
+        as failed with that reason and the rest go on.
     """
     from distributed import as_completed
 
-    from .pipeline import SongResult
-
     futures = {}
     for path, song_id, digest in todo:
-        fut = client.submit(_song_task, path, song_id, digest, cfg, key=f"sectionist-song-{song_id}-{time.time_ns()}",
-                            pure=False, retries=1)
+        fut = client.submit(_song_task, work, init, path, song_id, digest, cfg,
+                            key=f"sectionist-song-{song_id}-{time.time_ns()}", pure=False, retries=1)
         futures[fut] = (path, song_id)
     try:
         for fut in as_completed(list(futures)):
@@ -115,7 +123,7 @@ def run_songs(client, todo, cfg):
             except Exception as exc:  # KilledWorker, a lost connection: report the song, go on
                 reason = f"worker lost while analysing it ({type(exc).__name__}: {exc})"
                 log.warning("%s: %s", path, reason)
-                yield SongResult(str(Path(path)), "failed", song_id, reason=reason)
+                yield lost(str(Path(path)), song_id, reason)
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:

@@ -459,7 +459,9 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
         from .modeling import run_default_models
 
         embedders = tuple(cfg.embedders) if cfg.embed else ()
-        summary.runs = list(run_default_models(store, embedders=embedders, progress=progress))
+        report: dict = {}
+        summary.runs = list(run_default_models(store, embedders=embedders, progress=progress, report=report))
+        summary.modeling = report["placement"].lines() if "placement" in report else []
         summary.wall_s = time.perf_counter() - t_start
     return summary
 
