@@ -51,6 +51,9 @@ def register_cli(subparsers, options) -> None:
                         "point at nothing. --store names the store (required); the verdicts are read from --db "
                         "URL, else from that store's database.")
     rm.add_argument("run", metavar="RUN", help="the run id of the version to delete (see 'sectionist runs list')")
+    rm.add_argument("--no-database", action="store_true",
+                    help="delete although no judgement database is found (only for a store that never had "
+                         "experts: without the database the verdicts cannot be checked)")
     _store_and_db(rm, options)
     rm.set_defaults(func=_delete)
 
@@ -232,6 +235,10 @@ def _named_pair(part: str, run_id: str) -> bool:
 
 def _delete(args: argparse.Namespace) -> int:
     store, db = _open(args)
+    if db is None and not args.no_database:
+        # verdicts that cannot be checked may exist elsewhere (e.g. PostgreSQL named by $SECTIONIST_DB_URL)
+        raise ParameterError(f"{args.run}: not deleted: no judgement database found to check for verdicts; "
+                             "say --db URL where the verdicts live, or --no-database if this store has none")
     try:
         removed = delete_run(store, args.run, db)
     except StoreError as exc:

@@ -288,10 +288,14 @@ def test_delete_refused_with_verdicts_allowed_without(store_uri, db_url, capsys,
 
 
 def test_delete_without_a_database_file_creates_none(store_uri, tmp_path, capsys):
-    # the store's default database does not exist: no verdicts, and no file is created by looking
+    # the store's default database does not exist: the verdicts cannot be checked, so deleting is
+    # refused unless the user says there are none; no file is created by looking
     default_db = tmp_path / "store" / "sectionist.sqlite"
     assert not default_db.exists()
-    assert cli_main(["runs", "delete", "gmm", "--store", store_uri]) == 0
+    assert cli_main(["runs", "delete", "gmm", "--store", store_uri]) == 2
+    assert "no judgement database found" in capsys.readouterr().err
+    assert store_uri and (tmp_path / "store" / "runs" / "gmm.parquet").exists()
+    assert cli_main(["runs", "delete", "gmm", "--store", store_uri, "--no-database"]) == 0
     assert not default_db.exists()
     err = capsys.readouterr().err
     assert f"no judgement database at sqlite:///{default_db}" in err and "say --db URL" in err
