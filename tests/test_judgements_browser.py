@@ -141,6 +141,9 @@ def test_verdict_keys_judge_a_queue_section_once(page):
     panel = ('<div class="judge-panel" data-judge-page="{page}" data-section="{sid}">'
              '<button data-judge-key="a" onclick="window.clicks.push(\'{sid}:a\')">a</button>'
              '<button data-judge-key="d" onclick="window.clicks.push(\'{sid}:d\')">d</button></div>')
+    # a blank document first: the app's page would keep its Content-Security-Policy, which refuses
+    # this test's inline script and handlers
+    pg.goto("about:blank")
     pg.set_content(f"<html><body><div id='box'>{panel.format(page='judge', sid='s1')}</div></body></html>")
     pg.evaluate("() => { window.clicks = []; }")
     pg.add_script_tag(content=script)
