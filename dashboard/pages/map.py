@@ -140,10 +140,11 @@ def ring_patch(data, meta, selected):
 
 
 def _hover_text(data, rows, arr):
-    titles = data.titles[rows]
+    # Plotly markup: the title is data and is escaped (once per song, not per point), the <br> is ours
+    escaped = np.array([figures.escape_text(t) for t in data.songs["title"]], dtype=object)
+    titles = escaped[data.song_code[rows]]
     starts = data.starts[rows]
-    # Plotly markup: the title is data and is escaped, the <br> is ours
-    out = [f"{figures.escape_text(t)}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
+    out = [f"{t}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
     if arr is not None:
         conf = arr.confidence[rows]
         out = [f"{h}<br>confidence {c:.2f}" if c == c else h for h, c in zip(out, conf)]
