@@ -3,7 +3,9 @@
 Reads ``sections``, ``features`` and ``frames``; writes ``runs``, ``clusterings``, ``clusters``,
 ``explanations``, ``projections``, ``projection_info``, ``centroid_projections``, ``comparisons``
 and ``comparison_sections`` (see ``docs/store.md``). Everything is seeded and every part is keyed
-by a readable, deterministic id, so running the same thing again replaces its parts.
+by a readable, deterministic id; a run id is never refitted (fitting the same options again
+writes the next version, ``{lineage}~v{n}``), and sections added later are placed into existing
+runs and maps with their saved models (:func:`place_new_sections`).
 
 One run is a chain of steps (``docs/modeling.md``): :func:`load_space` reads the rows,
 :func:`analysis.runs.fit_run` fits them without the store, :func:`analysis.runs.run_stability`,
@@ -1063,7 +1065,8 @@ def register_cli(subparsers, options) -> None:
         "cluster", help="cluster one space of a store with one method",
         description="Cluster the sections of a store in one space (a feature set or an embedder) with one "
         "method; store labels, confidences, silhouettes, stability, SHAP explanations and the space's "
-        "projections. The run id is printed; running the same options again replaces that run.",
+        "projections. The run id is printed; running the same options again writes a new version "
+        "{run}~v2 (a run id is never refitted, so verdicts on it stay valid).",
     )
     options.store(p)
     p.add_argument("--space", default="classical17",

@@ -6,6 +6,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`analysis.commands`: ``analyze``, ``info``, ``demo-corpus``;
 - :mod:`analysis.embeddings.cli`: ``models``, ``embed``;
 - :mod:`analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
+- :mod:`analysis.refit`: ``refit`` (a new version of runs, the old one kept);
 - :mod:`analysis.devcorpus`, :mod:`analysis.evaluate`: ``dev-corpus``, ``evaluate``;
 - :mod:`analysis.export`: ``export``;
 - :mod:`dashboard.users_cli`, :mod:`dashboard.judgements_cli`, :mod:`dashboard.runs_cli`,
@@ -103,7 +104,7 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from analysis import __version__, commands, devcorpus, evaluate, export, modeling
+    from analysis import __version__, commands, devcorpus, evaluate, export, modeling, refit
     from analysis.embeddings import cli as embeddings_cli
     from dashboard import cli as serve_cli
     from dashboard import judgements_cli, runs_cli, users_cli
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_cli.register_cli(sub, options)
     serve_cli.register_cli(sub, options)
     modeling.register_cli(sub, options)
+    refit.register_cli(sub, options)
     export.register_cli(sub, options)
     devcorpus.register_cli(sub, options)
     evaluate.register_cli(sub, options)
