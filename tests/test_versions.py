@@ -281,3 +281,66 @@ def test_every_table_reads_whole_three_ways(grown):
         n_db = con.execute(f"SELECT count(*) FROM read_parquet('{glob}', union_by_name=true, "
                            "hive_partitioning=false)").fetchone()[0]
         assert n_pd == n_ds == n_db == expected, t
+
+
+# ---- placement helpers (pure) ------------------------------------------------------------------------
+
+
+def _frames(rng, n_sections=60, per=4, k=3):
+    centres = rng.normal(0, 6, size=(k, 5))
+    truth = np.arange(n_sections) % k
+    groups = np.repeat(np.arange(n_sections), per)
+    X = centres[truth[groups]] + rng.normal(0, 0.5, size=(len(groups), 5))
+    return X, groups, truth
+
+
+def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
+    from analysis.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, placed_drift, subset_space
+
+    rng = np.random.default_rng(0)
+    X, groups, _ = _frames(rng)
+    data = SpaceData.from_array(X, groups=groups, space="toy")
+    for method in ("kmeans", "gmm"):
+        res = fit_run(data, RunSpec("toy", method, 3))
+        model = _roundtrip(RunModel.of(res))
+        assert getattr(model.estimator, "labels_", None) is None  # per-row arrays are not saved
+        some = res.section_ids[::7]
+        pl = place_sections(model, subset_space(data, some))
+        np.testing.assert_array_equal(pl.section_ids, some)
+        np.testing.assert_array_equal(pl.labels, res.labels_of(some))
+        np.testing.assert_allclose(pl.label_distribution.sum(axis=1), 1.0)
+        np.testing.assert_allclose(pl.confidence, pl.label_distribution.max(axis=1))
+        pos = np.searchsorted(res.section_ids, some)
+        np.testing.assert_allclose(pl.distance, res.distance[pos], rtol=1e-9)
+        assert (pl.proba is None) == (method == "kmeans")
+        assert placed_drift(pl.distance, res.distance) == pytest.approx(1.0, rel=0.3)
+    far = SpaceData.from_array(X[:8] * 5 + 40, groups=np.repeat(np.arange(2), 4), space="toy")
+    assert placed_drift(place_sections(model, far).distance, res.distance) > 5
+
+
+def test_place_sections_refuses_other_rows():
+    from analysis.errors import ParameterError
+    from analysis.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, versioned_run_id
+
+    rng = np.random.default_rng(1)
+    X, groups, _ = _frames(rng)
+    res = fit_run(SpaceData.from_array(X, groups=groups, space="toy"), RunSpec("toy", "kmeans", 3))
+    with pytest.raises(ParameterError, match="level is 'frame'.*'section' level"):
+        place_sections(RunModel.of(res), SpaceData.from_array(X[:10], space="toy"))
+    with pytest.raises(ParameterError, match="4 columns, the run was fitted on 5"):
+        place_sections(RunModel.of(res), SpaceData.from_array(X[:8, :4], groups=np.repeat(np.arange(2), 4)))
+    assert versioned_run_id("a-kmeans-auto", 1) == "a-kmeans-auto"
+    assert versioned_run_id("a-kmeans-auto", 3) == "a-kmeans-auto~v3"
+    with pytest.raises(ParameterError, match="version=0"):
+        versioned_run_id("a", 0)
+
+
+def _roundtrip(obj):
+    import io
+
+    import joblib
+
+    buf = io.BytesIO()
+    joblib.dump(obj, buf)
+    buf.seek(0)
+    return joblib.load(buf)
