@@ -73,6 +73,15 @@ def write_audio(path, y, sr, **kw):
 
 
 @pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server on loopback for the whole session (tests/pg.py)."""
+    from pg import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory):
     """Four 60-second demo songs (WAV + ground-truth JSON), made once per test session."""
     from analysis.demo import make_corpus

@@ -479,7 +479,8 @@ def test_password_policy_accepts_strong_and_generated_passwords(tmp_path):
 
 
 # ---- security: the lockout holds under concurrent logins (issue 15) ----------------------------
-def test_concurrent_wrong_passwords_check_at_most_the_limit(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_wrong_passwords_check_at_most_the_limit(backend, tmp_path, monkeypatch, request):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -489,7 +490,11 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(tmp_path, monkeypatc
 
     from dashboard.models import LoginAttempt
 
-    db = Database(sqlite_url(tmp_path / "race.sqlite"))
+    if backend == "sqlite":
+        db = Database(sqlite_url(tmp_path / "race.sqlite"))
+    else:  # the advisory-lock path, on a real server
+        db = Database(request.getfixturevalue("pg_server").create_database("lockout"))
+    request.addfinalizer(db.dispose)
     pw = auth.create_user(db, "target", "expert")
     settings = auth.AuthSettings(db=db, max_failures=5)
     checked = []

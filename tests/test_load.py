@@ -18,7 +18,7 @@ import pytest
 import requests
 from auth_helpers import login_session
 from judge_store import RUNS, make_judge_store, race_verdicts, section_ids
-from pg import PostgresServer, free_port
+from pg import free_port
 from sqlalchemy import func, select
 
 from dashboard.auth import create_user
@@ -130,9 +130,8 @@ def test_load_sqlite(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with PostgresServer() as server:
-        yield server
+def pg(pg_server):
+    return pg_server
 
 
 def test_load_postgresql(tmp_path, pg):
