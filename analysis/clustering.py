@@ -12,7 +12,12 @@ registered with :func:`register`, so the command line offers exactly the methods
                       distance margin ``1 − d_own / d_second``
 ``n_clusters_``       number of clusters (noise excluded)
 ``curves_``           dict of lists over the K range tried (``k``, ``inertia``, ``silhouette``,
-                      ``bic``) when K was chosen automatically, for the dashboard's elbow plot
+                      ``stability``, ``bic``) when K was chosen automatically, for the elbow plot
+``k_rule_``           how K was chosen: ``fixed``, ``stable-silhouette`` (the default rule, see
+                      :func:`choose_k`), ``silhouette``, ``bic`` or ``density`` (HDBSCAN)
+``k_min_``, ``k_max_``  the K range searched (``None`` when K was not searched)
+``k_at_edge_``        whether the chosen K sits at an end of that range (see :func:`choose_k`)
+``k_reason_``         one sentence on why that K
 ``bic_``              Bayesian information criterion (GMM) or ``None``
 
 and ``predict(X)`` (new points to the nearest cluster / most probable component), which the
@@ -41,6 +46,18 @@ log = logging.getLogger(__name__)
 
 #: Default range of K tried when K is chosen automatically.
 K_RANGE = (2, 10)
+#: Rules that choose K automatically (``k_rule`` of the methods that take K); the first is the default.
+K_RULES = ("stable-silhouette", "silhouette", "bic")
+#: ``stable-silhouette``: a K is "as good as the best" when its silhouette is within this much of the
+#: best silhouette (silhouettes live on a fixed [−1, 1] scale; on corpora of music sections adjacent
+#: K differ by 0.01–0.03, while one K too many on well-separated groups costs 0.1 or more).
+K_SILHOUETTE_TOLERANCE = 0.05
+#: ``stable-silhouette``: a K is "stable" when the mean ARI between its fit on all rows and its refits
+#: on bootstrap resamples reaches this (Hennig's 0.75 rule of thumb for stable clusters).
+K_MIN_STABILITY = 0.75
+#: ``stable-silhouette``: bootstrap refits per K, and the size cap of each resample.
+K_STABILITY_REPEATS = 5
+K_STABILITY_MAX_ROWS = 2000
 #: Above this many rows, the silhouette is estimated from a fixed-size sample.
 SILHOUETTE_EXACT_MAX = 8000
 SILHOUETTE_SAMPLE = 4000
@@ -183,6 +200,94 @@ def _k_candidates(n: int, k_range) -> list[int]:
     return list(range(lo, hi + 1))
 
 
+def choose_k(ks, silhouette, stability=None, *, rule: str = "stable-silhouette", bic=None,
+             tolerance: float = K_SILHOUETTE_TOLERANCE,
+             min_stability: float = K_MIN_STABILITY) -> tuple[int, bool, str]:
+    """Choose K from the curves over the searched range (a pure function).
+
+    Rules
+    -----
+    ``stable-silhouette`` (default)
+        Among K ≥ 3, the candidates are the K whose silhouette is within ``tolerance`` of the best
+        silhouette over K ≥ 3 and whose bootstrap ``stability`` reaches ``min_stability``; the
+        **largest** candidate wins (the finest partition that is as well separated as the best and
+        reproducible), so a corpus where K = 2 is only marginally better does not collapse to two
+        clusters. K = 2 is chosen only when the data clearly have two groups: its silhouette beats
+        every K ≥ 3 by more than ``tolerance`` and it is stable. Without a stable candidate, the
+        most stable K within the tolerance is taken (and the reason says so).
+    ``silhouette``
+        The K with the highest silhouette (what earlier versions did).
+    ``bic``
+        The K with the lowest BIC (mixtures only).
+
+    Parameters
+    ----------
+    ks : list of int
+        The K searched, increasing and contiguous.
+    silhouette, stability, bic : list of float
+        Curves over ``ks`` (NaN where undefined); ``stability`` is needed by ``stable-silhouette``,
+        ``bic`` by ``bic``.
+    tolerance, min_stability : float
+        See :data:`K_SILHOUETTE_TOLERANCE` and :data:`K_MIN_STABILITY`.
+
+    Returns
+    -------
+    k : int
+    at_edge : bool
+        The chosen K is the largest searched, or the smallest searched while that is above 2 (a
+        smaller K could have been tried): the range may have cut the choice short. K = 2 chosen from
+        a range starting at 2 is not at an edge (1 cluster is no clustering).
+    reason : str
+        One sentence naming the rule and the numbers that decided.
+    """
+    ks = [int(k) for k in ks]
+    if not ks:
+        raise ParameterError("choose_k: no K was searched")
+    if rule not in K_RULES:
+        raise ParameterError(f"k_rule={rule!r}: use one of {', '.join(K_RULES)}")
+    sil = np.asarray(silhouette, dtype=np.float64)
+    if rule == "bic":
+        if bic is None:
+            raise ParameterError("k_rule='bic' needs a BIC curve (gmm only)")
+        i = int(np.nanargmin(np.asarray(bic, dtype=np.float64)))
+        reason = f"lowest BIC {bic[i]:.1f}"
+    elif rule == "silhouette" or np.isnan(sil).all():
+        i = int(np.nanargmax(sil)) if not np.isnan(sil).all() else 0
+        reason = f"best silhouette {sil[i]:.3f}"
+    else:
+        if stability is None:
+            raise ParameterError("k_rule='stable-silhouette' needs a stability curve")
+        stab = np.asarray(stability, dtype=np.float64)
+        s = np.where(np.isnan(sil), -np.inf, sil)
+        st = np.where(np.isnan(stab), -np.inf, stab)
+        ge3 = np.array([k >= 3 for k in ks])
+        if ge3.any():
+            best3 = float(s[ge3].max())
+            two = [j for j, k in enumerate(ks) if k == 2]
+            if two and s[two[0]] > best3 + tolerance and st[two[0]] >= min_stability:
+                i = two[0]
+                reason = (f"K=2 clearly best: silhouette {s[i]:.3f} beats every K≥3 (best {best3:.3f}) by more "
+                          f"than {tolerance:g}, stability {st[i]:.2f}")
+            else:
+                near = [j for j in range(len(ks)) if ge3[j] and s[j] >= best3 - tolerance]
+                stable = [j for j in near if st[j] >= min_stability]
+                if stable:
+                    i = max(stable, key=lambda j: ks[j])
+                    reason = (f"largest K≥3 with silhouette within {tolerance:g} of the best ({best3:.3f}) and "
+                              f"stability ≥ {min_stability:g}: silhouette {s[i]:.3f}, stability {st[i]:.2f}")
+                else:
+                    i = max(near, key=lambda j: (st[j], ks[j]))
+                    reason = (f"no K≥3 within {tolerance:g} of the best silhouette ({best3:.3f}) reaches stability "
+                              f"{min_stability:g}; the most stable of them: silhouette {s[i]:.3f}, "
+                              f"stability {st[i]:.2f}")
+        else:  # only K = 2 searched
+            i = 0
+            reason = f"only K=2 searched: silhouette {s[0]:.3f}, stability {st[0]:.2f}"
+    k = ks[i]
+    at_edge = len(ks) > 1 and (k == ks[-1] or (k == ks[0] and ks[0] > 2))
+    return k, bool(at_edge), reason
+
+
 def check_rows(estimator, X, *, reset: bool, min_rows: int = 1, what: str = "cluster") -> np.ndarray:
     """Validate the rows given to ``estimator.fit`` (``reset=True``) or to a fitted estimator.
 
@@ -251,10 +356,60 @@ def _silhouette_score(X, labels, random_state) -> float:
     return float(silhouette_score(X[ok], labels[ok], sample_size=sample, random_state=random_state))
 
 
+def _k_stability(estimator, X, ks, labels, *, n_repeats: int = K_STABILITY_REPEATS,
+                 max_rows: int = K_STABILITY_MAX_ROWS) -> list[float]:
+    """Per K: mean ARI between the full-data ``labels`` and the labels of all rows predicted by
+    refits (K fixed, own seed) on seeded bootstrap resamples of at most ``max_rows`` rows."""
+    from sklearn.base import clone
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(estimator.random_state)
+    n = X.shape[0]
+    size = min(n, max_rows)
+    draws = [(rng.choice(n, size, replace=True), int(rng.integers(2**31 - 1))) for _ in range(n_repeats)]
+    out = []
+    for k, lab in zip(ks, labels):
+        aris = []
+        for idx, seed in draws:
+            est = clone(estimator).set_params(n_clusters=int(k), random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X[idx])
+            aris.append(adjusted_rand_score(lab, est.predict(X)))
+        out.append(float(np.mean(aris)))
+    return out
+
+
 class _Base(ClusterMixin, BaseEstimator):
     def predict(self, X):
         X = _check_fitted_X(self, X)
         return _sq_distances(X, self.cluster_centers_).argmin(axis=1)
+
+    def _choose_k(self, X, ks, labels, silhouette, curves, bic=None) -> int:
+        """Apply ``self.k_rule`` over the searched ``ks`` (full-data ``labels`` of each K); set the
+        ``curves_`` (adding the bootstrap ``stability`` the rule used) and ``k_*_`` attributes and
+        return the index of the chosen K."""
+        rule = getattr(self, "k_rule", "stable-silhouette")
+        if rule not in K_RULES:
+            raise ParameterError(f"k_rule={rule!r}: use one of {', '.join(K_RULES)}")
+        if rule == "bic" and bic is None:
+            raise ParameterError(f"k_rule='bic' needs a mixture model; {type(self).__name__} has no BIC")
+        stability = None
+        if rule == "stable-silhouette":
+            stability = _k_stability(self, X, ks, labels)
+            curves["stability"] = stability
+        k, at_edge, reason = choose_k(ks, silhouette, stability, rule=rule, bic=bic)
+        requested = (int(self.k_range[0]), int(self.k_range[1]))
+        if ks[-1] < requested[1]:
+            reason += f"; K capped at {ks[-1]} (about 4 rows per cluster) below the asked {requested[1]}"
+        self.curves_ = curves
+        self.k_rule_, self.k_min_, self.k_max_ = rule, int(ks[0]), int(ks[-1])
+        self.k_at_edge_, self.k_reason_ = at_edge, reason
+        return ks.index(k)
+
+    def _fixed_k(self, k):
+        self.k_rule_, self.k_min_, self.k_max_, self.k_at_edge_ = "fixed", int(k), int(k), False
+        self.k_reason_ = f"K={int(k)} given"
 
     def _finish_hard(self, X, labels, centers):
         self.labels_ = np.asarray(labels, dtype=np.int64)
@@ -271,26 +426,29 @@ class _Base(ClusterMixin, BaseEstimator):
 # ---- methods -------------------------------------------------------------------------------
 
 
-@register("kmeans", description="K-Means (K given or chosen by the best silhouette; inertia kept for the elbow)")
+@register("kmeans", description="K-Means (K given or chosen by the K rule; inertia kept for the elbow)")
 class KMeansMethod(_Base):
     """K-Means with K given or chosen automatically.
 
     Parameters
     ----------
     n_clusters : int or "auto"
-        Number of clusters; ``"auto"`` tries every K in ``k_range`` and keeps the one with the
-        highest silhouette (sampled above 8000 rows). The inertia curve is kept for the elbow plot.
+        Number of clusters; ``"auto"`` tries every K in ``k_range`` and chooses one by ``k_rule``
+        (silhouettes sampled above 8000 rows). The inertia curve is kept for the elbow plot.
     k_range : tuple of int
         Inclusive range of K tried when automatic.
+    k_rule : {"stable-silhouette", "silhouette"}
+        How ``"auto"`` chooses K (:func:`choose_k`); the curves of every rule are kept.
     n_init : int
         K-Means restarts (best inertia kept).
     random_state : int
         Seed.
     """
 
-    def __init__(self, n_clusters="auto", k_range=K_RANGE, n_init=4, random_state=0):
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, n_init=4, random_state=0, k_rule="stable-silhouette"):
         self.n_clusters = n_clusters
         self.k_range = k_range
+        self.k_rule = k_rule
         self.n_init = n_init
         self.random_state = random_state
 
@@ -310,33 +468,38 @@ class KMeansMethod(_Base):
                 models.append(m)
                 inertia.append(float(m.inertia_))
                 sil.append(_silhouette_score(X, m.labels_, self.random_state))
-            best = int(np.nanargmax(sil))
-            self.curves_ = {"k": ks, "inertia": inertia, "silhouette": sil}
+            best = self._choose_k(X, ks, [m.labels_ for m in models], sil,
+                                  {"k": ks, "inertia": inertia, "silhouette": sil})
             model = models[best]
         else:
             model = self._fit_k(X, k)
+            self._fixed_k(k)
         self.inertia_ = float(model.inertia_)
         self._finish_hard(X, model.labels_, model.cluster_centers_)
         return self
 
 
-@register("gmm", soft=True, description="Gaussian mixture (soft memberships; K given or chosen by the lowest BIC)")
+@register("gmm", soft=True, description="Gaussian mixture (soft memberships; K given or chosen by the K rule; BIC kept)")
 class GMMMethod(_Base):
     """Gaussian mixture model, soft memberships.
 
     Parameters
     ----------
     n_clusters : int or "auto"
-        Components; ``"auto"`` keeps the K in ``k_range`` with the lowest BIC.
+        Components; ``"auto"`` chooses K in ``k_range`` by ``k_rule`` (the BIC curve is kept).
+    k_rule : {"stable-silhouette", "silhouette", "bic"}
+        How ``"auto"`` chooses K (:func:`choose_k`); the curves of every rule are kept.
     covariance_type : {"diag", "full", "spherical", "tied"}
         Covariance model (``diag`` scales to many features and rows).
     random_state : int
         Seed.
     """
 
-    def __init__(self, n_clusters="auto", k_range=K_RANGE, covariance_type="diag", n_init=2, random_state=0):
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, covariance_type="diag", n_init=2, random_state=0,
+                 k_rule="stable-silhouette"):
         self.n_clusters = n_clusters
         self.k_range = k_range
+        self.k_rule = k_rule
         self.covariance_type = covariance_type
         self.n_init = n_init
         self.random_state = random_state
@@ -354,17 +517,18 @@ class GMMMethod(_Base):
         k = _check_k(self.n_clusters, X.shape[0])
         self.curves_ = {}
         if k == "auto":
-            ks, bic, sil, models = _k_candidates(X.shape[0], self.k_range), [], [], []
+            ks, bic, sil, models, labs = _k_candidates(X.shape[0], self.k_range), [], [], [], []
             for kk in ks:
                 m = self._fit_k(X, kk)
                 models.append(m)
                 bic.append(float(m.bic(X)))
-                sil.append(_silhouette_score(X, m.predict(X), self.random_state))
-            best = int(np.argmin(bic))
-            self.curves_ = {"k": ks, "bic": bic, "silhouette": sil}
+                labs.append(m.predict(X))
+                sil.append(_silhouette_score(X, labs[-1], self.random_state))
+            best = self._choose_k(X, ks, labs, sil, {"k": ks, "bic": bic, "silhouette": sil}, bic=bic)
             model = models[best]
         else:
             model = self._fit_k(X, k)
+            self._fixed_k(k)
         self.model_ = model
         self.bic_ = float(model.bic(X))
         proba = model.predict_proba(X)
@@ -427,23 +591,27 @@ def fuzzy_cmeans(X: np.ndarray, n_clusters: int, *, m: float = 2.0, max_iter: in
     return C, U, it
 
 
-@register("fuzzy", soft=True, description="Fuzzy c-means (soft memberships; K given or chosen by the best silhouette)")
+@register("fuzzy", soft=True, description="Fuzzy c-means (soft memberships; K given or chosen by the K rule)")
 class FuzzyCMeansMethod(_Base):
     """Fuzzy c-means, soft memberships (the reference study's planned soft clustering).
 
     Parameters
     ----------
     n_clusters : int or "auto"
-        Clusters; ``"auto"`` keeps the K in ``k_range`` with the best silhouette of the hard labels.
+        Clusters; ``"auto"`` chooses K in ``k_range`` by ``k_rule`` (silhouettes of the hard labels).
+    k_rule : {"stable-silhouette", "silhouette"}
+        How ``"auto"`` chooses K (:func:`choose_k`); the curves of every rule are kept.
     m : float
         Fuzzifier, > 1.
     random_state : int
         Seed of the k-means++ initialisation.
     """
 
-    def __init__(self, n_clusters="auto", k_range=K_RANGE, m=2.0, max_iter=300, random_state=0):
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, m=2.0, max_iter=300, random_state=0,
+                 k_rule="stable-silhouette"):
         self.n_clusters = n_clusters
         self.k_range = k_range
+        self.k_rule = k_rule
         self.m = m
         self.max_iter = max_iter
         self.random_state = random_state
@@ -458,10 +626,11 @@ class FuzzyCMeansMethod(_Base):
                 C, U, n_iter = fuzzy_cmeans(X, kk, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
                 fits.append((C, U, n_iter))
                 sil.append(_silhouette_score(X, U.argmax(axis=1), self.random_state))
-            self.curves_ = {"k": ks, "silhouette": sil}
-            C, U, n_iter = fits[int(np.nanargmax(sil))]
+            best = self._choose_k(X, ks, [f[1].argmax(axis=1) for f in fits], sil, {"k": ks, "silhouette": sil})
+            C, U, n_iter = fits[best]
         else:
             C, U, n_iter = fuzzy_cmeans(X, k, m=self.m, max_iter=self.max_iter, random_state=self.random_state)
+            self._fixed_k(k)
         self.n_iter_ = int(n_iter)
         self.cluster_centers_ = C
         self.labels_ = U.argmax(axis=1).astype(np.int64)
@@ -475,7 +644,7 @@ class FuzzyCMeansMethod(_Base):
         return _fcm_memberships(_check_fitted_X(self, X), self.cluster_centers_, self.m)
 
 
-@register("agglomerative", description="Agglomerative clustering, Ward linkage (K given or by the best silhouette)")
+@register("agglomerative", description="Agglomerative clustering, Ward linkage (K given or chosen by the K rule)")
 class WardMethod(_Base):
     """Agglomerative clustering with Ward linkage.
 
@@ -486,15 +655,20 @@ class WardMethod(_Base):
     Parameters
     ----------
     n_clusters : int or "auto"
+    k_range : tuple of int
+        Inclusive range of K tried when automatic.
     max_rows : int
         Largest number of rows the tree is built on.
     random_state : int
         Seed of the sample (only used above ``max_rows`` rows).
+    k_rule : {"stable-silhouette", "silhouette"}
+        How ``"auto"`` chooses K (:func:`choose_k`); the curves of every rule are kept.
     """
 
-    def __init__(self, n_clusters="auto", k_range=K_RANGE, max_rows=6000, random_state=0):
+    def __init__(self, n_clusters="auto", k_range=K_RANGE, max_rows=6000, random_state=0, k_rule="stable-silhouette"):
         self.n_clusters = n_clusters
         self.k_range = k_range
+        self.k_rule = k_rule
         self.max_rows = max_rows
         self.random_state = random_state
 
@@ -522,10 +696,11 @@ class WardMethod(_Base):
                 lab, C = cut(kk)
                 cuts.append((lab, C))
                 sil.append(_silhouette_score(X, lab, self.random_state))
-            self.curves_ = {"k": ks, "silhouette": sil}
-            lab, C = cuts[int(np.nanargmax(sil))]
+            best = self._choose_k(X, ks, [c[0] for c in cuts], sil, {"k": ks, "silhouette": sil})
+            lab, C = cuts[best]
         else:
             lab, C = cut(k)
+            self._fixed_k(k)
         C = _member_centers(X, lab, C.shape[0])
         self._finish_hard(X, lab, C)
         return self
@@ -572,6 +747,8 @@ class HDBSCANMethod(_Base):
         self.curves_ = {}
         self.confidence_ = np.where(lab >= 0, model.probabilities_, 0.0)
         self.min_cluster_size_ = int(mcs)
+        self.k_rule_, self.k_min_, self.k_max_, self.k_at_edge_ = "density", None, None, False
+        self.k_reason_ = f"found by density (min_cluster_size={int(mcs)})"
         return self
 
 

@@ -102,6 +102,19 @@ def cmd_analyze(args) -> int:
     return 1 if summary.failed and not (summary.ok or summary.skipped) else 0
 
 
+def k_edge_warnings(runs) -> list[str]:
+    """One warning line per run whose automatic K sits at the edge of its searched range (``runs.k_at_edge``;
+    runs written before the column existed have no value and get no line)."""
+    if "k_at_edge" not in runs:
+        return []
+    out = []
+    for r in runs[runs["k_at_edge"].fillna(False).astype(bool)].itertuples():
+        out.append(f"warning: run {r.run_id}: K={int(r.n_clusters)} is at the edge of its search range "
+                   f"{int(r.k_min)}–{int(r.k_max)} (rule {r.k_rule}); refit with a wider "
+                   f"'sectionist cluster --k-min/--k-max' before reading it as the corpus' K")
+    return out
+
+
 def store_summary(store) -> list[str]:
     """Human-readable lines describing a store."""
     m = store.read_manifest()
@@ -134,6 +147,7 @@ def store_summary(store) -> list[str]:
         with_pd_opts = runs[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
         lines.extend("  " + ln for ln in with_pd_opts.splitlines())
         lines.extend(coverage_lines(store, runs))
+        lines.extend(k_edge_warnings(runs))
     errors = m.get("errors") or {}
     if errors:
         lines.append(f"failed files: {len(errors)}")

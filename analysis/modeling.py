@@ -71,6 +71,8 @@ from .runs import (  # noqa: F401  (LEVELS, SpaceData, make_run_id: re-exported 
 
 log = logging.getLogger(__name__)
 
+#: The reference study's number of clusters: always fitted as a named default run next to the automatic K.
+REFERENCE_K = 4
 #: Projections made for every space: (kind, dimensions).
 DEFAULT_PROJECTIONS = (("pca", 2), ("pca", 3), ("tsne", 2), ("umap", 2))
 N_PROTOTYPES = 5
@@ -419,7 +421,8 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
     k_label = f"K={n_clusters}" + (" auto" if spec.k == "auto" and spec.uses_k else "")
     params = {"k": spec.k, "k_range": result.k_range, "scaling": spec.scaling, "level": spec.level,
               "central_only": spec.central_only, "stability_repeats": stability.n_repeats if stability else 0,
-              "explained_with": explanation.space if explanation is not None else None, **spec.params}
+              "explained_with": explanation.space if explanation is not None else None,
+              "k_reason": result.k_reason, **spec.params}
     quality = result.quality
     run = {
         "run_id": run_id, "space": spec.space, "method": spec.method, "scaling": spec.scaling, "level": spec.level,
@@ -436,6 +439,7 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
         "seconds": round(seconds, 3),
         "lineage": lineage, "version": int(version), "model_key": model_key,
         "n_placed": 0, "placed_drift": float("nan"),
+        "k_rule": result.k_rule, "k_min": result.k_min, "k_max": result.k_max, "k_at_edge": bool(result.k_at_edge),
     }
     shap_df = None
     if explanation is not None:
@@ -917,9 +921,11 @@ def _centroids_complete(store, run_id: str, maps: set) -> bool:
 
 
 def default_run_specs(store, embedders=("musicnn",)) -> list[dict]:
-    """The runs ``sectionist analyze`` makes: K-Means and GMM on classical17, K-Means on each embedder
-    with frames in the store (frame level with mode aggregation, and on section means)."""
-    specs = [dict(space="classical17", method="kmeans"), dict(space="classical17", method="gmm")]
+    """The runs ``sectionist analyze`` makes: K-Means and GMM on classical17 with K chosen by the K rule,
+    K-Means on classical17 with the reference study's K = 4 (``classical17-kmeans-k4``), and K-Means on
+    each embedder with frames in the store (frame level with mode aggregation, and on section means)."""
+    specs = [dict(space="classical17", method="kmeans"), dict(space="classical17", method="gmm"),
+             dict(space="classical17", method="kmeans", k=REFERENCE_K)]
     have = set(embedders_in_store(store))
     for emb in embedders:
         if emb in have:
@@ -1059,7 +1065,15 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
 
 def register_cli(subparsers, options) -> None:
     """Add ``cluster``, ``compare`` and ``cluster-defaults`` (``options``: the shared options)."""
-    from .clustering import REGISTRY, SCALINGS
+    from .clustering import (
+        K_MIN_STABILITY,
+        K_RANGE,
+        K_RULES,
+        K_SILHOUETTE_TOLERANCE,
+        K_STABILITY_REPEATS,
+        REGISTRY,
+        SCALINGS,
+    )
 
     p = subparsers.add_parser(
         "cluster", help="cluster one space of a store with one method",
@@ -1073,7 +1087,25 @@ def register_cli(subparsers, options) -> None:
                    help="classical17 (the study's 17 features), classical (all features) or an embedder name")
     p.add_argument("--method", default="kmeans", choices=sorted(REGISTRY),
                    help="; ".join(f"{n}: {s.description}" for n, s in sorted(REGISTRY.items())))
-    p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default) to choose it")
+    p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default) to choose it by --k-rule")
+    p.add_argument("--k-min", type=int, default=None, metavar="K",
+                   help=f"smallest K searched when K is automatic (default {K_RANGE[0]}; at least 2)")
+    p.add_argument("--k-max", type=int, default=None, metavar="K",
+                   help=f"largest K searched when K is automatic (default {K_RANGE[1]}; also at most one cluster "
+                   "per 4 rows)")
+    p.add_argument("--k-rule", choices=K_RULES, default=None,
+                   help="how an automatic K is chosen (default stable-silhouette): the largest K ≥ 3 whose "
+                   f"silhouette is within {K_SILHOUETTE_TOLERANCE:g} of the best and whose bootstrap stability "
+                   f"(mean ARI of {K_STABILITY_REPEATS} refits on resamples) is at least {K_MIN_STABILITY:g}; "
+                   "K=2 only when its silhouette beats every larger K by more than the tolerance. silhouette: "
+                   "the best silhouette; bic: the lowest BIC (gmm). A K at the edge of the range is flagged "
+                   "(runs.k_at_edge, 'sectionist info', the Overview)")
+    p.add_argument("--covariance-type", choices=("diag", "full", "spherical", "tied"), default=None,
+                   help="gmm: covariance model (default diag)")
+    p.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
+                   help="hdbscan: smallest cluster (default max(5, min(50, rows/50)); at least 2)")
+    p.add_argument("--min-samples", type=int, default=None, metavar="N",
+                   help="hdbscan: neighbourhood size of the core distance (default: --min-cluster-size; at least 1)")
     p.add_argument("--scaling", default="standard", choices=SCALINGS,
                    help="column scaling: standard (z-scores, default) or l2cols (the study's column L2 norm)")
     p.add_argument("--level", choices=("frame", "section-mean"), default=None,
@@ -1098,8 +1130,10 @@ def register_cli(subparsers, options) -> None:
     c.set_defaults(func=_cmd_compare)
 
     m = subparsers.add_parser(
-        "cluster-defaults", help="(re)make the default runs of a store: clusterings, projections, comparisons",
-        description="What 'sectionist analyze' does at the end: K-Means and GMM on classical17, K-Means on "
+        "cluster-defaults", help="bring a store's default runs, maps and comparisons up to date (new sections are "
+        "placed; nothing is refitted)",
+        description="What 'sectionist analyze' does at the end: K-Means and GMM on classical17 (K by the "
+        "stable-silhouette rule, see 'sectionist cluster --help'), K-Means with the study's K=4 on classical17, K-Means on "
         "each embedder with frames in the store, projections, explanations and comparisons.",
     )
     options.store(m)
@@ -1120,13 +1154,71 @@ def _print_table(df: pd.DataFrame) -> None:
         print(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
+def cluster_method_params(method: str, k="auto", *, k_min=None, k_max=None, k_rule=None, covariance_type=None,
+                          min_cluster_size=None, min_samples=None) -> dict:
+    """The estimator parameters of ``sectionist cluster``'s method options, checked.
+
+    Options that do not apply (a K range with a fixed K or with ``hdbscan``, ``--min-cluster-size``
+    with another method, …) and out-of-range values raise :class:`ParameterError` naming the option
+    and the value, before anything is read or written.
+
+    Returns
+    -------
+    dict
+        E.g. ``{"k_range": (3, 12), "k_rule": "stable-silhouette"}`` or ``{"min_cluster_size": 8}``.
+    """
+    from .clustering import K_RANGE, REGISTRY
+
+    spec = REGISTRY[method]
+    auto = parse_k(k) == "auto"
+    params: dict = {}
+    if k_min is not None or k_max is not None or k_rule is not None:
+        given = ", ".join(f"--{n}" for n, v in (("k-min", k_min), ("k-max", k_max), ("k-rule", k_rule)) if v is not None)
+        if not spec.uses_k:
+            raise ParameterError(f"{given}: method {method!r} finds K itself (use --min-cluster-size/--min-samples)")
+        if not auto:
+            raise ParameterError(f"{given}: only with an automatic K, but --k {k} fixes it")
+        lo = K_RANGE[0] if k_min is None else int(k_min)
+        hi = K_RANGE[1] if k_max is None else int(k_max)
+        if lo < 2:
+            raise ParameterError(f"--k-min {lo}: must be at least 2")
+        if hi < lo:
+            raise ParameterError(f"--k-max {hi}: must be at least --k-min ({lo})")
+        if k_min is not None or k_max is not None:
+            params["k_range"] = (lo, hi)
+        if k_rule is not None:
+            if k_rule == "bic" and method != "gmm":
+                raise ParameterError(f"--k-rule bic: only gmm has a BIC, not {method!r}")
+            params["k_rule"] = k_rule
+    if covariance_type is not None:
+        if method != "gmm":
+            raise ParameterError(f"--covariance-type {covariance_type}: a gmm option, not one of {method!r}")
+        params["covariance_type"] = covariance_type
+    for name, value, least in (("min-cluster-size", min_cluster_size, 2), ("min-samples", min_samples, 1)):
+        if value is None:
+            continue
+        if method != "hdbscan":
+            raise ParameterError(f"--{name} {value}: an hdbscan option, not one of {method!r}")
+        if int(value) < least:
+            raise ParameterError(f"--{name} {value}: must be at least {least}")
+        params[name.replace("-", "_")] = int(value)
+    return params
+
+
 def _cmd_cluster(args) -> int:
+    params = cluster_method_params(args.method, args.k, k_min=args.k_min, k_max=args.k_max, k_rule=args.k_rule,
+                                   covariance_type=args.covariance_type, min_cluster_size=args.min_cluster_size,
+                                   min_samples=args.min_samples)
     store = _open(args)
     run_id = cluster_store(store, args.space, args.method, k=args.k, scaling=args.scaling, seed=args.seed,
                            level=args.level, central_only=args.central_only, explain=not args.no_explain,
-                           stability=not args.no_stability, project=not args.no_project)
+                           stability=not args.no_stability, project=not args.no_project, method_params=params)
     run = store.read_part(RUNS, run_id)
-    _print_table(run[["run_id", "k", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth"]])
+    cols = ["run_id", "k", "k_rule", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth"]
+    _print_table(run[[c for c in cols if c in run]])
+    if run.get("k_at_edge") is not None and bool(run["k_at_edge"].fillna(False).iloc[0]):
+        print(f"warning: K={int(run['k'].iloc[0])} is at the edge of the searched range "
+              f"{int(run['k_min'].iloc[0])}–{int(run['k_max'].iloc[0])}; try a wider --k-min/--k-max")
     if args.compare:
         _print_table(compare_store(store))
     return 0

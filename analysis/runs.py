@@ -255,9 +255,19 @@ class RunResult:
     centroids : np.ndarray [shape=(n_clusters, d)]
         Cluster centres in the space's original units.
     curves : dict
-        Scores over the K range tried when K was chosen automatically (elbow plot).
+        Scores over the K range tried when K was chosen automatically (elbow plot; with the
+        ``stable-silhouette`` rule also the bootstrap ``stability`` of each K).
     k_range : list of int
         The K range the method was given (empty when it takes no K).
+    k_rule : str
+        How K was chosen: ``fixed``, ``stable-silhouette``, ``silhouette``, ``bic`` or ``density``
+        (:func:`analysis.clustering.choose_k`).
+    k_min, k_max : int or None
+        The K range actually searched (None when K was not searched: HDBSCAN).
+    k_at_edge : bool
+        The chosen K sits at an end of that range (a warning is logged).
+    k_reason : str
+        Why that K, in one sentence.
     bic : float or None
     estimator : fitted estimator
     scaler : fitted :class:`analysis.clustering.FeatureScaler`
@@ -282,6 +292,11 @@ class RunResult:
     bic: float | None
     estimator: Any
     scaler: Any
+    k_rule: str = "fixed"
+    k_min: int | None = None
+    k_max: int | None = None
+    k_at_edge: bool = False
+    k_reason: str = ""
 
     @property
     def run_id(self) -> str:
@@ -358,6 +373,9 @@ def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
     dist = np.where(noise, np.nan, dist)
     confidence = np.where(noise, 0.0, confidence)
 
+    if getattr(est, "k_at_edge_", False):
+        log.warning("run %s: K=%d is at the edge of its search range %d–%d (%s); a wider --k-min/--k-max may "
+                    "choose differently", spec.run_id, est.n_clusters_, est.k_min_, est.k_max_, est.k_reason_)
     return RunResult(
         spec=spec, section_ids=data.section_ids, song_ids=data.song_ids, columns=list(data.columns),
         labels=labels, confidence=confidence, distance=dist, proba=proba, label_distribution=distribution,
@@ -366,7 +384,30 @@ def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
         n_clusters=int(est.n_clusters_), centers=C, centroids=scaler.inverse_transform(C),
         curves=getattr(est, "curves_", {}) or {}, k_range=list(getattr(est, "k_range", []) or []),
         bic=est.bic_, estimator=est, scaler=scaler,
+        k_rule=getattr(est, "k_rule_", "fixed"), k_min=getattr(est, "k_min_", None),
+        k_max=getattr(est, "k_max_", None), k_at_edge=bool(getattr(est, "k_at_edge_", False)),
+        k_reason=getattr(est, "k_reason_", ""),
     )
+
+
+def k_note(run: dict) -> str | None:
+    """How a run's K was chosen, in a few words (the Overview's "K choice" badge): ``"⚠ K at edge of
+    2–10 (stable-silhouette)"`` when the chosen K sits at an end of its search range (``runs.k_at_edge``),
+    else the rule (``"fixed"``, ``"stable-silhouette"`` …); None for runs written before the rule was
+    recorded.
+
+    Parameters
+    ----------
+    run : dict
+        A ``runs`` row (``k_rule``, ``k_at_edge``, ``k_min``, ``k_max``).
+    """
+    rule = run.get("k_rule")
+    if not isinstance(rule, str) or not rule:
+        return None
+    edge = run.get("k_at_edge")
+    if isinstance(edge, (bool, np.bool_)) and bool(edge):
+        return f"⚠ K at edge of {int(run['k_min'])}–{int(run['k_max'])} ({rule})"
+    return rule
 
 
 @dataclass

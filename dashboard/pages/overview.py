@@ -8,6 +8,8 @@ import dash
 import numpy as np
 from dash import Input, Output, callback, dash_table, dcc, html
 
+from analysis.runs import k_note
+
 from dashboard import figures, ids
 from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
@@ -22,7 +24,7 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · secti
 RUN_COLUMNS = [
     ("run_id", "run", None), ("version_note", "version", None), ("space", "space", None),
     ("method", "method", None), ("level", "level", None), ("coverage", "coverage", None),
-    ("n_clusters", "clusters", None), ("n_sections", "sections", None),
+    ("n_clusters", "clusters", None), ("k_note", "K choice", None), ("n_sections", "sections", None),
     ("silhouette", "silhouette ↑", ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
     ("calinski_harabasz", "Calinski–Harabasz ↑", ".1f"), ("bic", "BIC ↓", ".1f"),
     ("stability_ari", "stability (ARI) ↑", ".3f"), ("fidelity", "surrogate fidelity ↑", ".3f"),
@@ -44,6 +46,7 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
     sections, sections not covered) are shown where they say something.
     """
     runs = data.runs.reset_index()
+    runs["k_note"] = [k_note(r) for r in runs.to_dict("records")]
     runs["version_note"] = [data.version_note(r) or None for r in runs["run_id"]]
     runs["coverage"] = [data.coverage_text(r) or None for r in runs["run_id"]]
     if agreement is not None and len(agreement):
@@ -138,7 +141,10 @@ def layout(**_query):
                                   style_header={"fontWeight": 600, "backgroundColor": "#f8fafc",
                                                 "borderBottom": "1px solid #e5e7eb"},
                                   style_data_conditional=[{"if": {"state": "active"},
-                                                           "backgroundColor": "#eef2ff", "border": "none"}])
+                                                           "backgroundColor": "#eef2ff", "border": "none"},
+                                                          {"if": {"filter_query": '{k_note} contains "edge"',
+                                                                  "column_id": "k_note"},
+                                                           "color": "#b45309", "fontWeight": 600}])
              if rows else empty_state("No clustering runs in this store yet."),
              dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
         card("Choosing K: elbow, silhouette and BIC",
