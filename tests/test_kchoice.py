@@ -204,3 +204,15 @@ def test_cli_runs_with_a_k_range(tmp_path, capsys):
     assert "warning: K=5 is at the edge of the searched range 3–5" in out
     row = store.read_part("runs", "classical17-kmeans-auto").iloc[0]
     assert (row["k_min"], row["k_max"], row["k"]) == (3, 5, 5)
+
+
+def test_stability_on_capped_resamples():
+    """Large inputs: refits on resamples of at most ``max_rows`` rows, ARI over a sample of 5 · max_rows rows."""
+    from analysis.clustering import _k_stability
+
+    X, _ = blobs(3, n_per=100, seed=5)
+    X = FeatureScaler().fit_transform(X)
+    est = make_method("kmeans", n_clusters=3, random_state=0)
+    labels = [make_method("kmeans", n_clusters=k, random_state=0).fit(X).labels_ for k in (2, 3)]
+    stab = _k_stability(est, X, [2, 3], labels, n_repeats=3, max_rows=20)
+    assert len(stab) == 2 and stab[1] > 0.95 and all(0 <= s <= 1 for s in stab)
