@@ -819,7 +819,8 @@ def place_new_sections(store, *, progress: bool = True) -> PlacementReport:
         run_id = row["run_id"]
         if not store.has_part(CLUSTERINGS, run_id):
             continue
-        cl = store.read_part(CLUSTERINGS, run_id)
+        # the covered sections first (three columns); the whole part only when rows are added
+        cl = store.read_part(CLUSTERINGS, run_id, columns=["section_id", "distance", "placed"])
         params = _run_params(row)
         todo = _candidate_sections(sections, bool(params.get("central_only"))) - set(cl["section_id"])
         if todo:
@@ -837,7 +838,7 @@ def place_new_sections(store, *, progress: bool = True) -> PlacementReport:
                     data = None
                 if data is not None and len(data.section_ids):
                     new = _placed_clusterings(run_id, place_sections(model, data))
-                    cl = pd.concat([cl, new], ignore_index=True)
+                    cl = pd.concat([store.read_part(CLUSTERINGS, run_id), new], ignore_index=True)
                     store.write_part(CLUSTERINGS, run_id, cl)
                     report.runs[run_id] = len(new)
         if "placed" in cl and _update_run_placement(store, run_id, cl):
