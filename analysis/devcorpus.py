@@ -478,11 +478,13 @@ def render(song, wav_path, *, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mi
         mid.save(mp)
         cmd = [exe, "-n", "-i", "-q", "-g", "0.5", "-r", str(int(sample_rate)), "-O", "float", "-T", "wav",
                "-o", "synth.cpu-cores=1", "-F", str(fp), str(font), str(mp)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not fp.is_file():
             raise InputError(f"fluidsynth failed on {wav_path} (exit {proc.returncode}): "
                              f"{(proc.stderr or proc.stdout).strip()[-500:]}")
         y, sr = sf.read(fp, dtype="float64", always_2d=True)
+        if sr != int(sample_rate):
+            raise InputError(f"fluidsynth wrote {sr} Hz instead of {sample_rate} Hz for {wav_path}")
         if mid_path is not None:
             data = mp.read_bytes()
             atomic_write(mid_path, lambda fh: fh.write(data))

@@ -167,7 +167,7 @@ def _read_jams(path):
 
     try:
         jam = jams.load(str(path), validate=False)
-    except Exception as exc:  # jams raises several types (JSON, schema, IO)
+    except (OSError, ValueError, KeyError, TypeError, jams.JamsError) as exc:  # IO, JSON, schema
         raise InputError(f"{path}: not a readable JAMS file ({exc})") from None
     anns = jam.search(namespace="segment_open") or jam.search(namespace="segment_.*")
     if not anns:

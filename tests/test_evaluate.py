@@ -10,8 +10,19 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError, ParameterError
-from analysis.evaluate import (COLUMNS, METRICS, Segmentation, boundary_scores, cover, csv_safe,
-                               evaluate_store, find_references, label_scores, mean_table, read_reference)
+from analysis.evaluate import (
+    COLUMNS,
+    METRICS,
+    Segmentation,
+    boundary_scores,
+    cover,
+    csv_safe,
+    evaluate_store,
+    find_references,
+    label_scores,
+    mean_table,
+    read_reference,
+)
 from sectionist.cli import main
 from store import open_store
 from store.schema import CLUSTERINGS, RUNS, SECTIONS, SONGS
@@ -129,6 +140,10 @@ def test_lab_labels_may_contain_spaces_and_csv_header_may_reorder(tmp_path):
     ("empty.csv", "start,end,label\n", r"empty\.csv: no segments"),
     ("nan.csv", "0,nan,a\n", r"nan\.csv: row 1: 'nan' is not a finite"),
     ("x.txt", "0 1 a\n", r"x\.txt: unknown reference format"),
+    ("bad.jams", "nonsense", r"bad\.jams: not a readable JAMS file"),
+    ("beats.jams", json.dumps({"file_metadata": {"duration": 10.0}, "annotations": [
+        {"namespace": "beat", "data": [{"time": 1.0, "duration": 0.0, "value": 1, "confidence": None}]}]}),
+     r"beats\.jams: no segment_open"),
 ])
 def test_bad_references_raise_naming_the_file_and_place(tmp_path, name, text, match):
     (tmp_path / name).write_text(text)
