@@ -24,8 +24,8 @@ labels, and a MIREX ``.lab`` file (``start end label``) and the ``.mid`` file ar
 
 Rendering needs the ``fluidsynth`` program and a General MIDI soundfont (Debian packages
 ``fluidsynth`` and ``fluid-soundfont-gm``). FluidSynth renders to 32-bit float (no dither), the
-result is mixed to mono, cut to the exact length of the form, peak-normalised and written as 16-bit
-WAV, so the same seed gives byte-identical files.
+result is mixed to mono, cut to the exact length of the form, high-passed at 20 Hz, peak-normalised
+and written as 16-bit WAV, so the same seed gives byte-identical files.
 
 The entry point is :func:`make_dev_corpus` (``sectionist dev-corpus``); :func:`compose_song` is a
 pure function from a random generator to a :class:`Song`, and :func:`song_midi` turns a song into a
@@ -62,6 +62,9 @@ MIN_SECONDS: float = 15.0
 
 #: Peak level of every song, in dBFS.
 PEAK_DBFS: float = -1.0
+
+#: Cut-off (Hz) of the high-pass applied to the render (below hearing; FluidSynth leaves drift there).
+HIGHPASS_HZ: float = 20.0
 
 #: Forms: the sequence of section types. Lengths come from :data:`UNITS`.
 FORMS: dict[str, tuple[str, ...]] = {
@@ -469,7 +472,7 @@ def render(song, wav_path, *, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mi
     """
     import soundfile as sf
 
-    from .demo import write_wav
+    from .demo import _filter, write_wav
 
     exe, font = check_renderer(soundfont)
     mid = song_midi(song)
@@ -491,6 +494,7 @@ def render(song, wav_path, *, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mi
     y = y.mean(axis=1)
     n = int(round(song.n_bars * song.bar_seconds * sample_rate))
     y = np.pad(y, (0, max(0, n - y.size)))[:n]
+    y = _filter("highpass", y, HIGHPASS_HZ, sample_rate)  # the renders carry some infrasonic drift
     fade = min(n, int(0.05 * sample_rate))
     y[n - fade:] *= np.linspace(1.0, 0.0, fade)
     y -= y.mean()
