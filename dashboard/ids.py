@@ -161,3 +161,5 @@ SONGS_DOWNLOAD = "songs-download"
 MAP_EXPORT_KIND = "map-export-kind"
 MAP_EXPORT = "map-export"
 MAP_DOWNLOAD = "map-download"
+#: The map's box/lasso selection resolved to section positions in the browser ({"rows": [...], "n": points}).
+MAP_SELECTION_ROWS = "map-selection-rows"

@@ -126,8 +126,11 @@ def panel_children(page: str, selection: dict | None) -> list:
     ]
     if not blind and cluster >= 0:
         cv = current_cluster_verdict(db, user, run_id, cluster)
-        children += [
-            html.H4(f"{_cluster_name(cluster).capitalize()} as a whole", className="judge-title"),
+        # folded: the panel sits at the top of the detail panel, where the section verdict must
+        # leave room for the player; the cluster verdict is one click away (open when one exists)
+        children.append(html.Details(className="judge-cluster", open=bool(cv), children=[
+            html.Summary(f"{_cluster_name(cluster).capitalize()} as a whole: coherent, mixed, split, merge?",
+                         className="judge-title"),
             dcc.RadioItems(id=jid("cv-verdict", page), options=[{"label": f" {t}", "value": v} for v, t in CLUSTER_CHOICES],
                            value=cv["verdict"] if cv else None, className="judge-radio", inline=True),
             dcc.Dropdown(id=jid("cv-merge", page), options=[{"label": _cluster_name(c), "value": c} for c in others if c >= 0],
@@ -137,7 +140,7 @@ def panel_children(page: str, selection: dict | None) -> list:
                          placeholder="comment on the cluster (optional)", className="judge-comment"),
             html.Button("Save cluster verdict", id=jid("cv-save", page), n_clicks=0, className="btn btn-ghost btn-small"),
             html.Div(_cluster_status(cv), id=jid("cv-status", page), className="judge-status muted small", role="status"),
-        ]
+        ]))
     # data-section: which section the panel's buttons judge (the keyboard shortcuts and tests read it)
     return [html.Div(children, className="judge-panel", **{"data-judge-page": page, "data-section": str(sid)})]
 

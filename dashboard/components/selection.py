@@ -39,6 +39,38 @@ function(click, graphId) {
 """
 
 
+#: Browser side of a box or lasso selection: the section positions of the selected points. Like a
+#: click, the selected points reach Dash without their customdata (the figure sends it as a base64
+#: typed array), so each point is resolved through plotly's decoded trace (gd._fullData) by its
+#: curveNumber and pointNumber — the trace order of the figure the person actually selected on,
+#: whatever filters or hidden clusters shaped it. Points of traces without customdata (the cluster
+#: markers) are left out; ``n`` counts every selected point, ``rows`` the sections among them.
+SELECTION_TO_ROWS_JS = """
+function(selected, graphId) {
+    if (!selected || !selected.points) { return {rows: [], n: 0, active: false}; }
+    var el = document.getElementById(graphId);
+    var gd = el && (el.classList.contains('js-plotly-plot') ? el : el.querySelector('.js-plotly-plot'));
+    var traces = (gd && gd._fullData) || [];
+    var byIndex = {};
+    for (var i = 0; i < traces.length; i++) { byIndex[traces[i].index] = traces[i]; }
+    var rows = [];
+    var seen = {};
+    for (var j = 0; j < selected.points.length; j++) {
+        var p = selected.points[j];
+        var cd = p.customdata;
+        if (cd === undefined || cd === null) {
+            var tr = byIndex[p.curveNumber];
+            var k = typeof p.pointNumber === 'number' ? p.pointNumber : p.pointIndex;
+            if (tr && tr.name !== 'selected' && tr.customdata && typeof k === 'number') { cd = tr.customdata[k]; }
+        }
+        if (Array.isArray(cd)) { cd = cd[0]; }
+        if (typeof cd === 'number' && !seen[cd]) { seen[cd] = true; rows.push(cd); }
+    }
+    return {rows: rows, n: selected.points.length, active: true};
+}
+"""
+
+
 def click_store(graph: str) -> dcc.Store:
     """The store a graph's clicks are written to (put it in the page layout next to the graph)."""
     return dcc.Store(id=ids.click(graph))
@@ -158,3 +190,14 @@ def register_selection(page: str, *, graph: str | None = None, run: str | None =
         if not sel or not sel.get("section_id"):
             return no_update
         return {"section_id": sel["section_id"], "run_id": sel.get("run_id")}
+
+
+def register_box_selection(graph: str, store: str) -> None:
+    """Resolve ``graph``'s box/lasso selection to section positions in ``store`` (a ``dcc.Store`` in
+    the page layout): ``{"rows": [positions], "n": selected points, "active": bool}``.
+
+    Server callbacks read the store instead of ``selectedData``, whose points carry no customdata.
+    Plotly offers box and lasso selection on 2-D maps only (a 3-D scene orbits instead).
+    """
+    clientside_callback(SELECTION_TO_ROWS_JS, Output(store, "data"), Input(graph, "selectedData"),
+                        State(graph, "id"), prevent_initial_call=True)

@@ -203,7 +203,7 @@ def layout(run=None, cluster=None, section=None, **_query):
                            dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=GRAPH_CONFIG)),
                       html.Div(id=ids.CLUSTERS_BODY, children=cluster_body(data, run, cluster))]),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.CLUSTERS_DETAIL), html.Div(id=ids.judge_container(PAGE))),
+                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.CLUSTERS_DETAIL)),
             ]),
         ]),
     ])

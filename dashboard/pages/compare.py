@@ -195,7 +195,7 @@ def layout(a=None, b=None, section=None, **_query):
                  html.P("Select a row to play its section. Filter with e.g. 'contains rock' or '> 2'.",
                         className="table-note")),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.COMPARE_DETAIL), html.Div(id=ids.judge_container(PAGE))),
+                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.COMPARE_DETAIL)),
             ]),
         ]),
     ])

@@ -22,7 +22,7 @@ from dashboard.components.common import (
 from dashboard.components.detail import PLACED_NOTE, section_detail, section_summary
 from dashboard.components.judging import register_judging
 from dashboard.components.player import section_player, spectrogram_url
-from dashboard.components.selection import click_store, register_selection
+from dashboard.components.selection import click_store, register_box_selection, register_selection
 from dashboard.data import get_data
 
 PAGE = "map"
@@ -153,21 +153,33 @@ def _hover_text(data, rows, arr):
     return out
 
 
-def selected_positions(data, selected_data) -> np.ndarray:
-    """Row positions of the sections in a lasso/box selection (sorted, unique, known)."""
-    pos = []
-    for p in (selected_data or {}).get("points") or []:
-        cd = p.get("customdata")
-        if isinstance(cd, (int, float)) and not isinstance(cd, bool):
-            pos.append(int(cd))
+def selected_positions(data, selection) -> np.ndarray:
+    """Row positions of the sections in a lasso/box selection (sorted, unique, known).
+
+    Parameters
+    ----------
+    selection : dict or None
+        The browser-resolved selection of ``ids.MAP_SELECTION_ROWS`` (``{"rows": [...]}``, see
+        :data:`dashboard.components.selection.SELECTION_TO_ROWS_JS`), or a figure's
+        ``selectedData`` whose points carry their section position as ``customdata``.
+    """
+    selection = selection or {}
+    if "rows" in selection:
+        raw = selection.get("rows") or []
+    else:
+        raw = [p.get("customdata") for p in selection.get("points") or [] if isinstance(p, dict)]
+    pos = [int(v) for v in raw if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()]
     return np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
 
 
-def selection_summary(data, selected_data, run_id, limit: int = 12):
+def selection_summary(data, selection, run_id, limit: int = 12):
     """Summary of a lasso/box selection: count, clusters, songs, the first sections to play."""
-    if not selected_data or not selected_data.get("points"):
-        return [html.Div("Use the lasso or box tool to select a group of sections.", className="muted small")]
-    pos = selected_positions(data, selected_data)
+    selection = selection or {}
+    active = selection.get("active", True) if "rows" in selection else bool(selection.get("points"))
+    if not selection or not active:
+        return [html.Div("Use the lasso or box tool (in the map's tool bar) to select a group of sections.",
+                         className="muted small")]
+    pos = selected_positions(data, selection)
     if not len(pos):
         return [html.Div("No sections in the selection.", className="muted small")]
     chips = []
@@ -235,6 +247,7 @@ def layout(section=None, run=None, space=None, **_query):
                                                "run_id": run}),
         dcc.Store(id=ids.MAP_SLOT_STORE, data={}),
         dcc.Store(id=ids.MAP_META, data={}),
+        dcc.Store(id=ids.MAP_SELECTION_ROWS, data={}),
         page_header("Map", "Every section of the corpus in one space; colour, filter, select, listen."),
         html.Div(className="map-grid", children=[
             html.Aside(className="sidebar", children=[
@@ -270,8 +283,8 @@ def layout(section=None, run=None, space=None, **_query):
                 card("Compare by ear: slots A and B", html.Div(id=ids.MAP_SLOT_VIEW)),
             ]),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.MAP_DETAIL),
-                     html.Div(id=ids.judge_container(PAGE))),
+                # the verdict first: on screen as soon as a point is clicked, above the player and details
+                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.MAP_DETAIL)),
             ]),
         ]),
     ])
@@ -283,6 +296,7 @@ def _cluster_options(clusters):
 
 # ---- callbacks ------------------------------------------------------------------------------------
 register_selection(PAGE, graph=ids.MAP_GRAPH, run=ids.MAP_RUN)
+register_box_selection(ids.MAP_GRAPH, ids.MAP_SELECTION_ROWS)
 register_judging(PAGE)
 
 
@@ -328,9 +342,9 @@ def _detail(selected):
                           autoplay=bool(selected.get("autoplay")))
 
 
-@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_GRAPH, "selectedData"), State(ids.MAP_RUN, "value"))
-def _lasso(selected_data, run):
-    return selection_summary(get_data(), selected_data, run)
+@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"))
+def _lasso(selection, run):
+    return selection_summary(get_data(), selection, run)
 
 
 @callback(Output(ids.MAP_SLOT_STORE, "data"), Input(ids.slot(PAGE, ALL), "n_clicks"),
@@ -352,11 +366,11 @@ def _slots(slots, run):
     return slot_view(get_data(), slots, run)
 
 
-@callback(Output(ids.MAP_DOWNLOAD, "data"), Input(ids.MAP_EXPORT, "n_clicks"), State(ids.MAP_GRAPH, "selectedData"),
+@callback(Output(ids.MAP_DOWNLOAD, "data"), Input(ids.MAP_EXPORT, "n_clicks"), State(ids.MAP_SELECTION_ROWS, "data"),
           State(ids.MAP_RUN, "value"), State(ids.MAP_EXPORT_KIND, "value"), prevent_initial_call=True)
-def _download(_clicks, selected_data, run, kind):
+def _download(_clicks, selection, run, kind):
     data = get_data()
-    pos = selected_positions(data, selected_data)
+    pos = selected_positions(data, selection)
     if not len(pos):
         return no_update
     exp = downloads.export_data(data, [run] if run else [], section_ids=list(data.section_ids[pos]))

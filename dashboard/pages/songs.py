@@ -140,7 +140,7 @@ def layout(song=None, section=None, run=None, **_query):
                  html.P("Click a block to listen to that section; the player's bar shows where it sits in the song.",
                         className="table-note"), className="card-flush"),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.SONGS_DETAIL), html.Div(id=ids.judge_container(PAGE))),
+                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.SONGS_DETAIL)),
             ]),
         ]),
     ])
