@@ -497,7 +497,8 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     stability : bool
         Refit ``n_repeats`` times on bootstrap resamples and store co-assignment rates.
     project : bool
-        (Re)compute the space's projections and every run's centroid projections afterwards.
+        Fit the space's maps that do not exist yet and draw the run's centroids on every map of the
+        space (:func:`ensure_maps`; existing maps are never refitted).
     method_params : dict, optional
         Extra estimator parameters (e.g. ``{"covariance_type": "full"}``).
     version : int, optional
@@ -530,8 +531,31 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, result.n_clusters,
              result.quality["silhouette"], truth["ari"], rows.runs["seconds"].iloc[0])
     if project:
-        project_space(store, space, seed=seed, progress=progress)
+        ensure_maps(store, space, seed=seed, progress=progress, run_ids={run_id})
     return run_id
+
+
+def ensure_maps(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, progress: bool = True,
+                run_ids=None) -> list[str]:
+    """Fit the maps of ``space`` that do not exist yet, and draw runs' centroids on every map of it.
+
+    Existing maps are never refitted (their coordinates are what people know); ``run_ids`` limits
+    the centroid drawing on existing maps to those runs (new maps draw every run's centroids).
+
+    Returns
+    -------
+    list of str
+        The maps fitted now (``"{space}/{kind}{dims}"``).
+    """
+    missing = [(k, d) for k, d in kinds
+               if not store.has_part(PROJECTION_INFO, PROJECTION_INFO.part(space=space, kind=k, dims=d))]
+    if missing:
+        made = project_space(store, space, kinds=missing, seed=seed, progress=progress)
+        return [f"{space}/{k}{d}" for k, d in made]
+    projectors = space_projectors(store, space)
+    if projectors:
+        project_centroids(store, space, projectors, _space_section_matrix(store, space)[2], run_ids=run_ids)
+    return []
 
 
 # ---- projections -------------------------------------------------------------------------------------
@@ -1116,7 +1140,8 @@ def register_cli(subparsers, options) -> None:
     p.add_argument("--central-only", action="store_true", help="cluster only the central sections")
     p.add_argument("--no-explain", action="store_true", help="skip the surrogate model and SHAP values")
     p.add_argument("--no-stability", action="store_true", help="skip the bootstrap stability refits")
-    p.add_argument("--no-project", action="store_true", help="skip (re)computing the space's projections")
+    p.add_argument("--no-project", action="store_true", help="skip the maps: by default the space's missing maps are fitted (existing ones never are) and "
+                   "the run's centroids are drawn on every map of the space")
     p.add_argument("--compare", action="store_true", help="also compare all runs afterwards")
     p.set_defaults(func=_cmd_cluster)
 

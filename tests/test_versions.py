@@ -189,6 +189,31 @@ def test_model_from_other_library_versions_warns_and_does_not_place(grown, corpu
     assert not cl["placed"].any()
 
 
+def test_runs_made_by_hand_are_versioned_keep_the_maps_and_are_placed(grown, corpus, tmp_path):
+    from analysis.modeling import cluster_store
+
+    before, _, _ = grown
+    root = tmp_path / "hand"
+    shutil.copytree(before, root)
+    store = open_store(root)
+    maps = {p: store.read_part("projections", p) for p in store.list_parts("projections")}
+    opts = dict(k=3, stability=False, explain=False, progress=False)
+    assert cluster_store(store, "classical17", "kmeans", **opts) == "classical17-kmeans-k3"
+    v1 = store.read_part("clusterings", "classical17-kmeans-k3")
+    assert cluster_store(store, "classical17", "kmeans", **opts) == "classical17-kmeans-k3~v2"  # never refitted
+    pd.testing.assert_frame_equal(store.read_part("clusterings", "classical17-kmeans-k3"), v1)
+    for part, df in maps.items():  # a new run draws its centroids on the maps; it never refits them
+        pd.testing.assert_frame_equal(store.read_part("projections", part), df)
+    cp = store.read_part("centroid_projections", "classical17-kmeans-k3~v2")
+    assert {(k, int(d)) for k, d in zip(cp["kind"], cp["dims"])} == {("pca", 2), ("pca", 3), ("tsne", 2), ("umap", 2)}
+    summary = analyze(corpus, store, CFG, progress=False)
+    n_new = len(store.read_table("sections")) - len(v1)
+    for run_id in ("classical17-kmeans-k3", "classical17-kmeans-k3~v2"):
+        assert store.read_part("runs", run_id).iloc[0]["n_placed"] == n_new
+        assert any(run_id in line for line in summary.lines())
+    pd.testing.assert_frame_equal(store.read_part("clusterings", "classical17-kmeans-k3").iloc[:len(v1)], v1)
+
+
 # ---- 3. refit: a new version, the old one untouched -------------------------------------------------
 
 
