@@ -136,8 +136,15 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
             dcc.Store(id=ids.GLOBAL_SELECTION, storage_type="session"),
             html.Header(className="topbar", children=[
                 html.A(className="brand", href="/", children=[html.Span("◆", className="brand-mark"), "sectionist"]),
-                html.Nav(id=ids.NAV, className="nav", children=_nav_links(dash.page_registry, "/")),
-                html.Div(className="topbar-right", children=_user_menu()),
+                # on small screens the pages and the user menu fold into a menu this button opens
+                # (assets/nav.js: no inline script, keyboard and screen-reader friendly)
+                html.Button([html.Span(className="nav-toggle-bars", **{"aria-hidden": "true"}), "Menu"],
+                            id=ids.NAV_TOGGLE, className="nav-toggle", type="button",
+                            **{"aria-controls": ids.NAV_MENU, "aria-expanded": "false"}),
+                html.Div(id=ids.NAV_MENU, className="nav-menu", children=[
+                    html.Nav(id=ids.NAV, className="nav", children=_nav_links(dash.page_registry, "/")),
+                    html.Div(className="topbar-right", children=_user_menu()),
+                ]),
             ]),
             html.Main(dash.page_container, className="main"),
         ])
@@ -202,9 +209,11 @@ def _user_menu():
         name, role = None, None
     if not name:
         return []
-    return [html.Span(className="user", children=[html.Span(name, className="user-name"),
-                                                  html.Span(role, className="user-role") if role else None]),
-            html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
+    admin = [html.A("Users", href="/admin/users", id=ids.NAV_ADMIN_USERS, className="nav-link")] \
+        if role == "admin" else []
+    return admin + [html.Span(className="user", children=[html.Span(name, className="user-name"),
+                                                          html.Span(role, className="user-role") if role else None]),
+                    html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
 
 
 def _unknown_component_suite(exc):

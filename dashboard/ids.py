@@ -16,6 +16,9 @@ from dash import ALL
 # ---- app shell -------------------------------------------------------------------------------
 URL = "app-url"
 NAV = "app-nav"
+NAV_TOGGLE = "app-nav-toggle"
+NAV_MENU = "app-nav-menu"
+NAV_ADMIN_USERS = "app-nav-admin-users"
 #: Selection shared between pages (session storage): {"section_id", "run_id"}.
 GLOBAL_SELECTION = "app-selection"
 
