@@ -108,7 +108,8 @@ def empty_figure(message: str = "Nothing to show", height: int | None = None) ->
 def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None = None,
                 values: np.ndarray | None = None, value_name: str = "", categories: np.ndarray | None = None,
                 category_names=None, hover_text=None, highlight: int | None = None,
-                centroids=None, uirevision: str = "map", marker_size: float | None = None,
+                centres: bool = False, uirevision: str = "map", marker_size: float | None = None,
+                axis_titles=None,
                 ring_point=None) -> go.Figure:
     """WebGL scatter of sections.
 
@@ -131,8 +132,11 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         markup such as ``<br>`` is kept: escape the data in it with :func:`escape_text`.
     highlight : int, optional
         Index into ``xyz`` of the selected point, drawn as a ring on top.
-    centroids : list of (cluster, x, y[, z]), optional
-        Cluster centroids drawn as labelled diamonds.
+    centres : bool
+        With ``labels`` on a 2-D map: each cluster's medoid on this map (:func:`cluster_medoids`) as
+        a labelled diamond, hidden with its cluster, labels placed without overlaps.
+    axis_titles : sequence of str, optional
+        Titles of the map's axes (:func:`map_axis_titles`).
     ring_point : (coordinates, row), optional
         Where to draw the selection ring when the selected section is not among the points
         (filtered out).
@@ -201,13 +205,8 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         traces.append(scatter(np.arange(n), name="sections", showlegend=False,
                               marker=dict(color=ACCENT, size=size, opacity=0.7)))
 
-    if centroids and not three_d:  # on a 3-D map centroids clutter more than they help
-        traces.append(dict(type="scatter", x=[c[1] for c in centroids], y=[c[2] for c in centroids],
-                           mode="markers+text", text=[str(c[0]) for c in centroids], textposition="top center",
-                           name="centroids", hovertext=[cluster_name(c[0]) for c in centroids], hoverinfo="text",
-                           showlegend=False,
-                           marker=dict(symbol="diamond", size=13, color=[cluster_color(c[0]) for c in centroids],
-                                       line=dict(color="#111827", width=1.5))))
+    if centres and labels is not None and not three_d:  # on a 3-D map the diamonds clutter more than they help
+        traces += centre_traces(xyz, labels, None)
     # the ring around the selected section is always the last trace, so a selection change can
     # move it with a small patch instead of redrawing every point (see ring_patch)
     if highlight is not None and 0 <= highlight < n:
@@ -216,17 +215,158 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                                  ring_point[1] if ring_point else None))
     layout = base_layout(
         uirevision=uirevision, dragmode="lasso" if not three_d else "orbit", clickmode="event",
-        margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="v", x=0.01, xanchor="left",
-                                                    y=0.99, bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb",
-                                                    borderwidth=1),
-        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks=""),
-        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks=""),
+        # the legend sits under the plot, never over points
+        margin=dict(l=8, r=8, t=8, b=8), legend=dict(itemsizing="constant", orientation="h", x=0, xanchor="left",
+                                                    y=-0.02, yanchor="top", bgcolor="rgba(255,255,255,0)",
+                                                    borderwidth=0),
+        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks="",
+                   title=dict(text=escape_text(axis_titles[0]) if axis_titles else "", standoff=4)),
+        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks="",
+                   title=dict(text=escape_text(axis_titles[1]) if axis_titles and len(axis_titles) > 1 else "",
+                              standoff=4)),
     )
     if three_d:
-        axis = dict(showgrid=True, zeroline=False, showticklabels=False, title="")
-        layout.update(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, uirevision=uirevision))
+        titles = list(axis_titles or []) + ["", "", ""]
+        axes = [dict(showgrid=True, zeroline=False, showticklabels=False, title=dict(text=escape_text(t)))
+                for t in titles[:3]]
+        layout.update(scene=dict(xaxis=axes[0], yaxis=axes[1], zaxis=axes[2], uirevision=uirevision))
     return fast_figure(traces, layout)
 
+
+
+# ---- the map's cluster centres, their labels, its axes -------------------------------------------
+def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 400,
+                    random_state: int = 0) -> list[tuple[int, np.ndarray]]:
+    """Where each cluster's marker goes on a map: the medoid of its points there.
+
+    The medoid is the cluster's point with the smallest summed distance to the cluster's other
+    points on this map. It is used on every map (PCA, t-SNE, UMAP): it is always one of the
+    cluster's own points, inside the region they cover, even when a nonlinear map bends or splits
+    the cluster (the projected centroid vector can land between or outside its points).
+
+    Parameters
+    ----------
+    xyz : np.ndarray [shape=(n, 2 or 3)]
+        The drawn points (already filtered).
+    labels : np.ndarray [shape=(n,)]
+        Their clusters; noise (< 0) gets no marker.
+    max_points : int
+        Per cluster, the medoid is searched among at most this many points (a seeded sample),
+        with distances to the same sample: O(max_points²) per cluster whatever the map's size.
+    random_state : int
+
+    Returns
+    -------
+    list of (cluster, coordinates)
+        One entry per cluster present in ``labels`` (sorted by cluster).
+    """
+    xyz = np.asarray(xyz, dtype=np.float64)
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(random_state)
+    out = []
+    for c in np.unique(labels):
+        if c < 0:
+            continue
+        idx = np.flatnonzero(labels == c)
+        idx = idx[np.isfinite(xyz[idx]).all(axis=1)]
+        if not len(idx):
+            continue
+        if len(idx) > max_points:
+            idx = np.sort(rng.choice(idx, max_points, replace=False))
+        pts = xyz[idx]
+        d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=-1)).sum(axis=1)
+        out.append((int(c), pts[int(np.argmin(d))]))
+    return out
+
+
+#: Where a marker's label may go, tried in this order (plotly textposition, unit offset of the label box).
+LABEL_POSITIONS = (("top center", (0.0, 1.0)), ("bottom center", (0.0, -1.0)),
+                   ("middle right", (1.0, 0.0)), ("middle left", (-1.0, 0.0)))
+
+
+def place_labels(xy: np.ndarray, texts, *, plot_px: tuple[int, int] = (800, 600), char_px: float = 7.5,
+                 line_px: float = 16.0, marker_px: float = 14.0) -> list[str]:
+    """A text position for each marker label such that no two labels (nor a label and another
+    marker) overlap, or ``""`` for a label that finds no free place (the legend still names it).
+
+    Labels are placed greedily in the order given (put the biggest clusters first), trying
+    :data:`LABEL_POSITIONS` in turn. Sizes are estimated in pixels of a plot ``plot_px`` large.
+
+    Parameters
+    ----------
+    xy : np.ndarray [shape=(k, 2)]
+        Marker positions in data units.
+    texts : sequence of str
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if not len(xy):
+        return []
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    # pixels, y up; the markers' extent is drawn at ~90 % of the plot
+    px = (xy - lo) / span * (np.asarray(plot_px, float) * 0.9)
+    half_m = marker_px / 2
+    boxes = [(p[0] - half_m, p[1] - half_m, p[0] + half_m, p[1] + half_m) for p in px]
+
+    def hit(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    placed, out = [], []
+    for i, (p, text) in enumerate(zip(px, texts)):
+        w, h = max(1, len(str(text))) * char_px, line_px
+        choice = ""
+        for name, (ox, oy) in LABEL_POSITIONS:
+            cx = p[0] + ox * (half_m + w / 2 + 2)
+            cy = p[1] + oy * (half_m + h / 2 + 1)
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            others = [b for j, b in enumerate(boxes) if j != i]
+            if not any(hit(box, b) for b in others + placed):
+                choice = name
+                placed.append(box)
+                break
+        out.append(choice)
+    return out
+
+
+def map_axis_titles(kind: str, dims: int, explained_variance_ratio=None) -> list[str]:
+    """Axis titles of a map: ``"PC1 (23.4 %)"`` with PCA's explained variance, ``"UMAP 1"``,
+    ``"t-SNE 2"`` otherwise (their axes have no units or order)."""
+    names = {"pca": "PC", "tsne": "t-SNE ", "umap": "UMAP "}
+    prefix = names.get(str(kind), f"{kind} ")
+    evr = list(explained_variance_ratio) if explained_variance_ratio is not None else []
+    out = []
+    for i in range(int(dims)):
+        title = f"{prefix}{i + 1}"
+        if str(kind) == "pca" and i < len(evr) and evr[i] is not None and np.isfinite(evr[i]):
+            title += f" ({100 * float(evr[i]):.1f} %)"
+        out.append(title)
+    return out
+
+
+def centre_traces(xyz: np.ndarray, labels: np.ndarray, names: dict | None = None) -> list[dict]:
+    """The clusters' medoid diamonds on a 2-D map: one trace per cluster in the cluster's legend
+    group (hiding a cluster in the legend hides its diamond), labels placed without overlaps,
+    then a legend-only key saying what a diamond is."""
+    meds = cluster_medoids(xyz, labels)
+    if not meds:
+        return []
+    sizes = {int(c): int(n) for c, n in zip(*np.unique(np.asarray(labels), return_counts=True))}
+    order = sorted(range(len(meds)), key=lambda i: -sizes.get(meds[i][0], 0))
+    pos = place_labels(np.array([meds[i][1][:2] for i in order]), [str(meds[i][0]) for i in order])
+    where = {meds[i][0]: p for i, p in zip(order, pos)}
+    traces = []
+    for c, pt in meds:
+        traces.append(dict(type="scatter", x=[float(pt[0])], y=[float(pt[1])],
+                           mode="markers+text" if where[c] else "markers", text=[str(c)],
+                           textposition=where[c] or "top center", name=f"centre {c}", legendgroup=str(c),
+                           showlegend=False, hoverinfo="text",
+                           hovertext=[f"{escape_text(cluster_name(c, names) if names else cluster_name(c))}: medoid of its points on this map"],
+                           marker=dict(symbol="diamond", size=13, color=cluster_color(c),
+                                       line=dict(color="#111827", width=1.5))))
+    traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name="◆ cluster centre (medoid)",
+                       legendgroup="centre-key", showlegend=True, hoverinfo="skip",
+                       marker=dict(symbol="diamond", size=11, color="#ffffff", line=dict(color="#111827", width=1.5))))
+    return traces
 
 
 def selection_ring(point, three_d: bool, row=None) -> dict:
@@ -234,8 +374,10 @@ def selection_ring(point, three_d: bool, row=None) -> dict:
     pt = [] if point is None else [float(v) for v in point]
     if three_d:
         return dict(type="scatter3d", x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name="selected",
-                    showlegend=False, hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
-    return dict(type="scattergl", x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=False,
+                    showlegend=True, legendrank=2000, hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
+    # in the legend too (last), so the ring has a key
+    return dict(type="scattergl", x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=True,
+                legendrank=2000,
                 customdata=[int(row)] if row is not None and pt else [], hoverinfo="skip",
                 marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
 

@@ -246,7 +246,9 @@ def test_render_map_filters(app, data):
     assert meta["ring"] == len(fig.data) - 1
     clusters = list(data.run_arrays(run_id).clusters)[:2]
     fig, count, _ = map_page.render_map(data, "classical17", "umap2", run_id, "cluster", clusters=clusters)
-    shown = np.concatenate([np.asarray(t.customdata) for t in fig.data if t.name.startswith("cluster")])
+    # the clusters' point traces (their medoid diamonds share the legend group but carry no sections)
+    shown = np.concatenate([np.asarray(t.customdata) for t in fig.data
+                            if str(t.legendgroup or "").isdigit() and t.customdata is not None])
     assert set(data.run_arrays(run_id).label[shown]) <= set(clusters)
     assert count.startswith(f"Showing {len(shown)} ")
     song = data.songs.index[0]

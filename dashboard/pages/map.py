@@ -24,6 +24,7 @@ from dashboard.components.judging import register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.components.selection import click_store, register_box_selection, register_selection
 from dashboard.data import get_data
+from store.schema import PROJECTION_INFO
 
 PAGE = "map"
 dash.register_page(__name__, path="/map", name="Map", title="Map · sectionist", order=1)
@@ -112,19 +113,30 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     if pos is not None:
         i = int(np.searchsorted(rows, pos))
         highlight = i if i < len(rows) and rows[i] == pos else None
-    centroids = None
-    if arr is not None and color == "cluster" and run_id and data.runs.loc[run_id, "space"] == space:
-        cp = data.centroid_projection(run_id, kind, dims)
-        if len(cp):
-            centroids = [(int(r.cluster), float(r.x), float(r.y)) for r in cp.itertuples()]
+    # each cluster's diamond at the medoid of its shown points on this map (figures.cluster_medoids)
+    centres = arr is not None and color == "cluster" and data.runs.loc[run_id, "space"] == space
     # selected but filtered out: still ring it where it sits
     ring_point = (proj.xyz[pos], pos) if highlight is None and pos is not None and proj.present[pos] else None
-    fig = figures.section_map(xyz, rows, highlight=highlight, centroids=centroids,
+    fig = figures.section_map(xyz, rows, highlight=highlight, centres=centres,
+                              axis_titles=figures.map_axis_titles(kind, dims, explained_variance(data, space, kind, dims)),
                               uirevision=f"{space}/{projection}", ring_point=ring_point, **kw)
     ring = len(fig.data) - 1 if len(rows) else None
     total = int(proj.present.sum())
     count = f"Showing {len(rows):,} of {total:,} sections"
     return fig, count, {"ring": ring, "space": space, "projection": projection}
+
+
+def explained_variance(data, space, kind, dims) -> list | None:
+    """PCA's explained variance ratio per axis of a map, from ``projection_info`` (None when absent)."""
+    if kind != "pca":
+        return None
+    info = data.table(PROJECTION_INFO)
+    if info.empty or "explained_variance_ratio" not in info:
+        return None
+    row = info[(info["space"] == space) & (info["kind"] == kind) & (info["dims"] == int(dims))]
+    if row.empty or row.iloc[0]["explained_variance_ratio"] is None:
+        return None
+    return [float(v) for v in row.iloc[0]["explained_variance_ratio"]]
 
 
 def ring_patch(data, meta, selected):
