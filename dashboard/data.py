@@ -102,6 +102,7 @@ class _Cache:
         self.space_vectors: dict = {}
         self.comparisons: dict = {}
         self.clusters: dict = {}
+        self.cluster_names: dict = {}
         self.lock = threading.RLock()
 
 
@@ -683,6 +684,65 @@ class StoreData:
         with c.lock:
             c.comparisons[key] = out
         return out
+
+    # ---- plain words: feature medians, default cluster names (analysis.glossary) -------------------
+    @cached_property
+    def feature_medians(self) -> dict:
+        """feature column → its median over the corpus (what "higher than usual" is measured from)."""
+        mat = self.feature_matrix
+        if not mat.size:
+            return {}
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(mat, axis=0) if len(mat) else np.full(mat.shape[1], np.nan)
+        return {name: float(m) for name, m in zip(self.features.columns, med) if np.isfinite(m)}
+
+    def cluster_top_tags(self, run_id) -> dict:
+        """cluster → the tag most over-represented among its sections (mean probability in the
+        cluster minus over the corpus, highest positive), for clusters that have one."""
+        tags = self._tags
+        if tags.empty or run_id not in self.runs.index:
+            return {}
+        df = tags.reset_index()[["section_id", "tag", "probability"]]
+        pos = self.positions(df["section_id"])
+        ok = pos >= 0
+        df = df[ok].assign(label=self.run_arrays(run_id).label[pos[ok]])
+        df = df[df["label"] >= 0]
+        if df.empty:
+            return {}
+        n_all = int((self.run_arrays(run_id).label >= 0).sum())
+        sizes = pd.Series(self.run_arrays(run_id).label).value_counts()
+        # a section without the tag in its top list counts as probability 0
+        corpus = df.groupby("tag")["probability"].sum() / max(n_all, 1)
+        inside = df.groupby(["label", "tag"])["probability"].sum()
+        lift = inside / inside.index.get_level_values("label").map(sizes).to_numpy() \
+            - corpus.reindex(inside.index.get_level_values("tag")).to_numpy()
+        best = lift[lift > 0].sort_values(ascending=False, kind="stable").groupby(level="label").head(1)
+        return {int(c): str(t) for c, t in best.index}
+
+    def default_cluster_names(self, run_id) -> dict:
+        """cluster → a descriptive default name (:func:`analysis.glossary.default_cluster_names`):
+        the plain adjectives of the median features that set it furthest apart from the corpus, and
+        its most distinctive tag; unique within the run. ``{}`` for an unknown run."""
+        from analysis.glossary import FEATURE_GLOSSARY, cluster_profiles_z, default_cluster_names
+
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if run_id in c.cluster_names:
+                return c.cluster_names[run_id]
+        if run_id not in self.runs.index:
+            return {}
+        labels = self.run_arrays(run_id).label
+        cols = [n for n in self.feature_names if n in FEATURE_GLOSSARY and
+                (FEATURE_GLOSSARY[n].high_word or FEATURE_GLOSSARY[n].low_word)]
+        if cols and (labels >= 0).any():
+            z = cluster_profiles_z(self.feature_rows(np.arange(self.n_sections), cols), labels, cols)
+        else:
+            z = pd.DataFrame(index=pd.Index(sorted({int(x) for x in labels if x >= 0}), name="cluster"))
+        names = default_cluster_names(z, self.cluster_top_tags(run_id))
+        with c.lock:
+            c.cluster_names[run_id] = names
+        return names
 
     # ---- corpus summary ----------------------------------------------------------------------------
     def corpus_summary(self) -> dict:

@@ -60,9 +60,17 @@ def cluster_color(cluster) -> str:
     return CLUSTER_PALETTE[c % len(CLUSTER_PALETTE)]
 
 
-def cluster_name(cluster) -> str:
+def cluster_name(cluster, names: dict | None = None) -> str:
+    """How a cluster is shown: ``"3: loud · bright · dense"`` when ``names`` (cluster → name, see
+    :meth:`dashboard.data.StoreData.cluster_names`) has it, else ``"cluster 3"``; ``"noise"`` for -1.
+    Not escaped: Dash text is literal; figure builders escape it where Plotly draws it."""
     c = int(cluster)
-    return "noise" if c == -1 else ("not clustered" if c < -1 else f"cluster {c}")
+    if c == -1:
+        return "noise"
+    if c < -1:
+        return "not clustered"
+    name = (names or {}).get(c)
+    return f"{c}: {name}" if name else f"cluster {c}"
 
 
 #: Axis style of every figure (what the "plotly_white" template gives, set directly: assigning a
@@ -110,7 +118,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                 category_names=None, hover_text=None, highlight: int | None = None,
                 centres: bool = False, uirevision: str = "map", marker_size: float | None = None,
                 axis_titles=None,
-                ring_point=None) -> go.Figure:
+                ring_point=None, cluster_names: dict | None = None) -> go.Figure:
     """WebGL scatter of sections.
 
     Parameters
@@ -140,6 +148,8 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     ring_point : (coordinates, row), optional
         Where to draw the selection ring when the selected section is not among the points
         (filtered out).
+    cluster_names : dict, optional
+        cluster → name (:meth:`dashboard.data.StoreData.cluster_names`), shown in the legend.
 
     Returns
     -------
@@ -180,7 +190,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         ends = np.append(starts[1:], len(order))
         for c, s, e in zip(uniq, starts, ends):
             idx = order[s:e]
-            traces.append(scatter(idx, name=cluster_name(c), legendgroup=str(c),
+            traces.append(scatter(idx, name=escape_text(cluster_name(c, cluster_names)), legendgroup=str(c),
                                   marker=dict(color=cluster_color(c), size=size,
                                               opacity=0.55 if c < 0 else 0.85, line=dict(width=0))))
     elif values is not None:
@@ -206,7 +216,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                               marker=dict(color=ACCENT, size=size, opacity=0.7)))
 
     if centres and labels is not None and not three_d:  # on a 3-D map the diamonds clutter more than they help
-        traces += centre_traces(xyz, labels, None)
+        traces += centre_traces(xyz, labels, cluster_names)
     # the ring around the selected section is always the last trace, so a selection change can
     # move it with a small patch instead of redrawing every point (see ring_patch)
     if highlight is not None and 0 <= highlight < n:
@@ -404,44 +414,103 @@ def fast_figure(traces: list[dict], layout: dict) -> go.Figure:
 
 
 # ---- explanations ------------------------------------------------------------------------------
-def shap_bars(shap: dict | None, *, feature_values: dict | None = None, top: int = 10,
-              title: str = "") -> go.Figure:
-    """Horizontal bars of the ``top`` features by |SHAP|, pushing towards (+) or away (−) from the cluster.
+#: Bars and dots of explanations: towards the cluster (blue), away from it (orange).
+TOWARDS_COLOR, AWAY_COLOR = "#2563eb", "#ea580c"
+#: Beeswarm dots by the feature's value: low blue, average mid grey (visible on white), high red.
+VALUE_SCALE = [[0.0, "#2563eb"], [0.5, "#9ca3af"], [1.0, "#dc2626"]]
+
+
+def _note_annotation(note: str | None) -> list:
+    """A grey line under a plot (the surrogate's note), wrapped for the narrow detail panel."""
+    if not note:
+        return []
+    import textwrap
+
+    text = "<br>".join(textwrap.wrap(escape_text(note), 70))
+    return [dict(text=text, showarrow=False, x=0, y=-0.02, xref="paper", yref="paper", xanchor="left",
+                 yanchor="top", align="left", font=dict(size=11, color="#6b7280"))]
+
+
+def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians: dict | None = None,
+              top: int = 10, title: str = "", note: str | None = None) -> go.Figure:
+    """The features that place one section in its cluster, told in plain words and signed.
+
+    A bar's length is the feature's |SHAP| (how much it matters). It points right when the
+    section's value is above the corpus median ("higher than usual"), left when below; its colour
+    says whether it pushes towards the section's cluster (blue) or away from it (orange). Its text
+    reads like "brighter than usual → towards this cluster". Without ``medians`` the bars are the
+    plain SHAP values (right = towards).
 
     Parameters
     ----------
-    shap : mapping feature → SHAP value
-    feature_values : mapping feature → the section's value, optional (shown on hover)
+    shap : mapping feature column → SHAP value towards the section's cluster
+    feature_values : mapping feature column → the section's value, optional (hover, with unit)
+    medians : mapping feature column → the corpus median, optional (gives the direction)
+    top : int
+        How many features, by |SHAP|.
+    title : str
+    note : str, optional
+        A line under the plot (e.g. :func:`analysis.glossary.surrogate_note`).
     """
+    from analysis.glossary import contribution_text, describe
+
     if not shap:
         return empty_figure("No explanation stored for this section", height=260)
     items = sorted(shap.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
-    names = [k for k, _ in items]
-    vals = [float(v) for _, v in items]
-    colors = ["#2563eb" if v >= 0 else "#dc2626" for v in vals]
-    hover = [f"{escape_text(k)} = {feature_values[k]:.4g}" if feature_values and k in feature_values
-             else escape_text(k) for k in names]
-    bars = dict(type="bar", x=vals, y=[_pretty_feature(k) for k in names], orientation="h",
-                marker=dict(color=colors), hovertext=hover, hoverinfo="text+x")
-    return fast_figure([bars], base_layout(height=max(180, 26 * len(names) + 60),
+    x, names, texts, hover, colors = [], [], [], [], []
+    signed = bool(medians)
+    for col, v in items:
+        v = float(v)
+        term = describe(col)
+        value = (feature_values or {}).get(col)
+        med = (medians or {}).get(col)
+        above = None if value is None or med is None or not np.isfinite([value, med]).all() else bool(value >= med)
+        x.append(abs(v) * (1 if above in (True, None) else -1) if signed else v)
+        names.append(escape_text(term.label))
+        texts.append(escape_text(contribution_text(col, v, above)))
+        colors.append(TOWARDS_COLOR if v >= 0 else AWAY_COLOR)
+        lines = [f"{escape_text(term.name)} ({escape_text(term.technical)})", escape_text(term.meaning)]
+        if value is not None:
+            lines.append(f"this section: {value:.4g} {escape_text(term.unit)}"
+                         + (f" · corpus median {med:.4g}" if med is not None else ""))
+        lines.append(f"{escape_text(contribution_text(col, v, above))} (SHAP {v:+.3f})")
+        hover.append("<br>".join(lines))
+    bars = dict(type="bar", x=x, y=names, orientation="h", marker=dict(color=colors), text=texts,
+                textposition="auto", insidetextanchor="middle", textfont=dict(size=10),
+                hovertext=hover, hoverinfo="text", cliponaxis=False)
+    m = max((abs(v) for v in x), default=0) or 1.0
+    xaxis = dict(zeroline=True, zerolinecolor="#6b7280", zerolinewidth=1.5, range=[-1.05 * m, 1.05 * m],
+                 title=dict(text="← lower than usual · higher than usual →" if signed else "← away · towards the cluster →",
+                            standoff=4), automargin=True)
+    if not signed:
+        xaxis["range"] = [min(0.0, min(x)) * 1.05 - 0.05 * m, max(0.0, max(x)) * 1.05 + 0.05 * m]
+    annotations = _note_annotation(note)
+    return fast_figure([bars], base_layout(height=max(200, 28 * len(names) + 80) + (16 * len(annotations) * 3),
                                            title=dict(text=escape_text(title), font=dict(size=13)),
-                                           margin=dict(l=150, r=16, t=30 if title else 8, b=32),
-                                           xaxis=dict(title=dict(text="SHAP value towards the cluster"),
-                                                      zeroline=True, zerolinecolor="#9ca3af")))
+                                           showlegend=False, annotations=annotations,
+                                           margin=dict(l=8, r=16, t=30 if title else 8,
+                                                       b=48 + (56 if annotations else 0)),
+                                           xaxis=xaxis, yaxis=dict(automargin=True)))
 
 
 def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, top: int = 10,
-                  max_points: int = 2000, random_state: int = 0) -> go.Figure:
-    """Beeswarm of a cluster's SHAP values: one row per feature (top by mean |SHAP|), dots coloured by
-    the feature's value (standardised within the cluster).
+                  max_points: int = 2000, random_state: int = 0, note: str | None = None) -> go.Figure:
+    """Beeswarm of a cluster's SHAP values: one row per feature (top by mean |SHAP|, plain names),
+    dots coloured by the feature's value (standardised within the cluster: blue low, grey average,
+    red high). The x axis always shows 0 (right of it: pushes towards the cluster).
 
     Parameters
     ----------
     shap : np.ndarray [shape=(n, f)]
     names : list of str [length f]
+        Feature columns.
     values : np.ndarray [shape=(n, f)], optional
         The features' values for the same sections.
+    note : str, optional
+        A line under the plot (the surrogate's note of a neural-embedding run).
     """
+    from analysis.glossary import describe
+
     if shap is None or shap.size == 0:
         return empty_figure("No explanations stored for this run", height=320)
     rng = np.random.default_rng(random_state)
@@ -463,72 +532,97 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
             cs.append((f - np.nanmean(f)) / (sd if sd > 0 else 1))
         else:
             cs.append(np.zeros(ok.sum()))
-    fig = go.Figure(go.Scattergl(
-        x=np.concatenate(xs), y=np.concatenate(ys), mode="markers", hoverinfo="x",
-        marker=dict(size=5, color=np.clip(np.concatenate(cs), -2.5, 2.5), colorscale="RdBu_r", cmin=-2.5, cmax=2.5,
-                    opacity=0.75, showscale=values is not None,
-                    colorbar=dict(title=dict(text="feature value (z)", side="right"), thickness=10, len=0.8))))
+    x = np.concatenate(xs)
+    lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if x.size else (0.0, 0.0)
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.05 * ((hi - lo) or 1.0)
+    marker = dict(size=5, opacity=0.8, line=dict(width=0))
+    if values is not None:
+        marker.update(color=np.clip(np.concatenate(cs), -2.5, 2.5), colorscale=VALUE_SCALE, cmin=-2.5, cmax=2.5,
+                      showscale=True, colorbar=dict(title=dict(text="its value", side="right"), thickness=10, len=0.8,
+                                                    tickvals=[-2, 0, 2], ticktext=["low", "average", "high"]))
+    else:
+        marker.update(color=TOWARDS_COLOR)
+    fig = go.Figure(go.Scattergl(x=x, y=np.concatenate(ys), mode="markers", hoverinfo="x", marker=marker))
+    annotations = _note_annotation(note)
     fig.layout = (base_layout(
-        height=max(260, 30 * len(rank) + 70), margin=dict(l=150, r=16, t=8, b=36),
-        xaxis=dict(title="SHAP value towards the cluster", zeroline=True, zerolinecolor="#9ca3af"),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(rank))),
-                   ticktext=[_pretty_feature(names[j]) for j in rank], showgrid=False)))
+        height=max(260, 30 * len(rank) + 80) + (48 if annotations else 0), annotations=annotations,
+        margin=dict(l=8, r=16, t=8, b=44 + (56 if annotations else 0)),
+        xaxis=dict(title=dict(text="← away from · towards this cluster → (SHAP)", standoff=4), zeroline=True,
+                   zerolinecolor="#6b7280", zerolinewidth=1.5, range=[lo - pad, hi + pad]),
+        yaxis=dict(tickmode="array", tickvals=list(range(len(rank))), automargin=True,
+                   ticktext=[escape_text(describe(names[j]).label) for j in rank], showgrid=False)))
     return fig
 
 
 def shap_ranking(ranking, *, top: int = 12, cluster=None) -> go.Figure:
-    """Bars of a cluster's mean |SHAP| per feature (``[{feature, mean_abs_shap}]``), in the
-    cluster's colour when ``cluster`` is given."""
+    """Bars of a cluster's mean |SHAP| per feature (``[{feature, mean_abs_shap}]``, plain names), in
+    the cluster's colour when ``cluster`` is given."""
+    from analysis.glossary import describe
+
     if not ranking:
         return empty_figure("No SHAP ranking stored", height=260)
     items = sorted(ranking, key=lambda r: -float(r["mean_abs_shap"]))[:top][::-1]
+    terms = [describe(r["feature"]) for r in items]
     fig = go.Figure(go.Bar(x=[float(r["mean_abs_shap"]) for r in items],
-                           y=[_pretty_feature(r["feature"]) for r in items], orientation="h",
+                           y=[escape_text(t.label) for t in terms], orientation="h",
+                           hovertext=[escape_text(t.glossary) for t in terms], hoverinfo="text+x",
                            marker_color=cluster_color(cluster) if cluster is not None else ACCENT))
-    fig.layout = (base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=150, r=16, t=8, b=36),
-                                    xaxis=dict(title="mean |SHAP|")))
+    fig.layout = (base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=8, r=16, t=8, b=36),
+                              xaxis=dict(title="how much it matters (mean |SHAP|)"), yaxis=dict(automargin=True)))
     return fig
 
 
 def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=None) -> go.Figure:
-    """A cluster's centroid profile in feature units, against the corpus mean when given.
+    """A cluster's centroid profile in plain feature names.
 
-    Bars show the cluster's mean value; hover gives the difference to the corpus in standard
-    deviations when ``overall`` maps feature → (mean, std).
+    With ``overall`` (feature → (corpus mean, corpus std)) the bars are the difference to the
+    corpus in standard deviations, labelled in SD ("+1.2 SD"), with the cluster's mean and the
+    corpus mean in the feature's own unit on hover. Without it, the bars are the cluster's means in
+    their units.
     """
+    from analysis.glossary import describe
+
     if not profile:
         return empty_figure("No profile stored", height=280)
     names = list(profile)
     vals = [float(profile[k]) for k in names]
-    z = []
-    for k, v in zip(names, vals):
-        if overall and k in overall and overall[k][1] > 0:
-            z.append((v - overall[k][0]) / overall[k][1])
-        else:
-            z.append(0.0)
+    terms = [describe(k) for k in names]
     color = cluster_color(cluster) if cluster is not None else ACCENT
+    if overall:
+        z, hover, text = [], [], []
+        for k, v, t in zip(names, vals, terms):
+            mean, sd = overall.get(k, (np.nan, np.nan))
+            zk = (v - mean) / sd if np.isfinite(sd) and sd > 0 else 0.0
+            z.append(zk)
+            text.append(f"{zk:+.1f} SD")
+            word = t.higher if zk > 0 else t.lower
+            hover.append(f"{escape_text(t.name)}: {escape_text(word)} than the corpus by {abs(zk):.2f} SD"
+                         f"<br>this cluster: {v:.4g} {escape_text(t.unit)} · corpus: {mean:.4g} ± {sd:.3g}"
+                         f"<br>{escape_text(t.technical)}: {escape_text(t.meaning)}")
+        m = max((abs(v) for v in z), default=0) or 1.0
+        x, xaxis = z, dict(title="difference to the corpus (SD)", range=[-1.45 * m, 1.45 * m])
+    else:
+        x, text = vals, [f"{v:.3g}" for v in vals]
+        hover = [f"{escape_text(t.name)}: {v:.4g} {escape_text(t.unit)}<br>{escape_text(t.meaning)}"
+                 for v, t in zip(vals, terms)]
+        xaxis = dict(title="mean value (each feature in its own unit)")
     fig = go.Figure(go.Bar(
-        x=z if overall else vals, y=[_pretty_feature(k) for k in names], orientation="h", marker_color=color,
-        customdata=np.array(vals),
-        # the cluster's value in the feature's own units, printed beside each bar
-        texttemplate="%{customdata:.3g}", textposition="outside", cliponaxis=False,
-        textfont=dict(size=10, color="#6b7280"),
-        hovertemplate="%{y}: %{customdata:.4g}" + (" (%{x:+.2f} sd from corpus)" if overall else "")
-        + "<extra></extra>"))
+        x=x, y=[escape_text(t.label if not overall else t.name) for t in terms], orientation="h", marker_color=color,
+        text=text, textposition="outside", cliponaxis=False, textfont=dict(size=10, color="#6b7280"),
+        hovertext=hover, hoverinfo="text"))
     fig.layout = (base_layout(
-        height=max(260, 20 * len(names) + 60), margin=dict(l=150, r=48, t=8, b=36),
-        xaxis=dict(title="difference to corpus mean (sd)" if overall else "mean value", zeroline=True,
-                   zerolinecolor="#9ca3af",
-                   # room on both sides for the value labels outside the bars
-                   range=[-1.4 * m, 1.4 * m] if overall and (m := max(abs(v) for v in z)) > 0 else None),
-        yaxis=dict(autorange="reversed")))
+        height=max(260, 20 * len(names) + 60), margin=dict(l=8, r=48, t=8, b=36),
+        xaxis=dict(zeroline=True, zerolinecolor="#6b7280", **xaxis),
+        yaxis=dict(autorange="reversed", automargin=True)))
     return fig
 
 
-def cluster_sizes(clusters, sizes, n_songs=None) -> go.Figure:
-    """Bar chart of cluster sizes in the cluster palette (click a bar to open the cluster)."""
+def cluster_sizes(clusters, sizes, n_songs=None, cluster_names: dict | None = None) -> go.Figure:
+    """Bar chart of cluster sizes in the cluster palette (click a bar to open the cluster); hover
+    names each cluster (``cluster_names``: cluster → name)."""
     clusters = [int(c) for c in clusters]
-    hover = [f"{cluster_name(c)}: {s} sections" + (f" from {n} songs" if n_songs is not None else "")
+    hover = [f"{escape_text(cluster_name(c, cluster_names))}: {s} sections" + (f" from {n} songs" if n_songs is not None else "")
              for c, s, n in zip(clusters, sizes, n_songs if n_songs is not None else [None] * len(clusters))]
     fig = go.Figure(go.Bar(x=[str(c) for c in clusters], y=list(sizes), marker_color=[cluster_color(c) for c in clusters],
                            hovertext=hover, hoverinfo="text", customdata=clusters))
@@ -773,9 +867,10 @@ def order_by_similarity(centroids: np.ndarray) -> np.ndarray:
 
 
 def _pretty_feature(name: str) -> str:
-    """A feature's column name as a readable, escaped label (``rms_mean`` → ``rms (mean)``)."""
-    return escape_text(name).replace("_median", " (median)").replace("_mean", " (mean)").replace("_std", " (std)") \
-        .replace("_", " ")
+    """A feature's column as its plain, escaped label (:func:`analysis.glossary.feature_label`)."""
+    from analysis.glossary import feature_label
+
+    return escape_text(feature_label(name))
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

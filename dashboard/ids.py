@@ -106,6 +106,11 @@ CLUSTERS_CLUSTER = "clusters-cluster"
 CLUSTERS_SIZES = "clusters-sizes"
 CLUSTERS_BODY = "clusters-body"
 CLUSTERS_DETAIL = "clusters-detail"
+#: The cluster's name (custom else default) in its header, and the experts' rename control.
+CLUSTERS_NAME = "clusters-name"
+CLUSTERS_RENAME_INPUT = "clusters-rename-input"
+CLUSTERS_RENAME_SAVE = "clusters-rename-save"
+CLUSTERS_RENAME_STATUS = "clusters-rename-status"
 
 # ---- compare ------------------------------------------------------------------------------------
 COMPARE_A = "compare-run-a"

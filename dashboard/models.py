@@ -1,4 +1,5 @@
-"""SQL models of the dashboard: users, login attempts, expert judgements and cluster verdicts.
+"""SQL models of the dashboard: users, login attempts, expert judgements, cluster verdicts and
+experts' names of clusters.
 
 Judgements live in a SQL database (a SQLite file by default, PostgreSQL by URL), never in the
 parquet store: many people write them at the same time. History is kept: a new verdict by the same
@@ -208,6 +209,39 @@ class ClusterVerdict(Base):
             postgresql_where=text("superseded_at IS NULL"),
         ),
         Index("uq_cluster_verdicts_client", "user_id", "client_id", unique=True),
+    )
+
+
+class ClusterName(Base):
+    """The name experts gave a cluster of one run version (shown instead of its default name).
+
+    One name per (run, cluster) is current, whoever wrote it: a rename supersedes the current row
+    (``superseded_at``, ``superseded_by``), which is kept as history. An empty ``name`` means
+    "back to the default name".
+    """
+
+    __tablename__ = "cluster_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    run_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    cluster: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="select")
+
+    __table_args__ = (
+        Index(
+            "uq_cluster_names_current",
+            "run_id",
+            "cluster",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
     )
 
 

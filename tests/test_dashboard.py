@@ -203,9 +203,9 @@ def test_section_map_3d_and_continuous():
 
 
 def test_shap_bars_orders_by_magnitude():
-    fig = figures.shap_bars({"a_median": 0.1, "b_median": -0.5, "c_median": 0.3}, top=2)
-    assert list(fig.data[0].y) == ["c (median)", "b (median)"]  # largest |value| at the top
-    assert list(fig.data[0].x) == [0.3, -0.5]
+    fig = figures.shap_bars({"rms_median": 0.1, "spectral_centroid_median": -0.5, "mfcc6_median": 0.3}, top=2)
+    assert list(fig.data[0].y) == ["timbre detail 6 (cepstral units)", "brightness (Hz)"]  # largest |value| on top
+    assert list(fig.data[0].x) == [0.3, -0.5]  # no medians: the plain SHAP values
     assert figures.shap_bars(None).layout.annotations
 
 
@@ -259,7 +259,7 @@ def test_render_map_filters(app, data):
     shown = np.asarray(fig.data[0].customdata)
     assert (data.run_arrays(run_id).confidence[shown] >= 0.6).all()
     fig, _, _ = map_page.render_map(data, "classical17", "pca2", None, "feature:rms_median")
-    assert fig.data[0].marker.colorbar.title.text == "rms_median"
+    assert fig.data[0].marker.colorbar.title.text == "loudness (RMS amplitude, 0–1)"  # plain name and unit (analysis.glossary)
 
 
 def test_ring_patch_moves_to_the_selection(app, data):
@@ -297,7 +297,7 @@ def test_detail_panel_content(app, data):
     assert f"/audio/{sid}.ogg" in out and f"/spectrogram/{sid}.png" in out
     assert "Nearest neighbours" in out and '"type":"play"' in out.replace(" ", "")
     assert data.tags(sid)["tag"].iloc[0] in out
-    assert "SHAP value towards the cluster" in out
+    assert "lower than usual · higher than usual" in out
     assert "Click a section" in render(section_detail(data, None, run_id, "map"))
     assert "not in this store" in render(section_detail(data, "zzz", run_id, "map"))
 

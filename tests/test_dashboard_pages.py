@@ -122,7 +122,7 @@ def test_clusters_body_and_queues(app, data):
     for sid in info["prototypes"][:3] + info["borderline"][:3]:
         assert sid in out  # ▶ buttons of both queues
     assert f"/spectrogram/cluster/{run_id}/{c}.png" in out
-    assert "Prototype queue" in out and "Borderline queue" in out and "SHAP beeswarm" in out
+    assert "Prototype queue" in out and "Borderline queue" in out and "Each dot a section of this cluster" in out
     fig = clusters.sizes_figure(data, run_id)
     assert sum(fig.data[0].y) == int((data.run_arrays(run_id).label >= -1).sum())
     assert "Pick a run" in render(clusters.cluster_body(data, None, None))

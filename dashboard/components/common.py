@@ -37,10 +37,42 @@ def stat(label: str, value, hint: str | None = None) -> html.Div:
         html.Div(hint, className="stat-hint") if hint else None])
 
 
-def cluster_chip(cluster, *, text: str | None = None) -> html.Span:
-    """A pill in the cluster's colour."""
+def cluster_chip(cluster, *, text: str | None = None, names: dict | None = None) -> html.Span:
+    """A pill in the cluster's colour, with its name when ``names`` (:func:`cluster_names`) has one."""
     c = int(cluster)
-    return html.Span(text or cluster_name(c), className="chip", style={"--chip": cluster_color(c)})
+    return html.Span(text or cluster_name(c, names), className="chip", style={"--chip": cluster_color(c)},
+                     title=f"cluster {c}" if c >= 0 else None)
+
+
+def expert_cluster_names(run_id) -> dict:
+    """cluster → the name experts gave it in ``run_id`` (the app's judgement database); ``{}``
+    outside a Flask app or when the database cannot be read (logged: pages then show the defaults)."""
+    from flask import has_app_context
+
+    if not run_id or not has_app_context():
+        return {}
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from analysis.errors import SectionistError
+
+    from ..auth import get_db
+    from ..judging.repository import current_cluster_names
+
+    try:
+        return current_cluster_names(get_db(), run_id)
+    except (SectionistError, SQLAlchemyError) as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("cluster names of %s not read: %s", run_id, exc)
+        return {}
+
+
+def cluster_names(data, run_id) -> dict:
+    """cluster → the name shown for it in ``run_id``: the experts' name, else the default one
+    (:meth:`dashboard.data.StoreData.default_cluster_names`). ``{}`` for no or an unknown run."""
+    if not run_id or run_id not in data.runs.index:
+        return {}
+    return {**data.default_cluster_names(run_id), **expert_cluster_names(run_id)}
 
 
 def badge(text: str, kind: str = "neutral") -> html.Span:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 from dash import dcc, html
 
+from analysis.glossary import surrogate_note
+
 from .. import figures, ids
-from .common import GRAPH_CONFIG, badge, cluster_chip, empty_state, fmt_num, fmt_time
+from .common import GRAPH_CONFIG, badge, cluster_chip, cluster_names, empty_state, fmt_num, fmt_time
 from .player import section_player, spectrogram_url
 
 
@@ -36,6 +38,7 @@ def neighbour_list(data, pos: int, run_id: str | None, page: str, space: str | N
     if not nbrs:
         return empty_state("No neighbours (this section has no vector in this space).")
     labels = data.run_arrays(run_id).label if run_id and run_id in data.runs.index else None
+    names = cluster_names(data, run_id)
     rows = []
     for npos, dist in nbrs:
         lab = int(labels[npos]) if labels is not None else -2
@@ -44,7 +47,7 @@ def neighbour_list(data, pos: int, run_id: str | None, page: str, space: str | N
                         title="select and play"),
             html.Span(data.titles[npos], className="list-main", title=data.titles[npos]),
             html.Span(fmt_time(data.starts[npos]), className="muted"),
-            cluster_chip(lab) if lab >= -1 else None,
+            cluster_chip(lab, names=names) if lab >= -1 else None,
             html.Span(f"d={dist:.2f}", className="muted small"),
         ]))
     return html.Div(rows, className="list")
@@ -67,7 +70,7 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
     info = section_summary(data, pos, run_id)
     chips = []
     if info["cluster"] is not None:
-        chips.append(cluster_chip(info["cluster"]))
+        chips.append(cluster_chip(info["cluster"], names=cluster_names(data, run_id)))
         chips.append(badge(f"confidence {fmt_num(info['confidence'], 2)}"))
         if not np.isnan(info["silhouette"] or np.nan):
             chips.append(badge(f"silhouette {fmt_num(info['silhouette'], 2)}"))
@@ -98,8 +101,17 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
         if expl is not None:
             cols = [f for f in expl.index if f in data.feature_index]
             values = dict(zip(cols, map(float, data.feature_rows([pos], cols)[0]))) if cols else {}
-            shap_view = dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10),
-                                  config={**GRAPH_CONFIG, "displayModeBar": False}, className="graph-small")
+            run = data.runs.loc[run_id]
+            note = surrogate_note(run.get("space"), run.get("fidelity"))
+            shap_view = html.Div([
+                html.P("Each bar: how much a feature places this section in its cluster. Right: the section "
+                       "is higher than usual (above the corpus median), left: lower; blue pushes towards "
+                       "the cluster, orange away from it.", className="muted small"),
+                dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10,
+                                                   medians=data.feature_medians),
+                          config={**GRAPH_CONFIG, "displayModeBar": False}, className="graph-small"),
+                html.P(note, className="surrogate-note small") if note else None,
+            ])
 
     return [
         html.Div(className="detail-head", children=[
@@ -114,7 +126,7 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
         ]) if page == "map" else None,
         html.Img(src=spectrogram_url(section_id), className="spectrogram", alt=f"spectrogram of {section_id}"),
         html.H4("Top tags"), tag_view,
-        html.H4("Why this cluster (SHAP, top features)"), shap_view,
+        html.H4("Why it is in this cluster"), shap_view,
         html.H4("Nearest neighbours"),
         neighbour_list(data, pos, run_id, page, space, k=n_neighbours),
         html.Div(f"id {section_id}", className="muted small mono"),

@@ -25,6 +25,7 @@ from analysis.errors import ParameterError
 from ..models import (
     CLUSTER_VERDICTS,
     VERDICTS,
+    ClusterName,
     ClusterVerdict,
     Database,
     Judgement,
@@ -281,6 +282,86 @@ def record_cluster_verdict(
         )
 
     return _retrying(db, work)
+
+
+#: The longest cluster name an expert may give (it has to fit in chips and legends).
+MAX_CLUSTER_NAME = 60
+
+
+def clean_cluster_name(value) -> str:
+    """An expert's cluster name: stripped, inner whitespace collapsed, at most
+    :data:`MAX_CLUSTER_NAME` characters, no control characters; ``""`` means the default name."""
+    name = clean_text(value, "name", 4 * MAX_CLUSTER_NAME, required=False)
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
+        raise ParameterError(f"name={_shown(name)}: control characters are not allowed")
+    name = " ".join(name.split())
+    if len(name) > MAX_CLUSTER_NAME:
+        raise ParameterError(f"name: at most {MAX_CLUSTER_NAME} characters (got {len(name)})")
+    return name
+
+
+def record_cluster_name(db: Database, user: User, *, run_id: str, cluster: int, name: str) -> dict:
+    """Rename cluster ``cluster`` of run version ``run_id`` (experts and admins only).
+
+    The current name of that cluster (whoever gave it) is superseded, not overwritten, so the
+    history of names stays. ``name=""`` returns the cluster to its default name.
+
+    Returns
+    -------
+    dict
+        The stored row: id, run_id, cluster, name, username, created_at, ``supersedes`` (the id of
+        the name it replaced, or None).
+    """
+    _check_user(user)
+    run_id = clean_text(run_id, "run_id", 200)
+    cluster = opt_int(cluster, "cluster", lo=0)
+    if cluster is None:
+        raise ParameterError("cluster is required")
+    name = clean_cluster_name(name)
+
+    def work(s):
+        from sqlalchemy import select
+
+        _lock_item(s, "cluster-name", run_id, cluster)
+        prev = s.scalar(select(ClusterName).where(ClusterName.run_id == run_id, ClusterName.cluster == cluster,
+                                                  ClusterName.superseded_at.is_(None)))
+        now = utcnow()
+        if prev is not None:
+            prev.superseded_at = now
+            s.flush()  # free the "current" slot before inserting the new row
+        row = ClusterName(user_id=user.id, run_id=run_id, cluster=cluster, name=name, created_at=now)
+        s.add(row)
+        s.flush()
+        if prev is not None:
+            prev.superseded_by = row.id
+        return _name_dict(row, user.username, prev.id if prev is not None else None)
+
+    return _retrying(db, work)
+
+
+def _name_dict(n: ClusterName, username: str, supersedes=None) -> dict:
+    return {"id": n.id, "run_id": n.run_id, "cluster": n.cluster, "name": n.name, "username": username,
+            "created_at": _iso(n.created_at), "superseded_at": _iso(n.superseded_at), "supersedes": supersedes}
+
+
+def current_cluster_names(db: Database, run_id: str) -> dict[int, str]:
+    """cluster → the current expert name of the clusters of ``run_id`` that have one (not ``""``)."""
+    from sqlalchemy import select
+
+    with db.read() as s:
+        rows = s.execute(select(ClusterName.cluster, ClusterName.name).where(
+            ClusterName.run_id == str(run_id), ClusterName.superseded_at.is_(None)))
+        return {int(c): n for c, n in rows if n}
+
+
+def cluster_name_history(db: Database, run_id: str, cluster: int) -> list[dict]:
+    """Every name given to one cluster of ``run_id``, oldest first (current one last)."""
+    from sqlalchemy import select
+
+    with db.read() as s:
+        q = select(ClusterName, User.username).join(User, ClusterName.user_id == User.id).where(
+            ClusterName.run_id == str(run_id), ClusterName.cluster == int(cluster)).order_by(ClusterName.id)
+        return [_name_dict(n, username) for n, username in s.execute(q)]
 
 
 def _iso(dt):

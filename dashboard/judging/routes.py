@@ -9,6 +9,9 @@
 
 - ``POST /api/judgements``, ``POST /api/cluster-verdicts``: record a verdict (201, or 200 when
   the ``client_id`` was seen before; 400 bad payload, 403 role, 404 unknown section/run/cluster),
+- ``POST /api/cluster-names``: rename a cluster of a run version (experts and admins; 201),
+  ``GET /api/cluster-names?run_id=…[&cluster=…]``: the current names, or one cluster's history
+  (anyone logged in: names are shown to everyone),
 - ``GET /api/judgements``: the current verdicts as JSON (``history=1``, ``run_id``, ``section_id``),
 - ``GET /export/judgements.<csv|parquet>``, ``GET /export/cluster-verdicts.<csv|parquet>``.
 
@@ -33,6 +36,9 @@ from .repository import (
     judgements_frame,
     opt_int,
     parse_bool,
+    cluster_name_history,
+    current_cluster_names,
+    record_cluster_name,
     record_cluster_verdict,
     record_judgement,
 )
@@ -90,6 +96,23 @@ def submit_cluster_verdict(payload: dict) -> tuple[dict, bool]:
     )
 
 
+def submit_cluster_name(payload: dict) -> dict:
+    """Rename a cluster for the logged-in user (expert or admin): the run and the cluster must exist.
+    ``{"run_id", "cluster", "name"}``; an empty name returns to the default name."""
+    user = check_judge()
+    if not isinstance(payload, dict):
+        raise ParameterError("send a JSON object")
+    run_id = clean_text(payload.get("run_id"), "run_id", 200)
+    cluster = opt_int(payload.get("cluster"), "cluster")
+    try:
+        clusters = get_data().run_arrays(run_id).clusters
+    except StoreError:
+        raise NotFound(f"no run {run_id!r} in the store") from None
+    if cluster not in clusters:
+        raise NotFound(f"no cluster {cluster} in run {run_id!r}")
+    return record_cluster_name(get_db(), user, run_id=run_id, cluster=cluster, name=payload.get("name"))
+
+
 # ---------------------------------------------------------------------------------------------
 # routes
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +137,28 @@ def _post_judgement():
 @bp.route("/api/cluster-verdicts", methods=["POST"], endpoint="post_cluster_verdict")
 def _post_cluster_verdict():
     return _created(submit_cluster_verdict)
+
+
+@bp.route("/api/cluster-names", methods=["POST"], endpoint="post_cluster_name")
+def _post_cluster_name():
+    try:
+        row = submit_cluster_name(flask.request.get_json(silent=True))
+    except SectionistError as exc:
+        return _error(exc)
+    return flask.jsonify(row), 201
+
+
+@bp.route("/api/cluster-names", methods=["GET"], endpoint="get_cluster_names")
+def _get_cluster_names():
+    args = flask.request.args
+    try:
+        run_id = clean_text(args.get("run_id"), "run_id", 200)
+        cluster = opt_int(args.get("cluster"), "cluster")
+    except ParameterError as exc:
+        return _error(exc)
+    if cluster is not None:
+        return flask.jsonify(cluster_name_history(get_db(), run_id, cluster))
+    return flask.jsonify({str(c): n for c, n in current_cluster_names(get_db(), run_id).items()})
 
 
 def _visible_user():

@@ -8,11 +8,15 @@ import dash
 import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from analysis.errors import SectionistError
+from analysis.glossary import describe, surrogate_note
+
 from dashboard import downloads, figures, ids
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
     cluster_chip,
+    cluster_names,
     control,
     default_run,
     dropdown,
@@ -26,6 +30,7 @@ from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import register_selection
 from dashboard.data import get_data
+from dashboard.judging.repository import MAX_CLUSTER_NAME
 
 PAGE = "clusters"
 dash.register_page(__name__, path="/clusters", name="Clusters", title="Clusters · sectionist", order=2)
@@ -36,8 +41,9 @@ def cluster_options(data, run_id) -> list[dict]:
         return []
     arr = data.run_arrays(run_id)
     counts = np.bincount(arr.label[arr.label >= 0]) if (arr.label >= 0).any() else np.array([])
-    return [{"label": f"{figures.cluster_name(c)} · {int(counts[c]) if c < len(counts) else 0} sections", "value": c}
-            for c in arr.clusters]
+    names = cluster_names(data, run_id)
+    return [{"label": f"{figures.cluster_name(c, names)} · {int(counts[c]) if c < len(counts) else 0} sections",
+             "value": c} for c in arr.clusters]
 
 
 def sizes_figure(data, run_id):
@@ -47,7 +53,7 @@ def sizes_figure(data, run_id):
     lab = arr.label[arr.label >= -1]
     u, c = np.unique(lab, return_counts=True)
     n_songs = [len(np.unique(data.song_code[arr.label == x])) for x in u]
-    return figures.cluster_sizes(u, c, n_songs)
+    return figures.cluster_sizes(u, c, n_songs, cluster_names(data, run_id))
 
 
 def corpus_moments(data, names) -> dict:
@@ -103,6 +109,31 @@ def run_header(data, run_id):
                     id=ids.CLUSTERS_RUN_NOTE)
 
 
+def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
+    """The cluster's name as a heading (the experts' name, else the default one), who named it,
+    and, for experts and admins, a field to rename it (stored with history in the judgement database)."""
+    from dashboard.auth import current_user_or_none
+
+    default = data.default_cluster_names(run_id).get(int(cluster), "")
+    current = names.get(int(cluster), default)
+    custom = current != default
+    user = current_user_or_none()
+    rename = None
+    if user is not None and user.can_judge:
+        rename = html.Div(className="controls-row rename-row", children=[
+            dcc.Input(id=ids.CLUSTERS_RENAME_INPUT, type="text", value=current if custom else "",
+                      maxLength=MAX_CLUSTER_NAME, placeholder=f"rename (default: {default})", debounce=False,
+                      className="rename-input"),
+            html.Button("Rename", id=ids.CLUSTERS_RENAME_SAVE, n_clicks=0, className="btn btn-ghost btn-small"),
+            html.Span("" if not custom else f"experts' name; default: {default}",
+                      id=ids.CLUSTERS_RENAME_STATUS, className="muted small", role="status"),
+        ])
+    return html.Div(className="cluster-name-block", children=[
+        html.H2(figures.cluster_name(cluster, names), id=ids.CLUSTERS_NAME, className="cluster-name"),
+        rename,
+    ])
+
+
 def cluster_body(data, run_id, cluster):
     """Everything about one cluster of one run."""
     if not run_id or run_id not in data.runs.index or cluster is None:
@@ -127,16 +158,18 @@ def cluster_body(data, run_id, cluster):
         profile = {n: float(np.nanmean(data.features[n].to_numpy()[members])) for n in names}
     overall = corpus_moments(data, list(profile))
 
-    shap, names, pos = data.cluster_explanations(run_id, cluster)
+    shap, shap_names, pos = data.cluster_explanations(run_id, cluster)
     if row is not None and "shap_ranking" in row and row["shap_ranking"]:
         ranking = row["shap_ranking"]
     elif shap.size:
-        ranking = [{"feature": n, "mean_abs_shap": float(v)} for n, v in zip(names, np.nanmean(np.abs(shap), axis=0))]
+        ranking = [{"feature": n, "mean_abs_shap": float(v)}
+                   for n, v in zip(shap_names, np.nanmean(np.abs(shap), axis=0))]
     else:
         ranking = []
+    ranking = sorted(ranking, key=lambda r: -float(r["mean_abs_shap"]))
     values = None
-    if shap.size and all(n in data.feature_index for n in names):
-        values = data.feature_rows(pos, names)
+    if shap.size and all(n in data.feature_index for n in shap_names):
+        values = data.feature_rows(pos, shap_names)
 
     fidelity = run.get("fidelity")
     metrics = [("sections", f"{len(members):,}"), ("songs", f"{len(codes):,}"),
@@ -145,10 +178,19 @@ def cluster_body(data, run_id, cluster):
                ("surrogate fidelity (run)", fmt_num(fidelity, 2))]
     if arr.placed is not None and arr.placed[members].any():
         metrics.insert(1, ("placed (not fitted)", f"{int(arr.placed[members].sum()):,}"))
+    names = cluster_names(data, run_id)
+    note = surrogate_note(run.get("space"), fidelity)
+    shown = set(profile) | {r["feature"] for r in ranking[:12]}
+    glossary = html.Details(className="glossary", children=[
+        html.Summary("What these features mean"),
+        html.Ul([html.Li([html.B(describe(f).name), " = " + describe(f).glossary.split(" = ", 1)[1]])
+                 for f in sorted(shown, key=lambda f: describe(f).name)])])
     return [
         run_header(data, run_id),
-        html.Div(className="metric-row", children=[cluster_chip(cluster)] + [
+        cluster_name_block(data, run_id, cluster, names),
+        html.Div(className="metric-row", children=[cluster_chip(cluster, names=names)] + [
             html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
+        html.P(note, className="surrogate-note small") if note else None,
         html.Div(className="grid-2", children=[
             card("Spectra of its sections (mean log-mel, most central left; low frequencies at the bottom)"
                  if data.melspec is not None else "Mean log-mel spectrogram of its prototypes",
@@ -157,13 +199,14 @@ def cluster_body(data, run_id, cluster):
             card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
         ]),
         html.Div(className="grid-2", children=[
-            card("Centroid profile: difference to the corpus in sd (labels: mean in feature units)",
+            card("How it differs from the whole corpus, in standard deviations (hover: values in their units)",
                  dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
-            card("What the surrogate uses: mean |SHAP| per feature",
+            card("What the explaining model relies on most (mean |SHAP|)",
                  dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=GRAPH_CONFIG)),
         ]),
-        card("SHAP beeswarm: each dot a section of this cluster",
-             dcc.Graph(figure=figures.shap_beeswarm(shap, names, values), config=GRAPH_CONFIG)),
+        card("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster",
+             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values, note=note), config=GRAPH_CONFIG),
+             glossary),
         html.Div(className="grid-2", children=[
             queue(data, protos, run_id, "Prototype queue",
                   "The most central sections: what this cluster sounds like."),
@@ -239,6 +282,34 @@ def _detail(selected):
     selected = selected or {}
     return section_detail(get_data(), selected.get("section_id"), selected.get("run_id"), PAGE,
                           autoplay=bool(selected.get("autoplay")), n_neighbours=6)
+
+
+@callback(Output(ids.CLUSTERS_RENAME_STATUS, "children"), Output(ids.CLUSTERS_NAME, "children"),
+          Output(ids.CLUSTERS_CLUSTER, "options", allow_duplicate=True), Output(ids.CLUSTERS_SIZES, "figure",
+                                                                                 allow_duplicate=True),
+          Input(ids.CLUSTERS_RENAME_SAVE, "n_clicks"), State(ids.CLUSTERS_RENAME_INPUT, "value"),
+          State(ids.CLUSTERS_RUN, "value"), State(ids.CLUSTERS_CLUSTER, "value"), prevent_initial_call=True)
+def _rename(n_clicks, name, run, cluster):
+    """Save an expert's name of the cluster (an empty field: back to the default name)."""
+    if not n_clicks or run is None or cluster is None:
+        return no_update, no_update, no_update, no_update
+    return on_rename(run, cluster, name)
+
+
+def on_rename(run, cluster, name):
+    """Record a rename for the logged-in user through the checked submission; returns the status,
+    the new heading, the cluster picker's options and the sizes figure (or ``no_update``)."""
+    from dashboard.judging.routes import submit_cluster_name
+
+    try:
+        row = submit_cluster_name({"run_id": run, "cluster": cluster, "name": name or ""})
+    except SectionistError as exc:  # PermissionDenied (a viewer), NotFound, bad names
+        return f"Not saved: {exc}", no_update, no_update, no_update
+    data = get_data()
+    names = cluster_names(data, run)
+    status = (f"Saved: renamed by {row['username']}" if row["name"] else "Saved: back to the default name") + \
+        (" (the earlier name is kept in the history)" if row["supersedes"] else "")
+    return status, figures.cluster_name(cluster, names), cluster_options(data, run), sizes_figure(data, run)
 
 
 @callback(Output(ids.CLUSTERS_DOWNLOAD, "data"), Input(ids.CLUSTERS_EXPORT_RUN, "n_clicks"),

@@ -6,11 +6,13 @@ import dash
 import numpy as np
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from analysis.glossary import describe, feature_label
 from dashboard import downloads, figures, ids
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
     cluster_chip,
+    cluster_names,
     control,
     default_run,
     dropdown,
@@ -48,7 +50,9 @@ def split_projection(value: str) -> tuple[str, int]:
 
 def color_options(data) -> list[dict]:
     opts = [{"label": label, "value": v} for v, label in BASE_COLORS]
-    opts += [{"label": f"feature: {f}", "value": f"feature:{f}"} for f in data.feature_names if f != "song_id"]
+    # plain names with units (analysis.glossary), the same words the explanations use
+    opts += [{"label": f"feature: {feature_label(f)}", "value": f"feature:{f}", "title": describe(f).glossary}
+             for f in data.feature_names if f != "song_id"]
     return opts
 
 
@@ -105,7 +109,7 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         name = color.split(":", 1)[1]
         if name in data.feature_names:
             kw["values"] = data.feature_values(name)[rows]
-            kw["value_name"] = name
+            kw["value_name"] = feature_label(name)
     if len(rows) <= figures.HOVER_TEXT_LIMIT:
         kw["hover_text"] = _hover_text(data, rows, arr)
     highlight = None
@@ -119,7 +123,8 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     ring_point = (proj.xyz[pos], pos) if highlight is None and pos is not None and proj.present[pos] else None
     fig = figures.section_map(xyz, rows, highlight=highlight, centres=centres,
                               axis_titles=figures.map_axis_titles(kind, dims, explained_variance(data, space, kind, dims)),
-                              uirevision=f"{space}/{projection}", ring_point=ring_point, **kw)
+                              uirevision=f"{space}/{projection}", ring_point=ring_point,
+                              cluster_names=cluster_names(data, run_id), **kw)
     ring = len(fig.data) - 1 if len(rows) else None
     total = int(proj.present.sum())
     count = f"Showing {len(rows):,} of {total:,} sections"
@@ -198,7 +203,8 @@ def selection_summary(data, selection, run_id, limit: int = 12):
     if run_id and run_id in data.runs.index:
         labels = data.run_arrays(run_id).label[pos]
         u, c = np.unique(labels, return_counts=True)
-        chips = [cluster_chip(int(lab), text=f"{figures.cluster_name(lab)} · {n}") for lab, n in
+        names = cluster_names(data, run_id)
+        chips = [cluster_chip(int(lab), text=f"{figures.cluster_name(lab, names)} · {n}") for lab, n in
                  sorted(zip(u, c), key=lambda t: -t[1]) if lab >= -1]
     n_songs = len(np.unique(data.song_code[pos]))
     secs = data.sections
@@ -274,7 +280,7 @@ def layout(section=None, run=None, space=None, **_query):
                                                    options=[{"label": t, "value": s} for s, t in
                                                             zip(data.songs.index, data.songs["title"])])),
                      control("Clusters", dcc.Dropdown(id=ids.MAP_CLUSTERS, multi=True, placeholder="all clusters",
-                                                      options=_cluster_options(clusters))),
+                                                      options=_cluster_options(clusters, cluster_names(data, run)))),
                      control("Confidence", dcc.RangeSlider(id=ids.MAP_CONF, min=0, max=1, step=0.05, value=[0, 1],
                                                            marks={0: "0", 0.5: "0.5", 1: "1"},
                                                            tooltip={"placement": "bottom"})),
@@ -302,8 +308,8 @@ def layout(section=None, run=None, space=None, **_query):
     ])
 
 
-def _cluster_options(clusters):
-    return [{"label": figures.cluster_name(c), "value": int(c)} for c in clusters]
+def _cluster_options(clusters, names: dict | None = None):
+    return [{"label": figures.cluster_name(c, names), "value": int(c)} for c in clusters]
 
 
 # ---- callbacks ------------------------------------------------------------------------------------
@@ -328,7 +334,7 @@ def _space_changed(space, kind, run):
           prevent_initial_call=True)
 def _run_changed(run):
     data = get_data()
-    return _cluster_options(data.run_arrays(run).clusters if run else ()), []
+    return _cluster_options(data.run_arrays(run).clusters if run else (), cluster_names(data, run)), []
 
 
 @callback(Output(ids.MAP_GRAPH, "figure"), Output(ids.MAP_COUNT, "children"), Output(ids.MAP_META, "data"),

@@ -1,0 +1,332 @@
+"""Explanations for musicians (plain feature names, signed contributions, the surrogate's fidelity)
+and named clusters (default names from the profile, experts' renames with history, names shown on
+the Clusters and Map pages): issue 14 items 7 and 8."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from auth_helpers import csrf_header, login, make_user
+from synthetic_store import EMBEDDER, RUNS, build_synthetic_store
+
+from analysis.errors import ParameterError
+from analysis.features import CLASSICAL, CLASSICAL17
+from analysis.glossary import (
+    FEATURE_GLOSSARY,
+    cluster_profiles_z,
+    contribution_text,
+    default_cluster_names,
+    describe,
+    feature_label,
+    surrogate_note,
+)
+from dashboard import figures
+from dashboard.models import ClusterName, PermissionDenied, get_database
+
+PASSWORDS = {"ada": "Velvet-Harbour-92x", "bob": "Copper-Lantern-47q", "root": "Marble-Orchard-13z",
+             "vic": "Quiet-Glacier-58w"}
+RAW = re.compile(r"mfcc\d|_median|_mean\b|_std\b|zero_crossing|spectral_")
+
+
+# ---- the glossary -------------------------------------------------------------------------------------
+def test_every_classical_column_has_a_plain_name_with_unit_and_meaning():
+    for col in CLASSICAL + CLASSICAL17:
+        term = describe(col)
+        assert term is FEATURE_GLOSSARY[col]
+        assert term.name and term.unit and term.meaning and term.higher and term.lower
+        assert not RAW.search(term.label), (col, term.label)
+    assert feature_label("spectral_centroid_median") == "brightness (Hz)"
+    tilt = describe("mfcc2_median")
+    assert tilt.name == "spectral tilt" and "bright ↔ dark" in tilt.meaning and "MFCC 2" in tilt.technical
+    assert describe("rms_std").name == "variation of loudness"
+    assert describe("tempo_bpm").label == "tempo (BPM)"
+    assert describe("chroma1_median").name == "pitch class C"
+    # an unknown column still reads as words, never as a raw identifier with underscores
+    assert describe("loudness_lufs2").name == "loudness lufs 2"
+
+
+def test_contribution_text_combines_direction_and_sign():
+    assert contribution_text("spectral_centroid_median", 0.2, True) == "brighter than usual → towards this cluster"
+    assert contribution_text("spectral_centroid_median", 0.2, False) == "darker than usual → towards this cluster"
+    assert contribution_text("rms_median", -0.1, True) == "louder than usual → away from this cluster"
+
+
+def test_surrogate_note_only_for_neural_runs_and_names_the_fidelity():
+    assert surrogate_note("classical17", 0.9) is None and surrogate_note("classical", 0.5) is None
+    note = surrogate_note("musicnn", 0.873)
+    assert "surrogate" in note and "musicnn" in note and "87%" in note
+    assert "not stored" in surrogate_note("musicnn", None)
+
+
+# ---- the explanation figures ---------------------------------------------------------------------------
+def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
+    shap = {"spectral_centroid_median": 0.30, "rms_median": 0.20, "mfcc6_median": -0.10}
+    values = {"spectral_centroid_median": 3000.0, "rms_median": 0.01, "mfcc6_median": 5.0}
+    medians = {"spectral_centroid_median": 2000.0, "rms_median": 0.1, "mfcc6_median": 1.0}
+    fig = figures.shap_bars(shap, feature_values=values, medians=medians, note=surrogate_note("musicnn", 0.8))
+    bar = fig.data[0]
+    by_name = dict(zip(bar.y, zip(bar.x, bar.text, bar.marker.color)))
+    x, text, color = by_name["brightness (Hz)"]
+    assert x == pytest.approx(0.30) and text == "brighter than usual → towards this cluster"
+    assert color == figures.TOWARDS_COLOR
+    x, text, color = by_name["loudness (RMS amplitude, 0–1)"]
+    assert x == pytest.approx(-0.20) and text == "quieter than usual → towards this cluster"  # left: below median
+    x, text, color = by_name["timbre detail 6 (cepstral units)"]
+    assert x == pytest.approx(0.10) and "away from this cluster" in text and color == figures.AWAY_COLOR
+    assert min(bar.x) < 0 < max(bar.x)  # the direction is no longer lost
+    lo, hi = fig.layout.xaxis.range
+    assert lo < 0 < hi
+    title = fig.layout.xaxis.title.text
+    assert "lower than usual" in title and "higher than usual" in title and len(title) < 45
+    labels = " ".join(list(bar.y) + list(bar.text))
+    assert not RAW.search(labels)
+    assert "80%" in " ".join(a.text for a in fig.layout.annotations)  # the surrogate's fidelity beside it
+    assert "MFCC 6" in " ".join(bar.hovertext)  # the technical name stays available on hover
+
+
+def test_beeswarm_shows_zero_plain_names_and_visible_average_dots(rng):
+    names = ["spectral_centroid_median", "mfcc6_median", "rms_median"]
+    shap = rng.uniform(0.05, 0.4, (200, 3))  # all positive: 0 must still be on the axis
+    fig = figures.shap_beeswarm(shap, names, rng.normal(size=(200, 3)))
+    lo, hi = fig.layout.xaxis.range
+    assert lo <= 0 < hi
+    assert fig.layout.xaxis.zeroline
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert "brightness (Hz)" in ticks and not RAW.search(" ".join(ticks))
+    scale = fig.data[0].marker.colorscale
+    middle = [c for v, c in scale if v == 0.5][0]
+    assert middle.lower() not in ("#ffffff", "#fff", "white", "rgb(255,255,255)", "rgb(247,247,247)")
+    assert "towards" in fig.layout.xaxis.title.text
+
+
+def test_profile_is_drawn_and_labelled_in_sd_with_raw_values_on_hover():
+    profile = {"spectral_centroid_median": 3000.0, "rms_median": 0.05}
+    overall = {"spectral_centroid_median": (2000.0, 500.0), "rms_median": (0.1, 0.05)}
+    fig = figures.profile_bars(profile, overall)
+    bar = fig.data[0]
+    assert list(bar.x) == pytest.approx([2.0, -1.0])
+    assert list(bar.text) == ["+2.0 SD", "-1.0 SD"]
+    assert "SD" in fig.layout.xaxis.title.text
+    assert "3000 Hz" in bar.hovertext[0] and "brighter than the corpus by 2.00 SD" in bar.hovertext[0]
+    assert list(bar.y) == ["brightness", "loudness"]
+
+
+# ---- default names ------------------------------------------------------------------------------------
+def test_default_names_from_a_hand_made_profile():
+    z = pd.DataFrame({"rms_median": [2.0, -1.5], "spectral_centroid_median": [1.0, -0.2],
+                      "spectral_bandwidth_median": [0.5, -2.0], "mfcc6_median": [9.0, 9.0]},
+                     index=pd.Index([0, 1], name="cluster"))
+    names = default_cluster_names(z, {1: "ambient"})
+    # mfcc6 has the largest |z| but no plain adjective: it is skipped
+    assert names == {0: "loud · bright · dense", 1: "sparse · quiet · dark · ambient"}
+
+
+def test_default_names_are_unique_within_a_run():
+    z = pd.DataFrame({"rms_median": [2.0, 2.0, 2.0], "spectral_centroid_median": [1.0, 1.0, 1.0],
+                      "spectral_bandwidth_median": [0.5, 0.5, 0.5], "zero_crossing_rate_median": [0.1, -0.1, 0.1]},
+                     index=[0, 1, 2])
+    names = default_cluster_names(z)
+    assert len(set(names.values())) == 3
+    # 0 and 2 share every word: the cluster number tells them apart; 1 got its distinguishing word
+    assert names[1] == "loud · bright · dense · smooth"
+    assert names[0].endswith("(0)") and names[2].endswith("(2)")
+
+
+def test_cluster_profiles_z_against_the_corpus():
+    values = np.array([[1.0], [3.0], [5.0], [7.0]])
+    z = cluster_profiles_z(values, np.array([0, 0, 1, -1]), ["rms_median"])
+    sd = np.std(values)
+    assert list(z.index) == [0, 1]
+    assert z.loc[0, "rms_median"] == pytest.approx((2.0 - 4.0) / sd)
+    assert z.loc[1, "rms_median"] == pytest.approx((5.0 - 4.0) / sd)
+
+
+# ---- the app: default names, renames with history, names where clusters appear -------------------------
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return build_synthetic_store(tmp_path_factory.mktemp("named") / "store", n_sections=60, sections_per_song=10,
+                                 section_seconds=2.0, audio=True, random_state=5)
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('named-db') / 'users.sqlite'}"
+
+
+@pytest.fixture(scope="module")
+def app(store, db_url):
+    from dashboard.app import create_app
+
+    app = create_app(store.uri, db_url=db_url, secret_key="n" * 40)
+    for name, role in (("ada", "expert"), ("bob", "expert"), ("root", "admin"), ("vic", "viewer")):
+        make_user(db_url, name, role, password=PASSWORDS[name])
+    return app
+
+
+@pytest.fixture(scope="module")
+def data(app):
+    return app.server.extensions["sectionist_data"]
+
+
+def _as(app, db_url, name):
+    from flask_login import login_user
+
+    from dashboard import auth
+
+    ctx = app.server.test_request_context("/_dash-update-component", method="POST")
+    ctx.push()
+    login_user(auth.get_user(get_database(db_url), name))
+    return ctx
+
+
+def _render(component) -> str:
+    import plotly.io.json as pj
+
+    return pj.to_json_plotly(component)
+
+
+def test_store_default_names_describe_each_cluster_uniquely(data):
+    run_id = RUNS[0][0]
+    names = data.default_cluster_names(run_id)
+    assert set(names) == set(data.run_arrays(run_id).clusters)
+    assert len(set(names.values())) == len(names)
+    for n in names.values():
+        assert n and not RAW.search(n)
+    # the tag part is one of the store's tags, the most over-represented in that cluster
+    tags = data.cluster_top_tags(run_id)
+    assert tags and all(names[c].endswith(t) or names[c].endswith(f"({c})") for c, t in tags.items())
+
+
+def test_rename_keeps_history_and_viewers_are_refused(app, data, db_url):
+    from dashboard import auth
+    from dashboard.judging import repository
+
+    db = get_database(db_url)
+    run_id = RUNS[1][0]
+    ada, bob, vic = (auth.get_user(db, n) for n in ("ada", "bob", "vic"))
+    first = repository.record_cluster_name(db, ada, run_id=run_id, cluster=1, name="  big   chorus ")
+    assert first["name"] == "big chorus" and first["supersedes"] is None
+    second = repository.record_cluster_name(db, bob, run_id=run_id, cluster=1, name="the drop")
+    assert second["supersedes"] == first["id"]
+    assert repository.current_cluster_names(db, run_id) == {1: "the drop"}
+    hist = repository.cluster_name_history(db, run_id, 1)
+    assert [(h["name"], h["username"]) for h in hist] == [("big chorus", "ada"), ("the drop", "bob")]
+    assert hist[0]["superseded_at"] is not None and hist[1]["superseded_at"] is None
+    with pytest.raises(PermissionDenied):
+        repository.record_cluster_name(db, vic, run_id=run_id, cluster=1, name="mine")
+    with pytest.raises(ParameterError, match="at most 60"):
+        repository.record_cluster_name(db, ada, run_id=run_id, cluster=1, name="x" * 61)
+    with pytest.raises(ParameterError, match="control"):
+        repository.record_cluster_name(db, ada, run_id=run_id, cluster=1, name="a\x07b")
+    assert repository.current_cluster_names(db, run_id) == {1: "the drop"}  # bad input lost nothing
+    # back to the default: an empty name, kept in the history too
+    repository.record_cluster_name(db, ada, run_id=run_id, cluster=1, name="")
+    assert repository.current_cluster_names(db, run_id) == {}
+    with db.read() as s:
+        assert s.query(ClusterName).filter_by(run_id=run_id).count() == 3
+
+
+def test_rename_route_checks_role_run_and_cluster(app, db_url):
+    run_id = RUNS[2][0]
+    server = app.server
+    expert, viewer = server.test_client(), server.test_client()
+    login(expert, "ada", PASSWORDS["ada"])
+    login(viewer, "vic", PASSWORDS["vic"])
+    r = expert.post("/api/cluster-names", json={"run_id": run_id, "cluster": 0, "name": "<b>hall</b> pads"},
+                    headers=csrf_header(expert))
+    assert r.status_code == 201 and r.get_json()["name"] == "<b>hall</b> pads"
+    assert viewer.post("/api/cluster-names", json={"run_id": run_id, "cluster": 0, "name": "x"},
+                       headers=csrf_header(viewer)).status_code == 403
+    assert expert.post("/api/cluster-names", json={"run_id": run_id, "cluster": 99, "name": "x"},
+                       headers=csrf_header(expert)).status_code == 404
+    assert expert.post("/api/cluster-names", json={"run_id": "nope", "cluster": 0, "name": "x"},
+                       headers=csrf_header(expert)).status_code == 404
+    assert expert.post("/api/cluster-names", json={"run_id": run_id, "cluster": 0, "name": "y" * 200},
+                       headers=csrf_header(expert)).status_code == 400
+    assert viewer.get(f"/api/cluster-names?run_id={run_id}").get_json() == {"0": "<b>hall</b> pads"}
+    hist = viewer.get(f"/api/cluster-names?run_id={run_id}&cluster=0").get_json()
+    assert [h["username"] for h in hist] == ["ada"]
+    # the name is escaped where Plotly draws it (the map legend): shown literally, never as markup
+    from dashboard.pages import map as map_page
+
+    with server.test_request_context("/"):
+        fig, _, _ = map_page.render_map(app.server.extensions["sectionist_data"], EMBEDDER, "umap2", run_id, "cluster")
+    legend = [t.name for t in fig.data if t.legendgroup == "0"]
+    assert "0: &lt;b&gt;hall&lt;/b&gt; pads" in legend and not any("<b>" in n for n in legend)
+
+
+def test_rename_callback_and_the_name_on_clusters_and_map_for_that_run_only(app, data, db_url):
+    from dashboard.pages import clusters
+    from dashboard.pages import map as map_page
+
+    run_id, other = RUNS[0][0], RUNS[1][0]
+    ctx = _as(app, db_url, "vic")
+    try:  # a viewer sees no rename field, and a forged callback is refused
+        body = _render(clusters.cluster_body(data, run_id, 2))
+        assert "clusters-rename-input" not in body
+        status, *_ = clusters.on_rename(run_id, 2, "viewer name")
+        assert "Not saved" in status
+    finally:
+        ctx.pop()
+    ctx = _as(app, db_url, "root")
+    try:
+        assert "clusters-rename-input" in _render(clusters.cluster_body(data, run_id, 2))
+        status, heading, options, sizes = clusters.on_rename(run_id, 2, "Festival drops")
+        assert status.startswith("Saved") and heading == "2: Festival drops"
+        assert {"label": next(o["label"] for o in options if o["value"] == 2), "value": 2}["label"].startswith(
+            "2: Festival drops")
+        assert any("Festival drops" in h for h in sizes.data[0].hovertext)
+        body = _render(clusters.cluster_body(data, run_id, 2))
+        assert "2: Festival drops" in body
+        assert "Festival drops" not in _render(clusters.cluster_body(data, other, 2))
+        fig, _, _ = map_page.render_map(data, "classical17", "umap2", run_id, "cluster")
+        assert "2: Festival drops" in [t.name for t in fig.data]
+        names_other = [t.name for t in map_page.render_map(data, "classical", "umap2", other, "cluster")[0].data]
+        assert not any("Festival drops" in (n or "") for n in names_other)
+        default = data.default_cluster_names(other)[2]
+        assert f"2: {default}" in names_other
+    finally:
+        ctx.pop()
+
+
+def test_detail_panel_speaks_plainly_and_names_the_surrogate(app, data):
+    from dashboard.components.detail import section_detail
+
+    neural = RUNS[2][0]
+    arr = data.run_arrays(neural)
+    pos = int(np.flatnonzero(arr.label >= 0)[0])
+    sid = str(data.section_ids[pos])
+    with app.server.test_request_context("/"):
+        out = _render(section_detail(data, sid, neural, "map"))
+        classical = _render(section_detail(data, sid, RUNS[0][0], "map"))
+    fidelity = float(data.runs.loc[neural, "fidelity"])
+    assert "A surrogate model is speaking" in out and f"{fidelity:.0%}" in out
+    assert "A surrogate model is speaking" not in classical
+    graph = json.loads(out)
+    bars = _find_figure(graph)
+    assert bars is not None
+    assert not RAW.search(" ".join(bars["data"][0]["y"]))
+    assert any("than usual" in t for t in bars["data"][0]["text"])
+    name = data.default_cluster_names(neural)[int(arr.label[pos])]
+    assert name in out  # the cluster chip names the cluster
+
+
+def _find_figure(node):
+    if isinstance(node, dict):
+        fig = node.get("props", {}).get("figure") if "props" in node else None
+        if fig and fig.get("data") and fig["data"][0].get("orientation") == "h":
+            return fig
+        for v in node.values():
+            found = _find_figure(v)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for v in node:
+            found = _find_figure(v)
+            if found is not None:
+                return found
+    return None
