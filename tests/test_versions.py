@@ -247,6 +247,24 @@ def test_refit_makes_a_new_version_and_leaves_v1(grown, tmp_path, capsys):
     assert "unknown run(s) nope" in capsys.readouterr().err
 
 
+def test_refit_maps_only_when_asked(grown, tmp_path):
+    from analysis.refit import refit_runs
+
+    _, after, _ = grown
+    root = tmp_path / "store"
+    shutil.copytree(after, root)
+    store = open_store(root)
+    made = refit_runs(store, ["classical17-gmm-auto"], maps=True, progress=False)
+    assert made == ["classical17-gmm-auto~v2"]
+    n_all = len(store.read_table("sections"))
+    for part in store.list_parts("projections"):  # refitted on every section: nothing placed any more
+        pts = store.read_part("projections", part)
+        assert len(pts) == n_all and not pts["placed"].any()
+        assert store.read_part("projection_info", part).iloc[0]["n_placed"] == 0
+    # version 1 is still there, with its placed rows
+    assert open_store(root).read_part("runs", "classical17-gmm-auto").iloc[0]["n_placed"] > 0
+
+
 # ---- 2. a kill during modelling is finished by the same command ------------------------------------
 
 
