@@ -44,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.demo import (  # noqa: E402
+from analysis.demo import (
     Segment,
     _filter,
     grid_step,
@@ -52,7 +52,7 @@ from analysis.demo import (  # noqa: E402
     synth_song,
     write_wav,
 )
-from store.fileio import atomic_write  # noqa: E402
+from store.fileio import atomic_write
 
 
 def _produce(y, rng, sample_rate):

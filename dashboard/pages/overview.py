@@ -9,7 +9,6 @@ import numpy as np
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from analysis.runs import k_note
-
 from dashboard import figures, ids
 from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
