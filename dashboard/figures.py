@@ -695,22 +695,29 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
     xlab = [_aligned_text(c, mapping, rows) for c in cols]
     name_a, name_b = escape_text(name_a), escape_text(name_b)
     # the run names travel in ``meta``, not inside the template: a name is never read as %{…}
-    fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[str(r) for r in rows], colorscale="Blues",
+    fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[_run_cluster("A", r) for r in rows], colorscale="Blues",
                                text=counts, texttemplate="%{text}", meta=[name_a, name_b],
-                               hovertemplate="%{meta[0]} %{y} · %{meta[1]} %{x}: %{z} sections<extra></extra>",
+                               hovertemplate="%{y} · %{x}: %{z} sections<extra></extra>",
                                colorbar=dict(thickness=10)))
     fig.layout = (base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
-                                    xaxis=dict(title=f"{name_b} (label→aligned)", type="category", side="bottom"),
+                                    xaxis=dict(title=f"{name_b}'s clusters (↔ the cluster of {name_a} each is matched to)",
+                                               type="category", side="bottom"),
                                     yaxis=dict(title=name_a, type="category", autorange="reversed")))
     return fig
 
 
+def _run_cluster(run: str, c) -> str:
+    """``"A3"``: cluster 3 of run A (``"A noise"`` for -1)."""
+    return f"{run} noise" if int(c) == -1 else f"{run}{int(c)}"
+
+
 def _aligned_text(c, mapping: dict | None, rows) -> str:
-    """Axis text of B label ``c``: "c→a" for the A label it aligns to, "c→unmatched" without one."""
+    """Axis text of B label ``c``: ``"B1 ↔ A3"`` for the A cluster it is matched to, ``"B5 (no
+    match)"`` without one, ``"B1"`` without a mapping."""
     if not mapping or int(c) not in mapping:
-        return str(c)
+        return _run_cluster("B", c)
     m = mapping[int(c)]
-    return f"{c}→{m}" if m in set(rows) else f"{c}→unmatched"
+    return f"{_run_cluster('B', c)} ↔ {_run_cluster('A', m)}" if m in set(rows) else f"{_run_cluster('B', c)} (no match)"
 
 
 def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",

@@ -219,7 +219,8 @@ def test_contingency_and_sankey():
     counts3 = np.array([[5, 1, 0], [0, 4, 3]])
     mapping = {7: 0, 8: 1, 9: 2}
     hm = figures.contingency_heatmap(counts3, [0, 1], [7, 8, 9], mapping=mapping)
-    assert list(hm.data[0].x) == ["7→0", "8→1", "9→unmatched"]
+    assert list(hm.data[0].x) == ["B7 ↔ A0", "B8 ↔ A1", "B9 (no match)"]
+    assert list(hm.data[0].y) == ["A0", "A1"]
     sk = figures.sankey(counts3, [0, 1], [7, 8, 9], mapping=mapping)
     assert sk.data[0].node.label[-1].endswith("(unmatched)") and "≈ A 1" in sk.data[0].node.label[3]
 

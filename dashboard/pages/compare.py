@@ -10,7 +10,16 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.components.common import GRAPH_CONFIG, card, control, dropdown, empty_state, page_header, run_options
+from dashboard.components.common import (
+    GRAPH_CONFIG,
+    card,
+    control,
+    dropdown,
+    empty_state,
+    fmt_time,
+    page_header,
+    run_options,
+)
 from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import register_selection
@@ -21,12 +30,82 @@ PAGE_SIZE = 15
 dash.register_page(__name__, path="/compare", name="Compare", title="Compare runs · sectionist", order=3)
 
 TABLE_COLUMNS = [
-    {"id": "song", "name": "song"}, {"id": "start", "name": "section start", "type": "numeric"},
+    {"id": "song", "name": "song"}, {"id": "start", "name": "section start"},
     {"id": "label_a", "name": "cluster by A", "type": "numeric"},
     {"id": "label_b", "name": "cluster by B", "type": "numeric"},
-    {"id": "label_b_aligned", "name": "B aligned to A", "type": "numeric"},
-    {"id": "agree", "name": "agree?"},
+    {"id": "label_b_aligned", "name": "B's cluster matched to A's"},
+    {"id": "relation", "name": "A and B"},
 ]
+#: How a section's two labels relate (:func:`section_relations`), in the order they are counted.
+RELATIONS = ("same", "split", "merge", "differs")
+RELATION_TEXT = {
+    "same": "same cluster (after matching B's clusters to A's)",
+    "split": "split: B cuts A's cluster finer (B's cluster lies inside A's)",
+    "merge": "merge: B joins A's clusters (A's cluster lies inside B's)",
+    "differs": "differs",
+}
+#: Share of a cluster that must lie inside the other run's cluster for a split or merge.
+NESTED_SHARE = 0.9
+#: Table columns shown as text whose sorting and filtering use a numeric twin.
+SORT_TWIN = {"start": "start_s"}
+
+
+def section_relations(la, lb, rows, cols, counts, mapping, *, nested: float = NESTED_SHARE) -> np.ndarray:
+    """How run B's label of each section relates to run A's.
+
+    ``"same"``: B's cluster is the one matched to A's (Hungarian alignment, equal aligned labels).
+    ``"split"``: not matched, but B's cluster lies wholly (≥ ``nested`` of its sections) inside
+    the section's A cluster: B only cuts that cluster finer. ``"merge"``: the converse, A's cluster
+    lies wholly inside B's: B joins it with others. ``"differs"``: anything else. Noise (label < 0)
+    is never a split or merge.
+
+    Parameters
+    ----------
+    la, lb : np.ndarray [shape=(n,)]
+        Labels of the sections both runs clustered.
+    rows, cols, counts, mapping
+        A's labels, B's labels, the contingency table and B label → aligned label
+        (:func:`analysis.compare.compare_labelings`).
+    nested : float
+        The share in (0, 1] that makes a cluster "wholly inside" another.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)] of str
+    """
+    if not 0 < nested <= 1:
+        raise ValueError(f"nested share must be in (0, 1], got {nested!r}")
+    la, lb = np.asarray(la), np.asarray(lb)
+    counts = np.asarray(counts, dtype=float)
+    out = np.full(len(la), "differs", dtype=object)
+    if not len(la):
+        return out.astype(str)
+    ri = {int(r): i for i, r in enumerate(rows)}
+    ci = {int(c): j for j, c in enumerate(cols)}
+    ia = np.array([ri[int(v)] for v in la])
+    jb = np.array([ci[int(v)] for v in lb])
+    col_share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)  # of B's cluster, inside A's
+    row_share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # of A's cluster, inside B's
+    matched = np.array([mapping.get(int(b)) == int(a) for a, b in zip(la, lb)], bool)
+    real = (la >= 0) & (lb >= 0)
+    split = real & ~matched & (col_share[ia, jb] >= nested)
+    merge = real & ~matched & ~split & (row_share[ia, jb] >= nested)
+    out[split] = "split"
+    out[merge] = "merge"
+    out[matched] = "same"
+    return out.astype(str)
+
+
+def relation_counts(relations) -> dict:
+    """relation → number of sections, for every relation in :data:`RELATIONS`."""
+    rel = np.asarray(relations)
+    return {r: int(np.sum(rel == r)) for r in RELATIONS}
+
+
+def aligned_text(b_label, mapping: dict, rows) -> str:
+    """B's cluster's match in A as text: ``"A3"``, or ``"no match"``."""
+    m = mapping.get(int(b_label))
+    return f"A{m}" if m is not None and m in set(int(r) for r in rows) else "no match"
 
 
 def default_pair(data):
@@ -47,15 +126,19 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     la = data.run_arrays(run_a).label
     lb = data.run_arrays(run_b).label
     secs = data.sections
+    start = secs["start_s"].to_numpy()[pos]
+    la, lb = la[pos].astype(np.int64), lb[pos].astype(np.int64)
+    match = {int(c): aligned_text(c, cmp["mapping"], cmp["rows"]) for c in cmp["cols"]}
     df = pd.DataFrame({
         "id": data.section_ids[pos],
         # categorical: sorting and filtering 100 000 rows by song works on codes, not strings
         "song": _song_categorical(data, pos),
-        "start": secs["start_s"].to_numpy()[pos].round(1),
-        "label_a": la[pos].astype(np.int64),
-        "label_b": lb[pos].astype(np.int64),
-        "label_b_aligned": cmp["aligned_b"][pos].astype(np.int64),
-        "agree": np.where(cmp["agree"][pos], "yes", "no"),
+        "start": [fmt_time(s) for s in start],  # m:ss like every page; sorted and filtered on start_s
+        "start_s": start.round(1),
+        "label_a": la,
+        "label_b": lb,
+        "label_b_aligned": [match.get(int(b), "no match") for b in lb],
+        "relation": section_relations(la, lb, cmp["rows"], cmp["cols"], cmp["counts"], cmp["mapping"]),
     })
     cache[key] = df
     return df
@@ -121,15 +204,18 @@ def table_page(data, run_a, run_b, page_current=0, page_size=PAGE_SIZE, sort_by=
     df = comparison_frame(data, run_a, run_b)
     total = len(df)
     if only_disagree:
-        df = df[df["agree"] == "no"]
+        df = df[df["relation"] == "differs"]
+    for shown, twin in SORT_TWIN.items():  # "m:ss" text: filter and sort on the seconds
+        filter_query = (filter_query or "").replace("{" + shown + "}", "{" + twin + "}")
     df = apply_filter(df, filter_query)
     if sort_by:
-        df = df.sort_values([s["column_id"] for s in sort_by], ascending=[s["direction"] == "asc" for s in sort_by],
-                            kind="stable")
+        df = df.sort_values([SORT_TWIN.get(s["column_id"], s["column_id"]) for s in sort_by],
+                            ascending=[s["direction"] == "asc" for s in sort_by], kind="stable")
     n = len(df)
     pages = max(1, -(-n // page_size))
     page_current = min(max(0, int(page_current or 0)), pages - 1)
-    rows = df.iloc[page_current * page_size:(page_current + 1) * page_size].astype({"song": str}).to_dict("records")
+    rows = (df.iloc[page_current * page_size:(page_current + 1) * page_size].drop(columns=list(SORT_TWIN.values()))
+            .astype({"song": str}).to_dict("records"))
     return rows, pages, f"{n:,} of {total:,} sections match"
 
 
@@ -137,8 +223,14 @@ def metrics_view(data, run_a, run_b):
     if not run_a or not run_b:
         return empty_state("Pick two runs.")
     cmp = data.comparison(run_a, run_b)
+    rel = relation_counts(comparison_frame(data, run_a, run_b)["relation"])
+    n = max(cmp["n"], 1)
     items = [("ARI", f"{cmp['ari']:.3f}"), ("NMI", f"{cmp['nmi']:.3f}"),
-             ("agreement (aligned)", f"{100 * cmp['agreement']:.1f} %"), ("sections in both", f"{cmp['n']:,}")]
+             ("same cluster (aligned)", f"{100 * rel['same'] / n:.1f} %"),
+             ("split by B (finer)", f"{100 * rel['split'] / n:.1f} %"),
+             ("merged by B (coarser)", f"{100 * rel['merge'] / n:.1f} %"),
+             ("really differ", f"{100 * rel['differs'] / n:.1f} %"),
+             ("sections in both", f"{cmp['n']:,}")]
     return html.Div(className="stats", children=[
         html.Div(className="stat", children=[html.Div(v, className="stat-value"), html.Div(k, className="stat-label")])
         for k, v in items])
@@ -176,8 +268,9 @@ def layout(a=None, b=None, section=None, **_query):
             card("How sections move from A to B", dcc.Graph(id=ids.COMPARE_SANKEY, figure=flow, config=GRAPH_CONFIG)),
         ]),
         html.Div(className="cluster-grid", children=[
-            card("Sections: cluster by A, by B, agree?",
-                 dcc.Checklist(id=ids.COMPARE_ONLY_DISAGREE, options=[{"label": " only disagreements", "value": "d"}],
+            card("Sections: cluster by A, by B, how they relate",
+                 dcc.Checklist(id=ids.COMPARE_ONLY_DISAGREE,
+                               options=[{"label": " only sections that differ (not a split or a merge)", "value": "d"}],
                                value=[], className="checklist"),
                  html.Div(id=ids.COMPARE_TABLE_NOTE, className="table-note"),
                  dash_table.DataTable(
@@ -188,12 +281,15 @@ def layout(a=None, b=None, section=None, **_query):
                                  "border": "none", "borderBottom": "1px solid #f1f5f9", "cursor": "pointer"},
                      style_header={"fontWeight": 600, "backgroundColor": "#f8fafc", "borderBottom": "1px solid #e5e7eb"},
                      style_data_conditional=[
-                         {"if": {"filter_query": '{agree} = "no"', "column_id": "agree"}, "color": "#b91c1c",
-                          "fontWeight": 600},
-                         {"if": {"filter_query": '{agree} = "yes"', "column_id": "agree"}, "color": "#15803d"},
+                         {"if": {"filter_query": '{relation} = "differs"', "column_id": "relation"},
+                          "color": "#b91c1c", "fontWeight": 600},
+                         {"if": {"filter_query": '{relation} = "same"', "column_id": "relation"}, "color": "#15803d"},
+                         {"if": {"filter_query": '{relation} = "split"', "column_id": "relation"}, "color": "#b45309"},
+                         {"if": {"filter_query": '{relation} = "merge"', "column_id": "relation"}, "color": "#b45309"},
                          {"if": {"state": "active"}, "backgroundColor": "#eef2ff", "border": "none"}]),
-                 html.P("Select a row to play its section. Filter with e.g. 'contains rock' or '> 2'.",
-                        className="table-note")),
+                 html.P("Select a row to play its section. Filter with e.g. 'contains rock' or '> 2'. "
+                        f"A and B: {RELATION_TEXT['same']}; {RELATION_TEXT['split']}; {RELATION_TEXT['merge']} "
+                        f"(at least {NESTED_SHARE:.0%} of it); differs.", className="table-note")),
             html.Aside(className="detail", children=[
                 card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.COMPARE_DETAIL)),
             ]),
