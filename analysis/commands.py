@@ -161,6 +161,8 @@ def coverage_lines(store, runs) -> list[str]:
     """One line per run: its version, how many of the store's sections it covers, how many were placed."""
     import json
 
+    import numpy as np
+
     if not store.list_parts(SECTIONS):
         return []
     sec = store.read_table(SECTIONS, columns=["section_id", "is_central"])
@@ -177,7 +179,7 @@ def coverage_lines(store, runs) -> list[str]:
         line = (f"run {run_id} (version {int(row.get('version', 1))} of {row.get('lineage', run_id)}) covers {n} of "
                 f"{m} {'central ' if central else ''}sections ({int(row.get('n_placed', 0) or 0)} placed after the fit")
         drift = row.get("placed_drift")
-        line += f", drift {drift:.2f})" if isinstance(drift, float) and drift == drift else ")"
+        line += f", drift {drift:.2f})" if isinstance(drift, float) and np.isfinite(drift) else ")"
         if n < m and not isinstance(row.get("model_key"), str):
             line += (" — no saved model (an older run): it does not cover the newer sections; "
                      f"'sectionist refit {run_id}' fits a version that does")

@@ -89,8 +89,8 @@ def _model_tables(root) -> dict:
 
 def _assert_same_tables(a: dict, b: dict) -> None:
     assert sorted(a) == sorted(b)
-    for key in a:
-        pd.testing.assert_frame_equal(a[key], b[key], check_exact=False, rtol=1e-9, atol=1e-12, obj=str(key))
+    for key, frame in a.items():
+        pd.testing.assert_frame_equal(frame, b[key], check_exact=False, rtol=1e-9, atol=1e-12, obj=str(key))
 
 
 # ---- 1. new songs are placed; what experts judged stays ------------------------------------------
@@ -338,7 +338,15 @@ def _frames(rng, n_sections=60, per=4, k=3):
 
 
 def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
-    from analysis.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, placed_drift, subset_space
+    from analysis.runs import (
+        RunModel,
+        RunSpec,
+        SpaceData,
+        fit_run,
+        place_sections,
+        placed_drift,
+        subset_space,
+    )
 
     rng = np.random.default_rng(0)
     X, groups, _ = _frames(rng)
@@ -363,7 +371,14 @@ def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
 
 def test_place_sections_refuses_other_rows():
     from analysis.errors import ParameterError
-    from analysis.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, versioned_run_id
+    from analysis.runs import (
+        RunModel,
+        RunSpec,
+        SpaceData,
+        fit_run,
+        place_sections,
+        versioned_run_id,
+    )
 
     rng = np.random.default_rng(1)
     X, groups, _ = _frames(rng)
