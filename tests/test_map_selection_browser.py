@@ -144,8 +144,9 @@ def test_lasso_selection_with_hidden_clusters(server, page):
     """Keep two clusters with the filter (the others' traces go, the trace order shifts), then lasso."""
     data = server["data"]
     _open_map(page, server["url"])
+    # the clusters' point traces (not noise): their legend group is the cluster number
     clusters = page.evaluate(f"() => document.querySelector('{GRAPH}')._fullData"
-                             ".filter(t => t.customdata && t.name.startsWith('cluster')).map(t => t.name)")
+                             ".filter(t => t.customdata && /^[0-9]+$/.test(t.legendgroup)).map(t => t.name)")
     assert len(clusters) >= 4
     page.click("#map-clusters")
     for name in (clusters[1], clusters[3]):  # keep two clusters: the others' traces go, the order shifts
@@ -153,7 +154,7 @@ def test_lasso_selection_with_hidden_clusters(server, page):
         _settle(page)
     page.keyboard.press("Escape")
     page.wait_for_function(f"() => document.querySelector('{GRAPH}')._fullData"
-                           ".filter(t => t.customdata && t.name.startsWith('cluster')).length === 2", timeout=60000)
+                           ".filter(t => t.customdata && /^[0-9]+$/.test(t.legendgroup)).length === 2", timeout=60000)
     _settle(page)
     pts = page.evaluate(POINTS_JS)
     x0, y0, w, h = pts["plot"]
@@ -182,10 +183,54 @@ def test_verdict_buttons_visible_after_a_click(server, page, viewport):
     page.wait_for_selector("#map-judge .judge-panel [data-judge-key='a']", timeout=60000)
     _settle(page)
     for key in ("a", "d", "u"):
-        box = page.locator(f"#map-judge .judge-panel [data-judge-key='{key}']").bounding_box()
+        button = page.locator(f"#map-judge .judge-panel [data-judge-key='{key}']")
+        button.wait_for(state="visible", timeout=60000)
+        box = button.bounding_box()
         assert box is not None
         assert 0 <= box["y"] and box["y"] + box["height"] <= viewport[1], (key, box)
         assert 0 <= box["x"] and box["x"] + box["width"] <= viewport[0], (key, box)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map-verdict-1440.png"))
+    assert not page.errors, page.errors
+
+
+def test_compare_verdict_visible_after_choosing_a_row(server, page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(server["url"] + "/compare")
+    page.wait_for_selector("text=sections match", timeout=60000)
+    _settle(page)
+    page.locator("#compare-table td[data-dash-column='song']").first.click()
+    page.wait_for_selector("#compare-judge .judge-panel [data-judge-key='a']", timeout=60000)
+    _settle(page)
+    page.screenshot(path=str(ARTIFACTS / "compare-verdict-1440.png"))
+    # the section's row is on screen; so are its verdict buttons, without scrolling the panel
+    for key in ("a", "d", "u"):
+        button = page.locator(f"#compare-judge .judge-panel [data-judge-key='{key}']")
+        button.wait_for(state="visible", timeout=60000)  # the panel may be re-rendered once more
+        box = button.bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 900, (key, box)
+    text = page.locator("#compare-table").inner_text()
+    assert any(word in text for word in ("same", "split", "merge", "differs"))
+    page.screenshot(path=str(ARTIFACTS / "compare-verdict-1440.png"))
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+@pytest.mark.parametrize("path, name", [("/map", "map"), ("/compare", "compare")])
+def test_screenshots(server, page, width, height, path, name):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server["url"] + path)
+    page.wait_for_selector(".js-plotly-plot", timeout=60000)
+    _settle(page)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"), full_page=True)
+    if name == "map" and width == 1440:  # PCA: axes with explained variance
+        page.click("#map-kind")
+        page.get_by_role("option", name="PCA · 2-D", exact=True).click()
+        page.wait_for_function(f"() => (document.querySelector('{GRAPH}').layout.xaxis.title.text || '')"
+                               ".startsWith('PC1 (')", timeout=60000)
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / f"map-pca-{width}x{height}.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
     assert not page.errors, page.errors
