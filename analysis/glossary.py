@@ -262,6 +262,8 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
     dict
         cluster → name, e.g. ``"loud · bright · dense · techno"``. Two clusters whose names would
         be equal get their next distinguishing adjective, and the cluster number if still equal.
+        A cluster with no adjective (no feature with a plain word) and no tag is left out: it is
+        shown by its number.
     """
     if n_words < 1:
         raise ValueError(f"n_words={n_words}: must be at least 1")
@@ -276,8 +278,11 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
         ranked[int(c)] = words
     used = {c: min(n_words, len(w)) for c, w in ranked.items()}
 
+    # a cluster with neither a distinguishing word nor a tag gets no name (shown as "cluster 3")
+    ranked = {c: w for c, w in ranked.items() if w or top_tags.get(c)}
+
     def name(c, numbered=False):
-        parts = ranked[c][:used[c]] or ["typical"]
+        parts = ranked[c][:used[c]]
         tag = top_tags.get(c)
         if tag:
             parts = parts + [str(tag)]

@@ -427,7 +427,8 @@ def _note_annotation(note: str | None) -> list:
     import textwrap
 
     text = "<br>".join(textwrap.wrap(escape_text(note), 70))
-    return [dict(text=text, showarrow=False, x=0, y=-0.02, xref="paper", yref="paper", xanchor="left",
+    # below the axis ticks and title (yshift in pixels, whatever the plot's height)
+    return [dict(text=text, showarrow=False, x=0, y=0, yshift=-52, xref="paper", yref="paper", xanchor="left",
                  yanchor="top", align="left", font=dict(size=11, color="#6b7280"))]
 
 
@@ -437,8 +438,9 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
 
     A bar's length is the feature's |SHAP| (how much it matters). It points right when the
     section's value is above the corpus median ("higher than usual"), left when below; its colour
-    says whether it pushes towards the section's cluster (blue) or away from it (orange). Its text
-    reads like "brighter than usual → towards this cluster". Without ``medians`` the bars are the
+    says whether it pushes towards the section's cluster (blue) or away from it (orange). Each
+    label has two lines, the plain name with its unit and how it reads: "brighter than usual →
+    towards this cluster" (also in the trace's ``text``). Without ``medians`` the bars are the
     plain SHAP values (right = towards).
 
     Parameters
@@ -466,8 +468,8 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
         med = (medians or {}).get(col)
         above = None if value is None or med is None or not np.isfinite([value, med]).all() else bool(value >= med)
         x.append(abs(v) * (1 if above in (True, None) else -1) if signed else v)
-        names.append(escape_text(term.label))
         texts.append(escape_text(contribution_text(col, v, above)))
+        names.append(f"{escape_text(term.label)}<br>{texts[-1]}")
         colors.append(TOWARDS_COLOR if v >= 0 else AWAY_COLOR)
         lines = [f"{escape_text(term.name)} ({escape_text(term.technical)})", escape_text(term.meaning)]
         if value is not None:
@@ -476,21 +478,20 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
         lines.append(f"{escape_text(contribution_text(col, v, above))} (SHAP {v:+.3f})")
         hover.append("<br>".join(lines))
     bars = dict(type="bar", x=x, y=names, orientation="h", marker=dict(color=colors), text=texts,
-                textposition="auto", insidetextanchor="middle", textfont=dict(size=10),
-                hovertext=hover, hoverinfo="text", cliponaxis=False)
+                textposition="none", hovertext=hover, hoverinfo="text")
     m = max((abs(v) for v in x), default=0) or 1.0
     xaxis = dict(zeroline=True, zerolinecolor="#6b7280", zerolinewidth=1.5, range=[-1.05 * m, 1.05 * m],
-                 title=dict(text="← lower than usual · higher than usual →" if signed else "← away · towards the cluster →",
+                 title=dict(text="← lower · higher than usual →" if signed else "← away · towards the cluster →",
                             standoff=4), automargin=True)
     if not signed:
         xaxis["range"] = [min(0.0, min(x)) * 1.05 - 0.05 * m, max(0.0, max(x)) * 1.05 + 0.05 * m]
     annotations = _note_annotation(note)
-    return fast_figure([bars], base_layout(height=max(200, 28 * len(names) + 80) + (16 * len(annotations) * 3),
+    return fast_figure([bars], base_layout(height=max(220, 40 * len(names) + 80) + (56 if annotations else 0),
                                            title=dict(text=escape_text(title), font=dict(size=13)),
                                            showlegend=False, annotations=annotations,
                                            margin=dict(l=8, r=16, t=30 if title else 8,
                                                        b=48 + (56 if annotations else 0)),
-                                           xaxis=xaxis, yaxis=dict(automargin=True)))
+                                           xaxis=xaxis, yaxis=dict(automargin=True, tickfont=dict(size=11))))
 
 
 def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, top: int = 10,

@@ -204,7 +204,7 @@ def test_section_map_3d_and_continuous():
 
 def test_shap_bars_orders_by_magnitude():
     fig = figures.shap_bars({"rms_median": 0.1, "spectral_centroid_median": -0.5, "mfcc6_median": 0.3}, top=2)
-    assert list(fig.data[0].y) == ["timbre detail 6 (cepstral units)", "brightness (Hz)"]  # largest |value| on top
+    assert [y.split("<br>")[0] for y in fig.data[0].y] == ["timbre detail 6 (cepstral units)", "brightness (Hz)"]
     assert list(fig.data[0].x) == [0.3, -0.5]  # no medians: the plain SHAP values
     assert figures.shap_bars(None).layout.annotations
 
@@ -298,7 +298,7 @@ def test_detail_panel_content(app, data):
     assert f"/audio/{sid}.ogg" in out and f"/spectrogram/{sid}.png" in out
     assert "Nearest neighbours" in out and '"type":"play"' in out.replace(" ", "")
     assert data.tags(sid)["tag"].iloc[0] in out
-    assert "lower than usual · higher than usual" in out
+    assert "← lower · higher than usual →" in out
     assert "Click a section" in render(section_detail(data, None, run_id, "map"))
     assert "not in this store" in render(section_detail(data, "zzz", run_id, "map"))
 

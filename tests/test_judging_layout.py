@@ -78,7 +78,7 @@ def test_healthz_is_registered_once(tmp_path):
     rules = [r for r in app.server.url_map.iter_rules() if r.rule == "/healthz"]
     assert len(rules) == 1
     judging = sorted(r.rule for r in app.server.url_map.iter_rules() if r.endpoint.startswith("sectionist_judging."))
-    assert judging == ["/api/cluster-verdicts", "/api/judgements", "/api/judgements",
+    assert judging == ["/api/cluster-names", "/api/cluster-names", "/api/cluster-verdicts", "/api/judgements", "/api/judgements",
                        "/export/cluster-verdicts.<fmt>", "/export/judgements.<fmt>"]
     client = app.server.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}

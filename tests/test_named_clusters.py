@@ -69,7 +69,8 @@ def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
     medians = {"spectral_centroid_median": 2000.0, "rms_median": 0.1, "mfcc6_median": 1.0}
     fig = figures.shap_bars(shap, feature_values=values, medians=medians, note=surrogate_note("musicnn", 0.8))
     bar = fig.data[0]
-    by_name = dict(zip(bar.y, zip(bar.x, bar.text, bar.marker.color)))
+    by_name = {y.split("<br>")[0]: v for y, v in zip(bar.y, zip(bar.x, bar.text, bar.marker.color))}
+    assert "brightness (Hz)<br>brighter than usual → towards this cluster" in bar.y  # read beside each bar
     x, text, color = by_name["brightness (Hz)"]
     assert x == pytest.approx(0.30) and text == "brighter than usual → towards this cluster"
     assert color == figures.TOWARDS_COLOR
@@ -81,7 +82,7 @@ def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
     lo, hi = fig.layout.xaxis.range
     assert lo < 0 < hi
     title = fig.layout.xaxis.title.text
-    assert "lower than usual" in title and "higher than usual" in title and len(title) < 45
+    assert title == "← lower · higher than usual →"
     labels = " ".join(list(bar.y) + list(bar.text))
     assert not RAW.search(labels)
     assert "80%" in " ".join(a.text for a in fig.layout.annotations)  # the surrogate's fidelity beside it
@@ -330,3 +331,20 @@ def _find_figure(node):
             if found is not None:
                 return found
     return None
+
+
+def test_judging_panel_names_the_cluster_except_in_blind_mode(app, data, db_url):
+    from dashboard.components import judging
+
+    run_id = RUNS[0][0]
+    arr = data.run_arrays(run_id)
+    pos = int(np.flatnonzero(arr.label >= 0)[0])
+    sel = {"section_id": str(data.section_ids[pos]), "run_id": run_id}
+    name = data.default_cluster_names(run_id)[int(arr.label[pos])]
+    ctx = _as(app, db_url, "ada")
+    try:
+        assert name in _render(judging.panel_children("map", sel))
+        blind = _render(judging.panel_children("judge", {**sel, "blind": True}))
+        assert name not in blind  # a name tells what the cluster is like: hidden like its number
+    finally:
+        ctx.pop()

@@ -23,6 +23,8 @@ from analysis.errors import SectionistError
 from .. import ids
 from ..auth import PermissionDenied, current_user_or_none, get_db
 from ..data import get_data
+from ..figures import cluster_name
+from .common import cluster_names
 from ..judging.queues import NotFound, section_cluster
 from ..judging.repository import current_cluster_verdict, current_judgement
 from ..judging.routes import submit_cluster_verdict, submit_judgement
@@ -54,8 +56,9 @@ def _each(n: int, value) -> list:
     return [value] * n
 
 
-def _cluster_name(c) -> str:
-    return "noise" if int(c) == -1 else f"cluster {int(c)}"
+def _cluster_name(c, names: dict | None = None) -> str:
+    """``"cluster 3"``, or ``"3: loud · bright"`` with ``names`` (never passed in blind mode)."""
+    return "noise" if int(c) == -1 else cluster_name(c, names)
 
 
 def _status_text(row: dict | None, *, saved: bool = False) -> str:
@@ -97,11 +100,13 @@ def panel_children(page: str, selection: dict | None) -> list:
     db = get_db()
     current = current_judgement(db, user, run_id, sid)
     others = [c for c in data.run_arrays(run_id).clusters if c != cluster]
+    # names say what a cluster is like: hidden in blind mode, like the method and the number
+    names = {} if blind else cluster_names(data, run_id)
     ctx_data = {"section_id": sid, "run_id": run_id, "cluster": cluster, "blind": blind, "source": source}
     if blind:
         question = "Does this section belong with the other sections of its group?"
     else:
-        question = ["Is this section right in ", html.B(_cluster_name(cluster)), " of ",
+        question = ["Is this section right in ", html.B(_cluster_name(cluster, names)), " of ",
                     html.Span(data.run_label(run_id), className="mono small"), "?"]
     buttons = [
         html.Button([label, html.Kbd(key, className="kbd")], id=jid("verdict", page, verdict=v), n_clicks=0,
@@ -115,7 +120,7 @@ def panel_children(page: str, selection: dict | None) -> list:
         html.P(question, className="judge-question"),
         html.Div(buttons, className="judge-buttons"),
         html.Div(className="judge-extra", style={"display": "none"} if blind else {}, children=[
-            dcc.Dropdown(id=jid("suggest", page), options=[{"label": f"should be in {_cluster_name(c)}", "value": c}
+            dcc.Dropdown(id=jid("suggest", page), options=[{"label": f"should be in {_cluster_name(c, names)}", "value": c}
                                                             for c in others],
                          value=current["suggested_cluster"] if current else None,
                          placeholder="should be in cluster … (optional)", clearable=True, className="judge-suggest"),
@@ -129,11 +134,11 @@ def panel_children(page: str, selection: dict | None) -> list:
         # folded: the panel sits at the top of the detail panel, where the section verdict must
         # leave room for the player; the cluster verdict is one click away (open when one exists)
         children.append(html.Details(className="judge-cluster", open=bool(cv), children=[
-            html.Summary(f"{_cluster_name(cluster).capitalize()} as a whole: coherent, mixed, split, merge?",
+            html.Summary(f"{_cluster_name(cluster, names)} as a whole: coherent, mixed, split, merge?",
                          className="judge-title"),
             dcc.RadioItems(id=jid("cv-verdict", page), options=[{"label": f" {t}", "value": v} for v, t in CLUSTER_CHOICES],
                            value=cv["verdict"] if cv else None, className="judge-radio", inline=True),
-            dcc.Dropdown(id=jid("cv-merge", page), options=[{"label": _cluster_name(c), "value": c} for c in others if c >= 0],
+            dcc.Dropdown(id=jid("cv-merge", page), options=[{"label": _cluster_name(c, names), "value": c} for c in others if c >= 0],
                          value=cv["merge_with"] if cv else None, placeholder="merge with cluster …", clearable=True,
                          className="judge-merge"),
             dcc.Textarea(id=jid("cv-comment", page), value=(cv or {}).get("comment", ""), maxLength=2000,

@@ -120,10 +120,12 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
     user = current_user_or_none()
     rename = None
     if user is not None and user.can_judge:
-        rename = html.Div(className="controls-row rename-row", children=[
+        rename = html.Div(className="rename-row", style={"display": "flex", "flexWrap": "wrap", "gap": "0.5rem",
+                                                         "alignItems": "center", "margin": "0.25rem 0 0.75rem"},
+                          children=[
             dcc.Input(id=ids.CLUSTERS_RENAME_INPUT, type="text", value=current if custom else "",
                       maxLength=MAX_CLUSTER_NAME, placeholder=f"rename (default: {default})", debounce=False,
-                      className="rename-input"),
+                      className="rename-input", style={"flex": "1 1 16rem", "maxWidth": "28rem"}),
             html.Button("Rename", id=ids.CLUSTERS_RENAME_SAVE, n_clicks=0, className="btn btn-ghost btn-small"),
             html.Span("" if not custom else f"experts' name; default: {default}",
                       id=ids.CLUSTERS_RENAME_STATUS, className="muted small", role="status"),
@@ -205,7 +207,8 @@ def cluster_body(data, run_id, cluster):
                  dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=GRAPH_CONFIG)),
         ]),
         card("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster",
-             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values, note=note), config=GRAPH_CONFIG),
+             # the surrogate's note stands above, under the cluster's metrics
+             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values), config=GRAPH_CONFIG),
              glossary),
         html.Div(className="grid-2", children=[
             queue(data, protos, run_id, "Prototype queue",
