@@ -41,6 +41,37 @@
       if (e.target && e.target.tagName === "AUDIO") update(e.target);
     }, true);
   });
+  // A panel redrawn around the section that is playing (another space, run or colouring on the Map:
+  // the detail panel is rebuilt with a new player for the same section) keeps playing from where it
+  // was. The old element leaves the page paused, without a pause event reaching the document, so
+  // the last state heard here is still "playing".
+  var last = {el: null, src: null, time: 0, playing: false};
+  ["timeupdate", "play", "pause", "ended"].forEach(function (name) {
+    document.addEventListener(name, function (e) {
+      var a = e.target;
+      if (!a || a.tagName !== "AUDIO") return;
+      last = {el: a, src: a.getAttribute("src"), time: a.currentTime || 0, playing: !a.paused && !a.ended};
+    }, true);
+  });
+  function resume(root) {
+    if (!last.playing || !last.el || last.el.isConnected) return;
+    var found = root.tagName === "AUDIO" ? [root] : root.querySelectorAll ? root.querySelectorAll("audio") : [];
+    for (var i = 0; i < found.length; i++) {
+      if (found[i].getAttribute("src") === last.src) {
+        var a = found[i], t = last.time;
+        last = {el: a, src: last.src, time: t, playing: true};
+        var seek = function () { try { a.currentTime = t; } catch (err) { /* not seekable yet */ } };
+        if (a.readyState >= 1) seek(); else a.addEventListener("loadedmetadata", seek, {once: true});
+        var p = a.play();
+        if (p && p.catch) p.catch(function () { /* the browser refused: the player stays paused */ });
+        return;
+      }
+    }
+  }
+  new MutationObserver(function (records) {
+    records.forEach(function (r) { r.addedNodes.forEach(function (n) { if (n.nodeType === 1) resume(n); }); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+
   // only one section plays at a time
   document.addEventListener("play", function (e) {
     if (!e.target || e.target.tagName !== "AUDIO") return;

@@ -41,7 +41,9 @@ MAX_SECONDS = 300.0
 #: Cache budget in bytes for encoded audio + PNGs (per process).
 CACHE_BYTES = 96 * 1024 * 1024
 AUDIO_TYPES = {"wav": "audio/wav", "ogg": "audio/ogg"}
-SPEC_SIZE = (640, 160)  # PNG width, height in pixels
+SPEC_SIZE = (640, 200)  # PNG width, height in pixels (axes included)
+#: Where the image sits in the PNG (left, bottom, width, height as fractions): the axes' labels around it.
+SPEC_AXES = (0.085, 0.21, 0.885, 0.76)
 
 bp = Blueprint("sectionist_audio", __name__)
 
@@ -228,24 +230,78 @@ def log_mel(y: np.ndarray, sr: int, *, n_mels: int = 96, fmax: float | None = No
     return librosa.power_to_db(S, ref=np.max, top_db=80.0)
 
 
-def render_png(S_db: np.ndarray, size=SPEC_SIZE) -> bytes:
-    """A dB image [shape=(n_mels, t)] as a PNG in the magma colour map (low frequencies at the bottom)."""
-    from matplotlib import colormaps
-    from PIL import Image
+#: Frequencies (Hz) marked on the spectrograms' mel axis, where they are below its top.
+FREQUENCY_TICKS = (100, 500, 1000, 2000, 4000, 8000, 16000)
 
+
+def frequency_ticks(fmax: float) -> tuple[list[float], list[str]]:
+    """Tick positions on a mel axis (librosa's Slaney mel of each frequency) and their labels in Hz
+    ("500", "2k") for a spectrogram whose bands reach ``fmax`` Hz."""
+    import librosa
+
+    freqs = [f for f in FREQUENCY_TICKS if f <= fmax]
+    return ([float(librosa.hz_to_mel(f)) for f in freqs],
+            [f"{f // 1000}k" if f >= 1000 else str(f) for f in freqs])
+
+
+def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x_range=(None, None),
+               x_label: str = "time (s)") -> bytes:
+    """A dB image [shape=(n_mels, t)] as a PNG in the magma colour map, low frequencies at the bottom,
+    with its axes: ``x_label`` along the bottom (``x_range`` its first and last value, default 0 to
+    the number of columns) and the frequency up the side, in Hz at mel-scale positions (the bands
+    are equally spaced in mel from 0 to ``fmax``; without ``fmax``, the band numbers).
+
+    Parameters
+    ----------
+    S_db : np.ndarray [shape=(n_mels, t)]
+    size : (int, int)
+        Width and height of the PNG in pixels (the axes' labels included).
+    fmax : float, optional
+        Highest frequency of the mel bands in Hz (librosa's default: half the sample rate).
+    x_range : (float, float)
+        Values of the left and right edges of the image (e.g. the section's start and end in the song).
+    x_label : str
+
+    Returns
+    -------
+    bytes
+    """
+    import librosa
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    S_db = np.asarray(S_db, dtype=np.float64)
+    n_mels, n_t = S_db.shape
     lo, hi = float(np.nanmin(S_db)), float(np.nanmax(S_db))
-    norm = (S_db - lo) / (hi - lo if hi > lo else 1.0)
-    lut = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    rgb = lut[np.clip((norm[::-1] * 255).astype(np.int32), 0, 255)]
-    img = Image.fromarray(rgb, "RGB").resize(size, Image.BILINEAR)
+    x0 = 0.0 if x_range[0] is None else float(x_range[0])
+    x1 = float(n_t) if x_range[1] is None else float(x_range[1])
+    dpi = 100
+    fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes(SPEC_AXES)
+    if fmax:
+        top = float(librosa.hz_to_mel(fmax))
+        ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
+                  extent=(x0, x1, 0.0, top), interpolation="bilinear")
+        positions, labels = frequency_ticks(fmax)
+        ax.yaxis.set_major_locator(FixedLocator(positions))
+        ax.yaxis.set_major_formatter(FixedFormatter(labels))
+        ax.set_ylabel("Hz (mel)", fontsize=7, labelpad=1)
+    else:
+        ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
+                  extent=(x0, x1, 0.0, float(n_mels)), interpolation="bilinear")
+        ax.set_ylabel("mel band", fontsize=7, labelpad=1)
+    ax.set_xlabel(x_label, fontsize=7, labelpad=1)
+    ax.tick_params(labelsize=7, length=2, pad=1)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
 def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, str]:
     row = _lookup(data, section_id)
-    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec1")
+    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec2")
     key = ("spec", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
@@ -254,7 +310,9 @@ def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, st
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("spectrogram for %s: %s", section_id, exc)
             abort(404)
-        png = render_png(log_mel(y, sr))
+        # the section's own time in its song along the bottom, the mel bands' frequencies up the side
+        png = render_png(log_mel(y, sr), fmax=sr / 2, x_range=(float(row["start_s"]), float(row["end_s"])),
+                         x_label="time in the song (s)")
         _cache.put(key, png)
     return png, tag
 
@@ -277,7 +335,10 @@ def cluster_spectra_png(data: StoreData, run_id: str, cluster: int, max_sections
     if not len(members):
         return None
     members = members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1), kind="stable")][:max_sections]
-    return render_png(spectra[members].T)
+    # the melspec table's bands span 0 to half the analysis' sample rate (analysis.features)
+    rate = (data.store.read_manifest().get("config") or {}).get("sample_rate")
+    return render_png(spectra[members].T, fmax=float(rate) / 2 if rate else None,
+                      x_label="its sections, most confident first")
 
 
 @bp.route("/spectrogram/cluster/<run_id>/<int:cluster>.png")
@@ -290,7 +351,7 @@ def cluster_spectrogram(run_id: str, cluster: int):
     clusters = data.clusters(run_id)
     if cluster not in clusters.index:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, "cspectra1")
+    tag = _etag(data.version, run_id, cluster, "cspectra2")
     key = ("cspectra", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
@@ -302,11 +363,11 @@ def cluster_spectrogram(run_id: str, cluster: int):
     protos = [p for p in (clusters.loc[cluster].get("prototypes") or []) if data.position(p) is not None][:6]
     if not protos:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, *protos, "cspec1")
+    tag = _etag(data.version, run_id, cluster, *protos, "cspec2")
     key = ("cspec", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
-        mats = []
+        mats, fmaxes = [], []
         for sid in protos:
             row = data.section(sid)
             try:
@@ -314,10 +375,12 @@ def cluster_spectrogram(run_id: str, cluster: int):
             except (AudioError, StoreError):
                 continue
             # a common mel range across songs of different rates
-            mats.append(_resize_time(log_mel(y, sr, fmax=min(sr / 2, 8000.0)), 400))
+            fmaxes.append(min(sr / 2, 8000.0))
+            mats.append(_resize_time(log_mel(y, sr, fmax=fmaxes[-1]), 400))
         if not mats:
             abort(404)
-        png = render_png(np.mean(mats, axis=0))
+        png = render_png(np.mean(mats, axis=0), fmax=fmaxes[0] if len(set(fmaxes)) == 1 else None,
+                         x_range=(0.0, 100.0), x_label="position in the section (%)")
         _cache.put(key, png)
     return _send(png, "image/png", tag)
 

@@ -112,6 +112,10 @@ def empty_figure(message: str = "Nothing to show", height: int | None = None) ->
     return fig
 
 
+#: Scales of bounded per-section values on the map's colour bar (by ``value_name``).
+VALUE_RANGES = {"confidence": (0.0, 1.0), "stability": (0.0, 1.0), "silhouette": (-1.0, 1.0)}
+
+
 # ---- the map ---------------------------------------------------------------------------------
 def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None = None,
                 values: np.ndarray | None = None, value_name: str = "", categories: np.ndarray | None = None,
@@ -195,8 +199,12 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                                               opacity=0.55 if c < 0 else 0.85, line=dict(width=0))))
     elif values is not None:
         idx = np.arange(n)
+        # a bounded quantity keeps its own scale (confidence 0–1, not Plotly's 0.5–1.5 around a
+        # constant); other values span their data
+        lo, hi = VALUE_RANGES.get(value_name, (None, None))
         traces.append(scatter(idx, name=escape_text(value_name or "value"), showlegend=False,
                               marker=dict(color=np.asarray(values, np.float32), colorscale=CONTINUOUS_SCALE,
+                                          cmin=lo, cmax=hi,
                                           size=size, opacity=0.85, showscale=True,
                                           colorbar=dict(title=dict(text=escape_text(value_name), side="right"),
                                                         thickness=12, len=0.8))))
@@ -654,6 +662,7 @@ def k_curves(curves: dict) -> go.Figure:
     metrics = [("inertia", "inertia (elbow)"), ("silhouette", "silhouette"), ("bic", "BIC")]
     fig = make_subplots(rows=1, cols=3, subplot_titles=[m[1] for m in metrics], horizontal_spacing=0.08)
     any_line = False
+    in_legend = set()
     for i, (label, curve) in enumerate(curves.items()):
         if not curve or "k" not in curve:
             continue
@@ -664,13 +673,16 @@ def k_curves(curves: dict) -> go.Figure:
             if not ys or all(v is None for v in ys):
                 continue
             any_line = True
+            # one legend entry per run, on its first panel with a line: a GMM has no inertia curve
             fig.add_trace(go.Scatter(x=curve["k"], y=ys, mode="lines+markers", name=label, legendgroup=label,
-                                     showlegend=col == 1, line=dict(color=color, width=2), marker=dict(size=6)),
+                                     showlegend=label not in in_legend, line=dict(color=color, width=2),
+                                     marker=dict(size=6)),
                           row=1, col=col)
+            in_legend.add(label)
     if not any_line:
         return empty_figure("No K curves stored for these runs", height=300)
-    fig.update_layout(**base_layout(height=320, margin=dict(l=48, r=16, t=40, b=40),
-                                    legend=dict(orientation="h", y=-0.2)))
+    fig.update_layout(**base_layout(height=340, margin=dict(l=48, r=16, t=40, b=40),
+                                    legend=dict(orientation="h", y=-0.32)))
     fig.update_xaxes(title_text="K", dtick=1, **AXIS)
     fig.update_yaxes(**AXIS)
     return fig
@@ -828,13 +840,24 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
 
 
 def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "",
-                   song_id: str | None = None) -> go.Figure:
+                   song_id: str | None = None, songs=None) -> go.Figure:
     """"Tracks" view: one row per cluster (ordered by the caller), blocks where that cluster plays.
 
-    ``rows`` is a list of (cluster, starts, ends, positions).
+    ``rows`` is a list of (cluster, starts, ends, positions). ``songs``: with several songs laid end
+    to end on one time axis, their (title, offset_s, length_s), marked by a line where each song
+    starts and its title above.
     """
     lanes = [(cluster_name(c), s, e, np.full(len(s), c), p) for c, s, e, p in rows]
-    return song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
+    fig = song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
+    if songs:
+        for i, (name, offset, length) in enumerate(songs):
+            if i:
+                fig.add_shape(type="line", x0=offset, x1=offset, y0=0, y1=1, xref="x", yref="paper",
+                              line=dict(color="#111827", width=1, dash="dot"))
+            fig.add_annotation(x=offset + length / 2, y=1, xref="x", yref="paper", yanchor="bottom",
+                               text=escape_text(name), showarrow=False, font=dict(size=11, color="#374151"))
+        fig.update_layout(margin=dict(t=56), xaxis_title="time (s), the songs end to end")
+    return fig
 
 
 # ---- judgements ------------------------------------------------------------------------------------
@@ -850,8 +873,9 @@ def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
         x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
         error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
                  "arrayminus": (df["rate"] - df["ci_low"]).tolist(), "color": "#111827"},
-        customdata=list(zip(df["agree"], df["n"])),
-        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>",
+        customdata=list(zip(df["agree"], df["n"], df["unsure"] if "unsure" in df.columns else [0] * len(df))),
+        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} decided (%{x:.0%}),"
+                      " %{customdata[2]} unsure left out<extra></extra>",
     ))
     fig.update_layout(height=max(180, 36 * len(df) + 80), margin={"l": 10, "r": 20, "t": 10, "b": 40},
                       xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % interval)"},

@@ -15,6 +15,10 @@ from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 from synthetic_store import build_synthetic_store
 
+from dashboard.auth import get_user
+from dashboard.judging.repository import record_judgement
+from dashboard.models import get_database
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PHONE = (390, 844)
@@ -34,8 +38,15 @@ def server(tmp_path_factory):
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="r" * 40)
     password = make_user(db, "ada", "admin")
+    # verdicts on every run, so the runs table carries its expert columns too
+    data = app.server.extensions["sectionist_data"]
+    database = get_database(db)
+    ada = get_user(database, "ada")
+    for run_id in data.runs.index:
+        for sid, verdict in zip(data.section_ids[:5], ["agree", "agree", "disagree", "unsure", "agree"]):
+            record_judgement(database, ada, run_id=run_id, section_id=str(sid), verdict=verdict)
     with serve_in_thread(app.server) as url:
-        yield {"url": url, "password": password}
+        yield {"url": url, "password": password, "sections": [str(s) for s in data.section_ids]}
 
 
 def _open(page, url):
@@ -159,6 +170,16 @@ def test_laptop_every_page(server):
         assert page.locator("#app-nav-admin-users").is_visible()
         for path in PAGES:
             _open(page, server["url"] + path)
+            if path == "/":
+                # the runs table shows every column, the experts' last, without scrolling sideways
+                table = page.evaluate("() => { const c = document.querySelector('#overview-runs "
+                                      ".dash-spreadsheet-container'); const h = [...c.querySelectorAll('th')];"
+                                      " return {scroll: c.scrollWidth, width: c.clientWidth, right:"
+                                      " c.getBoundingClientRect().right, last: h[h.length - 1].innerText,"
+                                      " lastRight: h[h.length - 1].getBoundingClientRect().right}; }")
+                assert table["scroll"] <= table["width"] + 1, table
+                assert table["lastRight"] <= min(table["right"], LAPTOP[0]) + 1, table
+                assert "verdicts" in table["last"] or "agree" in table["last"], table
             if path == "/map":
                 page.wait_for_selector("#map-graph .js-plotly-plot .main-svg")
                 page.wait_for_load_state("networkidle")
@@ -173,4 +194,39 @@ def test_laptop_every_page(server):
         assert page.evaluate("() => getComputedStyle(document.querySelector('.topbar')).backgroundColor") \
             == "rgb(17, 24, 39)"
         assert page.locator("#users-table").is_visible()
+        assert not errors, errors
+
+
+def test_changing_the_space_keeps_playing(server):
+    """Issue 14 item 9: another space on the Map rebuilds the detail panel around the selected
+    section; the section that was playing goes on playing, from where it was."""
+    with chromium_page(viewport=LAPTOP, timeout_ms=30_000) as (page, errors):
+        login_page(page, server["url"], "ada", server["password"], next="/songs")
+        # a section chosen on Songs is the selection the Map opens with
+        page.wait_for_selector("#songs-timeline .js-plotly-plot")
+        sid = server["sections"][3]
+        _open(page, server["url"] + f"/songs?section={sid}")
+        page.wait_for_selector(f"#songs-detail audio[data-section='{sid}']")
+        _open(page, server["url"] + "/map")
+        audio = f"#map-detail audio[data-section='{sid}']"
+        page.wait_for_selector(audio)
+        page.evaluate(f"() => document.querySelector(\"{audio}\").play()")
+        page.wait_for_function(f"() => {{ const a = document.querySelector(\"{audio}\");"
+                               " return a && !a.paused && a.currentTime > 0.3; }")
+        page.evaluate(f"() => {{ document.querySelector(\"{audio}\").dataset.before = '1'; }}")
+        before = page.locator("#map-run").inner_text()
+        # another space, picked with real clicks: the run and the detail panel follow it
+        page.click("#map-space")
+        options = page.get_by_role("option")
+        options.first.wait_for()
+        current = page.locator("#map-space").inner_text().strip()
+        other = next(t for t in options.all_inner_texts() if t.strip() and t.strip() not in current)
+        page.get_by_role("option", name=other.strip(), exact=True).click()
+        page.wait_for_function(f"() => document.querySelector('#map-run').innerText !== {before!r}")
+        page.wait_for_load_state("networkidle")
+        # the panel was rebuilt (a new audio element) and the section plays on, past where it was
+        page.wait_for_function(f"() => {{ const a = document.querySelector(\"{audio}\");"
+                               " return a && !a.dataset.before; }")
+        page.wait_for_function(f"() => {{ const a = document.querySelector(\"{audio}\");"
+                               " return a && !a.paused && a.currentTime > 0.3; }")
         assert not errors, errors

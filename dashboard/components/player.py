@@ -28,8 +28,11 @@ def songs_link(song_id: str, section_id: str | None = None, run_id: str | None =
 
 
 def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", compact: bool = False,
-                   element_id: str | None = None, run_id: str | None = None) -> html.Div:
-    """Player for one section (a row of :meth:`dashboard.data.StoreData.section`)."""
+                   element_id: str | None = None, run_id: str | None = None, timeline: bool = True) -> html.Div:
+    """Player for one section (a row of :meth:`dashboard.data.StoreData.section`).
+
+    ``timeline=False`` leaves out the "song timeline →" link (blind judging: the Songs page would
+    show every run's clusters of the section)."""
     sid = section["section_id"]
     start, end = float(section["start_s"]), float(section["end_s"])
     duration = float(section.get("song_duration_s") or end) or end
@@ -45,7 +48,7 @@ def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", c
                 html.Span(section.get("song_title") or section.get("title") or section["song_id"], className="song-title"),
                 html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted"),
                 dcc.Link("song timeline →", href=songs_link(section["song_id"], sid, run_id), className="link-small")
-                if not compact else None,
+                if timeline and not compact else None,
             ]),
             html.Audio(src=audio_url(sid, fmt), controls=True, autoPlay=autoplay, preload="metadata",
                        className="section-audio", **{"data-section": sid}, **audio_kw),

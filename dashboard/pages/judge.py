@@ -65,9 +65,9 @@ def layout(run=None, strategy=None, blind=None, **_query):
                          placeholder="every other run", optionHeight=48)),
                      control("Sections in the queue", dcc.Input(id=ids.JUDGE_SIZE, type="number", min=1, max=200,
                                                                 step=1, value=20, className="input-number")),
-                     dcc.Checklist(id=ids.JUDGE_BLIND,
-                                   options=[{"label": " blind (hide method and cluster number)", "value": "b"}],
-                                   value=["b"] if blind in ("1", "true", "yes") else [], className="checklist"),
+                     dcc.Checklist(id=ids.JUDGE_BLIND, className="checklist",
+                                   **dict(zip(("value", "options"),
+                                              blind_control(run, ["b"] if blind in ("1", "true", "yes") else [])))),
                      html.Button("Start", id=ids.JUDGE_START, n_clicks=0, className="btn"),
                      ),
             ]),
@@ -84,6 +84,26 @@ def layout(run=None, strategy=None, blind=None, **_query):
             html.Aside(className="detail", children=[card("Verdict", html.Div(id=ids.judge_container(PAGE)))]),
         ]),
     ])
+
+
+BLIND_LABEL = " blind (hide method and cluster number)"
+MIXED_BLIND_LABEL = " blind (always, when the runs are mixed)"
+
+
+def blind_control(run_id, value) -> tuple[list, list]:
+    """Value and options of the blind checkbox for the chosen run: the mixed comparison of methods is
+    always blind, so there the box is ticked and cannot be unticked; otherwise it is the expert's
+    choice (``value``)."""
+    if run_id == MIXED:
+        return ["b"], [{"label": MIXED_BLIND_LABEL, "value": "b", "disabled": True}]
+    return list(value or []), [{"label": BLIND_LABEL, "value": "b"}]
+
+
+@callback(Output(ids.JUDGE_BLIND, "value"), Output(ids.JUDGE_BLIND, "options"), Input(ids.JUDGE_RUN, "value"),
+          State(ids.JUDGE_BLIND, "value"), prevent_initial_call=True)
+def _blind_for_run(run_id, value):
+    # back from the mixed comparison the box stays ticked, and can be unticked again
+    return blind_control(run_id, value)
 
 
 def _selection(queue: dict | None) -> dict | None:
@@ -184,7 +204,8 @@ def item_view(queue: dict | None) -> tuple[list, str]:
                               html.Span(data.run_label(item["run_id"]), className="mono small")], className="judge-context"))
     view = [
         html.Div(head, className="detail-head"),
-        section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id=ids.audio(PAGE)),
+        section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id=ids.audio(PAGE),
+                       timeline=not blind),
         html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt="spectrogram of the section"),
     ]
     members = _members(data, item["run_id"], cluster, item["section_id"])

@@ -160,7 +160,9 @@ def body() -> list:
         stat("Fleiss' κ", _fmt(fleiss), "same sections; 1 = full agreement, 0 = chance"),
     ])]
 
-    rows = [{"run": labels.get(r["run_id"], r["run_id"]), "n": int(r["n"]), "agree": int(r["agree"]),
+    # "verdicts" counts every verdict, unsure included (agree + disagree + unsure); the agreement
+    # rate alone leaves unsure out, as its note says
+    rows = [{"run": labels.get(r["run_id"], r["run_id"]), "n": int(r["n"]) + int(r["unsure"]), "agree": int(r["agree"]),
              "disagree": int(r["disagree"]), "unsure": int(r["unsure"]), "rate": _fmt(r["rate"], pct=True),
              "ci": f"{_fmt(r['ci_low'], pct=True)} – {_fmt(r['ci_high'], pct=True)}", "experts": int(r["experts"])}
             for _, r in per_run.iterrows()]
@@ -177,7 +179,8 @@ def body() -> list:
     out += _versions(df, data)
 
     per_cluster = agreement_per_cluster(df)
-    rows = [{"run": r["run_id"], "cluster": int(r["cluster"]), "n": int(r["n"]), "rate": _fmt(r["rate"], pct=True),
+    rows = [{"run": r["run_id"], "cluster": int(r["cluster"]), "n": int(r["n"]) + int(r["unsure"]),
+             "rate": _fmt(r["rate"], pct=True),
              "ci": f"{_fmt(r['ci_low'], pct=True)} – {_fmt(r['ci_high'], pct=True)}", "unsure": int(r["unsure"])}
             for _, r in per_cluster.iterrows()]
     out.append(card("Agreement per cluster", _table(

@@ -51,7 +51,8 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
     if agreement is not None and len(agreement):
         by_run = agreement.set_index("run_id")
         runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)
-        runs["expert_verdicts"] = runs["run_id"].map(by_run["n"]).astype(float)
+        # every verdict, unsure included (the agreement rate alone leaves unsure out)
+        runs["expert_verdicts"] = runs["run_id"].map(by_run["n"] + by_run["unsure"]).astype(float)
     if carry is not None and len(carry):
         notes = {}
         for _, c in carry.iterrows():
@@ -112,8 +113,14 @@ def corpus_stats(data) -> list:
         stat("hours of audio", f"{s['hours']:.1f}"),
         stat("sections", f"{s['sections']:,}", f"{s['central']:,} central"),
         stat("runs", f"{s['runs']:,}", f"over {s['spaces']} spaces"),
-        stat("store version", str(manifest.get("version", "–"))),
     ]
+
+
+def store_line(data) -> str:
+    """The page's subtitle: where the store is and its revision (the manifest's write counter, which
+    the app watches to reload; a detail, not a headline figure)."""
+    revision = data.store.read_manifest().get("version")
+    return f"Store {data.store_uri}" + (f" · revision {revision}" if revision is not None else "")
 
 
 def layout(**_query):
@@ -122,7 +129,7 @@ def layout(**_query):
     rows, cols = runs_table_data(data, agreement_per_run(verdicts), data.carry_over(verdicts))
     spaces = list(dict.fromkeys(data.runs["space"])) if not data.runs.empty else []
     return html.Div(className="page page-overview", children=[
-        page_header("Overview", f"Store {data.store_uri}"),
+        page_header("Overview", store_line(data)),
         html.Div(corpus_stats(data), className="stats"),
         card("Runs and their quality",
              html.P("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
@@ -134,11 +141,16 @@ def layout(**_query):
                     className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
                                   page_size=15, style_table={"overflowX": "auto"},
-                                  style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px",
+                                  # headers and long names wrap so every metric fits a 1440 px screen
+                                  style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 8px",
                                               "textAlign": "left", "border": "none",
-                                              "borderBottom": "1px solid #f1f5f9"},
+                                              "borderBottom": "1px solid #f1f5f9", "whiteSpace": "normal",
+                                              "height": "auto", "minWidth": "56px", "maxWidth": "180px",
+                                              "overflowWrap": "anywhere"},
                                   style_header={"fontWeight": 600, "backgroundColor": "#f8fafc",
-                                                "borderBottom": "1px solid #e5e7eb"},
+                                                "borderBottom": "1px solid #e5e7eb", "whiteSpace": "normal",
+                                                "height": "auto", "verticalAlign": "bottom",
+                                                "overflowWrap": "normal"},
                                   style_data_conditional=[{"if": {"state": "active"},
                                                            "backgroundColor": "#eef2ff", "border": "none"},
                                                           {"if": {"filter_query": '{k_note} contains "edge"',

@@ -72,11 +72,33 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
     """One row per cluster of ``run_id`` present in the song, ordered by centroid similarity."""
-    secs = data.song_sections(song_id)
-    if secs.empty or not run_id:
+    return tracks_songs_figure(data, [song_id], run_id, selected_section)
+
+
+def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
+    """One row per cluster of ``run_id`` present in the songs, ordered by centroid similarity; several
+    songs are laid end to end on one time axis (a line and the title where each starts), so a cluster's
+    row shows where it plays in every song."""
+    parts = [(sid, data.song_sections(sid)) for sid in song_ids]
+    parts = [(sid, secs) for sid, secs in parts if not secs.empty]
+    if not parts or not run_id:
         return figures.empty_figure("Pick a song and a run")
-    pos = secs["pos"].to_numpy()
-    lab = data.run_arrays(run_id).label[pos]
+    labels = data.run_arrays(run_id).label
+    gap = 0.0
+    songs, starts, ends, pos, offsets = [], [], [], [], {}
+    offset = 0.0
+    for sid, secs in parts:
+        length = float(data.songs.loc[sid, "duration_s"] or secs["end_s"].max())
+        if not gap:  # a small gap between songs: 2 % of the first song's length
+            gap = 0.02 * length if len(parts) > 1 else 0.0
+        offsets[sid] = offset
+        songs.append((data.songs.loc[sid, "title"], offset, length))
+        starts.append(secs["start_s"].to_numpy() + offset)
+        ends.append(secs["end_s"].to_numpy() + offset)
+        pos.append(secs["pos"].to_numpy())
+        offset += length + gap
+    starts, ends, pos = np.concatenate(starts), np.concatenate(ends), np.concatenate(pos)
+    lab = labels[pos]
     present = [int(c) for c in np.unique(lab) if c >= -1]
     order = present
     info = data.clusters(run_id)
@@ -84,14 +106,18 @@ def tracks_figure(data, song_id, run_id, selected_section=None):
     if present and all(isinstance(c, (dict, list)) for c in cents):
         mat = np.array([list(c.values()) if isinstance(c, dict) else c for c in cents], dtype=float)
         order = [present[i] for i in figures.order_by_similarity(mat)]
-    rows = []
-    for c in order:
-        m = lab == c
-        rows.append((c, secs["start_s"].to_numpy()[m], secs["end_s"].to_numpy()[m], pos[m]))
-    duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
-    return figures.cluster_tracks(rows, duration=duration, selected=_selected_span(data, selected_section, song_id),
-                                  title=f"{data.songs.loc[song_id, 'title']} · {data.run_label(run_id)}",
-                                  song_id=song_id)
+    rows = [(c, starts[lab == c], ends[lab == c], pos[lab == c]) for c in order]
+    sec = data.section(selected_section) if selected_section else None
+    selected = None
+    if sec is not None and sec["song_id"] in offsets:
+        o = offsets[sec["song_id"]]
+        selected = (float(sec["start_s"]) + o, float(sec["end_s"]) + o)
+    if len(parts) == 1:
+        sid = parts[0][0]
+        return figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
+                                      title=f"{data.songs.loc[sid, 'title']} · {data.run_label(run_id)}", song_id=sid)
+    return figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
+                                  title=f"{len(parts)} songs · {data.run_label(run_id)}", songs=songs)
 
 
 def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True):
@@ -99,10 +125,10 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
     songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
     if not songs:
         return figures.empty_figure("Pick a song")
+    if view == "tracks":
+        return tracks_songs_figure(data, songs, run_id, selected_section)
     if len(songs) > 1:
         return multi_song_figure(data, songs, run_id, selected_section)
-    if view == "tracks":
-        return tracks_figure(data, songs[0], run_id, selected_section)
     waveform = None
     if with_waveform:
         from dashboard.audio import song_envelope
