@@ -734,11 +734,13 @@ def _aligned_text(c, mapping: dict | None, rows) -> str:
 
 
 def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
-           min_count: int = 1, mapping: dict | None = None) -> go.Figure:
+           min_count: int = 1, mapping: dict | None = None, names_a: dict | None = None,
+           names_b: dict | None = None) -> go.Figure:
     """Sankey of how sections move from run A's clusters (left) to run B's (right).
 
     With ``mapping`` (B label → aligned A label), B's nodes take the colour of the A cluster they
-    align to, so a colour means the same group on both sides.
+    align to, so a colour means the same group on both sides. ``names_a`` / ``names_b`` (cluster →
+    name of each run) name the nodes.
     """
     counts = np.asarray(counts)
     if counts.size == 0:
@@ -747,8 +749,8 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
     mapping = mapping or {}
     matched = {c: mapping[int(c)] for c in cols if int(c) in mapping and mapping[int(c)] in set(rows)}
     name_a, name_b = escape_text(name_a), escape_text(name_b)
-    labels = [f"{name_a}: {cluster_name(r)}" for r in rows] + [
-        f"{name_b}: {cluster_name(c)}" + (f" (≈ {name_a} {matched[c]})" if c in matched else
+    labels = [f"{name_a}: {escape_text(cluster_name(r, names_a))}" for r in rows] + [
+        f"{name_b}: {escape_text(cluster_name(c, names_b))}" + (f" (≈ {name_a} {matched[c]})" if c in matched else
                                           " (unmatched)" if int(c) in mapping else "")
         for c in cols]
     colors = [cluster_color(r) for r in rows] + [cluster_color(mapping.get(int(c), c)) for c in cols]

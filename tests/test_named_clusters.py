@@ -348,3 +348,16 @@ def test_judging_panel_names_the_cluster_except_in_blind_mode(app, data, db_url)
         assert name not in blind  # a name tells what the cluster is like: hidden like its number
     finally:
         ctx.pop()
+
+
+def test_compare_sankey_names_each_runs_clusters(app, data):
+    from dashboard.pages import compare
+
+    a, b = RUNS[0][0], RUNS[1][0]
+    with app.server.test_request_context("/"):
+        _, sk = compare.compare_figures(data, a, b)
+    labels = list(sk.data[0].node.label)
+    name_a, name_b = data.default_cluster_names(a), data.default_cluster_names(b)
+    c_a, c_b = data.run_arrays(a).clusters[0], data.run_arrays(b).clusters[0]
+    assert f"A: {c_a}: {name_a[c_a]}" in labels
+    assert any(lab.startswith(f"B: {c_b}: {name_b[c_b]}") for lab in labels)

@@ -13,6 +13,7 @@ from dashboard import figures, ids
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
+    cluster_names,
     control,
     dropdown,
     empty_state,
@@ -243,7 +244,8 @@ def compare_figures(data, run_a, run_b):
     cmp = data.comparison(run_a, run_b)
     return (figures.contingency_heatmap(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B",
                                         mapping=cmp["mapping"]),
-            figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"]))
+            figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"],
+                           names_a=cluster_names(data, run_a), names_b=cluster_names(data, run_b)))
 
 
 def layout(a=None, b=None, section=None, **_query):
