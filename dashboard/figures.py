@@ -278,6 +278,8 @@ def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 40
     list of (cluster, coordinates)
         One entry per cluster present in ``labels`` (sorted by cluster).
     """
+    from scipy.spatial.distance import cdist
+
     xyz = np.asarray(xyz, dtype=np.float64)
     labels = np.asarray(labels)
     rng = np.random.default_rng(random_state)
@@ -292,7 +294,7 @@ def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 40
         if len(idx) > max_points:
             idx = np.sort(rng.choice(idx, max_points, replace=False))
         pts = xyz[idx]
-        d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=-1)).sum(axis=1)
+        d = cdist(pts, pts).sum(axis=1)
         out.append((int(c), pts[int(np.argmin(d))]))
     return out
 
