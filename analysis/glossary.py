@@ -284,7 +284,7 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
     def name(c, numbered=False):
         parts = ranked[c][:used[c]]
         tag = top_tags.get(c)
-        if tag:
+        if tag and str(tag) not in parts:  # a tag "fast" after the adjective "fast" says nothing new
             parts = parts + [str(tag)]
         text = separator.join(parts)
         return f"{text} ({c})" if numbered else text

@@ -696,28 +696,40 @@ class StoreData:
             med = np.nanmedian(mat, axis=0) if len(mat) else np.full(mat.shape[1], np.nan)
         return {name: float(m) for name, m in zip(self.features.columns, med) if np.isfinite(m)}
 
+    @cached_property
+    def _tag_codes(self) -> tuple:
+        """The tags table as arrays: section positions, tag codes, probabilities and the tag names."""
+        tags = self._tags
+        if tags.empty:
+            return np.array([], np.int64), np.array([], np.int64), np.array([], np.float64), np.array([], object)
+        pos = self.positions(tags.index.to_numpy())
+        ok = pos >= 0
+        codes, names = pd.factorize(tags["tag"].to_numpy()[ok])
+        return pos[ok], codes.astype(np.int64), tags["probability"].to_numpy(np.float64)[ok], np.asarray(names)
+
     def cluster_top_tags(self, run_id) -> dict:
         """cluster → the tag most over-represented among its sections (mean probability in the
-        cluster minus over the corpus, highest positive), for clusters that have one."""
-        tags = self._tags
-        if tags.empty or run_id not in self.runs.index:
+        cluster minus over the corpus, a section without the tag in its list counting 0), for the
+        clusters that have one above the corpus."""
+        if run_id not in self.runs.index:
             return {}
-        df = tags.reset_index()[["section_id", "tag", "probability"]]
-        pos = self.positions(df["section_id"])
-        ok = pos >= 0
-        df = df[ok].assign(label=self.run_arrays(run_id).label[pos[ok]])
-        df = df[df["label"] >= 0]
-        if df.empty:
+        pos, codes, prob, names = self._tag_codes
+        if not len(pos):
             return {}
-        n_all = int((self.run_arrays(run_id).label >= 0).sum())
-        sizes = pd.Series(self.run_arrays(run_id).label).value_counts()
-        # a section without the tag in its top list counts as probability 0
-        corpus = df.groupby("tag")["probability"].sum() / max(n_all, 1)
-        inside = df.groupby(["label", "tag"])["probability"].sum()
-        lift = inside / inside.index.get_level_values("label").map(sizes).to_numpy() \
-            - corpus.reindex(inside.index.get_level_values("tag")).to_numpy()
-        best = lift[lift > 0].sort_values(ascending=False, kind="stable").groupby(level="label").head(1)
-        return {int(c): str(t) for c, t in best.index}
+        labels = self.run_arrays(run_id).label
+        lab = labels[pos]
+        keep = lab >= 0
+        if not keep.any():
+            return {}
+        n_tags = len(names)
+        k = int(lab[keep].max()) + 1
+        sizes = np.bincount(labels[labels >= 0], minlength=k).astype(np.float64)
+        inside = np.bincount(lab[keep] * n_tags + codes[keep], weights=prob[keep], minlength=k * n_tags)
+        inside = inside.reshape(k, n_tags) / np.maximum(sizes, 1)[:, None]
+        corpus = np.bincount(codes[keep], weights=prob[keep], minlength=n_tags) / max(sizes.sum(), 1)
+        lift = inside - corpus[None, :]
+        best = np.argmax(lift, axis=1)
+        return {c: str(names[best[c]]) for c in range(k) if sizes[c] > 0 and lift[c, best[c]] > 0}
 
     def default_cluster_names(self, run_id) -> dict:
         """cluster → a descriptive default name (:func:`analysis.glossary.default_cluster_names`):

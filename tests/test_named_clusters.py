@@ -199,7 +199,7 @@ def test_store_default_names_describe_each_cluster_uniquely(data):
         assert n and not RAW.search(n)
     # the tag part is one of the store's tags, the most over-represented in that cluster
     tags = data.cluster_top_tags(run_id)
-    assert tags and all(names[c].endswith(t) or names[c].endswith(f"({c})") for c, t in tags.items())
+    assert tags and all(t in names[c].removesuffix(f" ({c})").split(" · ") for c, t in tags.items())
 
 
 def test_rename_keeps_history_and_viewers_are_refused(app, data, db_url):
@@ -361,3 +361,8 @@ def test_compare_sankey_names_each_runs_clusters(app, data):
     c_a, c_b = data.run_arrays(a).clusters[0], data.run_arrays(b).clusters[0]
     assert f"A: {c_a}: {name_a[c_a]}" in labels
     assert any(lab.startswith(f"B: {c_b}: {name_b[c_b]}") for lab in labels)
+
+
+def test_a_tag_equal_to_an_adjective_is_not_repeated():
+    z = pd.DataFrame({"tempo_bpm": [2.0, -2.0]}, index=[0, 1])
+    assert default_cluster_names(z, {0: "fast", 1: "fast"}) == {0: "fast", 1: "slow · fast"}
