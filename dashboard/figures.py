@@ -871,8 +871,12 @@ def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
     ``per_run``: :func:`dashboard.judging.stats.agreement_per_run` (columns run_id, rate, ci_low,
     ci_high, agree, n); runs without a rate are left out. ``run_labels``: run id → shown name.
     """
+    import textwrap
+
     df = per_run.dropna(subset=["rate"])
-    labels = [escape_text((run_labels or {}).get(r, r)) for r in df["run_id"]]
+    # long run names wrap onto lines of 28 characters, so the bars keep room on a phone
+    labels = ["<br>".join(escape_text(line) for line in textwrap.wrap(str((run_labels or {}).get(r, r)), 28) or [""])
+              for r in df["run_id"]]
     fig = go.Figure(go.Bar(
         x=df["rate"], y=labels, orientation="h", marker_color="#4f46e5",
         error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
@@ -881,8 +885,9 @@ def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
         hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} decided (%{x:.0%}),"
                       " %{customdata[2]} unsure left out<extra></extra>",
     ))
-    fig.update_layout(height=max(180, 36 * len(df) + 80), margin={"l": 10, "r": 20, "t": 10, "b": 40},
-                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % interval)"},
+    fig.update_layout(height=max(180, 36 * len(df) + 14 * sum(label.count("<br>") for label in labels) + 80),
+                      margin={"l": 10, "r": 20, "t": 10, "b": 40},
+                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % CI)"},
                       yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff")
     return fig
 

@@ -281,3 +281,16 @@ def test_admins_find_the_users_page_in_the_nav(app):
     html = c.get("/admin/users").get_data(as_text=True)
     assert '<link rel="stylesheet" href="/assets/style.css">' in html and 'class="topbar"' in html
     assert "<style>" not in html
+
+
+def test_agreement_bars_wrap_long_run_names():
+    import pandas as pd
+
+    per_run = pd.DataFrame({"run_id": ["a", "b"], "rate": [0.75, 0.5], "ci_low": [0.3, 0.1], "ci_high": [0.9, 0.9],
+                            "agree": [3, 2], "n": [4, 4], "unsure": [1, 0]})
+    long = "kmeans on classical17, 6 clusters (classical17-kmeans-k6)"
+    fig = figures.agreement_bars(per_run, {"a": long, "b": "gmm"})
+    first = fig.data[0].y[0]
+    assert "<br>" in first and first.replace("<br>", " ") == long
+    assert all(len(line) <= 28 for line in first.split("<br>"))
+    assert list(fig.data[0].customdata[0]) == [3, 4, 1]  # agree, decided, unsure (left out of the rate)
