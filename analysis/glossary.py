@@ -29,7 +29,9 @@ class Term:
     """How one per-frame feature is told to a musician.
 
     ``higher`` / ``lower`` are comparatives ("brighter"); ``high_word`` / ``low_word`` the adjectives
-    a cluster name may use ("bright"), None when the feature has no plain adjective.
+    a cluster name may use ("bright"), None when the feature has no plain adjective. Features that
+    describe one quality to a listener share a ``concept`` ("level": RMS, peak level, MFCC 1), so a
+    name never says "loud · quiet".
     """
 
     name: str
@@ -40,29 +42,31 @@ class Term:
     lower: str
     high_word: str | None = None
     low_word: str | None = None
+    concept: str | None = None
 
 
 #: Per-frame features (before the statistic over the section) → how they are told.
 BASE_TERMS: dict[str, Term] = {
     "amplitude_envelope": Term("peak level", "amplitude envelope", "amplitude, 0–1",
                                "how loud the loudest moments are: accents, hits, peaks",
-                               "punchier", "softer", "punchy", "soft"),
+                               "punchier", "softer", "punchy", "soft", "level"),
     "rms": Term("loudness", "RMS energy", "RMS amplitude, 0–1",
-                "the average energy of the sound: quiet ↔ loud", "louder", "quieter", "loud", "quiet"),
+                "the average energy of the sound: quiet ↔ loud", "louder", "quieter", "loud", "quiet", "level"),
     "zero_crossing_rate": Term("noisiness", "zero-crossing rate", "share of samples, 0–1",
                                "how often the waveform flips sign: hiss, cymbals and distortion raise it",
-                               "noisier", "smoother", "noisy", "smooth"),
+                               "noisier", "smoother", "noisy", "smooth", "noise"),
     "spectral_centroid": Term("brightness", "spectral centroid", "Hz",
-                              "the spectrum's centre of mass: dark ↔ bright", "brighter", "darker", "bright", "dark"),
+                              "the spectrum's centre of mass: dark ↔ bright", "brighter", "darker", "bright", "dark",
+                              "brightness"),
     "spectral_bandwidth": Term("fullness", "spectral bandwidth", "Hz",
                                "how widely the sound spreads around its centre: sparse ↔ dense",
                                "denser", "sparser", "dense", "sparse"),
     "spectral_rolloff": Term("treble reach", "spectral roll-off (85 %)", "Hz",
                              "the frequency below which 85 % of the energy lies: muffled ↔ airy",
-                             "airier", "more muffled", "airy", "muffled"),
+                             "airier", "more muffled", "airy", "muffled", "brightness"),
     "spectral_flatness": Term("noise-likeness", "spectral flatness", "0–1",
                               "tone ↔ noise: pitched instruments are low, drums and hiss high",
-                              "more noise-like", "more tonal", "percussive", "tonal"),
+                              "more noise-like", "more tonal", "percussive", "tonal", "noise"),
 }
 for _i, _pc in enumerate(PITCH_CLASSES, start=1):
     BASE_TERMS[f"chroma{_i}"] = Term(f"pitch class {_pc}", f"chroma {_i}", "share of pitch energy, 0–1",
@@ -70,9 +74,10 @@ for _i, _pc in enumerate(PITCH_CLASSES, start=1):
                                      f"more {_pc}", f"less {_pc}")
 _MFCC = {
     1: Term("overall level", "MFCC 1", "cepstral units",
-            "the overall level of the spectrum: quiet ↔ loud", "louder", "quieter", "loud", "quiet"),
+            "the overall level of the spectrum: quiet ↔ loud", "louder", "quieter", "loud", "quiet", "level"),
     2: Term("spectral tilt", "MFCC 2", "cepstral units",
-            "spectral tilt: bright ↔ dark (higher = more bass than treble)", "darker", "brighter", "bassy", "bright"),
+            "spectral tilt: bright ↔ dark (higher = more bass than treble)", "darker", "brighter", "bassy", "bright",
+            "brightness"),
     3: Term("mid-range scoop", "MFCC 3", "cepstral units",
             "the middle of the spectrum against both ends: mid-heavy ↔ scooped", "more scooped", "more mid-heavy",
             "scooped", "mid-heavy"),
@@ -106,6 +111,7 @@ class FeatureTerm:
     lower: str
     high_word: str | None
     low_word: str | None
+    concept: str | None = None
 
     @property
     def label(self) -> str:
@@ -130,7 +136,8 @@ class FeatureTerm:
 def _term(column: str) -> FeatureTerm | None:
     if column == "tempo_bpm":
         t = TEMPO
-        return FeatureTerm(column, t.name, t.technical, t.unit, t.meaning, t.higher, t.lower, t.high_word, t.low_word)
+        return FeatureTerm(column, t.name, t.technical, t.unit, t.meaning, t.higher, t.lower, t.high_word, t.low_word,
+                           "tempo")
     base, _, stat = column.rpartition("_")
     if stat not in STATS or base not in BASE_TERMS:
         return None
@@ -140,11 +147,12 @@ def _term(column: str) -> FeatureTerm | None:
         steady = base in ("rms", "amplitude_envelope")
         return FeatureTerm(column, f"variation of {t.name}", technical, t.unit,
                            f"how much the {t.name} changes within the section",
-                           "more changing", "steadier", "dynamic" if steady else None, "steady" if steady else None)
+                           "more changing", "steadier", "dynamic" if steady else None, "steady" if steady else None,
+                           "dynamics")
     name = t.name if stat == "median" else f"average {t.name}"
     # the median carries the adjectives; the mean says the same thing a second time in names
     words = (t.high_word, t.low_word) if stat == "median" else (None, None)
-    return FeatureTerm(column, name, technical, t.unit, t.meaning, t.higher, t.lower, *words)
+    return FeatureTerm(column, name, technical, t.unit, t.meaning, t.higher, t.lower, *words, t.concept or base)
 
 
 #: Every column of the classical feature sets → its :class:`FeatureTerm`.
@@ -254,7 +262,8 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
         cluster → its most distinctive tag (``"techno"``), appended as the last part.
     n_words : int
         Adjectives per name: those of the columns with the largest ``|z|`` that have a plain
-        adjective in the glossary (one per word: "bright" is used once).
+        adjective in the glossary, one per quality (:attr:`Term.concept`: "loud" from RMS keeps
+        "quiet" from MFCC 1 out).
     separator : str
 
     Returns
@@ -270,11 +279,13 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
     top_tags = top_tags or {}
     ranked: dict[int, list[str]] = {}
     for c, row in z.iterrows():
-        words = []
+        words, concepts = [], set()
         for col in row.abs().sort_values(ascending=False, kind="stable").index:
-            w = describe(col).word(row[col])
-            if w and w not in words:
+            term = describe(col)
+            w = term.word(row[col])
+            if w and w not in words and term.concept not in concepts:
                 words.append(w)
+                concepts.add(term.concept)
         ranked[int(c)] = words
     used = {c: min(n_words, len(w)) for c, w in ranked.items()}
 

@@ -779,8 +779,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
 
     Parameters
     ----------
-    lanes : list of (lane_name, starts, ends, labels, positions)
-        Per lane, arrays of equal length; ``positions`` are section positions (click → select).
+    lanes : list of (lane_name, starts, ends, labels, positions[, cluster_names])
+        Per lane, arrays of equal length; ``positions`` are section positions (click → select);
+        the optional dict names the lane's clusters (cluster → name) in its hover text.
     duration : float
         Song length in seconds.
     selected : (start_s, end_s), optional
@@ -805,7 +806,8 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         names.append("waveform")
         y0 = 1
     seen = set()
-    for li, (lane, starts, ends, labels, positions) in enumerate(lanes):
+    for li, (lane, starts, ends, labels, positions, *lane_names) in enumerate(lanes):
+        lane_names = lane_names[0] if lane_names else None
         y = y0 + li
         lane = escape_text(lane)
         names.append(lane)
@@ -821,7 +823,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                 customdata=np.asarray(positions)[idx],
                 # the lane's name travels in ``meta``, not inside the template: never read as %{…}
                 meta=[lane],
-                hovertemplate=f"%{{meta[0]}}<br>{cluster_name(c)}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
+                hovertemplate=f"%{{meta[0]}}<br>{escape_text(cluster_name(c, lane_names))}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
                 "<extra></extra>"))
             seen.add(int(c))
     shapes = []
@@ -844,14 +846,14 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
 
 
 def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "",
-                   song_id: str | None = None, songs=None) -> go.Figure:
+                   song_id: str | None = None, songs=None, cluster_names: dict | None = None) -> go.Figure:
     """"Tracks" view: one row per cluster (ordered by the caller), blocks where that cluster plays.
 
     ``rows`` is a list of (cluster, starts, ends, positions). ``songs``: with several songs laid end
     to end on one time axis, their (title, offset_s, length_s), marked by a line where each song
-    starts and its title above.
+    starts and its title above. ``cluster_names`` (cluster → name) names the rows.
     """
-    lanes = [(cluster_name(c), s, e, np.full(len(s), c), p) for c, s, e, p in rows]
+    lanes = [(cluster_name(c, cluster_names), s, e, np.full(len(s), c), p, cluster_names) for c, s, e, p in rows]
     fig = song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
     if songs:
         for i, (name, offset, length) in enumerate(songs):

@@ -366,3 +366,32 @@ def test_compare_sankey_names_each_runs_clusters(app, data):
 def test_a_tag_equal_to_an_adjective_is_not_repeated():
     z = pd.DataFrame({"tempo_bpm": [2.0, -2.0]}, index=[0, 1])
     assert default_cluster_names(z, {0: "fast", 1: "fast"}) == {0: "fast", 1: "slow · fast"}
+
+
+def test_songs_lanes_and_tracks_name_each_runs_clusters(app, data):
+    from dashboard.components.common import cluster_names
+    from dashboard.pages import songs
+
+    song = data.songs.index[0]
+    run_id = RUNS[0][0]
+    names = data.default_cluster_names(run_id)
+    with app.server.test_request_context("/"):
+        lanes = songs.lanes_figure(data, song)
+        tracks = songs.tracks_figure(data, song, run_id)
+        shown = {run: cluster_names(data, run) for run in data.runs.index}  # experts' names first
+    hovers = " ".join(t.hovertemplate for t in lanes.data if t.hovertemplate)
+    for run in data.runs.index:  # every lane's hover names the clusters of its own run
+        lab = data.run_arrays(run).label[data.song_sections(song)["pos"].to_numpy()]
+        c = int(lab[lab >= 0][0])
+        assert f"{c}: {figures.escape_text(shown[run][c])}" in hovers
+    rows = list(tracks.layout.yaxis.ticktext)
+    assert any(r.startswith("0: ") or r.split(": ", 1)[-1] in names.values() for r in rows)
+    assert all(": " in r for r in rows if r != "noise")
+
+
+def test_a_name_never_contradicts_itself():
+    # loudness by RMS says loud, MFCC 1 (overall level) says quiet: one word per quality
+    z = pd.DataFrame({"rms_median": [2.0], "mfcc1_median": [-1.9], "amplitude_envelope_median": [-1.8],
+                      "spectral_centroid_median": [1.5], "mfcc2_median": [1.4], "spectral_bandwidth_median": [0.3]},
+                     index=[0])
+    assert default_cluster_names(z) == {0: "loud · bright · dense"}

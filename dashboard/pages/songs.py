@@ -8,7 +8,16 @@ import numpy as np
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, figures, ids
-from dashboard.components.common import GRAPH_CONFIG, card, control, default_run, dropdown, page_header, run_options
+from dashboard.components.common import (
+    GRAPH_CONFIG,
+    card,
+    cluster_names,
+    control,
+    default_run,
+    dropdown,
+    page_header,
+    run_options,
+)
 from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import click_store, register_selection
@@ -41,7 +50,7 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None):
         keep = lab >= -1
         r = data.runs.loc[run_id]
         lanes.append((f"{r.get('method', '?')} · {r.get('space', '?')}", secs["start_s"].to_numpy()[keep],
-                      secs["end_s"].to_numpy()[keep], lab[keep], pos[keep]))
+                      secs["end_s"].to_numpy()[keep], lab[keep], pos[keep], cluster_names(data, run_id)))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
                                  waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id)
@@ -59,7 +68,8 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
             continue
         pos = secs["pos"].to_numpy()
         lab = labels[pos] if labels is not None else np.full(len(pos), -2)
-        lanes.append((data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(), lab, pos))
+        lanes.append((data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(), lab, pos,
+                      cluster_names(data, run_id)))
         lane_songs.append(sid)
         duration = max(duration, float(secs["end_s"].max()))
     sec = data.section(selected_section) if selected_section else None
@@ -115,9 +125,11 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     if len(parts) == 1:
         sid = parts[0][0]
         return figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
-                                      title=f"{data.songs.loc[sid, 'title']} · {data.run_label(run_id)}", song_id=sid)
+                                      title=f"{data.songs.loc[sid, 'title']} · {data.run_label(run_id)}", song_id=sid,
+                                      cluster_names=cluster_names(data, run_id))
     return figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
-                                  title=f"{len(parts)} songs · {data.run_label(run_id)}", songs=songs)
+                                  title=f"{len(parts)} songs · {data.run_label(run_id)}", songs=songs,
+                                  cluster_names=cluster_names(data, run_id))
 
 
 def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True):
