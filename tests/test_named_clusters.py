@@ -395,3 +395,23 @@ def test_a_name_never_contradicts_itself():
                       "spectral_centroid_median": [1.5], "mfcc2_median": [1.4], "spectral_bandwidth_median": [0.3]},
                      index=[0])
     assert default_cluster_names(z) == {0: "loud · bright · dense"}
+
+
+def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
+    from dashboard import auth
+    from dashboard.components.common import cluster_names
+    from dashboard.pages import judge
+
+    run_id = RUNS[0][0]
+    ctx = _as(app, db_url, "bob")
+    try:
+        bob = auth.get_user(get_database(db_url), "bob")
+        q = judge.start_queue(bob, run_id, "random", None, 5, False, 1)
+        item = q["items"][0]
+        name = cluster_names(data, run_id)[int(item["cluster"])]
+        assert name in _render(judge.item_view(q)[0])
+        blind = judge.start_queue(bob, run_id, "random", None, 5, True, 1)
+        shown = _render(judge.item_view(blind)[0])
+        assert not any(n in shown for n in cluster_names(data, run_id).values())
+    finally:
+        ctx.pop()

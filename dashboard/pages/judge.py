@@ -17,9 +17,18 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import ids
+from dashboard import figures, ids
 from dashboard.auth import current_user_or_none, get_db
-from dashboard.components.common import card, control, dropdown, empty_state, fmt_time, page_header, run_options
+from dashboard.components.common import (
+    card,
+    cluster_names,
+    control,
+    dropdown,
+    empty_state,
+    fmt_time,
+    page_header,
+    run_options,
+)
 from dashboard.components.judging import jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
@@ -199,8 +208,9 @@ def item_view(queue: dict | None) -> tuple[list, str]:
     cluster = item["cluster"]
     head = [html.Div(f"Section {int(sec['index']) + 1} · {fmt_time(sec['start_s'])}–{fmt_time(sec['end_s'])}",
                      className="eyebrow")]
+    shown = figures.cluster_name(cluster, cluster_names(data, item["run_id"])) if not blind else ""
     if not blind:
-        head.append(html.Div([html.B(f"cluster {cluster}" if cluster >= 0 else "noise"), " of ",
+        head.append(html.Div([html.B(shown), " of ",
                               html.Span(data.run_label(item["run_id"]), className="mono small")], className="judge-context"))
     view = [
         html.Div(head, className="detail-head"),
@@ -210,7 +220,7 @@ def item_view(queue: dict | None) -> tuple[list, str]:
     ]
     members = _members(data, item["run_id"], cluster, item["section_id"])
     if members:
-        title = "Other sections of its group" if blind else f"Prototypes of cluster {cluster}"
+        title = "Other sections of its group" if blind else f"Prototypes of {shown}"
         view.append(html.H4(title))
         for k, m in enumerate(members, 1):
             msec = data.section(m)
