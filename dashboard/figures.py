@@ -685,7 +685,8 @@ def k_curves(curves: dict) -> go.Figure:
         return empty_figure("No K curves stored for these runs", height=300)
     fig.update_layout(**base_layout(height=340, margin=dict(l=48, r=16, t=40, b=40),
                                     legend=dict(orientation="h", y=-0.32)))
-    fig.update_xaxes(title_text="K", dtick=1, **AXIS)
+    # as many whole-number ticks as the panel's width allows (a phone's narrow panels get fewer)
+    fig.update_xaxes(title_text="K", tickmode="auto", tickformat="d", **AXIS)
     fig.update_yaxes(**AXIS)
     return fig
 

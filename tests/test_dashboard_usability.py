@@ -294,3 +294,10 @@ def test_agreement_bars_wrap_long_run_names():
     assert "<br>" in first and first.replace("<br>", " ") == long
     assert all(len(line) <= 28 for line in first.split("<br>"))
     assert list(fig.data[0].customdata[0]) == [3, 4, 1]  # agree, decided, unsure (left out of the rate)
+
+
+def test_k_curves_ticks_follow_the_panel_width():
+    fig = figures.k_curves({"kmeans · mfcc (km)": {"k": list(range(2, 21)), "inertia": list(range(40, 21, -1))}})
+    axis = fig.layout.xaxis
+    # no fixed step of 1 (19 labels squeezed into a phone's 100 px panel); whole numbers only
+    assert axis.dtick is None and axis.tickmode == "auto" and axis.tickformat == "d"
