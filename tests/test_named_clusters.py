@@ -415,3 +415,23 @@ def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
         assert not any(n in shown for n in cluster_names(data, run_id).values())
     finally:
         ctx.pop()
+
+
+def test_cluster_names_on_postgresql_keep_one_current_name_and_the_history(pg_server):
+    from dashboard import auth
+    from dashboard.judging import repository
+    from dashboard.models import Database
+
+    db = Database(pg_server.create_database("cluster_names"))
+    try:
+        auth.create_user(db, "ada", "expert", PASSWORDS["ada"])
+        auth.create_user(db, "bob", "expert", PASSWORDS["bob"])
+        ada, bob = auth.get_user(db, "ada"), auth.get_user(db, "bob")
+        repository.record_cluster_name(db, ada, run_id="r~v2", cluster=3, name="verse")
+        repository.record_cluster_name(db, bob, run_id="r~v2", cluster=3, name="pre-chorus")
+        repository.record_cluster_name(db, bob, run_id="r", cluster=3, name="old version")
+        assert repository.current_cluster_names(db, "r~v2") == {3: "pre-chorus"}
+        assert repository.current_cluster_names(db, "r") == {3: "old version"}  # per run version
+        assert [h["name"] for h in repository.cluster_name_history(db, "r~v2", 3)] == ["verse", "pre-chorus"]
+    finally:
+        db.dispose()
