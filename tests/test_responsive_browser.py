@@ -230,3 +230,29 @@ def test_changing_the_space_keeps_playing(server):
         page.wait_for_function(f"() => {{ const a = document.querySelector(\"{audio}\");"
                                " return a && !a.paused && a.currentTime > 0.3; }")
         assert not errors, errors
+
+
+def test_phone_detail_panels_pin_the_verdict_bar(server):
+    """The verdict buttons of a detail panel (Songs, then the Map with the same selection) are in
+    view at the top of the page on a phone, though the panel sits below the timeline or map."""
+    with chromium_page(viewport=PHONE, timeout_ms=30_000) as (page, errors):
+        sid = server["sections"][5]
+        login_page(page, server["url"], "ada", server["password"], next=f"/songs?section={sid}")
+        for path, panel in ((f"/songs?section={sid}", "#songs-detail"), ("/map", "#map-detail")):
+            _open(page, server["url"] + path)
+            page.wait_for_selector(f"{panel} audio[data-section='{sid}']")
+            agree = page.locator(".judge-panel [data-judge-key='a']")
+            agree.wait_for()
+            page.evaluate("() => window.scrollTo(0, 0)")
+            box = agree.bounding_box()
+            assert box and 0 <= box["y"] and box["y"] + box["height"] <= PHONE[1], (path, box)
+            # pinned: the page scrolls, the bar stays where it is on the screen
+            page.evaluate("() => window.scrollBy(0, 400)")
+            assert page.evaluate("() => window.scrollY") > 0, path
+            after = agree.bounding_box()
+            assert after["y"] == pytest.approx(box["y"], abs=1), (path, box, after)
+            page.evaluate("() => window.scrollTo(0, 0)")
+            _no_sideways_scroll(page, path)
+        agree.click()
+        page.wait_for_function("() => /Saved: agree/.test(document.querySelector('.judge-panel').innerText)")
+        assert not errors, errors
