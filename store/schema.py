@@ -298,10 +298,18 @@ COMPARISON_SECTIONS = Table("comparison_sections", part="{run_a}__{run_b}", doc=
     _c("section_id", _STR), _c("label_a", _I64), _c("label_b", _I64), _c("label_b_aligned", _I64), _c("agree", _BOOL),
 ])
 
+SOUND_TRACKS = Table("sound_tracks", part="{song_id}", doc="one row per block of a song's sound tracks (sectionist tracks)", columns=[
+    _c("song_id", _STR), _c("kind", _STR, "sound (a cluster of beat fragments) or nmf (an NMF component)"),
+    _c("track", _I64, "display order within the kind: similar sounds adjacent"),
+    _c("start_s", _F64), _c("end_s", _F64), _c("fragment_beats", _I64, "beats per fragment: 1, 2 or 4"),
+    _c("label", _STR, '"sound 3 · 41 blocks · mostly low/dark"'), _c("params", _STR, "JSON: options and sound/component number"),
+])
+
+
 #: Every table, in the order of the data flow.
 TABLES: tuple[Table, ...] = (
     SONGS, SECTIONS, FEATURES, MELSPEC, FRAMES, TAGS, RUNS, CLUSTERINGS, CLUSTERS, PROJECTIONS,
-    CENTROID_PROJECTIONS, PROJECTION_INFO, EXPLANATIONS, COMPARISONS, COMPARISON_SECTIONS,
+    CENTROID_PROJECTIONS, PROJECTION_INFO, EXPLANATIONS, COMPARISONS, COMPARISON_SECTIONS, SOUND_TRACKS,
 )
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
