@@ -58,6 +58,7 @@ def layout(run=None, strategy=None, blind=None, **_query):
     if len(opts) > 1 and MIXED not in data.runs.index:
         opts = opts + [{"label": MIXED_LABEL, "value": MIXED}]
     strategy = strategy if strategy in STRATEGIES else "random"
+    blind_value, blind_options = blind_control(run, ["b"] if blind in ("1", "true", "yes") else [])
     return html.Div(className="page page-judge", children=[
         dcc.Store(id=ids.JUDGE_QUEUE, data=None),
         dcc.Store(id=ids.selected(PAGE), data=None),
@@ -74,9 +75,8 @@ def layout(run=None, strategy=None, blind=None, **_query):
                          placeholder="every other run", optionHeight=48)),
                      control("Sections in the queue", dcc.Input(id=ids.JUDGE_SIZE, type="number", min=1, max=200,
                                                                 step=1, value=20, className="input-number")),
-                     dcc.Checklist(id=ids.JUDGE_BLIND, className="checklist",
-                                   **dict(zip(("value", "options"),
-                                              blind_control(run, ["b"] if blind in ("1", "true", "yes") else [])))),
+                     dcc.Checklist(id=ids.JUDGE_BLIND, className="checklist", value=blind_value,
+                                   options=blind_options),
                      html.Button("Start", id=ids.JUDGE_START, n_clicks=0, className="btn"),
                      ),
             ]),
