@@ -8,6 +8,9 @@ Routes (all behind the login that :mod:`dashboard.auth` installs on every route)
     :class:`store.s3.S3RangeFile`), encoded as 16-bit WAV
     or Ogg Vorbis. HTTP range requests (206), ``ETag`` / ``If-None-Match`` (304) and private
     caching headers.
+``/audio/span/<song_id>.wav?start=S&end=E`` (and ``.ogg``)
+    Any span of a song (the Songs page's sound tracks), with the same rules; start and end are
+    checked (400) and the song id is looked up (404).
 ``/spectrogram/<section_id>.png``
     Log-mel spectrogram of the section, rendered on the server.
 ``/spectrogram/cluster/<run_id>/<cluster>.png``
@@ -201,6 +204,56 @@ def section_audio(section_id: str, fmt: str):
     if fmt not in AUDIO_TYPES:
         abort(404)
     payload, tag = section_audio_bytes(_data(), section_id, fmt)
+    return _send(payload, AUDIO_TYPES[fmt], tag)
+
+
+def span_url(song_id: str, start_s: float, end_s: float, fmt: str = "wav") -> str:
+    """The URL of :func:`span_audio` for a span of a song (what the Songs page's sound tracks play)."""
+    from urllib.parse import quote
+
+    return f"/audio/span/{quote(str(song_id), safe='')}.{fmt}?start={float(start_s):.3f}&end={float(end_s):.3f}"
+
+
+def _span_args(data: StoreData, song_id: str) -> tuple[dict, float, float]:
+    """The song's row and the checked ``start``/``end`` query values (400 when not numbers, negative,
+    not finite, end ≤ start or longer than :data:`MAX_SECONDS`; 404 for an unknown song)."""
+    if song_id not in data.songs.index:
+        abort(404)
+    try:
+        start, end = float(request.args["start"]), float(request.args["end"])
+    except (KeyError, ValueError):
+        abort(400, description="start and end (seconds) are required numbers")
+    if not (np.isfinite(start) and np.isfinite(end)) or start < 0 or end <= start:
+        abort(400, description="need 0 <= start < end")
+    if end - start > MAX_SECONDS:
+        abort(400, description=f"a span is at most {MAX_SECONDS:g} s")
+    row = data.songs.loc[song_id]
+    dur = row.get("duration_s")
+    if dur is not None and np.isfinite(dur) and start >= float(dur):
+        abort(400, description="start is past the end of the song")
+    return row, start, end
+
+
+@bp.route("/audio/span/<song_id>.<fmt>")
+def span_audio(song_id: str, fmt: str):
+    """Any span of a song (``?start=S&end=E`` in seconds), for blocks that are not sections (the
+    sound tracks): the same reading, encoding, Range and caching rules as a section's audio."""
+    if fmt not in AUDIO_TYPES:
+        abort(404)
+    data = _data()
+    row, start, end = _span_args(data, song_id)
+    start, end = round(start, 3), round(end, 3)
+    tag = _etag(row.get("content_hash") or song_id, start, end, fmt, "span1")
+    key = ("audio", data.store_uri, tag)
+    payload = _cache.get(key)
+    if payload is None:
+        try:
+            y, sr = read_span(str(row["uri"]), start, end, max_seconds=MAX_SECONDS, **_s3_options(data.store))
+        except (AudioError, StoreError) as exc:
+            current_app.logger.warning("audio for %s %.3f-%.3f: %s", song_id, start, end, exc)
+            abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
+        payload = encode(y, sr, fmt)
+        _cache.put(key, payload)
     return _send(payload, AUDIO_TYPES[fmt], tag)
 
 

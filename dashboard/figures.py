@@ -867,6 +867,73 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
     return fig
 
 
+SOUND_TRACK_ROW_PX = 24
+NMF_COLOR = "#64748b"
+
+
+def sound_tracks(panels, *, title: str = "") -> go.Figure:
+    """The producers' "sound tracks": one panel per song, one row per distinct sound (in the order the
+    caller gives: similar sounds adjacent), blocks where it plays; every block carries
+    ``[song_id, start_s, end_s]`` as customdata, so a click can play that span.
+
+    Parameters
+    ----------
+    panels : list of dict
+        Per song: ``song_id``, ``title``, ``duration`` (s) and ``tracks``, a list of
+        (kind, label, starts, ends) with ``kind`` "sound" or "nmf" (NMF components are drawn grey,
+        after the sounds) and ``label`` the row's name ("sound 3 · 41 blocks · mostly low/dark").
+    title : str
+        Shown above the figure.
+
+    Returns
+    -------
+    go.Figure
+        Rows on one numeric y axis (a title row per song, then its tracks), time on x (each song from 0).
+    """
+    traces, tickvals, ticktext, annotations, shapes = [], [], [], [], []
+    y = 0
+    duration = 0.0
+    for pi, panel in enumerate(panels):
+        sid = str(panel["song_id"])
+        duration = max(duration, float(panel.get("duration") or 0.0))
+        if pi:
+            shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y - 0.5, y1=y - 0.5,
+                               line=dict(color="#9ca3af", width=1)))
+        n_sounds = sum(1 for t in panel["tracks"] if t[0] == "sound")
+        annotations.append(dict(x=0, xref="paper", y=y, yref="y", xanchor="left", yanchor="middle", showarrow=False,
+                                text=f"<b>{escape_text(panel['title'])}</b> · {n_sounds} sounds",
+                                font=dict(size=12, color="#111827")))
+        y += 1
+        for ti, (kind, label, starts, ends) in enumerate(panel["tracks"]):
+            starts = np.asarray(starts, dtype=float)
+            ends = np.asarray(ends, dtype=float)
+            color = NMF_COLOR if kind == "nmf" else cluster_color(ti)
+            name = escape_text(label)
+            tickvals.append(y)
+            ticktext.append(name)
+            traces.append(go.Bar(
+                base=starts.tolist(), x=(ends - starts).tolist(), y=[y] * len(starts), orientation="h",
+                marker=dict(color=color, line=dict(color="#ffffff", width=0.5)), width=0.8, showlegend=False,
+                # mixed types keep customdata a plain JSON list (a click reads it as it is)
+                customdata=[[sid, float(a), float(b)] for a, b in zip(starts, ends)],
+                name=name, meta=[name, escape_text(panel["title"])],
+                hovertemplate="%{meta[1]}<br>%{meta[0]}<br>%{base:.2f}–%{customdata[2]:.2f} s · click to listen"
+                              "<extra></extra>"))
+            y += 1
+    if not traces:
+        return empty_figure("No sound tracks for these songs: run 'sectionist tracks --store …'")
+    fig = go.Figure(traces)
+    fig.layout = base_layout(
+        barmode="overlay", height=max(200, SOUND_TRACK_ROW_PX * y + 90), shapes=shapes, annotations=annotations,
+        meta={"song_id": str(panels[0]["song_id"])} if len(panels) == 1 else None,
+        title=dict(text=escape_text(title), font_size=13) if title else None,
+        margin=dict(l=10, r=16, t=36 if title else 8, b=40), clickmode="event", bargap=0.1,
+        xaxis=dict(title="time in the song (s)", range=[0, max(duration, 1e-3)], showgrid=True),
+        yaxis=dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, autorange=False, range=[y - 0.5, -0.5],
+                   showgrid=False, zeroline=False, automargin=True, tickfont=dict(size=11)))
+    return fig
+
+
 # ---- judgements ------------------------------------------------------------------------------------
 def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
     """Experts' agreement rate per run with its 95 % Wilson interval (horizontal bars).

@@ -171,3 +171,10 @@ MAP_EXPORT = "map-export"
 MAP_DOWNLOAD = "map-download"
 #: The map's box/lasso selection resolved to section positions in the browser ({"rows": [...], "n": points}).
 MAP_SELECTION_ROWS = "map-selection-rows"
+
+# ---- sound tracks (Songs page, view "sounds") --------------------------------------------------------
+#: The player of a clicked sound-track block (a span of a song, not a section).
+SONGS_SPAN_PLAYER = "songs-span-player"
+SONGS_SPAN_AUDIO = "songs-span-audio"
+#: Show the NMF component tracks as well.
+SONGS_SOUND_NMF = "songs-sound-nmf"

@@ -37,7 +37,7 @@ def song(parts, beats_per=2, n_rep=8, click=0.3):
     notes = [p() for _ in range(n_rep) for p in parts for _ in range(beats_per)]
     y = np.concatenate(notes)
     for b in np.arange(0, len(y) / SR - 1e-9, BEAT):
-        i = int(round(b * SR))
+        i = round(b * SR)
         y[i:i + 64] += click * np.hanning(64).astype(np.float32)
     return (0.8 * y / np.abs(y).max()).astype(np.float32)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dash
 import numpy as np
+import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, figures, ids
@@ -15,6 +16,7 @@ from dashboard.components.common import (
     control,
     default_run,
     dropdown,
+    fmt_time,
     page_header,
     run_options,
 )
@@ -22,13 +24,15 @@ from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
+from store.schema import SOUND_TRACKS
 
 PAGE = "songs"
 MAX_SONGS = 12
 dash.register_page(__name__, path="/songs", name="Songs", title="Songs · sectionist", order=4)
 
 VIEWS = [{"label": "Lanes: one per run", "value": "lanes"},
-         {"label": "Tracks: one per cluster", "value": "tracks"}]
+         {"label": "Tracks: one per cluster", "value": "tracks"},
+         {"label": "Sounds: one track per sound", "value": "sounds"}]
 
 
 def _selected_span(data, section_id, song_id=None):
@@ -132,11 +136,63 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
                                   cluster_names=cluster_names(data, run_id))
 
 
-def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True):
+def sound_tracks_figure(data, song_ids, with_nmf=True):
+    """The producers' sound tracks of the songs (``sectionist tracks``): one panel per song, one row
+    per sound in the stored order (similar sounds adjacent), then the NMF components."""
+    table = data.table(SOUND_TRACKS)
+    panels = []
+    for sid in song_ids:
+        rows = table[table["song_id"] == sid] if not table.empty else table
+        if rows.empty:
+            continue
+        if not with_nmf:
+            rows = rows[rows["kind"] == "sound"]
+        tracks = []
+        for kind in ("sound", "nmf"):
+            part = rows[rows["kind"] == kind]
+            for _track, blocks in part.sort_values(["track", "start_s"]).groupby("track", sort=True):
+                tracks.append((kind, blocks["label"].iloc[0], blocks["start_s"].to_numpy(), blocks["end_s"].to_numpy()))
+        song = data.songs.loc[sid]
+        duration = float(song["duration_s"]) if pd.notna(song.get("duration_s")) else float(rows["end_s"].max())
+        panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
+    missing = len(song_ids) - len(panels)
+    if not panels:
+        return figures.empty_figure("No sound tracks for these songs yet: run 'sectionist tracks --store …'")
+    note = f" ({missing} without sound tracks: run 'sectionist tracks')" if missing else ""
+    return figures.sound_tracks(panels, title=f"Sound tracks · {len(panels)} song{'s' if len(panels) > 1 else ''}"
+                                              f"{note} · click a block to listen")
+
+
+def span_player(data, song_id, start, end):
+    """A player for one span of a song (a sound-track block), with the song bar under it."""
+    from dashboard.audio import span_url
+
+    song = data.songs.loc[song_id]
+    duration = float(song["duration_s"]) if pd.notna(song.get("duration_s")) else end
+    left = 100 * start / duration if duration else 0
+    width = max(0.6, 100 * (end - start) / duration) if duration else 100
+    return html.Div(
+        className="player", **{"data-start": f"{start:.3f}", "data-end": f"{end:.3f}",
+                               "data-duration": f"{duration:.3f}", "data-song": str(song_id)},
+        children=[
+            html.Div(className="player-title", children=[
+                html.Span(song["title"], className="song-title"),
+                html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted")]),
+            html.Audio(id=ids.SONGS_SPAN_AUDIO, src=span_url(song_id, start, end), controls=True, autoPlay=True,
+                       preload="auto", className="section-audio"),
+            html.Div(className="songbar", title="where this block sits in its song", children=[
+                html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
+                html.Div(className="songbar-playhead", style={"left": f"{left:.3f}%"})]),
+        ])
+
+
+def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True, with_nmf=True):
     """The songs page's figure for the controls' values."""
     songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
     if not songs:
         return figures.empty_figure("Pick a song")
+    if view == "sounds":
+        return sound_tracks_figure(data, songs, with_nmf)
     if view == "tracks":
         return tracks_songs_figure(data, songs, run_id, selected_section)
     if len(songs) > 1:
@@ -166,6 +222,8 @@ def layout(song=None, section=None, run=None, **_query):
                                                    for s, t in zip(data.songs.index, data.songs["title"])])),
             control("View", dcc.RadioItems(id=ids.SONGS_VIEW, options=VIEWS, value="lanes", inline=True,
                                            className="checklist")),
+            control("Sounds view", dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
+                                                 options=[{"label": "NMF components", "value": "nmf"}])),
             control("Run (tracks, several songs, selection)", dropdown(ids.SONGS_RUN, run_options(data), run,
                                                                       optionHeight=48)),
             control("Export the songs' labels (this run)", dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
@@ -175,8 +233,10 @@ def layout(song=None, section=None, run=None, **_query):
         ])),
         html.Div(className="cluster-grid", children=[
             card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure("Loading…")),
-                 html.P("Click a block to listen to that section; the player's bar shows where it sits in the song.",
-                        className="table-note"), className="card-flush"),
+                 html.P("Click a block to listen to that section; the player's bar shows where it sits in the song. "
+                        "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
+                        "a click plays that block.", className="table-note"),
+                 html.Div(id=ids.SONGS_SPAN_PLAYER), className="card-flush"),
             html.Aside(className="detail", children=[
                 card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.SONGS_DETAIL)),
             ]),
@@ -189,9 +249,32 @@ register_judging(PAGE)
 
 
 @callback(Output(ids.SONGS_TIMELINE, "figure"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_VIEW, "value"),
-          Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"))
-def _timeline(songs, view, run, selected):
-    return timeline(get_data(), songs, view, run, (selected or {}).get("section_id"))
+          Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"), Input(ids.SONGS_SOUND_NMF, "value"))
+def _timeline(songs, view, run, selected, nmf=None):
+    return timeline(get_data(), songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
+
+
+def clicked_span(data, click):
+    """(song_id, start_s, end_s) of a clicked sound-track block (its customdata), else None."""
+    points = (click or {}).get("points") or []
+    cd = points[0].get("customdata") if points else None
+    if not isinstance(cd, (list, tuple)) or len(cd) != 3 or not isinstance(cd[0], str):
+        return None
+    try:
+        start, end = float(cd[1]), float(cd[2])
+    except (TypeError, ValueError):
+        return None
+    if cd[0] not in data.songs.index or not (0 <= start < end):
+        return None
+    return cd[0], start, end
+
+
+@callback(Output(ids.SONGS_SPAN_PLAYER, "children"), Input(ids.SONGS_TIMELINE, "clickData"),
+          dash.State(ids.SONGS_VIEW, "value"), prevent_initial_call=True)
+def _play_span(click, view):
+    data = get_data()
+    span = clicked_span(data, click) if view == "sounds" else None
+    return dash.no_update if span is None else span_player(data, *span)
 
 
 @callback(Output(ids.SONGS_SONG, "value"), Input(ids.selected(PAGE), "data"), dash.State(ids.SONGS_SONG, "value"),
