@@ -280,6 +280,10 @@ def describe(centroid_hz: float) -> str:
     return "mostly mid"
 
 
+def _blocks(n: int) -> str:
+    return f"{n} block" if n == 1 else f"{n} blocks"
+
+
 # ---- NMF components ------------------------------------------------------------------------------
 def nmf_tracks(M: np.ndarray, bounds: np.ndarray, sr: int, n_components: int, *, active: float = NMF_ACTIVE,
                seed: int = 0) -> list[dict]:
@@ -405,12 +409,12 @@ def song_tracks(y: np.ndarray, sr: int, *, beats: int = 2, threshold: float = JN
     for track, s in enumerate(order):
         blocks = sound_blocks(bounds, labels, s)
         words = describe(float(np.average(cent[labels == s], weights=np.power(10, level[labels == s] / 10))))
-        label = f"sound {track + 1} · {len(blocks)} blocks · {words}"
+        label = f"sound {track + 1} · {_blocks(len(blocks))} · {words}"
         for a, b in blocks:
             rows.append(("sound", track, a, b, beats, label, json.dumps({**params, "sound": int(s)})))
     if nmf:
         for track, comp in enumerate(nmf_tracks(M, bounds, sr, nmf)):
-            label = f"component {track + 1} · {len(comp['blocks'])} blocks · {describe(comp['centroid_hz'])}"
+            label = f"component {track + 1} · {_blocks(len(comp['blocks']))} · {describe(comp['centroid_hz'])}"
             for a, b in comp["blocks"]:
                 rows.append(("nmf", track, a, b, beats, label,
                              json.dumps({**params, "component": comp["component"]})))

@@ -867,7 +867,7 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
     return fig
 
 
-SOUND_TRACK_ROW_PX = 24
+SOUND_TRACK_ROW_PX = 30
 NMF_COLOR = "#64748b"
 
 
@@ -890,7 +890,9 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
     go.Figure
         Rows on one numeric y axis (a title row per song, then its tracks), time on x (each song from 0).
     """
-    traces, tickvals, ticktext, annotations, shapes = [], [], [], [], []
+    import textwrap
+
+    traces, tickvals, ticktext, shapes = [], [], [], []
     y = 0
     duration = 0.0
     for pi, panel in enumerate(panels):
@@ -900,9 +902,12 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
             shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y - 0.5, y1=y - 0.5,
                                line=dict(color="#9ca3af", width=1)))
         n_sounds = sum(1 for t in panel["tracks"] if t[0] == "sound")
-        annotations.append(dict(x=0, xref="paper", y=y, yref="y", xanchor="left", yanchor="middle", showarrow=False,
-                                text=f"<b>{escape_text(panel['title'])}</b> · {n_sounds} sounds",
-                                font=dict(size=12, color="#111827")))
+        # the song's heading is the label of its own row (bold, long titles wrapped), so the label
+        # column makes room for it and a narrow plot (a phone) does not cut it
+        lines = [escape_text(line) for line in textwrap.wrap(str(panel["title"]), 28)] or [""]
+        tickvals.append(y)
+        count = f"{n_sounds} sound{'' if n_sounds == 1 else 's'}"
+        ticktext.append("<br>".join(f"<b>{line}</b>" for line in lines) + f" · {count}")
         y += 1
         for ti, (kind, label, starts, ends) in enumerate(panel["tracks"]):
             starts = np.asarray(starts, dtype=float)
@@ -910,7 +915,9 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
             color = NMF_COLOR if kind == "nmf" else cluster_color(ti)
             name = escape_text(label)
             tickvals.append(y)
-            ticktext.append(name)
+            # two short lines ("sound 3 · 41 blocks" / "mostly low/dark") keep the label column narrow
+            head, _, tail = name.rpartition(" · ")
+            ticktext.append(f"{head}<br>{tail}" if head else name)
             traces.append(go.Bar(
                 base=starts.tolist(), x=(ends - starts).tolist(), y=[y] * len(starts), orientation="h",
                 marker=dict(color=color, line=dict(color="#ffffff", width=0.5)), width=0.8, showlegend=False,
@@ -924,7 +931,7 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
         return empty_figure("No sound tracks for these songs: run 'sectionist tracks --store …'")
     fig = go.Figure(traces)
     fig.layout = base_layout(
-        barmode="overlay", height=max(200, SOUND_TRACK_ROW_PX * y + 90), shapes=shapes, annotations=annotations,
+        barmode="overlay", height=max(200, SOUND_TRACK_ROW_PX * y + 90), shapes=shapes,
         meta={"song_id": str(panels[0]["song_id"])} if len(panels) == 1 else None,
         title=dict(text=escape_text(title), font_size=13) if title else None,
         margin=dict(l=10, r=16, t=36 if title else 8, b=40), clickmode="event", bargap=0.1,

@@ -92,11 +92,13 @@ def test_figure_escapes_and_carries_spans():
     assert len(fig.data) == 3
     assert fig.data[0].customdata[1] == ["s1", 4.0, 6.0] or list(fig.data[0].customdata[1]) == ["s1", 4.0, 6.0]
     assert list(fig.data[0].base) == [0.0, 4.0] and list(fig.data[0].x) == [2.0, 2.0]
-    texts = " ".join(a.text for a in fig.layout.annotations)
-    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; co" in texts and "<b>Bold</b>" not in texts.replace("<b>&lt;", "")
+    texts = " ".join(fig.layout.yaxis.ticktext)
+    assert fig.layout.yaxis.ticktext[0] == "<b>&lt;b&gt;Bold&lt;/b&gt; &amp; co</b> · 1 sound"
+    assert "<b>Bold</b>" not in texts
     assert fig.data[1].marker.color == figures.NMF_COLOR
-    # one row per track, a heading row per song: tracks on rows 1, 2 and 4
-    assert list(fig.layout.yaxis.tickvals) == [1, 2, 4]
+    # a heading row per song, then one row per track
+    assert list(fig.layout.yaxis.tickvals) == [0, 1, 2, 3, 4]
+    assert fig.layout.yaxis.ticktext[1] == "sound 1 · 2 blocks<br>mostly mid"
     assert figures.sound_tracks([]).layout.annotations[0].text.startswith("No sound tracks")
 
 

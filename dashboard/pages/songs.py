@@ -205,22 +205,27 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
     return lanes_figure(data, songs[0], selected_section, waveform)
 
 
-def layout(song=None, section=None, run=None, **_query):
+def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
+    """``?song=ID`` (or ``?songs=ID,ID``, several) ``&view=lanes|tracks|sounds&section=…&run=…``."""
     data = get_data()
     sec = data.section(section) if section else None
     if sec is not None:
         song = sec["song_id"]
     song = song if song in data.songs.index else (data.songs.index[0] if len(data.songs) else None)
+    chosen = [s for s in str(songs or "").split(",") if s in data.songs.index][:MAX_SONGS]
+    if not chosen or sec is not None:
+        chosen = [song] if song else []
+    view = view if view in {v["value"] for v in VIEWS} else "lanes"
     run = run if run in data.runs.index else default_run(data)
     return html.Div(className="page page-songs", children=[
         click_store(ids.SONGS_TIMELINE),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
         page_header("Songs", "Where each sound plays in a song, by every run; pick several songs to line them up."),
         card(None, html.Div(className="controls-row", children=[
-            control("Songs", dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=[song] if song else [],
+            control("Songs", dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=chosen,
                                           options=[{"label": t, "value": s}
                                                    for s, t in zip(data.songs.index, data.songs["title"])])),
-            control("View", dcc.RadioItems(id=ids.SONGS_VIEW, options=VIEWS, value="lanes", inline=True,
+            control("View", dcc.RadioItems(id=ids.SONGS_VIEW, options=VIEWS, value=view, inline=True,
                                            className="checklist")),
             control("Sounds view", dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
                                                  options=[{"label": "NMF components", "value": "nmf"}])),
