@@ -178,3 +178,8 @@ SONGS_SPAN_PLAYER = "songs-span-player"
 SONGS_SPAN_AUDIO = "songs-span-audio"
 #: Show the NMF component tracks as well.
 SONGS_SOUND_NMF = "songs-sound-nmf"
+
+# ---- what the network hears (Clusters page; sectionist saliency) ------------------------------------
+#: The cluster's saliency heatmap of a musicnn run, or the note that it applies to musicnn runs only.
+CLUSTERS_SALIENCY = "clusters-saliency"
+CLUSTERS_SALIENCY_NOTE = "clusters-saliency-note"

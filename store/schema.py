@@ -306,17 +306,27 @@ SOUND_TRACKS = Table("sound_tracks", part="{song_id}", doc="one row per block of
 ])
 
 
+SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a musicnn run's mean saliency map per cluster (sectionist saliency)", columns=[
+    _c("run_id", _STR), _c("cluster", _I64), _c("n_sections", _I64, "fitted prototypes averaged"),
+    _c("n_freq", _I64, "mel bands (musicnn: 96, 0–8 kHz)"), _c("n_time", _I64, "bins over each section's time"),
+    _c("map", pa.list_(_F32), "row-major n_freq × n_time, sums to 1"),
+    _c("profile", pa.list_(_F32), "mean of the map over time: one value per mel band"),
+    _c("method", _STR, "how the map was computed"), _c("space", _STR, "the run's musicnn embedder"),
+    _c("layer", _STR, "the embedding layer differentiated"),
+])
+
 #: Every table, in the order of the data flow.
 TABLES: tuple[Table, ...] = (
     SONGS, SECTIONS, FEATURES, MELSPEC, FRAMES, TAGS, RUNS, CLUSTERINGS, CLUSTERS, PROJECTIONS,
     CENTROID_PROJECTIONS, PROJECTION_INFO, EXPLANATIONS, COMPARISONS, COMPARISON_SECTIONS, SOUND_TRACKS,
+    SALIENCY,
 )
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 #: Tables with one part per song (``{song_id}`` or ``{…}/{song_id}``): what a song's analysis wrote.
 SONG_TABLES: tuple[Table, ...] = tuple(t for t in TABLES if t.part_fields[-1:] == ["song_id"])
 #: Tables with one part per run.
-RUN_TABLES: tuple[Table, ...] = (RUNS, CLUSTERINGS, CLUSTERS, EXPLANATIONS, CENTROID_PROJECTIONS)
+RUN_TABLES: tuple[Table, ...] = (RUNS, CLUSTERINGS, CLUSTERS, EXPLANATIONS, CENTROID_PROJECTIONS, SALIENCY)
 
 
 def table(name) -> Table:

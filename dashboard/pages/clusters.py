@@ -136,6 +136,39 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
     ])
 
 
+SALIENCY_TITLE = "What the network listens to"
+
+
+def saliency_block(data, run_id, cluster) -> html.Div:
+    """The cluster's saliency map of a musicnn run (``sectionist saliency``), with a caption for
+    musicians and the method; for another run, or before the command ran, a short note."""
+    from analysis.saliency import MUSICNN_EMBEDDERS, band_frequencies, map_array
+    from store.schema import SALIENCY
+
+    space = str(data.runs.loc[run_id].get("space", ""))
+    if space not in MUSICNN_EMBEDDERS:
+        return card(SALIENCY_TITLE, html.P(
+            f"Applies to musicnn runs only (spaces {', '.join(MUSICNN_EMBEDDERS)}): it shows which bands of the "
+            f"mel spectrogram the pretrained network relies on. This run is on {space}.",
+            id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
+    tbl = data.table(SALIENCY)
+    rows = tbl[(tbl["run_id"] == run_id) & (tbl["cluster"] == int(cluster))] if len(tbl) else tbl
+    if not len(rows):
+        return card(SALIENCY_TITLE, html.P(
+            f"Not computed for this run yet: sectionist saliency --store STORE --run {run_id}",
+            id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
+    row = rows.iloc[0]
+    m = map_array(row)
+    fig = figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
+                                   n_sections=int(row["n_sections"]), cluster=cluster)
+    return card(SALIENCY_TITLE,
+                html.P("Brighter = the network's output for this cluster depends more on this band (low "
+                       "frequencies at the bottom; right: the mean over time).", className="small"),
+                dcc.Graph(id=ids.CLUSTERS_SALIENCY, figure=fig, config=GRAPH_CONFIG),
+                html.P(f"Method: {row['method']}, {row['layer']} layer of {row['space']}, over "
+                       f"{int(row['n_sections'])} fitted prototypes.", className="muted small"))
+
+
 def cluster_body(data, run_id, cluster):
     """Everything about one cluster of one run."""
     if not run_id or run_id not in data.runs.index or cluster is None:
@@ -198,8 +231,9 @@ def cluster_body(data, run_id, cluster):
                  if data.melspec is not None else "Mean log-mel spectrogram of its prototypes",
                  html.Img(src=f"/spectrogram/cluster/{quote(run_id, safe='')}/{cluster}.png", className="cluster-spec",
                           alt="mean spectrogram")),
-            card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
+            saliency_block(data, run_id, cluster),
         ]),
+        card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
         html.Div(className="grid-2", children=[
             card("How it differs from the whole corpus, in standard deviations (hover: values in their units)",
                  dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
