@@ -57,6 +57,7 @@ class AnalysisConfig:
     n_mels: int = 128
     n_mfcc: int = 20
     min_song_seconds: float = 1.0
+    structure_schemes: tuple = ("merged", "laplacian")
     # not hashed: how, not what
     workers: int = 1
     dask: str | None = None  # local:N or tcp://scheduler:8786 (analysis.distributed)
@@ -92,6 +93,14 @@ class AnalysisConfig:
             parse_address(self.dask)  # a bad address is an error before any song
         if isinstance(self.embedders, list):
             object.__setattr__(self, "embedders", tuple(self.embedders))
+        if isinstance(self.structure_schemes, (list, str)):
+            value = self.structure_schemes
+            object.__setattr__(self, "structure_schemes", tuple(value.split(",") if isinstance(value, str) else value))
+        if self.structure_schemes:
+            from .structure import STRUCTURES
+
+            for name in self.structure_schemes:
+                STRUCTURES[name]  # noqa: B018 — unknown: ParameterError listing the known schemes
 
     def hashed_dict(self) -> dict:
         """The parameters that change results, as a plain dict."""
@@ -108,6 +117,7 @@ class AnalysisConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["embedders"] = list(self.embedders)
+        d["structure_schemes"] = list(self.structure_schemes)
         return d
 
 

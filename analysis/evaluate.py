@@ -15,7 +15,9 @@ Each song's estimated segmentation of a sectioning scheme is its sections of tha
 order; stretches no section covers (e.g. the short tail the ``fixed`` scheme drops) become segments
 labelled ``(none)``, and both segmentations are clipped or padded to ``[0, duration]`` of the song.
 Labels come from each corpus-wide clustering run (a section's label is its cluster; noise is the
-label ``-1``); a section a run did not label gets ``(none)``.
+label ``-1``); a section a run did not label gets ``(none)``. Per-song structure segmentations
+(the ``segments`` table: ``merged``, ``laplacian``, ``kmeans15``, ``novelty``) are scored with their
+own labels, boundaries and labels together, as rows with ``run_id`` :data:`STRUCTURE_RUN`.
 
 Metrics (the :data:`METRICS`):
 
@@ -45,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from store.fileio import atomic_write
-from store.schema import CLUSTERINGS, RUNS, SECTIONS, SONGS
+from store.schema import CLUSTERINGS, RUNS, SECTIONS, SEGMENTS, SONGS
 
 from .errors import InputError, ParameterError
 
@@ -67,6 +69,9 @@ METRICS: tuple[str, ...] = BOUNDARY_METRICS + LABEL_METRICS
 
 #: Columns of the tidy table.
 COLUMNS: tuple[str, ...] = ("song_id", "title", "scheme", "run_id", "metric", "value")
+#: ``run_id`` of the rows scoring a per-song structure segmentation (``segments`` table): its
+#: boundaries and its labels (local to the song) together.
+STRUCTURE_RUN = "structure"
 
 
 @dataclass(frozen=True)
@@ -357,13 +362,16 @@ def evaluate_store(store, truth_dir=None, *, schemes=None, runs=None, progress=T
         raise InputError(f"{store.uri}: no analysed songs (run 'sectionist analyze' first)")
     songs = store.read_table(SONGS)
     sections = store.read_table(SECTIONS, columns=["section_id", "song_id", "scheme", "start_s", "end_s"])
-    have_schemes = sorted(sections["scheme"].dropna().unique())
+    segments = (store.read_table(SEGMENTS, columns=["song_id", "scheme", "start_s", "end_s", "label"])
+                if SEGMENTS in tables else pd.DataFrame(columns=["song_id", "scheme", "start_s", "end_s", "label"]))
+    have_schemes = sorted(set(sections["scheme"].dropna()) | set(segments["scheme"].dropna()))
     if schemes:
         bad = sorted(set(schemes) - set(have_schemes))
         if bad:
             raise ParameterError(f"--scheme {', '.join(bad)}: not in {store.uri} "
                                  f"(schemes there: {', '.join(have_schemes) or 'none'})")
         sections = sections[sections["scheme"].isin(schemes)]
+        segments = segments[segments["scheme"].isin(schemes)]
     run_ids = sorted(store.read_table(RUNS, columns=["run_id"])["run_id"]) if RUNS in tables else []
     if runs:
         bad = sorted(set(runs) - set(run_ids))
@@ -381,16 +389,22 @@ def evaluate_store(store, truth_dir=None, *, schemes=None, runs=None, progress=T
     refs = find_references(truth_dir) if truth_dir is not None else None
     rows, skipped = [], []
     by_song = dict(tuple(sections.groupby("song_id")))
+    seg_by_song = dict(tuple(segments.groupby("song_id")))
     for song in tqdm(songs.sort_values("title").to_dict("records"), desc="evaluate", unit="song",
                      disable=not progress):
         sid, title = song["song_id"], song.get("title")
-        if sid not in by_song:
+        if sid not in by_song and sid not in seg_by_song:
             continue
         ref = _song_reference(song, refs, skipped)
         if ref is None:
             continue
         duration = float(song["duration_s"])
-        for scheme, sec in by_song[sid].groupby("scheme"):
+        for scheme, seg in (seg_by_song[sid].groupby("scheme") if sid in seg_by_song else ()):
+            seg = seg.sort_values("start_s")  # per-song structure: boundaries and labels, run "structure"
+            est = Segmentation(seg[["start_s", "end_s"]].to_numpy(float), seg["label"].astype(int).astype(str).tolist())
+            scores = {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
+            rows.extend((sid, title, scheme, STRUCTURE_RUN, m, v) for m, v in scores.items())
+        for scheme, sec in (by_song[sid].groupby("scheme") if sid in by_song else ()):
             sec = sec.sort_values("start_s")
             iv = sec[["start_s", "end_s"]].to_numpy(float)
             est = Segmentation(iv, [str(i) for i in range(len(sec))])

@@ -43,7 +43,7 @@ import pandas as pd
 
 from store.csvsafe import neutralise, to_csv_bytes
 from store.fileio import atomic_write
-from store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SONGS
+from store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SEGMENTS, SONGS
 
 from .errors import InputError, ParameterError, StoreError
 
@@ -122,12 +122,16 @@ class ExportData:
         cluster (−1 noise, missing: not labelled by that run).
     runs : pd.DataFrame
         Indexed by ``run_id``: ``space, method, k`` of each run in ``labels`` (descriptions).
+    structure : pd.DataFrame
+        The ``merged`` rows of the ``segments`` table for these songs (empty if none): REAPER gets a
+        pre-merge and a post-merge track from them.
     """
 
     sections: pd.DataFrame
     songs: pd.DataFrame
     labels: pd.DataFrame
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    structure: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def run_ids(self) -> list[str]:
@@ -332,7 +336,35 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
                    else list(lab.index[lab.to_numpy() == int(cluster)]))
         selection = members if selection is None else [s for s in members if s in set(selection)]
     runs_info = run_table.set_index("run_id").loc[run_ids] if run_ids else None
-    return build(sections, song_table, labels, runs_info, scheme=scheme, song_ids=songs, section_ids=selection)
+    data = build(sections, song_table, labels, runs_info, scheme=scheme, song_ids=songs, section_ids=selection)
+    parts = [SEGMENTS.part(scheme="merged", song_id=sid) for sid in data.songs.index]
+    parts = [p for p in parts if store.has_part(SEGMENTS, p)]
+    if parts:
+        data.structure = store.read_table(SEGMENTS, parts=parts)
+    return data
+
+
+def merge_tracks(structure: pd.DataFrame, song_id: str) -> list[tuple[str, pd.DataFrame]]:
+    """The ``merged`` scheme's two tracks of one song: its pre-merge slices and its merged segments.
+
+    Each is ``(name, frame of start_s, end_s, label, cluster)``; ``cluster`` is the per-song cluster
+    (segments of the same part share it). Empty when the song has no ``merged`` segmentation.
+    """
+    import json
+
+    rows = structure[(structure["song_id"] == song_id) & (structure["scheme"] == "merged")] if len(structure) else structure
+    if rows is None or len(rows) == 0:
+        return []
+    rows = rows.sort_values("start_s")
+    params = json.loads(rows["params"].iloc[0])
+    start, end = float(rows["start_s"].min()), float(rows["end_s"].max())
+    edges = [start] + [float(b) for b in params.get("pre_bounds", [])] + [end]
+    pre_lab = list(params.get("pre_labels", [])) or [0] * (len(edges) - 1)
+    pre = pd.DataFrame({"start_s": edges[:-1], "end_s": edges[1:],
+                        "label": [f"slice {i + 1} · part {int(c) + 1}" for i, c in enumerate(pre_lab)], "cluster": pre_lab})
+    post = pd.DataFrame({"start_s": rows["start_s"].to_numpy(float), "end_s": rows["end_s"].to_numpy(float),
+                         "label": [f"part {int(c) + 1}" for c in rows["label"]], "cluster": rows["label"].to_numpy(int)})
+    return [("merged: pre-merge slices", pre), ("merged: post-merge segments", post)]
 
 
 # ---- locations -------------------------------------------------------------------------------------
@@ -619,6 +651,14 @@ def _reaper(data: ExportData, location: str, out_dir, colors) -> dict:
                              "file": files[sid], "color": None if np.isnan(c) else colors(int(c))})
         tracks.append((data.source_name(src), pd.DataFrame(rows, columns=["position", "length", "offset", "name",
                                                                           "file", "color"])))
+    merged = {}  # the composers' two tracks: slices before and after cluster-and-merge
+    for sid in data.songs.index:
+        for name, seg in merge_tracks(data.structure, sid):
+            merged.setdefault(name, []).extend(
+                {"position": offsets[sid] + a, "length": b - a, "offset": a, "name": lab, "file": files[sid],
+                 "color": colors(int(c))} for a, b, lab, c in zip(seg["start_s"], seg["end_s"], seg["label"], seg["cluster"]))
+    for name, rows in merged.items():
+        tracks.append((name, pd.DataFrame(rows, columns=["position", "length", "offset", "name", "file", "color"])))
     return {"project.rpp": reaper_project(tracks, markers=markers).encode("utf-8")}
 
 

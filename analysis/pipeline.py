@@ -173,7 +173,7 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     oenv = onset_envelope(y, sr, cfg.hop_length)
     tempo = song_tempo(oenv, sr, cfg.hop_length)
     params = dict(section_seconds=cfg.section_seconds, beats_per_section=cfg.beats_per_section,
-                  min_section_seconds=cfg.min_section_seconds)
+                  min_section_seconds=cfg.min_section_seconds, y=y, sr=sr)
     if SCHEMES[cfg.scheme].needs_novelty:
         from .features import novelty_boundaries
 
@@ -204,6 +204,10 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     melspec.insert(0, "section_id", sections["section_id"].to_numpy())
     parts = {(SECTIONS, SECTIONS.part(song_id=song_id)): sections, (FEATURES, FEATURES.part(song_id=song_id)): feats,
              (MELSPEC, MELSPEC.part(song_id=song_id)): melspec}
+    if cfg.structure_schemes:  # per-song structure labels (analysis.structure), beside the sections
+        from .structure import song_segments
+
+        parts.update(song_segments(song_id, y, sr, cfg.structure_schemes))
     if cfg.embed:
         from .embeddings import embed_song
 

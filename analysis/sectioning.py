@@ -14,6 +14,8 @@ from it. Each scheme maps ``(duration_s, context) → array of [start_s, end_s)`
 - ``novelty``: cut where the timbre changes: peaks of Foote's checkerboard novelty on the cosine
   self-similarity of half-second MFCC bins, at least ``min_section_seconds`` (8 s) apart; sections
   follow the song's own structure, so their lengths vary.
+- ``merged`` and ``laplacian``: the segments of the structure schemes of :mod:`analysis.structure`
+  (their per-song labels are written to the ``segments`` table); they need the audio (``y``, ``sr``).
 """
 
 from __future__ import annotations
@@ -105,6 +107,24 @@ def novelty_sections(duration_s: float, *, boundaries_s: np.ndarray, min_section
             cuts.append(float(b))
     cuts.append(float(duration_s))
     return np.array([[a, b] for a, b in zip(cuts[:-1], cuts[1:])], dtype=np.float64).reshape(-1, 2)
+
+
+@register("merged", help="novelty over-segmentation, then clustered slices with same-cluster neighbours merged "
+                          "(analysis.structure; sections ≥ 8 s)")
+def merged_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.ndarray:
+    """The segments of :func:`analysis.structure.merged_structure` with its defaults [shape=(k, 2)], seconds."""
+    from .structure import merged_structure
+
+    return merged_structure(y, sr).bounds
+
+
+@register("laplacian", help="McFee & Ellis (2014) Laplacian segmentation on beat-synchronous features "
+                             "(analysis.structure)")
+def laplacian_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.ndarray:
+    """The segments of :func:`analysis.structure.laplacian_structure` [shape=(k, 2)], seconds."""
+    from .structure import laplacian_structure
+
+    return laplacian_structure(y, sr).bounds
 
 
 def make_sections(song_id: str, duration_s: float, scheme: str, **params) -> pd.DataFrame:

@@ -104,7 +104,7 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from analysis import __version__, commands, devcorpus, evaluate, export, modeling, refit, saliency, soundtracks
+    from analysis import __version__, commands, devcorpus, evaluate, export, modeling, refit, saliency, soundtracks, structure
     from analysis.embeddings import cli as embeddings_cli
     from dashboard import cli as serve_cli
     from dashboard import judgements_cli, runs_cli, users_cli
@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.register_cli(sub, options)
     devcorpus.register_cli(sub, options)
     evaluate.register_cli(sub, options)
+    structure.register_cli(sub, options)
     soundtracks.register_cli(sub, options)
     saliency.register_cli(sub, options)
     return parser

@@ -306,6 +306,14 @@ SOUND_TRACKS = Table("sound_tracks", part="{song_id}", doc="one row per block of
 ])
 
 
+SEGMENTS = Table("segments", part="{scheme}/{song_id}", doc="a structure scheme's segments of a song, labelled by which are the same part", columns=[
+    _c("song_id", _STR), _c("scheme", _STR, "structure scheme: merged, laplacian, kmeans15, novelty"),
+    _c("index", _I32), _c("start_s", _F64), _c("end_s", _F64),
+    _c("label", _I64, "segment type, local to the song: equal labels are the same part"),
+    _c("n_types", _I32, "distinct labels of the song"),
+    _c("params", _STR, "JSON: the scheme's parameters and choices (merged: pre_bounds, pre_labels of the slices)"),
+])
+
 SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a musicnn run's mean saliency map per cluster (sectionist saliency)", columns=[
     _c("run_id", _STR), _c("cluster", _I64), _c("n_sections", _I64, "fitted prototypes averaged"),
     _c("n_freq", _I64, "mel bands (musicnn: 96, 0–8 kHz)"), _c("n_time", _I64, "bins over each section's time"),
@@ -317,7 +325,7 @@ SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a mus
 
 #: Every table, in the order of the data flow.
 TABLES: tuple[Table, ...] = (
-    SONGS, SECTIONS, FEATURES, MELSPEC, FRAMES, TAGS, RUNS, CLUSTERINGS, CLUSTERS, PROJECTIONS,
+    SONGS, SECTIONS, FEATURES, MELSPEC, FRAMES, TAGS, SEGMENTS, RUNS, CLUSTERINGS, CLUSTERS, PROJECTIONS,
     CENTROID_PROJECTIONS, PROJECTION_INFO, EXPLANATIONS, COMPARISONS, COMPARISON_SECTIONS, SOUND_TRACKS,
     SALIENCY,
 )

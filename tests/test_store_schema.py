@@ -18,6 +18,7 @@ from store.schema import (
     CLUSTERINGS,
     PROJECTIONS,
     RUNS,
+    SEGMENTS,
     END_MARK,
     FRAMES,
     SONGS,
@@ -134,6 +135,9 @@ def test_a_store_written_before_the_store_package_still_opens(old_store):
     assert set(st.tables()) <= {t.name for t in TABLES}
     for t in TABLES:
         df = st.read_table(t)
+        if t == SEGMENTS:  # added after that store was written: reads as an empty table
+            assert df.empty
+            continue
         assert len(df), t
         for col in df.columns:
             assert t.column_type(col) is not None, f"{t}.{col} is not declared"

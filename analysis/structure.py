@@ -1,0 +1,622 @@
+"""Per-song structure: segmentations whose labels say which segments of a song are the same part.
+
+Each structure scheme maps one song's audio to segments ``[start_s, end_s)`` covering the song and
+an integer label per segment, local to the song (segments with the same label are the same part):
+
+- ``merged``: deliberate novelty over-segmentation (short checkerboard kernel, low peak threshold),
+  then the slices are clustered (mean MFCC + chroma + RMS per slice, standardised per song, Ward
+  linkage) and neighbours in the same cluster are merged, over the whole song (``window=0``) or over
+  a sliding window of ``window`` slices (hop 1) repeated until nothing more merges; segments shorter
+  than the minimum length are absorbed by their more similar neighbour. The number of clusters is
+  chosen per song by the silhouette (or given). The pre-merge slices are kept in ``params``.
+  Defaults (threshold 0.5 × MAD, 4 s kernel, 2 s slices, whole-song merge, segments ≥ 8 s) were
+  chosen on songs 0–11 of the development corpus (docs/evaluate.md).
+- ``novelty``: the same over-segmentation (``merged``'s slices before merging), labelled by the same
+  per-song clustering: "raw novelty at the same threshold".
+- ``laplacian``: McFee & Ellis (2014) spectral clustering on beat-synchronous features, as in
+  librosa's gallery example "Laplacian segmentation" (CQT recurrence with time-lag median filtering,
+  MFCC path similarity, balanced combination, normalised Laplacian eigenvectors, K-Means), with the
+  number of segment types chosen per song by the silhouette among k = 2…10.
+- ``kmeans15``: the baseline: fixed 15 s sections, K-Means per song on their classical features
+  (K chosen per song by the silhouette).
+
+Functions here are pure (arrays in, arrays out); :func:`segment_rows` turns a result into rows of the
+:data:`store.schema.SEGMENTS` table, and :func:`segment_store` (``sectionist segment``) (re)computes
+them for an analysed store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from store.schema import SEGMENTS, SONGS
+
+from .errors import ParameterError, SectionistError
+from .registry import Registry
+
+#: The structure schemes ``analyze`` writes by default.
+DEFAULT_SCHEMES: tuple[str, ...] = ("merged", "laplacian")
+
+
+@dataclass
+class Structure:
+    """One song's segmentation with structure labels.
+
+    Attributes
+    ----------
+    bounds : np.ndarray [shape=(k, 2)]
+        ``[start_s, end_s)`` of each segment, in time order, covering the song.
+    labels : np.ndarray [shape=(k,), dtype=int64]
+        Segment type, local to the song (0 … n_types − 1).
+    params : dict
+        The parameters used and what was chosen (JSON-serialisable), e.g. ``k`` and, for ``merged``,
+        the pre-merge boundaries ``pre_bounds`` and labels ``pre_labels``.
+    """
+
+    bounds: np.ndarray
+    labels: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    @property
+    def n_types(self) -> int:
+        return int(np.unique(self.labels).size)
+
+
+@dataclass(frozen=True)
+class StructureSpec:
+    name: str
+    func: Callable
+    help: str
+
+
+STRUCTURES: Registry = Registry(
+    "structure scheme",
+    entry=lambda name, func, help="": StructureSpec(name, func, help or (func.__doc__ or "").strip().splitlines()[0]))
+
+
+# ---- features and clustering helpers (pure) --------------------------------------------------------
+
+def frame_features(y: np.ndarray, sr: int, *, hop_length: int = 512, n_mfcc: int = 13) -> tuple[np.ndarray, float]:
+    """Frame-level MFCC, chroma and log-RMS of a song.
+
+    Returns
+    -------
+    F : np.ndarray [shape=(n_frames, n_mfcc + 12 + 1)]
+    frame_dur : float
+        Seconds per frame.
+    """
+    import librosa
+
+    S = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length))
+    mel = librosa.feature.melspectrogram(S=S ** 2, sr=sr, n_mels=64)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
+    chroma = librosa.feature.chroma_stft(S=S ** 2, sr=sr)
+    rms = librosa.amplitude_to_db(librosa.feature.rms(S=S, frame_length=2048), ref=1.0)
+    n = min(mfcc.shape[1], chroma.shape[1], rms.shape[1])
+    return np.vstack([mfcc[:, :n], chroma[:, :n], rms[:, :n]]).T.astype(np.float64), hop_length / sr
+
+
+def segment_means(F: np.ndarray, frame_dur: float, bounds: np.ndarray) -> np.ndarray:
+    """Mean of the frame features ``F`` over each segment of ``bounds`` (seconds) [shape=(k, d)]."""
+    n = F.shape[0]
+    c = np.vstack([np.zeros((1, F.shape[1])), np.cumsum(F, axis=0)])
+    a = np.clip(np.floor(bounds[:, 0] / frame_dur).astype(int), 0, n - 1)
+    b = np.clip(np.ceil(bounds[:, 1] / frame_dur).astype(int), a + 1, n)
+    return (c[b] - c[a]) / (b - a)[:, None]
+
+
+def standardise(X: np.ndarray) -> np.ndarray:
+    """Columns of ``X`` to zero mean and unit variance (constant columns to 0)."""
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0)
+
+
+def ward_labels(X: np.ndarray, k: int | None = None, *, k_max: int = 8, weights=None) -> np.ndarray:
+    """Ward clusters of the rows of ``X``; ``k`` given, or chosen by the silhouette over 2…k_max.
+
+    One row, or rows all alike, give one cluster. Labels are renumbered by first appearance.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    n = X.shape[0]
+    if n < 3 or np.allclose(X, X[0]):
+        return np.zeros(n, np.int64) if k is None or n < 2 else _first_order(np.arange(n) % max(1, min(k, n)))
+    Z = linkage(X, method="ward")
+    if k is not None:
+        return _first_order(fcluster(Z, t=min(int(k), n), criterion="maxclust"))
+    D = squareform(pdist(X))
+    best, best_s = np.zeros(n, np.int64), -np.inf
+    for kk in range(2, min(k_max, n - 1) + 1):
+        lab = fcluster(Z, t=kk, criterion="maxclust")
+        if np.unique(lab).size < 2:
+            continue
+        s = silhouette(D, lab)
+        if s > best_s + 1e-12:
+            best, best_s = lab, s
+    return _first_order(best)
+
+
+def silhouette(D: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette coefficient from a square distance matrix (as scikit-learn's, singletons 0)."""
+    _, lab = np.unique(labels, return_inverse=True)
+    onehot = np.eye(lab.max() + 1)[lab]  # (n, k)
+    sizes = onehot.sum(axis=0)
+    sums = D @ onehot  # distance of each point to every cluster, summed
+    own = sizes[lab]
+    a = sums[np.arange(len(lab)), lab] / np.maximum(own - 1, 1)
+    other = sums / sizes
+    other[np.arange(len(lab)), lab] = np.inf
+    b = other.min(axis=1)
+    sil = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(sil.mean())
+
+
+def _first_order(labels) -> np.ndarray:
+    """Labels renumbered 0, 1, … in order of first appearance."""
+    labels = np.asarray(labels)
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[inv].astype(np.int64)
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int]]:
+    """``[i, j)`` index runs of equal consecutive labels."""
+    cut = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    edges = np.concatenate([[0], cut, [len(labels)]])
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _weighted(X: np.ndarray, w: np.ndarray, groups: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Duration-weighted means of ``X`` over index groups, and the groups' total weights."""
+    out = np.array([np.average(X[a:b], axis=0, weights=w[a:b]) for a, b in groups])
+    return out, np.array([w[a:b].sum() for a, b in groups])
+
+
+def over_segment(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+                 min_slice_seconds: float = 2.0, bin_seconds: float = 0.25) -> np.ndarray:
+    """Novelty boundaries (seconds) of a deliberate over-segmentation.
+
+    Peaks of the checkerboard novelty (kernel half-width ``kernel_seconds``) on MFCC bins of
+    ``bin_seconds``, at least ``min_slice_seconds`` apart, with a prominence above ``threshold`` ×
+    the curve's median absolute deviation (lower threshold: more slices).
+    """
+    from scipy.signal import find_peaks
+
+    from .features import novelty_curve, timbre_bins
+
+    if threshold < 0:
+        raise ParameterError(f"threshold={threshold}: must be ≥ 0")
+    if min_slice_seconds <= 0 or kernel_seconds <= 0:
+        raise ParameterError(f"min_slice_seconds={min_slice_seconds}, kernel_seconds={kernel_seconds}: must be > 0")
+    X, bin_dur = timbre_bins(y, sr, bin_seconds=bin_seconds)
+    L = max(2, int(round(kernel_seconds / bin_dur)))
+    nov = novelty_curve(X, L)
+    if not np.any(nov > 0):
+        return np.zeros(0)
+    mad = np.median(np.abs(nov - np.median(nov)))
+    dist = max(1, int(round(min_slice_seconds / bin_dur)))
+    peaks, _ = find_peaks(nov, distance=dist, prominence=max(threshold * mad, 1e-3 * nov.max()))
+    duration = len(y) / sr
+    t = peaks * bin_dur
+    return t[(t >= min_slice_seconds) & (t <= duration - min_slice_seconds)]
+
+
+def _cuts_to_bounds(cuts, duration: float) -> np.ndarray:
+    edges = np.concatenate([[0.0], np.sort(np.asarray(cuts, dtype=np.float64)), [float(duration)]])
+    return np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+def merge_slices(X: np.ndarray, durations: np.ndarray, *, window: int = 0, k: int | None = None,
+                 k_max: int = 8, max_passes: int = 50) -> list[tuple[int, int]]:
+    """Groups of consecutive slices to merge (index runs ``[i, j)``), by clustering the slices.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, d)]
+        Standardised features of each slice.
+    durations : np.ndarray [shape=(n,)]
+        Slice lengths (weights of the merged means).
+    window : int
+        0: cluster all slices once and merge neighbours in the same cluster. ``w ≥ 2``: slide a window
+        of ``w`` segments (hop 1), cluster the segments inside each window, and merge a pair of
+        neighbours when they fall in the same cluster in most of the windows that hold both; repeat
+        on the merged segments until nothing more merges.
+    k, k_max : see :func:`ward_labels`.
+    """
+    n = X.shape[0]
+    if window < 0 or window == 1:
+        raise ParameterError(f"window={window}: use 0 (whole song) or ≥ 2 slices")
+    if n <= 1:
+        return [(0, n)] if n else []
+    if window == 0 or window >= n:
+        return _runs(ward_labels(X, k, k_max=k_max))
+    groups = [(i, i + 1) for i in range(n)]
+    for _ in range(max_passes):
+        G, _w = _weighted(X, durations, groups)
+        m = len(groups)
+        if m < 2:
+            break
+        same = np.zeros(m - 1)
+        seen = np.zeros(m - 1)
+        w = min(window, m)
+        for s in range(0, m - w + 1):
+            lab = ward_labels(G[s:s + w], k, k_max=k_max)
+            same[s:s + w - 1] += lab[1:] == lab[:-1]
+            seen[s:s + w - 1] += 1
+        join = same > seen / 2
+        if not join.any():
+            break
+        new, cur = [], list(groups[0])
+        for j in range(m - 1):
+            if join[j]:
+                cur[1] = groups[j + 1][1]
+            else:
+                new.append(tuple(cur))
+                cur = list(groups[j + 1])
+        new.append(tuple(cur))
+        groups = new
+    return groups
+
+
+def enforce_min_length(bounds: np.ndarray, X: np.ndarray, min_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Absorb segments shorter than ``min_seconds`` into their more similar neighbour.
+
+    Returns the new bounds and the new (duration-weighted) features; the shortest segment goes first.
+    """
+    bounds, X = bounds.copy(), X.copy()
+    while len(bounds) > 1:
+        lengths = bounds[:, 1] - bounds[:, 0]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= min_seconds - 1e-9:
+            break
+        if i == 0:
+            j = 1
+        elif i == len(bounds) - 1:
+            j = i - 1
+        else:
+            dl, dr = np.linalg.norm(X[i] - X[i - 1]), np.linalg.norm(X[i] - X[i + 1])
+            j = i - 1 if dl <= dr else i + 1
+        a, b = min(i, j), max(i, j)
+        wa, wb = lengths[a], lengths[b]
+        X[a] = (X[a] * wa + X[b] * wb) / max(wa + wb, 1e-12)
+        bounds[a, 1] = bounds[b, 1]
+        bounds = np.delete(bounds, b, axis=0)
+        X = np.delete(X, b, axis=0)
+    return bounds, X
+
+
+# ---- the schemes -----------------------------------------------------------------------------------
+
+def _merged_parts(y, sr, *, threshold, kernel_seconds, min_slice_seconds, window, k, k_max, min_seconds,
+                  min_fraction, features=None):
+    duration = len(y) / sr
+    cuts = over_segment(y, sr, threshold=threshold, kernel_seconds=kernel_seconds,
+                        min_slice_seconds=min_slice_seconds)
+    pre = _cuts_to_bounds(cuts, duration)
+    F, fd = features if features is not None else frame_features(y, sr)
+    X = standardise(segment_means(F, fd, pre))
+    pre_labels = ward_labels(X, k, k_max=k_max)
+    dur = pre[:, 1] - pre[:, 0]
+    groups = merge_slices(X, dur, window=window, k=k, k_max=k_max)
+    post = np.array([[pre[a, 0], pre[b - 1, 1]] for a, b in groups])
+    Xp, _ = _weighted(X, dur, groups)
+    min_len = max(float(min_seconds), float(min_fraction) * duration)
+    post, Xp = enforce_min_length(post, Xp, min_len)
+    if window == 0:
+        # the labels are the clusters the merge used (segments absorbed for length take the majority)
+        labels = np.array([_majority(pre_labels, dur, pre, s, e) for s, e in post], dtype=np.int64)
+        labels = _first_order(labels)
+    else:
+        labels = ward_labels(standardise(Xp), k, k_max=k_max)
+    params = dict(threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
+                  window=window, k=k, k_max=k_max, min_seconds=min_seconds, min_fraction=min_fraction,
+                  n_pre=int(len(pre)), n_post=int(len(post)), n_types=int(np.unique(labels).size),
+                  pre_bounds=[round(float(c), 3) for c in pre[1:, 0]], pre_labels=[int(v) for v in pre_labels])
+    return pre, pre_labels, post, labels, params
+
+
+def _majority(labels, dur, pre, s, e) -> int:
+    inside = (pre[:, 0] >= s - 1e-9) & (pre[:, 1] <= e + 1e-9)
+    if not inside.any():
+        return int(labels[0])
+    return int(pd.Series(dur[inside]).groupby(labels[inside]).sum().idxmax())
+
+
+@STRUCTURES.register("merged", help="novelty over-segmentation, then cluster the slices and merge same-cluster neighbours")
+def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+                     min_slice_seconds: float = 2.0, window: int = 0, k: int | None = None, k_max: int = 8,
+                     min_seconds: float = 8.0, min_fraction: float = 0.0, features=None, **_) -> Structure:
+    """Over-segment with novelty, cluster the slices, merge neighbours of the same cluster.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono audio.
+    sr : int
+    threshold : float
+        Novelty peak prominence over the curve's median absolute deviation (lower: more slices).
+    kernel_seconds : float
+        Half-width of the checkerboard kernel of the over-segmentation.
+    min_slice_seconds : float
+        Shortest slice of the over-segmentation.
+    window : int
+        0: merge over the whole song; ≥ 2: over a sliding window of that many slices, repeated until
+        nothing more merges.
+    k : int, optional
+        Number of clusters; default: chosen per song (and per window) by the silhouette over 2…``k_max``.
+    k_max : int
+    min_seconds, min_fraction : float
+        Minimum length of a merged segment: the larger of ``min_seconds`` and ``min_fraction`` × the
+        song's duration.
+    features : (np.ndarray, float), optional
+        Precomputed :func:`frame_features` (reused across parameter sweeps).
+
+    Returns
+    -------
+    Structure
+        The merged segments and their clusters; ``params["pre_bounds"]``/``["pre_labels"]`` hold the
+        over-segmentation.
+    """
+    _, _, post, labels, params = _merged_parts(
+        y, sr, threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
+        window=window, k=k, k_max=k_max, min_seconds=min_seconds, min_fraction=min_fraction, features=features)
+    return Structure(post, labels, params)
+
+
+@STRUCTURES.register("novelty", help="merged's novelty over-segmentation before merging, with the same clusters")
+def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+                      min_slice_seconds: float = 2.0, k: int | None = None, k_max: int = 8, features=None,
+                      **_) -> Structure:
+    """The over-segmentation ``merged`` starts from (same threshold), labelled by the per-song clusters."""
+    duration = len(y) / sr
+    pre = _cuts_to_bounds(over_segment(y, sr, threshold=threshold, kernel_seconds=kernel_seconds,
+                                       min_slice_seconds=min_slice_seconds), duration)
+    F, fd = features if features is not None else frame_features(y, sr)
+    labels = ward_labels(standardise(segment_means(F, fd, pre)), k, k_max=k_max)
+    return Structure(pre, labels, dict(threshold=threshold, kernel_seconds=kernel_seconds,
+                                       min_slice_seconds=min_slice_seconds, k=k, k_max=k_max))
+
+
+def laplacian_affinity(Csync: np.ndarray, Msync: np.ndarray) -> np.ndarray:
+    """McFee & Ellis's balanced graph: recurrence (path-enhanced) + MFCC path similarity (Eq. 2–9).
+
+    Parameters
+    ----------
+    Csync : np.ndarray [shape=(d, n_beats)]
+        Beat-synchronous log CQT.
+    Msync : np.ndarray [shape=(d', n_beats)]
+        Beat-synchronous MFCCs.
+    """
+    import librosa
+    import scipy.ndimage
+
+    R = librosa.segment.recurrence_matrix(Csync, width=3, mode="affinity", sym=True)
+    Rf = librosa.segment.timelag_filter(scipy.ndimage.median_filter)(R, size=(1, 7))
+    path_distance = np.sum(np.diff(Msync, axis=1) ** 2, axis=0)
+    sigma = np.median(path_distance)
+    path_sim = np.exp(-path_distance / (sigma if sigma > 0 else 1.0))
+    R_path = np.diag(path_sim, k=1) + np.diag(path_sim, k=-1)
+    deg_path, deg_rec = R_path.sum(axis=1), Rf.sum(axis=1)
+    mu = deg_path.dot(deg_path + deg_rec) / max(np.sum((deg_path + deg_rec) ** 2), 1e-12)
+    return mu * Rf + (1 - mu) * R_path
+
+
+def laplacian_labels(A: np.ndarray, *, k: int | None = None, k_min: int = 2, k_max: int = 10,
+                     seed: int = 0) -> tuple[np.ndarray, int]:
+    """Segment types of each beat from the normalised Laplacian of ``A`` (Eq. 10, Algorithm 1).
+
+    ``k`` given, or chosen per song: the ``k`` in ``k_min…k_max`` whose K-Means labels have the
+    highest silhouette in their own embedding (the first ``k`` normalised eigenvectors; ties go to
+    the smaller ``k``). Returns the beat labels and the ``k`` used.
+    """
+    import scipy.linalg
+    import scipy.ndimage
+    import scipy.sparse.csgraph
+    from scipy.spatial.distance import pdist, squareform
+    from sklearn.cluster import KMeans
+
+    L = scipy.sparse.csgraph.laplacian(A, normed=True)
+    _, evecs = scipy.linalg.eigh(L)
+    evecs = scipy.ndimage.median_filter(evecs, size=(9, 1))
+    Cnorm = np.cumsum(evecs ** 2, axis=1) ** 0.5
+    n = A.shape[0]
+
+    def fit(kk):
+        X = evecs[:, :kk] / np.maximum(Cnorm[:, kk - 1:kk], 1e-12)
+        return X, KMeans(n_clusters=kk, n_init=10, random_state=seed).fit_predict(X)
+
+    if k is not None:
+        k = max(1, min(int(k), n))
+        return fit(k)[1], k
+    best, best_k, best_s = np.zeros(n, np.int64), 1, -np.inf
+    for kk in range(k_min, min(k_max, n - 1) + 1):
+        X, lab = fit(kk)
+        if np.unique(lab).size < 2:
+            continue
+        s = silhouette(squareform(pdist(X)), lab)
+        if s > best_s + 1e-9:
+            best, best_k, best_s = lab, kk, s
+    return best, best_k
+
+
+@STRUCTURES.register("laplacian", help="McFee & Ellis (2014) Laplacian segmentation on beat-synchronous CQT/MFCC")
+def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_max: int = 10,
+                        beat_times: np.ndarray | None = None, **_) -> Structure:
+    """McFee & Ellis (2014) spectral structure on beat-synchronous features (librosa's gallery method).
+
+    Log CQT (36 bins/octave, 7 octaves) and MFCCs are aggregated between beats (median, mean);
+    :func:`laplacian_affinity` builds the graph, :func:`laplacian_labels` labels each beat interval;
+    segments are runs of equal labels. Songs with fewer than 12 beat intervals are one segment.
+    """
+    import librosa
+
+    duration = len(y) / sr
+    hop = 512
+    if beat_times is None:
+        _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop, trim=False)
+    else:
+        beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop)
+    C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)),
+                                ref=np.max)
+    beats = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=C.shape[1])
+    if len(beats) < 13:
+        return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=int(len(beats))))
+    Csync = librosa.util.sync(C, beats, aggregate=np.median)
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop)
+    Msync = librosa.util.sync(mfcc, beats)
+    n = min(Csync.shape[1], Msync.shape[1])
+    lab, k_used = laplacian_labels(laplacian_affinity(Csync[:, :n], Msync[:, :n]), k=k, k_max=k_max)
+    t = librosa.frames_to_time(beats, sr=sr, hop_length=hop)
+    t = np.append(t[:n], duration)  # interval i spans t[i]..t[i+1]; the last runs to the end
+    t[0] = 0.0
+    runs = _runs(lab)
+    bounds = np.array([[t[a], t[b]] for a, b in runs])
+    bounds[-1, 1] = duration
+    return Structure(bounds, _first_order(lab[[a for a, _ in runs]]), dict(k=k_used, k_max=k_max, n_beats=int(n)))
+
+
+@STRUCTURES.register("kmeans15", help="baseline: fixed 15 s sections, K-Means per song on classical features")
+def kmeans15_structure(y: np.ndarray, sr: int, *, section_seconds: float = 15.0, k: int | None = None,
+                       k_max: int = 10, seed: int = 0, **_) -> Structure:
+    """Fixed sections of ``section_seconds`` clustered per song by K-Means on their classical features.
+
+    Features: the ``classical`` space's statistics (:func:`analysis.features.section_features`),
+    standardised per song; K chosen by the silhouette over 2…``k_max`` unless given.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    from .features import FeatureParams, section_features
+
+    if section_seconds <= 0:
+        raise ParameterError(f"section_seconds={section_seconds}: must be > 0")
+    duration = len(y) / sr
+    starts = np.arange(0.0, duration - section_seconds / 2 + 1e-9, section_seconds)  # as the fixed scheme
+    bounds = np.stack([starts, starts + section_seconds], axis=1) if starts.size else np.array([[0.0, duration]])
+    bounds[-1, 1] = duration  # a short tail (≤ half a section) joins the last section
+    feats = section_features(y, np.round(bounds * sr).astype(np.int64), FeatureParams(sr=sr))
+    X = standardise(feats.select_dtypes("number").to_numpy(np.float64))
+    n = len(X)
+    if k is not None or n < 4:
+        kk = max(1, min(int(k or 1), n))
+        lab = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit_predict(X) if n > 1 else np.zeros(n, int)
+    else:
+        best_s, lab = -np.inf, np.zeros(n, int)
+        for kk in range(2, min(k_max, n - 1) + 1):
+            cand = KMeans(n_clusters=kk, n_init=10, random_state=seed).fit_predict(X)
+            if np.unique(cand).size > 1 and (s := silhouette_score(X, cand)) > best_s:
+                best_s, lab = s, cand
+    return Structure(bounds, _first_order(lab), dict(section_seconds=section_seconds, k=k, k_max=k_max))
+
+
+def compute_structure(y: np.ndarray, sr: int, scheme: str, **params) -> Structure:
+    """Run the structure scheme ``scheme`` (unknown: ParameterError listing the known ones)."""
+    return STRUCTURES[scheme].func(y, sr, **params)
+
+
+def segment_rows(song_id: str, scheme: str, result: Structure) -> pd.DataFrame:
+    """Rows of the :data:`~store.schema.SEGMENTS` table for one song and scheme."""
+    k = len(result.bounds)
+    blob = json.dumps({key: v for key, v in result.params.items() if key != "features"}, sort_keys=True)
+    return pd.DataFrame({
+        "song_id": song_id, "scheme": scheme, "index": np.arange(k, dtype=np.int32),
+        "start_s": result.bounds[:, 0].astype(np.float64), "end_s": result.bounds[:, 1].astype(np.float64),
+        "label": np.asarray(result.labels, dtype=np.int64), "n_types": np.int32(result.n_types), "params": blob,
+    })
+
+
+def song_segments(song_id: str, y: np.ndarray, sr: int, schemes) -> dict:
+    """Table parts ``{(SEGMENTS, part): rows}`` of one song for each scheme (frame features shared)."""
+    parts, feats = {}, None
+    for scheme in schemes:
+        spec = STRUCTURES[scheme]
+        kw = {}
+        if scheme in ("merged", "novelty"):
+            feats = feats or frame_features(y, sr)
+            kw["features"] = feats
+        parts[(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id))] = segment_rows(
+            song_id, scheme, spec.func(y, sr, **kw))
+    return parts
+
+
+# ---- a store ---------------------------------------------------------------------------------------
+
+def segment_store(store, schemes=DEFAULT_SCHEMES, *, force: bool = False, sample_rate: int = 22050,
+                  progress: bool = True) -> dict:
+    """(Re)compute the structure segmentations of every analysed song of ``store`` from its audio.
+
+    Resumable: a song whose part of a scheme exists is skipped unless ``force``. A song that fails
+    (missing or unreadable audio) is reported and the others go on.
+
+    Returns
+    -------
+    dict
+        ``written``: list of (song_id, scheme); ``skipped``: count; ``failed``: list of (song_id, title, reason).
+    """
+    from tqdm.auto import tqdm
+
+    from .audio import load_audio
+
+    schemes = [STRUCTURES[s].name for s in schemes]  # unknown names fail before any work
+    if SONGS not in store.tables():
+        raise SectionistError(f"{store.uri}: no analysed songs (run 'sectionist analyze' first)")
+    songs = store.read_table(SONGS, columns=["song_id", "uri", "title"])
+    written, failed, skipped = [], [], 0
+    for song in tqdm(songs.sort_values("title").to_dict("records"), desc="segment", unit="song",
+                     disable=not progress):
+        sid = song["song_id"]
+        todo = [s for s in schemes if force or not store.has_part(SEGMENTS, SEGMENTS.part(scheme=s, song_id=sid))]
+        skipped += len(schemes) - len(todo)
+        if not todo:
+            continue
+        try:
+            y, sr = load_audio(str(song["uri"]), sample_rate)
+            parts = song_segments(sid, y, sr, todo)
+        except (SectionistError, OSError, ValueError) as exc:
+            failed.append((sid, song.get("title"), str(exc)))
+            continue
+        for (table, part), df in parts.items():
+            store.write_part(table, part, df)
+            written.append((sid, part.split("/")[0]))
+    return {"written": written, "skipped": skipped, "failed": failed}
+
+
+def register_cli(sub, options) -> None:
+    p = sub.add_parser(
+        "segment", help="per-song structure segmentations (merged, laplacian, …) of an analysed store",
+        description="Cut each analysed song into segments with per-song structure labels (which segments "
+        "are the same part) and store them in the 'segments' table, one part per scheme and song. "
+        "Schemes: " + "; ".join(f"{k}: {v.help}" for k, v in sorted(STRUCTURES.items())) + ". "
+        "Resumable: songs already segmented by a scheme are skipped (--force recomputes); a song whose "
+        "audio cannot be read is reported and the others go on.")
+    options.store(p)
+    p.add_argument("--scheme", nargs="+", default=list(DEFAULT_SCHEMES), metavar="S",
+                   help=f"structure schemes ({', '.join(sorted(STRUCTURES))}) [{' '.join(DEFAULT_SCHEMES)}]")
+    p.add_argument("--force", action="store_true", help="recompute songs already segmented")
+    p.add_argument("--sample-rate", type=int, default=22050, help="analysis rate in Hz [22050]")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_segment)
+
+
+def cmd_segment(args) -> int:
+    from store import open_store
+
+    t0 = time.perf_counter()
+    for s in args.scheme:
+        STRUCTURES[s]  # noqa: B018 — unknown: ParameterError listing the valid schemes
+    settings = getattr(args, "settings", None)  # S3 endpoint, region, read cache
+    store = open_store(args.store, create=False, **(settings.store_options() if settings is not None else {}))
+    res = segment_store(store, args.scheme, force=args.force, sample_rate=args.sample_rate, progress=not args.quiet)
+    print(f"segmented {len({s for s, _ in res['written']})} songs ({len(res['written'])} parts) in "
+          f"{time.perf_counter() - t0:.1f} s; {res['skipped']} parts already there; {len(res['failed'])} failed")
+    for sid, title, reason in res["failed"]:
+        print(f"failed: {title} ({sid}): {reason}")
+    return 1 if res["failed"] else 0

@@ -1,0 +1,249 @@
+"""Per-song structure segmentations (analysis/structure.py): merged, novelty, laplacian, kmeans15,
+the segments table, ``sectionist segment``, their evaluation rows and the REAPER pre/post-merge tracks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from analysis.config import AnalysisConfig
+from analysis.errors import ParameterError
+from analysis.evaluate import STRUCTURE_RUN, evaluate_store
+from analysis.export import build, export_files, merge_tracks
+from analysis.sectioning import SCHEMES
+from analysis.structure import (STRUCTURES, compute_structure, enforce_min_length, frame_features, merge_slices,
+                                segment_rows, song_segments)
+from sectionist.cli import main
+from store import open_store
+from store.schema import SECTIONS, SEGMENTS, SONGS
+
+SR = 22050
+PART = 10.0  # seconds of each part of the ABAB song
+TRUTH = [(0.0, 10.0, "A"), (10.0, 20.0, "B"), (20.0, 30.0, "A"), (30.0, 40.0, "B")]
+
+
+def _part(kind: str, seconds: float, rng) -> np.ndarray:
+    """A: low chord with a kick click every beat (120 BPM); B: bright tones with hi-hat noise bursts."""
+    t = np.arange(int(seconds * SR)) / SR
+    if kind == "A":
+        y = 0.3 * np.sin(2 * np.pi * 110 * t) + 0.2 * np.sin(2 * np.pi * 165 * t)
+        hits, burst = np.arange(0, seconds, 0.5), 0.04 * np.sin(2 * np.pi * 60 * t[:800]) * 10
+    else:
+        y = 0.15 * np.sin(2 * np.pi * 1760 * t) + 0.1 * np.sin(2 * np.pi * 2640 * t)
+        hits, burst = np.arange(0.25, seconds, 0.5), 0.3 * rng.normal(size=400)
+    for h in hits:
+        i = int(h * SR)
+        seg = burst[: max(0, min(len(burst), len(y) - i))]
+        y[i:i + len(seg)] += seg * np.exp(-np.arange(len(seg)) / 200)
+    return y
+
+
+@pytest.fixture(scope="module")
+def abab():
+    rng = np.random.default_rng(0)
+    y = np.concatenate([_part(k, PART, rng) for k in "ABAB"])
+    # a noise floor, as in any recording: without it the parts are so stationary that the median
+    # beat-to-beat MFCC distance (the Laplacian's path bandwidth) is ~0 and the graph falls apart
+    return (y / np.abs(y).max() * 0.7 + 0.02 * rng.normal(size=len(y))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def abab_features(abab):
+    return frame_features(abab, SR)
+
+
+def label_at(result, t: float) -> int:
+    i = int(np.searchsorted(result.bounds[:, 0], t, side="right") - 1)
+    return int(result.labels[i])
+
+
+def inner_bounds(result) -> np.ndarray:
+    return result.bounds[1:, 0]
+
+
+def test_merged_finds_the_abab_boundaries_and_parts(abab, abab_features):
+    r = compute_structure(abab, SR, "merged", features=abab_features)
+    b = inner_bounds(r)
+    assert len(b) == 3 and np.all(np.abs(b - [10, 20, 30]) <= 0.5), b
+    assert label_at(r, 5) == label_at(r, 25) != label_at(r, 15) == label_at(r, 35)
+    assert r.n_types == 2
+    assert r.params["n_pre"] >= r.params["n_post"] == 4
+    # the pre-merge slices are kept and contain the merged boundaries
+    assert set(np.round(b, 3)) <= set(r.params["pre_bounds"])
+    assert len(r.params["pre_labels"]) == r.params["n_pre"]
+
+
+def test_novelty_is_the_over_segmentation_with_the_same_clusters(abab, abab_features):
+    nov = compute_structure(abab, SR, "novelty", features=abab_features)
+    merged = compute_structure(abab, SR, "merged", features=abab_features)
+    assert len(nov.bounds) == merged.params["n_pre"]
+    assert list(nov.labels) == merged.params["pre_labels"]
+
+
+def test_windowed_merge_matches_global_on_abab_and_stops_when_nothing_merges(abab, abab_features):
+    g = compute_structure(abab, SR, "merged", features=abab_features, window=0)
+    w = compute_structure(abab, SR, "merged", features=abab_features, window=4)
+    assert np.allclose(inner_bounds(w), inner_bounds(g), atol=0.5)
+    assert label_at(w, 5) == label_at(w, 25) != label_at(w, 15)
+    # merge_slices on features: AABBAA; a window of 3 merges within each run only
+    X = np.array([[0.0], [0.1], [5.0], [5.1], [0.05], [0.0]])
+    assert merge_slices(X, np.ones(6), window=0) == [(0, 2), (2, 4), (4, 6)]
+    groups = merge_slices(X, np.ones(6), window=3)
+    assert groups == [(0, 2), (2, 4), (4, 6)]
+    with pytest.raises(ParameterError, match="window=1"):
+        merge_slices(X, np.ones(6), window=1)
+
+
+def test_windowed_merge_is_local_where_global_is_not():
+    # a slow drift: globally the ends differ, so global clustering cuts; locally neighbours are alike,
+    # and a window of 3 merges more (repeated until nothing merges)
+    X = np.concatenate([np.linspace(0, 10, 12)[:, None], np.zeros((12, 1))], axis=1)
+    X[6:, 1] = 0.01
+    g = merge_slices(X, np.ones(12), window=0)
+    w = merge_slices(X, np.ones(12), window=3)
+    assert len(g) >= 2
+    for groups in (g, w):
+        assert groups[0][0] == 0 and groups[-1][1] == 12
+        assert all(a[1] == b[0] for a, b in zip(groups[:-1], groups[1:]))
+
+
+def test_min_length_is_respected(abab, abab_features):
+    r = compute_structure(abab, SR, "merged", features=abab_features, min_seconds=15.0)
+    assert np.all(np.diff(r.bounds, axis=1) >= 15.0 - 1e-6)
+    r = compute_structure(abab, SR, "merged", features=abab_features, min_fraction=0.45)
+    assert np.all(np.diff(r.bounds, axis=1) >= 0.45 * 40 - 1e-6)
+    bounds = np.array([[0, 5], [5, 6], [6, 20]], float)
+    X = np.array([[0.0], [9.0], [10.0]])
+    nb, _ = enforce_min_length(bounds, X, 2.0)
+    assert nb.tolist() == [[0, 5], [5, 20]]  # the 1 s slice joins its more similar neighbour
+
+
+def test_laplacian_finds_the_repetition(abab):
+    r = compute_structure(abab, SR, "laplacian")
+    assert r.bounds[0, 0] == 0 and r.bounds[-1, 1] == pytest.approx(40.0, abs=0.05)
+    assert label_at(r, 5) == label_at(r, 25) != label_at(r, 15) == label_at(r, 35)  # A and B come back
+    b = inner_bounds(r)
+    assert len(b) == 3 and np.all(np.abs(b - [10, 20, 30]) <= 0.5), b  # beat-level: within half a second
+    assert r.params["k"] == 2
+
+
+def test_kmeans15_labels_fixed_sections_per_song():
+    rng = np.random.default_rng(1)
+    y = np.concatenate([_part("A", 30, rng), _part("B", 30, rng)]).astype(np.float32)
+    r = compute_structure(y, SR, "kmeans15")
+    assert r.bounds.tolist() == [[0, 15], [15, 30], [30, 45], [45, 60]]
+    assert list(r.labels) == [0, 0, 1, 1]
+
+
+def test_unknown_scheme_lists_the_valid_ones(abab):
+    with pytest.raises(ParameterError, match="known: kmeans15, laplacian, merged, novelty"):
+        compute_structure(abab, SR, "nope")
+    with pytest.raises(ParameterError, match="structure scheme 'nope'"):
+        AnalysisConfig(structure_schemes=("merged", "nope"))
+    assert AnalysisConfig().structure_schemes == ("merged", "laplacian")
+    assert AnalysisConfig(structure_schemes=()).config_hash() != AnalysisConfig().config_hash()
+    assert {"merged", "laplacian"} <= set(SCHEMES)  # usable as the main sectioning scheme too
+    assert SCHEMES["merged"].func(40.0, y=abab, sr=SR).shape == (4, 2)
+
+
+def test_segments_table_round_trip(tmp_path, abab):
+    store = open_store(str(tmp_path / "s"))
+    parts = song_segments("a" * 16, abab, SR, ["merged", "kmeans15"])
+    for (table, part), df in parts.items():
+        assert table is SEGMENTS
+        store.write_part(table, part, df)
+    back = store.read_table(SEGMENTS).sort_values(["scheme", "index"]).reset_index(drop=True)
+    want = pd.concat([df for df in parts.values()]).sort_values(["scheme", "index"]).reset_index(drop=True)
+    assert back[["song_id", "scheme", "index", "label", "n_types"]].astype(str).equals(
+        want[["song_id", "scheme", "index", "label", "n_types"]].astype(str))
+    assert np.allclose(back["start_s"], want["start_s"]) and str(back["label"].dtype) == "int64"
+    assert json.loads(back[back["scheme"] == "merged"]["params"].iloc[0])["n_post"] == 4
+    assert store.has_part(SEGMENTS, "merged/" + "a" * 16)
+
+
+def _song_store(root, audio_dir, y):
+    """A store with two songs (one of them with no audio file) and a truth JSON beside the first."""
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    sf.write(audio_dir / "abab.wav", y, SR)
+    (audio_dir / "abab.json").write_text(json.dumps(
+        {"title": "abab", "sections": [{"start": s, "end": e, "label": lab} for s, e, lab in TRUTH]}))
+    store = open_store(str(root))
+    for sid, title in (("a" * 16, "abab"), ("b" * 16, "gone")):
+        store.write_part(SONGS, SONGS.part(song_id=sid), pd.DataFrame([{
+            "song_id": sid, "uri": str(audio_dir / f"{title}.wav"), "title": title, "duration_s": 40.0,
+            "truth_path": str(audio_dir / f"{title}.json")}]))
+        store.write_part(SECTIONS, SECTIONS.part(song_id=sid), pd.DataFrame({
+            "section_id": [f"{sid}-{i:05d}" for i in range(4)], "song_id": sid, "scheme": "fixed",
+            "index": range(4), "start_s": [0.0, 10.0, 20.0, 30.0], "end_s": [10.0, 20.0, 30.0, 40.0],
+            "is_central": True, "rank": 1, "truth_label": None}))
+    return store
+
+
+def test_segment_cli_resumes_reports_failed_songs_and_rejects_bad_schemes(tmp_path, abab, capsys):
+    store = _song_store(tmp_path / "store", tmp_path / "audio", abab)
+    rc = main(["segment", "--store", str(tmp_path / "store"), "--scheme", "merged", "kmeans15", "-q"])
+    out = capsys.readouterr().out
+    assert rc == 1  # the song without audio failed, the other was written
+    assert "segmented 1 songs (2 parts)" in out and "failed: gone" in out
+    assert store.has_part(SEGMENTS, "merged/" + "a" * 16) and store.has_part(SEGMENTS, "kmeans15/" + "a" * 16)
+    before = (tmp_path / "store").joinpath(SEGMENTS.name, "merged").stat().st_mtime_ns
+    rc = main(["segment", "--store", str(tmp_path / "store"), "--scheme", "merged", "-q"])
+    out = capsys.readouterr().out
+    assert "1 parts already there" in out and "segmented 0 songs" in out
+    assert (tmp_path / "store").joinpath(SEGMENTS.name, "merged").stat().st_mtime_ns == before
+    rc = main(["segment", "--store", str(tmp_path / "store"), "--scheme", "merged", "bogus"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bogus" in err and "kmeans15, laplacian, merged, novelty" in err
+
+
+def test_evaluate_scores_structure_rows(tmp_path, abab):
+    store = _song_store(tmp_path / "store", tmp_path / "audio", abab)
+    sid = "a" * 16
+    # hand-made: the truth itself (scores 1), and one label for everything (pairwise recall 1, ARI 0)
+    store.write_part(SEGMENTS, SEGMENTS.part(scheme="merged", song_id=sid), pd.DataFrame({
+        "song_id": sid, "scheme": "merged", "index": range(4), "start_s": [0.0, 10.0, 20.0, 30.0],
+        "end_s": [10.0, 20.0, 30.0, 40.0], "label": [0, 1, 0, 1], "n_types": 2, "params": "{}"}))
+    store.write_part(SEGMENTS, SEGMENTS.part(scheme="kmeans15", song_id=sid), pd.DataFrame({
+        "song_id": sid, "scheme": "kmeans15", "index": range(2), "start_s": [0.0, 20.0],
+        "end_s": [20.0, 40.0], "label": [0, 0], "n_types": 1, "params": "{}"}))
+    table, skipped = evaluate_store(store, progress=False)
+    assert [s[1] for s in skipped] == ["gone"]
+    rows = table[table["run_id"] == STRUCTURE_RUN].set_index(["scheme", "metric"])["value"]
+    for m in ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames"):
+        assert rows[("merged", m)] == pytest.approx(1.0)
+    assert rows[("kmeans15", "pairwise_r")] == pytest.approx(1.0)
+    assert rows[("kmeans15", "ari_frames")] == pytest.approx(0.0)
+    assert rows[("kmeans15", "hr_r_0.5")] == pytest.approx(1 / 3)  # finds 20 of 10, 20, 30
+    # the sections' own rows are still there, and --scheme selects structure schemes too
+    assert ((table["scheme"] == "fixed") & (table["run_id"] == "")).any()
+    only, _ = evaluate_store(store, schemes=["kmeans15"], progress=False)
+    assert set(only["scheme"]) == {"kmeans15"}
+
+
+def test_reaper_export_has_pre_and_post_merge_tracks(abab, abab_features):
+    sid = "a" * 16
+    r = compute_structure(abab, SR, "merged", features=abab_features)
+    structure = segment_rows(sid, "merged", r)
+    tracks = dict(merge_tracks(structure, sid))
+    pre, post = tracks["merged: pre-merge slices"], tracks["merged: post-merge segments"]
+    assert len(pre) == r.params["n_pre"] and len(post) == 4
+    assert pre["start_s"].iloc[0] == 0 and pre["end_s"].iloc[-1] == pytest.approx(40.0)
+    assert list(post["cluster"]) == list(r.labels)
+    assert merge_tracks(structure, "b" * 16) == []
+    sections = pd.DataFrame({"section_id": [f"{sid}-00000"], "song_id": sid, "scheme": "fixed", "index": [0],
+                             "start_s": [0.0], "end_s": [40.0]})
+    songs = pd.DataFrame([{"song_id": sid, "title": "abab <&>", "uri": "/x/abab.wav", "duration_s": 40.0}])
+    data = build(sections, songs, {})
+    data.structure = structure
+    rpp = export_files("reaper", data)["project.rpp"].decode()
+    assert "merged: pre-merge slices" in rpp and "merged: post-merge segments" in rpp
+    assert rpp.count("part 1") >= 2 and rpp.count("<ITEM") == 1 + len(pre) + len(post)
+
+
+def test_every_structure_scheme_is_documented():
+    for name, spec in STRUCTURES.items():
+        assert spec.help and spec.func.__doc__
