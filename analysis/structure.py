@@ -9,7 +9,7 @@ an integer label per segment, local to the song (segments with the same label ar
   a sliding window of ``window`` slices (hop 1) repeated until nothing more merges; segments shorter
   than the minimum length are absorbed by their more similar neighbour. The number of clusters is
   chosen per song by the silhouette (or given). The pre-merge slices are kept in ``params``.
-  Defaults (threshold 0.5 × MAD, 4 s kernel, 2 s slices, whole-song merge, segments ≥ 8 s) were
+  Defaults (threshold 1 × MAD, 6 s kernel, 2 s slices, whole-song merge, segments ≥ 8 s) were
   chosen on songs 0–11 of the development corpus (docs/evaluate.md).
 - ``novelty``: the same over-segmentation (``merged``'s slices before merging), labelled by the same
   per-song clustering: "raw novelty at the same threshold".
@@ -180,7 +180,7 @@ def _weighted(X: np.ndarray, w: np.ndarray, groups: list[tuple[int, int]]) -> tu
     return out, np.array([w[a:b].sum() for a, b in groups])
 
 
-def over_segment(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+def over_segment(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_seconds: float = 6.0,
                  min_slice_seconds: float = 2.0, bin_seconds: float = 0.25) -> np.ndarray:
     """Novelty boundaries (seconds) of a deliberate over-segmentation.
 
@@ -331,7 +331,7 @@ def _majority(labels, dur, pre, s, e) -> int:
 
 
 @STRUCTURES.register("merged", help="novelty over-segmentation, then cluster the slices and merge same-cluster neighbours")
-def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_seconds: float = 6.0,
                      min_slice_seconds: float = 2.0, window: int = 0, k: int | None = None, k_max: int = 8,
                      min_seconds: float = 8.0, min_fraction: float = 0.0, features=None, **_) -> Structure:
     """Over-segment with novelty, cluster the slices, merge neighbours of the same cluster.
@@ -372,7 +372,7 @@ def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_s
 
 
 @STRUCTURES.register("novelty", help="merged's novelty over-segmentation before merging, with the same clusters")
-def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 0.5, kernel_seconds: float = 4.0,
+def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_seconds: float = 6.0,
                       min_slice_seconds: float = 2.0, k: int | None = None, k_max: int = 8, features=None,
                       **_) -> Structure:
     """The over-segmentation ``merged`` starts from (same threshold), labelled by the per-song clusters."""
