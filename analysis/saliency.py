@@ -81,15 +81,13 @@ def bin_time(m: np.ndarray, n_time: int) -> np.ndarray:
     return np.stack([m[a:b].mean(axis=0) for a, b in zip(lo, hi)])
 
 
-def cluster_directions(X: np.ndarray, labels: np.ndarray, centroids: dict, scaling: str) -> dict:
+def cluster_directions(X: np.ndarray, centroids: dict, scaling: str) -> dict:
     """Each cluster's gradient direction ``w_c = (z_c − z̄) / scale`` in the space's original units.
 
     Parameters
     ----------
     X : np.ndarray [shape=(n, d)]
-        The fitted sections' vectors (original units).
-    labels : np.ndarray [shape=(n,)]
-        Their labels (−1, noise, is left out of the directions but not of the scaling).
+        The fitted sections' vectors (original units; noise included, as the run scaled them).
     centroids : dict
         cluster → centroid [shape=(d,)] in original units.
     scaling : str
@@ -226,8 +224,9 @@ def run_saliency(store, run_id: str, *, max_sections: int = MAX_SECTIONS, n_time
             raise InputError(f"{store.uri}: run {run_id!r} cluster {int(r.cluster)}: centroid lacks {missing[:3]} "
                              f"of space {space!r}")
         centroids[int(r.cluster)] = np.array([cen[c] for c in cols], dtype=np.float64)
-    dirs = cluster_directions(X[index[fitted["section_id"]].to_numpy()], fitted["label"].to_numpy(),
-                              centroids, scaling)
+    if fitted.empty:
+        raise InputError(f"{store.uri}: run {run_id!r} has no fitted section with {space!r} frames")
+    dirs = cluster_directions(X[index[fitted["section_id"]].to_numpy()], centroids, scaling)
 
     # the sections: each cluster's fitted prototypes, else its most confident fitted members
     fitted_label = dict(zip(fitted["section_id"].astype(str), fitted["label"].astype(int)))
@@ -264,6 +263,8 @@ def run_saliency(store, run_id: str, *, max_sections: int = MAX_SECTIONS, n_time
     for c, section_ids in sorted(chosen.items()):
         maps = []
         for sid in section_ids:
+            if sid not in secs.index:
+                raise StoreError(f"{store.uri}: run {run_id!r} names section {sid} that the sections table lacks")
             s = secs.loc[sid]
             uri = str(uris.get(s["song_id"], ""))
             if not uri:

@@ -181,3 +181,23 @@ def test_clusters_page_note_for_other_runs(tmp_path):
         out = pj.to_json_plotly(clusters.cluster_body(data, run_id, c))
     assert "Applies to musicnn runs only" in out and "clusters-saliency-note" in out
     assert '"id":"clusters-saliency"' not in out.replace(" ", "")
+
+
+def test_a_missing_song_file_is_a_clear_error_and_writes_nothing(musicnn_store, tmp_path, capsys):
+    import shutil
+
+    from store.schema import SONGS
+
+    store, run_id, _ = musicnn_store
+    copy = open_store(shutil.copytree(store.uri, tmp_path / "copy"), create=False)
+    for part in copy.list_parts(SALIENCY):
+        copy.delete_part(SALIENCY, part)
+    songs = copy.read_table(SONGS)
+    gone = str(tmp_path / "moved-away.wav")
+    first = songs.iloc[[0]].assign(uri=gone)
+    copy.write_part(SONGS, SONGS.part(song_id=first.iloc[0]["song_id"]), first)
+    assert main(["saliency", "--store", copy.uri, "--run", run_id, "--max-sections", "4", "-q"]) == 2
+    assert "moved-away.wav" in capsys.readouterr().err
+    assert copy.list_parts(SALIENCY) == []
+    assert main(["saliency", "--store", copy.uri, "--batch-size", "0", "-q"]) == 2
+    assert "--batch-size 0" in capsys.readouterr().err
