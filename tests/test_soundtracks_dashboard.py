@@ -79,7 +79,7 @@ def test_span_route_unknown_song_format_and_login(client, app, store):
     assert client.get(f"/audio/span/{sid}.mp3?start=0&end=1").status_code == 404
     anonymous = app.server.test_client()
     resp = anonymous.get(f"/audio/span/{sid}.wav?start=0&end=1")
-    assert resp.status_code in (302, 401) and not resp.data.startswith(b"RIFF")
+    assert resp.status_code == 401 and not resp.data.startswith(b"RIFF")  # as docs/security.md states
 
 
 def test_figure_escapes_and_carries_spans():
