@@ -9,6 +9,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`analysis.refit`: ``refit`` (a new version of runs, the old one kept);
 - :mod:`analysis.devcorpus`, :mod:`analysis.evaluate`: ``dev-corpus``, ``evaluate``;
 - :mod:`analysis.export`: ``export``;
+- :mod:`analysis.soundtracks`: ``tracks``;
 - :mod:`dashboard.users_cli`, :mod:`dashboard.judgements_cli`, :mod:`dashboard.runs_cli`,
   :mod:`dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
 - this module: ``sync``.
