@@ -998,11 +998,11 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 #: Frequencies (Hz) marked on the saliency heatmap's band axis, where they are within its bands.
-SALIENCY_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
+SALIENCY_TICKS_HZ = (250, 500, 1000, 2000, 4000, 8000)
 
 
 def saliency_heatmap(saliency: np.ndarray, band_hz: np.ndarray, *, method: str = "", n_sections: int | None = None,
-                     cluster=None, height: int = 320) -> go.Figure:
+                     cluster=None, names: dict | None = None, height: int = 320) -> go.Figure:
     """What the network listens to: a cluster's saliency map (mel band × normalised section time)
     beside its mean over time (the frequency profile).
 
@@ -1013,8 +1013,8 @@ def saliency_heatmap(saliency: np.ndarray, band_hz: np.ndarray, *, method: str =
     band_hz : np.ndarray [shape=(n_bands,)]
         Centre frequency of each band in Hz; the bands are drawn equally spaced, as on the mel
         spectrograms, with ticks in Hz at their mel positions.
-    method, n_sections, cluster
-        Shown in the hover and title (escaped).
+    method, n_sections, cluster, names
+        Shown in the title and the figure's meta (escaped); ``names``: cluster → name.
     """
     from plotly.subplots import make_subplots
 
@@ -1039,7 +1039,7 @@ def saliency_heatmap(saliency: np.ndarray, band_hz: np.ndarray, *, method: str =
     fig.add_trace(go.Scatter(x=profile, y=bands, mode="lines", line=dict(color=ACCENT, width=2), fill="tozerox",
                              customdata=hz_text, hovertemplate="%{customdata}: %{x:.2f}<extra>profile</extra>",
                              showlegend=False), row=1, col=2)
-    who = f"{cluster_name(cluster)} · " if cluster is not None else ""
+    who = f"{cluster_name(cluster, names)} · " if cluster is not None else ""
     sub = f"{who}mean of {n_sections} sections" if n_sections is not None else who.rstrip(" ·")
     layout = base_layout(height=height, margin=dict(l=56, r=12, t=30, b=44), showlegend=False,
                          title=dict(text=escape_text(sub), font=dict(size=12), x=0.01, y=0.98),

@@ -130,7 +130,9 @@ def test_saliency_figure_is_pure_and_escaped():
 
     m = np.zeros((96, 4))
     m[30] = 1.0
-    fig = figures.saliency_heatmap(m, band_frequencies(), method="<b>x</b>", n_sections=3, cluster=1)
+    fig = figures.saliency_heatmap(m, band_frequencies(), method="<b>x</b>", n_sections=3, cluster=1,
+                                   names={1: "<i>loud</i> & dark"})
+    assert "<i>" not in fig.layout.title.text and "&lt;i&gt;loud" in fig.layout.title.text
     assert fig.data[0].type == "heatmap" and np.asarray(fig.data[0].z).max() == 1.0
     assert int(np.argmax(fig.data[1].x)) == 30  # the profile beside it
     assert "1k" in fig.layout.yaxis.ticktext and fig.layout.yaxis.title.text == "Hz (mel)"

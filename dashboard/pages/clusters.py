@@ -160,7 +160,8 @@ def saliency_block(data, run_id, cluster) -> html.Div:
     row = rows.iloc[0]
     m = map_array(row)
     fig = figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
-                                   n_sections=int(row["n_sections"]), cluster=cluster)
+                                   n_sections=int(row["n_sections"]), cluster=cluster,
+                                   names=cluster_names(data, run_id))
     return card(SALIENCY_TITLE,
                 html.P("Brighter = the network's output for this cluster depends more on this band (low "
                        "frequencies at the bottom; right: the mean over time).", className="small"),
