@@ -220,8 +220,9 @@ def _span_args(data: StoreData, song_id: str) -> tuple[dict, float, float]:
     if song_id not in data.songs.index:
         abort(404)
     try:
-        start, end = float(request.args["start"]), float(request.args["end"])
-    except (KeyError, ValueError):
+        # to the millisecond: one cache entry per audible span
+        start, end = round(float(request.args["start"]), 3), round(float(request.args["end"]), 3)
+    except (KeyError, ValueError, OverflowError):
         abort(400, description="start and end (seconds) are required numbers")
     if not (np.isfinite(start) and np.isfinite(end)) or start < 0 or end <= start:
         abort(400, description="need 0 <= start < end")
@@ -242,7 +243,6 @@ def span_audio(song_id: str, fmt: str):
         abort(404)
     data = _data()
     row, start, end = _span_args(data, song_id)
-    start, end = round(start, 3), round(end, 3)
     tag = _etag(row.get("content_hash") or song_id, start, end, fmt, "span1")
     key = ("audio", data.store_uri, tag)
     payload = _cache.get(key)

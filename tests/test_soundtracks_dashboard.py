@@ -66,7 +66,7 @@ def test_span_route_serves_exactly_the_span(client, store):
 
 @pytest.mark.parametrize("query", ["", "?start=1", "?start=a&end=2", "?start=3&end=2", "?start=-1&end=2",
                                    "?start=nan&end=2", "?start=0&end=inf", "?start=0&end=1000",
-                                   "?start=999&end=1000"])
+                                   "?start=999&end=1000", "?start=1&end=1.0001", "?start=1e999&end=2"])
 def test_span_route_refuses_bad_spans(client, store, query):
     sid = store.read_table("songs")["song_id"].iloc[0]
     assert client.get(f"/audio/span/{sid}.wav{query}").status_code == 400
