@@ -45,6 +45,9 @@ def register_cli(sub, options) -> None:
                    help="embedder to run (repeatable) [musicnn]")
     p.add_argument("--no-embed", action="store_true", help="skip learned embeddings")
     p.add_argument("--no-cluster", action="store_true", help="skip the default clusterings")
+    p.add_argument("--sound-tracks", action="store_true",
+                   help="also compute each analysed song's sound tracks with the defaults of 'sectionist tracks' "
+                   "(0.3-0.4 s per minute of audio measured; off by default) [false]")
     p.add_argument("--device", default=None, help="torch device for embeddings, e.g. cuda [cpu]")
     p.add_argument("--force", action="store_true", help="recompute songs even if unchanged")
     p.add_argument("--retry-failed", action="store_true",
@@ -93,6 +96,7 @@ def cmd_analyze(args) -> int:
         workers=args.workers, dask=args.dask, embedders=tuple(args.embedders) if args.embedders else None,
         device=args.device, force=args.force or None, retry_failed=args.retry_failed or None,
         embed=False if args.no_embed else None, cluster=False if args.no_cluster else None,
+        sound_tracks=True if args.sound_tracks else None,
     )
     store = open_store(args.store, **store_options(args))
     summary = analyze(args.songs, store, cfg, progress=not args.quiet)

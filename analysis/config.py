@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import ParameterError
 
 #: Fields that do not change what is computed for a song (so they are left out of the hash).
-_NOT_HASHED = {"workers", "dask", "force", "retry_failed", "embed", "embedders", "cluster", "device"}
+_NOT_HASHED = {"workers", "dask", "force", "retry_failed", "embed", "embedders", "cluster", "device", "sound_tracks"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class AnalysisConfig:
     embedders: tuple = ("musicnn",)
     cluster: bool = True
     device: str = "cpu"
+    sound_tracks: bool = False  # also write each analysed song's sound tracks (analysis.soundtracks)
 
     def __post_init__(self):
         if not 8000 <= self.sample_rate <= 192000:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from store import SCHEMA_VERSION, Store
-from store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SONGS, TAGS
+from store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SONGS, SOUND_TRACKS, TAGS
 
 from . import __version__
 from .audio import AUDIO_EXTENSIONS, content_hash, load_audio, probe
@@ -208,6 +208,12 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
         from .structure import song_segments
 
         parts.update(song_segments(song_id, y, sr, cfg.structure_schemes))
+    if cfg.sound_tracks:  # the producers' sound tracks with the defaults of 'sectionist tracks' (off: slower)
+        from .soundtracks import song_tracks
+
+        tracks = song_tracks(y, sr).tracks
+        tracks.insert(0, "song_id", song_id)
+        parts[(SOUND_TRACKS, SOUND_TRACKS.part(song_id=song_id))] = tracks
     if cfg.embed:
         from .embeddings import embed_song
 

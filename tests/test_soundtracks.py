@@ -197,3 +197,32 @@ def test_help_explains(capsys):
     text = capsys.readouterr().out
     for word in ("--beats", "--nmf", "--threshold", "just-noticeable", "resume"):
         assert word in text
+
+
+def test_analyze_writes_sound_tracks_only_when_asked(tmp_path):
+    from analysis.config import AnalysisConfig
+    from analysis.pipeline import analyze
+
+    y = song([lambda: note(DARK), lambda: note(BRIGHT, 440)], beats_per=2, n_rep=6)
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    sf.write(folder / "two.wav", y, SR)
+    base = AnalysisConfig(embed=False, cluster=False, structure_schemes=())
+    off = open_store(tmp_path / "off", create=True)
+    analyze([folder], off, base, progress=False)
+    assert off.list_parts(SONGS) and not off.list_parts(SOUND_TRACKS)
+    on = open_store(tmp_path / "on", create=True)
+    cfg = base.replace(sound_tracks=True)
+    assert cfg.config_hash() == base.config_hash()  # adds a table; the sections do not change
+    analyze([folder], on, cfg, progress=False)
+    (part,) = on.list_parts(SOUND_TRACKS)
+    got = on.read_part(SOUND_TRACKS, part)
+    assert set(got["kind"]) == {"sound"} and got["track"].nunique() == 2
+    assert (got["fragment_beats"] == 2).all()
+    # 'sectionist tracks' with the same defaults finds it done
+    assert tracks_done(on) == {"done": 0, "skipped": 1}
+
+
+def tracks_done(store):
+    res = st.tracks_store(store, progress=False)
+    return {"done": len(res["done"]), "skipped": len(res["skipped"])}
