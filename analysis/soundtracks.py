@@ -131,7 +131,8 @@ def _frames_of(bounds: np.ndarray, sr: int, n_frames: int) -> np.ndarray:
     return np.clip(np.round(np.asarray(bounds) * sr / HOP).astype(int), 0, n_frames)
 
 
-def fragment_features(M: np.ndarray, bounds: np.ndarray, sr: int, *, n_mfcc: int = N_MFCC) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fragment_features(M: np.ndarray, bounds: np.ndarray, sr: int, *,
+                      n_mfcc: int = N_MFCC) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Loudness-free envelope of each fragment, its level and its spectral centroid.
 
     Parameters

@@ -26,7 +26,7 @@ BRIGHT = [0.2] + [0.6] * 12            # a bright instrument: many strong harmon
 
 def note(amps, f0=110.0, gain=1.0, seconds=BEAT):
     """One plucked note of an additive instrument (harmonic amplitudes ``amps``)."""
-    t = np.arange(int(round(seconds * SR))) / SR
+    t = np.arange(round(seconds * SR)) / SR
     y = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * t) for k, a in enumerate(amps))
     return (gain * y * np.minimum(1, t / 0.005) * np.exp(-3 * t)).astype(np.float32)
 

@@ -52,7 +52,7 @@ def test_sound_tracks_render_for_two_songs_and_a_block_plays(server, viewport):
             _open(page, server)
             ticks = _texts(page, "#songs-timeline .ytick text")
             for title in server["titles"]:  # one heading per song
-                assert any(t.startswith(title) and (t.endswith(" sounds") or t.endswith(" sound")) for t in ticks), ticks
+                assert any(t.startswith(title) and t.endswith((" sounds", " sound")) for t in ticks), ticks
             assert sum(t.startswith("sound 1 ·") for t in ticks) == 2, ticks  # one panel per song
             assert any(t.startswith("component ") for t in ticks)
             name = f"soundtracks-{viewport[0]}x{viewport[1]}.png"
