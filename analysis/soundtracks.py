@@ -542,9 +542,10 @@ def cmd_tracks(args) -> int:
 
     from store import open_store
 
-    from .commands import store_options
-
-    store = open_store(args.store, create=False, **store_options(args))
+    # the entry point's resolved settings (S3 endpoint, region, read cache); not analysis.commands,
+    # which imports the pipeline, which imports this module
+    settings = getattr(args, "settings", None)
+    store = open_store(args.store, create=False, **(settings.store_options() if settings is not None else {}))
     res = tracks_store(store, song_ids=args.songs, beats=args.beats, threshold=args.threshold, nmf=args.nmf,
                        force=args.force, progress=not args.quiet)
     for sid, title, msg in res["failed"]:
