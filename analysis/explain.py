@@ -23,6 +23,10 @@ from .errors import InputError, ParameterError
 log = logging.getLogger(__name__)
 
 SURROGATES = ("forest", "gbm")
+#: Sections explained per run on the large-corpus path (a stratified sample, :func:`stratified_sample`).
+EXPLAIN_SAMPLE = 10_000
+#: Least sections per cluster in that sample (all of a smaller cluster).
+EXPLAIN_MIN_PER_CLUSTER = 50
 
 
 class ClusterExplainer(BaseEstimator):
@@ -187,6 +191,40 @@ def shap_ranking(own_shap: np.ndarray, labels: np.ndarray, feature_names: list[s
         order = np.argsort(-m, kind="stable")
         out[int(c)] = [{"feature": feature_names[j], "mean_abs_shap": float(m[j])} for j in order]
     return out
+
+
+def stratified_sample(labels, size: int = EXPLAIN_SAMPLE, *, min_per_cluster: int = EXPLAIN_MIN_PER_CLUSTER,
+                      random_state=0) -> np.ndarray:
+    """Sorted indices of a seeded sample of about ``size`` rows stratified by label.
+
+    Each label (cluster) gets its share of ``size``, at least ``min_per_cluster`` rows (all of a
+    smaller cluster), so every cluster is explained however small. Up to ``size`` rows: all of them.
+
+    Parameters
+    ----------
+    labels : array-like [shape=(n,)]
+    size : int
+    min_per_cluster : int
+    random_state : int
+
+    Returns
+    -------
+    np.ndarray [shape=(m,)], int
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n <= size:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    picks = []
+    for c in range(len(values)):
+        members = order[starts[c]:starts[c] + counts[c]]
+        take = min(counts[c], max(min_per_cluster, int(round(size * counts[c] / n))))
+        picks.append(rng.choice(members, take, replace=False))
+    return np.sort(np.concatenate(picks))
 
 
 def explain_labels(X: np.ndarray, labels: np.ndarray, feature_names: list[str], *, random_state=0,

@@ -51,6 +51,8 @@ from store.schema import (
 from .errors import ParameterError, StoreError
 from .explain import Explanation
 from .runs import (  # noqa: F401  (LEVELS, SpaceData, make_run_id: re-exported for callers of this module)
+    LARGE_FIT_SAMPLE,
+    LARGE_ROWS,
     LEVELS,
     STABILITY_REPEATS,
     RunResult,
@@ -294,11 +296,17 @@ def explain_from_store(store, result: RunResult, *, progress: bool = False) -> E
     """Explain a run with the readable features of its sections (``classical`` runs with all
     classical features, every other run with ``classical17``).
 
+    A run fitted on the large-corpus path (``result.large``) is explained on a sample of its
+    sections stratified by cluster (:func:`analysis.explain.stratified_sample`, about
+    :data:`analysis.explain.EXPLAIN_SAMPLE` sections, every cluster present): only those sections get
+    ``explanations`` rows, and the clusters' SHAP rankings come from them.
+
     Returns
     -------
     Explanation or None
         None when the run has a single cluster or the store lacks those features (logged).
     """
+    from . import explain as explain_mod
     from .explain import explain_run
 
     if len(np.unique(result.labels)) < 2:
@@ -309,6 +317,11 @@ def explain_from_store(store, result: RunResult, *, progress: bool = False) -> E
     except StoreError as exc:
         log.warning("run %s: not explained (%s)", result.run_id, exc)
         return None
+    if result.large is not None:
+        labels = result.labels_of(feats["section_id"].to_numpy())
+        keep = explain_mod.stratified_sample(labels, explain_mod.EXPLAIN_SAMPLE, random_state=result.spec.seed)
+        feats = feats.iloc[keep]
+        result.large["explained_sample"] = int(len(keep))
     return explain_run(result, feats["section_id"].to_numpy(), feats[fcols].to_numpy(np.float64), fcols,
                        space=explain_space, progress=progress)
 
@@ -423,6 +436,8 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
               "central_only": spec.central_only, "stability_repeats": stability.n_repeats if stability else 0,
               "explained_with": explanation.space if explanation is not None else None,
               "k_reason": result.k_reason, **spec.params}
+    if result.large is not None:
+        params["large"] = result.large
     quality = result.quality
     run = {
         "run_id": run_id, "space": spec.space, "method": spec.method, "scaling": spec.scaling, "level": spec.level,
@@ -464,7 +479,8 @@ def write_run(store, rows: RunRows) -> str:
 def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="auto", scaling: str = "standard",
                   seed: int = 0, level: str | None = None, *, central_only: bool = False, explain: bool = True,
                   stability: bool = True, n_repeats: int = STABILITY_REPEATS, project: bool = True,
-                  method_params: dict | None = None, progress: bool = True, version: int | None = None) -> str:
+                  method_params: dict | None = None, progress: bool = True, version: int | None = None,
+                  large_rows: int = LARGE_ROWS) -> str:
     """Cluster one space of a store and write the run's tables, as a new run: a run id is never refitted.
 
     The first fit of a set of options is written under its readable id (its *lineage*, e.g.
@@ -503,6 +519,9 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
         Extra estimator parameters (e.g. ``{"covariance_type": "full"}``).
     version : int, optional
         Version to write (default: one more than the lineage's latest, 1 for a new lineage).
+    large_rows : int
+        Above this many rows the run, its explanation and its new maps take the large-corpus path
+        (:func:`analysis.runs.fit_run`, ``docs/modeling.md``).
 
     Returns
     -------
@@ -518,7 +537,7 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
         raise StoreError(f"{store.uri}: only {n_sec} section(s) in space {space!r}; need at least 3 to cluster")
     log.info("run %s: %d sections, %d rows × %d columns", replace(spec, level=data.level).run_id, n_sec, *data.X.shape)
 
-    result = fit_run(data, spec)
+    result = fit_run(data, spec, large_rows=large_rows)
     if version is None:
         version = latest_version(store, result.run_id) + 1
     stab = run_stability(data, result, n_repeats=n_repeats, progress=progress) if stability else None
@@ -531,12 +550,12 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, result.n_clusters,
              result.quality["silhouette"], truth["ari"], rows.runs["seconds"].iloc[0])
     if project:
-        ensure_maps(store, space, seed=seed, progress=progress, run_ids={run_id})
+        ensure_maps(store, space, seed=seed, progress=progress, run_ids={run_id}, large_rows=large_rows)
     return run_id
 
 
 def ensure_maps(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, progress: bool = True,
-                run_ids=None) -> list[str]:
+                run_ids=None, large_rows: int = LARGE_ROWS) -> list[str]:
     """Fit the maps of ``space`` that do not exist yet, and draw runs' centroids on every map of it.
 
     Existing maps are never refitted (their coordinates are what people know); ``run_ids`` limits
@@ -550,7 +569,7 @@ def ensure_maps(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, 
     missing = [(k, d) for k, d in kinds
                if not store.has_part(PROJECTION_INFO, PROJECTION_INFO.part(space=space, kind=k, dims=d))]
     if missing:
-        made = project_space(store, space, kinds=missing, seed=seed, progress=progress)
+        made = project_space(store, space, kinds=missing, seed=seed, progress=progress, large_rows=large_rows)
         return [f"{space}/{k}{d}" for k, d in made]
     projectors = space_projectors(store, space)
     if projectors:
@@ -570,7 +589,8 @@ def _space_section_matrix(store, space: str) -> tuple[np.ndarray, np.ndarray, li
     return data.section_ids, data.X, data.columns
 
 
-def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, progress: bool = True) -> dict:
+def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0, progress: bool = True,
+                  large_rows: int = LARGE_ROWS) -> dict:
     """Fit each projection of ``space`` and write it, then project every run's centroids with it.
 
     Writes ``projections`` and ``projection_info`` parts ``{space}/{kind}{dims}`` (``projection_info``
@@ -579,12 +599,17 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
     ``space``, its ``centroid_projections`` part (every map of the space). Refitting a map moves
     coordinates people know; ``sectionist analyze`` fits only the maps that do not exist yet.
 
+    Above ``large_rows`` sections t-SNE and UMAP are fitted on a sample of
+    :data:`analysis.projection.PROJECTION_FIT_SAMPLE` sections and the others placed with the fitted
+    model's ``transform`` (:func:`analysis.projection.fit_embed`); they are part of this fit, so
+    their ``placed`` stays False, and ``projection_info.params`` records ``fit_sample``.
+
     Returns
     -------
     dict
         ``(kind, dims) → fitted`` :class:`analysis.projection.Projector`.
     """
-    from .projection import Projector
+    from .projection import PROJECTION_FIT_SAMPLE, fit_embed
 
     ids, X, cols = _space_section_matrix(store, space)
     if len(ids) < 4:
@@ -598,9 +623,9 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
         it = tqdm(list(kinds), desc=f"projections {space}", leave=False, disable=None)
     for kind, dims in it:
         t0 = time.perf_counter()
-        proj = Projector(kind, dims, random_state=seed).fit(X)
+        proj, E = fit_embed(X, kind, dims, random_state=seed, progress=progress,
+                            fit_sample=PROJECTION_FIT_SAMPLE if len(ids) > large_rows else None)
         fitted[(kind, dims)] = proj
-        E = proj.embedding_
         part = PROJECTIONS.part(space=space, kind=kind, dims=dims)
         store.write_part(PROJECTIONS, part, pd.DataFrame({
             "space": space, "kind": kind, "dims": dims, "section_id": ids,
@@ -970,7 +995,7 @@ def _spec_lineage(spec: dict, seed: int) -> str:
 
 def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress: bool = True,
                        projections=DEFAULT_PROJECTIONS, n_repeats: int = STABILITY_REPEATS,
-                       report: dict | None = None) -> list[str]:
+                       report: dict | None = None, large_rows: int = LARGE_ROWS) -> list[str]:
     """The modelling step of ``sectionist analyze``: bring a store's runs, maps and comparisons up to date.
 
     Resumable, unit by unit, whatever happened to the songs:
@@ -992,6 +1017,8 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
     ----------
     report : dict, optional
         Filled with ``placement`` (:class:`PlacementReport`) and ``fitted`` (run ids and maps fitted now).
+    large_rows : int
+        Above this many rows runs and maps take the large-corpus path (``docs/modeling.md``).
 
     Returns
     -------
@@ -1031,7 +1058,7 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
             _mark(store, "comparisons", config_hash, done=False)
             t0 = time.perf_counter()
             run_id = cluster_store(store, seed=seed, project=False, progress=progress, n_repeats=n_repeats,
-                                   version=1, **spec)
+                                   version=1, large_rows=large_rows, **spec)
             timings[run_id] = round(time.perf_counter() - t0, 2)
             fitted.append(run_id)
             changed.add(run_id)
@@ -1044,7 +1071,7 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
                    if not store.has_part(PROJECTION_INFO, PROJECTION_INFO.part(space=space, kind=k, dims=d))]
         if missing:
             t0 = time.perf_counter()
-            made = project_space(store, space, kinds=missing, seed=seed, progress=progress)
+            made = project_space(store, space, kinds=missing, seed=seed, progress=progress, large_rows=large_rows)
             fitted.extend(f"{space}/{k}{d}" for k, d in made)
             timings[f"projections {space}"] = round(time.perf_counter() - t0, 2)
         for k, d in projections:

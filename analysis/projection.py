@@ -22,6 +22,14 @@ PRE_PCA_DIMS = 50
 FFT_MIN_ROWS = 10000
 #: t-SNE uses ``n_jobs`` threads from this many rows on (one thread below: less overhead).
 THREADS_MIN_ROWS = 5000
+#: Large-corpus path (:func:`fit_embed`): rows t-SNE and UMAP are fitted on; the others are placed
+#: with ``transform``. (20 000 rather than 50 000: a t-SNE fit of 50 000 rows alone takes minutes on 2 cores.)
+PROJECTION_FIT_SAMPLE = 20_000
+#: Rows placed per ``transform`` call in the large-corpus path (bounds the memory of the neighbour search).
+TRANSFORM_CHUNK = 50_000
+#: Optimisation iterations of openTSNE's ``transform`` in the large-corpus path (openTSNE's default
+#: is 250; the neighbour search and median initialisation cost as much as 50 iterations).
+LARGE_TSNE_TRANSFORM_ITER = 50
 
 
 class Projector(TransformerMixin, BaseEstimator):
@@ -129,12 +137,14 @@ class Projector(TransformerMixin, BaseEstimator):
         """Fit and return the fitted rows' coordinates :attr:`embedding_` [shape=(n, n_components)]."""
         return self.fit(X).embedding_
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X, *, n_iter: int | None = None) -> np.ndarray:
         """Coordinates of new rows (original units of the space) under the fitted model.
 
         Parameters
         ----------
         X : np.ndarray [shape=(m, d)]
+        n_iter : int, optional
+            t-SNE only: optimisation iterations of the placement (default: openTSNE's).
 
         Returns
         -------
@@ -150,9 +160,64 @@ class Projector(TransformerMixin, BaseEstimator):
         Z = self._prepare(X)
         if self.kind == "tsne":
             # new points are placed against the fixed reference embedding
-            out = np.asarray(self.model_.transform(Z, perplexity=min(5.0, self.params_["perplexity"])))
+            extra = {} if n_iter is None else {"n_iter": int(n_iter)}
+            out = np.asarray(self.model_.transform(Z, perplexity=min(5.0, self.params_["perplexity"]), **extra))
         else:
             out = np.asarray(self.model_.transform(Z))
         if out.shape[1] < self.n_components:
             out = np.hstack([out, np.zeros((out.shape[0], self.n_components - out.shape[1]))])
         return out.astype(np.float64)
+
+
+def fit_embed(X, kind: str, n_components: int, *, random_state=0, fit_sample: int | None = None,
+              chunk: int = TRANSFORM_CHUNK, progress: bool = False) -> tuple[Projector, np.ndarray]:
+    """Fit a :class:`Projector` and return it with the coordinates of every row of ``X``.
+
+    With ``fit_sample`` set and more rows than that, t-SNE and UMAP take the **large-corpus path**:
+    they are fitted on a seeded uniform sample of ``fit_sample`` rows and every other row is placed
+    with :meth:`Projector.transform`, ``chunk`` rows at a time (t-SNE with
+    :data:`LARGE_TSNE_TRANSFORM_ITER` iterations). The projector's ``params_`` then record
+    ``fit_sample`` and ``placed_by_transform``. PCA is always fitted on every row (its cost is
+    linear in the rows).
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, d)]
+    kind : {"pca", "tsne", "umap"}
+    n_components : {2, 3}
+    random_state : int
+    fit_sample : int, optional
+    chunk : int
+    progress : bool
+        A progress bar over the placed chunks.
+
+    Returns
+    -------
+    projector : Projector
+    embedding : np.ndarray [shape=(n, n_components)]
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    proj = Projector(kind, n_components, random_state=random_state)
+    if kind == "pca" or fit_sample is None or n <= fit_sample:
+        proj.fit(X)
+        return proj, proj.embedding_
+    if chunk < 1:
+        raise ParameterError(f"chunk={chunk}: must be ≥ 1")
+    idx = np.sort(np.random.default_rng(random_state).choice(n, int(fit_sample), replace=False))
+    proj.fit(X[idx])
+    E = np.empty((n, n_components), dtype=np.float64)
+    E[idx] = proj.embedding_
+    rest = np.setdiff1d(np.arange(n), idx, assume_unique=True)
+    starts = range(0, len(rest), chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=f"placing on {kind}{n_components}", leave=False, disable=None)
+    n_iter = LARGE_TSNE_TRANSFORM_ITER if kind == "tsne" else None
+    for a in starts:
+        rows = rest[a:a + chunk]
+        E[rows] = proj.transform(X[rows], n_iter=n_iter)
+    proj.params_ = {**proj.params_, "fit_sample": int(len(idx)), "placed_by_transform": int(len(rest)),
+                    **({"transform_n_iter": n_iter} if n_iter is not None else {})}
+    return proj, E

@@ -41,6 +41,13 @@ __all__ = [
 
 #: Bootstrap refits of the stability step.
 STABILITY_REPEATS = 5
+#: Above this many rows (sections, or frames at the frame level) a run takes the large-corpus path
+#: (:func:`fit_run`, ``docs/modeling.md``); the ``large_rows`` parameter overrides it.
+LARGE_ROWS = 100_000
+#: Rows of the seeded sample that the method (and its K rule) is fitted on in the large-corpus path.
+LARGE_FIT_SAMPLE = 20_000
+#: Mini-batch size of the final K-Means pass over all rows in the large-corpus path.
+MINIBATCH_SIZE = 4096
 LEVELS = ("section", "frame", "section-mean")
 
 
@@ -271,6 +278,9 @@ class RunResult:
     bic : float or None
     estimator : fitted estimator
     scaler : fitted :class:`analysis.clustering.FeatureScaler`
+    large : dict or None
+        Large-corpus path only (:func:`fit_run`): ``rows``, ``fit_sample`` (rows the method was
+        fitted on) and ``final`` (how every row was labelled); None on the ordinary path.
     """
 
     spec: RunSpec
@@ -297,6 +307,7 @@ class RunResult:
     k_max: int | None = None
     k_at_edge: bool = False
     k_reason: str = ""
+    large: dict | None = None
 
     @property
     def run_id(self) -> str:
@@ -323,8 +334,24 @@ def _section_labels(data: SpaceData, Z: np.ndarray, fitted, labels=None) -> tupl
     return mode_labels(data.groups, lab, D, len(data.section_ids))
 
 
-def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
+def sample_rows(n: int, size: int, random_state=0) -> np.ndarray:
+    """Sorted indices of a seeded uniform sample of ``min(n, size)`` of ``n`` rows, without replacement."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))
+
+
+def fit_run(data: SpaceData, spec: RunSpec, *, large_rows: int = LARGE_ROWS,
+            fit_sample: int = LARGE_FIT_SAMPLE) -> RunResult:
     """Scale the rows, fit the method and measure the run: a pure function (no store).
+
+    Up to ``large_rows`` rows the method is fitted on all rows. Above, the **large-corpus path**
+    (:func:`_fit_large`): the method, and its K rule, are fitted on a seeded sample of
+    ``fit_sample`` rows; K-Means then refines its centres with ``MiniBatchKMeans`` over all rows
+    (initialised at the sample's centres, same K); every other method labels all rows with the
+    sample fit's ``predict`` (GMM and fuzzy c-means: their probabilities; Ward and HDBSCAN: the
+    nearest fitted centre, so no row is noise). Silhouettes are estimated against a sample (as
+    above 8000 rows on either path).
 
     Parameters
     ----------
@@ -332,6 +359,10 @@ def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
         At least 3 sections.
     spec : RunSpec
         Its ``level``, when set, must be the data's.
+    large_rows : int
+        Row count above which the large-corpus path is taken (default :data:`LARGE_ROWS`).
+    fit_sample : int
+        Rows the large-corpus path fits the method on (default :data:`LARGE_FIT_SAMPLE`).
 
     Returns
     -------
@@ -351,6 +382,8 @@ def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
     if n_sec < 3:
         raise ParameterError(f"only {n_sec} section(s) in space {spec.space!r}; need at least 3 to cluster")
     seed = spec.seed
+    if data.X.shape[0] > large_rows:
+        return _fit_large(data, spec, fit_sample=fit_sample)
     scaler = FeatureScaler(spec.scaling).fit(data.X)
     Z = scaler.transform(data.X)
     est = spec.estimator().fit(Z)
@@ -387,6 +420,53 @@ def fit_run(data: SpaceData, spec: RunSpec) -> RunResult:
         k_rule=getattr(est, "k_rule_", "fixed"), k_min=getattr(est, "k_min_", None),
         k_max=getattr(est, "k_max_", None), k_at_edge=bool(getattr(est, "k_at_edge_", False)),
         k_reason=getattr(est, "k_reason_", ""),
+    )
+
+
+def _fit_large(data: SpaceData, spec: RunSpec, *, fit_sample: int) -> RunResult:
+    """The large-corpus path of :func:`fit_run` (``spec.level`` filled): fit on a sample, label all rows."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    from .clustering import FeatureScaler, cluster_quality, silhouette_per_sample
+
+    seed = spec.seed
+    n_rows, n_sec = data.X.shape[0], len(data.section_ids)
+    scaler = FeatureScaler(spec.scaling).fit(data.X)
+    Z = scaler.transform(data.X)
+    idx = sample_rows(n_rows, fit_sample, seed)
+    est = spec.estimator().fit(Z[idx])
+    final = "sample fit, predict for all rows"
+    if spec.method == "kmeans":
+        mbk = MiniBatchKMeans(n_clusters=int(est.n_clusters_), init=est.cluster_centers_, n_init=1,
+                              batch_size=MINIBATCH_SIZE, random_state=seed).fit(Z)
+        est.cluster_centers_ = np.asarray(mbk.cluster_centers_, dtype=np.float64)
+        est.inertia_ = float(mbk.inertia_)
+        final = f"MiniBatchKMeans over all rows (batch {MINIBATCH_SIZE}) from the sample's centres"
+    elif not hasattr(est, "predict_proba"):
+        final = "sample fit, the other rows take the nearest fitted centre"
+    soft = getattr(est, "proba_", None) is not None
+    model = RunModel(spec, list(data.columns), scaler, est, soft)
+    pl = place_sections(model, data)
+    labels = pl.labels
+    Zs = Z if data.groups is None else group_means(Z, data.groups, n_sec)
+    est.labels_, est.proba_, est.confidence_ = None, None, None  # per-row arrays of the sample fit
+    large = {"rows": int(n_rows), "fit_sample": int(len(idx)), "final": final}
+    if getattr(est, "k_at_edge_", False):
+        log.warning("run %s: K=%d is at the edge of its search range %d–%d (%s); a wider --k-min/--k-max may "
+                    "choose differently", spec.run_id, est.n_clusters_, est.k_min_, est.k_max_, est.k_reason_)
+    return RunResult(
+        spec=spec, section_ids=data.section_ids, song_ids=data.song_ids, columns=list(data.columns),
+        labels=labels, confidence=pl.confidence, distance=pl.distance, proba=pl.proba,
+        label_distribution=pl.label_distribution,
+        silhouette=silhouette_per_sample(Zs, labels, random_state=seed),
+        quality=cluster_quality(Zs, labels, random_state=seed),
+        n_clusters=int(est.n_clusters_), centers=est.cluster_centers_,
+        centroids=scaler.inverse_transform(est.cluster_centers_),
+        curves=getattr(est, "curves_", {}) or {}, k_range=list(getattr(est, "k_range", []) or []),
+        bic=est.bic_, estimator=est, scaler=scaler,
+        k_rule=getattr(est, "k_rule_", "fixed"), k_min=getattr(est, "k_min_", None),
+        k_max=getattr(est, "k_max_", None), k_at_edge=bool(getattr(est, "k_at_edge_", False)),
+        k_reason=getattr(est, "k_reason_", ""), large=large,
     )
 
 
