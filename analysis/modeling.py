@@ -1170,6 +1170,7 @@ def register_cli(subparsers, options) -> None:
     p.add_argument("--no-project", action="store_true", help="skip the maps: by default the space's missing maps are fitted (existing ones never are) and "
                    "the run's centroids are drawn on every map of the space")
     p.add_argument("--compare", action="store_true", help="also compare all runs afterwards")
+    _large_rows_option(p)
     p.set_defaults(func=_cmd_cluster)
 
     c = subparsers.add_parser(
@@ -1192,7 +1193,21 @@ def register_cli(subparsers, options) -> None:
     options.store(m)
     m.add_argument("--embedders", nargs="*", default=["musicnn"], help="embedders to cluster (default musicnn)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _large_rows_option(m)
     m.set_defaults(func=_cmd_models)
+
+
+def _large_rows_option(parser) -> None:
+    from .explain import EXPLAIN_SAMPLE
+    from .projection import PROJECTION_FIT_SAMPLE
+
+    parser.add_argument(
+        "--large-rows", type=int, default=LARGE_ROWS, metavar="N",
+        help=f"above N rows (default {LARGE_ROWS}) take the large-corpus path: each method and its K rule are "
+        f"fitted on a seeded sample of {LARGE_FIT_SAMPLE} rows, K-Means then refined by MiniBatchKMeans over "
+        f"all rows, other methods label all rows with the sample fit; t-SNE and UMAP fitted on "
+        f"{PROJECTION_FIT_SAMPLE} sections and the others placed with transform; SHAP on about "
+        f"{EXPLAIN_SAMPLE} sections stratified by cluster (docs/modeling.md)")
 
 
 def _open(args):
@@ -1265,7 +1280,8 @@ def _cmd_cluster(args) -> int:
     store = _open(args)
     run_id = cluster_store(store, args.space, args.method, k=args.k, scaling=args.scaling, seed=args.seed,
                            level=args.level, central_only=args.central_only, explain=not args.no_explain,
-                           stability=not args.no_stability, project=not args.no_project, method_params=params)
+                           stability=not args.no_stability, project=not args.no_project, method_params=params,
+                           large_rows=args.large_rows)
     run = store.read_part(RUNS, run_id)
     cols = ["run_id", "k", "k_rule", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth"]
     _print_table(run[[c for c in cols if c in run]])
@@ -1284,7 +1300,7 @@ def _cmd_compare(args) -> int:
 
 def _cmd_models(args) -> int:
     store = _open(args)
-    runs = run_default_models(store, embedders=tuple(args.embedders), seed=args.seed)
+    runs = run_default_models(store, embedders=tuple(args.embedders), seed=args.seed, large_rows=args.large_rows)
     table = store.read_table(RUNS)
     _print_table(table[table["run_id"].isin(runs)][["run_id", "k", "silhouette", "stability_ari", "fidelity",
                                                     "ari_truth", "nmi_truth"]])

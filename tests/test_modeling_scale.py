@@ -109,3 +109,16 @@ def test_store_run_on_the_large_path(tmp_path, monkeypatch):
     assert set(ex["cluster"]) == set(cl["label"])  # every cluster explained
     clusters = store.read_part(CLUSTERS, run_id)
     assert all(json.loads(r) for r in clusters["shap_ranking"])
+
+
+def test_cli_large_rows_option(tmp_path, capsys):
+    from sectionist.cli import main
+    from tests.synthetic_store import build_synthetic_store
+
+    store = build_synthetic_store(tmp_path / "store", n_sections=400, part_per_song=False, melspec=False)
+    assert main(["cluster", "--store", str(tmp_path / "store"), "--k", "3", "--large-rows", "100",
+                 "--no-explain", "--no-stability", "--no-project"]) == 0
+    run = store.read_part(RUNS, "classical17-kmeans-k3")
+    large = json.loads(run["params"].iloc[0])["large"]
+    assert large["rows"] == 400 and "MiniBatchKMeans" in large["final"]
+    assert "classical17-kmeans-k3" in capsys.readouterr().out
