@@ -874,7 +874,7 @@ NMF_COLOR = "#64748b"
 def sound_tracks(panels, *, title: str = "") -> go.Figure:
     """The producers' "sound tracks": one panel per song, one row per distinct sound (in the order the
     caller gives: similar sounds adjacent), blocks where it plays; every block carries
-    ``[song_id, start_s, end_s]`` as customdata, so a click can play that span.
+    ``[song_id, start_s, end_s, track name]`` as customdata, so a click can play that span.
 
     Parameters
     ----------
@@ -917,12 +917,13 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
             tickvals.append(y)
             # two short lines ("sound 3 · 41 blocks" / "mostly low/dark") keep the label column narrow
             head, _, tail = name.rpartition(" · ")
+            track = str(label).rpartition(" · ")[0] or str(label)  # the player names it: "sound 3 · 41 blocks"
             ticktext.append(f"{head}<br>{tail}" if head else name)
             traces.append(go.Bar(
                 base=starts.tolist(), x=(ends - starts).tolist(), y=[y] * len(starts), orientation="h",
                 marker=dict(color=color, line=dict(color="#ffffff", width=0.5)), width=0.8, showlegend=False,
                 # mixed types keep customdata a plain JSON list (a click reads it as it is)
-                customdata=[[sid, float(a), float(b)] for a, b in zip(starts, ends)],
+                customdata=[[sid, float(a), float(b), track] for a, b in zip(starts, ends)],
                 name=name, meta=[name, escape_text(panel["title"])],
                 hovertemplate="%{meta[1]}<br>%{meta[0]}<br>%{base:.2f}–%{customdata[2]:.2f} s · click to listen"
                               "<extra></extra>"))

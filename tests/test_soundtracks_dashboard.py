@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import dash
 import numpy as np
 import pytest
 import soundfile as sf
@@ -90,7 +91,7 @@ def test_figure_escapes_and_carries_spans():
                "tracks": [("sound", "sound 1 · 1 blocks · mostly high/bright", [0.0], [8.0])]}]
     fig = figures.sound_tracks(panels, title="t")
     assert len(fig.data) == 3
-    assert fig.data[0].customdata[1] == ["s1", 4.0, 6.0] or list(fig.data[0].customdata[1]) == ["s1", 4.0, 6.0]
+    assert list(fig.data[0].customdata[1]) == ["s1", 4.0, 6.0, "sound 1 · 2 blocks"]
     assert list(fig.data[0].base) == [0.0, 4.0] and list(fig.data[0].x) == [2.0, 2.0]
     texts = " ".join(fig.layout.yaxis.ticktext)
     assert fig.layout.yaxis.ticktext[0] == "<b>&lt;b&gt;Bold&lt;/b&gt; &amp; co</b> · 1 sound"
@@ -121,8 +122,10 @@ def test_songs_page_sounds_view_for_two_songs(app, store):
         # a click on a block gives its span and a player for it
         cd = list(fig.data[0].customdata[0])
         span = page.clicked_span(data, {"points": [{"customdata": cd}]})
-        assert span == (cd[0], cd[1], cd[2])
-        player = page.span_player(data, *span)
+        assert span == (cd[0], cd[1], cd[2]) and cd[3].startswith("sound 1 · ")
+        player = page._play_span({"points": [{"customdata": cd}]}, "sounds")
+        assert player.children[0].children[1].children == cd[3]  # the player names the track
+        assert page._play_span({"points": [{"customdata": cd}]}, "lanes") is dash.no_update
         audio = player.children[1]
         assert audio.src.startswith(f"/audio/span/{cd[0]}.wav?start=") and audio.autoPlay
         assert page.clicked_span(data, {"points": [{"customdata": 3}]}) is None

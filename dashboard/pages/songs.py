@@ -163,7 +163,7 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
                                               f"{note} · click a block to listen")
 
 
-def span_player(data, song_id, start, end):
+def span_player(data, song_id, start, end, track=None):
     """A player for one span of a song (a sound-track block), with the song bar under it."""
     from dashboard.audio import span_url
 
@@ -177,6 +177,7 @@ def span_player(data, song_id, start, end):
         children=[
             html.Div(className="player-title", children=[
                 html.Span(song["title"], className="song-title"),
+                html.Span(str(track), className="muted") if track else None,
                 html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted")]),
             html.Audio(id=ids.SONGS_SPAN_AUDIO, src=span_url(song_id, start, end), controls=True, autoPlay=True,
                        preload="auto", className="section-audio"),
@@ -263,7 +264,7 @@ def clicked_span(data, click):
     """(song_id, start_s, end_s) of a clicked sound-track block (its customdata), else None."""
     points = (click or {}).get("points") or []
     cd = points[0].get("customdata") if points else None
-    if not isinstance(cd, (list, tuple)) or len(cd) != 3 or not isinstance(cd[0], str):
+    if not isinstance(cd, (list, tuple)) or len(cd) < 3 or not isinstance(cd[0], str):
         return None
     try:
         start, end = float(cd[1]), float(cd[2])
@@ -279,7 +280,10 @@ def clicked_span(data, click):
 def _play_span(click, view):
     data = get_data()
     span = clicked_span(data, click) if view == "sounds" else None
-    return dash.no_update if span is None else span_player(data, *span)
+    if span is None:
+        return dash.no_update
+    cd = click["points"][0]["customdata"]
+    return span_player(data, *span, track=cd[3] if len(cd) > 3 and isinstance(cd[3], str) else None)
 
 
 @callback(Output(ids.SONGS_SONG, "value"), Input(ids.selected(PAGE), "data"), dash.State(ids.SONGS_SONG, "value"),
