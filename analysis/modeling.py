@@ -313,7 +313,11 @@ def explain_from_store(store, result: RunResult, *, progress: bool = False) -> E
         return None
     explain_space = "classical" if result.spec.space == "classical" else "classical17"
     try:
-        feats, fcols = _feature_matrix(store, explain_space, set(result.section_ids))
+        if result.large is None:
+            feats, fcols = _feature_matrix(store, explain_space, set(result.section_ids))
+        else:  # a hash lookup instead of isin(set) of a million strings
+            feats, fcols = _feature_matrix(store, explain_space)
+            feats = feats[pd.Index(result.section_ids).get_indexer(feats["section_id"]) >= 0]
     except StoreError as exc:
         log.warning("run %s: not explained (%s)", result.run_id, exc)
         return None
