@@ -123,12 +123,14 @@ def test_min_length_is_respected(abab, abab_features):
 
 
 def test_laplacian_finds_the_repetition(abab):
-    r = compute_structure(abab, SR, "laplacian")
+    r = compute_structure(abab, SR, "laplacian", k_min=2)  # the default k_min = 3 is for whole songs
     assert r.bounds[0, 0] == 0 and r.bounds[-1, 1] == pytest.approx(40.0, abs=0.05)
     assert label_at(r, 5) == label_at(r, 25) != label_at(r, 15) == label_at(r, 35)  # A and B come back
     b = inner_bounds(r)
     assert len(b) == 3 and np.all(np.abs(b - [10, 20, 30]) <= 0.5), b  # beat-level: within half a second
     assert r.params["k"] == 2
+    default = compute_structure(abab, SR, "laplacian")
+    assert 3 <= default.params["k"] <= 10 and label_at(default, 5) == label_at(default, 25)
 
 
 def test_kmeans15_labels_fixed_sections_per_song():
