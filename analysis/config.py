@@ -101,7 +101,7 @@ class AnalysisConfig:
             from .structure import STRUCTURES
 
             for name in self.structure_schemes:
-                STRUCTURES[name]  # noqa: B018 — unknown: ParameterError listing the known schemes
+                STRUCTURES[name]  # unknown: ParameterError listing the known schemes
 
     def hashed_dict(self) -> dict:
         """The parameters that change results, as a plain dict."""

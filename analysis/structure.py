@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -247,7 +247,7 @@ def merge_slices(X: np.ndarray, durations: np.ndarray, *, window: int = 0, k: in
         same = np.zeros(m - 1)
         seen = np.zeros(m - 1)
         w = min(window, m)
-        for s in range(0, m - w + 1):
+        for s in range(m - w + 1):
             lab = ward_labels(G[s:s + w], k, k_max=k_max, k_min=2)
             same[s:s + w - 1] += lab[1:] == lab[:-1]
             seen[s:s + w - 1] += 1
@@ -318,7 +318,7 @@ def _merged_parts(y, sr, *, threshold, kernel_seconds, min_slice_seconds, window
         labels = ward_labels(standardise(Xp), k, k_max=k_max, k_min=k_min)
     params = dict(threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
                   window=window, k=k, k_max=k_max, k_min=k_min, min_seconds=min_seconds, min_fraction=min_fraction,
-                  n_pre=int(len(pre)), n_post=int(len(post)), n_types=int(np.unique(labels).size),
+                  n_pre=len(pre), n_post=len(post), n_types=int(np.unique(labels).size),
                   pre_bounds=[round(float(c), 3) for c in pre[1:, 0]], pre_labels=[int(v) for v in pre_labels])
     return pre, pre_labels, post, labels, params
 
@@ -473,7 +473,7 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
                                 ref=np.max)
     beats = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=C.shape[1])
     if len(beats) < 13:
-        return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=int(len(beats))))
+        return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=len(beats)))
     Csync = librosa.util.sync(C, beats, aggregate=np.median)
     mfcc = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop)
     Msync = librosa.util.sync(mfcc, beats)
@@ -616,7 +616,7 @@ def cmd_segment(args) -> int:
 
     t0 = time.perf_counter()
     for s in args.scheme:
-        STRUCTURES[s]  # noqa: B018 — unknown: ParameterError listing the valid schemes
+        STRUCTURES[s]  # unknown: ParameterError listing the valid schemes, before the store is opened
     settings = getattr(args, "settings", None)  # S3 endpoint, region, read cache
     store = open_store(args.store, create=False, **(settings.store_options() if settings is not None else {}))
     res = segment_store(store, args.scheme, force=args.force, sample_rate=args.sample_rate, progress=not args.quiet)

@@ -15,8 +15,15 @@ from analysis.errors import ParameterError
 from analysis.evaluate import STRUCTURE_RUN, evaluate_store
 from analysis.export import build, export_files, merge_tracks
 from analysis.sectioning import SCHEMES
-from analysis.structure import (STRUCTURES, compute_structure, enforce_min_length, frame_features, merge_slices,
-                                segment_rows, song_segments)
+from analysis.structure import (
+    STRUCTURES,
+    compute_structure,
+    enforce_min_length,
+    frame_features,
+    merge_slices,
+    segment_rows,
+    song_segments,
+)
 from sectionist.cli import main
 from store import open_store
 from store.schema import SECTIONS, SEGMENTS, SONGS
@@ -247,5 +254,5 @@ def test_reaper_export_has_pre_and_post_merge_tracks(abab, abab_features):
 
 
 def test_every_structure_scheme_is_documented():
-    for name, spec in STRUCTURES.items():
+    for spec in STRUCTURES.values():
         assert spec.help and spec.func.__doc__
