@@ -3,7 +3,7 @@
 Builds a synthetic store of ``--sections`` sections (default 1 000 000): songs of
 ``--per-song`` sections, each song cycling through 3 of ``--sounds`` latent sounds (verse/chorus
 structure); the ``classical17`` features of a section are its sound's centre plus Gaussian noise.
-Only ``songs``-free ``sections`` and ``features`` parts are written, one part per 1000 songs,
+Only ``sections`` and ``features`` parts are written (no ``songs`` table), one part per 1000 songs,
 straight with :meth:`store.Store.write_part` and the :mod:`store.schema` constants. **No frames**:
 embedder runs are not part of this bench (``--frames`` is not offered; the default runs on a store
 without frames are the three classical17 runs).
