@@ -17,6 +17,7 @@ On a cluster of several machines the song files must be readable by the workers 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,10 @@ def dask_client(address: str):
         raise ParameterError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
     kind, n = parse_address(address)
     cluster = None
+    # LocalCluster writes its workers' settings (OPENBLAS_NUM_THREADS=1, PYTHONHASHSEED, …) into this
+    # process's environment; they would leak into everything started later here (e.g. a local
+    # process pool computing with other thread counts), so the environment is put back
+    saved_environ = dict(os.environ)
     try:
         if kind == "local":
             # worker processes (the GIL-bound parts of decoding and features need them), one thread each;
@@ -73,12 +78,21 @@ def dask_client(address: str):
         if cluster is not None:
             cluster.close()
         raise ParameterError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    finally:
+        _restore_environ(saved_environ)
     try:
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+        _restore_environ(saved_environ)
+
+
+def _restore_environ(saved: dict) -> None:
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 def _song_task(work, init, path, song_id, digest, cfg):

@@ -66,7 +66,7 @@ def test_map_every_projection_and_detail(app, data):
     out = render(section_detail(data, sid, run_id, "map"))
     assert f"/audio/{sid}.ogg" in out and "Nearest neighbours" in out
     if data.explanation(run_id, 0) is not None:
-        assert "SHAP value towards the cluster" in out
+        assert "how much a feature places this section in its cluster" in out
 
 
 def test_audio_of_a_real_section(client, data):

@@ -52,11 +52,15 @@ def test_a_local_cluster_gives_the_same_store_as_one_process(tmp_path):
 
 
 def test_the_tasks_run_in_separate_worker_processes(tmp_path):
+    before = dict(os.environ)
     with dask_client("local:2") as client:
+        # LocalCluster's worker settings (OPENBLAS_NUM_THREADS=1, …) do not leak into this process
+        assert dict(os.environ) == before
         pids = set(client.run(os.getpid).values())
         assert len(pids) == 2 and os.getpid() not in pids
         addresses = list(client.scheduler_info()["workers"])
         assert all(a.startswith("tcp://127.0.0.1:") for a in addresses)
+    assert dict(os.environ) == before
 
 
 def test_the_cli_option_and_its_errors(tmp_path, capsys):

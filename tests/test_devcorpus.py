@@ -121,5 +121,12 @@ def test_analyze_records_truth_and_evaluate_scores_it(corpus, tmp_path, capsys):
 
     t = pd.read_csv(out, keep_default_na=False)
     assert set(t["title"]) == {"dev_00", "dev_01"}
-    assert set(t["metric"]) == {"hr_p_0.5", "hr_r_0.5", "hr_f_0.5", "hr_p_3", "hr_r_3", "hr_f_3"}  # no runs
+    hit_rates = {"hr_p_0.5", "hr_r_0.5", "hr_f_0.5", "hr_p_3", "hr_r_3", "hr_f_3"}
+    sections = t[t["run_id"] == ""]  # the sections' boundaries (no clustering run: --no-cluster)
+    assert set(sections["metric"]) == hit_rates
+    # the per-song structure segmentations that analyze writes are scored with labels too
+    structure = t[t["run_id"] == "structure"]
+    assert set(structure["scheme"]) == {"merged", "laplacian"}
+    assert hit_rates | {"pairwise_f", "ari_frames"} <= set(structure["metric"])
+    assert set(t["run_id"]) == {"", "structure"}
     assert t["value"].between(-1, 1).all()
