@@ -775,14 +775,17 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
 
 # ---- songs ---------------------------------------------------------------------------------------
 def song_timeline(lanes, *, duration: float, selected: tuple | None = None, selected_lane: int | None = None,
-                  waveform=None, title: str = "", song_id: str | None = None) -> go.Figure:
+                  waveform=None, title: str = "", song_id: str | None = None, legend_names: dict | None = None,
+                  legend_title: str = "") -> go.Figure:
     """Timeline of one song: one lane per run, sections as blocks coloured by cluster.
 
     Parameters
     ----------
-    lanes : list of (lane_name, starts, ends, labels, positions[, cluster_names])
+    lanes : list of (lane_name, starts, ends, labels, positions[, cluster_names[, colour_labels]])
         Per lane, arrays of equal length; ``positions`` are section positions (click → select);
-        the optional dict names the lane's clusters (cluster → name) in its hover text.
+        the optional dict names the lane's clusters (cluster → name) in its hover text. The optional
+        ``colour_labels`` (same length) colour the blocks instead of ``labels``: the lane's labels
+        aligned to a reference lane, so that one colour means matched clusters across lanes.
     duration : float
         Song length in seconds.
     selected : (start_s, end_s), optional
@@ -794,6 +797,10 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
     song_id : str, optional
         Stored in ``layout.meta``: ``assets/player.js`` draws the playhead of a playing section of
         this song on the timeline.
+    legend_names : dict, optional
+        Colour label → name shown in the legend (the reference lane's cluster names).
+    legend_title : str, optional
+        Above the legend, e.g. "colours matched to <reference run>".
     """
     traces = []
     names = []
@@ -807,26 +814,29 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         names.append("waveform")
         y0 = 1
     seen = set()
-    for li, (lane, starts, ends, labels, positions, *lane_names) in enumerate(lanes):
-        lane_names = lane_names[0] if lane_names else None
+    for li, (lane, starts, ends, labels, positions, *extra) in enumerate(lanes):
+        lane_names = extra[0] if extra else None
+        colours = extra[1] if len(extra) > 1 and extra[1] is not None else labels
         y = y0 + li
         lane = escape_text(lane)
         names.append(lane)
-        starts, ends, labels = np.asarray(starts), np.asarray(ends), np.asarray(labels)
+        starts, ends, labels, colours = np.asarray(starts), np.asarray(ends), np.asarray(labels), np.asarray(colours)
         order = np.argsort(labels, kind="stable")
         for c in np.unique(labels):
             idx = order[labels[order] == c]
+            colour = int(colours[idx[0]]) if len(idx) else int(c)
+            legend = cluster_name(colour, legend_names) if legend_names is not None else cluster_name(colour)
             # one bar trace per cluster and lane: bars from start to end at the lane's y
             traces.append(go.Bar(
                 base=starts[idx], x=(ends - starts)[idx], y=[y] * len(idx), orientation="h",
-                marker=dict(color=cluster_color(c), line=dict(color="#ffffff", width=1)), width=0.8,
-                name=cluster_name(c), legendgroup=str(c), showlegend=int(c) not in seen,
+                marker=dict(color=cluster_color(colour), line=dict(color="#ffffff", width=1)), width=0.8,
+                name=escape_text(legend), legendgroup=str(colour), showlegend=colour not in seen,
                 customdata=np.asarray(positions)[idx],
                 # the lane's name travels in ``meta``, not inside the template: never read as %{…}
                 meta=[lane],
                 hovertemplate=f"%{{meta[0]}}<br>{escape_text(cluster_name(c, lane_names))}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
                 "<extra></extra>"))
-            seen.add(int(c))
+            seen.add(colour)
     shapes = []
     if selected is not None:
         lo, hi = (-0.5, len(names) - 0.5) if selected_lane is None else \
@@ -840,9 +850,10 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         title=dict(text=escape_text(title), font_size=13) if title else None,
         margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
         xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, autorange="reversed",
+        yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, autorange="reversed", automargin=True,
                    showgrid=False, zeroline=False, range=[len(names) - 0.5, -0.5]),
-        legend=dict(orientation="h", y=-0.25, bgcolor="rgba(0,0,0,0)", borderwidth=0)))
+        legend=dict(orientation="h", y=-0.25, bgcolor="rgba(0,0,0,0)", borderwidth=0,
+                    title=dict(text=escape_text(legend_title)) if legend_title else None)))
     return fig
 
 

@@ -183,7 +183,8 @@ def test_songs_timelines(app, data):
     fig = songs.timeline(data, [song], "lanes", RUNS[0][0], sid)
     bars = [t for t in fig.data if t.type == "bar"]
     lanes = {t.y[0] for t in bars}
-    assert len(lanes) == len(RUNS)  # one lane per run
+    # one lane per run, then the truth lane (the synthetic songs have ground truth)
+    assert len(lanes) == len(RUNS) + 1 and fig.layout.yaxis.ticktext[-1] == "truth"
     assert fig.data[0].name == "waveform"  # the song's real audio, read in blocks
     assert fig.layout.shapes[0].x0 == pytest.approx(secs["start_s"].iloc[2])
     tracks = songs.timeline(data, [song], "tracks", RUNS[0][0], sid)

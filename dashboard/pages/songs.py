@@ -42,22 +42,79 @@ def _selected_span(data, section_id, song_id=None):
     return float(sec["start_s"]), float(sec["end_s"])
 
 
-def lanes_figure(data, song_id, selected_section=None, waveform=None):
-    """One lane per run for one song (plus its waveform)."""
+def lane_name(data, run_id) -> str:
+    """A lane's unique name: space · method · K · the run id and its version
+    (``"musicnn · kmeans · section-mean (K=5) · musicnn-kmeans-5 · v2"``): two runs sharing space and method differ."""
+    r = data.runs.loc[run_id]
+    k = r.get("n_clusters", r.get("k"))
+    k = f" (K={int(k)})" if k is not None and not pd.isna(k) else ""
+    version = r.get("version")
+    version = f" · v{int(version)}" if version is not None and not pd.isna(version) else ""
+    level = r.get("level")
+    level = f" · {level}" if isinstance(level, str) and level else ""
+    return f"{r.get('space', '?')} · {r.get('method', '?')}{level}{k} · {run_id}{version}"
+
+
+def aligned_colours(reference, labels) -> np.ndarray:
+    """``labels`` renamed to the matched clusters of ``reference`` (same sections, same order), by the
+    shared Hungarian alignment (:func:`analysis.compare.align_labels`) over the sections both
+    cluster; clusters left unmatched get labels after the reference's largest; noise stays -1."""
+    from analysis.compare import align_labels
+
+    reference, labels = np.asarray(reference), np.asarray(labels)
+    both = (reference >= 0) & (labels >= 0)
+    mapping = {int(k): int(v) for k, v in align_labels(reference[both], labels[both]).items()} if both.any() else {}
+    nxt = max([int(reference.max()) if reference.size else -1, *mapping.values(), -1]) + 1
+    for c in (int(c) for c in np.unique(labels) if c >= 0 and int(c) not in mapping):
+        mapping[c] = nxt
+        nxt += 1
+    return np.asarray([mapping.get(int(c), int(c)) for c in labels], dtype=int)
+
+
+def truth_lane(secs, reference):
+    """The ground-truth lane of a song's sections (``sections.truth_label``), its labels aligned to
+    ``reference`` (the reference run's labels of ``secs``); None when the song has no truth."""
+    if "truth_label" not in secs.columns:
+        return None
+    truth = secs["truth_label"]
+    have = truth.notna() & (truth.astype(str).str.len() > 0)
+    if not have.any():
+        return None
+    codes, names = pd.factorize(truth[have].astype(str), sort=True)
+    colours = aligned_colours(np.asarray(reference)[have.to_numpy()], codes)
+    return ("truth", secs["start_s"].to_numpy()[have.to_numpy()], secs["end_s"].to_numpy()[have.to_numpy()],
+            codes, secs["pos"].to_numpy()[have.to_numpy()], dict(enumerate(names)), colours)
+
+
+def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=None):
+    """One lane per run for one song (plus its waveform, and a truth lane when the song has truth).
+
+    Every lane's clusters are coloured after aligning its labels to the ``reference`` run's (the
+    first run when None or unknown), so one colour means matched clusters across lanes."""
     secs = data.song_sections(song_id)
     if secs.empty:
         return figures.empty_figure("This song has no sections")
     pos = secs["pos"].to_numpy()
+    run_ids = list(data.runs.index)
+    if not run_ids:
+        return figures.empty_figure("No runs yet: run 'sectionist cluster --store …'")
+    reference = reference if reference in data.runs.index else run_ids[0]
+    ref_lab = data.run_arrays(reference).label[pos]
     lanes = []
-    for run_id in data.runs.index:
+    for run_id in run_ids:
         lab = data.run_arrays(run_id).label[pos]
         keep = lab >= -1
-        r = data.runs.loc[run_id]
-        lanes.append((f"{r.get('method', '?')} · {r.get('space', '?')}", secs["start_s"].to_numpy()[keep],
-                      secs["end_s"].to_numpy()[keep], lab[keep], pos[keep], cluster_names(data, run_id)))
+        colours = aligned_colours(ref_lab[keep], lab[keep])
+        lanes.append((lane_name(data, run_id), secs["start_s"].to_numpy()[keep], secs["end_s"].to_numpy()[keep],
+                      lab[keep], pos[keep], cluster_names(data, run_id), colours))
+    truth = truth_lane(secs, ref_lab)
+    if truth is not None:
+        lanes.append(truth)
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
-                                 waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id)
+                                 waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id,
+                                 legend_names=cluster_names(data, reference),
+                                 legend_title=f"colours matched to {lane_name(data, reference)}")
 
 
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
@@ -203,7 +260,7 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
         from dashboard.audio import song_envelope
 
         waveform = song_envelope(data, songs[0])
-    return lanes_figure(data, songs[0], selected_section, waveform)
+    return lanes_figure(data, songs[0], selected_section, waveform, reference=run_id)
 
 
 def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
@@ -230,7 +287,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                                            className="checklist")),
             control("Sounds view", dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
                                                  options=[{"label": "NMF components", "value": "nmf"}])),
-            control("Run (tracks, several songs, selection)", dropdown(ids.SONGS_RUN, run_options(data), run,
+            control("Run (reference colours, tracks, several songs)", dropdown(ids.SONGS_RUN, run_options(data), run,
                                                                       optionHeight=48)),
             control("Export the songs' labels (this run)", dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
                                                                     "audacity")),
@@ -240,6 +297,8 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
         html.Div(className="cluster-grid", children=[
             card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure("Loading…")),
                  html.P("Click a block to listen to that section; the player's bar shows where it sits in the song. "
+                        "Lanes: each run's clusters are coloured after matching them to the chosen run's "
+                        "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
                         "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
                         "a click plays that block.", className="table-note"),
                  html.Div(id=ids.SONGS_SPAN_PLAYER), className="card-flush"),
