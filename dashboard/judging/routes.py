@@ -74,9 +74,11 @@ def submit_judgement(payload: dict, *, source_default: str = "api") -> tuple[dic
     )
 
 
-def submit_cluster_verdict(payload: dict) -> tuple[dict, bool]:
-    """Validate ``payload`` (run and cluster must exist) and record it for the logged-in user."""
-    user = check_judge()
+def _run_and_cluster(payload) -> tuple[str, int, object]:
+    """``(run_id, cluster, the run's clusters)`` of a payload naming one cluster of a run in the store.
+
+    Raises ParameterError for a malformed payload and NotFound for an unknown run or cluster.
+    """
     if not isinstance(payload, dict):
         raise ParameterError("send a JSON object")
     run_id = clean_text(payload.get("run_id"), "run_id", 200)
@@ -87,6 +89,13 @@ def submit_cluster_verdict(payload: dict) -> tuple[dict, bool]:
         raise NotFound(f"no run {run_id!r} in the store") from None
     if cluster not in clusters:
         raise NotFound(f"no cluster {cluster} in run {run_id!r}")
+    return run_id, cluster, clusters
+
+
+def submit_cluster_verdict(payload: dict) -> tuple[dict, bool]:
+    """Validate ``payload`` (run and cluster must exist) and record it for the logged-in user."""
+    user = check_judge()
+    run_id, cluster, clusters = _run_and_cluster(payload)
     merge_with = opt_int(payload.get("merge_with"), "merge_with")
     if merge_with is not None and merge_with not in clusters:
         raise NotFound(f"no cluster {merge_with} in run {run_id!r} to merge with")
@@ -100,16 +109,7 @@ def submit_cluster_name(payload: dict) -> dict:
     """Rename a cluster for the logged-in user (expert or admin): the run and the cluster must exist.
     ``{"run_id", "cluster", "name"}``; an empty name returns to the default name."""
     user = check_judge()
-    if not isinstance(payload, dict):
-        raise ParameterError("send a JSON object")
-    run_id = clean_text(payload.get("run_id"), "run_id", 200)
-    cluster = opt_int(payload.get("cluster"), "cluster")
-    try:
-        clusters = get_data().run_arrays(run_id).clusters
-    except StoreError:
-        raise NotFound(f"no run {run_id!r} in the store") from None
-    if cluster not in clusters:
-        raise NotFound(f"no cluster {cluster} in run {run_id!r}")
+    run_id, cluster, clusters = _run_and_cluster(payload)
     return record_cluster_name(get_db(), user, run_id=run_id, cluster=cluster, name=payload.get("name"))
 
 
