@@ -774,6 +774,19 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
 
 
 # ---- songs ---------------------------------------------------------------------------------------
+def _wrap_lane(name: str, width: int = 26) -> str:
+    """An (already escaped) lane name broken at " · " into lines of about ``width`` characters, so that
+    long run names do not squeeze the plot on a phone."""
+    lines, line = [], ""
+    for part in name.split(" · "):
+        if line and len(line) + 3 + len(part) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = f"{line} · {part}" if line else part
+    return "<br>".join(lines + [line])
+
+
 def song_timeline(lanes, *, duration: float, selected: tuple | None = None, selected_lane: int | None = None,
                   waveform=None, title: str = "", song_id: str | None = None, legend_names: dict | None = None,
                   legend_title: str = "") -> go.Figure:
@@ -845,13 +858,16 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                            xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
     fig = go.Figure(traces)
     fig.layout = (base_layout(
-        barmode="overlay", height=max(180, 46 * len(names) + 90), shapes=shapes,
+        # a wrapped lane name needs room for its lines
+        barmode="overlay", height=max(180, sum(max(46, 15 * (_wrap_lane(n).count("<br>") + 1)) for n in names) + 90),
+        shapes=shapes,
         meta={"song_id": song_id} if song_id else None,
         title=dict(text=escape_text(title), font_size=13) if title else None,
         margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
         xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, autorange="reversed", automargin=True,
-                   showgrid=False, zeroline=False, range=[len(names) - 0.5, -0.5]),
+        yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=[_wrap_lane(n) for n in names],
+                   autorange="reversed", automargin=True, showgrid=False, zeroline=False,
+                   range=[len(names) - 0.5, -0.5]),
         legend=dict(orientation="h", y=-0.25, bgcolor="rgba(0,0,0,0)", borderwidth=0,
                     title=dict(text=escape_text(legend_title)) if legend_title else None)))
     return fig

@@ -50,7 +50,7 @@ def _names(monkeypatch):
 def _colours(fig):
     """lane name → list of (section position, colour) from the figure's bars."""
     out = {}
-    ticks = list(fig.layout.yaxis.ticktext)
+    ticks = [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext]
     for t in fig.data:
         if t.type != "bar":
             continue
@@ -67,7 +67,7 @@ def test_lane_names_unique_for_runs_sharing_space_and_method():
     assert names[0].startswith("musicnn · kmeans · frames (K=3)")
     assert "section-mean" in names[1] and "r-means" in names[1]
     fig = page.lanes_figure(data, "s1")
-    assert list(fig.layout.yaxis.ticktext)[:3] == names
+    assert [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext][:3] == names
 
 
 def test_permuted_run_gets_the_reference_colours():
@@ -98,10 +98,10 @@ def test_aligned_colours_maps_a_permutation_back_and_numbers_extra_clusters():
 
 
 def test_truth_lane_iff_truth_exists():
-    assert "truth" not in list(page.lanes_figure(FakeData(), "s1").layout.yaxis.ticktext)
+    assert "truth" not in [t.replace("<br>", " · ") for t in page.lanes_figure(FakeData(), "s1").layout.yaxis.ticktext]
     data = FakeData(truth=["verse", "verse", "chorus", "chorus", None, "bridge"])
     fig = page.lanes_figure(data, "s1")
-    ticks = list(fig.layout.yaxis.ticktext)
+    ticks = [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext]
     assert ticks[-1] == "truth"
     truth = _colours(fig)["truth"]
     assert sorted(truth) == [0, 1, 2, 3, 5]  # the section without truth is left out
@@ -119,3 +119,13 @@ def test_names_escaped():
     text = fig.to_json()
     assert "<script>" not in text
     assert "&lt;script&gt;" in text
+
+
+def test_long_lane_names_wrap_at_their_separators():
+    from dashboard.figures import _wrap_lane
+
+    name = "musicnn · kmeans · section-mean (K=3) · r-means · v1"
+    wrapped = _wrap_lane(name)
+    assert wrapped.replace("<br>", " · ") == name
+    assert all(len(line) <= 26 or " · " not in line for line in wrapped.split("<br>"))
+    assert _wrap_lane("truth") == "truth"
