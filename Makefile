@@ -9,7 +9,7 @@ DEMO_SONGS ?= 12
 DEMO_SECONDS ?= 180
 PORT ?= 8050
 
-.PHONY: demo test venv system models clean bench
+.PHONY: demo test venv system models clean bench translations
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: $(STAMP) models
 	$(PY) bench/embeddings.py
 	$(PY) bench/projection.py
 	$(PY) bench/dashboard.py
+
+# Extract the app's strings, merge them into the Spanish catalogue and compile it (docs/i18n.md).
+translations: $(STAMP)
+	$(PY) -m dashboard.i18n_tools update
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

@@ -19,6 +19,7 @@ from analysis.errors import ParameterError
 
 from . import ids
 from .data import EXTENSION_KEY, StoreData
+from .i18n import _, current_language, init_i18n, language_links, word
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_FOLDER = PACKAGE_DIR / "pages"
@@ -99,7 +100,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     from dash import dcc, html
 
     from . import audio
-    from .auth import init_auth
+    from .auth import init_auth, safe_next
     from .judging import routes as judging_routes
 
     data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
@@ -115,6 +116,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     )
     server = app.server
     server.extensions[EXTENSION_KEY] = data
+    init_i18n(server, local_path=safe_next)
     server.register_blueprint(audio.bp)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
     server.register_blueprint(judging_routes.bp)
@@ -138,22 +140,28 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
                 html.A(className="brand", href="/", children=[html.Span("◆", className="brand-mark"), "sectionist"]),
                 # on small screens the pages and the user menu fold into a menu this button opens
                 # (assets/nav.js: no inline script, keyboard and screen-reader friendly)
-                html.Button([html.Span(className="nav-toggle-bars", **{"aria-hidden": "true"}), "Menu"],
+                html.Button([html.Span(className="nav-toggle-bars", **{"aria-hidden": "true"}), _("Menu")],
                             id=ids.NAV_TOGGLE, className="nav-toggle", type="button",
                             **{"aria-controls": ids.NAV_MENU, "aria-expanded": "false"}),
                 html.Div(id=ids.NAV_MENU, className="nav-menu", children=[
                     html.Nav(id=ids.NAV, className="nav", children=_nav_links(dash.page_registry, "/")),
-                    html.Div(className="topbar-right", children=_user_menu()),
+                    html.Div(className="topbar-right", children=[
+                        html.Span(id=ids.NAV_LANGUAGES, className="lang-switch", role="group",
+                                  **{"aria-label": _("Language")}, children=language_links("/")),
+                        *_user_menu(),
+                    ]),
                 ]),
             ]),
             html.Main(dash.page_container, className="main"),
         ])
 
     app.layout = shell
+    _declare_page_language(app)
 
-    @dash.callback(dash.Output(ids.NAV, "children"), dash.Input(ids.URL, "pathname"))
-    def _nav(pathname):
-        return _nav_links(dash.page_registry, pathname or "/")
+    @dash.callback(dash.Output(ids.NAV, "children"), dash.Output(ids.NAV_LANGUAGES, "children"),
+                   dash.Input(ids.URL, "pathname"), dash.Input(ids.URL, "search"))
+    def _nav(pathname, search):
+        return _nav_links(dash.page_registry, pathname or "/"), language_links(pathname or "/", search or "")
 
     # Hand the callbacks registered while the page modules were imported to this app now, not at
     # its first request: another app built in the same process would otherwise take them.
@@ -180,6 +188,17 @@ def content_security_policy(app) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def _declare_page_language(app) -> None:
+    """Write the request's language into the page's ``<html lang>`` (screen readers, hyphenation)."""
+    interpolate = app.interpolate_index
+
+    def interpolate_index(**kwargs):
+        page = interpolate(**kwargs)
+        return page.replace("<html>", f'<html lang="{current_language()}">', 1)
+
+    app.interpolate_index = interpolate_index
+
+
 def _nav_links(registry, pathname: str):
     from dash import dcc
 
@@ -192,7 +211,7 @@ def _nav_links(registry, pathname: str):
         if p.get("nav") is False or p["path"].startswith("/_"):
             continue
         active = pathname == p["path"] or (p["path"] != "/" and pathname.startswith(p["path"] + "/"))
-        links.append(dcc.Link(p.get("nav_label") or p["name"], href=p["relative_path"],
+        links.append(dcc.Link(_(p.get("nav_label") or p["name"]), href=p["relative_path"],
                               className="nav-link active" if active else "nav-link"))
     return links
 
@@ -209,11 +228,11 @@ def _user_menu():
         name, role = None, None
     if not name:
         return []
-    admin = [html.A("Users", href="/admin/users", id=ids.NAV_ADMIN_USERS, className="nav-link")] \
+    admin = [html.A(_("Users"), href="/admin/users", id=ids.NAV_ADMIN_USERS, className="nav-link")] \
         if role == "admin" else []
     return admin + [html.Span(className="user", children=[html.Span(name, className="user-name"),
-                                                          html.Span(role, className="user-role") if role else None]),
-                    html.A("Log out", href="/logout", className="btn btn-ghost btn-small")]
+                                                          html.Span(word(role), className="user-role") if role else None]),
+                    html.A(_("Log out"), href="/logout", className="btn btn-ghost btn-small")]
 
 
 def _unknown_component_suite(exc):

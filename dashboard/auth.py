@@ -40,6 +40,7 @@ from flask.sessions import SecureCookieSessionInterface
 from analysis.errors import ParameterError, SectionistError
 from sectionist.settings import default_data_dir, store_db_url
 
+from .i18n import N_, _
 from .models import (
     ROLES,
     ClusterVerdict,
@@ -57,6 +58,15 @@ log = logging.getLogger(__name__)
 
 #: Paths reachable without logging in (exact matches).
 PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+#: Path prefixes reachable without logging in: the language switch (it only sets a cookie and
+#: redirects to a local path, so the login page can be read in Spanish too).
+PUBLIC_PREFIXES = ("/lang/",)
+
+
+def is_public(path: str) -> bool:
+    """Whether ``path`` is answered without login (:data:`PUBLIC_PATHS`, :data:`PUBLIC_PREFIXES`)."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
 #: Path prefixes answered with 401 (not a redirect) when not logged in: XHR, media, APIs.
 API_PREFIXES = (
     "/_dash-",
@@ -75,8 +85,8 @@ CSRF_COOKIE = "_csrf_token"
 SESSION_TOKEN_KEY = "_sid"
 #: How long a login lasts however much it is used (the idle limit is PERMANENT_SESSION_LIFETIME).
 SESSION_MAX_AGE = timedelta(days=7)
-GENERIC_LOGIN_ERROR = "Invalid username or password."
-LOCKOUT_MESSAGE = "Too many failed login attempts. Please wait a few minutes and try again."
+GENERIC_LOGIN_ERROR = N_("Invalid username or password.")
+LOCKOUT_MESSAGE = N_("Too many failed login attempts. Please wait a few minutes and try again.")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 10
 #: The least zxcvbn strength score (0–4) a chosen password needs: 3 is "safely unguessable"
@@ -702,7 +712,7 @@ def init_auth(
     def require_login():
         req = flask.request
         path = req.path
-        if path in PUBLIC_PATHS:
+        if is_public(path):
             return None
         if current_user_or_none() is not None:
             return None
@@ -755,13 +765,13 @@ def init_auth(
         if req.method == "GET":
             if current_user_or_none() is not None:
                 return flask.redirect(nxt)
-            return _render("login.html", title="Log in", mode="login", error=None, message=None, next=nxt, username="")
+            return _render("login.html", title=_("Log in"), mode="login", error=None, message=None, next=nxt, username="")
         username = req.form.get("username", "")
         password = req.form.get("password", "")
         user, reason = authenticate(settings, username, password, client_ip())
         if user is None:
-            status, error = (429, LOCKOUT_MESSAGE) if reason == "locked" else (401, GENERIC_LOGIN_ERROR)
-            return _render("login.html", status, title="Log in", mode="login", error=error, message=None, next=nxt,
+            status, error = (429, _(LOCKOUT_MESSAGE)) if reason == "locked" else (401, _(GENERIC_LOGIN_ERROR))
+            return _render("login.html", status, title=_("Log in"), mode="login", error=error, message=None, next=nxt,
                            username=username.strip()[:64])
         flask.session.clear()  # no session fixation: a fresh session (and CSRF secret) at login
         login_user(user)
@@ -776,7 +786,7 @@ def init_auth(
         if req.method == "GET":
             if user is None:
                 return flask.redirect("/login")
-            return _render("login.html", title="Log out", mode="logout", username=user.username)
+            return _render("login.html", title=_("Log out"), mode="logout", username=user.username)
         end_session(db, flask.session.get(SESSION_TOKEN_KEY))
         logout_user()
         flask.session.clear()

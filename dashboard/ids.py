@@ -19,6 +19,14 @@ NAV = "app-nav"
 NAV_TOGGLE = "app-nav-toggle"
 NAV_MENU = "app-nav-menu"
 NAV_ADMIN_USERS = "app-nav-admin-users"
+#: The language switch in the nav (links to ``/lang/<code>``).
+NAV_LANGUAGES = "app-nav-languages"
+
+
+def language_link(code: str) -> str:
+    """The nav link that switches to language ``code``."""
+    return f"lang-{code}"
+
 #: Selection shared between pages (session storage): {"section_id", "run_id"}.
 GLOBAL_SELECTION = "app-selection"
 

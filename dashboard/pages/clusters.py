@@ -12,6 +12,7 @@ from analysis.errors import SectionistError
 from analysis.glossary import describe, surrogate_note
 
 from dashboard import downloads, figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -33,7 +34,8 @@ from dashboard.data import get_data
 from dashboard.judging.repository import MAX_CLUSTER_NAME
 
 PAGE = "clusters"
-dash.register_page(__name__, path="/clusters", name="Clusters", title="Clusters · sectionist", order=2)
+dash.register_page(__name__, path="/clusters", name=N_("Clusters"), title=page_title(N_("Clusters")),
+                   order=2)
 
 
 def cluster_options(data, run_id) -> list[dict]:

@@ -10,6 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -28,7 +29,8 @@ from dashboard.data import get_data
 
 PAGE = "compare"
 PAGE_SIZE = 15
-dash.register_page(__name__, path="/compare", name="Compare", title="Compare runs · sectionist", order=3)
+dash.register_page(__name__, path="/compare", name=N_("Compare"), title=page_title(N_("Compare")),
+                   order=3)
 
 TABLE_COLUMNS = [
     {"id": "song", "name": "song"}, {"id": "start", "name": "section start"},

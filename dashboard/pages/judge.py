@@ -18,6 +18,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import (
     card,
@@ -40,7 +41,8 @@ PAGE = "judge"
 MIXED = "mixed"
 MIXED_LABEL = "All runs, mixed (blind comparison of methods)"
 
-dash.register_page(__name__, path="/judge", name="Judge", title="Judge · sectionist", order=5)
+dash.register_page(__name__, path="/judge", name=N_("Judge"), title=page_title(N_("Judge")),
+                   order=5)
 
 register_judging(PAGE)
 

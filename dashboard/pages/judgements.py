@@ -15,6 +15,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import card, empty_state, page_header, run_option_label, stat
 from dashboard.data import get_data
@@ -34,7 +35,8 @@ from dashboard.judging.stats import (
 
 PAGE = "judgements"
 
-dash.register_page(__name__, path="/judgements", name="Judgements", title="Judgements · sectionist", order=6)
+dash.register_page(__name__, path="/judgements", name=N_("Judgements"), title=page_title(N_("Judgements")),
+                   order=6)
 
 
 def layout(**_query):

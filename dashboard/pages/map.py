@@ -8,6 +8,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from analysis.glossary import describe, feature_label
 from dashboard import downloads, figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -29,7 +30,8 @@ from dashboard.data import get_data
 from store.schema import PROJECTION_INFO
 
 PAGE = "map"
-dash.register_page(__name__, path="/map", name="Map", title="Map · sectionist", order=1)
+dash.register_page(__name__, path="/map", name=N_("Map"), title=page_title(N_("Map")),
+                   order=1)
 
 KIND_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 BASE_COLORS = [("cluster", "Cluster"), ("song", "Song"), ("confidence", "Confidence"),

@@ -10,13 +10,15 @@ from dash import Input, Output, callback, dash_table, dcc, html
 
 from analysis.runs import k_note
 from dashboard import figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
 from dashboard.judging.repository import judgements_frame
 from dashboard.judging.stats import agreement_per_run
 
-dash.register_page(__name__, path="/", name="Overview", title="Overview · sectionist", order=0)
+dash.register_page(__name__, path="/", name=N_("Overview"), title=page_title(N_("Overview")),
+                   order=0)
 
 #: Run table columns: (column, header, d3 number format or None for text). The last two come
 #: from the experts' verdicts (:func:`dashboard.judging.stats.agreement_per_run`), when there are any.

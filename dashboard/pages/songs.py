@@ -9,6 +9,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, figures, ids
+from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -28,7 +29,8 @@ from store.schema import SOUND_TRACKS
 
 PAGE = "songs"
 MAX_SONGS = 12
-dash.register_page(__name__, path="/songs", name="Songs", title="Songs · sectionist", order=4)
+dash.register_page(__name__, path="/songs", name=N_("Songs"), title=page_title(N_("Songs")),
+                   order=4)
 
 VIEWS = [{"label": "Lanes: one per run", "value": "lanes"},
          {"label": "Tracks: one per cluster", "value": "tracks"},
