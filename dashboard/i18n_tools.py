@@ -149,6 +149,8 @@ def update(fragments=()) -> dict:
                 for message in extra:
                     if not message.id or not message.string:
                         continue
+                    if isinstance(message.id, tuple):  # a fragment without Plural-Forms reads CLDR's count
+                        message.string = tuple(message.string[:catalog.num_plurals])
                     current = catalog.get(message.id, context=message.context)
                     if current is None:
                         catalog.add(message.id, message.string, context=message.context)

@@ -36,9 +36,10 @@ def serve_in_thread(flask_app):
 
 
 @contextlib.contextmanager
-def chromium_page(viewport=(1600, 1000), timeout_ms=None):
+def chromium_page(viewport=(1600, 1000), timeout_ms=None, locale=None):
     """A fresh headless Chromium (new empty profile) and one page; yields ``(page, errors)`` where
-    ``errors`` collects the page's JavaScript errors."""
+    ``errors`` collects the page's JavaScript errors. ``locale`` (e.g. ``"es-ES"``) sets the
+    browser's language and its ``Accept-Language``."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -48,7 +49,7 @@ def chromium_page(viewport=(1600, 1000), timeout_ms=None):
         with sync_playwright() as pw:
             ctx = pw.chromium.launch_persistent_context(
                 profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": viewport[0], "height": viewport[1]})
+                viewport={"width": viewport[0], "height": viewport[1]}, **({"locale": locale} if locale else {}))
             page = ctx.new_page()
             if timeout_ms:
                 page.set_default_timeout(timeout_ms)
