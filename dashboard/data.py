@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import StoreError
+from dashboard.i18n import _, integer, ngettext
 from store import open_store
 from store.schema import (
     CENTROID_PROJECTIONS,
@@ -298,7 +299,9 @@ class StoreData:
         if run_id not in v.index or int(v.at[run_id, "n_versions"]) < 2:
             return ""
         version, latest = int(v.at[run_id, "version"]), int(v.at[run_id, "latest_version"])
-        return f"v{version} (latest)" if version == latest else f"v{version} (superseded by v{latest})"
+        if version == latest:
+            return _("v%(version)s (latest)", version=version)
+        return _("v%(version)s (superseded by v%(latest)s)", version=version, latest=latest)
 
     def labels_by_section(self, run_id) -> pd.Series | None:
         """A run's labels indexed by section id (the sections it labels), or None for an unknown run
@@ -343,17 +346,19 @@ class StoreData:
         cov = self.run_coverage(run_id)
         parts = []
         if cov["placed"]:
-            parts.append(f"placed {cov['placed']:,} of {cov['labelled']:,} (labelled by the fitted model, "
-                         "not part of the fit)")
+            parts.append(_("placed %(placed)s of %(labelled)s (labelled by the fitted model, not part of the fit)",
+                           placed=integer(cov["placed"]), labelled=integer(cov["labelled"])))
         if cov["missing"]:
-            why = "not placed yet" if cov["has_model"] else "no model to place them"
+            why = _("not placed yet") if cov["has_model"] else _("no model to place them")
             n_songs = cov["missing_songs"]
             if n_songs:
-                parts.append(f"does not cover {n_songs:,} new song{'s' if n_songs != 1 else ''} "
-                             f"({cov['missing']:,} sections; {why})")
+                parts.append(ngettext("does not cover %(num)d new song (%(sections)s sections; %(why)s)",
+                                      "does not cover %(num)d new songs (%(sections)s sections; %(why)s)", n_songs,
+                                      sections=integer(cov["missing"]), why=why))
             else:
                 n = cov["missing"]
-                parts.append(f"does not cover {n:,} section{'s' if n != 1 else ''} ({why})")
+                parts.append(ngettext("does not cover %(num)d section (%(why)s)",
+                                      "does not cover %(num)d sections (%(why)s)", n, why=why))
         return "; ".join(parts)
 
     def run_label(self, run_id) -> str:
@@ -362,8 +367,12 @@ class StoreData:
             return str(run_id)
         r = self.runs.loc[run_id]
         k = r.get("n_clusters")
-        k = f", {int(k)} clusters" if k is not None and not pd.isna(k) else ""
-        return f"{r.get('method', '?')} on {r.get('space', '?')}{k} ({run_id})"
+        method, space = r.get("method", "?"), r.get("space", "?")
+        if k is not None and not pd.isna(k):
+            return ngettext("%(method)s on %(space)s, %(num)d cluster (%(run)s)",
+                            "%(method)s on %(space)s, %(num)d clusters (%(run)s)", int(k),
+                            method=method, space=space, run=run_id)
+        return _("%(method)s on %(space)s (%(run)s)", method=method, space=space, run=run_id)
 
     def run_arrays(self, run_id) -> RunArrays:
         """Per-section label, confidence, silhouette, stability and distance of one run."""
