@@ -186,27 +186,55 @@ def over_segment(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_secon
 
     Peaks of the checkerboard novelty (kernel half-width ``kernel_seconds``) on MFCC bins of
     ``bin_seconds``, at least ``min_slice_seconds`` apart, with a prominence above ``threshold`` ×
-    the curve's median absolute deviation (lower threshold: more slices).
+    the curve's median absolute deviation (lower threshold: more slices). The two steps are
+    :func:`novelty_of` and :func:`novelty_cuts` (the segmentation lab calls them apart, computing the
+    curve once and the cuts per threshold).
     """
-    from scipy.signal import find_peaks
+    _check_cut_params(threshold, min_slice_seconds)
+    nov, bin_dur = novelty_of(y, sr, kernel_seconds=kernel_seconds, bin_seconds=bin_seconds)
+    return novelty_cuts(nov, bin_dur, len(y) / sr, threshold=threshold, min_slice_seconds=min_slice_seconds)
 
-    from .features import novelty_curve, timbre_bins
 
+def _check_cut_params(threshold, min_slice_seconds):
     if threshold < 0:
         raise ParameterError(f"threshold={threshold}: must be ≥ 0")
-    if min_slice_seconds <= 0 or kernel_seconds <= 0:
-        raise ParameterError(f"min_slice_seconds={min_slice_seconds}, kernel_seconds={kernel_seconds}: must be > 0")
+    if min_slice_seconds <= 0:
+        raise ParameterError(f"min_slice_seconds={min_slice_seconds}: must be > 0")
+
+
+def novelty_of(y: np.ndarray, sr: int, *, kernel_seconds: float = 6.0,
+               bin_seconds: float = 0.25) -> tuple[np.ndarray, float]:
+    """The checkerboard novelty curve of :func:`over_segment` and its bin length in seconds."""
+    from .features import novelty_curve, timbre_bins
+
+    if kernel_seconds <= 0:
+        raise ParameterError(f"kernel_seconds={kernel_seconds}: must be > 0")
     X, bin_dur = timbre_bins(y, sr, bin_seconds=bin_seconds)
     L = max(2, int(round(kernel_seconds / bin_dur)))
-    nov = novelty_curve(X, L)
+    return novelty_curve(X, L), bin_dur
+
+
+def novelty_cuts(nov: np.ndarray, bin_dur: float, duration: float, *, threshold: float = 1.0,
+                 min_slice_seconds: float = 2.0) -> np.ndarray:
+    """Cut times (seconds) at the peaks of a novelty curve ``nov`` (one value per ``bin_dur`` s):
+    at least ``min_slice_seconds`` apart and from either end, prominence above ``threshold`` × the
+    curve's median absolute deviation (:func:`novelty_prominence`)."""
+    from scipy.signal import find_peaks
+
+    _check_cut_params(threshold, min_slice_seconds)
     if not np.any(nov > 0):
         return np.zeros(0)
-    mad = np.median(np.abs(nov - np.median(nov)))
     dist = max(1, int(round(min_slice_seconds / bin_dur)))
-    peaks, _ = find_peaks(nov, distance=dist, prominence=max(threshold * mad, 1e-3 * nov.max()))
-    duration = len(y) / sr
+    peaks, _unused = find_peaks(nov, distance=dist, prominence=novelty_prominence(nov, threshold))
     t = peaks * bin_dur
     return t[(t >= min_slice_seconds) & (t <= duration - min_slice_seconds)]
+
+
+def novelty_prominence(nov: np.ndarray, threshold: float) -> float:
+    """The prominence a peak of ``nov`` needs to become a cut: ``threshold`` × the curve's median
+    absolute deviation (at least 0.1 % of its maximum)."""
+    mad = np.median(np.abs(nov - np.median(nov)))
+    return float(max(threshold * mad, 1e-3 * nov.max())) if len(nov) else 0.0
 
 
 def _cuts_to_bounds(cuts, duration: float) -> np.ndarray:
@@ -300,14 +328,36 @@ def _merged_parts(y, sr, *, threshold, kernel_seconds, min_slice_seconds, window
     duration = len(y) / sr
     cuts = over_segment(y, sr, threshold=threshold, kernel_seconds=kernel_seconds,
                         min_slice_seconds=min_slice_seconds)
-    pre = _cuts_to_bounds(cuts, duration)
     F, fd = features if features is not None else frame_features(y, sr)
+    pre, pre_labels, post, labels = merge_cuts(cuts, duration, (F, fd), window=window, k=k, k_max=k_max,
+                                               k_min=k_min, min_seconds=min_seconds, min_fraction=min_fraction)
+    params = dict(threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
+                  window=window, k=k, k_max=k_max, k_min=k_min, min_seconds=min_seconds, min_fraction=min_fraction,
+                  n_pre=len(pre), n_post=len(post), n_types=int(np.unique(labels).size),
+                  pre_bounds=[round(float(c), 3) for c in pre[1:, 0]], pre_labels=[int(v) for v in pre_labels])
+    return pre, pre_labels, post, labels, params
+
+
+def merge_cuts(cuts, duration: float, features, *, window: int = 0, k: int | None = None, k_max: int = 8,
+               k_min: int = 2, min_seconds: float = 8.0, min_fraction: float = 0.0):
+    """``merged``'s steps after the over-segmentation: the slices between ``cuts`` (seconds) of a song
+    of ``duration`` s are clustered on their mean :func:`frame_features` ``features`` (``(F,
+    frame_dur)``), same-cluster neighbours merged (:func:`merge_slices`), short segments absorbed
+    (:func:`enforce_min_length`) and the segments labelled.
+
+    Returns
+    -------
+    pre, pre_labels, post, labels
+        The slices (shape (n, 2)) and their clusters; the merged segments (shape (m, 2)) and theirs.
+    """
+    F, fd = features
+    pre = _cuts_to_bounds(cuts, duration)
     X = standardise(segment_means(F, fd, pre))
     pre_labels = ward_labels(X, k, k_max=k_max, k_min=k_min)
     dur = pre[:, 1] - pre[:, 0]
     groups = merge_slices(X, dur, window=window, k=k, k_max=k_max, k_min=k_min)
     post = np.array([[pre[a, 0], pre[b - 1, 1]] for a, b in groups])
-    Xp, _ = _weighted(X, dur, groups)
+    Xp, _unused = _weighted(X, dur, groups)
     min_len = max(float(min_seconds), float(min_fraction) * duration)
     post, Xp = enforce_min_length(post, Xp, min_len)
     if window == 0:
@@ -316,11 +366,7 @@ def _merged_parts(y, sr, *, threshold, kernel_seconds, min_slice_seconds, window
         labels = _first_order(labels)
     else:
         labels = ward_labels(standardise(Xp), k, k_max=k_max, k_min=k_min)
-    params = dict(threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
-                  window=window, k=k, k_max=k_max, k_min=k_min, min_seconds=min_seconds, min_fraction=min_fraction,
-                  n_pre=len(pre), n_post=len(post), n_types=int(np.unique(labels).size),
-                  pre_bounds=[round(float(c), 3) for c in pre[1:, 0]], pre_labels=[int(v) for v in pre_labels])
-    return pre, pre_labels, post, labels, params
+    return pre, pre_labels, post, labels
 
 
 def _majority(labels, dur, pre, s, e) -> int:
