@@ -25,6 +25,16 @@
       setOpen(p, false);
     }
   });
+  // The language switch (/lang/<code>?next=…) comes back to the page as it is now, whatever Dash
+  // has rendered into the link so far (the address changes without a reload).
+  document.addEventListener('click', function (event) {
+    var link = event.target.closest && event.target.closest('a.lang-link');
+    if (link) {
+      var url = new URL(link.href, window.location.href);
+      url.searchParams.set('next', window.location.pathname + window.location.search);
+      link.href = url.pathname + url.search;
+    }
+  }, true);
   document.addEventListener('keydown', function (event) {
     var p = parts();
     if (p && event.key === 'Escape' && p.bar.classList.contains('nav-open')) {
