@@ -189,6 +189,45 @@ def plotly_separators() -> str:
     return get_decimal_symbol(lang) + get_group_symbol(lang)
 
 
+#: The strings Plotly draws itself (mode bar tooltips, messages), translated through our catalogue
+#: and handed to each graph as a locale (:func:`graph_locale`): no third-party locale script.
+PLOTLY_STRINGS = (
+    N_("Autoscale"), N_("Box Select"), N_("Lasso Select"), N_("Pan"), N_("Zoom"), N_("Zoom in"), N_("Zoom out"),
+    N_("Reset axes"), N_("Reset view"), N_("Reset camera to default"), N_("Reset camera to last save"),
+    N_("Orbital rotation"), N_("Turntable rotation"), N_("Toggle Spike Lines"), N_("Show closest data on hover"),
+    N_("Compare data on hover"), N_("Toggle show closest data on hover"), N_("Download plot as a png"),
+    N_("Download plot"), N_("Double-click to zoom back out"), N_("Double-click on legend to isolate one trace"),
+    N_("Click to enter Plot title"), N_("Click to enter X axis title"), N_("Click to enter Y axis title"),
+    N_("Click to enter Colorscale title"), N_("Snapshot succeeded"),
+    N_("Taking snapshot - this may take a few seconds"),
+    N_("Sorry, there was a problem downloading your snapshot!"), N_("trace"), N_("Reset"),
+)
+
+
+def graph_locale() -> dict:
+    """The ``config`` entries that make a ``dcc.Graph`` speak the request's language: Plotly's own
+    strings (mode bar) from our catalogue, and its number and date format (separators, month and
+    day names) from the locale. ``{}`` in English (Plotly's default)."""
+    lang = current_language()
+    if lang == DEFAULT_LANGUAGE:
+        return {}
+    from babel import Locale
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    loc = Locale.parse(lang)
+    months = loc.months["format"]["wide"]
+    short_months = loc.months["format"]["abbreviated"]
+    days = loc.days["format"]["wide"]
+    short_days = loc.days["format"]["abbreviated"]
+    fmt = {
+        "decimal": get_decimal_symbol(lang), "thousands": get_group_symbol(lang),
+        "months": [months[i] for i in range(1, 13)], "shortMonths": [short_months[i] for i in range(1, 13)],
+        # Plotly counts days from Sunday, CLDR from Monday (0)
+        "days": [days[(i + 6) % 7] for i in range(7)], "shortDays": [short_days[(i + 6) % 7] for i in range(7)],
+    }
+    return {"locale": lang, "locales": {lang: {"dictionary": {s: _(s) for s in PLOTLY_STRINGS}, "format": fmt}}}
+
+
 # ---- the Flask side -------------------------------------------------------------------------
 def init_i18n(server, local_path) -> None:
     """Install Flask-Babel on ``server`` (locale from :func:`select_language`, the package's
