@@ -13,20 +13,28 @@ import pandas as pd
 
 from analysis import export
 from dashboard import figures
+from dashboard.i18n import N_, _
 
-#: Download choices for a run (Clusters page), a song (Songs page) and a selection (Map page).
-RUN_KINDS = [{"label": "REAPER project (.rpp)", "value": "reaper"},
-             {"label": "VLC playlist (.xspf)", "value": "xspf"},
-             {"label": "Audacity labels (.zip)", "value": "audacity"},
-             {"label": "Labels table (.csv)", "value": "csv"}]
-SONG_KINDS = [{"label": "Audacity labels (.txt)", "value": "audacity"},
+#: Download choices for a run (Clusters page), a song (Songs page) and a selection (Map page). The
+#: labels are English (marked for extraction): pages show them through :func:`choices`.
+RUN_KINDS = [{"label": N_("REAPER project (.rpp)"), "value": "reaper"},
+             {"label": N_("VLC playlist (.xspf)"), "value": "xspf"},
+             {"label": N_("Audacity labels (.zip)"), "value": "audacity"},
+             {"label": N_("Labels table (.csv)"), "value": "csv"}]
+SONG_KINDS = [{"label": N_("Audacity labels (.txt)"), "value": "audacity"},
               {"label": "JAMS (.jams)", "value": "jams"},
-              {"label": "MIREX labels (.lab)", "value": "lab"}]
-SELECTION_KINDS = [{"label": "VLC playlist (.xspf)", "value": "xspf"},
-                   {"label": "Labels table (.csv)", "value": "csv"}]
-QUEUE_CHOICES = [{"label": "all its sections", "value": "all"},
-                 {"label": "prototype queue", "value": "prototypes"},
-                 {"label": "borderline queue", "value": "borderline"}]
+              {"label": N_("MIREX labels (.lab)"), "value": "lab"}]
+SELECTION_KINDS = [{"label": N_("VLC playlist (.xspf)"), "value": "xspf"},
+                   {"label": N_("Labels table (.csv)"), "value": "csv"}]
+QUEUE_CHOICES = [{"label": N_("all its sections"), "value": "all"},
+                 {"label": N_("prototype queue"), "value": "prototypes"},
+                 {"label": N_("borderline queue"), "value": "borderline"}]
+
+
+def choices(kinds: list[dict]) -> list[dict]:
+    """Dropdown options of one of the lists above, their labels in the request's language (call it
+    in a layout or callback, not at import time)."""
+    return [{**option, "label": _(option["label"])} for option in kinds]
 
 
 def export_data(data, run_ids, *, section_ids=None, song_ids=None) -> export.ExportData:

@@ -7,6 +7,7 @@ import math
 from dash import dcc, html
 
 from ..figures import cluster_color, cluster_name
+from ..i18n import _
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["toImage", "autoScale2d", "hoverCompareCartesian"]}
@@ -41,7 +42,7 @@ def cluster_chip(cluster, *, text: str | None = None, names: dict | None = None)
     """A pill in the cluster's colour, with its name when ``names`` (:func:`cluster_names`) has one."""
     c = int(cluster)
     return html.Span(text or cluster_name(c, names), className="chip", style={"--chip": cluster_color(c)},
-                     title=f"cluster {c}" if c >= 0 else None)
+                     title=_("cluster %(number)s", number=c) if c >= 0 else None)
 
 
 def expert_cluster_names(run_id) -> dict:

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from dash import dcc, html
 
+from ..i18n import _
 from .common import fmt_time
 
 
@@ -47,16 +48,17 @@ def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", c
             html.Div(className="player-title", children=[
                 html.Span(section.get("song_title") or section.get("title") or section["song_id"], className="song-title"),
                 html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted"),
-                dcc.Link("song timeline →", href=songs_link(section["song_id"], sid, run_id), className="link-small")
+                dcc.Link(_("song timeline →"), href=songs_link(section["song_id"], sid, run_id), className="link-small")
                 if timeline and not compact else None,
             ]),
             html.Audio(src=audio_url(sid, fmt), controls=True, autoPlay=autoplay, preload="metadata",
                        className="section-audio", **{"data-section": sid}, **audio_kw),
-            html.Div(className="songbar", title="where this section sits in its song", children=[
+            html.Div(className="songbar", title=_("where this section sits in its song"), children=[
                 html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
                 html.Div(className="songbar-playhead", style={"left": f"{left:.3f}%"}),
             ]),
             html.Div(className="songbar-labels", children=[
-                html.Span("0:00"), html.Span(f"section {int(section.get('index', 0)) + 1}", className="muted"),
+                html.Span("0:00"),
+                html.Span(_("section %(number)s", number=int(section.get("index", 0)) + 1), className="muted"),
                 html.Span(fmt_time(duration))]),
         ])

@@ -8,7 +8,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from analysis.glossary import describe, feature_label
 from dashboard import downloads, figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
+from dashboard.i18n import N_, _, integer, ngettext, number, page_title, plotly_separators
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -34,15 +34,16 @@ dash.register_page(__name__, path="/map", name=N_("Map"), title=page_title(N_("M
                    order=1)
 
 KIND_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-BASE_COLORS = [("cluster", "Cluster"), ("song", "Song"), ("confidence", "Confidence"),
-               ("silhouette", "Silhouette"), ("stability", "Stability")]
+BASE_COLORS = [("cluster", N_("Cluster")), ("song", N_("Song")), ("confidence", N_("Confidence")),
+               ("silhouette", N_("Silhouette")), ("stability", N_("Stability"))]
 
 
 # ---- pure helpers (tested and benchmarked directly) ---------------------------------------------
 def projection_options(data, space) -> list[dict]:
     cat = data.projection_catalog
     cat = cat[cat["space"] == space]
-    return [{"label": f"{KIND_NAMES.get(k, k)} · {d}-D", "value": f"{k}{d}"} for k, d in zip(cat["kind"], cat["dims"])]
+    return [{"label": _("%(kind)s · %(dims)s-D", kind=KIND_NAMES.get(k, k), dims=d), "value": f"{k}{d}"}
+            for k, d in zip(cat["kind"], cat["dims"])]
 
 
 def split_projection(value: str) -> tuple[str, int]:
@@ -51,9 +52,10 @@ def split_projection(value: str) -> tuple[str, int]:
 
 
 def color_options(data) -> list[dict]:
-    opts = [{"label": label, "value": v} for v, label in BASE_COLORS]
+    opts = [{"label": _(label), "value": v} for v, label in BASE_COLORS]
     # plain names with units (analysis.glossary), the same words the explanations use
-    opts += [{"label": f"feature: {feature_label(f)}", "value": f"feature:{f}", "title": describe(f).glossary}
+    opts += [{"label": _("feature: %(name)s", name=feature_label(f)), "value": f"feature:{f}",
+              "title": describe(f).glossary}
              for f in data.feature_names if f != "song_id"]
     return opts
 
@@ -90,7 +92,7 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         ``{"ring": index of the selection-ring trace or None, "space", "projection"}``.
     """
     if not space or not projection:
-        return figures.empty_figure("This store has no projections yet"), "", {"ring": None}
+        return figures.empty_figure(_("This store has no projections yet")), "", {"ring": None}
     kind, dims = split_projection(projection)
     proj = data.projection(space, kind, dims)
     if run_id and run_id not in data.runs.index:
@@ -129,7 +131,7 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
                               cluster_names=cluster_names(data, run_id), **kw)
     ring = len(fig.data) - 1 if len(rows) else None
     total = int(proj.present.sum())
-    count = f"Showing {len(rows):,} of {total:,} sections"
+    count = _("Showing %(shown)s of %(total)s sections", shown=integer(len(rows)), total=integer(total))
     return fig, count, {"ring": ring, "space": space, "projection": projection}
 
 
@@ -166,9 +168,13 @@ def _hover_text(data, rows, arr):
     out = [f"{t}<br>{fmt_time(s)}" for t, s in zip(titles, starts)]
     if arr is not None:
         conf = arr.confidence[rows]
-        out = [f"{h}<br>confidence {c:.2f}" if c == c else h for h, c in zip(out, conf)]
+        # one translation for every point; the locale's decimal mark put in by hand (fast)
+        line, mark = _("confidence %(value)s", value="{value}"), plotly_separators()[0]
+        out = [f"{h}<br>" + line.replace("{value}", f"{c:.2f}".replace(".", mark)) if c == c else h
+               for h, c in zip(out, conf)]
         if arr.placed is not None and arr.placed[rows].any():
-            out = [f"{h}<br>{PLACED_NOTE}" if p else h for h, p in zip(out, arr.placed[rows])]
+            placed = _(PLACED_NOTE)
+            out = [f"{h}<br>{placed}" if p else h for h, p in zip(out, arr.placed[rows])]
     return out
 
 
@@ -196,17 +202,17 @@ def selection_summary(data, selection, run_id, limit: int = 12):
     selection = selection or {}
     active = selection.get("active", True) if "rows" in selection else bool(selection.get("points"))
     if not selection or not active:
-        return [html.Div("Use the lasso or box tool (in the map's tool bar) to select a group of sections.",
+        return [html.Div(_("Use the lasso or box tool (in the map's tool bar) to select a group of sections."),
                          className="muted small")]
     pos = selected_positions(data, selection)
     if not len(pos):
-        return [html.Div("No sections in the selection.", className="muted small")]
+        return [html.Div(_("No sections in the selection."), className="muted small")]
     chips = []
     if run_id and run_id in data.runs.index:
         labels = data.run_arrays(run_id).label[pos]
         u, c = np.unique(labels, return_counts=True)
         names = cluster_names(data, run_id)
-        chips = [cluster_chip(int(lab), text=f"{figures.cluster_name(lab, names)} · {n}") for lab, n in
+        chips = [cluster_chip(int(lab), text=f"{figures.cluster_name(lab, names)} · {integer(n)}") for lab, n in
                  sorted(zip(u, c), key=lambda t: -t[1]) if lab >= -1]
     n_songs = len(np.unique(data.song_code[pos]))
     secs = data.sections
@@ -215,7 +221,13 @@ def selection_summary(data, selection, run_id, limit: int = 12):
         html.Span(secs.iloc[p]["title"], className="list-main"), html.Span(fmt_time(secs.iloc[p]["start_s"]),
                                                                            className="muted")])
         for p in pos[:limit]]
-    return [html.Div(f"{len(pos):,} sections from {n_songs:,} songs selected", className="strong"),
+    if n_songs == 1:
+        headline = ngettext("%(sections)s section from 1 song selected", "%(sections)s sections from 1 song selected",
+                            len(pos), sections=integer(len(pos)))
+    else:
+        headline = _("%(sections)s sections from %(songs)s songs selected", sections=integer(len(pos)),
+                     songs=integer(n_songs))
+    return [html.Div(headline, className="strong"),
             html.Div(chips, className="chips"), html.Div(rows, className="list")]
 
 
@@ -227,15 +239,17 @@ def slot_view(data, slots: dict | None, run_id=None):
         sid = slots.get(name)
         sec = data.section(sid) if sid else None
         if sec is None:
-            cols.append(html.Div(className="slot", children=[html.Div(f"Slot {name}", className="slot-name"),
-                                                            empty_state(f"Select a section, then 'Put in slot {name}'.")]))
+            cols.append(html.Div(className="slot", children=[
+                html.Div(_("Slot %(slot)s", slot=name), className="slot-name"),
+                empty_state(_("Select a section, then 'Put in slot %(slot)s'.", slot=name))]))
             continue
         info = section_summary(data, sec["pos"], run_id)
         cols.append(html.Div(className="slot", children=[
-            html.Div(className="slot-name", children=[f"Slot {name}", cluster_chip(info["cluster"])
+            html.Div(className="slot-name", children=[_("Slot %(slot)s", slot=name), cluster_chip(info["cluster"])
                                                      if info["cluster"] is not None else None]),
             section_player(sec, compact=True, run_id=run_id),
-            html.Img(src=spectrogram_url(sid), className="spectrogram small", alt=f"spectrogram of {sid}"),
+            html.Img(src=spectrogram_url(sid), className="spectrogram small",
+                     alt=_("spectrogram of %(section)s", section=sid)),
         ]))
     note = None
     a, b = data.section(slots.get("A")) if slots.get("A") else None, data.section(slots.get("B")) if slots.get("B") else None
@@ -245,8 +259,9 @@ def slot_view(data, slots: dict | None, run_id=None):
             X, norms = vec
             if np.isfinite(norms[a["pos"]]) and np.isfinite(norms[b["pos"]]):
                 d = float(np.linalg.norm(X[a["pos"]] - X[b["pos"]]))
-                note = html.Div(f"Distance between A and B in {data.runs.loc[run_id, 'space']}: {d:.2f} "
-                                "(standardised units)", className="muted small")
+                note = html.Div(_("Distance between A and B in %(space)s: %(distance)s (standardised units)",
+                                  space=data.runs.loc[run_id, "space"], distance=number(d, 2)),
+                                className="muted small")
     return [html.Div(cols, className="slots"), note]
 
 
@@ -268,25 +283,25 @@ def layout(section=None, run=None, space=None, **_query):
         dcc.Store(id=ids.MAP_SLOT_STORE, data={}),
         dcc.Store(id=ids.MAP_META, data={}),
         dcc.Store(id=ids.MAP_SELECTION_ROWS, data={}),
-        page_header("Map", "Every section of the corpus in one space; colour, filter, select, listen."),
+        page_header(_("Map"), _("Every section of the corpus in one space; colour, filter, select, listen.")),
         html.Div(className="map-grid", children=[
             html.Aside(className="sidebar", children=[
-                card("View",
-                     control("Space", dropdown(ids.MAP_SPACE, [{"label": s, "value": s} for s in spaces], space)),
-                     control("Projection", dropdown(ids.MAP_KIND, proj_opts, preferred[0] if preferred else None)),
-                     control("Run (clusters)", dropdown(ids.MAP_RUN, run_options(data, space), run,
-                                                        optionHeight=48)),
-                     control("Colour by", dropdown(ids.MAP_COLOR, color_options(data), "cluster"))),
-                card("Filters",
-                     control("Songs", dcc.Dropdown(id=ids.MAP_SONGS, multi=True, placeholder="all songs",
+                card(_("View"),
+                     control(_("Space"), dropdown(ids.MAP_SPACE, [{"label": s, "value": s} for s in spaces], space)),
+                     control(_("Projection"), dropdown(ids.MAP_KIND, proj_opts, preferred[0] if preferred else None)),
+                     control(_("Run (clusters)"), dropdown(ids.MAP_RUN, run_options(data, space), run,
+                                                           optionHeight=48)),
+                     control(_("Colour by"), dropdown(ids.MAP_COLOR, color_options(data), "cluster"))),
+                card(_("Filters"),
+                     control(_("Songs"), dcc.Dropdown(id=ids.MAP_SONGS, multi=True, placeholder=_("all songs"),
                                                    options=[{"label": t, "value": s} for s, t in
                                                             zip(data.songs.index, data.songs["title"])])),
-                     control("Clusters", dcc.Dropdown(id=ids.MAP_CLUSTERS, multi=True, placeholder="all clusters",
+                     control(_("Clusters"), dcc.Dropdown(id=ids.MAP_CLUSTERS, multi=True, placeholder=_("all clusters"),
                                                       options=_cluster_options(clusters, cluster_names(data, run)))),
-                     control("Confidence", dcc.RangeSlider(id=ids.MAP_CONF, min=0, max=1, step=0.05, value=[0, 1],
-                                                           marks={0: "0", 0.5: "0.5", 1: "1"},
+                     control(_("Confidence"), dcc.RangeSlider(id=ids.MAP_CONF, min=0, max=1, step=0.05, value=[0, 1],
+                                                           marks={0: "0", 0.5: number(0.5, 1), 1: "1"},
                                                            tooltip={"placement": "bottom"})),
-                     dcc.Checklist(id=ids.MAP_CENTRAL, options=[{"label": " central sections only", "value": "c"}],
+                     dcc.Checklist(id=ids.MAP_CENTRAL, options=[{"label": " " + _("central sections only"), "value": "c"}],
                                    value=[], className="checklist")),
             ]),
             html.Section(className="map-main", children=[
@@ -294,17 +309,18 @@ def layout(section=None, run=None, space=None, **_query):
                      html.Div(id=ids.MAP_COUNT, className="muted small map-count"),
                      dcc.Graph(id=ids.MAP_GRAPH, config={**GRAPH_CONFIG, "scrollZoom": True},
                                className="map-graph", style={"height": "640px"},
-                               figure=figures.empty_figure("Loading…")),
+                               figure=figures.empty_figure(_("Loading…"))),
                      className="card-flush"),
-                card("Selection", html.Div(id=ids.MAP_SELECTION), html.Div(className="controls-row", children=[
-                    control("Export the selection", dropdown(ids.MAP_EXPORT_KIND, downloads.SELECTION_KINDS, "xspf")),
-                    html.Button("Download selection", id=ids.MAP_EXPORT, className="btn"),
+                card(_("Selection"), html.Div(id=ids.MAP_SELECTION), html.Div(className="controls-row", children=[
+                    control(_("Export the selection"),
+                            dropdown(ids.MAP_EXPORT_KIND, downloads.choices(downloads.SELECTION_KINDS), "xspf")),
+                    html.Button(_("Download selection"), id=ids.MAP_EXPORT, className="btn"),
                     dcc.Download(id=ids.MAP_DOWNLOAD)])),
-                card("Compare by ear: slots A and B", html.Div(id=ids.MAP_SLOT_VIEW)),
+                card(_("Compare by ear: slots A and B"), html.Div(id=ids.MAP_SLOT_VIEW)),
             ]),
             html.Aside(className="detail", children=[
                 # the verdict first: on screen as soon as a point is clicked, above the player and details
-                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.MAP_DETAIL)),
+                card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.MAP_DETAIL)),
             ]),
         ]),
     ])
@@ -395,4 +411,4 @@ def _download(_clicks, selection, run, kind):
         return no_update
     exp = downloads.export_data(data, [run] if run else [], section_ids=list(data.section_ids[pos]))
     return downloads.download(kind or "xspf", exp, f"selection of {len(pos)} sections",
-                              title=f"sectionist: {len(pos)} selected sections")
+                              title=_("sectionist: %(count)s selected sections", count=integer(len(pos))))

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dash_table, dcc, html
 
 from analysis.runs import k_note
 from dashboard import figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
+from dashboard.i18n import N_, _, integer, ngettext, number, page_title
 from dashboard.auth import get_db
 from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
@@ -23,16 +23,25 @@ dash.register_page(__name__, path="/", name=N_("Overview"), title=page_title(N_(
 #: Run table columns: (column, header, d3 number format or None for text). The last two come
 #: from the experts' verdicts (:func:`dashboard.judging.stats.agreement_per_run`), when there are any.
 RUN_COLUMNS = [
-    ("run_id", "run", None), ("version_note", "version", None), ("space", "space", None),
-    ("method", "method", None), ("level", "level", None), ("coverage", "coverage", None),
-    ("n_clusters", "clusters", None), ("k_note", "K choice", None), ("n_sections", "sections", None),
-    ("silhouette", "silhouette ↑", ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
+    ("run_id", N_("run"), None), ("version_note", N_("version"), None), ("space", N_("space"), None),
+    ("method", N_("method"), None), ("level", N_("level"), None), ("coverage", N_("coverage"), None),
+    ("n_clusters", N_("clusters"), None), ("k_note", N_("K choice"), None), ("n_sections", N_("sections"), None),
+    ("silhouette", N_("silhouette ↑"), ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
     ("calinski_harabasz", "Calinski–Harabasz ↑", ".1f"), ("bic", "BIC ↓", ".1f"),
-    ("stability_ari", "stability (ARI) ↑", ".3f"), ("fidelity", "surrogate fidelity ↑", ".3f"),
-    ("ari_truth", "ARI vs truth ↑", ".3f"), ("nmi_truth", "NMI vs truth ↑", ".3f"),
-    ("expert_agreement", "experts agree ↑", ".0%"), ("expert_verdicts", "verdicts", ".0f"),
-    ("carried_over", "verdicts carried over", None),
+    ("stability_ari", N_("stability (ARI) ↑"), ".3f"), ("fidelity", N_("surrogate fidelity ↑"), ".3f"),
+    ("ari_truth", N_("ARI vs truth ↑"), ".3f"), ("nmi_truth", N_("NMI vs truth ↑"), ".3f"),
+    ("expert_agreement", N_("experts agree ↑"), ".0%"), ("expert_verdicts", N_("verdicts"), ".0f"),
+    ("carried_over", N_("verdicts carried over"), None),
 ]
+
+
+def k_choice(run: dict) -> str | None:
+    """:func:`analysis.runs.k_note` in the request's language (the rule's name stays as it is)."""
+    note = k_note(run)
+    if note is None or not note.startswith("⚠"):
+        return note
+    return _("⚠ K at edge of %(low)s–%(high)s (%(rule)s)", low=int(run["k_min"]), high=int(run["k_max"]),
+             rule=run["k_rule"])
 
 
 def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[dict]]:
@@ -47,7 +56,7 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
     sections, sections not covered) are shown where they say something.
     """
     runs = data.runs.reset_index()
-    runs["k_note"] = [k_note(r) for r in runs.to_dict("records")]
+    runs["k_note"] = [k_choice(r) for r in runs.to_dict("records")]
     runs["version_note"] = [data.version_note(r) or None for r in runs["run_id"]]
     runs["coverage"] = [data.coverage_text(r) or None for r in runs["run_id"]]
     if agreement is not None and len(agreement):
@@ -57,16 +66,17 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
         runs["expert_verdicts"] = runs["run_id"].map(by_run["n"] + by_run["unsure"]).astype(float)
     if carry is not None and len(carry):
         notes = {}
-        for _, c in carry.iterrows():
+        for _unused, c in carry.iterrows():
             notes.setdefault(c["new_run"], []).append(
-                f"{int(c['carried'])} of {int(c['verdicts'])} from v{int(c['old_version'])} "
-                f"({int(c['invalidated'])} invalidated)")
+                _("%(carried)s of %(verdicts)s from v%(version)s (%(invalidated)s invalidated)",
+                  carried=integer(int(c["carried"])), verdicts=integer(int(c["verdicts"])),
+                  version=int(c["old_version"]), invalidated=integer(int(c["invalidated"]))))
         runs["carried_over"] = runs["run_id"].map(lambda r: "; ".join(notes[r]) if r in notes else None)
     cols = []
     for name, header, fmt in RUN_COLUMNS:
         if name not in runs.columns or runs[name].isna().all():
             continue
-        spec = {"id": name, "name": header}
+        spec = {"id": name, "name": _(header)}
         if fmt is not None:
             spec.update(type="numeric", format={"specifier": fmt})
         cols.append(spec)
@@ -111,10 +121,13 @@ def corpus_stats(data) -> list:
     manifest = data.store.read_manifest()
     failed = sum(1 for v in (manifest.get("songs") or {}).values() if isinstance(v, dict) and v.get("status") == "failed")
     return [
-        stat("songs", f"{s['songs']:,}", f"{failed} failed to analyse" if failed else None),
-        stat("hours of audio", f"{s['hours']:.1f}"),
-        stat("sections", f"{s['sections']:,}", f"{s['central']:,} central"),
-        stat("runs", f"{s['runs']:,}", f"over {s['spaces']} spaces"),
+        stat(_("songs"), integer(s["songs"]),
+             _("%(count)s failed to analyse", count=integer(failed)) if failed else None),
+        stat(_("hours of audio"), number(s["hours"], 1)),
+        stat(_("sections"), integer(s["sections"]),
+             ngettext("%(count)s central", "%(count)s central", s["central"], count=integer(s["central"]))),
+        stat(_("runs"), integer(s["runs"]),
+             ngettext("over %(count)s space", "over %(count)s spaces", s["spaces"], count=integer(s["spaces"]))),
     ]
 
 
@@ -122,7 +135,9 @@ def store_line(data) -> str:
     """The page's subtitle: where the store is and its revision (the manifest's write counter, which
     the app watches to reload; a detail, not a headline figure)."""
     revision = data.store.read_manifest().get("version")
-    return f"Store {data.store_uri}" + (f" · revision {revision}" if revision is not None else "")
+    if revision is None:
+        return _("Store %(uri)s", uri=data.store_uri)
+    return _("Store %(uri)s · revision %(revision)s", uri=data.store_uri, revision=revision)
 
 
 def layout(**_query):
@@ -131,15 +146,15 @@ def layout(**_query):
     rows, cols = runs_table_data(data, agreement_per_run(verdicts), data.carry_over(verdicts))
     spaces = list(dict.fromkeys(data.runs["space"])) if not data.runs.empty else []
     return html.Div(className="page page-overview", children=[
-        page_header("Overview", store_line(data)),
+        page_header(_("Overview"), store_line(data)),
         html.Div(corpus_stats(data), className="stats"),
-        card("Runs and their quality",
-             html.P("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
-                    "ground-truth sections; \"experts agree\" once experts have judged sections (agree ÷ "
-                    "(agree + disagree), details on the Judgements page), counted per run version: a refit is a "
-                    "new run id and starts with no verdicts; \"verdicts carried over\" says how many verdicts on "
-                    "an older version still hold (the section keeps the judged cluster after alignment). Click a "
-                    "run to open its clusters.",
+        card(_("Runs and their quality"),
+             html.P(_("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
+                      "ground-truth sections; \"experts agree\" once experts have judged sections (agree ÷ "
+                      "(agree + disagree), details on the Judgements page), counted per run version: a refit is a "
+                      "new run id and starts with no verdicts; \"verdicts carried over\" says how many verdicts on "
+                      "an older version still hold (the section keeps the judged cluster after alignment). Click a "
+                      "run to open its clusters."),
                     className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
                                   page_size=15, style_table={"overflowX": "auto"},
@@ -155,14 +170,14 @@ def layout(**_query):
                                                 "overflowWrap": "normal"},
                                   style_data_conditional=[{"if": {"state": "active"},
                                                            "backgroundColor": "#eef2ff", "border": "none"},
-                                                          {"if": {"filter_query": '{k_note} contains "edge"',
+                                                          {"if": {"filter_query": '{k_note} contains "⚠"',
                                                                   "column_id": "k_note"},
                                                            "color": "#b45309", "fontWeight": 600}])
-             if rows else empty_state("No clustering runs in this store yet."),
+             if rows else empty_state(_("No clustering runs in this store yet.")),
              dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
-        card("Choosing K: elbow, silhouette and BIC",
-             control("Space", dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
-                                           value=None, placeholder="all spaces")),
+        card(_("Choosing K: elbow, silhouette and BIC"),
+             control(_("Space"), dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
+                                              value=None, placeholder=_("all spaces"))),
              dcc.Graph(id=ids.OVERVIEW_CURVES, config=GRAPH_CONFIG,
                        figure=figures.k_curves(curves_for(data)))),
     ])
