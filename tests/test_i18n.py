@@ -51,8 +51,11 @@ def test_translations_keep_their_placeholders(spanish):
 def test_compiled_catalogue_matches_the_po_file(spanish):
     with i18n_tools.mo_path("es").open("rb") as fh:
         compiled = read_mo(fh)
-    po = {m.id: m.string for m in spanish if m.id and not m.fuzzy}
-    mo = {m.id: m.string for m in compiled if m.id}
+    def key(value):  # plural messages: read_po gives tuples, read_mo lists
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
+    po = {key(m.id): key(m.string) for m in spanish if m.id and not m.fuzzy}
+    mo = {key(m.id): key(m.string) for m in compiled if m.id}
     assert mo == po, "run `python -m dashboard.i18n_tools update` (messages.mo is stale)"
 
 

@@ -458,15 +458,19 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
         ctx.pop()
 
 
-def test_judgements_page_by_role(app, db_url):
-    from dashboard.pages import judgements as page
-
-    db = get_database(db_url)
+def _two_experts_judged(db):
+    """ada and bob judge three sections of km (2 of 3 and 1 of 3 agree); ada also one of gmm."""
     for name, verdicts in (("ada", ["agree", "agree", "disagree"]), ("bob", ["agree", "disagree", "disagree"])):
         u = auth.get_user(db, name)
         for sid, v in zip(section_ids()[:3], verdicts):
             repository.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
     repository.record_judgement(db, auth.get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
+
+
+def test_judgements_page_by_role(app, db_url):
+    from dashboard.pages import judgements as page
+
+    _two_experts_judged(get_database(db_url))
     ctx = _as(app, db_url, "admin1")
     try:
         text = _texts(page.body())
@@ -614,3 +618,82 @@ def test_csvsafe_only_changes_text_cells():
     assert pd.isna(out["'=h"].tolist()[1])
     assert df["s"].tolist() == ["=1", "\tx"]  # the input is not changed
     assert csvsafe.to_csv_bytes(df).decode().splitlines()[1] == "-1,-0.5,-3,'=1,True,a"
+
+
+# ---- Spanish (Accept-Language: es) -----------------------------------------------------------------
+def _as_es(app, db_url, name):
+    """A request context of ``app`` in Spanish (``Accept-Language: es``) with ``name`` logged in."""
+    from flask_login import login_user
+
+    ctx = app.server.test_request_context("/_dash-update-component", method="POST",
+                                          headers={"Accept-Language": "es-ES,es;q=0.9"})
+    ctx.push()
+    login_user(auth.get_user(get_database(db_url), name))
+    return ctx
+
+
+def test_judge_page_and_panel_in_spanish(app, db_url):
+    from dashboard.components import judging
+    from dashboard.pages import judge
+
+    ctx = _as_es(app, db_url, "ada")
+    try:
+        page = judge.layout(run="km")
+        text = _texts(page)
+        for es in ("Evaluar", "Sesión", "Agrupamiento que evaluar", "Qué secciones", "Secciones en la cola", "Empezar",
+                   "Elija un agrupamiento y una estrategia y pulse Empezar.", "← Anterior", "Siguiente", "Veredicto"):
+            assert es in text, es
+        assert "Session" not in text and "Which sections" not in text and "Start" not in text.split()
+        strategy = _find(page, lambda c: getattr(c, "id", None) == judge.ids.JUDGE_STRATEGY)[0]
+        assert {o["label"] for o in strategy.options} >= {"Muestra aleatoria", "Secciones menos estables"}
+        blind = _find(page, lambda c: getattr(c, "id", None) == judge.ids.JUDGE_BLIND)[0]
+        assert "modo ciego" in blind.options[0]["label"]
+
+        q = judge.start_queue(auth.get_user(get_database(db_url), "ada"), "km", "random", None, 4, True, 1)
+        view, progress = judge.item_view(q)
+        assert progress == "1 / 4 secciones · Muestra aleatoria · modo ciego"
+        assert "Otras secciones de su grupo" in _texts(view) and "Sección 1" not in progress
+        done, progress = judge.item_view({**q, "index": 4})
+        assert "Cola terminada: 4 secciones" in _texts(done) and progress == "4 / 4 secciones"
+
+        sel = {"section_id": "song00-00004", "run_id": "km"}
+        panel = judging.panel_children("map", sel)
+        text = _texts(panel)
+        assert "Su evaluación" in text and "Aún no ha dado un veredicto." in text and "¿Está bien esta sección en" in text
+        buttons = _find(panel, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "judge-verdict")
+        assert [_texts(b.children[0]) for b in buttons] == ["De acuerdo", "En desacuerdo", "No estoy seguro"]
+        ctx_store = _find(panel, lambda c: getattr(c, "id", None) == judging.jid("ctx", "map"))[0]
+        status, _saved, _classes = judging.on_verdict("map", "disagree", ctx_store.data, 2, "")
+        assert status.startswith("Guardado: en desacuerdo (debería ser el grupo 2) · ") and status.endswith(" UTC")
+        status, *_rest = judging.on_verdict("map", "agree", {"run_id": "km", "section_id": "nope"}, None, "")
+        assert status == "No guardado: no hay ninguna sección 'nope' en el almacén"
+        assert judging.on_cluster_verdict(ctx_store.data, None, None, "") == (
+            "Elija primero coherente, mezclado, dividir o fusionar.")
+    finally:
+        ctx.pop()
+
+
+def test_judgements_page_in_spanish(app, db_url):
+    from dashboard.pages import judgements as page
+
+    _two_experts_judged(get_database(db_url))
+    ctx = _as_es(app, db_url, "ada")
+    try:
+        layout = page.layout()
+        text = _texts(layout)
+        for es in ("Evaluaciones", "Actualizar", "Acuerdo con cada método", "Acuerdo por grupo", "Su progreso",
+                   "Acuerdo entre evaluadores", "Secciones más discutidas", "intervalo del 95 %", "de acuerdo",
+                   "en desacuerdo", "no estoy seguro", "veredictos", "experto 1", "Exportar",
+                   "Descargar judgements.csv", "¿Está", "aún sin separar", "sobre 3 secciones con ≥ 2 expertos"):
+            assert es in text, es
+        for en in ("Agreement with each method", "Your progress", "Inter-rater", "Most disputed", "not separated",
+                   " verdicts", "Download ", "expert 1", "sections with"):
+            assert en not in text, en
+        per_run = _find(layout, lambda c: getattr(c, "id", None) == page.ids.JUDGEMENTS_PER_RUN)[0]
+        header = [_texts(th) for th in per_run.children[0].children.children]
+        assert header == ["agrupamiento", "veredictos", "de acuerdo", "en desacuerdo", "no estoy seguro", "acuerdo",
+                          "intervalo del 95 %", "expertos"]
+        km = next(_texts(tr) for tr in per_run.children[1].children if "km" in _texts(tr))
+        assert "\xa0%" in km  # percentages in the Spanish format ("67 %")
+    finally:
+        ctx.pop()

@@ -24,17 +24,18 @@ from .. import ids
 from ..auth import PermissionDenied, current_user_or_none, get_db
 from ..data import get_data
 from ..figures import cluster_name
-from .common import cluster_names
+from ..i18n import N_, _, date_time, word
 from ..judging.queues import NotFound, section_cluster
 from ..judging.repository import current_cluster_verdict, current_judgement
 from ..judging.routes import submit_cluster_verdict, submit_judgement
+from .common import cluster_names
 
-VERDICT_BUTTONS = (("agree", "Agree", "a"), ("disagree", "Disagree", "d"), ("unsure", "Unsure", "u"))
+VERDICT_BUTTONS = (("agree", N_("Agree"), "a"), ("disagree", N_("Disagree"), "d"), ("unsure", N_("Unsure"), "u"))
 CLUSTER_CHOICES = (
-    ("coherent", "coherent"),
-    ("mixed", "mixed"),
-    ("split", "should be split"),
-    ("merge", "should merge with …"),
+    ("coherent", N_("coherent")),
+    ("mixed", N_("mixed")),
+    ("split", N_("should be split")),
+    ("merge", N_("should merge with …")),
 )
 
 
@@ -58,24 +59,32 @@ def _each(n: int, value) -> list:
 
 def _cluster_name(c, names: dict | None = None) -> str:
     """``"cluster 3"``, or ``"3: loud · bright"`` with ``names`` (never passed in blind mode)."""
-    return "noise" if int(c) == -1 else cluster_name(c, names)
+    return _("noise") if int(c) == -1 else cluster_name(c, names)
+
+
+def _when(row: dict) -> str:
+    """When a verdict was given, in the locale's short format (the database keeps UTC)."""
+    return _("%(when)s UTC", when=date_time((row.get("created_at") or "")[:19], "short"))
 
 
 def _status_text(row: dict | None, *, saved: bool = False) -> str:
     if not row:
-        return "No verdict from you yet."
-    when = (row.get("created_at") or "")[:16].replace("T", " ")
-    text = f"{'Saved' if saved else 'Your verdict'}: {row['verdict']}"
-    if row.get("suggested_cluster") is not None:
-        text += f" (should be cluster {row['suggested_cluster']})"
-    text += f" · {when} UTC"
+        return _("No verdict from you yet.")
+    verdict, suggested = word(row["verdict"]), row.get("suggested_cluster")
+    if suggested is not None:
+        text = (_("Saved: %(verdict)s (should be cluster %(cluster)s)", verdict=verdict, cluster=suggested) if saved
+                else _("Your verdict: %(verdict)s (should be cluster %(cluster)s)", verdict=verdict, cluster=suggested))
+    else:
+        text = (_("Saved: %(verdict)s", verdict=verdict) if saved
+                else _("Your verdict: %(verdict)s", verdict=verdict))
+    text += " · " + _when(row)
     if saved and row.get("supersedes"):
-        text += " · replaces your earlier verdict (kept in the history)"
+        text += " · " + _("replaces your earlier verdict (kept in the history)")
     return text
 
 
 def _verdict_classes(current: str | None) -> list[str]:
-    return [f"btn judge-btn judge-{v}" + (" selected" if v == current else "") for v, _, _ in VERDICT_BUTTONS]
+    return [f"btn judge-btn judge-{v}" + (" selected" if v == current else "") for v, _label, _key in VERDICT_BUTTONS]
 
 
 def panel_children(page: str, selection: dict | None) -> list:
@@ -86,15 +95,16 @@ def panel_children(page: str, selection: dict | None) -> list:
     if user is None:
         return []
     if not user.can_judge:
-        return [html.Div("You can browse and listen; judging needs an expert account.", className="judge-note muted small")]
+        return [html.Div(_("You can browse and listen; judging needs an expert account."),
+                         className="judge-note muted small")]
     if not sid or not run_id:
-        return [html.Div("Select a section (and a run) to judge whether it is in the right cluster.",
+        return [html.Div(_("Select a section (and a run) to judge whether it is in the right cluster."),
                          className="judge-note muted small")]
     data = get_data()
     try:
         cluster = section_cluster(data, run_id, sid)
     except NotFound as exc:
-        return [html.Div(f"Cannot judge here: {exc}.", className="judge-note muted small")]
+        return [html.Div(_("Cannot judge here: %(reason)s.", reason=str(exc)), className="judge-note muted small")]
     blind = bool(selection.get("blind"))
     source = str(selection.get("source") or page)[:64]
     db = get_db()
@@ -104,29 +114,33 @@ def panel_children(page: str, selection: dict | None) -> list:
     names = {} if blind else cluster_names(data, run_id)
     ctx_data = {"section_id": sid, "run_id": run_id, "cluster": cluster, "blind": blind, "source": source}
     if blind:
-        question = "Does this section belong with the other sections of its group?"
+        question = _("Does this section belong with the other sections of its group?")
     else:
-        question = ["Is this section right in ", html.B(_cluster_name(cluster, names)), " of ",
-                    html.Span(data.run_label(run_id), className="mono small"), "?"]
+        # one translated sentence, split at its placeholders to bold the cluster and set the run in mono
+        before, _sep, rest = _("Is this section right in %(cluster)s of %(run)s?").partition("%(cluster)s")
+        between, _sep, after = rest.partition("%(run)s")
+        question = [before, html.B(_cluster_name(cluster, names)), between,
+                    html.Span(data.run_label(run_id), className="mono small"), after]
     buttons = [
-        html.Button([label, html.Kbd(key, className="kbd")], id=jid("verdict", page, verdict=v), n_clicks=0,
-                    className=cls, title=f"{label} (key {key})", **{"data-judge-key": key})
+        html.Button([_(label), html.Kbd(key, className="kbd")], id=jid("verdict", page, verdict=v), n_clicks=0,
+                    className=cls, title=_("%(verdict)s (key %(key)s)", verdict=_(label), key=key),
+                    **{"data-judge-key": key})
         for (v, label, key), cls in zip(VERDICT_BUTTONS, _verdict_classes(current["verdict"] if current else None))
     ]
     children = [
         dcc.Store(id=jid("ctx", page), data=ctx_data),
         dcc.Store(id=jid("saved", page)),
-        html.H4("Your judgement", className="judge-title"),
+        html.H4(_("Your judgement"), className="judge-title"),
         html.P(question, className="judge-question"),
         html.Div(buttons, className="judge-buttons"),
         html.Div(className="judge-extra", style={"display": "none"} if blind else {}, children=[
-            dcc.Dropdown(id=jid("suggest", page), options=[{"label": f"should be in {_cluster_name(c, names)}", "value": c}
+            dcc.Dropdown(id=jid("suggest", page), options=[{"label": _("should be in %(cluster)s", cluster=_cluster_name(c, names)), "value": c}
                                                             for c in others],
                          value=current["suggested_cluster"] if current else None,
-                         placeholder="should be in cluster … (optional)", clearable=True, className="judge-suggest"),
+                         placeholder=_("should be in cluster … (optional)"), clearable=True, className="judge-suggest"),
         ]),
         dcc.Textarea(id=jid("comment", page), value=(current or {}).get("comment", ""), maxLength=2000,
-                     placeholder="comment (optional, sent with the verdict)", className="judge-comment"),
+                     placeholder=_("comment (optional, sent with the verdict)"), className="judge-comment"),
         html.Div(_status_text(current), id=jid("status", page), className="judge-status muted small", role="status"),
     ]
     if not blind and cluster >= 0:
@@ -134,16 +148,16 @@ def panel_children(page: str, selection: dict | None) -> list:
         # folded: the panel sits at the top of the detail panel, where the section verdict must
         # leave room for the player; the cluster verdict is one click away (open when one exists)
         children.append(html.Details(className="judge-cluster", open=bool(cv), children=[
-            html.Summary(f"{_cluster_name(cluster, names)} as a whole: coherent, mixed, split, merge?",
+            html.Summary(_("%(cluster)s as a whole: coherent, mixed, split, merge?", cluster=_cluster_name(cluster, names)),
                          className="judge-title"),
-            dcc.RadioItems(id=jid("cv-verdict", page), options=[{"label": f" {t}", "value": v} for v, t in CLUSTER_CHOICES],
+            dcc.RadioItems(id=jid("cv-verdict", page), options=[{"label": " " + _(t), "value": v} for v, t in CLUSTER_CHOICES],
                            value=cv["verdict"] if cv else None, className="judge-radio", inline=True),
             dcc.Dropdown(id=jid("cv-merge", page), options=[{"label": _cluster_name(c, names), "value": c} for c in others if c >= 0],
-                         value=cv["merge_with"] if cv else None, placeholder="merge with cluster …", clearable=True,
+                         value=cv["merge_with"] if cv else None, placeholder=_("merge with cluster …"), clearable=True,
                          className="judge-merge"),
             dcc.Textarea(id=jid("cv-comment", page), value=(cv or {}).get("comment", ""), maxLength=2000,
-                         placeholder="comment on the cluster (optional)", className="judge-comment"),
-            html.Button("Save cluster verdict", id=jid("cv-save", page), n_clicks=0, className="btn btn-ghost btn-small"),
+                         placeholder=_("comment on the cluster (optional)"), className="judge-comment"),
+            html.Button(_("Save cluster verdict"), id=jid("cv-save", page), n_clicks=0, className="btn btn-ghost btn-small"),
             html.Div(_cluster_status(cv), id=jid("cv-status", page), className="judge-status muted small", role="status"),
         ]))
     # data-section: which section the panel's buttons judge (the keyboard shortcuts and tests read it)
@@ -152,11 +166,15 @@ def panel_children(page: str, selection: dict | None) -> list:
 
 def _cluster_status(cv: dict | None, *, saved: bool = False) -> str:
     if not cv:
-        return "No cluster verdict from you yet."
-    text = f"{'Saved' if saved else 'Your cluster verdict'}: {cv['verdict']}"
-    if cv.get("merge_with") is not None:
-        text += f" with cluster {cv['merge_with']}"
-    return text + f" · {(cv.get('created_at') or '')[:16].replace('T', ' ')} UTC"
+        return _("No cluster verdict from you yet.")
+    verdict, merge_with = word(cv["verdict"]), cv.get("merge_with")
+    if merge_with is not None:
+        text = (_("Saved: %(verdict)s with cluster %(cluster)s", verdict=verdict, cluster=merge_with) if saved
+                else _("Your cluster verdict: %(verdict)s with cluster %(cluster)s", verdict=verdict, cluster=merge_with))
+    else:
+        text = (_("Saved: %(verdict)s", verdict=verdict) if saved
+                else _("Your cluster verdict: %(verdict)s", verdict=verdict))
+    return text + " · " + _when(cv)
 
 
 def on_verdict(page: str, verdict: str | None, ctx_data: dict | None, suggest, comment):
@@ -169,11 +187,11 @@ def on_verdict(page: str, verdict: str | None, ctx_data: dict | None, suggest, c
         "source": ctx_data.get("source") or page, "blind": bool(ctx_data.get("blind")),
     }
     try:
-        row, _ = submit_judgement(payload, source_default=page)
+        row, _created = submit_judgement(payload, source_default=page)
     except PermissionDenied:
-        return "Not saved: your account may not judge (ask an admin for the expert role).", no_update, no_update
+        return _("Not saved: your account may not judge (ask an admin for the expert role)."), no_update, no_update
     except SectionistError as exc:
-        return f"Not saved: {exc}", no_update, no_update
+        return _("Not saved: %(reason)s", reason=str(exc)), no_update, no_update
     saved = {"id": row["id"], "verdict": verdict, "section_id": row["section_id"], "run_id": row["run_id"]}
     return _status_text(row, saved=True), saved, _verdict_classes(verdict)
 
@@ -183,16 +201,16 @@ def on_cluster_verdict(ctx_data: dict | None, verdict, merge_with, comment) -> s
     if not ctx_data:
         return no_update
     if not verdict:
-        return "Pick coherent, mixed, split or merge first."
+        return _("Pick coherent, mixed, split or merge first.")
     try:
-        row, _ = submit_cluster_verdict({
+        row, _created = submit_cluster_verdict({
             "run_id": ctx_data.get("run_id"), "cluster": ctx_data.get("cluster"), "verdict": verdict,
             "merge_with": merge_with if verdict == "merge" else None, "comment": comment or "",
         })
     except PermissionDenied:
-        return "Not saved: your account may not judge (ask an admin for the expert role)."
+        return _("Not saved: your account may not judge (ask an admin for the expert role).")
     except SectionistError as exc:
-        return f"Not saved: {exc}"
+        return _("Not saved: %(reason)s", reason=str(exc))
     return _cluster_status(row, saved=True)
 
 

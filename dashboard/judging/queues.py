@@ -15,13 +15,15 @@ import numpy as np
 
 from analysis.errors import ParameterError, SectionistError, StoreError
 
-#: Queue strategies for the judge page, with their labels.
+from ..i18n import N_, _
+
+#: Queue strategies for the judge page, with their labels (marked: translate them with ``_`` where shown).
 STRATEGIES = {
-    "random": "Random sample",
-    "prototypes": "Prototypes of each cluster",
-    "borderline": "Borderline sections of each cluster",
-    "disagree": "Sections two runs disagree on",
-    "unstable": "Least stable sections",
+    "random": N_("Random sample"),
+    "prototypes": N_("Prototypes of each cluster"),
+    "borderline": N_("Borderline sections of each cluster"),
+    "disagree": N_("Sections two runs disagree on"),
+    "unstable": N_("Least stable sections"),
 }
 
 
@@ -171,15 +173,17 @@ def _check_sizes(n, random_state) -> tuple[int, int]:
 
 
 def section_cluster(data, run_id: str, section_id: str) -> int:
-    """The label of ``section_id`` in ``run_id`` (:class:`NotFound` when either is unknown)."""
+    """The label of ``section_id`` in ``run_id`` (:class:`NotFound` when either is unknown; its
+    message is in the request's language, the judging panel and the JSON routes show it)."""
     pos = data.position(section_id)
     if pos is None:
-        raise NotFound(f"no section {section_id!r} in the store")
+        raise NotFound(_("no section %(section)s in the store", section=repr(section_id)))
     try:
         arr = data.run_arrays(run_id)
     except StoreError:
-        raise NotFound(f"no run {run_id!r} in the store") from None
+        raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
     label = int(arr.label[pos])
     if label < -1:
-        raise NotFound(f"section {section_id!r} is not part of run {run_id!r}")
+        raise NotFound(_("section %(section)s is not part of run %(run)s", section=repr(section_id),
+                         run=repr(run_id)))
     return label

@@ -28,6 +28,7 @@ from analysis.errors import ParameterError, SectionistError, StoreError
 
 from ..auth import PermissionDenied, check_judge, current_user_or_none, get_db, require_judge
 from ..data import get_data
+from ..i18n import _
 from .queues import NotFound, section_cluster
 from .repository import (
     clean_text,
@@ -58,14 +59,14 @@ def submit_judgement(payload: dict, *, source_default: str = "api") -> tuple[dic
     """
     user = check_judge()
     if not isinstance(payload, dict):
-        raise ParameterError("send a JSON object")
+        raise ParameterError(_("send a JSON object"))
     run_id = clean_text(payload.get("run_id"), "run_id", 200)
     section_id = clean_text(payload.get("section_id"), "section_id", 200)
     data = get_data()
     cluster = section_cluster(data, run_id, section_id)
     suggested = opt_int(payload.get("suggested_cluster"), "suggested_cluster")
     if suggested is not None and suggested not in data.run_arrays(run_id).clusters:
-        raise NotFound(f"no cluster {suggested} in run {run_id!r} to suggest")
+        raise NotFound(_("no cluster %(cluster)s in run %(run)s to suggest", cluster=suggested, run=repr(run_id)))
     return record_judgement(
         get_db(), user, run_id=run_id, section_id=section_id, verdict=payload.get("verdict"), cluster=cluster,
         suggested_cluster=suggested, comment=payload.get("comment") or "",
@@ -80,15 +81,15 @@ def _run_and_cluster(payload) -> tuple[str, int, object]:
     Raises ParameterError for a malformed payload and NotFound for an unknown run or cluster.
     """
     if not isinstance(payload, dict):
-        raise ParameterError("send a JSON object")
+        raise ParameterError(_("send a JSON object"))
     run_id = clean_text(payload.get("run_id"), "run_id", 200)
     cluster = opt_int(payload.get("cluster"), "cluster")
     try:
         clusters = get_data().run_arrays(run_id).clusters
     except StoreError:
-        raise NotFound(f"no run {run_id!r} in the store") from None
+        raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
     if cluster not in clusters:
-        raise NotFound(f"no cluster {cluster} in run {run_id!r}")
+        raise NotFound(_("no cluster %(cluster)s in run %(run)s", cluster=cluster, run=repr(run_id)))
     return run_id, cluster, clusters
 
 
@@ -98,7 +99,7 @@ def submit_cluster_verdict(payload: dict) -> tuple[dict, bool]:
     run_id, cluster, clusters = _run_and_cluster(payload)
     merge_with = opt_int(payload.get("merge_with"), "merge_with")
     if merge_with is not None and merge_with not in clusters:
-        raise NotFound(f"no cluster {merge_with} in run {run_id!r} to merge with")
+        raise NotFound(_("no cluster %(cluster)s in run %(run)s to merge with", cluster=merge_with, run=repr(run_id)))
     return record_cluster_verdict(
         get_db(), user, run_id=run_id, cluster=cluster, verdict=payload.get("verdict"), merge_with=merge_with,
         comment=payload.get("comment") or "", client_id=payload.get("client_id"),

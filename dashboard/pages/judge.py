@@ -18,7 +18,6 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import (
     card,
@@ -33,13 +32,14 @@ from dashboard.components.common import (
 from dashboard.components.judging import jall, register_judging
 from dashboard.components.player import section_player, spectrogram_url
 from dashboard.data import get_data
+from dashboard.i18n import N_, _, integer, ngettext, page_title
 from dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_queue
 from dashboard.judging.repository import judged_sections
 
 PAGE = "judge"
 #: value of the run control for the blind comparison of every run (also ``?run=mixed``)
 MIXED = "mixed"
-MIXED_LABEL = "All runs, mixed (blind comparison of methods)"
+MIXED_LABEL = N_("All runs, mixed (blind comparison of methods)")
 
 dash.register_page(__name__, path="/judge", name=N_("Judge"), title=page_title(N_("Judge")),
                    order=5)
@@ -50,15 +50,15 @@ register_judging(PAGE)
 def layout(run=None, strategy=None, blind=None, **_query):
     user = current_user_or_none()
     data = get_data()
-    header = page_header("Judge", "Listen, then say whether each section is in the right cluster. "
-                                  "Keys: a agree · d disagree · u unsure · n next · space play/pause.")
+    header = page_header(_("Judge"), _("Listen, then say whether each section is in the right cluster. "
+                                       "Keys: a agree · d disagree · u unsure · n next · space play/pause."))
     if user is None or not user.can_judge:
         return html.Div(className="page page-judge", children=[
-            header, empty_state("Judging needs an expert account. Ask an admin to give you the expert role.")])
+            header, empty_state(_("Judging needs an expert account. Ask an admin to give you the expert role."))])
     opts = run_options(data)
     run = run if run in data.runs.index or (run == MIXED and opts) else (opts[0]["value"] if opts else None)
     if len(opts) > 1 and MIXED not in data.runs.index:
-        opts = opts + [{"label": MIXED_LABEL, "value": MIXED}]
+        opts = opts + [{"label": _(MIXED_LABEL), "value": MIXED}]
     strategy = strategy if strategy in STRATEGIES else "random"
     blind_value, blind_options = blind_control(run, ["b"] if blind in ("1", "true", "yes") else [])
     return html.Div(className="page page-judge", children=[
@@ -67,38 +67,38 @@ def layout(run=None, strategy=None, blind=None, **_query):
         header,
         html.Div(className="judge-grid", children=[
             html.Aside(className="sidebar", children=[
-                card("Session",
-                     control("Run to judge", dropdown(ids.JUDGE_RUN, opts, run, optionHeight=48)),
-                     control("Which sections", dropdown(ids.JUDGE_STRATEGY,
-                                                        [{"label": v, "value": k} for k, v in STRATEGIES.items()],
-                                                        strategy)),
-                     control("Compare with (disagreements)", dcc.Dropdown(
+                card(_("Session"),
+                     control(_("Run to judge"), dropdown(ids.JUDGE_RUN, opts, run, optionHeight=48)),
+                     control(_("Which sections"), dropdown(ids.JUDGE_STRATEGY,
+                                                           [{"label": _(v), "value": k} for k, v in STRATEGIES.items()],
+                                                           strategy)),
+                     control(_("Compare with (disagreements)"), dcc.Dropdown(
                          id=ids.JUDGE_OTHER, options=[o for o in opts if o["value"] != MIXED], value=None,
-                         placeholder="every other run", optionHeight=48)),
-                     control("Sections in the queue", dcc.Input(id=ids.JUDGE_SIZE, type="number", min=1, max=200,
+                         placeholder=_("every other run"), optionHeight=48)),
+                     control(_("Sections in the queue"), dcc.Input(id=ids.JUDGE_SIZE, type="number", min=1, max=200,
                                                                 step=1, value=20, className="input-number")),
                      dcc.Checklist(id=ids.JUDGE_BLIND, className="checklist", value=blind_value,
                                    options=blind_options),
-                     html.Button("Start", id=ids.JUDGE_START, n_clicks=0, className="btn"),
+                     html.Button(_("Start"), id=ids.JUDGE_START, n_clicks=0, className="btn"),
                      ),
             ]),
             html.Section(className="judge-main", children=[
                 card(None,
                      html.Div(id=ids.JUDGE_PROGRESS, className="judge-progress muted"),
-                     html.Div(id=ids.JUDGE_ITEM, children=empty_state("Choose a run and a strategy, then press Start.")),
+                     html.Div(id=ids.JUDGE_ITEM, children=empty_state(_("Choose a run and a strategy, then press Start."))),
                      html.Div(className="judge-nav", children=[
-                         html.Button("← Previous", id=ids.JUDGE_PREV, n_clicks=0, className="btn btn-ghost"),
-                         html.Button(["Next ", html.Kbd("n", className="kbd")], id=ids.JUDGE_NEXT, n_clicks=0,
+                         html.Button(_("← Previous"), id=ids.JUDGE_PREV, n_clicks=0, className="btn btn-ghost"),
+                         html.Button([_("Next") + " ", html.Kbd("n", className="kbd")], id=ids.JUDGE_NEXT, n_clicks=0,
                                      className="btn btn-ghost", **{"data-judge-next": "1"}),
                      ])),
             ]),
-            html.Aside(className="detail", children=[card("Verdict", html.Div(id=ids.judge_container(PAGE)))]),
+            html.Aside(className="detail", children=[card(_("Verdict"), html.Div(id=ids.judge_container(PAGE)))]),
         ]),
     ])
 
 
-BLIND_LABEL = " blind (hide method and cluster number)"
-MIXED_BLIND_LABEL = " blind (always, when the runs are mixed)"
+BLIND_LABEL = N_("blind (hide method and cluster number)")
+MIXED_BLIND_LABEL = N_("blind (always, when the runs are mixed)")
 
 
 def blind_control(run_id, value) -> tuple[list, list]:
@@ -106,8 +106,8 @@ def blind_control(run_id, value) -> tuple[list, list]:
     always blind, so there the box is ticked and cannot be unticked; otherwise it is the expert's
     choice (``value``)."""
     if run_id == MIXED:
-        return ["b"], [{"label": MIXED_BLIND_LABEL, "value": "b", "disabled": True}]
-    return list(value or []), [{"label": BLIND_LABEL, "value": "b"}]
+        return ["b"], [{"label": " " + _(MIXED_BLIND_LABEL), "value": "b", "disabled": True}]
+    return list(value or []), [{"label": " " + _(BLIND_LABEL), "value": "b"}]
 
 
 @callback(Output(ids.JUDGE_BLIND, "value"), Output(ids.JUDGE_BLIND, "options"), Input(ids.JUDGE_RUN, "value"),
@@ -195,42 +195,61 @@ def item_view(queue: dict | None) -> tuple[list, str]:
     """The current section of the queue: player, spectrogram, and members of its cluster."""
     if not queue or not queue.get("items"):
         if queue is not None:
-            return [empty_state("Nothing left to judge with this strategy: you have judged every section it "
-                                "picks. Try another strategy or run.")], ""
-        return [empty_state("Choose a run and a strategy, then press Start.")], ""
+            return [empty_state(_("Nothing left to judge with this strategy: you have judged every section it "
+                                  "picks. Try another strategy or run."))], ""
+        return [empty_state(_("Choose a run and a strategy, then press Start."))], ""
     i, n = queue.get("index", 0), len(queue["items"])
     if i >= n:
-        return [empty_state(f"Queue finished: {n} sections. Press Start for another one.")], f"{n} / {n}"
+        return ([empty_state(ngettext("Queue finished: %(num)d section. Press Start for another one.",
+                                      "Queue finished: %(num)d sections. Press Start for another one.", n))],
+                progress_text(n, n))
     item = queue["items"][i]
     data = get_data()
     sec = data.section(item["section_id"])
     if sec is None:
-        return [empty_state(f"Section {item['section_id']} is no longer in the store; press Next.")], f"{i + 1} / {n}"
+        return ([empty_state(_("Section %(section)s is no longer in the store; press Next.",
+                               section=item["section_id"]))], progress_text(i + 1, n))
     blind = bool(queue.get("blind"))
     cluster = item["cluster"]
-    head = [html.Div(f"Section {int(sec['index']) + 1} · {fmt_time(sec['start_s'])}–{fmt_time(sec['end_s'])}",
-                     className="eyebrow")]
+    head = [html.Div(_("Section %(number)s · %(start)s–%(end)s", number=integer(int(sec["index"]) + 1),
+                       start=fmt_time(sec["start_s"]), end=fmt_time(sec["end_s"])), className="eyebrow")]
     shown = figures.cluster_name(cluster, cluster_names(data, item["run_id"])) if not blind else ""
     if not blind:
-        head.append(html.Div([html.B(shown), " of ",
-                              html.Span(data.run_label(item["run_id"]), className="mono small")], className="judge-context"))
+        # "<b>name</b> of <span>run</span>": one translated sentence, split at its placeholders
+        before, _sep, rest = _("%(cluster)s of %(run)s").partition("%(cluster)s")
+        between, _sep, after = rest.partition("%(run)s")
+        head.append(html.Div([before, html.B(shown), between,
+                              html.Span(data.run_label(item["run_id"]), className="mono small"), after],
+                             className="judge-context"))
     view = [
         html.Div(head, className="detail-head"),
         section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id=ids.audio(PAGE),
                        timeline=not blind),
-        html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt="spectrogram of the section"),
+        html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt=_("spectrogram of the section")),
     ]
     members = _members(data, item["run_id"], cluster, item["section_id"])
     if members:
-        title = "Other sections of its group" if blind else f"Prototypes of {shown}"
+        title = _("Other sections of its group") if blind else _("Prototypes of %(cluster)s", cluster=shown)
         view.append(html.H4(title))
         for k, m in enumerate(members, 1):
             msec = data.section(m)
             if msec is not None:
                 view.append(html.Div([html.Span(f"{k}.", className="muted"), section_player(msec, compact=True)],
                                      className="judge-member"))
-    return view, (f"{i + 1} / {n} · {STRATEGIES.get(queue.get('strategy'), '')}" + (" · blind" if blind else "")
-                  + (" · all runs mixed" if queue.get("mixed") else ""))
+    parts = [progress_text(i + 1, n)]
+    if queue.get("strategy") in STRATEGIES:
+        parts.append(_(STRATEGIES[queue["strategy"]]))
+    if blind:
+        parts.append(_("blind"))
+    if queue.get("mixed"):
+        parts.append(_("all runs mixed"))
+    return view, " · ".join(parts)
+
+
+def progress_text(position: int, total: int) -> str:
+    """The queue's progress: ``"3 / 10 sections"`` (the section shown and the queue's length)."""
+    return ngettext("%(position)s / %(num)d section", "%(position)s / %(num)d sections", total,
+                    position=integer(position))
 
 
 def _members(data, run_id: str, cluster: int, exclude: str, k: int = 3) -> list[str]:

@@ -9,7 +9,6 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -25,6 +24,7 @@ from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
+from dashboard.i18n import N_, _, integer, ngettext, page_title
 from store.schema import SOUND_TRACKS
 
 PAGE = "songs"
@@ -32,9 +32,16 @@ MAX_SONGS = 12
 dash.register_page(__name__, path="/songs", name=N_("Songs"), title=page_title(N_("Songs")),
                    order=4)
 
-VIEWS = [{"label": "Lanes: one per run", "value": "lanes"},
-         {"label": "Tracks: one per cluster", "value": "tracks"},
-         {"label": "Sounds: one track per sound", "value": "sounds"}]
+VIEWS = [{"label": N_("Lanes: one per run"), "value": "lanes"},
+         {"label": N_("Tracks: one per cluster"), "value": "tracks"},
+         {"label": N_("Sounds: one track per sound"), "value": "sounds"}]
+#: The name of the ground-truth lane (our word, translated where shown).
+TRUTH_LANE = N_("truth")
+
+
+def view_options() -> list[dict]:
+    """:data:`VIEWS` in the request's language."""
+    return [{**v, "label": _(v["label"])} for v in VIEWS]
 
 
 def _selected_span(data, section_id, song_id=None):
@@ -84,8 +91,27 @@ def truth_lane(secs, reference):
         return None
     codes, names = pd.factorize(truth[have].astype(str), sort=True)
     colours = aligned_colours(np.asarray(reference)[have.to_numpy()], codes)
-    return ("truth", secs["start_s"].to_numpy()[have.to_numpy()], secs["end_s"].to_numpy()[have.to_numpy()],
+    return (_(TRUTH_LANE), secs["start_s"].to_numpy()[have.to_numpy()], secs["end_s"].to_numpy()[have.to_numpy()],
             codes, secs["pos"].to_numpy()[have.to_numpy()], dict(enumerate(names)), colours)
+
+
+def segment_lanes(data, song_id) -> list:
+    """One lane per structure scheme of the song (the ``segments`` table: ``merged``, ``laplacian``,
+    schemes saved from the Lab as ``lab-<name>``…), coloured by its song-local labels; its blocks
+    select no section (position -1)."""
+    from store.schema import SEGMENTS
+
+    table = data.table(SEGMENTS)
+    if table.empty:
+        return []
+    rows = table[table["song_id"] == song_id]
+    lanes = []
+    for scheme, seg in sorted(rows.groupby("scheme"), key=lambda kv: str(kv[0])):
+        seg = seg.sort_values("start_s")
+        labels = seg["label"].to_numpy(dtype=int)
+        lanes.append((_("structure · %(scheme)s", scheme=scheme), seg["start_s"].to_numpy(float),
+                      seg["end_s"].to_numpy(float), labels, np.full(len(seg), -1), None, labels))
+    return lanes
 
 
 def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=None):
@@ -95,11 +121,11 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
     first run when None or unknown), so one colour means matched clusters across lanes."""
     secs = data.song_sections(song_id)
     if secs.empty:
-        return figures.empty_figure("This song has no sections")
+        return figures.empty_figure(_("This song has no sections"))
     pos = secs["pos"].to_numpy()
     run_ids = list(data.runs.index)
     if not run_ids:
-        return figures.empty_figure("No runs yet: run 'sectionist cluster --store …'")
+        return figures.empty_figure(_("No runs yet: run 'sectionist cluster --store …'"))
     reference = reference if reference in data.runs.index else run_ids[0]
     ref_lab = data.run_arrays(reference).label[pos]
     lanes = []
@@ -112,11 +138,12 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
     truth = truth_lane(secs, ref_lab)
     if truth is not None:
         lanes.append(truth)
+    lanes.extend(segment_lanes(data, song_id))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
                                  waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id,
                                  legend_names=cluster_names(data, reference),
-                                 legend_title=f"colours matched to {lane_name(data, reference)}")
+                                 legend_title=_("colours matched to %(run)s", run=lane_name(data, reference)))
 
 
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
@@ -140,7 +167,8 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
     if sec is not None and sec["song_id"] in lane_songs:
         selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
     return figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
-                                 title=f"{len(lanes)} songs · {data.run_label(run_id)}")
+                                 title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
+                                                run=data.run_label(run_id)))
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -155,7 +183,7 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     parts = [(sid, data.song_sections(sid)) for sid in song_ids]
     parts = [(sid, secs) for sid, secs in parts if not secs.empty]
     if not parts or not run_id:
-        return figures.empty_figure("Pick a song and a run")
+        return figures.empty_figure(_("Pick a song and a run"))
     labels = data.run_arrays(run_id).label
     gap = 0.0
     songs, starts, ends, pos, offsets = [], [], [], [], {}
@@ -191,7 +219,8 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
                                       title=f"{data.songs.loc[sid, 'title']} · {data.run_label(run_id)}", song_id=sid,
                                       cluster_names=cluster_names(data, run_id))
     return figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
-                                  title=f"{len(parts)} songs · {data.run_label(run_id)}", songs=songs,
+                                  title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(parts),
+                                                 run=data.run_label(run_id)), songs=songs,
                                   cluster_names=cluster_names(data, run_id))
 
 
@@ -216,10 +245,16 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
         panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
     missing = len(song_ids) - len(panels)
     if not panels:
-        return figures.empty_figure("No sound tracks for these songs yet: run 'sectionist tracks --store …'")
-    note = f" ({missing} without sound tracks: run 'sectionist tracks')" if missing else ""
-    return figures.sound_tracks(panels, title=f"Sound tracks · {len(panels)} song{'s' if len(panels) > 1 else ''}"
-                                              f"{note} · click a block to listen")
+        return figures.empty_figure(_("No sound tracks for these songs yet: run 'sectionist tracks --store …'"))
+    if missing:
+        title = ngettext("Sound tracks · %(num)d song (%(missing)s without sound tracks: run 'sectionist tracks') · "
+                         "click a block to listen",
+                         "Sound tracks · %(num)d songs (%(missing)s without sound tracks: run 'sectionist tracks') · "
+                         "click a block to listen", len(panels), missing=integer(missing))
+    else:
+        title = ngettext("Sound tracks · %(num)d song · click a block to listen",
+                         "Sound tracks · %(num)d songs · click a block to listen", len(panels))
+    return figures.sound_tracks(panels, title=title)
 
 
 def span_player(data, song_id, start, end, track=None):
@@ -240,7 +275,7 @@ def span_player(data, song_id, start, end, track=None):
                 html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted")]),
             html.Audio(id=ids.SONGS_SPAN_AUDIO, src=span_url(song_id, start, end), controls=True, autoPlay=True,
                        preload="auto", className="section-audio"),
-            html.Div(className="songbar", title="where this block sits in its song", children=[
+            html.Div(className="songbar", title=_("where this block sits in its song"), children=[
                 html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
                 html.Div(className="songbar-playhead", style={"left": f"{left:.3f}%"})]),
         ])
@@ -250,7 +285,7 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
     """The songs page's figure for the controls' values."""
     songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
     if not songs:
-        return figures.empty_figure("Pick a song")
+        return figures.empty_figure(_("Pick a song"))
     if view == "sounds":
         return sound_tracks_figure(data, songs, with_nmf)
     if view == "tracks":
@@ -280,32 +315,32 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
     return html.Div(className="page page-songs", children=[
         click_store(ids.SONGS_TIMELINE),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
-        page_header("Songs", "Where each sound plays in a song, by every run; pick several songs to line them up."),
+        page_header(_("Songs"), _("Where each sound plays in a song, by every run; pick several songs to line them up.")),
         card(None, html.Div(className="controls-row", children=[
-            control("Songs", dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=chosen,
+            control(_("Songs"), dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=chosen,
                                           options=[{"label": t, "value": s}
                                                    for s, t in zip(data.songs.index, data.songs["title"])])),
-            control("View", dcc.RadioItems(id=ids.SONGS_VIEW, options=VIEWS, value=view, inline=True,
+            control(_("View"), dcc.RadioItems(id=ids.SONGS_VIEW, options=view_options(), value=view, inline=True,
                                            className="checklist")),
-            control("Sounds view", dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
-                                                 options=[{"label": "NMF components", "value": "nmf"}])),
-            control("Run (reference colours, tracks, several songs)", dropdown(ids.SONGS_RUN, run_options(data), run,
+            control(_("Sounds view"), dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
+                                                    options=[{"label": _("NMF components"), "value": "nmf"}])),
+            control(_("Run (reference colours, tracks, several songs)"), dropdown(ids.SONGS_RUN, run_options(data), run,
                                                                       optionHeight=48)),
-            control("Export the songs' labels (this run)", dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
+            control(_("Export the songs' labels (this run)"), dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
                                                                     "audacity")),
-            html.Button("Download labels", id=ids.SONGS_EXPORT, className="btn"),
+            html.Button(_("Download labels"), id=ids.SONGS_EXPORT, className="btn"),
             dcc.Download(id=ids.SONGS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
-            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure("Loading…")),
-                 html.P("Click a block to listen to that section; the player's bar shows where it sits in the song. "
-                        "Lanes: each run's clusters are coloured after matching them to the chosen run's "
-                        "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
-                        "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
-                        "a click plays that block.", className="table-note"),
+            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure(_("Loading…"))),
+                 html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
+                          "Lanes: each run's clusters are coloured after matching them to the chosen run's "
+                          "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
+                          "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
+                          "a click plays that block."), className="table-note"),
                  html.Div(id=ids.SONGS_SPAN_PLAYER), className="card-flush"),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.SONGS_DETAIL)),
+                card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.SONGS_DETAIL)),
             ]),
         ]),
     ])
@@ -373,5 +408,6 @@ def _download(_clicks, songs, run, kind):
     if not songs or not run or run not in data.runs.index:
         return dash.no_update
     exp = downloads.export_data(data, [run], song_ids=songs)
-    stem = f"{data.songs.loc[songs[0], 'title'] if len(songs) == 1 else f'{len(songs)} songs'}-{run}"
+    several = ngettext("%(num)d song", "%(num)d songs", len(songs))
+    stem = f"{data.songs.loc[songs[0], 'title'] if len(songs) == 1 else several}-{run}"
     return downloads.download(kind or "audacity", exp, stem, title=f"sectionist: {data.run_label(run)}")
