@@ -38,6 +38,7 @@ from analysis.audio import open_source, read_span
 from analysis.errors import AudioError, StoreError
 
 from .data import EXTENSION_KEY, StoreData
+from .i18n import _, current_language
 
 #: Longest span the audio route will encode (a section longer than this is cut).
 MAX_SECONDS = 300.0
@@ -298,7 +299,7 @@ def frequency_ticks(fmax: float) -> tuple[list[float], list[str]]:
 
 
 def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x_range=(None, None),
-               x_label: str = "time (s)") -> bytes:
+               x_label: str | None = None) -> bytes:
     """A dB image [shape=(n_mels, t)] as a PNG in the magma colour map, low frequencies at the bottom,
     with its axes: ``x_label`` along the bottom (``x_range`` its first and last value, default 0 to
     the number of columns) and the frequency up the side, in Hz at mel-scale positions (the bands
@@ -313,7 +314,8 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
         Highest frequency of the mel bands in Hz (librosa's default: half the sample rate).
     x_range : (float, float)
         Values of the left and right edges of the image (e.g. the section's start and end in the song).
-    x_label : str
+    x_label : str, optional
+        Default: "time (s)" in the request's language.
 
     Returns
     -------
@@ -344,8 +346,8 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
     else:
         ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
                   extent=(x0, x1, 0.0, float(n_mels)), interpolation="bilinear")
-        ax.set_ylabel("mel band", fontsize=7, labelpad=1)
-    ax.set_xlabel(x_label, fontsize=7, labelpad=1)
+        ax.set_ylabel(_("mel band"), fontsize=7, labelpad=1)
+    ax.set_xlabel(_("time (s)") if x_label is None else x_label, fontsize=7, labelpad=1)
     ax.tick_params(labelsize=7, length=2, pad=1)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -354,7 +356,9 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
 
 def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, str]:
     row = _lookup(data, section_id)
-    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec2")
+    # the axes' labels are in the request's language: one image (and ETag) per language
+    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec2",
+                current_language())
     key = ("spec", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
@@ -365,7 +369,7 @@ def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, st
             abort(404)
         # the section's own time in its song along the bottom, the mel bands' frequencies up the side
         png = render_png(log_mel(y, sr), fmax=sr / 2, x_range=(float(row["start_s"]), float(row["end_s"])),
-                         x_label="time in the song (s)")
+                         x_label=_("time in the song (s)"))
         _cache.put(key, png)
     return png, tag
 
@@ -373,7 +377,14 @@ def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, st
 @bp.route("/spectrogram/<section_id>.png")
 def section_spectrogram(section_id: str):
     png, tag = section_spectrogram_png(_data(), section_id)
-    return _send(png, "image/png", tag)
+    return _send_labelled(png, tag)
+
+
+def _send_labelled(png: bytes, tag: str):
+    """An image with words on it: its language follows the language cookie or Accept-Language."""
+    resp = _send(png, "image/png", tag)
+    resp.vary.update(("Cookie", "Accept-Language"))
+    return resp
 
 
 def cluster_spectra_png(data: StoreData, run_id: str, cluster: int, max_sections: int = 400) -> bytes | None:
@@ -391,7 +402,7 @@ def cluster_spectra_png(data: StoreData, run_id: str, cluster: int, max_sections
     # the melspec table's bands span 0 to half the analysis' sample rate (analysis.features)
     rate = (data.store.read_manifest().get("config") or {}).get("sample_rate")
     return render_png(spectra[members].T, fmax=float(rate) / 2 if rate else None,
-                      x_label="its sections, most confident first")
+                      x_label=_("its sections, most confident first"))
 
 
 @bp.route("/spectrogram/cluster/<run_id>/<int:cluster>.png")
@@ -404,7 +415,7 @@ def cluster_spectrogram(run_id: str, cluster: int):
     clusters = data.clusters(run_id)
     if cluster not in clusters.index:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, "cspectra2")
+    tag = _etag(data.version, run_id, cluster, "cspectra2", current_language())
     key = ("cspectra", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
@@ -412,11 +423,11 @@ def cluster_spectrogram(run_id: str, cluster: int):
         if png is not None:
             _cache.put(key, png)
     if png is not None:
-        return _send(png, "image/png", tag)
+        return _send_labelled(png, tag)
     protos = [p for p in (clusters.loc[cluster].get("prototypes") or []) if data.position(p) is not None][:6]
     if not protos:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, *protos, "cspec2")
+    tag = _etag(data.version, run_id, cluster, *protos, "cspec2", current_language())
     key = ("cspec", data.store_uri, tag)
     png = _cache.get(key)
     if png is None:
@@ -433,9 +444,9 @@ def cluster_spectrogram(run_id: str, cluster: int):
         if not mats:
             abort(404)
         png = render_png(np.mean(mats, axis=0), fmax=fmaxes[0] if len(set(fmaxes)) == 1 else None,
-                         x_range=(0.0, 100.0), x_label="position in the section (%)")
+                         x_range=(0.0, 100.0), x_label=_("position in the section (%)"))
         _cache.put(key, png)
-    return _send(png, "image/png", tag)
+    return _send_labelled(png, tag)
 
 
 def _resize_time(S: np.ndarray, t: int) -> np.ndarray:

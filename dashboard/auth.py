@@ -40,7 +40,7 @@ from flask.sessions import SecureCookieSessionInterface
 from analysis.errors import ParameterError, SectionistError
 from sectionist.settings import default_data_dir, store_db_url
 
-from .i18n import N_, _
+from .i18n import N_, _, date_time, word
 from .models import (
     ROLES,
     ClusterVerdict,
@@ -94,6 +94,34 @@ MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3
 
 _TEMPLATES = Path(__file__).parent / "templates"
+
+
+class AccountError(ParameterError):
+    """A refused account change (a bad username, role or password, the last admin…): its text is
+    English (the ``sectionist users`` command, logs); :meth:`translated` gives the admin page the same
+    message in the request's language. ``translate`` names variables that are themselves English
+    messages (zxcvbn's hint)."""
+
+    def __init__(self, message: str, *, translate: tuple[str, ...] = (), **variables):
+        self.message, self.variables, self.translate = message, variables, translate
+        super().__init__(message % variables)
+
+    def translated(self) -> str:
+        variables = {k: _(v) if k in self.translate else v for k, v in self.variables.items()}
+        return _(self.message, **variables)
+
+
+#: zxcvbn's warnings (its feedback is English) without their full stop, marked so the admin page can
+#: show them translated.
+ZXCVBN_WARNINGS = (
+    N_("Straight rows of keys are easy to guess"), N_("Short keyboard patterns are easy to guess"),
+    N_('Repeats like "aaa" are easy to guess'), N_('Repeats like "abcabcabc" are only slightly harder to guess than "abc"'),
+    N_('Sequences like "abc" or "6543" are easy to guess'), N_("Recent years are easy to guess"),
+    N_("Dates are often easy to guess"), N_("This is a top-10 common password"),
+    N_("This is a top-100 common password"), N_("This is a very common password"),
+    N_("This is similar to a commonly used password"), N_("A word by itself is easy to guess"),
+    N_("Names and surnames by themselves are easy to guess"), N_("Common names and surnames are easy to guess"),
+)
 
 
 @dataclass
@@ -183,15 +211,15 @@ def generate_password() -> str:
 def _check_username(username: str) -> str:
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
-        raise ParameterError(
-            f"username {username!r}: use 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
-        )
+        raise AccountError(
+            N_("username %(username)s: use 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"),
+            username=repr(username))
     return username
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise ParameterError(f"role {role!r}: use one of {', '.join(ROLES)}")
+        raise AccountError(N_("role %(role)s: use one of %(roles)s"), role=repr(role), roles=", ".join(ROLES))
     return role
 
 
@@ -205,20 +233,21 @@ def _check_password(password: str, username: str | None = None) -> str:
     sequences and keyboard walks). Generated passwords (:func:`generate_password`) always pass.
     """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ParameterError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(N_("password too short: use at least %(length)s characters"), length=MIN_PASSWORD_LENGTH)
     low = password.lower()
     if low in _common_passwords():
-        raise ParameterError("password is in a list of common passwords: choose another")
+        raise AccountError(N_("password is in a list of common passwords: choose another"))
     name = (username or "").strip().lower()
     if name and (low == name or (len(name) >= 3 and name in low)):
-        raise ParameterError("password must not be or contain the username")
+        raise AccountError(N_("password must not be or contain the username"))
     from zxcvbn import zxcvbn
 
     # zxcvbn refuses more than 72 characters (its matching is quadratic): judge the first 72
     result = zxcvbn(password[:72], user_inputs=[name] if name else None)
     if result["score"] < MIN_PASSWORD_SCORE:
-        hint = result["feedback"].get("warning") or "add more words or characters"
-        raise ParameterError(f"password too easy to guess ({hint.rstrip('.')}): use a longer or less predictable one")
+        hint = (result["feedback"].get("warning") or N_("add more words or characters")).rstrip(".")
+        raise AccountError(N_("password too easy to guess (%(hint)s): use a longer or less predictable one"),
+                           translate=("hint",), hint=hint)
     return password
 
 
@@ -254,7 +283,7 @@ def create_user(db: Database, username: str, role: str, password: str | None = N
             if if_missing and existing.active and not reset_if_exists:
                 return None
             if existing.active and not reset_if_exists:
-                raise ParameterError(f"user {username!r} exists already")
+                raise AccountError(N_("user %(username)s exists already"), username=repr(username))
             if existing.role == "admin" and role != "admin" and existing.active:
                 _ensure_another_admin(s, existing)
             # re-activating a removed user, or resetting: a new password and a new session generation
@@ -288,7 +317,7 @@ def _require_user(s, username: str) -> User:
 
     user = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        raise ParameterError(f"no user {username!r}")
+        raise AccountError(N_("no user %(username)s"), username=repr(username))
     return user
 
 
@@ -340,7 +369,8 @@ def _ensure_another_admin(s, user: User) -> None:
 
     n = s.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id))
     if n == 0:
-        raise ParameterError(f"{user.username!r} is the last admin; make someone else admin first")
+        raise AccountError(N_("%(username)s is the last admin; make someone else admin first"),
+                           username=repr(user.username))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -826,21 +856,26 @@ def _register_admin_routes(server, settings: AuthSettings) -> None:
             try:
                 if action == "add":
                     password = create_user(settings.db, username, req.form.get("role", "viewer"))
-                    message = f"Created {username!r}. Their password (shown once): {password}"
+                    message = _("Created %(username)s. Their password (shown once): %(password)s",
+                                username=repr(username), password=password)
                 elif action == "role":
                     set_role(settings.db, username, req.form.get("role", ""))
-                    message = f"{username!r} is now {req.form.get('role')}."
+                    message = _("%(username)s is now %(role)s.", username=repr(username),
+                                role=word(req.form.get("role")))
                 elif action == "passwd":
                     password = set_password(settings.db, username)
-                    message = f"New password for {username!r} (shown once): {password}"
+                    message = _("New password for %(username)s (shown once): %(password)s",
+                                username=repr(username), password=password)
                 elif action == "remove":
                     me = current_user_or_none()
                     if me is not None and me.username == username.strip():
-                        raise ParameterError("you cannot remove yourself")
+                        raise AccountError(N_("you cannot remove yourself"))
                     remove_user(settings.db, username)
-                    message = f"Removed {username!r}."
+                    message = _("Removed %(username)s.", username=repr(username))
                 else:
-                    raise ParameterError(f"unknown action {action!r}")
+                    raise AccountError(N_("unknown action %(action)s"), action=repr(action))
+            except AccountError as exc:
+                error = exc.translated()
             except ParameterError as exc:
                 error = str(exc)
         users = list_users(settings.db)
@@ -850,4 +885,5 @@ def _register_admin_routes(server, settings: AuthSettings) -> None:
                 message=message,
                 error=error,
             ), (400 if error else 200)
-        return _render("users.html", 400 if error else 200, users=users, roles=ROLES, message=message, error=error)
+        return _render("users.html", 400 if error else 200, users=users, roles=ROLES, message=message, error=error,
+                       word=word, date_time=date_time)
