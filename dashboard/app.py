@@ -24,7 +24,7 @@ from .i18n import _, current_language, init_i18n, language_links, word
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_FOLDER = PACKAGE_DIR / "pages"
 #: Order of the pages in the navigation (pages not listed come after, by their ``order``).
-NAV_ORDER = ["/", "/map", "/clusters", "/compare", "/songs"]
+NAV_ORDER = ["/", "/map", "/clusters", "/compare", "/songs", "/lab"]
 #: The Content-Security-Policy of every response (:func:`content_security_policy` adds the hashes
 #: of Dash's inline scripts to ``script-src``). Only what the app needs, as Chromium reports it
 #: (tests/test_security_csp.py): scripts from the app only, no inline script but Dash's own (by

@@ -191,3 +191,24 @@ SONGS_SOUND_NMF = "songs-sound-nmf"
 #: The cluster's saliency heatmap of a musicnn run, or the note that it applies to musicnn runs only.
 CLUSTERS_SALIENCY = "clusters-saliency"
 CLUSTERS_SALIENCY_NOTE = "clusters-saliency-note"
+
+# ---- segmentation lab (pages/lab.py) ----------------------------------------------------------------
+LAB_SONG = "lab-song"
+LAB_THRESHOLD = "lab-threshold"
+LAB_MIN_SLICE = "lab-min-slice"
+LAB_MERGE = "lab-merge"
+LAB_WINDOW = "lab-window"
+LAB_K = "lab-k"
+LAB_MIN_SEGMENT = "lab-min-segment"
+#: "12 slices before merging, 5 segments after" (browser tests read it).
+LAB_COUNTS = "lab-counts"
+LAB_NOVELTY = "lab-novelty"
+#: The pre-merge and post-merge lanes; a click on a block plays it.
+LAB_LANES = "lab-lanes"
+LAB_PLAYER = "lab-player"
+LAB_AUDIO = "lab-audio"
+LAB_SAVE_NAME = "lab-save-name"
+LAB_SAVE = "lab-save"
+LAB_SAVE_STATUS = "lab-save-status"
+#: The evaluation card of the Overview (mean scores per segmentation scheme against the truth).
+OVERVIEW_EVALUATION = "overview-evaluation"

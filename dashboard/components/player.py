@@ -62,3 +62,29 @@ def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", c
                 html.Span(_("section %(number)s", number=int(section.get("index", 0)) + 1), className="muted"),
                 html.Span(fmt_time(duration))]),
         ])
+
+
+def span_player(song_id: str, song_title: str, start: float, end: float, duration: float | None, *,
+                element_id: str, track: str | None = None) -> html.Div:
+    """A player for any span of a song (``/audio/span/…``: a sound-track block, a lab slice), with
+    the song bar under it; ``track`` names what was clicked."""
+    from dashboard.audio import span_url
+    from dashboard.i18n import _
+
+    duration = float(duration) if duration and duration == duration else float(end)
+    left = 100 * start / duration if duration else 0
+    width = max(0.6, 100 * (end - start) / duration) if duration else 100
+    return html.Div(
+        className="player", **{"data-start": f"{start:.3f}", "data-end": f"{end:.3f}",
+                               "data-duration": f"{duration:.3f}", "data-song": str(song_id)},
+        children=[
+            html.Div(className="player-title", children=[
+                html.Span(song_title, className="song-title"),
+                html.Span(str(track), className="muted") if track else None,
+                html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted")]),
+            html.Audio(id=element_id, src=span_url(song_id, start, end), controls=True, autoPlay=True,
+                       preload="auto", className="section-audio"),
+            html.Div(className="songbar", title=_("where this span sits in its song"), children=[
+                html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
+                html.Div(className="songbar-playhead", style={"left": f"{left:.3f}%"})]),
+        ])

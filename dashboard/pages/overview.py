@@ -175,6 +175,8 @@ def layout(**_query):
                                                            "color": "#b45309", "fontWeight": 600}])
              if rows else empty_state(_("No clustering runs in this store yet.")),
              dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
+        # scores against the truth, when songs carry some: filled after the page shows (computed once per store version)
+        dcc.Loading(html.Div(id=ids.OVERVIEW_EVALUATION), type="dot"),
         card(_("Choosing K: elbow, silhouette and BIC"),
              control(_("Space"), dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
                                               value=None, placeholder=_("all spaces"))),
@@ -195,3 +197,9 @@ def _open_run(cell, rows):
         return dash.no_update
     return f"/clusters?run={rows[cell['row']]['run_id']}"
 
+
+@callback(Output(ids.OVERVIEW_EVALUATION, "children"), Input(ids.OVERVIEW_EVALUATION, "id"))
+def _evaluation(_id):
+    from dashboard.evaluation import evaluation_card
+
+    return evaluation_card(get_data())

@@ -1,0 +1,155 @@
+"""Lab: one song's segmentation, live — its novelty curve with the threshold on it, the slices
+before and after cluster-and-merge as two lanes (the composers' two REAPER tracks), every slice
+playable, and "save as scheme" (``lab-<name>`` in the ``segments`` table, shown by the Songs page).
+
+The song's sweep is computed on its first open (:func:`dashboard.lab.sweep_for`) and reused, so a
+slider move costs a cached look-up or one merge of a few dozen slices."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from analysis.errors import AudioError, ParameterError
+from analysis.lab import KS, MIN_SLICE_SECONDS, LabParams
+from dashboard import figures, ids
+from dashboard.components.common import GRAPH_CONFIG, card, control, page_header
+from dashboard.components.player import span_player
+from dashboard.data import get_data
+from dashboard.i18n import N_, _, integer, number, page_title
+from dashboard.lab import lab_view, params_from_controls, save_lab_scheme
+
+dash.register_page(__name__, path="/lab", name=N_("Lab"), title=page_title(N_("Lab")), order=5)
+
+DEFAULTS = LabParams()
+WINDOW_MAX = 30
+
+
+def _window_marks() -> dict:
+    marks = {w: "" for w in range(2, WINDOW_MAX + 1)}
+    marks.update({w: integer(w) for w in (5, 10, 15, 20, 25, 30)})
+    marks[0] = _("song")
+    return marks
+
+
+def _controls(data, song):
+    songs = [{"label": t, "value": s} for s, t in zip(data.songs.index, data.songs["title"])]
+    k_options = [{"label": _("auto (silhouette)"), "value": 0}] + [
+        {"label": integer(k), "value": k} for k in KS if k is not None]
+    return card(None, html.Div(className="controls-row lab-controls", children=[
+        control(_("Song"), dcc.Dropdown(id=ids.LAB_SONG, options=songs, value=song, clearable=False)),
+        control(_("Novelty threshold (× MAD)"),
+                dcc.Slider(id=ids.LAB_THRESHOLD, min=0, max=5, step=0.1, value=DEFAULTS.threshold,
+                           marks={v: number(v) for v in range(0, 6)}, updatemode="drag",
+                           tooltip={"placement": "bottom", "always_visible": False}),
+                help=_("A novelty peak becomes a cut when it rises this many median absolute deviations "
+                       "above its surroundings: lower gives more slices.")),
+        control(_("Minimum slice length (s)"),
+                dcc.Slider(id=ids.LAB_MIN_SLICE, min=MIN_SLICE_SECONDS[0], max=MIN_SLICE_SECONDS[-1], step=None,
+                           value=DEFAULTS.min_slice_seconds, marks={v: number(v, 1 if v % 1 else 0)
+                                                                    for v in MIN_SLICE_SECONDS})),
+        control(_("Merge"), dcc.Checklist(id=ids.LAB_MERGE, value=["merge"], className="checklist",
+                                          options=[{"label": _("cluster the slices and merge neighbours"),
+                                                    "value": "merge"}])),
+        control(_("Window (slices; song = the whole song)"),
+                dcc.Slider(id=ids.LAB_WINDOW, min=0, max=WINDOW_MAX, step=None, value=DEFAULTS.window,
+                           marks=_window_marks(), tooltip={"placement": "bottom", "always_visible": False}),
+                help=_("Cluster inside a window of this many slices sliding by one, repeated until nothing "
+                       "more merges; 'song' clusters all slices at once.")),
+        control(_("Clusters"), dcc.Dropdown(id=ids.LAB_K, options=k_options, value=0, clearable=False)),
+        control(_("Minimum segment length after merging (s)"),
+                dcc.Slider(id=ids.LAB_MIN_SEGMENT, min=0, max=30, step=1, value=DEFAULTS.min_seconds,
+                           marks={v: integer(v) for v in (0, 5, 10, 15, 20, 25, 30)})),
+    ]))
+
+
+def layout(song=None, **_query):
+    """``?song=ID`` opens that song."""
+    data = get_data()
+    song = song if song in data.songs.index else (data.songs.index[0] if len(data.songs) else None)
+    return html.Div(className="page page-lab", children=[
+        page_header(_("Lab"), _("Move the threshold and watch the slices: novelty over-segmentation, then the "
+                                "slices clustered and same-cluster neighbours merged. Click a slice to hear it.")),
+        _controls(data, song),
+        card(None,
+             html.P(id=ids.LAB_COUNTS, className="lab-counts"),
+             dcc.Loading(type="default", delay_show=300, children=[
+                 dcc.Graph(id=ids.LAB_NOVELTY, config=GRAPH_CONFIG,
+                           figure=figures.empty_figure(_("Computing this song's novelty…"), height=220)),
+                 dcc.Graph(id=ids.LAB_LANES, config=GRAPH_CONFIG, figure=figures.empty_figure("", height=190)),
+             ]),
+             html.P(_("The dashed line is the prominence a novelty peak needs to become a cut (▼). Top lane: the "
+                      "slices; bottom lane: after merging. Colours are clusters of this song (one colour = one "
+                      "part). The first open of a song takes a few seconds; then every setting is answered "
+                      "from a cache."), className="table-note"),
+             html.Div(id=ids.LAB_PLAYER), className="card-flush"),
+        card(_("Save as scheme"),
+             html.P(_("Writes the segments after merging to the store as the scheme lab-<name> for this song; "
+                      "the Songs page shows it as a lane. Needs a role that may judge."), className="table-note"),
+             html.Div(className="controls-row", children=[
+                 control(_("Name"), dcc.Input(id=ids.LAB_SAVE_NAME, type="text", value="", maxLength=40,
+                                              placeholder=_("e.g. tight-merge"), debounce=False)),
+                 html.Button(_("Save as scheme"), id=ids.LAB_SAVE, className="btn btn-primary"),
+             ]),
+             html.P(id=ids.LAB_SAVE_STATUS, className="lab-save-status", role="status")),
+    ])
+
+
+_CONTROLS = [Input(ids.LAB_SONG, "value"), Input(ids.LAB_THRESHOLD, "value"), Input(ids.LAB_MIN_SLICE, "value"),
+             Input(ids.LAB_MERGE, "value"), Input(ids.LAB_WINDOW, "value"), Input(ids.LAB_K, "value"),
+             Input(ids.LAB_MIN_SEGMENT, "value")]
+
+
+def _params(threshold, min_slice, merge, window, k, min_seconds) -> LabParams:
+    return params_from_controls(threshold, min_slice, "merge" in (merge or []), window, k, min_seconds)
+
+
+@callback(Output(ids.LAB_NOVELTY, "figure"), Output(ids.LAB_LANES, "figure"), Output(ids.LAB_COUNTS, "children"),
+          *_CONTROLS)
+def _redraw(song, threshold, min_slice, merge, window, k, min_seconds):
+    data = get_data()
+    if not song or song not in data.songs.index:
+        return figures.empty_figure(_("Pick a song")), figures.empty_figure(""), ""
+    try:
+        nov, lanes, counts, _unused = lab_view(data, song, _params(threshold, min_slice, merge, window, k,
+                                                                   min_seconds))
+    except ParameterError as exc:
+        return dash.no_update, dash.no_update, _("Invalid setting: %(reason)s", reason=str(exc))
+    except AudioError as exc:
+        message = _("This song's audio cannot be read: %(reason)s", reason=str(exc))
+        return figures.empty_figure(message), figures.empty_figure(""), message
+    return nov, lanes, counts
+
+
+@callback(Output(ids.LAB_PLAYER, "children"), Input(ids.LAB_LANES, "clickData"), prevent_initial_call=True)
+def _play(click):
+    points = (click or {}).get("points") or []
+    cd = points[0].get("customdata") if points else None
+    if not isinstance(cd, (list, tuple)) or len(cd) < 3:
+        return dash.no_update
+    data = get_data()
+    song = cd[0]
+    try:
+        start, end = float(cd[1]), float(cd[2])
+    except (TypeError, ValueError):
+        return dash.no_update
+    if song not in data.songs.index or not 0 <= start < end:
+        return dash.no_update
+    row = data.songs.loc[song]
+    return span_player(song, str(row["title"]), start, end, row.get("duration_s"), element_id=ids.LAB_AUDIO,
+                       track=str(cd[3]).split(":")[0] if len(cd) > 3 else None)
+
+
+@callback(Output(ids.LAB_SAVE_STATUS, "children"), Output(ids.LAB_SAVE_STATUS, "className"),
+          Input(ids.LAB_SAVE, "n_clicks"), State(ids.LAB_SAVE_NAME, "value"), *[State(c.component_id, c.component_property)
+                                                                             for c in _CONTROLS],
+          prevent_initial_call=True)
+def _save(_clicks, name, song, threshold, min_slice, merge, window, k, min_seconds):
+    from dashboard.auth import current_user_or_none
+
+    try:
+        params = _params(threshold, min_slice, merge, window, k, min_seconds)
+    except ParameterError as exc:
+        return _("Invalid setting: %(reason)s", reason=str(exc)), "lab-save-status error"
+    ok, message = save_lab_scheme(get_data(), current_user_or_none(), song, name, params)
+    return message, "lab-save-status " + ("ok" if ok else "error")
