@@ -269,6 +269,104 @@ def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 40
     labels : np.ndarray [shape=(n,)]
         Their clusters; noise (< 0) gets no marker.
     max_points : int
+# ---- the map at scale: server-side density --------------------------------------------------
+#: Shades of a cluster's colour in a density cell, sparse to dense (share of the colour over white).
+DENSITY_SHADES = (0.35, 0.65, 1.0)
+
+
+def _blend_white(hex_color: str, share: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return "#%02x%02x%02x" % tuple(int(round(255 - share * (255 - v))) for v in (r, g, b))
+
+
+def density_map(grid: dict, *, clusters=None, cluster_names: dict | None = None, value_name: str = "",
+                hover: str = "", count_title: str = "", name: str = "", centres: list | None = None,
+                ring_point=None, axis_titles=None, uirevision: str = "map") -> go.Figure:
+    """A 2-D map drawn as a grid of cells (a heatmap trace) instead of one marker per section.
+
+    The server bins the points (``dashboard.pages.map.density_grid``); what travels is one small
+    array per cell, whatever the number of sections. Three colourings, by what ``grid`` holds:
+
+    - ``"majority"`` (with ``clusters``): each cell in the colour of the cluster most of its sections
+      belong to (index into ``clusters``, -1 for an empty cell), in three shades of its density
+      (``"level"`` 0–2); the legend keys the cluster colours (legend-only entries);
+    - ``"mean"``: the mean of a per-section value in each cell (NaN empty), on the map's colour scale;
+    - otherwise ``"counts"``: the number of sections per cell (log scale).
+
+    Parameters
+    ----------
+    grid : dict
+        ``x0``, ``y0`` (lower edges), ``dx``, ``dy`` (cell size), ``counts`` [shape=(ny, nx)] and the
+        colouring arrays above.
+    hover : str
+        Hover text of a cell (translated by the caller), e.g. that a click opens a section there.
+    count_title : str
+        Colour-bar title of the ``"counts"`` colouring (translated by the caller).
+    name : str
+        The heatmap trace's name (translated by the caller).
+    centres : list of dict, optional
+        Extra traces drawn on top (the clusters' medoid diamonds, :func:`centre_traces`).
+    ring_point : (coordinates, row), optional
+        The selected section's ring; as in :func:`section_map` it is the last trace.
+
+    Returns
+    -------
+    go.Figure
+    """
+    counts = np.asarray(grid["counts"])
+    geometry = dict(x0=float(grid["x0"]) + float(grid["dx"]) / 2, dx=float(grid["dx"]),
+                    y0=float(grid["y0"]) + float(grid["dy"]) / 2, dy=float(grid["dy"]))
+    base = dict(type="heatmap", name=escape_text(name), hoverongaps=False, meta="density",
+                hovertemplate=escape_text(hover) + "<extra></extra>", **geometry)
+    traces = []
+    if grid.get("majority") is not None and clusters is not None:
+        clusters = [int(c) for c in clusters]
+        levels = len(DENSITY_SHADES)
+        majority = np.asarray(grid["majority"])
+        code = np.where(majority >= 0, 1 + majority * levels + np.asarray(grid["level"]), 0)
+        n_codes = 1 + len(clusters) * levels
+        colours = ["rgba(0,0,0,0)"] + [_blend_white(cluster_color(c), s) for c in clusters for s in DENSITY_SHADES]
+        scale = []
+        for i, col in enumerate(colours):
+            scale += [[i / n_codes, col], [(i + 1) / n_codes, col]]
+        traces.append(dict(base, z=code.astype(np.uint8 if n_codes < 256 else np.uint16), zmin=-0.5,
+                           zmax=n_codes - 0.5, colorscale=scale, showscale=False))
+        for c in clusters:  # the legend's key of the colours (the filters choose clusters here)
+            traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", showlegend=True,
+                               name=escape_text(cluster_name(c, cluster_names)), hoverinfo="skip",
+                               marker=dict(color=cluster_color(c), size=10, symbol="square")))
+    elif grid.get("mean") is not None:
+        lo, hi = VALUE_RANGES.get(value_name, (None, None))
+        traces.append(dict(base, z=np.asarray(grid["mean"], np.float32), zmin=lo, zmax=hi,
+                           colorscale=CONTINUOUS_SCALE, showscale=True,
+                           colorbar=dict(title=dict(text=escape_text(value_name), side="right"), thickness=12,
+                                         len=0.8)))
+    else:
+        with np.errstate(divide="ignore"):
+            z = np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan).astype(np.float32)
+        traces.append(dict(base, z=z, colorscale="Blues", zmin=0, showscale=True,
+                           colorbar=dict(title=dict(text=escape_text(count_title), side="right"), thickness=12,
+                                         len=0.8, tickvals=[0, 1, 2, 3, 4, 5],
+                                         ticktext=["1", "10", "100", "1k", "10k", "100k"])))
+    traces += list(centres or [])
+    traces.append(selection_ring(ring_point[0] if ring_point else None, False, ring_point[1] if ring_point else None))
+    x1 = float(grid["x0"]) + float(grid["dx"]) * counts.shape[1]
+    y1 = float(grid["y0"]) + float(grid["dy"]) * counts.shape[0]
+    titles = list(axis_titles or []) + ["", ""]
+    layout = base_layout(
+        uirevision=uirevision, dragmode="lasso", clickmode="event",
+        margin=dict(l=8, r=8, t=8, b=8),
+        legend=dict(itemsizing="constant", orientation="h", x=0, xanchor="left", y=-0.02, yanchor="top",
+                    bgcolor="rgba(255,255,255,0)", borderwidth=0, itemclick=False, itemdoubleclick=False),
+        xaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks="",
+                   range=[float(grid["x0"]), x1], title=dict(text=escape_text(titles[0]), standoff=4)),
+        yaxis=dict(showgrid=False, zeroline=False, showticklabels=False, showline=False, ticks="",
+                   range=[float(grid["y0"]), y1], title=dict(text=escape_text(titles[1]), standoff=4)),
+    )
+    return fast_figure(traces, layout)
+
+
         Per cluster, the medoid is searched among at most this many points (a seeded sample),
         with distances to the same sample: O(max_points²) per cluster whatever the map's size.
     random_state : int

@@ -390,3 +390,176 @@ def _write_audio(uris, song_of, sound, section_seconds, sr, rng):
             for k in snd])
         y += rng.normal(0, 0.02, len(y))
         sf.write(uri, y.astype(np.float32), sr, subtype="PCM_16")
+
+
+def build_streamed_synthetic_store(root, *, n_sections: int, sections_per_song: int = 20, n_sounds: int = 6,
+                                   section_seconds: float = 15.0, embed_dim: int = 16,
+                                   frames_per_section: int = 2, chunk_songs: int = 5000, part_songs: int = 1000,
+                                   random_state: int = 0, progress=None):
+    """The same layout as :func:`build_synthetic_store` (without audio), written in parts so a store
+    of a million sections fits in memory (``bench/dashboard.py --sections 1000000``).
+
+    The per-song tables (songs, sections, features, frames, tags, melspec) are drawn and written
+    ``chunk_songs`` songs at a time, one part per ``part_songs`` songs; only what the store-wide
+    tables need is kept across chunks: each section's sound, id, standardised features (float32,
+    for the classical spaces' projections and runs) and its mean embedding. Seeded (one generator
+    per chunk), but the values differ from :func:`build_synthetic_store`'s for the same seed.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Called with a short message after each chunk.
+
+    Returns
+    -------
+    store : analysis.store.Store
+    """
+    if n_sections < 2 or sections_per_song < 1 or n_sounds < 2 or chunk_songs < 1 or part_songs < 1:
+        raise ParameterError(f"n_sections={n_sections}, sections_per_song={sections_per_song}, "
+                             f"n_sounds={n_sounds}, chunk_songs={chunk_songs}, part_songs={part_songs}: need "
+                             "≥2 sections, ≥1 per song, ≥2 sounds, ≥1 song per chunk and part")
+    rng = np.random.default_rng(random_state)
+    classical17, classical = _feature_lists()
+    store = open_store(root)
+    root = Path(store.uri)
+    n_songs = -(-n_sections // sections_per_song)
+    n_feat = len(classical)
+
+    song_ids = np.array([f"{i:016x}" for i in rng.integers(0, 2**63, n_songs, dtype=np.int64)], dtype=object)
+    song_of = np.repeat(np.arange(n_songs), sections_per_song)[:n_sections]
+    index = np.tile(np.arange(sections_per_song), n_songs)[:n_sections]
+    counts = np.bincount(song_of, minlength=n_songs)
+    song_sounds = rng.integers(0, n_sounds, (n_songs, 3))
+    pattern = np.array([0, 0, 1, 0, 1, 2, 1, 1, 2, 0])
+    sound = song_sounds[song_of, pattern[index % len(pattern)]].astype(np.int64)
+    section_ids = np.array([f"{s}-{i:05d}" for s, i in zip(song_ids[song_of], index)], dtype=object)
+    start = index * section_seconds
+    tempo = rng.uniform(70, 160, n_songs).round(1)
+    centres = rng.normal(0, 1, (n_sounds, n_feat)).astype(np.float32)
+    scale = rng.uniform(0.5, 3, n_feat).astype(np.float32)
+    offset = rng.uniform(-1, 5, n_feat).astype(np.float32)
+    emb_centres = rng.normal(0, 1, (n_sounds, embed_dim)).astype(np.float32)
+    pref = np.stack([rng.permutation(len(TAGS)) for _ in range(n_sounds)])
+    n_mels = 64
+    bands = np.arange(n_mels)
+    peaks = rng.integers(4, n_mels - 4, (n_sounds, 2))
+    mel_shape = np.stack([-0.6 * bands - 20 + 35 * np.exp(-0.5 * ((bands - p[0]) / 2) ** 2)
+                          + 25 * np.exp(-0.5 * ((bands - p[1]) / 3) ** 2) for p in peaks]).astype(np.float32)
+    audio_dir = root.parent / f"{root.name}-songs"
+
+    z = np.empty((n_sections, n_feat), np.float32)  # standardised features: the classical spaces
+    emb_mean = np.empty((n_sections, embed_dim), np.float32)
+    n_tags = 5
+    for c0 in range(0, n_songs, chunk_songs):
+        crng = np.random.default_rng([random_state, c0])
+        c1 = min(n_songs, c0 + chunk_songs)
+        lo, hi = int(np.searchsorted(song_of, c0)), int(np.searchsorted(song_of, c1))
+        n = hi - lo
+        sl = slice(lo, hi)
+        snd, sids = sound[sl], section_ids[sl]
+        song_col = song_ids[song_of[sl]]
+        part_codes = (song_of[sl] - c0) // part_songs
+        names = [f"batch-{(c0 + p * part_songs) // part_songs:05d}" for p in range(-(-(c1 - c0) // part_songs))]
+        songs = pd.DataFrame({
+            "song_id": song_ids[c0:c1], "uri": [str(audio_dir / f"song{i + 1:06d}.wav") for i in range(c0, c1)],
+            "title": [f"Synthetic song {i + 1:06d}" for i in range(c0, c1)], "format": "WAV",
+            "duration_s": counts[c0:c1] * section_seconds, "sample_rate": 8000, "channels": 1,
+            "analysis_sr": 22050, "tempo_bpm": tempo[c0:c1], "n_sections": counts[c0:c1],
+            "analyzed_with": "synthetic", "content_hash": [s * 4 for s in song_ids[c0:c1]], "truth_path": None,
+        })
+        _write_by(store, "songs", songs, np.arange(c1 - c0) // part_songs, names)
+        sections = pd.DataFrame({
+            "section_id": sids, "song_id": song_col, "scheme": "fixed", "index": index[sl].astype(np.int64),
+            "start_s": start[sl].astype(np.float64), "end_s": (start[sl] + section_seconds).astype(np.float64),
+            "is_central": crng.random(n) < 0.6, "rank": index[sl].astype(np.int64) + 1,
+            "truth_label": np.array([chr(ord("A") + s) for s in range(n_sounds)], dtype=object)[snd],
+        })
+        _write_by(store, "sections", sections, part_codes, names)
+        del sections
+        zc = centres[snd] + crng.normal(0, 0.6, (n, n_feat)).astype(np.float32)
+        z[sl] = zc
+        features = pd.DataFrame(zc * scale + offset, columns=classical)
+        features.insert(0, "song_id", song_col)
+        features.insert(0, "section_id", sids)
+        features["tempo_bpm"] = tempo[song_of[sl]].astype(np.float32)
+        _write_by(store, "features", features, part_codes, names)
+        del features, zc
+        f_rep = np.repeat(np.arange(n), frames_per_section)
+        f_off = np.tile(np.arange(frames_per_section), n) * section_seconds / frames_per_section
+        emb = emb_centres[snd[f_rep]] + crng.normal(0, 0.5, (len(f_rep), embed_dim)).astype(np.float32)
+        emb_mean[sl] = emb.reshape(n, frames_per_section, embed_dim).mean(axis=1)
+        frames = pd.DataFrame(emb, columns=[f"e{i}" for i in range(embed_dim)])
+        frames.insert(0, "end_s", start[sl][f_rep] + f_off + section_seconds / frames_per_section)
+        frames.insert(0, "start_s", start[sl][f_rep] + f_off)
+        frames.insert(0, "embedder", EMBEDDER)
+        frames.insert(0, "section_id", sids[f_rep])
+        frames.insert(0, "song_id", song_col[f_rep])
+        _write_by(store, "frames", frames, part_codes[f_rep], names, prefix=f"{EMBEDDER}/")
+        del frames, emb
+        t_rep = np.repeat(np.arange(n), n_tags)
+        jitter = crng.integers(0, 2, n * n_tags)
+        tag_idx = pref[snd[t_rep], np.tile(np.arange(n_tags), n) + jitter * n_tags]
+        probs = np.sort(crng.uniform(0.05, 0.9, (n, n_tags)), axis=1)[:, ::-1].ravel()
+        tags = pd.DataFrame({
+            "section_id": sids[t_rep], "song_id": song_col[t_rep], "model": TAG_MODEL,
+            "rank": np.tile(np.arange(1, n_tags + 1), n).astype(np.int64),
+            "tag": np.array(TAGS, dtype=object)[tag_idx], "probability": probs.astype(np.float32),
+        })
+        _write_by(store, "tags", tags, part_codes[t_rep], names, prefix=f"{TAG_MODEL}/")
+        del tags
+        mel = pd.DataFrame(mel_shape[snd] + crng.normal(0, 2, (n, n_mels)).astype(np.float32),
+                           columns=[f"mel{i}" for i in range(n_mels)])
+        mel.insert(0, "song_id", song_col)
+        mel.insert(0, "section_id", sids)
+        _write_by(store, "melspec", mel, part_codes, names)
+        del mel
+        if progress:
+            progress(f"songs {c1:,} of {n_songs:,} written")
+
+    spaces = {"classical17": z[:, :len(classical17)], "classical": z, EMBEDDER: emb_mean}
+    for space, X in spaces.items():
+        mu = X.mean(axis=0)
+        sample = X[np.sort(rng.choice(n_sections, min(n_sections, 5000), replace=False))] - mu
+        _, sv, vt = np.linalg.svd(sample, full_matrices=False)
+        pcs = np.concatenate([(X[i:i + 100_000] - mu) @ vt[:3].T for i in range(0, n_sections, 100_000)])
+        evr = (sv ** 2 / np.sum(sv ** 2))[:3]
+        blob = rng.normal(0, 1, (n_sounds, 3)) * 6
+        for kind, dims, make in [
+            ("pca", 2, lambda: pcs[:, :2]), ("pca", 3, lambda: pcs),
+            ("tsne", 2, lambda: blob[sound, :2] + rng.normal(0, 1, (n_sections, 2))),
+            ("umap", 2, lambda: blob[sound, :2] * 0.7 + rng.normal(0, 0.5, (n_sections, 2))),
+            ("umap", 3, lambda: blob[sound] * 0.7 + rng.normal(0, 0.5, (n_sections, 3))),
+        ]:
+            xyz = make()
+            store.write_part("projections", f"{space}/{kind}{dims}", pd.DataFrame({
+                "space": space, "kind": kind, "dims": dims, "section_id": section_ids,
+                "x": xyz[:, 0].astype(np.float32), "y": xyz[:, 1].astype(np.float32),
+                "z": xyz[:, 2].astype(np.float32) if dims == 3 else None}))
+            store.write_part("projection_info", f"{space}/{kind}{dims}", pd.DataFrame({
+                "space": [space], "kind": [kind], "dims": [dims],
+                "params": [json.dumps({"random_state": random_state})],
+                "explained_variance_ratio": [evr[:dims].tolist() if kind == "pca" else None]}))
+        if progress:
+            progress(f"projections of {space} written")
+
+    feat17 = z[:, :len(classical17)] * scale[:len(classical17)] + offset[:len(classical17)]
+    labels_by_run = {}
+    for r, (run_id, space, method, k) in enumerate(RUNS):
+        labels = _run_labels(sound, k, n_sounds, method, rng)
+        labels_by_run[run_id] = labels
+        cols = classical17 if space == "classical17" else classical if space == "classical" else \
+            [f"e{i}" for i in range(embed_dim)]
+        # _write_run's feat is only read through the classical17 columns: pass them, in place
+        _write_run(store, run_id, space, method, k, labels, spaces[space], cols, section_ids, sound, feat17,
+                   classical17, classical17, spaces, rng, r, random_state)
+        if progress:
+            progress(f"run {run_id} written")
+    run_ids = [r[0] for r in RUNS]
+    for i, a in enumerate(run_ids):
+        for b in run_ids[i + 1:]:
+            _write_comparison(store, a, b, labels_by_run[a], labels_by_run[b], section_ids)
+    store.write_manifest({
+        "config": {"synthetic": True, "n_sections": n_sections, "random_state": random_state, "streamed": True},
+        "libraries": {}, "songs": {}, "errors": {}, "timings": {}, "embedders": [EMBEDDER],
+    })
+    return store

@@ -31,6 +31,11 @@ function(click, graphId) {
         var tr = null;
         for (var i = 0; i < traces.length; i++) { if (traces[i].index === p.curveNumber) { tr = traces[i]; } }
         if (tr && tr.customdata && typeof p.pointNumber === 'number') { cd = tr.customdata[p.pointNumber]; }
+        // a density cell of the map (a heatmap trace, no section per point): the server opens
+        // the section nearest to the clicked point (pages.map._density_click)
+        if (tr && tr.type === 'heatmap' && typeof p.x === 'number' && typeof p.y === 'number') {
+            return {cell: [p.x, p.y], at: Date.now()};
+        }
     }
     if (Array.isArray(cd)) { cd = cd[0]; }
     if (typeof cd !== 'number') { return nu; }
@@ -44,7 +49,9 @@ function(click, graphId) {
 #: typed array), so each point is resolved through plotly's decoded trace (gd._fullData) by its
 #: curveNumber and pointNumber — the trace order of the figure the person actually selected on,
 #: whatever filters or hidden clusters shaped it. Points of traces without customdata (the cluster
-#: markers) are left out; ``n`` counts every selected point, ``rows`` the sections among them.
+#: markers) are left out; ``n`` counts every selected point, ``rows`` the sections among them. The box
+#: (``range``) or lasso (``lasso``) drawn comes along: on a density map, whose cells are not
+#: points, the server selects the sections inside it (pages.map.region_positions).
 SELECTION_TO_ROWS_JS = """
 function(selected, graphId) {
     if (!selected || !selected.points) { return {rows: [], n: 0, active: false}; }
@@ -66,7 +73,12 @@ function(selected, graphId) {
         if (Array.isArray(cd)) { cd = cd[0]; }
         if (typeof cd === 'number' && !seen[cd]) { seen[cd] = true; rows.push(cd); }
     }
-    return {rows: rows, n: selected.points.length, active: true};
+    var out = {rows: rows, n: selected.points.length, active: true};
+    if (selected.range && selected.range.x && selected.range.y) { out.range = {x: selected.range.x, y: selected.range.y}; }
+    if (selected.lassoPoints && selected.lassoPoints.x && selected.lassoPoints.y) {
+        out.lasso = {x: selected.lassoPoints.x, y: selected.lassoPoints.y};
+    }
+    return out;
 }
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dash
 import numpy as np
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
@@ -79,9 +81,331 @@ def filter_mask(data, present: np.ndarray, run_id=None, songs=None, clusters=Non
     return mask
 
 
+# ---- the map at scale: density cells past a point count, points again when zoomed in --------------
+#: Past this many points after the filters, a 2-D map is binned on the server into density cells
+#: (:func:`render_density`) and a 3-D map shows a stratified sample of this many points; zooming
+#: a 2-D map into a window that holds at most this many draws them again one by one. A parameter
+#: of :func:`render_map` (``density_threshold``); this module value is the app's default.
+DENSITY_THRESHOLD = 200_000
+#: Cells per axis of the density grid.
+DENSITY_GRID = 400
+
+
+def window_mask(xyz: np.ndarray, view) -> np.ndarray:
+    """Sections whose (x, y) lie inside ``view`` = ``[x0, x1, y0, y1]`` (NaN coordinates are outside)."""
+    x0, x1, y0, y1 = (float(v) for v in view)
+    x, y = xyz[:, 0], xyz[:, 1]
+    with np.errstate(invalid="ignore"):
+        return (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+
+
+def density_grid(xy: np.ndarray, *, bins: int = DENSITY_GRID, extent=None, labels: np.ndarray | None = None,
+                 values: np.ndarray | None = None) -> dict:
+    """Bin 2-D points into ``bins`` × ``bins`` cells over ``extent`` (``[x0, x1, y0, y1]``; the points'
+    bounds when None): one ``np.bincount`` over the cell index of every point.
+
+    Returns a dict with the grid's lower edges ``x0``, ``y0``, cell sizes ``dx``, ``dy``,
+    ``counts`` [shape=(bins, bins)], rows = y; with ``labels`` also ``clusters`` (the distinct labels),
+    ``majority`` (index into ``clusters`` of each cell's most frequent label, -1 where empty) and
+    ``level`` (0, 1, 2: the cell's density tercile among non-empty cells, on a log scale); with
+    ``values`` ``mean`` (their mean per cell, NaN where empty or all NaN).
+    """
+    xy = np.asarray(xy)
+    x, y = xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64)
+    if extent is None:
+        ok = np.isfinite(x) & np.isfinite(y)
+        extent = [x[ok].min(), x[ok].max(), y[ok].min(), y[ok].max()] if ok.any() else [0.0, 1.0, 0.0, 1.0]
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    dx = (x1 - x0) / bins if x1 > x0 else 1.0 / bins
+    dy = (y1 - y0) / bins if y1 > y0 else 1.0 / bins
+    with np.errstate(invalid="ignore"):
+        inside = (x >= x0) & (x <= max(x1, x0 + dx * bins)) & (y >= y0) & (y <= max(y1, y0 + dy * bins))
+    ix = np.clip(((x[inside] - x0) / dx).astype(np.int64), 0, bins - 1)
+    iy = np.clip(((y[inside] - y0) / dy).astype(np.int64), 0, bins - 1)
+    cell = iy * bins + ix
+    n_cells = bins * bins
+    counts = np.bincount(cell, minlength=n_cells)
+    out = {"x0": x0, "y0": y0, "dx": dx, "dy": dy, "counts": counts.reshape(bins, bins)}
+    if labels is not None:
+        lab = np.asarray(labels)[inside]
+        clusters, code = np.unique(lab, return_inverse=True)
+        k = max(len(clusters), 1)
+        per = np.bincount(cell * k + code.ravel(), minlength=n_cells * k).reshape(n_cells, k)
+        majority = np.where(counts > 0, per.argmax(axis=1), -1)
+        level = np.zeros(n_cells, np.int64)
+        full = counts > 0
+        if full.any():
+            logc = np.log(counts[full])
+            cuts = np.quantile(logc, [1 / 3, 2 / 3])
+            level[full] = np.digitize(logc, cuts, right=True) if cuts[1] > cuts[0] else 2
+        out.update(clusters=[int(c) for c in clusters], majority=majority.reshape(bins, bins),
+                   level=level.reshape(bins, bins))
+    elif values is not None:
+        v = np.asarray(values, np.float64)[inside]
+        ok = np.isfinite(v)
+        sums = np.bincount(cell[ok], weights=v[ok], minlength=n_cells)
+        n = np.bincount(cell[ok], minlength=n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean"] = np.where(n > 0, sums / np.maximum(n, 1), np.nan).reshape(bins, bins)
+    return out
+
+
+def stratified_sample(rows: np.ndarray, strata: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` of ``rows`` (sorted), drawn at random within each stratum in proportion to its size
+    (a stratum keeps at least one row), seeded: the same sample on every redraw."""
+    rows = np.asarray(rows)
+    if len(rows) <= n:
+        return rows
+    rng = np.random.default_rng(seed)
+    strata = np.asarray(strata)
+    uniq, inverse, sizes = np.unique(strata, return_inverse=True, return_counts=True)
+    quota = np.maximum(1, np.floor(sizes * (n / len(rows))).astype(np.int64))
+    # a random key per row; within each stratum the rows with the smallest keys are kept
+    order = np.lexsort((rng.random(len(rows)), inverse.ravel()))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.empty(len(rows), np.int64)
+    rank[order] = np.arange(len(rows)) - np.repeat(starts, sizes)
+    return np.sort(rows[rank < quota[inverse.ravel()]])
+
+
+def _density_filters(run_id, color, songs, clusters, central, confidence) -> dict:
+    return {"run": run_id, "color": color, "songs": list(songs or []) or None,
+            "clusters": list(clusters or []) or None, "central": bool(central),
+            "confidence": list(confidence) if confidence is not None else None}
+
+
+def _density_revision(space, projection, filters) -> str:
+    # a new filter resets the zoom of a density map (its cells were binned for the old view)
+    import hashlib
+
+    key = json.dumps(filters, sort_keys=True, default=str).encode()
+    return f"{space}/{projection}/density/{hashlib.sha1(key).hexdigest()[:10]}"
+
+
+def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=None, color="cluster",
+                   selected_section=None, view=None, filters=None, threshold=DENSITY_THRESHOLD,
+                   bins: int = DENSITY_GRID):
+    """The 2-D map as density cells (:func:`density_grid`, :func:`figures.density_map`) of the
+    sections in ``mask`` (already filtered and, when zoomed, windowed to ``view``).
+
+    Colour by cluster: each cell in its majority cluster's colour, shaded by density, with the
+    clusters' medoid diamonds; by a value (confidence, a feature): its mean per cell; by song or
+    nothing: the count per cell. Returns ``(fig, count, meta)`` like :func:`render_map`; ``meta``
+    also carries ``density``, ``view``, ``filters``, ``threshold`` and the grid geometry, which a
+    click on a cell (:func:`density_click_position`), a box/lasso selection
+    (:func:`region_positions`) and a zoom (:func:`zoom_redraw`) are answered from.
+    """
+    kind, dims = split_projection(projection)
+    rows = np.flatnonzero(mask)
+    xy = proj.xyz[rows, :2]
+    arr = data.run_arrays(run_id) if run_id else None
+    names = cluster_names(data, run_id)
+    kw, value_name, centres = {}, "", None
+    if color == "cluster" and arr is not None:
+        kw["labels"] = arr.label[rows]
+    elif color in ("confidence", "silhouette", "stability") and arr is not None:
+        kw["values"], value_name = getattr(arr, color)[rows], color
+    elif isinstance(color, str) and color.startswith("feature:") and color.split(":", 1)[1] in data.feature_names:
+        name = color.split(":", 1)[1]
+        kw["values"], value_name = data.feature_values(name)[rows], feature_label(name)
+    grid = density_grid(xy, bins=bins, extent=view, **kw)
+    if "labels" in kw and data.runs.loc[run_id, "space"] == space:
+        centres = figures.centre_traces(xy, kw["labels"], names)
+    pos = data.position(selected_section) if selected_section else None
+    ring_point = (proj.xyz[pos], pos) if pos is not None and proj.present[pos] else None
+    revision = _density_revision(space, projection, filters or {})
+    fig = figures.density_map(grid, clusters=grid.get("clusters"), cluster_names=names, value_name=value_name,
+                              hover=_("Click to open the section nearest to here"),
+                              count_title=_("sections per cell"), name=_("density"), centres=centres,
+                              ring_point=ring_point,
+                              axis_titles=figures.map_axis_titles(kind, dims,
+                                                                  explained_variance(data, space, kind, dims)),
+                              uirevision=revision)
+    total = int(proj.present.sum())
+    if view is None:
+        count = _("Showing %(shown)s of %(total)s sections as density: more than %(limit)s points; zoom in "
+                  "to see single sections", shown=integer(len(rows)), total=integer(total),
+                  limit=integer(threshold))
+    else:
+        count = _("Zoomed in: %(shown)s sections in this window, still more than %(limit)s points; zoom in "
+                  "further to see single sections", shown=integer(len(rows)), limit=integer(threshold))
+    meta = {"ring": len(fig.data) - 1, "space": space, "projection": projection, "density": True,
+            "view": list(view) if view is not None else None, "filters": filters, "threshold": int(threshold),
+            "grid": {k: grid[k] for k in ("x0", "y0", "dx", "dy")}}
+    return fig, count, meta
+
+
+def _finish_points_view(fig, count, meta, *, n_shown, view, space, projection, filters, threshold, sample_note,
+                        n_matching=0, total=0):
+    """``render_map``'s answer when it drew points of a density-sized map: the points of a zoomed-in
+    window (density meta kept, so a zoom out bins again), or a 3-D sample (noted in the count)."""
+    if view is not None:
+        x0, x1, y0, y1 = (float(v) for v in view)
+        fig.update_layout(xaxis_range=[min(x0, x1), max(x0, x1)], yaxis_range=[min(y0, y1), max(y0, y1)],
+                          uirevision=_density_revision(space, projection, filters))
+        count = _("Zoomed in: showing the %(shown)s sections in this window; zoom out to see the density of "
+                  "all of them", shown=integer(n_shown))
+        meta.update(density=True, view=[x0, x1, y0, y1], filters=filters, threshold=int(threshold))
+    if sample_note:
+        count = _("Showing a sample of %(shown)s of the %(matching)s matching sections (%(total)s in all): a "
+                  "3-D map draws at most %(limit)s points, the same share of every cluster; filter to see all",
+                  shown=integer(n_shown), matching=integer(n_matching), total=integer(total),
+                  limit=integer(threshold))
+    return fig, count, meta
+
+
+def view_from_relayout(relayout, current=None):
+    """The window ``[x0, x1, y0, y1]`` a figure's ``relayoutData`` asks for; None for "all"
+    (autorange, a double click); ``False`` when the event changes no axis range."""
+    if not isinstance(relayout, dict):
+        return False
+    if relayout.get("xaxis.autorange") or relayout.get("yaxis.autorange"):
+        return None
+    cur = list(current) if current else [None] * 4
+    found = False
+    for i, axis in ((0, "xaxis"), (2, "yaxis")):
+        rng = relayout.get(f"{axis}.range")
+        if isinstance(rng, (list, tuple)) and len(rng) == 2:
+            cur[i:i + 2] = rng
+            found = True
+        elif f"{axis}.range[0]" in relayout and f"{axis}.range[1]" in relayout:
+            cur[i:i + 2] = [relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"]]
+            found = True
+    if not found:
+        return False
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) for v in cur):
+        # one axis zoomed from the full view: the other keeps the whole extent
+        return _complete_view(cur)
+    return [float(v) for v in cur]
+
+
+def _complete_view(cur):
+    big = 1e30
+    out = []
+    for i, v in enumerate(cur):
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        out.append(float(v) if ok else (-big if i % 2 == 0 else big))
+    return out
+
+
+def zoom_redraw(data, relayout, meta, selected_section=None):
+    """The map again after a zoom or pan of a density map (``meta["density"]``): the points of the
+    window when it holds at most the threshold, else its density cells; all of the map on a
+    zoom out. ``(no_update,) * 3`` when the map is not a density map or no range changed."""
+    meta = meta or {}
+    if not meta.get("density") or not meta.get("space"):
+        return no_update, no_update, no_update
+    view = view_from_relayout(relayout, meta.get("view"))
+    if view is False or view == meta.get("view"):
+        return no_update, no_update, no_update
+    if view is not None and any(abs(v) >= 1e30 for v in view):  # one axis zoomed: the other spans the map
+        kind, dims = split_projection(meta["projection"])
+        xyz = data.projection(meta["space"], kind, dims).xyz
+        ext = [np.nanmin(xyz[:, 0]), np.nanmax(xyz[:, 0]), np.nanmin(xyz[:, 1]), np.nanmax(xyz[:, 1])]
+        view = [float(e) if abs(v) >= 1e30 else v for v, e in zip(view, ext)]
+    f = meta.get("filters") or {}
+    return render_map(data, meta["space"], meta["projection"], f.get("run"), f.get("color", "cluster"),
+                      f.get("songs"), f.get("clusters"), bool(f.get("central")), f.get("confidence"),
+                      selected_section, view=view, density_threshold=meta.get("threshold"))
+
+
+def _meta_mask(data, meta):
+    """(projection, filter mask) of the map ``meta`` describes, or (None, None)."""
+    meta = meta or {}
+    if not meta.get("space") or not meta.get("projection"):
+        return None, None
+    kind, dims = split_projection(meta["projection"])
+    proj = data.projection(meta["space"], kind, dims)
+    f = meta.get("filters") or {}
+    run = f.get("run") if f.get("run") in data.runs.index else None
+    return proj, filter_mask(data, proj.present, run, f.get("songs"), f.get("clusters"), bool(f.get("central")),
+                             f.get("confidence"))
+
+
+def density_click_position(data, meta, x, y) -> int | None:
+    """The section a click on a density cell at (``x``, ``y``) opens: the one nearest to that point
+    among the map's filtered sections in that cell (or, for an empty cell, in the whole map)."""
+    proj, mask = _meta_mask(data, meta)
+    if proj is None:
+        return None
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError):
+        return None
+    g = (meta or {}).get("grid")
+    xs, ys = proj.xyz[:, 0], proj.xyz[:, 1]
+    cand = np.empty(0, np.int64)
+    if g:
+        cx0 = g["x0"] + np.floor((x - g["x0"]) / g["dx"]) * g["dx"]
+        cy0 = g["y0"] + np.floor((y - g["y0"]) / g["dy"]) * g["dy"]
+        with np.errstate(invalid="ignore"):
+            cand = np.flatnonzero(mask & (xs >= cx0) & (xs <= cx0 + g["dx"]) & (ys >= cy0) & (ys <= cy0 + g["dy"]))
+    if not len(cand):
+        cand = np.flatnonzero(mask)
+    if not len(cand):
+        return None
+    d = (xs[cand] - x) ** 2 + (ys[cand] - y) ** 2
+    return int(cand[int(np.nanargmin(d))])
+
+
+def _in_polygon(x: np.ndarray, y: np.ndarray, px, py) -> np.ndarray:
+    """Even-odd rule: which points (x, y) lie inside the polygon (px, py)."""
+    px, py = np.asarray(px, np.float64), np.asarray(py, np.float64)
+    inside = np.zeros(len(x), bool)
+    j = len(px) - 1
+    for i in range(len(px)):
+        yi, yj, xi, xj = py[i], py[j], px[i], px[j]
+        crosses = (yi > y) != (yj > y)
+        if crosses.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xc = (xj - xi) * (y - yi) / (yj - yi) + xi
+            inside ^= crosses & (x < xc)
+        j = i
+    return inside
+
+
+def region_positions(data, meta, selection) -> np.ndarray | None:
+    """Positions (sorted) of the map's filtered sections inside a box (``selection["range"]``) or a
+    lasso (``selection["lasso"]``) drawn on a density map; None when ``selection`` holds no region or
+    the map is not a density map (its points then carry their positions themselves)."""
+    selection, meta = selection or {}, meta or {}
+    if not meta.get("density") or not (selection.get("range") or selection.get("lasso")):
+        return None
+    proj, mask = _meta_mask(data, meta)
+    if proj is None:
+        return None
+    if selection.get("range"):
+        rng = selection["range"]
+        xr, yr = rng.get("x") or [], rng.get("y") or []
+        if len(xr) != 2 or len(yr) != 2:
+            return np.empty(0, np.int64)
+        return np.flatnonzero(mask & window_mask(proj.xyz, [xr[0], xr[1], yr[0], yr[1]]))
+    lasso = selection["lasso"]
+    px, py = list(lasso.get("x") or []), list(lasso.get("y") or [])
+    if len(px) < 3 or len(px) != len(py):
+        return np.empty(0, np.int64)
+    cand = np.flatnonzero(mask & window_mask(proj.xyz, [min(px), max(px), min(py), max(py)]))
+    keep = _in_polygon(proj.xyz[cand, 0].astype(np.float64), proj.xyz[cand, 1].astype(np.float64), px, py)
+    return cand[keep]
+
+
+def map_selection_positions(data, selection, meta=None) -> np.ndarray:
+    """The sections of a box/lasso selection: resolved on the server on a density map
+    (:func:`region_positions`), else from the selected points (:func:`selected_positions`)."""
+    pos = region_positions(data, meta, selection)
+    return selected_positions(data, selection) if pos is None else pos
+
+
 def render_map(data, space, projection, run_id=None, color="cluster", songs=None, clusters=None, central=False,
-               confidence=None, selected_section=None):
+               confidence=None, selected_section=None, view=None, density_threshold=None):
     """The map figure for the controls' values.
+
+    Past ``density_threshold`` points (default :data:`DENSITY_THRESHOLD`) a 2-D map is drawn as
+    density cells (:func:`render_density`), and a 3-D map as a stratified sample of that many.
+    ``view`` (``[x0, x1, y0, y1]``, from a zoom) restricts such a density map to a window: its
+    points are drawn one by one again when the window holds at most the threshold. Below the
+    threshold ``view`` is ignored (the browser zooms the points it has).
 
     Returns
     -------
@@ -98,7 +422,21 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     if run_id and run_id not in data.runs.index:
         run_id = None
     mask = filter_mask(data, proj.present, run_id, songs, clusters, bool(central), confidence)
+    threshold = DENSITY_THRESHOLD if density_threshold is None else int(density_threshold)
+    filters = _density_filters(run_id, color, songs, clusters, central, confidence)
+    dense = dims == 2 and int(np.count_nonzero(mask)) > threshold
+    view = [float(v) for v in view] if dense and view is not None else None
+    if view is not None:
+        mask &= window_mask(proj.xyz, view)
+    if dense and int(np.count_nonzero(mask)) > threshold:
+        return render_density(data, proj, mask, space=space, projection=projection, run_id=run_id, color=color,
+                              selected_section=selected_section, view=view, filters=filters, threshold=threshold)
     rows = np.flatnonzero(mask)
+    sample_note = dims == 3 and len(rows) > threshold
+    n_matching = len(rows)
+    if sample_note:  # a 3-D scene of a million points is not drawable: the same share of each cluster
+        strata = data.run_arrays(run_id).label[rows] if run_id else np.zeros(len(rows), np.int8)
+        rows = stratified_sample(rows, strata, threshold)
     xyz = proj.xyz[rows]
     kw = {}
     arr = data.run_arrays(run_id) if run_id else None
@@ -132,7 +470,12 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     ring = len(fig.data) - 1 if len(rows) else None
     total = int(proj.present.sum())
     count = _("Showing %(shown)s of %(total)s sections", shown=integer(len(rows)), total=integer(total))
-    return fig, count, {"ring": ring, "space": space, "projection": projection}
+    meta = {"ring": ring, "space": space, "projection": projection}
+    if view is not None or sample_note:
+        return _finish_points_view(fig, count, meta, n_shown=len(rows), view=view, space=space,
+                                   projection=projection, filters=filters, threshold=threshold,
+                                   sample_note=sample_note, n_matching=n_matching, total=total)
+    return fig, count, meta
 
 
 def explained_variance(data, space, kind, dims) -> list | None:
@@ -197,14 +540,18 @@ def selected_positions(data, selection) -> np.ndarray:
     return np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
 
 
-def selection_summary(data, selection, run_id, limit: int = 12):
-    """Summary of a lasso/box selection: count, clusters, songs, the first sections to play."""
+def selection_summary(data, selection, run_id, limit: int = 12, meta=None):
+    """Summary of a lasso/box selection: count, clusters, songs, the first sections to play.
+
+    On a density map (``meta["density"]``) the box or lasso is resolved on the server
+    (:func:`map_selection_positions`): every filtered section inside it, not only drawn points.
+    """
     selection = selection or {}
     active = selection.get("active", True) if "rows" in selection else bool(selection.get("points"))
     if not selection or not active:
         return [html.Div(_("Use the lasso or box tool (in the map's tool bar) to select a group of sections."),
                          className="muted small")]
-    pos = selected_positions(data, selection)
+    pos = map_selection_positions(data, selection, meta)
     if not len(pos):
         return [html.Div(_("No sections in the selection."), className="muted small")]
     chips = []
@@ -378,9 +725,29 @@ def _detail(selected):
                           autoplay=bool(selected.get("autoplay")))
 
 
-@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"))
-def _lasso(selection, run):
-    return selection_summary(get_data(), selection, run)
+@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"),
+          State(ids.MAP_META, "data"))
+def _lasso(selection, run, meta):
+    return selection_summary(get_data(), selection, run, meta=meta)
+
+
+@callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Output(ids.MAP_COUNT, "children", allow_duplicate=True),
+          Output(ids.MAP_META, "data", allow_duplicate=True), Input(ids.MAP_GRAPH, "relayoutData"),
+          State(ids.MAP_META, "data"), State(ids.selected(PAGE), "data"), prevent_initial_call=True)
+def _zoom(relayout, meta, selected):
+    # a density map draws its points again inside a small enough window (zoom_redraw)
+    return zoom_redraw(get_data(), relayout, meta, (selected or {}).get("section_id"))
+
+
+@callback(Output(ids.click(ids.MAP_GRAPH), "data", allow_duplicate=True), Input(ids.click(ids.MAP_GRAPH), "data"),
+          State(ids.MAP_META, "data"), prevent_initial_call=True)
+def _density_click(click, meta):
+    # a click on a density cell (components.selection.CLICK_TO_ROW_JS: {"cell": [x, y]}) opens the
+    # section nearest to it: answered as a click on that section's point
+    if not isinstance(click, dict) or not isinstance(click.get("cell"), (list, tuple)) or len(click["cell"]) != 2:
+        return no_update
+    pos = density_click_position(get_data(), meta, *click["cell"])
+    return no_update if pos is None else {"row": pos, "at": click.get("at")}
 
 
 @callback(Output(ids.MAP_SLOT_STORE, "data"), Input(ids.slot(PAGE, ALL), "n_clicks"),
@@ -403,10 +770,11 @@ def _slots(slots, run):
 
 
 @callback(Output(ids.MAP_DOWNLOAD, "data"), Input(ids.MAP_EXPORT, "n_clicks"), State(ids.MAP_SELECTION_ROWS, "data"),
-          State(ids.MAP_RUN, "value"), State(ids.MAP_EXPORT_KIND, "value"), prevent_initial_call=True)
-def _download(_clicks, selection, run, kind):
+          State(ids.MAP_RUN, "value"), State(ids.MAP_EXPORT_KIND, "value"), State(ids.MAP_META, "data"),
+          prevent_initial_call=True)
+def _download(_clicks, selection, run, kind, meta):
     data = get_data()
-    pos = selected_positions(data, selection)
+    pos = map_selection_positions(data, selection, meta)
     if not len(pos):
         return no_update
     exp = downloads.export_data(data, [run] if run else [], section_ids=list(data.section_ids[pos]))
