@@ -56,8 +56,8 @@ def split_projection(value: str) -> tuple[str, int]:
 def color_options(data) -> list[dict]:
     opts = [{"label": _(label), "value": v} for v, label in BASE_COLORS]
     # plain names with units (analysis.glossary), the same words the explanations use
-    opts += [{"label": _("feature: %(name)s", name=feature_label(f)), "value": f"feature:{f}",
-              "title": describe(f).glossary}
+    opts += [{"label": _("feature: %(name)s", name=feature_label(f, _)), "value": f"feature:{f}",
+              "title": describe(f, _).glossary}
              for f in data.feature_names if f != "song_id"]
     return opts
 
@@ -208,7 +208,7 @@ def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=No
         kw["values"], value_name = getattr(arr, color)[rows], color
     elif isinstance(color, str) and color.startswith("feature:") and color.split(":", 1)[1] in data.feature_names:
         name = color.split(":", 1)[1]
-        kw["values"], value_name = data.feature_values(name)[rows], feature_label(name)
+        kw["values"], value_name = data.feature_values(name)[rows], feature_label(name, _)
     grid = density_grid(xy, bins=bins, extent=view, **kw)
     if "labels" in kw and data.runs.loc[run_id, "space"] == space:
         centres = figures.centre_traces(xy, kw["labels"], names)
@@ -451,7 +451,7 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         name = color.split(":", 1)[1]
         if name in data.feature_names:
             kw["values"] = data.feature_values(name)[rows]
-            kw["value_name"] = feature_label(name)
+            kw["value_name"] = feature_label(name, _)
     if len(rows) <= figures.HOVER_TEXT_LIMIT:
         kw["hover_text"] = _hover_text(data, rows, arr)
     highlight = None
