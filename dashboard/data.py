@@ -743,14 +743,18 @@ class StoreData:
     def default_cluster_names(self, run_id) -> dict:
         """cluster → a descriptive default name (:func:`analysis.glossary.default_cluster_names`):
         the plain adjectives of the median features that set it furthest apart from the corpus, and
-        its most distinctive tag; unique within the run. ``{}`` for an unknown run."""
+        its most distinctive tag; unique within the run; in the request's language (cached per
+        language). ``{}`` for an unknown run."""
         from analysis.glossary import FEATURE_GLOSSARY, cluster_profiles_z, default_cluster_names
+
+        from .i18n import current_language
 
         self.refresh()
         c = self._cache
+        key = (run_id, current_language())
         with c.lock:
-            if run_id in c.cluster_names:
-                return c.cluster_names[run_id]
+            if key in c.cluster_names:
+                return c.cluster_names[key]
         if run_id not in self.runs.index:
             return {}
         labels = self.run_arrays(run_id).label
@@ -760,9 +764,9 @@ class StoreData:
             z = cluster_profiles_z(self.feature_rows(np.arange(self.n_sections), cols), labels, cols)
         else:
             z = pd.DataFrame(index=pd.Index(sorted({int(x) for x in labels if x >= 0}), name="cluster"))
-        names = default_cluster_names(z, self.cluster_top_tags(run_id))
+        names = default_cluster_names(z, self.cluster_top_tags(run_id), gettext=_)
         with c.lock:
-            c.cluster_names[run_id] = names
+            c.cluster_names[key] = names
         return names
 
     # ---- corpus summary ----------------------------------------------------------------------------

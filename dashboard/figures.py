@@ -19,6 +19,8 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.i18n import _, ngettext, plotly_separators
+
 #: Qualitative palette for clusters (colour-blind-aware Tableau 10, then 10 lighter companions).
 CLUSTER_PALETTE = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -66,11 +68,21 @@ def cluster_name(cluster, names: dict | None = None) -> str:
     Not escaped: Dash text is literal; figure builders escape it where Plotly draws it."""
     c = int(cluster)
     if c == -1:
-        return "noise"
+        return _("noise")
     if c < -1:
-        return "not clustered"
+        return _("not clustered")
     name = (names or {}).get(c)
-    return f"{c}: {name}" if name else f"cluster {c}"
+    return f"{c}: {name}" if name else _("cluster %(number)s", number=c)
+
+
+def _fmt(value, spec: str) -> str:
+    """``format(value, spec)`` with the locale's decimal mark and thousands separator (hover and
+    bar texts that Plotly shows as given; Plotly's own numbers follow ``layout.separators``)."""
+    text = format(value, spec)
+    decimal, group = plotly_separators()[:2]
+    if (decimal, group) == (".", ","):
+        return text
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
 #: Axis style of every figure (what the "plotly_white" template gives, set directly: assigning a
@@ -97,13 +109,17 @@ def base_layout(**overrides) -> dict:
         plot_bgcolor="#ffffff",
         hoverlabel=dict(font=dict(family=FONT, size=12)),
         legend=dict(bgcolor="rgba(255,255,255,0.85)", bordercolor="#e5e7eb", borderwidth=1),
+        # the request's decimal mark and thousands separator in ticks and hover numbers
+        separators=plotly_separators(),
     )
     layout.update(overrides)
     return layout
 
 
-def empty_figure(message: str = "Nothing to show", height: int | None = None) -> go.Figure:
-    """A blank figure carrying a centred message."""
+def empty_figure(message: str | None = None, height: int | None = None) -> go.Figure:
+    """A blank figure carrying a centred message (already translated; default "Nothing to show")."""
+    if message is None:
+        message = _("Nothing to show")
     fig = go.Figure()
     fig.layout = (base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False),
                                     annotations=[dict(text=escape_text(message), showarrow=False, x=0.5, y=0.5,
@@ -165,6 +181,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     n = len(rows)
     size = marker_size or (3 if n > 50_000 else 4 if n > 10_000 else 6 if n > 1000 else 8)
     use_text = hover_text is not None and n <= HOVER_TEXT_LIMIT
+    section_hover = _("section #%{customdata}")
     traces = []
 
     def scatter(idx, **kw):
@@ -180,12 +197,12 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
             trace["text"] = [hover_text[i] for i in idx]
             trace["hovertemplate"] = "%{text}<extra>%{fullData.name}</extra>"
         else:
-            trace["hovertemplate"] = "section #%{customdata}<extra>%{fullData.name}</extra>"
+            trace["hovertemplate"] = section_hover + "<extra>%{fullData.name}</extra>"
         trace.update(kw)
         return trace
 
     if n == 0:
-        return empty_figure("No section matches the filters")
+        return empty_figure(_("No section matches the filters"))
     if labels is not None:
         labels = np.asarray(labels)
         order = np.argsort(labels, kind="stable")
@@ -202,7 +219,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         # a bounded quantity keeps its own scale (confidence 0–1, not Plotly's 0.5–1.5 around a
         # constant); other values span their data
         lo, hi = VALUE_RANGES.get(value_name, (None, None))
-        traces.append(scatter(idx, name=escape_text(value_name or "value"), showlegend=False,
+        traces.append(scatter(idx, name=escape_text(value_name or _("value")), showlegend=False,
                               marker=dict(color=np.asarray(values, np.float32), colorscale=CONTINUOUS_SCALE,
                                           cmin=lo, cmax=hi,
                                           size=size, opacity=0.85, showscale=True,
@@ -218,9 +235,9 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         else:  # numbers and a stepped colour scale: no 100 000 colour strings
             marker.update(color=codes % len(palette), cmin=0, cmax=len(palette) - 1,
                           colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)])
-        traces.append(scatter(idx, name="song", showlegend=False, marker=marker))
+        traces.append(scatter(idx, name=_("song"), showlegend=False, marker=marker))
     else:
-        traces.append(scatter(np.arange(n), name="sections", showlegend=False,
+        traces.append(scatter(np.arange(n), name=_("sections"), showlegend=False,
                               marker=dict(color=ACCENT, size=size, opacity=0.7)))
 
     if centres and labels is not None and not three_d:  # on a 3-D map the diamonds clutter more than they help
@@ -252,23 +269,6 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
 
 
 
-# ---- the map's cluster centres, their labels, its axes -------------------------------------------
-def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 400,
-                    random_state: int = 0) -> list[tuple[int, np.ndarray]]:
-    """Where each cluster's marker goes on a map: the medoid of its points there.
-
-    The medoid is the cluster's point with the smallest summed distance to the cluster's other
-    points on this map. It is used on every map (PCA, t-SNE, UMAP): it is always one of the
-    cluster's own points, inside the region they cover, even when a nonlinear map bends or splits
-    the cluster (the projected centroid vector can land between or outside its points).
-
-    Parameters
-    ----------
-    xyz : np.ndarray [shape=(n, 2 or 3)]
-        The drawn points (already filtered).
-    labels : np.ndarray [shape=(n,)]
-        Their clusters; noise (< 0) gets no marker.
-    max_points : int
 # ---- the map at scale: server-side density --------------------------------------------------
 #: Shades of a cluster's colour in a density cell, sparse to dense (share of the colour over white).
 DENSITY_SHADES = (0.35, 0.65, 1.0)
@@ -367,6 +367,23 @@ def density_map(grid: dict, *, clusters=None, cluster_names: dict | None = None,
     return fast_figure(traces, layout)
 
 
+# ---- the map's cluster centres, their labels, its axes -------------------------------------------
+def cluster_medoids(xyz: np.ndarray, labels: np.ndarray, *, max_points: int = 400,
+                    random_state: int = 0) -> list[tuple[int, np.ndarray]]:
+    """Where each cluster's marker goes on a map: the medoid of its points there.
+
+    The medoid is the cluster's point with the smallest summed distance to the cluster's other
+    points on this map. It is used on every map (PCA, t-SNE, UMAP): it is always one of the
+    cluster's own points, inside the region they cover, even when a nonlinear map bends or splits
+    the cluster (the projected centroid vector can land between or outside its points).
+
+    Parameters
+    ----------
+    xyz : np.ndarray [shape=(n, 2 or 3)]
+        The drawn points (already filtered).
+    labels : np.ndarray [shape=(n,)]
+        Their clusters; noise (< 0) gets no marker.
+    max_points : int
         Per cluster, the medoid is searched among at most this many points (a seeded sample),
         with distances to the same sample: O(max_points²) per cluster whatever the map's size.
     random_state : int
@@ -456,7 +473,7 @@ def map_axis_titles(kind: str, dims: int, explained_variance_ratio=None) -> list
     for i in range(int(dims)):
         title = f"{prefix}{i + 1}"
         if str(kind) == "pca" and i < len(evr) and evr[i] is not None and np.isfinite(evr[i]):
-            title += f" ({100 * float(evr[i]):.1f} %)"
+            title = _("%(axis)s (%(share)s %%)", axis=title, share=_fmt(100 * float(evr[i]), ".1f"))
         out.append(title)
     return out
 
@@ -476,12 +493,13 @@ def centre_traces(xyz: np.ndarray, labels: np.ndarray, names: dict | None = None
     for c, pt in meds:
         traces.append(dict(type="scatter", x=[float(pt[0])], y=[float(pt[1])],
                            mode="markers+text" if where[c] else "markers", text=[str(c)],
-                           textposition=where[c] or "top center", name=f"centre {c}", legendgroup=str(c),
-                           showlegend=False, hoverinfo="text",
-                           hovertext=[f"{escape_text(cluster_name(c, names) if names else cluster_name(c))}: medoid of its points on this map"],
+                           textposition=where[c] or "top center", name=_("centre %(number)s", number=c),
+                           legendgroup=str(c), showlegend=False, hoverinfo="text",
+                           hovertext=[_("%(cluster)s: medoid of its points on this map",
+                                        cluster=escape_text(cluster_name(c, names) if names else cluster_name(c)))],
                            marker=dict(symbol="diamond", size=13, color=cluster_color(c),
                                        line=dict(color="#111827", width=1.5))))
-    traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name="◆ cluster centre (medoid)",
+    traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=_("◆ cluster centre (medoid)"),
                        legendgroup="centre-key", showlegend=True, hoverinfo="skip",
                        marker=dict(symbol="diamond", size=11, color="#ffffff", line=dict(color="#111827", width=1.5))))
     return traces
@@ -491,10 +509,10 @@ def selection_ring(point, three_d: bool, row=None) -> dict:
     """The trace marking the selected section (empty when ``point`` is None)."""
     pt = [] if point is None else [float(v) for v in point]
     if three_d:
-        return dict(type="scatter3d", x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name="selected",
+        return dict(type="scatter3d", x=pt[:1], y=pt[1:2], z=pt[2:3], mode="markers", name=_("selected"),
                     showlegend=True, legendrank=2000, hoverinfo="skip", marker=dict(size=10, color="#111827", symbol="circle-open"))
     # in the legend too (last), so the ring has a key
-    return dict(type="scattergl", x=pt[:1], y=pt[1:2], mode="markers", name="selected", showlegend=True,
+    return dict(type="scattergl", x=pt[:1], y=pt[1:2], mode="markers", name=_("selected"), showlegend=True,
                 legendrank=2000,
                 customdata=[int(row)] if row is not None and pt else [], hoverinfo="skip",
                 marker=dict(symbol="circle-open", size=18, color="#111827", line=dict(width=3)))
@@ -565,31 +583,33 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
     from analysis.glossary import contribution_text, describe
 
     if not shap:
-        return empty_figure("No explanation stored for this section", height=260)
+        return empty_figure(_("No explanation stored for this section"), height=260)
     items = sorted(shap.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
     x, names, texts, hover, colors = [], [], [], [], []
     signed = bool(medians)
     for col, v in items:
         v = float(v)
-        term = describe(col)
+        term = describe(col, _)
         value = (feature_values or {}).get(col)
         med = (medians or {}).get(col)
         above = None if value is None or med is None or not np.isfinite([value, med]).all() else bool(value >= med)
         x.append(abs(v) * (1 if above in (True, None) else -1) if signed else v)
-        texts.append(escape_text(contribution_text(col, v, above)))
+        texts.append(escape_text(contribution_text(col, v, above, _)))
         names.append(f"{escape_text(term.label)}<br>{texts[-1]}")
         colors.append(TOWARDS_COLOR if v >= 0 else AWAY_COLOR)
         lines = [f"{escape_text(term.name)} ({escape_text(term.technical)})", escape_text(term.meaning)]
-        if value is not None:
-            lines.append(f"this section: {value:.4g} {escape_text(term.unit)}"
-                         + (f" · corpus median {med:.4g}" if med is not None else ""))
-        lines.append(f"{escape_text(contribution_text(col, v, above))} (SHAP {v:+.3f})")
+        if value is not None and med is not None:
+            lines.append(_("this section: %(value)s %(unit)s · corpus median %(median)s", value=_fmt(value, ".4g"),
+                           unit=escape_text(term.unit), median=_fmt(med, ".4g")))
+        elif value is not None:
+            lines.append(_("this section: %(value)s %(unit)s", value=_fmt(value, ".4g"), unit=escape_text(term.unit)))
+        lines.append(_("%(text)s (SHAP %(value)s)", text=texts[-1], value=_fmt(v, "+.3f")))
         hover.append("<br>".join(lines))
     bars = dict(type="bar", x=x, y=names, orientation="h", marker=dict(color=colors), text=texts,
                 textposition="none", hovertext=hover, hoverinfo="text")
     m = max((abs(v) for v in x), default=0) or 1.0
     xaxis = dict(zeroline=True, zerolinecolor="#6b7280", zerolinewidth=1.5, range=[-1.05 * m, 1.05 * m],
-                 title=dict(text="← lower · higher than usual →" if signed else "← away · towards the cluster →",
+                 title=dict(text=_("← lower · higher than usual →") if signed else _("← away · towards the cluster →"),
                             standoff=4), automargin=True)
     if not signed:
         xaxis["range"] = [min(0.0, min(x)) * 1.05 - 0.05 * m, max(0.0, max(x)) * 1.05 + 0.05 * m]
@@ -621,7 +641,7 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
     from analysis.glossary import describe
 
     if shap is None or shap.size == 0:
-        return empty_figure("No explanations stored for this run", height=320)
+        return empty_figure(_("No explanations stored for this run"), height=320)
     rng = np.random.default_rng(random_state)
     if len(shap) > max_points:
         keep = rng.choice(len(shap), max_points, replace=False)
@@ -648,8 +668,9 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
     marker = dict(size=5, opacity=0.8, line=dict(width=0))
     if values is not None:
         marker.update(color=np.clip(np.concatenate(cs), -2.5, 2.5), colorscale=VALUE_SCALE, cmin=-2.5, cmax=2.5,
-                      showscale=True, colorbar=dict(title=dict(text="its value", side="right"), thickness=10, len=0.8,
-                                                    tickvals=[-2, 0, 2], ticktext=["low", "average", "high"]))
+                      showscale=True, colorbar=dict(title=dict(text=_("its value"), side="right"), thickness=10,
+                                                    len=0.8, tickvals=[-2, 0, 2],
+                                                    ticktext=[_("low"), _("average"), _("high")]))
     else:
         marker.update(color=TOWARDS_COLOR)
     fig = go.Figure(go.Scattergl(x=x, y=np.concatenate(ys), mode="markers", hoverinfo="x", marker=marker))
@@ -657,10 +678,10 @@ def shap_beeswarm(shap: np.ndarray, names, values: np.ndarray | None = None, *, 
     fig.layout = (base_layout(
         height=max(260, 30 * len(rank) + 80) + (48 if annotations else 0), annotations=annotations,
         margin=dict(l=8, r=16, t=8, b=44 + (56 if annotations else 0)),
-        xaxis=dict(title=dict(text="← away from · towards this cluster → (SHAP)", standoff=4), zeroline=True,
+        xaxis=dict(title=dict(text=_("← away from · towards this cluster → (SHAP)"), standoff=4), zeroline=True,
                    zerolinecolor="#6b7280", zerolinewidth=1.5, range=[lo - pad, hi + pad]),
         yaxis=dict(tickmode="array", tickvals=list(range(len(rank))), automargin=True,
-                   ticktext=[escape_text(describe(names[j]).label) for j in rank], showgrid=False)))
+                   ticktext=[escape_text(describe(names[j], _).label) for j in rank], showgrid=False)))
     return fig
 
 
@@ -670,15 +691,15 @@ def shap_ranking(ranking, *, top: int = 12, cluster=None) -> go.Figure:
     from analysis.glossary import describe
 
     if not ranking:
-        return empty_figure("No SHAP ranking stored", height=260)
+        return empty_figure(_("No SHAP ranking stored"), height=260)
     items = sorted(ranking, key=lambda r: -float(r["mean_abs_shap"]))[:top][::-1]
-    terms = [describe(r["feature"]) for r in items]
+    terms = [describe(r["feature"], _) for r in items]
     fig = go.Figure(go.Bar(x=[float(r["mean_abs_shap"]) for r in items],
                            y=[escape_text(t.label) for t in terms], orientation="h",
                            hovertext=[escape_text(t.glossary) for t in terms], hoverinfo="text+x",
                            marker_color=cluster_color(cluster) if cluster is not None else ACCENT))
     fig.layout = (base_layout(height=max(200, 24 * len(items) + 60), margin=dict(l=8, r=16, t=8, b=36),
-                              xaxis=dict(title="how much it matters (mean |SHAP|)"), yaxis=dict(automargin=True)))
+                              xaxis=dict(title=_("how much it matters (mean |SHAP|)")), yaxis=dict(automargin=True)))
     return fig
 
 
@@ -693,10 +714,10 @@ def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=N
     from analysis.glossary import describe
 
     if not profile:
-        return empty_figure("No profile stored", height=280)
+        return empty_figure(_("No profile stored"), height=280)
     names = list(profile)
     vals = [float(profile[k]) for k in names]
-    terms = [describe(k) for k in names]
+    terms = [describe(k, _) for k in names]
     color = cluster_color(cluster) if cluster is not None else ACCENT
     if overall:
         z, hover, text = [], [], []
@@ -704,18 +725,21 @@ def profile_bars(profile: dict | None, overall: dict | None = None, *, cluster=N
             mean, sd = overall.get(k, (np.nan, np.nan))
             zk = (v - mean) / sd if np.isfinite(sd) and sd > 0 else 0.0
             z.append(zk)
-            text.append(f"{zk:+.1f} SD")
+            text.append(_("%(value)s SD", value=_fmt(zk, "+.1f")))
             word = t.higher if zk > 0 else t.lower
-            hover.append(f"{escape_text(t.name)}: {escape_text(word)} than the corpus by {abs(zk):.2f} SD"
-                         f"<br>this cluster: {v:.4g} {escape_text(t.unit)} · corpus: {mean:.4g} ± {sd:.3g}"
-                         f"<br>{escape_text(t.technical)}: {escape_text(t.meaning)}")
+            hover.append("<br>".join([
+                _("%(feature)s: %(change)s than the corpus by %(sd)s SD", feature=escape_text(t.name),
+                  change=escape_text(word), sd=_fmt(abs(zk), ".2f")),
+                _("this cluster: %(value)s %(unit)s · corpus: %(mean)s ± %(sd)s", value=_fmt(v, ".4g"),
+                  unit=escape_text(t.unit), mean=_fmt(mean, ".4g"), sd=_fmt(sd, ".3g")),
+                escape_text(t.definition)]))
         m = max((abs(v) for v in z), default=0) or 1.0
-        x, xaxis = z, dict(title="difference to the corpus (SD)", range=[-1.45 * m, 1.45 * m])
+        x, xaxis = z, dict(title=_("difference to the corpus (SD)"), range=[-1.45 * m, 1.45 * m])
     else:
-        x, text = vals, [f"{v:.3g}" for v in vals]
-        hover = [f"{escape_text(t.name)}: {v:.4g} {escape_text(t.unit)}<br>{escape_text(t.meaning)}"
+        x, text = vals, [_fmt(v, ".3g") for v in vals]
+        hover = [f"{escape_text(t.name)}: {_fmt(v, '.4g')} {escape_text(t.unit)}<br>{escape_text(t.meaning)}"
                  for v, t in zip(vals, terms)]
-        xaxis = dict(title="mean value (each feature in its own unit)")
+        xaxis = dict(title=_("mean value (each feature in its own unit)"))
     fig = go.Figure(go.Bar(
         x=x, y=[escape_text(t.label if not overall else t.name) for t in terms], orientation="h", marker_color=color,
         text=text, textposition="outside", cliponaxis=False, textfont=dict(size=10, color="#6b7280"),
@@ -731,23 +755,26 @@ def cluster_sizes(clusters, sizes, n_songs=None, cluster_names: dict | None = No
     """Bar chart of cluster sizes in the cluster palette (click a bar to open the cluster); hover
     names each cluster (``cluster_names``: cluster → name)."""
     clusters = [int(c) for c in clusters]
-    hover = [f"{escape_text(cluster_name(c, cluster_names))}: {s} sections" + (f" from {n} songs" if n_songs is not None else "")
+    hover = [_("%(cluster)s: %(sections)s sections from %(songs)s songs", cluster=escape_text(cluster_name(c, cluster_names)),
+               sections=_fmt(int(s), ",d"), songs=_fmt(int(n), ",d")) if n is not None else
+             _("%(cluster)s: %(sections)s sections", cluster=escape_text(cluster_name(c, cluster_names)),
+               sections=_fmt(int(s), ",d"))
              for c, s, n in zip(clusters, sizes, n_songs if n_songs is not None else [None] * len(clusters))]
     fig = go.Figure(go.Bar(x=[str(c) for c in clusters], y=list(sizes), marker_color=[cluster_color(c) for c in clusters],
                            hovertext=hover, hoverinfo="text", customdata=clusters))
     fig.layout = (base_layout(height=220, margin=dict(l=48, r=8, t=8, b=36),
-                                    xaxis=dict(title="cluster", type="category"), yaxis=dict(title="sections")))
+                                    xaxis=dict(title=_("cluster"), type="category"), yaxis=dict(title=_("sections"))))
     return fig
 
 
 def song_shares(titles, counts) -> go.Figure:
     """Horizontal bars: how many of a cluster's sections each song contributes (top songs)."""
     if len(titles) == 0:
-        return empty_figure("No sections", height=200)
+        return empty_figure(_("No sections"), height=200)
     fig = go.Figure(go.Bar(x=list(counts)[::-1], y=[escape_text(t) for t in titles][::-1], orientation="h",
                            marker_color="#64748b"))
     fig.layout = (base_layout(height=max(200, 22 * len(titles) + 50), margin=dict(l=180, r=16, t=8, b=36),
-                                    xaxis=dict(title="sections in this cluster")))
+                                    xaxis=dict(title=_("sections in this cluster"))))
     return fig
 
 
@@ -759,7 +786,7 @@ def k_curves(curves: dict) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    metrics = [("inertia", "inertia (elbow)"), ("silhouette", "silhouette"), ("bic", "BIC")]
+    metrics = [("inertia", _("inertia (elbow)")), ("silhouette", _("silhouette")), ("bic", "BIC")]
     fig = make_subplots(rows=1, cols=3, subplot_titles=[m[1] for m in metrics], horizontal_spacing=0.08)
     any_line = False
     in_legend = set()
@@ -768,7 +795,7 @@ def k_curves(curves: dict) -> go.Figure:
             continue
         color = CLUSTER_PALETTE[i % len(CLUSTER_PALETTE)]
         label = escape_text(label)
-        for col, (metric, _) in enumerate(metrics, start=1):
+        for col, (metric, _title) in enumerate(metrics, start=1):
             ys = curve.get(metric)
             if not ys or all(v is None for v in ys):
                 continue
@@ -780,7 +807,7 @@ def k_curves(curves: dict) -> go.Figure:
                           row=1, col=col)
             in_legend.add(label)
     if not any_line:
-        return empty_figure("No K curves stored for these runs", height=300)
+        return empty_figure(_("No K curves stored for these runs"), height=300)
     fig.update_layout(**base_layout(height=340, margin=dict(l=48, r=16, t=40, b=40),
                                     legend=dict(orientation="h", y=-0.32)))
     # as many whole-number ticks as the panel's width allows (a phone's narrow panels get fewer)
@@ -791,47 +818,58 @@ def k_curves(curves: dict) -> go.Figure:
 
 # ---- compare -------------------------------------------------------------------------------------
 def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
-                        mapping: dict | None = None) -> go.Figure:
+                        mapping: dict | None = None, names_a: dict | None = None,
+                        names_b: dict | None = None) -> go.Figure:
     """Contingency table of two runs as a heatmap; B's columns ordered by their aligned A label.
 
     ``mapping``: B label → aligned label (:func:`analysis.compare.compare_labelings`); a B cluster
     aligned to no A cluster (its new label is not among ``rows``) is marked "unmatched", last.
+    ``names_a`` / ``names_b`` (cluster → name of each run, :func:`cluster_name`) name the ticks
+    after their number: ``"A3: loud · bright"``, ``"B1: fast · dark ↔ A3"``.
     """
     counts = np.asarray(counts)
     if counts.size == 0:
-        return empty_figure("No section is clustered by both runs")
+        return empty_figure(_("No section is clustered by both runs"))
     cols = list(cols)
     order = list(range(len(cols)))
     if mapping:
         order.sort(key=lambda j: (mapping.get(int(cols[j]), 10**9), cols[j]))
     counts = counts[:, order]
     cols = [cols[j] for j in order]
-    xlab = [_aligned_text(c, mapping, rows) for c in cols]
+    xlab = [_aligned_text(c, mapping, rows, names_b) for c in cols]
     name_a, name_b = escape_text(name_a), escape_text(name_b)
     # the run names travel in ``meta``, not inside the template: a name is never read as %{…}
-    fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[_run_cluster("A", r) for r in rows], colorscale="Blues",
+    fig = go.Figure(go.Heatmap(z=counts, x=xlab, y=[_run_cluster("A", r, names_a) for r in rows], colorscale="Blues",
                                text=counts, texttemplate="%{text}", meta=[name_a, name_b],
-                               hovertemplate="%{y} · %{x}: %{z} sections<extra></extra>",
+                               hovertemplate=_("%{y} · %{x}: %{z} sections") + "<extra></extra>",
                                colorbar=dict(thickness=10)))
     fig.layout = (base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
-                                    xaxis=dict(title=f"{name_b}'s clusters (↔ the cluster of {name_a} each is matched to)",
-                                               type="category", side="bottom"),
-                                    yaxis=dict(title=name_a, type="category", autorange="reversed")))
+                              xaxis=dict(title=_("%(b)s's clusters (↔ the cluster of %(a)s each is matched to)",
+                                                 a=name_a, b=name_b),
+                                         type="category", side="bottom"),
+                              yaxis=dict(title=name_a, type="category", autorange="reversed")))
     return fig
 
 
-def _run_cluster(run: str, c) -> str:
-    """``"A3"``: cluster 3 of run A (``"A noise"`` for -1)."""
-    return f"{run} noise" if int(c) == -1 else f"{run}{int(c)}"
+def _run_cluster(run: str, c, names: dict | None = None) -> str:
+    """``"A3"``: cluster 3 of run A (``"A noise"`` for -1); ``"A3: loud · bright"`` when ``names``
+    has its name (escaped: an axis tick)."""
+    c = int(c)
+    if c == -1:
+        return _("%(run)s noise", run=run)
+    name = (names or {}).get(c)
+    return f"{run}{c}: {escape_text(name)}" if name else f"{run}{c}"
 
 
-def _aligned_text(c, mapping: dict | None, rows) -> str:
+def _aligned_text(c, mapping: dict | None, rows, names: dict | None = None) -> str:
     """Axis text of B label ``c``: ``"B1 ↔ A3"`` for the A cluster it is matched to, ``"B5 (no
-    match)"`` without one, ``"B1"`` without a mapping."""
+    match)"`` without one, ``"B1"`` without a mapping (with B's name after its number when
+    ``names`` has it)."""
+    b = _run_cluster("B", c, names)
     if not mapping or int(c) not in mapping:
-        return _run_cluster("B", c)
+        return b
     m = mapping[int(c)]
-    return f"{_run_cluster('B', c)} ↔ {_run_cluster('A', m)}" if m in set(rows) else f"{_run_cluster('B', c)} (no match)"
+    return f"{b} ↔ {_run_cluster('A', m)}" if m in set(rows) else _("%(cluster)s (no match)", cluster=b)
 
 
 def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "B",
@@ -845,15 +883,19 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
     """
     counts = np.asarray(counts)
     if counts.size == 0:
-        return empty_figure("No section is clustered by both runs")
+        return empty_figure(_("No section is clustered by both runs"))
     rows, cols = list(rows), list(cols)
     mapping = mapping or {}
     matched = {c: mapping[int(c)] for c in cols if int(c) in mapping and mapping[int(c)] in set(rows)}
     name_a, name_b = escape_text(name_a), escape_text(name_b)
-    labels = [f"{name_a}: {escape_text(cluster_name(r, names_a))}" for r in rows] + [
-        f"{name_b}: {escape_text(cluster_name(c, names_b))}" + (f" (≈ {name_a} {matched[c]})" if c in matched else
-                                          " (unmatched)" if int(c) in mapping else "")
-        for c in cols]
+    labels = [f"{name_a}: {escape_text(cluster_name(r, names_a))}" for r in rows]
+    for c in cols:
+        node = f"{name_b}: {escape_text(cluster_name(c, names_b))}"
+        if c in matched:
+            node = _("%(node)s (≈ %(run)s %(number)s)", node=node, run=name_a, number=matched[c])
+        elif int(c) in mapping:
+            node = _("%(node)s (unmatched)", node=node)
+        labels.append(node)
     colors = [cluster_color(r) for r in rows] + [cluster_color(mapping.get(int(c), c)) for c in cols]
     src, dst, val, lcol = [], [], [], []
     for i in range(len(rows)):
@@ -921,10 +963,11 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         traces.append(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([hi, lo[::-1]]) * 0.42,
                                  fill="toself", mode="lines", line=dict(width=0.5, color="#64748b"),
                                  fillcolor="rgba(100,116,139,0.45)", hoverinfo="skip", showlegend=False,
-                                 name="waveform"))
-        names.append("waveform")
+                                 name=_("waveform")))
+        names.append(_("waveform"))
         y0 = 1
     seen = set()
+    span_hover = _("from %{base:.1f} s, %{x:.1f} s long")
     for li, (lane, starts, ends, labels, positions, *extra) in enumerate(lanes):
         lane_names = extra[0] if extra else None
         colours = extra[1] if len(extra) > 1 and extra[1] is not None else labels
@@ -945,7 +988,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                 customdata=np.asarray(positions)[idx],
                 # the lane's name travels in ``meta``, not inside the template: never read as %{…}
                 meta=[lane],
-                hovertemplate=f"%{{meta[0]}}<br>{escape_text(cluster_name(c, lane_names))}<br>from %{{base:.1f}} s, %{{x:.1f}} s long"
+                hovertemplate=f"%{{meta[0]}}<br>{escape_text(cluster_name(c, lane_names))}<br>{span_hover}"
                 "<extra></extra>"))
             seen.add(colour)
     shapes = []
@@ -955,19 +998,29 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         shapes.append(dict(type="rect", x0=selected[0], x1=selected[1], y0=lo, y1=hi,
                            xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
     fig = go.Figure(traces)
+    # every lane gets the height its wrapped name needs (the page sizes the graph to ``layout.height``);
+    # the legend is a list at the bottom of the figure, under the time axis and its title, in a bottom
+    # margin sized for it (its title wrapped above one entry a line): the same on a phone as on a
+    # laptop, and never over the axis
+    legend_text = _wrap_lane(escape_text(legend_title), 40) if legend_title else ""
+    legend_h = (18 * (legend_text.count("<br>") + 1) if legend_text else 0) + 22 * len(seen) + 10
+    lanes_h = sum(max(46, 16 * (_wrap_lane(n).count("<br>") + 1) + 8) for n in names)
+    top, bottom = (36 if title else 8), 52
+    # Plotly reserves the legend's own height below the bottom margin (the time axis and its title)
+    height = max(180, lanes_h + top + bottom + legend_h)
     fig.layout = (base_layout(
-        # a wrapped lane name needs room for its lines
-        barmode="overlay", height=max(180, sum(max(46, 15 * (_wrap_lane(n).count("<br>") + 1)) for n in names) + 90),
+        barmode="overlay", height=height,
         shapes=shapes,
         meta={"song_id": song_id} if song_id else None,
         title=dict(text=escape_text(title), font_size=13) if title else None,
-        margin=dict(l=150, r=16, t=36 if title else 8, b=40), clickmode="event",
-        xaxis=dict(title="time (s)", range=[0, max(duration, 1e-3)], showgrid=True),
+        margin=dict(l=150, r=16, t=top, b=bottom), clickmode="event",
+        xaxis=dict(title=_("time (s)"), range=[0, max(duration, 1e-3)], showgrid=True),
         yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=[_wrap_lane(n) for n in names],
                    autorange="reversed", automargin=True, showgrid=False, zeroline=False,
                    range=[len(names) - 0.5, -0.5]),
-        legend=dict(orientation="h", y=-0.25, bgcolor="rgba(0,0,0,0)", borderwidth=0,
-                    title=dict(text=escape_text(legend_title)) if legend_title else None)))
+        legend=dict(orientation="h", xref="container", x=0, xanchor="left", yref="container", y=0, yanchor="bottom",
+                    bgcolor="rgba(0,0,0,0)", borderwidth=0,
+                    title=dict(text=legend_text, side="top") if legend_text else None)))
     return fig
 
 
@@ -988,7 +1041,7 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
                               line=dict(color="#111827", width=1, dash="dot"))
             fig.add_annotation(x=offset + length / 2, y=1, xref="x", yref="paper", yanchor="bottom",
                                text=escape_text(name), showarrow=False, font=dict(size=11, color="#374151"))
-        fig.update_layout(margin=dict(t=56), xaxis_title="time (s), the songs end to end")
+        fig.update_layout(margin=dict(t=56), xaxis_title=_("time (s), the songs end to end"))
     return fig
 
 
@@ -1018,6 +1071,7 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
     import textwrap
 
     traces, tickvals, ticktext, shapes = [], [], [], []
+    span_hover = _("%{base:.2f}–%{customdata[2]:.2f} s · click to listen")
     y = 0
     duration = 0.0
     for pi, panel in enumerate(panels):
@@ -1031,7 +1085,7 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
         # column makes room for it and a narrow plot (a phone) does not cut it
         lines = [escape_text(line) for line in textwrap.wrap(str(panel["title"]), 28)] or [""]
         tickvals.append(y)
-        count = f"{n_sounds} sound{'' if n_sounds == 1 else 's'}"
+        count = ngettext("%(num)d sound", "%(num)d sounds", n_sounds)
         ticktext.append("<br>".join(f"<b>{line}</b>" for line in lines) + f" · {count}")
         y += 1
         for ti, (kind, label, starts, ends) in enumerate(panel["tracks"]):
@@ -1041,7 +1095,7 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
             name = escape_text(label)
             tickvals.append(y)
             # two short lines ("sound 3 · 41 blocks" / "mostly low/dark") keep the label column narrow
-            head, _, tail = name.rpartition(" · ")
+            head, _sep, tail = name.rpartition(" · ")
             track = str(label).rpartition(" · ")[0] or str(label)  # the player names it: "sound 3 · 41 blocks"
             ticktext.append(f"{head}<br>{tail}" if head else name)
             traces.append(go.Bar(
@@ -1050,18 +1104,17 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
                 # mixed types keep customdata a plain JSON list (a click reads it as it is)
                 customdata=[[sid, float(a), float(b), track] for a, b in zip(starts, ends)],
                 name=name, meta=[name, escape_text(panel["title"])],
-                hovertemplate="%{meta[1]}<br>%{meta[0]}<br>%{base:.2f}–%{customdata[2]:.2f} s · click to listen"
-                              "<extra></extra>"))
+                hovertemplate="%{meta[1]}<br>%{meta[0]}<br>" + span_hover + "<extra></extra>"))
             y += 1
     if not traces:
-        return empty_figure("No sound tracks for these songs: run 'sectionist tracks --store …'")
+        return empty_figure(_("No sound tracks for these songs: run 'sectionist tracks --store …'"))
     fig = go.Figure(traces)
     fig.layout = base_layout(
         barmode="overlay", height=max(200, SOUND_TRACK_ROW_PX * y + 90), shapes=shapes,
         meta={"song_id": str(panels[0]["song_id"])} if len(panels) == 1 else None,
         title=dict(text=escape_text(title), font_size=13) if title else None,
         margin=dict(l=10, r=16, t=36 if title else 8, b=40), clickmode="event", bargap=0.1,
-        xaxis=dict(title="time in the song (s)", range=[0, max(duration, 1e-3)], showgrid=True),
+        xaxis=dict(title=_("time in the song (s)"), range=[0, max(duration, 1e-3)], showgrid=True),
         yaxis=dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, autorange=False, range=[y - 0.5, -0.5],
                    showgrid=False, zeroline=False, automargin=True, tickfont=dict(size=11)))
     return fig
@@ -1085,13 +1138,14 @@ def agreement_bars(per_run, run_labels: dict | None = None) -> go.Figure:
         error_x={"type": "data", "symmetric": False, "array": (df["ci_high"] - df["rate"]).tolist(),
                  "arrayminus": (df["rate"] - df["ci_low"]).tolist(), "color": "#111827"},
         customdata=list(zip(df["agree"], df["n"], df["unsure"] if "unsure" in df.columns else [0] * len(df))),
-        hovertemplate="%{y}<br>agree %{customdata[0]} of %{customdata[1]} decided (%{x:.0%}),"
-                      " %{customdata[2]} unsure left out<extra></extra>",
+        hovertemplate="%{y}<br>" + _("agree %{customdata[0]} of %{customdata[1]} decided (%{x:.0%}),"
+                                     " %{customdata[2]} unsure left out") + "<extra></extra>",
     ))
     fig.update_layout(height=max(180, 36 * len(df) + 14 * sum(label.count("<br>") for label in labels) + 80),
                       margin={"l": 10, "r": 20, "t": 10, "b": 40},
-                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": "experts agree (95 % CI)"},
-                      yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff")
+                      xaxis={"range": [0, 1], "tickformat": ".0%", "title": _("experts agree (95 % CI)")},
+                      yaxis={"autorange": "reversed", "automargin": True}, plot_bgcolor="#fff", paper_bgcolor="#fff",
+                      separators=plotly_separators())
     return fig
 
 
@@ -1114,7 +1168,7 @@ def _pretty_feature(name: str) -> str:
     """A feature's column as its plain, escaped label (:func:`analysis.glossary.feature_label`)."""
     from analysis.glossary import feature_label
 
-    return escape_text(feature_label(name))
+    return escape_text(feature_label(name, _))
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -1147,32 +1201,38 @@ def saliency_heatmap(saliency: np.ndarray, band_hz: np.ndarray, *, method: str =
     m = np.asarray(saliency, dtype=np.float64)
     hz = np.asarray(band_hz, dtype=np.float64)
     if m.ndim != 2 or m.size == 0 or len(hz) != m.shape[0] or not np.isfinite(m).any() or np.nanmax(m) <= 0:
-        return empty_figure("No saliency map for this cluster", height=height)
+        return empty_figure(_("No saliency map for this cluster"), height=height)
     m = m / np.nanmax(m)
     profile = np.nanmean(m, axis=1)
     n_bands, n_time = m.shape
     bands = np.arange(n_bands)
     t = (np.arange(n_time) + 0.5) / n_time
-    hz_text = [f"{f:,.0f} Hz" for f in hz]
+    hz_text = [f"{_fmt(f, ',.0f')} Hz" for f in hz]
     ticks = [(int(np.argmin(np.abs(hz - f))), f) for f in SALIENCY_TICKS_HZ if hz[0] <= f <= hz[-1] * 1.01]
     tickvals = [b for b, _ in ticks]
     ticktext = [f"{f // 1000}k" if f >= 1000 else str(f) for _, f in ticks]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.78, 0.22], horizontal_spacing=0.03)
     fig.add_trace(go.Heatmap(z=m, x=t, y=bands, customdata=np.repeat(np.array(hz_text)[:, None], n_time, axis=1),
                              colorscale="Magma", zmin=0, zmax=1, showscale=False,
-                             hovertemplate="%{customdata} · %{x:.0%} into the section: %{z:.2f}<extra></extra>"),
+                             hovertemplate=_("%{customdata} · %{x:.0%} into the section: %{z:.2f}")
+                             + "<extra></extra>"),
                   row=1, col=1)
     fig.add_trace(go.Scatter(x=profile, y=bands, mode="lines", line=dict(color=ACCENT, width=2), fill="tozerox",
-                             customdata=hz_text, hovertemplate="%{customdata}: %{x:.2f}<extra>profile</extra>",
+                             customdata=hz_text,
+                             hovertemplate="%{customdata}: %{x:.2f}<extra>" + _("profile") + "</extra>",
                              showlegend=False), row=1, col=2)
-    who = f"{cluster_name(cluster, names)} · " if cluster is not None else ""
-    sub = f"{who}mean of {n_sections} sections" if n_sections is not None else who.rstrip(" ·")
+    who = cluster_name(cluster, names) if cluster is not None else ""
+    if n_sections is not None:
+        sub = (_("%(cluster)s · mean of %(n)s sections", cluster=who, n=_fmt(int(n_sections), ",d")) if who
+               else _("mean of %(n)s sections", n=_fmt(int(n_sections), ",d")))
+    else:
+        sub = who
     layout = base_layout(height=height, margin=dict(l=56, r=12, t=30, b=44), showlegend=False,
                          title=dict(text=escape_text(sub), font=dict(size=12), x=0.01, y=0.98),
-                         xaxis=dict(title="time through the section", tickformat=".0%", range=[0, 1]),
-                         yaxis=dict(title="Hz (mel)", tickvals=tickvals, ticktext=ticktext, range=[-0.5, n_bands - 0.5]),
+                         xaxis=dict(title=_("time through the section"), tickformat=".0%", range=[0, 1]),
+                         yaxis=dict(title=_("Hz (mel)"), tickvals=tickvals, ticktext=ticktext, range=[-0.5, n_bands - 0.5]),
                          meta=[escape_text(method)])
-    layout["xaxis2"] = dict(AXIS, title="over time", showticklabels=False, rangemode="tozero", domain=[0.81, 1.0])
+    layout["xaxis2"] = dict(AXIS, title=_("over time"), showticklabels=False, rangemode="tozero", domain=[0.81, 1.0])
     layout["xaxis"]["domain"] = [0.0, 0.78]
     layout["yaxis2"] = dict(AXIS, matches="y", showticklabels=False)
     fig.update_layout(layout)

@@ -12,7 +12,7 @@ from dash import dcc, html
 from analysis.glossary import surrogate_note
 
 from .. import figures, ids
-from ..i18n import N_, _, number
+from ..i18n import N_, _, number, percent
 from .common import GRAPH_CONFIG, badge, cluster_chip, cluster_names, empty_state, fmt_time
 from .player import section_player, spectrogram_url
 
@@ -104,7 +104,7 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
             cols = [f for f in expl.index if f in data.feature_index]
             values = dict(zip(cols, map(float, data.feature_rows([pos], cols)[0]))) if cols else {}
             run = data.runs.loc[run_id]
-            note = surrogate_note(run.get("space"), run.get("fidelity"))
+            note = surrogate_note(run.get("space"), run.get("fidelity"), gettext=_, percent=percent)
             shap_view = html.Div([
                 html.P(_("Each bar: how much a feature places this section in its cluster. Right: the section "
                          "is higher than usual (above the corpus median), left: lower; blue pushes towards "

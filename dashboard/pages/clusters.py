@@ -12,7 +12,7 @@ from analysis.errors import SectionistError
 from analysis.glossary import describe, surrogate_note
 
 from dashboard import downloads, figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
+from dashboard.i18n import N_, _, integer, ngettext, number, page_title, percent
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -22,7 +22,6 @@ from dashboard.components.common import (
     default_run,
     dropdown,
     empty_state,
-    fmt_num,
     fmt_time,
     page_header,
     run_options,
@@ -44,18 +43,29 @@ def cluster_options(data, run_id) -> list[dict]:
     arr = data.run_arrays(run_id)
     counts = np.bincount(arr.label[arr.label >= 0]) if (arr.label >= 0).any() else np.array([])
     names = cluster_names(data, run_id)
-    return [{"label": f"{figures.cluster_name(c, names)} · {int(counts[c]) if c < len(counts) else 0} sections",
-             "value": c} for c in arr.clusters]
+    out = []
+    for c in arr.clusters:
+        n = int(counts[c]) if c < len(counts) else 0
+        out.append({"label": ngettext("%(cluster)s · %(count)s section", "%(cluster)s · %(count)s sections", n,
+                                      cluster=figures.cluster_name(c, names), count=integer(n)), "value": c})
+    return out
 
 
 def sizes_figure(data, run_id):
     if not run_id or run_id not in data.runs.index:
-        return figures.empty_figure("No run selected", height=220)
+        return figures.empty_figure(_("No run selected"), height=220)
     arr = data.run_arrays(run_id)
     lab = arr.label[arr.label >= -1]
     u, c = np.unique(lab, return_counts=True)
     n_songs = [len(np.unique(data.song_code[arr.label == x])) for x in u]
     return figures.cluster_sizes(u, c, n_songs, cluster_names(data, run_id))
+
+
+def _float_or_nan(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def corpus_moments(data, names) -> dict:
@@ -79,12 +89,12 @@ def queue(data, section_ids, run_id, title, note) -> html.Div:
             continue
         s = data.sections.iloc[pos]
         rows.append(html.Div(className="list-row", children=[
-            html.Button("▶", id=ids.play(PAGE, sid), className="btn-icon", title="select and play"),
+            html.Button("▶", id=ids.play(PAGE, sid), className="btn-icon", title=_("select and play")),
             html.Span(s["title"], className="list-main"), html.Span(fmt_time(s["start_s"]), className="muted"),
-            html.Span(f"conf {fmt_num(arr.confidence[pos], 2)} · sil {fmt_num(arr.silhouette[pos], 2)}",
-                      className="muted small")]))
+            html.Span(_("conf %(confidence)s · sil %(silhouette)s", confidence=number(arr.confidence[pos], 2),
+                        silhouette=number(arr.silhouette[pos], 2)), className="muted small")]))
     return card(title, html.P(note, className="table-note"),
-                html.Div(rows, className="list queue") if rows else empty_state("Empty queue."))
+                html.Div(rows, className="list queue") if rows else empty_state(_("Empty queue.")))
 
 
 def queues(data, run_id, cluster) -> tuple[list, list]:
@@ -107,7 +117,7 @@ def run_header(data, run_id):
     notes = [n for n in (data.version_note(run_id), data.coverage_text(run_id)) if n]
     if not notes:
         return None
-    return html.Div(f"Run {run_id}: " + "; ".join(notes), className="run-header muted small",
+    return html.Div(_("Run %(run)s: %(notes)s", run=run_id, notes="; ".join(notes)), className="run-header muted small",
                     id=ids.CLUSTERS_RUN_NOTE)
 
 
@@ -126,10 +136,11 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
                                                          "alignItems": "center", "margin": "0.25rem 0 0.75rem"},
                           children=[
             dcc.Input(id=ids.CLUSTERS_RENAME_INPUT, type="text", value=current if custom else "",
-                      maxLength=MAX_CLUSTER_NAME, placeholder=f"rename (default: {default})", debounce=False,
+                      maxLength=MAX_CLUSTER_NAME, placeholder=_("rename (default: %(name)s)", name=default),
+                      debounce=False,
                       className="rename-input", style={"flex": "1 1 16rem", "maxWidth": "28rem"}),
-            html.Button("Rename", id=ids.CLUSTERS_RENAME_SAVE, n_clicks=0, className="btn btn-ghost btn-small"),
-            html.Span("" if not custom else f"experts' name; default: {default}",
+            html.Button(_("Rename"), id=ids.CLUSTERS_RENAME_SAVE, n_clicks=0, className="btn btn-ghost btn-small"),
+            html.Span("" if not custom else _("experts' name; default: %(name)s", name=default),
                       id=ids.CLUSTERS_RENAME_STATUS, className="muted small", role="status"),
         ])
     return html.Div(className="cluster-name-block", children=[
@@ -138,7 +149,7 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
     ])
 
 
-SALIENCY_TITLE = "What the network listens to"
+SALIENCY_TITLE = N_("What the network listens to")
 
 
 def saliency_block(data, run_id, cluster) -> html.Div:
@@ -149,38 +160,41 @@ def saliency_block(data, run_id, cluster) -> html.Div:
 
     space = str(data.runs.loc[run_id].get("space", ""))
     if space not in MUSICNN_EMBEDDERS:
-        return card(SALIENCY_TITLE, html.P(
-            f"Applies to musicnn runs only (spaces {', '.join(MUSICNN_EMBEDDERS)}): it shows which bands of the "
-            f"mel spectrogram the pretrained network relies on. This run is on {space}.",
+        return card(_(SALIENCY_TITLE), html.P(
+            _("Applies to musicnn runs only (spaces %(spaces)s): it shows which bands of the mel spectrogram the "
+              "pretrained network relies on. This run is on %(space)s.", spaces=", ".join(MUSICNN_EMBEDDERS),
+              space=space),
             id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
     tbl = data.table(SALIENCY)
     rows = tbl[(tbl["run_id"] == run_id) & (tbl["cluster"] == int(cluster))] if len(tbl) else tbl
     if not len(rows):
-        return card(SALIENCY_TITLE, html.P(
-            f"Not computed for this run yet: sectionist saliency --store STORE --run {run_id}",
+        command = f"sectionist saliency --store STORE --run {run_id}"
+        return card(_(SALIENCY_TITLE), html.P(
+            _("Not computed for this run yet: %(command)s", command=command),
             id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
     row = rows.iloc[0]
     m = map_array(row)
     fig = figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
                                    n_sections=int(row["n_sections"]), cluster=cluster,
                                    names=cluster_names(data, run_id))
-    return card(SALIENCY_TITLE,
-                html.P("Brighter = the network's output for this cluster depends more on this band (low "
-                       "frequencies at the bottom; right: the mean over time).", className="small"),
+    return card(_(SALIENCY_TITLE),
+                html.P(_("Brighter = the network's output for this cluster depends more on this band (low "
+                         "frequencies at the bottom; right: the mean over time)."), className="small"),
                 dcc.Graph(id=ids.CLUSTERS_SALIENCY, figure=fig, config=GRAPH_CONFIG),
-                html.P(f"Method: {row['method']}, {row['layer']} layer of {row['space']}, over "
-                       f"{int(row['n_sections'])} fitted prototypes.", className="muted small"))
+                html.P(_("Method: %(method)s, %(layer)s layer of %(space)s, over %(n)s fitted prototypes.",
+                         method=row["method"], layer=row["layer"], space=row["space"], n=integer(row["n_sections"])),
+                       className="muted small"))
 
 
 def cluster_body(data, run_id, cluster):
     """Everything about one cluster of one run."""
     if not run_id or run_id not in data.runs.index or cluster is None:
-        return [empty_state("Pick a run and a cluster.")]
+        return [empty_state(_("Pick a run and a cluster."))]
     cluster = int(cluster)
     arr = data.run_arrays(run_id)
     members = np.flatnonzero(arr.label == cluster)
     if not len(members):
-        return [empty_state(f"{figures.cluster_name(cluster)} has no sections in this run.")]
+        return [empty_state(_("%(cluster)s has no sections in this run.", cluster=figures.cluster_name(cluster)))]
     info = data.clusters(run_id)
     row = info.loc[cluster] if cluster in info.index else None
     run = data.runs.loc[run_id]
@@ -210,19 +224,21 @@ def cluster_body(data, run_id, cluster):
         values = data.feature_rows(pos, shap_names)
 
     fidelity = run.get("fidelity")
-    metrics = [("sections", f"{len(members):,}"), ("songs", f"{len(codes):,}"),
-               ("mean confidence", fmt_num(np.nanmean(arr.confidence[members]), 2)),
-               ("mean silhouette", fmt_num(np.nanmean(arr.silhouette[members]), 2)),
-               ("surrogate fidelity (run)", fmt_num(fidelity, 2))]
+    with np.errstate(all="ignore"):  # an empty or all-NaN cluster: "—"
+        mean_conf, mean_sil = np.nanmean(arr.confidence[members]), np.nanmean(arr.silhouette[members])
+    metrics = [(_("sections"), integer(len(members))), (_("songs"), integer(len(codes))),
+               (_("mean confidence"), number(mean_conf, 2)),
+               (_("mean silhouette"), number(mean_sil, 2)),
+               (_("surrogate fidelity (run)"), number(_float_or_nan(fidelity), 2))]
     if arr.placed is not None and arr.placed[members].any():
-        metrics.insert(1, ("placed (not fitted)", f"{int(arr.placed[members].sum()):,}"))
+        metrics.insert(1, (_("placed (not fitted)"), integer(int(arr.placed[members].sum()))))
     names = cluster_names(data, run_id)
-    note = surrogate_note(run.get("space"), fidelity)
+    note = surrogate_note(run.get("space"), fidelity, gettext=_, percent=percent)
     shown = set(profile) | {r["feature"] for r in ranking[:12]}
+    terms = sorted((describe(f, _) for f in shown), key=lambda t: t.name)
     glossary = html.Details(className="glossary", children=[
-        html.Summary("What these features mean"),
-        html.Ul([html.Li([html.B(describe(f).name), " = " + describe(f).glossary.split(" = ", 1)[1]])
-                 for f in sorted(shown, key=lambda f: describe(f).name)])])
+        html.Summary(_("What these features mean")),
+        html.Ul([html.Li([html.B(t.name), " = " + t.definition]) for t in terms])])
     return [
         run_header(data, run_id),
         cluster_name_block(data, run_id, cluster, names),
@@ -230,28 +246,28 @@ def cluster_body(data, run_id, cluster):
             html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
         html.P(note, className="surrogate-note small") if note else None,
         html.Div(className="grid-2", children=[
-            card("Spectra of its sections (mean log-mel, most central left; low frequencies at the bottom)"
-                 if data.melspec is not None else "Mean log-mel spectrogram of its prototypes",
+            card(_("Spectra of its sections (mean log-mel, most central left; low frequencies at the bottom)")
+                 if data.melspec is not None else _("Mean log-mel spectrogram of its prototypes"),
                  html.Img(src=f"/spectrogram/cluster/{quote(run_id, safe='')}/{cluster}.png", className="cluster-spec",
-                          alt="mean spectrogram")),
+                          alt=_("mean spectrogram"))),
             saliency_block(data, run_id, cluster),
         ]),
-        card("Songs it draws from", dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
+        card(_("Songs it draws from"), dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
         html.Div(className="grid-2", children=[
-            card("How it differs from the whole corpus, in standard deviations (hover: values in their units)",
+            card(_("How it differs from the whole corpus, in standard deviations (hover: values in their units)"),
                  dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
-            card("What the explaining model relies on most (mean |SHAP|)",
+            card(_("What the explaining model relies on most (mean |SHAP|)"),
                  dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=GRAPH_CONFIG)),
         ]),
-        card("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster",
+        card(_("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster"),
              # the surrogate's note stands above, under the cluster's metrics
              dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values), config=GRAPH_CONFIG),
              glossary),
         html.Div(className="grid-2", children=[
-            queue(data, protos, run_id, "Prototype queue",
-                  "The most central sections: what this cluster sounds like."),
-            queue(data, border, run_id, "Borderline queue",
-                  "Lowest silhouette: the sections most likely to belong elsewhere."),
+            queue(data, protos, run_id, _("Prototype queue"),
+                  _("The most central sections: what this cluster sounds like.")),
+            queue(data, border, run_id, _("Borderline queue"),
+                  _("Lowest silhouette: the sections most likely to belong elsewhere.")),
         ]),
     ]
 
@@ -269,24 +285,24 @@ def layout(run=None, cluster=None, section=None, **_query):
     return html.Div(className="page page-clusters", children=[
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
                                                "run_id": run}),
-        page_header("Clusters", "What each cluster sounds like, why the model put sections there, and what to "
-                                "listen to first."),
+        page_header(_("Clusters"), _("What each cluster sounds like, why the model put sections there, and what "
+                                     "to listen to first.")),
         card(None, html.Div(className="controls-row", children=[
-            control("Run", dropdown(ids.CLUSTERS_RUN, run_options(data), run, optionHeight=48)),
-            control("Cluster", dropdown(ids.CLUSTERS_CLUSTER, opts, cluster)),
+            control(_("Run"), dropdown(ids.CLUSTERS_RUN, run_options(data), run, optionHeight=48)),
+            control(_("Cluster"), dropdown(ids.CLUSTERS_CLUSTER, opts, cluster)),
         ]), html.Div(className="controls-row", children=[
-            control("Export the run", dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.RUN_KINDS, "reaper")),
-            html.Button("Download run", id=ids.CLUSTERS_EXPORT_RUN, className="btn"),
-            control("Playlist of the cluster", dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.QUEUE_CHOICES, "all")),
-            html.Button("Download playlist (.xspf)", id=ids.CLUSTERS_EXPORT_PLAYLIST, className="btn"),
+            control(_("Export the run"), dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.RUN_KINDS, "reaper")),
+            html.Button(_("Download run"), id=ids.CLUSTERS_EXPORT_RUN, className="btn"),
+            control(_("Playlist of the cluster"), dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.QUEUE_CHOICES, "all")),
+            html.Button(_("Download playlist (.xspf)"), id=ids.CLUSTERS_EXPORT_PLAYLIST, className="btn"),
             dcc.Download(id=ids.CLUSTERS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
-            html.Div([card("Cluster sizes (click a bar)",
+            html.Div([card(_("Cluster sizes (click a bar)"),
                            dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=GRAPH_CONFIG)),
                       html.Div(id=ids.CLUSTERS_BODY, children=cluster_body(data, run, cluster))]),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.CLUSTERS_DETAIL)),
+                card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.CLUSTERS_DETAIL)),
             ]),
         ]),
     ])
@@ -344,11 +360,15 @@ def on_rename(run, cluster, name):
     try:
         row = submit_cluster_name({"run_id": run, "cluster": cluster, "name": name or ""})
     except SectionistError as exc:  # PermissionDenied (a viewer), NotFound, bad names
-        return f"Not saved: {exc}", no_update, no_update, no_update
+        return _("Not saved: %(reason)s", reason=str(exc)), no_update, no_update, no_update
     data = get_data()
     names = cluster_names(data, run)
-    status = (f"Saved: renamed by {row['username']}" if row["name"] else "Saved: back to the default name") + \
-        (" (the earlier name is kept in the history)" if row["supersedes"] else "")
+    if row["name"]:
+        status = (_("Saved: renamed by %(user)s (the earlier name is kept in the history)", user=row["username"])
+                  if row["supersedes"] else _("Saved: renamed by %(user)s", user=row["username"]))
+    else:
+        status = (_("Saved: back to the default name (the earlier name is kept in the history)")
+                  if row["supersedes"] else _("Saved: back to the default name"))
     return status, figures.cluster_name(cluster, names), cluster_options(data, run), sizes_figure(data, run)
 
 
@@ -373,5 +393,5 @@ def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
     if not members:
         return no_update
     exp = downloads.export_data(data, [run], section_ids=members)
-    name = f"{figures.cluster_name(cluster)} ({queue_name or 'all'})"
+    name = f"cluster {int(cluster)} ({queue_name or 'all'})"  # a file's name and title: English, as every export
     return downloads.download("xspf", exp, f"{run}-{name}", title=f"sectionist: {name} of {data.run_label(run)}")

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.i18n import N_, _, page_title  # noqa: F401 - _ marks this page's strings
+from dashboard.i18n import N_, _, integer, number, page_title, percent, pgettext
 from dashboard.components.common import (
     GRAPH_CONFIG,
     card,
@@ -32,25 +32,42 @@ PAGE_SIZE = 15
 dash.register_page(__name__, path="/compare", name=N_("Compare"), title=page_title(N_("Compare")),
                    order=3)
 
+#: The table's columns (ids, English headers translated by :func:`table_columns`). The clusters are
+#: shown by name (:func:`dashboard.figures.cluster_name`, the names every page shows), sorted and
+#: filtered by number through their twins (:data:`SHOWN_TWIN`).
 TABLE_COLUMNS = [
-    {"id": "song", "name": "song"}, {"id": "start", "name": "section start"},
-    {"id": "label_a", "name": "cluster by A", "type": "numeric"},
-    {"id": "label_b", "name": "cluster by B", "type": "numeric"},
-    {"id": "label_b_aligned", "name": "B's cluster matched to A's"},
-    {"id": "relation", "name": "A and B"},
+    {"id": "song", "name": N_("song")}, {"id": "start", "name": N_("section start")},
+    {"id": "cluster_a", "name": N_("cluster by A")},
+    {"id": "cluster_b", "name": N_("cluster by B")},
+    {"id": "matched_a", "name": N_("B's cluster matched to A's")},
+    {"id": "relation_shown", "name": N_("A and B")},
 ]
 #: How a section's two labels relate (:func:`section_relations`), in the order they are counted.
 RELATIONS = ("same", "split", "merge", "differs")
 RELATION_TEXT = {
-    "same": "same cluster (after matching B's clusters to A's)",
-    "split": "split: B cuts A's cluster finer (B's cluster lies inside A's)",
-    "merge": "merge: B joins A's clusters (A's cluster lies inside B's)",
-    "differs": "differs",
+    "same": N_("same cluster (after matching B's clusters to A's)"),
+    "split": N_("split: B cuts A's cluster finer (B's cluster lies inside A's)"),
+    "merge": N_("merge: B joins A's clusters (A's cluster lies inside B's)"),
+    "differs": N_("differs"),
 }
 #: Share of a cluster that must lie inside the other run's cluster for a split or merge.
 NESTED_SHARE = 0.9
 #: Table columns shown as text whose sorting and filtering use a numeric twin.
 SORT_TWIN = {"start": "start_s"}
+#: Shown columns (names, words) → the stored column they are sorted by (and filtered by, for a number).
+SHOWN_TWIN = {"cluster_a": "label_a", "cluster_b": "label_b", "matched_a": "aligned_a", "relation_shown": "relation"}
+
+
+def table_columns() -> list[dict]:
+    """:data:`TABLE_COLUMNS` with their headers in the request's language."""
+    return [{**c, "name": _(c["name"])} for c in TABLE_COLUMNS]
+
+
+def relation_word(relation: str) -> str:
+    """A relation code (:data:`RELATIONS`) as the table shows it, in the request's language."""
+    words = {"same": pgettext("compare relation", "same"), "split": pgettext("compare relation", "split"),
+             "merge": pgettext("compare relation", "merge"), "differs": pgettext("compare relation", "differs")}
+    return words.get(str(relation), str(relation))
 
 
 def section_relations(la, lb, rows, cols, counts, mapping, *, nested: float = NESTED_SHARE) -> np.ndarray:
@@ -132,6 +149,8 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     start = secs["start_s"].to_numpy()[pos]
     la, lb = la[pos].astype(np.int64), lb[pos].astype(np.int64)
     match = {int(c): aligned_text(c, cmp["mapping"], cmp["rows"]) for c in cmp["cols"]}
+    a_rows = {int(r) for r in cmp["rows"]}
+    aligned = {int(c): float(m) for c, m in cmp["mapping"].items() if m is not None and int(m) in a_rows}
     df = pd.DataFrame({
         "id": data.section_ids[pos],
         # categorical: sorting and filtering 100 000 rows by song works on codes, not strings
@@ -141,6 +160,8 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
         "label_a": la,
         "label_b": lb,
         "label_b_aligned": [match.get(int(b), "no match") for b in lb],
+        # A's cluster that B's is matched to, NaN for none: what the shown name is sorted and filtered by
+        "aligned_a": np.array([aligned.get(int(b), np.nan) for b in lb], dtype=np.float64),
         "relation": section_relations(la, lb, cmp["rows"], cmp["cols"], cmp["counts"], cmp["mapping"]),
     })
     cache[key] = df
@@ -199,41 +220,82 @@ def apply_filter(df: pd.DataFrame, query: str | None) -> pd.DataFrame:
     return df
 
 
+def _shown_text(df: pd.DataFrame, column: str, names_a: dict, names_b: dict) -> pd.Series:
+    """The text a shown column (:data:`SHOWN_TWIN`) has in each row of ``df``."""
+    source = df[SHOWN_TWIN[column]]
+    if column == "relation_shown":
+        words = {r: relation_word(r) for r in RELATIONS}
+        return source.map(lambda r: words.get(r, r))
+    if column == "matched_a":
+        return source.map(lambda m: _("no match") if pd.isna(m) else figures.cluster_name(int(m), names_a))
+    names = names_a if column == "cluster_a" else names_b
+    shown = {int(c): figures.cluster_name(c, names) for c in pd.unique(source)}
+    return source.map(lambda c: shown[int(c)])
+
+
+def _shown_filters(df: pd.DataFrame, filter_query: str, names_a: dict, names_b: dict) -> tuple[pd.DataFrame, str]:
+    """Rewrite the clauses on shown columns: a number (``= 3``, ``contains 3``) compares the cluster
+    number; other text is looked for in the shown names (added to ``df`` for :func:`apply_filter`)."""
+    clauses = []
+    for clause in filter_query.split(" && "):
+        m = _FILTER_RE.match(clause.strip())
+        if m and m["col"] in SHOWN_TWIN:
+            col, raw = m["col"], m["val"].strip().strip('"').strip("'")
+            twin = SHOWN_TWIN[col]
+            if col != "relation_shown" and re.fullmatch(r"-?\d+", raw):
+                op = "=" if m["op"] in ("contains", "scontains", "s=", "eq") else m["op"]
+                clause = f"{{{twin}}} {op} {raw}"
+            elif col not in df.columns:
+                df = df.assign(**{col: _shown_text(df, col, names_a, names_b)})
+        clauses.append(clause)
+    return df, " && ".join(clauses)
+
+
 def table_page(data, run_a, run_b, page_current=0, page_size=PAGE_SIZE, sort_by=None, filter_query=None,
                only_disagree=False) -> tuple[list[dict], int, str]:
-    """One page of the comparison table (rows, page count, a note) — never the whole table."""
+    """One page of the comparison table (rows, page count, a note) — never the whole table.
+
+    Each row has the stored labels (``label_a``, ``label_b``, ``relation``…) and what the table
+    shows of them: the clusters by name (``cluster_a``, ``cluster_b``, ``matched_a``: the names of
+    the Clusters page, experts' names included) and the relation in words (``relation_shown``)."""
     if not run_a or not run_b:
         return [], 1, ""
     df = comparison_frame(data, run_a, run_b)
     total = len(df)
+    names_a, names_b = cluster_names(data, run_a), cluster_names(data, run_b)
     if only_disagree:
         df = df[df["relation"] == "differs"]
     for shown, twin in SORT_TWIN.items():  # "m:ss" text: filter and sort on the seconds
         filter_query = (filter_query or "").replace("{" + shown + "}", "{" + twin + "}")
+    if filter_query:
+        df, filter_query = _shown_filters(df, filter_query, names_a, names_b)
     df = apply_filter(df, filter_query)
     if sort_by:
-        df = df.sort_values([SORT_TWIN.get(s["column_id"], s["column_id"]) for s in sort_by],
-                            ascending=[s["direction"] == "asc" for s in sort_by], kind="stable")
+        df = df.sort_values([SHOWN_TWIN.get(s["column_id"], SORT_TWIN.get(s["column_id"], s["column_id"]))
+                             for s in sort_by],
+                            ascending=[s["direction"] == "asc" for s in sort_by], kind="stable", na_position="last")
     n = len(df)
     pages = max(1, -(-n // page_size))
     page_current = min(max(0, int(page_current or 0)), pages - 1)
-    rows = (df.iloc[page_current * page_size:(page_current + 1) * page_size].drop(columns=list(SORT_TWIN.values()))
+    page = df.iloc[page_current * page_size:(page_current + 1) * page_size]
+    page = page.assign(**{col: _shown_text(page, col, names_a, names_b) for col in SHOWN_TWIN})
+    rows = (page.drop(columns=list(SORT_TWIN.values()) + ["aligned_a"])
             .astype({"song": str}).to_dict("records"))
-    return rows, pages, f"{n:,} of {total:,} sections match"
+    return rows, pages, _("%(shown)s of %(total)s sections match", shown=integer(n), total=integer(total))
 
 
 def metrics_view(data, run_a, run_b):
     if not run_a or not run_b:
-        return empty_state("Pick two runs.")
+        return empty_state(_("Pick two runs."))
     cmp = data.comparison(run_a, run_b)
     rel = relation_counts(comparison_frame(data, run_a, run_b)["relation"])
     n = max(cmp["n"], 1)
-    items = [("ARI", f"{cmp['ari']:.3f}"), ("NMI", f"{cmp['nmi']:.3f}"),
-             ("same cluster (aligned)", f"{100 * rel['same'] / n:.1f} %"),
-             ("split by B (finer)", f"{100 * rel['split'] / n:.1f} %"),
-             ("merged by B (coarser)", f"{100 * rel['merge'] / n:.1f} %"),
-             ("really differ", f"{100 * rel['differs'] / n:.1f} %"),
-             ("sections in both", f"{cmp['n']:,}")]
+    items = [("ARI", number(cmp["ari"], 3)), ("NMI", number(cmp["nmi"], 3)),
+             (_("same cluster (aligned)"), percent(rel["same"] / n, 1)),
+             (_("split by B (finer)"), percent(rel["split"] / n, 1)),
+             (_("merged by B (coarser)"), percent(rel["merge"] / n, 1)),
+             (_("really differ"), percent(rel["differs"] / n, 1)),
+             (_("sections in both"), integer(cmp["n"]))]
     return html.Div(className="stats", children=[
         html.Div(className="stat", children=[html.Div(v, className="stat-value"), html.Div(k, className="stat-label")])
         for k, v in items])
@@ -241,13 +303,14 @@ def metrics_view(data, run_a, run_b):
 
 def compare_figures(data, run_a, run_b):
     if not run_a or not run_b:
-        msg = "Pick two runs"
+        msg = _("Pick two runs")
         return figures.empty_figure(msg), figures.empty_figure(msg)
     cmp = data.comparison(run_a, run_b)
+    names_a, names_b = cluster_names(data, run_a), cluster_names(data, run_b)
     return (figures.contingency_heatmap(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B",
-                                        mapping=cmp["mapping"]),
+                                        mapping=cmp["mapping"], names_a=names_a, names_b=names_b),
             figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"],
-                           names_a=cluster_names(data, run_a), names_b=cluster_names(data, run_b)))
+                           names_a=names_a, names_b=names_b))
 
 
 def layout(a=None, b=None, section=None, **_query):
@@ -260,42 +323,46 @@ def layout(a=None, b=None, section=None, **_query):
     return html.Div(className="page page-compare", children=[
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
                                                "run_id": a}),
-        page_header("Compare", "Two runs on the same sections: where they agree, where sections move."),
+        page_header(_("Compare"), _("Two runs on the same sections: where they agree, where sections move.")),
         card(None, html.Div(className="controls-row", children=[
-            control("Run A", dropdown(ids.COMPARE_A, opts, a, optionHeight=48)),
-            control("Run B", dropdown(ids.COMPARE_B, opts, b, optionHeight=48)),
+            control(_("Run A"), dropdown(ids.COMPARE_A, opts, a, optionHeight=48)),
+            control(_("Run B"), dropdown(ids.COMPARE_B, opts, b, optionHeight=48)),
         ])),
         html.Div(id=ids.COMPARE_METRICS, children=metrics_view(data, a, b)),
         html.Div(className="grid-2", children=[
-            card("Contingency (B's clusters aligned to A's)", dcc.Graph(id=ids.COMPARE_HEATMAP, figure=heat,
-                                                                       config=GRAPH_CONFIG)),
-            card("How sections move from A to B", dcc.Graph(id=ids.COMPARE_SANKEY, figure=flow, config=GRAPH_CONFIG)),
+            card(_("Contingency (B's clusters aligned to A's)"), dcc.Graph(id=ids.COMPARE_HEATMAP, figure=heat,
+                                                                          config=GRAPH_CONFIG)),
+            card(_("How sections move from A to B"), dcc.Graph(id=ids.COMPARE_SANKEY, figure=flow,
+                                                               config=GRAPH_CONFIG)),
         ]),
         html.Div(className="cluster-grid", children=[
-            card("Sections: cluster by A, by B, how they relate",
+            card(_("Sections: cluster by A, by B, how they relate"),
                  dcc.Checklist(id=ids.COMPARE_ONLY_DISAGREE,
-                               options=[{"label": " only sections that differ (not a split or a merge)", "value": "d"}],
+                               options=[{"label": " " + _("only sections that differ (not a split or a merge)"),
+                                         "value": "d"}],
                                value=[], className="checklist"),
                  html.Div(id=ids.COMPARE_TABLE_NOTE, className="table-note"),
                  dash_table.DataTable(
-                     id=ids.COMPARE_TABLE, columns=TABLE_COLUMNS, data=[], page_current=0, page_size=PAGE_SIZE,
+                     id=ids.COMPARE_TABLE, columns=table_columns(), data=[], page_current=0, page_size=PAGE_SIZE,
                      page_action="custom", sort_action="custom", sort_mode="multi", sort_by=[],
                      filter_action="custom", filter_query="",
                      style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px", "textAlign": "left",
                                  "border": "none", "borderBottom": "1px solid #f1f5f9", "cursor": "pointer"},
                      style_header={"fontWeight": 600, "backgroundColor": "#f8fafc", "borderBottom": "1px solid #e5e7eb"},
                      style_data_conditional=[
-                         {"if": {"filter_query": '{relation} = "differs"', "column_id": "relation"},
-                          "color": "#b91c1c", "fontWeight": 600},
-                         {"if": {"filter_query": '{relation} = "same"', "column_id": "relation"}, "color": "#15803d"},
-                         {"if": {"filter_query": '{relation} = "split"', "column_id": "relation"}, "color": "#b45309"},
-                         {"if": {"filter_query": '{relation} = "merge"', "column_id": "relation"}, "color": "#b45309"},
+                         *({"if": {"filter_query": f'{{relation_shown}} = "{relation_word(r)}"',
+                                   "column_id": "relation_shown"}, **style}
+                           for r, style in (("differs", {"color": "#b91c1c", "fontWeight": 600}),
+                                            ("same", {"color": "#15803d"}), ("split", {"color": "#b45309"}),
+                                            ("merge", {"color": "#b45309"}))),
                          {"if": {"state": "active"}, "backgroundColor": "#eef2ff", "border": "none"}]),
-                 html.P("Select a row to play its section. Filter with e.g. 'contains rock' or '> 2'. "
-                        f"A and B: {RELATION_TEXT['same']}; {RELATION_TEXT['split']}; {RELATION_TEXT['merge']} "
-                        f"(at least {NESTED_SHARE:.0%} of it); differs.", className="table-note")),
+                 html.P(_("Select a row to play its section. Filter with e.g. 'contains rock', 'contains loud' (a "
+                          "cluster's name) or '> 2'. A and B: %(same)s; %(split)s; %(merge)s (at least %(share)s of "
+                          "it); %(differs)s.", same=_(RELATION_TEXT["same"]), split=_(RELATION_TEXT["split"]),
+                          merge=_(RELATION_TEXT["merge"]), share=percent(NESTED_SHARE),
+                          differs=relation_word("differs")), className="table-note")),
             html.Aside(className="detail", children=[
-                card("Section", html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.COMPARE_DETAIL)),
+                card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.COMPARE_DETAIL)),
             ]),
         ]),
     ])
