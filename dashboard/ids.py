@@ -103,6 +103,10 @@ MAP_COUNT = "map-count"
 #: the drawn map's space, projection and selection-ring trace (for the ring patch)
 MAP_META = "map-meta"
 MAP_SELECTION = "map-selection-summary"
+#: the page of the selection's section list (server-paged: a selection may hold a million sections)
+MAP_SELECTION_PAGE = "map-selection-page"
+MAP_SELECTION_PREV = "map-selection-prev"
+MAP_SELECTION_NEXT = "map-selection-next"
 MAP_DETAIL = "map-detail"
 MAP_SLOT_STORE = "map-slot-store"
 MAP_SLOT_VIEW = "map-slot-view"

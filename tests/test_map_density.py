@@ -253,3 +253,63 @@ def test_stratified_sample(map_page):
     counts = np.bincount(strata[s], minlength=3)
     assert counts.tolist() == [90, 9, 1]
     assert map_page.stratified_sample(rows[:50], strata[:50], 100).tolist() == list(range(50))
+
+
+# ---- lists paged on the server --------------------------------------------------------------------
+def test_selection_list_is_paged_on_the_server(map_page, data, app):
+    from dashboard import ids
+
+    meta = map_page.render_map(data, SPACE, "umap2", RUN, "cluster", density_threshold=LIMIT)[2]
+    sel = {"rows": [], "active": True, "range": {"x": [-1e9, 1e9], "y": [-1e9, 1e9]}}  # every section
+    size = map_page.SELECTION_PAGE_SIZE
+
+    def played(page):
+        out = _json(map_page.selection_summary(data, sel, RUN, meta=meta, page=page))
+        return [sid for sid in data.section_ids if f'"section":"{sid}"' in out], out
+
+    first, out = played(0)
+    assert len(first) == size and f"Sections 1–{size} of {N:,}" in out
+    second, out = played(1)
+    assert len(second) == size and not set(first) & set(second) and f"Sections {size + 1}–{2 * size}" in out
+    last_page = -(-N // size) - 1
+    last, out = played(10_000)  # clamped to the last page
+    assert len(last) == N - last_page * size and f"of {N:,}" in out
+    assert map_page.selection_page(data, sel, meta, 0, -1) == 0
+    assert map_page.selection_page(data, sel, meta, 3, 1) == 4
+    assert map_page.selection_page(data, sel, meta, last_page, 1) == last_page
+    assert map_page.selection_page(data, None, meta, 5, 1) == 0
+    # the pager is part of the page's layout
+    with app.server.test_request_context():
+        assert ids.MAP_SELECTION_NEXT in _json(map_page.layout())
+
+
+def test_song_pickers_list_a_bounded_page_of_songs(map_page, data, app, monkeypatch):
+    from dashboard import ids
+    from dashboard.components import common
+
+    titles = data.songs["title"]
+    assert len(common.song_options(data)) == len(titles)  # a small store: every song
+    monkeypatch.setattr(common, "SONG_OPTIONS_LIMIT", 10)
+    chosen = data.songs.index[-1]
+    opts = common.song_options(data, selected=[chosen])
+    assert len(opts) == 11 and opts[0]["value"] == chosen
+    wanted = titles.iloc[57]
+    hits = common.song_options(data, search=wanted[-4:].upper())
+    assert wanted in [o["label"] for o in hits] and all(wanted[-4:] in o["label"] for o in hits)
+    assert common.song_options(data, search="no such title") == []
+    # the map's song filter in the layout lists at most the limit
+    with app.server.test_request_context():
+        layout = map_page.layout()
+
+    def find(node):
+        if getattr(node, "id", None) == ids.MAP_SONGS:
+            return node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None and hasattr(child, "to_plotly_json"):
+                hit = find(child)
+                if hit is not None:
+                    return hit
+        return None
+
+    assert len(find(layout).options) == 10

@@ -144,3 +144,42 @@ def default_run(data, space: str | None = None):
 def dropdown(id, options, value=None, **kw) -> dcc.Dropdown:
     kw.setdefault("clearable", False)
     return dcc.Dropdown(id=id, options=options, value=value, **kw)
+
+
+#: Songs a song picker lists at once. A store with more songs lists the first ones by title (and
+#: those chosen), and the songs whose title holds what is typed, searched on the server
+#: (:func:`register_song_search`): a page of 50 000 songs would otherwise send every title.
+SONG_OPTIONS_LIMIT = 300
+
+
+def song_options(data, search: str | None = None, selected=None, limit: int | None = None) -> list[dict]:
+    """Options of a song picker: the chosen songs first, then up to ``limit`` (default
+    :data:`SONG_OPTIONS_LIMIT`) songs by title, those whose title contains ``search``
+    (case-insensitive) when given."""
+    limit = SONG_OPTIONS_LIMIT if limit is None else int(limit)
+    songs = data.songs
+    chosen = [selected] if isinstance(selected, str) else list(selected or [])
+    chosen = [s for s in chosen if s in songs.index]
+    titles = songs["title"]
+    if search:
+        hits = titles[titles.str.contains(str(search), case=False, regex=False, na=False)]
+    else:
+        hits = titles
+    ids_ = list(dict.fromkeys(chosen + list(hits.index[:limit])))
+    return [{"label": str(titles.at[s]), "value": s} for s in ids_]
+
+
+def register_song_search(dropdown_id: str) -> None:
+    """Answer typing in the song picker ``dropdown_id`` with :func:`song_options` (server-side
+    search; the picker's chosen songs stay listed, also when a callback chooses a song)."""
+    from dash import Input, Output, callback, no_update
+
+    from ..data import get_data
+
+    @callback(Output(dropdown_id, "options", allow_duplicate=True), Input(dropdown_id, "search_value"),
+              Input(dropdown_id, "value"), prevent_initial_call=True)
+    def _search(search, value):
+        data = get_data()
+        if len(data.songs) <= SONG_OPTIONS_LIMIT and not value:
+            return no_update  # every song is listed already: the browser filters them
+        return song_options(data, search, value)

@@ -22,7 +22,9 @@ from dashboard.components.common import (
     empty_state,
     fmt_time,
     page_header,
+    register_song_search,
     run_options,
+    song_options,
 )
 from dashboard.components.detail import PLACED_NOTE, section_detail, section_summary
 from dashboard.components.judging import register_judging
@@ -540,8 +542,27 @@ def selected_positions(data, selection) -> np.ndarray:
     return np.unique(np.asarray([p for p in pos if 0 <= p < data.n_sections], np.int64))
 
 
-def selection_summary(data, selection, run_id, limit: int = 12, meta=None):
-    """Summary of a lasso/box selection: count, clusters, songs, the first sections to play.
+def _selection_pager():
+    return html.Div(className="controls-row", children=[
+        dcc.Store(id=ids.MAP_SELECTION_PAGE, data=0),
+        html.Button("‹", id=ids.MAP_SELECTION_PREV, className="btn-icon", title=_("Previous sections")),
+        html.Button("›", id=ids.MAP_SELECTION_NEXT, className="btn-icon", title=_("Next sections"))])
+
+
+def selection_page(data, selection, meta, page, step: int) -> int:
+    """The page of the selection list after a ‹ (``step`` -1) or › (+1), kept within the selection."""
+    n = len(map_selection_positions(data, selection, meta)) if selection else 0
+    last = max(0, -(-n // SELECTION_PAGE_SIZE) - 1)
+    return int(min(max(0, int(page or 0) + step), last))
+
+
+#: Sections listed per page of the selection card.
+SELECTION_PAGE_SIZE = 12
+
+
+def selection_summary(data, selection, run_id, limit: int = SELECTION_PAGE_SIZE, meta=None, page: int = 0):
+    """Summary of a lasso/box selection: count, clusters, songs, one page of its sections to play
+    (``page`` of ``limit``; the list is paged on the server, never sent whole).
 
     On a density map (``meta["density"]``) the box or lasso is resolved on the server
     (:func:`map_selection_positions`): every filtered section inside it, not only drawn points.
@@ -554,6 +575,11 @@ def selection_summary(data, selection, run_id, limit: int = 12, meta=None):
     pos = map_selection_positions(data, selection, meta)
     if not len(pos):
         return [html.Div(_("No sections in the selection."), className="muted small")]
+    last = -(-len(pos) // limit) - 1
+    page = min(max(0, int(page or 0)), last)
+    page_rows = slice(page * limit, (page + 1) * limit)
+    shown = _("Sections %(first)s–%(last)s of %(count)s", first=integer(page * limit + 1),
+              last=integer(min(len(pos), (page + 1) * limit)), count=integer(len(pos)))
     chips = []
     if run_id and run_id in data.runs.index:
         labels = data.run_arrays(run_id).label[pos]
@@ -567,7 +593,7 @@ def selection_summary(data, selection, run_id, limit: int = 12, meta=None):
         html.Button("▶", id=ids.play(PAGE, secs.iloc[p]["section_id"]), className="btn-icon"),
         html.Span(secs.iloc[p]["title"], className="list-main"), html.Span(fmt_time(secs.iloc[p]["start_s"]),
                                                                            className="muted")])
-        for p in pos[:limit]]
+        for p in pos[page_rows]]
     if n_songs == 1:
         headline = ngettext("%(sections)s section from 1 song selected", "%(sections)s sections from 1 song selected",
                             len(pos), sections=integer(len(pos)))
@@ -575,7 +601,8 @@ def selection_summary(data, selection, run_id, limit: int = 12, meta=None):
         headline = _("%(sections)s sections from %(songs)s songs selected", sections=integer(len(pos)),
                      songs=integer(n_songs))
     return [html.Div(headline, className="strong"),
-            html.Div(chips, className="chips"), html.Div(rows, className="list")]
+            html.Div(chips, className="chips"), html.Div(rows, className="list"),
+            html.Div(shown, className="muted small")]
 
 
 def slot_view(data, slots: dict | None, run_id=None):
@@ -641,8 +668,7 @@ def layout(section=None, run=None, space=None, **_query):
                      control(_("Colour by"), dropdown(ids.MAP_COLOR, color_options(data), "cluster"))),
                 card(_("Filters"),
                      control(_("Songs"), dcc.Dropdown(id=ids.MAP_SONGS, multi=True, placeholder=_("all songs"),
-                                                   options=[{"label": t, "value": s} for s, t in
-                                                            zip(data.songs.index, data.songs["title"])])),
+                                                   options=song_options(data))),
                      control(_("Clusters"), dcc.Dropdown(id=ids.MAP_CLUSTERS, multi=True, placeholder=_("all clusters"),
                                                       options=_cluster_options(clusters, cluster_names(data, run)))),
                      control(_("Confidence"), dcc.RangeSlider(id=ids.MAP_CONF, min=0, max=1, step=0.05, value=[0, 1],
@@ -658,7 +684,8 @@ def layout(section=None, run=None, space=None, **_query):
                                className="map-graph", style={"height": "640px"},
                                figure=figures.empty_figure(_("Loading…"))),
                      className="card-flush"),
-                card(_("Selection"), html.Div(id=ids.MAP_SELECTION), html.Div(className="controls-row", children=[
+                card(_("Selection"), html.Div(id=ids.MAP_SELECTION), _selection_pager(),
+                     html.Div(className="controls-row", children=[
                     control(_("Export the selection"),
                             dropdown(ids.MAP_EXPORT_KIND, downloads.choices(downloads.SELECTION_KINDS), "xspf")),
                     html.Button(_("Download selection"), id=ids.MAP_EXPORT, className="btn"),
@@ -680,6 +707,7 @@ def _cluster_options(clusters, names: dict | None = None):
 # ---- callbacks ------------------------------------------------------------------------------------
 register_selection(PAGE, graph=ids.MAP_GRAPH, run=ids.MAP_RUN)
 register_box_selection(ids.MAP_GRAPH, ids.MAP_SELECTION_ROWS)
+register_song_search(ids.MAP_SONGS)
 register_judging(PAGE)
 
 
@@ -726,9 +754,19 @@ def _detail(selected):
 
 
 @callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"),
-          State(ids.MAP_META, "data"))
-def _lasso(selection, run, meta):
-    return selection_summary(get_data(), selection, run, meta=meta)
+          Input(ids.MAP_SELECTION_PAGE, "data"), State(ids.MAP_META, "data"))
+def _lasso(selection, run, page, meta):
+    return selection_summary(get_data(), selection, run, meta=meta, page=page or 0)
+
+
+@callback(Output(ids.MAP_SELECTION_PAGE, "data"), Input(ids.MAP_SELECTION_PREV, "n_clicks"),
+          Input(ids.MAP_SELECTION_NEXT, "n_clicks"), Input(ids.MAP_SELECTION_ROWS, "data"),
+          State(ids.MAP_SELECTION_PAGE, "data"), State(ids.MAP_META, "data"), prevent_initial_call=True)
+def _selection_page(_prev, _next, selection, page, meta):
+    trig = ctx.triggered_id
+    if trig not in (ids.MAP_SELECTION_PREV, ids.MAP_SELECTION_NEXT):
+        return 0  # a new selection starts at its first page
+    return selection_page(get_data(), selection, meta, page, -1 if trig == ids.MAP_SELECTION_PREV else 1)
 
 
 @callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Output(ids.MAP_COUNT, "children", allow_duplicate=True),

@@ -18,7 +18,9 @@ from dashboard.components.common import (
     dropdown,
     fmt_time,
     page_header,
+    register_song_search,
     run_options,
+    song_options,
 )
 from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
@@ -318,8 +320,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
         page_header(_("Songs"), _("Where each sound plays in a song, by every run; pick several songs to line them up.")),
         card(None, html.Div(className="controls-row", children=[
             control(_("Songs"), dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=chosen,
-                                          options=[{"label": t, "value": s}
-                                                   for s, t in zip(data.songs.index, data.songs["title"])])),
+                                          options=song_options(data, selected=chosen))),
             control(_("View"), dcc.RadioItems(id=ids.SONGS_VIEW, options=view_options(), value=view, inline=True,
                                            className="checklist")),
             control(_("Sounds view"), dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
@@ -347,6 +348,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
 
 
 register_selection(PAGE, graph=ids.SONGS_TIMELINE, run=ids.SONGS_RUN)
+register_song_search(ids.SONGS_SONG)
 register_judging(PAGE)
 
 
