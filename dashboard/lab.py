@@ -92,9 +92,10 @@ def lab_view(data, song_id: str, params: LabParams):
     nov = figures.novelty_threshold(
         sweep.times, sweep.novelty, prominence=sweep.prominence(params.threshold), cuts=res.cuts,
         curve_name=_("novelty"), threshold_name=_("threshold"), cut_name=_("cuts"), x_title=_("time (s)"))
-    pre_name = ngettext("before merging: %(num)d slice", "before merging: %(num)d slices", res.n_pre)
-    post_name = (ngettext("after merging: %(num)d segment", "after merging: %(num)d segments", res.n_post)
-                 if params.merge else _("merging off: the slices"))
+    # " · " is where a long lane name wraps (a phone)
+    pre_name = ngettext("before merging · %(num)d slice", "before merging · %(num)d slices", res.n_pre)
+    post_name = (ngettext("after merging · %(num)d segment", "after merging · %(num)d segments", res.n_post)
+                 if params.merge else _("merging off · the slices"))
     lanes = figures.segmentation_lanes(
         [(pre_name, res.pre[:, 0], res.pre[:, 1], res.pre_labels),
          (post_name, res.post[:, 0], res.post[:, 1], res.labels)],

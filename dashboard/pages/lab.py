@@ -40,25 +40,27 @@ def _controls(data, song):
         control(_("Song"), dcc.Dropdown(id=ids.LAB_SONG, options=songs, value=song, clearable=False)),
         control(_("Novelty threshold (× MAD)"),
                 dcc.Slider(id=ids.LAB_THRESHOLD, min=0, max=5, step=0.1, value=DEFAULTS.threshold,
-                           marks={v: number(v) for v in range(0, 6)}, updatemode="drag",
+                           marks={v: number(v) for v in range(0, 6)}, updatemode="drag", allow_direct_input=False,
                            tooltip={"placement": "bottom", "always_visible": False}),
                 help=_("A novelty peak becomes a cut when it rises this many median absolute deviations "
                        "above its surroundings: lower gives more slices.")),
         control(_("Minimum slice length (s)"),
                 dcc.Slider(id=ids.LAB_MIN_SLICE, min=MIN_SLICE_SECONDS[0], max=MIN_SLICE_SECONDS[-1], step=None,
-                           value=DEFAULTS.min_slice_seconds, marks={v: number(v, 1 if v % 1 else 0)
-                                                                    for v in MIN_SLICE_SECONDS})),
+                           value=DEFAULTS.min_slice_seconds, allow_direct_input=False,
+                           marks={v: number(v, 1 if v % 1 else 0) if v in (0.5, 2, 4, 6, 8) else ""
+                                  for v in MIN_SLICE_SECONDS})),
         control(_("Merge"), dcc.Checklist(id=ids.LAB_MERGE, value=["merge"], className="checklist",
                                           options=[{"label": _("cluster the slices and merge neighbours"),
                                                     "value": "merge"}])),
         control(_("Window (slices; song = the whole song)"),
                 dcc.Slider(id=ids.LAB_WINDOW, min=0, max=WINDOW_MAX, step=None, value=DEFAULTS.window,
-                           marks=_window_marks(), tooltip={"placement": "bottom", "always_visible": False}),
+                           marks=_window_marks(), allow_direct_input=False, tooltip={"placement": "bottom", "always_visible": False}),
                 help=_("Cluster inside a window of this many slices sliding by one, repeated until nothing "
                        "more merges; 'song' clusters all slices at once.")),
         control(_("Clusters"), dcc.Dropdown(id=ids.LAB_K, options=k_options, value=0, clearable=False)),
         control(_("Minimum segment length after merging (s)"),
                 dcc.Slider(id=ids.LAB_MIN_SEGMENT, min=0, max=30, step=1, value=DEFAULTS.min_seconds,
+                           allow_direct_input=False,
                            marks={v: integer(v) for v in (0, 5, 10, 15, 20, 25, 30)})),
     ]))
 
@@ -137,7 +139,7 @@ def _play(click):
         return dash.no_update
     row = data.songs.loc[song]
     return span_player(song, str(row["title"]), start, end, row.get("duration_s"), element_id=ids.LAB_AUDIO,
-                       track=str(cd[3]).split(":")[0] if len(cd) > 3 else None)
+                       track=str(cd[3]).split(" · ")[0] if len(cd) > 3 else None)
 
 
 @callback(Output(ids.LAB_SAVE_STATUS, "children"), Output(ids.LAB_SAVE_STATUS, "className"),
