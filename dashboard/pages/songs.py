@@ -352,10 +352,20 @@ register_song_search(ids.SONGS_SONG)
 register_judging(PAGE)
 
 
-@callback(Output(ids.SONGS_TIMELINE, "figure"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_VIEW, "value"),
-          Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"), Input(ids.SONGS_SOUND_NMF, "value"))
+def graph_style(fig) -> dict:
+    """The timeline graph's CSS height: the figure's own ``layout.height``. A responsive ``dcc.Graph``
+    drops the figure's height and fills its box, so the box has to be as tall as the figure for the
+    lanes (wrapped names on a phone) to get the room the figure gives them."""
+    height = fig.layout.height if fig.layout.height else 450
+    return {"height": f"{int(height)}px"}
+
+
+@callback(Output(ids.SONGS_TIMELINE, "figure"), Output(ids.SONGS_TIMELINE, "style"), Input(ids.SONGS_SONG, "value"),
+          Input(ids.SONGS_VIEW, "value"), Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"),
+          Input(ids.SONGS_SOUND_NMF, "value"))
 def _timeline(songs, view, run, selected, nmf=None):
-    return timeline(get_data(), songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
+    fig = timeline(get_data(), songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
+    return fig, graph_style(fig)
 
 
 def clicked_span(data, click):
