@@ -11,6 +11,7 @@ is, while unchanged and under the same settings, reported again without being re
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -252,14 +253,33 @@ def _worker(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongR
                           seconds=time.perf_counter() - t0)
 
 
-def _init_worker():
-    # one BLAS / torch thread per worker process: the processes are the parallelism
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+#: The thread-pool limits of this worker process (kept alive: dropping them restores the defaults).
+_THREAD_LIMITS = []
+
+
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` processes gets for BLAS and the network: the machine's cores
+    shared out (at least one), so that the processes together never ask for more threads than
+    there are cores (oversubscribed BLAS threads spin against each other)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def _init_worker(threads: int = 1):
+    """Limit a worker process's BLAS/OpenMP pools and torch to ``threads`` threads.
+
+    Setting ``OMP_NUM_THREADS`` is not enough once NumPy is imported (its BLAS read it already, and
+    unpickling the task imports NumPy before this runs): threadpoolctl changes the live pools.
+    """
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ["SECTIONIST_WORKER"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    _THREAD_LIMITS.append(threadpool_limits(limits=threads))
     try:
         import torch
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
     except ImportError:
         pass
 
@@ -414,11 +434,14 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     interrupted = False
     try:
         if cfg.dask and todo:
-            from .distributed import dask_client, run_songs
+            from .distributed import dask_client, parse_address, run_songs
 
             with dask_client(cfg.dask) as client:
                 lost = lambda path, song_id, reason: SongResult(path, "failed", song_id, reason=reason)  # noqa: E731
-                for res in run_songs(client, todo, cfg, work=_worker, init=_init_worker, lost=lost):
+                kind, n_local = parse_address(cfg.dask)
+                # local:N shares this machine's cores out; a remote worker process is one per core
+                init = functools.partial(_init_worker, worker_threads(n_local) if kind == "local" else 1)
+                for res in run_songs(client, todo, cfg, work=_worker, init=init, lost=lost):
                     record(res)
                     bar.set_postfix_str(Path(res.path).name[-30:])
                     bar.update(1)
@@ -426,7 +449,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_init_worker) as pool:
+                                     initializer=_init_worker, initargs=(worker_threads(cfg.workers),)) as pool:
                 futures = {pool.submit(_worker, p, sid, dg, cfg): p for p, sid, dg in todo}
                 try:
                     for fut in as_completed(futures):
