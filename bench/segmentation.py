@@ -18,11 +18,19 @@ and scores each segmentation against the truth (``analysis.evaluate``: boundary 
 pairwise F, frame ARI; the novelty sections get no labels, so only boundary scores). Every song is
 timed once per scheme (numba/JIT warm-up is done on the first song before timing).
 
+The segmentation lab (``dashboard/pages/lab.py``): for up to ``--lab-songs`` songs, the songs are put
+in a scratch store and opened once (:func:`dashboard.lab.sweep_for`: decoding, novelty curve, frame
+features, the threshold grid precomputed: ``lab_open_s``, mean per song), then ``--lab-moves``
+slider settings drawn at random from the page's controls (threshold grid, minimum slice, merge on
+in 80 %, window, clusters, minimum segment length) are answered by :func:`dashboard.lab.lab_view`,
+the function the page's callback calls (figures included), each timed: ``lab_slider_p95_ms`` (the
+issue's target: < 100 ms), ``lab_slider_p50_ms``, ``lab_slider_max_ms`` and the share of cache hits.
+
 The last line is one JSON object: ``{"novelty_s_per_min": …, "merged_s_per_min": …,
 "laplacian_s_per_min": …, "reference_s_per_min": …, "songs": …, "minutes": …, "scores": {scheme:
-{metric: mean}}}``.
+{metric: mean}}, "lab_slider_p95_ms": …, …}``.
 
-Usage: python bench/segmentation.py [--audio DIR ...] [--songs N]
+Usage: python bench/segmentation.py [--audio DIR ...] [--songs N] [--lab-songs N] [--lab-moves N] [--lab-only]
 """
 
 from __future__ import annotations
@@ -90,6 +98,56 @@ def _segmentation(bounds, labels, duration):
     return Segmentation(np.asarray(bounds, float).reshape(-1, 2), [str(v) for v in labels])
 
 
+def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> dict:
+    """Time the lab's slider moves on ``paths`` (see the module's docstring)."""
+    import tempfile
+
+    import pandas as pd
+
+    from analysis.audio import probe
+    from analysis.lab import KS, MIN_SLICE_SECONDS, THRESHOLDS, WINDOWS
+    from dashboard.data import StoreData
+    from dashboard.lab import lab_view, params_from_controls, sweep_for
+    from store import open_store
+    from store.schema import SONGS
+
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory(prefix="lab-bench-") as tmp:
+        store = open_store(os.path.join(tmp, "store"), create=True)
+        songs = []
+        for i, p in enumerate(paths[:n_songs]):
+            sid = f"song{i:03d}"
+            songs.append(sid)
+            store.write_part(SONGS, SONGS.part(song_id=sid), pd.DataFrame({
+                "song_id": [sid], "uri": [os.path.abspath(p)], "title": [os.path.basename(p)],
+                "duration_s": [float(probe(p).duration_s)]}))
+        store.write_manifest({})
+        data = StoreData(store.uri)
+        open_s = []
+        for sid in songs:
+            t = time.perf_counter()
+            sweep_for(data, sid)
+            open_s.append(time.perf_counter() - t)
+        lab_view(data, songs[0], params_from_controls(1.0, 2.0, True, 0, 0, 8.0))  # figure code warm
+        times, hits = [], 0
+        for _unused in range(moves):
+            sid = songs[int(rng.integers(len(songs)))]
+            params = params_from_controls(
+                float(rng.choice(THRESHOLDS)), float(rng.choice(MIN_SLICE_SECONDS)), bool(rng.random() < 0.8),
+                int(rng.choice(WINDOWS)), int(rng.choice([k or 0 for k in KS])), float(rng.integers(0, 31)))
+            sweep = sweep_for(data, sid)
+            before = sweep.hits
+            t = time.perf_counter()
+            lab_view(data, sid, params)
+            times.append(time.perf_counter() - t)
+            hits += sweep.hits > before
+    ms = np.asarray(times) * 1000
+    return {"lab_slider_p95_ms": round(float(np.percentile(ms, 95)), 1),
+            "lab_slider_p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "lab_slider_max_ms": round(float(ms.max()), 1), "lab_cache_hit_share": round(hits / len(ms), 3),
+            "lab_open_s": round(float(np.mean(open_s)), 2), "lab_songs": len(songs), "lab_moves": len(ms)}
+
+
 def main(argv=None) -> int:
     from analysis.audio import load_audio
     from analysis.evaluate import boundary_scores, label_scores, read_reference
@@ -99,6 +157,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--audio", nargs="+", default=["/tmp/devcorpus"], help="folders of WAV + truth [/tmp/devcorpus]")
     ap.add_argument("--songs", type=int, default=None, help="at most this many songs per folder")
+    ap.add_argument("--lab-songs", type=int, default=3, help="songs opened in the lab [3]")
+    ap.add_argument("--lab-moves", type=int, default=300, help="random slider settings timed [300]")
+    ap.add_argument("--lab-only", action="store_true", help="time the lab only (not the schemes)")
     args = ap.parse_args(argv)
     paths = []
     for folder in args.audio:
@@ -107,6 +168,12 @@ def main(argv=None) -> int:
     if not paths:
         print(f"no WAV files in {', '.join(args.audio)}", file=sys.stderr)
         return 2
+    if args.lab_only:
+        lab = lab_bench(paths, n_songs=args.lab_songs, moves=args.lab_moves)
+        print(f"lab: slider move p95 {lab['lab_slider_p95_ms']} ms, p50 {lab['lab_slider_p50_ms']} ms "
+              f"({lab['lab_moves']} moves over {lab['lab_songs']} songs, first open {lab['lab_open_s']} s)")
+        print(json.dumps(lab))
+        return 0
     secs = {k: 0.0 for k in ("novelty", "merged", "laplacian", "reference")}
     scores = {k: [] for k in secs}
     minutes = 0.0
@@ -152,6 +219,9 @@ def main(argv=None) -> int:
     for k in secs:
         print(f"{k:10s} {out[k + '_s_per_min']:7.3f} " + " ".join(
             f"{out['scores'][k].get(m, float('nan')):10.3f}" for m in metrics))
+    out.update(lab_bench(paths, n_songs=args.lab_songs, moves=args.lab_moves))
+    print(f"lab: slider move p95 {out['lab_slider_p95_ms']} ms, p50 {out['lab_slider_p50_ms']} ms "
+          f"({out['lab_moves']} moves over {out['lab_songs']} songs, first open {out['lab_open_s']} s)")
     print(json.dumps(out))
     return 0
 
