@@ -19,7 +19,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.i18n import _, ngettext, plotly_separators
+from dashboard.i18n import N_, _, ngettext, plotly_separators
 
 #: Qualitative palette for clusters (colour-blind-aware Tableau 10, then 10 lighter companions).
 CLUSTER_PALETTE = [
@@ -130,6 +130,14 @@ def empty_figure(message: str | None = None, height: int | None = None) -> go.Fi
 
 #: Scales of bounded per-section values on the map's colour bar (by ``value_name``).
 VALUE_RANGES = {"confidence": (0.0, 1.0), "stability": (0.0, 1.0), "silhouette": (-1.0, 1.0)}
+#: How those per-section values are named on the colour bar (translated where shown).
+VALUE_TITLES = {"confidence": N_("confidence"), "stability": N_("stability"), "silhouette": N_("silhouette")}
+
+
+def value_title(value_name: str) -> str:
+    """A colour bar's title: a per-section value's code (``"confidence"``) in the request's
+    language, any other name (a feature's label, already translated) escaped as it is."""
+    return _(VALUE_TITLES[value_name]) if value_name in VALUE_TITLES else escape_text(value_name)
 
 
 # ---- the map ---------------------------------------------------------------------------------
@@ -219,11 +227,11 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         # a bounded quantity keeps its own scale (confidence 0–1, not Plotly's 0.5–1.5 around a
         # constant); other values span their data
         lo, hi = VALUE_RANGES.get(value_name, (None, None))
-        traces.append(scatter(idx, name=escape_text(value_name or _("value")), showlegend=False,
+        traces.append(scatter(idx, name=value_title(value_name) if value_name else _("value"), showlegend=False,
                               marker=dict(color=np.asarray(values, np.float32), colorscale=CONTINUOUS_SCALE,
                                           cmin=lo, cmax=hi,
                                           size=size, opacity=0.85, showscale=True,
-                                          colorbar=dict(title=dict(text=escape_text(value_name), side="right"),
+                                          colorbar=dict(title=dict(text=value_title(value_name), side="right"),
                                                         thickness=12, len=0.8))))
     elif categories is not None:
         idx = np.arange(n)
@@ -340,7 +348,7 @@ def density_map(grid: dict, *, clusters=None, cluster_names: dict | None = None,
         lo, hi = VALUE_RANGES.get(value_name, (None, None))
         traces.append(dict(base, z=np.asarray(grid["mean"], np.float32), zmin=lo, zmax=hi,
                            colorscale=CONTINUOUS_SCALE, showscale=True,
-                           colorbar=dict(title=dict(text=escape_text(value_name), side="right"), thickness=12,
+                           colorbar=dict(title=dict(text=value_title(value_name), side="right"), thickness=12,
                                          len=0.8)))
     else:
         with np.errstate(divide="ignore"):

@@ -176,3 +176,14 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
     assert all(": " in t for t in heat.data[0].x if "noise" not in t)
     assert any(f"{renamed}: Festival drops" in n for n in flow.data[0].node.label)
     assert int(np.asarray(heat.data[0].z).sum()) == data.comparison(a, b)["n"]
+
+
+def test_map_colour_bar_names_per_section_values_in_spanish(app):
+    with app.server.test_request_context("/map", headers=SPANISH):
+        fig = figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.array([0.2, 0.5, 0.9]),
+                                  value_name="confidence")
+        feature = figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.arange(3.0), value_name="<b>x</b>")
+    marker = fig.data[0].marker
+    assert marker.colorbar.title.text == "confianza" and (marker.cmin, marker.cmax) == (0.0, 1.0)
+    assert feature.data[0].marker.colorbar.title.text == "&lt;b&gt;x&lt;/b&gt;"  # other names: data, escaped
+    assert fig.layout.separators == ",."
