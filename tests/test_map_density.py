@@ -313,3 +313,21 @@ def test_song_pickers_list_a_bounded_page_of_songs(map_page, data, app, monkeypa
         return None
 
     assert len(find(layout).options) == 10
+
+
+def test_small_int_codes_match_numpy_unique(map_page):
+    rng = np.random.default_rng(0)
+    for values in (rng.integers(-2, 9, 5000), rng.integers(0, 3, 10).astype(np.int8), np.array([7]),
+                   np.array([1.5, 0.5, 1.5])):
+        uniq, inverse, counts = map_page.small_int_codes(values)
+        u2, i2, c2 = np.unique(values, return_inverse=True, return_counts=True)
+        assert uniq.tolist() == u2.tolist() and inverse.tolist() == i2.ravel().tolist() and counts.tolist() == c2.tolist()
+
+
+def test_medoid_sample_keeps_every_cluster(map_page):
+    labels = np.zeros(200_000, np.int64)
+    labels[[5, 77_777]] = 3  # a cluster of two points that a 1 000-point sample would likely miss
+    labels[:1000] = -1
+    xy = np.random.default_rng(1).normal(size=(len(labels), 2))
+    sxy, slab = map_page._medoid_sample(xy, labels, n=1000)
+    assert 3 in slab and 0 in slab and len(slab) <= 1002 and len(sxy) == len(slab)

@@ -85,12 +85,16 @@ def filter_mask(data, present: np.ndarray, run_id=None, songs=None, clusters=Non
 
 # ---- the map at scale: density cells past a point count, points again when zoomed in --------------
 #: Past this many points after the filters, a 2-D map is binned on the server into density cells
-#: (:func:`render_density`) and a 3-D map shows a stratified sample of this many points; zooming
+#: (:func:`render_density`) and a 3-D map shows a stratified sample (of this many points, at most
+#: :data:`MAX_3D_POINTS`); zooming
 #: a 2-D map into a window that holds at most this many draws them again one by one. A parameter
 #: of :func:`render_map` (``density_threshold``); this module value is the app's default.
 DENSITY_THRESHOLD = 200_000
 #: Cells per axis of the density grid.
 DENSITY_GRID = 400
+#: Points a 3-D map draws at most (a stratified sample past it): x, y, z and the section of each
+#: travel as binary arrays, 16 bytes a point, so 80 000 points stay under 2 MB of JSON.
+MAX_3D_POINTS = 80_000
 
 
 def window_mask(xyz: np.ndarray, view) -> np.ndarray:
@@ -130,10 +134,9 @@ def density_grid(xy: np.ndarray, *, bins: int = DENSITY_GRID, extent=None, label
     counts = np.bincount(cell, minlength=n_cells)
     out = {"x0": x0, "y0": y0, "dx": dx, "dy": dy, "counts": counts.reshape(bins, bins)}
     if labels is not None:
-        lab = np.asarray(labels)[inside]
-        clusters, code = np.unique(lab, return_inverse=True)
+        clusters, code, _sizes = small_int_codes(np.asarray(labels)[inside])
         k = max(len(clusters), 1)
-        per = np.bincount(cell * k + code.ravel(), minlength=n_cells * k).reshape(n_cells, k)
+        per = np.bincount(cell * k + code, minlength=n_cells * k).reshape(n_cells, k)
         majority = np.where(counts > 0, per.argmax(axis=1), -1)
         level = np.zeros(n_cells, np.int64)
         full = counts > 0
@@ -153,6 +156,24 @@ def density_grid(xy: np.ndarray, *, bins: int = DENSITY_GRID, extent=None, label
     return out
 
 
+def small_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True, return_counts=True)`` in O(n) for integer values of
+    a small range (cluster labels, song codes): one ``np.bincount`` instead of a sort."""
+    values = np.asarray(values)
+    if not len(values):
+        return np.empty(0, values.dtype), np.empty(0, np.int64), np.empty(0, np.int64)
+    if values.dtype.kind not in "iub" or int(values.max()) - int(values.min()) > 10_000_000:
+        uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+        return uniq, inverse.ravel(), counts
+    lo = int(values.min())
+    shifted = values.astype(np.int64) - lo
+    counts = np.bincount(shifted)
+    uniq = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), np.int64)
+    lookup[uniq] = np.arange(len(uniq))
+    return (uniq + lo).astype(values.dtype), lookup[shifted], counts[uniq]
+
+
 def stratified_sample(rows: np.ndarray, strata: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """``n`` of ``rows`` (sorted), drawn at random within each stratum in proportion to its size
     (a stratum keeps at least one row), seeded: the same sample on every redraw."""
@@ -160,15 +181,16 @@ def stratified_sample(rows: np.ndarray, strata: np.ndarray, n: int, seed: int = 
     if len(rows) <= n:
         return rows
     rng = np.random.default_rng(seed)
-    strata = np.asarray(strata)
-    uniq, inverse, sizes = np.unique(strata, return_inverse=True, return_counts=True)
+    _uniq, inverse, sizes = small_int_codes(np.asarray(strata))
     quota = np.maximum(1, np.floor(sizes * (n / len(rows))).astype(np.int64))
-    # a random key per row; within each stratum the rows with the smallest keys are kept
-    order = np.lexsort((rng.random(len(rows)), inverse.ravel()))
+    # rows in a random order, grouped by stratum (a stable sort keeps the random order inside
+    # each); the first ``quota`` of each stratum are kept
+    perm = rng.permutation(len(rows))
+    order = perm[np.argsort(inverse[perm].astype(np.int32), kind="stable")]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rank = np.empty(len(rows), np.int64)
     rank[order] = np.arange(len(rows)) - np.repeat(starts, sizes)
-    return np.sort(rows[rank < quota[inverse.ravel()]])
+    return np.sort(rows[rank < quota[inverse]])
 
 
 def _density_filters(run_id, color, songs, clusters, central, confidence) -> dict:
@@ -213,7 +235,7 @@ def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=No
         kw["values"], value_name = data.feature_values(name)[rows], feature_label(name, _)
     grid = density_grid(xy, bins=bins, extent=view, **kw)
     if "labels" in kw and data.runs.loc[run_id, "space"] == space:
-        centres = figures.centre_traces(xy, kw["labels"], names)
+        centres = figures.centre_traces(*_medoid_sample(xy, kw["labels"]), names)
     pos = data.position(selected_section) if selected_section else None
     ring_point = (proj.xyz[pos], pos) if pos is not None and proj.present[pos] else None
     revision = _density_revision(space, projection, filters or {})
@@ -236,6 +258,26 @@ def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=No
             "view": list(view) if view is not None else None, "filters": filters, "threshold": int(threshold),
             "grid": {k: grid[k] for k in ("x0", "y0", "dx", "dy")}}
     return fig, count, meta
+
+
+#: Points a density map's medoid diamonds are searched among (a seeded sample; a cluster that the
+#: sample misses brings all its points).
+MEDOID_SAMPLE = 50_000
+
+
+def _medoid_sample(xy: np.ndarray, labels: np.ndarray, n: int = MEDOID_SAMPLE, seed: int = 0):
+    """(xy, labels) of a seeded sample of the points, each cluster of ``labels`` in it: the medoid
+    search (:func:`figures.cluster_medoids`) looks at 400 points per cluster anyway."""
+    if len(labels) <= n:
+        return xy, labels
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(labels), bool)
+    keep[rng.choice(len(labels), n, replace=False)] = True
+    clusters, _code, _sizes = small_int_codes(labels)
+    missing = np.setdiff1d(clusters[clusters >= 0], labels[keep])
+    if len(missing):
+        keep |= np.isin(labels, missing)
+    return xy[keep], labels[keep]
 
 
 def _finish_points_view(fig, count, meta, *, n_shown, view, space, projection, filters, threshold, sample_note,
@@ -404,7 +446,8 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     """The map figure for the controls' values.
 
     Past ``density_threshold`` points (default :data:`DENSITY_THRESHOLD`) a 2-D map is drawn as
-    density cells (:func:`render_density`), and a 3-D map as a stratified sample of that many.
+    density cells (:func:`render_density`), and a 3-D map as a stratified sample of that many (at
+    most :data:`MAX_3D_POINTS`).
     ``view`` (``[x0, x1, y0, y1]``, from a zoom) restricts such a density map to a window: its
     points are drawn one by one again when the window holds at most the threshold. Below the
     threshold ``view`` is ignored (the browser zooms the points it has).
@@ -434,11 +477,13 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         return render_density(data, proj, mask, space=space, projection=projection, run_id=run_id, color=color,
                               selected_section=selected_section, view=view, filters=filters, threshold=threshold)
     rows = np.flatnonzero(mask)
-    sample_note = dims == 3 and len(rows) > threshold
+    cap_3d = min(threshold, MAX_3D_POINTS)
+    sample_note = dims == 3 and len(rows) > cap_3d
     n_matching = len(rows)
     if sample_note:  # a 3-D scene of a million points is not drawable: the same share of each cluster
         strata = data.run_arrays(run_id).label[rows] if run_id else np.zeros(len(rows), np.int8)
-        rows = stratified_sample(rows, strata, threshold)
+        rows = stratified_sample(rows, strata, cap_3d)
+        threshold = cap_3d
     xyz = proj.xyz[rows]
     kw = {}
     arr = data.run_arrays(run_id) if run_id else None
