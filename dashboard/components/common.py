@@ -7,10 +7,17 @@ import math
 from dash import dcc, html
 
 from ..figures import cluster_color, cluster_name
-from ..i18n import _
+from ..i18n import _, graph_locale
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["toImage", "autoScale2d", "hoverCompareCartesian"]}
+
+
+def graph_config(**extra) -> dict:
+    """A ``dcc.Graph`` ``config``: :data:`GRAPH_CONFIG`, Plotly's own strings and number format in
+    the request's language (:func:`dashboard.i18n.graph_locale`), then ``extra``. Call it in a
+    layout (per request), not at import."""
+    return {**GRAPH_CONFIG, **graph_locale(), **extra}
 
 
 def page_header(title: str, subtitle: str = "", *actions) -> html.Div:

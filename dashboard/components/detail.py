@@ -13,7 +13,7 @@ from analysis.glossary import surrogate_note
 
 from .. import figures, ids
 from ..i18n import N_, _, number, percent
-from .common import GRAPH_CONFIG, badge, cluster_chip, cluster_names, empty_state, fmt_time
+from .common import graph_config, badge, cluster_chip, cluster_names, empty_state, fmt_time
 from .player import section_player, spectrogram_url
 
 
@@ -111,7 +111,7 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
                          "the cluster, orange away from it."), className="muted small"),
                 dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10,
                                                    medians=data.feature_medians),
-                          config={**GRAPH_CONFIG, "displayModeBar": False}, className="graph-small"),
+                          config=graph_config(displayModeBar=False), className="graph-small"),
                 html.P(note, className="surrogate-note small") if note else None,
             ])
 

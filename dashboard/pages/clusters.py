@@ -14,7 +14,7 @@ from analysis.glossary import describe, surrogate_note
 from dashboard import downloads, figures, ids
 from dashboard.i18n import N_, _, integer, ngettext, number, page_title, percent
 from dashboard.components.common import (
-    GRAPH_CONFIG,
+    graph_config,
     card,
     cluster_chip,
     cluster_names,
@@ -180,7 +180,7 @@ def saliency_block(data, run_id, cluster) -> html.Div:
     return card(_(SALIENCY_TITLE),
                 html.P(_("Brighter = the network's output for this cluster depends more on this band (low "
                          "frequencies at the bottom; right: the mean over time)."), className="small"),
-                dcc.Graph(id=ids.CLUSTERS_SALIENCY, figure=fig, config=GRAPH_CONFIG),
+                dcc.Graph(id=ids.CLUSTERS_SALIENCY, figure=fig, config=graph_config()),
                 html.P(_("Method: %(method)s, %(layer)s layer of %(space)s, over %(n)s fitted prototypes.",
                          method=row["method"], layer=row["layer"], space=row["space"], n=integer(row["n_sections"])),
                        className="muted small"))
@@ -252,16 +252,16 @@ def cluster_body(data, run_id, cluster):
                           alt=_("mean spectrogram"))),
             saliency_block(data, run_id, cluster),
         ]),
-        card(_("Songs it draws from"), dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=GRAPH_CONFIG)),
+        card(_("Songs it draws from"), dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=graph_config())),
         html.Div(className="grid-2", children=[
             card(_("How it differs from the whole corpus, in standard deviations (hover: values in their units)"),
-                 dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=GRAPH_CONFIG)),
+                 dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=graph_config())),
             card(_("What the explaining model relies on most (mean |SHAP|)"),
-                 dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=GRAPH_CONFIG)),
+                 dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=graph_config())),
         ]),
         card(_("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster"),
              # the surrogate's note stands above, under the cluster's metrics
-             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values), config=GRAPH_CONFIG),
+             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values), config=graph_config()),
              glossary),
         html.Div(className="grid-2", children=[
             queue(data, protos, run_id, _("Prototype queue"),
@@ -299,7 +299,7 @@ def layout(run=None, cluster=None, section=None, **_query):
         ])),
         html.Div(className="cluster-grid", children=[
             html.Div([card(_("Cluster sizes (click a bar)"),
-                           dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=GRAPH_CONFIG)),
+                           dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=graph_config())),
                       html.Div(id=ids.CLUSTERS_BODY, children=cluster_body(data, run, cluster))]),
             html.Aside(className="detail", children=[
                 card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.CLUSTERS_DETAIL)),

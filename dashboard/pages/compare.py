@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 from dashboard import figures, ids
 from dashboard.i18n import N_, _, integer, number, page_title, percent, pgettext
 from dashboard.components.common import (
-    GRAPH_CONFIG,
+    graph_config,
     card,
     cluster_names,
     control,
@@ -331,9 +331,9 @@ def layout(a=None, b=None, section=None, **_query):
         html.Div(id=ids.COMPARE_METRICS, children=metrics_view(data, a, b)),
         html.Div(className="grid-2", children=[
             card(_("Contingency (B's clusters aligned to A's)"), dcc.Graph(id=ids.COMPARE_HEATMAP, figure=heat,
-                                                                          config=GRAPH_CONFIG)),
+                                                                          config=graph_config())),
             card(_("How sections move from A to B"), dcc.Graph(id=ids.COMPARE_SANKEY, figure=flow,
-                                                               config=GRAPH_CONFIG)),
+                                                               config=graph_config())),
         ]),
         html.Div(className="cluster-grid", children=[
             card(_("Sections: cluster by A, by B, how they relate"),

@@ -19,6 +19,7 @@ from dashboard import figures, ids
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import (
     card,
+    graph_config,
     empty_state,
     page_header,
     run_option_label,
@@ -212,7 +213,7 @@ def body() -> list:
         html.P(_("Share of verdicts that agree with the run's grouping (agree ÷ (agree + disagree); "
                  "unsure left out), with a 95 % Wilson interval. Overlapping intervals mean the data do not yet "
                  "separate the methods."), className="table-note"),
-        dcc.Graph(figure=figures.agreement_bars(per_run, labels), config={"displayModeBar": False}),
+        dcc.Graph(figure=figures.agreement_bars(per_run, labels), config=graph_config(displayModeBar=False)),
         _table([("run", _("run")), ("n", _("verdicts")), ("agree", word("agree")), ("disagree", word("disagree")),
                 ("unsure", word("unsure")), ("rate", _("agreement")), ("ci", _("95 % interval")),
                 ("experts", _("experts"))], rows, ids.JUDGEMENTS_PER_RUN),

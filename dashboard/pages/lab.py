@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from analysis.errors import AudioError, ParameterError
 from analysis.lab import KS, MIN_SLICE_SECONDS, LabParams
 from dashboard import figures, ids
-from dashboard.components.common import GRAPH_CONFIG, card, control, page_header
+from dashboard.components.common import graph_config, card, control, page_header
 from dashboard.components.player import span_player
 from dashboard.data import get_data
 from dashboard.i18n import N_, _, integer, number, page_title
@@ -76,9 +76,9 @@ def layout(song=None, **_query):
         card(None,
              html.P(id=ids.LAB_COUNTS, className="lab-counts"),
              dcc.Loading(type="default", delay_show=300, children=[
-                 dcc.Graph(id=ids.LAB_NOVELTY, config=GRAPH_CONFIG,
+                 dcc.Graph(id=ids.LAB_NOVELTY, config=graph_config(),
                            figure=figures.empty_figure(_("Computing this song's novelty…"), height=220)),
-                 dcc.Graph(id=ids.LAB_LANES, config=GRAPH_CONFIG, figure=figures.empty_figure("", height=190)),
+                 dcc.Graph(id=ids.LAB_LANES, config=graph_config(), figure=figures.empty_figure("", height=190)),
              ]),
              html.P(_("The dashed line is the prominence a novelty peak needs to become a cut (▼). Top lane: the "
                       "slices; bottom lane: after merging. Colours are clusters of this song (one colour = one "

@@ -12,7 +12,7 @@ from analysis.glossary import describe, feature_label
 from dashboard import downloads, figures, ids
 from dashboard.i18n import N_, _, integer, ngettext, number, page_title, plotly_separators
 from dashboard.components.common import (
-    GRAPH_CONFIG,
+    graph_config,
     card,
     cluster_chip,
     cluster_names,
@@ -725,7 +725,7 @@ def layout(section=None, run=None, space=None, **_query):
             html.Section(className="map-main", children=[
                 card(None,
                      html.Div(id=ids.MAP_COUNT, className="muted small map-count"),
-                     dcc.Graph(id=ids.MAP_GRAPH, config={**GRAPH_CONFIG, "scrollZoom": True},
+                     dcc.Graph(id=ids.MAP_GRAPH, config=graph_config(scrollZoom=True),
                                className="map-graph", style={"height": "640px"},
                                figure=figures.empty_figure(_("Loading…"))),
                      className="card-flush"),

@@ -12,7 +12,7 @@ from analysis.runs import k_note
 from dashboard import figures, ids
 from dashboard.i18n import N_, _, integer, ngettext, number, page_title
 from dashboard.auth import get_db
-from dashboard.components.common import GRAPH_CONFIG, card, control, empty_state, page_header, stat
+from dashboard.components.common import graph_config, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
 from dashboard.judging.repository import judgements_frame
 from dashboard.judging.stats import agreement_per_run
@@ -180,7 +180,7 @@ def layout(**_query):
         card(_("Choosing K: elbow, silhouette and BIC"),
              control(_("Space"), dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
                                               value=None, placeholder=_("all spaces"))),
-             dcc.Graph(id=ids.OVERVIEW_CURVES, config=GRAPH_CONFIG,
+             dcc.Graph(id=ids.OVERVIEW_CURVES, config=graph_config(),
                        figure=figures.k_curves(curves_for(data)))),
     ])
 
