@@ -42,7 +42,7 @@ from .structure import (
 )
 
 #: The threshold slider's grid (× the novelty's median absolute deviation); cuts are precomputed on it.
-THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(0, 51))
+THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(51))
 #: Choices of the minimum slice length (seconds) and of the merge window (0: the whole song).
 MIN_SLICE_SECONDS: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 WINDOWS: tuple[int, ...] = (0, *range(3, 31))

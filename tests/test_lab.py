@@ -10,10 +10,21 @@ import numpy as np
 import pytest
 
 from analysis.errors import ParameterError
-from analysis.lab import THRESHOLDS, LabParams, SegmentationSweep, check_scheme_name, save_scheme
-from analysis.structure import frame_features, merged_structure, novelty_structure, over_segment
+from analysis.lab import (
+    THRESHOLDS,
+    LabParams,
+    SegmentationSweep,
+    check_scheme_name,
+    save_scheme,
+)
+from analysis.structure import (
+    frame_features,
+    merged_structure,
+    novelty_structure,
+    over_segment,
+)
 from store import open_store
-from store.schema import SEGMENTS, SONGS
+from store.schema import SEGMENTS
 
 SR = 22050
 
@@ -99,8 +110,8 @@ def test_thresholds_change_the_slices_and_the_cache_is_used(song):
         a.post[0, 0] = 1.0
 
 
-@pytest.mark.parametrize("bad", [dict(threshold=-1), dict(min_slice_seconds=0), dict(window=1),
-                                 dict(window=-2), dict(k=-1), dict(threshold="x"), dict(min_seconds=float("nan"))])
+@pytest.mark.parametrize("bad", [{"threshold": -1}, {"min_slice_seconds": 0}, {"window": 1}, {"window": -2},
+                                 {"k": -1}, {"threshold": "x"}, {"min_seconds": float("nan")}])
 def test_params_are_checked(bad):
     with pytest.raises(ParameterError):
         LabParams(**bad).checked()
@@ -201,7 +212,10 @@ def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
     from dashboard.data import get_data
 
     app = create_app(lab_store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="c" * 40)
-    from dashboard.pages.songs import lanes_figure, segment_lanes  # after create_app: registers the page
+    from dashboard.pages.songs import (  # after create_app: registers the page
+        lanes_figure,
+        segment_lanes,
+    )
     with app.server.test_request_context("/songs"):
         data = get_data()
         song_id = data.songs.index[0]

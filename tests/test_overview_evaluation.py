@@ -64,7 +64,7 @@ def _callback(client, app):
 
 
 def test_card_shows_scheme_scores_when_truth_exists(stores):
-    plain, truth, root = stores
+    _plain, truth, root = stores
     app, client = _client(truth, root, "t")
     page = client.get("/")
     assert page.status_code == 200
@@ -85,7 +85,7 @@ def test_card_shows_scheme_scores_when_truth_exists(stores):
 
 
 def test_no_card_without_truth(stores):
-    plain, truth, root = stores
+    plain, _truth, root = stores
     app, client = _client(plain, root, "p")
     text = _callback(client, app)
     assert "Segmentations against the truth" not in text

@@ -68,10 +68,12 @@ def span_player(song_id: str, song_title: str, start: float, end: float, duratio
                 element_id: str, track: str | None = None) -> html.Div:
     """A player for any span of a song (``/audio/span/…``: a sound-track block, a lab slice), with
     the song bar under it; ``track`` names what was clicked."""
+    import math
+
     from dashboard.audio import span_url
     from dashboard.i18n import _
 
-    duration = float(duration) if duration and duration == duration else float(end)
+    duration = float(duration) if duration and not math.isnan(float(duration)) else float(end)
     left = 100 * start / duration if duration else 0
     width = max(0.6, 100 * (end - start) / duration) if duration else 100
     return html.Div(

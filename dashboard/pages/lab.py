@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from analysis.errors import AudioError, ParameterError
 from analysis.lab import KS, MIN_SLICE_SECONDS, LabParams
 from dashboard import figures, ids
-from dashboard.components.common import graph_config, card, control, page_header
+from dashboard.components.common import card, control, graph_config, page_header
 from dashboard.components.player import span_player
 from dashboard.data import get_data
 from dashboard.i18n import N_, _, integer, number, page_title
@@ -40,7 +40,7 @@ def _controls(data, song):
         control(_("Song"), dcc.Dropdown(id=ids.LAB_SONG, options=songs, value=song, clearable=False)),
         control(_("Novelty threshold (× MAD)"),
                 dcc.Slider(id=ids.LAB_THRESHOLD, min=0, max=5, step=0.1, value=DEFAULTS.threshold,
-                           marks={v: number(v) for v in range(0, 6)}, updatemode="drag", allow_direct_input=False,
+                           marks={v: number(v) for v in range(6)}, updatemode="drag", allow_direct_input=False,
                            tooltip={"placement": "bottom", "always_visible": False}),
                 help=_("A novelty peak becomes a cut when it rises this many median absolute deviations "
                        "above its surroundings: lower gives more slices.")),

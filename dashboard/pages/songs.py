@@ -16,7 +16,6 @@ from dashboard.components.common import (
     control,
     default_run,
     dropdown,
-    fmt_time,
     page_header,
     register_song_search,
     run_options,
@@ -261,26 +260,11 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
 
 def span_player(data, song_id, start, end, track=None):
     """A player for one span of a song (a sound-track block), with the song bar under it."""
-    from dashboard.audio import span_url
+    from dashboard.components.player import span_player as player
 
     song = data.songs.loc[song_id]
     duration = float(song["duration_s"]) if pd.notna(song.get("duration_s")) else end
-    left = 100 * start / duration if duration else 0
-    width = max(0.6, 100 * (end - start) / duration) if duration else 100
-    return html.Div(
-        className="player", **{"data-start": f"{start:.3f}", "data-end": f"{end:.3f}",
-                               "data-duration": f"{duration:.3f}", "data-song": str(song_id)},
-        children=[
-            html.Div(className="player-title", children=[
-                html.Span(song["title"], className="song-title"),
-                html.Span(str(track), className="muted") if track else None,
-                html.Span(f"{fmt_time(start)} – {fmt_time(end)}", className="muted")]),
-            html.Audio(id=ids.SONGS_SPAN_AUDIO, src=span_url(song_id, start, end), controls=True, autoPlay=True,
-                       preload="auto", className="section-audio"),
-            html.Div(className="songbar", title=_("where this block sits in its song"), children=[
-                html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
-                html.Div(className="songbar-playhead", style={"left": f"{left:.3f}%"})]),
-        ])
+    return player(song_id, song["title"], start, end, duration, element_id=ids.SONGS_SPAN_AUDIO, track=track)
 
 
 def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True, with_nmf=True):
