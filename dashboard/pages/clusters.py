@@ -291,9 +291,9 @@ def layout(run=None, cluster=None, section=None, **_query):
             control(_("Run"), dropdown(ids.CLUSTERS_RUN, run_options(data), run, optionHeight=48)),
             control(_("Cluster"), dropdown(ids.CLUSTERS_CLUSTER, opts, cluster)),
         ]), html.Div(className="controls-row", children=[
-            control(_("Export the run"), dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.RUN_KINDS, "reaper")),
+            control(_("Export the run"), dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.choices(downloads.RUN_KINDS), "reaper")),
             html.Button(_("Download run"), id=ids.CLUSTERS_EXPORT_RUN, className="btn"),
-            control(_("Playlist of the cluster"), dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.QUEUE_CHOICES, "all")),
+            control(_("Playlist of the cluster"), dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.choices(downloads.QUEUE_CHOICES), "all")),
             html.Button(_("Download playlist (.xspf)"), id=ids.CLUSTERS_EXPORT_PLAYLIST, className="btn"),
             dcc.Download(id=ids.CLUSTERS_DOWNLOAD),
         ])),

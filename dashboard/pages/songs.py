@@ -311,7 +311,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                                                     options=[{"label": _("NMF components"), "value": "nmf"}])),
             control(_("Run (reference colours, tracks, several songs)"), dropdown(ids.SONGS_RUN, run_options(data), run,
                                                                       optionHeight=48)),
-            control(_("Export the songs' labels (this run)"), dropdown(ids.SONGS_EXPORT_KIND, downloads.SONG_KINDS,
+            control(_("Export the songs' labels (this run)"), dropdown(ids.SONGS_EXPORT_KIND, downloads.choices(downloads.SONG_KINDS),
                                                                     "audacity")),
             html.Button(_("Download labels"), id=ids.SONGS_EXPORT, className="btn"),
             dcc.Download(id=ids.SONGS_DOWNLOAD),
