@@ -25,7 +25,7 @@ PHONE = (390, 844)
 LAPTOP = (1440, 900)
 SHOTS = ARTIFACTS / "screenshots"
 #: every page of the app (the admin's users page is Flask's, not Dash's)
-PAGES = ["/", "/map", "/clusters", "/compare", "/songs", "/judge", "/judgements", "/admin/users"]
+PAGES = ["/", "/map", "/clusters", "/compare", "/songs", "/lab", "/judge", "/judgements", "/admin/users"]
 
 
 @pytest.fixture(scope="module")
