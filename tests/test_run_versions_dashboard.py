@@ -201,6 +201,70 @@ def test_overview_and_judgements_pages_show_versions(store_uri, db_url):
     assert "9 2 1 7" in text  # carried, invalidated, of which not labelled, agree verdicts carried
 
 
+def test_carried_cluster_names_pure_and_through_an_unnamed_version():
+    idx = [f"s{i}" for i in range(9)]
+    v1 = pd.Series([0, 0, 0, 1, 1, 1, 2, 2, 2], index=idx)
+    v2 = v1.map(PERM)  # the same grouping, other numbers
+    v3 = v2.map({0: 1, 1: 2, 2: 0})
+    known = pd.DataFrame({"lineage": "r", "version": [1, 2, 3]}, index=["r", "r~v2", "r~v3"])
+    series = {"r": v1, "r~v2": v2, "r~v3": v3}
+    own = {"r": {0: "verse", 2: "chorus"}, "r~v2": {}, "r~v3": {}}
+    carried = lambda run: stats.carried_cluster_names(run, known, series.get, lambda r: own[r])  # noqa: E731
+    assert stats.version_cluster_matches(v1, v2) == {PERM[c]: c for c in range(3)}
+    assert carried("r") == {}  # a first version inherits nothing
+    assert carried("r~v2") == {PERM[0]: ("verse", 1), PERM[2]: ("chorus", 1)}
+    # v3 inherits through the unnamed v2, still marked as given in v1
+    v3_of = {c: int(v3[v2 == c].iloc[0]) for c in range(3)}
+    assert carried("r~v3") == {v3_of[PERM[0]]: ("verse", 1), v3_of[PERM[2]]: ("chorus", 1)}
+    # a name given in v2 wins over v1's for v3; a cluster named in its own version inherits nothing
+    own["r~v2"] = {PERM[0]: "intro"}
+    own["r~v3"] = {v3_of[PERM[2]]: "hook"}
+    assert carried("r~v3") == {v3_of[PERM[0]]: ("intro", 2)}
+    assert carried("unknown") == {}
+
+
+def test_cluster_names_carry_over_to_a_new_version_until_renamed(store_uri, db_url):
+    from flask_login import login_user
+
+    app = build_app(store_uri, db_url)
+
+    from dashboard.components.common import cluster_names
+    from dashboard.pages import clusters
+
+    data = StoreData(store_uri)
+    db = get_database(db_url)
+    ada = auth.get_user(db, "ada")
+    repository.record_cluster_name(db, ada, run_id="km", cluster=0, name="verse")
+    with app.server.test_request_context("/"):
+        login_user(ada)
+        assert cluster_names(data, "km")[0] == "verse"
+        v2 = cluster_names(data, "km~v2")
+        # km's cluster 0 is v2's cluster PERM[0] (the Hungarian matching verdicts carry over by)
+        assert v2[PERM[0]] == "verse (from v1)"
+        assert all("from v1" not in n for c, n in v2.items() if c != PERM[0])
+        assert "from v" not in " ".join(cluster_names(data, "gmm").values())  # other lineages untouched
+        block = clusters.cluster_name_block(data, "km~v2", PERM[0], v2)
+        assert "verse (from v1)" in _texts(block)
+        field = [c for c in _walk(block) if getattr(c, "id", None) == clusters.ids.CLUSTERS_RENAME_INPUT][0]
+        assert field.value == ""  # the carried name is not offered as this version's own
+    with app.server.test_request_context("/", headers={"Accept-Language": "es"}):
+        login_user(ada)
+        assert cluster_names(data, "km~v2")[PERM[0]] == "verse (de la v1)"
+    repository.record_cluster_name(db, ada, run_id="km~v2", cluster=PERM[0], name="chorus")
+    with app.server.test_request_context("/"):
+        login_user(ada)
+        assert cluster_names(data, "km~v2")[PERM[0]] == "chorus"
+        assert cluster_names(data, "km")[0] == "verse"  # each version keeps its own name
+
+
+def _walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _walk(child)
+
+
 def test_map_hover_and_detail_mark_placed_sections(store_uri, db_url):
     app = build_app(store_uri, db_url)
 

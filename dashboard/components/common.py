@@ -75,12 +75,27 @@ def expert_cluster_names(run_id) -> dict:
         return {}
 
 
+def carried_cluster_names(data, run_id) -> dict:
+    """cluster → ``"name (from v1)"``: the experts' name of the matched cluster of an older version of
+    ``run_id``'s lineage, for the clusters experts have not named in this version
+    (:func:`dashboard.judging.stats.carried_cluster_names`: the matching verdicts carry over by)."""
+    from ..judging.stats import carried_cluster_names as carried
+
+    versions = data.run_versions
+    if run_id not in versions.index or int(versions.at[run_id, "version"]) < 2:
+        return {}
+    got = carried(run_id, versions[["lineage", "version"]], data.labels_by_section, expert_cluster_names)
+    return {c: _("%(name)s (from v%(version)s)", name=name, version=version) for c, (name, version) in got.items()}
+
+
 def cluster_names(data, run_id) -> dict:
-    """cluster → the name shown for it in ``run_id``: the experts' name, else the default one
+    """cluster → the name shown for it in ``run_id``: the experts' name in this version, else one
+    carried over from an older version (marked "(from v1)"), else the default one
     (:meth:`dashboard.data.StoreData.default_cluster_names`). ``{}`` for no or an unknown run."""
     if not run_id or run_id not in data.runs.index:
         return {}
-    return {**data.default_cluster_names(run_id), **expert_cluster_names(run_id)}
+    return {**data.default_cluster_names(run_id), **carried_cluster_names(data, run_id),
+            **expert_cluster_names(run_id)}
 
 
 def badge(text: str, kind: str = "neutral") -> html.Span:

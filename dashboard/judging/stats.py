@@ -11,7 +11,9 @@ module loads neither). Shared by the Judgements page and ``sectionist judgements
 - :func:`most_disputed` sections and :func:`cluster_verdict_summary`,
 - run versions (a refit is a new run id ``{lineage}~v{version}``, so a verdict names one exact
   version): :func:`agreement_per_version` (never pooled across versions) and
-  :func:`version_carry_over` (how many verdicts on an older version still hold in a newer one).
+  :func:`version_carry_over` (how many verdicts on an older version still hold in a newer one),
+  :func:`carried_cluster_names` (experts' names of an older version's clusters shown on the matched
+  clusters of a newer one, until experts name them there), both through :func:`version_cluster_matches`.
 
 The frames hold current verdicts, one row each: ``username``, ``run_id``, ``section_id``,
 ``cluster``, ``verdict``, ``suggested_cluster``, ``created_at``… (cluster verdicts: ``cluster``,
@@ -379,8 +381,6 @@ def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.Data
         ``verdicts``, ``carried``, ``invalidated``, ``absent``, ``agree_carried`` (agree verdicts
         that carry over); one row per pair whose older version has verdicts.
     """
-    from analysis.compare import compare_labelings
-
     cols = ["lineage", "old_run", "old_version", "new_run", "new_version", "verdicts", "carried",
             "invalidated", "absent", "agree_carried"]
     if df.empty or known is None or known.empty:
@@ -405,10 +405,7 @@ def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.Data
                 la, lb = labels_of(old), labels_of(new)
                 if la is None or lb is None:
                     continue
-                common = la.index.intersection(lb.index)
-                mapping = compare_labelings(la.loc[common].to_numpy(), lb.loc[common].to_numpy(),
-                                            scores=False).mapping if len(common) else {}
-                aligned = lb.map(mapping)
+                aligned = lb.map(version_cluster_matches(la, lb))
                 now = verdicts["section_id"].map(aligned)
                 cluster = pd.to_numeric(verdicts["cluster"], errors="coerce")
                 carried = (now.notna() & cluster.notna()
@@ -418,3 +415,62 @@ def version_carry_over(df: pd.DataFrame, known: pd.DataFrame, labels) -> pd.Data
                 rows.append((lineage, old, int(old_v), new, int(new_v), len(verdicts), int(carried.sum()),
                              int(len(verdicts) - carried.sum()), absent, int((carried & agree).sum())))
     return pd.DataFrame(rows, columns=cols)
+
+
+def version_cluster_matches(old_labels: pd.Series, new_labels: pd.Series) -> dict[int, int]:
+    """Newer version's cluster → the older version's cluster it is matched to: the Hungarian
+    alignment (:func:`analysis.compare.compare_labelings`) over the sections both versions label
+    (Series of labels indexed by section id). The one matching by which verdicts
+    (:func:`version_carry_over`) and experts' cluster names (:func:`carried_cluster_names`) carry
+    over to a newer version."""
+    from analysis.compare import compare_labelings
+
+    common = old_labels.index.intersection(new_labels.index)
+    if not len(common):
+        return {}
+    mapping = compare_labelings(old_labels.loc[common].to_numpy(), new_labels.loc[common].to_numpy(),
+                                scores=False).mapping
+    return {int(k): int(v) for k, v in mapping.items()}
+
+
+def carried_cluster_names(run_id, known: pd.DataFrame, labels, names) -> dict[int, tuple[str, int]]:
+    """Experts' cluster names carried over to run version ``run_id`` from the version before it.
+
+    A cluster of ``run_id`` that experts have not named in this version takes the name of the
+    cluster of the previous version (the nearest older version of its lineage that the store holds)
+    it is matched to (:func:`version_cluster_matches`), when that one has a name: its experts' own
+    name, or one carried over to it in turn (so a name given in v1 reaches v3 through an unnamed v2).
+
+    Parameters
+    ----------
+    run_id : str
+    known : DataFrame
+        ``lineage`` and ``version`` per run id (index), every version the store holds.
+    labels : callable
+        ``labels(run_id)`` → Series of labels indexed by section id, or None when unknown.
+    names : callable
+        ``names(run_id)`` → ``{cluster: name}``, the experts' own names of that version.
+
+    Returns
+    -------
+    dict
+        cluster → ``(name, version it was given in)``, for the clusters of ``run_id`` without a
+        name of their own that inherit one; ``{}`` for a first version or an unknown run.
+    """
+    if known is None or run_id not in known.index:
+        return {}
+    lineage, version = known.at[run_id, "lineage"], int(known.at[run_id, "version"])
+    older = known[(known["lineage"] == lineage) & (known["version"].astype(int) < version)]
+    if older.empty:
+        return {}
+    previous = older["version"].astype(int).idxmax()
+    inherited = {c: (n, int(older.at[previous, "version"])) for c, n in names(previous).items() if n}
+    inherited = {**carried_cluster_names(previous, known, labels, names), **inherited}
+    if not inherited:
+        return {}
+    old, new = labels(previous), labels(run_id)
+    if old is None or new is None:
+        return {}
+    own = names(run_id)
+    return {new_c: inherited[old_c] for new_c, old_c in version_cluster_matches(old, new).items()
+            if new_c >= 0 and old_c in inherited and new_c not in own}

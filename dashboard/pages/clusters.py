@@ -18,6 +18,7 @@ from dashboard.components.common import (
     card,
     cluster_chip,
     cluster_names,
+    expert_cluster_names,
     control,
     default_run,
     dropdown,
@@ -127,8 +128,11 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
     from dashboard.auth import current_user_or_none
 
     default = data.default_cluster_names(run_id).get(int(cluster), "")
-    current = names.get(int(cluster), default)
-    custom = current != default
+    # the experts' own name in this version: a name carried over from an older version ("… (from v1)")
+    # is shown in the heading, not put in the field, so renaming gives this version a name of its own
+    own = expert_cluster_names(run_id).get(int(cluster))
+    current = own or default
+    custom = bool(own)
     user = current_user_or_none()
     rename = None
     if user is not None and user.can_judge:
