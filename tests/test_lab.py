@@ -229,3 +229,19 @@ def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
         fig = lanes_figure(data, song_id)
         ticks = " ".join(fig.layout.yaxis.ticktext)
         assert "lab-lane-test" in ticks
+
+
+def test_a_song_without_audio_says_so(tmp_path):
+    from synthetic_store import build_synthetic_store
+
+    from dashboard.app import create_app
+
+    store = build_synthetic_store(tmp_path / "store", n_sections=8, sections_per_song=8, section_seconds=3.0)
+    app = create_app(store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="f" * 40)
+    from dashboard.pages import lab as page  # after create_app: registers the page
+
+    with app.server.test_request_context("/lab"):
+        song = store.read_table("songs")["song_id"].iloc[0]
+        _nov, _lanes, counts = page._redraw(song, 1.0, 2.0, ["merge"], 0, 0, 8.0)
+        assert "audio cannot be read" in counts
+        assert page._redraw(song, -1.0, 2.0, ["merge"], 0, 0, 8.0)[2].startswith("Invalid setting")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from analysis.errors import AudioError, ParameterError
+from analysis.errors import AudioError, ParameterError, StoreError
 from analysis.lab import KS, MIN_SLICE_SECONDS, LabParams
 from dashboard import figures, ids
 from dashboard.components.common import card, control, graph_config, page_header
@@ -117,7 +117,7 @@ def _redraw(song, threshold, min_slice, merge, window, k, min_seconds):
                                                                    min_seconds))
     except ParameterError as exc:
         return dash.no_update, dash.no_update, _("Invalid setting: %(reason)s", reason=str(exc))
-    except AudioError as exc:
+    except (AudioError, StoreError, OSError) as exc:
         message = _("This song's audio cannot be read: %(reason)s", reason=str(exc))
         return figures.empty_figure(message), figures.empty_figure(""), message
     return nov, lanes, counts
