@@ -93,8 +93,8 @@ DENSITY_THRESHOLD = 200_000
 #: Cells per axis of the density grid.
 DENSITY_GRID = 400
 #: Points a 3-D map draws at most (a stratified sample past it): x, y, z and the section of each
-#: travel as binary arrays, 16 bytes a point, so 80 000 points stay under 2 MB of JSON.
-MAX_3D_POINTS = 80_000
+#: travel as binary arrays, 16 bytes a point (base64: ~21), so 60 000 points stay under 2 MB of JSON.
+MAX_3D_POINTS = 60_000
 
 
 def window_mask(xyz: np.ndarray, view) -> np.ndarray:
