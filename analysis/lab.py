@@ -7,8 +7,9 @@ The steps are those of the ``merged`` and ``novelty`` structure schemes (:mod:`a
 (the cuts of a threshold and a minimum slice length, precomputed over :data:`THRESHOLDS`) and
 :func:`~analysis.structure.merge_cuts` (clustering and merging; results kept in an LRU keyed by the
 cut positions and the merge parameters, so that thresholds giving the same cuts share one merge).
-A result equals ``merged_structure`` (merge on) or ``novelty_structure`` (merge off) called with the
-same parameters and features.
+A result equals those functions called directly on the audio with the same parameters (the MFCC-bin
+novelty and Ward clustering of the ``merged`` scheme's first version; merge off: the slices with
+their clusters), which ``tests/test_lab.py`` checks.
 
 :func:`save_scheme` writes a chosen segmentation of a song to the store as the ``segments`` part of
 the scheme ``lab-<name>``.

@@ -19,9 +19,11 @@ from analysis.lab import (
 )
 from analysis.structure import (
     frame_features,
-    merged_structure,
-    novelty_structure,
+    merge_cuts,
     over_segment,
+    segment_means,
+    standardise,
+    ward_labels,
 )
 from store import open_store
 from store.schema import SEGMENTS
@@ -62,25 +64,29 @@ SETTINGS = [
 
 
 @pytest.mark.parametrize("p", SETTINGS, ids=lambda p: f"t{p.threshold}-w{p.window}-k{p.k}")
-def test_sweep_equals_merged_structure(song, sweep, p):
+def test_sweep_equals_the_structure_steps_called_directly(song, sweep, p):
+    # merged's steps (MFCC-bin novelty over-segmentation, Ward clusters, merge), each on the audio
     res = sweep.result(p)
-    ref = merged_structure(song, SR, threshold=p.threshold, min_slice_seconds=p.min_slice_seconds, window=p.window,
-                           k=p.k, min_seconds=p.min_seconds, features=sweep.features)
-    np.testing.assert_allclose(res.post, ref.bounds)
-    np.testing.assert_array_equal(res.labels, ref.labels)
-    np.testing.assert_allclose(res.pre[1:, 0], ref.params["pre_bounds"], atol=1e-3)
-    np.testing.assert_array_equal(res.pre_labels, ref.params["pre_labels"])
-    np.testing.assert_allclose(res.cuts, over_segment(song, SR, threshold=p.threshold,
-                                                      min_slice_seconds=p.min_slice_seconds))
-    assert res.n_pre == ref.params["n_pre"] and res.n_post == ref.params["n_post"]
+    cuts = over_segment(song, SR, threshold=p.threshold, min_slice_seconds=p.min_slice_seconds)
+    pre, pre_labels, post, labels = merge_cuts(cuts, len(song) / SR, frame_features(song, SR), window=p.window,
+                                               k=p.k, min_seconds=p.min_seconds)
+    np.testing.assert_allclose(res.cuts, cuts)
+    np.testing.assert_allclose(res.pre, pre)
+    np.testing.assert_array_equal(res.pre_labels, pre_labels)
+    np.testing.assert_allclose(res.post, post)
+    np.testing.assert_array_equal(res.labels, labels)
+    assert res.n_pre == len(pre) and res.n_post == len(post)
 
 
 @pytest.mark.parametrize("threshold,k", [(0.4, None), (1.0, 3)])
-def test_merge_off_equals_novelty_structure(song, sweep, threshold, k):
+def test_merge_off_is_the_slices_with_their_clusters(song, sweep, threshold, k):
     res = sweep.result(LabParams(threshold, 2.0, False, 0, k, 8.0))
-    ref = novelty_structure(song, SR, threshold=threshold, min_slice_seconds=2.0, k=k, features=sweep.features)
-    np.testing.assert_allclose(res.post, ref.bounds)
-    np.testing.assert_array_equal(res.labels, ref.labels)
+    cuts = over_segment(song, SR, threshold=threshold, min_slice_seconds=2.0)
+    edges = np.concatenate([[0.0], cuts, [len(song) / SR]])
+    bounds = np.stack([edges[:-1], edges[1:]], axis=1)
+    F, fd = frame_features(song, SR)
+    np.testing.assert_allclose(res.post, bounds)
+    np.testing.assert_array_equal(res.labels, ward_labels(standardise(segment_means(F, fd, bounds)), k))
     np.testing.assert_allclose(res.pre, res.post)
 
 
