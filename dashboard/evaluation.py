@@ -12,7 +12,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.evaluate import STRUCTURE_RUN, evaluate_store, mean_table
 
-from .i18n import N_
+from .i18n import N_, table_locale
 
 #: Columns of the card: (metric, header). Higher is better for all of them.
 SCORE_COLUMNS = [
@@ -106,7 +106,7 @@ def evaluation_card(data):
                  "and 3 s (song start and end trimmed), pairwise F, normalised conditional entropy F and frame "
                  "ARI of the labels. Structure schemes (merged, laplacian, lab-…) use their own per-song labels; "
                  "sectioning schemes are scored with each run's clusters."), className="table-note"),
-        dash_table.DataTable(data=rows, columns=cols, sort_action="native", page_size=20,
+        dash_table.DataTable(data=rows, columns=cols, sort_action="native", page_size=20, locale_format=table_locale(),
                              style_table={"overflowX": "auto"},
                              style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 8px",
                                          "textAlign": "left", "border": "none", "borderBottom": "1px solid #f1f5f9",

@@ -106,6 +106,8 @@ WORDS = {
     "admin": N_("admin"), "expert": N_("expert"), "viewer": N_("viewer"),
     "agree": N_("agree"), "disagree": N_("disagree"), "unsure": N_("unsure"),
     "coherent": N_("coherent"), "mixed": N_("mixed"), "split": N_("split"), "merge": N_("merge"),
+    # what a run clusters (runs.level)
+    "section": N_("section"), "frame": N_("frame"), "section-mean": N_("section mean"),
 }
 
 
@@ -178,6 +180,15 @@ def date(value, fmt: str = "medium") -> str:
         except ValueError:
             return value
     return format_date(value, format=fmt, locale=current_language())
+
+
+def table_locale() -> dict:
+    """``dash_table.DataTable(locale_format=…)``: the locale's decimal mark and thousands separator
+    for the numbers a table formats itself (columns of ``type="numeric"`` with a ``format``)."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    lang = current_language()
+    return {"decimal": get_decimal_symbol(lang), "group": get_group_symbol(lang)}
 
 
 def plotly_separators() -> str:

@@ -29,9 +29,9 @@ ENGLISH_ONLY = {
     "download", "downloads", "selected", "selection", "show", "shows", "this", "that", "which", "from", "into",
     "than", "higher", "lower", "judge", "judged", "judgements", "judgement", "verdict", "verdicts", "nothing",
     "loading", "play", "tracks", "sounds", "lanes", "agree", "disagree", "unsure", "size", "name", "names",
-    "experts", "expert", "overview", "compare", "users", "log", "out", "language", "of", "to", "by", "for", "all",
+    "experts", "expert", "overview", "compare", "users", "language", "of", "to", "by", "for", "all",
     "none", "yes", "next", "previous", "back", "save", "cancel", "close", "open", "search", "filter", "colour",
-    "color", "space", "version", "average", "loud", "bright", "dark", "dense", "quiet", "what", "how", "why",
+    "space", "version", "average", "loud", "bright", "dark", "dense", "quiet", "what", "how", "why",
     "where", "when", "time", "truth", "map", "menu", "is", "are", "no.", "each", "per", "more", "less", "only",
     "here", "there", "your", "you", "queue", "blind", "mode", "centre", "center", "distance", "confidence",
     "feature", "features", "explanation", "towards", "away", "usual", "because", "seconds", "listen",
@@ -54,7 +54,7 @@ def server(tmp_path_factory):
     data = app.server.extensions["sectionist_data"]
     # data shown as it is (not translated): titles, run ids and their method/space codes, the user
     data_words = {"ada", "sectionist"}
-    for text in [*data.songs["title"].astype(str), *map(str, data.runs.index),
+    for text in [str(store.uri), *data.songs["title"].astype(str), *map(str, data.runs.index),
                  *data.runs.get("method", []), *data.runs.get("space", [])]:
         data_words.update(w.lower() for w in WORD.findall(text))
     pages = ["/" if p["path"] == "/" else p["path"] for p in dash.page_registry.values()
@@ -95,7 +95,7 @@ def _tour(server, lang, size):
             page.goto(server["url"] + path)
             page.wait_for_load_state("networkidle", timeout=60_000)
             if path != "/admin/users":
-                page.wait_for_selector("#app-nav a.nav-link")
+                page.wait_for_selector("#app-nav a.nav-link", state="attached")
             (SHOTS / lang).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / lang / _slug(path, size)), full_page=True)
             if path != "/admin/users":

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import figures, ids
-from dashboard.i18n import N_, _, integer, number, page_title, percent, pgettext
+from dashboard.i18n import N_, _, integer, number, page_title, percent, pgettext, table_locale
 from dashboard.components.common import (
     graph_config,
     card,
@@ -343,6 +343,7 @@ def layout(a=None, b=None, section=None, **_query):
                                value=[], className="checklist"),
                  html.Div(id=ids.COMPARE_TABLE_NOTE, className="table-note"),
                  dash_table.DataTable(
+                     locale_format=table_locale(),
                      id=ids.COMPARE_TABLE, columns=table_columns(), data=[], page_current=0, page_size=PAGE_SIZE,
                      page_action="custom", sort_action="custom", sort_mode="multi", sort_by=[],
                      filter_action="custom", filter_query="",

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dash_table, dcc, html
 
 from analysis.runs import k_note
 from dashboard import figures, ids
-from dashboard.i18n import N_, _, integer, ngettext, number, page_title
+from dashboard.i18n import N_, _, integer, ngettext, number, page_title, table_locale, word
 from dashboard.auth import get_db
 from dashboard.components.common import graph_config, card, control, empty_state, page_header, stat
 from dashboard.data import get_data
@@ -91,6 +91,8 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
                 v = int(v)
             elif isinstance(v, (np.floating,)):
                 v = float(v)
+            if c["id"] == "level":  # a code word: "section", "section-mean"
+                v = word(v)
             row[c["id"]] = v
         rows.append(row)
     return rows, cols
@@ -156,7 +158,7 @@ def layout(**_query):
                       "an older version still hold (the section keeps the judged cluster after alignment). Click a "
                       "run to open its clusters."),
                     className="table-note"),
-             dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native",
+             dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native", locale_format=table_locale(),
                                   page_size=15, style_table={"overflowX": "auto"},
                                   # headers and long names wrap so every metric fits a 1440 px screen
                                   style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 8px",
