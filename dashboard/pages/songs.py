@@ -25,7 +25,7 @@ from dashboard.components.detail import section_detail
 from dashboard.components.judging import register_judging
 from dashboard.components.selection import click_store, register_selection
 from dashboard.data import get_data
-from dashboard.i18n import N_, _, integer, ngettext, page_title
+from dashboard.i18n import N_, _, integer, ngettext, page_title, word
 from store.schema import SOUND_TRACKS
 
 PAGE = "songs"
@@ -61,7 +61,7 @@ def lane_name(data, run_id) -> str:
     version = r.get("version")
     version = f" · v{int(version)}" if version is not None and not pd.isna(version) else ""
     level = r.get("level")
-    level = f" · {level}" if isinstance(level, str) and level else ""
+    level = f" · {word(level)}" if isinstance(level, str) and level else ""
     return f"{r.get('space', '?')} · {r.get('method', '?')}{level}{k} · {run_id}{version}"
 
 
