@@ -68,7 +68,7 @@ def test_lane_names_unique_for_runs_sharing_space_and_method():
     names = [page.lane_name(data, r) for r in data.runs.index]
     assert len(set(names)) == len(names)
     assert names[0].startswith("musicnn · kmeans · frames (K=3)")
-    assert "section-mean" in names[1] and "r-means" in names[1]
+    assert "section mean" in names[1] and "r-means" in names[1]
     fig = page.lanes_figure(data, "s1")
     assert [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext][:3] == names
 
