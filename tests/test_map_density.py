@@ -2,7 +2,7 @@
 cell opens a section, box/lasso selections resolved on the server, 3-D samples, paged lists.
 
 The threshold is a parameter: a 2 400-section store with a threshold of 2 000 points stands in for a
-million sections with the app's 200 000 (bench/dashboard.py measures the real size).
+million sections with the app's 100 000 (bench/dashboard.py measures the real size).
 """
 
 from __future__ import annotations
