@@ -104,8 +104,14 @@ class AnalysisConfig:
                 STRUCTURES[name]  # unknown: ParameterError listing the known schemes
 
     def hashed_dict(self) -> dict:
-        """The parameters that change results, as a plain dict."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_HASHED}
+        """The parameters that change results, as a plain dict (structure schemes with their version,
+        so a scheme whose method or defaults changed is recomputed)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_HASHED}
+        if self.structure_schemes:
+            from .structure import STRUCTURES
+
+            d["structure_schemes"] = tuple(STRUCTURES[name].key for name in self.structure_schemes)
+        return d
 
     def config_hash(self) -> str:
         """A short, stable hash of :meth:`hashed_dict` (16 hex digits)."""

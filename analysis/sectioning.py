@@ -110,7 +110,7 @@ def novelty_sections(duration_s: float, *, boundaries_s: np.ndarray, min_section
 
 
 @register("merged", help="novelty over-segmentation, then clustered slices with same-cluster neighbours merged "
-                          "(analysis.structure; sections ≥ 8 s)")
+                          "(analysis.structure; sections ≥ 6 s)")
 def merged_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.ndarray:
     """The segments of :func:`analysis.structure.merged_structure` with its defaults [shape=(k, 2)], seconds."""
     from .structure import merged_structure

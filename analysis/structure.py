@@ -70,14 +70,25 @@ class Structure:
 
 @dataclass(frozen=True)
 class StructureSpec:
+    """A registered structure scheme; ``version`` goes up whenever its defaults or method change (it
+    is hashed into the analysis config and stored in each part's ``params``, so stale segments are
+    recomputed by ``analyze`` and ``sectionist segment``)."""
+
     name: str
     func: Callable
     help: str
+    version: int = 1
+
+    @property
+    def key(self) -> str:
+        """``name`` (version 1) or ``name@version``: what the analysis config hashes."""
+        return self.name if self.version == 1 else f"{self.name}@{self.version}"
 
 
 STRUCTURES: Registry = Registry(
     "structure scheme",
-    entry=lambda name, func, help="": StructureSpec(name, func, help or (func.__doc__ or "").strip().splitlines()[0]))
+    entry=lambda name, func, help="", version=1: StructureSpec(
+        name, func, help or (func.__doc__ or "").strip().splitlines()[0], int(version)))
 
 
 # ---- features and clustering helpers (pure) --------------------------------------------------------
@@ -321,6 +332,214 @@ def enforce_min_length(bounds: np.ndarray, X: np.ndarray, min_seconds: float) ->
     return bounds, X
 
 
+# ---- beat-synchronous building blocks of ``merged`` (pure) ---------------------------------------
+
+@dataclass(frozen=True)
+class BeatFeatures:
+    """One song's beat-synchronous features (what ``merged`` and ``novelty`` work on).
+
+    Attributes
+    ----------
+    times : np.ndarray [shape=(n + 1,)]
+        Edges of the ``n`` beat intervals in seconds: ``0``, the beats, the song's duration.
+    harmony : np.ndarray [shape=(n, n_bins)]
+        Log CQT (dB), the median of each beat interval.
+    timbre : np.ndarray [shape=(n, n_mfcc)]
+        MFCCs, the mean of each beat interval.
+    """
+
+    times: np.ndarray
+    harmony: np.ndarray
+    timbre: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.harmony.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return float(self.times[-1])
+
+
+def beat_features(y: np.ndarray, sr: int, *, hop_length: int = 512, bins_per_octave: int = 12,
+                  n_octaves: int = 7, n_mfcc: int = 20, beat_times: np.ndarray | None = None) -> BeatFeatures:
+    """Beat-synchronous log CQT (harmony) and MFCC (timbre) of a song (beats tracked unless given).
+
+    Cheaper than the gallery Laplacian's front end: 12 CQT bins per octave (not 36), one beat tracking.
+    """
+    import librosa
+
+    duration = len(y) / sr
+    if beat_times is None:
+        _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
+    else:
+        beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
+    C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop_length,
+                                                   bins_per_octave=bins_per_octave,
+                                                   n_bins=n_octaves * bins_per_octave)), ref=np.max)
+    M = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc)
+    n_frames = min(C.shape[1], M.shape[1])
+    frames = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=n_frames)
+    frames = frames[frames <= n_frames]
+    H = librosa.util.sync(C[:, :n_frames], frames, aggregate=np.median, pad=False)
+    T = librosa.util.sync(M[:, :n_frames], frames, pad=False)
+    times = librosa.frames_to_time(frames, sr=sr, hop_length=hop_length).astype(np.float64)
+    times[0], times[-1] = 0.0, duration
+    n = min(H.shape[1], T.shape[1], len(times) - 1)
+    return BeatFeatures(times[: n + 1], H[:, :n].T.astype(np.float64), T[:, :n].T.astype(np.float64))
+
+
+def checkerboard_novelty(X: np.ndarray, kernels: tuple[int, ...]) -> list[np.ndarray]:
+    """:func:`analysis.features.novelty_curve` of ``X`` for each kernel half-width, from one
+    self-similarity matrix (equal results; cheaper for several kernels) [each shape=(t,)]."""
+    t = X.shape[0]
+    Z = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-8)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-8
+    out = []
+    for L in (int(v) for v in kernels):
+        if t < 2 * L + 1 or L < 1:
+            out.append(np.zeros(t))
+            continue
+        Zp = np.pad(Z, ((L, L), (0, 0)), mode="edge")
+        S = np.ascontiguousarray(Zp @ Zp.T)
+        s0, s1 = S.strides
+        blocks = np.lib.stride_tricks.as_strided(S, shape=(t, 2 * L, 2 * L), strides=(s0 + s1, s0, s1),
+                                                 writeable=False)
+        g = np.exp(-0.5 * (np.linspace(-1, 1, 2 * L) / 0.5) ** 2)
+        sign = np.concatenate([-np.ones(L), np.ones(L)])
+        out.append(np.maximum(np.einsum("tij,ij->t", blocks, np.outer(g, g) * np.outer(sign, sign)), 0.0))
+    return out
+
+
+def multiscale_novelty(feats: list[np.ndarray], kernels: tuple[int, ...]) -> np.ndarray:
+    """Mean of checkerboard novelty curves over feature sets × kernel half-widths (in rows), each
+    scaled to a maximum of 1 (a curve that is all zero counts as zero) [shape=(n,)]."""
+    curves = []
+    for X in feats:
+        for c in checkerboard_novelty(X, kernels):
+            curves.append(c / c.max() if c.max() > 0 else c)
+    return np.mean(curves, axis=0) if curves else np.zeros(0)
+
+
+def novelty_peaks(nov: np.ndarray, *, threshold: float, min_distance: int) -> np.ndarray:
+    """Indices of the peaks of ``nov`` at least ``min_distance`` apart (and from either end) whose
+    prominence exceeds ``threshold`` × the curve's median absolute deviation."""
+    from scipy.signal import find_peaks
+
+    if threshold < 0:
+        raise ParameterError(f"threshold={threshold}: must be ≥ 0")
+    if min_distance < 1:
+        raise ParameterError(f"min_distance={min_distance}: must be ≥ 1")
+    if nov.size == 0 or not np.any(nov > 0):
+        return np.zeros(0, np.int64)
+    mad = np.median(np.abs(nov - np.median(nov)))
+    peaks, _ = find_peaks(nov, distance=min_distance, prominence=max(threshold * mad, 1e-3 * nov.max()))
+    return peaks[(peaks >= min_distance) & (peaks <= len(nov) - min_distance)].astype(np.int64)
+
+
+def laplacian_embedding(A: np.ndarray, *, median_size: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors of the normalised Laplacian of ``A`` (ascending eigenvalues), median-filtered
+    along time over ``median_size`` rows, and their cumulative row norms (McFee & Ellis, Eq. 10).
+
+    Row ``i`` of ``evecs[:, :k] / cnorm[:, k - 1:k]`` is beat ``i`` in the ``k``-type embedding.
+    """
+    import scipy.linalg
+    import scipy.ndimage
+    import scipy.sparse.csgraph
+
+    L = scipy.sparse.csgraph.laplacian(A, normed=True)
+    _, evecs = scipy.linalg.eigh(L)
+    evecs = scipy.ndimage.median_filter(evecs, size=(median_size, 1))
+    return evecs, np.cumsum(evecs ** 2, axis=1) ** 0.5
+
+
+def slice_means(X: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean of the rows of ``X`` over each index run ``edges[i]:edges[i + 1]`` [shape=(len(edges) − 1, d)]."""
+    c = np.vstack([np.zeros((1, X.shape[1])), np.cumsum(X, axis=0)])
+    e = np.asarray(edges, dtype=np.int64)
+    return (c[e[1:]] - c[e[:-1]]) / np.maximum(np.diff(e), 1)[:, None]
+
+
+def weighted_kmeans(X: np.ndarray, k: int, w: np.ndarray | None = None, *, n_init: int = 10, n_iter: int = 100,
+                    seed: int = 0) -> np.ndarray:
+    """Weighted K-Means (k-means++ starts, Lloyd iterations, best of ``n_init`` by weighted inertia).
+
+    In NumPy for the few dozen rows of a song's slices, where scikit-learn's per-call threading
+    overhead dominates. Deterministic for a given ``seed``. Returns labels 0…k−1 [shape=(n,)].
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    k = max(1, min(int(k), n))
+    rng = np.random.default_rng(seed)
+    best, best_inertia = np.zeros(n, np.int64), np.inf
+    for _unused in range(n_init):
+        centres = [X[rng.choice(n, p=w / w.sum())]]
+        for _unused2 in range(1, k):
+            d2 = np.min(((X[:, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1) * w
+            centres.append(X[rng.choice(n, p=d2 / d2.sum())] if d2.sum() > 0 else X[rng.integers(n)])
+        C = np.asarray(centres)
+        lab = np.full(n, -1)
+        for _unused3 in range(n_iter):
+            D = ((X[:, None, :] - C[None]) ** 2).sum(-1)
+            new = D.argmin(axis=1)
+            if np.array_equal(new, lab):
+                break
+            lab = new
+            for j in range(k):
+                m = lab == j
+                if m.any():
+                    C[j] = np.average(X[m], axis=0, weights=w[m])
+        inertia = float((w * ((X - C[lab]) ** 2).sum(-1)).sum())
+        if inertia < best_inertia - 1e-12:
+            best, best_inertia = lab.astype(np.int64), inertia
+    return best
+
+
+def cluster_slices(evecs: np.ndarray, cnorm: np.ndarray, edges: np.ndarray, *, k: int | None = None,
+                   k_min: int = 2, k_max: int = 10, seed: int = 0) -> tuple[np.ndarray, int, np.ndarray]:
+    """Cluster slices (beat index runs ``edges``) by their mean position in the Laplacian embedding.
+
+    For each ``kk`` in ``k_min…k_max`` (or only ``k``): each slice is the mean of its beats' rows of
+    the ``kk``-type embedding, the slices are clustered by :func:`weighted_kmeans` into ``kk``
+    (weighted by their number of beats), and the ``kk`` whose clusters have the highest silhouette over the beats (each
+    beat carrying its slice's cluster, in that embedding) wins; ties go to the smaller ``kk``.
+    Slices are thus alike when the recurrence graph connects their beats (repeated harmony and a
+    continuous timbre path), not when their mean features are close.
+
+    Returns the slice labels (first-appearance order), the ``k`` used and the slices' coordinates.
+    """
+    from scipy.spatial.distance import pdist, squareform
+
+    m = len(edges) - 1
+    w = np.diff(edges).astype(np.float64)
+    beat_slice = np.repeat(np.arange(m), np.diff(edges))
+
+    def fit(kk):
+        E = evecs[:, :kk] / np.maximum(cnorm[:, kk - 1:kk], 1e-12)
+        S = slice_means(E, edges)
+        lab = weighted_kmeans(S, kk, w, seed=seed)
+        return E, S, lab
+
+    if m < 2:
+        return np.zeros(m, np.int64), 1, np.zeros((m, 1))
+    if k is not None:
+        kk = max(1, min(int(k), m))
+        _, S, lab = fit(kk)
+        return _first_order(lab), kk, S
+    best = None
+    for kk in range(max(2, k_min), min(k_max, m - 1) + 1):
+        E, S, lab = fit(kk)
+        if np.unique(lab).size < 2:
+            continue
+        s = silhouette(squareform(pdist(E)), lab[beat_slice])
+        if best is None or s > best[0] + 1e-9:
+            best = (s, lab, kk, S)
+    if best is None:
+        return np.zeros(m, np.int64), 1, np.zeros((m, 1))
+    return _first_order(best[1]), best[2], best[3]
+
+
 # ---- the schemes -----------------------------------------------------------------------------------
 
 def _merged_parts(y, sr, *, threshold, kernel_seconds, min_slice_seconds, window, k, k_max, k_min, min_seconds,
@@ -376,36 +595,103 @@ def _majority(labels, dur, pre, s, e) -> int:
     return int(pd.Series(dur[inside]).groupby(labels[inside]).sum().idxmax())
 
 
-@STRUCTURES.register("merged", help="novelty over-segmentation, then cluster the slices and merge same-cluster neighbours")
-def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_seconds: float = 6.0,
-                     min_slice_seconds: float = 2.0, window: int = 0, k: int | None = None, k_max: int = 8,
-                     k_min: int = 2, min_seconds: float = 8.0, min_fraction: float = 0.0, features=None,
-                     **_) -> Structure:
-    """Over-segment with novelty, cluster the slices, merge neighbours of the same cluster.
+def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+                 novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
+                 min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 3,
+                 k_max: int = 10, min_seconds: float = 6.0, min_fraction: float = 0.0, seed: int = 0) -> dict:
+    """``merged`` on beat-synchronous features: every step's result (see :func:`merged_structure`).
+
+    Returns a dict with ``nov`` (the novelty curve, one value per beat), ``edges`` (beat indices of
+    the slices), ``pre`` / ``pre_labels`` (slices in seconds and their clusters), ``post`` /
+    ``labels`` (merged segments), ``k`` and ``groups`` (slice index runs merged).
+    """
+    n, duration = bf.n, bf.duration
+    if n < 2 * min_slice_beats + 1:
+        one = np.array([[0.0, duration]])
+        return dict(nov=np.zeros(n), edges=np.array([0, n]), pre=one, pre_labels=np.zeros(1, np.int64), post=one,
+                    labels=np.zeros(1, np.int64), k=1, groups=[(0, 1)])
+    A = laplacian_affinity(bf.harmony.T, bf.timbre.T)
+    evecs, cnorm = laplacian_embedding(A)
+    d = max(1, min(int(embed_dims), n))
+    sources = {"harmony": lambda: standardise(bf.harmony), "timbre": lambda: standardise(bf.timbre),
+               "embedding": lambda: evecs[:, :d] / np.maximum(cnorm[:, d - 1:d], 1e-12)}
+    unknown = set(novelty_features) - set(sources)
+    if unknown or not novelty_features:
+        raise ParameterError(f"novelty_features={novelty_features}: choose among {', '.join(sources)}")
+    nov = multiscale_novelty([sources[f]() for f in novelty_features], kernels)
+    peaks = novelty_peaks(nov, threshold=threshold, min_distance=int(min_slice_beats))
+    edges = np.concatenate([[0], peaks, [n]]).astype(np.int64)
+    pre = np.stack([bf.times[edges[:-1]], bf.times[edges[1:]]], axis=1)
+    pre_labels, k_used, S = cluster_slices(evecs, cnorm, edges, k=k, k_min=k_min, k_max=k_max, seed=seed)
+    dur = pre[:, 1] - pre[:, 0]
+    if window == 0:
+        groups = _runs(pre_labels)
+    else:
+        groups = merge_slices(S, dur, window=window, k=k, k_max=k_max, k_min=k_min)
+    post = np.array([[pre[a, 0], pre[b - 1, 1]] for a, b in groups])
+    Sp, _ = _weighted(S, dur, groups)
+    min_len = max(float(min_seconds), float(min_fraction) * duration)
+    post, _ = enforce_min_length(post, Sp, min_len)
+    labels = _first_order(np.array([_majority(pre_labels, dur, pre, s, e) for s, e in post], dtype=np.int64))
+    return dict(nov=nov, edges=edges, pre=pre, pre_labels=pre_labels, post=post, labels=labels, k=k_used,
+                groups=groups)
+
+
+def _merged_params(bf: BeatFeatures, kw: dict, r: dict) -> dict:
+    return dict(**{key: (list(v) if isinstance(v, tuple) else v) for key, v in kw.items()}, version=MERGED_VERSION,
+                n_beats=bf.n, k_used=int(r["k"]), n_pre=len(r["pre"]), n_post=len(r["post"]),
+                n_types=int(np.unique(r["labels"]).size),
+                pre_bounds=[round(float(c), 3) for c in r["pre"][1:, 0]], pre_labels=[int(v) for v in r["pre_labels"]])
+
+
+def _beat_input(y, sr, features, beat_times) -> BeatFeatures:
+    if features is None:
+        return beat_features(y, sr, beat_times=beat_times)
+    if not isinstance(features, BeatFeatures):
+        raise ParameterError("features: expected the BeatFeatures of analysis.structure.beat_features(y, sr) "
+                             f"(got {type(features).__name__}; frame_features() is not used by merged since version 2)")
+    return features
+
+
+#: Version of ``merged``/``novelty`` (2: beat-synchronous features, multi-scale novelty, slices clustered
+#: in the Laplacian embedding of the recurrence graph, K ≥ 3, segments ≥ 6 s).
+MERGED_VERSION = 2
+
+
+@STRUCTURES.register("merged", version=MERGED_VERSION,
+                     help="novelty over-segmentation on beats, then cluster the slices and merge same-cluster neighbours")
+def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+                     novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
+                     min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 3,
+                     k_max: int = 10, min_seconds: float = 6.0, min_fraction: float = 0.0,
+                     features: BeatFeatures | None = None, beat_times: np.ndarray | None = None, **_) -> Structure:
+    """Over-segment with novelty on beats, cluster the slices, merge neighbours of the same cluster.
+
+    1. :func:`beat_features`: beat-synchronous log CQT (harmony) and MFCC (timbre).
+    2. :func:`laplacian_affinity` (recurrence of the harmony, path-enhanced, plus the timbre path) and
+       its :func:`laplacian_embedding`.
+    3. Over-segmentation: :func:`multiscale_novelty` (checkerboard kernels of ``kernels`` beats on the
+       standardised harmony, timbre and the ``embed_dims``-dimensional embedding — ``novelty_features``),
+       :func:`novelty_peaks` at least ``min_slice_beats`` apart with a prominence above ``threshold`` ×
+       the curve's MAD. Slices start and end on beats.
+    4. :func:`cluster_slices`: each slice is the mean of its beats in the embedding, K-Means, K by
+       the silhouette over ``k_min…k_max`` (or ``k``).
+    5. Neighbours of the same cluster merge — over the whole song (``window=0``) or over a sliding
+       window of ``window`` slices, hop 1, repeated until nothing more merges (:func:`merge_slices`).
+    6. Segments shorter than ``max(min_seconds, min_fraction × duration)`` join their more similar
+       neighbour (:func:`enforce_min_length`); labels: each segment's majority slice cluster.
+
+    Defaults chosen on songs 0–11 of the development corpus only (docs/evaluate.md).
 
     Parameters
     ----------
     y : np.ndarray
         Mono audio.
     sr : int
-    threshold : float
-        Novelty peak prominence over the curve's median absolute deviation (lower: more slices).
-    kernel_seconds : float
-        Half-width of the checkerboard kernel of the over-segmentation.
-    min_slice_seconds : float
-        Shortest slice of the over-segmentation.
-    window : int
-        0: merge over the whole song; ≥ 2: over a sliding window of that many slices, repeated until
-        nothing more merges.
-    k : int, optional
-        Number of clusters; default: chosen per song by the silhouette over ``k_min``…``k_max`` (in a
-        window: over 2…``k_max``).
-    k_min, k_max : int
-    min_seconds, min_fraction : float
-        Minimum length of a merged segment: the larger of ``min_seconds`` and ``min_fraction`` × the
-        song's duration.
-    features : (np.ndarray, float), optional
-        Precomputed :func:`frame_features` (reused across parameter sweeps).
+    features : BeatFeatures, optional
+        Precomputed :func:`beat_features` (reused across schemes and parameter sweeps).
+    beat_times : np.ndarray, optional
+        Beat times in seconds (else tracked).
 
     Returns
     -------
@@ -413,25 +699,27 @@ def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_s
         The merged segments and their clusters; ``params["pre_bounds"]``/``["pre_labels"]`` hold the
         over-segmentation.
     """
-    _, _, post, labels, params = _merged_parts(
-        y, sr, threshold=threshold, kernel_seconds=kernel_seconds, min_slice_seconds=min_slice_seconds,
-        window=window, k=k, k_max=k_max, k_min=k_min, min_seconds=min_seconds, min_fraction=min_fraction,
-        features=features)
-    return Structure(post, labels, params)
+    bf = _beat_input(y, sr, features, beat_times)
+    kw = dict(threshold=threshold, kernels=tuple(kernels), novelty_features=tuple(novelty_features),
+              embed_dims=embed_dims, min_slice_beats=min_slice_beats, window=window, k=k, k_min=k_min, k_max=k_max,
+              min_seconds=min_seconds, min_fraction=min_fraction)
+    r = merged_beats(bf, **kw)
+    return Structure(r["post"], r["labels"], _merged_params(bf, kw, r))
 
 
-@STRUCTURES.register("novelty", help="merged's novelty over-segmentation before merging, with the same clusters")
-def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernel_seconds: float = 6.0,
-                      min_slice_seconds: float = 2.0, k: int | None = None, k_max: int = 8, k_min: int = 2,
-                      features=None, **_) -> Structure:
-    """The over-segmentation ``merged`` starts from (same threshold), labelled by the per-song clusters."""
-    duration = len(y) / sr
-    pre = _cuts_to_bounds(over_segment(y, sr, threshold=threshold, kernel_seconds=kernel_seconds,
-                                       min_slice_seconds=min_slice_seconds), duration)
-    F, fd = features if features is not None else frame_features(y, sr)
-    labels = ward_labels(standardise(segment_means(F, fd, pre)), k, k_max=k_max, k_min=k_min)
-    return Structure(pre, labels, dict(threshold=threshold, kernel_seconds=kernel_seconds,
-                                       min_slice_seconds=min_slice_seconds, k=k, k_max=k_max, k_min=k_min))
+@STRUCTURES.register("novelty", version=MERGED_VERSION,
+                     help="merged's novelty over-segmentation before merging, with the same clusters")
+def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+                      novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
+                      min_slice_beats: int = 4, k: int | None = None, k_min: int = 3, k_max: int = 10,
+                      features: BeatFeatures | None = None, beat_times: np.ndarray | None = None, **_) -> Structure:
+    """The over-segmentation ``merged`` starts from (same threshold), labelled by the same slice clusters."""
+    bf = _beat_input(y, sr, features, beat_times)
+    kw = dict(threshold=threshold, kernels=tuple(kernels), novelty_features=tuple(novelty_features),
+              embed_dims=embed_dims, min_slice_beats=min_slice_beats, k=k, k_min=k_min, k_max=k_max)
+    r = merged_beats(bf, **kw)
+    params = {key: (list(v) if isinstance(v, tuple) else v) for key, v in kw.items()}
+    return Structure(r["pre"], r["pre_labels"], dict(params, version=MERGED_VERSION, k_used=int(r["k"])))
 
 
 def laplacian_affinity(Csync: np.ndarray, Msync: np.ndarray) -> np.ndarray:
@@ -591,7 +879,7 @@ def song_segments(song_id: str, y: np.ndarray, sr: int, schemes) -> dict:
         spec = STRUCTURES[scheme]
         kw = {}
         if scheme in ("merged", "novelty"):
-            feats = feats or frame_features(y, sr)
+            feats = feats or beat_features(y, sr)
             kw["features"] = feats
         parts[(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id))] = segment_rows(
             song_id, scheme, spec.func(y, sr, **kw))
@@ -604,7 +892,8 @@ def segment_store(store, schemes=DEFAULT_SCHEMES, *, force: bool = False, sample
                   progress: bool = True) -> dict:
     """(Re)compute the structure segmentations of every analysed song of ``store`` from its audio.
 
-    Resumable: a song whose part of a scheme exists is skipped unless ``force``. A song that fails
+    Resumable: a song whose part of a scheme exists and was written by the scheme's current
+    :attr:`StructureSpec.version` is skipped unless ``force``. A song that fails
     (missing or unreadable audio) is reported and the others go on.
 
     Returns
@@ -624,7 +913,7 @@ def segment_store(store, schemes=DEFAULT_SCHEMES, *, force: bool = False, sample
     for song in tqdm(songs.sort_values("title").to_dict("records"), desc="segment", unit="song",
                      disable=not progress):
         sid = song["song_id"]
-        todo = [s for s in schemes if force or not store.has_part(SEGMENTS, SEGMENTS.part(scheme=s, song_id=sid))]
+        todo = [s for s in schemes if force or not _current_part(store, s, sid)]
         skipped += len(schemes) - len(todo)
         if not todo:
             continue
@@ -640,13 +929,29 @@ def segment_store(store, schemes=DEFAULT_SCHEMES, *, force: bool = False, sample
     return {"written": written, "skipped": skipped, "failed": failed}
 
 
+def _current_part(store, scheme: str, song_id: str) -> bool:
+    """Whether the song's part of ``scheme`` exists and was written by the scheme's current version."""
+    part = SEGMENTS.part(scheme=scheme, song_id=song_id)
+    if not store.has_part(SEGMENTS, part):
+        return False
+    version = STRUCTURES[scheme].version
+    if version == 1:
+        return True
+    rows = store.read_part(SEGMENTS, part, columns=["params"])
+    try:
+        return len(rows) > 0 and json.loads(rows["params"].iloc[0]).get("version") == version
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
 def register_cli(sub, options) -> None:
     p = sub.add_parser(
         "segment", help="per-song structure segmentations (merged, laplacian, …) of an analysed store",
         description="Cut each analysed song into segments with per-song structure labels (which segments "
         "are the same part) and store them in the 'segments' table, one part per scheme and song. "
         "Schemes: " + "; ".join(f"{k}: {v.help}" for k, v in sorted(STRUCTURES.items())) + ". "
-        "Resumable: songs already segmented by a scheme are skipped (--force recomputes); a song whose "
+        "Resumable: songs already segmented by the scheme's current version are skipped (--force "
+        "recomputes); a song whose "
         "audio cannot be read is reported and the others go on.")
     options.store(p)
     p.add_argument("--scheme", nargs="+", default=list(DEFAULT_SCHEMES), metavar="S",

@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     from analysis.audio import load_audio
     from analysis.evaluate import boundary_scores, label_scores, read_reference
     from analysis.features import novelty_boundaries
-    from analysis.structure import frame_features, laplacian_structure, merged_structure
+    from analysis.structure import beat_features, laplacian_structure, merged_structure
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--audio", nargs="+", default=["/tmp/devcorpus"], help="folders of WAV + truth [/tmp/devcorpus]")
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         edges = np.concatenate([[0.0], cuts, [dur]])
         est = {"novelty": _segmentation(np.stack([edges[:-1], edges[1:]], 1), range(len(edges) - 1), dur)}
         t = time.perf_counter()
-        r = merged_structure(y, sr, features=frame_features(y, sr))
+        r = merged_structure(y, sr, features=beat_features(y, sr))
         secs["merged"] += time.perf_counter() - t
         est["merged"] = _segmentation(r.bounds, r.labels, dur)
         t = time.perf_counter()

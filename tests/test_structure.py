@@ -17,12 +17,20 @@ from analysis.export import build, export_files, merge_tracks
 from analysis.sectioning import SCHEMES
 from analysis.structure import (
     STRUCTURES,
+    BeatFeatures,
+    beat_features,
+    checkerboard_novelty,
+    cluster_slices,
     compute_structure,
     enforce_min_length,
-    frame_features,
+    laplacian_embedding,
     merge_slices,
+    multiscale_novelty,
+    novelty_peaks,
     segment_rows,
+    slice_means,
     song_segments,
+    weighted_kmeans,
 )
 from sectionist.cli import main
 from store import open_store
@@ -60,7 +68,7 @@ def abab():
 
 @pytest.fixture(scope="module")
 def abab_features(abab):
-    return frame_features(abab, SR)
+    return beat_features(abab, SR)
 
 
 def label_at(result, t: float) -> int:
@@ -73,7 +81,7 @@ def inner_bounds(result) -> np.ndarray:
 
 
 def test_merged_finds_the_abab_boundaries_and_parts(abab, abab_features):
-    r = compute_structure(abab, SR, "merged", features=abab_features)
+    r = compute_structure(abab, SR, "merged", features=abab_features, k_min=2)  # default k_min = 3: whole songs
     b = inner_bounds(r)
     assert len(b) == 3 and np.all(np.abs(b - [10, 20, 30]) <= 0.5), b
     assert label_at(r, 5) == label_at(r, 25) != label_at(r, 15) == label_at(r, 35)
@@ -85,15 +93,15 @@ def test_merged_finds_the_abab_boundaries_and_parts(abab, abab_features):
 
 
 def test_novelty_is_the_over_segmentation_with_the_same_clusters(abab, abab_features):
-    nov = compute_structure(abab, SR, "novelty", features=abab_features)
-    merged = compute_structure(abab, SR, "merged", features=abab_features)
+    nov = compute_structure(abab, SR, "novelty", features=abab_features, k_min=2)
+    merged = compute_structure(abab, SR, "merged", features=abab_features, k_min=2)
     assert len(nov.bounds) == merged.params["n_pre"]
     assert list(nov.labels) == merged.params["pre_labels"]
 
 
 def test_windowed_merge_matches_global_on_abab_and_stops_when_nothing_merges(abab, abab_features):
-    g = compute_structure(abab, SR, "merged", features=abab_features, window=0)
-    w = compute_structure(abab, SR, "merged", features=abab_features, window=4)
+    g = compute_structure(abab, SR, "merged", features=abab_features, window=0, k_min=2)
+    w = compute_structure(abab, SR, "merged", features=abab_features, window=4, k_min=2)
     assert np.allclose(inner_bounds(w), inner_bounds(g), atol=0.5)
     assert label_at(w, 5) == label_at(w, 25) != label_at(w, 15)
     # merge_slices on features: AABBAA; a window of 3 merges within each run only
@@ -235,7 +243,7 @@ def test_evaluate_scores_structure_rows(tmp_path, abab):
 
 def test_reaper_export_has_pre_and_post_merge_tracks(abab, abab_features):
     sid = "a" * 16
-    r = compute_structure(abab, SR, "merged", features=abab_features)
+    r = compute_structure(abab, SR, "merged", features=abab_features, k_min=2)
     structure = segment_rows(sid, "merged", r)
     tracks = dict(merge_tracks(structure, sid))
     pre, post = tracks["merged: pre-merge slices"], tracks["merged: post-merge segments"]
@@ -256,3 +264,83 @@ def test_reaper_export_has_pre_and_post_merge_tracks(abab, abab_features):
 def test_every_structure_scheme_is_documented():
     for spec in STRUCTURES.values():
         assert spec.help and spec.func.__doc__
+
+
+# ---- merged's beat-synchronous parts --------------------------------------------------------------
+
+def test_beat_features_cover_the_song_on_beats(abab, abab_features):
+    bf = abab_features
+    assert isinstance(bf, BeatFeatures)
+    assert bf.times[0] == 0.0 and bf.duration == pytest.approx(len(abab) / SR)
+    assert np.all(np.diff(bf.times) > 0) and len(bf.times) == bf.n + 1
+    assert bf.harmony.shape == (bf.n, 84) and bf.timbre.shape == (bf.n, 20)
+    assert 60 <= bf.n <= 100  # 120 BPM over 40 s: ~80 beats
+    given = beat_features(abab, SR, beat_times=np.arange(0.5, 40, 0.5))
+    assert np.allclose(given.times[1:-1], np.arange(0.5, 40, 0.5), atol=512 / SR)
+
+
+def test_checkerboard_novelty_equals_the_features_curve_and_peaks_obey_distance():
+    from analysis.features import novelty_curve
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (40, 6)), rng.normal(4, 1, (40, 6)), rng.normal(0, 1, (40, 6))])
+    for L, c in zip((4, 8, 16, 70), checkerboard_novelty(X, (4, 8, 16, 70))):
+        assert np.allclose(c, novelty_curve(X, L))
+    nov = multiscale_novelty([X, X[:, :3]], (4, 8, 16))
+    assert nov.shape == (120,) and nov.max() <= 1.0
+    peaks = novelty_peaks(nov, threshold=1.0, min_distance=4)
+    assert np.any(np.abs(peaks - 40) <= 2) and np.any(np.abs(peaks - 80) <= 2)
+    assert np.all(np.diff(peaks) >= 4) and peaks.min() >= 4 and peaks.max() <= 116
+    assert len(novelty_peaks(nov, threshold=1e6, min_distance=4)) == 0
+    assert novelty_peaks(np.zeros(10), threshold=1.0, min_distance=2).size == 0
+    with pytest.raises(ParameterError, match="threshold"):
+        novelty_peaks(nov, threshold=-1, min_distance=4)
+
+
+def test_weighted_kmeans_and_slice_means():
+    X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [9.0]])
+    lab = weighted_kmeans(X, 2, seed=0)
+    assert lab[0] == lab[1] == lab[2] != lab[3] and lab[3] == lab[4]
+    assert np.array_equal(lab, weighted_kmeans(X, 2, seed=0))  # deterministic
+    # weights count: 0 4 | 6 10 unweighted; a heavy 10 keeps its centre, so 6 joins 0 and 4
+    Y = np.array([[0.0], [4.0], [6.0], [10.0]])
+    plain, heavy = weighted_kmeans(Y, 2, seed=0), weighted_kmeans(Y, 2, np.array([1, 1, 1, 100.0]), seed=0)
+    assert plain[0] == plain[1] != plain[2] == plain[3]
+    assert heavy[0] == heavy[1] == heavy[2] != heavy[3]
+    assert np.allclose(slice_means(np.arange(6.0)[:, None], np.array([0, 2, 6]))[:, 0], [0.5, 3.5])
+
+
+def test_cluster_slices_groups_slices_whose_beats_recur():
+    # beats of an A B A B song (20 each): A-beats connected to A-beats, B to B, plus a weak chain
+    lab = np.repeat([0, 1, 0, 1], 20)
+    A = (lab[:, None] == lab[None, :]).astype(float) * 0.5
+    A += np.diag(np.ones(79), 1) + np.diag(np.ones(79), -1)
+    np.fill_diagonal(A, 0)
+    evecs, cnorm = laplacian_embedding(A, median_size=1)
+    edges = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80])  # two slices per part
+    labels, k, S = cluster_slices(evecs, cnorm, edges, k_min=2, k_max=4)
+    assert k == 2 and list(labels) == [0, 0, 1, 1, 0, 0, 1, 1] and S.shape == (8, 2)
+    fixed, k3, _ = cluster_slices(evecs, cnorm, edges, k=3)
+    assert k3 == 3 and len(set(fixed)) == 3
+
+
+def test_merged_wants_beat_features_and_records_its_version(abab):
+    with pytest.raises(ParameterError, match="BeatFeatures"):
+        compute_structure(abab, SR, "merged", features=(np.zeros((10, 3)), 0.1))
+    with pytest.raises(ParameterError, match="novelty_features"):
+        compute_structure(abab, SR, "merged", novelty_features=("loudness",))
+    assert STRUCTURES["merged"].version >= 2 and STRUCTURES["merged"].key == f"merged@{STRUCTURES['merged'].version}"
+    assert STRUCTURES["laplacian"].key == "laplacian"
+    # the config hashes the schemes' versions: a new merged version recomputes stale segments
+    assert AnalysisConfig().hashed_dict()["structure_schemes"] == (STRUCTURES["merged"].key, "laplacian")
+
+
+def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):
+    store = _song_store(tmp_path / "store", tmp_path / "audio", abab)
+    sid = "a" * 16
+    stale = pd.DataFrame({"song_id": sid, "scheme": "merged", "index": range(1), "start_s": [0.0],
+                          "end_s": [40.0], "label": [0], "n_types": 1, "params": json.dumps({"version": 1})})
+    store.write_part(SEGMENTS, SEGMENTS.part(scheme="merged", song_id=sid), stale)
+    main(["segment", "--store", str(tmp_path / "store"), "--scheme", "merged", "-q"])
+    rows = store.read_part(SEGMENTS, SEGMENTS.part(scheme="merged", song_id=sid))
+    assert len(rows) > 1 and json.loads(rows["params"].iloc[0])["version"] == STRUCTURES["merged"].version

@@ -1,0 +1,164 @@
+"""Ablations of the ``merged`` structure scheme, and every structure scheme's scores, per song group.
+
+Songs are WAV files with a truth JSON/.lab beside them (``sectionist dev-corpus`` / ``demo-corpus``
+folders). Each group is ``NAME=FOLDER[:FIRST-LAST]`` (song indices in file order), e.g.
+``tune=/tmp/devcorpus:0-11 held=/tmp/devcorpus:12-23 demo=/tmp/s1demo``. Beat-synchronous features
+(:func:`analysis.structure.beat_features`) and the baselines' segmentations are cached under
+``bench/out/structure/`` (keyed by the file's path, size and mtime), so sweeps are cheap.
+
+``--variants`` is a JSON object ``{label: {merged_beats keyword: value}}`` (default: the ablation
+ladder in :data:`LADDER`; the key ``beat_features`` holds options of ``beat_features``); ``--baselines`` adds ``laplacian``, ``kmeans15``, the previous ``merged``
+(``merged-mfcc``: MFCC-bin novelty and Ward on mean features) and ``novelty`` (the final variant's
+slices before merging, same clusters). Prints one row per (group, scheme) with the means of boundary
+F at 0.5 s and 3 s, pairwise F, NCE F and frame ARI; the last line is one JSON object.
+
+Usage: python bench/structure_ablation.py GROUP ... [--variants JSON] [--baselines]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import pickle
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "structure")
+METRICS = ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames")
+
+#: Each step of the new ``merged`` alone (added to the previous one), ending at the defaults.
+LADDER = {
+    "beats: harmony+timbre novelty 16 beats, K 2-10, min 8 s": dict(
+        kernels=(16,), novelty_features=("harmony", "timbre"), k_min=2, min_seconds=8.0),
+    "+ K 3-10": dict(kernels=(16,), novelty_features=("harmony", "timbre"), min_seconds=8.0),
+    "+ multi-scale novelty 8/16/32 beats": dict(novelty_features=("harmony", "timbre"), min_seconds=8.0),
+    "+ embedding novelty": dict(min_seconds=8.0),
+    "+ min length 6 s (the defaults)": dict(),
+}
+
+
+def _key(path: str, what: str) -> str:
+    st = os.stat(path)
+    return hashlib.sha1(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}|{what}".encode()).hexdigest()[:16]
+
+
+def cached(path: str, what: str, compute):
+    os.makedirs(CACHE, exist_ok=True)
+    f = os.path.join(CACHE, f"{os.path.basename(path)[:-4]}-{what}-{_key(path, what)}.pkl")
+    if os.path.exists(f):
+        with open(f, "rb") as fh:
+            return pickle.load(fh)
+    value = compute()
+    with open(f + ".tmp", "wb") as fh:
+        pickle.dump(value, fh)
+    os.replace(f + ".tmp", f)
+    return value
+
+
+def groups_of(specs):
+    out = {}
+    for spec in specs:
+        name, _, rest = spec.partition("=")
+        folder, _, rng = rest.partition(":")
+        paths = sorted(glob.glob(os.path.join(folder, "*.wav")))
+        if rng:
+            a, b = (int(v) for v in rng.split("-"))
+            paths = paths[a:b + 1]
+        if not paths:
+            raise SystemExit(f"{spec}: no WAV files")
+        out[name] = paths
+    return out
+
+
+def score(ref, bounds, labels, duration) -> dict:
+    from analysis.evaluate import Segmentation, boundary_scores, label_scores
+
+    est = Segmentation(np.asarray(bounds, float).reshape(-1, 2), [str(v) for v in labels])
+    return {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
+
+
+def main(argv=None) -> int:
+    from analysis.audio import load_audio
+    from analysis.evaluate import read_reference
+    from analysis.structure import (
+        beat_features,
+        compute_structure,
+        frame_features,
+        merged_beats,
+    )
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("groups", nargs="+", metavar="NAME=FOLDER[:A-B]")
+    ap.add_argument("--variants", default=None, help="JSON {label: merged_beats kwargs}")
+    ap.add_argument("--baselines", action="store_true")
+    args = ap.parse_args(argv)
+    variants = json.loads(args.variants) if args.variants else LADDER
+    for kw in variants.values():
+        for key in ("kernels", "novelty_features"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
+    rows = {}  # (group, scheme) -> list of score dicts
+    for group, paths in groups_of(args.groups).items():
+        for p in paths:
+            ref = read_reference(p[:-4] + ".json" if os.path.exists(p[:-4] + ".json") else p[:-4] + ".lab")
+            audio = {}
+
+            def y():
+                if not audio:
+                    audio["y"], audio["sr"] = load_audio(p, 22050)
+                return audio["y"], audio["sr"]
+
+            bfs = {}
+
+            def features(opts):
+                key = json.dumps(opts, sort_keys=True)
+                if key not in bfs:
+                    what = "beatfeat" + ("-" + hashlib.sha1(key.encode()).hexdigest()[:8] if opts else "")
+                    bfs[key] = cached(p, what, lambda: beat_features(*y(), **opts))
+                return bfs[key]
+
+            duration = features({}).duration
+            last = None
+            for label, kw in variants.items():
+                kw = dict(kw)
+                last = merged_beats(features(kw.pop("beat_features", {})), **kw)
+                rows.setdefault((group, label), []).append(score(ref, last["post"], last["labels"], duration))
+            if args.baselines:
+                rows.setdefault((group, "novelty (same slices, same clusters)"), []).append(
+                    score(ref, last["pre"], last["pre_labels"], duration))
+                for scheme, what in (("laplacian", "laplacian"), ("kmeans15", "kmeans15"), ("merged-mfcc", "merged")):
+                    def run(what=what):
+                        yy, sr = y()
+                        kw = {"features": frame_features(yy, sr)} if what == "merged" else {}
+                        r = compute_structure(yy, sr, what, **kw) if what != "merged" else _old_merged(yy, sr, kw)
+                        return r.bounds, r.labels
+                    b, lab = cached(p, f"{what}-v1", run)
+                    rows.setdefault((group, scheme), []).append(score(ref, b, lab, duration))
+            print(f"{group} {os.path.basename(p)}", file=sys.stderr, flush=True)
+    print(f"{'group':6s} {'scheme':48s} " + " ".join(f"{m:>10s}" for m in METRICS))
+    out = {}
+    for (group, scheme), rs in rows.items():
+        means = {m: round(float(np.mean([r[m] for r in rs])), 3) for m in METRICS}
+        out.setdefault(group, {})[scheme] = means
+        print(f"{group:6s} {scheme:48s} " + " ".join(f"{means[m]:10.3f}" for m in METRICS))
+    print(json.dumps(out))
+    return 0
+
+
+def _old_merged(y, sr, kw):
+    """The previous ``merged`` (MFCC-bin novelty, Ward on mean MFCC/chroma/RMS), for comparison."""
+    from analysis.structure import Structure, _merged_parts
+
+    _, _, post, labels, _ = _merged_parts(y, sr, threshold=1.0, kernel_seconds=6.0, min_slice_seconds=2.0, window=0,
+                                          k=None, k_max=8, k_min=2, min_seconds=8.0, min_fraction=0.0, **kw)
+    return Structure(post, labels)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
