@@ -331,3 +331,17 @@ def test_medoid_sample_keeps_every_cluster(map_page):
     xy = np.random.default_rng(1).normal(size=(len(labels), 2))
     sxy, slab = map_page._medoid_sample(xy, labels, n=1000)
     assert 3 in slab and 0 in slab and len(slab) <= 1002 and len(sxy) == len(slab)
+
+
+def test_value_colourings_keep_to_three_quarters_of_the_threshold(map_page, data):
+    assert map_page.points_limit(1000, "cluster") == map_page.points_limit(1000, "song") == 1000
+    assert map_page.points_limit(1000, "confidence") == map_page.points_limit(1000, "feature:rms_median") == 750
+    # 2 400 points, threshold 3 000: points by cluster, density by confidence (limit 2 250)
+    assert map_page.render_map(data, SPACE, "umap2", RUN, "cluster", density_threshold=3000)[0].data[0].type \
+        == "scattergl"
+    fig, count, meta = map_page.render_map(data, SPACE, "umap2", RUN, "confidence", density_threshold=3000)
+    assert fig.data[0].type == "heatmap" and meta["threshold"] == 3000 and "2,250" in count
+    # a zoom keeps the threshold it was drawn with (not ¾ of ¾)
+    view = _window_with(data, 2000)
+    _f, _c, meta2 = map_page.zoom_redraw(data, {"xaxis.range": view[:2], "yaxis.range": view[2:]}, meta)
+    assert meta2["threshold"] == 3000

@@ -99,6 +99,15 @@ DENSITY_GRID = 400
 MAX_3D_POINTS = 60_000
 
 
+def points_limit(threshold: int, color) -> int:
+    """The most points a 2-D map draws one by one for ``threshold`` and colouring ``color``: a map
+    coloured by a value (confidence, silhouette, stability, a feature) sends a float32 more per
+    point (16 bytes instead of 12), so it keeps to ¾ of the threshold to stay under the same size."""
+    valued = color in ("confidence", "silhouette", "stability") or (isinstance(color, str)
+                                                                    and color.startswith("feature:"))
+    return int(threshold) * 3 // 4 if valued else int(threshold)
+
+
 def window_mask(xyz: np.ndarray, view) -> np.ndarray:
     """Sections whose (x, y) lie inside ``view`` = ``[x0, x1, y0, y1]`` (NaN coordinates are outside)."""
     x0, x1, y0, y1 = (float(v) for v in view)
@@ -220,7 +229,7 @@ def _density_revision(space, projection, filters) -> str:
 
 def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=None, color="cluster",
                    selected_section=None, view=None, filters=None, threshold=DENSITY_THRESHOLD,
-                   bins: int = DENSITY_GRID):
+                   bins: int = DENSITY_GRID, base_threshold=None):
     """The 2-D map as density cells (:func:`density_grid`, :func:`figures.density_map`) of the
     sections in ``mask`` (already filtered and, when zoomed, windowed to ``view``).
 
@@ -266,7 +275,8 @@ def render_density(data, proj, mask: np.ndarray, *, space, projection, run_id=No
         count = _("Zoomed in: %(shown)s sections in this window, still more than %(limit)s points; zoom in "
                   "further to see single sections", shown=integer(len(rows)), limit=integer(threshold))
     meta = {"ring": len(fig.data) - 1, "space": space, "projection": projection, "density": True,
-            "view": list(view) if view is not None else None, "filters": filters, "threshold": int(threshold),
+            "view": list(view) if view is not None else None, "filters": filters,
+            "threshold": int(threshold if base_threshold is None else base_threshold),
             "grid": {k: grid[k] for k in ("x0", "y0", "dx", "dy")}}
     return fig, count, meta
 
@@ -292,7 +302,7 @@ def _medoid_sample(xy: np.ndarray, labels: np.ndarray, n: int = MEDOID_SAMPLE, s
 
 
 def _finish_points_view(fig, count, meta, *, n_shown, view, space, projection, filters, threshold, sample_note,
-                        n_matching=0, total=0):
+                        n_matching=0, total=0, base_threshold=None):
     """``render_map``'s answer when it drew points of a density-sized map: the points of a zoomed-in
     window (density meta kept, so a zoom out bins again), or a 3-D sample (noted in the count)."""
     if view is not None:
@@ -301,7 +311,8 @@ def _finish_points_view(fig, count, meta, *, n_shown, view, space, projection, f
                           uirevision=_density_revision(space, projection, filters))
         count = _("Zoomed in: showing the %(shown)s sections in this window; zoom out to see the density of "
                   "all of them", shown=integer(n_shown))
-        meta.update(density=True, view=[x0, x1, y0, y1], filters=filters, threshold=int(threshold))
+        meta.update(density=True, view=[x0, x1, y0, y1], filters=filters,
+                    threshold=int(threshold if base_threshold is None else base_threshold))
     if sample_note:
         count = _("Showing a sample of %(shown)s of the %(matching)s matching sections (%(total)s in all): a "
                   "3-D map draws at most %(limit)s points, the same share of every cluster; filter to see all",
@@ -478,7 +489,8 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     if run_id and run_id not in data.runs.index:
         run_id = None
     mask = filter_mask(data, proj.present, run_id, songs, clusters, bool(central), confidence)
-    threshold = DENSITY_THRESHOLD if density_threshold is None else int(density_threshold)
+    base_threshold = DENSITY_THRESHOLD if density_threshold is None else int(density_threshold)
+    threshold = points_limit(base_threshold, color)
     filters = _density_filters(run_id, color, songs, clusters, central, confidence)
     dense = dims == 2 and int(np.count_nonzero(mask)) > threshold
     view = [float(v) for v in view] if dense and view is not None else None
@@ -486,9 +498,10 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
         mask &= window_mask(proj.xyz, view)
     if dense and int(np.count_nonzero(mask)) > threshold:
         return render_density(data, proj, mask, space=space, projection=projection, run_id=run_id, color=color,
-                              selected_section=selected_section, view=view, filters=filters, threshold=threshold)
+                              selected_section=selected_section, view=view, filters=filters, threshold=threshold,
+                              base_threshold=base_threshold)
     rows = np.flatnonzero(mask)
-    cap_3d = min(threshold, MAX_3D_POINTS)
+    cap_3d = min(base_threshold, MAX_3D_POINTS)
     sample_note = dims == 3 and len(rows) > cap_3d
     n_matching = len(rows)
     if sample_note:  # a 3-D scene of a million points is not drawable: the same share of each cluster
@@ -532,7 +545,8 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     if view is not None or sample_note:
         return _finish_points_view(fig, count, meta, n_shown=len(rows), view=view, space=space,
                                    projection=projection, filters=filters, threshold=threshold,
-                                   sample_note=sample_note, n_matching=n_matching, total=total)
+                                   sample_note=sample_note, n_matching=n_matching, total=total,
+                                   base_threshold=base_threshold)
     return fig, count, meta
 
 
