@@ -241,7 +241,8 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         if n <= HOVER_TEXT_LIMIT:
             marker["color"] = list(palette[codes % len(palette)])
         else:  # numbers and a stepped colour scale: no 100 000 colour strings
-            marker.update(color=codes % len(palette), cmin=0, cmax=len(palette) - 1,
+            # one byte a point (the palette has < 256 colours): 100 000 points stay under 2 MB
+            marker.update(color=(codes % len(palette)).astype(np.uint8), cmin=0, cmax=len(palette) - 1,
                           colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)])
         traces.append(scatter(idx, name=_("song"), showlegend=False, marker=marker))
     else:
