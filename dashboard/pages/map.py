@@ -206,7 +206,9 @@ def stratified_sample(rows: np.ndarray, strata: np.ndarray, n: int, seed: int = 
     # rows in a random order, grouped by stratum (a stable sort keeps the random order inside
     # each); the first ``quota`` of each stratum are kept
     perm = rng.permutation(len(rows))
-    order = perm[np.argsort(inverse[perm].astype(np.int32), kind="stable")]
+    # (16-bit keys: numpy's stable sort is a radix sort for them, ~10x faster on a million rows)
+    keys = inverse[perm].astype(np.int16 if len(sizes) < 2**15 else np.int32)
+    order = perm[np.argsort(keys, kind="stable")]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rank = np.empty(len(rows), np.int64)
     rank[order] = np.arange(len(rows)) - np.repeat(starts, sizes)
