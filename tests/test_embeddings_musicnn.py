@@ -210,3 +210,32 @@ def test_drop_section_of_demo_corpus_sounds_electronic(musicnn_cache, demo_corpu
         for _, g in tags.groupby("section_id"):
             hits.append(bool({"techno", "electronic", "dance"} & set(g.nsmallest(5, "rank")["tag"])))
     assert hits and all(hits), hits
+
+
+@pytest.mark.parametrize("frames", [187, 50, 9])
+def test_front_end_reductions_equal_the_full_convolution(frames):
+    """The blocked convolutions reduced over frequency as they go equal max_F of the whole (N, T, F, C) conv."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rng = np.random.default_rng(frames)
+    x = rng.normal(size=(3, frames, M.N_MELS)).astype(np.float32)
+
+    def full_conv(kernel, pad_t):  # direct TF conv2d (no bias), time padding only: (N, T', F', C)
+        kt, kf, _, c = kernel.shape
+        xp = np.pad(x, ((0, 0), pad_t, (0, 0)))
+        cols = sliding_window_view(xp, (kt, kf), axis=(1, 2)).astype(np.float64)
+        return np.einsum("ntfab,abc->ntfc", cols, kernel[:, :, 0, :].astype(np.float64))
+
+    timbral = rng.normal(size=(7, 38, 1, 5)).astype(np.float32)
+    want = full_conv(timbral, (3, 3)).max(axis=2)
+    got = M._timbral_extreme(x, timbral, (3, 3), time_block=4)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    for kt in (32, 64, 128):
+        temporal = rng.normal(size=(kt, 1, 1, 4)).astype(np.float32)
+        pad = ((kt - 1) // 2, kt // 2)
+        want = full_conv(temporal, pad).max(axis=2)
+        for block in (1, 8, 13):
+            got = M._temporal_extreme(x, temporal, pad, block=block)
+            assert got.shape == want.shape == (3, frames, 4)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
