@@ -341,11 +341,74 @@ def reference_features(seg: np.ndarray, p: FeatureParams) -> dict[str, float]:
     return out
 
 
+# ---- one spectral front end per song ---------------------------------------------------------------
+
+def _mel_power(y: np.ndarray, sr: int, hop_length: int) -> np.ndarray:
+    """``librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop_length)``: librosa's defaults (2048-point
+    frames, 128 bands, power 2, centred with zero padding) [shape=(128, 1 + len(y) // hop_length)]."""
+    return librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop_length)
+
+
+class SongSpectrum:
+    """One song's mel power spectrogram at librosa's defaults, computed once and shared.
+
+    ``analyze`` builds it once per song and hands it to the structure schemes (``merged`` and
+    ``laplacian`` each tracked the beats and computed MFCCs from the same spectrogram of the same
+    samples). Everything derived from it equals what the librosa call on ``y`` returns
+    (``tests/test_features.py`` checks equality, bit for bit).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        The song, mono.
+    sr : int
+        Its sample rate.
+    hop_length : int
+        Frame hop in samples (the structure schemes use 512).
+    """
+
+    def __init__(self, y: np.ndarray, sr: int, hop_length: int = 512):
+        self.y = y
+        self.sr = int(sr)
+        self.hop_length = int(hop_length)
+        self.power = _mel_power(y, sr, hop_length)
+        self._log_mel = None
+        self._mfcc: dict = {}
+        self._beats = None
+
+    def matches(self, y: np.ndarray, sr: int, hop_length: int) -> bool:
+        """Whether this is the spectrum of ``y`` at ``sr`` with ``hop_length`` (else it must not be used)."""
+        return self.y is y and self.sr == int(sr) and self.hop_length == int(hop_length)
+
+    @property
+    def log_mel(self) -> np.ndarray:
+        """``librosa.power_to_db`` of :attr:`power` (what ``onset_strength`` and ``mfcc`` compute)."""
+        if self._log_mel is None:
+            self._log_mel = librosa.power_to_db(self.power)
+        return self._log_mel
+
+    def mfcc(self, n_mfcc: int = 20) -> np.ndarray:
+        """``librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc)``."""
+        if n_mfcc not in self._mfcc:
+            self._mfcc[n_mfcc] = librosa.feature.mfcc(S=self.log_mel, sr=self.sr, n_mfcc=n_mfcc)
+        return self._mfcc[n_mfcc]
+
+    def beat_frames(self) -> np.ndarray:
+        """``librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)[1]`` (beat frames)."""
+        if self._beats is None:
+            env = librosa.onset.onset_strength(S=self.log_mel, sr=self.sr, hop_length=self.hop_length,
+                                               aggregate=np.median)
+            self._beats = librosa.beat.beat_track(onset_envelope=env, sr=self.sr, hop_length=self.hop_length,
+                                                  trim=False)[1]
+        return self._beats
+
+
 def onset_envelope(y: np.ndarray, sr: int, hop_length: int = 512, *, chunk_seconds: float = 120.0) -> np.ndarray:
     """Onset strength of a whole song, computed in overlapping chunks (bounded memory).
 
     Equals ``librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)`` away from chunk seams
-    (the seams overlap by several frames, and the top-dB floor is applied per chunk).
+    (the seams overlap by several frames, and the top-dB floor is applied per chunk). Each chunk ends at
+    the last hop boundary, so its last frames differ from :class:`SongSpectrum`'s (it is not shared).
     """
     n_frames = 1 + len(y) // hop_length
     chunk = max(64, int(chunk_seconds * sr / hop_length))

@@ -163,8 +163,13 @@ def _embedder(name: str, device: str):
 
 
 def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongResult:
-    """Analyse one file into its table parts (nothing is written here)."""
-    from .features import FeatureParams, onset_envelope, section_features, song_tempo
+    """Analyse one file into its table parts (nothing is written here).
+
+    The song is decoded once; its mel spectrogram at hop 512 (:class:`~analysis.features.SongSpectrum`)
+    is computed once and shared by the structure schemes' beat tracking and MFCCs (same values as
+    computing them in each scheme).
+    """
+    from .features import FeatureParams, SongSpectrum, onset_envelope, section_features, song_tempo
     from .sectioning import SCHEMES, make_sections, select_central
 
     t0 = time.perf_counter()
@@ -206,9 +211,16 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     parts = {(SECTIONS, SECTIONS.part(song_id=song_id)): sections, (FEATURES, FEATURES.part(song_id=song_id)): feats,
              (MELSPEC, MELSPEC.part(song_id=song_id)): melspec}
     if cfg.structure_schemes:  # per-song structure labels (analysis.structure), beside the sections
+        from sklearn.cluster import KMeans  # noqa: F401  (loads its OpenMP runtime, so the limit below applies)
+        from threadpoolctl import threadpool_limits
+
         from .structure import song_segments
 
-        parts.update(song_segments(song_id, y, sr, cfg.structure_schemes))
+        spectrum = SongSpectrum(y, sr, 512)  # the merged and laplacian schemes' beats and MFCCs, once
+        # their K-Means and neighbour searches are on a few hundred beats: OpenMP threads only cost
+        # (on a busy machine a small fit took 160 ms on 2 threads, 5 ms on one)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            parts.update(song_segments(song_id, y, sr, cfg.structure_schemes, spectrum=spectrum))
     if cfg.sound_tracks:  # the producers' sound tracks with the defaults of 'sectionist tracks' (off: slower)
         from .soundtracks import song_tracks
 

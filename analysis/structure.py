@@ -362,22 +362,30 @@ class BeatFeatures:
 
 
 def beat_features(y: np.ndarray, sr: int, *, hop_length: int = 512, bins_per_octave: int = 12,
-                  n_octaves: int = 7, n_mfcc: int = 20, beat_times: np.ndarray | None = None) -> BeatFeatures:
+                  n_octaves: int = 7, n_mfcc: int = 20, beat_times: np.ndarray | None = None,
+                  spectrum=None) -> BeatFeatures:
     """Beat-synchronous log CQT (harmony) and MFCC (timbre) of a song (beats tracked unless given).
 
     Cheaper than the gallery Laplacian's front end: 12 CQT bins per octave (not 36), one beat tracking.
+    ``spectrum``: the song's :class:`analysis.features.SongSpectrum` (same ``hop_length``), whose beats
+    and MFCCs are used instead of computing them again (same values).
     """
     import librosa
 
     duration = len(y) / sr
+    spectrum = _check_spectrum(spectrum, y, sr, hop_length)
     if beat_times is None:
-        _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
+        if spectrum is not None:
+            beats = spectrum.beat_frames()
+        else:
+            _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
     else:
         beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
     C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop_length,
                                                    bins_per_octave=bins_per_octave,
                                                    n_bins=n_octaves * bins_per_octave)), ref=np.max)
-    M = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc)
+    M = (spectrum.mfcc(n_mfcc) if spectrum is not None
+         else librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc))
     n_frames = min(C.shape[1], M.shape[1])
     frames = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=n_frames)
     frames = frames[frames <= n_frames]
@@ -644,6 +652,13 @@ def _merged_params(bf: BeatFeatures, kw: dict, r: dict) -> dict:
                 pre_bounds=[round(float(c), 3) for c in r["pre"][1:, 0]], pre_labels=[int(v) for v in r["pre_labels"]])
 
 
+def _check_spectrum(spectrum, y, sr, hop_length):
+    """``spectrum`` (a SongSpectrum or None), refused when it was computed from other samples or another hop."""
+    if spectrum is not None and not spectrum.matches(y, sr, hop_length):
+        raise ParameterError(f"spectrum: not the SongSpectrum of this song at sr={sr} and hop_length={hop_length}")
+    return spectrum
+
+
 def _beat_input(y, sr, features, beat_times) -> BeatFeatures:
     if features is None:
         return beat_features(y, sr, beat_times=beat_times)
@@ -788,19 +803,24 @@ def laplacian_labels(A: np.ndarray, *, k: int | None = None, k_min: int = 3, k_m
 
 @STRUCTURES.register("laplacian", help="McFee & Ellis (2014) Laplacian segmentation on beat-synchronous CQT/MFCC")
 def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: int = 3, k_max: int = 10,
-                        beat_times: np.ndarray | None = None, **_) -> Structure:
+                        beat_times: np.ndarray | None = None, spectrum=None, **_) -> Structure:
     """McFee & Ellis (2014) spectral structure on beat-synchronous features (librosa's gallery method).
 
     Log CQT (36 bins/octave, 7 octaves) and MFCCs are aggregated between beats (median, mean);
     :func:`laplacian_affinity` builds the graph, :func:`laplacian_labels` labels each beat interval;
     segments are runs of equal labels. Songs with fewer than 12 beat intervals are one segment.
+    ``spectrum``: the song's :class:`analysis.features.SongSpectrum` (hop 512): beats and MFCCs from it.
     """
     import librosa
 
     duration = len(y) / sr
     hop = 512
+    spectrum = _check_spectrum(spectrum, y, sr, hop)
     if beat_times is None:
-        _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop, trim=False)
+        if spectrum is not None:
+            beats = spectrum.beat_frames()
+        else:
+            _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop, trim=False)
     else:
         beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop)
     C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)),
@@ -809,7 +829,7 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
     if len(beats) < 13:
         return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=len(beats)))
     Csync = librosa.util.sync(C, beats, aggregate=np.median)
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, hop_length=hop)
+    mfcc = spectrum.mfcc(20) if spectrum is not None else librosa.feature.mfcc(y=y, sr=sr, hop_length=hop)
     Msync = librosa.util.sync(mfcc, beats)
     n = min(Csync.shape[1], Msync.shape[1])
     lab, k_used = laplacian_labels(laplacian_affinity(Csync[:, :n], Msync[:, :n]), k=k, k_min=k_min, k_max=k_max)
@@ -872,15 +892,18 @@ def segment_rows(song_id: str, scheme: str, result: Structure) -> pd.DataFrame:
     })
 
 
-def song_segments(song_id: str, y: np.ndarray, sr: int, schemes) -> dict:
-    """Table parts ``{(SEGMENTS, part): rows}`` of one song for each scheme (frame features shared)."""
+def song_segments(song_id: str, y: np.ndarray, sr: int, schemes, *, spectrum=None) -> dict:
+    """Table parts ``{(SEGMENTS, part): rows}`` of one song for each scheme (frame features shared;
+    ``spectrum``, the song's :class:`analysis.features.SongSpectrum` at hop 512, shares beats and MFCCs)."""
     parts, feats = {}, None
     for scheme in schemes:
         spec = STRUCTURES[scheme]
         kw = {}
         if scheme in ("merged", "novelty"):
-            feats = feats or beat_features(y, sr)
+            feats = feats or beat_features(y, sr, spectrum=spectrum)
             kw["features"] = feats
+        elif scheme == "laplacian":
+            kw["spectrum"] = spectrum
         parts[(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id))] = segment_rows(
             song_id, scheme, spec.func(y, sr, **kw))
     return parts

@@ -15,6 +15,7 @@ from analysis.features import (
     FEATURE_NAMES,
     FEATURE_SETS,
     FeatureParams,
+    SongSpectrum,
     feature_columns,
     onset_envelope,
     reference_features,
@@ -96,3 +97,28 @@ def test_tempo_from_chunked_onset_envelope():
     assert env.shape == whole.shape
     assert np.corrcoef(env, whole)[0, 1] > 0.99
     assert song_tempo(env, SR) == pytest.approx(125, abs=2)
+
+
+@pytest.mark.parametrize("extra", [0, 1, 123, 511])
+def test_song_spectrum_equals_the_separate_computations(song, extra):
+    """The shared front end gives exactly what each librosa call on the samples gives."""
+    y = np.concatenate([song, song[:extra]])
+    sp = SongSpectrum(y, SR, 512)
+    assert np.array_equal(sp.power, librosa.feature.melspectrogram(y=y, sr=SR, hop_length=512))
+    assert np.array_equal(sp.mfcc(20), librosa.feature.mfcc(y=y, sr=SR, hop_length=512, n_mfcc=20))
+    assert np.array_equal(sp.mfcc(13), librosa.feature.mfcc(y=y, sr=SR, hop_length=512, n_mfcc=13))
+    _, beats = librosa.beat.beat_track(y=y, sr=SR, hop_length=512, trim=False)
+    assert np.array_equal(sp.beat_frames(), beats)
+
+
+def test_song_spectrum_of_another_song_is_refused(song):
+    from analysis.structure import beat_features, laplacian_structure
+
+    sp = SongSpectrum(song, SR, 512)
+    assert sp.matches(song, SR, 512)
+    with pytest.raises(ParameterError, match="spectrum"):
+        beat_features(song.copy(), SR, spectrum=sp)
+    with pytest.raises(ParameterError, match="spectrum"):
+        beat_features(song, SR, hop_length=256, spectrum=sp)
+    with pytest.raises(ParameterError, match="spectrum"):
+        laplacian_structure(song, 44100, spectrum=sp)

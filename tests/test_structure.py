@@ -344,3 +344,18 @@ def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):
     main(["segment", "--store", str(tmp_path / "store"), "--scheme", "merged", "-q"])
     rows = store.read_part(SEGMENTS, SEGMENTS.part(scheme="merged", song_id=sid))
     assert len(rows) > 1 and json.loads(rows["params"].iloc[0])["version"] == STRUCTURES["merged"].version
+
+
+def test_shared_spectrum_gives_the_same_segments(abab):
+    """analyze hands song_segments the song's SongSpectrum (beats and MFCCs once): same rows as without."""
+    from analysis.features import SongSpectrum
+
+    schemes = ["merged", "novelty", "laplacian"]
+    alone = song_segments("a" * 16, abab, SR, schemes)
+    shared = song_segments("a" * 16, abab, SR, schemes, spectrum=SongSpectrum(abab, SR, 512))
+    assert alone.keys() == shared.keys()
+    for key in alone:
+        pd.testing.assert_frame_equal(alone[key], shared[key], check_exact=True)
+    bf, bf_shared = beat_features(abab, SR), beat_features(abab, SR, spectrum=SongSpectrum(abab, SR, 512))
+    for name in ("times", "harmony", "timbre"):
+        assert np.array_equal(getattr(bf, name), getattr(bf_shared, name))
