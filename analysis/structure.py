@@ -508,7 +508,7 @@ def cluster_slices(evecs: np.ndarray, cnorm: np.ndarray, edges: np.ndarray, *, k
                    k_min: int = 2, k_max: int = 10, seed: int = 0) -> tuple[np.ndarray, int, np.ndarray]:
     """Cluster slices (beat index runs ``edges``) by their mean position in the Laplacian embedding.
 
-    For each ``kk`` in ``k_min…k_max`` (or only ``k``): each slice is the mean of its beats' rows of
+    For each ``kk`` in ``k_min…k_max`` (at most the number of slices − 1; or only ``k``): each slice is the mean of its beats' rows of
     the ``kk``-type embedding, the slices are clustered by :func:`weighted_kmeans` into ``kk``
     (weighted by their number of beats), and the ``kk`` whose clusters have the highest silhouette over the beats (each
     beat carrying its slice's cluster, in that embedding) wins; ties go to the smaller ``kk``.
@@ -536,7 +536,7 @@ def cluster_slices(evecs: np.ndarray, cnorm: np.ndarray, edges: np.ndarray, *, k
         _, S, lab = fit(kk)
         return _first_order(lab), kk, S
     best = None
-    for kk in range(max(2, k_min), min(k_max, m - 1) + 1):
+    for kk in range(max(2, min(k_min, m - 1)), min(k_max, m - 1) + 1):  # few slices: k_min lowered to m − 1
         E, S, lab = fit(kk)
         if np.unique(lab).size < 2:
             continue
@@ -603,9 +603,9 @@ def _majority(labels, dur, pre, s, e) -> int:
     return int(pd.Series(dur[inside]).groupby(labels[inside]).sum().idxmax())
 
 
-def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int, ...] = (16, 32),
                  novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
-                 min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 3,
+                 min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 4,
                  k_max: int = 10, min_seconds: float = 6.0, min_fraction: float = 0.0, seed: int = 0) -> dict:
     """``merged`` on beat-synchronous features: every step's result (see :func:`merged_structure`).
 
@@ -669,15 +669,15 @@ def _beat_input(y, sr, features, beat_times) -> BeatFeatures:
 
 
 #: Version of ``merged``/``novelty`` (2: beat-synchronous features, multi-scale novelty, slices clustered
-#: in the Laplacian embedding of the recurrence graph, K ≥ 3, segments ≥ 6 s).
+#: in the Laplacian embedding of the recurrence graph, K ≥ 4, segments ≥ 6 s).
 MERGED_VERSION = 2
 
 
 @STRUCTURES.register("merged", version=MERGED_VERSION,
                      help="novelty over-segmentation on beats, then cluster the slices and merge same-cluster neighbours")
-def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (16, 32),
                      novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
-                     min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 3,
+                     min_slice_beats: int = 4, window: int = 0, k: int | None = None, k_min: int = 4,
                      k_max: int = 10, min_seconds: float = 6.0, min_fraction: float = 0.0,
                      features: BeatFeatures | None = None, beat_times: np.ndarray | None = None, **_) -> Structure:
     """Over-segment with novelty on beats, cluster the slices, merge neighbours of the same cluster.
@@ -724,9 +724,9 @@ def merged_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels:
 
 @STRUCTURES.register("novelty", version=MERGED_VERSION,
                      help="merged's novelty over-segmentation before merging, with the same clusters")
-def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (8, 16, 32),
+def novelty_structure(y: np.ndarray, sr: int, *, threshold: float = 1.0, kernels: tuple[int, ...] = (16, 32),
                       novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"), embed_dims: int = 8,
-                      min_slice_beats: int = 4, k: int | None = None, k_min: int = 3, k_max: int = 10,
+                      min_slice_beats: int = 4, k: int | None = None, k_min: int = 4, k_max: int = 10,
                       features: BeatFeatures | None = None, beat_times: np.ndarray | None = None, **_) -> Structure:
     """The over-segmentation ``merged`` starts from (same threshold), labelled by the same slice clusters."""
     bf = _beat_input(y, sr, features, beat_times)

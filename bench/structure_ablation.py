@@ -36,9 +36,10 @@ METRICS = ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames")
 LADDER = {
     "beats: harmony+timbre novelty 16 beats, K 2-10, min 8 s": dict(
         kernels=(16,), novelty_features=("harmony", "timbre"), k_min=2, min_seconds=8.0),
-    "+ K 3-10": dict(kernels=(16,), novelty_features=("harmony", "timbre"), min_seconds=8.0),
-    "+ multi-scale novelty 8/16/32 beats": dict(novelty_features=("harmony", "timbre"), min_seconds=8.0),
-    "+ embedding novelty": dict(min_seconds=8.0),
+    "+ K 3-10": dict(kernels=(16,), novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0),
+    "+ multi-scale novelty 16/32 beats": dict(novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0),
+    "+ embedding novelty": dict(k_min=3, min_seconds=8.0),
+    "+ K 4-10": dict(min_seconds=8.0),
     "+ min length 6 s (the defaults)": dict(),
 }
 

@@ -322,6 +322,9 @@ def test_cluster_slices_groups_slices_whose_beats_recur():
     assert k == 2 and list(labels) == [0, 0, 1, 1, 0, 0, 1, 1] and S.shape == (8, 2)
     fixed, k3, _ = cluster_slices(evecs, cnorm, edges, k=3)
     assert k3 == 3 and len(set(fixed)) == 3
+    # fewer slices than k_min + 1: K is still chosen (up to slices − 1), not one cluster for all
+    few, kf, _ = cluster_slices(evecs, cnorm, np.array([0, 20, 40, 60, 80]), k_min=5)
+    assert kf == 3 and len(set(few)) == 3
 
 
 def test_merged_wants_beat_features_and_records_its_version(abab):
