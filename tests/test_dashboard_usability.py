@@ -240,7 +240,7 @@ def test_verdict_counts_include_unsure(app, data):
         head = [th.children for th in table.children[0].children.children]
         cells = [td.children for td in table.children[1].children[0].children]
         row = dict(zip(head, cells))
-        assert (row["verdicts"], row["agree"], row["disagree"], row["unsure"]) == (5, 3, 1, 1)  # "verdicts 5" after 5
+        assert (row["verdicts"], row["agree"], row["disagree"], row["unsure"]) == ("5", "3", "1", "1")  # "verdicts 5" after 5 (locale-formatted counts)
         rows, _ = overview.runs_table_data(data, stats.agreement_per_run(repository.judgements_frame(db)))
         by_run = {r["run_id"]: r for r in rows}
         assert by_run[run]["expert_verdicts"] == 5 and by_run[run]["expert_agreement"] == pytest.approx(0.75)
