@@ -12,6 +12,7 @@ from analysis.glossary import describe, feature_label
 from dashboard import downloads, figures, ids
 from dashboard.i18n import N_, _, integer, ngettext, number, page_title, plotly_separators
 from dashboard.components.common import (
+    GRAPH_CONFIG,
     graph_config,
     card,
     cluster_chip,
@@ -92,6 +93,10 @@ def filter_mask(data, present: np.ndarray, run_id=None, songs=None, clusters=Non
 #: points (x, y and the section of each travel as binary arrays, ~16 bytes a point in JSON) keep
 #: a response under 2 MB.
 DENSITY_THRESHOLD = 100_000
+#: Mode-bar buttons the map leaves out: those of every graph but Autoscale, which zooms a density
+#: map out to all of it again (a double click selects in lasso mode; "Reset axes" returns to the
+#: window a zoom was drawn for).
+MAP_MODEBAR_REMOVE = [b for b in GRAPH_CONFIG["modeBarButtonsToRemove"] if b != "autoScale2d"]
 #: Cells per axis of the density grid.
 DENSITY_GRID = 400
 #: Points a 3-D map draws at most (a stratified sample past it): x, y, z and the section of each
@@ -311,8 +316,8 @@ def _finish_points_view(fig, count, meta, *, n_shown, view, space, projection, f
         x0, x1, y0, y1 = (float(v) for v in view)
         fig.update_layout(xaxis_range=[min(x0, x1), max(x0, x1)], yaxis_range=[min(y0, y1), max(y0, y1)],
                           uirevision=_density_revision(space, projection, filters))
-        count = _("Zoomed in: showing the %(shown)s sections in this window; zoom out to see the density of "
-                  "all of them", shown=integer(n_shown))
+        count = _("Zoomed in: showing the %(shown)s sections in this window; zoom out (mouse wheel, or the "
+                  "tool bar's Autoscale) to see the density of all of them", shown=integer(n_shown))
         meta.update(density=True, view=[x0, x1, y0, y1], filters=filters,
                     threshold=int(threshold if base_threshold is None else base_threshold))
     if sample_note:
@@ -752,7 +757,7 @@ def layout(section=None, run=None, space=None, **_query):
             html.Section(className="map-main", children=[
                 card(None,
                      html.Div(id=ids.MAP_COUNT, className="muted small map-count"),
-                     dcc.Graph(id=ids.MAP_GRAPH, config=graph_config(scrollZoom=True),
+                     dcc.Graph(id=ids.MAP_GRAPH, config=graph_config(scrollZoom=True, modeBarButtonsToRemove=MAP_MODEBAR_REMOVE),
                                className="map-graph", style={"height": "640px"},
                                figure=figures.empty_figure(_("Loading…"))),
                      className="card-flush"),
