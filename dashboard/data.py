@@ -153,6 +153,11 @@ class StoreData:
                 return False
             self._version = version
             self._cache = _Cache(self.store)
+            # the old cache's frames were frozen out of the collector's scans (_long_lived): hand
+            # them back, so any reference cycles among them are collected with it
+            import gc
+
+            gc.unfreeze()
             # cached_property values live in __dict__: drop them with the cache
             for name in [k for k, v in type(self).__dict__.items() if isinstance(v, cached_property)]:
                 self.__dict__.pop(name, None)
@@ -813,7 +818,8 @@ def _long_lived(value):
     (:func:`gc.freeze`). The store's frames and arrays live as long as the cache, and a full
     collection visits every element of every object array among them: at 1 000 000 sections
     each one took ~0.4 s, a pause in whichever request happened to trigger it. Frozen objects are
-    still freed by reference counting when the cache is dropped."""
+    still freed by reference counting when the cache is dropped, and :meth:`StoreData.refresh`
+    unfreezes them then (so cycles among them are collected too)."""
     import gc
 
     gc.freeze()
