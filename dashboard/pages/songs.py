@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, figures, ids
 from dashboard.components.common import (
-    GRAPH_CONFIG,
+    graph_config,
     card,
     cluster_names,
     control,
@@ -317,7 +317,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
             dcc.Download(id=ids.SONGS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
-            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=GRAPH_CONFIG, figure=figures.empty_figure(_("Loading…"))),
+            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=figures.empty_figure(_("Loading…"))),
                  html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
                           "Lanes: each run's clusters are coloured after matching them to the chosen run's "
                           "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
