@@ -159,8 +159,12 @@ def silhouette(D: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette coefficient from a square distance matrix (as scikit-learn's, singletons 0)."""
     _, lab = np.unique(labels, return_inverse=True)
     onehot = np.eye(lab.max() + 1)[lab]  # (n, k)
-    sizes = onehot.sum(axis=0)
-    sums = D @ onehot  # distance of each point to every cluster, summed
+    return _silhouette_of(D @ onehot, lab, onehot.sum(axis=0))
+
+
+def _silhouette_of(sums: np.ndarray, lab: np.ndarray, sizes: np.ndarray) -> float:
+    """The silhouette from each point's summed distance to every cluster ``sums`` [shape=(n, k)], the
+    points' clusters ``lab`` (0…k−1) and the clusters' sizes."""
     own = sizes[lab]
     a = sums[np.arange(len(lab)), lab] / np.maximum(own - 1, 1)
     other = sums / sizes
@@ -494,10 +498,12 @@ def weighted_kmeans(X: np.ndarray, k: int, w: np.ndarray | None = None, *, n_ini
             if np.array_equal(new, lab):
                 break
             lab = new
-            for j in range(k):
-                m = lab == j
-                if m.any():
-                    C[j] = np.average(X[m], axis=0, weights=w[m])
+            # the weighted mean of each non-empty cluster (row sums in index order, as np.average's)
+            wsum = np.bincount(lab, weights=w, minlength=k)
+            num = np.zeros_like(C)
+            np.add.at(num, lab, X * w[:, None])
+            full = wsum > 0
+            C[full] = num[full] / wsum[full, None]
         inertia = float((w * ((X - C[lab]) ** 2).sum(-1)).sum())
         if inertia < best_inertia - 1e-12:
             best, best_inertia = lab.astype(np.int64), inertia
@@ -529,6 +535,15 @@ def cluster_slices(evecs: np.ndarray, cnorm: np.ndarray, edges: np.ndarray, *, k
         lab = weighted_kmeans(S, kk, w, seed=seed)
         return E, S, lab
 
+    def beat_silhouette(E, lab):
+        # every beat carries its slice's cluster: sum the beats' distances per slice first (n × m),
+        # then per cluster (the silhouette of ``lab[beat_slice]`` without an n × n × k product)
+        per_slice = np.add.reduceat(squareform(pdist(E)), edges[:-1], axis=1)
+        _, inv = np.unique(lab, return_inverse=True)
+        onehot = np.eye(inv.max() + 1)[inv]  # (m, k)
+        beat_lab = inv[beat_slice]
+        return _silhouette_of(per_slice @ onehot, beat_lab, np.bincount(beat_lab).astype(np.float64))
+
     if m < 2:
         return np.zeros(m, np.int64), 1, np.zeros((m, 1))
     if k is not None:
@@ -540,7 +555,7 @@ def cluster_slices(evecs: np.ndarray, cnorm: np.ndarray, edges: np.ndarray, *, k
         E, S, lab = fit(kk)
         if np.unique(lab).size < 2:
             continue
-        s = silhouette(squareform(pdist(E)), lab[beat_slice])
+        s = beat_silhouette(E, lab)
         if best is None or s > best[0] + 1e-9:
             best = (s, lab, kk, S)
     if best is None:
@@ -613,11 +628,33 @@ def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int
     the slices), ``pre`` / ``pre_labels`` (slices in seconds and their clusters), ``post`` /
     ``labels`` (merged segments), ``k`` and ``groups`` (slice index runs merged).
     """
-    n, duration = bf.n, bf.duration
+    n = bf.n
     if n < 2 * min_slice_beats + 1:
-        one = np.array([[0.0, duration]])
-        return dict(nov=np.zeros(n), edges=np.array([0, n]), pre=one, pre_labels=np.zeros(1, np.int64), post=one,
-                    labels=np.zeros(1, np.int64), k=1, groups=[(0, 1)])
+        return _one_segment(bf)
+    nov, evecs, cnorm = merged_front(bf, kernels=kernels, novelty_features=novelty_features, embed_dims=embed_dims)
+    edges = slice_edges(nov, threshold=threshold, min_slice_beats=min_slice_beats)
+    pre = np.stack([bf.times[edges[:-1]], bf.times[edges[1:]]], axis=1)
+    pre_labels, k_used, S = cluster_slices(evecs, cnorm, edges, k=k, k_min=k_min, k_max=k_max, seed=seed)
+    post, labels, groups = merge_clustered(pre, pre_labels, S, bf.duration, window=window, k=k, k_min=k_min,
+                                           k_max=k_max, min_seconds=min_seconds, min_fraction=min_fraction)
+    return dict(nov=nov, edges=edges, pre=pre, pre_labels=pre_labels, post=post, labels=labels, k=k_used,
+                groups=groups)
+
+
+def _one_segment(bf: BeatFeatures) -> dict:
+    """:func:`merged_beats`'s answer for a song too short for two slices: one segment."""
+    one = np.array([[0.0, bf.duration]])
+    return dict(nov=np.zeros(bf.n), edges=np.array([0, bf.n]), pre=one, pre_labels=np.zeros(1, np.int64),
+                post=one.copy(), labels=np.zeros(1, np.int64), k=1, groups=[(0, 1)])
+
+
+def merged_front(bf: BeatFeatures, *, kernels: tuple[int, ...] = (16, 32),
+                 novelty_features: tuple[str, ...] = ("harmony", "timbre", "embedding"),
+                 embed_dims: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The part of :func:`merged_beats` that no threshold, slice length, K or merge setting changes:
+    the beats' :func:`laplacian_embedding` and the :func:`multiscale_novelty` curve (the segmentation
+    lab computes it once per song). Returns ``(nov, evecs, cnorm)``."""
+    n = bf.n
     A = laplacian_affinity(bf.harmony.T, bf.timbre.T)
     evecs, cnorm = laplacian_embedding(A)
     d = max(1, min(int(embed_dims), n))
@@ -627,22 +664,33 @@ def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int
     if unknown or not novelty_features:
         raise ParameterError(f"novelty_features={novelty_features}: choose among {', '.join(sources)}")
     nov = multiscale_novelty([sources[f]() for f in novelty_features], kernels)
+    return nov, evecs, cnorm
+
+
+def slice_edges(nov: np.ndarray, *, threshold: float, min_slice_beats: int) -> np.ndarray:
+    """Beat indices ``0, peaks…, n`` of the slices cut at :func:`novelty_peaks` of ``nov`` (one value per beat)."""
     peaks = novelty_peaks(nov, threshold=threshold, min_distance=int(min_slice_beats))
-    edges = np.concatenate([[0], peaks, [n]]).astype(np.int64)
-    pre = np.stack([bf.times[edges[:-1]], bf.times[edges[1:]]], axis=1)
-    pre_labels, k_used, S = cluster_slices(evecs, cnorm, edges, k=k, k_min=k_min, k_max=k_max, seed=seed)
+    return np.concatenate([[0], peaks, [len(nov)]]).astype(np.int64)
+
+
+def merge_clustered(pre: np.ndarray, pre_labels: np.ndarray, S: np.ndarray, duration: float, *, window: int = 0,
+                    k: int | None = None, k_min: int = 4, k_max: int = 10, min_seconds: float = 6.0,
+                    min_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """:func:`merged_beats`'s steps after :func:`cluster_slices`: neighbours of the same cluster merged
+    (``window`` 0: runs of ``pre_labels``; else :func:`merge_slices` on the slice coordinates ``S``),
+    segments shorter than ``max(min_seconds, min_fraction × duration)`` absorbed, each labelled by its
+    majority slice cluster. Returns ``(post, labels, groups)``."""
     dur = pre[:, 1] - pre[:, 0]
     if window == 0:
         groups = _runs(pre_labels)
     else:
         groups = merge_slices(S, dur, window=window, k=k, k_max=k_max, k_min=k_min)
     post = np.array([[pre[a, 0], pre[b - 1, 1]] for a, b in groups])
-    Sp, _ = _weighted(S, dur, groups)
+    Sp, _unused = _weighted(S, dur, groups)
     min_len = max(float(min_seconds), float(min_fraction) * duration)
-    post, _ = enforce_min_length(post, Sp, min_len)
+    post, _unused = enforce_min_length(post, Sp, min_len)
     labels = _first_order(np.array([_majority(pre_labels, dur, pre, s, e) for s, e in post], dtype=np.int64))
-    return dict(nov=nov, edges=edges, pre=pre, pre_labels=pre_labels, post=post, labels=labels, k=k_used,
-                groups=groups)
+    return post, labels, groups
 
 
 def _merged_params(bf: BeatFeatures, kw: dict, r: dict) -> dict:
