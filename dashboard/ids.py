@@ -107,6 +107,8 @@ MAP_SELECTION = "map-selection-summary"
 MAP_SELECTION_PAGE = "map-selection-page"
 MAP_SELECTION_PREV = "map-selection-prev"
 MAP_SELECTION_NEXT = "map-selection-next"
+#: The ‹ › pager of the selection list (shown only when the selection fills more than one page).
+MAP_SELECTION_PAGER = "map-selection-pager"
 MAP_DETAIL = "map-detail"
 MAP_SLOT_STORE = "map-slot-store"
 MAP_SLOT_VIEW = "map-slot-view"

@@ -278,6 +278,11 @@ def test_selection_list_is_paged_on_the_server(map_page, data, app):
     assert map_page.selection_page(data, sel, meta, 3, 1) == 4
     assert map_page.selection_page(data, sel, meta, last_page, 1) == last_page
     assert map_page.selection_page(data, None, meta, 5, 1) == 0
+    # the pager shows only when the selection fills more than one page
+    assert map_page.pager_style(data, sel, meta) == {}
+    assert map_page.pager_style(data, {}, meta) == {"display": "none"}
+    one_page = {"rows": list(range(size)), "active": True}
+    assert map_page.pager_style(data, one_page, meta) == {"display": "none"}
     # the pager is part of the page's layout
     with app.server.test_request_context():
         assert ids.MAP_SELECTION_NEXT in _json(map_page.layout())

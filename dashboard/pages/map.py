@@ -620,7 +620,7 @@ def selected_positions(data, selection) -> np.ndarray:
 
 
 def _selection_pager():
-    return html.Div(className="controls-row", children=[
+    return html.Div(id=ids.MAP_SELECTION_PAGER, className="controls-row", style={"display": "none"}, children=[
         dcc.Store(id=ids.MAP_SELECTION_PAGE, data=0),
         html.Button("‹", id=ids.MAP_SELECTION_PREV, className="btn-icon", title=_("Previous sections")),
         html.Button("›", id=ids.MAP_SELECTION_NEXT, className="btn-icon", title=_("Next sections"))])
@@ -830,10 +830,20 @@ def _detail(selected):
                           autoplay=bool(selected.get("autoplay")))
 
 
-@callback(Output(ids.MAP_SELECTION, "children"), Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"),
+def pager_style(data, selection, meta) -> dict:
+    """The selection pager's style: shown only when the selection fills more than one page."""
+    active = bool(selection) and (selection.get("active", True) if "rows" in selection else bool(selection.get("points")))
+    n = len(map_selection_positions(data, selection, meta)) if active else 0
+    return {} if n > SELECTION_PAGE_SIZE else {"display": "none"}
+
+
+@callback(Output(ids.MAP_SELECTION, "children"), Output(ids.MAP_SELECTION_PAGER, "style"),
+          Input(ids.MAP_SELECTION_ROWS, "data"), Input(ids.MAP_RUN, "value"),
           Input(ids.MAP_SELECTION_PAGE, "data"), State(ids.MAP_META, "data"))
 def _lasso(selection, run, page, meta):
-    return selection_summary(get_data(), selection, run, meta=meta, page=page or 0)
+    data = get_data()
+    return (selection_summary(data, selection, run, meta=meta, page=page or 0),
+            pager_style(data, selection or {}, meta))
 
 
 @callback(Output(ids.MAP_SELECTION_PAGE, "data"), Input(ids.MAP_SELECTION_PREV, "n_clicks"),
