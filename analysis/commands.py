@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from store.schema import CLUSTERINGS, FEATURES, FRAMES, RUNS, SECTIONS, SONGS
@@ -36,7 +37,9 @@ def register_cli(sub, options) -> None:
     p.add_argument("--central-rule", choices=["ratio", "energy"], default=None,
                    help=f"central-section rule: the study's centroid/RMS ratio, or top RMS [{d.central_rule}]")
     p.add_argument("--central-fraction", type=float, default=None, help=f"fraction of central sections per song [{d.central_fraction}]")
-    p.add_argument("--workers", type=int, default=None, help="songs analysed in parallel (processes) [1]")
+    p.add_argument("--workers", type=int, default=None,
+                   help="songs analysed in parallel (processes), each with cores/N threads for the network "
+                        f"[the machine's cores: {os.cpu_count() or 1} here]")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="analyse the songs on a Dask cluster instead: local:N (N worker processes on this "
                         "machine) or a scheduler address such as tcp://host:8786 (workers must read the song "

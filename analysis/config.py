@@ -15,6 +15,10 @@ from pathlib import Path
 
 from .errors import ParameterError
 
+#: Seconds of audio to analyse from which ``workers=None`` starts worker processes (below, one process
+#: finishes first; see :meth:`AnalysisConfig.worker_count`).
+POOL_MIN_AUDIO_S = 300.0
+
 #: Fields that do not change what is computed for a song (so they are left out of the hash).
 _NOT_HASHED = {"workers", "dask", "force", "retry_failed", "embed", "embedders", "cluster", "device", "sound_tracks"}
 
@@ -43,6 +47,10 @@ class AnalysisConfig:
         STFT frame and hop, in samples at ``sample_rate``.
     n_mels, n_mfcc : int
         Mel bands for the MFCCs and number of MFCCs.
+    workers : int or None
+        Songs analysed in parallel (processes); ``None`` (default): the machine's cores when more
+        than one song and at least :data:`POOL_MIN_AUDIO_S` of audio are to be analysed
+        (:meth:`worker_count`).
     """
 
     sample_rate: int = 22050
@@ -59,7 +67,7 @@ class AnalysisConfig:
     min_song_seconds: float = 1.0
     structure_schemes: tuple = ("merged", "laplacian")
     # not hashed: how, not what
-    workers: int = 1
+    workers: int | None = None  # None: the machine's cores (worker_count)
     dask: str | None = None  # local:N or tcp://scheduler:8786 (analysis.distributed)
     force: bool = False
     retry_failed: bool = False
@@ -86,7 +94,7 @@ class AnalysisConfig:
             raise ParameterError(f"n_fft={self.n_fft}, hop_length={self.hop_length}: need 0 < hop ≤ n_fft")
         if not 1 <= self.n_mfcc <= self.n_mels:
             raise ParameterError(f"n_mfcc={self.n_mfcc}: must be within 1–n_mels")
-        if self.workers < 1:
+        if self.workers is not None and self.workers < 1:
             raise ParameterError(f"workers={self.workers}: must be ≥ 1")
         if self.dask is not None:
             from .distributed import parse_address
@@ -117,6 +125,20 @@ class AnalysisConfig:
         """A short, stable hash of :meth:`hashed_dict` (16 hex digits)."""
         blob = json.dumps(self.hashed_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def worker_count(self, n_songs: int, audio_s: float) -> int:
+        """Worker processes for ``n_songs`` songs of ``audio_s`` seconds in all: ``workers`` if set, else
+        the machine's cores, but one process for a single song or less than :data:`POOL_MIN_AUDIO_S` of
+        audio (starting a worker, its imports and its network, took ~5 s on the busy 2-core machine:
+        2 songs of 30 s took 2.6 s in this process, 6.8 s on 2 workers; 16 songs took 19.9 s in this
+        process, 9.3 s on 2 workers)."""
+        import os
+
+        if self.workers is not None:
+            return int(self.workers)
+        if n_songs < 2 or audio_s < POOL_MIN_AUDIO_S:
+            return 1
+        return max(1, min(os.cpu_count() or 1, int(n_songs)))
 
     def replace(self, **changes) -> "AnalysisConfig":
         return dataclasses.replace(self, **changes)

@@ -277,8 +277,9 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
-def _init_worker(threads: int = 1):
-    """Limit a worker process's BLAS/OpenMP pools and torch to ``threads`` threads.
+def _init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
+    """Limit a worker process's BLAS/OpenMP pools and torch to ``threads`` threads, then load the
+    ``embedders`` (their weights are read once per worker, while the other workers already decode).
 
     Setting ``OMP_NUM_THREADS`` is not enough once NumPy is imported (its BLAS read it already, and
     unpickling the task imports NumPy before this runs): threadpoolctl changes the live pools.
@@ -294,6 +295,19 @@ def _init_worker(threads: int = 1):
         torch.set_num_threads(threads)
     except ImportError:
         pass
+    for name in embedders:
+        try:
+            _embedder(name, device)
+        except Exception as exc:  # checked in the parent already; a song that needs it reports the error
+            log.warning("worker could not preload embedder %s: %s", name, exc)
+
+
+def _duration_hint(path: Path) -> float:
+    """The file's duration from its header (0 when unreadable: the song itself will report why)."""
+    try:
+        return probe(path).duration_s
+    except Exception:
+        return 0.0
 
 
 # ---- the corpus -------------------------------------------------------------------------------------
@@ -442,6 +456,11 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                                        "seconds": round(res.seconds, 3), "analyzed_with": cfg.config_hash(),
                                        "embedders": _embedders_key(cfg)}
 
+    durations = {p: _duration_hint(p) for p, _, _ in todo} if cfg.dask or cfg.workers != 1 else {}
+    workers = cfg.worker_count(len(todo), sum(durations.values()))
+    if cfg.dask or workers > 1:  # longest first, so that the last song to finish is a short one
+        todo.sort(key=lambda t: -durations[t[0]])
+    preload = tuple(cfg.embedders) if cfg.embed else ()
     bar = tqdm(total=len(todo), desc="analysing", unit="song", disable=not progress, dynamic_ncols=True)
     interrupted = False
     try:
@@ -457,11 +476,11 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                     record(res)
                     bar.set_postfix_str(Path(res.path).name[-30:])
                     bar.update(1)
-        elif cfg.workers > 1 and len(todo) > 1:
+        elif workers > 1 and len(todo) > 1:
             import multiprocessing as mp
 
-            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_init_worker, initargs=(worker_threads(cfg.workers),)) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                     initargs=(worker_threads(workers), preload, cfg.device)) as pool:
                 futures = {pool.submit(_worker, p, sid, dg, cfg): p for p, sid, dg in todo}
                 try:
                     for fut in as_completed(futures):

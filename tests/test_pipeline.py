@@ -131,6 +131,24 @@ def test_config_hash_change_triggers_recomputation(tmp_path):
     assert set(store.read_table("songs")["analyzed_with"]) == {AnalysisConfig(section_seconds=10.0).config_hash()}
 
 
+def test_default_workers_are_the_cores_once_the_pool_pays(monkeypatch):
+    """workers=None: one process for one song or a few minutes of audio, else one per core."""
+
+    from analysis.config import POOL_MIN_AUDIO_S
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    cfg = AnalysisConfig()
+    assert cfg.workers is None
+    assert cfg.worker_count(1, 10 * POOL_MIN_AUDIO_S) == 1
+    assert cfg.worker_count(40, POOL_MIN_AUDIO_S - 1) == 1
+    assert cfg.worker_count(40, POOL_MIN_AUDIO_S) == 8
+    assert cfg.worker_count(3, 10 * POOL_MIN_AUDIO_S) == 3  # never more processes than songs
+    assert AnalysisConfig(workers=1).worker_count(40, 1e6) == 1
+    assert AnalysisConfig(workers=3).worker_count(1, 0) == 3
+    with pytest.raises(ParameterError, match="workers"):
+        AnalysisConfig(workers=0)
+
+
 def start_analysis(songs, store_dir):
     """``sectionist analyze`` in a child process (features only), for interrupting it."""
     cmd = [sys.executable, "-m", "sectionist.cli", "analyze", str(songs), "--store", str(store_dir),
