@@ -52,6 +52,24 @@ def _selected_span(data, section_id, song_id=None):
     return float(sec["start_s"]), float(sec["end_s"])
 
 
+#: The register words :mod:`analysis.soundtracks` ends a track's stored label with.
+REGISTERS = {"silent": N_("silent"), "mostly low/dark": N_("mostly low/dark"),
+             "mostly high/bright": N_("mostly high/bright"), "mostly mid": N_("mostly mid")}
+
+
+def sound_track_label(kind: str, track: int, n_blocks: int, stored: str) -> str:
+    """A sound track's name in the page's language (``"sound 3 · 41 blocks · mostly low/dark"``),
+    built from its kind, number and blocks; the register word is the stored label's last part."""
+    register = str(stored).rsplit(" · ", 1)[-1]
+    register = _(REGISTERS[register]) if register in REGISTERS else register
+    if kind == "nmf":
+        return ngettext("component %(track)s · %(num)d block · %(register)s",
+                        "component %(track)s · %(num)d blocks · %(register)s", n_blocks,
+                        track=track + 1, register=register)
+    return ngettext("sound %(track)s · %(num)d block · %(register)s", "sound %(track)s · %(num)d blocks · %(register)s",
+                    n_blocks, track=track + 1, register=register)
+
+
 def lane_name(data, run_id) -> str:
     """A lane's unique name: space · method · K · the run id and its version
     (``"musicnn · kmeans · section-mean (K=5) · musicnn-kmeans-5 · v2"``): two runs sharing space and method differ."""
@@ -239,8 +257,9 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
         tracks = []
         for kind in ("sound", "nmf"):
             part = rows[rows["kind"] == kind]
-            for _track, blocks in part.sort_values(["track", "start_s"]).groupby("track", sort=True):
-                tracks.append((kind, blocks["label"].iloc[0], blocks["start_s"].to_numpy(), blocks["end_s"].to_numpy()))
+            for track, blocks in part.sort_values(["track", "start_s"]).groupby("track", sort=True):
+                name = sound_track_label(kind, int(track), len(blocks), blocks["label"].iloc[0])
+                tracks.append((kind, name, blocks["start_s"].to_numpy(), blocks["end_s"].to_numpy()))
         song = data.songs.loc[sid]
         duration = float(song["duration_s"]) if pd.notna(song.get("duration_s")) else float(rows["end_s"].max())
         panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
