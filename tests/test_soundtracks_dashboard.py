@@ -130,3 +130,15 @@ def test_songs_page_sounds_view_for_two_songs(app, store):
         assert audio.src.startswith(f"/audio/span/{cd[0]}.wav?start=") and audio.autoPlay
         assert page.clicked_span(data, {"points": [{"customdata": 3}]}) is None
         assert page.clicked_span(data, {"points": [{"customdata": ["nope", 0, 1]}]}) is None
+
+
+def test_sound_track_names_in_the_page_language(app):
+    from dashboard.pages import songs  # registered by the app
+
+    stored = "sound 3 · 41 blocks · mostly low/dark"
+    with app.server.test_request_context(headers={"Accept-Language": "en"}):
+        assert songs.sound_track_label("sound", 2, 41, stored) == stored
+        assert songs.sound_track_label("nmf", 0, 1, "x · mostly mid") == "component 1 · 1 block · mostly mid"
+    with app.server.test_request_context(headers={"Accept-Language": "es"}):
+        assert songs.sound_track_label("sound", 2, 41, stored) == "sonido 3 · 41 bloques · sobre todo grave/oscuro"
+        assert songs.sound_track_label("nmf", 1, 1, "x · silent") == "componente 2 · 1 bloque · silencio"
