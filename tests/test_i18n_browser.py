@@ -130,6 +130,12 @@ def test_nav_switch_changes_the_language_and_it_sticks(server):
         assert page.url.endswith("/map"), page.url
         assert page.locator("#app-nav a.nav-link", has_text="Mapa").count() == 1
         assert page.evaluate("document.documentElement.lang") == "es"
+        # Plotly's own mode bar speaks Spanish too, and has no button that uploads to Plotly Cloud
+        page.wait_for_selector("#map-graph .modebar-btn", state="attached")
+        titles = page.evaluate("() => [...document.querySelectorAll('#map-graph .modebar-btn')]"
+                               ".map(b => b.getAttribute('data-title'))")
+        assert "Selección con lazo" in titles and "Lasso Select" not in titles, titles
+        assert not any("Share" in (t or "") for t in titles), titles
         page.goto(server["url"] + "/clusters")  # the choice sticks (cookie), over the browser's English
         active = "#app-nav a.nav-link.active[href='/clusters']"  # the nav marks the page once the URL is read
         page.wait_for_selector(active)

@@ -9,8 +9,10 @@ from dash import dcc, html
 from ..figures import cluster_color, cluster_name
 from ..i18n import _, graph_locale
 
+#: Every graph's config. Plotly's "Share chart..." button (``sendChartToCloud``) would upload the
+#: figure's data to Plotly Cloud: removed (the CSP would refuse the upload anyway).
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
-                "modeBarButtonsToRemove": ["toImage", "autoScale2d", "hoverCompareCartesian"]}
+                "modeBarButtonsToRemove": ["toImage", "autoScale2d", "hoverCompareCartesian", "sendChartToCloud"]}
 
 
 def graph_config(**extra) -> dict:
