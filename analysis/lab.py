@@ -1,15 +1,20 @@
-"""The segmentation lab's sweep: one song's novelty curve and frame features computed once, then the
-cuts at every threshold of a grid and the merge of each setting, cached, so that moving a slider of
-the lab page (``dashboard/pages/lab.py``) costs a look-up or one merge of a few dozen slices.
+"""The segmentation lab's sweep: one song's ``merged`` (version 2) front end computed once, then the
+cheap steps per setting, cached, so that moving a slider of the lab page (``dashboard/pages/lab.py``)
+costs a look-up or a clustering and merge of a few dozen slices.
 
-The steps are those of the ``merged`` and ``novelty`` structure schemes (:mod:`analysis.structure`):
-:func:`~analysis.structure.novelty_of` (the curve, once per song), :func:`~analysis.structure.novelty_cuts`
-(the cuts of a threshold and a minimum slice length, precomputed over :data:`THRESHOLDS`) and
-:func:`~analysis.structure.merge_cuts` (clustering and merging; results kept in an LRU keyed by the
-cut positions and the merge parameters, so that thresholds giving the same cuts share one merge).
-A result equals those functions called directly on the audio with the same parameters (the MFCC-bin
-novelty and Ward clustering of the ``merged`` scheme's first version; merge off: the slices with
-their clusters), which ``tests/test_lab.py`` checks.
+Per song, once (:class:`SegmentationSweep`): the beat-synchronous features
+(:func:`~analysis.structure.beat_features`), the Laplacian embedding of the beats' recurrence graph and
+the multi-scale novelty curve (:func:`~analysis.structure.merged_front`), and the slice edges of every
+threshold of :data:`THRESHOLDS` × minimum slice length of :data:`MIN_SLICE_BEATS`
+(:func:`~analysis.structure.slice_edges`). Per setting: the slices clustered by their mean place in the
+embedding (:func:`~analysis.structure.cluster_slices`, weighted K-Means; kept in an LRU keyed by the
+slice edges and K, so thresholds giving the same slices share one clustering) and merged
+(:func:`~analysis.structure.merge_clustered`; results in an LRU keyed by the edges and the merge
+settings). These are the steps :func:`~analysis.structure.merged_beats` chains, with the scheme's own
+defaults for everything the lab has no control for (kernels, novelty features, embedding dimensions,
+K range, seed), so the lab at :class:`LabParams`'s defaults is exactly the ``merged`` segmentation
+``analyze`` and ``sectionist segment`` store (``tests/test_lab.py`` checks it); merge off: the
+slices with their clusters, as the ``novelty`` scheme labels them.
 
 :func:`save_scheme` writes a chosen segmentation of a song to the store as the ``segments`` part of
 the scheme ``lab-<name>``.
@@ -17,6 +22,7 @@ the scheme ``lab-<name>``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import threading
@@ -29,73 +35,86 @@ from store.schema import SEGMENTS
 
 from .errors import ParameterError
 from .structure import (
+    MERGED_VERSION,
+    BeatFeatures,
     Structure,
-    _cuts_to_bounds,
-    frame_features,
-    merge_cuts,
-    novelty_cuts,
-    novelty_of,
+    _one_segment,
+    beat_features,
+    cluster_slices,
+    merge_clustered,
+    merged_beats,
+    merged_front,
     novelty_prominence,
-    segment_means,
     segment_rows,
-    standardise,
-    ward_labels,
+    slice_edges,
 )
 
-#: The threshold slider's grid (× the novelty's median absolute deviation); cuts are precomputed on it.
+#: ``merged``'s defaults (:func:`analysis.structure.merged_beats`): the lab's starting settings and
+#: the values of what it has no control for.
+MERGED_DEFAULTS: dict = {name: p.default for name, p in inspect.signature(merged_beats).parameters.items()
+                         if p.default is not inspect.Parameter.empty}
+#: The threshold slider's grid (× the multi-scale novelty's median absolute deviation); slices are
+#: precomputed on it.
 THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(51))
-#: Choices of the minimum slice length (seconds) and of the merge window (0: the whole song).
-MIN_SLICE_SECONDS: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+#: Choices of the minimum slice length (beats: peaks of the novelty at least this far apart and from
+#: either end) and of the merge window (0: the whole song).
+MIN_SLICE_BEATS: tuple[int, ...] = (2, 3, 4, 6, 8, 12, 16)
 WINDOWS: tuple[int, ...] = (0, *range(3, 31))
-#: Choices of the number of clusters (None: chosen per song by the silhouette).
+#: Choices of the number of clusters (None: chosen per song by the silhouette over merged's K range).
 KS: tuple[int | None, ...] = (None, *range(2, 11))
 #: Prefix of the schemes the lab saves.
 SCHEME_PREFIX = "lab-"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+#: Settings of ``merged`` the lab keeps at the scheme's defaults (no control on the page).
+_FIXED = ("kernels", "novelty_features", "embed_dims", "k_min", "k_max", "min_fraction", "seed")
 
 
 @dataclass(frozen=True)
 class LabParams:
-    """One setting of the lab's controls.
+    """One setting of the lab's controls (defaults: ``merged``'s).
 
-    ``threshold``: novelty peak prominence over the curve's MAD; ``min_slice_seconds``: shortest slice;
-    ``merge``: cluster the slices and merge same-cluster neighbours; ``window``: 0 merges over the whole
-    song, ``w ≥ 2`` over a sliding window of ``w`` slices (hop 1) until nothing merges; ``k``: number of
-    clusters (None: by the silhouette); ``min_seconds``: shortest merged segment.
+    ``threshold``: novelty peak prominence over the multi-scale curve's MAD (lower: more candidate
+    boundaries); ``min_slice_beats``: peaks at least this many beats apart (the shortest slice);
+    ``merge``: cluster the slices and merge same-cluster neighbours; ``window``: 0 merges over the
+    whole song, ``w ≥ 2`` over a sliding window of ``w`` slices (hop 1) until nothing merges; ``k``:
+    number of clusters (None: by the silhouette over ``k_min…k_max``); ``min_seconds``: shortest
+    merged segment.
     """
 
-    threshold: float = 1.0
-    min_slice_seconds: float = 2.0
+    threshold: float = float(MERGED_DEFAULTS["threshold"])
+    min_slice_beats: int = int(MERGED_DEFAULTS["min_slice_beats"])
     merge: bool = True
-    window: int = 0
-    k: int | None = None
-    min_seconds: float = 8.0
+    window: int = int(MERGED_DEFAULTS["window"])
+    k: int | None = MERGED_DEFAULTS["k"]
+    min_seconds: float = float(MERGED_DEFAULTS["min_seconds"])
 
     def checked(self) -> LabParams:
         """These parameters as plain numbers, or :class:`ParameterError` naming the wrong one."""
         try:
-            threshold, min_slice = float(self.threshold), float(self.min_slice_seconds)
-            window, min_seconds = int(self.window), float(self.min_seconds)
+            threshold, min_seconds = float(self.threshold), float(self.min_seconds)
+            min_slice_f, window_f = float(self.min_slice_beats), float(self.window)
             k = None if self.k in (None, "", "auto", 0) else int(self.k)
         except (TypeError, ValueError):
             raise ParameterError(f"lab parameters {self}: not numbers") from None
         if not (np.isfinite(threshold) and threshold >= 0):
             raise ParameterError(f"threshold={self.threshold}: must be ≥ 0")
-        if not (np.isfinite(min_slice) and min_slice > 0):
-            raise ParameterError(f"min_slice_seconds={self.min_slice_seconds}: must be > 0")
-        if window < 0 or window == 1:
+        if not (np.isfinite(min_slice_f) and min_slice_f >= 1 and min_slice_f == int(min_slice_f)):
+            raise ParameterError(f"min_slice_beats={self.min_slice_beats}: must be a whole number of beats ≥ 1")
+        if not np.isfinite(window_f) or window_f != int(window_f) or window_f < 0 or window_f == 1:
             raise ParameterError(f"window={self.window}: use 0 (whole song) or ≥ 2 slices")
         if k is not None and k < 1:
             raise ParameterError(f"k={self.k}: must be ≥ 1 (or None: chosen by the silhouette)")
         if not (np.isfinite(min_seconds) and min_seconds >= 0):
             raise ParameterError(f"min_seconds={self.min_seconds}: must be ≥ 0")
-        return LabParams(round(threshold, 6), round(min_slice, 6), bool(self.merge), window, k, round(min_seconds, 6))
+        return LabParams(round(threshold, 6), int(min_slice_f), bool(self.merge), int(window_f), k,
+                         round(min_seconds, 6))
 
 
 @dataclass(frozen=True)
 class LabResult:
-    """The slices of a setting (``pre``, shape (n, 2), and their clusters) and the segments after
-    merging (``post`` and ``labels``; the slices themselves when merging is off)."""
+    """The slices of a setting (``pre``, shape (n, 2), and their clusters; ``cuts``: the slices'
+    inner edges in seconds) and the segments after merging (``post`` and ``labels``; the slices
+    themselves when merging is off); ``k_used``: the number of clusters of the slices."""
 
     params: LabParams
     cuts: np.ndarray
@@ -103,6 +122,7 @@ class LabResult:
     pre_labels: np.ndarray
     post: np.ndarray
     labels: np.ndarray
+    k_used: int = 1
 
     @property
     def n_pre(self) -> int:
@@ -112,111 +132,159 @@ class LabResult:
     def n_post(self) -> int:
         return len(self.post)
 
-    def structure(self, kernel_seconds: float = 6.0) -> Structure:
-        """The post-merge segmentation as a :class:`~analysis.structure.Structure` (what is saved)."""
-        p = self.params
-        params = dict(source="lab", **asdict(p), kernel_seconds=kernel_seconds, n_pre=self.n_pre,
-                      n_post=self.n_post, n_types=int(np.unique(self.labels).size),
+    def structure(self) -> Structure:
+        """The post-merge segmentation as a :class:`~analysis.structure.Structure` (what is saved):
+        the lab's settings, ``merged``'s fixed ones and version, and the slices before merging."""
+        fixed = {key: (list(MERGED_DEFAULTS[key]) if isinstance(MERGED_DEFAULTS[key], tuple) else MERGED_DEFAULTS[key])
+                 for key in _FIXED}
+        params = dict(source="lab", **asdict(self.params), **fixed, version=MERGED_VERSION, k_used=int(self.k_used),
+                      n_pre=self.n_pre, n_post=self.n_post, n_types=int(np.unique(self.labels).size),
                       pre_bounds=[round(float(c), 3) for c in self.pre[1:, 0]],
                       pre_labels=[int(v) for v in self.pre_labels])
         return Structure(self.post.copy(), np.asarray(self.labels, dtype=np.int64), params)
 
 
 class SegmentationSweep:
-    """One song's lab: the novelty curve and frame features, the cuts per threshold, the merges.
+    """One song's lab: ``merged``'s per-song front end once, the slices per threshold, the clusterings
+    and merges per setting.
 
     Parameters
     ----------
     y : np.ndarray
         Mono audio.
     sr : int
-    kernel_seconds, bin_seconds : float
-        Of the novelty curve (:func:`analysis.structure.novelty_of`).
+    features : BeatFeatures, optional
+        Precomputed :func:`analysis.structure.beat_features` of the song (else computed from ``y``).
     cache_size : int
-        Merge results kept (least recently used dropped first).
-    features : (np.ndarray, float), optional
-        Precomputed :func:`analysis.structure.frame_features`.
+        Clusterings and merge results kept, each (least recently used dropped first).
 
     Thread-safe: the dashboard's worker threads share one sweep per song.
     """
 
-    def __init__(self, y: np.ndarray, sr: int, *, kernel_seconds: float = 6.0, bin_seconds: float = 0.25,
-                 cache_size: int = 4096, features=None, k_max: int = 8, k_min: int = 2):
-        self.duration = len(y) / sr
-        self.kernel_seconds = float(kernel_seconds)
-        self.k_max, self.k_min = int(k_max), int(k_min)
-        self.novelty, self.bin_dur = novelty_of(y, sr, kernel_seconds=kernel_seconds, bin_seconds=bin_seconds)
-        self.features = features if features is not None else frame_features(y, sr)
+    def __init__(self, y: np.ndarray | None, sr: int, *, features: BeatFeatures | None = None, cache_size: int = 4096):
+        if features is not None and not isinstance(features, BeatFeatures):
+            raise ParameterError("features: expected the BeatFeatures of analysis.structure.beat_features(y, sr) "
+                                 f"(got {type(features).__name__})")
+        self.features = features if features is not None else beat_features(y, sr)
+        self.duration = self.features.duration
+        n = self.features.n
+        self._front = None
+        # the recurrence graph (width 3) needs 7 beats; a shorter song is one segment at every setting
+        if n >= max(7, 2 * min(MIN_SLICE_BEATS) + 1):
+            self._front = merged_front(self.features, **{key: MERGED_DEFAULTS[key]
+                                                         for key in ("kernels", "novelty_features", "embed_dims")})
+        self.novelty = self._front[0] if self._front is not None else np.zeros(n)
         self.cache_size = int(cache_size)
-        self._cuts: dict = {}
+        self._edges: dict = {}
+        self._clusters: OrderedDict = OrderedDict()
         self._results: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     @property
     def times(self) -> np.ndarray:
-        """The time (s) of each value of :attr:`novelty`."""
-        return np.arange(len(self.novelty)) * self.bin_dur
+        """The time (s) of each value of :attr:`novelty` (the start of each beat interval)."""
+        return self.features.times[:-1]
 
     def prominence(self, threshold: float) -> float:
         """The prominence a peak needs at ``threshold`` (drawn on the novelty curve)."""
         return novelty_prominence(self.novelty, float(threshold))
 
-    def precompute(self, thresholds=THRESHOLDS, min_slices=MIN_SLICE_SECONDS, params: LabParams | None = None) -> int:
-        """The cuts at every ``thresholds`` × ``min_slices``, and the merge of each distinct cut set
-        with ``params``'s other settings (default :class:`LabParams`). Returns the distinct cut sets."""
+    def precompute(self, thresholds=THRESHOLDS, min_slices=MIN_SLICE_BEATS, params: LabParams | None = None) -> int:
+        """The slices at every ``thresholds`` × ``min_slices``, and the clustering and merge of each
+        threshold with ``params``'s other settings (default :class:`LabParams`). Returns the number
+        of distinct slicings."""
         base = (params or LabParams()).checked()
         distinct = set()
         for m in min_slices:
             for t in thresholds:
-                distinct.add(self.cuts(t, m).tobytes())
+                distinct.add(self.edges(t, m).tobytes())
         for t in thresholds:
-            self.result(LabParams(t, base.min_slice_seconds, base.merge, base.window, base.k, base.min_seconds))
+            self.result(LabParams(t, base.min_slice_beats, base.merge, base.window, base.k, base.min_seconds))
         return len(distinct)
 
-    def cuts(self, threshold: float, min_slice_seconds: float) -> np.ndarray:
-        """Cut times of ``threshold`` and ``min_slice_seconds`` (:func:`analysis.structure.novelty_cuts`)."""
-        key = (round(float(threshold), 6), round(float(min_slice_seconds), 6))
-        cuts = self._cuts.get(key)
-        if cuts is None:
-            cuts = novelty_cuts(self.novelty, self.bin_dur, self.duration, threshold=key[0],
-                                min_slice_seconds=key[1])
-            cuts.setflags(write=False)
-            self._cuts[key] = cuts
-        return cuts
+    def edges(self, threshold: float, min_slice_beats: int) -> np.ndarray:
+        """Beat indices of the slice edges at ``threshold`` and ``min_slice_beats``
+        (:func:`analysis.structure.slice_edges`; ``[0, n]`` when the song is too short for two slices)."""
+        key = (round(float(threshold), 6), int(min_slice_beats))
+        edges = self._edges.get(key)
+        if edges is None:
+            n = self.features.n
+            if self._front is None or n < 2 * key[1] + 1:
+                edges = np.array([0, n], dtype=np.int64)
+            else:
+                edges = slice_edges(self.novelty, threshold=key[0], min_slice_beats=key[1])
+            edges.setflags(write=False)
+            self._edges[key] = edges
+        return edges
+
+    def cuts(self, threshold: float, min_slice_beats: int) -> np.ndarray:
+        """Cut times (seconds) of ``threshold`` and ``min_slice_beats``: the slices' inner edges."""
+        return self.features.times[self.edges(threshold, min_slice_beats)[1:-1]]
+
+    def _lru_get(self, cache: OrderedDict, key):
+        with self._lock:
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+            return hit
+
+    def _lru_put(self, cache: OrderedDict, key, value):
+        with self._lock:
+            cache[key] = value
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+
+    def _clustered(self, edges: np.ndarray, k: int | None):
+        """``cluster_slices`` of ``edges`` with ``k`` (cached): slice labels, the K used, slice coordinates."""
+        key = (edges.tobytes(), k)
+        hit = self._lru_get(self._clusters, key)
+        if hit is None:
+            evecs, cnorm = self._front[1], self._front[2]
+            hit = cluster_slices(evecs, cnorm, edges, k=k, k_min=MERGED_DEFAULTS["k_min"],
+                                 k_max=MERGED_DEFAULTS["k_max"], seed=MERGED_DEFAULTS["seed"])
+            for a in hit[::2]:
+                a.setflags(write=False)
+            self._lru_put(self._clusters, key, hit)
+        return hit
 
     def result(self, params: LabParams) -> LabResult:
         """The slices and merged segments of ``params`` (cached)."""
         p = params.checked()
-        cuts = self.cuts(p.threshold, p.min_slice_seconds)
-        key = (cuts.tobytes(), p.merge, p.window if p.merge else 0, p.k, p.min_seconds if p.merge else 0.0)
+        edges = self.edges(p.threshold, p.min_slice_beats)
+        key = (edges.tobytes(), p.merge, p.window if p.merge else 0, p.k, p.min_seconds if p.merge else 0.0)
+        hit = self._lru_get(self._results, key)
         with self._lock:
-            hit = self._results.get(key)
             if hit is not None:
-                self._results.move_to_end(key)
                 self.hits += 1
-        if hit is None:
-            hit = self._compute(cuts, p)
-            with self._lock:
+            else:
                 self.misses += 1
-                self._results[key] = hit
-                while len(self._results) > self.cache_size:
-                    self._results.popitem(last=False)
-        pre, pre_labels, post, labels = hit
-        return LabResult(p, cuts, pre, pre_labels, post, labels)
+        if hit is None:
+            hit = self._compute(edges, p)
+            self._lru_put(self._results, key, hit)
+        pre, pre_labels, post, labels, k_used = hit
+        return LabResult(p, self.features.times[edges[1:-1]], pre, pre_labels, post, labels, k_used)
 
-    def _compute(self, cuts, p: LabParams):
-        if p.merge:
-            out = merge_cuts(cuts, self.duration, self.features, window=p.window, k=p.k, k_max=self.k_max,
-                             k_min=self.k_min, min_seconds=p.min_seconds)
-        else:  # the raw over-segmentation, labelled as the ``novelty`` scheme labels it
-            F, fd = self.features
-            pre = _cuts_to_bounds(cuts, self.duration)
-            lab = ward_labels(standardise(segment_means(F, fd, pre)), p.k, k_max=self.k_max, k_min=self.k_min)
-            out = (pre, lab, pre, lab)
+    def _compute(self, edges, p: LabParams):
+        if len(edges) == 2 and (self._front is None or self.features.n < 2 * p.min_slice_beats + 1):
+            r = _one_segment(self.features)  # as merged_beats answers a song too short for two slices
+            out = (r["pre"], r["pre_labels"], r["post"], r["labels"])
+            k_used = 1
+        else:
+            times = self.features.times
+            pre = np.stack([times[edges[:-1]], times[edges[1:]]], axis=1)
+            pre_labels, k_used, S = self._clustered(edges, p.k)
+            if p.merge:
+                post, labels, _groups = merge_clustered(
+                    pre, pre_labels, S, self.duration, window=p.window, k=p.k, k_min=MERGED_DEFAULTS["k_min"],
+                    k_max=MERGED_DEFAULTS["k_max"], min_seconds=p.min_seconds,
+                    min_fraction=MERGED_DEFAULTS["min_fraction"])
+            else:  # the raw over-segmentation, labelled as the ``novelty`` scheme labels it
+                post, labels = pre, pre_labels
+            out = (pre, pre_labels, post, labels)
         for a in out:
             a.setflags(write=False)
-        return out
+        return (*out, int(k_used))
 
 
 def check_scheme_name(name) -> str:
@@ -228,12 +296,12 @@ def check_scheme_name(name) -> str:
     return SCHEME_PREFIX + name
 
 
-def save_scheme(store, song_id: str, name: str, result: LabResult, *, kernel_seconds: float = 6.0) -> str:
+def save_scheme(store, song_id: str, name: str, result: LabResult) -> str:
     """Write ``result``'s segments of ``song_id`` as the ``segments`` part of scheme ``lab-<name>``
     (replacing that song's earlier save under the name), then bump the manifest's version so that
     readers (the dashboard) reload. Returns the scheme."""
     scheme = check_scheme_name(name)
-    rows = segment_rows(song_id, scheme, result.structure(kernel_seconds))
+    rows = segment_rows(song_id, scheme, result.structure())
     json.loads(rows["params"].iloc[0])  # serialisable, or fail before writing
     store.write_part(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id), rows)
     store.write_manifest(store.read_manifest())

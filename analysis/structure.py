@@ -3,16 +3,19 @@
 Each structure scheme maps one song's audio to segments ``[start_s, end_s)`` covering the song and
 an integer label per segment, local to the song (segments with the same label are the same part):
 
-- ``merged``: deliberate novelty over-segmentation (short checkerboard kernel, low peak threshold),
-  then the slices are clustered (mean MFCC + chroma + RMS per slice, standardised per song, Ward
-  linkage) and neighbours in the same cluster are merged, over the whole song (``window=0``) or over
-  a sliding window of ``window`` slices (hop 1) repeated until nothing more merges; segments shorter
-  than the minimum length are absorbed by their more similar neighbour. The number of clusters is
-  chosen per song by the silhouette (or given). The pre-merge slices are kept in ``params``.
-  Defaults (threshold 1 × MAD, 6 s kernel, 2 s slices, whole-song merge, segments ≥ 8 s) were
-  chosen on songs 0–11 of the development corpus (docs/evaluate.md).
+- ``merged`` (version 2, :func:`merged_beats`): deliberate novelty over-segmentation on beats (a
+  multi-scale checkerboard novelty of the beat-synchronous harmony, timbre and Laplacian embedding,
+  low peak threshold), then the slices are clustered by their mean place in the recurrence graph's
+  Laplacian embedding (weighted K-Means, K ≥ 4 by the beats' silhouette, or given) and neighbours in
+  the same cluster are merged, over the whole song (``window=0``) or over a sliding window of
+  ``window`` slices (hop 1) repeated until nothing more merges; segments shorter than the minimum
+  length (6 s) are absorbed by their more similar neighbour. The pre-merge slices are kept in
+  ``params``. Defaults chosen on songs 0–11 of the development corpus (docs/evaluate.md). The steps
+  are functions the segmentation lab (:mod:`analysis.lab`) calls one by one: :func:`merged_front`
+  once per song, :func:`slice_edges`, :func:`cluster_slices` and :func:`merge_clustered` per setting.
 - ``novelty``: the same over-segmentation (``merged``'s slices before merging), labelled by the same
-  per-song clustering: "raw novelty at the same threshold".
+  per-song clustering (so its label scores tie ``merged``'s; ``bench/structure_ablation.py`` also
+  scores the slices unclustered, one label each).
 - ``laplacian``: McFee & Ellis (2014) spectral clustering on beat-synchronous features, as in
   librosa's gallery example "Laplacian segmentation" (CQT recurrence with time-lag median filtering,
   MFCC path similarity, balanced combination, normalised Laplacian eigenvectors, K-Means), with the

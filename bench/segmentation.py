@@ -19,10 +19,10 @@ pairwise F, frame ARI; the novelty sections get no labels, so only boundary scor
 timed once per scheme (numba/JIT warm-up is done on the first song before timing).
 
 The segmentation lab (``dashboard/pages/lab.py``): for up to ``--lab-songs`` songs, the songs are put
-in a scratch store and opened once (:func:`dashboard.lab.sweep_for`: decoding, novelty curve, frame
-features, the threshold grid precomputed: ``lab_open_s``, mean per song), then ``--lab-moves``
-slider settings drawn at random from the page's controls (threshold grid, minimum slice, merge on
-in 80 %, window, clusters, minimum segment length) are answered by :func:`dashboard.lab.lab_view`,
+in a scratch store and opened once (:func:`dashboard.lab.sweep_for`: decoding, ``merged``'s beat
+features, Laplacian embedding and multi-scale novelty, the threshold grid precomputed: ``lab_open_s``,
+mean per song), then ``--lab-moves`` slider settings drawn at random from the page's controls
+(threshold grid, minimum slice in beats, merge on in 80 %, window, clusters, minimum segment length) are answered by :func:`dashboard.lab.lab_view`,
 the function the page's callback calls (figures included), each timed: ``lab_slider_p95_ms`` (the
 issue's target: < 100 ms), ``lab_slider_p50_ms``, ``lab_slider_max_ms`` and the share of cache hits.
 
@@ -105,7 +105,7 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
     import pandas as pd
 
     from analysis.audio import probe
-    from analysis.lab import KS, MIN_SLICE_SECONDS, THRESHOLDS, WINDOWS
+    from analysis.lab import KS, MIN_SLICE_BEATS, THRESHOLDS, WINDOWS
     from dashboard.data import StoreData
     from dashboard.lab import lab_view, params_from_controls, sweep_for
     from store import open_store
@@ -128,12 +128,12 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
             t = time.perf_counter()
             sweep_for(data, sid)
             open_s.append(time.perf_counter() - t)
-        lab_view(data, songs[0], params_from_controls(1.0, 2.0, True, 0, 0, 8.0))  # figure code warm
+        lab_view(data, songs[0], params_from_controls(None, None, True, None, 0, None))  # figure code warm
         times, hits = [], 0
         for _unused in range(moves):
             sid = songs[int(rng.integers(len(songs)))]
             params = params_from_controls(
-                float(rng.choice(THRESHOLDS)), float(rng.choice(MIN_SLICE_SECONDS)), bool(rng.random() < 0.8),
+                float(rng.choice(THRESHOLDS)), int(rng.choice(MIN_SLICE_BEATS)), bool(rng.random() < 0.8),
                 int(rng.choice(WINDOWS)), int(rng.choice([k or 0 for k in KS])), float(rng.integers(0, 31)))
             sweep = sweep_for(data, sid)
             before = sweep.hits

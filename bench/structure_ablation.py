@@ -8,8 +8,10 @@ folders). Each group is ``NAME=FOLDER[:FIRST-LAST]`` (song indices in file order
 
 ``--variants`` is a JSON object ``{label: {merged_beats keyword: value}}`` (default: the ablation
 ladder in :data:`LADDER`; the key ``beat_features`` holds options of ``beat_features``); ``--baselines`` adds ``laplacian``, ``kmeans15``, the previous ``merged``
-(``merged-mfcc``: MFCC-bin novelty and Ward on mean features) and ``novelty`` (the final variant's
-slices before merging, same clusters). Prints one row per (group, scheme) with the means of boundary
+(``merged-mfcc``: MFCC-bin novelty and Ward on mean features), ``novelty`` (the final variant's
+slices before merging, same clusters) and ``novelty (raw slices, one label each)`` (those slices at
+the same threshold with no clustering: every slice its own label, the raw novelty baseline whose
+label metrics do not borrow ``merged``'s clusters). Prints one row per (group, scheme) with the means of boundary
 F at 0.5 s and 3 s, pairwise F, NCE F and frame ARI; the last line is one JSON object.
 
 Usage: python bench/structure_ablation.py GROUP ... [--variants JSON] [--baselines]
@@ -31,6 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "structure")
 METRICS = ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames")
+#: The baseline row of the final variant's slices before merging, unclustered (one label per slice).
+RAW_NOVELTY = "novelty (raw slices, one label each)"
 
 #: Each step of the new ``merged`` alone (added to the previous one), ending at the defaults.
 LADDER = {
@@ -133,6 +137,9 @@ def main(argv=None) -> int:
             if args.baselines:
                 rows.setdefault((group, "novelty (same slices, same clusters)"), []).append(
                     score(ref, last["pre"], last["pre_labels"], duration))
+                # the same slices with no clustering at all: every slice its own label
+                rows.setdefault((group, RAW_NOVELTY), []).append(
+                    score(ref, last["pre"], np.arange(len(last["pre"])), duration))
                 for scheme, what in (("laplacian", "laplacian"), ("kmeans15", "kmeans15"), ("merged-mfcc", "merged")):
                     def run(what=what):
                         yy, sr = y()

@@ -1,6 +1,6 @@
 """The segmentation lab's server side: one :class:`analysis.lab.SegmentationSweep` per song, built on
-the first open of that song (its audio decoded, the novelty curve and frame features computed, the
-cuts of every threshold precomputed) and kept in a small LRU keyed by store, song and its audio's hash;
+the first open of that song (its audio decoded as ``analyze`` decodes it, ``merged``'s beat features,
+Laplacian embedding and multi-scale novelty computed, the slices of every threshold precomputed) and kept in a small LRU keyed by store, song and its audio's hash;
 :func:`lab_view` answers a slider move from it (what the page's callback and ``bench/segmentation.py``
 call); :func:`save_lab_scheme` writes the chosen segmentation as the scheme ``lab-<name>``.
 """
@@ -18,7 +18,8 @@ from analysis.lab import LabParams, SegmentationSweep, check_scheme_name, save_s
 from . import figures
 from .i18n import _, ngettext
 
-#: Songs whose sweeps are kept (each holds a song's frame features: ~1 MB per minute of audio).
+#: Songs whose sweeps are kept (each holds a song's beat features and the beats' Laplacian
+#: eigenvectors: ~2 MB for 3.5 minutes at 130 bpm, growing with the square of the number of beats).
 MAX_SONGS = 8
 #: The analysis rate of the lab (that of ``sectionist segment``).
 SAMPLE_RATE = 22050
@@ -29,11 +30,17 @@ _lock = threading.Lock()
 
 
 def _song_audio(data, song_id: str) -> tuple[np.ndarray, int]:
-    from analysis.audio import read_span
+    """The song's samples at :data:`SAMPLE_RATE`: a local file decoded by ``analysis.audio.load_audio``
+    (what ``analyze`` and ``sectionist segment`` decode, so the lab's ``merged`` is theirs), an S3
+    object through the span reader."""
+    from analysis.audio import load_audio, read_span
 
     from .audio import _s3_options
 
     row = data.songs.loc[song_id]
+    uri = str(row["uri"])
+    if "://" not in uri:
+        return load_audio(uri, SAMPLE_RATE)
     duration = float(row["duration_s"]) if row.get("duration_s") == row.get("duration_s") else 3600.0
     y, sr = read_span(str(row["uri"]), 0.0, duration + 1.0, sr=SAMPLE_RATE, mono=True, **_s3_options(data.store))
     return np.ascontiguousarray(y, dtype=np.float32), sr
@@ -70,11 +77,14 @@ def sweep_for(data, song_id: str) -> SegmentationSweep:
 
 
 def params_from_controls(threshold, min_slice, merge, window, k, min_seconds) -> LabParams:
-    """The controls' values as checked :class:`LabParams` (``k`` 0 or None: chosen per song)."""
-    return LabParams(threshold=threshold if threshold is not None else 1.0,
-                     min_slice_seconds=min_slice if min_slice is not None else 2.0,
-                     merge=bool(merge), window=int(window or 0), k=None if not k else int(k),
-                     min_seconds=min_seconds if min_seconds is not None else 8.0).checked()
+    """The controls' values as checked :class:`LabParams` (``min_slice`` in beats; ``k`` 0 or None:
+    chosen per song; a missing value: ``merged``'s default)."""
+    d = LabParams()
+    return LabParams(threshold=threshold if threshold is not None else d.threshold,
+                     min_slice_beats=min_slice if min_slice is not None else d.min_slice_beats,
+                     merge=bool(merge), window=window if window is not None else d.window,
+                     k=None if not k else k,
+                     min_seconds=min_seconds if min_seconds is not None else d.min_seconds).checked()
 
 
 def counts_text(result) -> str:

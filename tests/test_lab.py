@@ -1,9 +1,11 @@
-"""The segmentation lab: the sweep and its cache (analysis/lab.py) give what the structure schemes give
-for the same parameters; "save as scheme" writes segments rows, checks the name and refuses users who
-may not judge; the page's callbacks (dashboard/lab.py, pages/lab.py) answer from the cache."""
+"""The segmentation lab: the sweep and its cache (analysis/lab.py) give what the ``merged`` (version 2)
+and ``novelty`` structure schemes give for the same parameters — at the default settings exactly what
+``sectionist segment`` stores; "save as scheme" writes segments rows, checks the name and refuses users
+who may not judge; the page's callbacks (dashboard/lab.py, pages/lab.py) answer from the cache."""
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from analysis.errors import ParameterError
 from analysis.lab import (
+    MERGED_DEFAULTS,
     THRESHOLDS,
     LabParams,
     SegmentationSweep,
@@ -18,12 +21,10 @@ from analysis.lab import (
     save_scheme,
 )
 from analysis.structure import (
-    frame_features,
-    merge_cuts,
-    over_segment,
-    segment_means,
-    standardise,
-    ward_labels,
+    beat_features,
+    merged_beats,
+    merged_structure,
+    novelty_structure,
 )
 from store import open_store
 from store.schema import SEGMENTS
@@ -39,85 +40,122 @@ def _tone(kind: str, seconds: float, rng) -> np.ndarray:
         y = 0.15 * np.sin(2 * np.pi * 1760 * t) + 0.1 * np.sin(2 * np.pi * 2640 * t)
     else:
         y = 0.2 * rng.normal(size=len(t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    # a click every half second gives the beat tracker a pulse
+    y[:: SR // 2] += 0.8
     return y
 
 
 @pytest.fixture(scope="module")
 def song():
     rng = np.random.default_rng(3)
-    y = np.concatenate([_tone(k, 6.0, rng) for k in "ABACABCA"])
+    y = np.concatenate([_tone(k, 6.0, rng) for k in "ABACABCAABCA"])
     return (y / np.abs(y).max() * 0.7 + 0.02 * rng.normal(size=len(y))).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
-def sweep(song):
-    return SegmentationSweep(song, SR, features=frame_features(song, SR))
+def bf(song):
+    return beat_features(song, SR)
+
+
+@pytest.fixture(scope="module")
+def sweep(song, bf):
+    return SegmentationSweep(song, SR, features=bf)
+
+
+def test_the_lab_starts_at_merged_defaults():
+    sig = inspect.signature(merged_structure).parameters
+    d = LabParams()
+    assert (d.threshold, d.min_slice_beats, d.window, d.k, d.min_seconds) == tuple(
+        sig[name].default for name in ("threshold", "min_slice_beats", "window", "k", "min_seconds"))
+    assert d.merge and MERGED_DEFAULTS["k_min"] == sig["k_min"].default
+
+
+def test_lab_at_default_settings_is_the_stored_merged_segmentation(song, bf, sweep):
+    res = sweep.result(LabParams())
+    stored = merged_structure(song, SR)  # what analyze / sectionist segment write (features computed inside)
+    assert res.n_pre >= 3 and res.n_post >= 2, (res.n_pre, res.n_post)  # a real segmentation, not one block
+    np.testing.assert_array_equal(res.post, stored.bounds)
+    np.testing.assert_array_equal(res.labels, stored.labels)
+    np.testing.assert_allclose(res.pre[1:, 0], stored.params["pre_bounds"], atol=5e-4)
+    np.testing.assert_array_equal(res.pre_labels, stored.params["pre_labels"])
+    assert res.k_used == stored.params["k_used"]
 
 
 SETTINGS = [
-    LabParams(1.0, 2.0, True, 0, None, 8.0),
-    LabParams(0.3, 1.0, True, 0, 3, 4.0),
-    LabParams(0.5, 1.5, True, 4, None, 0.0),
-    LabParams(0.2, 1.0, True, 3, 2, 6.0),
-    LabParams(2.0, 3.0, True, 0, None, 12.0),
+    LabParams(1.0, 4, True, 0, None, 6.0),
+    LabParams(0.3, 2, True, 0, 3, 4.0),
+    LabParams(0.5, 3, True, 4, None, 0.0),
+    LabParams(0.2, 2, True, 3, 2, 6.0),
+    LabParams(2.0, 8, True, 0, None, 12.0),
+    LabParams(0.0, 2, True, 0, 6, 0.0),
 ]
 
 
-@pytest.mark.parametrize("p", SETTINGS, ids=lambda p: f"t{p.threshold}-w{p.window}-k{p.k}")
-def test_sweep_equals_the_structure_steps_called_directly(song, sweep, p):
-    # merged's steps (MFCC-bin novelty over-segmentation, Ward clusters, merge), each on the audio
+@pytest.mark.parametrize("p", SETTINGS, ids=lambda p: f"t{p.threshold}-m{p.min_slice_beats}-w{p.window}-k{p.k}")
+def test_sweep_equals_merged_called_directly(bf, sweep, p):
     res = sweep.result(p)
-    cuts = over_segment(song, SR, threshold=p.threshold, min_slice_seconds=p.min_slice_seconds)
-    pre, pre_labels, post, labels = merge_cuts(cuts, len(song) / SR, frame_features(song, SR), window=p.window,
-                                               k=p.k, min_seconds=p.min_seconds)
-    np.testing.assert_allclose(res.cuts, cuts)
-    np.testing.assert_allclose(res.pre, pre)
-    np.testing.assert_array_equal(res.pre_labels, pre_labels)
-    np.testing.assert_allclose(res.post, post)
-    np.testing.assert_array_equal(res.labels, labels)
-    assert res.n_pre == len(pre) and res.n_post == len(post)
+    r = merged_beats(bf, threshold=p.threshold, min_slice_beats=p.min_slice_beats, window=p.window, k=p.k,
+                     min_seconds=p.min_seconds)
+    np.testing.assert_array_equal(res.cuts, bf.times[r["edges"][1:-1]])
+    np.testing.assert_array_equal(res.pre, r["pre"])
+    np.testing.assert_array_equal(res.pre_labels, r["pre_labels"])
+    np.testing.assert_array_equal(res.post, r["post"])
+    np.testing.assert_array_equal(res.labels, r["labels"])
+    assert res.n_pre == len(r["pre"]) and res.n_post == len(r["post"]) and res.k_used == r["k"]
 
 
 @pytest.mark.parametrize("threshold,k", [(0.4, None), (1.0, 3)])
-def test_merge_off_is_the_slices_with_their_clusters(song, sweep, threshold, k):
-    res = sweep.result(LabParams(threshold, 2.0, False, 0, k, 8.0))
-    cuts = over_segment(song, SR, threshold=threshold, min_slice_seconds=2.0)
-    edges = np.concatenate([[0.0], cuts, [len(song) / SR]])
-    bounds = np.stack([edges[:-1], edges[1:]], axis=1)
-    F, fd = frame_features(song, SR)
-    np.testing.assert_allclose(res.post, bounds)
-    np.testing.assert_array_equal(res.labels, ward_labels(standardise(segment_means(F, fd, bounds)), k))
-    np.testing.assert_allclose(res.pre, res.post)
+def test_merge_off_is_the_novelty_scheme(song, bf, sweep, threshold, k):
+    res = sweep.result(LabParams(threshold, 4, False, 0, k, 6.0))
+    nov = novelty_structure(song, SR, threshold=threshold, k=k, features=bf)
+    np.testing.assert_array_equal(res.post, nov.bounds)
+    np.testing.assert_array_equal(res.labels, nov.labels)
+    np.testing.assert_array_equal(res.pre, res.post)
 
 
-def test_thresholds_change_the_slices_and_the_cache_is_used(song):
-    sw = SegmentationSweep(song, SR, cache_size=3)
-    n_distinct = sw.precompute(thresholds=THRESHOLDS, min_slices=(2.0,))
+def test_thresholds_change_the_slices_and_the_cache_is_used(song, bf):
+    sw = SegmentationSweep(song, SR, features=bf, cache_size=3)
+    n_distinct = sw.precompute(thresholds=THRESHOLDS, min_slices=(2,))
     assert n_distinct >= 2  # the threshold grid gives several different over-segmentations
-    counts = [sw.result(LabParams(t, 2.0)).n_pre for t in (0.0, 5.0)]
+    counts = [sw.result(LabParams(t, 2)).n_pre for t in (0.0, 5.0)]
     assert counts[0] > counts[1]
     sw.hits = sw.misses = 0
-    a = sw.result(LabParams(0.0, 2.0, True, 0, None, 8.0))
-    b = sw.result(LabParams(0.0, 2.0, True, 0, None, 8.0))
+    a = sw.result(LabParams(0.0, 2, True, 0, None, 6.0))
+    b = sw.result(LabParams(0.0, 2, True, 0, None, 6.0))
     assert (sw.hits, sw.misses) == (2, 0) or (sw.hits, sw.misses) == (1, 1)
     assert a.post is b.post  # the cached arrays, not a recomputation
     hits = sw.hits
-    sw.result(LabParams(0.0, 2.0, True, 0, None, 8.0))
+    sw.result(LabParams(0.0, 2, True, 0, None, 6.0))
     assert sw.hits == hits + 1
     # least recently used dropped beyond cache_size
     for k in (2, 3, 4, 5):
-        sw.result(LabParams(0.0, 2.0, True, 0, k, 8.0))
-    assert len(sw._results) == 3
+        sw.result(LabParams(0.0, 2, True, 0, k, 6.0))
+    assert len(sw._results) == 3 and len(sw._clusters) <= 3
     misses = sw.misses
-    sw.result(LabParams(0.0, 2.0, True, 0, None, 8.0))
+    sw.result(LabParams(0.0, 2, True, 0, None, 6.0))
     assert sw.misses == misses + 1
+    # another merge setting of the same slices reuses their clustering
+    n_clusters = len(sw._clusters)
+    sw.result(LabParams(0.0, 2, True, 0, None, 0.0))
+    assert len(sw._clusters) == n_clusters
     # the result arrays are read-only (shared between requests)
     with pytest.raises(ValueError):
         a.post[0, 0] = 1.0
 
 
-@pytest.mark.parametrize("bad", [{"threshold": -1}, {"min_slice_seconds": 0}, {"window": 1}, {"window": -2},
-                                 {"k": -1}, {"threshold": "x"}, {"min_seconds": float("nan")}])
+def test_a_song_too_short_for_two_slices_is_one_segment():
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.normal(size=SR * 2)).astype(np.float32)
+    sw = SegmentationSweep(y, SR)
+    res = sw.result(LabParams())
+    assert res.n_pre == res.n_post == 1 and res.post[0, 1] == pytest.approx(len(y) / SR)
+    stored = merged_structure(y, SR)
+    np.testing.assert_array_equal(res.post, stored.bounds)
+
+
+@pytest.mark.parametrize("bad", [{"threshold": -1}, {"min_slice_beats": 0}, {"min_slice_beats": 2.5},
+                                 {"window": 1}, {"window": -2}, {"k": -1}, {"threshold": "x"},
+                                 {"min_seconds": float("nan")}])
 def test_params_are_checked(bad):
     with pytest.raises(ParameterError):
         LabParams(**bad).checked()
@@ -138,7 +176,7 @@ def test_save_scheme_writes_segments_rows(tmp_path, song, sweep):
     store = open_store(str(tmp_path / "store"), create=True)
     store.write_manifest({})
     before = store.read_manifest()["version"]
-    res = sweep.result(LabParams(0.5, 1.5, True, 4, None, 4.0))
+    res = sweep.result(LabParams(0.5, 3, True, 4, None, 4.0))
     scheme = save_scheme(store, "song-1", "tight", res)
     assert scheme == "lab-tight"
     rows = store.read_table(SEGMENTS).sort_values("index")
@@ -147,6 +185,7 @@ def test_save_scheme_writes_segments_rows(tmp_path, song, sweep):
     np.testing.assert_array_equal(rows["label"].to_numpy(), res.labels)
     params = json.loads(rows["params"].iloc[0])
     assert params["source"] == "lab" and params["window"] == 4 and params["n_pre"] == res.n_pre
+    assert params["version"] == 2 and params["min_slice_beats"] == 3 and params["kernels"] == [16, 32]
     assert store.read_manifest()["version"] == before + 1  # readers notice the new scheme
     with pytest.raises(ParameterError):
         save_scheme(store, "song-1", "no good", res)
@@ -156,11 +195,12 @@ def test_save_scheme_writes_segments_rows(tmp_path, song, sweep):
 # ---- the dashboard side ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab_store(tmp_path_factory):
-    from synthetic_store import build_synthetic_store
+    from synthetic_store import add_beat_clicks, build_synthetic_store
 
     root = tmp_path_factory.mktemp("lab-store")
     store = build_synthetic_store(root / "store", n_sections=12, sections_per_song=12, section_seconds=4.0,
                                   audio=True, audio_sr=8000, random_state=5)
+    add_beat_clicks(store)
     return store
 
 
@@ -175,7 +215,7 @@ def test_save_lab_scheme_needs_a_judge_and_a_good_name(lab_store):
 
     data = StoreData(lab_store.uri, check_interval=0)
     song_id = data.songs.index[0]
-    p = LabParams(0.5, 1.5, True, 0, None, 4.0)
+    p = LabParams(0.5, 3, True, 0, None, 4.0)
     ok, msg = save_lab_scheme(data, None, song_id, "mine", p)
     assert not ok and "Log in" in msg
     ok, msg = save_lab_scheme(data, _User(False), song_id, "mine", p)
@@ -200,7 +240,7 @@ def test_lab_view_answers_from_the_cache(lab_store):
     song_id = data.songs.index[0]
     sweep = sweep_for(data, song_id)
     assert sweep_for(data, song_id) is sweep  # built once per song
-    nov, lanes, counts, res = lab_view(data, song_id, params_from_controls(0.0, 1.0, True, 0, 0, 4.0))
+    nov, lanes, counts, res = lab_view(data, song_id, params_from_controls(0.0, 2, True, 0, 0, 4.0))
     assert "slices before merging" in counts or "slice before merging" in counts
     assert len(lanes.data) >= 2 and all(len(t.customdata[0]) == 4 for t in lanes.data)
     assert lanes.data[0].customdata[0][0] == song_id
@@ -208,9 +248,33 @@ def test_lab_view_answers_from_the_cache(lab_store):
     times = []
     for t in np.linspace(0, 5, 26):
         t0 = time.perf_counter()
-        lab_view(data, song_id, params_from_controls(float(t), 1.0, True, 3, 0, 4.0))
+        lab_view(data, song_id, params_from_controls(float(t), 2, True, 3, 0, 4.0))
         times.append(time.perf_counter() - t0)
     assert np.percentile(times, 95) < 0.5, times  # generous on a loaded CI machine; the bench measures p95
+
+
+def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
+    # the dashboard's lab (audio decoded by the page's reader) at its default settings against the
+    # 'merged' part that 'sectionist segment' wrote for the same song
+    from synthetic_store import add_beat_clicks, build_synthetic_store
+
+    from analysis.structure import segment_store
+    from dashboard.data import StoreData
+    from dashboard.lab import lab_view, params_from_controls
+
+    store = build_synthetic_store(tmp_path / "store", n_sections=24, sections_per_song=12, n_sounds=4,
+                                  section_seconds=4.0, audio=True, audio_sr=8000, random_state=11)
+    add_beat_clicks(store)
+    res = segment_store(store, ["merged"], progress=False)
+    assert not res["failed"], res
+    data = StoreData(store.uri, check_interval=0)
+    for song_id in data.songs.index:
+        rows = store.read_part(SEGMENTS, SEGMENTS.part(scheme="merged", song_id=song_id)).sort_values("index")
+        lab = lab_view(data, song_id, params_from_controls(None, None, True, None, 0, None))[3]
+        assert lab.n_post >= 2  # a real segmentation (the clicks give the beat tracker a pulse)
+        np.testing.assert_array_equal(lab.post, rows[["start_s", "end_s"]].to_numpy())
+        np.testing.assert_array_equal(lab.labels, rows["label"].to_numpy())
+        assert lab.pre[1:, 0].round(3).tolist() == json.loads(rows["params"].iloc[0])["pre_bounds"]
 
 
 def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
@@ -227,7 +291,7 @@ def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
         song_id = data.songs.index[0]
         from dashboard.lab import save_lab_scheme
 
-        ok, msg = save_lab_scheme(data, _User(True), song_id, "lane-test", LabParams(0.3, 1.0, True, 0, None, 2.0))
+        ok, msg = save_lab_scheme(data, _User(True), song_id, "lane-test", LabParams(0.3, 2, True, 0, None, 2.0))
         assert ok, msg
         lanes = segment_lanes(data, song_id)
         names = [lane[0] for lane in lanes]

@@ -7,7 +7,7 @@ and saves. Screenshots at 1440x900 and 390x844 go to test-artifacts/screenshots/
 from __future__ import annotations
 
 import pytest
-from synthetic_store import build_synthetic_store
+from synthetic_store import add_beat_clicks, build_synthetic_store
 
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
@@ -38,6 +38,7 @@ def server(tmp_path_factory):
     # one song of 48 s: 12 sections of 4 s drawn from 4 sounds
     store = build_synthetic_store(root / "store", n_sections=12, sections_per_song=12, n_sounds=4,
                                   section_seconds=4.0, audio=True, audio_sr=8000, random_state=11)
+    add_beat_clicks(store)  # merged works on beats: a pulse to track (at threshold 1: 6 slices; 5: 1)
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="d" * 40)
     password = make_user(db, "composer", "expert")

@@ -1,9 +1,10 @@
-"""Lab: one song's segmentation, live — its novelty curve with the threshold on it, the slices
-before and after cluster-and-merge as two lanes (the composers' two REAPER tracks), every slice
+"""Lab: one song's ``merged`` segmentation (version 2), live — its multi-scale novelty curve with the
+threshold on it, the slices before and after cluster-and-merge as two lanes (the composers' two REAPER tracks), every slice
 playable, and "save as scheme" (``lab-<name>`` in the ``segments`` table, shown by the Songs page).
 
 The song's sweep is computed on its first open (:func:`dashboard.lab.sweep_for`) and reused, so a
-slider move costs a cached look-up or one merge of a few dozen slices."""
+slider move costs a cached look-up or one clustering and merge of a few dozen slices; at the default
+settings the lab shows exactly the ``merged`` segmentation ``analyze`` stores."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from analysis.errors import AudioError, ParameterError, StoreError
-from analysis.lab import KS, MIN_SLICE_SECONDS, LabParams
+from analysis.lab import KS, MIN_SLICE_BEATS, LabParams
 from dashboard import figures, ids
 from dashboard.components.common import card, control, graph_config, page_header
 from dashboard.components.player import span_player
@@ -42,13 +43,15 @@ def _controls(data, song):
                 dcc.Slider(id=ids.LAB_THRESHOLD, min=0, max=5, step=0.1, value=DEFAULTS.threshold,
                            marks={v: number(v) for v in range(6)}, updatemode="drag", allow_direct_input=False,
                            tooltip={"placement": "bottom", "always_visible": False}),
-                help=_("A novelty peak becomes a cut when it rises this many median absolute deviations "
-                       "above its surroundings: lower gives more slices.")),
-        control(_("Minimum slice length (s)"),
-                dcc.Slider(id=ids.LAB_MIN_SLICE, min=MIN_SLICE_SECONDS[0], max=MIN_SLICE_SECONDS[-1], step=None,
-                           value=DEFAULTS.min_slice_seconds, allow_direct_input=False,
-                           marks={v: number(v, 1 if v % 1 else 0) if v in (0.5, 2, 4, 6, 8) else ""
-                                  for v in MIN_SLICE_SECONDS})),
+                help=_("The novelty curve is the mean of several curves (harmony, timbre and the song's "
+                       "recurrence embedding, at two kernel widths), so this threshold sets how many candidate "
+                       "boundaries there are: a peak of that curve becomes a cut when it rises this many median "
+                       "absolute deviations above its surroundings; lower gives more slices.")),
+        control(_("Minimum slice length (beats)"),
+                dcc.Slider(id=ids.LAB_MIN_SLICE, min=MIN_SLICE_BEATS[0], max=MIN_SLICE_BEATS[-1], step=None,
+                           value=DEFAULTS.min_slice_beats, allow_direct_input=False,
+                           marks={v: integer(v) if v in (2, 4, 8, 12, 16) else "" for v in MIN_SLICE_BEATS}),
+                help=_("Cuts fall on beats, at least this many beats apart and from either end of the song.")),
         control(_("Merge"), dcc.Checklist(id=ids.LAB_MERGE, value=["merge"], className="checklist",
                                           options=[{"label": _("cluster the slices and merge neighbours"),
                                                     "value": "merge"}])),
@@ -72,6 +75,8 @@ def layout(song=None, **_query):
     return html.Div(className="page page-lab", children=[
         page_header(_("Lab"), _("Move the threshold and watch the slices: novelty over-segmentation, then the "
                                 "slices clustered and same-cluster neighbours merged. Click a slice to hear it.")),
+        html.P(_("The lab runs the merged scheme's own steps; at its default settings it shows exactly the "
+                 "merged segmentation that the analysis stores for this song."), className="table-note"),
         _controls(data, song),
         card(None,
              html.P(id=ids.LAB_COUNTS, className="lab-counts"),
