@@ -17,7 +17,7 @@ from .errors import ParameterError
 
 #: Seconds of audio to analyse from which ``workers=None`` starts worker processes (below, one process
 #: finishes first; see :meth:`AnalysisConfig.worker_count`).
-POOL_MIN_AUDIO_S = 300.0
+POOL_MIN_AUDIO_S = 600.0
 
 #: Fields that do not change what is computed for a song (so they are left out of the hash).
 _NOT_HASHED = {"workers", "dask", "force", "retry_failed", "embed", "embedders", "cluster", "device", "sound_tracks"}
@@ -129,9 +129,10 @@ class AnalysisConfig:
     def worker_count(self, n_songs: int, audio_s: float) -> int:
         """Worker processes for ``n_songs`` songs of ``audio_s`` seconds in all: ``workers`` if set, else
         the machine's cores, but one process for a single song or less than :data:`POOL_MIN_AUDIO_S` of
-        audio (starting a worker, its imports and its network, took ~5 s on the busy 2-core machine:
-        2 songs of 30 s took 2.6 s in this process, 6.8 s on 2 workers; 16 songs took 19.9 s in this
-        process, 9.3 s on 2 workers)."""
+        audio. Measured on the shared 2-core machine: starting the workers (imports, network) costs
+        ~5 s, and one process already keeps ~1.7 cores busy (its BLAS and FFT threads), so 2 songs of
+        30 s took 2.6 s in one process and 6.8 s on 2 workers, 16 songs 7.8–10.1 s and 11.7–13.8 s,
+        120 songs 97 s and 68 s: the pool pays from about 10 minutes of audio."""
         import os
 
         if self.workers is not None:
