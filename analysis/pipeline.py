@@ -169,7 +169,7 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     is computed once and shared by the structure schemes' beat tracking and MFCCs (same values as
     computing them in each scheme).
     """
-    from .features import FeatureParams, SongSpectrum, onset_envelope, section_features, song_tempo
+    from .features import FeatureParams, onset_envelope, section_features, song_tempo
     from .sectioning import SCHEMES, make_sections, select_central
 
     t0 = time.perf_counter()
@@ -214,6 +214,7 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
         from sklearn.cluster import KMeans  # noqa: F401  (loads its OpenMP runtime, so the limit below applies)
         from threadpoolctl import threadpool_limits
 
+        from .features import SongSpectrum
         from .structure import song_segments
 
         spectrum = SongSpectrum(y, sr, 512)  # the merged and laplacian schemes' beats and MFCCs, once
@@ -310,15 +311,15 @@ def _init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
     for name in embedders:
         try:
             _embedder(name, device)
-        except Exception as exc:  # checked in the parent already; a song that needs it reports the error
-            log.warning("worker could not preload embedder %s: %s", name, exc)
+        except Exception:  # checked in the parent already; a song that needs it reports the error
+            log.warning("worker could not preload embedder %s", name, exc_info=True)
 
 
 def _duration_hint(path: Path) -> float:
     """The file's duration from its header (0 when unreadable: the song itself will report why)."""
     try:
         return probe(path).duration_s
-    except Exception:
+    except (SectionistError, OSError, ValueError, RuntimeError):
         return 0.0
 
 

@@ -4,14 +4,17 @@ The same short synthetic songs (the demo generator) are analysed three times int
 features and embeddings as the default analysis does them (``--no-embed`` for features only),
 without modelling (modelling is a separate, corpus-wide step measured by bench/projection.py):
 
-- ``workers=1`` (one process, the reference),
+- ``workers=1`` (one process, the reference; its BLAS and FFT threads use every core),
 - ``workers=2`` (the local process pool),
 - ``dask=local:2`` (a Dask LocalCluster of 2 worker processes on loopback).
 
 Prints songs per minute and the audio real-time factor of each, the speed-up from 1 to 2 local
-workers (target ≥ 1.7× on 2 cores) and the Dask overhead (its wall time over the local pool's).
+workers (target ≥ 1.7× on 2 cores), the Dask overhead (its wall time over the local pool's) and the
+cores each run kept busy (CPU seconds of this process and its children over the wall time: a
+``workers=1`` run that already keeps most cores busy leaves a pool little to add, and on a machine
+shared with other work a run gets fewer cores than the machine has).
 The last line is one JSON object:
-{"speedup_2_workers": …, "realtime_end_to_end": …, "dask_overhead": …, "songs": …, …}.
+{"speedup_2_workers": …, "realtime_end_to_end": …, "dask_overhead": …, "songs": …, "cores_busy": {…}, …}.
 
 Usage: python bench/scaling.py [--songs 500] [--seconds 30] [--no-embed]
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -33,11 +37,18 @@ from analysis.pipeline import analyze  # noqa: E402
 from store import open_store  # noqa: E402
 
 
-def _run(songs_dir: Path, root: Path, **cfg) -> tuple[float, object]:
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its children that have finished."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _run(songs_dir: Path, root: Path, **cfg) -> tuple[float, object, float]:
+    """Wall time, summary and CPU seconds of one analysis into a fresh store."""
     store = open_store(root)
-    t = time.perf_counter()
+    cpu, t = _cpu_s(), time.perf_counter()
     summary = analyze([songs_dir], store, AnalysisConfig(cluster=False, **cfg), progress=False)
-    return time.perf_counter() - t, summary
+    return time.perf_counter() - t, summary, _cpu_s() - cpu
 
 
 def main(argv=None) -> int:
@@ -53,16 +64,16 @@ def main(argv=None) -> int:
         songs = tmp / "songs"
         make_corpus(songs, n_songs=args.songs, seconds=args.seconds, seed=0, progress=False)
         audio_s = args.songs * args.seconds
-        results = {}
+        results, cores = {}, {}
         for name, cfg in (("workers=1", dict(workers=1)), ("workers=2", dict(workers=2)),
                           ("dask=local:2", dict(dask="local:2"))):
-            wall, summary = _run(songs, tmp / name.replace("=", "-").replace(":", "-"), **cfg, **embed)
+            wall, summary, cpu = _run(songs, tmp / name.replace("=", "-").replace(":", "-"), **cfg, **embed)
             if summary.ok != args.songs:
                 print(f"{name}: {summary.ok} of {args.songs} songs analysed; failures: {summary.failed}", file=sys.stderr)
                 return 1
-            results[name] = wall
+            results[name], cores[name] = wall, cpu / wall
             print(f"{name:>14}: {wall:8.1f} s  {args.songs / wall * 60:7.1f} songs/min  "
-                  f"{audio_s / wall:6.1f}× real time")
+                  f"{audio_s / wall:6.1f}× real time  {cpu / wall:4.2f} cores busy")
 
     speedup = results["workers=1"] / results["workers=2"]
     overhead = results["dask=local:2"] / results["workers=2"]
@@ -72,6 +83,7 @@ def main(argv=None) -> int:
         "speedup_2_workers": round(speedup, 3), "realtime_end_to_end": round(realtime, 1),
         "dask_overhead": round(overhead, 3), "songs": args.songs, "seconds_per_song": args.seconds,
         "embed": not args.no_embed, "wall_s": {k: round(v, 2) for k, v in results.items()},
+        "cores_busy": {k: round(v, 2) for k, v in cores.items()},
     }))
     return 0
 

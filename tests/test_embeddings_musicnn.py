@@ -221,7 +221,7 @@ def test_front_end_reductions_equal_the_full_convolution(frames):
     x = rng.normal(size=(3, frames, M.N_MELS)).astype(np.float32)
 
     def full_conv(kernel, pad_t):  # direct TF conv2d (no bias), time padding only: (N, T', F', C)
-        kt, kf, _, c = kernel.shape
+        kt, kf = kernel.shape[:2]
         xp = np.pad(x, ((0, 0), pad_t, (0, 0)))
         cols = sliding_window_view(xp, (kt, kf), axis=(1, 2)).astype(np.float64)
         return np.einsum("ntfab,abc->ntfc", cols, kernel[:, :, 0, :].astype(np.float64))
