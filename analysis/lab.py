@@ -1,4 +1,4 @@
-"""The segmentation lab's sweep: one song's ``merged`` (version 2) front end computed once, then the
+"""The segmentation lab's sweep: one song's ``merged`` (version 3) front end computed once, then the
 cheap steps per setting, cached, so that moving a slider of the lab page (``dashboard/pages/lab.py``)
 costs a look-up or a clustering and merge of a few dozen slices.
 
@@ -45,8 +45,10 @@ from .structure import (
     merged_beats,
     merged_front,
     novelty_prominence,
+    repetition_mass,
     segment_rows,
     slice_edges,
+    song_repeats,
 )
 
 #: ``merged``'s defaults (:func:`analysis.structure.merged_beats`): the lab's starting settings and
@@ -66,7 +68,7 @@ KS: tuple[int | None, ...] = (None, *range(2, 11))
 SCHEME_PREFIX = "lab-"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 #: Settings of ``merged`` the lab keeps at the scheme's defaults (no control on the page).
-_FIXED = ("kernels", "novelty_features", "embed_dims", "k_min", "k_max", "min_fraction", "seed")
+_FIXED = ("kernels", "novelty_features", "embed_dims", "k_min", "k_max", "min_fraction", "seed", "repeat_min")
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ class SegmentationSweep:
             self._front = merged_front(self.features, **{key: MERGED_DEFAULTS[key]
                                                          for key in ("kernels", "novelty_features", "embed_dims")})
         self.novelty = self._front[0] if self._front is not None else np.zeros(n)
+        # whether the song repeats a part (merged_beats' test; no setting of the lab changes it)
+        self.repeat_mass = repetition_mass(self.features.harmony) if self._front is not None else 0.0
         self.cache_size = int(cache_size)
         self._edges: dict = {}
         self._clusters: OrderedDict = OrderedDict()
@@ -278,7 +282,8 @@ class SegmentationSweep:
                 post, labels, _groups = merge_clustered(
                     pre, pre_labels, S, self.duration, window=p.window, k=p.k, k_min=MERGED_DEFAULTS["k_min"],
                     k_max=MERGED_DEFAULTS["k_max"], min_seconds=p.min_seconds,
-                    min_fraction=MERGED_DEFAULTS["min_fraction"])
+                    min_fraction=MERGED_DEFAULTS["min_fraction"],
+                    repeats=song_repeats(self.repeat_mass, k=p.k, repeat_min=MERGED_DEFAULTS["repeat_min"]))
             else:  # the raw over-segmentation, labelled as the ``novelty`` scheme labels it
                 post, labels = pre, pre_labels
             out = (pre, pre_labels, post, labels)

@@ -39,12 +39,15 @@ RAW_NOVELTY = "novelty (raw slices, one label each)"
 #: Each step of the new ``merged`` alone (added to the previous one), ending at the defaults.
 LADDER = {
     "beats: harmony+timbre novelty 16 beats, K 2-10, min 8 s": dict(
-        kernels=(16,), novelty_features=("harmony", "timbre"), k_min=2, min_seconds=8.0),
-    "+ K 3-10": dict(kernels=(16,), novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0),
-    "+ multi-scale novelty 16/32 beats": dict(novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0),
-    "+ embedding novelty": dict(k_min=3, min_seconds=8.0),
-    "+ K 4-10": dict(min_seconds=8.0),
-    "+ min length 6 s (the defaults)": dict(),
+        kernels=(16,), novelty_features=("harmony", "timbre"), k_min=2, min_seconds=8.0, repeat_min=0.0),
+    "+ K 3-10": dict(kernels=(16,), novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0,
+                     repeat_min=0.0),
+    "+ multi-scale novelty 16/32 beats": dict(novelty_features=("harmony", "timbre"), k_min=3, min_seconds=8.0,
+                                              repeat_min=0.0),
+    "+ embedding novelty": dict(k_min=3, min_seconds=8.0, repeat_min=0.0),
+    "+ K 4-10": dict(min_seconds=8.0, repeat_min=0.0),
+    "+ min length 6 s (merged v2)": dict(repeat_min=0.0),
+    "+ repetition test 0.31 (the defaults)": dict(),
 }
 
 

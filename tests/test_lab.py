@@ -21,6 +21,8 @@ from analysis.lab import (
     save_scheme,
 )
 from analysis.structure import (
+    MERGED_VERSION,
+    BeatFeatures,
     beat_features,
     merged_beats,
     merged_structure,
@@ -79,6 +81,21 @@ def test_lab_at_default_settings_is_the_stored_merged_segmentation(song, bf, swe
     np.testing.assert_allclose(res.pre[1:, 0], stored.params["pre_bounds"], atol=5e-4)
     np.testing.assert_array_equal(res.pre_labels, stored.params["pre_labels"])
     assert res.k_used == stored.params["k_used"]
+
+
+def test_lab_gives_a_song_that_repeats_no_part_its_own_labels_as_merged_does():
+    rng = np.random.default_rng(1)
+    protos = [(rng.normal(size=84) * 6, rng.normal(size=20) * 3) for _unused in range(4)]
+    H = np.vstack([h + rng.normal(size=(40, 84)) for h, _t in protos])
+    T = np.vstack([t + rng.normal(size=(40, 20)) for _h, t in protos])
+    abcd = BeatFeatures(np.arange(161) * 0.5, H, T)
+    sw = SegmentationSweep(None, SR, features=abcd)
+    for p in (LabParams(), LabParams(0.5, 3, True, 4, None, 0.0), LabParams(1.0, 4, True, 0, 2, 6.0)):
+        res, r = sw.result(p), merged_beats(abcd, threshold=p.threshold, min_slice_beats=p.min_slice_beats,
+                                            window=p.window, k=p.k, min_seconds=p.min_seconds)
+        np.testing.assert_array_equal(res.post, r["post"])
+        np.testing.assert_array_equal(res.labels, r["labels"])
+        assert r["repeats"] == (p.k is not None)
 
 
 SETTINGS = [
@@ -185,7 +202,7 @@ def test_save_scheme_writes_segments_rows(tmp_path, song, sweep):
     np.testing.assert_array_equal(rows["label"].to_numpy(), res.labels)
     params = json.loads(rows["params"].iloc[0])
     assert params["source"] == "lab" and params["window"] == 4 and params["n_pre"] == res.n_pre
-    assert params["version"] == 2 and params["min_slice_beats"] == 3 and params["kernels"] == [16, 32]
+    assert params["version"] == MERGED_VERSION and params["min_slice_beats"] == 3 and params["kernels"] == [16, 32]
     assert store.read_manifest()["version"] == before + 1  # readers notice the new scheme
     with pytest.raises(ParameterError):
         save_scheme(store, "song-1", "no good", res)

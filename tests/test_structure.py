@@ -24,9 +24,12 @@ from analysis.structure import (
     compute_structure,
     enforce_min_length,
     laplacian_embedding,
+    merge_clustered,
     merge_slices,
+    merged_beats,
     multiscale_novelty,
     novelty_peaks,
+    repetition_mass,
     segment_rows,
     slice_means,
     song_segments,
@@ -325,6 +328,39 @@ def test_cluster_slices_groups_slices_whose_beats_recur():
     # fewer slices than k_min + 1: K is still chosen (up to slices − 1), not one cluster for all
     few, kf, _ = cluster_slices(evecs, cnorm, np.array([0, 20, 40, 60, 80]), k_min=5)
     assert kf == 3 and len(set(few)) == 3
+
+
+def parts_song(form: str, seed: int = 0, beats: int = 40) -> BeatFeatures:
+    """Beat features of a song whose parts (letters of ``form``, ``beats`` beats each) each have their
+    own harmony and timbre; a letter that comes back is the same part again (plus noise)."""
+    rng = np.random.default_rng(seed)
+    protos = {c: (rng.normal(size=84) * 6, rng.normal(size=20) * 3) for c in sorted(set(form))}
+    H = np.vstack([protos[c][0] + rng.normal(size=(beats, 84)) for c in form])
+    T = np.vstack([protos[c][1] + rng.normal(size=(beats, 20)) for c in form])
+    return BeatFeatures(np.arange(len(H) + 1) * 0.5, H, T)
+
+
+def test_a_song_that_repeats_no_part_gives_every_segment_its_own_label():
+    abab, abcd = parts_song("ABAB"), parts_song("ABCD")
+    assert repetition_mass(abab.harmony) > 0.5 and repetition_mass(abcd.harmony) < 0.1
+    r = merged_beats(abab, k_min=2)
+    assert r["repeats"] and r["labels"][0] == r["labels"][2] != r["labels"][1] == r["labels"][3]
+    own = merged_beats(abcd)
+    assert not own["repeats"] and list(own["labels"]) == list(range(len(own["post"])))
+    # the test changes labels only: the same slices, clusters and merged segments without it
+    shared = merged_beats(abcd, repeat_min=0.0)
+    assert shared["repeats"]
+    np.testing.assert_array_equal(own["post"], shared["post"])
+    np.testing.assert_array_equal(own["pre_labels"], shared["pre_labels"])
+    # slices of clusters 0 1 0 1 (10 s each): shared labels, or one label per segment
+    pre = np.array([[0, 10], [10, 20], [20, 30], [30, 40]], float)
+    for repeats, want in ((True, [0, 1, 0, 1]), (False, [0, 1, 2, 3])):
+        post, labels, _groups = merge_clustered(pre, np.array([0, 1, 0, 1]), np.eye(4), 40.0, repeats=repeats)
+        assert list(labels) == want and len(post) == 4
+    # asking for K clusters asks for shared labels
+    assert merged_beats(abcd, k=2)["repeats"]
+    s = compute_structure(np.zeros(10), SR, "merged", features=abcd)
+    assert s.params["repeats"] is False and s.params["repeat_mass"] < 0.1 and s.n_types == len(s.bounds)
 
 
 def test_merged_wants_beat_features_and_records_its_version(abab):
