@@ -1,4 +1,4 @@
-"""The segmentation lab's sweep: one song's ``merged`` (version 3) front end computed once, then the
+"""The segmentation lab's sweep: one song's ``merged`` (version 4) front end computed once, then the
 cheap steps per setting, cached, so that moving a slider of the lab page (``dashboard/pages/lab.py``)
 costs a look-up or a clustering and merge of a few dozen slices.
 

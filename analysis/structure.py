@@ -711,6 +711,11 @@ def merge_clustered(pre: np.ndarray, pre_labels: np.ndarray, S: np.ndarray, dura
     if not repeats:
         return post, np.arange(len(post), dtype=np.int64), groups
     labels = _first_order(np.array([_majority(pre_labels, dur, pre, s, e) for s, e in post], dtype=np.int64))
+    # absorbing short segments can leave two neighbours of one cluster: merge until nothing more merges
+    runs = _runs(labels)
+    if len(runs) < len(labels):
+        post = np.array([[post[a, 0], post[b - 1, 1]] for a, b in runs])
+        labels = _first_order(labels[[a for a, _b in runs]])
     return post, labels, groups
 
 
@@ -740,8 +745,9 @@ def _beat_input(y, sr, features, beat_times) -> BeatFeatures:
 
 #: Version of ``merged``/``novelty`` (2: beat-synchronous features, multi-scale novelty, slices clustered
 #: in the Laplacian embedding of the recurrence graph, K ≥ 4, segments ≥ 6 s; 3: a song whose
-#: repetition_mass is under repeat_min repeats no part, so each merged segment keeps its own label).
-MERGED_VERSION = 3
+#: repetition_mass is under repeat_min repeats no part, so each merged segment keeps its own label; 4:
+#: neighbours left in one cluster after short segments are absorbed are merged too).
+MERGED_VERSION = 4
 
 
 @STRUCTURES.register("merged", version=MERGED_VERSION,

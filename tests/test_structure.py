@@ -398,3 +398,18 @@ def test_shared_spectrum_gives_the_same_segments(abab):
     bf, bf_shared = beat_features(abab, SR), beat_features(abab, SR, spectrum=SongSpectrum(abab, SR, 512))
     for name in ("times", "harmony", "timbre"):
         assert np.array_equal(getattr(bf, name), getattr(bf_shared, name))
+
+
+def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
+    from analysis.structure import merge_clustered
+
+    # a 2 s slice of another cluster between two of cluster 0 is absorbed (min 6 s): what is left is
+    # one cluster twice in a row, so it merges into one segment ("repeated until nothing more merges")
+    pre = np.array([[0.0, 10.0], [10.0, 12.0], [12.0, 22.0]])
+    post, labels, _groups = merge_clustered(pre, np.array([0, 1, 0]), np.array([[0, 0], [1, 1], [0, 0.1]]), 22.0,
+                                            min_seconds=6.0)
+    assert post.tolist() == [[0.0, 22.0]] and labels.tolist() == [0]
+    # without absorption nothing changes
+    post, labels, _groups = merge_clustered(pre, np.array([0, 1, 0]), np.array([[0, 0], [1, 1], [0, 0.1]]), 22.0,
+                                            min_seconds=1.0)
+    assert post.tolist() == pre.tolist() and labels.tolist() == [0, 1, 0]

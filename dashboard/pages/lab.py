@@ -1,4 +1,4 @@
-"""Lab: one song's ``merged`` segmentation (version 2), live — its multi-scale novelty curve with the
+"""Lab: one song's ``merged`` segmentation (version 4), live — its multi-scale novelty curve with the
 threshold on it, the slices before and after cluster-and-merge as two lanes (the composers' two REAPER tracks), every slice
 playable, and "save as scheme" (``lab-<name>`` in the ``segments`` table, shown by the Songs page).
 
