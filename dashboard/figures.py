@@ -853,10 +853,15 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
                                hovertemplate=_("%{y} · %{x}: %{z} sections") + "<extra></extra>",
                                colorbar=dict(thickness=10)))
     fig.layout = (base_layout(height=max(300, 34 * len(rows) + 100), margin=dict(l=60, r=16, t=8, b=60),
-                              xaxis=dict(title=_("%(b)s's clusters (↔ the cluster of %(a)s each is matched to)",
-                                                 a=name_a, b=name_b),
-                                         type="category", side="bottom"),
-                              yaxis=dict(title=name_a, type="category", autorange="reversed")))
+                              xaxis=dict(title=_("clusters of %(b)s (↔ matched in %(a)s)", a=name_a, b=name_b),
+                                         type="category", side="bottom", tickangle=0,
+                                         # short ticks on two lines ("B1", "↔ A3"): the names are in the hover
+                                         # text (long names turned the ticks on end, over the axis title)
+                                         tickvals=xlab, ticktext=[_aligned_text(c, mapping, rows).replace(" ", "<br>", 1)
+                                                                  for c in cols]),
+                              # the margin grows with the named ticks, so the axis title stays clear of them
+                              yaxis=dict(title=dict(text=name_a, standoff=6), type="category", autorange="reversed",
+                                         automargin=True)))
     return fig
 
 

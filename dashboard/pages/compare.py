@@ -346,7 +346,7 @@ def layout(a=None, b=None, section=None, **_query):
                      locale_format=table_locale(),
                      id=ids.COMPARE_TABLE, columns=table_columns(), data=[], page_current=0, page_size=PAGE_SIZE,
                      page_action="custom", sort_action="custom", sort_mode="multi", sort_by=[],
-                     filter_action="custom", filter_query="",
+                     filter_action="custom", filter_query="", filter_options={"placeholder_text": _("filter…")},
                      style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px", "textAlign": "left",
                                  "border": "none", "borderBottom": "1px solid #f1f5f9", "cursor": "pointer"},
                      style_header={"fontWeight": 600, "backgroundColor": "#f8fafc", "borderBottom": "1px solid #e5e7eb"},
