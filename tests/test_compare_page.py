@@ -121,3 +121,17 @@ def test_table_shows_m_ss_sorts_and_filters_on_seconds(page):
     frame = page.comparison_frame(data, a, b)
     counts = page.relation_counts(frame["relation"])
     assert sum(counts.values()) == len(frame)
+
+
+def test_heatmap_column_ticks_are_short_and_names_stay_in_the_hover():
+    import numpy as np
+
+    from dashboard import figures
+
+    names_b = {0: "a very long name · with · many · words", 1: "short"}
+    fig = figures.contingency_heatmap(np.array([[3, 0], [0, 4]]), [0, 1], [0, 1], mapping={0: 1, 1: 0},
+                                      names_a={0: "x", 1: "y"}, names_b=names_b)
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks == ["B1<br>↔ A0", "B0<br>↔ A1"]
+    assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)  # the full names, shown on hover
+    assert any("a very long name" in x for x in fig.data[0].x)
