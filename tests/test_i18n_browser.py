@@ -52,6 +52,16 @@ def server(tmp_path_factory):
     app = create_app(store.uri, db_url=db, secret_key="i" * 40)
     password = make_user(db, "ada", "admin")
     data = app.server.extensions["sectionist_data"]
+    # verdicts on every run, so the Judgements page and the runs table show their numbers and dates
+    from dashboard.auth import get_user
+    from dashboard.judging.repository import record_judgement
+    from dashboard.models import get_database
+
+    database = get_database(db)
+    ada = get_user(database, "ada")
+    for run_id in data.runs.index:
+        for sid, verdict in zip(data.section_ids[:5], ["agree", "agree", "disagree", "unsure", "agree"]):
+            record_judgement(database, ada, run_id=run_id, section_id=str(sid), verdict=verdict)
     # data shown as it is (not translated): titles, run ids and their method/space codes, the user
     data_words = {"ada", "sectionist"}
     for text in [str(store.uri), *data.songs["title"].astype(str), *map(str, data.runs.index),

@@ -476,7 +476,7 @@ def test_judgements_page_by_role(app, db_url):
         text = _texts(page.body())
         assert "ada" in text and "bob" in text and "Krippendorff" in text and "Cohen" in text
         assert "Fleiss" in text and "really ahead?" in text and "not separated yet" in text  # 3 of 6 vs 0 of 1
-        assert "judgements.parquet" in text and "manage users" in text
+        assert "Judgements (.parquet)" in text and "manage users" in text
     finally:
         ctx.pop()
     ctx = _as(app, db_url, "ada")
@@ -490,7 +490,7 @@ def test_judgements_page_by_role(app, db_url):
     ctx = _as(app, db_url, "vic")
     try:
         text = _texts(page.body())
-        assert "judgements.csv" not in text and "ada" not in text
+        assert "Judgements (.csv)" not in text and "ada" not in text
         assert "Agreement with each method" in text
     finally:
         ctx.pop()
@@ -684,7 +684,7 @@ def test_judgements_page_in_spanish(app, db_url):
         for es in ("Evaluaciones", "Actualizar", "Acuerdo con cada método", "Acuerdo por grupo", "Su progreso",
                    "Acuerdo entre evaluadores", "Secciones más discutidas", "intervalo del 95 %", "de acuerdo",
                    "en desacuerdo", "no estoy seguro", "veredictos", "experto 1", "Exportar",
-                   "Descargar judgements.csv", "¿Está", "aún sin separar", "sobre 3 secciones con ≥ 2 expertos"):
+                   "Evaluaciones (.csv)", "¿Está", "aún sin separar", "sobre 3 secciones con ≥ 2 expertos"):
             assert es in text, es
         for en in ("Agreement with each method", "Your progress", "Inter-rater", "Most disputed", "not separated",
                    " verdicts", "Download ", "expert 1", "sections with"):

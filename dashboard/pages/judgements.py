@@ -288,10 +288,11 @@ def body() -> list:
                 _("Download your judgements (current verdicts, or the full history with superseded ones)."))
         out.append(card(_("Export"), html.P(note),
                         html.Div(className="export-links", children=[
-                            html.A(_("Download %(file)s", file=name), href=href, className="btn btn-ghost btn-small")
-                            for name, href in (("judgements.csv", "/export/judgements.csv"),
-                                               ("judgements.parquet", "/export/judgements.parquet"),
-                                               ("history.csv", "/export/judgements.csv?history=1"),
-                                               ("cluster-verdicts.csv", "/export/cluster-verdicts.csv"))
+                            html.A(text, href=href, className="btn btn-ghost btn-small", title=href.rsplit("/", 1)[-1])
+                            for text, href in ((_("Judgements (.csv)"), "/export/judgements.csv"),
+                                               (_("Judgements (.parquet)"), "/export/judgements.parquet"),
+                                               (_("History with superseded verdicts (.csv)"),
+                                                "/export/judgements.csv?history=1"),
+                                               (_("Cluster verdicts (.csv)"), "/export/cluster-verdicts.csv"))
                         ])))
     return out
