@@ -697,3 +697,40 @@ def test_judgements_page_in_spanish(app, db_url):
         assert "\xa0%" in km  # percentages in the Spanish format ("67 %")
     finally:
         ctx.pop()
+
+
+def test_judgements_per_cluster_shows_cluster_names(app, db_url):
+    from dashboard.components.common import cluster_names
+    from dashboard.data import get_data
+    from dashboard.pages import judgements as page
+
+    db = get_database(db_url)
+    ctx = _as(app, db_url, "ada")
+    try:
+        df = repository.judgements_frame(db)
+        text = _texts(page.body())
+        if not df.empty and not df["cluster"].notna().any():  # verdicts without their cluster: a sentence, no bare table
+            assert "No verdict names the cluster it judged yet." in text
+        ada = auth.get_user(db, "ada")
+        repository.record_judgement(db, ada, run_id="km", section_id=section_ids()[5], verdict="agree", cluster=1)
+        name = cluster_names(get_data(), "km").get(1)
+        table = [c for c in _walk_components(page.body()) if getattr(c, "id", None) == page.ids.JUDGEMENTS_PER_CLUSTER]
+        assert table, "the per-cluster table is shown once a verdict names its cluster"
+        cells = _texts(table[0])
+        assert (f"1: {name}" if name else "cluster 1") in cells
+    finally:
+        ctx.pop()
+
+
+def _walk_components(c):
+    if isinstance(c, (list, tuple)):
+        for x in c:
+            yield from _walk_components(x)
+        return
+    yield c
+    children = getattr(c, "children", None)
+    if isinstance(children, (list, tuple)):
+        for x in children:
+            yield from _walk_components(x)
+    elif children is not None and not isinstance(children, (str, int, float)):
+        yield from _walk_components(children)

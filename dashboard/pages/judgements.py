@@ -19,6 +19,7 @@ from dashboard import figures, ids
 from dashboard.auth import current_user_or_none, get_db
 from dashboard.components.common import (
     card,
+    cluster_names,
     graph_config,
     empty_state,
     page_header,
@@ -222,13 +223,18 @@ def body() -> list:
     out += _versions(df, data)
 
     per_cluster = agreement_per_cluster(df)
-    rows = [{"run": r["run_id"], "cluster": int(r["cluster"]), "n": integer(int(r["n"]) + int(r["unsure"])),
+    names = {}  # run → its clusters' names (as every page shows them)
+    for run_id in per_cluster["run_id"].unique() if len(per_cluster) else []:
+        names[run_id] = cluster_names(data, run_id)
+    rows = [{"run": r["run_id"], "cluster": figures.cluster_name(int(r["cluster"]), names.get(r["run_id"])),
+             "n": integer(int(r["n"]) + int(r["unsure"])),
              "rate": _fmt(r["rate"], pct=True), "ci": _interval(r["ci_low"], r["ci_high"]),
              "unsure": integer(r["unsure"])}
             for _i, r in per_cluster.iterrows()]
     out.append(card(_("Agreement per cluster"), _table(
         [("run", _("run")), ("cluster", _("cluster")), ("n", _("verdicts")), ("rate", _("agreement")),
-         ("ci", _("95 % interval")), ("unsure", word("unsure"))], rows, ids.JUDGEMENTS_PER_CLUSTER)))
+         ("ci", _("95 % interval")), ("unsure", word("unsure"))], rows, ids.JUDGEMENTS_PER_CLUSTER)
+        if rows else empty_state(_("No verdict names the cluster it judged yet."))))
 
     progress = progress_per_expert(df)
     if not is_admin:
