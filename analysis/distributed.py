@@ -52,10 +52,28 @@ def parse_address(address: str) -> tuple[str, int | None]:
     raise ParameterError(f"--dask {address!r}: use local:N or a scheduler address such as tcp://host:8786")
 
 
+def worker_environ() -> dict:
+    """The environment Dask's nannies give their worker processes, without ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask sets it (65 536) so that workers hand freed memory back to the system; glibc then also stops
+    adapting its mmap threshold, so every large NumPy temporary of the analysis is a fresh mmap
+    (zeroed pages, page faults): the same songs took twice the CPU time in a Dask worker
+    (2.1 → 4.2 s for 4 songs; the same slowdown with the variable set in a plain process).
+    Workers of a remote cluster are started by their own ``dask worker`` command: deploy/README.md
+    says to start them without it.
+    """
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
+
+
 @contextmanager
 def dask_client(address: str):
     """A :class:`distributed.Client` for ``address`` (see :func:`parse_address`), closed on exit."""
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency of the package
         raise ParameterError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
@@ -68,9 +86,10 @@ def dask_client(address: str):
     try:
         if kind == "local":
             # worker processes (the GIL-bound parts of decoding and features need them), one thread each;
-            # loopback only, no web dashboard
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            # loopback only, no web dashboard; without Dask's MALLOC_TRIM_THRESHOLD_ (worker_environ)
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
             client = Client(kind, timeout="20s")

@@ -60,6 +60,10 @@ def test_the_tasks_run_in_separate_worker_processes(tmp_path):
         assert len(pids) == 2 and os.getpid() not in pids
         addresses = list(client.scheduler_info()["workers"])
         assert all(a.startswith("tcp://127.0.0.1:") for a in addresses)
+        # Dask's MALLOC_TRIM_THRESHOLD_ doubled the analysis's CPU time in its workers: not set there;
+        # its thread limits are
+        envs = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS")})
+        assert all(e == {"MALLOC_TRIM_THRESHOLD_": None, "OPENBLAS_NUM_THREADS": "1"} for e in envs.values()), envs
     assert dict(os.environ) == before
 
 
