@@ -382,13 +382,7 @@ def beat_features(y: np.ndarray, sr: int, *, hop_length: int = 512, bins_per_oct
 
     duration = len(y) / sr
     spectrum = _check_spectrum(spectrum, y, sr, hop_length)
-    if beat_times is None:
-        if spectrum is not None:
-            beats = spectrum.beat_frames()
-        else:
-            _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
-    else:
-        beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
+    beats = _beat_frames(y, sr, hop_length, spectrum, beat_times)
     C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop_length,
                                                    bins_per_octave=bins_per_octave,
                                                    n_bins=n_octaves * bins_per_octave)), ref=np.max)
@@ -727,6 +721,19 @@ def _merged_params(bf: BeatFeatures, kw: dict, r: dict) -> dict:
                 pre_bounds=[round(float(c), 3) for c in r["pre"][1:, 0]], pre_labels=[int(v) for v in r["pre_labels"]])
 
 
+def _beat_frames(y, sr, hop_length, spectrum, beat_times) -> np.ndarray:
+    """Beat frames of the song: from ``beat_times`` when given, else the shared SongSpectrum's beat
+    tracking, else librosa's beat tracker on ``y``."""
+    import librosa
+
+    if beat_times is not None:
+        return librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
+    if spectrum is not None:
+        return spectrum.beat_frames()
+    _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
+    return beats
+
+
 def _check_spectrum(spectrum, y, sr, hop_length):
     """``spectrum`` (a SongSpectrum or None), refused when it was computed from other samples or another hop."""
     if spectrum is not None and not spectrum.matches(y, sr, hop_length):
@@ -919,13 +926,7 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
     duration = len(y) / sr
     hop = 512
     spectrum = _check_spectrum(spectrum, y, sr, hop)
-    if beat_times is None:
-        if spectrum is not None:
-            beats = spectrum.beat_frames()
-        else:
-            _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop, trim=False)
-    else:
-        beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop)
+    beats = _beat_frames(y, sr, hop, spectrum, beat_times)
     C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)),
                                 ref=np.max)
     beats = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=C.shape[1])
