@@ -129,3 +129,27 @@ def build_app(store_uri: str, db_url: str):
 
     init_auth(app, db_url=db_url, secret_key="test-secret-key-" + "x" * 32, store_uri=store_uri)
     return app
+
+
+def judged_app(root, secret_key: str):
+    """The real app on a small synthetic store with audio (6 songs, 96 sections) and an admin "ada"
+    who judged 5 sections of every run (agree, agree, disagree, unsure, agree), so every page,
+    the runs table and the Judgements page have something to show. Returns ``(app, password, data)``."""
+    from synthetic_store import build_synthetic_store
+
+    from dashboard.app import create_app
+    from dashboard.auth import get_user
+    from dashboard.judging.repository import record_judgement
+
+    store = build_synthetic_store(root / "store", n_sections=96, sections_per_song=16, section_seconds=3.0,
+                                  audio=True, audio_sr=8000, random_state=5)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key=secret_key)
+    password = make_user(db, "ada", "admin")
+    data = app.server.extensions["sectionist_data"]
+    database = get_database(db)
+    ada = get_user(database, "ada")
+    for run_id in data.runs.index:
+        for sid, verdict in zip(data.section_ids[:5], ["agree", "agree", "disagree", "unsure", "agree"]):
+            record_judgement(database, ada, run_id=run_id, section_id=str(sid), verdict=verdict)
+    return app, password, data

@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from auth_helpers import login_page, make_user
+from auth_helpers import judged_app, login_page
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
-from synthetic_store import build_synthetic_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,28 +42,10 @@ WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 def server(tmp_path_factory):
     import dash
 
-    from dashboard.app import create_app
-
-    root = tmp_path_factory.mktemp("i18n")
-    store = build_synthetic_store(root / "store", n_sections=96, sections_per_song=16, section_seconds=3.0,
-                                  audio=True, audio_sr=8000, random_state=5)
-    db = f"sqlite:///{root / 'users.sqlite'}"
-    app = create_app(store.uri, db_url=db, secret_key="i" * 40)
-    password = make_user(db, "ada", "admin")
-    data = app.server.extensions["sectionist_data"]
-    # verdicts on every run, so the Judgements page and the runs table show their numbers and dates
-    from dashboard.auth import get_user
-    from dashboard.judging.repository import record_judgement
-    from dashboard.models import get_database
-
-    database = get_database(db)
-    ada = get_user(database, "ada")
-    for run_id in data.runs.index:
-        for sid, verdict in zip(data.section_ids[:5], ["agree", "agree", "disagree", "unsure", "agree"]):
-            record_judgement(database, ada, run_id=run_id, section_id=str(sid), verdict=verdict)
+    app, password, data = judged_app(tmp_path_factory.mktemp("i18n"), "i" * 40)
     # data shown as it is (not translated): titles, run ids and their method/space codes, the user
     data_words = {"ada", "sectionist"}
-    for text in [str(store.uri), *data.songs["title"].astype(str), *map(str, data.runs.index),
+    for text in [str(data.store_uri), *data.songs["title"].astype(str), *map(str, data.runs.index),
                  *data.runs.get("method", []), *data.runs.get("space", [])]:
         data_words.update(w.lower() for w in WORD.findall(text))
     pages = ["/" if p["path"] == "/" else p["path"] for p in dash.page_registry.values()

@@ -11,13 +11,8 @@ sideways. On a laptop the nav is inline as before. Screenshots of every page at 
 from __future__ import annotations
 
 import pytest
-from auth_helpers import login_page, make_user
+from auth_helpers import judged_app, login_page
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
-from synthetic_store import build_synthetic_store
-
-from dashboard.auth import get_user
-from dashboard.judging.repository import record_judgement
-from dashboard.models import get_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,21 +25,7 @@ PAGES = ["/", "/map", "/clusters", "/compare", "/songs", "/lab", "/judge", "/jud
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
-
-    root = tmp_path_factory.mktemp("responsive")
-    store = build_synthetic_store(root / "store", n_sections=96, sections_per_song=16, section_seconds=3.0,
-                                  audio=True, audio_sr=8000, random_state=5)
-    db = f"sqlite:///{root / 'users.sqlite'}"
-    app = create_app(store.uri, db_url=db, secret_key="r" * 40)
-    password = make_user(db, "ada", "admin")
-    # verdicts on every run, so the runs table carries its expert columns too
-    data = app.server.extensions["sectionist_data"]
-    database = get_database(db)
-    ada = get_user(database, "ada")
-    for run_id in data.runs.index:
-        for sid, verdict in zip(data.section_ids[:5], ["agree", "agree", "disagree", "unsure", "agree"]):
-            record_judgement(database, ada, run_id=run_id, section_id=str(sid), verdict=verdict)
+    app, password, data = judged_app(tmp_path_factory.mktemp("responsive"), "r" * 40)
     with serve_in_thread(app.server) as url:
         yield {"url": url, "password": password, "sections": [str(s) for s in data.section_ids]}
 
