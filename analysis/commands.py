@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from store.schema import CLUSTERINGS, FEATURES, FRAMES, RUNS, SECTIONS, SONGS
@@ -12,7 +11,7 @@ from store.schema import CLUSTERINGS, FEATURES, FRAMES, RUNS, SECTIONS, SONGS
 def register_cli(sub, options) -> None:
     """Add ``analyze``, ``info`` and ``demo-corpus``; ``options`` defines the shared options
     (``--store`` and the S3 options; see :class:`sectionist.cli.SharedOptions`)."""
-    from .config import AnalysisConfig
+    from .config import AnalysisConfig, available_cores
     from .sectioning import SCHEMES
 
     d = AnalysisConfig()
@@ -39,7 +38,7 @@ def register_cli(sub, options) -> None:
     p.add_argument("--central-fraction", type=float, default=None, help=f"fraction of central sections per song [{d.central_fraction}]")
     p.add_argument("--workers", type=int, default=None,
                    help="songs analysed in parallel (processes), each with cores/N threads for the network "
-                        f"[the machine's cores: {os.cpu_count() or 1} here]")
+                        f"[the cores this process may use: {available_cores()} here]")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="analyse the songs on a Dask cluster instead: local:N (N worker processes on this "
                         "machine) or a scheduler address such as tcp://host:8786 (workers must read the song "

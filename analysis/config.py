@@ -15,6 +15,17 @@ from pathlib import Path
 
 from .errors import ParameterError
 
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's ``--cpuset-cpus``, ``taskset``),
+    which ``os.cpu_count()`` ignores; at least one."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
 #: Seconds of audio to analyse from which ``workers=None`` starts worker processes (below, one process
 #: finishes first; see :meth:`AnalysisConfig.worker_count`).
 POOL_MIN_AUDIO_S = 600.0
@@ -133,13 +144,11 @@ class AnalysisConfig:
         ~5 s, and one process already keeps ~1.7 cores busy (its BLAS and FFT threads), so 2 songs of
         30 s took 2.6 s in one process and 6.8 s on 2 workers, 16 songs 7.8–10.1 s and 11.7–13.8 s,
         120 songs 97 s and 68 s: the pool pays from about 10 minutes of audio."""
-        import os
-
         if self.workers is not None:
             return int(self.workers)
         if n_songs < 2 or audio_s < POOL_MIN_AUDIO_S:
             return 1
-        return max(1, min(os.cpu_count() or 1, int(n_songs)))
+        return max(1, min(available_cores(), int(n_songs)))
 
     def replace(self, **changes) -> "AnalysisConfig":
         return dataclasses.replace(self, **changes)

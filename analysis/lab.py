@@ -177,7 +177,7 @@ class SegmentationSweep:
                                                          for key in ("kernels", "novelty_features", "embed_dims")})
         self.novelty = self._front[0] if self._front is not None else np.zeros(n)
         # whether the song repeats a part (merged_beats' test; no setting of the lab changes it)
-        self.repeat_mass = repetition_mass(self.features.harmony) if self._front is not None else 0.0
+        self.repeat_mass = repetition_mass(self.features.harmony, recurrence=self.features.recurrence()) if self._front is not None else 0.0
         self.cache_size = int(cache_size)
         self._edges: dict = {}
         self._clusters: OrderedDict = OrderedDict()

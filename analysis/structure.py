@@ -359,6 +359,14 @@ class BeatFeatures:
     times: np.ndarray
     harmony: np.ndarray
     timbre: np.ndarray
+    _recurrence: list = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def recurrence(self) -> np.ndarray:
+        """:func:`harmony_recurrence` of :attr:`harmony`, computed once (``merged``'s graph and its
+        repetition test both read it) [shape=(n, n)]."""
+        if not self._recurrence:
+            self._recurrence.append(harmony_recurrence(np.asarray(self.harmony).T))
+        return self._recurrence[0]
 
     @property
     def n(self) -> int:
@@ -380,12 +388,13 @@ def beat_features(y: np.ndarray, sr: int, *, hop_length: int = 512, bins_per_oct
     """
     import librosa
 
+    from .features import cqt
+
     duration = len(y) / sr
     spectrum = _check_spectrum(spectrum, y, sr, hop_length)
     beats = _beat_frames(y, sr, hop_length, spectrum, beat_times)
-    C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop_length,
-                                                   bins_per_octave=bins_per_octave,
-                                                   n_bins=n_octaves * bins_per_octave)), ref=np.max)
+    C = librosa.amplitude_to_db(np.abs(cqt(y, sr, hop_length=hop_length, bins_per_octave=bins_per_octave,
+                                           n_bins=n_octaves * bins_per_octave)), ref=np.max)
     M = (spectrum.mfcc(n_mfcc) if spectrum is not None
          else librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc))
     n_frames = min(C.shape[1], M.shape[1])
@@ -636,7 +645,7 @@ def merged_beats(bf: BeatFeatures, *, threshold: float = 1.0, kernels: tuple[int
     edges = slice_edges(nov, threshold=threshold, min_slice_beats=min_slice_beats)
     pre = np.stack([bf.times[edges[:-1]], bf.times[edges[1:]]], axis=1)
     pre_labels, k_used, S = cluster_slices(evecs, cnorm, edges, k=k, k_min=k_min, k_max=k_max, seed=seed)
-    mass = repetition_mass(bf.harmony)
+    mass = repetition_mass(bf.harmony, recurrence=bf.recurrence())
     repeats = song_repeats(mass, k=k, repeat_min=repeat_min)
     post, labels, groups = merge_clustered(pre, pre_labels, S, bf.duration, window=window, k=k, k_min=k_min,
                                            k_max=k_max, min_seconds=min_seconds, min_fraction=min_fraction,
@@ -666,7 +675,7 @@ def merged_front(bf: BeatFeatures, *, kernels: tuple[int, ...] = (16, 32),
     the beats' :func:`laplacian_embedding` and the :func:`multiscale_novelty` curve (the segmentation
     lab computes it once per song). Returns ``(nov, evecs, cnorm)``."""
     n = bf.n
-    A = laplacian_affinity(bf.harmony.T, bf.timbre.T)
+    A = laplacian_affinity(bf.harmony.T, bf.timbre.T, recurrence=bf.recurrence())
     evecs, cnorm = laplacian_embedding(A)
     d = max(1, min(int(embed_dims), n))
     sources = {"harmony": lambda: standardise(bf.harmony), "timbre": lambda: standardise(bf.timbre),
@@ -833,25 +842,26 @@ def harmony_recurrence(Csync: np.ndarray) -> np.ndarray:
     return librosa.segment.timelag_filter(scipy.ndimage.median_filter)(R, size=(1, 7))
 
 
-def repetition_mass(harmony: np.ndarray, *, min_lag: int = 32) -> float:
+def repetition_mass(harmony: np.ndarray, *, min_lag: int = 32, recurrence: np.ndarray | None = None) -> float:
     """How much a song repeats itself: the share of :func:`harmony_recurrence`'s affinity (of the
     beat-synchronous ``harmony``, shape (n_beats, d)) between beats more than ``min_lag`` beats apart.
 
     A song whose parts come back links beats far apart (0.42–0.65 on the development corpus's songs
     0–11); a song that plays each part once links mostly near neighbours (at most 0.21 on the
     first, non-repeating parts of those songs). ``merged`` reads a mass under ``repeat_min`` as a song
-    that repeats no part (:func:`merged_beats`).
+    that repeats no part (:func:`merged_beats`). ``recurrence``: :func:`harmony_recurrence` of
+    ``harmony`` when it was computed already (:meth:`BeatFeatures.recurrence`).
     """
     n = harmony.shape[0]
     if n < 7:  # too short for the recurrence graph (width 3): nothing to repeat
         return 0.0
-    R = harmony_recurrence(np.asarray(harmony).T)
+    R = harmony_recurrence(np.asarray(harmony).T) if recurrence is None else recurrence
     i, j = np.nonzero(R)
     total = float(R[i, j].sum())
     return float(R[i, j][np.abs(i - j) > int(min_lag)].sum() / total) if total > 0 else 0.0
 
 
-def laplacian_affinity(Csync: np.ndarray, Msync: np.ndarray) -> np.ndarray:
+def laplacian_affinity(Csync: np.ndarray, Msync: np.ndarray, *, recurrence: np.ndarray | None = None) -> np.ndarray:
     """McFee & Ellis's balanced graph: recurrence (path-enhanced) + MFCC path similarity (Eq. 2–9).
 
     Parameters
@@ -860,8 +870,10 @@ def laplacian_affinity(Csync: np.ndarray, Msync: np.ndarray) -> np.ndarray:
         Beat-synchronous log CQT.
     Msync : np.ndarray [shape=(d', n_beats)]
         Beat-synchronous MFCCs.
+    recurrence : np.ndarray, optional
+        :func:`harmony_recurrence` of ``Csync`` when it was computed already.
     """
-    Rf = harmony_recurrence(Csync)
+    Rf = harmony_recurrence(Csync) if recurrence is None else recurrence
     path_distance = np.sum(np.diff(Msync, axis=1) ** 2, axis=0)
     sigma = np.median(path_distance)
     path_sim = np.exp(-path_distance / (sigma if sigma > 0 else 1.0))
@@ -923,12 +935,13 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
     """
     import librosa
 
+    from .features import cqt
+
     duration = len(y) / sr
     hop = 512
     spectrum = _check_spectrum(spectrum, y, sr, hop)
     beats = _beat_frames(y, sr, hop, spectrum, beat_times)
-    C = librosa.amplitude_to_db(np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)),
-                                ref=np.max)
+    C = librosa.amplitude_to_db(np.abs(cqt(y, sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)), ref=np.max)
     beats = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=C.shape[1])
     if len(beats) < 13:
         return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=len(beats)))

@@ -122,3 +122,27 @@ def test_song_spectrum_of_another_song_is_refused(song):
         beat_features(song, SR, hop_length=256, spectrum=sp)
     with pytest.raises(ParameterError, match="spectrum"):
         laplacian_structure(song, 44100, spectrum=sp)
+
+
+@pytest.mark.parametrize("bins_per_octave, n_bins", [(12, 84), (36, 252)])
+def test_cqt_with_kept_filter_banks_equals_librosa(song, bins_per_octave, n_bins, monkeypatch):
+    """The filter banks kept between calls change nothing: equal, bit for bit, to librosa's own cqt
+    with its banks built afresh, on the first call (cache filled) and on later calls (cache read),
+    also for a second song after the first (the banks are rescaled in place inside librosa)."""
+    from librosa.core import constantq
+
+    from analysis import features
+
+    features.cqt(song[:SR], SR, bins_per_octave=bins_per_octave, n_bins=n_bins)  # installs the cache
+    cached_fn = getattr(constantq, "__vqt_filter_fft")
+    assert hasattr(cached_fn, "sectionist_original")
+    features._CQT_FILTERS.clear()
+    first = features.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    assert features._CQT_FILTERS  # filled
+    other = features.cqt(song[::-1].copy(), SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    again = features.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    monkeypatch.setattr(constantq, "__vqt_filter_fft", cached_fn.sectionist_original)
+    kw = dict(sr=SR, hop_length=512, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    reference = librosa.cqt(y=song, **kw)
+    assert np.array_equal(first, reference) and np.array_equal(again, reference)
+    assert np.array_equal(other, librosa.cqt(y=song[::-1].copy(), **kw))

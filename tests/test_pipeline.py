@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 import time
 
 import numpy as np
@@ -136,7 +137,7 @@ def test_default_workers_are_the_cores_once_the_pool_pays(monkeypatch):
 
     from analysis.config import POOL_MIN_AUDIO_S
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     cfg = AnalysisConfig()
     assert cfg.workers is None
     assert cfg.worker_count(1, 10 * POOL_MIN_AUDIO_S) == 1
@@ -336,7 +337,23 @@ def test_cli_reports_broken_symlinks_given_explicitly(tmp_path, capsys):
     assert rc == 1 and "dangling.wav" in capsys.readouterr().out
 
 
+def test_cores_are_the_ones_this_process_may_use():
+    """A process pinned to one core (taskset, a container's cpuset) gets one worker and one thread,
+    whatever os.cpu_count() says."""
+    import subprocess
+
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from analysis.config import AnalysisConfig, available_cores; from analysis.pipeline import worker_threads; "
+            "print(available_cores(), worker_threads(1), AnalysisConfig().worker_count(40, 1e6))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out == ["1", "1", "1"]
+
+
 def _blas_threads():
+    import librosa  # noqa: F401  (everything a song loads: SciPy's OpenBLAS, scikit-learn's OpenMP…)
+    import scipy.linalg  # noqa: F401
+    import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_info
 
     return sorted({pool["num_threads"] for pool in threadpool_info()})
@@ -350,7 +367,8 @@ def test_worker_processes_share_the_cores_out():
 
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 2
     assert worker_threads(4, cores=16) == 4 and worker_threads(8, cores=2) == 1
-    # the limit reaches the BLAS pools NumPy already opened when the task was unpickled
+    # the limit reaches the BLAS pools NumPy already opened when the task was unpickled, and SciPy's
+    # and scikit-learn's pools, which a song opens later
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                              initargs=(1,)) as pool:
         assert pool.submit(_blas_threads).result() == [1]

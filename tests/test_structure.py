@@ -413,3 +413,22 @@ def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
     post, labels, _groups = merge_clustered(pre, np.array([0, 1, 0]), np.array([[0, 0], [1, 1], [0, 0.1]]), 22.0,
                                             min_seconds=1.0)
     assert post.tolist() == pre.tolist() and labels.tolist() == [0, 1, 0]
+
+
+def test_merged_builds_the_recurrence_graph_once_and_equals_the_separate_calls(monkeypatch):
+    """The graph and the repetition test share one harmony recurrence: same values as each
+    computing its own, one computation."""
+    import analysis.structure as st
+
+    song = parts_song("ABAB", seed=3)
+    fresh = parts_song("ABAB", seed=3)
+    expected_mass = st.repetition_mass(fresh.harmony)
+    expected_A = st.laplacian_affinity(fresh.harmony.T, fresh.timbre.T)
+    calls = []
+    real = st.harmony_recurrence
+    monkeypatch.setattr(st, "harmony_recurrence", lambda C: calls.append(1) or real(C))
+    r = st.merged_beats(song)
+    assert len(calls) == 1
+    assert r["repeat_mass"] == expected_mass
+    assert np.array_equal(st.laplacian_affinity(song.harmony.T, song.timbre.T, recurrence=song.recurrence()),
+                          expected_A)
