@@ -11,7 +11,8 @@ from store.schema import CLUSTERINGS, FEATURES, FRAMES, RUNS, SECTIONS, SONGS
 def register_cli(sub, options) -> None:
     """Add ``analyze``, ``info`` and ``demo-corpus``; ``options`` defines the shared options
     (``--store`` and the S3 options; see :class:`sectionist.cli.SharedOptions`)."""
-    from .config import AnalysisConfig, available_cores
+    from .config import AnalysisConfig
+    from .cpu import available_cores
     from .sectioning import SCHEMES
 
     d = AnalysisConfig()

@@ -13,18 +13,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .cpu import available_cores
 from .errors import ParameterError
-
-
-def available_cores() -> int:
-    """The cores this process may run on: its CPU affinity (a container's ``--cpuset-cpus``, ``taskset``),
-    which ``os.cpu_count()`` ignores; at least one."""
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 #: Seconds of audio to analyse from which ``workers=None`` starts worker processes (below, one process
 #: finishes first; see :meth:`AnalysisConfig.worker_count`).

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.fft
 
-from .config import available_cores
+from .cpu import available_cores
 from .errors import ParameterError
 
 FRAME_FEATURES = (

@@ -286,7 +286,7 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     """Threads each of ``workers`` processes gets for BLAS and the network: the machine's cores
     shared out (at least one), so that the processes together never ask for more threads than
     there are cores (oversubscribed BLAS threads spin against each other)."""
-    from .config import available_cores
+    from .cpu import available_cores
 
     cores = cores or available_cores()
     return max(1, cores // max(1, workers))

@@ -343,7 +343,7 @@ def test_cores_are_the_ones_this_process_may_use():
     import subprocess
 
     code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
-            "from analysis.config import AnalysisConfig, available_cores; from analysis.pipeline import worker_threads; "
+            "from analysis.config import AnalysisConfig; from analysis.cpu import available_cores; from analysis.pipeline import worker_threads; "
             "print(available_cores(), worker_threads(1), AnalysisConfig().worker_count(40, 1e6))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.split()
