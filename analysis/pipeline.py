@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from store import SCHEMA_VERSION, Store
+from store.base import frame_to_arrow
 from store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SONGS, SOUND_TRACKS, TAGS
 
 from . import __version__
@@ -272,10 +273,7 @@ def _arrow_parts(parts: dict) -> dict:
     """The song's parts as Arrow tables of their declared types (what ``Store.write_part`` makes of a
     DataFrame), converted here, in the worker: the process that writes the store receives them
     ready (the conversion of the wide frames and mel parts was ~60 % of its work per song)."""
-    import pyarrow as pa
-
-    return {(table, part): table.conform(pa.Table.from_pandas(df, preserve_index=False))
-            for (table, part), df in parts.items()}
+    return {(table, part): table.conform(frame_to_arrow(df)) for (table, part), df in parts.items()}
 
 
 #: The thread-pool limits of this worker process (kept alive: dropping them restores the defaults).

@@ -22,6 +22,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -97,13 +98,13 @@ class Store:
         The columns are cast to the types :mod:`store.schema` declares; an undeclared table or
         column is a :class:`StoreError`.
         """
-        tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+        tbl = df if isinstance(df, pa.Table) else frame_to_arrow(df)
         tbl = _declared(table).conform(tbl)
         meta = dict(tbl.schema.metadata or {})
         meta[_META_KEY] = str(SCHEMA_VERSION).encode()
         tbl = tbl.replace_schema_metadata(meta)
         buf = io.BytesIO()
-        pq.write_table(tbl, buf, compression="zstd")
+        pq.write_table(tbl, buf, compression="zstd", use_dictionary=_dictionary_columns(tbl))
         self.write_bytes(self.part_key(table, part), buf.getvalue())
 
     def has_part(self, table: str, part: str) -> bool:
@@ -180,3 +181,52 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _dictionary_columns(tbl: pa.Table) -> list[str]:
+    """Columns worth Parquet's dictionary encoding: the strings (ids, labels, tags repeat); numbers are
+    mostly distinct, and trying a dictionary for each of a wide part's hundreds of float columns was
+    a third of the time spent writing it (5.5 → 3.5 ms for a song's features), for larger files."""
+    return [f.name for f in tbl.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+            or pa.types.is_dictionary(f.type)]
+
+
+#: pandas schema metadata of the wide frames already converted, by column names and dtypes.
+_PANDAS_META: dict = {}
+_WIDE = 32
+
+
+def frame_to_arrow(df: pd.DataFrame):
+    """``pa.Table.from_pandas(df, preserve_index=False)``, the same table (values, nulls, types and
+    pandas metadata), built faster for wide frames.
+
+    ``from_pandas`` works column by column through pandas (a Series per column): for a song's
+    features, mel and frame parts (130–205 columns, a few rows) that was most of the conversion.
+    Here the numeric columns come out of one 2-D array per dtype, NaN as null as ``from_pandas``
+    makes them; the other columns go through ``from_pandas``; the pandas metadata, which depends
+    only on the names and dtypes, is made once per layout.
+    """
+    names = df.columns.tolist()
+    plain = (len(names) >= _WIDE and isinstance(df.index, pd.RangeIndex) and df.index.start == 0
+             and df.index.step == 1 and len(set(names)) == len(names) and all(isinstance(c, str) for c in names))
+    if not plain:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    dtypes = df.dtypes.tolist()
+    key = (tuple(names), tuple(dtypes))
+    meta = _PANDAS_META.get(key)
+    if meta is None:
+        meta = _PANDAS_META[key] = pa.Table.from_pandas(df.iloc[:0], preserve_index=False).schema.metadata
+    arrays: dict = {}
+    by_dtype: dict = {}
+    for c, dt in zip(names, dtypes):
+        if isinstance(dt, np.dtype) and dt.kind in "fiu":
+            by_dtype.setdefault(dt, []).append(c)
+    for dt, cols in by_dtype.items():
+        block = np.asfortranarray(df[cols].to_numpy(dtype=dt))
+        for j, c in enumerate(cols):
+            arrays[c] = pa.array(block[:, j], from_pandas=True)
+    rest = [c for c in names if c not in arrays]
+    if rest:
+        others = pa.Table.from_pandas(df[rest], preserve_index=False)
+        arrays.update(zip(others.column_names, others.columns))
+    return pa.Table.from_arrays([arrays[c] for c in names], names=names).replace_schema_metadata(meta)

@@ -168,3 +168,34 @@ def test_columns_newer_than_a_part_read_with_their_defaults(old_store):
     cl = st.read_table(CLUSTERINGS, columns=["section_id", "label", "placed"])
     assert list(cl.columns) == ["section_id", "label", "placed"] and not cl["placed"].any()
     assert not st.read_table(PROJECTIONS)["placed"].any()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7])
+def test_frame_to_arrow_is_from_pandas(rows):
+    """The wide-frame conversion gives pyarrow's own from_pandas table: values, NaN as null, types,
+    pandas metadata; frames it does not handle (an index, narrow) go through from_pandas."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from store.base import frame_to_arrow
+
+    rng = np.random.default_rng(rows)
+    df = pd.DataFrame({"section_id": [f"s{i}" for i in range(rows)], "song_id": "abc"})
+    for i in range(40):
+        df[f"f{i}"] = rng.normal(size=rows).astype(np.float32)
+    df["d"] = rng.normal(size=rows)
+    df["n"] = np.arange(rows, dtype=np.int32)
+    df["flag"] = np.arange(rows) % 2 == 0
+    df["label"] = pd.Series([None if i % 3 else f"x{i}" for i in range(rows)], dtype="string")
+    df["opt"] = pd.array([None if i % 2 else 1.5 for i in range(rows)], dtype="Float32")
+    if rows:
+        df.loc[0, "f3"] = np.nan
+        df.loc[rows - 1, "d"] = np.nan
+    for frame in (df, df.iloc[::-1], df[["song_id", "f0"]]):
+        ours, theirs = frame_to_arrow(frame), pa.Table.from_pandas(frame, preserve_index=False)
+        assert ours.equals(theirs) and ours.schema.equals(theirs.schema, check_metadata=True)
+        if rows and "f3" in frame:
+            assert ours.column("f3").null_count == theirs.column("f3").null_count == 1
+    again = frame_to_arrow(df.copy())  # the layout's metadata from the cache
+    assert again.schema.equals(pa.Table.from_pandas(df, preserve_index=False).schema, check_metadata=True)
