@@ -308,12 +308,8 @@ def _init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
     from threadpoolctl import threadpool_limits
 
     _THREAD_LIMITS.append(threadpool_limits(limits=threads))
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
+    if "torch" in sys.modules:  # else torch, if an embedder imports it later, reads OMP_NUM_THREADS
+        sys.modules["torch"].set_num_threads(threads)  # (the NumPy musicnn never does: importing it cost 0.9 s)
     for name in embedders:
         try:
             _embedder(name, device)

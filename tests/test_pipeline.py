@@ -356,7 +356,13 @@ def _blas_threads():
     import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_info
 
-    return sorted({pool["num_threads"] for pool in threadpool_info()})
+    try:  # not imported by the worker (the NumPy musicnn does not need it): its threads from OMP_NUM_THREADS
+        import torch
+
+        torch_threads = {torch.get_num_threads()}
+    except ImportError:
+        torch_threads = set()
+    return sorted({pool["num_threads"] for pool in threadpool_info()} | torch_threads)
 
 
 def test_worker_processes_share_the_cores_out():
