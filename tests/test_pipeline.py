@@ -369,12 +369,13 @@ def test_worker_processes_share_the_cores_out():
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from analysis.pipeline import _init_worker, worker_threads
+    from analysis.pipeline import _init_worker, pool_context, worker_threads
 
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 2
     assert worker_threads(4, cores=16) == 4 and worker_threads(8, cores=2) == 1
     # the limit reaches the BLAS pools NumPy already opened when the task was unpickled, and SciPy's
     # and scikit-learn's pools, which a song opens later
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(1,)) as pool:
-        assert pool.submit(_blas_threads).result() == [1]
+    for ctx in (pool_context(), mp.get_context("spawn")):  # the pool's own (a forkserver on Linux) and spawn
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(1,)) as pool:
+            assert pool.submit(_blas_threads).result() == [1]
+    assert pool_context().get_start_method() == ("forkserver" if sys.platform == "linux" else "spawn")
