@@ -11,8 +11,9 @@ without modelling (modelling is a separate, corpus-wide step measured by bench/p
 - ``workers=2``: the local process pool, one worker per core;
 - ``dask=local:2``: a Dask LocalCluster of 2 worker processes on loopback.
 
-Prints songs per minute and the audio real-time factor of each and the cores each run kept busy
-(CPU seconds of the process and its children over the wall time). ``speedup_2_workers`` is the
+Prints songs per minute and the audio real-time factor of each and the cores the machine kept busy
+during each (CPU seconds of every process over the wall time, from ``/proc/stat``: on a machine
+shared with other work, more than the run's own). ``speedup_2_workers`` is the
 speed-up from one worker on one core to two workers on two cores (target ≥ 1.7×: how close the pool
 comes to twice one worker); ``speedup_over_threads`` the speed-up over one process that has both
 cores for its threads; ``dask_overhead`` Dask's wall time over the local pool's;
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,9 +45,11 @@ from store import open_store  # noqa: E402
 
 
 def _cpu_s() -> float:
-    """CPU seconds (user + system) of this process and of its children that have finished."""
-    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+    """CPU seconds the whole machine has spent busy (``/proc/stat``: every process, this run's workers
+    included — a forkserver's are not this process's children — and any other work running)."""
+    with open("/proc/stat") as fh:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fh.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _run(songs_dir: Path, root: Path, **cfg) -> tuple[float, int, float]:

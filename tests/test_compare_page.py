@@ -135,3 +135,48 @@ def test_heatmap_column_ticks_are_short_and_names_stay_in_the_hover():
     assert ticks == ["B1<br>↔ A0", "B0<br>↔ A1"]
     assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)  # the full names, shown on hover
     assert any("a very long name" in x for x in fig.data[0].x)
+
+
+@pytest.mark.parametrize("sort_by, query, disagree", [
+    ([{"column_id": "song", "direction": "asc"}], "", False),
+    ([{"column_id": "relation_shown", "direction": "desc"}, {"column_id": "start", "direction": "asc"}],
+     "{label_a} >= 1", False),
+    ([{"column_id": "start", "direction": "desc"}], "{relation} = split && {song} contains 0", True),
+    ([], "{label_b_aligned} = no match", False),
+    ([{"column_id": "cluster_b", "direction": "asc"}], "{relation} != same", True),
+])
+def test_table_pages_equal_sorting_and_filtering_the_whole_table(page, sort_by, query, disagree):
+    """Pages cut from the kept sort order and row masks are the pages of the whole table filtered
+    and then sorted (stable, missing last), as the table did when it copied and sorted every time."""
+    import pandas as pd
+
+    data = page.app_data
+    a, b = data.runs.index[:2]
+    df = page.comparison_frame(data, a, b)
+    ref = df[df["relation"] == "differs"] if disagree else df
+    for clause in filter(None, query.split(" && ")):  # the reference: plain pandas on text columns
+        col, op, val = page._FILTER_RE.match(clause).group("col", "op", "val")
+        s = ref[col].astype(str) if isinstance(ref[col].dtype, pd.CategoricalDtype) else ref[col]
+        if op == "contains":
+            ref = ref[s.str.contains(val, case=False, regex=False)]
+        elif op == "=":
+            ref = ref[s.str.lower() == val.lower()] if s.dtype == object or pd.api.types.is_string_dtype(s) else ref[s == float(val)]
+        elif op == "!=":
+            ref = ref[s != val]
+        elif op == ">=":
+            ref = ref[s >= float(val)]
+    if sort_by:
+        cols = [page.SHOWN_TWIN.get(s["column_id"], page.SORT_TWIN.get(s["column_id"], s["column_id"])) for s in sort_by]
+        key = {c: ref[c].astype(str) if isinstance(ref[c].dtype, pd.CategoricalDtype) and c != "song" else ref[c]
+               for c in cols}
+        ref = ref.assign(**{f"_k{i}": key[c] for i, c in enumerate(cols)}).sort_values(
+            [f"_k{i}" for i in range(len(cols))], ascending=[s["direction"] == "asc" for s in sort_by],
+            kind="stable", na_position="last")
+    expected = ref["id"].tolist()
+    got, pages = [], None
+    for p in range(0, 200):
+        rows, pages, _note = page.table_page(data, a, b, p, 7, sort_by, query, disagree)
+        if p >= pages:
+            break
+        got += [r["id"] for r in rows]
+    assert got == expected and pages == max(1, -(-len(expected) // 7))

@@ -118,8 +118,20 @@ def section_relations(la, lb, rows, cols, counts, mapping, *, nested: float = NE
 
 def relation_counts(relations) -> dict:
     """relation → number of sections, for every relation in :data:`RELATIONS`."""
+    if isinstance(getattr(relations, "dtype", None), pd.CategoricalDtype):  # counted on the codes
+        counts = pd.Series(relations).value_counts()
+        return {r: int(counts.get(r, 0)) for r in RELATIONS}
     rel = np.asarray(relations)
     return {r: int(np.sum(rel == r)) for r in RELATIONS}
+
+
+def _pair_relation_counts(data, run_a, run_b) -> dict:
+    """:func:`relation_counts` of the pair's sections (cached with its frame)."""
+    cache = data._cache.comparisons
+    key = ("relations", run_a, run_b)
+    if key not in cache:
+        cache[key] = relation_counts(comparison_frame(data, run_a, run_b)["relation"])
+    return cache[key]
 
 
 def aligned_text(b_label, mapping: dict, rows) -> str:
@@ -159,13 +171,21 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
         "start_s": start.round(1),
         "label_a": la,
         "label_b": lb,
-        "label_b_aligned": [match.get(int(b), "no match") for b in lb],
+        # categoricals (categories in alphabetical order, so sorting is as on the text): comparing and
+        # counting a million rows works on codes, not strings
+        "label_b_aligned": _text_categorical([match.get(int(b), "no match") for b in lb]),
         # A's cluster that B's is matched to, NaN for none: what the shown name is sorted and filtered by
         "aligned_a": np.array([aligned.get(int(b), np.nan) for b in lb], dtype=np.float64),
-        "relation": section_relations(la, lb, cmp["rows"], cmp["cols"], cmp["counts"], cmp["mapping"]),
+        "relation": pd.Categorical(section_relations(la, lb, cmp["rows"], cmp["cols"], cmp["counts"], cmp["mapping"]),
+                                   categories=sorted(RELATIONS)),
     })
     cache[key] = df
     return df
+
+
+def _text_categorical(values) -> pd.Categorical:
+    values = np.asarray(values, dtype=object)
+    return pd.Categorical(values, categories=sorted(set(values)))
 
 
 def _song_categorical(data, pos) -> pd.Categorical:
@@ -182,42 +202,53 @@ def apply_filter(df: pd.DataFrame, query: str | None) -> pd.DataFrame:
     """Apply a DataTable ``filter_query`` (``{col} op value`` clauses joined by ``&&``)."""
     if not query:
         return df
-    for clause in query.split(" && "):
+    return df[filter_mask(df, query)]
+
+
+def filter_mask(df: pd.DataFrame, query: str | None) -> np.ndarray:
+    """Which rows of ``df`` a DataTable ``filter_query`` keeps (one boolean per row; clauses on unknown
+    columns are ignored, a number compared with a text column keeps nothing)."""
+    keep = np.ones(len(df), dtype=bool)
+    for clause in (query or "").split(" && "):
         m = _FILTER_RE.match(clause.strip())
         if not m or m["col"] not in df.columns:
             continue
-        col, op, raw = m["col"], m["op"], m["val"].strip().strip('"').strip("'")
-        s = df[col]
-        if op in ("contains", "scontains"):
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                cats = s.cat.categories
-                hit = cats[cats.astype(str).str.contains(raw, case=False, regex=False)]
-                df = df[s.isin(hit)]
-            else:
-                df = df[s.astype(str).str.contains(raw, case=False, regex=False)]
-            continue
+        keep &= _clause_mask(df[m["col"]], m["op"], m["val"].strip().strip('"').strip("'"))
+    return keep
+
+
+def _clause_mask(s: pd.Series, op: str, raw: str) -> np.ndarray:
+    if op in ("contains", "scontains"):
         if isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype(str)
-        if pd.api.types.is_numeric_dtype(s):
-            try:
-                v = float(raw)
-            except ValueError:
-                return df.iloc[0:0]
-        else:
-            v = raw
-        if op in ("=", "s=", "eq"):
-            df = df[s == v] if not isinstance(v, str) else df[s.astype(str).str.lower() == v.lower()]
-        elif op in ("!=", "ne"):
-            df = df[s != v]
-        elif op == ">":
-            df = df[s > v]
-        elif op == "<":
-            df = df[s < v]
-        elif op == ">=":
-            df = df[s >= v]
-        elif op == "<=":
-            df = df[s <= v]
-    return df
+            cats = s.cat.categories
+            return s.isin(cats[cats.astype(str).str.contains(raw, case=False, regex=False)]).to_numpy()
+        return s.astype(str).str.contains(raw, case=False, regex=False).to_numpy(dtype=bool)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if op in ("=", "s=", "eq", "!=", "ne"):  # on the categories, then the codes
+            cats = s.cat.categories
+            hit = s.isin(cats[cats.astype(str).str.lower() == raw.lower()]).to_numpy()
+            return hit if op in ("=", "s=", "eq") else ~hit
+        s = s.astype(str)
+    if pd.api.types.is_numeric_dtype(s):
+        try:
+            v = float(raw)
+        except ValueError:
+            return np.zeros(len(s), dtype=bool)
+    else:
+        v = raw
+    if op in ("=", "s=", "eq"):
+        out = s == v if not isinstance(v, str) else s.astype(str).str.lower() == v.lower()
+    elif op in ("!=", "ne"):
+        out = s != v
+    elif op == ">":
+        out = s > v
+    elif op == "<":
+        out = s < v
+    elif op == ">=":
+        out = s >= v
+    else:  # "<="
+        out = s <= v
+    return np.asarray(out, dtype=bool)
 
 
 def _shown_text(df: pd.DataFrame, column: str, names_a: dict, names_b: dict) -> pd.Series:
@@ -263,32 +294,55 @@ def table_page(data, run_a, run_b, page_current=0, page_size=PAGE_SIZE, sort_by=
     df = comparison_frame(data, run_a, run_b)
     total = len(df)
     names_a, names_b = cluster_names(data, run_a), cluster_names(data, run_b)
-    if only_disagree:
-        df = df[df["relation"] == "differs"]
     for shown, twin in SORT_TWIN.items():  # "m:ss" text: filter and sort on the seconds
         filter_query = (filter_query or "").replace("{" + shown + "}", "{" + twin + "}")
+    filtered = df
     if filter_query:
-        df, filter_query = _shown_filters(df, filter_query, names_a, names_b)
-    df = apply_filter(df, filter_query)
+        filtered, filter_query = _shown_filters(df, filter_query, names_a, names_b)
+    keep = filter_mask(filtered, filter_query)  # rows are positions in df throughout: nothing copied
+    if only_disagree:
+        keep &= (df["relation"] == "differs").to_numpy()
     if sort_by:
-        df = df.sort_values([SHOWN_TWIN.get(s["column_id"], SORT_TWIN.get(s["column_id"], s["column_id"]))
-                             for s in sort_by],
-                            ascending=[s["direction"] == "asc" for s in sort_by], kind="stable", na_position="last")
-    n = len(df)
+        order = _sort_order(data, run_a, run_b, df, tuple((s["column_id"], s["direction"]) for s in sort_by))
+        rows_in_order = order[keep[order]]
+    else:
+        rows_in_order = np.flatnonzero(keep)
+    n = len(rows_in_order)
     pages = max(1, -(-n // page_size))
     page_current = min(max(0, int(page_current or 0)), pages - 1)
-    page = df.iloc[page_current * page_size:(page_current + 1) * page_size]
+    page = df.iloc[rows_in_order[page_current * page_size:(page_current + 1) * page_size]]
     page = page.assign(**{col: _shown_text(page, col, names_a, names_b) for col in SHOWN_TWIN})
     rows = (page.drop(columns=list(SORT_TWIN.values()) + ["aligned_a"])
             .astype({"song": str}).to_dict("records"))
     return rows, pages, _("%(shown)s of %(total)s sections match", shown=integer(n), total=integer(total))
 
 
+#: Sort orders kept (8 bytes a row each: 8 MB at a million sections).
+_ORDERS_KEPT = 16
+
+
+def _sort_order(data, run_a, run_b, df: pd.DataFrame, spec: tuple) -> np.ndarray:
+    """Row positions of the pair's frame in the order of the table's ``sort_by`` ``spec`` ((column,
+    direction) pairs; stable, missing values last), computed once per pair and spec and kept: a
+    page of a sorted million-row table is then a filter of this order, not a sort."""
+    cache = data._cache.comparisons
+    key = ("order", run_a, run_b, spec)
+    if key not in cache:
+        kept = [k for k in cache if k[0] == "order"]
+        for old in kept[:max(0, len(kept) - _ORDERS_KEPT + 1)]:  # the oldest go first
+            del cache[old]
+        cols = [SHOWN_TWIN.get(c, SORT_TWIN.get(c, c)) for c, _d in spec]
+        sorted_df = df.reset_index(drop=True).sort_values(cols, ascending=[d == "asc" for _c, d in spec],
+                                                          kind="stable", na_position="last")
+        cache[key] = sorted_df.index.to_numpy()
+    return cache[key]
+
+
 def metrics_view(data, run_a, run_b):
     if not run_a or not run_b:
         return empty_state(_("Pick two runs."))
     cmp = data.comparison(run_a, run_b)
-    rel = relation_counts(comparison_frame(data, run_a, run_b)["relation"])
+    rel = _pair_relation_counts(data, run_a, run_b)
     n = max(cmp["n"], 1)
     items = [("ARI", number(cmp["ari"], 3)), ("NMI", number(cmp["nmi"], 3)),
              (_("same cluster (aligned)"), percent(rel["same"] / n, 1)),
