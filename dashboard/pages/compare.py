@@ -102,11 +102,15 @@ def section_relations(la, lb, rows, cols, counts, mapping, *, nested: float = NE
         return out.astype(str)
     ri = {int(r): i for i, r in enumerate(rows)}
     ci = {int(c): j for j, c in enumerate(cols)}
-    ia = np.array([ri[int(v)] for v in la])
-    jb = np.array([ci[int(v)] for v in lb])
+    a_values, a_index = np.unique(la, return_inverse=True)  # per distinct label, then taken
+    b_values, b_index = np.unique(lb, return_inverse=True)
+    a_index, b_index = a_index.reshape(-1), b_index.reshape(-1)
+    ia = np.array([ri[int(v)] for v in a_values], dtype=np.int64)[a_index]
+    jb = np.array([ci[int(v)] for v in b_values], dtype=np.int64)[b_index]
     col_share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)  # of B's cluster, inside A's
     row_share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # of A's cluster, inside B's
-    matched = np.array([mapping.get(int(b)) == int(a) for a, b in zip(la, lb)], bool)
+    mapped = np.array([np.nan if mapping.get(int(b)) is None else float(mapping[int(b)]) for b in b_values])[b_index]
+    matched = mapped == la  # NaN (no match) equals nothing
     real = (la >= 0) & (lb >= 0)
     split = real & ~matched & (col_share[ia, jb] >= nested)
     merge = real & ~matched & ~split & (row_share[ia, jb] >= nested)
@@ -163,19 +167,26 @@ def comparison_frame(data, run_a, run_b) -> pd.DataFrame:
     match = {int(c): aligned_text(c, cmp["mapping"], cmp["rows"]) for c in cmp["cols"]}
     a_rows = {int(r) for r in cmp["rows"]}
     aligned = {int(c): float(m) for c, m in cmp["mapping"].items() if m is not None and int(m) in a_rows}
+    # what depends on one value only is computed per distinct value, then taken (a million rows hold
+    # a few distinct start times and labels: no million Python calls)
+    b_values, b_index = np.unique(lb, return_inverse=True)
+    t_values, t_index = np.unique(start, return_inverse=True)
+    b_index, t_index = b_index.reshape(-1), t_index.reshape(-1)
     df = pd.DataFrame({
         "id": data.section_ids[pos],
         # categorical: sorting and filtering 100 000 rows by song works on codes, not strings
         "song": _song_categorical(data, pos),
-        "start": [fmt_time(s) for s in start],  # m:ss like every page; sorted and filtered on start_s
+        # m:ss like every page; sorted and filtered on start_s
+        "start": np.array([fmt_time(t) for t in t_values], dtype=object)[t_index],
         "start_s": start.round(1),
         "label_a": la,
         "label_b": lb,
         # categoricals (categories in alphabetical order, so sorting is as on the text): comparing and
         # counting a million rows works on codes, not strings
-        "label_b_aligned": _text_categorical([match.get(int(b), "no match") for b in lb]),
+        "label_b_aligned": _text_categorical(
+            np.array([match.get(int(b), "no match") for b in b_values], dtype=object)[b_index]),
         # A's cluster that B's is matched to, NaN for none: what the shown name is sorted and filtered by
-        "aligned_a": np.array([aligned.get(int(b), np.nan) for b in lb], dtype=np.float64),
+        "aligned_a": np.array([aligned.get(int(b), np.nan) for b in b_values], dtype=np.float64)[b_index],
         "relation": pd.Categorical(section_relations(la, lb, cmp["rows"], cmp["cols"], cmp["counts"], cmp["mapping"]),
                                    categories=sorted(RELATIONS)),
     })
