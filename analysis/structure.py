@@ -730,17 +730,33 @@ def _merged_params(bf: BeatFeatures, kw: dict, r: dict) -> dict:
                 pre_bounds=[round(float(c), 3) for c in r["pre"][1:, 0]], pre_labels=[int(v) for v in r["pre_labels"]])
 
 
+#: The most beat intervals a structure scheme works on. Its graphs are n × n and the Laplacian's
+#: eigendecomposition costs n³: a 60-minute mix (~7 000 beats) took 5.1 GB and 211 s in one worker
+#: (bench/worker_memory.py). Past it every k-th beat is kept, k the smallest that fits, so the units
+#: of a long file are bars or phrases; a song under ~17 minutes at 120 bpm keeps every beat.
+MAX_BEATS = 2048
+
+
+def coarsen_beats(beats: np.ndarray, max_beats: int = MAX_BEATS) -> np.ndarray:
+    """``beats`` when there are at most ``max_beats``, else every k-th of them (k = ⌈n / max_beats⌉)."""
+    beats = np.asarray(beats)
+    if len(beats) <= max_beats:
+        return beats
+    return beats[::-(-len(beats) // int(max_beats))]
+
+
 def _beat_frames(y, sr, hop_length, spectrum, beat_times) -> np.ndarray:
     """Beat frames of the song: from ``beat_times`` when given, else the shared SongSpectrum's beat
-    tracking, else librosa's beat tracker on ``y``."""
+    tracking, else librosa's beat tracker on ``y``; at most :data:`MAX_BEATS` (:func:`coarsen_beats`)."""
     import librosa
 
     if beat_times is not None:
-        return librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
-    if spectrum is not None:
-        return spectrum.beat_frames()
-    _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
-    return beats
+        beats = librosa.time_to_frames(np.asarray(beat_times), sr=sr, hop_length=hop_length)
+    elif spectrum is not None:
+        beats = spectrum.beat_frames()
+    else:
+        _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop_length, trim=False)
+    return coarsen_beats(beats)
 
 
 def _check_spectrum(spectrum, y, sr, hop_length):

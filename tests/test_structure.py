@@ -432,3 +432,21 @@ def test_merged_builds_the_recurrence_graph_once_and_equals_the_separate_calls(m
     assert r["repeat_mass"] == expected_mass
     assert np.array_equal(st.laplacian_affinity(song.harmony.T, song.timbre.T, recurrence=song.recurrence()),
                           expected_A)
+
+
+def test_long_files_are_segmented_on_at_most_max_beats_units():
+    """Memory and time of the n × n graphs stay bounded on a long file: past MAX_BEATS beats, every
+    k-th beat is a unit; a song with fewer keeps all of its beats."""
+    import analysis.structure as st
+
+    few = np.arange(0, 1000 * 20, 20)
+    assert np.array_equal(st.coarsen_beats(few), few)
+    many = np.arange(0, 7000 * 20, 20)
+    kept = st.coarsen_beats(many)
+    assert len(kept) <= st.MAX_BEATS and np.array_equal(kept, many[::4])
+    # the schemes see the coarsened beats: beat times 0.25 s apart for 20 minutes (4 800 beats)
+    sr, seconds = 8000, 1200
+    y = (0.1 * np.sin(2 * np.pi * 220 * np.arange(sr * seconds) / sr)).astype(np.float32)
+    y[:: sr // 4] += 0.8  # clicks
+    bf = st.beat_features(y, sr, hop_length=512, beat_times=np.arange(0.25, seconds, 0.25), n_octaves=5)
+    assert bf.n <= st.MAX_BEATS and bf.times[-1] == seconds
