@@ -204,7 +204,7 @@ def load_audio(path: str | Path, sr: int | None = 22050, *, min_seconds: float =
     y = out[:n_out]
     if not np.all(np.isfinite(y)):
         raise AudioError(path, "corrupt audio (non-finite samples)")
-    if check_silence and float(np.max(np.abs(y))) < SILENCE:
+    if check_silence and max(float(y.max()), -float(y.min())) < SILENCE:  # the peak, without an |y| copy
         raise AudioError(path, "silent: the file holds only silence")
     if n_in / info.sample_rate < min_seconds:
         raise AudioError(path, f"too short: {n_in / info.sample_rate:.2f} s (minimum {min_seconds:g} s)")

@@ -393,8 +393,8 @@ def beat_features(y: np.ndarray, sr: int, *, hop_length: int = 512, bins_per_oct
     duration = len(y) / sr
     spectrum = _check_spectrum(spectrum, y, sr, hop_length)
     beats = _beat_frames(y, sr, hop_length, spectrum, beat_times)
-    C = librosa.amplitude_to_db(np.abs(cqt(y, sr, hop_length=hop_length, bins_per_octave=bins_per_octave,
-                                           n_bins=n_octaves * bins_per_octave)), ref=np.max)
+    C = librosa.amplitude_to_db(cqt(y, sr, hop_length=hop_length, bins_per_octave=bins_per_octave,
+                                    n_bins=n_octaves * bins_per_octave, magnitude=True), ref=np.max)
     M = (spectrum.mfcc(n_mfcc) if spectrum is not None
          else librosa.feature.mfcc(y=y, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc))
     n_frames = min(C.shape[1], M.shape[1])
@@ -957,7 +957,7 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
     hop = 512
     spectrum = _check_spectrum(spectrum, y, sr, hop)
     beats = _beat_frames(y, sr, hop, spectrum, beat_times)
-    C = librosa.amplitude_to_db(np.abs(cqt(y, sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36)), ref=np.max)
+    C = librosa.amplitude_to_db(cqt(y, sr, hop_length=hop, bins_per_octave=36, n_bins=7 * 36, magnitude=True), ref=np.max)
     beats = librosa.util.fix_frames(np.asarray(beats), x_min=0, x_max=C.shape[1])
     if len(beats) < 13:
         return Structure(np.array([[0.0, duration]]), np.zeros(1, np.int64), dict(k=1, n_beats=len(beats)))

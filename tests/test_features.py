@@ -146,3 +146,50 @@ def test_cqt_with_kept_filter_banks_equals_librosa(song, bins_per_octave, n_bins
     reference = librosa.cqt(y=song, **kw)
     assert np.array_equal(first, reference) and np.array_equal(again, reference)
     assert np.array_equal(other, librosa.cqt(y=song[::-1].copy(), **kw))
+
+
+def test_long_songs_get_their_spectrograms_over_chunks(monkeypatch):
+    """Past LONG_SONG_SECONDS the mel spectrogram and the CQT are computed over chunks (bounded
+    transient memory) and equal the whole-song transforms up to float rounding, seams included;
+    a transform that trims its last frame is trimmed the same."""
+    from analysis import features
+
+    monkeypatch.setattr(features, "LONG_SONG_SECONDS", 20.0)
+    monkeypatch.setattr(features, "CHUNK_SECONDS", 7.0)
+    sr = 8000
+    rng = np.random.default_rng(3)
+    t = np.arange(int(sr * 47.3)) / sr
+    y = (0.3 * np.sin(2 * np.pi * (110 + 20 * t) * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+    calls = []
+
+    def mel(seg):
+        calls.append(len(seg))
+        return librosa.feature.melspectrogram(y=seg, sr=sr, hop_length=256)
+
+    chunked = features.chunked_frames(mel, y, sr, 256, margin_s=2048 / sr)
+    assert len(calls) == 7  # 47.3 s in 7 s chunks
+    whole = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=256)
+    assert chunked.shape == whole.shape
+    np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-6 * whole.max())
+    C = features.cqt(y, sr, hop_length=256, bins_per_octave=36, n_bins=6 * 36, magnitude=True)
+    ref = np.abs(librosa.cqt(y=y, sr=sr, hop_length=256, bins_per_octave=36, n_bins=6 * 36))
+    assert C.shape == ref.shape and C.dtype == ref.dtype
+    np.testing.assert_allclose(C, ref, rtol=1e-3, atol=1e-4 * ref.max())
+    trimmed = features.chunked_frames(lambda seg: mel(seg)[:, :-1], y, sr, 256, margin_s=2048 / sr)
+    assert trimmed.shape[1] == whole.shape[1] - 1
+    short = y[: sr * 15]  # under LONG_SONG_SECONDS: one call, librosa's own result
+    assert np.array_equal(features._mel_power(short, sr, 256), librosa.feature.melspectrogram(y=short, sr=sr, hop_length=256))
+
+
+def test_long_song_beats_come_from_the_chunked_tempo_seed(song, monkeypatch):
+    """A long song's beat tracker gets its tempo from tempo_seed (tempogram averaged over chunks):
+    the estimate librosa makes itself, so the same beats."""
+    from analysis import features
+
+    env = librosa.onset.onset_strength(y=song, sr=SR, hop_length=512)
+    monkeypatch.setattr(features, "CHUNK_SECONDS", 9.0)  # 34 s of envelope in 4 chunks
+    assert features.tempo_seed(env, SR, 512) == librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=512)[0]
+    monkeypatch.setattr(features, "LONG_SONG_SECONDS", 20.0)
+    sp = SongSpectrum(song, SR, 512)
+    _, beats = librosa.beat.beat_track(y=song, sr=SR, hop_length=512, trim=False)
+    assert np.array_equal(sp.beat_frames(), beats)
