@@ -55,6 +55,7 @@ bench: $(STAMP) models
 	$(PY) bench/embeddings.py
 	$(PY) bench/projection.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/worker_memory.py
 
 # Extract the app's strings, merge them into the Spanish catalogue and compile it (docs/i18n.md).
 translations: $(STAMP)
