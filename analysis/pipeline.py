@@ -314,6 +314,24 @@ def pool_context():
     return ctx
 
 
+def _pool_likely(files: list[Path], cfg: AnalysisConfig) -> bool:
+    """Whether ``analyze`` will probably start a worker pool for ``files``: ``workers`` > 1, or by
+    default enough audio (file headers read until :data:`~analysis.config.POOL_MIN_AUDIO_S` is
+    reached; songs already analysed are not known yet, so a pool may turn out not to be needed)."""
+    from .config import POOL_MIN_AUDIO_S
+
+    if cfg.workers is not None:
+        return cfg.workers > 1
+    if cfg.worker_count(len(files), 10 * POOL_MIN_AUDIO_S) < 2:
+        return False  # one core
+    total = 0.0
+    for p in files:
+        total += _duration_hint(p)
+        if total >= POOL_MIN_AUDIO_S:
+            return True
+    return False
+
+
 def _start_pool_server() -> None:
     """Start the forkserver of :func:`pool_context` now (it returns at once; the server imports in the
     background), so that its imports overlap other work; nothing where there is none."""
@@ -453,7 +471,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     if not files and not bad_links:
         raise ParameterError("no audio files found in the given paths")
     check_embedders(cfg)
-    if not cfg.dask and cfg.workers != 1 and len(files) > 1:
+    if not cfg.dask and len(files) > 1 and _pool_likely(files, cfg):
         _start_pool_server()  # its imports overlap the hashing below
     manifest = store.read_manifest()
     manifest.setdefault("songs", {})

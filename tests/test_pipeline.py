@@ -192,7 +192,7 @@ def test_interrupted_run_resumes_without_redoing_finished_songs(tmp_path):
 
 
 def test_ctrl_c_keeps_finished_songs_and_says_how_to_resume(tmp_path):
-    songs, n_songs = tmp_path / "songs", 8
+    songs, n_songs = tmp_path / "songs", 12  # 9 minutes: one process; enough that the interrupt lands before the end
     make_songs(songs, n=n_songs, seconds=45.0)
     store_dir = tmp_path / "store"
     proc = start_analysis(songs, store_dir)

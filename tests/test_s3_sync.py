@@ -172,7 +172,7 @@ def test_interrupted_sync_keeps_the_old_manifest_and_a_rerun_completes(s3, flaky
             assert data == expected[key] or data == old.local_path(key).read_bytes()
     assert any(remote.get(k) != v for k, v in expected.items() if k != MANIFEST)  # unfinished
 
-    flaky_proxy.arm(drops=2, every=100_000)  # parts are ~110 kB: each cut lands inside one
+    flaky_proxy.arm(drops=2, every=30_000)  # parts are ~100 kB: each cut lands inside one
     result = sync(str(new.root), s3.uri(), endpoint_url=flaky_proxy.endpoint, progress=False)
     assert flaky_proxy.cuts == 3 and result["copied"]
     remote = object_bytes(s3.client, s3.bucket, "store")
