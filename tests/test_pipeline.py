@@ -379,3 +379,14 @@ def test_worker_processes_share_the_cores_out():
         with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(1,)) as pool:
             assert pool.submit(_blas_threads).result() == [1]
     assert pool_context().get_start_method() == ("forkserver" if sys.platform == "linux" else "spawn")
+
+
+def test_the_pool_server_starts_early_only_when_a_pool_is_likely(tmp_path, monkeypatch):
+    from analysis.pipeline import _pool_likely
+
+    files = make_songs(tmp_path / "songs", n=2, seconds=20.0)
+    assert _pool_likely(files, AnalysisConfig(workers=2)) and not _pool_likely(files, AnalysisConfig(workers=1))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert not _pool_likely(files, AnalysisConfig())  # 40 s of audio: one process
+    monkeypatch.setattr("analysis.config.POOL_MIN_AUDIO_S", 30.0)
+    assert _pool_likely(files, AnalysisConfig())
