@@ -154,7 +154,10 @@ def start_analysis(songs, store_dir):
     """``sectionist analyze`` in a child process (features only), for interrupting it."""
     cmd = [sys.executable, "-m", "sectionist.cli", "analyze", str(songs), "--store", str(store_dir),
            "--no-embed", "--no-cluster", "-q"]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal, also when the suite itself runs in the background (a shell's `cmd &`
+    # starts it with SIGINT ignored, and the child would inherit that)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_finished_songs(store_dir, n, timeout=120.0):
