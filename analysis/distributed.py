@@ -69,6 +69,28 @@ def worker_environ() -> dict:
     return environ
 
 
+class _ClosingHeartbeatFilter(logging.Filter):
+    """Drops ``distributed.worker``'s "Failed to communicate with scheduler during heartbeat" record.
+
+    In a ``local:N`` cluster the scheduler lives in the analysing process, so a worker's heartbeat
+    only fails as the cluster closes: an open upstream race (dask/distributed#7105, #8382) that
+    printed an ERROR with a traceback at the end of runs that had written every song."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "during heartbeat" not in record.getMessage()
+
+
+def init_local_worker(threads: int) -> None:
+    """A ``local:N`` cluster's worker, before its first song: :func:`analysis.pipeline._init_worker`
+    with ``threads``, and the closing-heartbeat record dropped (:class:`_ClosingHeartbeatFilter`)."""
+    from .pipeline import _init_worker
+
+    _init_worker(threads)
+    worker_log = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _ClosingHeartbeatFilter) for f in worker_log.filters):
+        worker_log.addFilter(_ClosingHeartbeatFilter())
+
+
 @contextmanager
 def dask_client(address: str):
     """A :class:`distributed.Client` for ``address`` (see :func:`parse_address`), closed on exit."""

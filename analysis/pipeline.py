@@ -533,13 +533,14 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     interrupted = False
     try:
         if cfg.dask and todo:
-            from .distributed import dask_client, parse_address, run_songs
+            from .distributed import dask_client, init_local_worker, parse_address, run_songs
 
             with dask_client(cfg.dask) as client:
                 lost = lambda path, song_id, reason: SongResult(path, "failed", song_id, reason=reason)  # noqa: E731
                 kind, n_local = parse_address(cfg.dask)
                 # local:N shares this machine's cores out; a remote worker process is one per core
-                init = functools.partial(_init_worker, worker_threads(n_local) if kind == "local" else 1)
+                init = (functools.partial(init_local_worker, worker_threads(n_local)) if kind == "local"
+                        else functools.partial(_init_worker, 1))
                 for res in run_songs(client, todo, cfg, work=_worker, init=init, lost=lost):
                     record(res)
                     bar.set_postfix_str(Path(res.path).name[-30:])
