@@ -80,12 +80,9 @@ class _ClosingHeartbeatFilter(logging.Filter):
         return "during heartbeat" not in record.getMessage()
 
 
-def init_local_worker(threads: int) -> None:
-    """A ``local:N`` cluster's worker, before its first song: :func:`analysis.pipeline._init_worker`
-    with ``threads``, and the closing-heartbeat record dropped (:class:`_ClosingHeartbeatFilter`)."""
-    from .pipeline import _init_worker
-
-    _init_worker(threads)
+def quiet_closing_heartbeat() -> None:
+    """In a ``local:N`` cluster's worker process: drop the closing-heartbeat record
+    (:class:`_ClosingHeartbeatFilter`) from ``distributed.worker``'s log, once."""
     worker_log = logging.getLogger("distributed.worker")
     if not any(isinstance(f, _ClosingHeartbeatFilter) for f in worker_log.filters):
         worker_log.addFilter(_ClosingHeartbeatFilter())

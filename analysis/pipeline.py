@@ -368,6 +368,15 @@ def _init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
             log.warning("worker could not preload embedder %s", name, exc_info=True)
 
 
+def _init_local_dask_worker(threads: int) -> None:
+    """A ``--dask local:N`` worker before its first song: :func:`_init_worker`, and the closing
+    heartbeat's error record dropped (:func:`analysis.distributed.quiet_closing_heartbeat`)."""
+    from .distributed import quiet_closing_heartbeat
+
+    _init_worker(threads)
+    quiet_closing_heartbeat()
+
+
 def _duration_hint(path: Path) -> float:
     """The file's duration from its header (0 when unreadable: the song itself will report why)."""
     try:
@@ -533,13 +542,13 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     interrupted = False
     try:
         if cfg.dask and todo:
-            from .distributed import dask_client, init_local_worker, parse_address, run_songs
+            from .distributed import dask_client, parse_address, run_songs
 
             with dask_client(cfg.dask) as client:
                 lost = lambda path, song_id, reason: SongResult(path, "failed", song_id, reason=reason)  # noqa: E731
                 kind, n_local = parse_address(cfg.dask)
                 # local:N shares this machine's cores out; a remote worker process is one per core
-                init = (functools.partial(init_local_worker, worker_threads(n_local)) if kind == "local"
+                init = (functools.partial(_init_local_dask_worker, worker_threads(n_local)) if kind == "local"
                         else functools.partial(_init_worker, 1))
                 for res in run_songs(client, todo, cfg, work=_worker, init=init, lost=lost):
                     record(res)
