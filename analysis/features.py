@@ -362,9 +362,9 @@ def chunked_frames(transform, y: np.ndarray, sr: int, hop_length: int, margin_s:
     so the result equals the whole-song transform up to float rounding, with the transient memory of
     one chunk.
     """
-    n_frames = 1 + len(y) // hop_length
     if len(y) <= LONG_SONG_SECONDS * sr:
         return transform(y)
+    n_frames = 1 + len(y) // hop_length
     step = max(1, int(CHUNK_SECONDS * sr) // hop_length)  # frames per chunk
     margin = int(np.ceil(margin_s * sr / hop_length))  # in frames
     out, filled = None, 0

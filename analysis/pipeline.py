@@ -32,6 +32,7 @@ from store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SONGS, SOUND_TRACK
 from . import __version__
 from .audio import AUDIO_EXTENSIONS, content_hash, load_audio, probe
 from .config import AnalysisConfig
+from .cpu import available_cores
 from .errors import AudioError, ParameterError, SectionistError
 
 log = logging.getLogger(__name__)
@@ -284,8 +285,6 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     """Threads each of ``workers`` processes gets for BLAS and the network: the machine's cores
     shared out (at least one), so that the processes together never ask for more threads than
     there are cores (oversubscribed BLAS threads spin against each other)."""
-    from .cpu import available_cores
-
     cores = cores or available_cores()
     return max(1, cores // max(1, workers))
 
@@ -555,8 +554,6 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
                     bar.set_postfix_str(Path(res.path).name[-30:])
                     bar.update(1)
         elif workers > 1 and len(todo) > 1:
-            import multiprocessing as mp
-
             with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=_init_worker,
                                      initargs=(worker_threads(workers), preload, cfg.device)) as pool:
                 futures = {pool.submit(_worker, p, sid, dg, cfg): p for p, sid, dg in todo}

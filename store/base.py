@@ -215,6 +215,8 @@ def frame_to_arrow(df: pd.DataFrame):
     key = (tuple(names), tuple(dtypes))
     meta = _PANDAS_META.get(key)
     if meta is None:
+        if len(_PANDAS_META) >= 64:  # a handful of layouts in practice; bounded all the same
+            _PANDAS_META.clear()
         meta = _PANDAS_META[key] = pa.Table.from_pandas(df.iloc[:0], preserve_index=False).schema.metadata
     arrays: dict = {}
     by_dtype: dict = {}
