@@ -130,10 +130,11 @@ class AnalysisConfig:
     def worker_count(self, n_songs: int, audio_s: float) -> int:
         """Worker processes for ``n_songs`` songs of ``audio_s`` seconds in all: ``workers`` if set, else
         the machine's cores, but one process for a single song or less than :data:`POOL_MIN_AUDIO_S` of
-        audio. Measured on the shared 2-core machine: starting the workers (imports, network) costs
-        ~5 s, and one process already keeps ~1.7 cores busy (its BLAS and FFT threads), so 2 songs of
+        audio. Measured on the 2-core machine with spawned workers (~5 s to start them): 2 songs of
         30 s took 2.6 s in one process and 6.8 s on 2 workers, 16 songs 7.8–10.1 s and 11.7–13.8 s,
-        120 songs 97 s and 68 s: the pool pays from about 10 minutes of audio."""
+        120 songs 97 s and 68 s. Workers forked from the forkserver (:func:`analysis.pipeline.pool_context`)
+        start faster: 16 songs of 30 s (8 minutes) in a fresh process took 10.5 s in one process and
+        7.6 s on 2 workers. The threshold stays at 10 minutes, where the pool pays either way."""
         if self.workers is not None:
             return int(self.workers)
         if n_songs < 2 or audio_s < POOL_MIN_AUDIO_S:
