@@ -39,7 +39,7 @@ def register_cli(sub, options) -> None:
     p.add_argument("--central-fraction", type=float, default=None, help=f"fraction of central sections per song [{d.central_fraction}]")
     p.add_argument("--workers", type=int, default=None,
                    help="songs analysed in parallel (processes), each with cores/N threads for the network "
-                        f"[the cores this process may use: {available_cores()} here]")
+                        f"[the cores this process may use ({available_cores()} here) from 10 minutes of audio, else 1]")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="analyse the songs on a Dask cluster instead: local:N (N worker processes on this "
                         "machine) or a scheduler address such as tcp://host:8786 (workers must read the song "
