@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The dashboard image: gunicorn serving dashboard.app:server as a non-root user.
+# The dashboard image: gunicorn serving sectionist.dashboard.app:server as a non-root user.
 # Configuration by environment variables only (nothing secret is baked in):
 #   SECTIONIST_STORE    store to serve: s3://bucket/prefix (or a folder mounted into the container)
 #   SECTIONIST_DB_URL   postgresql://user:password@host/db (users and judgements)
@@ -50,4 +50,4 @@ EXPOSE 8000
 VOLUME ["/var/lib/sectionist", "/var/cache/sectionist"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('SECTIONIST_BIND', '0.0.0.0:8000').rsplit(':', 1)[1]; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % port, timeout=4)"]
-CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "dashboard.app:server"]
+CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "sectionist.dashboard.app:server"]

@@ -59,7 +59,7 @@ bench: $(STAMP) models
 
 # Extract the app's strings, merge them into the Spanish catalogue and compile it (docs/i18n.md).
 translations: $(STAMP)
-	$(PY) -m dashboard.i18n_tools update
+	$(PY) -m sectionist.dashboard.ui.i18n_tools update
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

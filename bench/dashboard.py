@@ -91,9 +91,9 @@ def main(argv=None) -> int:
 
     from synthetic_store import RUNS, build_streamed_synthetic_store, build_synthetic_store
 
-    from dashboard.components.detail import section_detail
-    from dashboard.components.selection import resolve_selection
-    from store import open_store
+    from sectionist.dashboard.ui.components.detail import section_detail
+    from sectionist.dashboard.ui.components.selection import resolve_selection
+    from sectionist.store import open_store
 
     rng = np.random.default_rng(0)
     root = Path(args.out) / f"store{args.sections}"
@@ -107,14 +107,14 @@ def main(argv=None) -> int:
             t, _ = _ms(build_synthetic_store, root, n_sections=args.sections, part_per_song=False, random_state=0)
         print(f"  built in {t / 1000:.1f} s", file=sys.stderr)
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     # the real app (page modules can only be imported by it); its store access object is timed
     app = create_app(str(root), db_url=f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite", secret_key="b" * 40,
                      check_interval=3600)
     data = app.server.extensions["sectionist_data"]
-    map_page = sys.modules["dashboard.pages.map"]
-    compare_page = sys.modules["dashboard.pages.compare"]
+    map_page = sys.modules["sectionist.dashboard.pages.map"]
+    compare_page = sys.modules["sectionist.dashboard.pages.compare"]
     t_load, _ = _ms(lambda: (data.sections, [data.run_arrays(r[0]) for r in RUNS], data.features,
                              data.projection("classical17", "umap", 2), data.space_vectors("classical17")))
     print(f"store loaded and arrays precomputed in {t_load:.0f} ms (once per process)")

@@ -89,11 +89,11 @@ def main(argv=None) -> int:
 
     import torch
 
-    from analysis.audio import load_audio
-    from analysis.demo import make_corpus
-    from analysis.embeddings import get_embedder, modelcache, vggish
-    from analysis.embeddings import musicnn as M
-    from analysis.embeddings.autoencoder import (
+    from sectionist.analysis.corpus.audio import load_audio
+    from sectionist.analysis.corpus.demo import make_corpus
+    from sectionist.analysis.embeddings import get_embedder, modelcache, vggish
+    from sectionist.analysis.embeddings import musicnn as M
+    from sectionist.analysis.embeddings.autoencoder import (
         AutoencoderEmbedder,
         logmel_patches,
         train_autoencoder,

@@ -23,18 +23,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.audio import load_audio  # noqa: E402
-from analysis.demo import make_corpus  # noqa: E402
-from analysis.features import FeatureParams, reference_features, section_features  # noqa: E402
-from analysis.sectioning import fixed_sections  # noqa: E402
+from sectionist.analysis.corpus.audio import load_audio
+from sectionist.analysis.corpus.demo import make_corpus
+from sectionist.analysis.sections.features import FeatureParams, reference_features, section_features
+from sectionist.analysis.sections.sectioning import fixed_sections
 
 PEAK_SCRIPT = r"""
 import resource, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[2])
-from analysis.config import AnalysisConfig
-from analysis.pipeline import analyze_song
-from analysis.audio import content_hash
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.run.pipeline import analyze_song
+from sectionist.analysis.corpus.audio import content_hash
 from pathlib import Path
 p = Path(sys.argv[1])
 cfg = AnalysisConfig(embed=sys.argv[3] == "1", cluster=False)

@@ -3,9 +3,9 @@
 Three corpora, each analysed into its own store (classical features only, no embeddings):
 
 ``demo``
-    ``analysis.demo.make_corpus`` (default 8 songs × 60 s), truth: 5 section labels.
+    ``sectionist.analysis.corpus.demo.make_corpus`` (default 8 songs × 60 s), truth: 5 section labels.
 ``dev``
-    The development corpus of real timbres (``analysis.devcorpus.make_dev_corpus``: songs composed
+    The development corpus of real timbres (``sectionist.analysis.corpus.devcorpus.make_dev_corpus``: songs composed
     as MIDI in real forms, rendered by FluidSynth with a General MIDI soundfont), ``--dev-songs``
     songs (default 24); its truth labels are the form's section types (verse, chorus, bridge, …).
     Left out, with a line saying why, when FluidSynth or the soundfont is missing.
@@ -19,7 +19,7 @@ Three corpora, each analysed into its own store (classical features only, no emb
     Songs made only of ``drop`` and ``break`` segments (``--two-songs``, default 20, 60–120 s,
     the same per-song production): truth with exactly 2 groups, where K = 2 is the right answer.
 
-For every corpus it fits the default runs (``analysis.modeling.default_run_specs`` plus the
+For every corpus it fits the default runs (``sectionist.analysis.modeling.default_run_specs`` plus the
 reference study's fixed K = 4 run) and prints each run's curves (silhouette, stability, BIC,
 inertia), the K chosen and the rule's reason, the number of truth labels and ARI / NMI against the
 truth, and the K the former rule (best silhouette; GMM: lowest BIC) would choose from the same
@@ -44,15 +44,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.demo import (
-    Segment,
-    _filter,
-    grid_step,
-    make_corpus,
-    synth_song,
-    write_wav,
-)
-from store.fileio import atomic_write
+from sectionist.analysis.corpus.demo import Segment, _filter, grid_step, make_corpus, synth_song, write_wav
+from sectionist.store.fileio import atomic_write
 
 
 def _produce(y, rng, sample_rate):
@@ -119,9 +112,9 @@ def make_hard_corpus(out_dir, *, n_songs=24, seed=7, sample_rate=22050, two_grou
 
 def analyse(folder: Path, store_dir: Path):
     """Features only (no embeddings, no clusterings) of every song of ``folder`` into a store."""
-    from analysis.config import AnalysisConfig
-    from analysis.pipeline import analyze
-    from store import open_store
+    from sectionist.analysis.run.config import AnalysisConfig
+    from sectionist.analysis.run.pipeline import analyze
+    from sectionist.store import open_store
 
     store = open_store(store_dir)
     analyze([str(folder)], store, AnalysisConfig(embed=False, cluster=False), progress=False)
@@ -134,9 +127,9 @@ def _fmt(v):
 
 def evaluate(store, name: str) -> dict:
     """Fit the default runs of ``store`` (plus K = 4) and print curves, chosen K and truth scores."""
-    from analysis.clustering import choose_k
-    from analysis.modeling import default_run_specs, load_space, read_sections
-    from analysis.runs import RunSpec, fit_run, score_truth
+    from sectionist.analysis.modeling.clustering import choose_k
+    from sectionist.analysis.modeling import default_run_specs, load_space, read_sections
+    from sectionist.analysis.modeling.runs import RunSpec, fit_run, score_truth
 
     sections = read_sections(store).set_index("section_id")
     out = {}
@@ -185,8 +178,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.hard_songs < 20 or args.dev_songs < 20:
         ap.error("--hard-songs/--dev-songs: the acceptance asks for at least 20 songs")
-    from analysis.devcorpus import check_renderer, make_dev_corpus
-    from analysis.errors import SectionistError
+    from sectionist.analysis.corpus.devcorpus import check_renderer, make_dev_corpus
+    from sectionist.analysis.errors import SectionistError
 
     try:
         check_renderer()
@@ -209,7 +202,7 @@ def main(argv=None) -> int:
             if not store_dir.exists():
                 build(songs)
                 analyse(songs, store_dir)
-            from store import open_store
+            from sectionist.store import open_store
 
             result[f"{name}_k"] = evaluate(open_store(store_dir, create=False), name)
     print(json.dumps(result))

@@ -4,12 +4,12 @@ Builds a synthetic store of ``--sections`` sections (default 1 000 000): songs o
 ``--per-song`` sections, each song cycling through 3 of ``--sounds`` latent sounds (verse/chorus
 structure); the ``classical17`` features of a section are its sound's centre plus Gaussian noise.
 Only ``sections`` and ``features`` parts are written (no ``songs`` table), one part per 1000 songs,
-straight with :meth:`store.Store.write_part` and the :mod:`store.schema` constants. **No frames**:
+straight with :meth:`store.Store.write_part` and the :mod:`sectionist.store.schema` constants. **No frames**:
 embedder runs are not part of this bench (``--frames`` is not offered; the default runs on a store
 without frames are the three classical17 runs).
 
 Then, in a fresh process (so the store building does not count), it times
-:func:`analysis.modeling.run_default_models` (K-Means and GMM with the K rule, K-Means K = 4, the
+:func:`sectionist.analysis.modeling.run_default_models` (K-Means and GMM with the K rule, K-Means K = 4, the
 PCA 2-D/3-D, t-SNE and UMAP maps, centroids on every map, comparisons), sampling the process's
 resident memory every 0.2 s; it prints the per-step times and ends with one JSON line::
 
@@ -42,9 +42,9 @@ def build_store(root, n_sections: int, *, per_song: int = 16, n_sounds: int = 8,
     """Write ``sections`` and ``features`` of ``n_sections`` synthetic sections under ``root``."""
     import pandas as pd
 
-    from analysis.features import CLASSICAL17
-    from store import open_store
-    from store.schema import FEATURES, SECTIONS
+    from sectionist.analysis.sections.features import CLASSICAL17
+    from sectionist.store import open_store
+    from sectionist.store.schema import FEATURES, SECTIONS
 
     rng = np.random.default_rng(seed)
     store = open_store(root)
@@ -86,8 +86,8 @@ def _rss_gb() -> float:
 
 def model(root, large_rows: int) -> dict:
     """Run the default modelling on the store at ``root``; wall time, peak memory and step times."""
-    from analysis.modeling import run_default_models
-    from store import open_store
+    from sectionist.analysis.modeling import run_default_models
+    from sectionist.store import open_store
 
     peak = [_rss_gb()]
     stop = threading.Event()
@@ -112,11 +112,11 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=int, default=1_000_000, help="synthetic sections (default 1 000 000)")
     ap.add_argument("--large-rows", type=int, default=None,
-                    help="threshold of the large-corpus path (default analysis.runs.LARGE_ROWS)")
+                    help="threshold of the large-corpus path (default sectionist.analysis.modeling.runs.LARGE_ROWS)")
     ap.add_argument("--store", default=None, help="store folder (default: a temporary one, removed)")
     ap.add_argument("--model-only", action="store_true", help=argparse.SUPPRESS)  # the fresh process
     args = ap.parse_args(argv)
-    from analysis.runs import LARGE_ROWS
+    from sectionist.analysis.modeling.runs import LARGE_ROWS
 
     large_rows = LARGE_ROWS if args.large_rows is None else args.large_rows
     if args.model_only:

@@ -2,11 +2,11 @@
 
 A synthetic space of ``--sections`` sections (17 columns, like ``classical17``: a seeded Gaussian
 mixture) is fitted with the default runs of ``sectionist analyze`` (K-Means and GMM with automatic
-K, K-Means with K = 4; :func:`analysis.runs.fit_run`) and the default maps (PCA 2-D/3-D, t-SNE,
-UMAP; :class:`analysis.projection.Projector`). Then ``--new`` more sections arrive, and the bench
+K, K-Means with K = 4; :func:`sectionist.analysis.modeling.runs.fit_run`) and the default maps (PCA 2-D/3-D, t-SNE,
+UMAP; :class:`sectionist.analysis.modeling.projection.Projector`). Then ``--new`` more sections arrive, and the bench
 times
 
-- **place**: labelling them with each run's saved model (:func:`analysis.runs.place_sections`, the
+- **place**: labelling them with each run's saved model (:func:`sectionist.analysis.modeling.runs.place_sections`, the
   model round-tripped through joblib as in the store) and mapping them with each fitted projector
   (``transform``), and
 - **refit**: fitting the same runs and maps again on all sections (what a refit would cost).
@@ -53,8 +53,8 @@ def _roundtrip(obj):
 
 def fit_all(X, kinds, log):
     """Fit every default run and map on ``X``; returns (runs, projectors, seconds per step)."""
-    from analysis.projection import Projector
-    from analysis.runs import RunSpec, SpaceData, fit_run
+    from sectionist.analysis.modeling.projection import Projector
+    from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run
 
     data = SpaceData.from_array(X, space="synthetic17")
     runs, projectors, times = {}, {}, {}
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", default="", help="comma-separated map kinds to leave out (tsne, umap)")
     args = ap.parse_args(argv)
 
-    from analysis.runs import RunModel, SpaceData, place_sections
+    from sectionist.analysis.modeling.runs import RunModel, SpaceData, place_sections
 
     def log(msg):
         print(msg, flush=True)

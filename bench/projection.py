@@ -1,13 +1,13 @@
 """Benchmark: our t-SNE step against scikit-learn's, and the whole modelling step at 50 000 sections.
 
 1. The same 20 000 × 64 data (10 Gaussian blobs) is embedded in 2-D by our t-SNE step
-   (:class:`analysis.projection.Projector`: openTSNE, FFT-accelerated gradients, PCA
+   (:class:`sectionist.analysis.modeling.projection.Projector`: openTSNE, FFT-accelerated gradients, PCA
    initialisation, 2 threads, standardised input reduced to 50 principal components) and by
    ``sklearn.manifold.TSNE`` (Barnes–Hut, PCA initialisation, 2 threads) — the named reference,
    measured in the same run. Both maps are checked for quality (10-NN blob accuracy in 2-D), so a
    faster map is not a worse one.
 2. A synthetic store of 50 000 sections (classical17 features, truth labels) is modelled with
-   :func:`analysis.modeling.run_default_models` (K-Means and GMM with automatic K, stability,
+   :func:`sectionist.analysis.modeling.run_default_models` (K-Means and GMM with automatic K, stability,
    SHAP for every section, PCA 2/3-D, t-SNE 2-D and UMAP 2-D, comparisons) in a subprocess,
    which reports its wall time and peak resident memory (``getrusage``).
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from store.schema import FEATURES, PROJECTION_INFO, RUNS, SECTIONS
+from sectionist.store.schema import FEATURES, PROJECTION_INFO, RUNS, SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,7 +51,7 @@ def bench_tsne(n: int, d: int, seed: int = 0) -> dict:
     from sklearn.datasets import make_blobs
     from sklearn.manifold import TSNE
 
-    from analysis.projection import Projector
+    from sectionist.analysis.modeling.projection import Projector
 
     X, y = make_blobs(n_samples=n, n_features=d, centers=10, cluster_std=4.0, random_state=seed)
     t0 = time.perf_counter()
@@ -76,8 +76,8 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
     """Sections + classical17 features + truth labels, drawn from 6 latent 'sounds'."""
     import pandas as pd
 
-    from analysis.features import CLASSICAL17
-    from store import open_store
+    from sectionist.analysis.sections.features import CLASSICAL17
+    from sectionist.store import open_store
 
     rng = np.random.default_rng(seed)
     store = open_store(root)
@@ -105,8 +105,8 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
 
 def child_model(store_dir: str) -> None:
     """Runs in a subprocess: model the store, print wall time and peak memory as JSON."""
-    from analysis.modeling import run_default_models
-    from store import open_store
+    from sectionist.analysis.modeling import run_default_models
+    from sectionist.store import open_store
 
     store = open_store(store_dir, create=False)
     t0 = time.perf_counter()

@@ -38,10 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.config import AnalysisConfig  # noqa: E402
-from analysis.demo import make_corpus  # noqa: E402
-from analysis.pipeline import analyze  # noqa: E402
-from store import open_store  # noqa: E402
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.corpus.demo import make_corpus
+from sectionist.analysis.run.pipeline import analyze
+from sectionist.store import open_store  # noqa: E402
 
 
 def _cpu_s() -> float:

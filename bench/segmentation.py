@@ -4,25 +4,25 @@ For each song (WAV files with a truth JSON/.lab beside them, e.g. ``/tmp/devcorp
 ``sectionist dev-corpus`` or a ``sectionist demo-corpus`` folder) it times, after decoding:
 
 ``novelty``
-    the main ``novelty`` sectioning boundaries (``analysis.features.novelty_boundaries``, ≥ 8 s);
+    the main ``novelty`` sectioning boundaries (``sectionist.analysis.sections.features.novelty_boundaries``, ≥ 8 s);
 ``merged``
-    ``analysis.structure.merged_structure`` (over-segmentation, clustering, merge) with its defaults;
+    ``sectionist.analysis.structure.merged_structure`` (over-segmentation, clustering, merge) with its defaults;
 ``laplacian``
-    ``analysis.structure.laplacian_structure`` (our McFee & Ellis implementation, K per song);
+    ``sectionist.analysis.structure.laplacian_structure`` (our McFee & Ellis implementation, K per song);
 ``reference``
     :func:`gallery_laplacian` below: a faithful copy of librosa's gallery example "Laplacian
     segmentation" (``docs/examples/plot_segmentation.py``, code by Brian McFee, ISC licence), plotting
     removed, with its fixed ``k = 5``: the named reference the issue asks ``merged`` to cost at most.
 
-and scores each segmentation against the truth (``analysis.evaluate``: boundary F at 0.5 s and 3 s,
+and scores each segmentation against the truth (``sectionist.analysis.evaluate``: boundary F at 0.5 s and 3 s,
 pairwise F, frame ARI; the novelty sections get no labels, so only boundary scores). Every song is
 timed once per scheme (numba/JIT warm-up is done on the first song before timing).
 
-The segmentation lab (``dashboard/pages/lab.py``): for up to ``--lab-songs`` songs, the songs are put
-in a scratch store and opened once (:func:`dashboard.lab.sweep_for`: decoding, ``merged``'s beat
+The segmentation lab (``sectionist/dashboard/pages/lab.py``): for up to ``--lab-songs`` songs, the songs are put
+in a scratch store and opened once (:func:`sectionist.dashboard.data.lab.sweep_for`: decoding, ``merged``'s beat
 features, Laplacian embedding and multi-scale novelty, the threshold grid precomputed: ``lab_open_s``,
 mean per song), then ``--lab-moves`` slider settings drawn at random from the page's controls
-(threshold grid, minimum slice in beats, merge on in 80 %, window, clusters, minimum segment length) are answered by :func:`dashboard.lab.lab_view`,
+(threshold grid, minimum slice in beats, merge on in 80 %, window, clusters, minimum segment length) are answered by :func:`sectionist.dashboard.data.lab.lab_view`,
 the function the page's callback calls (figures included), each timed: ``lab_slider_p95_ms`` (the
 issue's target: < 100 ms), ``lab_slider_p50_ms``, ``lab_slider_max_ms`` and the share of cache hits.
 
@@ -93,7 +93,7 @@ def gallery_laplacian(y, sr, k=5):
 
 
 def _segmentation(bounds, labels, duration):
-    from analysis.evaluate import Segmentation
+    from sectionist.analysis.evaluate import Segmentation
 
     return Segmentation(np.asarray(bounds, float).reshape(-1, 2), [str(v) for v in labels])
 
@@ -104,12 +104,12 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
 
     import pandas as pd
 
-    from analysis.audio import probe
-    from analysis.lab import KS, MIN_SLICE_BEATS, THRESHOLDS, WINDOWS
-    from dashboard.data import StoreData
-    from dashboard.lab import lab_view, params_from_controls, sweep_for
-    from store import open_store
-    from store.schema import SONGS
+    from sectionist.analysis.corpus.audio import probe
+    from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS, THRESHOLDS, WINDOWS
+    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.lab import lab_view, params_from_controls, sweep_for
+    from sectionist.store import open_store
+    from sectionist.store.schema import SONGS
 
     rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as tmp:
@@ -149,10 +149,10 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
 
 
 def main(argv=None) -> int:
-    from analysis.audio import load_audio
-    from analysis.evaluate import boundary_scores, label_scores, read_reference
-    from analysis.features import novelty_boundaries
-    from analysis.structure import beat_features, laplacian_structure, merged_structure
+    from sectionist.analysis.corpus.audio import load_audio
+    from sectionist.analysis.evaluate import boundary_scores, label_scores, read_reference
+    from sectionist.analysis.sections.features import novelty_boundaries
+    from sectionist.analysis.structure import beat_features, laplacian_structure, merged_structure
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--audio", nargs="+", default=["/tmp/devcorpus"], help="folders of WAV + truth [/tmp/devcorpus]")

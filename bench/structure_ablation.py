@@ -3,7 +3,7 @@
 Songs are WAV files with a truth JSON/.lab beside them (``sectionist dev-corpus`` / ``demo-corpus``
 folders). Each group is ``NAME=FOLDER[:FIRST-LAST]`` (song indices in file order), e.g.
 ``tune=/tmp/devcorpus:0-11 held=/tmp/devcorpus:12-23 demo=/tmp/s1demo``. Beat-synchronous features
-(:func:`analysis.structure.beat_features`) and the baselines' segmentations are cached under
+(:func:`sectionist.analysis.structure.beat_features`) and the baselines' segmentations are cached under
 ``bench/out/structure/`` (keyed by the file's path, size and mtime), so sweeps are cheap.
 
 ``--variants`` is a JSON object ``{label: {merged_beats keyword: value}}`` (default: the ablation
@@ -85,16 +85,16 @@ def groups_of(specs):
 
 
 def score(ref, bounds, labels, duration) -> dict:
-    from analysis.evaluate import Segmentation, boundary_scores, label_scores
+    from sectionist.analysis.evaluate import Segmentation, boundary_scores, label_scores
 
     est = Segmentation(np.asarray(bounds, float).reshape(-1, 2), [str(v) for v in labels])
     return {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
 
 
 def main(argv=None) -> int:
-    from analysis.audio import load_audio
-    from analysis.evaluate import read_reference
-    from analysis.structure import (
+    from sectionist.analysis.corpus.audio import load_audio
+    from sectionist.analysis.evaluate import read_reference
+    from sectionist.analysis.structure import (
         beat_features,
         compute_structure,
         frame_features,
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
 
 def _old_merged(y, sr, kw):
     """The previous ``merged`` (MFCC-bin novelty, Ward on mean MFCC/chroma/RMS), for comparison."""
-    from analysis.structure import Structure, _merged_parts
+    from sectionist.analysis.structure import Structure, _merged_parts
 
     _, _, post, labels, _ = _merged_parts(y, sr, threshold=1.0, kernel_seconds=6.0, min_slice_seconds=2.0, window=0,
                                           k=None, k_max=8, k_min=2, min_seconds=8.0, min_fraction=0.0, **kw)

@@ -4,7 +4,7 @@ Long files (DJ mixes, concerts, radio shows) are where a worker's memory can run
 length, a 44.1 kHz stereo WAV is built from the demo generator's songs, and two fresh processes
 read it:
 
-- ``analysis``: one worker's whole default analysis of the file (``analysis.pipeline._worker``:
+- ``analysis``: one worker's whole default analysis of the file (``sectionist.analysis.run.pipeline._worker``:
   decoding, features, structure schemes, musicnn, the Arrow hand-off), as ``analyze`` runs it;
 - ``librosa.load``: the named reference, ``librosa.load(path, sr=22050)`` and nothing else (the
   decoded, resampled mono signal that any analysis has to hold).
@@ -32,8 +32,8 @@ _ANALYSIS = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from analysis.config import AnalysisConfig
-from analysis.pipeline import _init_worker, _worker
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.run.pipeline import _init_worker, _worker
 _init_worker(1, ("musicnn",), "cpu")
 t = time.perf_counter()
 res = _worker(Path(sys.argv[2]), "0123456789abcdef", "x", AnalysisConfig(cluster=False))
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, nargs="+", default=[5, 20, 60])
     args = ap.parse_args(argv)
-    from analysis.demo import make_corpus
+    from sectionist.analysis.corpus.demo import make_corpus
 
     peak, ref, secs, ratio, realtime = {}, {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,5 +1,5 @@
 """gunicorn settings for the dashboard, all from environment variables (the image's CMD and the
-systemd unit both use this file): ``gunicorn --config deploy/gunicorn.conf.py dashboard.app:server``.
+systemd unit both use this file): ``gunicorn --config deploy/gunicorn.conf.py sectionist.dashboard.app:server``.
 
 SECTIONIST_BIND      address to listen on (default 127.0.0.1:8000; the image sets 0.0.0.0:8000)
 WEB_CONCURRENCY      worker processes (default 2)
@@ -23,7 +23,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("SECTIONIST_LOG_LEVEL", "info")
-# the app is built in each worker (dashboard.app:server is created lazily), never in the master
+# the app is built in each worker (sectionist.dashboard.app:server is created lazily), never in the master
 preload_app = False
 # a worker is recycled now and then, so slow leaks (plot caches, …) never pile up
 max_requests = 2000

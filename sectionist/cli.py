@@ -3,15 +3,15 @@
 Sub-commands live beside the code they drive; each module adds its own with
 ``register_cli(subparsers, options)`` (kept light: heavy imports happen inside the handlers):
 
-- :mod:`analysis.commands`: ``analyze``, ``info``, ``demo-corpus``;
-- :mod:`analysis.embeddings.cli`: ``models``, ``embed``;
-- :mod:`analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
-- :mod:`analysis.refit`: ``refit`` (a new version of runs, the old one kept);
-- :mod:`analysis.devcorpus`, :mod:`analysis.evaluate`: ``dev-corpus``, ``evaluate``;
-- :mod:`analysis.export`: ``export``;
-- :mod:`analysis.soundtracks`: ``tracks``;
-- :mod:`dashboard.users_cli`, :mod:`dashboard.judgements_cli`, :mod:`dashboard.runs_cli`,
-  :mod:`dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
+- :mod:`sectionist.analysis.commands.analyze`: ``analyze``, ``info``, ``demo-corpus``;
+- :mod:`sectionist.analysis.embeddings.cli`: ``models``, ``embed``;
+- :mod:`sectionist.analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
+- :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
+- :mod:`sectionist.analysis.corpus.devcorpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
+- :mod:`sectionist.analysis.export`: ``export``;
+- :mod:`sectionist.analysis.sections.soundtracks`: ``tracks``;
+- :mod:`sectionist.dashboard.auth.users_cli`, :mod:`sectionist.dashboard.judging.cli`, :mod:`sectionist.dashboard.judging.runs_cli`,
+  :mod:`sectionist.dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
 - this module: ``sync``.
 
 The options that many commands share (``--store``, the S3 options, the database options) are
@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 
-from .settings import Settings, SettingsError
+from sectionist.settings import Settings, SettingsError
 
 #: ``--store`` help where the store is the thing a command works on.
 STORE_HELP = "store folder or s3://bucket/prefix"
@@ -89,7 +89,7 @@ def register_sync(sub, options: SharedOptions) -> None:
 
 
 def cmd_sync(args) -> int:
-    from store.sync import sync
+    from sectionist.store.sync import sync
 
     settings = args.settings
     result = sync(args.src, args.dst, endpoint_url=settings.s3_endpoint, region=settings.s3_region,
@@ -105,10 +105,16 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from analysis import __version__, commands, devcorpus, evaluate, export, modeling, refit, saliency, soundtracks, structure
-    from analysis.embeddings import cli as embeddings_cli
-    from dashboard import cli as serve_cli
-    from dashboard import judgements_cli, runs_cli, users_cli
+    from sectionist.analysis import __version__, evaluate, export, modeling, structure
+    from sectionist.analysis.commands import analyze as commands
+    from sectionist.analysis.corpus import devcorpus
+    from sectionist.analysis.modeling import refit
+    from sectionist.analysis.embeddings import saliency
+    from sectionist.analysis.sections import soundtracks
+    from sectionist.analysis.embeddings import cli as embeddings_cli
+    from sectionist.dashboard import cli as serve_cli
+    from sectionist.dashboard.judging import cli as judgements_cli, runs_cli
+    from sectionist.dashboard.auth import users_cli
 
     parser = argparse.ArgumentParser(
         prog="sectionist",
@@ -141,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.errors import SectionistError
+    from sectionist.analysis.errors import SectionistError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ The entry points build it once and pass the values down; :mod:`store`, :mod:`ana
 
 - ``sectionist`` (:mod:`sectionist.cli`): :meth:`Settings.resolve` with the parsed command line
   and ``os.environ``;
-- gunicorn (``dashboard.app:server``): :meth:`Settings.from_env` with ``os.environ``.
+- gunicorn (``sectionist.dashboard.app:server``): :meth:`Settings.from_env` with ``os.environ``.
 
 Precedence (one rule for every value)
     1. a command-line option (``--db``, ``--store``, ``--s3-endpoint``, ``--s3-region``);
@@ -252,6 +252,6 @@ class Settings:
         return out
 
     def auth_options(self) -> dict:
-        """Keyword arguments for ``dashboard.auth.init_auth`` besides the database and the key."""
+        """Keyword arguments for ``sectionist.dashboard.auth.init_auth`` besides the database and the key."""
         return {"secret_file": self.secret_file, "data_dir": self.data_dir,
                 "secure_cookies": self.secure_cookies, "behind_proxy": self.behind_proxy}

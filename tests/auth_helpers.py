@@ -7,15 +7,15 @@ Usage::
     login(client, "ada", pw)           # Flask test client; asserts the login worked
 
 ``db_url`` is the URL given to ``create_app(..., db_url=...)`` (or
-:func:`dashboard.auth.default_db_url` of the store when the app uses the default).
+:func:`sectionist.dashboard.auth.default_db_url` of the store when the app uses the default).
 """
 
 from __future__ import annotations
 
 import re
 
-from dashboard.auth import create_user
-from dashboard.models import get_database
+from sectionist.dashboard.auth import create_user
+from sectionist.dashboard.models import get_database
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -95,12 +95,12 @@ def login_page(page, base_url: str, username: str, password: str, *, next: str =
 
 
 def build_app(store_uri: str, db_url: str):
-    """The real app (``dashboard.app.create_app``) when it exists, else a minimal Dash app with one
+    """The real app (``sectionist.dashboard.app.create_app``) when it exists, else a minimal Dash app with one
     page, one callback, and stand-ins for the audio and spectrogram routes, protected by
-    :func:`dashboard.auth.init_auth`. Tune the login rules afterwards through
-    ``dashboard.auth.auth_settings(app.server)``."""
+    :func:`sectionist.dashboard.auth.init_auth`. Tune the login rules afterwards through
+    ``sectionist.dashboard.auth.auth_settings(app.server)``."""
     try:
-        from dashboard.app import create_app
+        from sectionist.dashboard.app import create_app
     except ImportError:
         create_app = None
     if create_app is not None:
@@ -110,7 +110,7 @@ def build_app(store_uri: str, db_url: str):
     import flask
     from dash import Input, Output, dcc, html
 
-    from dashboard.auth import init_auth
+    from sectionist.dashboard.auth import init_auth
 
     app = dash.Dash(__name__, suppress_callback_exceptions=True)
     app.layout = html.Div([dcc.Location(id="url"), dcc.Input(id="t-in", value="a"), html.Div(id="t-out")])
@@ -137,9 +137,9 @@ def judged_app(root, secret_key: str):
     the runs table and the Judgements page have something to show. Returns ``(app, password, data)``."""
     from synthetic_store import build_synthetic_store
 
-    from dashboard.app import create_app
-    from dashboard.auth import get_user
-    from dashboard.judging.repository import record_judgement
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.auth import get_user
+    from sectionist.dashboard.judging.repository import record_judgement
 
     store = build_synthetic_store(root / "store", n_sections=96, sections_per_song=16, section_seconds=3.0,
                                   audio=True, audio_sr=8000, random_state=5)

@@ -42,7 +42,7 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def musicnn_cache():
     """The model cache with the musicnn checkpoints (fetched from PyPI once if absent, as `make models`)."""
-    from analysis.embeddings import modelcache
+    from sectionist.analysis.embeddings import modelcache
 
     return modelcache.fetch_musicnn()
 
@@ -84,7 +84,7 @@ def pg_server():
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory):
     """Four 60-second demo songs (WAV + ground-truth JSON), made once per test session."""
-    from analysis.demo import make_corpus
+    from sectionist.analysis.corpus.demo import make_corpus
 
     d = tmp_path_factory.mktemp("demo-corpus")
     paths = make_corpus(d, n_songs=4, seconds=60.0, seed=0, progress=False)
@@ -97,9 +97,9 @@ def demo_store(demo_corpus, tmp_path_factory):
 
     Read-only for tests: copy it (``copy_store``) before changing it.
     """
-    from analysis.config import AnalysisConfig
-    from analysis.pipeline import analyze
-    from store import open_store
+    from sectionist.analysis.run.config import AnalysisConfig
+    from sectionist.analysis.run.pipeline import analyze
+    from sectionist.store import open_store
 
     d, _ = demo_corpus
     root = tmp_path_factory.mktemp("demo-store") / "store"
@@ -110,6 +110,6 @@ def demo_store(demo_corpus, tmp_path_factory):
 
 def copy_store(store, dest):
     shutil.copytree(store.root, dest)
-    from store import open_store
+    from sectionist.store import open_store
 
     return open_store(dest, create=False)

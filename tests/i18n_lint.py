@@ -6,7 +6,7 @@ f-string with words in it) is reported where it would be shown to a user without
 - a positional argument or the ``children``/``label``/``placeholder``/``title``/``alt``/``value``
   of a Dash component (``html.*``, ``dcc.*``);
 - ``aria-label``/``title`` in a ``**{…}`` attribute dict, the ``"label"`` of an option dict;
-- in :mod:`dashboard.figures`, the ``title``/``text``/``name``/``hovertemplate`` keywords and
+- in :mod:`sectionist.dashboard.ui.figures`, the ``title``/``text``/``name``/``hovertemplate`` keywords and
   dict entries of figure builders.
 
 Words every language writes the same way (units, method and format names) and text without

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from store import open_store
+from sectionist.store import open_store
 
 N_SONGS = 3
 PER_SONG = 10
@@ -83,7 +83,7 @@ def race_verdicts(db, user, section_id: str, n: int, run_id: str = "km"):
     (a DataFrame) after asserting that no call failed."""
     import threading
 
-    from dashboard.judging import repository
+    from sectionist.dashboard.judging import repository
 
     errors = []
 

@@ -57,7 +57,7 @@ def s3(moto_endpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("SECTIONIST_S3_ENDPOINT", moto_endpoint)
     cache_dir = tmp_path / "s3-cache"
     monkeypatch.setenv("SECTIONIST_S3_CACHE_DIR", str(cache_dir))
-    monkeypatch.setattr("store.cache.default_cache_dir", lambda: cache_dir)
+    monkeypatch.setattr("sectionist.store.cache.default_cache_dir", lambda: cache_dir)
     client = admin_client(moto_endpoint)
     bucket = f"sectionist-test-{next(_bucket_numbers)}-{id(tmp_path) % 100000}"
     client.create_bucket(Bucket=bucket)

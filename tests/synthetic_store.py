@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import ParameterError
-from store import open_store
+from sectionist.analysis.errors import ParameterError
+from sectionist.store import open_store
 
 EMBEDDER = "synthnet"
 TAG_MODEL = "musicnn"
@@ -36,7 +36,7 @@ RUNS = [
 
 
 def _feature_lists():
-    from analysis.features import CLASSICAL, CLASSICAL17
+    from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17
 
     return CLASSICAL17, CLASSICAL
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from analysis.audio import load_audio, probe, read_span
-from analysis.errors import AudioError
+from sectionist.analysis.corpus.audio import load_audio, probe, read_span
+from sectionist.analysis.errors import AudioError
 from tests.conftest import tone, write_audio
 
 FORMATS = [

@@ -25,7 +25,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('audio-db') / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="k" * 40)
@@ -180,7 +180,7 @@ def test_spectrogram_png(client, section):
     assert resp.status_code == 200
     assert resp.mimetype == "image/png"
     img = Image.open(io.BytesIO(resp.data))
-    from dashboard.audio import SPEC_SIZE
+    from sectionist.dashboard.media.audio import SPEC_SIZE
 
     assert img.size == SPEC_SIZE  # the image with its time and frequency axes
     px = np.asarray(img.convert("L"), dtype=float)
@@ -203,8 +203,8 @@ def test_cluster_spectrogram(client, store):
 def test_missing_song_file_is_404(app, store, tmp_path):
     from werkzeug.exceptions import NotFound
 
-    from dashboard.audio import section_audio_bytes
-    from dashboard.data import StoreData
+    from sectionist.dashboard.media.audio import section_audio_bytes
+    from sectionist.dashboard.data import StoreData
 
     data = StoreData(store.uri)
     sid = data.section_ids[0]

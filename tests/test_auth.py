@@ -11,8 +11,8 @@ import pytest
 from auth_helpers import build_app, csrf_from_html, csrf_header, login
 from judge_store import make_judge_store, section_ids
 
-from dashboard import auth
-from dashboard.models import Database, get_database, sqlite_url
+from sectionist.dashboard import auth
+from sectionist.dashboard.models import Database, get_database, sqlite_url
 
 PW_RE = re.compile(r"shown once\): (\S+)<")
 
@@ -412,7 +412,7 @@ def test_user_management_rules(tmp_path):
 
 
 def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
     from sectionist.settings import Settings
 
     settings = Settings.from_env({"SECTIONIST_BEHIND_PROXY": "1"})
@@ -431,7 +431,7 @@ def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
         assert resp.status_code == 401
     # locked for the forwarded client address, not for the proxy's own address
     with settings.db.read() as s:
-        from dashboard.models import LoginAttempt
+        from sectionist.dashboard.models import LoginAttempt
 
         assert {a.ip for a in s.query(LoginAttempt)} == {"203.0.113.7"}
     page = client.get("/login", headers=fwd)
@@ -489,7 +489,7 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(backend, tmp_path, m
 
     import werkzeug.security
 
-    from dashboard.models import LoginAttempt
+    from sectionist.dashboard.models import LoginAttempt
 
     if backend == "sqlite":
         db = Database(sqlite_url(tmp_path / "race.sqlite"))
@@ -605,7 +605,7 @@ def test_session_without_a_server_side_record_is_refused(app, client, users, db_
     """Deleting the login_sessions rows (what logout does) ends the sessions they name."""
     from sqlalchemy import delete
 
-    from dashboard.models import LoginSession
+    from sectionist.dashboard.models import LoginSession
 
     login(client, *users["viewer"])
     assert client.get("/api/me").status_code == 200

@@ -11,8 +11,8 @@ import pytest
 from auth_helpers import build_app, login
 from judge_store import make_judge_store
 
-from dashboard import auth
-from dashboard.models import Database
+from sectionist.dashboard import auth
+from sectionist.dashboard.models import Database
 from sectionist.cli import main
 
 PW = re.compile(r"password \(shown once\): (\S+)")

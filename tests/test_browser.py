@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("browser")
     store = build_synthetic_store(root / "store", n_sections=160, sections_per_song=16, section_seconds=3.0,

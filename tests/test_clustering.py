@@ -6,18 +6,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
 
-from analysis.clustering import (
-    REGISTRY,
-    FeatureScaler,
-    cluster_quality,
-    co_assignment_stability,
-    fuzzy_cmeans,
-    make_method,
-    mode_labels,
-    silhouette_per_sample,
-    stability_repeats,
-)
-from analysis.errors import ParameterError
+from sectionist.analysis.modeling.clustering import REGISTRY, FeatureScaler, cluster_quality, co_assignment_stability, fuzzy_cmeans, make_method, mode_labels, silhouette_per_sample, stability_repeats
+from sectionist.analysis.errors import ParameterError
 
 
 @pytest.fixture(scope="module")

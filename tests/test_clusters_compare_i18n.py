@@ -11,9 +11,9 @@ import pytest
 from auth_helpers import make_user
 from synthetic_store import RUNS, build_synthetic_store
 
-from analysis.glossary import FEATURE_GLOSSARY, describe
-from dashboard import figures
-from dashboard.models import get_database
+from sectionist.analysis.glossary import FEATURE_GLOSSARY, describe
+from sectionist.dashboard.ui import figures
+from sectionist.dashboard.models import get_database
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 
@@ -25,7 +25,7 @@ def db_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, db_url):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     store = build_synthetic_store(tmp_path_factory.mktemp("i18n-cc") / "store", n_sections=80, random_state=3)
     app = create_app(store.uri, db_url=db_url, secret_key="t" * 40)
@@ -68,7 +68,7 @@ ENGLISH_WORDS = {w for t in FEATURE_GLOSSARY.values() for w in (t.high_word, t.l
 
 
 def test_clusters_page_speaks_spanish(app, data):
-    from dashboard.pages import clusters
+    from sectionist.dashboard.pages import clusters
 
     run_id = RUNS[0][0]
     english_names = data.default_cluster_names(run_id)  # outside a request: English
@@ -97,7 +97,7 @@ def test_clusters_page_speaks_spanish(app, data):
 
 
 def test_glossary_speaks_the_language_it_is_given():
-    from analysis.glossary import (
+    from sectionist.analysis.glossary import (
         contribution_text,
         default_cluster_names,
         surrogate_note,
@@ -118,7 +118,7 @@ def test_glossary_speaks_the_language_it_is_given():
 
 
 def test_compare_page_speaks_spanish(app, data):
-    from dashboard.pages import compare
+    from sectionist.dashboard.pages import compare
 
     a, b = RUNS[0][0], RUNS[1][0]
     with app.server.test_request_context("/compare", headers=SPANISH):
@@ -140,10 +140,10 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
     page shows the clusters' names, experts' names included."""
     from flask_login import login_user
 
-    from dashboard import auth
-    from dashboard.components.common import cluster_names
-    from dashboard.judging.repository import record_cluster_name
-    from dashboard.pages import compare
+    from sectionist.dashboard import auth
+    from sectionist.dashboard.ui.components.common import cluster_names
+    from sectionist.dashboard.judging.repository import record_cluster_name
+    from sectionist.dashboard.pages import compare
 
     a, b = RUNS[0][0], RUNS[1][0]
     db = get_database(db_url)

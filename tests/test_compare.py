@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.compare import align_labels, compare_labelings, contingency, truth_scores
-from analysis.errors import ParameterError
+from sectionist.analysis.modeling.compare import align_labels, compare_labelings, contingency, truth_scores
+from sectionist.analysis.errors import ParameterError
 
 
 def test_permuted_labelling_agrees_completely():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.compare import compare_labelings
-from dashboard import figures
+from sectionist.analysis.modeling.compare import compare_labelings
+from sectionist.dashboard.ui import figures
 
 
 def _relations(a, b, **kw):
-    from dashboard.pages import compare as page
+    from sectionist.dashboard.pages import compare as page
 
     comp = compare_labelings(np.asarray(a), np.asarray(b), scores=False)
     return page.section_relations(np.asarray(a), np.asarray(b), comp.rows, comp.cols, comp.counts, comp.mapping,
@@ -22,12 +22,12 @@ def _relations(a, b, **kw):
 def page(tmp_path_factory):
     from synthetic_store import build_synthetic_store
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("cmp")
     store = build_synthetic_store(root / "store", n_sections=120, random_state=2)
     app = create_app(store.uri, db_url=f"sqlite:///{root / 'users.sqlite'}", secret_key="c" * 40)
-    from dashboard.pages import compare
+    from sectionist.dashboard.pages import compare
 
     compare.app_data = app.server.extensions["sectionist_data"]
     return compare
@@ -46,7 +46,7 @@ def test_a_cluster_cut_in_two_by_b_is_a_split_not_a_disagreement(page):
 
 
 def test_two_clusters_joined_by_b_is_a_merge():
-    from dashboard.pages import compare as page
+    from sectionist.dashboard.pages import compare as page
 
     # A has three clusters; B joins A's 1 and 2 into its 1
     a = [0] * 8 + [1] * 7 + [2] * 5
@@ -57,7 +57,7 @@ def test_two_clusters_joined_by_b_is_a_merge():
 
 
 def test_a_real_disagreement_and_the_nested_threshold():
-    from dashboard.pages import compare as page
+    from sectionist.dashboard.pages import compare as page
 
     # B's 2 takes half of A's 0 and half of A's 1: inside neither, a real difference
     a = [0] * 10 + [1] * 10
@@ -126,7 +126,7 @@ def test_table_shows_m_ss_sorts_and_filters_on_seconds(page):
 def test_heatmap_column_ticks_are_short_and_names_stay_in_the_hover():
     import numpy as np
 
-    from dashboard import figures
+    from sectionist.dashboard.ui import figures
 
     names_b = {0: "a very long name · with · many · words", 1: "short"}
     fig = figures.contingency_heatmap(np.array([[3, 0], [0, 4]]), [0, 1], [0, 1], mapping={0: 1, 1: 0},

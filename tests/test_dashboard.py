@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from dashboard import figures, ids
-from dashboard.data import MISSING, StoreData
+from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.data import MISSING, StoreData
 
 N = 60
 
@@ -30,7 +30,7 @@ def data(store):
 
 @pytest.fixture(scope="module")
 def app(store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('dash-db') / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="s" * 40)
@@ -142,8 +142,8 @@ def test_comparison_alignment(data):
 
 
 def test_comparison_unmatched_clusters_follow_analysis_compare():
-    from analysis.compare import compare_labelings
-    from dashboard.data import _compare_labels
+    from sectionist.analysis.modeling.compare import compare_labelings
+    from sectionist.dashboard.data import _compare_labels
 
     # B has one cluster more than A and leaves a section out; A leaves another out
     la = np.array([0, 0, 1, 1, 1, 1, MISSING, 0], np.int32)
@@ -160,8 +160,8 @@ def test_comparison_unmatched_clusters_follow_analysis_compare():
 
 
 def test_store_without_sections_is_a_clear_error(tmp_path):
-    from analysis.errors import StoreError
-    from store import open_store
+    from sectionist.analysis.errors import StoreError
+    from sectionist.store import open_store
 
     s = open_store(tmp_path / "empty")
     s.write_manifest({})
@@ -239,7 +239,7 @@ def test_timeline_and_similarity_order():
 
 # ---- map page callbacks as plain functions ---------------------------------------------------------
 def test_render_map_filters(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     run_id = RUNS[0][0]
     fig, count, meta = map_page.render_map(data, "classical17", "umap2", run_id, "cluster")
@@ -260,11 +260,11 @@ def test_render_map_filters(app, data):
     shown = np.asarray(fig.data[0].customdata)
     assert (data.run_arrays(run_id).confidence[shown] >= 0.6).all()
     fig, _, _ = map_page.render_map(data, "classical17", "pca2", None, "feature:rms_median")
-    assert fig.data[0].marker.colorbar.title.text == "loudness (RMS amplitude, 0–1)"  # plain name and unit (analysis.glossary)
+    assert fig.data[0].marker.colorbar.title.text == "loudness (RMS amplitude, 0–1)"  # plain name and unit (sectionist.analysis.glossary)
 
 
 def test_ring_patch_moves_to_the_selection(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     sid = data.section_ids[11]
     meta = {"ring": 4, "space": "classical17", "projection": "pca2"}
@@ -275,7 +275,7 @@ def test_ring_patch_moves_to_the_selection(app, data):
 
 
 def test_selection_resolution(data):
-    from dashboard.components.selection import resolve_selection, section_from_click
+    from sectionist.dashboard.ui.components.selection import resolve_selection, section_from_click
 
     sid = data.section_ids[4]
     click = {"points": [{"customdata": 4, "x": 0, "y": 0}]}
@@ -290,7 +290,7 @@ def test_selection_resolution(data):
 
 
 def test_detail_panel_content(app, data):
-    from dashboard.components.detail import section_detail
+    from sectionist.dashboard.ui.components.detail import section_detail
 
     run_id = RUNS[0][0]
     sid = data.section_ids[8]
@@ -304,7 +304,7 @@ def test_detail_panel_content(app, data):
 
 
 def test_map_layout_has_the_contract_ids(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     with app.server.test_request_context("/map"):
         out = render(map_page.layout())
@@ -313,7 +313,7 @@ def test_map_layout_has_the_contract_ids(app, data):
 
 
 def test_slot_view(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     a, b = data.section_ids[1], data.section_ids[30]
     out = render(map_page.slot_view(data, {"A": a, "B": b}, RUNS[0][0]))
@@ -321,7 +321,7 @@ def test_slot_view(app, data):
 
 
 def test_lasso_summary(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     sel = {"points": [{"customdata": i} for i in range(10)] + [{"x": 1}]}
     out = render(map_page.selection_summary(data, sel, RUNS[0][0]))
@@ -360,7 +360,7 @@ def test_dash_endpoints_after_login(app):
 
 
 def test_two_apps_in_one_process_each_get_their_callbacks(app, store, tmp_path):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     other = create_app(store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="t" * 40)
     # (Dash adds its page-routing callbacks at an app's first request: compare ours only)
@@ -372,20 +372,20 @@ def test_two_apps_in_one_process_each_get_their_callbacks(app, store, tmp_path):
 def test_lazy_server_from_environment(store, tmp_path, monkeypatch):
     import importlib
 
-    import dashboard.app as appmod
+    import sectionist.dashboard.app as appmod
 
     monkeypatch.setenv("SECTIONIST_STORE", store.uri)
     monkeypatch.setenv("SECTIONIST_DB_URL", f"sqlite:///{tmp_path / 'lazy.sqlite'}")
     monkeypatch.setenv("SECRET_KEY", "z" * 40)
     monkeypatch.setattr(appmod, "_lazy_app", None)
-    mod = importlib.import_module("dashboard.app")
+    mod = importlib.import_module("sectionist.dashboard.app")
     assert mod._lazy_app is None  # importing builds nothing
     server = mod.server
     assert server.extensions["sectionist_data"].store_uri == store.uri
     assert mod.server is server
     monkeypatch.setattr(appmod, "_lazy_app", None)
     monkeypatch.delenv("SECTIONIST_STORE")
-    from analysis.errors import ParameterError
+    from sectionist.analysis.errors import ParameterError
 
     with pytest.raises(ParameterError, match="SECTIONIST_STORE"):
         mod.server  # noqa: B018
@@ -415,7 +415,7 @@ def test_synthetic_store_layout(store):
 def test_healthz_reports_an_unreadable_store(tmp_path):
     import shutil
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     s = build_synthetic_store(tmp_path / "st", n_sections=20, sections_per_song=10, random_state=2)
     app = create_app(s.uri, db_url=f"sqlite:///{tmp_path / 'h.sqlite'}", secret_key="h" * 40)
@@ -430,7 +430,7 @@ def test_healthz_reports_an_unreadable_store(tmp_path):
 
 
 def test_parallel_table_read_equals_the_store_union(tmp_path):
-    from dashboard.data import READ_THREADS, read_table_parallel
+    from sectionist.dashboard.data import READ_THREADS, read_table_parallel
 
     s = build_synthetic_store(tmp_path / "st", n_sections=5 * READ_THREADS * 3, sections_per_song=3,
                               random_state=6)

@@ -13,7 +13,7 @@ from tests.auth_helpers import login, make_user
 
 @pytest.fixture(scope="module")
 def app(demo_store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('demo-dash') / 'users.sqlite'}"
     app = create_app(demo_store.uri, db_url=db, secret_key="d" * 40)
@@ -52,8 +52,8 @@ def test_every_page_renders_on_the_demo_store(app, data):
 def test_map_every_projection_and_detail(app, data):
     import sys
 
-    map_page = sys.modules["dashboard.pages.map"]
-    from dashboard.components.detail import section_detail
+    map_page = sys.modules["sectionist.dashboard.pages.map"]
+    from sectionist.dashboard.ui.components.detail import section_detail
 
     run_id = data.runs.index[0]
     space = data.runs.loc[run_id, "space"]
@@ -88,9 +88,9 @@ def test_audio_of_a_real_section(client, data):
 def test_clusters_compare_songs_on_the_demo_store(app, data, client):
     import sys
 
-    clusters = sys.modules["dashboard.pages.clusters"]
-    compare = sys.modules["dashboard.pages.compare"]
-    songs = sys.modules["dashboard.pages.songs"]
+    clusters = sys.modules["sectionist.dashboard.pages.clusters"]
+    compare = sys.modules["sectionist.dashboard.pages.compare"]
+    songs = sys.modules["sectionist.dashboard.pages.songs"]
     run_id = data.runs.index[0]
     c = data.run_arrays(run_id).clusters[0]
     out = render(clusters.cluster_body(data, run_id, c))

@@ -1,5 +1,5 @@
-"""The web app's structure, checked on its source (AST): ids only from ``dashboard/ids.py``, plotly
-figures only in ``dashboard/figures.py``, each page registering the shared behaviour it uses."""
+"""The web app's structure, checked on its source (AST): ids only from ``sectionist/dashboard/ui/ids.py``, plotly
+figures only in ``sectionist/dashboard/ui/figures.py``, each page registering the shared behaviour it uses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import ids
+from sectionist.dashboard.ui import ids
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 #: Where component ids are used: pages and components must take them from ids.py.
@@ -72,7 +72,7 @@ dropdown(id, options), dcc.Dropdown(id=id)
 @pytest.mark.parametrize("path", ID_USERS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_pages_and_components_take_every_id_from_ids_py(path):
     found = literal_ids(path.read_text())
-    assert not found, f"{path.name}: ids spelled out instead of taken from dashboard/ids.py: {found}"
+    assert not found, f"{path.name}: ids spelled out instead of taken from sectionist/dashboard/ui/ids.py: {found}"
 
 
 def _id_constants() -> dict[str, str]:
@@ -118,7 +118,7 @@ def test_only_figures_py_builds_plotly_figures():
         found = _plotly_imports(ast.parse(path.read_text()))
         if found:
             offenders[str(path.relative_to(DASHBOARD))] = found
-    assert not offenders, f"plotly figures are built in dashboard/figures.py only: {offenders}"
+    assert not offenders, f"plotly figures are built in sectionist/dashboard/ui/figures.py only: {offenders}"
     assert _plotly_imports(ast.parse((DASHBOARD / "figures.py").read_text()))  # the check sees imports
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from dashboard import ids
+from sectionist.dashboard.ui import ids
 
 N = 60
 
@@ -20,7 +20,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('pages-db') / 'users.sqlite'}"
     return create_app(store.uri, db_url=db, secret_key="p" * 40)
@@ -47,7 +47,7 @@ def test_every_page_is_registered_and_renders(app):
             out = render(pages[path]["layout"]())
             assert '"type":"Div"' in out.replace(" ", ""), path
     # navigation comes from the registry, in the app's order
-    from dashboard.app import _nav_links
+    from sectionist.dashboard.app import _nav_links
 
     links = _nav_links(dash.page_registry, "/clusters")
     names = [link.children for link in links]
@@ -66,7 +66,7 @@ def test_contract_ids_on_judging_pages(app):
 
 
 def test_overview(app, data):
-    from dashboard.pages import overview
+    from sectionist.dashboard.pages import overview
 
     rows, cols = overview.runs_table_data(data)
     assert [r["run_id"] for r in rows] == sorted(r[0] for r in RUNS) or len(rows) == len(RUNS)
@@ -83,9 +83,9 @@ def test_overview(app, data):
 
 
 def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
-    from dashboard.judging import repository, stats
-    from dashboard.auth import create_user, get_db, get_user
-    from dashboard.pages import overview
+    from sectionist.dashboard.judging import repository, stats
+    from sectionist.dashboard.auth import create_user, get_db, get_user
+    from sectionist.dashboard.pages import overview
 
     db = get_db(app.server)
     create_user(db, "ola", "expert")
@@ -112,7 +112,7 @@ def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
 
 
 def test_clusters_body_and_queues(app, data):
-    from dashboard.pages import clusters
+    from sectionist.dashboard.pages import clusters
 
     run_id = RUNS[0][0]
     opts = clusters.cluster_options(data, run_id)
@@ -134,7 +134,7 @@ def test_cluster_spectra_image_from_the_store(app, data):
 
     from PIL import Image
 
-    from dashboard.audio import SPEC_AXES, SPEC_SIZE, cluster_spectra_png
+    from sectionist.dashboard.media.audio import SPEC_AXES, SPEC_SIZE, cluster_spectra_png
 
     run_id = RUNS[0][0]
     c = data.run_arrays(run_id).clusters[0]
@@ -152,7 +152,7 @@ def test_cluster_spectra_image_from_the_store(app, data):
 
 
 def test_compare_table_is_paged_sorted_filtered(app, data):
-    from dashboard.pages import compare
+    from sectionist.dashboard.pages import compare
 
     a, b = RUNS[0][0], RUNS[1][0]
     rows, pages, note = compare.table_page(data, a, b, 0, 10)
@@ -175,7 +175,7 @@ def test_compare_table_is_paged_sorted_filtered(app, data):
 
 
 def test_songs_timelines(app, data):
-    from dashboard.pages import songs
+    from sectionist.dashboard.pages import songs
 
     song = data.songs.index[0]
     secs = data.song_sections(song)
@@ -193,7 +193,7 @@ def test_songs_timelines(app, data):
     multi = songs.timeline(data, list(data.songs.index[:3]), "lanes", RUNS[0][0], sid)
     assert len(multi.layout.yaxis.ticktext) == 3
     # a click on a block names its section
-    from dashboard.components.selection import section_from_click
+    from sectionist.dashboard.ui.components.selection import section_from_click
 
     block = bars[0]
     click = {"points": [{"customdata": int(block.customdata[0])}]}

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from dashboard import figures
+from sectionist.dashboard.ui import figures
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("usability")
     store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=10, section_seconds=2.0,
@@ -36,7 +36,7 @@ def _as(app, role):
     """A request context of ``app`` with a fresh user of ``role`` logged in: (context, database, user)."""
     from flask_login import login_user
 
-    from dashboard.auth import create_user, get_db, get_user
+    from sectionist.dashboard.auth import create_user, get_db, get_user
 
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
@@ -113,7 +113,7 @@ def test_unbounded_values_span_their_data():
 def test_frequency_ticks_are_hz_at_mel_positions():
     import librosa
 
-    from dashboard.audio import frequency_ticks
+    from sectionist.dashboard.media.audio import frequency_ticks
 
     pos, labels = frequency_ticks(11025)
     assert labels == ["100", "500", "1k", "2k", "4k", "8k"]
@@ -124,7 +124,7 @@ def test_frequency_ticks_are_hz_at_mel_positions():
 def test_spectrogram_png_has_axes_and_the_tone_where_its_tick_says():
     from PIL import Image
 
-    from dashboard.audio import SPEC_SIZE, log_mel, render_png
+    from sectionist.dashboard.media.audio import SPEC_SIZE, log_mel, render_png
 
     sr = 22050
     t = np.arange(2 * sr) / sr
@@ -139,7 +139,7 @@ def test_spectrogram_png_has_axes_and_the_tone_where_its_tick_says():
     # the 1 kHz tone is the brightest row of the image, at the height of the "1k" tick
     import librosa
 
-    from dashboard.audio import SPEC_AXES, frequency_ticks
+    from sectionist.dashboard.media.audio import SPEC_AXES, frequency_ticks
 
     h, w = img.shape[:2]
     left_px, right_px = int(w * SPEC_AXES[0]) + 3, int(w * (SPEC_AXES[0] + SPEC_AXES[2])) - 3
@@ -154,7 +154,7 @@ def test_spectrogram_png_has_axes_and_the_tone_where_its_tick_says():
 
 # ---- judge: blind mode -----------------------------------------------------------------------------
 def test_mixed_queue_ticks_the_blind_box_and_locks_it(app):
-    from dashboard.pages import judge
+    from sectionist.dashboard.pages import judge
 
     value, options = judge.blind_control(judge.MIXED, [])
     assert value == ["b"] and options[0]["disabled"] is True and "always" in options[0]["label"]
@@ -187,7 +187,7 @@ def _walk(component):
 
 
 def test_blind_item_has_no_way_to_the_song_timeline(app, data):
-    from dashboard.pages import judge
+    from sectionist.dashboard.pages import judge
 
     ctx, _db, user = _as(app, "expert")
     try:
@@ -205,7 +205,7 @@ def test_blind_item_has_no_way_to_the_song_timeline(app, data):
 
 # ---- songs: tracks with several songs ----------------------------------------------------------------
 def test_tracks_view_with_several_songs(data):
-    from dashboard.pages import songs
+    from sectionist.dashboard.pages import songs
 
     ids3 = list(data.songs.index[:3])
     run = RUNS[0][0]
@@ -228,8 +228,8 @@ def test_tracks_view_with_several_songs(data):
 
 # ---- counts and headlines ------------------------------------------------------------------------------
 def test_verdict_counts_include_unsure(app, data):
-    from dashboard.judging import repository, stats
-    from dashboard.pages import judgements, overview
+    from sectionist.dashboard.judging import repository, stats
+    from sectionist.dashboard.pages import judgements, overview
 
     ctx, db, user = _as(app, "admin")
     try:
@@ -249,7 +249,7 @@ def test_verdict_counts_include_unsure(app, data):
 
 
 def test_store_revision_is_no_headline(app, data):
-    from dashboard.pages import overview
+    from sectionist.dashboard.pages import overview
 
     ctx, _db, _user = _as(app, "viewer")
     try:
@@ -261,7 +261,7 @@ def test_store_revision_is_no_headline(app, data):
 
 
 def test_admins_find_the_users_page_in_the_nav(app):
-    from dashboard.app import _user_menu
+    from sectionist.dashboard.app import _user_menu
 
     for role, shown in (("admin", True), ("expert", False), ("viewer", False)):
         ctx, _db, _user = _as(app, role)
@@ -272,7 +272,7 @@ def test_admins_find_the_users_page_in_the_nav(app):
     # the page itself wears the app's stylesheet and top bar
     from auth_helpers import login
 
-    from dashboard.auth import create_user, get_db
+    from sectionist.dashboard.auth import create_user, get_db
 
     with app.server.app_context():
         password = create_user(get_db(app.server), "boss", "admin")

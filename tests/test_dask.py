@@ -5,12 +5,12 @@ import os
 import pandas as pd
 import pytest
 
-from analysis.config import AnalysisConfig
-from analysis.distributed import dask_client, parse_address
-from analysis.errors import ParameterError
-from analysis.pipeline import analyze
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.run.distributed import dask_client, parse_address
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.run.pipeline import analyze
 from sectionist.cli import main as cli_main
-from store import open_store
+from sectionist.store import open_store
 from tests.conftest import click_track, tone, write_audio
 
 FAST = dict(embed=False, cluster=False)
@@ -70,7 +70,7 @@ def test_the_tasks_run_in_separate_worker_processes(tmp_path):
 def _worker_drops_closing_heartbeat():
     import logging
 
-    from analysis.pipeline import _init_local_dask_worker
+    from sectionist.analysis.run.pipeline import _init_local_dask_worker
 
     _init_local_dask_worker(1)
     _init_local_dask_worker(1)  # once per worker process: one filter

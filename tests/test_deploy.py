@@ -199,7 +199,7 @@ def test_dockerfile_is_multi_stage_non_root_and_secret_free():
     for key, value in image_env().items():
         assert not re.search(r"SECRET|PASSWORD|TOKEN|ACCESS_KEY", key), key
     assert "SECRET_KEY=" not in (REPO / "Dockerfile").read_text().replace("#   SECRET_KEY", "")
-    assert image_cmd()[:1] == ["gunicorn"] and image_cmd()[-1] == "dashboard.app:server"
+    assert image_cmd()[:1] == ["gunicorn"] and image_cmd()[-1] == "sectionist.dashboard.app:server"
     assert any("/healthz" in part for part in image_healthcheck())
     # whatever the image copies exists and is not excluded from the build context
     ignored = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
@@ -216,7 +216,7 @@ def test_systemd_unit_verifies(tmp_path):
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is missing"
     unit = (DEPLOY / "sectionist.service").read_text()
-    assert "ExecStart=/opt/sectionist/venv/bin/gunicorn --config deploy/gunicorn.conf.py dashboard.app:server" in unit
+    assert "ExecStart=/opt/sectionist/venv/bin/gunicorn --config deploy/gunicorn.conf.py sectionist.dashboard.app:server" in unit
     assert "User=sectionist" in unit and "EnvironmentFile=/etc/sectionist/sectionist.env" in unit
     # verify the unit as installed, with the executable it names pointing at this venv's gunicorn
     local = tmp_path / "sectionist.service"
@@ -295,7 +295,7 @@ def served_store(moto_endpoint, tmp_path_factory):
     """A small store with audio, synced with its songs to S3 (moto's server on loopback), as deployed."""
     from synthetic_store import build_synthetic_store
 
-    from store.sync import sync
+    from sectionist.store.sync import sync
 
     root = tmp_path_factory.mktemp("deploy") / "store"
     store = build_synthetic_store(root, n_sections=12, sections_per_song=6, section_seconds=2.0,

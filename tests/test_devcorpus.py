@@ -1,4 +1,4 @@
-"""``analysis.devcorpus`` and ``sectionist dev-corpus``: songs of real timbres with exact truth.
+"""``sectionist.analysis.corpus.devcorpus`` and ``sectionist dev-corpus``: songs of real timbres with exact truth.
 
 Needs the Debian packages fluidsynth and fluid-soundfont-gm (scripts/install-system-deps.sh).
 """
@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from analysis import devcorpus
-from analysis.devcorpus import FORMS, compose_song, make_dev_corpus, song_midi
-from analysis.errors import InputError, ParameterError
-from analysis.evaluate import read_reference
+from sectionist.analysis.corpus import devcorpus
+from sectionist.analysis.corpus.devcorpus import FORMS, compose_song, make_dev_corpus, song_midi
+from sectionist.analysis.errors import InputError, ParameterError
+from sectionist.analysis.evaluate import read_reference
 from sectionist.cli import main
-from store import open_store
-from store.schema import SECTIONS, SONGS
+from sectionist.store import open_store
+from sectionist.store.schema import SECTIONS, SONGS
 
 
 @pytest.fixture(scope="module")

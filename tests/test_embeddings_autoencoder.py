@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.embeddings import autoencoder as AE
-from analysis.embeddings import get_embedder
-from analysis.embeddings.modelcache import ModelMissingError
-from analysis.errors import ParameterError
+from sectionist.analysis.embeddings import autoencoder as AE
+from sectionist.analysis.embeddings import get_embedder
+from sectionist.analysis.embeddings.modelcache import ModelMissingError
+from sectionist.analysis.errors import ParameterError
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.embeddings import embed_song, get_embedder, modelcache
-from analysis.embeddings import musicnn as M
-from analysis.errors import ParameterError
+from sectionist.analysis.embeddings import embed_song, get_embedder, modelcache
+from sectionist.analysis.embeddings import musicnn as M
+from sectionist.analysis.errors import ParameterError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "musicnn"
 MODELS = ["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"]
@@ -194,7 +194,7 @@ def test_embed_song_frames_and_tags(musicnn_cache, inputs):
 
 def test_drop_section_of_demo_corpus_sounds_electronic(musicnn_cache, demo_corpus):
     """Tags are sensible on our own audio: a drop gets techno/electronic/dance in its top 5."""
-    from analysis.audio import load_audio
+    from sectionist.analysis.corpus.audio import load_audio
 
     _, paths = demo_corpus
     emb = get_embedder("musicnn")

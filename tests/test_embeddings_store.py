@@ -7,16 +7,16 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.embeddings import (
+from sectionist.analysis.embeddings import (
     embed_song,
     get_embedder,
     modelcache,
     vggish,
 )
-from analysis.errors import StoreError
+from sectionist.analysis.errors import StoreError
 from sectionist.cli import main
-from store import open_store
-from store.schema import section_vectors
+from sectionist.store import open_store
+from sectionist.store.schema import section_vectors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -60,7 +60,7 @@ def test_embed_musicnn_via_cli(musicnn_cache, small_store, capsys):
     merged = frames.merge(sections[["section_id", "start_s", "end_s"]], on="section_id", suffixes=("", "_sec"))
     assert ((merged.start_s >= merged.start_s_sec - 1e-9) & (merged.end_s <= merged.end_s_sec + 1e-9)).all()
     # the stored frames are exactly what embed_song computes (float32 round trip)
-    from analysis.audio import load_audio
+    from sectionist.analysis.corpus.audio import load_audio
 
     song = small_store.read_table("songs").sort_values("song_id").iloc[0]
     y, sr = load_audio(song.uri, 16000)
@@ -149,8 +149,8 @@ def test_unpack_wheel_layout(musicnn_cache, tmp_path):
     import hashlib
     import zipfile
 
-    from analysis.embeddings.tfcheckpoint import CheckpointReader
-    from analysis.errors import SectionistError
+    from sectionist.analysis.embeddings.tfcheckpoint import CheckpointReader
+    from sectionist.analysis.errors import SectionistError
 
     wheel = tmp_path / modelcache.MUSICNN_WHEEL
     with zipfile.ZipFile(wheel, "w") as zf:

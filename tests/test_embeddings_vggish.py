@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.embeddings import get_embedder, vggish
-from analysis.embeddings.modelcache import ModelMissingError
-from analysis.errors import ParameterError
+from sectionist.analysis.embeddings import get_embedder, vggish
+from sectionist.analysis.embeddings.modelcache import ModelMissingError
+from sectionist.analysis.errors import ParameterError
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

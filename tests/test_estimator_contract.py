@@ -11,16 +11,9 @@ import warnings
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from analysis.clustering import (
-    FeatureScaler,
-    FuzzyCMeansMethod,
-    GMMMethod,
-    HDBSCANMethod,
-    KMeansMethod,
-    WardMethod,
-)
-from analysis.explain import ClusterExplainer
-from analysis.projection import Projector
+from sectionist.analysis.modeling.clustering import FeatureScaler, FuzzyCMeansMethod, GMMMethod, HDBSCANMethod, KMeansMethod, WardMethod
+from sectionist.analysis.modeling.explain import ClusterExplainer
+from sectionist.analysis.modeling.projection import Projector
 
 _ONE_COMPONENT = ("sets n_components=1 on estimators that have it; Projector draws 2-D or 3-D maps only, so "
                   "fit rejects it by design (ParameterError)")

@@ -1,4 +1,4 @@
-"""``analysis.evaluate`` and ``sectionist evaluate``: hand-made references with known scores."""
+"""``sectionist.analysis.evaluate`` and ``sectionist evaluate``: hand-made references with known scores."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import InputError, ParameterError
-from analysis.evaluate import (
+from sectionist.analysis.errors import InputError, ParameterError
+from sectionist.analysis.evaluate import (
     COLUMNS,
     METRICS,
     Segmentation,
@@ -24,8 +24,8 @@ from analysis.evaluate import (
     read_reference,
 )
 from sectionist.cli import main
-from store import open_store
-from store.schema import CLUSTERINGS, RUNS, SECTIONS, SONGS
+from sectionist.store import open_store
+from sectionist.store.schema import CLUSTERINGS, RUNS, SECTIONS, SONGS
 
 # A 30 s song: A [0, 10.05), B [10.05, 20.05), A [20.05, 30). Boundaries sit between the 0.1 s frames,
 # so the frame counts are exact: A 101 + 99 = 200 frames, B 100 frames.

@@ -5,8 +5,8 @@ import pytest
 import shap
 from sklearn.datasets import make_blobs
 
-from analysis.errors import ParameterError
-from analysis.explain import ClusterExplainer, explain_labels, shap_ranking
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.modeling.explain import ClusterExplainer, explain_labels, shap_ranking
 
 
 @pytest.fixture(scope="module")

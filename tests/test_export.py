@@ -1,4 +1,4 @@
-"""Exports (analysis/export.py, sectionist export, the app's downloads): every format read back to the
+"""Exports (sectionist/analysis/export.py, sectionist export, the app's downloads): every format read back to the
 same segments and labels — Audacity labels, XSPF (XML, start/stop options), JAMS (validated, read by
 mir_eval), MIREX .lab, Projector TSVs, the REAPER project (by the small RPP reader below), the labels
 table — plus bad names, server paths and atomic writes."""
@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from synthetic_store import EMBEDDER, RUNS, build_synthetic_store
 
-from analysis import export
-from analysis.errors import ParameterError
+from sectionist.analysis import export
+from sectionist.analysis.errors import ParameterError
 from sectionist.cli import main
-from store.schema import CLUSTERINGS, SECTIONS, SONGS
+from sectionist.store.schema import CLUSTERINGS, SECTIONS, SONGS
 
 RUN = RUNS[0][0]
 HOSTILE = '=HYPERLINK("http://evil") He said "hi" & it\'s <b>`x`</b>\tend'
@@ -165,7 +165,7 @@ def test_xspf_cluster_playlist_has_start_and_stop_per_section(store, tmp_path):
 
 
 def test_xspf_queue_follows_the_stored_order(store):
-    from store.schema import CLUSTERS
+    from sectionist.store.schema import CLUSTERS
 
     info = store.read_part(CLUSTERS, RUN).set_index("cluster")
     cluster = int(info.index[info.index >= 0][0])
@@ -295,8 +295,8 @@ def test_export_help_lists_every_kind(capsys):
 
 # ---- the app's exports and atomic writes -------------------------------------------------------------
 def test_app_exports_hold_no_server_path(store):
-    from dashboard import downloads
-    from dashboard.data import StoreData
+    from sectionist.dashboard.media import downloads
+    from sectionist.dashboard.data import StoreData
 
     data = StoreData(store.uri)
     private = str(Path(store.uri).parent)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from analysis import export
+from sectionist.analysis import export
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("export-browser")
     store = build_synthetic_store(root / "store", n_sections=48, sections_per_song=12, section_seconds=3.0,

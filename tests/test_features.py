@@ -8,20 +8,8 @@ import librosa
 import numpy as np
 import pytest
 
-from analysis.errors import ParameterError
-from analysis.features import (
-    CLASSICAL,
-    CLASSICAL17,
-    FEATURE_NAMES,
-    FEATURE_SETS,
-    FeatureParams,
-    SongSpectrum,
-    feature_columns,
-    onset_envelope,
-    reference_features,
-    section_features,
-    song_tempo,
-)
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams, SongSpectrum, feature_columns, onset_envelope, reference_features, section_features, song_tempo
 from tests.conftest import click_track, tone
 
 RTOL, ATOL = 1e-4, 1e-3
@@ -112,7 +100,7 @@ def test_song_spectrum_equals_the_separate_computations(song, extra):
 
 
 def test_song_spectrum_of_another_song_is_refused(song):
-    from analysis.structure import beat_features, laplacian_structure
+    from sectionist.analysis.structure import beat_features, laplacian_structure
 
     sp = SongSpectrum(song, SR, 512)
     assert sp.matches(song, SR, 512)
@@ -131,7 +119,7 @@ def test_cqt_with_kept_filter_banks_equals_librosa(song, bins_per_octave, n_bins
     also for a second song after the first (the banks are rescaled in place inside librosa)."""
     from librosa.core import constantq
 
-    from analysis import features
+    from sectionist.analysis.sections import features
 
     features.cqt(song[:SR], SR, bins_per_octave=bins_per_octave, n_bins=n_bins)  # installs the cache
     cached_fn = getattr(constantq, "__vqt_filter_fft")
@@ -152,7 +140,7 @@ def test_long_songs_get_their_spectrograms_over_chunks(monkeypatch):
     """Past LONG_SONG_SECONDS the mel spectrogram and the CQT are computed over chunks (bounded
     transient memory) and equal the whole-song transforms up to float rounding, seams included;
     a transform that trims its last frame is trimmed the same."""
-    from analysis import features
+    from sectionist.analysis.sections import features
 
     monkeypatch.setattr(features, "LONG_SONG_SECONDS", 20.0)
     monkeypatch.setattr(features, "CHUNK_SECONDS", 7.0)
@@ -184,7 +172,7 @@ def test_long_songs_get_their_spectrograms_over_chunks(monkeypatch):
 def test_long_song_beats_come_from_the_chunked_tempo_seed(song, monkeypatch):
     """A long song's beat tracker gets its tempo from tempo_seed (tempogram averaged over chunks):
     the estimate librosa makes itself, so the same beats."""
-    from analysis import features
+    from sectionist.analysis.sections import features
 
     env = librosa.onset.onset_strength(y=song, sr=SR, hop_length=512)
     monkeypatch.setattr(features, "CHUNK_SECONDS", 9.0)  # 34 s of envelope in 4 chunks

@@ -8,7 +8,7 @@ import re
 import pytest
 from babel.messages.mofile import read_mo
 
-from dashboard import i18n, i18n_tools
+from sectionist.dashboard.ui import i18n, i18n_tools
 from tests.i18n_lint import needs_translation, untranslated_literals
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|%\{[^}]*\}")
@@ -26,7 +26,7 @@ def extracted():
 
 def test_every_string_of_the_code_is_in_the_spanish_catalogue(spanish, extracted):
     missing = [m.id for m in extracted if m.id and spanish.get(m.id, context=m.context) is None]
-    assert not missing, f"run `python -m dashboard.i18n_tools update` and translate: {missing[:20]}"
+    assert not missing, f"run `python -m sectionist.dashboard.ui.i18n_tools update` and translate: {missing[:20]}"
 
 
 def test_spanish_catalogue_translates_every_string(spanish):
@@ -56,7 +56,7 @@ def test_compiled_catalogue_matches_the_po_file(spanish):
 
     po = {key(m.id): key(m.string) for m in spanish if m.id and not m.fuzzy}
     mo = {key(m.id): key(m.string) for m in compiled if m.id}
-    assert mo == po, "run `python -m dashboard.i18n_tools update` (messages.mo is stale)"
+    assert mo == po, "run `python -m sectionist.dashboard.ui.i18n_tools update` (messages.mo is stale)"
 
 
 def test_the_lint_sees_untranslated_strings(tmp_path):
@@ -74,7 +74,7 @@ def server():
     import flask
 
     app = flask.Flask(__name__)
-    from dashboard.auth import safe_next
+    from sectionist.dashboard.auth import safe_next
 
     i18n.init_i18n(app, local_path=safe_next)
     app.config["SECRET_KEY"] = "test"

@@ -12,7 +12,7 @@ ES = {"Accept-Language": "es-ES,es;q=0.9"}
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("i18n-pages")
     store = build_synthetic_store(root / "store", n_sections=40, sections_per_song=10, section_seconds=2.0,
@@ -42,7 +42,7 @@ def page_layout(app, path, headers=None, **query) -> str:
 
 
 def test_map_page_in_spanish_and_english(app, data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     es = page_layout(app, "/map", ES)
     for spanish in ("Colorear por", "Filtros", "todas las canciones", "Descargar la selección",
@@ -109,7 +109,7 @@ def test_admin_users_page_in_spanish(admin):
 
 
 def test_password_policy_message_in_both_languages(app):
-    from dashboard import auth
+    from sectionist.dashboard import auth
 
     with pytest.raises(auth.AccountError) as info:
         auth._check_password("aaaaaaaaaaaa")

@@ -12,9 +12,9 @@ import pytest
 from auth_helpers import build_app, csrf_header, login
 from judge_store import labels, make_judge_store, race_verdicts, section_ids
 
-from dashboard import auth
-from dashboard.judging import queues, repository, stats
-from dashboard.models import Database, Judgement, get_database, sqlite_url
+from sectionist.dashboard import auth
+from sectionist.dashboard.judging import queues, repository, stats
+from sectionist.dashboard.models import Database, Judgement, get_database, sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +234,7 @@ def test_agreement_tables_and_disputes():
 # ---- queues -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data(store):
-    from dashboard.data import StoreData
+    from sectionist.dashboard.data import StoreData
 
     return StoreData(store)
 
@@ -373,7 +373,7 @@ def _find(component, pred):
 
 
 def test_judge_panel_for_expert_and_viewer(app, db_url):
-    from dashboard.components import judging
+    from sectionist.dashboard.ui.components import judging
 
     sel = {"section_id": "song00-00004", "run_id": "km"}
     ctx = _as(app, db_url, "vic")
@@ -423,7 +423,7 @@ def test_judge_panel_for_expert_and_viewer(app, db_url):
 
 
 def test_judge_page_queue_walks_and_skips_judged(app, db_url):
-    from dashboard.pages import judge
+    from sectionist.dashboard.pages import judge
 
     ctx = _as(app, db_url, "bob")
     try:
@@ -468,7 +468,7 @@ def _two_experts_judged(db):
 
 
 def test_judgements_page_by_role(app, db_url):
-    from dashboard.pages import judgements as page
+    from sectionist.dashboard.pages import judgements as page
 
     _two_experts_judged(get_database(db_url))
     ctx = _as(app, db_url, "admin1")
@@ -537,7 +537,7 @@ def test_judgement_api_rejects_oversized_ints_and_loose_booleans(app, users, db_
 
 
 def test_dash_judging_path_rejects_oversized_ints(app, db_url):
-    from dashboard.components import judging
+    from sectionist.dashboard.ui.components import judging
 
     ctx = _as(app, db_url, "ada")
     try:
@@ -607,7 +607,7 @@ def test_csv_exports_neutralise_formulas_but_keep_numbers(app, users, db_url):
 
 
 def test_csvsafe_only_changes_text_cells():
-    from dashboard import csvsafe
+    from sectionist.store import csvsafe
 
     df = pd.DataFrame({"n": [-1, 2], "f": [-0.5, 1.0], "o": [-3, "-3"], "s": ["=1", "\tx"], "b": [True, False],
                        "=h": ["a", None]})
@@ -633,8 +633,8 @@ def _as_es(app, db_url, name):
 
 
 def test_judge_page_and_panel_in_spanish(app, db_url):
-    from dashboard.components import judging
-    from dashboard.pages import judge
+    from sectionist.dashboard.ui.components import judging
+    from sectionist.dashboard.pages import judge
 
     ctx = _as_es(app, db_url, "ada")
     try:
@@ -674,7 +674,7 @@ def test_judge_page_and_panel_in_spanish(app, db_url):
 
 
 def test_judgements_page_in_spanish(app, db_url):
-    from dashboard.pages import judgements as page
+    from sectionist.dashboard.pages import judgements as page
 
     _two_experts_judged(get_database(db_url))
     ctx = _as_es(app, db_url, "ada")
@@ -700,9 +700,9 @@ def test_judgements_page_in_spanish(app, db_url):
 
 
 def test_judgements_per_cluster_shows_cluster_names(app, db_url):
-    from dashboard.components.common import cluster_names
-    from dashboard.data import get_data
-    from dashboard.pages import judgements as page
+    from sectionist.dashboard.ui.components.common import cluster_names
+    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.pages import judgements as page
 
     db = get_database(db_url)
     ctx = _as(app, db_url, "ada")

@@ -9,8 +9,8 @@ from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 from synthetic_store import build_synthetic_store
 
-from dashboard.judging.repository import judgements_frame
-from dashboard.models import get_database
+from sectionist.dashboard.judging.repository import judgements_frame
+from sectionist.dashboard.models import get_database
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("judge-browser")
     store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=12, section_seconds=3.0,

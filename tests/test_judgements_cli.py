@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.judging import repository, stats
-from dashboard.auth import create_user, get_user
-from dashboard.models import get_database
+from sectionist.dashboard.judging import repository, stats
+from sectionist.dashboard.auth import create_user, get_user
+from sectionist.dashboard.models import get_database
 from sectionist.cli import main as cli_main
 
 

@@ -1,4 +1,4 @@
-"""The judging package's layering: auth only authenticates (it never imports ``dashboard.judging``),
+"""The judging package's layering: auth only authenticates (it never imports ``sectionist.dashboard.judging``),
 the statistics load neither Flask nor SQLAlchemy, and ``/healthz`` is registered once."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dashboard
+import sectionist.dashboard
 
-DASHBOARD = Path(dashboard.__file__).resolve().parent
+DASHBOARD = Path(sectionist.dashboard.__file__).resolve().parent
 
 
 def _imported_modules(path: Path) -> set[str]:
     """Every module an ``import`` anywhere in ``path`` names (function-level imports included),
-    relative ones resolved against the ``dashboard`` package."""
+    relative ones resolved against the file's package."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = "dashboard" if path.parent == DASHBOARD else "dashboard." + path.parent.name
+    package = ".".join(path.parent.relative_to(DASHBOARD.parents[1]).parts)
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -34,16 +34,17 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_auth_never_imports_judging():
-    names = _imported_modules(DASHBOARD / "auth.py")
-    assert not any(n == "dashboard.judging" or n.startswith("dashboard.judging.") for n in names), names
-    assert not any(n.startswith("dashboard.judgements") for n in names), names
+    for path in (DASHBOARD / "auth").rglob("*.py"):
+        names = _imported_modules(path)
+        assert not any(n == "sectionist.dashboard.judging" or n.startswith("sectionist.dashboard.judging.")
+                       for n in names), (path, names)
     assert not (DASHBOARD / "judgements.py").exists()
 
 
 def test_statistics_need_neither_flask_nor_sqlalchemy():
     code = (
         "import sys\n"
-        "import dashboard.judging.stats as s\n"
+        "import sectionist.dashboard.judging.stats as s\n"
         "assert s.wilson_interval(5, 10)[0] > 0\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'dash', 'werkzeug'))\n"
         "print(','.join(bad))\n"
@@ -54,14 +55,15 @@ def test_statistics_need_neither_flask_nor_sqlalchemy():
 
 
 def test_judging_package_is_cheap_to_import():
-    code = "import sys, dashboard.judging; print(','.join(m for m in sys.modules if m.startswith('dashboard.')))"
+    code = ("import sys, sectionist.dashboard.judging; "
+            "print(','.join(m for m in sys.modules if m.startswith('sectionist.dashboard.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=DASHBOARD.parent)
-    assert out.stdout.strip() == "dashboard.judging"
+    assert out.stdout.strip() == "sectionist.dashboard.judging"
 
 
 def test_role_rule_is_the_user_models():
-    from dashboard.models import User
+    from sectionist.dashboard.models import User
 
     assert [User(role=r).can_judge for r in ("admin", "expert", "viewer")] == [True, True, False]
     assert User(role="admin").is_admin and not User(role="expert").is_admin
@@ -71,7 +73,7 @@ def test_role_rule_is_the_user_models():
 def test_healthz_is_registered_once(tmp_path):
     from synthetic_store import build_synthetic_store
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     s = build_synthetic_store(tmp_path / "st", n_sections=20, sections_per_song=10, random_state=2)
     app = create_app(s.uri, db_url=f"sqlite:///{tmp_path / 'h.sqlite'}", secret_key="h" * 40)
@@ -83,7 +85,7 @@ def test_healthz_is_registered_once(tmp_path):
     client = app.server.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}
     # the database check: a database that cannot answer makes the check fail (503, JSON)
-    from dashboard.auth import get_db
+    from sectionist.dashboard.auth import get_db
 
     db = get_db(app.server)
     db.ping = lambda: False

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from analysis.clustering import FeatureScaler, choose_k, make_method
-from analysis.commands import store_summary
-from analysis.errors import ParameterError
-from analysis.features import CLASSICAL17
-from analysis.modeling import cluster_method_params, cluster_store, run_default_models
-from analysis.runs import RunSpec, SpaceData, fit_run
-from store import open_store
+from sectionist.analysis.modeling.clustering import FeatureScaler, choose_k, make_method
+from sectionist.analysis.commands.analyze import store_summary
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.sections.features import CLASSICAL17
+from sectionist.analysis.modeling import cluster_method_params, cluster_store, run_default_models
+from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run
+from sectionist.store import open_store
 
 
 def blobs(k, n_per=40, d=5, seed=0, std=0.6):
@@ -81,7 +81,7 @@ def test_two_blobs_give_two(method):
 def test_fit_run_records_the_rule_and_warns_at_the_edge(caplog):
     X, _ = blobs(8, n_per=25, seed=2, std=0.4)
     data = SpaceData.from_array(X, space="eight")
-    with caplog.at_level(logging.WARNING, logger="analysis.runs"):
+    with caplog.at_level(logging.WARNING, logger="sectionist.analysis.modeling.runs"):
         r = fit_run(data, RunSpec("eight", "kmeans", "auto", method_params={"k_range": (2, 5)}))
     assert r.n_clusters == 5 and r.k_at_edge and (r.k_min, r.k_max) == (2, 5) and r.k_rule == "stable-silhouette"
     assert "edge of its search range 2–5" in caplog.text
@@ -145,7 +145,7 @@ def test_default_models_include_the_reference_k4(tmp_path):
 
 
 def test_overview_badge_marks_an_edge():
-    from analysis.runs import k_note
+    from sectionist.analysis.modeling.runs import k_note
 
     assert k_note({"k_rule": "stable-silhouette", "k_at_edge": True, "k_min": 2, "k_max": 10}) == \
         "⚠ K at edge of 2–10 (stable-silhouette)"
@@ -208,7 +208,7 @@ def test_cli_runs_with_a_k_range(tmp_path, capsys):
 
 def test_stability_on_capped_resamples():
     """Large inputs: refits on resamples of at most ``max_rows`` rows, ARI over a sample of 5 · max_rows rows."""
-    from analysis.clustering import _k_stability
+    from sectionist.analysis.modeling.clustering import _k_stability
 
     X, _ = blobs(3, n_per=100, seed=5)
     X = FeatureScaler().fit_transform(X)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from synthetic_store import build_synthetic_store
 
-from analysis.modeling import cluster_store
+from sectionist.analysis.modeling import cluster_store
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import chromium_page, serve_in_thread
 
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_overview_badges_a_k_at_the_edge(tmp_path):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     store = build_synthetic_store(tmp_path / "store", n_sections=120, sections_per_song=20, random_state=3)
     # a range of 3–4 on six sounds: whatever the rule picks sits at an end of it

@@ -1,7 +1,7 @@
-"""The segmentation lab: the sweep and its cache (analysis/lab.py) give what the ``merged`` (version 2)
+"""The segmentation lab: the sweep and its cache (sectionist/analysis/sections/lab.py) give what the ``merged`` (version 2)
 and ``novelty`` structure schemes give for the same parameters — at the default settings exactly what
 ``sectionist segment`` stores; "save as scheme" writes segments rows, checks the name and refuses users
-who may not judge; the page's callbacks (dashboard/lab.py, pages/lab.py) answer from the cache."""
+who may not judge; the page's callbacks (sectionist/dashboard/data/lab.py, pages/lab.py) answer from the cache."""
 
 from __future__ import annotations
 
@@ -11,16 +11,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis.errors import ParameterError
-from analysis.lab import (
-    MERGED_DEFAULTS,
-    THRESHOLDS,
-    LabParams,
-    SegmentationSweep,
-    check_scheme_name,
-    save_scheme,
-)
-from analysis.structure import (
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.sections.lab import MERGED_DEFAULTS, THRESHOLDS, LabParams, SegmentationSweep, check_scheme_name, save_scheme
+from sectionist.analysis.structure import (
     MERGED_VERSION,
     BeatFeatures,
     beat_features,
@@ -28,8 +21,8 @@ from analysis.structure import (
     merged_structure,
     novelty_structure,
 )
-from store import open_store
-from store.schema import SEGMENTS
+from sectionist.store import open_store
+from sectionist.store.schema import SEGMENTS
 
 SR = 22050
 
@@ -227,8 +220,8 @@ class _User:
 
 
 def test_save_lab_scheme_needs_a_judge_and_a_good_name(lab_store):
-    from dashboard.data import StoreData
-    from dashboard.lab import save_lab_scheme, sweep_for
+    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.lab import save_lab_scheme, sweep_for
 
     data = StoreData(lab_store.uri, check_interval=0)
     song_id = data.songs.index[0]
@@ -250,8 +243,8 @@ def test_save_lab_scheme_needs_a_judge_and_a_good_name(lab_store):
 def test_lab_view_answers_from_the_cache(lab_store):
     import time
 
-    from dashboard.data import StoreData
-    from dashboard.lab import lab_view, params_from_controls, sweep_for
+    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.lab import lab_view, params_from_controls, sweep_for
 
     data = StoreData(lab_store.uri)
     song_id = data.songs.index[0]
@@ -275,9 +268,9 @@ def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
     # 'merged' part that 'sectionist segment' wrote for the same song
     from synthetic_store import add_beat_clicks, build_synthetic_store
 
-    from analysis.structure import segment_store
-    from dashboard.data import StoreData
-    from dashboard.lab import lab_view, params_from_controls
+    from sectionist.analysis.structure import segment_store
+    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.lab import lab_view, params_from_controls
 
     store = build_synthetic_store(tmp_path / "store", n_sections=24, sections_per_song=12, n_sounds=4,
                                   section_seconds=4.0, audio=True, audio_sr=8000, random_state=11)
@@ -295,18 +288,18 @@ def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
 
 
 def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
-    from dashboard.app import create_app
-    from dashboard.data import get_data
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.data import get_data
 
     app = create_app(lab_store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="c" * 40)
-    from dashboard.pages.songs import (  # after create_app: registers the page
+    from sectionist.dashboard.pages.songs import (  # after create_app: registers the page
         lanes_figure,
         segment_lanes,
     )
     with app.server.test_request_context("/songs"):
         data = get_data()
         song_id = data.songs.index[0]
-        from dashboard.lab import save_lab_scheme
+        from sectionist.dashboard.data.lab import save_lab_scheme
 
         ok, msg = save_lab_scheme(data, _User(True), song_id, "lane-test", LabParams(0.3, 2, True, 0, None, 2.0))
         assert ok, msg
@@ -321,11 +314,11 @@ def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
 def test_a_song_without_audio_says_so(tmp_path):
     from synthetic_store import build_synthetic_store
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     store = build_synthetic_store(tmp_path / "store", n_sections=8, sections_per_song=8, section_seconds=3.0)
     app = create_app(store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="f" * 40)
-    from dashboard.pages import lab as page  # after create_app: registers the page
+    from sectionist.dashboard.pages import lab as page  # after create_app: registers the page
 
     with app.server.test_request_context("/lab"):
         song = store.read_table("songs")["song_id"].iloc[0]

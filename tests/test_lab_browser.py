@@ -32,7 +32,7 @@ WATCH_JS = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("lab-browser")
     # one song of 48 s: 12 sections of 4 s drawn from 4 sounds

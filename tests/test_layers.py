@@ -1,7 +1,9 @@
-"""The tree's one-way flow: store → analysis → dashboard, with the ``sectionist`` CLI on top.
+"""The tree's one-way flow inside the one ``sectionist`` package: store → analysis → dashboard → cli.
 
 Every import statement of the project's modules is read with ``ast`` (including imports inside
-functions, where a cycle likes to hide), resolved to a project module, and the graph is checked.
+functions, where a cycle likes to hide), resolved to a project module, and the graph is checked:
+no cycle, no upward import between layers, ``sectionist.settings`` a leaf, no module over
+``MAX_LINES`` lines, and no private name (``_x``) imported from another module.
 """
 
 from __future__ import annotations
@@ -12,21 +14,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("store", "analysis", "dashboard", "sectionist")
+PACKAGE = "sectionist"
+#: The layers, lowest first; a module may import its own layer and those below it.
+LAYERS = ("store", "analysis", "dashboard", "cli")
+#: Modules every layer may import: leaves that import nothing of the project.
+LEAVES = ("sectionist.settings",)
+#: No source module is longer than this (a longer one holds several jobs: split it by job).
+MAX_LINES = 600
 
 
 def _modules() -> dict[str, Path]:
     out = {}
-    for pkg in PACKAGES:
-        base = ROOT / pkg
-        if not base.is_dir():
-            continue
-        for path in base.rglob("*.py"):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            out[".".join(parts)] = path
+    for path in (ROOT / PACKAGE).rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
     return out
+
+
+def layer(module: str) -> str | None:
+    """The layer a module belongs to: ``sectionist.store.local`` → ``store``; the top package and
+    the leaves belong to none."""
+    parts = module.split(".")
+    if module in LEAVES or len(parts) < 2:
+        return None
+    return parts[1] if parts[1] in LAYERS else None
 
 
 MODULES = _modules()
@@ -115,11 +128,21 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def test_one_top_level_package():
+    tops = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file())
+    assert tops == [PACKAGE]
+
+
 def test_the_graph_sees_the_imports_it_should():
     graph = import_graph()
-    assert "store.base" in graph["store.local"]
-    assert "store" in graph["analysis.pipeline"]
-    assert "store.schema" in graph["analysis.pipeline"]
+    assert "sectionist.store.base" in graph["sectionist.store.local"]
+    assert "sectionist.store" in graph["sectionist.analysis.run.pipeline"]
+    assert "sectionist.store.schema" in graph["sectionist.analysis.run.pipeline"]
+
+
+def test_every_module_is_in_a_layer():
+    odd = [m for m in MODULES if layer(m) is None and m not in LEAVES and m != PACKAGE]
+    assert not odd, f"modules outside the layers {LAYERS}: {odd}"
 
 
 def test_no_import_cycle():
@@ -128,20 +151,54 @@ def test_no_import_cycle():
 
 
 @pytest.mark.parametrize("lower, upper", [
-    ("store", "analysis"), ("store", "dashboard"), ("store", "sectionist"),
-    ("analysis", "dashboard"), ("analysis", "sectionist"),
-])
+    (lo, up) for i, lo in enumerate(LAYERS) for up in LAYERS[i + 1:]])
 def test_a_lower_layer_never_imports_an_upper_one(lower, upper):
     graph = import_graph()
-    bad = sorted(f"{m} → {d}" for m, deps in graph.items() if m.split(".")[0] == lower
-                 for d in deps if d.split(".")[0] == upper)
+    bad = sorted(f"{m} → {d}" for m, deps in graph.items() if layer(m) == lower
+                 for d in deps if layer(d) == upper)
     assert not bad, f"{lower} must not import {upper}: " + ", ".join(bad)
+
+
+def test_leaves_and_the_top_package_import_no_layer():
+    graph = import_graph()
+    for mod in (*LEAVES, PACKAGE):
+        assert not graph[mod], f"{mod} must import nothing of the project: {sorted(graph[mod])}"
 
 
 def test_only_the_entry_point_imports_the_cli():
     graph = import_graph()
-    bad = sorted(m for m, deps in graph.items() if "sectionist.cli" in deps and m != "sectionist.cli")
+    bad = sorted(m for m, deps in graph.items() if layer(m) != "cli" for d in deps if layer(d) == "cli")
     assert not bad
+
+
+def test_no_module_over_the_line_limit():
+    long = sorted((len(p.read_text().splitlines()), m) for m, p in MODULES.items()
+                  if len(p.read_text().splitlines()) > MAX_LINES)
+    assert not long, "split these by job: " + ", ".join(f"{m} ({n} lines)" for n, m in long)
+
+
+def private_imports() -> list[str]:
+    """``from other import _name`` across modules: a private name belongs to its module."""
+    bad = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            targets = _resolve(module, node)
+            for alias in node.names:
+                name = alias.name
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                full = [t for t in targets if t.endswith("." + name)]
+                if full:  # a private module inside its own package is fine
+                    continue
+                bad.append(f"{module}: from {'.' * node.level}{node.module or ''} import {name}")
+    return bad
+
+
+def test_no_private_name_imported_across_modules():
+    bad = private_imports()
+    assert not bad, "move shared kernels to a module of their own: " + "; ".join(sorted(bad))
 
 
 def test_the_detector_finds_a_planted_cycle():

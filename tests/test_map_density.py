@@ -12,7 +12,7 @@ import plotly.io.json as pj
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from dashboard.data import StoreData
+from sectionist.dashboard.data import StoreData
 
 N = 2400
 LIMIT = 2000
@@ -34,7 +34,7 @@ def data(store):
 
 @pytest.fixture(scope="module")
 def app(store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('density-db') / 'users.sqlite'}"
     return create_app(store.uri, db_url=db, secret_key="d" * 40)
@@ -42,7 +42,7 @@ def app(store, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def map_page(app):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     return map_page
 
@@ -173,8 +173,8 @@ def test_view_from_relayout(map_page):
 
 # ---- click on a cell ---------------------------------------------------------------------------------
 def test_click_on_a_cell_opens_the_nearest_section(map_page, data, app):
-    from dashboard.components.detail import section_detail
-    from dashboard.components.selection import resolve_selection
+    from sectionist.dashboard.ui.components.detail import section_detail
+    from sectionist.dashboard.ui.components.selection import resolve_selection
 
     clusters = [data.run_arrays(RUN).clusters[1]]
     _f, _c, meta = map_page.render_map(data, SPACE, "umap2", RUN, "cluster", density_threshold=100,
@@ -257,7 +257,7 @@ def test_stratified_sample(map_page):
 
 # ---- lists paged on the server --------------------------------------------------------------------
 def test_selection_list_is_paged_on_the_server(map_page, data, app):
-    from dashboard import ids
+    from sectionist.dashboard.ui import ids
 
     meta = map_page.render_map(data, SPACE, "umap2", RUN, "cluster", density_threshold=LIMIT)[2]
     sel = {"rows": [], "active": True, "range": {"x": [-1e9, 1e9], "y": [-1e9, 1e9]}}  # every section
@@ -289,8 +289,8 @@ def test_selection_list_is_paged_on_the_server(map_page, data, app):
 
 
 def test_song_pickers_list_a_bounded_page_of_songs(map_page, data, app, monkeypatch):
-    from dashboard import ids
-    from dashboard.components import common
+    from sectionist.dashboard.ui import ids
+    from sectionist.dashboard.ui.components import common
 
     titles = data.songs["title"]
     assert len(common.song_options(data)) == len(titles)  # a small store: every song

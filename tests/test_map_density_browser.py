@@ -23,7 +23,7 @@ HAS_POINTS = f"() => {{ const gd = document.querySelector('{GRAPH}'); return gd 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("density-browser")
     store = build_synthetic_store(root / "store", n_sections=600, sections_per_song=20, section_seconds=3.0,
@@ -31,7 +31,7 @@ def server(tmp_path_factory):
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="s" * 40)
     password = make_user(db, "expert1", "expert")
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     mp = pytest.MonkeyPatch()
     mp.setattr(map_page, "DENSITY_THRESHOLD", 100)  # the server runs in this process: 600 points are "many"

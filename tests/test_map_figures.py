@@ -1,5 +1,5 @@
-"""The Map's geometry (issue 14 item 5) on the pure builders of dashboard/figures.py, and the
-selection's resolution to sections (item 1) on dashboard/pages/map.py's helpers."""
+"""The Map's geometry (issue 14 item 5) on the pure builders of sectionist/dashboard/ui/figures.py, and the
+selection's resolution to sections (item 1) on sectionist/dashboard/pages/map.py's helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial import Delaunay
 
-from dashboard import figures
+from sectionist.dashboard.ui import figures
 
 
 def _tsne_like(seed=0):
@@ -119,7 +119,7 @@ def test_axis_titles_pca_explained_variance_and_nonlinear_maps():
 def data(tmp_path_factory):
     from synthetic_store import build_synthetic_store
 
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("mapfig")
     store = build_synthetic_store(root / "store", n_sections=120, random_state=5)
@@ -129,7 +129,7 @@ def data(tmp_path_factory):
 
 
 def test_render_map_titles_pca_axes_from_projection_info_and_uses_medoids(data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     space = data.spaces()[0]
     run = next(r for r in data.runs.index if data.runs.loc[r, "space"] == space)
@@ -149,7 +149,7 @@ def test_render_map_titles_pca_axes_from_projection_info_and_uses_medoids(data):
 
 
 def test_selected_positions_from_the_browser_rows_and_from_customdata(data):
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     rows = {"rows": [5, 3, 3, 7, -1, 10**9, 2.5, True], "n": 9, "active": True}
     assert map_page.selected_positions(data, rows).tolist() == [3, 5, 7]

@@ -22,7 +22,7 @@ GRAPH = "#map-graph .js-plotly-plot"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("selection")
     store = build_synthetic_store(root / "store", n_sections=240, sections_per_song=20, section_seconds=3.0,

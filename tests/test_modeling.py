@@ -7,18 +7,18 @@ import pandas as pd
 import pytest
 import shap
 
-from analysis.errors import ParameterError, StoreError
-from analysis.explain import ClusterExplainer
-from analysis.features import CLASSICAL17
-from analysis.modeling import (
+from sectionist.analysis.errors import ParameterError, StoreError
+from sectionist.analysis.modeling.explain import ClusterExplainer
+from sectionist.analysis.sections.features import CLASSICAL17
+from sectionist.analysis.modeling import (
     cluster_store,
     compare_store,
     load_space,
     make_run_id,
     run_default_models,
 )
-from analysis.projection import Projector
-from store import open_store
+from sectionist.analysis.modeling.projection import Projector
+from sectionist.store import open_store
 
 LABELS = ["verse", "chorus", "bridge"]
 N_SONGS, PER_SONG, N_FRAMES, EMB_DIM = 6, 18, 3, 8

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from analysis import explain as explain_mod
-from analysis.explain import stratified_sample
-from analysis.modeling import cluster_store
-from analysis.projection import fit_embed
-from analysis.runs import RunSpec, SpaceData, fit_run, run_stability
-from store.schema import CLUSTERINGS, CLUSTERS, EXPLANATIONS, RUNS
+from sectionist.analysis.modeling import explain as explain_mod
+from sectionist.analysis.modeling.explain import stratified_sample
+from sectionist.analysis.modeling import cluster_store
+from sectionist.analysis.modeling.projection import fit_embed
+from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run, run_stability
+from sectionist.store.schema import CLUSTERINGS, CLUSTERS, EXPLANATIONS, RUNS
 
 
 def _blobs(n=4000, k=5, d=17, seed=0):

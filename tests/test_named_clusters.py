@@ -13,9 +13,9 @@ import pytest
 from auth_helpers import csrf_header, login, make_user
 from synthetic_store import EMBEDDER, RUNS, build_synthetic_store
 
-from analysis.errors import ParameterError
-from analysis.features import CLASSICAL, CLASSICAL17
-from analysis.glossary import (
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17
+from sectionist.analysis.glossary import (
     FEATURE_GLOSSARY,
     cluster_profiles_z,
     contribution_text,
@@ -24,8 +24,8 @@ from analysis.glossary import (
     feature_label,
     surrogate_note,
 )
-from dashboard import figures
-from dashboard.models import ClusterName, PermissionDenied, get_database
+from sectionist.dashboard.ui import figures
+from sectionist.dashboard.models import ClusterName, PermissionDenied, get_database
 
 PASSWORDS = {"ada": "Velvet-Harbour-92x", "bob": "Copper-Lantern-47q", "root": "Marble-Orchard-13z",
              "vic": "Quiet-Glacier-58w"}
@@ -160,7 +160,7 @@ def db_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(store, db_url):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     app = create_app(store.uri, db_url=db_url, secret_key="n" * 40)
     for name, role in (("ada", "expert"), ("bob", "expert"), ("root", "admin"), ("vic", "viewer")):
@@ -176,7 +176,7 @@ def data(app):
 def _as(app, db_url, name):
     from flask_login import login_user
 
-    from dashboard import auth
+    from sectionist.dashboard import auth
 
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
@@ -203,8 +203,8 @@ def test_store_default_names_describe_each_cluster_uniquely(data):
 
 
 def test_rename_keeps_history_and_viewers_are_refused(app, data, db_url):
-    from dashboard import auth
-    from dashboard.judging import repository
+    from sectionist.dashboard import auth
+    from sectionist.dashboard.judging import repository
 
     db = get_database(db_url)
     run_id = RUNS[1][0]
@@ -252,7 +252,7 @@ def test_rename_route_checks_role_run_and_cluster(app, db_url):
     hist = viewer.get(f"/api/cluster-names?run_id={run_id}&cluster=0").get_json()
     assert [h["username"] for h in hist] == ["ada"]
     # the name is escaped where Plotly draws it (the map legend): shown literally, never as markup
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import map as map_page
 
     with server.test_request_context("/"):
         fig, _, _ = map_page.render_map(app.server.extensions["sectionist_data"], EMBEDDER, "umap2", run_id, "cluster")
@@ -261,8 +261,8 @@ def test_rename_route_checks_role_run_and_cluster(app, db_url):
 
 
 def test_rename_callback_and_the_name_on_clusters_and_map_for_that_run_only(app, data, db_url):
-    from dashboard.pages import clusters
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.pages import clusters
+    from sectionist.dashboard.pages import map as map_page
 
     run_id, other = RUNS[0][0], RUNS[1][0]
     ctx = _as(app, db_url, "vic")
@@ -295,7 +295,7 @@ def test_rename_callback_and_the_name_on_clusters_and_map_for_that_run_only(app,
 
 
 def test_detail_panel_speaks_plainly_and_names_the_surrogate(app, data):
-    from dashboard.components.detail import section_detail
+    from sectionist.dashboard.ui.components.detail import section_detail
 
     neural = RUNS[2][0]
     arr = data.run_arrays(neural)
@@ -334,7 +334,7 @@ def _find_figure(node):
 
 
 def test_judging_panel_names_the_cluster_except_in_blind_mode(app, data, db_url):
-    from dashboard.components import judging
+    from sectionist.dashboard.ui.components import judging
 
     run_id = RUNS[0][0]
     arr = data.run_arrays(run_id)
@@ -351,7 +351,7 @@ def test_judging_panel_names_the_cluster_except_in_blind_mode(app, data, db_url)
 
 
 def test_compare_sankey_names_each_runs_clusters(app, data):
-    from dashboard.pages import compare
+    from sectionist.dashboard.pages import compare
 
     a, b = RUNS[0][0], RUNS[1][0]
     with app.server.test_request_context("/"):
@@ -369,8 +369,8 @@ def test_a_tag_equal_to_an_adjective_is_not_repeated():
 
 
 def test_songs_lanes_and_tracks_name_each_runs_clusters(app, data):
-    from dashboard.components.common import cluster_names
-    from dashboard.pages import songs
+    from sectionist.dashboard.ui.components.common import cluster_names
+    from sectionist.dashboard.pages import songs
 
     song = data.songs.index[0]
     run_id = RUNS[0][0]
@@ -398,9 +398,9 @@ def test_a_name_never_contradicts_itself():
 
 
 def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
-    from dashboard import auth
-    from dashboard.components.common import cluster_names
-    from dashboard.pages import judge
+    from sectionist.dashboard import auth
+    from sectionist.dashboard.ui.components.common import cluster_names
+    from sectionist.dashboard.pages import judge
 
     run_id = RUNS[0][0]
     ctx = _as(app, db_url, "bob")
@@ -418,9 +418,9 @@ def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
 
 
 def test_cluster_names_on_postgresql_keep_one_current_name_and_the_history(pg_server):
-    from dashboard import auth
-    from dashboard.judging import repository
-    from dashboard.models import Database
+    from sectionist.dashboard import auth
+    from sectionist.dashboard.judging import repository
+    from sectionist.dashboard.models import Database
 
     db = Database(pg_server.create_database("cluster_names"))
     try:

@@ -20,7 +20,7 @@ NEURAL = RUNS[2][0]  # synthnet-hdbscan: explained by a surrogate
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("named-browser")
     store = build_synthetic_store(root / "store", n_sections=48, sections_per_song=12, section_seconds=3.0,

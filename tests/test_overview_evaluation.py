@@ -1,4 +1,4 @@
-"""The Overview's evaluation card (dashboard/evaluation.py): shown when the songs carry truth, with every
+"""The Overview's evaluation card (sectionist/dashboard/data/evaluation.py): shown when the songs carry truth, with every
 segmentation scheme's mean scores; absent without truth; computed once per store version."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 from synthetic_store import build_synthetic_store
 
-from store.schema import SECTIONS, SONGS
+from sectionist.store.schema import SECTIONS, SONGS
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def stores(tmp_path_factory):
 
 
 def _client(store, root, name):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
     from tests.auth_helpers import login, make_user
 
     db = f"sqlite:///{root / (name + '.sqlite')}"
@@ -51,7 +51,7 @@ def _client(store, root, name):
 
 
 def _callback(client, app):
-    from dashboard import ids
+    from sectionist.dashboard.ui import ids
     from tests.auth_helpers import csrf_header
 
     body = {"output": f"{ids.OVERVIEW_EVALUATION}.children",
@@ -73,8 +73,8 @@ def test_card_shows_scheme_scores_when_truth_exists(stores):
     assert "boundary F at 0.5 s" in text and "pairwise F" in text and "frame ARI" in text
     assert '"scheme":"fixed"' in text.replace(" ", "")
     with app.server.test_request_context("/"):
-        from dashboard.data import get_data
-        from dashboard.evaluation import scheme_scores
+        from sectionist.dashboard.data import get_data
+        from sectionist.dashboard.data.evaluation import scheme_scores
 
         data = get_data()
         scores = scheme_scores(data)

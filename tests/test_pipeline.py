@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import AnalysisConfig, load_config
-from analysis.errors import ParameterError, StoreError
-from analysis.pipeline import analyze
+from sectionist.analysis.run.config import AnalysisConfig, load_config
+from sectionist.analysis.errors import ParameterError, StoreError
+from sectionist.analysis.run.pipeline import analyze
 from sectionist.cli import main as cli_main
-from store import open_store
+from sectionist.store import open_store
 from tests.conftest import ROOT, click_track, tone, write_audio
 
 FAST = dict(embed=False, cluster=False)
@@ -135,7 +135,7 @@ def test_config_hash_change_triggers_recomputation(tmp_path):
 def test_default_workers_are_the_cores_once_the_pool_pays(monkeypatch):
     """workers=None: one process for one song or a few minutes of audio, else one per core."""
 
-    from analysis.config import POOL_MIN_AUDIO_S
+    from sectionist.analysis.run.config import POOL_MIN_AUDIO_S
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     cfg = AnalysisConfig()
@@ -346,7 +346,7 @@ def test_cores_are_the_ones_this_process_may_use():
     import subprocess
 
     code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
-            "from analysis.config import AnalysisConfig; from analysis.cpu import available_cores; from analysis.pipeline import worker_threads; "
+            "from sectionist.analysis.run.config import AnalysisConfig; from sectionist.analysis.run.cpu import available_cores; from sectionist.analysis.run.pipeline import worker_threads; "
             "print(available_cores(), worker_threads(1), AnalysisConfig().worker_count(40, 1e6))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.split()
@@ -372,7 +372,7 @@ def test_worker_processes_share_the_cores_out():
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from analysis.pipeline import _init_worker, pool_context, worker_threads
+    from sectionist.analysis.run.pipeline import _init_worker, pool_context, worker_threads
 
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 2
     assert worker_threads(4, cores=16) == 4 and worker_threads(8, cores=2) == 1
@@ -385,11 +385,11 @@ def test_worker_processes_share_the_cores_out():
 
 
 def test_the_pool_server_starts_early_only_when_a_pool_is_likely(tmp_path, monkeypatch):
-    from analysis.pipeline import _pool_likely
+    from sectionist.analysis.run.pipeline import _pool_likely
 
     files = make_songs(tmp_path / "songs", n=2, seconds=20.0)
     assert _pool_likely(files, AnalysisConfig(workers=2)) and not _pool_likely(files, AnalysisConfig(workers=1))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert not _pool_likely(files, AnalysisConfig())  # 40 s of audio: one process
-    monkeypatch.setattr("analysis.config.POOL_MIN_AUDIO_S", 30.0)
+    monkeypatch.setattr("sectionist.analysis.run.config.POOL_MIN_AUDIO_S", 30.0)
     assert _pool_likely(files, AnalysisConfig())

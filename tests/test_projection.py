@@ -5,8 +5,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 
-from analysis.errors import ParameterError
-from analysis.projection import Projector
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.modeling.projection import Projector
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 import pytest
 
-from analysis.clustering import REGISTRY as METHODS
-from analysis.embeddings.base import REGISTRY as EMBEDDERS
-from analysis.errors import ParameterError
-from analysis.registry import Registry
-from analysis.sectioning import SCHEMES
+from sectionist.analysis.modeling.clustering import REGISTRY as METHODS
+from sectionist.analysis.embeddings.base import REGISTRY as EMBEDDERS
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.registry import Registry
+from sectionist.analysis.sections.sectioning import SCHEMES
 
 
 def test_duplicate_name_needs_replace_and_unknown_name_lists_the_valid_ones():

@@ -10,7 +10,7 @@ from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 from synthetic_store import RUNS, build_synthetic_store
 from version_store import add_run_version
 
-from store.schema import CLUSTERINGS
+from sectionist.store.schema import CLUSTERINGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,7 +19,7 @@ RUN = RUNS[1][0]  # classical-gmm-k5: space "classical" sorts first, so the firs
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("versions-browser")
     store = build_synthetic_store(root / "store", n_sections=48, sections_per_song=12, section_seconds=3.0,

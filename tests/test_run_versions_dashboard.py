@@ -19,13 +19,13 @@ from auth_helpers import build_app
 from judge_store import labels, make_judge_store, section_ids
 from version_store import add_run_version
 
-from dashboard import auth
-from dashboard.data import StoreData
-from dashboard.judging import repository, stats
-from dashboard.models import get_database, sqlite_url
+from sectionist.dashboard import auth
+from sectionist.dashboard.data import StoreData
+from sectionist.dashboard.judging import repository, stats
+from sectionist.dashboard.models import get_database, sqlite_url
 from sectionist.cli import main as cli_main
-from store import open_store
-from store.schema import CENTROID_PROJECTIONS, CLUSTERINGS, CLUSTERS, RUNS
+from sectionist.store import open_store
+from sectionist.store.schema import CENTROID_PROJECTIONS, CLUSTERINGS, CLUSTERS, RUNS
 
 PERM = {0: 2, 1: 0, 2: 1}
 IDS = section_ids()
@@ -113,7 +113,7 @@ def test_carry_over_pure_with_plain_series():
 
 # ---- store data: versions, picker, coverage -----------------------------------------------------------
 def test_picker_defaults_to_the_latest_version_and_keeps_older_ones(store_uri):
-    from dashboard.components.common import default_run, run_options
+    from sectionist.dashboard.ui.components.common import default_run, run_options
 
     data = StoreData(store_uri)
     v = data.run_versions
@@ -173,8 +173,8 @@ def test_overview_and_judgements_pages_show_versions(store_uri, db_url):
 
     app = build_app(store_uri, db_url)  # pages register themselves with an app
 
-    from dashboard.pages import clusters, overview
-    from dashboard.pages import judgements as page
+    from sectionist.dashboard.pages import clusters, overview
+    from sectionist.dashboard.pages import judgements as page
 
     data = StoreData(store_uri)
     df = frame(db_url)
@@ -228,8 +228,8 @@ def test_cluster_names_carry_over_to_a_new_version_until_renamed(store_uri, db_u
 
     app = build_app(store_uri, db_url)
 
-    from dashboard.components.common import cluster_names
-    from dashboard.pages import clusters
+    from sectionist.dashboard.ui.components.common import cluster_names
+    from sectionist.dashboard.pages import clusters
 
     data = StoreData(store_uri)
     db = get_database(db_url)
@@ -268,8 +268,8 @@ def _walk(component):
 def test_map_hover_and_detail_mark_placed_sections(store_uri, db_url):
     app = build_app(store_uri, db_url)
 
-    from dashboard.components.detail import PLACED_NOTE, section_detail
-    from dashboard.pages import map as map_page
+    from sectionist.dashboard.ui.components.detail import PLACED_NOTE, section_detail
+    from sectionist.dashboard.pages import map as map_page
 
     data = StoreData(store_uri)
     rows = np.arange(data.n_sections)

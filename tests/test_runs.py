@@ -5,10 +5,10 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from analysis.errors import ParameterError
-from analysis.explain import explain_run
-from analysis.modeling import run_rows
-from analysis.runs import RunSpec, SpaceData, fit_run, run_stability, score_truth
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.modeling.explain import explain_run
+from sectionist.analysis.modeling import run_rows
+from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run, run_stability, score_truth
 
 
 @pytest.fixture(scope="module")

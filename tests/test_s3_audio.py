@@ -9,9 +9,9 @@ import pytest
 import soundfile as sf
 from s3_fixtures import moto_endpoint, s3  # noqa: F401  (fixtures)
 
-from analysis.errors import ParameterError, StoreError
-from store import open_store
-from store.s3 import S3RangeFile, make_client, open_uri
+from sectionist.analysis.errors import ParameterError, StoreError
+from sectionist.store import open_store
+from sectionist.store.s3 import S3RangeFile, make_client, open_uri
 
 SR = 22050
 SECONDS = 60
@@ -113,8 +113,8 @@ def test_store_read_range(s3):
 
 
 def test_read_span_on_an_s3_uri_is_the_one_span_reader(s3, song):
-    """analysis.audio.read_span: the reader the audio routes use, on s3:// with the store's client."""
-    from analysis.audio import read_span
+    """sectionist.analysis.corpus.audio.read_span: the reader the audio routes use, on s3:// with the store's client."""
+    from sectionist.analysis.corpus.audio import read_span
 
     samples, key, _ = song["WAV"]
     uri = f"s3://{s3.bucket}/{key}"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from s3_fixtures import moto_endpoint, s3  # noqa: F401  (fixtures)
 
-from analysis.errors import ParameterError
-from store import open_store
-from store.cache import ReadThroughCache, cache_dir_for
+from sectionist.analysis.errors import ParameterError
+from sectionist.store import open_store
+from sectionist.store.cache import ReadThroughCache, cache_dir_for
 
 
 def _part(n: int, seed: int) -> pd.DataFrame:

@@ -12,12 +12,12 @@ import soundfile as sf
 from auth_helpers import login, make_user
 from s3_fixtures import FlakyProxy, admin_client
 
-from analysis.config import AnalysisConfig
-from analysis.errors import StoreError
-from analysis.pipeline import analyze
-from store import MANIFEST, open_store
-from store.s3 import S3Store
-from store.sync import sync
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.errors import StoreError
+from sectionist.analysis.run.pipeline import analyze
+from sectionist.store import MANIFEST, open_store
+from sectionist.store.s3 import S3Store
+from sectionist.store.sync import sync
 
 BUCKET = "sectionist-serve"
 
@@ -44,7 +44,7 @@ def s3env(tmp_path_factory):
         mp.setenv("AWS_ENDPOINT_URL_S3", endpoint)  # boto3's own: the library reads no SECTIONIST_* variable
         mp.setenv("SECTIONIST_S3_ENDPOINT", endpoint)  # what the sectionist command reads
         mp.setenv("SECTIONIST_S3_CACHE_DIR", str(tmp / "cache"))
-        mp.setattr("store.cache.default_cache_dir", lambda: tmp / "cache")
+        mp.setattr("sectionist.store.cache.default_cache_dir", lambda: tmp / "cache")
         client = admin_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
         yield {"endpoint": endpoint, "host": host, "port": port, "client": client, "tmp": tmp, "mp": mp}
@@ -81,7 +81,7 @@ def test_analyze_writes_a_complete_store_to_s3(s3env, s3_store, demo_corpus):
 
 @pytest.fixture(scope="module")
 def app_client(s3env, s3_store):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{s3env['tmp'] / 'users.sqlite'}"
     app = create_app(f"s3://{BUCKET}/analysed", db_url=db, secret_key="s" * 40)
@@ -107,7 +107,7 @@ def test_dashboard_serves_an_s3_store(app_client, s3_store):
 
 
 def test_section_audio_streams_from_songs_in_s3_with_ranged_reads(s3env, s3_store, tmp_path):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     # the store and its songs on S3: sync uploads the song files and rewrites songs.uri
     songs_uri = f"s3://{BUCKET}/songs"

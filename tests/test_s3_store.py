@@ -14,9 +14,9 @@ import pytest
 from moto.core.authorization import enable_iam_authentication
 from s3_fixtures import admin_client, flaky_proxy, moto_endpoint, s3  # noqa: F401  (fixtures)
 
-from analysis.errors import ParameterError, StoreError
-from store import MANIFEST, open_store
-from store.s3 import S3Store, parse_s3_uri
+from sectionist.analysis.errors import ParameterError, StoreError
+from sectionist.store import MANIFEST, open_store
+from sectionist.store.s3 import S3Store, parse_s3_uri
 
 REPO = Path(__file__).resolve().parents[1]
 

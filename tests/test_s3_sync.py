@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from s3_fixtures import flaky_proxy, moto_endpoint, object_bytes, s3  # noqa: F401  (fixtures)
 
-from analysis.errors import StoreError
+from sectionist.analysis.errors import StoreError
 from sectionist.cli import build_parser
 from sectionist.cli import main as cli_main
-from store import MANIFEST, LocalStore, open_store
-from store.s3 import S3Store
-from store.sync import sync
+from sectionist.store import MANIFEST, LocalStore, open_store
+from sectionist.store.s3 import S3Store
+from sectionist.store.sync import sync
 
 
 def _make_store(root, n_songs=3, rows=6000, seed=0):

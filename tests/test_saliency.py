@@ -1,4 +1,4 @@
-"""What the network hears: musicnn saliency maps per cluster (analysis.saliency, `sectionist saliency`,
+"""What the network hears: musicnn saliency maps per cluster (sectionist.analysis.embeddings.saliency, `sectionist saliency`,
 the saliency table and the Clusters page)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sectionist.cli import main
-from store import open_store
-from store.schema import RUNS, SALIENCY
+from sectionist.store import open_store
+from sectionist.store.schema import RUNS, SALIENCY
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -33,8 +33,8 @@ def musicnn_store(musicnn_cache, tmp_path_factory):
     """Two songs of alternating low and high tones, embedded with musicnn and clustered (k=2)."""
     import soundfile as sf
 
-    from analysis.embeddings.runner import embed_store
-    from analysis.modeling import cluster_store
+    from sectionist.analysis.embeddings.runner import embed_store
+    from sectionist.analysis.modeling import cluster_store
 
     root = tmp_path_factory.mktemp("saliency")
     store = open_store(root / "store")
@@ -58,9 +58,9 @@ def musicnn_store(musicnn_cache, tmp_path_factory):
 
 def test_tone_saliency_peaks_at_its_band(musicnn_cache):
     """A tone's saliency profile peaks at the mel band of the tone, for any direction of the embedding."""
-    from analysis import saliency
-    from analysis.embeddings import get_embedder
-    from analysis.embeddings.musicnn import _build_torch_net
+    from sectionist.analysis.embeddings import saliency
+    from sectionist.analysis.embeddings import get_embedder
+    from sectionist.analysis.embeddings.musicnn import _build_torch_net
 
     emb = get_embedder("musicnn", backend="torch")
     net = _build_torch_net(emb.net.weights, emb.net.arch, emb.net.pools, "cpu")
@@ -79,8 +79,8 @@ def test_tone_saliency_peaks_at_its_band(musicnn_cache):
 
 
 def test_bin_time_and_errors():
-    from analysis.errors import ParameterError
-    from analysis.saliency import bin_time
+    from sectionist.analysis.errors import ParameterError
+    from sectionist.analysis.embeddings.saliency import bin_time
 
     m = np.arange(10, dtype=float)[:, None] * np.ones((1, 3))
     b = bin_time(m, 5)
@@ -90,7 +90,7 @@ def test_bin_time_and_errors():
 
 
 def test_cli_writes_table_and_rejects_other_runs(musicnn_store, capsys):
-    from analysis.saliency import METHOD, map_array
+    from sectionist.analysis.embeddings.saliency import METHOD, map_array
 
     store, run_id, fit_s = musicnn_store
     t0 = time.perf_counter()
@@ -103,7 +103,7 @@ def test_cli_writes_table_and_rejects_other_runs(musicnn_store, capsys):
     assert list(df.columns) == SALIENCY.column_names
     assert sorted(df["cluster"]) == [0, 1] and (df["n_sections"] == 3).all()
     assert (df["n_freq"] == 96).all() and (df["n_time"] == 4).all() and (df["method"] == METHOD).all()
-    hz = __import__("analysis.saliency", fromlist=["band_frequencies"]).band_frequencies()
+    hz = __import__("sectionist.analysis.embeddings.saliency", fromlist=["band_frequencies"]).band_frequencies()
     peaks = []
     for _, row in df.iterrows():
         m = map_array(row)
@@ -125,8 +125,8 @@ def test_cli_writes_table_and_rejects_other_runs(musicnn_store, capsys):
 
 
 def test_saliency_figure_is_pure_and_escaped():
-    from analysis.saliency import band_frequencies
-    from dashboard import figures
+    from sectionist.analysis.embeddings.saliency import band_frequencies
+    from sectionist.dashboard.ui import figures
 
     m = np.zeros((96, 4))
     m[30] = 1.0
@@ -142,7 +142,7 @@ def test_saliency_figure_is_pure_and_escaped():
 
 
 def _app_data(uri, tmp_path):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     app = create_app(uri, db_url=f"sqlite:///{tmp_path / 'users.sqlite'}", secret_key="s" * 40)
     return app, app.server.extensions["sectionist_data"]
@@ -155,7 +155,7 @@ def test_clusters_page_shows_map_for_musicnn_runs(musicnn_store, tmp_path):
     if not store.list_parts(SALIENCY):
         assert main(["saliency", "--store", store.uri, "--max-sections", "2", "--n-time", "4", "-q"]) == 0
     app, data = _app_data(store.uri, tmp_path)
-    from dashboard.pages import clusters
+    from sectionist.dashboard.pages import clusters
 
     with app.server.test_request_context("/clusters"):
         body = clusters.cluster_body(data, run_id, 0)
@@ -175,7 +175,7 @@ def test_clusters_page_note_for_other_runs(tmp_path):
     store = build_synthetic_store(tmp_path / "store", n_sections=20, sections_per_song=10, section_seconds=2.0,
                                   random_state=1)
     app, data = _app_data(store.uri, tmp_path)
-    from dashboard.pages import clusters
+    from sectionist.dashboard.pages import clusters
 
     run_id = SYN_RUNS[0][0]
     c = int(data.run_arrays(run_id).clusters[0])
@@ -188,7 +188,7 @@ def test_clusters_page_note_for_other_runs(tmp_path):
 def test_a_missing_song_file_is_a_clear_error_and_writes_nothing(musicnn_store, tmp_path, capsys):
     import shutil
 
-    from store.schema import SONGS
+    from sectionist.store.schema import SONGS
 
     store, run_id, _ = musicnn_store
     copy = open_store(shutil.copytree(store.uri, tmp_path / "copy"), create=False)

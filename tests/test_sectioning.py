@@ -4,9 +4,9 @@ import librosa
 import numpy as np
 import pytest
 
-from analysis.errors import ParameterError
-from analysis.features import novelty_boundaries
-from analysis.sectioning import SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections, select_central
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.sections.features import novelty_boundaries
+from sectionist.analysis.sections.sectioning import SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections, select_central
 from tests.conftest import click_track
 
 
@@ -133,7 +133,7 @@ def test_novelty_finds_timbre_changes():
 def test_novelty_recovers_the_demo_songs_structure(demo_corpus):
     import json
 
-    from analysis.audio import load_audio
+    from sectionist.analysis.corpus.audio import load_audio
 
     _, paths = demo_corpus
     for path in paths:

@@ -1,6 +1,6 @@
 """Content-Security-Policy (issue 15, item 9).
 
-The app sends one policy on every response (``dashboard.app.CSP_DIRECTIVES`` plus the hashes of
+The app sends one policy on every response (``sectionist.dashboard.app.CSP_DIRECTIVES`` plus the hashes of
 Dash's inline scripts): no inline script but Dash's own, no ``eval``, nothing from elsewhere.
 Checked here: the header on pages, the login page, audio, JSON and refusals (Flask test client);
 that the hashes cover exactly the inline scripts the pages carry; Debian's nginx running
@@ -60,7 +60,7 @@ def inline_script_hashes(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("csp")
     store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=10, section_seconds=2.0,
@@ -88,7 +88,7 @@ def _check_headers(resp, where):
 
 
 def test_policy_is_strict(served):
-    from dashboard.app import content_security_policy
+    from sectionist.dashboard.app import content_security_policy
 
     policy = parse_csp(content_security_policy(served["app"]))
     assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
@@ -235,7 +235,7 @@ def _csp_headers(resp) -> list[str]:
 
 
 def test_nginx_passes_the_apps_policy_and_covers_its_own_pages(served, nginx_in_front):
-    from dashboard.app import content_security_policy
+    from sectionist.dashboard.app import content_security_policy
 
     base, cert = nginx_in_front["base"], nginx_in_front["cert"]
     app_policy = content_security_policy(served["app"])

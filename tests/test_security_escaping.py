@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from synthetic_store import build_synthetic_store
 
-from store.schema import RUNS, SECTIONS, SONGS
+from sectionist.store.schema import RUNS, SECTIONS, SONGS
 
 LINK = '<a href="https://evil.example">x</a>'
 BOLD = "<b>bold</b>"
@@ -91,7 +91,7 @@ def unescaped(strings) -> list[str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
     from tests.auth_helpers import make_user
 
     root = tmp_path_factory.mktemp("escaping")
@@ -106,7 +106,7 @@ def served(tmp_path_factory):
 
 
 def test_escape_text_escapes_markup_only():
-    from dashboard.figures import escape_text
+    from sectionist.dashboard.ui.figures import escape_text
 
     assert escape_text(EVIL) == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt; &lt;b&gt;bold&lt;/b&gt;'
     assert escape_text("Rock & Roll") == "Rock &amp; Roll"
@@ -115,7 +115,7 @@ def test_escape_text_escapes_markup_only():
 
 
 def test_every_builder_escapes_the_text_it_is_given():
-    from dashboard import figures
+    from sectionist.dashboard.ui import figures
 
     feats = {f"{BOLD}rms_mean": 0.4, LINK: -0.2}
     per_run = pd.DataFrame({"run_id": ["r1"], "rate": [0.5], "ci_low": [0.2], "ci_high": [0.8],
@@ -158,7 +158,7 @@ def _login(app, username):
     """A request context in which ``username`` is the current user (as after a real login)."""
     from flask_login import login_user
 
-    from dashboard.auth import get_db, get_user
+    from sectionist.dashboard.auth import get_db, get_user
 
     user = get_user(get_db(app.server), username)
     login_user(user)
@@ -168,11 +168,11 @@ def _login(app, username):
 def test_no_page_puts_user_markup_into_a_figure(served):
     import dash
 
-    from dashboard import figures
-    from dashboard.auth import get_db, get_user
-    from dashboard.components.detail import section_detail
-    from dashboard.judging import repository
-    from dashboard.pages import clusters, compare, judgements, map as map_page, overview, songs
+    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.auth import get_db, get_user
+    from sectionist.dashboard.ui.components.detail import section_detail
+    from sectionist.dashboard.judging import repository
+    from sectionist.dashboard.pages import clusters, compare, judgements, map as map_page, overview, songs
 
     app, data = served["app"], served["data"]
     db = get_db(app.server)

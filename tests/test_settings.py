@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from judge_store import make_judge_store
 
-from dashboard.models import Database
+from sectionist.dashboard.models import Database
 from sectionist.cli import build_parser, main
 from sectionist.settings import (
     ENVIRONMENT,
@@ -159,7 +159,7 @@ def test_users_store_beats_the_db_variable(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     db = Database(sqlite_url(third))
     try:
-        from dashboard.auth import list_users
+        from sectionist.dashboard.auth import list_users
 
         assert [u.username for u in list_users(db)] == ["bob"]
     finally:
@@ -183,9 +183,9 @@ def test_shared_options_are_the_same_everywhere():
 
 
 def test_the_app_for_gunicorn_takes_the_settings(tmp_path, monkeypatch):
-    """`dashboard.app:server` builds the app from Settings.from_env (what `serve --workers N` hands over)."""
-    import dashboard.app as appmod
-    from dashboard.auth import auth_settings
+    """`sectionist.dashboard.app:server` builds the app from Settings.from_env (what `serve --workers N` hands over)."""
+    import sectionist.dashboard.app as appmod
+    from sectionist.dashboard.auth import auth_settings
 
     store = make_judge_store(tmp_path / "store")
     monkeypatch.setattr(appmod, "_lazy_app", None)
@@ -198,7 +198,7 @@ def test_the_app_for_gunicorn_takes_the_settings(tmp_path, monkeypatch):
     assert auth_settings(server).db.url == sqlite_url(Path(store) / "sectionist.sqlite")
     monkeypatch.setattr(appmod, "_lazy_app", None)
     monkeypatch.setenv("SECTIONIST_SECURE_COOKIES", "perhaps")
-    from analysis.errors import ParameterError
+    from sectionist.analysis.errors import ParameterError
 
     with pytest.raises(ParameterError, match="SECTIONIST_SECURE_COOKIES"):
         appmod.server  # noqa: B018

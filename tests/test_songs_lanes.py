@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import figures
+from sectionist.dashboard.ui import figures
 
-if "dashboard.pages.songs" not in __import__("sys").modules:
+if "sectionist.dashboard.pages.songs" not in __import__("sys").modules:
     import dash
 
     dash.Dash(__name__, use_pages=True, pages_folder="")  # a page module registers itself with an app
-from dashboard.pages import songs as page  # noqa: E402
+from sectionist.dashboard.pages import songs as page  # noqa: E402
 
 EVIL = "<script>alert(1)</script>"
 
@@ -126,7 +126,7 @@ def test_names_escaped():
 
 
 def test_long_lane_names_wrap_at_their_separators():
-    from dashboard.figures import _wrap_lane
+    from sectionist.dashboard.ui.figures import _wrap_lane
 
     name = "musicnn · kmeans · section-mean (K=3) · r-means · v1"
     wrapped = _wrap_lane(name)

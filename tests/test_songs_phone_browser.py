@@ -47,7 +47,7 @@ def _overlap(a, b, tol=0.5) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("songs-phone")
     store = build_synthetic_store(root / "store", n_sections=64, sections_per_song=16, section_seconds=3.0,

@@ -1,4 +1,4 @@
-"""Sound tracks (analysis/soundtracks.py): beat fragments clustered into sounds with a just-noticeable
+"""Sound tracks (sectionist/analysis/sections/soundtracks.py): beat fragments clustered into sounds with a just-noticeable
 threshold, blocks, leaf order, NMF component tracks, the sound_tracks table and ``sectionist tracks``."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from analysis import soundtracks as st
-from analysis.audio import read_span
-from analysis.errors import ParameterError
+from sectionist.analysis.sections import soundtracks as st
+from sectionist.analysis.corpus.audio import read_span
+from sectionist.analysis.errors import ParameterError
 from sectionist.cli import main
-from store import open_store
-from store.schema import SONGS, SOUND_TRACKS
+from sectionist.store import open_store
+from sectionist.store.schema import SONGS, SOUND_TRACKS
 
 SR = 22050
 BEAT = 0.5  # 120 BPM
@@ -200,8 +200,8 @@ def test_help_explains(capsys):
 
 
 def test_analyze_writes_sound_tracks_only_when_asked(tmp_path):
-    from analysis.config import AnalysisConfig
-    from analysis.pipeline import analyze
+    from sectionist.analysis.run.config import AnalysisConfig
+    from sectionist.analysis.run.pipeline import analyze
 
     y = song([lambda: note(DARK), lambda: note(BRIGHT, 440)], beats_per=2, n_rep=6)
     folder = tmp_path / "songs"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from synthetic_store import build_synthetic_store
 
-from analysis.soundtracks import tracks_store
+from sectionist.analysis.sections.soundtracks import tracks_store
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
@@ -18,7 +18,7 @@ SHOTS = ARTIFACTS / "screenshots"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     root = tmp_path_factory.mktemp("soundtracks-browser")
     store = build_synthetic_store(root / "store", n_sections=32, sections_per_song=8, section_seconds=3.0,

@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 from synthetic_store import build_synthetic_store
 
-from analysis.soundtracks import tracks_store
-from dashboard import figures
-from store.schema import SOUND_TRACKS
+from sectionist.analysis.sections.soundtracks import tracks_store
+from sectionist.dashboard.ui import figures
+from sectionist.store.schema import SOUND_TRACKS
 from tests.auth_helpers import login, make_user
 
 SR = 8000
@@ -32,7 +32,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(store, tmp_path_factory):
-    from dashboard.app import create_app
+    from sectionist.dashboard.app import create_app
 
     db = f"sqlite:///{tmp_path_factory.mktemp('soundtracks-db') / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="s" * 40)
@@ -104,8 +104,8 @@ def test_figure_escapes_and_carries_spans():
 
 
 def test_songs_page_sounds_view_for_two_songs(app, store):
-    from dashboard.data import get_data
-    from dashboard.pages import songs as page
+    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.pages import songs as page
 
     with app.server.app_context():
         data = get_data()
@@ -133,7 +133,7 @@ def test_songs_page_sounds_view_for_two_songs(app, store):
 
 
 def test_sound_track_names_in_the_page_language(app):
-    from dashboard.pages import songs  # registered by the app
+    from sectionist.dashboard.pages import songs  # registered by the app
 
     stored = "sound 3 · 41 blocks · mostly low/dark"
     with app.server.test_request_context(headers={"Accept-Language": "en"}):

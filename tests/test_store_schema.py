@@ -1,4 +1,4 @@
-"""store.schema is the one place for table names, columns, types and part keys."""
+"""sectionist.store.schema is the one place for table names, columns, types and part keys."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from store import open_store
-from store.errors import StoreError
-from store.schema import (
+from sectionist.store import open_store
+from sectionist.store.errors import StoreError
+from sectionist.store.schema import (
     BEGIN_MARK,
     CLUSTERINGS,
     PROJECTIONS,
@@ -63,14 +63,14 @@ def test_table_names_and_part_keys_come_from_the_schema_only():
                 # 'if "songs" in store.tables()'
                 if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops) and isinstance(node.left, ast.Constant):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.left.value!r} in …")
-    assert not bad, "table names or part keys written outside store/schema.py:\n" + "\n".join(bad)
+    assert not bad, "table names or part keys written outside sectionist/store/schema.py:\n" + "\n".join(bad)
 
 
 def test_docs_store_md_is_the_schema():
     text = (ROOT / "docs" / "store.md").read_text()
     generated = text.split(BEGIN_MARK, 1)[1].split(END_MARK, 1)[0]
     assert generated.strip() == markdown().strip(), \
-        "docs/store.md disagrees with store/schema.py: run python -m store.schema --update docs/store.md"
+        "docs/store.md disagrees with sectionist/store/schema.py: run python -m sectionist.store.schema --update docs/store.md"
     for t in TABLES:
         assert f"| `{t.name}` | `{t.part_template}` |" in generated
         for c in t.column_names:
@@ -151,7 +151,7 @@ def test_a_store_written_before_the_store_package_still_opens(old_store):
 
 
 def test_the_dashboard_serves_an_old_store(old_store):
-    from dashboard.data import StoreData
+    from sectionist.dashboard.data import StoreData
 
     data = StoreData(str(old_store))
     assert len(data.runs) == 4
@@ -178,7 +178,7 @@ def test_frame_to_arrow_is_from_pandas(rows):
     import pandas as pd
     import pyarrow as pa
 
-    from store.base import frame_to_arrow
+    from sectionist.store.base import frame_to_arrow
 
     rng = np.random.default_rng(rows)
     df = pd.DataFrame({"section_id": [f"s{i}" for i in range(rows)], "song_id": "abc"})

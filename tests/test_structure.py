@@ -1,4 +1,4 @@
-"""Per-song structure segmentations (analysis/structure.py): merged, novelty, laplacian, kmeans15,
+"""Per-song structure segmentations (sectionist/analysis/structure/): merged, novelty, laplacian, kmeans15,
 the segments table, ``sectionist segment``, their evaluation rows and the REAPER pre/post-merge tracks."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from analysis.config import AnalysisConfig
-from analysis.errors import ParameterError
-from analysis.evaluate import STRUCTURE_RUN, evaluate_store
-from analysis.export import build, export_files, merge_tracks
-from analysis.sectioning import SCHEMES
-from analysis.structure import (
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.evaluate import STRUCTURE_RUN, evaluate_store
+from sectionist.analysis.export import build, export_files, merge_tracks
+from sectionist.analysis.sections.sectioning import SCHEMES
+from sectionist.analysis.structure import (
     STRUCTURES,
     BeatFeatures,
     beat_features,
@@ -36,8 +36,8 @@ from analysis.structure import (
     weighted_kmeans,
 )
 from sectionist.cli import main
-from store import open_store
-from store.schema import SECTIONS, SEGMENTS, SONGS
+from sectionist.store import open_store
+from sectionist.store.schema import SECTIONS, SEGMENTS, SONGS
 
 SR = 22050
 PART = 10.0  # seconds of each part of the ABAB song
@@ -283,7 +283,7 @@ def test_beat_features_cover_the_song_on_beats(abab, abab_features):
 
 
 def test_checkerboard_novelty_equals_the_features_curve_and_peaks_obey_distance():
-    from analysis.features import novelty_curve
+    from sectionist.analysis.sections.features import novelty_curve
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (40, 6)), rng.normal(4, 1, (40, 6)), rng.normal(0, 1, (40, 6))])
@@ -387,7 +387,7 @@ def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):
 
 def test_shared_spectrum_gives_the_same_segments(abab):
     """analyze hands song_segments the song's SongSpectrum (beats and MFCCs once): same rows as without."""
-    from analysis.features import SongSpectrum
+    from sectionist.analysis.sections.features import SongSpectrum
 
     schemes = ["merged", "novelty", "laplacian"]
     alone = song_segments("a" * 16, abab, SR, schemes)
@@ -401,7 +401,7 @@ def test_shared_spectrum_gives_the_same_segments(abab):
 
 
 def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
-    from analysis.structure import merge_clustered
+    from sectionist.analysis.structure import merge_clustered
 
     # a 2 s slice of another cluster between two of cluster 0 is absorbed (min 6 s): what is left is
     # one cluster twice in a row, so it merges into one segment ("repeated until nothing more merges")
@@ -418,7 +418,7 @@ def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
 def test_merged_builds_the_recurrence_graph_once_and_equals_the_separate_calls(monkeypatch):
     """The graph and the repetition test share one harmony recurrence: same values as each
     computing its own, one computation."""
-    import analysis.structure as st
+    import sectionist.analysis.structure as st
 
     song = parts_song("ABAB", seed=3)
     fresh = parts_song("ABAB", seed=3)
@@ -437,7 +437,7 @@ def test_merged_builds_the_recurrence_graph_once_and_equals_the_separate_calls(m
 def test_long_files_are_segmented_on_at_most_max_beats_units():
     """Memory and time of the n × n graphs stay bounded on a long file: past MAX_BEATS beats, every
     k-th beat is a unit; a song with fewer keeps all of its beats."""
-    import analysis.structure as st
+    import sectionist.analysis.structure as st
 
     few = np.arange(0, 1000 * 20, 20)
     assert np.array_equal(st.coarsen_beats(few), few)

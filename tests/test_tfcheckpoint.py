@@ -7,8 +7,8 @@ import struct
 import numpy as np
 import pytest
 
-from analysis.embeddings import modelcache
-from analysis.embeddings.tfcheckpoint import (
+from sectionist.analysis.embeddings import modelcache
+from sectionist.analysis.embeddings.tfcheckpoint import (
     TABLE_MAGIC,
     CheckpointError,
     CheckpointReader,

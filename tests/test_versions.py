@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import AnalysisConfig
-from analysis.demo import make_corpus
-from analysis.pipeline import analyze
-from store import open_store
+from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.corpus.demo import make_corpus
+from sectionist.analysis.run.pipeline import analyze
+from sectionist.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION_SECONDS = 4.0
@@ -53,9 +53,9 @@ def grown(corpus, tmp_path_factory):
     Returns (before, after, verdicts): copies of the store before and after the third song, and the
     verdicts recorded on the first store (run id, section id, cluster shown).
     """
-    from dashboard import auth
-    from dashboard.judging.repository import record_judgement
-    from dashboard.models import get_database, sqlite_url
+    from sectionist.dashboard import auth
+    from sectionist.dashboard.judging.repository import record_judgement
+    from sectionist.dashboard.models import get_database, sqlite_url
 
     base = tmp_path_factory.mktemp("grown")
     before, after = base / "before", base / "after"
@@ -190,7 +190,7 @@ def test_model_from_other_library_versions_warns_and_does_not_place(grown, corpu
 
 
 def test_runs_made_by_hand_are_versioned_keep_the_maps_and_are_placed(grown, corpus, tmp_path):
-    from analysis.modeling import cluster_store
+    from sectionist.analysis.modeling import cluster_store
 
     before, _, _ = grown
     root = tmp_path / "hand"
@@ -248,7 +248,7 @@ def test_refit_makes_a_new_version_and_leaves_v1(grown, tmp_path, capsys):
 
 
 def test_refit_maps_only_when_asked(grown, tmp_path):
-    from analysis.refit import refit_runs
+    from sectionist.analysis.modeling.refit import refit_runs
 
     _, after, _ = grown
     root = tmp_path / "store"
@@ -338,15 +338,7 @@ def _frames(rng, n_sections=60, per=4, k=3):
 
 
 def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
-    from analysis.runs import (
-        RunModel,
-        RunSpec,
-        SpaceData,
-        fit_run,
-        place_sections,
-        placed_drift,
-        subset_space,
-    )
+    from sectionist.analysis.modeling.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, placed_drift, subset_space
 
     rng = np.random.default_rng(0)
     X, groups, _ = _frames(rng)
@@ -370,15 +362,8 @@ def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
 
 
 def test_place_sections_refuses_other_rows():
-    from analysis.errors import ParameterError
-    from analysis.runs import (
-        RunModel,
-        RunSpec,
-        SpaceData,
-        fit_run,
-        place_sections,
-        versioned_run_id,
-    )
+    from sectionist.analysis.errors import ParameterError
+    from sectionist.analysis.modeling.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, versioned_run_id
 
     rng = np.random.default_rng(1)
     X, groups, _ = _frames(rng)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from store.schema import CLUSTERINGS, CLUSTERS, RUNS
+from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS
 
 
 def add_run_version(store, run_id, labels: pd.Series, *, version: int = 2, placed=(), model_key=None) -> str:
@@ -13,7 +13,7 @@ def add_run_version(store, run_id, labels: pd.Series, *, version: int = 2, place
 
     Parameters
     ----------
-    store : store.base.Store
+    store : sectionist.store.base.Store
     run_id : str
         Version 1 (its runs row and clusters part are the template).
     labels : Series

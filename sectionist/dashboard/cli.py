@@ -1,0 +1,70 @@
+"""``sectionist serve``: serve the web app for one store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+
+def register_cli(subparsers, options) -> None:
+    """Add ``serve`` (``options``: the shared ``--store`` and S3 options)."""
+    p = subparsers.add_parser(
+        "serve", help="serve the web app for a store (maps, listening, explanations, judgements)",
+        description="Start the web app on a store written by 'sectionist analyze'. Every page, the section "
+        "audio and the spectrograms require login: create an account first with 'sectionist users add'. "
+        "With --workers > 1 it runs under gunicorn (the production server); otherwise under a threaded "
+        "development server. Put it behind TLS (nginx, see deploy/) before exposing it beyond this machine.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    options.store(p, help="store folder or s3://bucket/prefix to serve", s3=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8050, help="port to listen on")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="user/judgement database: sqlite:///file or postgresql://… "
+                   "[default: the SQLite file beside the store]")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (1: development server)")
+    options.s3(p)
+    p.set_defaults(func=_serve)
+
+
+def _serve(args) -> int:
+    from sectionist.analysis.errors import ParameterError
+
+    if not 1 <= args.port <= 65535:
+        raise ParameterError(f"--port {args.port}: must be within 1–65535")
+    if args.workers < 1:
+        raise ParameterError(f"--workers {args.workers}: must be ≥ 1")
+    settings = args.settings  # resolved once by the entry point: options > environment > defaults
+    db_url = settings.database_url()
+    store_options = settings.store_options()
+
+    if args.workers > 1:
+        gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        if not os.path.exists(gunicorn):
+            raise ParameterError("--workers > 1 needs gunicorn (pip install gunicorn)")
+        # fail here, with a clear message, rather than in every worker
+        from sectionist.dashboard.data import StoreData
+
+        StoreData(args.store, store_options=store_options)
+        # the workers build the app from the environment (sectionist.dashboard.app:server, Settings.from_env):
+        # hand them the values resolved here
+        env = dict(os.environ, SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
+        if settings.s3_endpoint:
+            env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
+        if settings.s3_region:
+            env["AWS_REGION"] = settings.s3_region  # boto3's own variable
+        print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers",
+              file=sys.stderr)
+        os.execve(gunicorn, [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
+                             "--timeout", "120", "sectionist.dashboard.app:server"], env)
+
+    from sectionist.dashboard.app import create_app
+
+    app = create_app(args.store, db_url=db_url, secret_key=settings.secret_key, store_options=store_options,
+                     auth_options=settings.auth_options())
+    print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
+          "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    return 0
