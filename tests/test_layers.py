@@ -187,8 +187,8 @@ def private_imports() -> list[str]:
             targets = _resolve(module, node)
             for alias in node.names:
                 name = alias.name
-                if not name.startswith("_") or name.startswith("__"):
-                    continue
+                if not name.startswith("_") or name.startswith("__") or name == "_":
+                    continue  # ``_`` is gettext's conventional name, not a private one
                 full = [t for t in targets if t.endswith("." + name)]
                 if full:  # a private module inside its own package is fine
                     continue

@@ -182,7 +182,7 @@ def s3_error(exc: BaseException, where: str, action: str, *, endpoint: str | Non
     return StoreError(f"{where}: S3 error while trying to {action} ({type(exc).__name__}: {exc})")
 
 
-def _with_retries(fn, *, attempts: int, base_delay: float = 0.2, what: str = ""):
+def with_retries(fn, *, attempts: int, base_delay: float = 0.2, what: str = ""):
     """Call ``fn()`` again after a dropped connection (exponential backoff with jitter)."""
     for attempt in range(1, attempts + 1):
         try:
@@ -197,7 +197,8 @@ def _with_retries(fn, *, attempts: int, base_delay: float = 0.2, what: str = "")
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _is_missing(exc: BaseException) -> bool:
+def is_missing(exc: BaseException) -> bool:
+    """Whether an S3 error means the key or bucket is not there (404, NoSuchKey, NoSuchBucket)."""
     from botocore import exceptions as bx
 
     if not isinstance(exc, bx.ClientError):
@@ -277,11 +278,11 @@ class S3Store(Store):
 
     def _call(self, action: str, where: str, fn):
         try:
-            return _with_retries(fn, attempts=self.attempts, what=f"{action} {where}")
+            return with_retries(fn, attempts=self.attempts, what=f"{action} {where}")
         except StoreError:
             raise
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 raise
             raise s3_error(exc, where, action, endpoint=self.endpoint_url, region=self.region,
                            attempts=self.attempts) from exc
@@ -322,7 +323,7 @@ class S3Store(Store):
         try:
             return self._call("read", f"{self.uri}/{key}", get)
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 raise S3NotFound(f"{self.uri}/{key}: not found") from None
             raise
 
@@ -371,7 +372,7 @@ class S3Store(Store):
                        lambda: self.client.head_object(Bucket=self.bucket, Key=full))
             return True
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 return False
             raise
 
@@ -410,7 +411,7 @@ class S3Store(Store):
             head = self._call("look up", f"{self.uri}/{key}",
                               lambda: self.client.head_object(Bucket=self.bucket, Key=full))
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 raise S3NotFound(f"{self.uri}/{key}: not found") from None
             raise
         return int(head["ContentLength"])
@@ -500,10 +501,10 @@ class S3RangeFile(io.RawIOBase):
     def _head(self) -> int:
         self.requests += 1
         try:
-            head = _with_retries(lambda: self.client.head_object(Bucket=self.bucket, Key=self.key),
+            head = with_retries(lambda: self.client.head_object(Bucket=self.bucket, Key=self.key),
                                  attempts=self.attempts, what=f"look up {self.name}")
         except Exception as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 raise S3NotFound(f"{self.name}: not found") from None
             raise s3_error(exc, self.name, "read", endpoint=self.client.meta.endpoint_url) from exc
         return int(head["ContentLength"])
@@ -518,7 +519,7 @@ class S3RangeFile(io.RawIOBase):
             return self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}")["Body"].read()
 
         try:
-            data = _with_retries(get, attempts=self.attempts, what=f"read {self.name}")
+            data = with_retries(get, attempts=self.attempts, what=f"read {self.name}")
         except Exception as exc:
             raise s3_error(exc, self.name, "read", endpoint=self.client.meta.endpoint_url) from exc
         self.bytes_fetched += len(data)

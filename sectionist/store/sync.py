@@ -14,7 +14,7 @@ import logging
 from sectionist.store import open_store
 from sectionist.store.base import Store
 from sectionist.store.errors import ParameterError, StoreError
-from sectionist.store.s3 import OUTER_ATTEMPTS, S3Store, _is_missing, _with_retries, make_client, parse_s3_uri, s3_error
+from sectionist.store.s3 import OUTER_ATTEMPTS, S3Store, is_missing, with_retries, make_client, parse_s3_uri, s3_error
 from sectionist.store.schema import MANIFEST, SONGS
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,10 @@ def _upload_song(client, path, bucket: str, key: str, *, attempts: int) -> bool:
         if int(head["ContentLength"]) == size:
             return False
     except Exception as exc:
-        if not _is_missing(exc):
+        if not is_missing(exc):
             raise s3_error(exc, where, "look up", endpoint=client.meta.endpoint_url) from exc
     try:
-        _with_retries(lambda: client.upload_file(str(path), bucket, key), attempts=attempts, what=f"upload {where}")
+        with_retries(lambda: client.upload_file(str(path), bucket, key), attempts=attempts, what=f"upload {where}")
     except Exception as exc:
         # boto3's transfer manager wraps the client's error in S3UploadFailedError
         raise s3_error(exc.__cause__ or exc, where, "write", endpoint=client.meta.endpoint_url,
