@@ -198,7 +198,7 @@ def with_retries(fn, *, attempts: int, base_delay: float = 0.2, what: str = ""):
 
 
 def is_missing(exc: BaseException) -> bool:
-    """Whether an S3 error means the key or bucket is not there (404, NoSuchKey, NoSuchBucket)."""
+    """Whether an S3 error means the key is not there (NoSuchKey, NotFound, 404; a missing bucket is not)."""
     from botocore import exceptions as bx
 
     if not isinstance(exc, bx.ClientError):
