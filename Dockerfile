@@ -13,16 +13,15 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/sectionist
 WORKDIR /app
+# the locked versions first (hashes checked; a layer that only changes with the lock)
+COPY requirements/py311.lock requirements/py311.lock
+RUN /opt/sectionist/bin/pip install --upgrade pip wheel \
+ && /opt/sectionist/bin/pip install --require-hashes -r requirements/py311.lock
 COPY pyproject.toml README.md ./
-COPY store/ store/
-COPY analysis/ analysis/
-COPY dashboard/ dashboard/
 COPY sectionist/ sectionist/
-COPY assets/ assets/
 COPY deploy/gunicorn.conf.py deploy/gunicorn.conf.py
 # editable: the code stays in /app, which is copied as is into the runtime stage (same path)
-RUN /opt/sectionist/bin/pip install --upgrade pip wheel \
- && /opt/sectionist/bin/pip install -e .
+RUN /opt/sectionist/bin/pip install --no-deps -e .
 
 # ---- runtime: the venv and the code, no compilers, no pip cache ----------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
