@@ -44,16 +44,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sectionist.analysis.corpus.demo import Segment, _filter, grid_step, make_corpus, synth_song, write_wav
+from sectionist.analysis.corpus.demo import make_corpus, synth_song
+from sectionist.analysis.corpus.demoplan import Segment, grid_step
+from sectionist.analysis.corpus.synth import butter_filter
+from sectionist.analysis.corpus.wavwriter import write_wav
 from sectionist.store.fileio import atomic_write
 
 
 def _produce(y, rng, sample_rate):
     """A song's own "production": low-pass tilt and a bed of high-passed noise at a random SNR."""
     cutoff = float(rng.uniform(2500, 11000))
-    y = 0.5 * y + 0.5 * _filter("lowpass", y, min(cutoff, 0.45 * sample_rate), sample_rate)
+    y = 0.5 * y + 0.5 * butter_filter("lowpass", y, min(cutoff, 0.45 * sample_rate), sample_rate)
     snr_db = float(rng.uniform(18, 35))
-    noise = _filter("highpass", rng.standard_normal(y.size), 2000.0, sample_rate)
+    noise = butter_filter("highpass", rng.standard_normal(y.size), 2000.0, sample_rate)
     noise *= np.sqrt(np.mean(y**2) / max(np.mean(noise**2), 1e-12)) * 10 ** (-snr_db / 20)
     y = y + noise
     return (0.89 * y / max(np.max(np.abs(y)), 1e-12)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Tests of the demo corpus synthesiser (sectionist/analysis/corpus/demo.py).
+"""Tests of the demo corpus synthesiser (sectionist/analysis/corpus/demo.py and demoplan.py).
 
 Besides format and determinism, these check by ear-free means that the songs are music with the
 advertised properties: onsets on the 16th-note grid, the tempo recovered by librosa, and section
@@ -15,7 +15,8 @@ import librosa
 import numpy as np
 import pytest
 
-from sectionist.analysis.corpus.demo import LABELS, MIN_SECONDS, grid_step, make_corpus, song_structure, synth_song
+from sectionist.analysis.corpus.demo import make_corpus, synth_song
+from sectionist.analysis.corpus.demoplan import LABELS, MIN_SECONDS, grid_step, song_structure
 from sectionist.analysis.errors import ParameterError
 
 SR = 22050

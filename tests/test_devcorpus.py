@@ -1,4 +1,4 @@
-"""``sectionist.analysis.corpus.devcorpus`` and ``sectionist dev-corpus``: songs of real timbres with exact truth.
+"""``sectionist.analysis.corpus.devcorpus`` (with ``devsongs``) and ``sectionist dev-corpus``: songs of real timbres with exact truth.
 
 Needs the Debian packages fluidsynth and fluid-soundfont-gm (scripts/install-system-deps.sh).
 """
@@ -13,7 +13,8 @@ import pytest
 import soundfile as sf
 
 from sectionist.analysis.corpus import devcorpus
-from sectionist.analysis.corpus.devcorpus import FORMS, compose_song, make_dev_corpus, song_midi
+from sectionist.analysis.corpus.devcorpus import make_dev_corpus
+from sectionist.analysis.corpus.devsongs import FORMS, compose_song, song_midi
 from sectionist.analysis.errors import InputError, ParameterError
 from sectionist.analysis.evaluate import read_reference
 from sectionist.cli import main
