@@ -7,11 +7,12 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`sectionist.analysis.embeddings.cli`: ``models``, ``embed``;
 - :mod:`sectionist.analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
-- :mod:`sectionist.analysis.commands.corpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
+- :mod:`sectionist.analysis.corpus.devcorpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
 - :mod:`sectionist.analysis.export`: ``export``;
 - :mod:`sectionist.analysis.sections.soundtracks`: ``tracks``;
 - :mod:`sectionist.dashboard.auth.users_cli`, :mod:`sectionist.dashboard.judging.cli`, :mod:`sectionist.dashboard.judging.runs_cli`,
   :mod:`sectionist.dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
+- :mod:`sectionist.dashboard.migrations.cli`: ``db`` (``db upgrade``, ``db current``: the database's schema);
 - this module: ``sync``.
 
 The options that many commands share (``--store``, the S3 options, the database options) are
@@ -107,7 +108,7 @@ def cmd_sync(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis import __version__, evaluate, export, modeling, structure
     from sectionist.analysis.commands import analyze as commands
-    from sectionist.analysis.commands import corpus as corpus_commands
+    from sectionist.analysis.corpus import devcorpus
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.sections import soundtracks
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.dashboard import cli as serve_cli
     from sectionist.dashboard.judging import cli as judgements_cli, runs_cli
     from sectionist.dashboard.auth import users_cli
+    from sectionist.dashboard.migrations import cli as db_cli
 
     parser = argparse.ArgumentParser(
         prog="sectionist",
@@ -135,10 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     judgements_cli.register_cli(sub, options)
     runs_cli.register_cli(sub, options)
     serve_cli.register_cli(sub, options)
+    db_cli.register_cli(sub, options)
     modeling.register_cli(sub, options)
     refit.register_cli(sub, options)
     export.register_cli(sub, options)
-    corpus_commands.register_cli(sub, options)
+    devcorpus.register_cli(sub, options)
     evaluate.register_cli(sub, options)
     structure.register_cli(sub, options)
     soundtracks.register_cli(sub, options)

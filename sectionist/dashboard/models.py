@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,10 +32,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from sectionist.analysis.errors import ParameterError, SectionistError, StoreError
+from sectionist.analysis.errors import ParameterError, SectionistError
 
 # the vocabulary lives in a module without imports (the statistics use it without SQLAlchemy)
 from sectionist.dashboard.vocabulary import CLUSTER_VERDICTS, JUDGING_ROLES, ROLES, VERDICTS  # noqa: F401 - re-exported
@@ -257,7 +256,9 @@ class Database:
         SQLAlchemy URL: ``sqlite:///path/to/file.sqlite`` or ``postgresql://user@host/db``
         (``postgresql://`` is mapped to the psycopg 3 driver).
     create : bool
-        Create missing tables (safe to call from several processes at once).
+        Check the schema on opening (:meth:`create_tables`): a new, empty database is created at
+        the newest migration; one at an older schema is refused (:class:`SchemaOutOfDate`, whose
+        message names ``sectionist db upgrade``). False: open as is (``sectionist db`` does).
     """
 
     def __init__(self, url: str, *, create: bool = True):
@@ -297,18 +298,16 @@ class Database:
                     self._pid = os.getpid()
 
     def create_tables(self) -> None:
-        """Create the tables that are missing (several workers may call this at once)."""
-        for attempt in range(5):
-            try:
-                with self.engine.execution_options(sqlite_begin_immediate=True).begin() as conn:
-                    if not self.is_sqlite:
-                        conn.execute(text("SELECT pg_advisory_xact_lock(7345120001)"))
-                    Base.metadata.create_all(conn)
-                return
-            except OperationalError as exc:  # another process created them in between
-                if attempt == 4:
-                    raise StoreError(f"{self.safe_url}: cannot create the tables ({exc.orig})") from None
-                time.sleep(0.2 * (attempt + 1))
+        """Make sure the database has this release's schema (several processes may call this at once).
+
+        An empty database is created at the newest revision of :mod:`sectionist.dashboard.migrations`
+        (and that revision recorded); a database made by an earlier release, or at an older
+        revision, raises :class:`~sectionist.dashboard.migrations.SchemaOutOfDate`: only
+        ``sectionist db upgrade`` changes the schema of a database that holds data.
+        """
+        from sectionist.dashboard.migrations import ensure_schema
+
+        ensure_schema(self)
 
     @property
     def safe_url(self) -> str:
