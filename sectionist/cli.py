@@ -8,7 +8,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`sectionist.analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
 - :mod:`sectionist.analysis.commands.corpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
-- :mod:`sectionist.analysis.export`: ``export``;
+- :mod:`sectionist.analysis.commands.export`: ``export``;
 - :mod:`sectionist.analysis.sections.soundtracks`: ``tracks``;
 - :mod:`sectionist.dashboard.auth.users_cli`, :mod:`sectionist.dashboard.judging.cli`, :mod:`sectionist.dashboard.judging.runs_cli`,
   :mod:`sectionist.dashboard.cli`: ``users``, ``judgements``, ``runs``, ``serve``;
@@ -106,9 +106,10 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from sectionist.analysis import __version__, evaluate, export, modeling, structure
+    from sectionist.analysis import __version__, evaluate, modeling, structure
     from sectionist.analysis.commands import analyze as commands
     from sectionist.analysis.commands import corpus as corpus_commands
+    from sectionist.analysis.commands import export as export_commands
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.sections import soundtracks
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cli.register_cli(sub, options)
     modeling.register_cli(sub, options)
     refit.register_cli(sub, options)
-    export.register_cli(sub, options)
+    export_commands.register_cli(sub, options)
     corpus_commands.register_cli(sub, options)
     evaluate.register_cli(sub, options)
     structure.register_cli(sub, options)

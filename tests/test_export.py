@@ -1,4 +1,4 @@
-"""Exports (sectionist/analysis/export.py, sectionist export, the app's downloads): every format read back to the
+"""Exports (sectionist/analysis/export/, sectionist export, the app's downloads): every format read back to the
 same segments and labels — Audacity labels, XSPF (XML, start/stop options), JAMS (validated, read by
 mir_eval), MIREX .lab, Projector TSVs, the REAPER project (by the small RPP reader below), the labels
 table — plus bad names, server paths and atomic writes."""
@@ -17,7 +17,11 @@ import pandas as pd
 import pytest
 from synthetic_store import EMBEDDER, RUNS, build_synthetic_store
 
-from sectionist.analysis import export
+from sectionist.analysis.export.data import gather, read_selection, space_vectors
+from sectionist.analysis.export.files import KINDS, export_files, write_files
+from sectionist.analysis.export.names import cluster_name
+from sectionist.analysis.export.playlist import VLC_APP, VLC_NS, XSPF_NS
+from sectionist.analysis.export.reaper import rpp_quote
 from sectionist.analysis.errors import ParameterError
 from sectionist.cli import main
 from sectionist.store.schema import CLUSTERINGS, SECTIONS, SONGS
@@ -42,7 +46,7 @@ def _truth(store, run=RUN):
     """(song_id → DataFrame start_s, end_s, label) straight from the store's tables."""
     secs = store.read_table(SECTIONS)
     lab = store.read_part(CLUSTERINGS, run).set_index("section_id")["label"]
-    secs["label"] = [export.cluster_name(v) for v in lab.reindex(secs["section_id"])]
+    secs["label"] = [cluster_name(v) for v in lab.reindex(secs["section_id"])]
     return {sid: g.sort_values("start_s")[["start_s", "end_s", "label"]].reset_index(drop=True)
             for sid, g in secs.groupby("song_id")}
 
@@ -89,7 +93,7 @@ def _value(chunk, key):
 
 # ---- round trips ---------------------------------------------------------------------------------------
 def test_audacity_labels_round_trip(store):
-    files = export.export_files("audacity", export.gather(store, runs=[RUN]))
+    files = export_files("audacity", gather(store, runs=[RUN]))
     truth = _truth(store)
     assert len(files) == len(truth)
     for name, payload in files.items():
@@ -103,7 +107,7 @@ def test_audacity_labels_round_trip(store):
 def test_mirex_lab_round_trip_through_mir_eval(store, tmp_path):
     import mir_eval
 
-    files = export.export_files("lab", export.gather(store, runs=[RUN]))
+    files = export_files("lab", gather(store, runs=[RUN]))
     truth = _truth(store)
     for name, payload in files.items():
         (tmp_path / name).write_bytes(payload)
@@ -117,7 +121,7 @@ def test_jams_validates_and_mir_eval_reads_it(store, tmp_path):
     import jams
     import mir_eval
 
-    files = export.export_files("jams", export.gather(store, runs=[RUN]))
+    files = export_files("jams", gather(store, runs=[RUN]))
     truth = _truth(store)
     for name, payload in files.items():
         (tmp_path / name).write_bytes(payload)
@@ -139,10 +143,10 @@ def test_jams_validates_and_mir_eval_reads_it(store, tmp_path):
 def test_xspf_cluster_playlist_has_start_and_stop_per_section(store, tmp_path):
     lab = store.read_part(CLUSTERINGS, RUN)
     cluster = int(lab.loc[lab["label"] >= 0, "label"].mode()[0])
-    data = export.gather(store, runs=[RUN], cluster=cluster)
-    payload = export.export_files("xspf", data, location="relative", out_dir=tmp_path)["playlist.xspf"]
+    data = gather(store, runs=[RUN], cluster=cluster)
+    payload = export_files("xspf", data, location="relative", out_dir=tmp_path)["playlist.xspf"]
     root = ET.fromstring(payload)
-    ns = {"x": export.XSPF_NS, "vlc": export.VLC_NS}
+    ns = {"x": XSPF_NS, "vlc": VLC_NS}
     tracks = root.findall("x:trackList/x:track", ns)
     members = set(lab.loc[lab["label"] == cluster, "section_id"])
     secs = store.read_table(SECTIONS).set_index("section_id").loc[sorted(members)]
@@ -151,16 +155,16 @@ def test_xspf_cluster_playlist_has_start_and_stop_per_section(store, tmp_path):
     for t in tracks:
         sid = t.find("x:annotation", ns).text.split(";")[0]
         opts = dict(o.text.split("=", 1) for o in t.findall("x:extension/vlc:option", ns))
-        assert t.find("x:extension", ns).get("application") == export.VLC_APP
+        assert t.find("x:extension", ns).get("application") == VLC_APP
         assert not t.find("x:location", ns).text.startswith("/")  # relative
         got.append((sid, float(opts["start-time"]), float(opts["stop-time"])))
     got = pd.DataFrame(got, columns=["section_id", "start", "stop"]).set_index("section_id").loc[secs.index]
     np.testing.assert_allclose(got["start"], secs["start_s"], atol=1e-3)
     np.testing.assert_allclose(got["stop"], secs["end_s"], atol=1e-3)
     # the hostile title is escaped XML that parses back to the same text
-    full = export.export_files("xspf", export.gather(store, runs=[RUN]))["playlist.xspf"]
+    full = export_files("xspf", gather(store, runs=[RUN]))["playlist.xspf"]
     assert b"<b>" not in full
-    titles = [e.text for e in ET.fromstring(full).iter(f"{{{export.XSPF_NS}}}title")]
+    titles = [e.text for e in ET.fromstring(full).iter(f"{{{XSPF_NS}}}title")]
     assert any(t.startswith(HOSTILE.replace("\t", " ")) for t in titles)
 
 
@@ -171,14 +175,14 @@ def test_xspf_queue_follows_the_stored_order(store):
     cluster = int(info.index[info.index >= 0][0])
     protos = list(info.loc[cluster, "prototypes"])
     assert protos
-    data = export.gather(store, runs=[RUN], cluster=cluster, queue="prototypes")
+    data = gather(store, runs=[RUN], cluster=cluster, queue="prototypes")
     assert list(data.sections["section_id"]) == protos
 
 
 def test_projector_tsvs_align_vectors_and_metadata(store):
-    ids, X = export.space_vectors(store, EMBEDDER)
-    data = export.gather(store, runs=[r for r, *_ in RUNS])
-    files = export.export_files("projector", data, vectors=(ids, X))
+    ids, X = space_vectors(store, EMBEDDER)
+    data = gather(store, runs=[r for r, *_ in RUNS])
+    files = export_files("projector", data, vectors=(ids, X))
     vec = np.loadtxt(io.StringIO(files["vectors.tsv"].decode()), delimiter="\t")
     meta = pd.read_csv(io.BytesIO(files["metadata.tsv"]), sep="\t", dtype=str, keep_default_na=False)
     assert vec.shape == (len(meta), X.shape[1]) and len(meta) == len(ids)
@@ -186,15 +190,15 @@ def test_projector_tsvs_align_vectors_and_metadata(store):
     for i, sid in enumerate(meta["section_id"]):
         np.testing.assert_allclose(vec[i], X[row_of[sid]], rtol=1e-6, atol=1e-6)
     lab = store.read_part(CLUSTERINGS, RUN).set_index("section_id")["label"]
-    assert meta[RUN].tolist() == [export.cluster_name(v) for v in lab.reindex(meta["section_id"])]
+    assert meta[RUN].tolist() == [cluster_name(v) for v in lab.reindex(meta["section_id"])]
     assert {"song", "time"} <= set(meta.columns)
     assert not any(v.startswith("=") for v in meta["song"])  # neutralised against spreadsheet formulas
 
 
 def test_reaper_project_tracks_items_and_offsets(store, tmp_path):
     runs = [r for r, *_ in RUNS]
-    data = export.gather(store, runs=runs)
-    text = export.export_files("reaper", data, location="absolute")["project.rpp"].decode()
+    data = gather(store, runs=runs)
+    text = export_files("reaper", data, location="absolute")["project.rpp"].decode()
     root = read_rpp(text)
     assert root["name"] == "REAPER_PROJECT"
     tracks = [c for c in root["chunks"] if c["name"] == "TRACK"]
@@ -224,18 +228,18 @@ def test_reaper_project_tracks_items_and_offsets(store, tmp_path):
 
 
 def test_rpp_quoting_rules():
-    assert export.rpp_quote("plain") == '"plain"'
-    assert export.rpp_quote('say "x"') == "'say \"x\"'"
-    assert export.rpp_quote("it's \"x\"") == "`it's \"x\"`"
-    assert export.rpp_quote("a`b'c\"d") == "`a'b'c\"d`"
-    assert export.rpp_quote("two\nlines") == '"two lines"'
+    assert rpp_quote("plain") == '"plain"'
+    assert rpp_quote('say "x"') == "'say \"x\"'"
+    assert rpp_quote("it's \"x\"") == "`it's \"x\"`"
+    assert rpp_quote("a`b'c\"d") == "`a'b'c\"d`"
+    assert rpp_quote("two\nlines") == '"two lines"'
 
 
 def test_labels_table_csv_and_parquet(store):
     runs = [r for r, *_ in RUNS]
-    data = export.gather(store, runs=runs)
-    csv = pd.read_csv(io.BytesIO(export.export_files("csv", data)["sections.csv"]))
-    par = pd.read_parquet(io.BytesIO(export.export_files("parquet", data)["sections.parquet"]))
+    data = gather(store, runs=runs)
+    csv = pd.read_csv(io.BytesIO(export_files("csv", data)["sections.csv"]))
+    par = pd.read_parquet(io.BytesIO(export_files("parquet", data)["sections.parquet"]))
     assert len(csv) == len(par) == len(store.read_table(SECTIONS))
     for rid in runs:
         lab = store.read_part(CLUSTERINGS, rid).set_index("section_id")["label"]
@@ -253,7 +257,7 @@ def test_labels_table_csv_and_parquet(store):
 ])
 def test_unknown_names_list_the_valid_ones(store, kwargs, valid):
     with pytest.raises(ParameterError, match="nope|99") as exc:
-        export.gather(store, **kwargs)
+        gather(store, **kwargs)
     assert "valid:" in str(exc.value)
     if valid:
         assert valid in str(exc.value)
@@ -261,9 +265,9 @@ def test_unknown_names_list_the_valid_ones(store, kwargs, valid):
 
 def test_unknown_space_and_kind(store):
     with pytest.raises(ParameterError, match=f"unknown space 'nope'.*{EMBEDDER}"):
-        export.space_vectors(store, "nope")
+        space_vectors(store, "nope")
     with pytest.raises(ParameterError, match="unknown export kind 'midi'.*reaper"):
-        export.export_files("midi", export.gather(store, runs=[RUN]))
+        export_files("midi", gather(store, runs=[RUN]))
 
 
 def test_cli_export_and_its_errors(store, tmp_path, capsys):
@@ -275,7 +279,7 @@ def test_cli_export_and_its_errors(store, tmp_path, capsys):
     sel.write_text("\n".join(ids) + "\n")
     assert main(["export", "xspf", "--store", store.uri, "--run", RUN, "--selection", str(sel),
                  "--paths", "url", "--base-url", "https://app.example", "-o", str(tmp_path / "s.xspf")]) == 0
-    locs = [e.text for e in ET.parse(tmp_path / "s.xspf").iter(f"{{{export.XSPF_NS}}}location")]
+    locs = [e.text for e in ET.parse(tmp_path / "s.xspf").iter(f"{{{XSPF_NS}}}location")]
     assert locs == [f"https://app.example/audio/{s}.wav" for s in ids]
     assert main(["export", "reaper", "--store", store.uri, "--run", "missing-run", "-o", str(tmp_path / "p.rpp")]) == 2
     err = capsys.readouterr().err
@@ -290,13 +294,13 @@ def test_export_help_lists_every_kind(capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     out = capsys.readouterr().out
-    assert all(k in out for k in export.KINDS)
+    assert all(k in out for k in KINDS)
 
 
 # ---- the app's exports and atomic writes -------------------------------------------------------------
 def test_app_exports_hold_no_server_path(store):
     from sectionist.dashboard.media import downloads
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     data = StoreData(store.uri)
     private = str(Path(store.uri).parent)
@@ -310,7 +314,7 @@ def test_app_exports_hold_no_server_path(store):
     exp = downloads.export_data(data, [RUN], section_ids=list(data.section_ids[:3]))
     payload, ext = downloads.export_payload("xspf", exp, base_url="https://app.example", title="three")
     assert ext == "xspf"
-    locs = [e.text for e in ET.fromstring(payload).iter(f"{{{export.XSPF_NS}}}location")]
+    locs = [e.text for e in ET.fromstring(payload).iter(f"{{{XSPF_NS}}}location")]
     assert locs == [f"https://app.example/audio/{s}.wav" for s in data.section_ids[:3]]
     rpp = read_rpp(downloads.export_payload("reaper", downloads.export_data(data, [RUN]), base_url="",
                                             title="")[0].decode())
@@ -320,7 +324,7 @@ def test_app_exports_hold_no_server_path(store):
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
     target = tmp_path / "p.xspf"
-    export.write_files({"playlist.xspf": b"old"}, target)
+    write_files({"playlist.xspf": b"old"}, target)
     assert target.read_bytes() == b"old"
 
     def broken_replace(src, dst):
@@ -328,19 +332,19 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
-        export.write_files({"playlist.xspf": b"new"}, target)
+        write_files({"playlist.xspf": b"new"}, target)
     monkeypatch.undo()
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["p.xspf"]  # no temporary file left
     out = tmp_path / "many"
-    written = export.write_files({"a.txt": b"1", "b.txt": b"2"}, out)
+    written = write_files({"a.txt": b"1", "b.txt": b"2"}, out)
     assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"] == sorted(p.name for p in written)
 
 
 def test_selection_file_forms(tmp_path):
     (tmp_path / "ids.txt").write_text("# picked\nsec-1\n\nsec-2\n")
     (tmp_path / "sel.csv").write_text("section_id,note\nsec-3,x\nsec-4,y\n")
-    assert export.read_selection(tmp_path / "ids.txt") == ["sec-1", "sec-2"]
-    assert export.read_selection(tmp_path / "sel.csv") == ["sec-3", "sec-4"]
+    assert read_selection(tmp_path / "ids.txt") == ["sec-1", "sec-2"]
+    assert read_selection(tmp_path / "sel.csv") == ["sec-3", "sec-4"]
     with pytest.raises(ParameterError, match="cannot read"):
-        export.read_selection(tmp_path / "missing.txt")
+        read_selection(tmp_path / "missing.txt")

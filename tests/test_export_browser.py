@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from sectionist.analysis import export
+from sectionist.analysis.export.playlist import VLC_NS, XSPF_NS
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 
@@ -54,7 +54,7 @@ def test_clusters_playlist_download(server, tmp_path):
     assert path.suffix == ".xspf"
     payload = path.read_bytes()
     assert server["private"].encode() not in payload  # no server path in what the app exports
-    ns = {"x": export.XSPF_NS, "vlc": export.VLC_NS}
+    ns = {"x": XSPF_NS, "vlc": VLC_NS}
     tracks = ET.fromstring(payload).findall("x:trackList/x:track", ns)
     members = set(data.section_ids[label == cluster])
     assert len(tracks) == len(members) > 0

@@ -13,7 +13,8 @@ import soundfile as sf
 from sectionist.analysis.run.config import AnalysisConfig
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.evaluate import STRUCTURE_RUN, evaluate_store
-from sectionist.analysis.export import build, export_files, merge_tracks
+from sectionist.analysis.export.data import build, merge_tracks
+from sectionist.analysis.export.files import export_files
 from sectionist.analysis.sections.sectioning import SCHEMES
 from sectionist.analysis.structure import (
     STRUCTURES,

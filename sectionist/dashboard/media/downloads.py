@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sectionist.analysis import export
+from sectionist.analysis.export.data import ExportData, build
+from sectionist.analysis.export.files import export_files, zip_bytes
+from sectionist.analysis.export.names import file_stem
 from sectionist.dashboard.ui import figures
 from sectionist.dashboard.ui.i18n import N_, _
 
@@ -37,8 +39,8 @@ def choices(kinds: list[dict]) -> list[dict]:
     return [{**option, "label": _(option["label"])} for option in kinds]
 
 
-def export_data(data, run_ids, *, section_ids=None, song_ids=None) -> export.ExportData:
-    """:class:`sectionist.analysis.export.ExportData` from the app's cached tables (``data``: a StoreData)."""
+def export_data(data, run_ids, *, section_ids=None, song_ids=None) -> ExportData:
+    """:class:`sectionist.analysis.export.data.ExportData` from the app's cached tables (``data``: a StoreData)."""
     run_ids = [r for r in (run_ids or []) if r in data.runs.index]
     labels = {}
     for rid in run_ids:
@@ -46,26 +48,26 @@ def export_data(data, run_ids, *, section_ids=None, song_ids=None) -> export.Exp
         labels[rid] = pd.Series(np.where(lab >= -1, lab, np.nan), index=data.section_ids)
     cols = [c for c in ("section_id", "song_id", "scheme", "index", "start_s", "end_s") if c in data.sections]
     songs = data.songs[["title", "uri", "duration_s"]]
-    return export.build(data.sections[cols], songs, labels, data.runs.loc[run_ids] if run_ids else None,
-                        song_ids=song_ids, section_ids=section_ids)
+    return build(data.sections[cols], songs, labels, data.runs.loc[run_ids] if run_ids else None,
+                 song_ids=song_ids, section_ids=section_ids)
 
 
-def export_payload(kind: str, exp: export.ExportData, *, base_url: str, title: str) -> tuple[bytes, str]:
+def export_payload(kind: str, exp: ExportData, *, base_url: str, title: str) -> tuple[bytes, str]:
     """The bytes and file extension of one app download (a zip when the export has several files)."""
     location = "url" if kind == "xspf" else "name"
-    files = export.export_files(kind, exp, location=location, base_url=base_url, title=title,
-                                colors=figures.cluster_color)
+    files = export_files(kind, exp, location=location, base_url=base_url, title=title,
+                         colors=figures.cluster_color)
     if len(files) == 1:
         (name, payload), = files.items()
         return payload, name.rsplit(".", 1)[-1]
-    return export.zip_bytes(files), "zip"
+    return zip_bytes(files), "zip"
 
 
-def download(kind: str, exp: export.ExportData, stem: str, *, title: str) -> dict:
+def download(kind: str, exp: ExportData, stem: str, *, title: str) -> dict:
     """A ``dcc.Download`` value: the export as a file named ``{stem}.{ext}`` (the browser's base URL)."""
     from dash import dcc
     from flask import request
 
     payload, ext = export_payload(kind, exp, base_url=request.host_url.rstrip("/") + request.script_root,
                                   title=title)
-    return dcc.send_bytes(payload, f"{export.file_stem(stem, limit=120)}.{ext}")
+    return dcc.send_bytes(payload, f"{file_stem(stem, limit=120)}.{ext}")

@@ -1,0 +1,99 @@
+"""Label files, one per song and run: Audacity label tracks, MIREX ``.lab`` and JAMS."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from sectionist.analysis.errors import InputError
+from sectionist.analysis.export.data import SCHEME_PREFIX, ExportData
+from sectionist.analysis.export.names import file_stem, one_line
+
+
+def audacity_labels(segments: pd.DataFrame) -> str:
+    """An Audacity label track: one ``start<TAB>end<TAB>label`` line per segment (seconds).
+
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        ``start_s, end_s, label`` (e.g. :meth:`ExportData.segments`).
+
+    Returns
+    -------
+    str
+        What Audacity's *Import → Labels* reads (labels on one line each).
+    """
+    return "".join(f"{s:.6f}\t{e:.6f}\t{one_line(lab)}\n"
+                   for s, e, lab in zip(segments["start_s"], segments["end_s"], segments["label"]))
+
+
+def mirex_lab(segments: pd.DataFrame) -> str:
+    """A MIREX structure ``.lab`` file: ``start<TAB>end<TAB>label`` lines, labels without whitespace.
+
+    ``mir_eval.io.load_labeled_intervals`` splits on whitespace, so spaces in labels become ``_``.
+    """
+    words = [re.sub(r"\s+", "_", one_line(lab)) or "_" for lab in segments["label"]]
+    return "".join(f"{s:.6f}\t{e:.6f}\t{w}\n" for s, e, w in zip(segments["start_s"], segments["end_s"], words))
+
+
+def jams_text(segments: pd.DataFrame, *, duration: float, title: str = "", annotator: str = "",
+              description: str = "", namespace: str = "segment_open") -> str:
+    """A JAMS document of one song's segments, validated against the JAMS schema.
+
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        ``start_s, end_s, label``.
+    duration : float
+        The song's duration in seconds (``file_metadata.duration``).
+    title, annotator, description : str
+        ``file_metadata.title``, ``annotation_metadata.annotator.name`` (the run id) and
+        ``annotation_metadata.data_source``.
+    namespace : str
+        A JAMS segment namespace (``segment_open``: free labels).
+
+    Returns
+    -------
+    str
+        JSON text (``jams.load`` reads it).
+
+    Raises
+    ------
+    InputError
+        The document does not validate (e.g. a segment outside the song).
+    """
+    import jams
+
+    jam = jams.JAMS()
+    ends = segments["end_s"].to_numpy(float)
+    jam.file_metadata.duration = float(max(duration or 0.0, ends.max() if len(ends) else 0.0))
+    jam.file_metadata.title = one_line(title)
+    ann = jams.Annotation(namespace=namespace, duration=jam.file_metadata.duration)
+    ann.annotation_metadata.annotator.name = one_line(annotator)
+    ann.annotation_metadata.data_source = one_line(description)
+    ann.annotation_metadata.annotation_tools = "sectionist"
+    for s, e, lab in zip(segments["start_s"], segments["end_s"], segments["label"]):
+        ann.append(time=float(s), duration=float(e - s), value=one_line(lab), confidence=None)
+    jam.annotations.append(ann)
+    try:
+        jam.validate(strict=True)
+    except jams.SchemaError as exc:
+        raise InputError(f"JAMS of {title!r} ({annotator}) does not validate: {exc}") from None
+    return jam.dumps(indent=1)
+
+
+def song_files(data: ExportData, ext: str, write) -> dict:
+    """One file per song and label source (``{title}-{song_id[:8]}.{source}.{ext}``: bytes of
+    ``write(segments, song, source)``); every run, or every source when there are no runs."""
+    files = {}
+    for sid in data.songs.index:
+        song = data.songs.loc[sid]
+        for src in data.run_ids or data.sources():
+            seg = data.segments(sid, src)
+            if seg.empty:
+                continue
+            src_stem = file_stem(src[len(SCHEME_PREFIX):] if src.startswith(SCHEME_PREFIX) else src)
+            name = f"{file_stem(song['title'])}-{sid[:8]}.{src_stem}.{ext}"
+            files[name] = write(seg, song, src).encode("utf-8")
+    return files

@@ -1,0 +1,47 @@
+"""Tables: TensorBoard Projector TSVs and the labels table (the sections with their labels across runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sectionist.store.csvsafe import neutralise
+
+from sectionist.analysis.errors import InputError
+from sectionist.analysis.export.data import ExportData
+from sectionist.analysis.export.names import one_line
+
+
+def projector_tsvs(vectors: np.ndarray, metadata: pd.DataFrame) -> tuple[str, str]:
+    """TensorBoard Projector files: ``vectors.tsv`` (no header) and ``metadata.tsv`` (a header row).
+
+    Row ``i`` of both describes the same point. Text cells are put on one line and neutralised
+    against spreadsheet formulas (:func:`sectionist.store.csvsafe.neutralise`).
+
+    Raises
+    ------
+    InputError
+        ``vectors`` is not 2-D, has non-finite values, or its rows do not match ``metadata``'s.
+    """
+    X = np.asarray(vectors, dtype=np.float64)
+    if X.ndim != 2 or len(X) != len(metadata) or not len(X):
+        raise InputError(f"projector: vectors of shape {X.shape} for {len(metadata)} metadata rows")
+    if not np.isfinite(X).all():
+        raise InputError("projector: vectors hold non-finite values")
+    vec = "".join("\t".join(f"{v:.7g}" for v in row) + "\n" for row in X)
+    cols = [neutralise(one_line(c)) for c in metadata.columns]
+    lines = ["\t".join(cols)]
+    for row in metadata.itertuples(index=False):
+        lines.append("\t".join("" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                               else str(neutralise(one_line(v))) for v in row))
+    return vec, "\n".join(lines) + "\n"
+
+
+def labels_table(data: ExportData) -> pd.DataFrame:
+    """The sections with their labels across runs (the study's comparison table), one column per run.
+
+    Columns: ``section_id, song_id, title, scheme, index, start_s, end_s`` then each run id (its
+    cluster: −1 noise, missing: not labelled).
+    """
+    base = data.sections[["section_id", "song_id", "title", "scheme", "index", "start_s", "end_s"]].reset_index(drop=True)
+    return pd.concat([base, data.labels.reset_index(drop=True)], axis=1)
