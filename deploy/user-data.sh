@@ -106,14 +106,19 @@ chmod 0640 "$ENV_FILE.new"
 mv "$ENV_FILE.new" "$ENV_FILE"
 umask 022
 
+log "installing sectionist-admin (sectionist commands as the service user, with its settings)"
+install -m 0750 "$SRC/deploy/sectionist-admin" /usr/local/sbin/sectionist-admin
+
+# before the (re)start: the app refuses a database whose schema is older than the code's
+# (creates it on a first run, adopts a database of a release before migrations, no-op when current)
+log "upgrading the database schema"
+/usr/local/sbin/sectionist-admin db upgrade
+
 log "starting the dashboard service"
 install -m 0644 "$SRC/deploy/sectionist.service" /etc/systemd/system/sectionist.service
 systemctl daemon-reload
 systemctl enable sectionist.service
 systemctl restart sectionist.service
-
-log "installing sectionist-admin (sectionist commands as the service user, with its settings)"
-install -m 0750 "$SRC/deploy/sectionist-admin" /usr/local/sbin/sectionist-admin
 
 log "creating the first admin account ($ADMIN_USER)"
 if out="$(/usr/local/sbin/sectionist-admin users add "$ADMIN_USER" --role admin --if-missing)"; then
