@@ -16,6 +16,7 @@ import pytest
 
 from sectionist.analysis.embeddings import embed_song, get_embedder, modelcache
 from sectionist.analysis.embeddings import musicnn as M
+from sectionist.analysis.embeddings import musicnn_numpy as MN
 from sectionist.analysis.errors import ParameterError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "musicnn"
@@ -228,7 +229,7 @@ def test_front_end_reductions_equal_the_full_convolution(frames):
 
     timbral = rng.normal(size=(7, 38, 1, 5)).astype(np.float32)
     want = full_conv(timbral, (3, 3)).max(axis=2)
-    got = M._timbral_extreme(x, timbral, (3, 3), time_block=4)
+    got = MN._timbral_extreme(x, timbral, (3, 3), time_block=4)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
     for kt in (32, 64, 128):
@@ -236,6 +237,6 @@ def test_front_end_reductions_equal_the_full_convolution(frames):
         pad = ((kt - 1) // 2, kt // 2)
         want = full_conv(temporal, pad).max(axis=2)
         for block in (1, 8, 13):
-            got = M._temporal_extreme(x, temporal, pad, block=block)
+            got = MN._temporal_extreme(x, temporal, pad, block=block)
             assert got.shape == want.shape == (3, frames, 4)
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)

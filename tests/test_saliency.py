@@ -60,10 +60,10 @@ def test_tone_saliency_peaks_at_its_band(musicnn_cache):
     """A tone's saliency profile peaks at the mel band of the tone, for any direction of the embedding."""
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.embeddings import get_embedder
-    from sectionist.analysis.embeddings.musicnn import _build_torch_net
+    from sectionist.analysis.embeddings.musicnn_torch import build_torch_net
 
     emb = get_embedder("musicnn", backend="torch")
-    net = _build_torch_net(emb.net.weights, emb.net.arch, emb.net.pools, "cpu")
+    net = build_torch_net(emb.net.weights, emb.net.arch, emb.net.pools, "cpu")
     hz = saliency.band_frequencies()
     assert len(hz) == 96 and 0 < hz[0] < hz[-1] < 8000
     w = np.random.default_rng(0).standard_normal(200).astype(np.float32)

@@ -15,7 +15,7 @@ network's embedding moves the section *towards its cluster*:
 2. **Attribution.** ``|x ⊙ ∂(e_p · w_c)/∂x|`` (input × gradient, Shrikumar et al. 2017) over the
    log-mel patch ``x`` (96 bands × 187 frames ≈ 3 s): zero where a band is silent (the log-mel
    input's natural baseline), large where a band has energy *and* the target is sensitive to it.
-   The PyTorch forward pass of :mod:`sectionist.analysis.embeddings.musicnn` (exactly the NumPy one) is
+   The PyTorch forward pass of :mod:`sectionist.analysis.embeddings.musicnn_torch` (exactly the NumPy one) is
    differentiated on the CPU in batches of patches.
 3. **Averaging.** A section's patches are laid end to end, binned into ``n_time`` equal parts of the
    section and normalised to sum 1 (so loud sections do not outweigh quiet ones); the cluster's map is
@@ -248,9 +248,9 @@ def run_saliency(store, run_id: str, *, max_sections: int = MAX_SECTIONS, n_time
     if emb.dim != len(cols):
         raise InputError(f"{store.uri}: frames of {space!r} have {len(cols)} dimensions but its {emb.layer} layer "
                          f"has {emb.dim}: the manifest's embedder entry does not match the frames")
-    from sectionist.analysis.embeddings.musicnn import _build_torch_net
+    from sectionist.analysis.embeddings.musicnn_torch import build_torch_net
 
-    net = _build_torch_net(emb.net.weights, emb.net.arch, emb.net.pools, "cpu")
+    net = build_torch_net(emb.net.weights, emb.net.arch, emb.net.pools, "cpu")
     for p in net.parameters():  # only the input needs a gradient
         p.requires_grad_(False)
 
