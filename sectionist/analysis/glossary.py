@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sectionist.analysis.sections.features import FEATURE_NAMES, FEATURE_SETS, STATS
+from sectionist.analysis.sections.feature_names import FEATURE_NAMES, FEATURE_SETS, STATS
 
 PITCH_CLASSES = ("C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B")
 

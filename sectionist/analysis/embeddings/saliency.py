@@ -40,6 +40,8 @@ import pandas as pd
 from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS, SALIENCY, SECTIONS, SONGS, embedders_in, section_vectors
 
 from sectionist.analysis.errors import InputError, ParameterError, StoreError
+# the reading side lives in a light module the web process imports (numpy only); re-exported here
+from sectionist.analysis.saliency_maps import MUSICNN_EMBEDDERS, band_frequencies, map_array  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +52,9 @@ N_TIME = 16
 MAX_SECTIONS = 30
 #: Patches per backward pass (each ≈ 60 MB of activations and gradients in float32 on the CPU).
 BATCH_PATCHES = 8
-#: Embedders built on :class:`sectionist.analysis.embeddings.musicnn.MusicnnEmbedder`.
-MUSICNN_EMBEDDERS = ("musicnn", "musicnn-mtt", "vgg-msd", "vgg-mtt")
 
 
 # ---- pure steps -------------------------------------------------------------------------------
-
-
-def band_frequencies(n_mels: int | None = None, sr: int | None = None) -> np.ndarray:
-    """Centre frequency in Hz of each of musicnn's mel bands (librosa's Slaney mel, 0 to ``sr/2``)."""
-    import librosa
-
-    from sectionist.analysis.embeddings.musicnn import N_MELS, SR
-
-    n_mels = N_MELS if n_mels is None else n_mels
-    sr = SR if sr is None else sr
-    return librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
 
 
 def bin_time(m: np.ndarray, n_time: int) -> np.ndarray:
@@ -289,11 +278,6 @@ def run_saliency(store, run_id: str, *, max_sections: int = MAX_SECTIONS, n_time
 def write_saliency(store, run_id: str, df: pd.DataFrame) -> None:
     """Write (replace) the run's ``saliency`` part (atomic, as every part)."""
     store.write_part(SALIENCY, SALIENCY.part(run_id=run_id), df)
-
-
-def map_array(row) -> np.ndarray:
-    """A stored row's map as (n_freq, n_time) float32."""
-    return np.asarray(row["map"], dtype=np.float32).reshape(int(row["n_freq"]), int(row["n_time"]))
 
 
 # ---- the command ----------------------------------------------------------------------------------

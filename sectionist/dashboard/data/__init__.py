@@ -866,7 +866,7 @@ def _space_columns(space, available) -> list[str]:
     if not str(space).startswith("classical"):
         return []
     try:
-        from sectionist.analysis.sections.features import feature_columns
+        from sectionist.analysis.sections.feature_names import feature_columns
     except ImportError:  # pragma: no cover - the features module is part of the package
         return []
     try:

@@ -34,6 +34,7 @@ import numpy as np
 import werkzeug.utils
 from flask import Blueprint, abort, current_app, request
 
+from sectionist.analysis import melscale
 from sectionist.analysis.corpus.audio import open_source, read_span
 from sectionist.analysis.errors import AudioError, StoreError
 
@@ -271,17 +272,15 @@ def _media_paths_only_reach_media_routes():
 
 # ---- spectrograms ----------------------------------------------------------------------------------
 def log_mel(y: np.ndarray, sr: int, *, n_mels: int = 96, fmax: float | None = None) -> np.ndarray:
-    """Log-mel power spectrogram in dB [shape=(n_mels, t)] of mono samples ``y``."""
-    import librosa
-
+    """Log-mel power spectrogram in dB [shape=(n_mels, t)] of mono samples ``y`` (librosa's
+    melspectrogram and power_to_db, computed by :mod:`sectionist.analysis.melscale` without librosa)."""
     if y.ndim == 2:
         y = y.mean(axis=1)
     if len(y) < 2048:
         y = np.pad(y, (0, 2048 - len(y)))
     hop = max(128, len(y) // 800)
-    S = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=hop, n_mels=n_mels,
-                                       fmax=fmax or sr / 2)
-    return librosa.power_to_db(S, ref=np.max, top_db=80.0)
+    S = melscale.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=hop, n_mels=n_mels, fmax=fmax or sr / 2)
+    return melscale.power_to_db(S, ref=np.max, top_db=80.0)
 
 
 #: Frequencies (Hz) marked on the spectrograms' mel axis, where they are below its top.
@@ -291,10 +290,8 @@ FREQUENCY_TICKS = (100, 500, 1000, 2000, 4000, 8000, 16000)
 def frequency_ticks(fmax: float) -> tuple[list[float], list[str]]:
     """Tick positions on a mel axis (librosa's Slaney mel of each frequency) and their labels in Hz
     ("500", "2k") for a spectrogram whose bands reach ``fmax`` Hz."""
-    import librosa
-
     freqs = [f for f in FREQUENCY_TICKS if f <= fmax]
-    return ([float(librosa.hz_to_mel(f)) for f in freqs],
+    return ([float(melscale.hz_to_mel(f)) for f in freqs],
             [f"{f // 1000}k" if f >= 1000 else str(f) for f in freqs])
 
 
@@ -321,7 +318,6 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
     -------
     bytes
     """
-    import librosa
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedFormatter, FixedLocator
@@ -336,7 +332,7 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
     FigureCanvasAgg(fig)
     ax = fig.add_axes(SPEC_AXES)
     if fmax:
-        top = float(librosa.hz_to_mel(fmax))
+        top = float(melscale.hz_to_mel(fmax))
         ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
                   extent=(x0, x1, 0.0, top), interpolation="bilinear")
         positions, labels = frequency_ticks(fmax)

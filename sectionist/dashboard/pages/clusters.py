@@ -147,7 +147,7 @@ SALIENCY_TITLE = N_("What the network listens to")
 def saliency_block(data, run_id, cluster) -> html.Div:
     """The cluster's saliency map of a musicnn run (``sectionist saliency``), with a caption for
     musicians and the method; for another run, or before the command ran, a short note."""
-    from sectionist.analysis.embeddings.saliency import MUSICNN_EMBEDDERS, band_frequencies, map_array
+    from sectionist.analysis.saliency_maps import MUSICNN_EMBEDDERS, band_frequencies, map_array
     from sectionist.store.schema import SALIENCY
 
     space = str(data.runs.loc[run_id].get("space", ""))
