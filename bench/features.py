@@ -33,7 +33,7 @@ import resource, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[2])
 from sectionist.analysis.run.config import AnalysisConfig
-from sectionist.analysis.run.pipeline import analyze_song
+from sectionist.analysis.run.song import analyze_song
 from sectionist.analysis.corpus.audio import content_hash
 from pathlib import Path
 p = Path(sys.argv[1])

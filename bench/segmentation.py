@@ -4,11 +4,11 @@ For each song (WAV files with a truth JSON/.lab beside them, e.g. ``/tmp/devcorp
 ``sectionist dev-corpus`` or a ``sectionist demo-corpus`` folder) it times, after decoding:
 
 ``novelty``
-    the main ``novelty`` sectioning boundaries (``sectionist.analysis.sections.features.novelty_boundaries``, ≥ 8 s);
+    the main ``novelty`` sectioning boundaries (``sectionist.analysis.sections.timbre.novelty_boundaries``, ≥ 8 s);
 ``merged``
-    ``sectionist.analysis.structure.merged_structure`` (over-segmentation, clustering, merge) with its defaults;
+    ``sectionist.analysis.structure.merged.merged_structure`` (over-segmentation, clustering, merge) with its defaults;
 ``laplacian``
-    ``sectionist.analysis.structure.laplacian_structure`` (our McFee & Ellis implementation, K per song);
+    ``sectionist.analysis.structure.laplacian.laplacian_structure`` (our McFee & Ellis implementation, K per song);
 ``reference``
     :func:`gallery_laplacian` below: a faithful copy of librosa's gallery example "Laplacian
     segmentation" (``docs/examples/plot_segmentation.py``, code by Brian McFee, ISC licence), plotting
@@ -151,8 +151,10 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
 def main(argv=None) -> int:
     from sectionist.analysis.corpus.audio import load_audio
     from sectionist.analysis.evaluate import boundary_scores, label_scores, read_reference
-    from sectionist.analysis.sections.features import novelty_boundaries
-    from sectionist.analysis.structure import beat_features, laplacian_structure, merged_structure
+    from sectionist.analysis.sections.timbre import novelty_boundaries
+    from sectionist.analysis.structure.beats import beat_features
+    from sectionist.analysis.structure.laplacian import laplacian_structure
+    from sectionist.analysis.structure.merged import merged_structure
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--audio", nargs="+", default=["/tmp/devcorpus"], help="folders of WAV + truth [/tmp/devcorpus]")

@@ -3,7 +3,7 @@
 Songs are WAV files with a truth JSON/.lab beside them (``sectionist dev-corpus`` / ``demo-corpus``
 folders). Each group is ``NAME=FOLDER[:FIRST-LAST]`` (song indices in file order), e.g.
 ``tune=/tmp/devcorpus:0-11 held=/tmp/devcorpus:12-23 demo=/tmp/s1demo``. Beat-synchronous features
-(:func:`sectionist.analysis.structure.beat_features`) and the baselines' segmentations are cached under
+(:func:`sectionist.analysis.structure.beats.beat_features`) and the baselines' segmentations are cached under
 ``bench/out/structure/`` (keyed by the file's path, size and mtime), so sweeps are cheap.
 
 ``--variants`` is a JSON object ``{label: {merged_beats keyword: value}}`` (default: the ablation
@@ -94,12 +94,10 @@ def score(ref, bounds, labels, duration) -> dict:
 def main(argv=None) -> int:
     from sectionist.analysis.corpus.audio import load_audio
     from sectionist.analysis.evaluate import read_reference
-    from sectionist.analysis.structure import (
-        beat_features,
-        compute_structure,
-        frame_features,
-        merged_beats,
-    )
+    from sectionist.analysis.structure.beats import beat_features
+    from sectionist.analysis.structure.helpers import frame_features
+    from sectionist.analysis.structure.merged import merged_beats
+    from sectionist.analysis.structure.schemes import compute_structure
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("groups", nargs="+", metavar="NAME=FOLDER[:A-B]")
@@ -164,9 +162,10 @@ def main(argv=None) -> int:
 
 def _old_merged(y, sr, kw):
     """The previous ``merged`` (MFCC-bin novelty, Ward on mean MFCC/chroma/RMS), for comparison."""
-    from sectionist.analysis.structure import Structure, _merged_parts
+    from sectionist.analysis.structure.base import Structure
+    from sectionist.analysis.structure.merged import merged_parts
 
-    _, _, post, labels, _ = _merged_parts(y, sr, threshold=1.0, kernel_seconds=6.0, min_slice_seconds=2.0, window=0,
+    _, _, post, labels, _ = merged_parts(y, sr, threshold=1.0, kernel_seconds=6.0, min_slice_seconds=2.0, window=0,
                                           k=None, k_max=8, k_min=2, min_seconds=8.0, min_fraction=0.0, **kw)
     return Structure(post, labels)
 

@@ -4,7 +4,7 @@ Long files (DJ mixes, concerts, radio shows) are where a worker's memory can run
 length, a 44.1 kHz stereo WAV is built from the demo generator's songs, and two fresh processes
 read it:
 
-- ``analysis``: one worker's whole default analysis of the file (``sectionist.analysis.run.pipeline._worker``:
+- ``analysis``: one worker's whole default analysis of the file (``sectionist.analysis.run.song.run_song``:
   decoding, features, structure schemes, musicnn, the Arrow hand-off), as ``analyze`` runs it;
 - ``librosa.load``: the named reference, ``librosa.load(path, sr=22050)`` and nothing else (the
   decoded, resampled mono signal that any analysis has to hold).
@@ -33,10 +33,11 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from sectionist.analysis.run.config import AnalysisConfig
-from sectionist.analysis.run.pipeline import _init_worker, _worker
-_init_worker(1, ("musicnn",), "cpu")
+from sectionist.analysis.run.pool import init_worker
+from sectionist.analysis.run.song import run_song
+init_worker(1, ("musicnn",), "cpu")
 t = time.perf_counter()
-res = _worker(Path(sys.argv[2]), "0123456789abcdef", "x", AnalysisConfig(cluster=False))
+res = run_song(Path(sys.argv[2]), "0123456789abcdef", "x", AnalysisConfig(cluster=False))
 print(json.dumps({"status": res.status, "reason": res.reason, "seconds": time.perf_counter() - t,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

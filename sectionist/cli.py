@@ -4,6 +4,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 ``register_cli(subparsers, options)`` (kept light: heavy imports happen inside the handlers):
 
 - :mod:`sectionist.analysis.commands.analyze`: ``analyze``, ``info``, ``demo-corpus``;
+- :mod:`sectionist.analysis.commands.segment`: ``segment``;
 - :mod:`sectionist.analysis.embeddings.cli`: ``models``, ``embed``;
 - :mod:`sectionist.analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
@@ -106,10 +107,11 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from sectionist.analysis import __version__, evaluate, modeling, structure
+    from sectionist.analysis import __version__, evaluate, modeling
     from sectionist.analysis.commands import analyze as commands
     from sectionist.analysis.commands import corpus as corpus_commands
     from sectionist.analysis.commands import export as export_commands
+    from sectionist.analysis.commands import segment as segment_commands
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.sections import soundtracks
@@ -144,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_commands.register_cli(sub, options)
     corpus_commands.register_cli(sub, options)
     evaluate.register_cli(sub, options)
-    structure.register_cli(sub, options)
+    segment_commands.register_cli(sub, options)
     soundtracks.register_cli(sub, options)
     saliency.register_cli(sub, options)
     return parser

@@ -70,10 +70,10 @@ def test_the_tasks_run_in_separate_worker_processes(tmp_path):
 def _worker_drops_closing_heartbeat():
     import logging
 
-    from sectionist.analysis.run.pipeline import _init_local_dask_worker
+    from sectionist.analysis.run.pool import init_local_dask_worker
 
-    _init_local_dask_worker(1)
-    _init_local_dask_worker(1)  # once per worker process: one filter
+    init_local_dask_worker(1)
+    init_local_dask_worker(1)  # once per worker process: one filter
     log = logging.getLogger("distributed.worker")
     dropped = logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1,
                                 "Failed to communicate with scheduler during heartbeat.", None, None)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sectionist.analysis.errors import ParameterError
-from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams, SongSpectrum, feature_columns, onset_envelope, reference_features, section_features, song_tempo
+from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17, FEATURE_NAMES, FEATURE_SETS, FeatureParams, feature_columns, reference_features, section_features
+from sectionist.analysis.sections.spectrum import SongSpectrum, onset_envelope, song_tempo
 from tests.conftest import click_track, tone
 
 RTOL, ATOL = 1e-4, 1e-3
@@ -100,7 +101,8 @@ def test_song_spectrum_equals_the_separate_computations(song, extra):
 
 
 def test_song_spectrum_of_another_song_is_refused(song):
-    from sectionist.analysis.structure import beat_features, laplacian_structure
+    from sectionist.analysis.structure.beats import beat_features
+    from sectionist.analysis.structure.laplacian import laplacian_structure
 
     sp = SongSpectrum(song, SR, 512)
     assert sp.matches(song, SR, 512)
@@ -119,16 +121,16 @@ def test_cqt_with_kept_filter_banks_equals_librosa(song, bins_per_octave, n_bins
     also for a second song after the first (the banks are rescaled in place inside librosa)."""
     from librosa.core import constantq
 
-    from sectionist.analysis.sections import features
+    from sectionist.analysis.sections import spectrum
 
-    features.cqt(song[:SR], SR, bins_per_octave=bins_per_octave, n_bins=n_bins)  # installs the cache
+    spectrum.cqt(song[:SR], SR, bins_per_octave=bins_per_octave, n_bins=n_bins)  # installs the cache
     cached_fn = getattr(constantq, "__vqt_filter_fft")
     assert hasattr(cached_fn, "sectionist_original")
-    features._CQT_FILTERS.clear()
-    first = features.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
-    assert features._CQT_FILTERS  # filled
-    other = features.cqt(song[::-1].copy(), SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
-    again = features.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    spectrum._CQT_FILTERS.clear()
+    first = spectrum.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    assert spectrum._CQT_FILTERS  # filled
+    other = spectrum.cqt(song[::-1].copy(), SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
+    again = spectrum.cqt(song, SR, bins_per_octave=bins_per_octave, n_bins=n_bins)
     monkeypatch.setattr(constantq, "__vqt_filter_fft", cached_fn.sectionist_original)
     kw = dict(sr=SR, hop_length=512, bins_per_octave=bins_per_octave, n_bins=n_bins)
     reference = librosa.cqt(y=song, **kw)
@@ -140,10 +142,10 @@ def test_long_songs_get_their_spectrograms_over_chunks(monkeypatch):
     """Past LONG_SONG_SECONDS the mel spectrogram and the CQT are computed over chunks (bounded
     transient memory) and equal the whole-song transforms up to float rounding, seams included;
     a transform that trims its last frame is trimmed the same."""
-    from sectionist.analysis.sections import features
+    from sectionist.analysis.sections import spectrum
 
-    monkeypatch.setattr(features, "LONG_SONG_SECONDS", 20.0)
-    monkeypatch.setattr(features, "CHUNK_SECONDS", 7.0)
+    monkeypatch.setattr(spectrum, "LONG_SONG_SECONDS", 20.0)
+    monkeypatch.setattr(spectrum, "CHUNK_SECONDS", 7.0)
     sr = 8000
     rng = np.random.default_rng(3)
     t = np.arange(int(sr * 47.3)) / sr
@@ -154,30 +156,30 @@ def test_long_songs_get_their_spectrograms_over_chunks(monkeypatch):
         calls.append(len(seg))
         return librosa.feature.melspectrogram(y=seg, sr=sr, hop_length=256)
 
-    chunked = features.chunked_frames(mel, y, sr, 256, margin_s=2048 / sr)
+    chunked = spectrum.chunked_frames(mel, y, sr, 256, margin_s=2048 / sr)
     assert len(calls) == 7  # 47.3 s in 7 s chunks
     whole = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=256)
     assert chunked.shape == whole.shape
     np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-6 * whole.max())
-    C = features.cqt(y, sr, hop_length=256, bins_per_octave=36, n_bins=6 * 36, magnitude=True)
+    C = spectrum.cqt(y, sr, hop_length=256, bins_per_octave=36, n_bins=6 * 36, magnitude=True)
     ref = np.abs(librosa.cqt(y=y, sr=sr, hop_length=256, bins_per_octave=36, n_bins=6 * 36))
     assert C.shape == ref.shape and C.dtype == ref.dtype
     np.testing.assert_allclose(C, ref, rtol=1e-3, atol=1e-4 * ref.max())
-    trimmed = features.chunked_frames(lambda seg: mel(seg)[:, :-1], y, sr, 256, margin_s=2048 / sr)
+    trimmed = spectrum.chunked_frames(lambda seg: mel(seg)[:, :-1], y, sr, 256, margin_s=2048 / sr)
     assert trimmed.shape[1] == whole.shape[1] - 1
     short = y[: sr * 15]  # under LONG_SONG_SECONDS: one call, librosa's own result
-    assert np.array_equal(features._mel_power(short, sr, 256), librosa.feature.melspectrogram(y=short, sr=sr, hop_length=256))
+    assert np.array_equal(spectrum._mel_power(short, sr, 256), librosa.feature.melspectrogram(y=short, sr=sr, hop_length=256))
 
 
 def test_long_song_beats_come_from_the_chunked_tempo_seed(song, monkeypatch):
     """A long song's beat tracker gets its tempo from tempo_seed (tempogram averaged over chunks):
     the estimate librosa makes itself, so the same beats."""
-    from sectionist.analysis.sections import features
+    from sectionist.analysis.sections import spectrum
 
     env = librosa.onset.onset_strength(y=song, sr=SR, hop_length=512)
-    monkeypatch.setattr(features, "CHUNK_SECONDS", 9.0)  # 34 s of envelope in 4 chunks
-    assert features.tempo_seed(env, SR, 512) == librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=512)[0]
-    monkeypatch.setattr(features, "LONG_SONG_SECONDS", 20.0)
+    monkeypatch.setattr(spectrum, "CHUNK_SECONDS", 9.0)  # 34 s of envelope in 4 chunks
+    assert spectrum.tempo_seed(env, SR, 512) == librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=512)[0]
+    monkeypatch.setattr(spectrum, "LONG_SONG_SECONDS", 20.0)
     sp = SongSpectrum(song, SR, 512)
     _, beats = librosa.beat.beat_track(y=song, sr=SR, hop_length=512, trim=False)
     assert np.array_equal(sp.beat_frames(), beats)

@@ -13,14 +13,9 @@ import pytest
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.sections.lab import MERGED_DEFAULTS, THRESHOLDS, LabParams, SegmentationSweep, check_scheme_name, save_scheme
-from sectionist.analysis.structure import (
-    MERGED_VERSION,
-    BeatFeatures,
-    beat_features,
-    merged_beats,
-    merged_structure,
-    novelty_structure,
-)
+from sectionist.analysis.structure.beats import BeatFeatures, beat_features
+from sectionist.analysis.structure.merged import MERGED_VERSION, merged_beats, merged_structure
+from sectionist.analysis.structure.novelty import novelty_structure
 from sectionist.store import open_store
 from sectionist.store.schema import SEGMENTS
 
@@ -268,7 +263,7 @@ def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
     # 'merged' part that 'sectionist segment' wrote for the same song
     from synthetic_store import add_beat_clicks, build_synthetic_store
 
-    from sectionist.analysis.structure import segment_store
+    from sectionist.analysis.structure.writer import segment_store
     from sectionist.dashboard.data import StoreData
     from sectionist.dashboard.data.lab import lab_view, params_from_controls
 

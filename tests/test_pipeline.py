@@ -346,7 +346,7 @@ def test_cores_are_the_ones_this_process_may_use():
     import subprocess
 
     code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
-            "from sectionist.analysis.run.config import AnalysisConfig; from sectionist.analysis.run.cpu import available_cores; from sectionist.analysis.run.pipeline import worker_threads; "
+            "from sectionist.analysis.run.config import AnalysisConfig; from sectionist.analysis.run.cpu import available_cores; from sectionist.analysis.run.pool import worker_threads; "
             "print(available_cores(), worker_threads(1), AnalysisConfig().worker_count(40, 1e6))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.split()
@@ -368,28 +368,35 @@ def _blas_threads():
     return sorted({pool["num_threads"] for pool in threadpool_info()} | torch_threads)
 
 
+def _feature_threads():
+    from sectionist.analysis.sections import features
+
+    return features._DEFAULT_THREADS
+
+
 def test_worker_processes_share_the_cores_out():
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from sectionist.analysis.run.pipeline import _init_worker, pool_context, worker_threads
+    from sectionist.analysis.run.pool import init_worker, pool_context, worker_threads
 
     assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 2
     assert worker_threads(4, cores=16) == 4 and worker_threads(8, cores=2) == 1
     # the limit reaches the BLAS pools NumPy already opened when the task was unpickled, and SciPy's
     # and scikit-learn's pools, which a song opens later
     for ctx in (pool_context(), mp.get_context("spawn")):  # the pool's own (a forkserver on Linux) and spawn
-        with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(1,)) as pool:
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=init_worker, initargs=(1,)) as pool:
             assert pool.submit(_blas_threads).result() == [1]
+            assert pool.submit(_feature_threads).result() == 1  # section features: one block at a time
     assert pool_context().get_start_method() == ("forkserver" if sys.platform == "linux" else "spawn")
 
 
 def test_the_pool_server_starts_early_only_when_a_pool_is_likely(tmp_path, monkeypatch):
-    from sectionist.analysis.run.pipeline import _pool_likely
+    from sectionist.analysis.run.pool import pool_likely
 
     files = make_songs(tmp_path / "songs", n=2, seconds=20.0)
-    assert _pool_likely(files, AnalysisConfig(workers=2)) and not _pool_likely(files, AnalysisConfig(workers=1))
+    assert pool_likely(files, AnalysisConfig(workers=2)) and not pool_likely(files, AnalysisConfig(workers=1))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    assert not _pool_likely(files, AnalysisConfig())  # 40 s of audio: one process
+    assert not pool_likely(files, AnalysisConfig())  # 40 s of audio: one process
     monkeypatch.setattr("sectionist.analysis.run.config.POOL_MIN_AUDIO_S", 30.0)
-    assert _pool_likely(files, AnalysisConfig())
+    assert pool_likely(files, AnalysisConfig())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sectionist.analysis.errors import ParameterError
-from sectionist.analysis.sections.features import novelty_boundaries
+from sectionist.analysis.sections.timbre import novelty_boundaries
 from sectionist.analysis.sections.sectioning import SCHEMES, beat_sections, fixed_sections, make_sections, novelty_sections, select_central
 from tests.conftest import click_track
 

@@ -16,26 +16,13 @@ from sectionist.analysis.evaluate import STRUCTURE_RUN, evaluate_store
 from sectionist.analysis.export.data import build, merge_tracks
 from sectionist.analysis.export.files import export_files
 from sectionist.analysis.sections.sectioning import SCHEMES
-from sectionist.analysis.structure import (
-    STRUCTURES,
-    BeatFeatures,
-    beat_features,
-    checkerboard_novelty,
-    cluster_slices,
-    compute_structure,
-    enforce_min_length,
-    laplacian_embedding,
-    merge_clustered,
-    merge_slices,
-    merged_beats,
-    multiscale_novelty,
-    novelty_peaks,
-    repetition_mass,
-    segment_rows,
-    slice_means,
-    song_segments,
-    weighted_kmeans,
-)
+from sectionist.analysis.structure.beats import BeatFeatures, beat_features
+from sectionist.analysis.structure.checkerboard import checkerboard_novelty, multiscale_novelty, novelty_peaks
+from sectionist.analysis.structure.graph import laplacian_embedding, repetition_mass
+from sectionist.analysis.structure.helpers import enforce_min_length, merge_slices, slice_means, weighted_kmeans
+from sectionist.analysis.structure.merged import cluster_slices, merge_clustered, merged_beats
+from sectionist.analysis.structure.schemes import STRUCTURES, compute_structure
+from sectionist.analysis.structure.writer import segment_rows, song_segments
 from sectionist.cli import main
 from sectionist.store import open_store
 from sectionist.store.schema import SECTIONS, SEGMENTS, SONGS
@@ -284,7 +271,7 @@ def test_beat_features_cover_the_song_on_beats(abab, abab_features):
 
 
 def test_checkerboard_novelty_equals_the_features_curve_and_peaks_obey_distance():
-    from sectionist.analysis.sections.features import novelty_curve
+    from sectionist.analysis.sections.timbre import novelty_curve
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (40, 6)), rng.normal(4, 1, (40, 6)), rng.normal(0, 1, (40, 6))])
@@ -388,7 +375,7 @@ def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):
 
 def test_shared_spectrum_gives_the_same_segments(abab):
     """analyze hands song_segments the song's SongSpectrum (beats and MFCCs once): same rows as without."""
-    from sectionist.analysis.sections.features import SongSpectrum
+    from sectionist.analysis.sections.spectrum import SongSpectrum
 
     schemes = ["merged", "novelty", "laplacian"]
     alone = song_segments("a" * 16, abab, SR, schemes)
@@ -402,8 +389,6 @@ def test_shared_spectrum_gives_the_same_segments(abab):
 
 
 def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
-    from sectionist.analysis.structure import merge_clustered
-
     # a 2 s slice of another cluster between two of cluster 0 is absorbed (min 6 s): what is left is
     # one cluster twice in a row, so it merges into one segment ("repeated until nothing more merges")
     pre = np.array([[0.0, 10.0], [10.0, 12.0], [12.0, 22.0]])
@@ -419,26 +404,26 @@ def test_merge_clustered_joins_neighbours_left_in_one_cluster_by_absorption():
 def test_merged_builds_the_recurrence_graph_once_and_equals_the_separate_calls(monkeypatch):
     """The graph and the repetition test share one harmony recurrence: same values as each
     computing its own, one computation."""
-    import sectionist.analysis.structure as st
+    from sectionist.analysis.structure import graph
 
     song = parts_song("ABAB", seed=3)
     fresh = parts_song("ABAB", seed=3)
-    expected_mass = st.repetition_mass(fresh.harmony)
-    expected_A = st.laplacian_affinity(fresh.harmony.T, fresh.timbre.T)
+    expected_mass = graph.repetition_mass(fresh.harmony)
+    expected_A = graph.laplacian_affinity(fresh.harmony.T, fresh.timbre.T)
     calls = []
-    real = st.harmony_recurrence
-    monkeypatch.setattr(st, "harmony_recurrence", lambda C: calls.append(1) or real(C))
-    r = st.merged_beats(song)
+    real = graph.harmony_recurrence
+    monkeypatch.setattr(graph, "harmony_recurrence", lambda C: calls.append(1) or real(C))
+    r = merged_beats(song)
     assert len(calls) == 1
     assert r["repeat_mass"] == expected_mass
-    assert np.array_equal(st.laplacian_affinity(song.harmony.T, song.timbre.T, recurrence=song.recurrence()),
+    assert np.array_equal(graph.laplacian_affinity(song.harmony.T, song.timbre.T, recurrence=song.recurrence()),
                           expected_A)
 
 
 def test_long_files_are_segmented_on_at_most_max_beats_units():
     """Memory and time of the n × n graphs stay bounded on a long file: past MAX_BEATS beats, every
     k-th beat is a unit; a song with fewer keeps all of its beats."""
-    import sectionist.analysis.structure as st
+    from sectionist.analysis.structure import beats as st
 
     few = np.arange(0, 1000 * 20, 20)
     assert np.array_equal(st.coarsen_beats(few), few)

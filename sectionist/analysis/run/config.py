@@ -107,7 +107,7 @@ class AnalysisConfig:
             value = self.structure_schemes
             object.__setattr__(self, "structure_schemes", tuple(value.split(",") if isinstance(value, str) else value))
         if self.structure_schemes:
-            from sectionist.analysis.structure import STRUCTURES
+            from sectionist.analysis.structure.schemes import STRUCTURES
 
             for name in self.structure_schemes:
                 STRUCTURES[name]  # unknown: ParameterError listing the known schemes
@@ -117,7 +117,7 @@ class AnalysisConfig:
         so a scheme whose method or defaults changed is recomputed)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_HASHED}
         if self.structure_schemes:
-            from sectionist.analysis.structure import STRUCTURES
+            from sectionist.analysis.structure.schemes import STRUCTURES
 
             d["structure_schemes"] = tuple(STRUCTURES[name].key for name in self.structure_schemes)
         return d
@@ -132,7 +132,7 @@ class AnalysisConfig:
         the machine's cores, but one process for a single song or less than :data:`POOL_MIN_AUDIO_S` of
         audio. Measured on the 2-core machine with spawned workers (~5 s to start them): 2 songs of
         30 s took 2.6 s in one process and 6.8 s on 2 workers, 16 songs 7.8–10.1 s and 11.7–13.8 s,
-        120 songs 97 s and 68 s. Workers forked from the forkserver (:func:`sectionist.analysis.run.pipeline.pool_context`)
+        120 songs 97 s and 68 s. Workers forked from the forkserver (:func:`sectionist.analysis.run.pool.pool_context`)
         start faster: 16 songs of 30 s (8 minutes) in a fresh process took 10.5 s in one process and
         7.6 s on 2 workers. The threshold stays at 10 minutes, where the pool pays either way."""
         if self.workers is not None:

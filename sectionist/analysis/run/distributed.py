@@ -2,7 +2,7 @@
 
 ``ADDRESS`` is ``local:N`` (a :class:`distributed.LocalCluster` of N worker processes on this
 machine, loopback only) or the address of a running scheduler (``tcp://host:8786``). Each song is
-one task running :func:`sectionist.analysis.run.pipeline.analyze_song` on a worker; the worker returns the song's
+one task running :func:`sectionist.analysis.run.song.analyze_song` on a worker; the worker returns the song's
 table parts and the process that called ``analyze`` writes them to the store, song by song, in the
 same order as a local run (parts first, the ``songs`` part last). So the resume, failure and
 atomicity rules are exactly those of a local run: a song counts as done only once its ``songs``
@@ -152,7 +152,7 @@ def run_songs(client, todo, cfg, *, work, init, lost):
     cfg : AnalysisConfig
     work : callable
         ``work(path, song_id, digest, cfg) -> SongResult``, run on a worker (a module-level
-        function, so that it pickles by reference: :func:`sectionist.analysis.run.pipeline._worker`).
+        function, so that it pickles by reference: :func:`sectionist.analysis.run.song.run_song`).
     init : callable
         Run once in each worker process before its first song (thread settings).
     lost : callable

@@ -3,14 +3,14 @@ cheap steps per setting, cached, so that moving a slider of the lab page (``sect
 costs a look-up or a clustering and merge of a few dozen slices.
 
 Per song, once (:class:`SegmentationSweep`): the beat-synchronous features
-(:func:`~sectionist.analysis.structure.beat_features`), the Laplacian embedding of the beats' recurrence graph and
-the multi-scale novelty curve (:func:`~sectionist.analysis.structure.merged_front`), and the slice edges of every
+(:func:`~sectionist.analysis.structure.beats.beat_features`), the Laplacian embedding of the beats' recurrence graph and
+the multi-scale novelty curve (:func:`~sectionist.analysis.structure.merged.merged_front`), and the slice edges of every
 threshold of :data:`THRESHOLDS` × minimum slice length of :data:`MIN_SLICE_BEATS`
-(:func:`~sectionist.analysis.structure.slice_edges`). Per setting: the slices clustered by their mean place in the
-embedding (:func:`~sectionist.analysis.structure.cluster_slices`, weighted K-Means; kept in an LRU keyed by the
+(:func:`~sectionist.analysis.structure.merged.slice_edges`). Per setting: the slices clustered by their mean place in the
+embedding (:func:`~sectionist.analysis.structure.merged.cluster_slices`, weighted K-Means; kept in an LRU keyed by the
 slice edges and K, so thresholds giving the same slices share one clustering) and merged
-(:func:`~sectionist.analysis.structure.merge_clustered`; results in an LRU keyed by the edges and the merge
-settings). These are the steps :func:`~sectionist.analysis.structure.merged_beats` chains, with the scheme's own
+(:func:`~sectionist.analysis.structure.merged.merge_clustered`; results in an LRU keyed by the edges and the merge
+settings). These are the steps :func:`~sectionist.analysis.structure.merged.merged_beats` chains, with the scheme's own
 defaults for everything the lab has no control for (kernels, novelty features, embedding dimensions,
 K range, seed), so the lab at :class:`LabParams`'s defaults is exactly the ``merged`` segmentation
 ``analyze`` and ``sectionist segment`` store (``tests/test_lab.py`` checks it); merge off: the
@@ -34,24 +34,23 @@ import numpy as np
 from sectionist.store.schema import SEGMENTS
 
 from sectionist.analysis.errors import ParameterError
-from sectionist.analysis.structure import (
+from sectionist.analysis.structure.base import Structure
+from sectionist.analysis.structure.beats import BeatFeatures, beat_features
+from sectionist.analysis.structure.checkerboard import novelty_prominence
+from sectionist.analysis.structure.graph import repetition_mass
+from sectionist.analysis.structure.merged import (
     MERGED_VERSION,
-    BeatFeatures,
-    Structure,
-    _one_segment,
-    beat_features,
     cluster_slices,
     merge_clustered,
     merged_beats,
     merged_front,
-    novelty_prominence,
-    repetition_mass,
-    segment_rows,
+    one_segment,
     slice_edges,
     song_repeats,
 )
+from sectionist.analysis.structure.writer import segment_rows
 
-#: ``merged``'s defaults (:func:`sectionist.analysis.structure.merged_beats`): the lab's starting settings and
+#: ``merged``'s defaults (:func:`sectionist.analysis.structure.merged.merged_beats`): the lab's starting settings and
 #: the values of what it has no control for.
 MERGED_DEFAULTS: dict = {name: p.default for name, p in inspect.signature(merged_beats).parameters.items()
                          if p.default is not inspect.Parameter.empty}
@@ -135,7 +134,7 @@ class LabResult:
         return len(self.post)
 
     def structure(self) -> Structure:
-        """The post-merge segmentation as a :class:`~sectionist.analysis.structure.Structure` (what is saved):
+        """The post-merge segmentation as a :class:`~sectionist.analysis.structure.base.Structure` (what is saved):
         the lab's settings, ``merged``'s fixed ones and version, and the slices before merging."""
         fixed = {key: (list(MERGED_DEFAULTS[key]) if isinstance(MERGED_DEFAULTS[key], tuple) else MERGED_DEFAULTS[key])
                  for key in _FIXED}
@@ -156,7 +155,7 @@ class SegmentationSweep:
         Mono audio.
     sr : int
     features : BeatFeatures, optional
-        Precomputed :func:`sectionist.analysis.structure.beat_features` of the song (else computed from ``y``).
+        Precomputed :func:`sectionist.analysis.structure.beats.beat_features` of the song (else computed from ``y``).
     cache_size : int
         Clusterings and merge results kept, each (least recently used dropped first).
 
@@ -165,7 +164,8 @@ class SegmentationSweep:
 
     def __init__(self, y: np.ndarray | None, sr: int, *, features: BeatFeatures | None = None, cache_size: int = 4096):
         if features is not None and not isinstance(features, BeatFeatures):
-            raise ParameterError("features: expected the BeatFeatures of sectionist.analysis.structure.beat_features(y, sr) "
+            raise ParameterError("features: expected the BeatFeatures of "
+                                 "sectionist.analysis.structure.beats.beat_features(y, sr) "
                                  f"(got {type(features).__name__})")
         self.features = features if features is not None else beat_features(y, sr)
         self.duration = self.features.duration
@@ -209,7 +209,7 @@ class SegmentationSweep:
 
     def edges(self, threshold: float, min_slice_beats: int) -> np.ndarray:
         """Beat indices of the slice edges at ``threshold`` and ``min_slice_beats``
-        (:func:`sectionist.analysis.structure.slice_edges`; ``[0, n]`` when the song is too short for two slices)."""
+        (:func:`sectionist.analysis.structure.merged.slice_edges`; ``[0, n]`` when the song is too short for two slices)."""
         key = (round(float(threshold), 6), int(min_slice_beats))
         edges = self._edges.get(key)
         if edges is None:
@@ -271,7 +271,7 @@ class SegmentationSweep:
 
     def _compute(self, edges, p: LabParams):
         if len(edges) == 2 and (self._front is None or self.features.n < 2 * p.min_slice_beats + 1):
-            r = _one_segment(self.features)  # as merged_beats answers a song too short for two slices
+            r = one_segment(self.features)  # as merged_beats answers a song too short for two slices
             out = (r["pre"], r["pre_labels"], r["post"], r["labels"])
             k_used = 1
         else:

@@ -112,8 +112,8 @@ def novelty_sections(duration_s: float, *, boundaries_s: np.ndarray, min_section
 @register("merged", help="novelty over-segmentation, then clustered slices with same-cluster neighbours merged "
                           "(sectionist.analysis.structure; sections ≥ 6 s)")
 def merged_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.ndarray:
-    """The segments of :func:`sectionist.analysis.structure.merged_structure` with its defaults [shape=(k, 2)], seconds."""
-    from sectionist.analysis.structure import merged_structure
+    """The segments of :func:`sectionist.analysis.structure.merged.merged_structure` with its defaults [shape=(k, 2)], seconds."""
+    from sectionist.analysis.structure.merged import merged_structure
 
     return merged_structure(y, sr).bounds
 
@@ -121,8 +121,8 @@ def merged_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.nda
 @register("laplacian", help="McFee & Ellis (2014) Laplacian segmentation on beat-synchronous features "
                              "(sectionist.analysis.structure)")
 def laplacian_sections(duration_s: float, *, y: np.ndarray, sr: int, **_) -> np.ndarray:
-    """The segments of :func:`sectionist.analysis.structure.laplacian_structure` [shape=(k, 2)], seconds."""
-    from sectionist.analysis.structure import laplacian_structure
+    """The segments of :func:`sectionist.analysis.structure.laplacian.laplacian_structure` [shape=(k, 2)], seconds."""
+    from sectionist.analysis.structure.laplacian import laplacian_structure
 
     return laplacian_structure(y, sr).bounds
 
