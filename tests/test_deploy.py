@@ -348,7 +348,7 @@ def gunicorn_app(served_store, tmp_path_factory):
     blocked.mkdir(parents=True)
     (blocked / "__init__.py").write_text("raise ImportError('torch is not installed in the image')\n")
     env["PYTHONPATH"] = os.pathsep.join([str(app_dir), str(blocked.parent)])
-    where = subprocess.run([sys.executable, "-c", "import analysis, dashboard; print(dashboard.__file__, analysis.__file__)"],
+    where = subprocess.run([sys.executable, "-c", "import sectionist; print(sectionist.__file__)"],
                            cwd=app_dir, env=env, capture_output=True, text=True, check=True).stdout
     assert all(path.startswith(str(app_dir)) for path in where.split()), where
     log = open(tmp / "gunicorn.log", "wb")

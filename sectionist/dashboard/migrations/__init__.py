@@ -143,7 +143,7 @@ def _with_retries(fn, db):
 def upgrade_command(url: str) -> str:
     """The command that upgrades the database at ``url`` (a URL without its password)."""
     cmd = f"sectionist db upgrade --db {shlex.quote(url)}"
-    hint = "--store DIR for a store's default database, or $SECTIONIST_DB_URL"
+    hint = "or --store DIR for a store's default database"
     if ":***@" in url:
         hint = "the password is hidden here: give the full URL, or set $SECTIONIST_DB_URL and leave --db out"
     return f"{cmd} ({hint})"
