@@ -106,7 +106,7 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
 
     from sectionist.analysis.corpus.audio import probe
     from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS, THRESHOLDS, WINDOWS
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
     from sectionist.dashboard.data.lab import lab_view, params_from_controls, sweep_for
     from sectionist.store import open_store
     from sectionist.store.schema import SONGS

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from sectionist.dashboard.auth import create_user
+from sectionist.dashboard.auth.accounts import create_user
 from sectionist.dashboard.models import get_database
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -138,7 +138,7 @@ def judged_app(root, secret_key: str):
     from synthetic_store import build_synthetic_store
 
     from sectionist.dashboard.app import create_app
-    from sectionist.dashboard.auth import get_user
+    from sectionist.dashboard.auth.accounts import get_user
     from sectionist.dashboard.judging.repository import record_judgement
 
     store = build_synthetic_store(root / "store", n_sections=96, sections_per_song=16, section_seconds=3.0,

@@ -204,7 +204,7 @@ def test_missing_song_file_is_404(app, store, tmp_path):
     from werkzeug.exceptions import NotFound
 
     from sectionist.dashboard.media.audio import section_audio_bytes
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     data = StoreData(store.uri)
     sid = data.section_ids[0]

@@ -11,7 +11,15 @@ import pytest
 from auth_helpers import build_app, csrf_from_html, csrf_header, login
 from judge_store import make_judge_store, section_ids
 
-from sectionist.dashboard import auth
+from sectionist.analysis.errors import ParameterError
+from sectionist.dashboard.auth.accounts import create_user, get_user, remove_user, set_password, set_role
+from sectionist.dashboard.auth.context import AuthSettings, auth_settings
+from sectionist.dashboard.auth.guards import is_public, safe_next
+from sectionist.dashboard.auth.keys import default_db_url, load_secret_key
+from sectionist.dashboard.auth.login import GENERIC_LOGIN_ERROR, LOCKOUT_MESSAGE, authenticate
+from sectionist.dashboard.auth.policy import generate_password, valid_password
+from sectionist.dashboard.auth.sessions import SESSION_MAX_AGE
+from sectionist.dashboard.auth import sessions
 from sectionist.dashboard.models import Database, get_database, sqlite_url
 
 PW_RE = re.compile(r"shown once\): (\S+)<")
@@ -27,7 +35,7 @@ def _template(tmp_path_factory):
     """Users made once (password hashing is slow on purpose); each test gets a copy of the file."""
     path = tmp_path_factory.mktemp("auth-db") / "users.sqlite"
     db = Database(sqlite_url(path))
-    made = {role: (f"{role}1", auth.create_user(db, f"{role}1", role)) for role in ("admin", "expert", "viewer")}
+    made = {role: (f"{role}1", create_user(db, f"{role}1", role)) for role in ("admin", "expert", "viewer")}
     db.dispose()  # closing the last connection folds the WAL into the file
     return path, made
 
@@ -116,7 +124,7 @@ def test_every_route_requires_login(app, client):
         url = _sample_url(rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             resp = client.open(url, method=method)
-            if auth.is_public(url):
+            if is_public(url):
                 # 400: POST /login without CSRF; 302/404: the language switch (known/unknown code)
                 assert resp.status_code in (200, 302, 400, 404), (method, url, resp.status_code)
                 continue
@@ -189,19 +197,19 @@ def test_generic_error_text(client, users):
     assert wrong.status_code == unknown.status_code == 401
     for resp in (wrong, unknown):
         text = resp.get_data(as_text=True)
-        assert auth.GENERIC_LOGIN_ERROR in text
+        assert GENERIC_LOGIN_ERROR in text
         assert "unknown" not in text.lower() and "no such" not in text.lower()
 
 
 def test_lockout_after_repeated_failures(app, client, users):
-    settings = auth.auth_settings(app.server)
+    settings = auth_settings(app.server)
     settings.max_failures = 3
     name, pw = users["expert"]
     for _ in range(3):
         assert login(client, name, "not-the-password", check=False).status_code == 401
     locked = login(client, name, pw, check=False)  # even the right password is refused now
     assert locked.status_code == 429
-    assert auth.LOCKOUT_MESSAGE in locked.get_data(as_text=True)
+    assert LOCKOUT_MESSAGE in locked.get_data(as_text=True)
     assert client.get("/api/me").status_code == 401
     # the lock is per username and IP: the same user from another address still gets in
     other = app.server.test_client()
@@ -216,7 +224,7 @@ def test_lockout_after_repeated_failures(app, client, users):
 
 
 def test_lockout_counts_unknown_usernames_too(app, client):
-    auth.auth_settings(app.server).max_failures = 2
+    auth_settings(app.server).max_failures = 2
     for _ in range(2):
         assert login(client, "ghost", "whatever-password", check=False).status_code == 401
     assert login(client, "ghost", "whatever-password", check=False).status_code == 429
@@ -243,10 +251,10 @@ def test_next_keeps_local_paths(client, users):
 
 
 def test_safe_next_unit():
-    assert auth.safe_next(None) == "/"
-    assert auth.safe_next("/songs?song=a") == "/songs?song=a"
+    assert safe_next(None) == "/"
+    assert safe_next("/songs?song=a") == "/songs?song=a"
     for bad in ["https://evil.example", "//evil", "/\\evil", "evil", "http:/x", "/a\nb", ""]:
-        assert auth.safe_next(bad) == "/", bad
+        assert safe_next(bad) == "/", bad
 
 
 def _set_cookies(resp):
@@ -276,7 +284,7 @@ def test_session_cookie_flags(app, client, users):
 
 
 def test_secure_cookie_flag_forced_by_config(app, users):
-    settings = auth.auth_settings(app.server)
+    settings = auth_settings(app.server)
     settings.secure_cookies = True
     app.server.config["SESSION_COOKIE_SECURE"] = True
     client = app.server.test_client()
@@ -311,7 +319,7 @@ def test_viewer_cannot_judge_or_manage_users(client, users):
     assert client.post("/admin/users", data={"action": "add", "username": "eve", "role": "admin",
                                              "csrf_token": h["X-CSRFToken"]}).status_code == 403
     assert client.get("/export/judgements.csv").status_code == 403
-    assert auth.get_user(get_database(client.application.extensions["sectionist_auth"].db.url), "eve") is None
+    assert get_user(get_database(client.application.extensions["sectionist_auth"].db.url), "eve") is None
 
 
 def test_expert_judges_but_cannot_manage_users(client, users, db_url):
@@ -324,7 +332,7 @@ def test_expert_judges_but_cannot_manage_users(client, users, db_url):
     assert client.get("/admin/users").status_code == 403
     assert client.post("/admin/users", data={"action": "role", "username": "expert1", "role": "admin",
                                              "csrf_token": h["X-CSRFToken"]}).status_code == 403
-    assert auth.get_user(get_database(db_url), "expert1").role == "expert"
+    assert get_user(get_database(db_url), "expert1").role == "expert"
 
 
 def test_admin_manages_users(client, users, db_url):
@@ -347,14 +355,14 @@ def test_admin_manages_users(client, users, db_url):
     assert other.get("/api/me").status_code == 401
     # CSRF-less admin form post refused
     assert client.post("/admin/users", data={"action": "add", "username": "x2", "role": "admin"}).status_code == 400
-    assert auth.get_user(get_database(db_url), "x2") is None
+    assert get_user(get_database(db_url), "x2") is None
 
 
 def test_password_change_ends_sessions(client, users, db_url):
     name, pw = users["expert"]
     login(client, name, pw)
     assert client.get("/api/me").status_code == 200
-    new = auth.set_password(get_database(db_url), name)
+    new = set_password(get_database(db_url), name)
     assert client.get("/api/me").status_code == 401
     login(client, name, new)
 
@@ -370,44 +378,44 @@ def test_unknown_section_or_run_is_404(client, users):
 
 
 def test_secret_key_file_is_private(tmp_path):
-    key = auth.load_secret_key(None, data_dir=tmp_path / "data")
+    key = load_secret_key(None, data_dir=tmp_path / "data")
     path = tmp_path / "data" / "secret_key"
     assert path.read_text().strip() == key and len(key) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert auth.load_secret_key(None, data_dir=tmp_path / "data") == key  # stable across processes/workers
-    assert auth.load_secret_key(None, secret_file=path, data_dir=tmp_path / "elsewhere") == key
-    assert auth.load_secret_key("given-by-the-settings-0123456789") == "given-by-the-settings-0123456789"
-    with pytest.raises(auth.ParameterError, match="too short"):
-        auth.load_secret_key("short")
+    assert load_secret_key(None, data_dir=tmp_path / "data") == key  # stable across processes/workers
+    assert load_secret_key(None, secret_file=path, data_dir=tmp_path / "elsewhere") == key
+    assert load_secret_key("given-by-the-settings-0123456789") == "given-by-the-settings-0123456789"
+    with pytest.raises(ParameterError, match="too short"):
+        load_secret_key("short")
 
 
 def test_default_db_url(tmp_path, monkeypatch):
     monkeypatch.setenv("SECTIONIST_DB_URL", "sqlite:////not/this/one.sqlite")  # read by the settings, not here
-    assert auth.default_db_url(str(tmp_path / "st")) == f"sqlite:///{(tmp_path / 'st' / 'sectionist.sqlite').resolve()}"
-    s3 = auth.default_db_url("s3://bucket/prefix", tmp_path / "data")
+    assert default_db_url(str(tmp_path / "st")) == f"sqlite:///{(tmp_path / 'st' / 'sectionist.sqlite').resolve()}"
+    s3 = default_db_url("s3://bucket/prefix", tmp_path / "data")
     assert s3.startswith(f"sqlite:///{(tmp_path / 'data' / 'stores').resolve()}") and s3.endswith(".sqlite")
 
 
 def test_user_management_rules(tmp_path):
     db = get_database(sqlite_url(tmp_path / "fresh.sqlite"))
-    pw = auth.create_user(db, "boss", "admin")
+    pw = create_user(db, "boss", "admin")
     assert len(pw) >= 16
-    assert auth.create_user(db, "boss", "admin", if_missing=True) is None
-    with pytest.raises(auth.ParameterError, match="exists"):
-        auth.create_user(db, "boss", "expert")
-    with pytest.raises(auth.ParameterError, match="role"):
-        auth.create_user(db, "x", "superuser")
-    with pytest.raises(auth.ParameterError, match="username"):
-        auth.create_user(db, "bad name!", "viewer")
-    with pytest.raises(auth.ParameterError, match="too short"):
-        auth.create_user(db, "shorty", "viewer", password="abc")
-    with pytest.raises(auth.ParameterError, match="last admin"):
-        auth.remove_user(db, "boss")
-    with pytest.raises(auth.ParameterError, match="last admin"):
-        auth.set_role(db, "boss", "viewer")
+    assert create_user(db, "boss", "admin", if_missing=True) is None
+    with pytest.raises(ParameterError, match="exists"):
+        create_user(db, "boss", "expert")
+    with pytest.raises(ParameterError, match="role"):
+        create_user(db, "x", "superuser")
+    with pytest.raises(ParameterError, match="username"):
+        create_user(db, "bad name!", "viewer")
+    with pytest.raises(ParameterError, match="too short"):
+        create_user(db, "shorty", "viewer", password="abc")
+    with pytest.raises(ParameterError, match="last admin"):
+        remove_user(db, "boss")
+    with pytest.raises(ParameterError, match="last admin"):
+        set_role(db, "boss", "viewer")
     from werkzeug.security import check_password_hash
 
-    user = auth.get_user(db, "boss")
+    user = get_user(db, "boss")
     assert user.password_hash != pw and check_password_hash(user.password_hash, pw)
 
 
@@ -418,7 +426,7 @@ def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
     settings = Settings.from_env({"SECTIONIST_BEHIND_PROXY": "1"})
     app = create_app(store, db_url=db_url, secret_key="test-secret-key-" + "x" * 32,
                      auth_options=settings.auth_options())
-    settings = auth.auth_settings(app.server)
+    settings = auth_settings(app.server)
     settings.max_failures = 2
     fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "judge.example"}
     client = app.server.test_client()
@@ -461,22 +469,22 @@ def test_behind_proxy_uses_forwarded_proto_and_ip(store, db_url, users):
 ])
 def test_weak_passwords_are_refused(tmp_path, password, reason):
     db = get_database(sqlite_url(tmp_path / "pw.sqlite"))
-    with pytest.raises(auth.ParameterError, match=reason):
-        auth.create_user(db, "ola-nordmann", "viewer", password=password)
-    pw = auth.create_user(db, "ola-nordmann", "viewer")  # a generated password passes
-    with pytest.raises(auth.ParameterError, match=reason):
-        auth.set_password(db, "ola-nordmann", password)
-    assert auth.set_password(db, "ola-nordmann") != pw
+    with pytest.raises(ParameterError, match=reason):
+        create_user(db, "ola-nordmann", "viewer", password=password)
+    pw = create_user(db, "ola-nordmann", "viewer")  # a generated password passes
+    with pytest.raises(ParameterError, match=reason):
+        set_password(db, "ola-nordmann", password)
+    assert set_password(db, "ola-nordmann") != pw
 
 
 def test_password_policy_accepts_strong_and_generated_passwords(tmp_path):
     db = get_database(sqlite_url(tmp_path / "pw.sqlite"))
     for i, good in enumerate(("correct horse battery staple 42", "Tr0ub4dor&3-sunny-harbour", "x" * 3 + "?Vq8#mLw2!zR" * 8)):
-        assert auth.create_user(db, f"user{i}", "viewer", password=good) == good
+        assert create_user(db, f"user{i}", "viewer", password=good) == good
     for _ in range(50):
-        auth._check_password(auth.generate_password(), "someone")
-    with pytest.raises(auth.ParameterError, match="too short"):
-        auth._check_password(None)
+        valid_password(generate_password(), "someone")
+    with pytest.raises(ParameterError, match="too short"):
+        valid_password(None)
 
 
 # ---- security: the lockout holds under concurrent logins (issue 15) ----------------------------
@@ -496,8 +504,8 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(backend, tmp_path, m
     else:  # the advisory-lock path, on a real server
         db = Database(request.getfixturevalue("pg_server").create_database("lockout"))
     request.addfinalizer(db.dispose)
-    pw = auth.create_user(db, "target", "expert")
-    settings = auth.AuthSettings(db=db, max_failures=5)
+    pw = create_user(db, "target", "expert")
+    settings = AuthSettings(db=db, max_failures=5)
     checked = []
     real_check = werkzeug.security.check_password_hash
 
@@ -511,16 +519,16 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(backend, tmp_path, m
 
     def attempt(i):
         gate.wait()
-        return auth.authenticate(settings, "target", f"wrong-{i}", "10.0.0.9")[1]
+        return authenticate(settings, "target", f"wrong-{i}", "10.0.0.9")[1]
 
     with ThreadPoolExecutor(max_workers=30) as pool:
         reasons = list(pool.map(attempt, range(30)))
     n_checked = len(checked)
     assert 1 <= n_checked <= settings.max_failures
     assert reasons.count("invalid") == n_checked and reasons.count("locked") == 30 - n_checked
-    assert auth.authenticate(settings, "target", pw, "10.0.0.9") == (None, "locked")  # even the right one
+    assert authenticate(settings, "target", pw, "10.0.0.9") == (None, "locked")  # even the right one
     # another address is not locked, and a success there is recorded as one
-    user, reason = auth.authenticate(settings, "target", pw, "10.0.0.10")
+    user, reason = authenticate(settings, "target", pw, "10.0.0.10")
     assert reason is None and user.username == "target"
     from sqlalchemy import select
 
@@ -593,12 +601,12 @@ def test_session_has_an_absolute_lifetime(client, users, db_url, monkeypatch):
 
     login(client, *users["viewer"])
     assert client.get("/api/me").status_code == 200
-    real_now = auth.utcnow
-    monkeypatch.setattr(auth, "utcnow", lambda: real_now() + auth.SESSION_MAX_AGE - timedelta(minutes=1))
+    real_now = sessions.utcnow
+    monkeypatch.setattr(sessions, "utcnow", lambda: real_now() + SESSION_MAX_AGE - timedelta(minutes=1))
     assert client.get("/api/me").status_code == 200  # still within the lifetime
-    monkeypatch.setattr(auth, "utcnow", lambda: real_now() + auth.SESSION_MAX_AGE + timedelta(minutes=1))
+    monkeypatch.setattr(sessions, "utcnow", lambda: real_now() + SESSION_MAX_AGE + timedelta(minutes=1))
     assert client.get("/api/me").status_code == 401
-    assert auth.SESSION_MAX_AGE <= timedelta(days=7)
+    assert SESSION_MAX_AGE <= timedelta(days=7)
 
 
 def test_session_without_a_server_side_record_is_refused(app, client, users, db_url):

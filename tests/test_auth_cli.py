@@ -11,7 +11,8 @@ import pytest
 from auth_helpers import build_app, login
 from judge_store import make_judge_store
 
-from sectionist.dashboard import auth
+from sectionist.dashboard.auth.accounts import list_users
+from sectionist.dashboard.auth.keys import default_db_url
 from sectionist.dashboard.models import Database
 from sectionist.cli import main
 
@@ -55,7 +56,7 @@ def test_users_commands(tmp_path, capsys, monkeypatch):
     new_pw = PW.search(out).group(1)
 
     # the accounts work in the app, with the printed passwords
-    app = build_app(store, auth.default_db_url(store))
+    app = build_app(store, default_db_url(store))
     client = app.server.test_client()
     assert login(client, "demo-admin", old_pw, check=False).status_code == 401
     login(client, "demo-admin", pw)
@@ -87,7 +88,7 @@ def test_users_needs_a_database(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["users", "add", "x", "--role", "root", "--db", url])
     db = Database(url)
-    assert auth.list_users(db) == []
+    assert list_users(db) == []
     db.dispose()
 
 

@@ -14,6 +14,7 @@ from synthetic_store import RUNS, build_synthetic_store
 from sectionist.analysis.glossary import FEATURE_GLOSSARY, describe
 from sectionist.dashboard.ui import figures
 from sectionist.dashboard.models import get_database
+from sectionist.dashboard.ui import naming
 
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 
@@ -71,9 +72,9 @@ def test_clusters_page_speaks_spanish(app, data):
     from sectionist.dashboard.pages import clusters
 
     run_id = RUNS[0][0]
-    english_names = data.default_cluster_names(run_id)  # outside a request: English
+    english_names = naming.default_cluster_names(data, run_id)  # outside a request: English
     with app.server.test_request_context("/clusters", headers=SPANISH):
-        spanish_names = data.default_cluster_names(run_id)
+        spanish_names = naming.default_cluster_names(data, run_id)
         page = clusters.layout(run=run_id)
         text = render(page)
         cluster = clusters.cluster_options(data, run_id)[0]["value"]
@@ -140,7 +141,7 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
     page shows the clusters' names, experts' names included."""
     from flask_login import login_user
 
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
     from sectionist.dashboard.ui.components.common import cluster_names
     from sectionist.dashboard.judging.repository import record_cluster_name
     from sectionist.dashboard.pages import compare
@@ -148,9 +149,9 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
     a, b = RUNS[0][0], RUNS[1][0]
     db = get_database(db_url)
     with app.server.test_request_context("/compare"):
-        login_user(auth.get_user(db, "ada"))
+        login_user(accounts.get_user(db, "ada"))
         renamed = int(data.run_arrays(a).clusters[0])
-        record_cluster_name(db, auth.get_user(db, "ada"), run_id=a, cluster=renamed, name="Festival drops")
+        record_cluster_name(db, accounts.get_user(db, "ada"), run_id=a, cluster=renamed, name="Festival drops")
         names_a, names_b = cluster_names(data, a), cluster_names(data, b)
         rows, _pages, _note = compare.table_page(data, a, b, 0, 500)
         heat, flow = compare.compare_figures(data, a, b)

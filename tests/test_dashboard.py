@@ -11,7 +11,8 @@ import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
 from sectionist.dashboard.ui import figures, ids
-from sectionist.dashboard.data import MISSING, StoreData
+from sectionist.dashboard.data.runs import MISSING
+from sectionist.dashboard.data.store_data import StoreData
 
 N = 60
 
@@ -143,7 +144,7 @@ def test_comparison_alignment(data):
 
 def test_comparison_unmatched_clusters_follow_analysis_compare():
     from sectionist.analysis.modeling.compare import compare_labelings
-    from sectionist.dashboard.data import _compare_labels
+    from sectionist.dashboard.data.compare import _compare_labels
 
     # B has one cluster more than A and leaves a section out; A leaves another out
     la = np.array([0, 0, 1, 1, 1, 1, MISSING, 0], np.int32)
@@ -430,7 +431,7 @@ def test_healthz_reports_an_unreadable_store(tmp_path):
 
 
 def test_parallel_table_read_equals_the_store_union(tmp_path):
-    from sectionist.dashboard.data import READ_THREADS, read_table_parallel
+    from sectionist.dashboard.data.tables import READ_THREADS, read_table_parallel
 
     s = build_synthetic_store(tmp_path / "st", n_sections=5 * READ_THREADS * 3, sections_per_song=3,
                               random_state=6)

@@ -84,7 +84,8 @@ def test_overview(app, data):
 
 def test_overview_shows_expert_agreement_beside_the_metrics(app, data):
     from sectionist.dashboard.judging import repository, stats
-    from sectionist.dashboard.auth import create_user, get_db, get_user
+    from sectionist.dashboard.auth.accounts import create_user, get_user
+    from sectionist.dashboard.auth.context import get_db
     from sectionist.dashboard.pages import overview
 
     db = get_db(app.server)

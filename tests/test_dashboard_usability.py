@@ -36,7 +36,8 @@ def _as(app, role):
     """A request context of ``app`` with a fresh user of ``role`` logged in: (context, database, user)."""
     from flask_login import login_user
 
-    from sectionist.dashboard.auth import create_user, get_db, get_user
+    from sectionist.dashboard.auth.accounts import create_user, get_user
+    from sectionist.dashboard.auth.context import get_db
 
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
@@ -272,7 +273,8 @@ def test_admins_find_the_users_page_in_the_nav(app):
     # the page itself wears the app's stylesheet and top bar
     from auth_helpers import login
 
-    from sectionist.dashboard.auth import create_user, get_db
+    from sectionist.dashboard.auth.accounts import create_user
+    from sectionist.dashboard.auth.context import get_db
 
     with app.server.app_context():
         password = create_user(get_db(app.server), "boss", "admin")

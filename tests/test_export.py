@@ -300,7 +300,7 @@ def test_export_help_lists_every_kind(capsys):
 # ---- the app's exports and atomic writes -------------------------------------------------------------
 def test_app_exports_hold_no_server_path(store):
     from sectionist.dashboard.media import downloads
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     data = StoreData(store.uri)
     private = str(Path(store.uri).parent)

@@ -74,7 +74,7 @@ def server():
     import flask
 
     app = flask.Flask(__name__)
-    from sectionist.dashboard.auth import safe_next
+    from sectionist.dashboard.auth.guards import safe_next
 
     i18n.init_i18n(app, local_path=safe_next)
     app.config["SECRET_KEY"] = "test"

@@ -109,10 +109,10 @@ def test_admin_users_page_in_spanish(admin):
 
 
 def test_password_policy_message_in_both_languages(app):
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth.policy import AccountError, valid_password
 
-    with pytest.raises(auth.AccountError) as info:
-        auth._check_password("aaaaaaaaaaaa")
+    with pytest.raises(AccountError) as info:
+        valid_password("aaaaaaaaaaaa")
     assert str(info.value).startswith('password too easy to guess (Repeats like "aaa" are easy to guess)')
     with app.server.test_request_context("/admin/users", headers=ES):
         assert info.value.translated().startswith(

@@ -12,9 +12,9 @@ import pytest
 from auth_helpers import build_app, csrf_header, login
 from judge_store import labels, make_judge_store, race_verdicts, section_ids
 
-from sectionist.dashboard import auth
+from sectionist.dashboard.auth.accounts import create_user, get_user
 from sectionist.dashboard.judging import queues, repository, stats
-from sectionist.dashboard.models import Database, Judgement, get_database, sqlite_url
+from sectionist.dashboard.models import Database, Judgement, PermissionDenied, get_database, sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def store(tmp_path_factory):
 def _template(tmp_path_factory):
     path = tmp_path_factory.mktemp("judge-db") / "db.sqlite"
     db = Database(sqlite_url(path))
-    made = {name: (name, auth.create_user(db, name, role)) for name, role in
+    made = {name: (name, create_user(db, name, role)) for name, role in
             (("admin1", "admin"), ("ada", "expert"), ("bob", "expert"), ("cy", "expert"), ("vic", "viewer"))}
     db.dispose()
     return path, made
@@ -50,7 +50,7 @@ def db(db_url):
 
 
 def user(db, name):
-    return auth.get_user(db, name)
+    return get_user(db, name)
 
 
 # ---- recording ---------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_client_id_makes_retries_idempotent(db):
 
 def test_bad_input_and_roles(db):
     ada, vic = user(db, "ada"), user(db, "vic")
-    with pytest.raises(auth.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         repository.record_judgement(db, vic, run_id="km", section_id="s", verdict="agree")
     with pytest.raises(repository.ParameterError, match="verdict"):
         repository.record_judgement(db, ada, run_id="km", section_id="s", verdict="yes")
@@ -234,7 +234,7 @@ def test_agreement_tables_and_disputes():
 # ---- queues -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data(store):
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     return StoreData(store)
 
@@ -333,7 +333,7 @@ def _as(app, db_url, name):
 
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
-    login_user(auth.get_user(get_database(db_url), name))
+    login_user(get_user(get_database(db_url), name))
     return ctx
 
 
@@ -429,7 +429,7 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
     try:
         page = judge.layout(run="km", strategy="disagree")
         assert judge.ids.JUDGE_RUN in str(page)
-        ada = auth.get_user(get_database(db_url), "bob")
+        ada = get_user(get_database(db_url), "bob")
         repository.record_judgement(get_database(db_url), ada, run_id="km", section_id="song00-00000", verdict="agree")
         q = judge.start_queue(ada, "km", "disagree", "gmm", 10, True, 1)
         got = [i["section_id"] for i in q["items"]]
@@ -461,10 +461,10 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
 def _two_experts_judged(db):
     """ada and bob judge three sections of km (2 of 3 and 1 of 3 agree); ada also one of gmm."""
     for name, verdicts in (("ada", ["agree", "agree", "disagree"]), ("bob", ["agree", "disagree", "disagree"])):
-        u = auth.get_user(db, name)
+        u = get_user(db, name)
         for sid, v in zip(section_ids()[:3], verdicts):
             repository.record_judgement(db, u, run_id="km", section_id=sid, verdict=v)
-    repository.record_judgement(db, auth.get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
+    repository.record_judgement(db, get_user(db, "ada"), run_id="gmm", section_id=section_ids()[0], verdict="disagree")
 
 
 def test_judgements_page_by_role(app, db_url):
@@ -628,7 +628,7 @@ def _as_es(app, db_url, name):
     ctx = app.server.test_request_context("/_dash-update-component", method="POST",
                                           headers={"Accept-Language": "es-ES,es;q=0.9"})
     ctx.push()
-    login_user(auth.get_user(get_database(db_url), name))
+    login_user(get_user(get_database(db_url), name))
     return ctx
 
 
@@ -649,7 +649,7 @@ def test_judge_page_and_panel_in_spanish(app, db_url):
         blind = _find(page, lambda c: getattr(c, "id", None) == judge.ids.JUDGE_BLIND)[0]
         assert "modo ciego" in blind.options[0]["label"]
 
-        q = judge.start_queue(auth.get_user(get_database(db_url), "ada"), "km", "random", None, 4, True, 1)
+        q = judge.start_queue(get_user(get_database(db_url), "ada"), "km", "random", None, 4, True, 1)
         view, progress = judge.item_view(q)
         assert progress == "1 / 4 secciones · Muestra aleatoria · modo ciego"
         assert "Otras secciones de su grupo" in _texts(view) and "Sección 1" not in progress
@@ -701,7 +701,7 @@ def test_judgements_page_in_spanish(app, db_url):
 
 def test_judgements_per_cluster_shows_cluster_names(app, db_url):
     from sectionist.dashboard.ui.components.common import cluster_names
-    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.data.store_data import get_data
     from sectionist.dashboard.pages import judgements as page
 
     db = get_database(db_url)
@@ -711,7 +711,7 @@ def test_judgements_per_cluster_shows_cluster_names(app, db_url):
         text = _texts(page.body())
         if not df.empty and not df["cluster"].notna().any():  # verdicts without their cluster: a sentence, no bare table
             assert "No verdict names the cluster it judged yet." in text
-        ada = auth.get_user(db, "ada")
+        ada = get_user(db, "ada")
         repository.record_judgement(db, ada, run_id="km", section_id=section_ids()[5], verdict="agree", cluster=1)
         name = cluster_names(get_data(), "km").get(1)
         table = [c for c in _walk_components(page.body()) if getattr(c, "id", None) == page.ids.JUDGEMENTS_PER_CLUSTER]

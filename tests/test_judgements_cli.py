@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sectionist.dashboard.judging import repository, stats
-from sectionist.dashboard.auth import create_user, get_user
+from sectionist.dashboard.auth.accounts import create_user, get_user
 from sectionist.dashboard.models import get_database
 from sectionist.cli import main as cli_main
 

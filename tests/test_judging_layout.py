@@ -85,7 +85,7 @@ def test_healthz_is_registered_once(tmp_path):
     client = app.server.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}
     # the database check: a database that cannot answer makes the check fail (503, JSON)
-    from sectionist.dashboard.auth import get_db
+    from sectionist.dashboard.auth.context import get_db
 
     db = get_db(app.server)
     db.ping = lambda: False

@@ -215,7 +215,7 @@ class _User:
 
 
 def test_save_lab_scheme_needs_a_judge_and_a_good_name(lab_store):
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
     from sectionist.dashboard.data.lab import save_lab_scheme, sweep_for
 
     data = StoreData(lab_store.uri, check_interval=0)
@@ -238,7 +238,7 @@ def test_save_lab_scheme_needs_a_judge_and_a_good_name(lab_store):
 def test_lab_view_answers_from_the_cache(lab_store):
     import time
 
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
     from sectionist.dashboard.data.lab import lab_view, params_from_controls, sweep_for
 
     data = StoreData(lab_store.uri)
@@ -264,7 +264,7 @@ def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
     from synthetic_store import add_beat_clicks, build_synthetic_store
 
     from sectionist.analysis.structure.writer import segment_store
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
     from sectionist.dashboard.data.lab import lab_view, params_from_controls
 
     store = build_synthetic_store(tmp_path / "store", n_sections=24, sections_per_song=12, n_sounds=4,
@@ -284,7 +284,7 @@ def test_the_lab_of_a_stored_song_shows_what_segment_stored(tmp_path):
 
 def test_songs_page_shows_a_saved_scheme_as_a_lane(lab_store, tmp_path):
     from sectionist.dashboard.app import create_app
-    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.data.store_data import get_data
 
     app = create_app(lab_store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="c" * 40)
     from sectionist.dashboard.pages.songs import (  # after create_app: registers the page

@@ -21,7 +21,7 @@ from judge_store import RUNS, make_judge_store, race_verdicts, section_ids
 from pg import free_port
 from sqlalchemy import func, select
 
-from sectionist.dashboard.auth import create_user
+from sectionist.dashboard.auth.accounts import create_user
 from sectionist.dashboard.models import Database, Judgement, User, sqlite_url
 
 N_EXPERTS = 20
@@ -145,7 +145,7 @@ def test_same_section_race_postgresql(pg):
     db = Database(pg.create_database("race"))
     try:
         create_user(db, "racer", "expert", password="steady-tempo-pass-1")
-        from sectionist.dashboard.auth import get_user
+        from sectionist.dashboard.auth.accounts import get_user
 
         hist = race_verdicts(db, get_user(db, "racer"), "song00-00000", 16)
         assert len(hist) == 16

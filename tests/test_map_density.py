@@ -12,7 +12,7 @@ import plotly.io.json as pj
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from sectionist.dashboard.data import StoreData
+from sectionist.dashboard.data.store_data import StoreData
 
 N = 2400
 LIMIT = 2000

@@ -26,6 +26,7 @@ from sectionist.analysis.glossary import (
 )
 from sectionist.dashboard.ui import figures
 from sectionist.dashboard.models import ClusterName, PermissionDenied, get_database
+from sectionist.dashboard.ui import naming
 
 PASSWORDS = {"ada": "Velvet-Harbour-92x", "bob": "Copper-Lantern-47q", "root": "Marble-Orchard-13z",
              "vic": "Quiet-Glacier-58w"}
@@ -176,11 +177,11 @@ def data(app):
 def _as(app, db_url, name):
     from flask_login import login_user
 
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
 
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
-    login_user(auth.get_user(get_database(db_url), name))
+    login_user(accounts.get_user(get_database(db_url), name))
     return ctx
 
 
@@ -192,7 +193,7 @@ def _render(component) -> str:
 
 def test_store_default_names_describe_each_cluster_uniquely(data):
     run_id = RUNS[0][0]
-    names = data.default_cluster_names(run_id)
+    names = naming.default_cluster_names(data, run_id)
     assert set(names) == set(data.run_arrays(run_id).clusters)
     assert len(set(names.values())) == len(names)
     for n in names.values():
@@ -203,12 +204,12 @@ def test_store_default_names_describe_each_cluster_uniquely(data):
 
 
 def test_rename_keeps_history_and_viewers_are_refused(app, data, db_url):
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
     from sectionist.dashboard.judging import repository
 
     db = get_database(db_url)
     run_id = RUNS[1][0]
-    ada, bob, vic = (auth.get_user(db, n) for n in ("ada", "bob", "vic"))
+    ada, bob, vic = (accounts.get_user(db, n) for n in ("ada", "bob", "vic"))
     first = repository.record_cluster_name(db, ada, run_id=run_id, cluster=1, name="  big   chorus ")
     assert first["name"] == "big chorus" and first["supersedes"] is None
     second = repository.record_cluster_name(db, bob, run_id=run_id, cluster=1, name="the drop")
@@ -288,7 +289,7 @@ def test_rename_callback_and_the_name_on_clusters_and_map_for_that_run_only(app,
         assert "2: Festival drops" in [t.name for t in fig.data]
         names_other = [t.name for t in map_page.render_map(data, "classical", "umap2", other, "cluster")[0].data]
         assert not any("Festival drops" in (n or "") for n in names_other)
-        default = data.default_cluster_names(other)[2]
+        default = naming.default_cluster_names(data, other)[2]
         assert f"2: {default}" in names_other
     finally:
         ctx.pop()
@@ -312,7 +313,7 @@ def test_detail_panel_speaks_plainly_and_names_the_surrogate(app, data):
     assert bars is not None
     assert not RAW.search(" ".join(bars["data"][0]["y"]))
     assert any("than usual" in t for t in bars["data"][0]["text"])
-    name = data.default_cluster_names(neural)[int(arr.label[pos])]
+    name = naming.default_cluster_names(data, neural)[int(arr.label[pos])]
     assert name in out  # the cluster chip names the cluster
 
 
@@ -340,7 +341,7 @@ def test_judging_panel_names_the_cluster_except_in_blind_mode(app, data, db_url)
     arr = data.run_arrays(run_id)
     pos = int(np.flatnonzero(arr.label >= 0)[0])
     sel = {"section_id": str(data.section_ids[pos]), "run_id": run_id}
-    name = data.default_cluster_names(run_id)[int(arr.label[pos])]
+    name = naming.default_cluster_names(data, run_id)[int(arr.label[pos])]
     ctx = _as(app, db_url, "ada")
     try:
         assert name in _render(judging.panel_children("map", sel))
@@ -357,7 +358,7 @@ def test_compare_sankey_names_each_runs_clusters(app, data):
     with app.server.test_request_context("/"):
         _, sk = compare.compare_figures(data, a, b)
     labels = list(sk.data[0].node.label)
-    name_a, name_b = data.default_cluster_names(a), data.default_cluster_names(b)
+    name_a, name_b = naming.default_cluster_names(data, a), naming.default_cluster_names(data, b)
     c_a, c_b = data.run_arrays(a).clusters[0], data.run_arrays(b).clusters[0]
     assert f"A: {c_a}: {name_a[c_a]}" in labels
     assert any(lab.startswith(f"B: {c_b}: {name_b[c_b]}") for lab in labels)
@@ -374,7 +375,7 @@ def test_songs_lanes_and_tracks_name_each_runs_clusters(app, data):
 
     song = data.songs.index[0]
     run_id = RUNS[0][0]
-    names = data.default_cluster_names(run_id)
+    names = naming.default_cluster_names(data, run_id)
     with app.server.test_request_context("/"):
         lanes = songs.lanes_figure(data, song)
         tracks = songs.tracks_figure(data, song, run_id)
@@ -398,14 +399,14 @@ def test_a_name_never_contradicts_itself():
 
 
 def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
     from sectionist.dashboard.ui.components.common import cluster_names
     from sectionist.dashboard.pages import judge
 
     run_id = RUNS[0][0]
     ctx = _as(app, db_url, "bob")
     try:
-        bob = auth.get_user(get_database(db_url), "bob")
+        bob = accounts.get_user(get_database(db_url), "bob")
         q = judge.start_queue(bob, run_id, "random", None, 5, False, 1)
         item = q["items"][0]
         name = cluster_names(data, run_id)[int(item["cluster"])]
@@ -418,15 +419,15 @@ def test_judge_page_names_the_cluster_unless_blind(app, data, db_url):
 
 
 def test_cluster_names_on_postgresql_keep_one_current_name_and_the_history(pg_server):
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
     from sectionist.dashboard.judging import repository
     from sectionist.dashboard.models import Database
 
     db = Database(pg_server.create_database("cluster_names"))
     try:
-        auth.create_user(db, "ada", "expert", PASSWORDS["ada"])
-        auth.create_user(db, "bob", "expert", PASSWORDS["bob"])
-        ada, bob = auth.get_user(db, "ada"), auth.get_user(db, "bob")
+        accounts.create_user(db, "ada", "expert", PASSWORDS["ada"])
+        accounts.create_user(db, "bob", "expert", PASSWORDS["bob"])
+        ada, bob = accounts.get_user(db, "ada"), accounts.get_user(db, "bob")
         repository.record_cluster_name(db, ada, run_id="r~v2", cluster=3, name="verse")
         repository.record_cluster_name(db, bob, run_id="r~v2", cluster=3, name="pre-chorus")
         repository.record_cluster_name(db, bob, run_id="r", cluster=3, name="old version")

@@ -11,6 +11,7 @@ import pytest
 from auth_helpers import login_page, make_user
 from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
 from synthetic_store import RUNS, build_synthetic_store
+from sectionist.dashboard.ui import naming
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,7 +41,7 @@ def _heading(pg) -> str:
 def test_expert_renames_a_cluster_and_the_name_shows_where_the_cluster_appears(server):
     data = server["data"]
     cluster = data.run_arrays(RUN).clusters[0]
-    default = data.default_cluster_names(RUN)[cluster]
+    default = naming.default_cluster_names(data, RUN)[cluster]
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium_page(viewport=(1440, 900), timeout_ms=30_000) as (pg, errors):
         login_page(pg, server["url"], "ada", server["users"]["ada"],

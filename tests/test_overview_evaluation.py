@@ -73,7 +73,7 @@ def test_card_shows_scheme_scores_when_truth_exists(stores):
     assert "boundary F at 0.5 s" in text and "pairwise F" in text and "frame ARI" in text
     assert '"scheme":"fixed"' in text.replace(" ", "")
     with app.server.test_request_context("/"):
-        from sectionist.dashboard.data import get_data
+        from sectionist.dashboard.data.store_data import get_data
         from sectionist.dashboard.data.evaluation import scheme_scores
 
         data = get_data()

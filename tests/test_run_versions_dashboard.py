@@ -19,13 +19,14 @@ from auth_helpers import build_app
 from judge_store import labels, make_judge_store, section_ids
 from version_store import add_run_version
 
-from sectionist.dashboard import auth
-from sectionist.dashboard.data import StoreData
+from sectionist.dashboard.auth.accounts import create_user, get_user
+from sectionist.dashboard.data.store_data import StoreData
 from sectionist.dashboard.judging import repository, stats
 from sectionist.dashboard.models import get_database, sqlite_url
 from sectionist.cli import main as cli_main
 from sectionist.store import open_store
 from sectionist.store.schema import CENTROID_PROJECTIONS, CLUSTERINGS, CLUSTERS, RUNS
+from sectionist.dashboard.ui import naming
 
 PERM = {0: 2, 1: 0, 2: 1}
 IDS = section_ids()
@@ -49,8 +50,8 @@ def db_url(tmp_path):
     url = sqlite_url(tmp_path / "judge.sqlite")
     db = get_database(url)
     for name in ("ada", "bob", "admin1"):
-        auth.create_user(db, name, "admin" if name == "admin1" else "expert")
-    ada, bob = auth.get_user(db, "ada"), auth.get_user(db, "bob")
+        create_user(db, name, "admin" if name == "admin1" else "expert")
+    ada, bob = get_user(db, "ada"), get_user(db, "bob")
     km = labels("km")
     for i in [*range(10), 29]:
         repository.record_judgement(db, ada, run_id="km", section_id=IDS[i], cluster=int(km[i]),
@@ -134,10 +135,10 @@ def test_picker_defaults_to_the_latest_version_and_keeps_older_ones(store_uri):
 
 def test_coverage_text(store_uri, tmp_path):
     data = StoreData(store_uri)
-    assert data.coverage_text("km") == ""
+    assert naming.coverage_text(data, "km") == ""
     cov = data.run_coverage("km~v2")
     assert (cov["labelled"], cov["placed"], cov["fitted"], cov["missing"], cov["has_model"]) == (29, 4, 25, 1, False)
-    assert data.coverage_text("km~v2") == ("placed 4 of 29 (labelled by the fitted model, not part of the fit); "
+    assert naming.coverage_text(data, "km~v2") == ("placed 4 of 29 (labelled by the fitted model, not part of the fit); "
                                            "does not cover 1 section (no model to place them)")
     assert int(data.run_arrays("km~v2").placed.sum()) == 4 and data.run_arrays("km").n_placed == 0
     # a version that misses a whole song (a new song it has no model for)
@@ -145,8 +146,8 @@ def test_coverage_text(store_uri, tmp_path):
     v3 = pd.Series(labels("km"), index=IDS).iloc[:20]
     add_run_version(store, "km", v3, version=3, model_key="models/km~v3.joblib")
     data = StoreData(store_uri)
-    assert data.coverage_text("km~v3") == "does not cover 1 new song (10 sections; not placed yet)"
-    assert data.version_note("km~v2") == "v2 (superseded by v3)"
+    assert naming.coverage_text(data, "km~v3") == "does not cover 1 new song (10 sections; not placed yet)"
+    assert naming.version_note(data, "km~v2") == "v2 (superseded by v3)"
 
 
 # ---- pages ---------------------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def test_overview_and_judgements_pages_show_versions(store_uri, db_url):
     ctx = app.server.test_request_context("/_dash-update-component", method="POST")
     ctx.push()
     try:
-        login_user(auth.get_user(get_database(db_url), "admin1"))
+        login_user(get_user(get_database(db_url), "admin1"))
         text = _texts(page.body())
     finally:
         ctx.pop()
@@ -233,7 +234,7 @@ def test_cluster_names_carry_over_to_a_new_version_until_renamed(store_uri, db_u
 
     data = StoreData(store_uri)
     db = get_database(db_url)
-    ada = auth.get_user(db, "ada")
+    ada = get_user(db, "ada")
     repository.record_cluster_name(db, ada, run_id="km", cluster=0, name="verse")
     with app.server.test_request_context("/"):
         login_user(ada)
@@ -301,7 +302,7 @@ def test_judgements_summary_per_version(store_uri, db_url, capsys):
 
 def test_runs_list(store_uri, db_url, capsys):
     db = get_database(db_url)
-    repository.record_cluster_verdict(db, auth.get_user(db, "ada"), run_id="gmm", cluster=1, verdict="mixed")
+    repository.record_cluster_verdict(db, get_user(db, "ada"), run_id="gmm", cluster=1, verdict="mixed")
     assert cli_main(["runs", "list", "--store", store_uri, "--db", db_url]) == 0
     out = capsys.readouterr().out.splitlines()
     by_run = {line.split()[0]: line.split() for line in out[1:-1]}
@@ -324,7 +325,7 @@ def test_delete_refused_with_verdicts_allowed_without(store_uri, db_url, capsys,
         assert store.has_part(RUNS, RUNS.part(run_id=run))  # nothing lost
     # a cluster verdict alone refuses too (superseded ones count)
     db = get_database(db_url)
-    ada = auth.get_user(db, "ada")
+    ada = get_user(db, "ada")
     repository.record_cluster_verdict(db, ada, run_id="gmm", cluster=0, verdict="mixed")
     assert cli_main(["runs", "delete", "gmm", "--store", store_uri, "--db", db_url]) == 2
     assert "1 cluster verdict" in capsys.readouterr().err

@@ -158,7 +158,8 @@ def _login(app, username):
     """A request context in which ``username`` is the current user (as after a real login)."""
     from flask_login import login_user
 
-    from sectionist.dashboard.auth import get_db, get_user
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.auth.context import get_db
 
     user = get_user(get_db(app.server), username)
     login_user(user)
@@ -169,7 +170,8 @@ def test_no_page_puts_user_markup_into_a_figure(served):
     import dash
 
     from sectionist.dashboard.ui import figures
-    from sectionist.dashboard.auth import get_db, get_user
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.auth.context import get_db
     from sectionist.dashboard.ui.components.detail import section_detail
     from sectionist.dashboard.judging import repository
     from sectionist.dashboard.pages import clusters, compare, judgements, map as map_page, overview, songs

@@ -159,7 +159,7 @@ def test_users_store_beats_the_db_variable(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     db = Database(sqlite_url(third))
     try:
-        from sectionist.dashboard.auth import list_users
+        from sectionist.dashboard.auth.accounts import list_users
 
         assert [u.username for u in list_users(db)] == ["bob"]
     finally:
@@ -185,7 +185,7 @@ def test_shared_options_are_the_same_everywhere():
 def test_the_app_for_gunicorn_takes_the_settings(tmp_path, monkeypatch):
     """`sectionist.dashboard.app:server` builds the app from Settings.from_env (what `serve --workers N` hands over)."""
     import sectionist.dashboard.app as appmod
-    from sectionist.dashboard.auth import auth_settings
+    from sectionist.dashboard.auth.context import auth_settings
 
     store = make_judge_store(tmp_path / "store")
     monkeypatch.setattr(appmod, "_lazy_app", None)

@@ -104,7 +104,7 @@ def test_figure_escapes_and_carries_spans():
 
 
 def test_songs_page_sounds_view_for_two_songs(app, store):
-    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.data.store_data import get_data
     from sectionist.dashboard.pages import songs as page
 
     with app.server.app_context():

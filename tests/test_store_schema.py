@@ -151,7 +151,7 @@ def test_a_store_written_before_the_store_package_still_opens(old_store):
 
 
 def test_the_dashboard_serves_an_old_store(old_store):
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     data = StoreData(str(old_store))
     assert len(data.runs) == 4

@@ -53,7 +53,7 @@ def grown(corpus, tmp_path_factory):
     Returns (before, after, verdicts): copies of the store before and after the third song, and the
     verdicts recorded on the first store (run id, section id, cluster shown).
     """
-    from sectionist.dashboard import auth
+    from sectionist.dashboard.auth import accounts
     from sectionist.dashboard.judging.repository import record_judgement
     from sectionist.dashboard.models import get_database, sqlite_url
 
@@ -61,8 +61,8 @@ def grown(corpus, tmp_path_factory):
     before, after = base / "before", base / "after"
     analyze(corpus[:2], open_store(before), CFG, progress=False)
     db = get_database(sqlite_url(base / "judgements.sqlite"))
-    auth.create_user(db, "ada", "expert")
-    ada = auth.get_user(db, "ada")
+    accounts.create_user(db, "ada", "expert")
+    ada = accounts.get_user(db, "ada")
     store = open_store(before)
     verdicts = []
     for run_id in store.list_parts("runs"):

@@ -18,7 +18,7 @@ from pathlib import Path
 from sectionist.analysis.errors import ParameterError
 
 from sectionist.dashboard.ui import ids
-from sectionist.dashboard.data import EXTENSION_KEY, StoreData
+from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
 from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, word
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -96,7 +96,8 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     from dash import dcc, html
 
     from sectionist.dashboard.media import audio
-    from sectionist.dashboard.auth import init_auth, safe_next
+    from sectionist.dashboard.auth import init_auth
+    from sectionist.dashboard.auth.guards import safe_next
     from sectionist.dashboard.judging import routes as judging_routes
 
     data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
@@ -249,7 +250,7 @@ def _healthz():
     503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``."""
     from flask import current_app, jsonify
 
-    from sectionist.dashboard.auth import get_db
+    from sectionist.dashboard.auth.context import get_db
 
     store_ok = current_app.extensions[EXTENSION_KEY].healthy()
     db_ok = get_db(current_app).ping()

@@ -45,7 +45,7 @@ def _serve(args) -> int:
         if not os.path.exists(gunicorn):
             raise ParameterError("--workers > 1 needs gunicorn (pip install gunicorn)")
         # fail here, with a clear message, rather than in every worker
-        from sectionist.dashboard.data import StoreData
+        from sectionist.dashboard.data.store_data import StoreData
 
         StoreData(args.store, store_options=store_options)
         # the workers build the app from the environment (sectionist.dashboard.app:server, Settings.from_env):

@@ -92,7 +92,7 @@ def _stdin_password() -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from sectionist.dashboard.auth import create_user, get_user
+    from sectionist.dashboard.auth.accounts import create_user, get_user
 
     password = _stdin_password() if args.password_stdin else None
     db = open_db(args)
@@ -114,7 +114,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from sectionist.dashboard.auth import list_users
+    from sectionist.dashboard.auth.accounts import list_users
 
     db = open_db(args)
     try:
@@ -133,7 +133,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from sectionist.dashboard.auth import remove_user
+    from sectionist.dashboard.auth.accounts import remove_user
 
     db = open_db(args)
     try:
@@ -145,7 +145,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _passwd(args: argparse.Namespace) -> int:
-    from sectionist.dashboard.auth import set_password
+    from sectionist.dashboard.auth.accounts import set_password
 
     password = _stdin_password() if args.password_stdin else None
     db = open_db(args)
@@ -160,7 +160,7 @@ def _passwd(args: argparse.Namespace) -> int:
 
 
 def _role(args: argparse.Namespace) -> int:
-    from sectionist.dashboard.auth import set_role
+    from sectionist.dashboard.auth.accounts import set_role
 
     db = open_db(args)
     try:

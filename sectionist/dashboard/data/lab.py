@@ -35,14 +35,14 @@ def _song_audio(data, song_id: str) -> tuple[np.ndarray, int]:
     object through the span reader."""
     from sectionist.analysis.corpus.audio import load_audio, read_span
 
-    from sectionist.dashboard.media.audio import _s3_options
+    from sectionist.dashboard.media.sources import s3_options
 
     row = data.songs.loc[song_id]
     uri = str(row["uri"])
     if "://" not in uri:
         return load_audio(uri, SAMPLE_RATE)
     duration = float(row["duration_s"]) if row.get("duration_s") == row.get("duration_s") else 3600.0
-    y, sr = read_span(str(row["uri"]), 0.0, duration + 1.0, sr=SAMPLE_RATE, mono=True, **_s3_options(data.store))
+    y, sr = read_span(str(row["uri"]), 0.0, duration + 1.0, sr=SAMPLE_RATE, mono=True, **s3_options(data.store))
     return np.ascontiguousarray(y, dtype=np.float32), sr
 
 

@@ -185,7 +185,7 @@ def store_versions(store_uri):
     run id, and a function giving a run's labels per section id (None when the run is not there)."""
     from sectionist.analysis.errors import StoreError
 
-    from sectionist.dashboard.data import StoreData
+    from sectionist.dashboard.data.store_data import StoreData
 
     try:
         data = StoreData(store_uri, check_interval=1e9)

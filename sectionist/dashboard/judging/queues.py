@@ -4,7 +4,7 @@
 cluster, sections on which two runs disagree, or the least stable sections. :func:`build_queue`
 makes one run's queue; :func:`build_mixed_queue` interleaves several runs for a blind comparison
 of methods. :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
-store has no such section or run). Everything is read from :class:`sectionist.dashboard.data.StoreData`.
+store has no such section or run). Everything is read from :class:`sectionist.dashboard.data.store_data.StoreData`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: 
 
     Parameters
     ----------
-    data : sectionist.dashboard.data.StoreData
+    data : sectionist.dashboard.data.store_data.StoreData
         The store.
     run_id : str
         The run whose grouping is judged.
@@ -127,7 +127,7 @@ def build_mixed_queue(data, run_ids, strategy: str, *, n: int = 20, random_state
 
     Parameters
     ----------
-    data : sectionist.dashboard.data.StoreData
+    data : sectionist.dashboard.data.store_data.StoreData
     run_ids : sequence of str
         The runs to compare (at least one).
     strategy : str

@@ -26,8 +26,10 @@ import flask
 
 from sectionist.analysis.errors import ParameterError, SectionistError, StoreError
 
-from sectionist.dashboard.auth import PermissionDenied, check_judge, current_user_or_none, get_db, require_judge
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.auth.context import current_user_or_none, get_db
+from sectionist.dashboard.auth.guards import check_judge, require_judge
+from sectionist.dashboard.models import PermissionDenied
+from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.i18n import _
 from sectionist.dashboard.judging.queues import NotFound, section_cluster
 from sectionist.dashboard.judging.repository import (

@@ -322,7 +322,7 @@ def parse_version(run_id) -> tuple[str, int]:
 
 def run_versions_of(run_ids, known: pd.DataFrame | None = None) -> pd.DataFrame:
     """``lineage`` and ``version`` of each run id (index ``run_id``): from ``known`` (a frame indexed
-    by run id with those columns, e.g. :attr:`sectionist.dashboard.data.StoreData.run_versions`) where it has
+    by run id with those columns, e.g. :attr:`sectionist.dashboard.data.store_data.StoreData.run_versions`) where it has
     the run, else :func:`parse_version`. ``in_store`` says which."""
     rows = []
     for r in dict.fromkeys(run_ids):

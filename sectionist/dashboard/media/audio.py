@@ -38,7 +38,8 @@ from sectionist.analysis import melscale
 from sectionist.analysis.corpus.audio import open_source, read_span
 from sectionist.analysis.errors import AudioError, StoreError
 
-from sectionist.dashboard.data import EXTENSION_KEY, StoreData
+from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
+from sectionist.dashboard.media.sources import s3_options
 from sectionist.dashboard.ui.i18n import _, current_language
 
 #: Longest span the audio route will encode (a section longer than this is cut).
@@ -104,16 +105,10 @@ def _data() -> StoreData:
 
 
 # ---- reading spans -------------------------------------------------------------------------------
-def _s3_options(store) -> dict:
-    """Options for :func:`sectionist.analysis.corpus.audio.read_span` on ``s3://`` songs: the store's S3 client."""
-    opts = {"client": getattr(store, "client", None), "endpoint_url": getattr(store, "endpoint_url", None)}
-    return {k: v for k, v in opts.items() if v is not None}
-
-
 def _section_span(data: StoreData, row: dict) -> tuple[np.ndarray, int]:
     """Samples ``[shape=(n, channels)]`` of one section (at most :data:`MAX_SECONDS`) and their rate."""
     return read_span(str(row["song_uri"]), row["start_s"], row["end_s"], max_seconds=MAX_SECONDS,
-                     **_s3_options(data.store))
+                     **s3_options(data.store))
 
 
 def encode(y: np.ndarray, sr: int, fmt: str) -> bytes:
@@ -250,7 +245,7 @@ def span_audio(song_id: str, fmt: str):
     payload = _cache.get(key)
     if payload is None:
         try:
-            y, sr = read_span(str(row["uri"]), start, end, max_seconds=MAX_SECONDS, **_s3_options(data.store))
+            y, sr = read_span(str(row["uri"]), start, end, max_seconds=MAX_SECONDS, **s3_options(data.store))
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("audio for %s %.3f-%.3f: %s", song_id, start, end, exc)
             abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
@@ -467,7 +462,7 @@ def song_envelope(data: StoreData, song_id: str, n_points: int = 1200):
         return None
     uri = str(data.songs.loc[song_id, "uri"])
     try:
-        src = open_source(uri, **_s3_options(data.store))
+        src = open_source(uri, **s3_options(data.store))
         with sf.SoundFile(src) as f:
             total = f.frames
             sr = f.samplerate

@@ -18,7 +18,8 @@ from sectionist.dashboard.ui.components.common import graph_config, card, cluste
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import register_selection
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import coverage_text, default_cluster_names, run_label, version_note
 from sectionist.dashboard.judging.repository import MAX_CLUSTER_NAME
 
 PAGE = "clusters"
@@ -103,7 +104,7 @@ def queues(data, run_id, cluster) -> tuple[list, list]:
 def run_header(data, run_id):
     """The run's version (when its lineage has several) and coverage (placed sections, sections it
     does not cover), as a line above the cluster; None when there is nothing to say."""
-    notes = [n for n in (data.version_note(run_id), data.coverage_text(run_id)) if n]
+    notes = [n for n in (version_note(data, run_id), coverage_text(data, run_id)) if n]
     if not notes:
         return None
     return html.Div(_("Run %(run)s: %(notes)s", run=run_id, notes="; ".join(notes)), className="run-header muted small",
@@ -113,9 +114,9 @@ def run_header(data, run_id):
 def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
     """The cluster's name as a heading (the experts' name, else the default one), who named it,
     and, for experts and admins, a field to rename it (stored with history in the judgement database)."""
-    from sectionist.dashboard.auth import current_user_or_none
+    from sectionist.dashboard.auth.context import current_user_or_none
 
-    default = data.default_cluster_names(run_id).get(int(cluster), "")
+    default = default_cluster_names(data, run_id).get(int(cluster), "")
     # the experts' own name in this version: a name carried over from an older version ("… (from v1)")
     # is shown in the heading, not put in the field, so renaming gives this version a name of its own
     own = expert_cluster_names(run_id).get(int(cluster))
@@ -374,7 +375,7 @@ def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
         return no_update
     if ctx.triggered_id == ids.CLUSTERS_EXPORT_RUN:
         exp = downloads.export_data(data, [run])
-        return downloads.download(kind or "reaper", exp, run, title=f"sectionist: {data.run_label(run)}")
+        return downloads.download(kind or "reaper", exp, run, title=f"sectionist: {run_label(data, run)}")
     if cluster is None:
         return no_update
     arr = data.run_arrays(run)
@@ -386,4 +387,4 @@ def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
         return no_update
     exp = downloads.export_data(data, [run], section_ids=members)
     name = f"cluster {int(cluster)} ({queue_name or 'all'})"  # a file's name and title: English, as every export
-    return downloads.download("xspf", exp, f"{run}-{name}", title=f"sectionist: {name} of {data.run_label(run)}")
+    return downloads.download("xspf", exp, f"{run}-{name}", title=f"sectionist: {name} of {run_label(data, run)}")

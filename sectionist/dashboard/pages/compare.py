@@ -15,7 +15,7 @@ from sectionist.dashboard.ui.components.common import graph_config, card, cluste
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import register_selection
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
 
 PAGE = "compare"
 PAGE_SIZE = 15

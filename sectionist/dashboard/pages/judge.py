@@ -18,11 +18,12 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from sectionist.dashboard.ui import figures, ids
-from sectionist.dashboard.auth import current_user_or_none, get_db
+from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.ui.components.common import card, cluster_names, control, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.judging import jall, register_judging
 from sectionist.dashboard.ui.components.player import section_player, spectrogram_url
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import run_label
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, page_title
 from sectionist.dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_queue
 from sectionist.dashboard.judging.repository import judged_sections
@@ -210,7 +211,7 @@ def item_view(queue: dict | None) -> tuple[list, str]:
         before, _sep, rest = _("%(cluster)s of %(run)s").partition("%(cluster)s")
         between, _sep, after = rest.partition("%(run)s")
         head.append(html.Div([before, html.B(shown), between,
-                              html.Span(data.run_label(item["run_id"]), className="mono small"), after],
+                              html.Span(run_label(data, item["run_id"]), className="mono small"), after],
                              className="judge-context"))
     view = [
         html.Div(head, className="detail-head"),

@@ -16,9 +16,10 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from sectionist.dashboard.ui import figures, ids
-from sectionist.dashboard.auth import current_user_or_none, get_db
+from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.ui.components.common import card, cluster_names, graph_config, empty_state, page_header, run_option_label, stat
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import version_note
 from sectionist.dashboard.ui.i18n import N_, _, date_time, integer, ngettext, number, page_title, percent, word
 from sectionist.dashboard.judging.repository import cluster_verdicts_frame, judgements_frame
 from sectionist.dashboard.judging.stats import (
@@ -131,7 +132,7 @@ def _versions(df, data) -> list:
     if not refitted:
         return []
     per = per[per["lineage"].isin(refitted)]
-    rows = [{"lineage": r["lineage"], "version": data.version_note(r["run_id"]) or f"v{int(r['version'])}",
+    rows = [{"lineage": r["lineage"], "version": version_note(data, r["run_id"]) or f"v{int(r['version'])}",
              "run": r["run_id"], "n": integer(int(r["n"]) + int(r["unsure"])), "agree": integer(r["agree"]),
              "disagree": integer(r["disagree"]), "unsure": integer(r["unsure"]), "rate": _fmt(r["rate"], pct=True),
              "ci": _interval(r["ci_low"], r["ci_high"])} for _i, r in per.iterrows()]

@@ -16,7 +16,7 @@ from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS, LabParams
 from sectionist.dashboard.ui import figures, ids
 from sectionist.dashboard.ui.components.common import card, control, graph_config, page_header
 from sectionist.dashboard.ui.components.player import span_player
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.i18n import N_, _, integer, number, page_title
 from sectionist.dashboard.data.lab import lab_view, params_from_controls, save_lab_scheme
 
@@ -152,7 +152,7 @@ def _play(click):
                                                                              for c in _CONTROLS],
           prevent_initial_call=True)
 def _save(_clicks, name, song, threshold, min_slice, merge, window, k, min_seconds):
-    from sectionist.dashboard.auth import current_user_or_none
+    from sectionist.dashboard.auth.context import current_user_or_none
 
     try:
         params = _params(threshold, min_slice, merge, window, k, min_seconds)

@@ -17,7 +17,7 @@ from sectionist.dashboard.ui.components.detail import PLACED_NOTE, section_detai
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.player import section_player, spectrogram_url
 from sectionist.dashboard.ui.components.selection import click_store, register_box_selection, register_selection
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
 from sectionist.store.schema import PROJECTION_INFO
 
 PAGE = "map"

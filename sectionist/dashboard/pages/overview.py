@@ -11,9 +11,10 @@ from dash import Input, Output, callback, dash_table, dcc, html
 from sectionist.analysis.modeling.runs import k_note
 from sectionist.dashboard.ui import figures, ids
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, table_locale, word
-from sectionist.dashboard.auth import get_db
+from sectionist.dashboard.auth.context import get_db
 from sectionist.dashboard.ui.components.common import graph_config, card, control, empty_state, page_header, stat
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import coverage_text, version_note
 from sectionist.dashboard.judging.repository import judgements_frame
 from sectionist.dashboard.judging.stats import agreement_per_run
 
@@ -51,14 +52,14 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
     given and not empty, the share of verdicts agreeing with each run and their number are added,
     so the internal metrics and the experts' judgement sit side by side. Each run id is one fitted
     version, so these are per version, never pooled over a lineage; ``carry``
-    (:meth:`sectionist.dashboard.data.StoreData.carry_over`) adds, on each newer version, how many verdicts on
+    (:meth:`sectionist.dashboard.data.store_data.StoreData.carry_over`) adds, on each newer version, how many verdicts on
     the older versions still hold. The version (when a lineage has several) and the coverage (placed
     sections, sections not covered) are shown where they say something.
     """
     runs = data.runs.reset_index()
     runs["k_note"] = [k_choice(r) for r in runs.to_dict("records")]
-    runs["version_note"] = [data.version_note(r) or None for r in runs["run_id"]]
-    runs["coverage"] = [data.coverage_text(r) or None for r in runs["run_id"]]
+    runs["version_note"] = [version_note(data, r) or None for r in runs["run_id"]]
+    runs["coverage"] = [coverage_text(data, r) or None for r in runs["run_id"]]
     if agreement is not None and len(agreement):
         by_run = agreement.set_index("run_id")
         runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)

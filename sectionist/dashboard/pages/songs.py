@@ -14,7 +14,8 @@ from sectionist.dashboard.ui.components.common import graph_config, card, cluste
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import click_store, register_selection
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import run_label
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, page_title, word
 from sectionist.store.schema import SOUND_TRACKS
 
@@ -177,7 +178,7 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
         selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
     return figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
                                  title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
-                                                run=data.run_label(run_id)))
+                                                run=run_label(data, run_id)))
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -225,11 +226,11 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     if len(parts) == 1:
         sid = parts[0][0]
         return figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
-                                      title=f"{data.songs.loc[sid, 'title']} · {data.run_label(run_id)}", song_id=sid,
+                                      title=f"{data.songs.loc[sid, 'title']} · {run_label(data, run_id)}", song_id=sid,
                                       cluster_names=cluster_names(data, run_id))
     return figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
                                   title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(parts),
-                                                 run=data.run_label(run_id)), songs=songs,
+                                                 run=run_label(data, run_id)), songs=songs,
                                   cluster_names=cluster_names(data, run_id))
 
 
@@ -415,4 +416,4 @@ def _download(_clicks, songs, run, kind):
     exp = downloads.export_data(data, [run], song_ids=songs)
     several = ngettext("%(num)d song", "%(num)d songs", len(songs))
     stem = f"{data.songs.loc[songs[0], 'title'] if len(songs) == 1 else several}-{run}"
-    return downloads.download(kind or "audacity", exp, stem, title=f"sectionist: {data.run_label(run)}")
+    return downloads.download(kind or "audacity", exp, stem, title=f"sectionist: {run_label(data, run)}")

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from sectionist.dashboard.ui.figures import cluster_color, cluster_name
 from sectionist.dashboard.ui.i18n import _, graph_locale
+from sectionist.dashboard.ui.naming import default_cluster_names, run_label, version_note
 
 #: Every graph's config. Plotly's "Share chart..." button (``sendChartToCloud``) would upload the
 #: figure's data to Plotly Cloud: removed (the CSP would refuse the upload anyway).
@@ -65,7 +66,7 @@ def expert_cluster_names(run_id) -> dict:
 
     from sectionist.analysis.errors import SectionistError
 
-    from sectionist.dashboard.auth import get_db
+    from sectionist.dashboard.auth.context import get_db
     from sectionist.dashboard.judging.repository import current_cluster_names
 
     try:
@@ -93,10 +94,10 @@ def carried_cluster_names(data, run_id) -> dict:
 def cluster_names(data, run_id) -> dict:
     """cluster → the name shown for it in ``run_id``: the experts' name in this version, else one
     carried over from an older version (marked "(from v1)"), else the default one
-    (:meth:`sectionist.dashboard.data.StoreData.default_cluster_names`). ``{}`` for no or an unknown run."""
+    (:func:`sectionist.dashboard.ui.naming.default_cluster_names`). ``{}`` for no or an unknown run."""
     if not run_id or run_id not in data.runs.index:
         return {}
-    return {**data.default_cluster_names(run_id), **carried_cluster_names(data, run_id),
+    return {**default_cluster_names(data, run_id), **carried_cluster_names(data, run_id),
             **expert_cluster_names(run_id)}
 
 
@@ -129,8 +130,8 @@ def fmt_num(v, digits: int = 3) -> str:
 def run_option_label(data, run_id) -> str:
     """A run's name in a picker, with its version when its lineage has several:
     ``"kmeans on classical17, 6 clusters (classical17-kmeans-auto) · v1 (superseded by v2)"``."""
-    note = data.version_note(run_id)
-    return f"{data.run_label(run_id)} · {note}" if note else data.run_label(run_id)
+    note = version_note(data, run_id)
+    return f"{run_label(data, run_id)} · {note}" if note else run_label(data, run_id)
 
 
 def run_options(data, space: str | None = None) -> list[dict]:
@@ -198,7 +199,7 @@ def register_song_search(dropdown_id: str) -> None:
     search; the picker's chosen songs stay listed, also when a callback chooses a song)."""
     from dash import Input, Output, callback, no_update
 
-    from sectionist.dashboard.data import get_data
+    from sectionist.dashboard.data.store_data import get_data
 
     @callback(Output(dropdown_id, "options", allow_duplicate=True), Input(dropdown_id, "search_value"),
               Input(dropdown_id, "value"), prevent_initial_call=True)

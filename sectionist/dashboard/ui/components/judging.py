@@ -21,8 +21,10 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from sectionist.analysis.errors import SectionistError
 
 from sectionist.dashboard.ui import ids
-from sectionist.dashboard.auth import PermissionDenied, current_user_or_none, get_db
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.auth.context import current_user_or_none, get_db
+from sectionist.dashboard.models import PermissionDenied
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui.naming import run_label
 from sectionist.dashboard.ui.figures import cluster_name
 from sectionist.dashboard.ui.i18n import N_, _, date_time, word
 from sectionist.dashboard.judging.queues import NotFound, section_cluster
@@ -120,7 +122,7 @@ def panel_children(page: str, selection: dict | None) -> list:
         before, _sep, rest = _("Is this section right in %(cluster)s of %(run)s?").partition("%(cluster)s")
         between, _sep, after = rest.partition("%(run)s")
         question = [before, html.B(_cluster_name(cluster, names)), between,
-                    html.Span(data.run_label(run_id), className="mono small"), after]
+                    html.Span(run_label(data, run_id), className="mono small"), after]
     buttons = [
         html.Button([_(label), html.Kbd(key, className="kbd")], id=jid("verdict", page, verdict=v), n_clicks=0,
                     className=cls, title=_("%(verdict)s (key %(key)s)", verdict=_(label), key=key),

@@ -30,7 +30,7 @@ def songs_link(song_id: str, section_id: str | None = None, run_id: str | None =
 
 def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", compact: bool = False,
                    element_id: str | None = None, run_id: str | None = None, timeline: bool = True) -> html.Div:
-    """Player for one section (a row of :meth:`sectionist.dashboard.data.StoreData.section`).
+    """Player for one section (a row of :meth:`sectionist.dashboard.data.store_data.StoreData.section`).
 
     ``timeline=False`` leaves out the "song timeline →" link (blind judging: the Songs page would
     show every run's clusters of the section)."""

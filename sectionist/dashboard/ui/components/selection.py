@@ -13,7 +13,7 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, no_update
 
 from sectionist.dashboard.ui import ids
-from sectionist.dashboard.data import get_data
+from sectionist.dashboard.data.store_data import get_data
 
 #: Browser side of a click: the clicked point's customdata (its section position). dcc.Graph looks
 #: customdata up in the figure as sent (gd.data), where a base64 typed array cannot be indexed, so
