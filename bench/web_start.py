@@ -12,7 +12,7 @@ embeddings package) ended up imported.
 ``/tmp/old``, the layout before the one ``sectionist`` package: top-level ``dashboard``,
 ``analysis``, ``store``; a ``git archive`` of an earlier commit works too), put first on
 ``PYTHONPATH``; "after" runs them against this checkout (or ``--after PATH``).
-Median of ``--repeats`` runs each (default 5). The last printed line is one JSON object:
+Median of ``--repeats`` runs each (default 5), the two sides' runs interleaved. The last printed line is one JSON object:
 {"import_s_before", "import_s_after", "create_app_s_before", "create_app_s_after", "start_s_before",
 "start_s_after", "rss_mb_before", "rss_mb_after", "rss_served_mb_before", "rss_served_mb_after",
 "heavy_before", "heavy_after"}.
@@ -87,17 +87,19 @@ def build_store() -> str:
 def run_child(pythonpath: str, store: str, i: int, label: str) -> dict:
     env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
     pkg = "sectionist." if (Path(pythonpath) / "sectionist" / "dashboard").is_dir() else ""
-    db = f"sqlite:///{OUT / f'users-{label}.sqlite'}"
+    db_file = OUT / f"users-{label}-{i}.sqlite"  # a fresh database each run (both sides create its tables)
+    db_file.unlink(missing_ok=True)
+    db = f"sqlite:///{db_file}"
     # run from a neutral folder so the checkout is only importable through PYTHONPATH
     proc = subprocess.run([sys.executable, "-c", CHILD, store, db, pkg], env=env, cwd=str(OUT), capture_output=True,
                           text=True, timeout=600)
+    db_file.unlink(missing_ok=True)
     if proc.returncode:
         raise SystemExit(f"{label} run {i} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(pythonpath: str, store: str, repeats: int, label: str) -> dict:
-    runs = [run_child(pythonpath, store, i, label) for i in range(repeats)]
+def summarise(runs: list[dict], label: str) -> dict:
     out = {k: statistics.median(r[k] for r in runs) for k in ("import_s", "create_app_s", "rss_mb", "rss_served_mb")}
     out["start_s"] = statistics.median(r["import_s"] + r["create_app_s"] for r in runs)
     out["heavy"] = runs[-1]["heavy"]
@@ -118,11 +120,14 @@ def main(argv=None) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     store = build_store()
     result = {}
-    sides = [("before", args.before), ("after", args.after)]
-    for label, path in sides:
-        if args.only and label != args.only:
-            continue
-        m = measure(path, store, args.repeats, label)
+    sides = [(label, path) for label, path in (("before", args.before), ("after", args.after))
+             if not args.only or label == args.only]
+    runs = {label: [] for label, _ in sides}
+    for i in range(args.repeats):  # interleaved, so a change in the machine's load hits both sides alike
+        for label, path in sides:
+            runs[label].append(run_child(path, store, i, label))
+    for label, _ in sides:
+        m = summarise(runs[label], label)
         for k in ("import_s", "create_app_s", "start_s", "rss_mb", "rss_served_mb", "heavy"):
             result[f"{k}_{label}"] = round(m[k], 3) if isinstance(m[k], float) else m[k]
     print(json.dumps(result))
