@@ -91,6 +91,7 @@ def main(argv=None) -> int:
 
     from synthetic_store import RUNS, build_streamed_synthetic_store, build_synthetic_store
 
+    from sectionist.dashboard.data.map_sections import density_click_position
     from sectionist.dashboard.ui.components.detail import section_detail
     from sectionist.dashboard.ui.components.selection import resolve_selection
     from sectionist.store import open_store
@@ -205,8 +206,8 @@ def main(argv=None) -> int:
         def click():
             out = {}
             if full.get("density"):
-                out["cell"] = {"row": map_page.density_click_position(data, full, float(xyz[pos, 0]),
-                                                                      float(xyz[pos, 1])), "at": 1}
+                out["cell"] = {"row": density_click_position(data, full, float(xyz[pos, 0]), float(xyz[pos, 1])),
+                               "at": 1}
                 row = out["cell"]["row"]
             else:
                 row = pos

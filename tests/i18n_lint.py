@@ -119,7 +119,7 @@ def untranslated_literals(root: Path = ROOT / "dashboard") -> list[tuple[str, in
     for path in sorted(root.rglob("*.py")):
         if path.name in SKIP:
             continue
-        finder = _Finder(path, figures=path.name == "figures.py",
+        finder = _Finder(path, figures=path.parent.name == "figures",
                          root=ROOT if path.is_relative_to(ROOT) else root)
         finder.visit(ast.parse(path.read_text(), str(path)))
         found.extend(finder.found)

@@ -12,7 +12,7 @@ from auth_helpers import make_user
 from synthetic_store import RUNS, build_synthetic_store
 
 from sectionist.analysis.glossary import FEATURE_GLOSSARY, describe
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import map as map_figures, palette
 from sectionist.dashboard.models import get_database
 from sectionist.dashboard.ui import naming
 
@@ -161,15 +161,15 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
     assert names_a[renamed] == "Festival drops" and len(names_b) > 1
     assert rows
     for r in rows:
-        assert r["cluster_a"] == figures.cluster_name(r["label_a"], names_a)
-        assert r["cluster_b"] == figures.cluster_name(r["label_b"], names_b)
+        assert r["cluster_a"] == palette.cluster_name(r["label_a"], names_a)
+        assert r["cluster_b"] == palette.cluster_name(r["label_b"], names_b)
         assert r["cluster_b"].startswith(f"{r['label_b']}: ") or r["label_b"] < 0
     assert any(r["cluster_a"] == f"{renamed}: Festival drops" for r in rows)
     # the shown name filters (text) and the number still works
     assert hits and all(r["label_a"] == renamed for r in hits)
     assert by_number and {r["label_a"] for r in by_number} == {renamed}
     matched = [r for r in rows if r["label_b_aligned"] != "no match"]
-    assert matched and all(r["matched_a"] == figures.cluster_name(int(r["label_b_aligned"][1:]), names_a)
+    assert matched and all(r["matched_a"] == palette.cluster_name(int(r["label_b_aligned"][1:]), names_a)
                            for r in matched)
     ticks_y = list(heat.data[0].y)
     assert f"A{renamed}: Festival drops" in ticks_y
@@ -181,9 +181,9 @@ def test_compare_shows_cluster_names_like_every_page(app, data, db_url):
 
 def test_map_colour_bar_names_per_section_values_in_spanish(app):
     with app.server.test_request_context("/map", headers=SPANISH):
-        fig = figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.array([0.2, 0.5, 0.9]),
-                                  value_name="confidence")
-        feature = figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.arange(3.0), value_name="<b>x</b>")
+        fig = map_figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.array([0.2, 0.5, 0.9]),
+                                      value_name="confidence")
+        feature = map_figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.arange(3.0), value_name="<b>x</b>")
     marker = fig.data[0].marker
     assert marker.colorbar.title.text == "confianza" and (marker.cmin, marker.cmax) == (0.0, 1.0)
     assert feature.data[0].marker.colorbar.title.text == "&lt;b&gt;x&lt;/b&gt;"  # other names: data, escaped

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sectionist.analysis.modeling.compare import compare_labelings
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import compare as compare_figures
 
 
 def _relations(a, b, **kw):
@@ -87,7 +87,7 @@ def test_noise_is_never_a_split_or_merge():
 
 def test_heatmap_ticks_are_readable():
     counts = np.array([[6, 0, 4], [0, 10, 0]])
-    fig = figures.contingency_heatmap(counts, [0, 1], [0, 1, 2], mapping={0: 0, 1: 1, 2: 2})
+    fig = compare_figures.contingency_heatmap(counts, [0, 1], [0, 1, 2], mapping={0: 0, 1: 1, 2: 2})
     assert list(fig.data[0].x) == ["B0 ↔ A0", "B1 ↔ A1", "B2 (no match)"]
     assert list(fig.data[0].y) == ["A0", "A1"]
     assert "→" not in "".join(fig.data[0].x)
@@ -126,11 +126,11 @@ def test_table_shows_m_ss_sorts_and_filters_on_seconds(page):
 def test_heatmap_column_ticks_are_short_and_names_stay_in_the_hover():
     import numpy as np
 
-    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.ui.figures import compare as compare_figures
 
     names_b = {0: "a very long name · with · many · words", 1: "short"}
-    fig = figures.contingency_heatmap(np.array([[3, 0], [0, 4]]), [0, 1], [0, 1], mapping={0: 1, 1: 0},
-                                      names_a={0: "x", 1: "y"}, names_b=names_b)
+    fig = compare_figures.contingency_heatmap(np.array([[3, 0], [0, 4]]), [0, 1], [0, 1], mapping={0: 1, 1: 0},
+                                              names_a={0: "x", 1: "y"}, names_b=names_b)
     ticks = list(fig.layout.xaxis.ticktext)
     assert ticks == ["B1<br>↔ A0", "B0<br>↔ A1"]
     assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)  # the full names, shown on hover

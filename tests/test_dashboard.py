@@ -10,7 +10,10 @@ import plotly.graph_objects as go
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import (
+    compare as compare_figures, explain as explain_figures, map as map_figures, palette,
+    songs as song_figures)
 from sectionist.dashboard.data.runs import MISSING
 from sectionist.dashboard.data.store_data import StoreData
 
@@ -174,9 +177,9 @@ def test_store_without_sections_is_a_clear_error(tmp_path):
 
 # ---- figures -------------------------------------------------------------------------------------
 def test_cluster_palette_is_stable():
-    assert figures.cluster_color(3) == figures.CLUSTER_PALETTE[3]
-    assert figures.cluster_color(3 + len(figures.CLUSTER_PALETTE)) == figures.CLUSTER_PALETTE[3]
-    assert figures.cluster_color(-1) == figures.NOISE_COLOR
+    assert palette.cluster_color(3) == palette.CLUSTER_PALETTE[3]
+    assert palette.cluster_color(3 + len(palette.CLUSTER_PALETTE)) == palette.CLUSTER_PALETTE[3]
+    assert palette.cluster_color(-1) == palette.NOISE_COLOR
 
 
 def test_section_map_traces_per_cluster_with_row_customdata():
@@ -184,11 +187,11 @@ def test_section_map_traces_per_cluster_with_row_customdata():
     xyz = rng.normal(size=(50, 2)).astype(np.float32)
     rows = np.arange(100, 150)
     labels = np.r_[np.zeros(20, int), np.ones(25, int), -np.ones(5, int)]
-    fig = figures.section_map(xyz, rows, labels=labels, highlight=3)
+    fig = map_figures.section_map(xyz, rows, labels=labels, highlight=3)
     scat = [t for t in fig.data if t.name not in ("selected",)]
     assert [t.name for t in scat] == ["noise", "cluster 0", "cluster 1"]
     assert all(isinstance(t, go.Scattergl) for t in fig.data)
-    assert scat[1].marker.color == figures.cluster_color(0)
+    assert scat[1].marker.color == palette.cluster_color(0)
     assert sorted(np.concatenate([np.asarray(t.customdata) for t in scat]).tolist()) == rows.tolist()
     ring = fig.data[-1]
     assert ring.name == "selected" and list(ring.customdata) == [103]
@@ -197,43 +200,43 @@ def test_section_map_traces_per_cluster_with_row_customdata():
 
 def test_section_map_3d_and_continuous():
     xyz = np.random.default_rng(1).normal(size=(30, 3))
-    fig = figures.section_map(xyz, np.arange(30), values=np.linspace(0, 1, 30), value_name="confidence")
+    fig = map_figures.section_map(xyz, np.arange(30), values=np.linspace(0, 1, 30), value_name="confidence")
     assert isinstance(fig.data[0], go.Scatter3d)
     assert fig.data[0].marker.showscale is True
-    assert figures.section_map(np.zeros((0, 2)), np.zeros(0)).layout.annotations
+    assert map_figures.section_map(np.zeros((0, 2)), np.zeros(0)).layout.annotations
 
 
 def test_shap_bars_orders_by_magnitude():
-    fig = figures.shap_bars({"rms_median": 0.1, "spectral_centroid_median": -0.5, "mfcc6_median": 0.3}, top=2)
+    fig = explain_figures.shap_bars({"rms_median": 0.1, "spectral_centroid_median": -0.5, "mfcc6_median": 0.3}, top=2)
     assert [y.split("<br>")[0] for y in fig.data[0].y] == ["timbre detail 6 (cepstral units)", "brightness (Hz)"]
     assert list(fig.data[0].x) == [0.3, -0.5]  # no medians: the plain SHAP values
-    assert figures.shap_bars(None).layout.annotations
+    assert explain_figures.shap_bars(None).layout.annotations
 
 
 def test_contingency_and_sankey():
     counts = np.array([[5, 1], [0, 4]])
-    hm = figures.contingency_heatmap(counts, [0, 1], [7, 8], mapping={7: 0, 8: 1})
+    hm = compare_figures.contingency_heatmap(counts, [0, 1], [7, 8], mapping={7: 0, 8: 1})
     assert np.asarray(hm.data[0].z).sum() == 10
-    sk = figures.sankey(counts, [0, 1], [7, 8])
+    sk = compare_figures.sankey(counts, [0, 1], [7, 8])
     assert sum(sk.data[0].link.value) == 10 and len(sk.data[0].node.label) == 4
     # B's 9 aligned to no A cluster (its new label 2 is not an A label): marked, not "≈ A 2"
     counts3 = np.array([[5, 1, 0], [0, 4, 3]])
     mapping = {7: 0, 8: 1, 9: 2}
-    hm = figures.contingency_heatmap(counts3, [0, 1], [7, 8, 9], mapping=mapping)
+    hm = compare_figures.contingency_heatmap(counts3, [0, 1], [7, 8, 9], mapping=mapping)
     assert list(hm.data[0].x) == ["B7 ↔ A0", "B8 ↔ A1", "B9 (no match)"]
     assert list(hm.data[0].y) == ["A0", "A1"]
-    sk = figures.sankey(counts3, [0, 1], [7, 8, 9], mapping=mapping)
+    sk = compare_figures.sankey(counts3, [0, 1], [7, 8, 9], mapping=mapping)
     assert sk.data[0].node.label[-1].endswith("(unmatched)") and "≈ A 1" in sk.data[0].node.label[3]
 
 
 def test_timeline_and_similarity_order():
-    fig = figures.song_timeline([("run a", [0, 2, 4], [2, 4, 6], [0, 1, 0], [0, 1, 2])], duration=6,
-                                selected=(2, 4))
+    fig = song_figures.song_timeline([("run a", [0, 2, 4], [2, 4, 6], [0, 1, 0], [0, 1, 2])], duration=6,
+                                     selected=(2, 4))
     assert len(fig.layout.shapes) == 1
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
     assert sum(len(t.base) for t in bars) == 3
     C = np.array([[0, 0], [10, 10], [0.1, 0], [10, 10.2]])
-    order = figures.order_by_similarity(C).tolist()
+    order = song_figures.order_by_similarity(C).tolist()
     # similar centroids end up next to each other
     assert abs(order.index(0) - order.index(2)) == 1 and abs(order.index(1) - order.index(3)) == 1
 

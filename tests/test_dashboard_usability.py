@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import (
+    judgements as judgement_figures, map as map_figures, overview as overview_figures)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +90,8 @@ def _hrefs(component) -> list[str]:
 # ---- figures ------------------------------------------------------------------------------------
 def test_k_curves_legend_names_a_run_without_an_elbow():
     ks = [2, 3, 4, 5]
-    fig = figures.k_curves({"kmeans · mfcc (km)": {"k": ks, "inertia": [9, 5, 3, 2], "silhouette": [.3, .4, .35, .3]},
-                            "gmm · mfcc (gm)": {"k": ks, "bic": [120, 100, 104, 110]}})
+    fig = overview_figures.k_curves({"kmeans · mfcc (km)": {"k": ks, "inertia": [9, 5, 3, 2], "silhouette": [.3, .4, .35, .3]},
+                                     "gmm · mfcc (gm)": {"k": ks, "bic": [120, 100, 104, 110]}})
     in_legend = [t.name for t in fig.data if t.showlegend is not False]
     assert sorted(in_legend) == ["gmm · mfcc (gm)", "kmeans · mfcc (km)"]  # each run once, the GMM too
     assert len(fig.data) == 3
@@ -99,14 +100,14 @@ def test_k_curves_legend_names_a_run_without_an_elbow():
 @pytest.mark.parametrize("name, lo, hi", [("confidence", 0, 1), ("stability", 0, 1), ("silhouette", -1, 1)])
 def test_bounded_values_keep_their_scale(name, lo, hi):
     xyz = np.random.default_rng(0).normal(size=(20, 2))
-    fig = figures.section_map(xyz, np.arange(20), values=np.ones(20), value_name=name)
+    fig = map_figures.section_map(xyz, np.arange(20), values=np.ones(20), value_name=name)
     marker = fig.data[0].marker
     assert (marker.cmin, marker.cmax) == (lo, hi)  # not Plotly's 0.5–1.5 around a constant
 
 
 def test_unbounded_values_span_their_data():
     xyz = np.random.default_rng(0).normal(size=(20, 2))
-    fig = figures.section_map(xyz, np.arange(20), values=np.linspace(100, 200, 20), value_name="tempo_bpm")
+    fig = map_figures.section_map(xyz, np.arange(20), values=np.linspace(100, 200, 20), value_name="tempo_bpm")
     assert fig.data[0].marker.cmin is None and fig.data[0].marker.cmax is None
 
 
@@ -291,7 +292,7 @@ def test_agreement_bars_wrap_long_run_names():
     per_run = pd.DataFrame({"run_id": ["a", "b"], "rate": [0.75, 0.5], "ci_low": [0.3, 0.1], "ci_high": [0.9, 0.9],
                             "agree": [3, 2], "n": [4, 4], "unsure": [1, 0]})
     long = "kmeans on classical17, 6 clusters (classical17-kmeans-k6)"
-    fig = figures.agreement_bars(per_run, {"a": long, "b": "gmm"})
+    fig = judgement_figures.agreement_bars(per_run, {"a": long, "b": "gmm"})
     first = fig.data[0].y[0]
     assert "<br>" in first and first.replace("<br>", " ") == long
     assert all(len(line) <= 28 for line in first.split("<br>"))
@@ -299,7 +300,7 @@ def test_agreement_bars_wrap_long_run_names():
 
 
 def test_k_curves_ticks_follow_the_panel_width():
-    fig = figures.k_curves({"kmeans · mfcc (km)": {"k": list(range(2, 21)), "inertia": list(range(40, 21, -1))}})
+    fig = overview_figures.k_curves({"kmeans · mfcc (km)": {"k": list(range(2, 21)), "inertia": list(range(40, 21, -1))}})
     axis = fig.layout.xaxis
     # no fixed step of 1 (19 labels squeezed into a phone's 100 px panel); whole numbers only
     assert axis.dtick is None and axis.tickmode == "auto" and axis.tickformat == "d"

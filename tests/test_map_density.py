@@ -13,6 +13,7 @@ import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
 from sectionist.dashboard.data.store_data import StoreData
+from sectionist.dashboard.data import density, map_sections
 
 N = 2400
 LIMIT = 2000
@@ -77,7 +78,7 @@ def test_density_switches_on_above_the_threshold(map_page, data):
     assert "as density" in count and f"{N:,}" in count
     heat = fig.data[0]
     z = np.asarray(heat.z)
-    assert z.shape == (map_page.DENSITY_GRID, map_page.DENSITY_GRID)
+    assert z.shape == (density.DENSITY_GRID, density.DENSITY_GRID)
     # every code names a cluster shade (0 = empty cell); cluster colours keyed in the legend
     clusters = data.run_arrays(RUN).clusters
     assert z.max() <= len(clusters) * 3 and (z > 0).sum() > 0
@@ -91,11 +92,11 @@ def test_density_switches_on_above_the_threshold(map_page, data):
 
 def test_density_cells_count_every_filtered_section(map_page, data):
     clusters = list(data.run_arrays(RUN).clusters[:4])
-    mask = map_page.filter_mask(data, data.projection(SPACE, "umap", 2).present, RUN, clusters=clusters)
+    mask = map_sections.filter_mask(data, data.projection(SPACE, "umap", 2).present, RUN, clusters=clusters)
     fig, _c, meta = map_page.render_map(data, SPACE, "umap2", RUN, "cluster", clusters=clusters,
                                         density_threshold=LIMIT // 2)
     assert meta["density"] and meta["filters"]["clusters"] == clusters
-    grid = map_page.density_grid(data.projection(SPACE, "umap", 2).xyz[mask], labels=data.run_arrays(RUN).label[mask])
+    grid = density.density_grid(data.projection(SPACE, "umap", 2).xyz[mask], labels=data.run_arrays(RUN).label[mask])
     assert grid["counts"].sum() == mask.sum()
     assert set(grid["clusters"]) == set(clusters)
 
@@ -113,12 +114,12 @@ def test_density_colourings_by_value_and_by_count(map_page, data):
 def test_density_grid_majority_and_levels(map_page):
     xy = np.array([[0.1, 0.1]] * 3 + [[0.12, 0.1]] * 2 + [[0.9, 0.9]] * 1, np.float32)
     labels = np.array([5, 5, 7, 7, 7, 2])
-    g = map_page.density_grid(xy, bins=2, extent=[0, 1, 0, 1], labels=labels)
+    g = density.density_grid(xy, bins=2, extent=[0, 1, 0, 1], labels=labels)
     assert g["counts"].tolist() == [[5, 0], [0, 1]]
     assert g["clusters"] == [2, 5, 7]
     assert g["majority"].tolist() == [[2, -1], [-1, 0]]  # cell (0, 0): 7 (three of five)
     assert g["level"][0, 0] > g["level"][1, 1]
-    v = map_page.density_grid(xy, bins=2, extent=[0, 1, 0, 1], values=np.array([1, 2, 3, np.nan, 4, 8.0]))
+    v = density.density_grid(xy, bins=2, extent=[0, 1, 0, 1], values=np.array([1, 2, 3, np.nan, 4, 8.0]))
     assert v["mean"][0, 0] == pytest.approx(2.5) and v["mean"][1, 1] == 8 and np.isnan(v["mean"][0, 1])
 
 
@@ -142,7 +143,7 @@ def test_zoom_brings_points_back_and_zoom_out_bins_again(map_page, data):
     rows = np.concatenate([np.asarray(t.customdata, np.int64) for t in fig.data
                            if t.type == "scattergl" and t.name != "selected"])
     xyz = data.projection(SPACE, "umap", 2).xyz
-    inside = np.flatnonzero(map_page.window_mask(xyz, view))
+    inside = np.flatnonzero(density.window_mask(xyz, view))
     assert sorted(rows.tolist()) == inside.tolist()
     assert list(fig.layout.xaxis.range) == pytest.approx(view[:2])
     assert meta2["density"] and meta2["view"] == pytest.approx(view) and "Zoomed in" in count
@@ -152,7 +153,7 @@ def test_zoom_brings_points_back_and_zoom_out_bins_again(map_page, data):
     wide = _window_with(data, LIMIT + 200)
     fig3, _c, meta3 = map_page.zoom_redraw(data, {"xaxis.range": wide[:2], "yaxis.range": wide[2:]}, meta2)
     assert fig3.data[0].type == "heatmap" and meta3["view"] == pytest.approx(wide)
-    assert meta3["grid"]["dx"] == pytest.approx((wide[1] - wide[0]) / map_page.DENSITY_GRID)  # binned over the window
+    assert meta3["grid"]["dx"] == pytest.approx((wide[1] - wide[0]) / density.DENSITY_GRID)  # binned over the window
     # double click: all of the map as density again
     fig4, _c, meta4 = map_page.zoom_redraw(data, {"xaxis.autorange": True, "yaxis.autorange": True}, meta3)
     assert fig4.data[0].type == "heatmap" and meta4["view"] is None
@@ -163,7 +164,7 @@ def test_zoom_brings_points_back_and_zoom_out_bins_again(map_page, data):
 
 
 def test_view_from_relayout(map_page):
-    f = map_page.view_from_relayout
+    f = density.view_from_relayout
     assert f({"xaxis.range[0]": 0, "xaxis.range[1]": 2, "yaxis.range[0]": 1, "yaxis.range[1]": 3}) == [0, 2, 1, 3]
     assert f({"xaxis.autorange": True}) is None
     assert f({"dragmode": "pan"}) is False and f(None) is False
@@ -183,13 +184,13 @@ def test_click_on_a_cell_opens_the_nearest_section(map_page, data, app):
     label = data.run_arrays(RUN).label
     target = int(np.flatnonzero(label == clusters[0])[17])
     x, y = float(xyz[target, 0]), float(xyz[target, 1])
-    pos = map_page.density_click_position(data, meta, x, y)
+    pos = map_sections.density_click_position(data, meta, x, y)
     assert pos == target
     # a point between cells: the nearest filtered section in the clicked cell
     g = meta["grid"]
     cx = g["x0"] + (np.floor((x - g["x0"]) / g["dx"]) + 0.5) * g["dx"]
     cy = g["y0"] + (np.floor((y - g["y0"]) / g["dy"]) + 0.5) * g["dy"]
-    pos = map_page.density_click_position(data, meta, cx, cy)
+    pos = map_sections.density_click_position(data, meta, cx, cy)
     assert label[pos] == clusters[0]
     assert abs(xyz[pos, 0] - cx) <= g["dx"] and abs(xyz[pos, 1] - cy) <= g["dy"]
     # the page's callback turns the cell click into a row click, which selects and opens the detail
@@ -202,8 +203,8 @@ def test_click_on_a_cell_opens_the_nearest_section(map_page, data, app):
         panel = _json(section_detail(data, sel["section_id"], RUN, "map"))
         assert data.titles[target] in panel
     # a cell click on a map that is not binned, or with coordinates that are not numbers: nothing
-    assert map_page.density_click_position(data, {}, x, y) is None
-    assert map_page.density_click_position(data, meta, "a", None) is None
+    assert map_sections.density_click_position(data, {}, x, y) is None
+    assert map_sections.density_click_position(data, meta, "a", None) is None
 
 
 # ---- box / lasso selection -------------------------------------------------------------------------
@@ -214,19 +215,19 @@ def test_box_and_lasso_select_sections_on_the_server(map_page, data):
     view = _window_with(data, 500)
     sel = {"rows": [], "n": 0, "active": True, "range": {"x": view[:2], "y": view[2:]}}
     assert meta["density"]
-    pos = map_page.map_selection_positions(data, sel, meta)
-    expect = np.flatnonzero(map_page.window_mask(xyz, view) & data.is_central)
+    pos = map_sections.map_selection_positions(data, sel, meta)
+    expect = np.flatnonzero(density.window_mask(xyz, view) & data.is_central)
     assert pos.tolist() == expect.tolist() and len(pos) > 50
     out = _json(map_page.selection_summary(data, sel, RUN, meta=meta))
     assert f"{len(pos):,} sections from" in out
     # a lasso: the triangle of the box's lower-left half
     lasso = {"x": [view[0], view[1], view[0]], "y": [view[2], view[2], view[3]]}
-    pos_l = map_page.map_selection_positions(data, {"rows": [], "active": True, "lasso": lasso}, meta)
+    pos_l = map_sections.map_selection_positions(data, {"rows": [], "active": True, "lasso": lasso}, meta)
     assert set(pos_l) <= set(pos) and 0 < len(pos_l) < len(pos)
     u = (xyz[pos_l, 0] - view[0]) / (view[1] - view[0]) + (xyz[pos_l, 1] - view[2]) / (view[3] - view[2])
     assert (u <= 1 + 1e-6).all()
     # on a point map the selected points' rows are used as before
-    assert map_page.map_selection_positions(data, {"rows": [3, 1], "range": sel["range"]}, {"density": False}) \
+    assert map_sections.map_selection_positions(data, {"rows": [3, 1], "range": sel["range"]}, {"density": False}) \
         .tolist() == [1, 3]
 
 
@@ -248,11 +249,11 @@ def test_3d_maps_draw_a_stratified_sample(map_page, data):
 def test_stratified_sample(map_page):
     rows = np.arange(1000)
     strata = np.repeat([0, 1, 2], [900, 90, 10])
-    s = map_page.stratified_sample(rows, strata, 100)
+    s = density.stratified_sample(rows, strata, 100)
     assert np.all(np.diff(s) > 0)
     counts = np.bincount(strata[s], minlength=3)
     assert counts.tolist() == [90, 9, 1]
-    assert map_page.stratified_sample(rows[:50], strata[:50], 100).tolist() == list(range(50))
+    assert density.stratified_sample(rows[:50], strata[:50], 100).tolist() == list(range(50))
 
 
 # ---- lists paged on the server --------------------------------------------------------------------
@@ -324,7 +325,7 @@ def test_small_int_codes_match_numpy_unique(map_page):
     rng = np.random.default_rng(0)
     for values in (rng.integers(-2, 9, 5000), rng.integers(0, 3, 10).astype(np.int8), np.array([7]),
                    np.array([1.5, 0.5, 1.5])):
-        uniq, inverse, counts = map_page.small_int_codes(values)
+        uniq, inverse, counts = density.small_int_codes(values)
         u2, i2, c2 = np.unique(values, return_inverse=True, return_counts=True)
         assert uniq.tolist() == u2.tolist() and inverse.tolist() == i2.ravel().tolist() and counts.tolist() == c2.tolist()
 
@@ -334,7 +335,7 @@ def test_medoid_sample_keeps_every_cluster(map_page):
     labels[[5, 77_777]] = 3  # a cluster of two points that a 1 000-point sample would likely miss
     labels[:1000] = -1
     xy = np.random.default_rng(1).normal(size=(len(labels), 2))
-    sxy, slab = map_page._medoid_sample(xy, labels, n=1000)
+    sxy, slab = density.medoid_sample(xy, labels, n=1000)
     assert 3 in slab and 0 in slab and len(slab) <= 1002 and len(sxy) == len(slab)
 
 

@@ -1,5 +1,5 @@
-"""The Map's geometry (issue 14 item 5) on the pure builders of sectionist/dashboard/ui/figures.py, and the
-selection's resolution to sections (item 1) on sectionist/dashboard/pages/map.py's helpers."""
+"""The Map's geometry (issue 14 item 5) on the pure builders of sectionist/dashboard/ui/figures/map.py, and the
+selection's resolution to sections (item 1) on sectionist/dashboard/data/map_sections.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial import Delaunay
 
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.data import map_sections
+from sectionist.dashboard.ui.figures import map as map_figures
 
 
 def _tsne_like(seed=0):
@@ -28,7 +29,7 @@ def _centre_traces(fig):
 
 def test_medoid_marker_sits_on_its_clusters_points_on_a_nonlinear_map():
     xyz, labels = _tsne_like()
-    fig = figures.section_map(xyz, np.arange(len(xyz)), labels=labels, centres=True)
+    fig = map_figures.section_map(xyz, np.arange(len(xyz)), labels=labels, centres=True)
     centres = _centre_traces(fig)
     assert set(centres) == {"0", "1"}
     for c in (0, 1):
@@ -50,17 +51,17 @@ def test_cluster_medoids_sample_large_clusters_and_skip_noise():
     rng = np.random.default_rng(3)
     xyz = rng.normal(0, 1, (5000, 2))
     labels = np.r_[np.zeros(4000, int), -np.ones(1000, int)]
-    meds = figures.cluster_medoids(xyz, labels, max_points=300)
+    meds = map_figures.cluster_medoids(xyz, labels, max_points=300)
     assert [c for c, _ in meds] == [0]
     assert np.linalg.norm(meds[0][1]) < 0.3  # the medoid of a Gaussian cloud is near its centre
     # the same result each time (seeded sample)
-    assert np.array_equal(meds[0][1], figures.cluster_medoids(xyz, labels, max_points=300)[0][1])
+    assert np.array_equal(meds[0][1], map_figures.cluster_medoids(xyz, labels, max_points=300)[0][1])
 
 
 def test_filtered_out_cluster_has_no_marker_and_markers_follow_their_legend_group():
     xyz, labels = _tsne_like(1)
     keep = labels == 1  # the map's cluster filter keeps cluster 1 only
-    fig = figures.section_map(xyz[keep], np.flatnonzero(keep), labels=labels[keep], centres=True)
+    fig = map_figures.section_map(xyz[keep], np.flatnonzero(keep), labels=labels[keep], centres=True)
     centres = _centre_traces(fig)
     assert set(centres) == {"1"}
     assert all(t.showlegend is False for t in centres.values())
@@ -71,7 +72,7 @@ def test_filtered_out_cluster_has_no_marker_and_markers_follow_their_legend_grou
 
 def test_map_has_keys_for_diamonds_and_ring_and_a_legend_outside_the_plot():
     xyz, labels = _tsne_like(2)
-    fig = figures.section_map(xyz, np.arange(len(xyz)), labels=labels, centres=True, highlight=4)
+    fig = map_figures.section_map(xyz, np.arange(len(xyz)), labels=labels, centres=True, highlight=4)
     legend_names = [t.name for t in fig.data if t.showlegend is not False]
     assert any("medoid" in n for n in legend_names)
     assert "selected" in legend_names
@@ -83,34 +84,34 @@ def test_map_has_keys_for_diamonds_and_ring_and_a_legend_outside_the_plot():
 
 def test_no_centres_without_the_option_or_on_3d():
     xyz, labels = _tsne_like(4)
-    assert not _centre_traces(figures.section_map(xyz, np.arange(len(xyz)), labels=labels))
+    assert not _centre_traces(map_figures.section_map(xyz, np.arange(len(xyz)), labels=labels))
     xyz3 = np.c_[xyz, np.zeros(len(xyz))]
-    assert not _centre_traces(figures.section_map(xyz3, np.arange(len(xyz)), labels=labels, centres=True))
+    assert not _centre_traces(map_figures.section_map(xyz3, np.arange(len(xyz)), labels=labels, centres=True))
 
 
 def test_place_labels_avoid_overlaps_and_hide_what_cannot_fit():
     # three markers on top of each other: the first two get different sides, the rest may hide
     xy = np.array([[0.0, 0.0], [0.001, 0.0], [0.0, 0.001], [10.0, 10.0]])
-    pos = figures.place_labels(xy, ["0", "1", "2", "3"])
+    pos = map_figures.place_labels(xy, ["0", "1", "2", "3"])
     shown = [p for p in pos[:3] if p]
     assert len(shown) == len(set(shown)) and len(shown) >= 2
     assert pos[3] == "top center"  # alone: the default place
     # far apart markers all keep the default
-    assert figures.place_labels(np.array([[0, 0], [100, 0], [0, 100]]), ["a", "b", "c"]) == ["top center"] * 3
+    assert map_figures.place_labels(np.array([[0, 0], [100, 0], [0, 100]]), ["a", "b", "c"]) == ["top center"] * 3
 
 
 def test_axis_titles_pca_explained_variance_and_nonlinear_maps():
-    assert figures.map_axis_titles("pca", 2, [0.234, 0.1]) == ["PC1 (23.4 %)", "PC2 (10.0 %)"]
-    assert figures.map_axis_titles("pca", 3, None) == ["PC1", "PC2", "PC3"]
-    assert figures.map_axis_titles("umap", 2) == ["UMAP 1", "UMAP 2"]
-    assert figures.map_axis_titles("tsne", 2) == ["t-SNE 1", "t-SNE 2"]
+    assert map_figures.map_axis_titles("pca", 2, [0.234, 0.1]) == ["PC1 (23.4 %)", "PC2 (10.0 %)"]
+    assert map_figures.map_axis_titles("pca", 3, None) == ["PC1", "PC2", "PC3"]
+    assert map_figures.map_axis_titles("umap", 2) == ["UMAP 1", "UMAP 2"]
+    assert map_figures.map_axis_titles("tsne", 2) == ["t-SNE 1", "t-SNE 2"]
     xyz, labels = _tsne_like(5)
-    fig = figures.section_map(xyz, np.arange(len(xyz)), labels=labels,
-                              axis_titles=figures.map_axis_titles("pca", 2, [0.234, 0.1]))
+    fig = map_figures.section_map(xyz, np.arange(len(xyz)), labels=labels,
+                                  axis_titles=map_figures.map_axis_titles("pca", 2, [0.234, 0.1]))
     assert fig.layout.xaxis.title.text == "PC1 (23.4 %)" and fig.layout.yaxis.title.text == "PC2 (10.0 %)"
     xyz3 = np.c_[xyz, xyz[:, 0]]
-    fig3 = figures.section_map(xyz3, np.arange(len(xyz)), labels=labels,
-                               axis_titles=figures.map_axis_titles("umap", 3))
+    fig3 = map_figures.section_map(xyz3, np.arange(len(xyz)), labels=labels,
+                                   axis_titles=map_figures.map_axis_titles("umap", 3))
     scene = fig3.layout.scene
     assert [scene.xaxis.title.text, scene.yaxis.title.text, scene.zaxis.title.text] == ["UMAP 1", "UMAP 2", "UMAP 3"]
 
@@ -134,7 +135,7 @@ def test_render_map_titles_pca_axes_from_projection_info_and_uses_medoids(data):
     space = data.spaces()[0]
     run = next(r for r in data.runs.index if data.runs.loc[r, "space"] == space)
     fig, _, _ = map_page.render_map(data, space, "pca2", run)
-    evr = map_page.explained_variance(data, space, "pca", 2)
+    evr = map_sections.explained_variance(data, space, "pca", 2)
     assert evr is not None and len(evr) == 2
     assert fig.layout.xaxis.title.text == f"PC1 ({100 * evr[0]:.1f} %)"
     fig, _, _ = map_page.render_map(data, space, "umap2", run)
@@ -152,9 +153,9 @@ def test_selected_positions_from_the_browser_rows_and_from_customdata(data):
     from sectionist.dashboard.pages import map as map_page
 
     rows = {"rows": [5, 3, 3, 7, -1, 10**9, 2.5, True], "n": 9, "active": True}
-    assert map_page.selected_positions(data, rows).tolist() == [3, 5, 7]
-    assert map_page.selected_positions(data, {"points": [{"customdata": 4}, {"x": 1}]}).tolist() == [4]
-    assert map_page.selected_positions(data, None).tolist() == []
+    assert map_sections.selected_positions(data, rows).tolist() == [3, 5, 7]
+    assert map_sections.selected_positions(data, {"points": [{"customdata": 4}, {"x": 1}]}).tolist() == [4]
+    assert map_sections.selected_positions(data, None).tolist() == []
     from dash.development.base_component import Component
 
     def text(children):

@@ -24,7 +24,7 @@ from sectionist.analysis.glossary import (
     feature_label,
     surrogate_note,
 )
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import common as common_figures, explain as explain_figures
 from sectionist.dashboard.models import ClusterName, PermissionDenied, get_database
 from sectionist.dashboard.ui import naming
 
@@ -68,17 +68,17 @@ def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
     shap = {"spectral_centroid_median": 0.30, "rms_median": 0.20, "mfcc6_median": -0.10}
     values = {"spectral_centroid_median": 3000.0, "rms_median": 0.01, "mfcc6_median": 5.0}
     medians = {"spectral_centroid_median": 2000.0, "rms_median": 0.1, "mfcc6_median": 1.0}
-    fig = figures.shap_bars(shap, feature_values=values, medians=medians, note=surrogate_note("musicnn", 0.8))
+    fig = explain_figures.shap_bars(shap, feature_values=values, medians=medians, note=surrogate_note("musicnn", 0.8))
     bar = fig.data[0]
     by_name = {y.split("<br>")[0]: v for y, v in zip(bar.y, zip(bar.x, bar.text, bar.marker.color))}
     assert "brightness (Hz)<br>brighter than usual → towards this cluster" in bar.y  # read beside each bar
     x, text, color = by_name["brightness (Hz)"]
     assert x == pytest.approx(0.30) and text == "brighter than usual → towards this cluster"
-    assert color == figures.TOWARDS_COLOR
+    assert color == explain_figures.TOWARDS_COLOR
     x, text, color = by_name["loudness (RMS amplitude, 0–1)"]
     assert x == pytest.approx(-0.20) and text == "quieter than usual → towards this cluster"  # left: below median
     x, text, color = by_name["timbre detail 6 (cepstral units)"]
-    assert x == pytest.approx(0.10) and "away from this cluster" in text and color == figures.AWAY_COLOR
+    assert x == pytest.approx(0.10) and "away from this cluster" in text and color == explain_figures.AWAY_COLOR
     assert min(bar.x) < 0 < max(bar.x)  # the direction is no longer lost
     lo, hi = fig.layout.xaxis.range
     assert lo < 0 < hi
@@ -93,7 +93,7 @@ def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
 def test_beeswarm_shows_zero_plain_names_and_visible_average_dots(rng):
     names = ["spectral_centroid_median", "mfcc6_median", "rms_median"]
     shap = rng.uniform(0.05, 0.4, (200, 3))  # all positive: 0 must still be on the axis
-    fig = figures.shap_beeswarm(shap, names, rng.normal(size=(200, 3)))
+    fig = explain_figures.shap_beeswarm(shap, names, rng.normal(size=(200, 3)))
     lo, hi = fig.layout.xaxis.range
     assert lo <= 0 < hi
     assert fig.layout.xaxis.zeroline
@@ -108,7 +108,7 @@ def test_beeswarm_shows_zero_plain_names_and_visible_average_dots(rng):
 def test_profile_is_drawn_and_labelled_in_sd_with_raw_values_on_hover():
     profile = {"spectral_centroid_median": 3000.0, "rms_median": 0.05}
     overall = {"spectral_centroid_median": (2000.0, 500.0), "rms_median": (0.1, 0.05)}
-    fig = figures.profile_bars(profile, overall)
+    fig = explain_figures.profile_bars(profile, overall)
     bar = fig.data[0]
     assert list(bar.x) == pytest.approx([2.0, -1.0])
     assert list(bar.text) == ["+2.0 SD", "-1.0 SD"]
@@ -384,7 +384,7 @@ def test_songs_lanes_and_tracks_name_each_runs_clusters(app, data):
     for run in data.runs.index:  # every lane's hover names the clusters of its own run
         lab = data.run_arrays(run).label[data.song_sections(song)["pos"].to_numpy()]
         c = int(lab[lab >= 0][0])
-        assert f"{c}: {figures.escape_text(shown[run][c])}" in hovers
+        assert f"{c}: {common_figures.escape_text(shown[run][c])}" in hovers
     rows = list(tracks.layout.yaxis.ticktext)
     assert any(r.startswith("0: ") or r.split(": ", 1)[-1] in names.values() for r in rows)
     assert all(": " in r for r in rows if r != "noise")

@@ -126,18 +126,18 @@ def test_cli_writes_table_and_rejects_other_runs(musicnn_store, capsys):
 
 def test_saliency_figure_is_pure_and_escaped():
     from sectionist.analysis.embeddings.saliency import band_frequencies
-    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.ui.figures import saliency as saliency_figures
 
     m = np.zeros((96, 4))
     m[30] = 1.0
-    fig = figures.saliency_heatmap(m, band_frequencies(), method="<b>x</b>", n_sections=3, cluster=1,
-                                   names={1: "<i>loud</i> & dark"})
+    fig = saliency_figures.saliency_heatmap(m, band_frequencies(), method="<b>x</b>", n_sections=3, cluster=1,
+                                            names={1: "<i>loud</i> & dark"})
     assert "<i>" not in fig.layout.title.text and "&lt;i&gt;loud" in fig.layout.title.text
     assert fig.data[0].type == "heatmap" and np.asarray(fig.data[0].z).max() == 1.0
     assert int(np.argmax(fig.data[1].x)) == 30  # the profile beside it
     assert "1k" in fig.layout.yaxis.ticktext and fig.layout.yaxis.title.text == "Hz (mel)"
     assert "<b>" not in str(fig.layout.meta)
-    empty = figures.saliency_heatmap(np.zeros((96, 4)), band_frequencies())
+    empty = saliency_figures.saliency_heatmap(np.zeros((96, 4)), band_frequencies())
     assert "No saliency" in empty.layout.annotations[0].text
 
 

@@ -106,7 +106,7 @@ def served(tmp_path_factory):
 
 
 def test_escape_text_escapes_markup_only():
-    from sectionist.dashboard.ui.figures import escape_text
+    from sectionist.dashboard.ui.figures.common import escape_text
 
     assert escape_text(EVIL) == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt; &lt;b&gt;bold&lt;/b&gt;'
     assert escape_text("Rock & Roll") == "Rock &amp; Roll"
@@ -115,42 +115,45 @@ def test_escape_text_escapes_markup_only():
 
 
 def test_every_builder_escapes_the_text_it_is_given():
-    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.ui.figures import (
+        clusters as cluster_figures, common as common_figures, compare as compare_figures,
+        explain as explain_figures, judgements as judgement_figures, map as map_figures,
+        overview as overview_figures, songs as song_figures)
 
     feats = {f"{BOLD}rms_mean": 0.4, LINK: -0.2}
     per_run = pd.DataFrame({"run_id": ["r1"], "rate": [0.5], "ci_low": [0.2], "ci_high": [0.8],
                                               "agree": [2], "n": [4]})
     built = {
-        "empty": figures.empty_figure(EVIL),
-        "map values": figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.arange(3.0), value_name=EVIL,
-                                          hover_text=[figures.escape_text(EVIL) + "<br>0:00"] * 3),
-        "shap bars": figures.shap_bars(feats, feature_values=feats, title=EVIL),
-        "beeswarm": figures.shap_beeswarm(np.ones((4, 2)), [EVIL, BOLD], np.ones((4, 2))),
-        "ranking": figures.shap_ranking([{"feature": EVIL, "mean_abs_shap": 1.0}]),
-        "profile": figures.profile_bars({EVIL: 1.0}, {EVIL: (0.0, 1.0)}, cluster=0),
-        "song shares": figures.song_shares([EVIL, BOLD], [3, 2]),
-        "k curves": figures.k_curves({EVIL: {"k": [2, 3], "inertia": [2.0, 1.0], "silhouette": [0.2, 0.3]}}),
-        "heatmap": figures.contingency_heatmap(np.ones((2, 2)), [0, 1], [0, 1], name_a=EVIL, name_b=BOLD,
-                                               mapping={0: 0, 1: 1}),
-        "sankey": figures.sankey(np.ones((2, 2)), [0, 1], [0, 1], name_a=EVIL, name_b=BOLD, mapping={0: 0}),
-        "timeline": figures.song_timeline([(EVIL, [0.0], [1.0], [0], [0])], duration=2.0, title=EVIL),
-        "tracks": figures.cluster_tracks([(0, np.array([0.0]), np.array([1.0]), np.array([0]))], duration=2.0,
-                                         title=EVIL),
-        "agreement": figures.agreement_bars(per_run, {"r1": EVIL}),
+        "empty": common_figures.empty_figure(EVIL),
+        "map values": map_figures.section_map(np.zeros((3, 2)), np.arange(3), values=np.arange(3.0), value_name=EVIL,
+                                              hover_text=[common_figures.escape_text(EVIL) + "<br>0:00"] * 3),
+        "shap bars": explain_figures.shap_bars(feats, feature_values=feats, title=EVIL),
+        "beeswarm": explain_figures.shap_beeswarm(np.ones((4, 2)), [EVIL, BOLD], np.ones((4, 2))),
+        "ranking": explain_figures.shap_ranking([{"feature": EVIL, "mean_abs_shap": 1.0}]),
+        "profile": explain_figures.profile_bars({EVIL: 1.0}, {EVIL: (0.0, 1.0)}, cluster=0),
+        "song shares": cluster_figures.song_shares([EVIL, BOLD], [3, 2]),
+        "k curves": overview_figures.k_curves({EVIL: {"k": [2, 3], "inertia": [2.0, 1.0], "silhouette": [0.2, 0.3]}}),
+        "heatmap": compare_figures.contingency_heatmap(np.ones((2, 2)), [0, 1], [0, 1], name_a=EVIL, name_b=BOLD,
+                                                       mapping={0: 0, 1: 1}),
+        "sankey": compare_figures.sankey(np.ones((2, 2)), [0, 1], [0, 1], name_a=EVIL, name_b=BOLD, mapping={0: 0}),
+        "timeline": song_figures.song_timeline([(EVIL, [0.0], [1.0], [0], [0])], duration=2.0, title=EVIL),
+        "tracks": song_figures.cluster_tracks([(0, np.array([0.0]), np.array([1.0]), np.array([0]))], duration=2.0,
+                                              title=EVIL),
+        "agreement": judgement_figures.agreement_bars(per_run, {"r1": EVIL}),
     }
     for name, fig in built.items():
         strings = figure_strings(fig.to_dict())
         assert not unescaped(strings), (name, unescaped(strings))
     # the text is still there, escaped (shown literally by Plotly), and our own markup still works
     assert "&lt;b&gt;bold&lt;/b&gt;" in built["song shares"].to_dict()["data"][0]["y"]
-    assert built["timeline"].to_dict()["layout"]["title"]["text"] == figures.escape_text(EVIL)
+    assert built["timeline"].to_dict()["layout"]["title"]["text"] == common_figures.escape_text(EVIL)
     timeline_bar = built["timeline"].to_dict()["data"][0]
-    assert timeline_bar["meta"] == [figures.escape_text(EVIL)] and timeline_bar["hovertemplate"].startswith("%{meta[0]}<br>")
+    assert timeline_bar["meta"] == [common_figures.escape_text(EVIL)] and timeline_bar["hovertemplate"].startswith("%{meta[0]}<br>")
     hover = built["map values"].to_dict()["data"][0]
     assert hover["text"][0].endswith("<br>0:00") and hover["hovertemplate"].endswith("<extra>%{fullData.name}</extra>")
     # a name is never read as a hover template: it travels in meta
     heat = built["heatmap"].to_dict()["data"][0]
-    assert heat["meta"] == [figures.escape_text(EVIL), figures.escape_text(BOLD)]
+    assert heat["meta"] == [common_figures.escape_text(EVIL), common_figures.escape_text(BOLD)]
     assert "evil" not in heat["hovertemplate"]
 
 
@@ -169,7 +172,7 @@ def _login(app, username):
 def test_no_page_puts_user_markup_into_a_figure(served):
     import dash
 
-    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.ui.figures import overview as overview_figures
     from sectionist.dashboard.auth.accounts import get_user
     from sectionist.dashboard.auth.context import get_db
     from sectionist.dashboard.ui.components.detail import section_detail
@@ -229,7 +232,7 @@ def test_no_page_puts_user_markup_into_a_figure(served):
                                                                              with_waveform=False))
         # overview curves of every space, the detail panel, the judgements page body
         for s in data.spaces():
-            figs[f"curves {s}"] = as_dict(figures.k_curves(overview.curves_for(data, s)))
+            figs[f"curves {s}"] = as_dict(overview_figures.k_curves(overview.curves_for(data, s)))
         for run_id in run_ids:
             for j, fig in enumerate(figures_in(section_detail(data, sid, run_id, "map"))):
                 figs[f"detail {run_id} #{j}"] = fig

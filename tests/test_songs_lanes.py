@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import palette
 
 if "sectionist.dashboard.pages.songs" not in __import__("sys").modules:
     import dash
@@ -90,8 +90,8 @@ def test_reference_can_be_chosen():
     assert "r-gmm" in fig.layout.legend.title.text
     cols = _colours(fig)
     gmm = cols[page.lane_name(data, "r-gmm")]
-    assert gmm[5] == figures.NOISE_COLOR
-    assert gmm[0] == figures.cluster_color(1) and gmm[3] == figures.cluster_color(0)
+    assert gmm[5] == palette.NOISE_COLOR
+    assert gmm[0] == palette.cluster_color(1) and gmm[3] == palette.cluster_color(0)
 
 
 def test_aligned_colours_maps_a_permutation_back_and_numbers_extra_clusters():
@@ -126,10 +126,10 @@ def test_names_escaped():
 
 
 def test_long_lane_names_wrap_at_their_separators():
-    from sectionist.dashboard.ui.figures import _wrap_lane
+    from sectionist.dashboard.ui.figures.common import wrap_lane
 
     name = "musicnn · kmeans · section-mean (K=3) · r-means · v1"
-    wrapped = _wrap_lane(name)
+    wrapped = wrap_lane(name)
     assert wrapped.replace("<br>", " · ") == name
     assert all(len(line) <= 26 or " · " not in line for line in wrapped.split("<br>"))
-    assert _wrap_lane("truth") == "truth"
+    assert wrap_lane("truth") == "truth"

@@ -13,7 +13,7 @@ import soundfile as sf
 from synthetic_store import build_synthetic_store
 
 from sectionist.analysis.sections.soundtracks import tracks_store
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import songs as song_figures
 from sectionist.store.schema import SOUND_TRACKS
 from tests.auth_helpers import login, make_user
 
@@ -89,18 +89,18 @@ def test_figure_escapes_and_carries_spans():
                           ("nmf", "component 1 · 1 blocks · mostly low/dark", [1.0], [9.0])]},
               {"song_id": "s2", "title": "Two", "duration": 8.0,
                "tracks": [("sound", "sound 1 · 1 blocks · mostly high/bright", [0.0], [8.0])]}]
-    fig = figures.sound_tracks(panels, title="t")
+    fig = song_figures.sound_tracks(panels, title="t")
     assert len(fig.data) == 3
     assert list(fig.data[0].customdata[1]) == ["s1", 4.0, 6.0, "sound 1 · 2 blocks"]
     assert list(fig.data[0].base) == [0.0, 4.0] and list(fig.data[0].x) == [2.0, 2.0]
     texts = " ".join(fig.layout.yaxis.ticktext)
     assert fig.layout.yaxis.ticktext[0] == "<b>&lt;b&gt;Bold&lt;/b&gt; &amp; co</b> · 1 sound"
     assert "<b>Bold</b>" not in texts
-    assert fig.data[1].marker.color == figures.NMF_COLOR
+    assert fig.data[1].marker.color == song_figures.NMF_COLOR
     # a heading row per song, then one row per track
     assert list(fig.layout.yaxis.tickvals) == [0, 1, 2, 3, 4]
     assert fig.layout.yaxis.ticktext[1] == "sound 1 · 2 blocks<br>mostly mid"
-    assert figures.sound_tracks([]).layout.annotations[0].text.startswith("No sound tracks")
+    assert song_figures.sound_tracks([]).layout.annotations[0].text.startswith("No sound tracks")
 
 
 def test_songs_page_sounds_view_for_two_songs(app, store):

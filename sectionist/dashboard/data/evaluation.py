@@ -80,7 +80,7 @@ def evaluation_card(data):
     """The Overview's card of :func:`scheme_scores` (None when no song has truth)."""
     from dash import dash_table, html
 
-    from sectionist.dashboard.ui import figures
+    from sectionist.dashboard.ui.figures import palette
     from sectionist.dashboard.ui.components.common import card
     from sectionist.dashboard.ui.i18n import _, integer
 
@@ -108,7 +108,7 @@ def evaluation_card(data):
                  "sectioning schemes are scored with each run's clusters."), className="table-note"),
         dash_table.DataTable(data=rows, columns=cols, sort_action="native", page_size=20, locale_format=table_locale(),
                              style_table={"overflowX": "auto"},
-                             style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 8px",
+                             style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 8px",
                                          "textAlign": "left", "border": "none", "borderBottom": "1px solid #f1f5f9",
                                          "whiteSpace": "normal", "height": "auto", "minWidth": "56px",
                                          "maxWidth": "200px", "overflowWrap": "anywhere"},

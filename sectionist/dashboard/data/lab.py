@@ -15,7 +15,7 @@ import numpy as np
 from sectionist.analysis.errors import AudioError, ParameterError, StoreError
 from sectionist.analysis.sections.lab import LabParams, SegmentationSweep, check_scheme_name, save_scheme
 
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import lab as lab_figures
 from sectionist.dashboard.ui.i18n import _, ngettext
 
 #: Songs whose sweeps are kept (each holds a song's beat features and the beats' Laplacian
@@ -99,14 +99,14 @@ def lab_view(data, song_id: str, params: LabParams):
     sweep = sweep_for(data, song_id)
     res = sweep.result(params)
     title = data.songs.loc[song_id, "title"]
-    nov = figures.novelty_threshold(
+    nov = lab_figures.novelty_threshold(
         sweep.times, sweep.novelty, prominence=sweep.prominence(params.threshold), cuts=res.cuts,
         curve_name=_("novelty"), threshold_name=_("threshold"), cut_name=_("cuts"), x_title=_("time (s)"))
     # " · " is where a long lane name wraps (a phone)
     pre_name = ngettext("before merging · %(num)d slice", "before merging · %(num)d slices", res.n_pre)
     post_name = (ngettext("after merging · %(num)d segment", "after merging · %(num)d segments", res.n_post)
                  if params.merge else _("merging off · the slices"))
-    lanes = figures.segmentation_lanes(
+    lanes = lab_figures.segmentation_lanes(
         [(pre_name, res.pre[:, 0], res.pre[:, 1], res.pre_labels),
          (post_name, res.post[:, 0], res.post[:, 1], res.labels)],
         duration=sweep.duration, song_id=song_id, title=str(title), x_title=_("time (s)"),

@@ -14,7 +14,7 @@ import pandas as pd
 from sectionist.analysis.export.data import ExportData, build
 from sectionist.analysis.export.files import export_files, zip_bytes
 from sectionist.analysis.export.names import file_stem
-from sectionist.dashboard.ui import figures
+from sectionist.dashboard.ui.figures import palette
 from sectionist.dashboard.ui.i18n import N_, _
 
 #: Download choices for a run (Clusters page), a song (Songs page) and a selection (Map page). The
@@ -56,7 +56,7 @@ def export_payload(kind: str, exp: ExportData, *, base_url: str, title: str) -> 
     """The bytes and file extension of one app download (a zip when the export has several files)."""
     location = "url" if kind == "xspf" else "name"
     files = export_files(kind, exp, location=location, base_url=base_url, title=title,
-                         colors=figures.cluster_color)
+                         colors=palette.cluster_color)
     if len(files) == 1:
         (name, payload), = files.items()
         return payload, name.rsplit(".", 1)[-1]

@@ -12,7 +12,10 @@ from sectionist.analysis.errors import SectionistError
 from sectionist.analysis.glossary import describe, surrogate_note
 
 from sectionist.dashboard.media import downloads
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import (
+    clusters as cluster_figures, common as common_figures, explain as explain_figures, palette,
+    saliency as saliency_figures)
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, percent
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_chip, cluster_names, expert_cluster_names, control, default_run, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.detail import section_detail
@@ -37,18 +40,18 @@ def cluster_options(data, run_id) -> list[dict]:
     for c in arr.clusters:
         n = int(counts[c]) if c < len(counts) else 0
         out.append({"label": ngettext("%(cluster)s · %(count)s section", "%(cluster)s · %(count)s sections", n,
-                                      cluster=figures.cluster_name(c, names), count=integer(n)), "value": c})
+                                      cluster=palette.cluster_name(c, names), count=integer(n)), "value": c})
     return out
 
 
 def sizes_figure(data, run_id):
     if not run_id or run_id not in data.runs.index:
-        return figures.empty_figure(_("No run selected"), height=220)
+        return common_figures.empty_figure(_("No run selected"), height=220)
     arr = data.run_arrays(run_id)
     lab = arr.label[arr.label >= -1]
     u, c = np.unique(lab, return_counts=True)
     n_songs = [len(np.unique(data.song_code[arr.label == x])) for x in u]
-    return figures.cluster_sizes(u, c, n_songs, cluster_names(data, run_id))
+    return cluster_figures.cluster_sizes(u, c, n_songs, cluster_names(data, run_id))
 
 
 def _float_or_nan(value) -> float:
@@ -137,7 +140,7 @@ def cluster_name_block(data, run_id, cluster, names: dict) -> html.Div:
                       id=ids.CLUSTERS_RENAME_STATUS, className="muted small", role="status"),
         ])
     return html.Div(className="cluster-name-block", children=[
-        html.H2(figures.cluster_name(cluster, names), id=ids.CLUSTERS_NAME, className="cluster-name"),
+        html.H2(palette.cluster_name(cluster, names), id=ids.CLUSTERS_NAME, className="cluster-name"),
         rename,
     ])
 
@@ -167,9 +170,9 @@ def saliency_block(data, run_id, cluster) -> html.Div:
             id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
     row = rows.iloc[0]
     m = map_array(row)
-    fig = figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
-                                   n_sections=int(row["n_sections"]), cluster=cluster,
-                                   names=cluster_names(data, run_id))
+    fig = saliency_figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
+                                            n_sections=int(row["n_sections"]), cluster=cluster,
+                                            names=cluster_names(data, run_id))
     return card(_(SALIENCY_TITLE),
                 html.P(_("Brighter = the network's output for this cluster depends more on this band (low "
                          "frequencies at the bottom; right: the mean over time)."), className="small"),
@@ -187,7 +190,7 @@ def cluster_body(data, run_id, cluster):
     arr = data.run_arrays(run_id)
     members = np.flatnonzero(arr.label == cluster)
     if not len(members):
-        return [empty_state(_("%(cluster)s has no sections in this run.", cluster=figures.cluster_name(cluster)))]
+        return [empty_state(_("%(cluster)s has no sections in this run.", cluster=palette.cluster_name(cluster)))]
     info = data.clusters(run_id)
     row = info.loc[cluster] if cluster in info.index else None
     run = data.runs.loc[run_id]
@@ -245,16 +248,16 @@ def cluster_body(data, run_id, cluster):
                           alt=_("mean spectrogram"))),
             saliency_block(data, run_id, cluster),
         ]),
-        card(_("Songs it draws from"), dcc.Graph(figure=figures.song_shares(titles, counts[order]), config=graph_config())),
+        card(_("Songs it draws from"), dcc.Graph(figure=cluster_figures.song_shares(titles, counts[order]), config=graph_config())),
         html.Div(className="grid-2", children=[
             card(_("How it differs from the whole corpus, in standard deviations (hover: values in their units)"),
-                 dcc.Graph(figure=figures.profile_bars(profile, overall, cluster=cluster), config=graph_config())),
+                 dcc.Graph(figure=explain_figures.profile_bars(profile, overall, cluster=cluster), config=graph_config())),
             card(_("What the explaining model relies on most (mean |SHAP|)"),
-                 dcc.Graph(figure=figures.shap_ranking(ranking, cluster=cluster), config=graph_config())),
+                 dcc.Graph(figure=explain_figures.shap_ranking(ranking, cluster=cluster), config=graph_config())),
         ]),
         card(_("Each dot a section of this cluster: right of 0 the feature pushes it towards the cluster"),
              # the surrogate's note stands above, under the cluster's metrics
-             dcc.Graph(figure=figures.shap_beeswarm(shap, shap_names, values), config=graph_config()),
+             dcc.Graph(figure=explain_figures.shap_beeswarm(shap, shap_names, values), config=graph_config()),
              glossary),
         html.Div(className="grid-2", children=[
             queue(data, protos, run_id, _("Prototype queue"),
@@ -362,7 +365,7 @@ def on_rename(run, cluster, name):
     else:
         status = (_("Saved: back to the default name (the earlier name is kept in the history)")
                   if row["supersedes"] else _("Saved: back to the default name"))
-    return status, figures.cluster_name(cluster, names), cluster_options(data, run), sizes_figure(data, run)
+    return status, palette.cluster_name(cluster, names), cluster_options(data, run), sizes_figure(data, run)
 
 
 @callback(Output(ids.CLUSTERS_DOWNLOAD, "data"), Input(ids.CLUSTERS_EXPORT_RUN, "n_clicks"),

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import common as common_figures, compare as comparison_figures, palette
 from sectionist.dashboard.ui.i18n import N_, _, integer, number, page_title, percent, pgettext, table_locale
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_names, control, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.detail import section_detail
@@ -259,9 +260,9 @@ def _shown_text(df: pd.DataFrame, column: str, names_a: dict, names_b: dict) -> 
         words = {r: relation_word(r) for r in RELATIONS}
         return source.map(lambda r: words.get(r, r))
     if column == "matched_a":
-        return source.map(lambda m: _("no match") if pd.isna(m) else figures.cluster_name(int(m), names_a))
+        return source.map(lambda m: _("no match") if pd.isna(m) else palette.cluster_name(int(m), names_a))
     names = names_a if column == "cluster_a" else names_b
-    shown = {int(c): figures.cluster_name(c, names) for c in pd.unique(source)}
+    shown = {int(c): palette.cluster_name(c, names) for c in pd.unique(source)}
     return source.map(lambda c: shown[int(c)])
 
 
@@ -359,13 +360,13 @@ def metrics_view(data, run_a, run_b):
 def compare_figures(data, run_a, run_b):
     if not run_a or not run_b:
         msg = _("Pick two runs")
-        return figures.empty_figure(msg), figures.empty_figure(msg)
+        return common_figures.empty_figure(msg), common_figures.empty_figure(msg)
     cmp = data.comparison(run_a, run_b)
     names_a, names_b = cluster_names(data, run_a), cluster_names(data, run_b)
-    return (figures.contingency_heatmap(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B",
-                                        mapping=cmp["mapping"], names_a=names_a, names_b=names_b),
-            figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"],
-                           names_a=names_a, names_b=names_b))
+    return (comparison_figures.contingency_heatmap(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B",
+                                                   mapping=cmp["mapping"], names_a=names_a, names_b=names_b),
+            comparison_figures.sankey(cmp["counts"], cmp["rows"], cmp["cols"], name_a="A", name_b="B", mapping=cmp["mapping"],
+                                      names_a=names_a, names_b=names_b))
 
 
 def layout(a=None, b=None, section=None, **_query):
@@ -402,7 +403,7 @@ def layout(a=None, b=None, section=None, **_query):
                      id=ids.COMPARE_TABLE, columns=table_columns(), data=[], page_current=0, page_size=PAGE_SIZE,
                      page_action="custom", sort_action="custom", sort_mode="multi", sort_by=[],
                      filter_action="custom", filter_query="", filter_options={"placeholder_text": _("filter…")},
-                     style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 10px", "textAlign": "left",
+                     style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 10px", "textAlign": "left",
                                  "border": "none", "borderBottom": "1px solid #f1f5f9", "cursor": "pointer"},
                      style_header={"fontWeight": 600, "backgroundColor": "#f8fafc", "borderBottom": "1px solid #e5e7eb"},
                      style_data_conditional=[

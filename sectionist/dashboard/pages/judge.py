@@ -17,7 +17,8 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import palette
 from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.ui.components.common import card, cluster_names, control, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.judging import jall, register_judging
@@ -205,7 +206,7 @@ def item_view(queue: dict | None) -> tuple[list, str]:
     cluster = item["cluster"]
     head = [html.Div(_("Section %(number)s · %(start)s–%(end)s", number=integer(int(sec["index"]) + 1),
                        start=fmt_time(sec["start_s"]), end=fmt_time(sec["end_s"])), className="eyebrow")]
-    shown = figures.cluster_name(cluster, cluster_names(data, item["run_id"])) if not blind else ""
+    shown = palette.cluster_name(cluster, cluster_names(data, item["run_id"])) if not blind else ""
     if not blind:
         # "<b>name</b> of <span>run</span>": one translated sentence, split at its placeholders
         before, _sep, rest = _("%(cluster)s of %(run)s").partition("%(cluster)s")

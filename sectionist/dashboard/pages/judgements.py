@@ -15,7 +15,8 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import judgements as judgement_figures, palette
 from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.ui.components.common import card, cluster_names, graph_config, empty_state, page_header, run_option_label, stat
 from sectionist.dashboard.data.store_data import get_data
@@ -197,7 +198,7 @@ def body() -> list:
         html.P(_("Share of verdicts that agree with the run's grouping (agree ÷ (agree + disagree); "
                  "unsure left out), with a 95 % Wilson interval. Overlapping intervals mean the data do not yet "
                  "separate the methods."), className="table-note"),
-        dcc.Graph(figure=figures.agreement_bars(per_run, labels), config=graph_config(displayModeBar=False)),
+        dcc.Graph(figure=judgement_figures.agreement_bars(per_run, labels), config=graph_config(displayModeBar=False)),
         _table([("run", _("run")), ("n", _("verdicts")), ("agree", word("agree")), ("disagree", word("disagree")),
                 ("unsure", word("unsure")), ("rate", _("agreement")), ("ci", _("95 % interval")),
                 ("experts", _("experts"))], rows, ids.JUDGEMENTS_PER_RUN),
@@ -209,7 +210,7 @@ def body() -> list:
     names = {}  # run → its clusters' names (as every page shows them)
     for run_id in per_cluster["run_id"].unique() if len(per_cluster) else []:
         names[run_id] = cluster_names(data, run_id)
-    rows = [{"run": r["run_id"], "cluster": figures.cluster_name(int(r["cluster"]), names.get(r["run_id"])),
+    rows = [{"run": r["run_id"], "cluster": palette.cluster_name(int(r["cluster"]), names.get(r["run_id"])),
              "n": integer(int(r["n"]) + int(r["unsure"])),
              "rate": _fmt(r["rate"], pct=True), "ci": _interval(r["ci_low"], r["ci_high"]),
              "unsure": integer(r["unsure"])}

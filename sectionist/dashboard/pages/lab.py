@@ -13,7 +13,8 @@ from dash import Input, Output, State, callback, dcc, html
 
 from sectionist.analysis.errors import AudioError, ParameterError, StoreError
 from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS, LabParams
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import common as common_figures
 from sectionist.dashboard.ui.components.common import card, control, graph_config, page_header
 from sectionist.dashboard.ui.components.player import span_player
 from sectionist.dashboard.data.store_data import get_data
@@ -82,8 +83,8 @@ def layout(song=None, **_query):
              html.P(id=ids.LAB_COUNTS, className="lab-counts"),
              dcc.Loading(type="default", delay_show=300, children=[
                  dcc.Graph(id=ids.LAB_NOVELTY, config=graph_config(),
-                           figure=figures.empty_figure(_("Computing this song's novelty…"), height=220)),
-                 dcc.Graph(id=ids.LAB_LANES, config=graph_config(), figure=figures.empty_figure("", height=190)),
+                           figure=common_figures.empty_figure(_("Computing this song's novelty…"), height=220)),
+                 dcc.Graph(id=ids.LAB_LANES, config=graph_config(), figure=common_figures.empty_figure("", height=190)),
              ]),
              html.P(_("The dashed line is the prominence a novelty peak needs to become a cut (▼). Top lane: the "
                       "slices; bottom lane: after merging. Colours are clusters of this song (one colour = one "
@@ -116,7 +117,7 @@ def _params(threshold, min_slice, merge, window, k, min_seconds) -> LabParams:
 def _redraw(song, threshold, min_slice, merge, window, k, min_seconds):
     data = get_data()
     if not song or song not in data.songs.index:
-        return figures.empty_figure(_("Pick a song")), figures.empty_figure(""), ""
+        return common_figures.empty_figure(_("Pick a song")), common_figures.empty_figure(""), ""
     try:
         nov, lanes, counts, _unused = lab_view(data, song, _params(threshold, min_slice, merge, window, k,
                                                                    min_seconds))
@@ -124,7 +125,7 @@ def _redraw(song, threshold, min_slice, merge, window, k, min_seconds):
         return dash.no_update, dash.no_update, _("Invalid setting: %(reason)s", reason=str(exc))
     except (AudioError, StoreError, OSError) as exc:
         message = _("This song's audio cannot be read: %(reason)s", reason=str(exc))
-        return figures.empty_figure(message), figures.empty_figure(""), message
+        return common_figures.empty_figure(message), common_figures.empty_figure(""), message
     return nov, lanes, counts
 
 

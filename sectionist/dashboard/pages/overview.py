@@ -9,7 +9,8 @@ import numpy as np
 from dash import Input, Output, callback, dash_table, dcc, html
 
 from sectionist.analysis.modeling.runs import k_note
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import overview as overview_figures, palette
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, table_locale, word
 from sectionist.dashboard.auth.context import get_db
 from sectionist.dashboard.ui.components.common import graph_config, card, control, empty_state, page_header, stat
@@ -162,7 +163,7 @@ def layout(**_query):
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native", locale_format=table_locale(),
                                   page_size=15, style_table={"overflowX": "auto"},
                                   # headers and long names wrap so every metric fits a 1440 px screen
-                                  style_cell={"fontFamily": figures.FONT, "fontSize": 13, "padding": "6px 8px",
+                                  style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 8px",
                                               "textAlign": "left", "border": "none",
                                               "borderBottom": "1px solid #f1f5f9", "whiteSpace": "normal",
                                               "height": "auto", "minWidth": "56px", "maxWidth": "180px",
@@ -184,13 +185,13 @@ def layout(**_query):
              control(_("Space"), dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
                                               value=None, placeholder=_("all spaces"))),
              dcc.Graph(id=ids.OVERVIEW_CURVES, config=graph_config(),
-                       figure=figures.k_curves(curves_for(data)))),
+                       figure=overview_figures.k_curves(curves_for(data)))),
     ])
 
 
 @callback(Output(ids.OVERVIEW_CURVES, "figure"), Input(ids.OVERVIEW_SPACE, "value"), prevent_initial_call=True)
 def _curves(space):
-    return figures.k_curves(curves_for(get_data(), space))
+    return overview_figures.k_curves(curves_for(get_data(), space))
 
 
 @callback(Output(ids.OVERVIEW_GOTO, "href"), Input(ids.OVERVIEW_RUNS, "active_cell"),

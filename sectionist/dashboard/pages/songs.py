@@ -9,7 +9,8 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from sectionist.dashboard.media import downloads
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import common as common_figures, songs as song_figures
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_names, control, default_run, dropdown, page_header, register_song_search, run_options, song_options
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -131,11 +132,11 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
     first run when None or unknown), so one colour means matched clusters across lanes."""
     secs = data.song_sections(song_id)
     if secs.empty:
-        return figures.empty_figure(_("This song has no sections"))
+        return common_figures.empty_figure(_("This song has no sections"))
     pos = secs["pos"].to_numpy()
     run_ids = list(data.runs.index)
     if not run_ids:
-        return figures.empty_figure(_("No runs yet: run 'sectionist cluster --store …'"))
+        return common_figures.empty_figure(_("No runs yet: run 'sectionist cluster --store …'"))
     reference = reference if reference in data.runs.index else run_ids[0]
     ref_lab = data.run_arrays(reference).label[pos]
     lanes = []
@@ -150,10 +151,10 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
         lanes.append(truth)
     lanes.extend(segment_lanes(data, song_id))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
-    return figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
-                                 waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id,
-                                 legend_names=cluster_names(data, reference),
-                                 legend_title=_("colours matched to %(run)s", run=lane_name(data, reference)))
+    return song_figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
+                                      waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id,
+                                      legend_names=cluster_names(data, reference),
+                                      legend_title=_("colours matched to %(run)s", run=lane_name(data, reference)))
 
 
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
@@ -176,9 +177,9 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
     selected = lane = None
     if sec is not None and sec["song_id"] in lane_songs:
         selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
-    return figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
-                                 title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
-                                                run=run_label(data, run_id)))
+    return song_figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
+                                      title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
+                                                     run=run_label(data, run_id)))
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -193,7 +194,7 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     parts = [(sid, data.song_sections(sid)) for sid in song_ids]
     parts = [(sid, secs) for sid, secs in parts if not secs.empty]
     if not parts or not run_id:
-        return figures.empty_figure(_("Pick a song and a run"))
+        return common_figures.empty_figure(_("Pick a song and a run"))
     labels = data.run_arrays(run_id).label
     gap = 0.0
     songs, starts, ends, pos, offsets = [], [], [], [], {}
@@ -216,7 +217,7 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     cents = [info.loc[c, "centroid"] if c in info.index and "centroid" in info.columns else None for c in present]
     if present and all(isinstance(c, (dict, list)) for c in cents):
         mat = np.array([list(c.values()) if isinstance(c, dict) else c for c in cents], dtype=float)
-        order = [present[i] for i in figures.order_by_similarity(mat)]
+        order = [present[i] for i in song_figures.order_by_similarity(mat)]
     rows = [(c, starts[lab == c], ends[lab == c], pos[lab == c]) for c in order]
     sec = data.section(selected_section) if selected_section else None
     selected = None
@@ -225,13 +226,13 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
         selected = (float(sec["start_s"]) + o, float(sec["end_s"]) + o)
     if len(parts) == 1:
         sid = parts[0][0]
-        return figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
-                                      title=f"{data.songs.loc[sid, 'title']} · {run_label(data, run_id)}", song_id=sid,
-                                      cluster_names=cluster_names(data, run_id))
-    return figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
-                                  title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(parts),
-                                                 run=run_label(data, run_id)), songs=songs,
-                                  cluster_names=cluster_names(data, run_id))
+        return song_figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
+                                           title=f"{data.songs.loc[sid, 'title']} · {run_label(data, run_id)}", song_id=sid,
+                                           cluster_names=cluster_names(data, run_id))
+    return song_figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
+                                       title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(parts),
+                                                      run=run_label(data, run_id)), songs=songs,
+                                       cluster_names=cluster_names(data, run_id))
 
 
 def sound_tracks_figure(data, song_ids, with_nmf=True):
@@ -256,7 +257,7 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
         panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
     missing = len(song_ids) - len(panels)
     if not panels:
-        return figures.empty_figure(_("No sound tracks for these songs yet: run 'sectionist tracks --store …'"))
+        return common_figures.empty_figure(_("No sound tracks for these songs yet: run 'sectionist tracks --store …'"))
     if missing:
         title = ngettext("Sound tracks · %(num)d song (%(missing)s without sound tracks: run 'sectionist tracks') · "
                          "click a block to listen",
@@ -265,7 +266,7 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
     else:
         title = ngettext("Sound tracks · %(num)d song · click a block to listen",
                          "Sound tracks · %(num)d songs · click a block to listen", len(panels))
-    return figures.sound_tracks(panels, title=title)
+    return song_figures.sound_tracks(panels, title=title)
 
 
 def span_player(data, song_id, start, end, track=None):
@@ -281,7 +282,7 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
     """The songs page's figure for the controls' values."""
     songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
     if not songs:
-        return figures.empty_figure(_("Pick a song"))
+        return common_figures.empty_figure(_("Pick a song"))
     if view == "sounds":
         return sound_tracks_figure(data, songs, with_nmf)
     if view == "tracks":
@@ -327,7 +328,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
             dcc.Download(id=ids.SONGS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
-            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=figures.empty_figure(_("Loading…"))),
+            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=common_figures.empty_figure(_("Loading…"))),
                  html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
                           "Lanes: each run's clusters are coloured after matching them to the chosen run's "
                           "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "

@@ -6,7 +6,7 @@ import math
 
 from dash import dcc, html
 
-from sectionist.dashboard.ui.figures import cluster_color, cluster_name
+from sectionist.dashboard.ui.figures.palette import cluster_color, cluster_name
 from sectionist.dashboard.ui.i18n import _, graph_locale
 from sectionist.dashboard.ui.naming import default_cluster_names, run_label, version_note
 

@@ -11,7 +11,8 @@ from dash import dcc, html
 
 from sectionist.analysis.glossary import surrogate_note
 
-from sectionist.dashboard.ui import figures, ids
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.figures import explain as explain_figures
 from sectionist.dashboard.ui.i18n import N_, _, number, percent
 from sectionist.dashboard.ui.components.common import graph_config, badge, cluster_chip, cluster_names, empty_state, fmt_time
 from sectionist.dashboard.ui.components.player import section_player, spectrogram_url
@@ -109,8 +110,8 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
                 html.P(_("Each bar: how much a feature places this section in its cluster. Right: the section "
                          "is higher than usual (above the corpus median), left: lower; blue pushes towards "
                          "the cluster, orange away from it."), className="muted small"),
-                dcc.Graph(figure=figures.shap_bars(expl.to_dict(), feature_values=values, top=10,
-                                                   medians=data.feature_medians),
+                dcc.Graph(figure=explain_figures.shap_bars(expl.to_dict(), feature_values=values, top=10,
+                                                           medians=data.feature_medians),
                           config=graph_config(displayModeBar=False), className="graph-small"),
                 html.P(note, className="surrogate-note small") if note else None,
             ])

@@ -25,7 +25,7 @@ from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.models import PermissionDenied
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import run_label
-from sectionist.dashboard.ui.figures import cluster_name
+from sectionist.dashboard.ui.figures.palette import cluster_name
 from sectionist.dashboard.ui.i18n import N_, _, date_time, word
 from sectionist.dashboard.judging.queues import NotFound, section_cluster
 from sectionist.dashboard.judging.repository import current_cluster_verdict, current_judgement

@@ -51,7 +51,7 @@ function(click, graphId) {
 #: whatever filters or hidden clusters shaped it. Points of traces without customdata (the cluster
 #: markers) are left out; ``n`` counts every selected point, ``rows`` the sections among them. The box
 #: (``range``) or lasso (``lasso``) drawn comes along: on a density map, whose cells are not
-#: points, the server selects the sections inside it (pages.map.region_positions).
+#: points, the server selects the sections inside it (data.map_sections.region_positions).
 SELECTION_TO_ROWS_JS = """
 function(selected, graphId) {
     if (!selected || !selected.points) { return {rows: [], n: 0, active: false}; }
