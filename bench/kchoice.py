@@ -19,7 +19,7 @@ Three corpora, each analysed into its own store (classical features only, no emb
     Songs made only of ``drop`` and ``break`` segments (``--two-songs``, default 20, 60–120 s,
     the same per-song production): truth with exactly 2 groups, where K = 2 is the right answer.
 
-For every corpus it fits the default runs (``sectionist.analysis.modeling.default_run_specs`` plus the
+For every corpus it fits the default runs (``sectionist.analysis.modeling.defaults.default_run_specs`` plus the
 reference study's fixed K = 4 run) and prints each run's curves (silhouette, stability, BIC,
 inertia), the K chosen and the rule's reason, the number of truth labels and ARI / NMI against the
 truth, and the K the former rule (best silhouette; GMM: lowest BIC) would choose from the same
@@ -130,9 +130,12 @@ def _fmt(v):
 
 def evaluate(store, name: str) -> dict:
     """Fit the default runs of ``store`` (plus K = 4) and print curves, chosen K and truth scores."""
-    from sectionist.analysis.modeling.clustering import choose_k
-    from sectionist.analysis.modeling import default_run_specs, load_space, read_sections
-    from sectionist.analysis.modeling.runs import RunSpec, fit_run, score_truth
+    from sectionist.analysis.modeling.defaults import default_run_specs
+    from sectionist.analysis.modeling.kchoice import choose_k
+    from sectionist.analysis.modeling.runs import fit_run
+    from sectionist.analysis.modeling.scores import score_truth
+    from sectionist.analysis.modeling.spaces import load_space, read_sections
+    from sectionist.analysis.modeling.specs import RunSpec
 
     sections = read_sections(store).set_index("section_id")
     out = {}

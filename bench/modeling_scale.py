@@ -9,7 +9,7 @@ embedder runs are not part of this bench (``--frames`` is not offered; the defau
 without frames are the three classical17 runs).
 
 Then, in a fresh process (so the store building does not count), it times
-:func:`sectionist.analysis.modeling.run_default_models` (K-Means and GMM with the K rule, K-Means K = 4, the
+:func:`sectionist.analysis.modeling.defaults.run_default_models` (K-Means and GMM with the K rule, K-Means K = 4, the
 PCA 2-D/3-D, t-SNE and UMAP maps, centroids on every map, comparisons), sampling the process's
 resident memory every 0.2 s; it prints the per-step times and ends with one JSON line::
 
@@ -86,7 +86,7 @@ def _rss_gb() -> float:
 
 def model(root, large_rows: int) -> dict:
     """Run the default modelling on the store at ``root``; wall time, peak memory and step times."""
-    from sectionist.analysis.modeling import run_default_models
+    from sectionist.analysis.modeling.defaults import run_default_models
     from sectionist.store import open_store
 
     peak = [_rss_gb()]

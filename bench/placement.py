@@ -6,7 +6,7 @@ K, K-Means with K = 4; :func:`sectionist.analysis.modeling.runs.fit_run`) and th
 UMAP; :class:`sectionist.analysis.modeling.projection.Projector`). Then ``--new`` more sections arrive, and the bench
 times
 
-- **place**: labelling them with each run's saved model (:func:`sectionist.analysis.modeling.runs.place_sections`, the
+- **place**: labelling them with each run's saved model (:func:`sectionist.analysis.modeling.runmodel.place_sections`, the
   model round-tripped through joblib as in the store) and mapping them with each fitted projector
   (``transform``), and
 - **refit**: fitting the same runs and maps again on all sections (what a refit would cost).
@@ -54,7 +54,8 @@ def _roundtrip(obj):
 def fit_all(X, kinds, log):
     """Fit every default run and map on ``X``; returns (runs, projectors, seconds per step)."""
     from sectionist.analysis.modeling.projection import Projector
-    from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run
+    from sectionist.analysis.modeling.runs import fit_run
+    from sectionist.analysis.modeling.specs import RunSpec, SpaceData
 
     data = SpaceData.from_array(X, space="synthetic17")
     runs, projectors, times = {}, {}, {}
@@ -79,7 +80,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", default="", help="comma-separated map kinds to leave out (tsne, umap)")
     args = ap.parse_args(argv)
 
-    from sectionist.analysis.modeling.runs import RunModel, SpaceData, place_sections
+    from sectionist.analysis.modeling.runmodel import RunModel, place_sections
+    from sectionist.analysis.modeling.specs import SpaceData
 
     def log(msg):
         print(msg, flush=True)

@@ -7,7 +7,7 @@
    measured in the same run. Both maps are checked for quality (10-NN blob accuracy in 2-D), so a
    faster map is not a worse one.
 2. A synthetic store of 50 000 sections (classical17 features, truth labels) is modelled with
-   :func:`sectionist.analysis.modeling.run_default_models` (K-Means and GMM with automatic K, stability,
+   :func:`sectionist.analysis.modeling.defaults.run_default_models` (K-Means and GMM with automatic K, stability,
    SHAP for every section, PCA 2/3-D, t-SNE 2-D and UMAP 2-D, comparisons) in a subprocess,
    which reports its wall time and peak resident memory (``getrusage``).
 
@@ -105,7 +105,7 @@ def make_input_store(root: Path, n_sections: int, seed: int = 0, per_song: int =
 
 def child_model(store_dir: str) -> None:
     """Runs in a subprocess: model the store, print wall time and peak memory as JSON."""
-    from sectionist.analysis.modeling import run_default_models
+    from sectionist.analysis.modeling.defaults import run_default_models
     from sectionist.store import open_store
 
     store = open_store(store_dir, create=False)

@@ -6,7 +6,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`sectionist.analysis.commands.analyze`: ``analyze``, ``info``, ``demo-corpus``;
 - :mod:`sectionist.analysis.commands.segment`: ``segment``;
 - :mod:`sectionist.analysis.embeddings.cli`: ``models``, ``embed``;
-- :mod:`sectionist.analysis.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
+- :mod:`sectionist.analysis.commands.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
 - :mod:`sectionist.analysis.commands.corpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
 - :mod:`sectionist.analysis.commands.export`: ``export``;
@@ -107,11 +107,12 @@ def cmd_sync(args) -> int:
 
 # ---- the parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from sectionist.analysis import __version__, evaluate, modeling
+    from sectionist.analysis import __version__, evaluate
     from sectionist.analysis.commands import analyze as commands
     from sectionist.analysis.commands import corpus as corpus_commands
     from sectionist.analysis.commands import export as export_commands
     from sectionist.analysis.commands import segment as segment_commands
+    from sectionist.analysis.commands import modeling as modeling_commands
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.sections import soundtracks
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_cli.register_cli(sub, options)
     serve_cli.register_cli(sub, options)
     db_cli.register_cli(sub, options)
-    modeling.register_cli(sub, options)
+    modeling_commands.register_cli(sub, options)
     refit.register_cli(sub, options)
     export_commands.register_cli(sub, options)
     corpus_commands.register_cli(sub, options)

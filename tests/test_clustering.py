@@ -6,7 +6,9 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
 
-from sectionist.analysis.modeling.clustering import REGISTRY, FeatureScaler, cluster_quality, co_assignment_stability, fuzzy_cmeans, make_method, mode_labels, silhouette_per_sample, stability_repeats
+from sectionist.analysis.modeling.estimators import REGISTRY, fuzzy_cmeans, make_method
+from sectionist.analysis.modeling.measures import cluster_quality, co_assignment_stability, mode_labels, silhouette_per_sample, stability_repeats
+from sectionist.analysis.modeling.scaling import FeatureScaler
 from sectionist.analysis.errors import ParameterError
 
 

@@ -11,7 +11,8 @@ import warnings
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sectionist.analysis.modeling.clustering import FeatureScaler, FuzzyCMeansMethod, GMMMethod, HDBSCANMethod, KMeansMethod, WardMethod
+from sectionist.analysis.modeling.estimators import FuzzyCMeansMethod, GMMMethod, HDBSCANMethod, KMeansMethod, WardMethod
+from sectionist.analysis.modeling.scaling import FeatureScaler
 from sectionist.analysis.modeling.explain import ClusterExplainer
 from sectionist.analysis.modeling.projection import Projector
 

@@ -7,12 +7,17 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from sectionist.analysis.modeling.clustering import FeatureScaler, choose_k, make_method
+from sectionist.analysis.modeling.estimators import make_method
+from sectionist.analysis.modeling.kchoice import choose_k
+from sectionist.analysis.modeling.scaling import FeatureScaler
 from sectionist.analysis.commands.analyze import store_summary
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.sections.features import CLASSICAL17
-from sectionist.analysis.modeling import cluster_method_params, cluster_store, run_default_models
-from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run
+from sectionist.analysis.commands.modeling import cluster_method_params
+from sectionist.analysis.modeling.cluster import cluster_store
+from sectionist.analysis.modeling.defaults import run_default_models
+from sectionist.analysis.modeling.runs import fit_run
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData
 from sectionist.store import open_store
 
 
@@ -208,11 +213,11 @@ def test_cli_runs_with_a_k_range(tmp_path, capsys):
 
 def test_stability_on_capped_resamples():
     """Large inputs: refits on resamples of at most ``max_rows`` rows, ARI over a sample of 5 · max_rows rows."""
-    from sectionist.analysis.modeling.clustering import _k_stability
+    from sectionist.analysis.modeling.kchoice import k_stability
 
     X, _ = blobs(3, n_per=100, seed=5)
     X = FeatureScaler().fit_transform(X)
     est = make_method("kmeans", n_clusters=3, random_state=0)
     labels = [make_method("kmeans", n_clusters=k, random_state=0).fit(X).labels_ for k in (2, 3)]
-    stab = _k_stability(est, X, [2, 3], labels, n_repeats=3, max_rows=20)
+    stab = k_stability(est, X, [2, 3], labels, n_repeats=3, max_rows=20)
     assert len(stab) == 2 and stab[1] > 0.95 and all(0 <= s <= 1 for s in stab)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from synthetic_store import build_synthetic_store
 
-from sectionist.analysis.modeling import cluster_store
+from sectionist.analysis.modeling.cluster import cluster_store
 from tests.auth_helpers import login_page, make_user
 from tests.browser_helpers import chromium_page, serve_in_thread
 

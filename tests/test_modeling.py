@@ -10,13 +10,11 @@ import shap
 from sectionist.analysis.errors import ParameterError, StoreError
 from sectionist.analysis.modeling.explain import ClusterExplainer
 from sectionist.analysis.sections.features import CLASSICAL17
-from sectionist.analysis.modeling import (
-    cluster_store,
-    compare_store,
-    load_space,
-    make_run_id,
-    run_default_models,
-)
+from sectionist.analysis.modeling.cluster import cluster_store
+from sectionist.analysis.modeling.comparisons import compare_store
+from sectionist.analysis.modeling.defaults import run_default_models
+from sectionist.analysis.modeling.spaces import load_space
+from sectionist.analysis.modeling.specs import make_run_id
 from sectionist.analysis.modeling.projection import Projector
 from sectionist.store import open_store
 

@@ -10,9 +10,11 @@ from sklearn.metrics import adjusted_rand_score
 
 from sectionist.analysis.modeling import explain as explain_mod
 from sectionist.analysis.modeling.explain import stratified_sample
-from sectionist.analysis.modeling import cluster_store
+from sectionist.analysis.modeling.cluster import cluster_store
 from sectionist.analysis.modeling.projection import fit_embed
-from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run, run_stability
+from sectionist.analysis.modeling.runs import fit_run
+from sectionist.analysis.modeling.scores import run_stability
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData
 from sectionist.store.schema import CLUSTERINGS, CLUSTERS, EXPLANATIONS, RUNS
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sectionist.analysis.modeling.clustering import REGISTRY as METHODS
+from sectionist.analysis.modeling.estimators import REGISTRY as METHODS
 from sectionist.analysis.embeddings.base import REGISTRY as EMBEDDERS
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.registry import Registry

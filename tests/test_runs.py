@@ -7,8 +7,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.modeling.explain import explain_run
-from sectionist.analysis.modeling import run_rows
-from sectionist.analysis.modeling.runs import RunSpec, SpaceData, fit_run, run_stability, score_truth
+from sectionist.analysis.modeling.tables import run_rows
+from sectionist.analysis.modeling.runs import fit_run
+from sectionist.analysis.modeling.scores import run_stability, score_truth
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ def musicnn_store(musicnn_cache, tmp_path_factory):
     import soundfile as sf
 
     from sectionist.analysis.embeddings.runner import embed_store
-    from sectionist.analysis.modeling import cluster_store
+    from sectionist.analysis.modeling.cluster import cluster_store
 
     root = tmp_path_factory.mktemp("saliency")
     store = open_store(root / "store")

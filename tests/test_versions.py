@@ -190,7 +190,7 @@ def test_model_from_other_library_versions_warns_and_does_not_place(grown, corpu
 
 
 def test_runs_made_by_hand_are_versioned_keep_the_maps_and_are_placed(grown, corpus, tmp_path):
-    from sectionist.analysis.modeling import cluster_store
+    from sectionist.analysis.modeling.cluster import cluster_store
 
     before, _, _ = grown
     root = tmp_path / "hand"
@@ -338,7 +338,9 @@ def _frames(rng, n_sections=60, per=4, k=3):
 
 
 def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
-    from sectionist.analysis.modeling.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, placed_drift, subset_space
+    from sectionist.analysis.modeling.runmodel import RunModel, place_sections, placed_drift
+    from sectionist.analysis.modeling.runs import fit_run
+    from sectionist.analysis.modeling.specs import RunSpec, SpaceData, subset_space
 
     rng = np.random.default_rng(0)
     X, groups, _ = _frames(rng)
@@ -363,7 +365,9 @@ def test_place_sections_reproduces_the_fit_and_keeps_the_frame_rule():
 
 def test_place_sections_refuses_other_rows():
     from sectionist.analysis.errors import ParameterError
-    from sectionist.analysis.modeling.runs import RunModel, RunSpec, SpaceData, fit_run, place_sections, versioned_run_id
+    from sectionist.analysis.modeling.runmodel import RunModel, place_sections
+    from sectionist.analysis.modeling.runs import fit_run
+    from sectionist.analysis.modeling.specs import RunSpec, SpaceData, versioned_run_id
 
     rng = np.random.default_rng(1)
     X, groups, _ = _frames(rng)

@@ -82,7 +82,7 @@ def cluster_directions(X: np.ndarray, centroids: dict, scaling: str) -> dict:
     scaling : str
         The run's scaling (``standard``, ``l2cols``, ``none``).
     """
-    from sectionist.analysis.modeling.clustering import FeatureScaler
+    from sectionist.analysis.modeling.scaling import FeatureScaler
 
     scaler = FeatureScaler(scaling).fit(np.asarray(X, dtype=np.float64))
     z_mean = scaler.transform(X).mean(axis=0)

@@ -281,7 +281,7 @@ def space_vectors(store, space: str) -> tuple[np.ndarray, np.ndarray]:
     ParameterError
         An unknown space, listing the spaces of the store.
     """
-    from sectionist.analysis.modeling import embedders_in_store, feature_spaces, load_space
+    from sectionist.analysis.modeling.spaces import embedders_in_store, feature_spaces, load_space
 
     features = list(feature_spaces())
     embedders = embedders_in_store(store)

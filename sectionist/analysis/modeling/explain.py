@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from sectionist.analysis.modeling.clustering import check_rows
+from sectionist.analysis.modeling.checks import check_rows
 from sectionist.analysis.errors import InputError, ParameterError
 
 log = logging.getLogger(__name__)

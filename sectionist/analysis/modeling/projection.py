@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sectionist.analysis.modeling.clustering import check_rows
+from sectionist.analysis.modeling.checks import check_rows
 from sectionist.analysis.errors import InputError, ParameterError
 
 #: Projection kinds.

@@ -1,7 +1,7 @@
 """``sectionist refit``: fit a new version of runs on every current section, never touching the old one.
 
 A run id is never refitted (verdicts reference exact run ids). Sections added after a run was fitted
-are *placed* into it by ``sectionist analyze`` (:func:`sectionist.analysis.modeling.place_new_sections`);
+are *placed* into it by ``sectionist analyze`` (:func:`sectionist.analysis.modeling.placement.place_new_sections`);
 when they are many, or fit badly (``runs.placed_drift`` well above 1), :func:`refit_runs` fits the
 same options again on all sections and writes the result as the lineage's next version,
 ``{lineage}~v{n}``. Maps are not refitted unless asked (``maps=True``): refitting a map moves the
@@ -24,8 +24,8 @@ _RUN_KEYS = {"k", "scaling", "level", "central_only", "stability_repeats", "expl
 
 
 def run_options(row) -> dict:
-    """The :func:`sectionist.analysis.modeling.cluster_store` options that made the run of ``runs`` row ``row``."""
-    from sectionist.analysis.modeling.clustering import make_method
+    """The :func:`sectionist.analysis.modeling.cluster.cluster_store` options that made the run of ``runs`` row ``row``."""
+    from sectionist.analysis.modeling.estimators import make_method
 
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) and row["params"] else {}
     # estimator parameters as the run recorded them (the K range and rule it was given, covariance, …)
@@ -45,7 +45,7 @@ def refit_targets(runs, names=None, *, all_runs: bool = False) -> list[str]:
     default every lineage whose newest version has placed sections."""
     if runs.empty:
         raise ParameterError("the store has no runs to refit (run 'sectionist analyze' first)")
-    from sectionist.analysis.modeling import latest_runs
+    from sectionist.analysis.modeling.versions import latest_runs
 
     if names:
         by_id = dict(zip(runs["run_id"], runs["lineage"]))
@@ -78,15 +78,11 @@ def refit_runs(store, names=None, *, all_runs: bool = False, maps: bool = False,
     list of str
         The new run ids (``{lineage}~v{n}``).
     """
-    from sectionist.analysis.modeling import (
-        _space_section_matrix,
-        cluster_store,
-        compare_store,
-        latest_runs,
-        project_centroids,
-        project_space,
-        space_projectors,
-    )
+    from sectionist.analysis.modeling.cluster import cluster_store
+    from sectionist.analysis.modeling.comparisons import compare_store
+    from sectionist.analysis.modeling.maps import project_centroids, project_space, space_projectors
+    from sectionist.analysis.modeling.spaces import space_section_matrix
+    from sectionist.analysis.modeling.versions import latest_runs
 
     runs = store.read_table(RUNS)
     targets = refit_targets(runs, names, all_runs=all_runs)
@@ -103,7 +99,9 @@ def refit_runs(store, names=None, *, all_runs: bool = False, maps: bool = False,
             spaces.append(opts["space"])
     for space in spaces:
         if maps:
-            from sectionist.analysis.modeling import DEFAULT_PROJECTIONS, PROJECTION_INFO
+            from sectionist.store.schema import PROJECTION_INFO
+
+            from sectionist.analysis.modeling.maps import DEFAULT_PROJECTIONS
 
             parts = PROJECTION_INFO.parts_where(store.list_parts(PROJECTION_INFO), space=space)
             info = store.read_table(PROJECTION_INFO, columns=["kind", "dims"], parts=parts)
@@ -112,7 +110,7 @@ def refit_runs(store, names=None, *, all_runs: bool = False, maps: bool = False,
         else:
             projectors = space_projectors(store, space)
             if projectors:
-                project_centroids(store, space, projectors, _space_section_matrix(store, space)[2],
+                project_centroids(store, space, projectors, space_section_matrix(store, space)[2],
                                   run_ids={r for r in made})
     if made:
         compare_store(store, progress=progress, involving=set(made))

@@ -1,7 +1,8 @@
-"""One clustering run as pure functions over arrays: fit, stability, ground-truth scores.
+"""One clustering run as a pure function over arrays: :func:`fit_run` (stability and ground-truth
+scores: :mod:`sectionist.analysis.modeling.scores`).
 
-No store access here: :mod:`sectionist.analysis.modeling` loads a :class:`SpaceData` from a store, calls the
-steps below and writes their results; the steps work as well on any array::
+No store access here: :mod:`sectionist.analysis.modeling.cluster` loads a :class:`sectionist.analysis.modeling.specs.SpaceData` from a store, calls the
+steps and writes their results; the steps work as well on any array::
 
     spec = RunSpec(space="toy", method="kmeans", k=3)
     result = fit_run(SpaceData.from_array(X), spec)          # labels, confidences, metrics, …
@@ -14,33 +15,20 @@ The explanation step (a surrogate model and SHAP values) is :func:`sectionist.an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.modeling.runmodel import RunModel, place_sections
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData, group_means
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "Placement",
-    "RunModel",
-    "RunResult",
-    "RunSpec",
-    "SpaceData",
-    "Stability",
-    "fit_run",
-    "make_run_id",
-    "parse_k",
-    "place_sections",
-    "placed_drift",
-    "run_stability",
-    "score_truth",
-]
+__all__ = ["RunResult", "fit_run", "k_note", "section_labels"]
 
-#: Bootstrap refits of the stability step.
-STABILITY_REPEATS = 5
+
 #: Above this many rows (sections, or frames at the frame level) a run takes the large-corpus path
 #: (:func:`fit_run`, ``docs/modeling.md``); the ``large_rows`` parameter overrides it.
 LARGE_ROWS = 100_000
@@ -51,185 +39,6 @@ MINIBATCH_SIZE = 4096
 #: Reference rows of the per-section silhouette estimate in the large-corpus path (4000 on the
 #: ordinary path above 8000 rows; that estimate was half of a large run's time).
 LARGE_SILHOUETTE_REFERENCE = 1000
-LEVELS = ("section", "frame", "section-mean")
-
-
-@dataclass
-class SpaceData:
-    """The rows of one space, ready to cluster.
-
-    Attributes
-    ----------
-    space, level : str
-    section_ids : np.ndarray [shape=(n_sections,)]
-        Sorted section ids.
-    song_ids : np.ndarray [shape=(n_sections,)]
-    X : np.ndarray [shape=(n_rows, d)]
-        Rows to cluster, original units: sections, or frames at the ``frame`` level.
-    groups : np.ndarray [shape=(n_rows,)] or None
-        Section index of each frame (``frame`` level only).
-    columns : list of str
-        Column names of ``X``.
-    """
-
-    space: str
-    level: str
-    section_ids: np.ndarray
-    song_ids: np.ndarray
-    X: np.ndarray
-    groups: np.ndarray | None
-    columns: list
-
-    @classmethod
-    def from_array(cls, X, *, space: str = "array", section_ids=None, song_ids=None, groups=None,
-                   columns=None) -> SpaceData:
-        """A space from a plain array (no store): one row per section, or frames with ``groups``.
-
-        Parameters
-        ----------
-        X : array-like [shape=(n_rows, d)]
-        section_ids, song_ids : array-like [shape=(n_sections,)], optional
-            Default ``s00000 …`` and one song.
-        groups : array-like [shape=(n_rows,)], optional
-            Section index of each row (frame level).
-        columns : list of str, optional
-            Default ``x0 … x{d-1}``.
-        """
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ParameterError(f"X must be 2-D (rows × columns), got shape {X.shape}")
-        if groups is not None:
-            groups = np.asarray(groups, dtype=np.int64)
-            if groups.shape != (X.shape[0],):
-                raise ParameterError(f"groups has shape {groups.shape}, X has {X.shape[0]} rows")
-        n_sec = X.shape[0] if groups is None else int(groups.max()) + 1
-        ids = np.asarray(section_ids) if section_ids is not None else np.array([f"s{i:05d}" for i in range(n_sec)])
-        songs = np.asarray(song_ids) if song_ids is not None else np.full(n_sec, "song")
-        if len(ids) != n_sec or len(songs) != n_sec:
-            raise ParameterError(f"{len(ids)} section ids and {len(songs)} song ids for {n_sec} sections")
-        cols = list(columns) if columns is not None else [f"x{j}" for j in range(X.shape[1])]
-        return cls(space, "section" if groups is None else "frame", ids, songs, X, groups, cols)
-
-    def section_matrix(self) -> np.ndarray:
-        """One row per section: ``X`` itself, or the mean of each section's frames."""
-        if self.groups is None:
-            return self.X
-        return group_means(self.X, self.groups, len(self.section_ids))
-
-
-def group_means(X: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    """Mean row of each group [shape=(n, d)] (0 for an empty group)."""
-    sums = np.zeros((n, X.shape[1]))
-    np.add.at(sums, groups, X)
-    counts = np.bincount(groups, minlength=n).astype(np.float64)
-    return sums / np.maximum(counts, 1)[:, None]
-
-
-def parse_k(k):
-    """``"auto"`` or an int ≥ 1 from a user's ``k``."""
-    if k is None or k == "auto":
-        return "auto"
-    try:
-        k = int(k)
-    except (TypeError, ValueError):
-        raise ParameterError(f"k={k!r}: use 'auto' or an integer ≥ 2") from None
-    if k < 1:
-        raise ParameterError(f"k={k}: must be ≥ 1")
-    return k
-
-
-def make_run_id(space: str, method: str, k="auto", *, scaling="standard", level="section", seed=0,
-                central_only=False) -> str:
-    """Readable, deterministic run id, e.g. ``classical17-kmeans-auto`` or ``musicnn-kmeans-k4-frames``."""
-    from sectionist.analysis.modeling.clustering import REGISTRY
-
-    parts = [space, method]
-    if method in REGISTRY and REGISTRY[method].uses_k:
-        parts.append("auto" if k in (None, "auto") else f"k{int(k)}")
-    if scaling != "standard":
-        parts.append(scaling)
-    if level == "frame":
-        parts.append("frames")
-    elif level == "section-mean":
-        parts.append("mean")
-    if central_only:
-        parts.append("central")
-    if seed != 0:
-        parts.append(f"s{seed}")
-    return "-".join(parts)
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What to fit: everything that names a run.
-
-    Parameters
-    ----------
-    space : str
-        Feature set or embedder the rows come from (names the run; the rows are a :class:`SpaceData`).
-    method : str
-        A key of :data:`sectionist.analysis.modeling.clustering.REGISTRY` (unknown: ParameterError listing the known ones).
-    k : "auto" or int
-        Number of clusters (ignored by methods that find K themselves, e.g. ``hdbscan``).
-    scaling : {"standard", "l2cols", "none"}
-    level : {"section", "frame", "section-mean"} or None
-        ``None`` until the rows are loaded; :func:`fit_run` fills it from the data.
-    seed : int
-        Seeds the estimator, the silhouette sample, the stability resamples and the surrogate.
-    central_only : bool
-        Whether only central sections were loaded (names the run).
-    method_params : tuple of (name, value) pairs
-        Extra estimator parameters; a dict is accepted and kept in its order.
-    """
-
-    space: str
-    method: str = "kmeans"
-    k: Any = "auto"
-    scaling: str = "standard"
-    level: str | None = None
-    seed: int = 0
-    central_only: bool = False
-    method_params: tuple = field(default=())
-
-    def __post_init__(self):
-        from sectionist.analysis.modeling.clustering import REGISTRY, SCALINGS
-
-        REGISTRY[self.method]  # unknown method: ParameterError naming the known ones
-        object.__setattr__(self, "k", parse_k(self.k))
-        if self.scaling not in SCALINGS:
-            raise ParameterError(f"scaling={self.scaling!r}: use one of {', '.join(SCALINGS)}")
-        if self.level is not None and self.level not in LEVELS:
-            raise ParameterError(f"level={self.level!r}: use one of {', '.join(LEVELS)}")
-        params = self.method_params
-        items = tuple(params.items()) if isinstance(params, dict) else tuple(tuple(p) for p in params)
-        object.__setattr__(self, "method_params", items)
-        object.__setattr__(self, "seed", int(self.seed))
-
-    @property
-    def params(self) -> dict:
-        """``method_params`` as a dict."""
-        return dict(self.method_params)
-
-    @property
-    def uses_k(self) -> bool:
-        from sectionist.analysis.modeling.clustering import REGISTRY
-
-        return REGISTRY[self.method].uses_k
-
-    @property
-    def run_id(self) -> str:
-        """See :func:`make_run_id` (needs ``level``)."""
-        if self.level is None:
-            raise ParameterError("the run's level is known once its rows are loaded (fit_run fills it)")
-        return make_run_id(self.space, self.method, self.k, scaling=self.scaling, level=self.level, seed=self.seed,
-                           central_only=self.central_only)
-
-    def estimator(self, random_state: int | None = None, n_clusters=None):
-        """An unfitted estimator of the method (``n_clusters`` default: ``k``; seed default: ``seed``)."""
-        from sectionist.analysis.modeling.clustering import make_method
-
-        return make_method(self.method, n_clusters=self.k if n_clusters is None else n_clusters,
-                           random_state=self.seed if random_state is None else random_state, **self.params)
 
 
 @dataclass
@@ -271,7 +80,7 @@ class RunResult:
         The K range the method was given (empty when it takes no K).
     k_rule : str
         How K was chosen: ``fixed``, ``stable-silhouette``, ``silhouette``, ``bic`` or ``density``
-        (:func:`sectionist.analysis.modeling.clustering.choose_k`).
+        (:func:`sectionist.analysis.modeling.kchoice.choose_k`).
     k_min, k_max : int or None
         The K range actually searched (None when K was not searched: HDBSCAN).
     k_at_edge : bool
@@ -280,7 +89,7 @@ class RunResult:
         Why that K, in one sentence.
     bic : float or None
     estimator : fitted estimator
-    scaler : fitted :class:`sectionist.analysis.modeling.clustering.FeatureScaler`
+    scaler : fitted :class:`sectionist.analysis.modeling.scaling.FeatureScaler`
     large : dict or None
         Large-corpus path only (:func:`fit_run`): ``rows``, ``fit_sample`` (rows the method was
         fitted on) and ``final`` (how every row was labelled); None on the ordinary path.
@@ -326,14 +135,15 @@ class RunResult:
         return self.labels[[pos[s] for s in section_ids]]
 
 
-def _section_labels(data: SpaceData, Z: np.ndarray, fitted, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
+def section_labels(data: SpaceData, Z: np.ndarray, fitted, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Section labels (and frame-label distribution) of a fitted estimator over the scaled rows ``Z``."""
-    from sectionist.analysis.modeling.clustering import _sq_distances, mode_labels
+    from sectionist.analysis.modeling.kernels import sq_distances
+    from sectionist.analysis.modeling.measures import mode_labels
 
     lab = fitted.predict(Z) if labels is None else labels
     if data.groups is None:
         return lab, None
-    D = np.sqrt(_sq_distances(Z, fitted.cluster_centers_))
+    D = np.sqrt(sq_distances(Z, fitted.cluster_centers_))
     return mode_labels(data.groups, lab, D, len(data.section_ids))
 
 
@@ -371,7 +181,9 @@ def fit_run(data: SpaceData, spec: RunSpec, *, large_rows: int = LARGE_ROWS,
     -------
     RunResult
     """
-    from sectionist.analysis.modeling.clustering import FeatureScaler, _sq_distances, cluster_quality, silhouette_per_sample
+    from sectionist.analysis.modeling.kernels import sq_distances
+    from sectionist.analysis.modeling.measures import cluster_quality, silhouette_per_sample
+    from sectionist.analysis.modeling.scaling import FeatureScaler
 
     if spec.level is not None and spec.level != data.level:
         raise ParameterError(f"level={spec.level!r}, but the rows are at the {data.level!r} level")
@@ -386,7 +198,7 @@ def fit_run(data: SpaceData, spec: RunSpec, *, large_rows: int = LARGE_ROWS,
     Z = scaler.transform(data.X)
     est = spec.estimator().fit(Z)
     C = est.cluster_centers_
-    labels, distribution = _section_labels(data, Z, est, labels=est.labels_)
+    labels, distribution = section_labels(data, Z, est, labels=est.labels_)
     Zs = Z if data.groups is None else group_means(Z, data.groups, n_sec)
 
     # per-section confidence, distance, probabilities
@@ -397,7 +209,7 @@ def fit_run(data: SpaceData, spec: RunSpec, *, large_rows: int = LARGE_ROWS,
         dist = np.sqrt(((Zs - C[own]) ** 2).sum(axis=1))
     else:
         confidence = distribution[np.arange(n_sec), own]
-        Dfr = np.sqrt(_sq_distances(Z, C))
+        Dfr = np.sqrt(sq_distances(Z, C))
         dist = group_means(Dfr, data.groups, n_sec)[np.arange(n_sec), own]
         proba = group_means(est.proba_, data.groups, n_sec) if est.proba_ is not None else None
     noise = labels < 0
@@ -425,7 +237,8 @@ def _fit_large(data: SpaceData, spec: RunSpec, *, fit_sample: int) -> RunResult:
     """The large-corpus path of :func:`fit_run` (``spec.level`` filled): fit on a sample, label all rows."""
     from sklearn.cluster import MiniBatchKMeans
 
-    from sectionist.analysis.modeling.clustering import FeatureScaler, cluster_quality, silhouette_per_sample
+    from sectionist.analysis.modeling.measures import cluster_quality, silhouette_per_sample
+    from sectionist.analysis.modeling.scaling import FeatureScaler
 
     seed = spec.seed
     n_rows, n_sec = data.X.shape[0], len(data.section_ids)
@@ -486,222 +299,3 @@ def k_note(run: dict) -> str | None:
     if isinstance(edge, (bool, np.bool_)) and bool(edge):
         return f"⚠ K at edge of {int(run['k_min'])}–{int(run['k_max'])} ({rule})"
     return rule
-
-
-@dataclass
-class Stability:
-    """How stable a run's clusters are under bootstrap refits.
-
-    Attributes
-    ----------
-    rate : np.ndarray [shape=(n_sections,)] in [0, 1]
-        Per section, how often it stays with its cluster-mates (NaN when not measured).
-    ari : float
-        Mean ARI between the refits (NaN when not measured).
-    n_repeats : int
-        Refits asked for (fewer than 2: not measured).
-    """
-
-    rate: np.ndarray
-    ari: float
-    n_repeats: int
-
-
-def run_stability(data: SpaceData, result: RunResult, *, n_repeats: int = STABILITY_REPEATS,
-                  progress: bool = False) -> Stability:
-    """Refit the run's method on ``n_repeats`` seeded bootstrap resamples; co-assignment rates and ARI.
-
-    Methods that take K are refitted with the run's K. Fewer than 2 repeats: NaN (not measured).
-
-    Parameters
-    ----------
-    data : SpaceData
-        The rows the run was fitted on.
-    result : RunResult
-
-    Returns
-    -------
-    Stability
-    """
-    from sectionist.analysis.modeling.clustering import co_assignment_stability, stability_repeats
-
-    n_sec = len(data.section_ids)
-    if n_repeats < 2:
-        return Stability(np.full(n_sec, np.nan), float("nan"), int(n_repeats))
-    spec = result.spec
-    Z = result.scaler.transform(data.X)
-    fixed_k = result.n_clusters if spec.uses_k else None
-    repeats = stability_repeats(lambda s: spec.estimator(random_state=s, n_clusters=fixed_k), Z,
-                                lambda e: _section_labels(data, Z, e)[0], n_repeats=n_repeats,
-                                random_state=spec.seed, progress=progress)
-    rate, ari = co_assignment_stability(result.labels, repeats)
-    return Stability(rate, ari, int(n_repeats))
-
-
-def score_truth(result: RunResult, truth) -> dict:
-    """ARI and NMI of the run's labels against ground-truth labels of its sections.
-
-    Parameters
-    ----------
-    result : RunResult
-    truth : array-like [shape=(n_sections,)] or None
-        Truth label of each of ``result.section_ids`` (None / NaN / "" where unknown).
-
-    Returns
-    -------
-    dict
-        ``ari``, ``nmi`` (NaN without truth), ``n`` (sections with truth) and, with truth,
-        ``agreement``.
-    """
-    from sectionist.analysis.modeling.compare import truth_scores
-
-    if truth is None:
-        return {"ari": np.nan, "nmi": np.nan, "n": 0}
-    truth = np.asarray(truth, dtype=object)
-    if truth.shape != (result.n_sections,):
-        raise ParameterError(f"truth has shape {truth.shape}; the run has {result.n_sections} sections")
-    return truth_scores(result.labels, truth)
-
-
-# ---- placement: labelling new sections with a fitted run's model ----------------------------------
-
-
-@dataclass
-class RunModel:
-    """What a fitted run needs to label new sections: its scaler, its estimator and its space.
-
-    Saved beside each run (``runs.model_key``) so that sections added later can be placed into
-    the run's clusters without refitting it (:func:`place_sections`).
-
-    Attributes
-    ----------
-    spec : RunSpec
-        With ``level`` filled.
-    columns : list of str
-        Columns of the space, in the order the scaler expects.
-    scaler : fitted :class:`sectionist.analysis.modeling.clustering.FeatureScaler`
-    estimator : fitted estimator with ``predict`` (and ``predict_proba`` for soft methods) and
-        ``cluster_centers_``; at the frame level it labels frames, and a section takes the mode of
-        its frames' labels (:func:`sectionist.analysis.modeling.clustering.mode_labels`), as in :func:`fit_run`.
-    soft : bool
-        Whether the run stores membership probabilities.
-    """
-
-    spec: RunSpec
-    columns: list
-    scaler: Any
-    estimator: Any
-    soft: bool
-
-    @classmethod
-    def of(cls, result: RunResult) -> RunModel:
-        """The model of a fitted run, without the per-row arrays of the fit (kept small)."""
-        import copy
-
-        est = copy.copy(result.estimator)
-        for name in ("labels_", "proba_", "confidence_"):
-            if hasattr(est, name):
-                setattr(est, name, None)
-        return cls(result.spec, list(result.columns), result.scaler, est, result.proba is not None)
-
-
-@dataclass
-class Placement:
-    """Labels of sections placed into a fitted run (same meaning as the :class:`RunResult` arrays).
-
-    Attributes
-    ----------
-    section_ids : np.ndarray [shape=(n,)]
-    labels : np.ndarray [shape=(n,)], int
-    confidence : np.ndarray [shape=(n,)]
-    distance : np.ndarray [shape=(n,)]
-        Distance to the own cluster's centre in the run's scaled space (frames: mean over frames).
-    proba : np.ndarray [shape=(n, k)] or None
-    label_distribution : np.ndarray [shape=(n, k)] or None
-    """
-
-    section_ids: np.ndarray
-    labels: np.ndarray
-    confidence: np.ndarray
-    distance: np.ndarray
-    proba: np.ndarray | None
-    label_distribution: np.ndarray | None
-
-
-def place_sections(model: RunModel, data: SpaceData) -> Placement:
-    """Label the sections of ``data`` with a fitted run's model, without refitting it (pure).
-
-    Parameters
-    ----------
-    model : RunModel
-    data : SpaceData
-        Rows in the run's space and level, columns in the run's order.
-
-    Returns
-    -------
-    Placement
-    """
-    from sectionist.analysis.modeling.clustering import _margin_confidence, _sq_distances, mode_labels
-
-    if data.level != model.spec.level:
-        raise ParameterError(f"run {model.spec.run_id}: its level is {model.spec.level!r}, the rows are "
-                             f"at the {data.level!r} level")
-    if list(data.columns) != list(model.columns):
-        raise ParameterError(f"run {model.spec.run_id}: the rows have {len(data.columns)} columns, the run was "
-                             f"fitted on {len(model.columns)} ({', '.join(map(str, model.columns[:5]))}, …)")
-    n = len(data.section_ids)
-    if n == 0:
-        empty = np.zeros(0)
-        return Placement(data.section_ids, np.zeros(0, np.int64), empty, empty, None, None)
-    est = model.estimator
-    Z = model.scaler.transform(data.X)
-    C = np.asarray(est.cluster_centers_, dtype=np.float64)
-    D = np.sqrt(_sq_distances(Z, C))
-    frame_labels = np.asarray(est.predict(Z), dtype=np.int64)
-    P = np.asarray(est.predict_proba(Z), dtype=np.float64) if model.soft else None
-    if data.groups is None:
-        labels, distribution = frame_labels, None
-        confidence = P.max(axis=1) if P is not None else _margin_confidence(D)
-        distance = D[np.arange(n), np.maximum(labels, 0)]
-        proba = P
-    else:
-        labels, distribution = mode_labels(data.groups, frame_labels, D, n)
-        confidence = distribution[np.arange(n), np.maximum(labels, 0)]
-        distance = group_means(D, data.groups, n)[np.arange(n), np.maximum(labels, 0)]
-        proba = group_means(P, data.groups, n) if P is not None else None
-    noise = labels < 0
-    return Placement(data.section_ids, labels, np.where(noise, 0.0, confidence),
-                     np.where(noise, np.nan, distance), proba, distribution)
-
-
-def placed_drift(placed_distance, fitted_distance) -> float:
-    """Mean distance of placed sections to their centre ÷ that of the fitted ones (NaN if either is empty).
-
-    Near 1: the new sections sit in the clusters as snugly as the fitted ones; well above 1: the
-    clusters no longer describe them (a refit, ``sectionist refit``, is worth it).
-    """
-    p = np.asarray(placed_distance, dtype=np.float64)
-    f = np.asarray(fitted_distance, dtype=np.float64)
-    p, f = p[np.isfinite(p)], f[np.isfinite(f)]
-    if not len(p) or not len(f) or f.mean() <= 0:
-        return float("nan")
-    return float(p.mean() / f.mean())
-
-
-def versioned_run_id(lineage: str, version: int) -> str:
-    """The run id of ``version`` of a lineage: the lineage itself for version 1, else ``{lineage}~v{version}``."""
-    version = int(version)
-    if version < 1:
-        raise ParameterError(f"version={version}: versions start at 1")
-    return lineage if version == 1 else f"{lineage}~v{version}"
-
-
-def subset_space(data: SpaceData, section_ids) -> SpaceData:
-    """The rows of ``data`` that belong to ``section_ids`` (kept in ``data``'s order)."""
-    keep = np.isin(data.section_ids, np.asarray(list(section_ids), dtype=object))
-    if data.groups is None:
-        return replace(data, section_ids=data.section_ids[keep], song_ids=data.song_ids[keep], X=data.X[keep])
-    new_index = np.cumsum(keep) - 1
-    rows = keep[data.groups]
-    return replace(data, section_ids=data.section_ids[keep], song_ids=data.song_ids[keep], X=data.X[rows],
-                   groups=new_index[data.groups[rows]].astype(np.int64))

@@ -324,7 +324,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     if cfg.cluster and files and store.list_parts(SONGS):
         # modelling is its own resumable step: it always checks for missing units (new sections to
         # place, default runs and maps not made yet, comparisons not finished), whatever the songs did
-        from sectionist.analysis.modeling import run_default_models
+        from sectionist.analysis.modeling.defaults import run_default_models
 
         embedders = tuple(cfg.embedders) if cfg.embed else ()
         report: dict = {}
