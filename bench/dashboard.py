@@ -80,6 +80,14 @@ def reference_ms(n: int, repeats: int, rng) -> list[float]:
     return out
 
 
+def _page_module(name: str):
+    """A page module the app imported. Dash names it from the app's name, "dashboard", found as a
+    module: run as a script, that is this file (bench/dashboard.py), so the pages are registered as
+    ``…sectionist.dashboard.pages.<name>`` under a longer prefix than when the app runs."""
+    suffix = f"sectionist.dashboard.pages.{name}"
+    return next(m for n, m in sys.modules.items() if n == suffix or n.endswith("." + suffix))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sections", type=int, default=100_000)
@@ -114,8 +122,8 @@ def main(argv=None) -> int:
     app = create_app(str(root), db_url=f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite", secret_key="b" * 40,
                      check_interval=3600)
     data = app.server.extensions["sectionist_data"]
-    map_page = sys.modules["sectionist.dashboard.pages.map"]
-    compare_page = sys.modules["sectionist.dashboard.pages.compare"]
+    map_page = _page_module("map")
+    compare_page = _page_module("compare")
     t_load, _ = _ms(lambda: (data.sections, [data.run_arrays(r[0]) for r in RUNS], data.features,
                              data.projection("classical17", "umap", 2), data.space_vectors("classical17")))
     print(f"store loaded and arrays precomputed in {t_load:.0f} ms (once per process)")
