@@ -257,6 +257,16 @@ def test_every_structure_scheme_is_documented():
         assert spec.help and spec.func.__doc__
 
 
+def test_schemes_declare_the_shared_inputs_they_take():
+    """song_segments hands each scheme the shared inputs its module declares; an unknown one is refused."""
+    from sectionist.analysis.structure.base import scheme
+
+    assert {name: spec.inputs for name, spec in STRUCTURES.items()} == {
+        "merged": ("features",), "novelty": ("features",), "laplacian": ("spectrum",), "kmeans15": ()}
+    with pytest.raises(ParameterError, match="inputs"):
+        scheme("x", lambda y, sr: None, help="x", inputs=("cqt",))
+
+
 # ---- merged's beat-synchronous parts --------------------------------------------------------------
 
 def test_beat_features_cover_the_song_on_beats(abab, abab_features):

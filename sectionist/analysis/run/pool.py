@@ -31,7 +31,8 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
 #: Modules the worker processes' forkserver imports once (see :func:`pool_context`).
 WORKER_PRELOAD = ("sectionist.analysis.run.pool", "sectionist.analysis.run.song", "sectionist.analysis.sections.features",
                   "sectionist.analysis.sections.spectrum", "sectionist.analysis.sections.timbre",
-                  "sectionist.analysis.structure.writer", "sectionist.analysis.embeddings.musicnn", "librosa.beat", "librosa.onset", "librosa.feature", "librosa.segment", "scipy.linalg",
+                  "sectionist.analysis.structure.writer", "sectionist.analysis.embeddings.musicnn",
+                  "librosa.beat", "librosa.onset", "librosa.feature", "librosa.segment", "scipy.linalg",
                   "scipy.signal", "sklearn.cluster", "pyarrow.parquet")
 
 

@@ -49,7 +49,7 @@ INPUTS: tuple[str, ...] = ("features", "spectrum")
 
 @dataclass(frozen=True)
 class Scheme:
-    """A structure scheme: ``func(y, sr, **params) -> Structure`` and what it needs.
+    """A structure scheme: ``func(y, sr, **params) -> Structure`` (:meth:`segment`) and what it needs.
 
     ``version`` goes up whenever its defaults or method change (it is hashed into the analysis
     config and stored in each part's ``params``, so stale segments are recomputed by ``analyze``
@@ -66,6 +66,10 @@ class Scheme:
     def key(self) -> str:
         """``name`` (version 1) or ``name@version``: what the analysis config hashes."""
         return self.name if self.version == 1 else f"{self.name}@{self.version}"
+
+    def segment(self, y: np.ndarray, sr: int, **params) -> Structure:
+        """``func(y, sr, **params)``: the song's :class:`Structure` by this scheme."""
+        return self.func(y, sr, **params)
 
 
 def scheme(name: str, func: Callable, help: str = "", version: int = 1, inputs: tuple[str, ...] = ()) -> Scheme:

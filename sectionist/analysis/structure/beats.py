@@ -45,8 +45,8 @@ class BeatFeatures:
     _recurrence: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def recurrence(self) -> np.ndarray:
-        """:func:`~sectionist.analysis.structure.graph.harmony_recurrence` of :attr:`harmony`, computed once (``merged``'s graph and its
-        repetition test both read it) [shape=(n, n)]."""
+        """:func:`~sectionist.analysis.structure.graph.harmony_recurrence` of :attr:`harmony`, computed
+        once (``merged``'s graph and its repetition test both read it) [shape=(n, n)]."""
         if not self._recurrence:
             self._recurrence.append(graph.harmony_recurrence(np.asarray(self.harmony).T))
         return self._recurrence[0]

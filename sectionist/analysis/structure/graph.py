@@ -23,8 +23,9 @@ def repetition_mass(harmony: np.ndarray, *, min_lag: int = 32, recurrence: np.nd
     A song whose parts come back links beats far apart (0.42–0.65 on the development corpus's songs
     0–11); a song that plays each part once links mostly near neighbours (at most 0.21 on the
     first, non-repeating parts of those songs). ``merged`` reads a mass under ``repeat_min`` as a song
-    that repeats no part (:func:`sectionist.analysis.structure.merged.merged_beats`). ``recurrence``: :func:`harmony_recurrence` of
-    ``harmony`` when it was computed already (:meth:`BeatFeatures.recurrence`).
+    that repeats no part (:func:`sectionist.analysis.structure.merged.merged_beats`). ``recurrence``:
+    :func:`harmony_recurrence` of ``harmony`` when it was computed already
+    (:meth:`sectionist.analysis.structure.beats.BeatFeatures.recurrence`).
     """
     n = harmony.shape[0]
     if n < 7:  # too short for the recurrence graph (width 3): nothing to repeat

@@ -20,8 +20,8 @@ def laplacian_structure(y: np.ndarray, sr: int, *, k: int | None = None, k_min: 
     """McFee & Ellis (2014) spectral structure on beat-synchronous features (librosa's gallery method).
 
     Log CQT (36 bins/octave, 7 octaves) and MFCCs are aggregated between beats (median, mean);
-    :func:`~sectionist.analysis.structure.graph.laplacian_affinity` builds the graph, :func:`laplacian_labels` labels each beat interval;
-    segments are runs of equal labels. Songs with fewer than 12 beat intervals are one segment.
+    :func:`~sectionist.analysis.structure.graph.laplacian_affinity` builds the graph,
+    :func:`laplacian_labels` labels each beat interval; segments are runs of equal labels. Songs with fewer than 12 beat intervals are one segment.
     ``spectrum``: the song's :class:`sectionist.analysis.sections.spectrum.SongSpectrum` (hop 512): beats and MFCCs from it.
     """
     import librosa

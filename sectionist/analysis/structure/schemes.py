@@ -32,5 +32,5 @@ del _module
 
 def compute_structure(y: np.ndarray, sr: int, scheme: str, **params) -> Structure:
     """Run the structure scheme ``scheme`` (unknown: ParameterError listing the known ones)."""
-    return STRUCTURES[scheme].func(y, sr, **params)
+    return STRUCTURES[scheme].segment(y, sr, **params)
 

@@ -43,7 +43,7 @@ def song_segments(song_id: str, y: np.ndarray, sr: int, schemes, *, spectrum=Non
         if "spectrum" in spec.inputs:
             kw["spectrum"] = spectrum
         parts[(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id))] = segment_rows(
-            song_id, scheme, spec.func(y, sr, **kw))
+            song_id, scheme, spec.segment(y, sr, **kw))
     return parts
 
 
