@@ -113,7 +113,7 @@ class _Finder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def untranslated_literals(root: Path = ROOT / "dashboard") -> list[tuple[str, int, str, str]]:
+def untranslated_literals(root: Path = ROOT / "sectionist" / "dashboard") -> list[tuple[str, int, str, str]]:
     """``(path, line, where, text)`` of every display string not passed through gettext."""
     found = []
     for path in sorted(root.rglob("*.py")):

@@ -1,5 +1,5 @@
 """The web app's structure, checked on its source (AST): ids only from ``sectionist/dashboard/ui/ids.py``, plotly
-figures only in ``sectionist/dashboard/ui/figures.py``, each page registering the shared behaviour it uses."""
+figures only in ``sectionist/dashboard/ui/figures/``, each page registering the shared behaviour it uses."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 
 from sectionist.dashboard.ui import ids
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
+REPO = Path(__file__).resolve().parent.parent
+DASHBOARD = REPO / "sectionist" / "dashboard"
+#: The one package that builds plotly figures (one module per page).
+FIGURES = DASHBOARD / "ui" / "figures"
 #: Where component ids are used: pages and components must take them from ids.py.
-ID_USERS = sorted([*(DASHBOARD / "pages").glob("*.py"), *(DASHBOARD / "components").glob("*.py")])
+ID_USERS = sorted([*(DASHBOARD / "pages").glob("*.py"), *(DASHBOARD / "ui" / "components").glob("*.py")])
 #: Keyword arguments that name a component id.
 ID_KEYWORDS = {"id", "element_id", "table_id"}
 #: Callback dependencies whose first argument is a component id.
@@ -113,13 +116,14 @@ def test_only_figures_py_builds_plotly_figures():
         "plotly.graph_objects", "plotly.express", "plotly.subplots"]
     offenders = {}
     for path in sorted(DASHBOARD.rglob("*.py")):
-        if path == DASHBOARD / "figures.py":
+        if path.is_relative_to(FIGURES):
             continue
         found = _plotly_imports(ast.parse(path.read_text()))
         if found:
             offenders[str(path.relative_to(DASHBOARD))] = found
-    assert not offenders, f"plotly figures are built in sectionist/dashboard/ui/figures.py only: {offenders}"
-    assert _plotly_imports(ast.parse((DASHBOARD / "figures.py").read_text()))  # the check sees imports
+    assert not offenders, f"plotly figures are built in sectionist/dashboard/ui/figures/ only: {offenders}"
+    # the check sees imports
+    assert _plotly_imports(ast.parse("\n".join(p.read_text() for p in FIGURES.glob("*.py"))))
 
 
 def _module_level_calls(tree) -> list[str]:
@@ -153,13 +157,13 @@ def test_ids_selected_by_browser_tests_and_assets_exist():
     that ids.py still defines (an id's value changes together with them)."""
     import re
 
-    root = DASHBOARD.parent
+    root = REPO
     pages = ("map", "clusters", "compare", "songs", "judge", "judgements", "overview")
     known = set(_id_constants().values())
     known |= {f(p) for p in pages for f in (ids.selected, ids.judge_container, ids.audio)}
     known |= {ids.click(g) for g in (ids.MAP_GRAPH, ids.SONGS_TIMELINE)}
     sources = [root / "tests" / "test_browser.py", root / "tests" / "test_judgements_browser.py",
-               *(root / "assets").glob("*.js")]
+               *(DASHBOARD / "assets").glob("*.js")]
     selected = set()
     for path in sources:
         text = path.read_text()

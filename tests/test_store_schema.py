@@ -39,10 +39,11 @@ STORE_METHODS = {"read_table", "read_part", "write_part", "has_part", "delete_pa
 
 
 def _code_files():
-    for pkg in ("store", "analysis", "dashboard", "sectionist"):
-        for path in sorted((ROOT / pkg).rglob("*.py")) if (ROOT / pkg).is_dir() else []:
-            if path != ROOT / "store" / "schema.py":
-                yield path
+    paths = sorted((ROOT / "sectionist").rglob("*.py"))
+    assert len(paths) > 100
+    for path in paths:
+        if path != ROOT / "sectionist" / "store" / "schema.py":
+            yield path
 
 
 def test_table_names_and_part_keys_come_from_the_schema_only():
