@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis.commands import analyze as commands
     from sectionist.analysis.commands import corpus as corpus_commands
     from sectionist.analysis.commands import export as export_commands
-    from sectionist.analysis.commands import segment as segment_commands
     from sectionist.analysis.commands import modeling as modeling_commands
+    from sectionist.analysis.commands import segment as segment_commands
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
     from sectionist.analysis.sections import soundtracks

@@ -37,11 +37,12 @@ def song_segments(song_id: str, y: np.ndarray, sr: int, schemes, *, spectrum=Non
     for scheme in schemes:
         spec = STRUCTURES[scheme]
         kw = {}
-        if "features" in spec.inputs:
-            feats = feats or beat_features(y, sr, spectrum=spectrum)
-            kw["features"] = feats
-        if "spectrum" in spec.inputs:
-            kw["spectrum"] = spectrum
+        for name in spec.inputs:  # base.INPUTS: the song's spectrum, or its beat features (computed once)
+            if name == "spectrum":
+                kw[name] = spectrum
+            else:
+                feats = feats or beat_features(y, sr, spectrum=spectrum)
+                kw[name] = feats
         parts[(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id))] = segment_rows(
             song_id, scheme, spec.segment(y, sr, **kw))
     return parts
