@@ -245,7 +245,7 @@ def _unknown_component_suite(exc):
 
 
 def _healthz():
-    """``GET /healthz`` (public, no data; :data:`sectionist.dashboard.auth.PUBLIC_PATHS`): 200
+    """``GET /healthz`` (public, no data; :data:`sectionist.dashboard.auth.guards.PUBLIC_PATHS`): 200
     ``{"status": "ok"}`` when the store is readable and the database answers ``SELECT 1``, else
     503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``."""
     from flask import current_app, jsonify

@@ -1,7 +1,7 @@
 """The judgements' HTTP side: checked submissions and the Flask blueprint of the API and exports.
 
 :func:`submit_judgement` and :func:`submit_cluster_verdict` check the logged-in user's role
-(:func:`sectionist.dashboard.auth.check_judge`) and the payload against the store, then record it
+(:func:`sectionist.dashboard.auth.guards.check_judge`) and the payload against the store, then record it
 (:mod:`sectionist.dashboard.judging.repository`); the JSON API and the Dash judging panel both call them.
 
 :data:`bp` (registered by :func:`sectionist.dashboard.app.create_app`; every route is behind login, see

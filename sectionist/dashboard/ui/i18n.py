@@ -244,7 +244,7 @@ def init_i18n(server, local_path) -> None:
     """Install Flask-Babel on ``server`` (locale from :func:`select_language`, the package's
     catalogues, ``_``/``ngettext`` in Jinja templates) and the public ``/lang/<code>`` route that
     sets the language cookie and goes back to ``next`` — through ``local_path``
-    (:func:`sectionist.dashboard.auth.safe_next`), so only to a path on this site."""
+    (:func:`sectionist.dashboard.auth.guards.safe_next`), so only to a path on this site."""
     import flask
     from flask_babel import Babel
 

@@ -1,6 +1,6 @@
 """Every Dash component id of the web app, grouped per page.
 
-Pages (``sectionist/dashboard/pages``) and components (``sectionist/dashboard/components``) take their ids from here
+Pages (``sectionist/dashboard/pages``) and components (``sectionist/dashboard/ui/components``) take their ids from here
 and never spell one themselves (``tests/test_dashboard_layout.py`` checks it). Plain ids are
 strings ``"<page>-<what>"``; ids that depend on the page are built by the functions below;
 pattern-matching ids are dicts whose ``"type"`` is one of the ``*_TYPE`` names here.

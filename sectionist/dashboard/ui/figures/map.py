@@ -65,7 +65,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
         Where to draw the selection ring when the selected section is not among the points
         (filtered out).
     cluster_names : dict, optional
-        cluster → name (:meth:`sectionist.dashboard.data.StoreData.cluster_names`), shown in the legend.
+        cluster → name (:func:`sectionist.dashboard.ui.naming.default_cluster_names`), shown in the legend.
 
     Returns
     -------

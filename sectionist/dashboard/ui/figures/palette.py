@@ -30,7 +30,7 @@ def cluster_color(cluster) -> str:
 
 def cluster_name(cluster, names: dict | None = None) -> str:
     """How a cluster is shown: ``"3: loud · bright · dense"`` when ``names`` (cluster → name, see
-    :meth:`sectionist.dashboard.data.StoreData.cluster_names`) has it, else ``"cluster 3"``; ``"noise"`` for -1.
+    :func:`sectionist.dashboard.ui.naming.default_cluster_names`) has it, else ``"cluster 3"``; ``"noise"`` for -1.
     Not escaped: Dash text is literal; figure builders escape it where Plotly draws it."""
     c = int(cluster)
     if c == -1:
