@@ -7,7 +7,10 @@ Routes (all behind the login that :mod:`sectionist.dashboard.auth` installs on e
     :func:`sectionist.analysis.corpus.audio.read_span` (local file, or ranged GETs on ``s3://`` through
     :class:`sectionist.store.s3.S3RangeFile`), encoded as 16-bit WAV
     or Ogg Vorbis. HTTP range requests (206), ``ETag`` / ``If-None-Match`` (304) and private
-    caching headers.
+    caching headers. The encoding is deterministic (the Ogg stream's serial number is fixed by
+    :mod:`sectionist.dashboard.media.oggpages`): every worker process, and every encoding after a
+    cache eviction, sends the same bytes, and the strong ``ETag`` is the hash of those bytes
+    (:func:`body_etag`). Range answers are cut from them, so any split glued back is the whole.
 ``/audio/span/<song_id>.wav?start=S&end=E`` (and ``.ogg``)
     Any span of a song (the Songs page's sound tracks), with the same rules; start and end are
     checked (400) and the song id is looked up (404).
@@ -19,7 +22,8 @@ Routes (all behind the login that :mod:`sectionist.dashboard.auth` installs on e
 
 The section id is looked up in the store's ``sections`` table and the file comes from the
 ``songs`` table: no path is ever built from the URL, so an unknown id or a traversal attempt
-is a 404. Encoded audio and PNGs are kept in a small in-memory LRU cache keyed by store version.
+is a 404. Encoded audio and PNGs are kept, with their ETag, in an in-memory LRU cache bounded by
+their size in bytes (:data:`CACHE_BYTES` per process).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from sectionist.analysis.corpus.audio import open_source, read_span
 from sectionist.analysis.errors import AudioError, StoreError
 
 from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
+from sectionist.dashboard.media.oggpages import with_serial
 from sectionist.dashboard.media.sources import s3_options
 from sectionist.dashboard.ui.i18n import _, current_language
 
@@ -47,6 +52,8 @@ MAX_SECONDS = 300.0
 #: Cache budget in bytes for encoded audio + PNGs (per process).
 CACHE_BYTES = 96 * 1024 * 1024
 AUDIO_TYPES = {"wav": "audio/wav", "ogg": "audio/ogg"}
+#: Frames handed to the encoder per call.
+ENCODE_BLOCK = 65536
 SPEC_SIZE = (640, 200)  # PNG width, height in pixels (axes included)
 #: Where the image sits in the PNG (left, bottom, width, height as fractions): the axes' labels around it.
 SPEC_AXES = (0.085, 0.21, 0.885, 0.76)
@@ -112,21 +119,27 @@ def _section_span(data: StoreData, row: dict) -> tuple[np.ndarray, int]:
 
 
 def encode(y: np.ndarray, sr: int, fmt: str) -> bytes:
-    """Encode samples ``[shape=(n, channels)]`` as ``wav`` (16-bit PCM) or ``ogg`` (Vorbis)."""
+    """Encode samples ``[shape=(n, channels)]`` as ``wav`` (16-bit PCM) or ``ogg`` (Vorbis): the same
+    samples always give the same bytes (the Ogg stream gets a fixed serial number)."""
     import soundfile as sf
 
     if y.shape[1] > 2:
         y = y.mean(axis=1, keepdims=True)
     if len(y) == 0:
         y = np.zeros((1, y.shape[1]), np.float32)
-    buf = io.BytesIO()
     if fmt == "wav":
-        sf.write(buf, y, sr, format="WAV", subtype="PCM_16")
+        kind = {"format": "WAV", "subtype": "PCM_16"}
     elif fmt == "ogg":
-        sf.write(buf, np.clip(y, -1, 1), sr, format="OGG", subtype="VORBIS")
+        kind, y = {"format": "OGG", "subtype": "VORBIS"}, np.clip(y, -1, 1)
     else:
         raise ValueError(fmt)
-    return buf.getvalue()
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", samplerate=sr, channels=y.shape[1], **kind) as f:
+        # in blocks: libsndfile 1.2.2 crashes (SIGSEGV) writing ~2M frames of Ogg Vorbis in one call
+        for at in range(0, len(y), ENCODE_BLOCK):
+            f.write(y[at:at + ENCODE_BLOCK])
+    # libsndfile draws a random serial number per Ogg stream; the Vorbis packets are deterministic
+    return with_serial(buf.getvalue()) if fmt == "ogg" else buf.getvalue()
 
 
 def _lookup(data: StoreData, section_id: str) -> dict:
@@ -137,17 +150,41 @@ def _lookup(data: StoreData, section_id: str) -> dict:
 
 
 def _etag(*parts) -> str:
+    """A cache key of what a payload is made from (not sent: the ETag is :func:`body_etag`)."""
     return hashlib.sha1(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def body_etag(payload: bytes) -> str:
+    """The strong ETag of a body: the first 32 hex digits of its SHA-256."""
+    return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def _cached(key, make) -> tuple[bytes, str] | None:
+    """``(payload, body_etag(payload))`` for ``key`` from the cache, else made by ``make()`` (which
+    may abort, or return None for nothing to send) and cached."""
+    hit = _cache.get(key)
+    if hit is None:
+        payload = make()
+        if payload is None:
+            return None
+        hit = (payload, body_etag(payload))
+        _cache.put(key, hit)
+    return hit
 
 
 _RANGE_SPEC = re.compile(r"[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*")
 
 
 def _range_to_honour(value: str | None, length: int) -> str | None:
-    """The ``Range`` header to act on, as one ``bytes=first-last`` spec, or None to ignore it and send
-    the whole body (200), as RFC 9110 §14.2 asks of an absent, malformed or non-``bytes`` header
-    (``bytes=abc``, ``bytes=5-2``, ``items=0-10``). Of several ranges the first satisfiable one is
-    served (206); when none is satisfiable the first is kept, and is answered 416."""
+    """The ``Range`` header to act on, as one ``bytes=first-last`` spec within the body, or None to
+    ignore it and send the whole body (200), as RFC 9110 §14.2 asks of an absent, malformed or
+    non-``bytes`` header (``bytes=abc``, ``bytes=5-2``, ``items=0-10``).
+
+    Satisfiable (§14.1.2), and served as 206: ``first-last`` and ``first-`` with ``first`` before
+    the end (``last`` past the end is cut to the last byte); a suffix ``-n`` with ``n > 0`` (the
+    last ``n`` bytes; longer than the body, the whole body). Of several ranges the first satisfiable
+    one is served (206, one part). When none is satisfiable (``first`` at or past the end,
+    ``-0``), the first is kept and answered 416 with ``Content-Range: bytes */length``."""
     if not value:
         return None
     unit, sep, specs = value.partition("=")
@@ -160,8 +197,11 @@ def _range_to_honour(value: str | None, length: int) -> str | None:
             return None
         parsed.append((m[1], m[2]))
     for first, last in parsed:
-        if (first and int(first) < length) or (not first and int(last) > 0):
-            return f"bytes={first}-{last}"
+        if first and int(first) < length:
+            end = length - 1 if not last else min(int(last), length - 1)
+            return f"bytes={int(first)}-{end}"
+        if not first and int(last) > 0 and length > 0:
+            return f"bytes={max(0, length - int(last))}-{length - 1}"
     return f"bytes={parsed[0][0]}-{parsed[0][1]}"
 
 
@@ -182,18 +222,18 @@ def _send(payload: bytes, mimetype: str, etag: str, max_age: int = 3600):
 def section_audio_bytes(data: StoreData, section_id: str, fmt: str) -> tuple[bytes, str]:
     """Encoded audio of one section and its ETag (cached)."""
     row = _lookup(data, section_id)
-    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], fmt, "a1")
-    key = ("audio", data.store_uri, tag)
-    payload = _cache.get(key)
-    if payload is None:
+    key = ("audio", data.store_uri,
+           _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], fmt, "a1"))
+
+    def make():
         try:
             y, sr = _section_span(data, row)
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("audio for %s: %s", section_id, exc)
             abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
-        payload = encode(y, sr, fmt)
-        _cache.put(key, payload)
-    return payload, tag
+        return encode(y, sr, fmt)
+
+    return _cached(key, make)
 
 
 @bp.route("/audio/<section_id>.<fmt>")
@@ -240,17 +280,17 @@ def span_audio(song_id: str, fmt: str):
         abort(404)
     data = _data()
     row, start, end = _span_args(data, song_id)
-    tag = _etag(row.get("content_hash") or song_id, start, end, fmt, "span1")
-    key = ("audio", data.store_uri, tag)
-    payload = _cache.get(key)
-    if payload is None:
+    key = ("audio", data.store_uri, _etag(row.get("content_hash") or song_id, start, end, fmt, "span1"))
+
+    def make():
         try:
             y, sr = read_span(str(row["uri"]), start, end, max_seconds=MAX_SECONDS, **s3_options(data.store))
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("audio for %s %.3f-%.3f: %s", song_id, start, end, exc)
             abort(404 if "missing" in str(exc) or "not found" in str(exc) else 500)
-        payload = encode(y, sr, fmt)
-        _cache.put(key, payload)
+        return encode(y, sr, fmt)
+
+    payload, tag = _cached(key, make)
     return _send(payload, AUDIO_TYPES[fmt], tag)
 
 
@@ -348,21 +388,20 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
 def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, str]:
     row = _lookup(data, section_id)
     # the axes' labels are in the request's language: one image (and ETag) per language
-    tag = _etag(row.get("song_content_hash") or row["song_id"], row["start_s"], row["end_s"], "spec2",
-                current_language())
-    key = ("spec", data.store_uri, tag)
-    png = _cache.get(key)
-    if png is None:
+    key = ("spec", data.store_uri, _etag(row.get("song_content_hash") or row["song_id"], row["start_s"],
+                                         row["end_s"], "spec2", current_language()))
+
+    def make():
         try:
             y, sr = _section_span(data, row)
         except (AudioError, StoreError) as exc:
             current_app.logger.warning("spectrogram for %s: %s", section_id, exc)
             abort(404)
         # the section's own time in its song along the bottom, the mel bands' frequencies up the side
-        png = render_png(log_mel(y, sr), fmax=sr / 2, x_range=(float(row["start_s"]), float(row["end_s"])),
-                         x_label=_("time in the song (s)"))
-        _cache.put(key, png)
-    return png, tag
+        return render_png(log_mel(y, sr), fmax=sr / 2, x_range=(float(row["start_s"]), float(row["end_s"])),
+                          x_label=_("time in the song (s)"))
+
+    return _cached(key, make)
 
 
 @bp.route("/spectrogram/<section_id>.png")
@@ -406,22 +445,16 @@ def cluster_spectrogram(run_id: str, cluster: int):
     clusters = data.clusters(run_id)
     if cluster not in clusters.index:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, "cspectra2", current_language())
-    key = ("cspectra", data.store_uri, tag)
-    png = _cache.get(key)
-    if png is None:
-        png = cluster_spectra_png(data, run_id, cluster)
-        if png is not None:
-            _cache.put(key, png)
-    if png is not None:
-        return _send_labelled(png, tag)
+    key = ("cspectra", data.store_uri, _etag(data.version, run_id, cluster, "cspectra2", current_language()))
+    hit = _cached(key, lambda: cluster_spectra_png(data, run_id, cluster))
+    if hit is not None:
+        return _send_labelled(*hit)
     protos = [p for p in (clusters.loc[cluster].get("prototypes") or []) if data.position(p) is not None][:6]
     if not protos:
         abort(404)
-    tag = _etag(data.version, run_id, cluster, *protos, "cspec2", current_language())
-    key = ("cspec", data.store_uri, tag)
-    png = _cache.get(key)
-    if png is None:
+    key = ("cspec", data.store_uri, _etag(data.version, run_id, cluster, *protos, "cspec2", current_language()))
+
+    def make():
         mats, fmaxes = [], []
         for sid in protos:
             row = data.section(sid)
@@ -434,10 +467,10 @@ def cluster_spectrogram(run_id: str, cluster: int):
             mats.append(_resize_time(log_mel(y, sr, fmax=fmaxes[-1]), 400))
         if not mats:
             abort(404)
-        png = render_png(np.mean(mats, axis=0), fmax=fmaxes[0] if len(set(fmaxes)) == 1 else None,
-                         x_range=(0.0, 100.0), x_label=_("position in the section (%)"))
-        _cache.put(key, png)
-    return _send_labelled(png, tag)
+        return render_png(np.mean(mats, axis=0), fmax=fmaxes[0] if len(set(fmaxes)) == 1 else None,
+                          x_range=(0.0, 100.0), x_label=_("position in the section (%)"))
+
+    return _send_labelled(*_cached(key, make))
 
 
 def _resize_time(S: np.ndarray, t: int) -> np.ndarray:
