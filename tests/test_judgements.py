@@ -620,6 +620,35 @@ def test_csvsafe_only_changes_text_cells():
     assert csvsafe.to_csv_bytes(df).decode().splitlines()[1] == "-1,-0.5,-3,'=1,True,a"
 
 
+#: formulas behind what a spreadsheet skips: a byte order mark, a zero-width space and a bidi mark,
+#: spaces (comments are stripped of their ends, so the spaces sit behind a BOM)
+HIDDEN_FORMULAS = ["\ufeff=cmd|' /C calc'!A0", "\u200b\u200e+1+1", "\ufeff  -2+3", "\u2060@SUM(A1)"]
+
+
+def test_csv_cells_with_a_formula_behind_a_bom_or_spaces_are_neutralised(app, users, db_url):
+    """Issue 24, item 9: ``\ufeff=…`` or `` =…`` was exported without the leading quote."""
+    from sectionist.store import csvsafe
+
+    df = pd.DataFrame({"s": ["\ufeff=1+1", " =1+1", "\t =1", "\u00a0@x", " plain", "\ufeff", "a =1"],
+                       " =h": [1, 2, 3, 4, 5, 6, 7]})
+    out = csvsafe.safe_frame(df)
+    # the quote first, the text kept as it was after it
+    assert out["s"].tolist() == ["'\ufeff=1+1", "' =1+1", "'\t =1", "'\u00a0@x", " plain", "\ufeff", "a =1"]
+    assert list(out.columns) == ["s", "' =h"]
+    db = get_database(db_url)
+    ada = user(db, "ada")
+    for i, text in enumerate(HIDDEN_FORMULAS):
+        repository.record_judgement(db, ada, run_id="km", section_id=f"song01-{i:05d}", verdict="disagree",
+                                    comment=text, source="\ufeff=src")
+    c = app.server.test_client()
+    login(c, *users["ada"])
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(c.get("/export/judgements.csv").get_data(as_text=True))))
+    assert [row["comment"] for row in rows] == ["'" + t for t in HIDDEN_FORMULAS]
+    assert {row["source"] for row in rows} == {"'\ufeff=src"}
+
+
 # ---- Spanish (Accept-Language: es) -----------------------------------------------------------------
 def _as_es(app, db_url, name):
     """A request context of ``app`` in Spanish (``Accept-Language: es``) with ``name`` logged in."""

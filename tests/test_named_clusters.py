@@ -251,7 +251,7 @@ def test_rename_route_checks_role_run_and_cluster(app, db_url):
                        headers=csrf_header(expert)).status_code == 400
     assert viewer.get(f"/api/cluster-names?run_id={run_id}").get_json() == {"0": "<b>hall</b> pads"}
     hist = viewer.get(f"/api/cluster-names?run_id={run_id}&cluster=0").get_json()
-    assert [h["username"] for h in hist] == ["ada"]
+    assert [h["name"] for h in hist] == ["<b>hall</b> pads"]  # the names, not who gave them (below)
     # the name is escaped where Plotly draws it (the map legend): shown literally, never as markup
     from sectionist.dashboard.pages import map as map_page
 
@@ -259,6 +259,89 @@ def test_rename_route_checks_role_run_and_cluster(app, db_url):
         fig, _, _ = map_page.render_map(app.server.extensions["sectionist_data"], EMBEDDER, "umap2", run_id, "cluster")
     legend = [t.name for t in fig.data if t.legendgroup == "0"]
     assert "0: &lt;b&gt;hall&lt;/b&gt; pads" in legend and not any("<b>" in n for n in legend)
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
+        "\u200f", "\u061c"]
+
+
+def test_names_with_bidi_or_other_invisible_controls_are_refused(app, data, db_url):
+    """Issue 24, item 7: a bidirectional control (``U+202E`` turns "evil.wav" round) or another
+    invisible control in a cluster name is refused by the repository, the API and the Clusters
+    page's rename field, with a message saying which character and why; names of other scripts,
+    emoji joined by U+200D and Persian's U+200C stay allowed."""
+    from sectionist.dashboard.auth import accounts
+    from sectionist.dashboard.judging import repository
+    from sectionist.dashboard.pages import clusters
+
+    db = get_database(db_url)
+    run_id = RUNS[1][0]
+    ada = accounts.get_user(db, "ada")
+    before = repository.current_cluster_names(db, run_id)
+    for ch in BIDI:
+        with pytest.raises(ParameterError, match=f"bidirectional control characters such as U\\+{ord(ch):04X}"):
+            repository.record_cluster_name(db, ada, run_id=run_id, cluster=4, name=f"chorus {ch}vaw.live")
+    for ch in ("\u200b", "\ufeff", "\u2060", "\x85", "\x00", "\ud800"):
+        with pytest.raises(ParameterError, match="control or invisible characters"):
+            repository.record_cluster_name(db, ada, run_id=run_id, cluster=4, name=f"a{ch}b")
+    assert repository.current_cluster_names(db, run_id) == before
+    for fine in ("سرود · کوتاه", "می\u200cخواهم", "family \U0001F468\u200d\U0001F469\u200d\U0001F467", "Ünïcode"):
+        assert repository.record_cluster_name(db, ada, run_id=run_id, cluster=4, name=fine)["name"] == fine
+    # the API: 400 with the reason
+    client = app.server.test_client()
+    login(client, "ada", PASSWORDS["ada"])
+    for name in ("x\u202ey", "x\u2066y\u2069", "x\u200by"):
+        r = client.post("/api/cluster-names", json={"run_id": run_id, "cluster": 4, "name": name},
+                        headers=csrf_header(client))
+        assert r.status_code == 400 and "U+" in r.get_json()["error"], r.get_json()
+    assert "U+202E" in client.post("/api/cluster-names", json={"run_id": run_id, "cluster": 4, "name": "x\u202ey"},
+                                   headers=csrf_header(client)).get_json()["error"]
+    # the Clusters page's rename field says so, in the reader's language
+    for lang, words in (("en", "Bidirectional control characters such as U+202E"),
+                        ("es", "caracteres de control bidireccional como U+202E")):
+        ctx = app.server.test_request_context("/_dash-update-component", method="POST",
+                                              headers={"Accept-Language": lang})
+        ctx.push()
+        try:
+            from flask_login import login_user
+
+            login_user(accounts.get_user(db, "ada"))
+            status, heading, *_ = clusters.on_rename(run_id, 4, "mix \u202eevaw.exe")
+        finally:
+            ctx.pop()
+        assert status.startswith("Not saved" if lang == "en" else "No guardado") and words in status, status
+        assert heading is dash_no_update()
+    assert repository.current_cluster_names(db, run_id)[4] == "Ünïcode"
+    repository.record_cluster_name(db, ada, run_id=run_id, cluster=4, name="")  # the default again
+
+
+def dash_no_update():
+    from dash import no_update
+
+    return no_update
+
+
+def test_viewers_read_names_and_history_but_not_who_gave_them(app, db_url):
+    """Issue 24: ``GET /api/cluster-names?run_id=…&cluster=…`` gave a viewer each renamer's
+    username, which every page hides from viewers; experts and admins still see it."""
+    run_id = RUNS[1][0]
+    clients = {}
+    for name in ("ada", "bob", "root", "vic"):
+        clients[name] = app.server.test_client()
+        login(clients[name], name, PASSWORDS[name])
+    for name, new in (("ada", "first"), ("bob", "second")):
+        assert clients[name].post("/api/cluster-names", json={"run_id": run_id, "cluster": 3, "name": new},
+                                  headers=csrf_header(clients[name])).status_code == 201
+    url = f"/api/cluster-names?run_id={run_id}&cluster=3"
+    viewer = clients["vic"].get(url).get_json()
+    assert [h["name"] for h in viewer][-2:] == ["first", "second"]
+    assert all("username" not in h for h in viewer) and "ada" not in json.dumps(viewer)
+    assert viewer[-2]["superseded_at"] and viewer[-1]["superseded_at"] is None
+    for who in ("ada", "root"):
+        assert [h["username"] for h in clients[who].get(url).get_json()][-2:] == ["ada", "bob"]
+    assert clients["vic"].get(f"/api/cluster-names?run_id={run_id}").get_json()["3"] == "second"
+    assert clients["ada"].post("/api/cluster-names", json={"run_id": run_id, "cluster": 3, "name": ""},
+                               headers=csrf_header(clients["ada"])).status_code == 201  # the default again
 
 
 def test_rename_callback_and_the_name_on_clusters_and_map_for_that_run_only(app, data, db_url):

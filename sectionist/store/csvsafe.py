@@ -2,9 +2,12 @@
 
 A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a
 formula by Excel, LibreOffice and Google Sheets (``=cmd|' /C calc'!A0`` runs a program). As OWASP
-recommends, such cells get a leading single quote, which the spreadsheet shows as text. Only text
-cells are changed: numbers (``-1`` in a numeric column), booleans, dates and missing values are
-written as they are.
+recommends, such cells get a leading single quote, which the spreadsheet shows as text. What a
+spreadsheet skips before the formula counts for nothing: a cell whose first visible character starts
+a formula after a byte order mark (U+FEFF), spaces, other invisible format characters (zero-width
+space, bidirectional marks) or control characters is neutralised too, its text kept after the quote.
+Only text cells are changed: numbers (``-1`` in a numeric column), booleans, dates and missing
+values are written as they are.
 
 Every CSV the app or a CLI writes goes through :func:`to_csv_bytes`: the judgement exports
 (:func:`sectionist.dashboard.judging.repository.export_bytes`, used by the HTTP routes and
@@ -13,6 +16,8 @@ lowest layer so that both use it; :mod:`sectionist.store.csvsafe` re-exports it.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 import pandas as pd
 
@@ -23,9 +28,27 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
+def ignorable(ch: str) -> bool:
+    """Whether a spreadsheet may skip ``ch`` before a formula: white space, control characters
+    (``Cc``) and invisible format characters (``Cf``: U+FEFF, zero-width space, bidi marks…)."""
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")
+
+
+def starts_formula(text: str) -> bool:
+    """Whether ``text`` starts like a formula: its first character is in :data:`FORMULA_START`, or
+    its first one that is not :func:`ignorable` is."""
+    if text.startswith(FORMULA_START):
+        return True
+    for ch in text:
+        if not ignorable(ch):
+            return ch in FORMULA_START
+    return False
+
+
 def neutralise(value):
-    """``value`` with a leading ``'`` when it is text starting like a formula; anything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """``value`` with a leading ``'`` when it is text starting like a formula (:func:`starts_formula`),
+    the text kept as it was after the quote; anything else as is."""
+    if isinstance(value, str) and starts_formula(value):
         return "'" + value
     return value
 

@@ -288,12 +288,39 @@ def record_cluster_verdict(
 MAX_CLUSTER_NAME = 60
 
 
+#: The invisible characters that reorder how the text around them is shown (the "Trojan Source"
+#: characters: embeddings, overrides, isolates, marks): a name holding one can show as another.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Other invisible characters refused with the control characters: zero-width space, word joiner,
+#: byte order mark, interlinear annotation marks (zero-width joiners stay: emoji and scripts need them).
+INVISIBLE = frozenset("\u200b\u2060\ufeff\ufff9\ufffa\ufffb")
+
+
+def cluster_name_problem(name: str) -> tuple[str, str] | None:
+    """The first character a cluster name may not hold and its kind, ``("bidi", ch)`` (one of
+    :data:`BIDI_CONTROLS`) or ``("control", ch)`` (a control character, a lone surrogate or one of
+    :data:`INVISIBLE`); None when there is none."""
+    import unicodedata
+
+    for ch in name:
+        if ch in BIDI_CONTROLS:
+            return "bidi", ch
+        if ch in INVISIBLE or unicodedata.category(ch) in ("Cc", "Cs"):
+            return "control", ch
+    return None
+
+
 def clean_cluster_name(value) -> str:
     """An expert's cluster name: stripped, inner whitespace collapsed, at most
-    :data:`MAX_CLUSTER_NAME` characters, no control characters; ``""`` means the default name."""
+    :data:`MAX_CLUSTER_NAME` characters, no control, invisible or bidirectional control characters
+    (:func:`cluster_name_problem`); ``""`` means the default name."""
     name = clean_text(value, "name", 4 * MAX_CLUSTER_NAME, required=False)
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
-        raise ParameterError(f"name={_shown(name)}: control characters are not allowed")
+    problem = cluster_name_problem(name)
+    if problem is not None and problem[0] == "bidi":
+        raise ParameterError(f"name: bidirectional control characters such as U+{ord(problem[1]):04X} are not "
+                             "allowed (they reorder how the text around them is shown)")
+    if problem is not None:
+        raise ParameterError(f"name: control or invisible characters such as U+{ord(problem[1]):04X} are not allowed")
     name = " ".join(name.split())
     if len(name) > MAX_CLUSTER_NAME:
         raise ParameterError(f"name: at most {MAX_CLUSTER_NAME} characters (got {len(name)})")

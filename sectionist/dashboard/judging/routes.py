@@ -11,7 +11,7 @@
   the ``client_id`` was seen before; 400 bad payload, 403 role, 404 unknown section/run/cluster),
 - ``POST /api/cluster-names``: rename a cluster of a run version (experts and admins; 201),
   ``GET /api/cluster-names?run_id=…[&cluster=…]``: the current names, or one cluster's history
-  (anyone logged in: names are shown to everyone),
+  (anyone logged in: names are shown to everyone; who gave each name only to experts and admins),
 - ``GET /api/judgements``: the current verdicts as JSON (``history=1``, ``run_id``, ``section_id``),
 - ``GET /export/judgements.<csv|parquet>``, ``GET /export/cluster-verdicts.<csv|parquet>``.
 
@@ -40,6 +40,7 @@ from sectionist.dashboard.judging.repository import (
     opt_int,
     parse_bool,
     cluster_name_history,
+    cluster_name_problem,
     current_cluster_names,
     record_cluster_name,
     record_cluster_verdict,
@@ -113,7 +114,16 @@ def submit_cluster_name(payload: dict) -> dict:
     ``{"run_id", "cluster", "name"}``; an empty name returns to the default name."""
     user = check_judge()
     run_id, cluster, clusters = _run_and_cluster(payload)
-    return record_cluster_name(get_db(), user, run_id=run_id, cluster=cluster, name=payload.get("name"))
+    name = payload.get("name")
+    problem = cluster_name_problem(name) if isinstance(name, str) else None
+    # said in the reader's language here (the Clusters page shows it); the repository checks again
+    if problem is not None:
+        kind, code = problem[0], "U+%04X" % ord(problem[1])
+        raise ParameterError(
+            _("Bidirectional control characters such as %(code)s are not allowed in a name: they reorder how "
+              "the text around them is shown.", code=code) if kind == "bidi" else
+            _("Control or invisible characters such as %(code)s are not allowed in a name.", code=code))
+    return record_cluster_name(get_db(), user, run_id=run_id, cluster=cluster, name=name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +170,11 @@ def _get_cluster_names():
     except ParameterError as exc:
         return _error(exc)
     if cluster is not None:
-        return flask.jsonify(cluster_name_history(get_db(), run_id, cluster))
+        history = cluster_name_history(get_db(), run_id, cluster)
+        user = current_user_or_none()
+        if user is None or not user.can_judge:  # who named what is hidden from viewers, as on every page
+            history = [{k: v for k, v in row.items() if k != "username"} for row in history]
+        return flask.jsonify(history)
     return flask.jsonify({str(c): n for c, n in current_cluster_names(get_db(), run_id).items()})
 
 

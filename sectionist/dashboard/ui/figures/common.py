@@ -2,12 +2,15 @@
 empty figure and the unvalidated fast figure.
 
 Plotly renders a subset of HTML in every text it draws (titles, tick labels, legend names, hover
-labels, annotations, Sankey nodes): ``<a href>`` becomes a clickable link, ``<b>`` bold. Every
-string that comes from data (song titles, run labels, feature names, lane names…) therefore goes
-through :func:`escape_text` in the builder that places it; our own markup (``<br>``,
-``<extra>``) is added after escaping and keeps working. The one parameter that takes markup,
-``hover_text`` of :func:`sectionist.dashboard.ui.figures.map.section_map`, is built by its caller
-with :func:`escape_text`.
+labels, annotations, Sankey nodes): ``<a href>`` becomes a clickable link, ``<b>`` bold. And it
+reads ``%{…}`` in a ``hovertemplate`` or ``texttemplate`` as a variable: a cluster name
+``%{customdata}`` placed in a template showed the section's number. Every string that comes from
+data or people (song titles, file names, cluster names, run labels, feature names, lane names…)
+therefore goes through :func:`escape_text` in the builder that places it, whichever field it goes
+into; our own markup (``<br>``, ``<extra>``) and variables (``%{meta[0]}``) are added after
+escaping and keep working. The one parameter that takes markup, ``hover_text`` of
+:func:`sectionist.dashboard.ui.figures.map.section_map`, is built by its caller with
+:func:`escape_text`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,20 @@ from sectionist.dashboard.ui.figures.palette import CLUSTER_PALETTE, FONT
 from sectionist.dashboard.ui.i18n import _, plotly_separators
 
 
+#: ``%{`` as Plotly shows it but never reads as a template variable: its templates match
+#: ``%{key}`` before the text is drawn, and the drawing decodes numeric entities afterwards.
+#: (``%%{`` is no escape: plotly.js 4 still substitutes the ``%{…}`` after the first ``%``.)
+TEMPLATE_OPEN = "&#37;{"
+
+
 def escape_text(value) -> str:
-    """``value`` as text that Plotly shows literally: ``&``, ``<`` and ``>`` escaped.
+    """``value`` as text that Plotly shows literally, in any field: ``&``, ``<`` and ``>`` escaped,
+    and ``%{`` written as ``&#37;{`` (:data:`TEMPLATE_OPEN`).
 
     Plotly's text rendering decodes these entities back, so ``<b>bold</b>`` in a song title is
-    shown as typed instead of bold, and ``<a href=…>`` is shown instead of becoming a link.
+    shown as typed instead of bold, ``<a href=…>`` is shown instead of becoming a link, and a
+    name ``%{customdata}`` inside a ``hovertemplate`` is shown as typed instead of being replaced
+    by the point's data (checked in Chromium: ``tests/test_security_escaping.py``).
     Quotes are left alone (outside a tag they are plain text to Plotly).
 
     Parameters
@@ -36,7 +48,9 @@ def escape_text(value) -> str:
     -------
     str
     """
-    return "" if value is None else html.escape(str(value), quote=False)
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=False).replace("%{", TEMPLATE_OPEN)
 
 
 def fmt(value, spec: str) -> str:
