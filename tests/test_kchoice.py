@@ -17,7 +17,7 @@ from sectionist.analysis.commands.modeling import cluster_method_params
 from sectionist.analysis.modeling.cluster import cluster_store
 from sectionist.analysis.modeling.defaults import run_default_models
 from sectionist.analysis.modeling.runs import fit_run
-from sectionist.analysis.modeling.specs import RunSpec, SpaceData
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData, make_run_id
 from sectionist.store import open_store
 
 
@@ -129,7 +129,7 @@ def test_edge_is_written_and_info_warns(tmp_path):
     assert (row["k_min"], row["k_max"]) == (2, 4)
     summary = "\n".join(store_summary(store))
     assert f"warning: run {run_id}: K=4 is at the edge of its search range 2–4" in summary
-    # the full default range (a new version of the run) finds the six groups, off the edge: no warning for it
+    # the full default range (the default run: another lineage) finds the six groups, off the edge: no warning
     again = cluster_store(store, "classical17", "kmeans", explain=False, stability=False, project=False,
                           progress=False)
     row = store.read_part("runs", again).iloc[0]
@@ -205,9 +205,12 @@ def test_cli_runs_with_a_k_range(tmp_path, capsys):
     assert main(["cluster", "--store", str(store.root), "--k-min", "3", "--k-max", "5", "--no-explain",
                  "--no-stability", "--no-project"]) == 0
     out = capsys.readouterr().out
-    assert "classical17-kmeans-auto" in out and "stable-silhouette" in out
+    # a K range other than the default names its own run (docs/modeling.md): not the default run's id
+    run_id = make_run_id("classical17", "kmeans", method_params={"k_range": (3, 5)})
+    assert run_id.startswith("classical17-kmeans-auto-") and f"{run_id} " in out and "stable-silhouette" in out
     assert "warning: K=5 is at the edge of the searched range 3–5" in out
-    row = store.read_part("runs", "classical17-kmeans-auto").iloc[0]
+    assert not store.has_part("runs", "classical17-kmeans-auto")
+    row = store.read_part("runs", run_id).iloc[0]
     assert (row["k_min"], row["k_max"], row["k"]) == (3, 5, 5)
 
 

@@ -10,7 +10,7 @@ from sectionist.analysis.modeling.explain import explain_run
 from sectionist.analysis.modeling.tables import run_rows
 from sectionist.analysis.modeling.runs import fit_run
 from sectionist.analysis.modeling.scores import run_stability, score_truth
-from sectionist.analysis.modeling.specs import RunSpec, SpaceData
+from sectionist.analysis.modeling.specs import RunSpec, SpaceData, options_hash
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,9 @@ def test_soft_method_and_frame_level(blobs):
     soft = fit_run(SpaceData.from_array(X), RunSpec("x", "gmm", 3, method_params={"covariance_type": "full"}))
     assert soft.proba.shape == (len(y), 3)
     np.testing.assert_allclose(soft.proba.sum(axis=1), 1.0)
-    assert soft.spec.params == {"covariance_type": "full"} and soft.run_id == "x-gmm-k3"
+    # a non-default option names another run than the default one (docs/modeling.md, "Run ids")
+    assert soft.spec.params == {"covariance_type": "full"}
+    assert soft.run_id == "x-gmm-k3-" + options_hash({"covariance_type": "full"})
     # frame level: 4 frames per section around the section's blob; sections labelled by their frames' mode
     rng = np.random.default_rng(0)
     frames = np.repeat(X, 4, axis=0) + rng.normal(scale=0.1, size=(4 * len(X), X.shape[1]))

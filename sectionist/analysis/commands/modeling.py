@@ -24,8 +24,12 @@ def register_cli(subparsers, options) -> None:
         "cluster", help="cluster one space of a store with one method",
         description="Cluster the sections of a store in one space (a feature set or an embedder) with one "
         "method; store labels, confidences, silhouettes, stability, SHAP explanations and the space's "
-        "projections. The run id is printed; running the same options again writes a new version "
-        "{run}~v2 (a run id is never refitted, so verdicts on it stay valid).",
+        "projections. The run id is printed. It is made from every option that changes the fit: a readable "
+        "part (space, method, K, scaling, level, central sections, seed; e.g. classical17-gmm-auto) and, when "
+        "any method option (--k-min/--k-max, --k-rule, --covariance-type, --min-cluster-size, --min-samples) "
+        "differs from its default, a short hash of those (e.g. classical17-gmm-auto-3f9a1c). Running the same "
+        "options again writes a new version {run}~v2 (a run id is never refitted, so verdicts on it stay "
+        "valid); other options make another run, never a version of this one.",
     )
     options.store(p)
     p.add_argument("--space", default="classical17",

@@ -88,9 +88,11 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
                   large_rows: int = LARGE_ROWS) -> str:
     """Cluster one space of a store and write the run's tables, as a new run: a run id is never refitted.
 
-    The first fit of a set of options is written under its readable id (its *lineage*, e.g.
-    ``classical17-kmeans-auto``); fitting the same options again writes the next version,
-    ``{lineage}~v2`` and so on, and leaves the earlier versions (and the verdicts on them) as they are.
+    The first fit of a set of options is written under the id those options make (its *lineage*,
+    :func:`sectionist.analysis.modeling.specs.make_run_id`: e.g. ``classical17-kmeans-auto``, or
+    ``classical17-gmm-auto-3f9a1c`` with a non-default covariance or K rule); fitting the same options
+    again writes the next version, ``{lineage}~v2`` and so on, and leaves the earlier versions (and the
+    verdicts on them) as they are. Other options are another lineage, never a version of this one.
     The fitted scaler and model are saved under ``models/runs/{run_id}.joblib`` (``runs.model_key``)
     so that sections added later can be placed without a refit (:func:`sectionist.analysis.modeling.placement.place_new_sections`).
 

@@ -4,7 +4,8 @@ A run id is never refitted (verdicts reference exact run ids). Sections added af
 are *placed* into it by ``sectionist analyze`` (:func:`sectionist.analysis.modeling.placement.place_new_sections`);
 when they are many, or fit badly (``runs.placed_drift`` well above 1), :func:`refit_runs` fits the
 same options again on all sections and writes the result as the lineage's next version,
-``{lineage}~v{n}``. Maps are not refitted unless asked (``maps=True``): refitting a map moves the
+``{lineage}~v{n}``: the lineage is the run id its options make
+(:func:`sectionist.analysis.modeling.specs.make_run_id`), so a version is always a refit of the same options. Maps are not refitted unless asked (``maps=True``): refitting a map moves the
 coordinates people know.
 """
 
@@ -91,8 +92,12 @@ def refit_runs(store, names=None, *, all_runs: bool = False, maps: bool = False,
     for lineage in targets:
         row = latest.loc[lineage].to_dict()
         opts = run_options(row)
-        version = int(row["version"]) + 1
-        run_id = cluster_store(store, project=False, progress=progress, version=version, **opts)
+        # the next version of the lineage its options name (make_run_id): the lineage's own, except for
+        # a run of an older store that was filed under the default options' lineage with other options
+        run_id = cluster_store(store, project=False, progress=progress, **opts)
+        if store.read_part(RUNS, RUNS.part(run_id=run_id))["lineage"].iloc[0] != lineage:
+            log.warning("refit %s: %s was fitted with other options than its lineage's name says; the refit "
+                        "is a version of the lineage of those options, %s", lineage, row["run_id"], run_id)
         log.info("refit %s: new version %s (was %s)", lineage, run_id, row["run_id"])
         made.append(run_id)
         if opts["space"] not in spaces:
@@ -122,7 +127,8 @@ def register_cli(subparsers, options) -> None:
     p = subparsers.add_parser(
         "refit", help="fit a new version of runs on every current section (the old version stays)",
         description="Fit the named runs again, with the options that made them, on every section the store "
-        "holds now, and write each as a NEW run id {lineage}~v{n} (version 1 is the plain id). The old "
+        "holds now, and write each as a NEW run id {lineage}~v{n} (version 1 is the plain id; the lineage is the "
+        "id the run's options make, so a version is always the same options refitted). The old "
         "version, its labels and the verdicts recorded on it are never touched. Without RUN names: every "
         "run whose newest version has sections placed by 'sectionist analyze' after its fit (see "
         "'sectionist info'). Maps are kept (coordinates people know do not move) unless --maps is given.",

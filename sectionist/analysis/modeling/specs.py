@@ -3,6 +3,8 @@ options) and the run ids made from them (pure, no store)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,8 +12,8 @@ import numpy as np
 
 from sectionist.analysis.errors import ParameterError
 
-__all__ = ["LEVELS", "RunSpec", "SpaceData", "group_means", "make_run_id", "parse_k", "subset_space",
-           "versioned_run_id"]
+__all__ = ["K_SEARCH_PARAMS", "LEVELS", "RunSpec", "SpaceData", "fit_params", "group_means", "make_run_id",
+           "options_hash", "parse_k", "subset_space", "versioned_run_id"]
 
 
 LEVELS = ("section", "frame", "section-mean")
@@ -101,9 +103,60 @@ def parse_k(k):
     return k
 
 
+#: Estimator parameters of the automatic K search: they change nothing when K is fixed.
+K_SEARCH_PARAMS = ("k_range", "k_rule")
+
+
+def _plain(value):
+    """``value`` as plain JSON data (tuples as lists, numpy scalars as Python, 2.0 as 2)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def fit_params(method: str, k="auto", method_params=None) -> dict:
+    """The estimator parameters among ``method_params`` that change a run's fit, as plain JSON data
+    sorted by name: those equal to the method's default are left out, and so are the K search's
+    (:data:`K_SEARCH_PARAMS`) when ``k`` is fixed or the method finds K itself."""
+    from sectionist.analysis.modeling.estimators import REGISTRY, make_method
+
+    items = method_params.items() if isinstance(method_params, dict) else (method_params or ())
+    known = method in REGISTRY
+    defaults = make_method(method).get_params() if known else {}
+    searches = (not known or REGISTRY[method].uses_k) and parse_k(k) == "auto"
+    out = {}
+    for name, value in items:
+        if name in ("n_clusters", "random_state") or (name in K_SEARCH_PARAMS and not searches):
+            continue
+        value = _plain(value)
+        if name in defaults and value == _plain(defaults[name]):
+            continue
+        out[str(name)] = value
+    return dict(sorted(out.items()))
+
+
+def options_hash(params: dict) -> str:
+    """A short stable hash (6 hex digits) of :func:`fit_params`' result: the same options, the same hash."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+
+
 def make_run_id(space: str, method: str, k="auto", *, scaling="standard", level="section", seed=0,
-                central_only=False) -> str:
-    """Readable, deterministic run id, e.g. ``classical17-kmeans-auto`` or ``musicnn-kmeans-k4-frames``."""
+                central_only=False, method_params=None) -> str:
+    """The run id of a set of options (the *lineage* of every version fitted with them).
+
+    Every option that changes the fit names the run: a readable part (space, method, K, scaling,
+    level, central sections, seed), e.g. ``classical17-kmeans-auto`` or ``musicnn-kmeans-k4-frames``,
+    then, when any estimator parameter differs from the method's default (:func:`fit_params`: the K
+    range or rule, GMM's covariance, HDBSCAN's sizes, …), ``-`` and a short stable hash of those
+    parameters (:func:`options_hash`), e.g. ``classical17-gmm-auto-3f9a1c``. Runs whose options are all
+    defaults keep the readable id alone. A new version ``{lineage}~v{n}`` (:func:`versioned_run_id`)
+    is only ever a refit of the same options.
+    """
     from sectionist.analysis.modeling.estimators import REGISTRY
 
     parts = [space, method]
@@ -119,12 +172,15 @@ def make_run_id(space: str, method: str, k="auto", *, scaling="standard", level=
         parts.append("central")
     if seed != 0:
         parts.append(f"s{seed}")
+    params = fit_params(method, k, method_params)
+    if params:
+        parts.append(options_hash(params))
     return "-".join(parts)
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What to fit: everything that names a run.
+    """What to fit: everything that names a run (:func:`make_run_id`).
 
     Parameters
     ----------
@@ -186,7 +242,7 @@ class RunSpec:
         if self.level is None:
             raise ParameterError("the run's level is known once its rows are loaded (fit_run fills it)")
         return make_run_id(self.space, self.method, self.k, scaling=self.scaling, level=self.level, seed=self.seed,
-                           central_only=self.central_only)
+                           central_only=self.central_only, method_params=self.method_params)
 
     def estimator(self, random_state: int | None = None, n_clusters=None):
         """An unfitted estimator of the method (``n_clusters`` default: ``k``; seed default: ``seed``)."""

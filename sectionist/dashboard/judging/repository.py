@@ -391,6 +391,26 @@ def cluster_name_history(db: Database, run_id: str, cluster: int) -> list[dict]:
         return [_name_dict(n, username) for n, username in s.execute(q)]
 
 
+def cluster_name_counts(db: Database, run_id: str) -> tuple[int, int]:
+    """``(clusters, rows)``: how many clusters of ``run_id`` experts have named, and how many name
+    rows the database holds for it (superseded ones and resets to the default name included)."""
+    from sqlalchemy import distinct, func, select
+
+    with db.read() as s:
+        clusters, rows = s.execute(select(func.count(distinct(ClusterName.cluster)), func.count(ClusterName.id))
+                                   .where(ClusterName.run_id == str(run_id))).one()
+        return int(clusters), int(rows)
+
+
+def delete_cluster_names(db: Database, run_id: str) -> int:
+    """Delete every expert name of the clusters of ``run_id``, history included (one transaction);
+    return the number of rows deleted. Only for a run version that is itself being deleted."""
+    from sqlalchemy import delete
+
+    with db.write() as s:
+        return int(s.execute(delete(ClusterName).where(ClusterName.run_id == str(run_id))).rowcount or 0)
+
+
 def _iso(dt):
     if dt is None:
         return None
