@@ -150,7 +150,7 @@ def test_default_models_include_the_reference_k4(tmp_path):
 
 
 def test_overview_badge_marks_an_edge():
-    from sectionist.analysis.modeling.runs import k_note
+    from sectionist.analysis.modeling.versions import k_note
 
     assert k_note({"k_rule": "stable-silhouette", "k_at_edge": True, "k_min": 2, "k_max": 10}) == \
         "⚠ K at edge of 2–10 (stable-silhouette)"

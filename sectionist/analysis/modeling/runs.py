@@ -26,7 +26,7 @@ from sectionist.analysis.modeling.specs import RunSpec, SpaceData, group_means
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunResult", "fit_run", "k_note", "section_labels"]
+__all__ = ["RunResult", "fit_run", "section_labels"]
 
 
 #: Above this many rows (sections, or frames at the frame level) a run takes the large-corpus path
@@ -279,23 +279,3 @@ def _fit_large(data: SpaceData, spec: RunSpec, *, fit_sample: int) -> RunResult:
         k_max=getattr(est, "k_max_", None), k_at_edge=bool(getattr(est, "k_at_edge_", False)),
         k_reason=getattr(est, "k_reason_", ""), large=large,
     )
-
-
-def k_note(run: dict) -> str | None:
-    """How a run's K was chosen, in a few words (the Overview's "K choice" badge): ``"⚠ K at edge of
-    2–10 (stable-silhouette)"`` when the chosen K sits at an end of its search range (``runs.k_at_edge``),
-    else the rule (``"fixed"``, ``"stable-silhouette"`` …); None for runs written before the rule was
-    recorded.
-
-    Parameters
-    ----------
-    run : dict
-        A ``runs`` row (``k_rule``, ``k_at_edge``, ``k_min``, ``k_max``).
-    """
-    rule = run.get("k_rule")
-    if not isinstance(rule, str) or not rule:
-        return None
-    edge = run.get("k_at_edge")
-    if isinstance(edge, (bool, np.bool_)) and bool(edge):
-        return f"⚠ K at edge of {int(run['k_min'])}–{int(run['k_max'])} ({rule})"
-    return rule

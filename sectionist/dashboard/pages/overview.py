@@ -8,7 +8,7 @@ import dash
 import numpy as np
 from dash import Input, Output, callback, dash_table, dcc, html
 
-from sectionist.analysis.modeling.runs import k_note
+from sectionist.analysis.modeling.versions import k_note
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import overview as overview_figures, palette
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, table_locale, word
@@ -38,7 +38,7 @@ RUN_COLUMNS = [
 
 
 def k_choice(run: dict) -> str | None:
-    """:func:`sectionist.analysis.modeling.runs.k_note` in the request's language (the rule's name stays as it is)."""
+    """:func:`sectionist.analysis.modeling.versions.k_note` in the request's language (the rule's name stays as it is)."""
     note = k_note(run)
     if note is None or not note.startswith("⚠"):
         return note
