@@ -11,16 +11,27 @@ rename on a local disk; one PUT on S3), so an interrupted run never leaves a hal
 A song counts as finished only when its ``songs`` part exists; that part is written last.
 
 Subclasses implement only the byte-level methods (:meth:`Store.read_bytes`, ``write_bytes``,
-``exists``, ``list``, ``delete``); everything about tables lives here once. Tables, their columns
+``exists``, ``list``, ``delete``, and ``swap_bytes``, the compare-and-swap that
+:meth:`Store.update_manifest` rests on); everything about tables lives here once.
+
+Concurrent writers: parts are per song or per run, so writers of different songs never touch the
+same part. The manifest is shared: every change to it goes through :meth:`Store.update_manifest`,
+which applies an edit to the manifest as it is now and writes only if nobody wrote in between
+(a lock on a local disk, a conditional PUT on S3), trying again otherwise; so two processes'
+records are both kept, and ``version`` goes up by one per write. Tables, their columns
 and part keys are declared in :mod:`sectionist.store.schema`; a part is conformed to its table's declared
 types when written.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import random
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,6 +43,11 @@ from sectionist.store.schema import MANIFEST, SCHEMA_VERSION
 from sectionist.store.schema import table as _declared
 
 _META_KEY = b"sectionist.schema_version"
+
+#: Tries of one :meth:`Store.update_manifest` while other writers keep getting in first.
+MANIFEST_ATTEMPTS = 40
+#: Longest pause between two tries (seconds; each pause is drawn at random up to a doubling bound).
+MANIFEST_MAX_PAUSE = 1.0
 
 
 class Store:
@@ -56,6 +72,12 @@ class Store:
     def delete(self, key: str) -> None:
         raise NotImplementedError
 
+    def swap_bytes(self, key: str, make: Callable[[bytes | None], bytes]) -> bytes | None:
+        """Compare-and-swap: read ``key`` (``None`` when absent), write ``make(old)`` in its place, but only
+        if nobody wrote ``key`` in between. Returns the bytes written, or ``None`` when another writer got
+        in first (the caller reads again and retries). ``make`` is called at most once per call."""
+        raise NotImplementedError
+
     def local_path(self, key: str) -> Path | None:
         """A local file path for ``key`` when the store is on a local disk, else ``None``."""
         return None
@@ -70,17 +92,55 @@ class Store:
             raise StoreError(f"{self.uri}/{key}: not valid JSON ({exc})") from None
 
     def write_json(self, key: str, obj) -> None:
-        self.write_bytes(key, json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode())
+        self.write_bytes(key, _json_bytes(obj))
 
     def read_manifest(self) -> dict:
         return self.read_json(MANIFEST, default={}) or {}
 
-    def write_manifest(self, manifest: dict) -> None:
-        manifest = dict(manifest)
-        manifest["schema_version"] = SCHEMA_VERSION
-        # a version that changes on every write lets readers (the dashboard's cache) notice updates
-        manifest["version"] = int(manifest.get("version", 0)) + 1
-        self.write_json(MANIFEST, manifest)
+    def update_manifest(self, edit: Callable[[dict], dict | None], *, attempts: int = MANIFEST_ATTEMPTS) -> dict:
+        """Change the manifest without losing anyone else's change; returns the manifest written.
+
+        ``edit`` gets a fresh copy of the manifest as it is in the store now and changes it in place
+        (or returns a new dict). The result is written only if nobody wrote the manifest in between
+        (:meth:`swap_bytes`); otherwise the manifest is read again and ``edit`` applied again, up to
+        ``attempts`` tries with random pauses. So ``edit`` must be a pure change of its argument (set
+        these entries, drop those), never one computed from an earlier read. Every write increments
+        ``version`` by one (readers such as the dashboard's cache notice it) and sets ``schema_version``.
+        """
+        written: dict = {}
+
+        def make(old: bytes | None) -> bytes:
+            current = self._parse_manifest(old)
+            new = copy.deepcopy(current)
+            out = edit(new)
+            new = dict(out if out is not None else new)
+            new["schema_version"] = SCHEMA_VERSION
+            # a version that changes on every write lets readers (the dashboard's cache) notice updates
+            new["version"] = manifest_version(current) + 1
+            written.clear()
+            written.update(new)
+            return _json_bytes(new)
+
+        for attempt in range(1, attempts + 1):
+            if self.swap_bytes(MANIFEST, make) is not None:
+                return dict(written)
+            time.sleep(random.uniform(0.0, min(MANIFEST_MAX_PAUSE, 0.01 * 2 ** attempt)))  # full jitter
+        raise StoreError(f"{self.uri}/{MANIFEST}: other processes wrote it {attempts} times in a row while "
+                         "this one tried to update it; nothing was written, try again")
+
+    def write_manifest(self, manifest: dict) -> dict:
+        """Replace the whole manifest by ``manifest`` (its ``version``: the stored one + 1). To change part
+        of it, use :meth:`update_manifest`: a read-then-``write_manifest`` loses what others wrote between."""
+        return self.update_manifest(lambda _current: dict(manifest))
+
+    def _parse_manifest(self, data: bytes | None) -> dict:
+        if data is None:
+            return {}
+        try:
+            out = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{self.uri}/{MANIFEST}: not valid JSON ({exc})") from None
+        return out if isinstance(out, dict) else {}
 
     # ---- tables ------------------------------------------------------------------------------
     @staticmethod
@@ -158,6 +218,18 @@ class Store:
         """Names of the tables present."""
         seen = {k.split("/", 1)[0] for k in self.list("") if "/" in k and k.endswith(".parquet")}
         return sorted(seen)
+
+
+def manifest_version(manifest: dict) -> int:
+    """A manifest's ``version`` (0 when absent or not a number)."""
+    try:
+        return int(manifest.get("version", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _json_bytes(obj) -> bytes:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode()
 
 
 def _declared_or_none(table):

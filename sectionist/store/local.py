@@ -1,12 +1,25 @@
-"""A store in a local folder (writes are atomic: a temporary file, then a rename)."""
+"""A store in a local folder (writes are atomic: a temporary file, then a rename).
+
+:meth:`LocalStore.swap_bytes` (behind :meth:`Store.update_manifest`) holds an exclusive ``flock`` on a
+hidden sidecar (``.manifest.json.lock`` beside ``manifest.json``) while it reads, changes and renames
+the new file into place; the kernel drops the lock of a process that dies, so no stale lock remains.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import random
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sectionist.store.base import Store
 from sectionist.store.errors import StoreError
 from sectionist.store.fileio import atomic_write
+
+#: Seconds a writer waits for another one's lock before giving up (a holder only reads and renames).
+LOCK_TIMEOUT = 120.0
 
 
 class LocalStore(Store):
@@ -40,6 +53,18 @@ class LocalStore(Store):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda fh: fh.write(data))
 
+    def swap_bytes(self, key: str, make) -> bytes | None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path.with_name(f".{path.name}.lock")):
+            try:
+                old = path.read_bytes()
+            except FileNotFoundError:
+                old = None
+            data = make(old)
+            atomic_write(path, lambda fh: fh.write(data))
+        return data
+
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
@@ -60,3 +85,29 @@ class LocalStore(Store):
             self._path(key).unlink()
         except FileNotFoundError:
             pass
+
+
+@contextmanager
+def _locked(lock_path: Path, timeout: float = LOCK_TIMEOUT):
+    """An exclusive ``flock`` on ``lock_path`` (created if absent), between processes and between
+    threads (each holder opens its own file description)."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"{lock_path}: held by another process for over {timeout:.0f} s "
+                                     "(is a sectionist process stuck writing this store?)") from None
+                time.sleep(random.uniform(0.0, pause))
+                pause = min(pause * 2, 0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -14,7 +14,8 @@ import logging
 from sectionist.store import open_store
 from sectionist.store.base import Store
 from sectionist.store.errors import ParameterError, StoreError
-from sectionist.store.s3 import OUTER_ATTEMPTS, S3Store, is_missing, with_retries, make_client, parse_s3_uri, s3_error
+from sectionist.store.s3 import OUTER_ATTEMPTS, S3Store, make_client, parse_s3_uri
+from sectionist.store.s3errors import is_missing, s3_error, with_retries
 from sectionist.store.schema import MANIFEST, SONGS
 
 log = logging.getLogger(__name__)

@@ -81,13 +81,12 @@ def train_store_autoencoder(store, *, epochs: int = 15, code_dim: int = 32, rand
     model = train_autoencoder(patches, code_dim=code_dim, epochs=epochs, batch_size=batch_size,
                               random_state=random_state, device=device, progress=progress)
     store.write_bytes(STORE_KEY, model.to_bytes())
-    manifest = store.read_manifest()
-    manifest["autoencoder"] = {
+    entry = {
         "loss": [float(v) for v in model.losses], "epochs": epochs, "code_dim": code_dim,
         "random_state": random_state, "n_patches": len(patches), "model": STORE_KEY,
         "seconds": round(time.perf_counter() - t0, 3), "n_songs": len(songs),
     }
-    store.write_manifest(manifest)
+    store.update_manifest(lambda manifest: manifest.update(autoencoder=entry))
     return model
 
 
@@ -157,15 +156,17 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
         summary["frames"] += len(frames)
         audio_seconds += len(y) / sr
     summary["seconds"] = round(time.perf_counter() - t0, 3)
-    manifest = store.read_manifest()
     entry = dict(embedder.describe())
     entry.update(songs=len(frames_songs(store, embedder.name)), last_run=summary,
                  realtime=round(audio_seconds / max(summary["seconds"], 1e-9), 2) if audio_seconds else None)
-    manifest.setdefault("embedders", {})
-    if not isinstance(manifest["embedders"], dict):  # tolerate a list written by an older run
-        manifest["embedders"] = {str(k): {} for k in manifest["embedders"]}
-    manifest["embedders"][embedder.name] = entry
-    store.write_manifest(manifest)
+
+    def edit(manifest: dict) -> None:  # applied to the manifest as it is then: other writers' entries kept
+        manifest.setdefault("embedders", {})
+        if not isinstance(manifest["embedders"], dict):  # tolerate a list written by an older run
+            manifest["embedders"] = {str(k): {} for k in manifest["embedders"]}
+        manifest["embedders"][embedder.name] = entry
+
+    store.update_manifest(edit)
     return summary
 
 

@@ -16,17 +16,19 @@ def modeling_hash(specs, projections, seed, n_repeats) -> str:
 
 
 def mark(store, unit: str, config_hash: str, *, done: bool = True) -> None:
-    """Record (or, with ``done=False``, forget) a finished modelling unit in the manifest."""
-    manifest = store.read_manifest()
-    m = manifest.get("modeling") or {}
-    if m.get("hash") != config_hash:
-        m = {"hash": config_hash, "done": []}
-    units = [u for u in m.get("done", []) if u != unit]
-    if done:
-        units.append(unit)
-    m["done"] = units
-    manifest["modeling"] = m
-    store.write_manifest(manifest)
+    """Record (or, with ``done=False``, forget) a finished modelling unit in the manifest (applied to the
+    manifest as it is then: another process's marks are kept)."""
+
+    def edit(manifest: dict) -> None:
+        m = manifest.get("modeling") or {}
+        if m.get("hash") != config_hash:
+            m = {"hash": config_hash, "done": []}
+        units = [u for u in m.get("done", []) if u != unit]
+        if done:
+            units.append(unit)
+        manifest["modeling"] = {**m, "done": units}
+
+    store.update_manifest(edit)
 
 
 def is_marked(store, unit: str, config_hash: str) -> bool:

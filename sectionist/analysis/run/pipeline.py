@@ -7,7 +7,10 @@ re-run skips songs whose content hash and config hash are unchanged (and whose e
 present); ``force`` recomputes. A bad file is reported with its path and reason in the manifest
 and the summary, and the rest of the corpus goes on. A failure is remembered: a file that failed
 is, while unchanged and under the same settings, reported again without being re-read
-(``retry_failed`` or ``force`` tries it again); internal errors are always retried.
+(``retry_failed`` or ``force`` tries it again); internal errors are always retried. The run's
+records are applied to the manifest as it is when the run ends
+(:class:`~sectionist.analysis.run.records.ManifestRecords`), so two processes analysing other
+folders into one store both keep theirs.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sectionist.store import SCHEMA_VERSION, Store
+from sectionist.store import Store
 from sectionist.store.schema import SONGS
 
 from sectionist.analysis import __version__
 from sectionist.analysis.corpus.audio import AUDIO_EXTENSIONS, content_hash
 from sectionist.analysis.run.config import AnalysisConfig
+from sectionist.analysis.run.records import ManifestRecords
 from sectionist.analysis.run.pool import (
     duration_hint,
     init_local_dask_worker,
@@ -210,13 +214,15 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     check_embedders(cfg)
     if not cfg.dask and len(files) > 1 and pool_likely(files, cfg):
         start_pool_server()  # its imports overlap the hashing below
-    manifest = store.read_manifest()
-    manifest.setdefault("songs", {})
-    manifest.setdefault("errors", {})
+    # what earlier runs recorded (read once); this run's records are kept as changes and applied to the
+    # manifest as it is when this run writes it, so another process's records are never overwritten
+    earlier = store.read_manifest().get("songs") or {}
+    records = ManifestRecords()
     existing = _existing_songs(store)
     summary = Summary()
     for link, reason in bad_links.items():  # dangling links and loops: reported like other bad files
-        summary.failed[link] = manifest["errors"][link] = reason
+        summary.failed[link] = reason
+        records.fail(link, reason)
 
     # hash every file first: identity and resume both rest on content, not on names
     todo: list[tuple[Path, str, str]] = []
@@ -225,23 +231,25 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
         try:
             digest = content_hash(p)
         except AudioError as exc:
-            summary.failed[str(p)] = manifest["errors"][str(p)] = exc.reason
+            summary.failed[str(p)] = exc.reason
+            records.fail(p, exc.reason)
             continue
         song_id = digest[:16]
         if song_id in seen_ids:
-            summary.failed[str(p)] = manifest["errors"][str(p)] = f"duplicate of {seen_ids[song_id]} (same content)"
+            summary.failed[str(p)] = f"duplicate of {seen_ids[song_id]} (same content)"
+            records.fail(p, summary.failed[str(p)])
             continue
         seen_ids[song_id] = p
         if not cfg.force and _is_done(existing.get(song_id), cfg, store):
             summary.skipped += 1
-            manifest["songs"][str(p)] = {**manifest["songs"].get(str(p), {}), "status": "ok", "song_id": song_id}
-            manifest["errors"].pop(str(p), None)
+            records.song(p, {"status": "ok", "song_id": song_id}, merge=True)
+            records.clear(p)
             continue
-        reason = None if cfg.force or cfg.retry_failed else _failed_before(manifest["songs"].get(str(p)), song_id, cfg)
+        reason = None if cfg.force or cfg.retry_failed else _failed_before(earlier.get(str(p)), song_id, cfg)
         if reason is not None:
             summary.failed[str(p)] = reason
             summary.failed_before += 1
-            manifest["errors"][str(p)] = reason
+            records.fail(p, reason)
             continue
         todo.append((p, song_id, digest))
 
@@ -253,13 +261,13 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
             summary.ok += 1
             summary.sections += res.n_sections
             summary.audio_s += res.duration_s
-            manifest["errors"].pop(res.path, None)
+            records.clear(res.path)
         else:
             summary.failed[res.path] = res.reason
-            manifest["errors"][res.path] = res.reason
-        manifest["songs"][res.path] = {"status": res.status, "song_id": res.song_id, "reason": res.reason,
-                                       "seconds": round(res.seconds, 3), "analyzed_with": cfg.config_hash(),
-                                       "embedders": _embedders_key(cfg)}
+            records.fail(res.path, res.reason)
+        records.song(res.path, {"status": res.status, "song_id": res.song_id, "reason": res.reason,
+                                "seconds": round(res.seconds, 3), "analyzed_with": cfg.config_hash(),
+                                "embedders": _embedders_key(cfg)})
 
     durations = {p: duration_hint(p) for p, _, _ in todo} if cfg.dask or cfg.workers != 1 else {}
     workers = cfg.worker_count(len(todo), sum(durations.values()))
@@ -306,16 +314,15 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
     finally:
         bar.close()
         summary.wall_s = time.perf_counter() - t_start
-        manifest["config"] = {**cfg.to_dict(), "hash": cfg.config_hash()}
-        manifest["libraries"] = _library_versions()
-        manifest.setdefault("timings", {})["analyze"] = {
+        records.set("config", {**cfg.to_dict(), "hash": cfg.config_hash()})
+        records.set("libraries", _library_versions())
+        records.timing("analyze", {
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_s": round(summary.wall_s, 2), "songs_analysed": summary.ok, "audio_s": round(summary.audio_s, 2),
             "interrupted": interrupted,
-        }
-        manifest["schema_version"] = SCHEMA_VERSION
+        })
         try:
-            store.write_manifest(manifest)
+            store.update_manifest(records.apply)
         except Exception:
             if not interrupted:
                 raise

@@ -309,5 +309,5 @@ def save_scheme(store, song_id: str, name: str, result: LabResult) -> str:
     rows = segment_rows(song_id, scheme, result.structure())
     json.loads(rows["params"].iloc[0])  # serialisable, or fail before writing
     store.write_part(SEGMENTS, SEGMENTS.part(scheme=scheme, song_id=song_id), rows)
-    store.write_manifest(store.read_manifest())
+    store.update_manifest(lambda manifest: None)  # a new version only; nothing else changes
     return scheme
