@@ -150,9 +150,7 @@ def run_default_models(store, *, embedders=("musicnn",), seed: int = 0, progress
         timings["comparisons"] = round(time.perf_counter() - t0, 2)
         mark(store, "comparisons", config_hash)
     timings["total"] = round(time.perf_counter() - t_all, 2)
-    manifest = store.read_manifest()
-    manifest.setdefault("timings", {})["models"] = timings
-    store.write_manifest(manifest)
+    store.update_manifest(lambda manifest: manifest.setdefault("timings", {}).update(models=timings))
     log.info("models: %s", timings)
     if report is not None:
         report["placement"] = placement
