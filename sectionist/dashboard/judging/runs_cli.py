@@ -309,7 +309,7 @@ def _delete_parts(store, run_id: str, removed: list) -> None:
             store.delete(key)
             removed.append(key)
     if removed:
-        store.write_manifest(store.read_manifest())
+        store.update_manifest(lambda manifest: None)  # a new store version: readers reload (no record lost)
 
 
 def _compares(store, part: str, run_id: str) -> bool:
