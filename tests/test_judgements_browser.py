@@ -137,7 +137,7 @@ def test_verdict_keys_judge_a_queue_section_once(page):
     """judging.js on a static page: on the judge page a second verdict key is held back until the
     next section's panel replaces the judged one; elsewhere every press counts (changing one's mind)."""
     pg, _ = page
-    script = (ROOT / "assets" / "judging.js").read_text()
+    script = (ROOT / "sectionist" / "dashboard" / "assets" / "judging.js").read_text()
     panel = ('<div class="judge-panel" data-judge-page="{page}" data-section="{sid}">'
              '<button data-judge-key="a" onclick="window.clicks.push(\'{sid}:a\')">a</button>'
              '<button data-judge-key="d" onclick="window.clicks.push(\'{sid}:d\')">d</button></div>')
