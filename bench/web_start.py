@@ -47,7 +47,8 @@ t2 = time.perf_counter()
 rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 import dash
-auth = importlib.import_module(pkg + "dashboard.auth")
+# where create_user lives: the auth module of the old layout, auth.accounts since auth is a package
+auth = importlib.import_module(pkg + ("dashboard.auth.accounts" if pkg else "dashboard.auth"))
 models = importlib.import_module(pkg + "dashboard.models")
 user = "bench" + uuid.uuid4().hex[:8]
 password = auth.create_user(models.get_database(db), user, "admin")
