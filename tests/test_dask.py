@@ -1,5 +1,6 @@
 """`analyze --dask`: per-song work on a real Dask LocalCluster (worker processes on loopback)."""
 
+import logging
 import os
 
 import pandas as pd
@@ -89,13 +90,18 @@ def test_local_workers_drop_only_the_closing_heartbeat_error():
     assert all(a == (1, False, True) for a in answers.values()), answers
 
 
-def test_the_cli_option_and_its_errors(tmp_path, capsys):
+def test_the_cli_option_and_its_errors(tmp_path, capsys, caplog):
     make_songs(tmp_path / "songs", n=2)
     store = tmp_path / "store"
+    assert logging.getLogger().getEffectiveLevel() == logging.WARNING  # the root level without -v
     rc = cli_main(["analyze", str(tmp_path / "songs"), "--store", str(store), "--no-embed", "--no-cluster",
                    "--dask", "local:2", "-q"])
     assert rc == 0
     assert "2 analysed" in capsys.readouterr().out
+    # issue 24.13: importing distributed set its loggers to INFO: ~30 lines (scheduler, nannies, workers)
+    # printed without -v; now they follow the root level
+    chatty = [r.getMessage() for r in caplog.records if r.name.startswith("distributed") and r.levelno < logging.WARNING]
+    assert chatty == []
     assert cli_main(["analyze", str(tmp_path / "songs"), "--store", str(store), "--dask", "local:x"]) == 2
     assert "local:N" in capsys.readouterr().err
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -174,3 +176,24 @@ def test_unpack_wheel_layout(musicnn_cache, tmp_path):
         modelcache.unpack_musicnn_wheel(broken, tmp_path / "c2",
                                         expected_sha256=hashlib.sha256(broken.read_bytes()).hexdigest())
     assert not any((tmp_path / "c2" / "musicnn").iterdir())  # nothing half-written is left
+
+
+def test_a_torch_embedder_without_torch_says_what_to_install_before_any_work(tmp_path, capsys, monkeypatch):
+    """Issue 24.13: without PyTorch, `embed --embedder autoencoder` decoded every song for training, then died
+    with ModuleNotFoundError; now it stops first, exit 2, naming the extra to install."""
+    from sectionist.analysis.embeddings import runner
+    from sectionist.analysis.embeddings.runner import embed_store
+    from sectionist.analysis.errors import ParameterError
+    from tests.conftest import tone, write_audio
+
+    store = make_store(tmp_path / "store", [write_audio(tmp_path / "a.wav", tone(220, 20.0, 22050), 22050)])
+    decoded = []
+    monkeypatch.setattr(runner, "_load", lambda uri, sr: decoded.append(uri) or np.zeros(sr))
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    for embedder in ("autoencoder", "vggish"):
+        assert main(["embed", "--store", store.uri, "--embedder", embedder, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"the {embedder} embedder needs PyTorch" in err and "pip install -e '.[torch]'" in err, err
+        with pytest.raises(ParameterError, match=r"pip install -e '\.\[torch\]'"):
+            embed_store(store, embedder, progress=False)
+    assert decoded == [] and "autoencoder" not in store.read_manifest()

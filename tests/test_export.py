@@ -297,6 +297,40 @@ def test_export_help_lists_every_kind(capsys):
     assert all(k in out for k in KINDS)
 
 
+def test_export_help_examples_name_runs_the_demo_store_has(capsys):
+    """Issue 24.13: the help's example named classical17-kmeans-k6, a run `make demo`'s store does not have."""
+    import re
+
+    from sectionist.analysis.modeling.defaults import REFERENCE_K
+    from sectionist.analysis.modeling.specs import make_run_id
+
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    named = re.findall(r"--run (\S+)", capsys.readouterr().out.split("examples:")[1])
+    demo_runs = {make_run_id("classical17", m, k) for m, k in [("kmeans", "auto"), ("gmm", "auto"), ("kmeans", REFERENCE_K)]}
+    assert named and set(named) <= demo_runs, named
+
+
+def test_exported_files_follow_the_umask_and_private_writes_stay_private(tmp_path):
+    """Issue 24.13: atomic writes went through mkstemp, so every export was mode 0600."""
+    from sectionist.store.fileio import atomic_write
+
+    old = os.umask(0o027)
+    try:
+        (one,) = write_files({"playlist.xspf": b"x"}, tmp_path / "p.xspf")
+        many = write_files({"a.txt": b"1", "b.txt": b"2"}, tmp_path / "many")
+        (archive,) = write_files({"a.txt": b"1", "b.txt": b"2"}, tmp_path / "all.zip")
+        atomic_write(tmp_path / "secret", lambda fh: fh.write(b"s"), private=True)
+        os.umask(0o022)
+        (again,) = write_files({"playlist.xspf": b"y"}, tmp_path / "q.xspf")
+    finally:
+        os.umask(old)
+    for path in [one, *many, archive]:
+        assert path.stat().st_mode & 0o777 == 0o640, path
+    assert again.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+
+
 # ---- the app's exports and atomic writes -------------------------------------------------------------
 def test_app_exports_hold_no_server_path(store):
     from sectionist.dashboard.media import downloads

@@ -282,6 +282,20 @@ def test_missing_store_and_inputs_give_clear_errors(tmp_path, capsys):
         open_store("ftp://host/x")
 
 
+def test_a_missing_input_creates_no_store_and_info_refuses_a_folder_that_is_not_one(tmp_path, capsys):
+    """Issue 24.13: `analyze MISSING --store S` left an empty folder S that `info` then listed with exit 0."""
+    assert cli_main(["analyze", str(tmp_path / "missing.wav"), "--store", str(tmp_path / "s"), "-q"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["analyze", str(tmp_path / "empty"), "--store", str(tmp_path / "s"), "-q"]) == 2
+    assert "no audio files" in capsys.readouterr().err and not (tmp_path / "s").exists()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a store")
+    assert cli_main(["info", "--store", str(tmp_path / "other")]) == 2
+    assert "not a sectionist store" in capsys.readouterr().err
+
+
 def test_novelty_scheme_follows_the_song_structure(demo_corpus, tmp_path):
     folder, paths = demo_corpus
     store = open_store(tmp_path / "store")

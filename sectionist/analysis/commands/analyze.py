@@ -89,8 +89,9 @@ def cmd_analyze(args) -> int:
     from sectionist.store import open_store
 
     from sectionist.analysis.run.config import load_config
-    from sectionist.analysis.run.pipeline import analyze
+    from sectionist.analysis.run.pipeline import analyze, checked_inputs
 
+    checked_inputs(args.songs)  # a missing input is an error before the store folder is created
     cfg = load_config(
         args.config,
         section_seconds=args.section_seconds, scheme=args.scheme, beats_per_section=args.beats_per_section,
@@ -197,7 +198,19 @@ def coverage_lines(store, runs) -> list[str]:
 def cmd_info(args) -> int:
     from sectionist.store import open_store
 
+    from sectionist.store.errors import StoreError
+    from sectionist.store.schema import MANIFEST
+
     store = open_store(args.store, create=False, **store_options(args))
+    if not store.exists(MANIFEST) and not store.tables():
+        raise StoreError(f"{store.uri}: not a sectionist store (no manifest.json, no tables); "
+                         f"'sectionist analyze SONGS --store {args.store}' makes one")
+    from sectionist.store.check import check_store
+
+    damaged = check_store(store).lines()  # every part's footer, before reading any of them
+    if damaged:
+        print("\n".join(damaged))
+        return 2
     print("\n".join(store_summary(store)))
     return 0
 

@@ -27,8 +27,8 @@ def register_cli(subparsers, options) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write a store's sections and their cluster labels in the format of another tool.\n\n"
         f"KIND is one of:\n{kinds}\n\n{about}",
-        epilog="examples:\n  sectionist export reaper --store demo/store --run classical17-kmeans-k6 -o demo.rpp\n"
-        "  sectionist export xspf --store demo/store --run R --cluster 2 --queue prototypes -o protos.xspf\n"
+        epilog="examples:\n  sectionist export reaper --store demo/store --run classical17-kmeans-auto -o demo.rpp\n"
+        "  sectionist export xspf --store demo/store --run classical17-kmeans-k4 --cluster 2 --queue prototypes -o protos.xspf\n"
         "  sectionist export projector --store demo/store --space musicnn -o projector/",
     )
     p.add_argument("kind", metavar="KIND", choices=list(KINDS), help="what to write: " + ", ".join(KINDS))

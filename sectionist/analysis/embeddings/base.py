@@ -180,3 +180,15 @@ def torch_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+#: What to install for the embedders that need PyTorch (the ``torch`` extra of the package).
+TORCH_INSTALL = "pip install -e '.[torch]' in a checkout, or pip install 'sectionist[torch]'"
+
+
+def require_torch(name: str) -> None:
+    """Raise :class:`ParameterError` saying what to install when embedder ``name`` needs PyTorch and it is
+    missing; called before any work (decoding, training), so nothing is spent on a run that cannot finish."""
+    spec = REGISTRY.get(name)
+    if spec is not None and spec.needs_torch and not torch_available():
+        raise ParameterError(f"the {name} embedder needs PyTorch, which is not installed: {TORCH_INSTALL}")

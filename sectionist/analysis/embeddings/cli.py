@@ -98,8 +98,10 @@ def _embed(args) -> int:
     from sectionist.store import open_store
 
     from sectionist.analysis.errors import ParameterError
+    from sectionist.analysis.embeddings.base import require_torch
     from sectionist.analysis.embeddings.runner import embed_store
 
+    require_torch(args.embedder)  # say what to install before opening the store or decoding a song
     if args.batch_size is not None and args.batch_size < 1:
         raise ParameterError(f"--batch-size {args.batch_size}: must be ≥ 1")
     settings = getattr(args, "settings", None)  # resolved by the entry point (S3 endpoint, cache…)

@@ -16,6 +16,7 @@ from sectionist.store.schema import FRAMES, SECTIONS, SONGS, TAGS, frame_parts
 
 from sectionist.analysis.errors import AudioError, ParameterError, StoreError
 from sectionist.analysis.embeddings import REGISTRY, embed_song, get_embedder
+from sectionist.analysis.embeddings.base import require_torch
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def embed_store(store, name: str, *, device: str = "cpu", batch_size: int | None
 
     if name not in REGISTRY:
         raise ParameterError(f"embedder {name!r}: choose one of {', '.join(sorted(REGISTRY))}")
+    require_torch(name)  # before decoding or training anything
     songs, sections = _songs_and_sections(store)
     t0 = time.perf_counter()
     if REGISTRY[name].trained_on_store:

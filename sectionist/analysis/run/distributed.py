@@ -88,6 +88,15 @@ def quiet_closing_heartbeat() -> None:
         worker_log.addFilter(_ClosingHeartbeatFilter())
 
 
+def quiet_distributed_logs() -> None:
+    """Give ``distributed``'s loggers the level of this process's root logger (WARNING unless ``-v``).
+
+    Importing ``distributed`` sets its loggers to INFO (its ``logging`` configuration), and their records
+    reach the handler ``sectionist`` installs: ``analyze --dask local:2`` printed about 30 INFO lines (the
+    scheduler, each nanny and worker registering) without ``-v``."""
+    logging.getLogger("distributed").setLevel(logging.getLogger().getEffectiveLevel())
+
+
 @contextmanager
 def dask_client(address: str):
     """A :class:`distributed.Client` for ``address`` (see :func:`parse_address`), closed on exit."""
@@ -96,6 +105,7 @@ def dask_client(address: str):
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency of the package
         raise ParameterError("--dask needs the 'distributed' package (pip install 'dask[distributed]')") from None
+    quiet_distributed_logs()
     kind, n = parse_address(address)
     cluster = None
     # LocalCluster writes its workers' settings (OPENBLAS_NUM_THREADS=1, PYTHONHASHSEED, …) into this

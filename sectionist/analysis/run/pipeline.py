@@ -102,6 +102,15 @@ def discover_inputs(paths) -> tuple[list[Path], dict[str, str]]:
     return uniq, bad
 
 
+def checked_inputs(paths) -> tuple[list[Path], dict[str, str]]:
+    """:func:`discover_inputs`, raising :class:`ParameterError` when a path is missing or none holds audio
+    (``sectionist analyze`` calls it before it opens, and so creates, the store)."""
+    files, bad_links = discover_inputs(paths)
+    if not files and not bad_links:
+        raise ParameterError("no audio files found in the given paths")
+    return files, bad_links
+
+
 def _broken_link_reason(link: Path) -> str:
     """Why the symbolic link ``link`` leads to no file: a loop, or a target that does not exist."""
     try:
@@ -208,9 +217,7 @@ def analyze(paths, store: Store, cfg: AnalysisConfig | None = None, *, progress:
 
     cfg = cfg or AnalysisConfig()
     t_start = time.perf_counter()
-    files, bad_links = discover_inputs(paths)
-    if not files and not bad_links:
-        raise ParameterError("no audio files found in the given paths")
+    files, bad_links = checked_inputs(paths)
     check_embedders(cfg)
     if not cfg.dask and len(files) > 1 and pool_likely(files, cfg):
         start_pool_server()  # its imports overlap the hashing below
