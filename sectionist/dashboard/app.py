@@ -99,6 +99,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     from sectionist.dashboard.auth import init_auth
     from sectionist.dashboard.auth.guards import safe_next
     from sectionist.dashboard.judging import routes as judging_routes
+    from sectionist.dashboard.ui import inputs as callback_inputs
 
     data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
     options.setdefault("title", "sectionist")
@@ -117,6 +118,8 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     server.register_blueprint(audio.bp)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
     server.register_blueprint(judging_routes.bp)
+    # every callback's inputs and state checked before Dash runs it (after the login and CSRF checks)
+    callback_inputs.install(app)
     server.add_url_rule("/healthz", endpoint="sectionist_healthz", view_func=_healthz, methods=["GET"])
     from dash.exceptions import DependencyException
 
@@ -149,6 +152,8 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
                     ]),
                 ]),
             ]),
+            # why a callback ignored what the page sent (ui/inputs.py), instead of a 500
+            html.Div(id=ids.INPUT_ALERT, className="input-alert notice notice-error", role="alert"),
             html.Main(dash.page_container, className="main"),
         ])
 

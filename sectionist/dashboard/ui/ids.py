@@ -27,6 +27,9 @@ def language_link(code: str) -> str:
     """The nav link that switches to language ``code``."""
     return f"lang-{code}"
 
+#: The shell's alert: why a callback ignored what the page sent (``ui/inputs.py``).
+INPUT_ALERT = "app-input-alert"
+
 #: Selection shared between pages (session storage): {"section_id", "run_id"}.
 GLOBAL_SELECTION = "app-selection"
 
