@@ -103,6 +103,24 @@ def store_db_url(store_uri, data_dir) -> str:
     return sqlite_url(Path(s) / "sectionist.sqlite")
 
 
+def command_database_url(settings: "Settings", store=None, db=None) -> str:
+    """The user/judgement database of a command (``users``, ``judgements``, ``runs``, ``db``): the one
+    ``serve`` uses with the same options (:meth:`Settings.database_url`), for a store folder or an
+    ``s3://`` store alike (whose database is a SQLite file in the data folder, :func:`store_db_url`).
+
+    Raises
+    ------
+    SettingsError
+        ``store`` is a local folder that does not exist (and no ``db``), or no database is named at all.
+    """
+    if store and not db and "://" not in str(store) and not Path(store).expanduser().is_dir():
+        raise SettingsError(f"{store}: no such store folder")
+    url = settings.database_url()
+    if not url:
+        raise SettingsError("say which database: --db URL, --store DIR (or s3://bucket/prefix), or $SECTIONIST_DB_URL")
+    return url
+
+
 def parse_flag(name: str, value: str | None) -> bool | None:
     """An on/off environment variable: ``None`` when unset or empty."""
     if value is None or value.strip() == "":

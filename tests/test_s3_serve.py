@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -213,3 +214,38 @@ def test_command_line_analyze_info_and_sync_with_s3(s3env, tmp_path):
     proc = subprocess.run([exe, "sync", f"s3://no-such-{BUCKET}/x", str(tmp_path / "none"), "--s3-endpoint",
                            s3env["endpoint"]], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "bucket does not exist" in proc.stderr
+
+
+def test_users_add_for_an_s3_store_makes_the_login_that_serve_uses(s3env, s3_store, tmp_path, monkeypatch, capsys):
+    """Issue 24.12: `users add --store s3://…` failed with "no such store folder", and `serve` used a SQLite
+    file in the data folder without naming it. Both now take the same database, and serve says which."""
+    import re
+
+    import flask
+
+    from sectionist.cli import main
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.cli import masked_url
+    from sectionist.settings import Settings, store_db_url
+
+    uri = f"s3://{BUCKET}/analysed"
+    monkeypatch.setenv("SECTIONIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SECTIONIST_DB_URL", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("an-s3-admin-passphrase-42\n"))
+    assert main(["users", "add", "curator", "--role", "admin", "--password-stdin", "--store", uri]) == 0
+    db_url = store_db_url(uri, tmp_path / "data")
+    assert db_url.startswith(f"sqlite:///{tmp_path / 'data' / 'stores'}")
+    assert main(["users", "list", "--store", uri]) == 0 and "curator" in capsys.readouterr().out
+    assert main(["db", "current", "--store", uri]) == 0
+    # `serve --store s3://…` names that database at start (the server itself is not started here)
+    monkeypatch.setattr(flask.Flask, "run", lambda self, **kw: None)
+    assert main(["serve", "--store", uri]) == 0
+    assert f"database: {db_url}" in capsys.readouterr().err
+    # and the app built for the store, as serve builds it, lets the user in
+    settings = Settings.resolve(None, {**os.environ, "SECTIONIST_STORE": uri})
+    assert settings.database_url() == db_url
+    app = create_app(uri, db_url=settings.database_url(), secret_key="s" * 40, store_options=settings.store_options())
+    login(app.server.test_client(), "curator", "an-s3-admin-passphrase-42")
+    # a password in a database URL is never printed
+    masked = masked_url("postgresql://judge:hunter2-secret@db.example/sectionist")
+    assert "hunter2" not in masked and re.search(r"judge:\*+@db\.example", masked)

@@ -29,6 +29,18 @@ def register_cli(subparsers, options) -> None:
     p.set_defaults(func=_serve)
 
 
+def masked_url(url: str | None) -> str:
+    """A database URL fit to print: its password replaced by ``***``."""
+    if not url:
+        return "(none)"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: show no more than its scheme
+        return url.split("://", 1)[0] + "://…"
+
+
 def _serve(args) -> int:
     from sectionist.analysis.errors import ParameterError
 
@@ -39,6 +51,8 @@ def _serve(args) -> int:
     settings = args.settings  # resolved once by the entry point: options > environment > defaults
     db_url = settings.database_url()
     store_options = settings.store_options()
+    # say which database holds the logins (an s3:// store's is a SQLite file in the data folder)
+    print(f"database: {masked_url(db_url)}", file=sys.stderr)
 
     if args.workers > 1:
         gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")

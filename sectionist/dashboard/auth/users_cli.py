@@ -10,7 +10,6 @@ generates a random password unless one is given on standard input, and prints it
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from sectionist.analysis.errors import ParameterError
@@ -71,16 +70,14 @@ def register_cli(subparsers, options) -> None:
 
 
 def open_db(args):
-    """The database of a command: ``args.settings.db_url`` (``--db``, else ``--store``'s, else
-    ``$SECTIONIST_DB_URL``: :meth:`sectionist.settings.Settings.resolve`)."""
+    """The database of a command: ``--db``, else ``--store``'s (a folder's ``sectionist.sqlite``, or for an
+    ``s3://`` store the SQLite file ``serve`` uses), else ``$SECTIONIST_DB_URL``
+    (:func:`sectionist.settings.command_database_url`)."""
     from sectionist.dashboard.models import Database
 
-    url = args.settings.db_url
-    if args.store and not args.db and not os.path.isdir(args.store):
-        raise ParameterError(f"{args.store}: no such store folder")
-    if not url:
-        raise ParameterError("say which database: --db URL, --store DIR, or $SECTIONIST_DB_URL")
-    return Database(url)
+    from sectionist.settings import command_database_url
+
+    return Database(command_database_url(args.settings, args.store, args.db))
 
 
 def _stdin_password() -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sectionist.analysis.errors import ParameterError, StoreError
+from sectionist.settings import command_database_url
 
 
 def register_cli(subparsers, options) -> None:
@@ -82,10 +83,8 @@ def _open(args):
     uri = args.store
     if not uri:
         raise ParameterError("say which store: --store DIR (or s3://bucket/prefix)")
-    if "://" not in uri and not Path(uri).is_dir():
-        raise ParameterError(f"{uri}: no such store folder")
+    url = command_database_url(settings, uri, getattr(args, "db", None))  # the database `serve` uses
     store = open_store(uri, create=False, **settings.store_options())
-    url = settings.database_url()
     db = _open_db(url)
     if db is None:
         print(f"note: no judgement database at {url or '(none given)'}, so no verdicts reference any run; "

@@ -12,10 +12,7 @@ database is up to date, and safe while an old app still runs (one transaction, u
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
-
-from sectionist.analysis.errors import ParameterError
 
 STATUS = {
     "empty": "empty (no tables yet)",
@@ -54,12 +51,9 @@ def register_cli(subparsers, options) -> None:
 
 
 def _url(args) -> str:
-    url = args.settings.db_url
-    if args.store and not args.db and "://" not in args.store and not os.path.isdir(args.store):
-        raise ParameterError(f"{args.store}: no such store folder")
-    if not url:
-        raise ParameterError("say which database: --db URL, --store DIR, or $SECTIONIST_DB_URL")
-    return url
+    from sectionist.settings import command_database_url
+
+    return command_database_url(args.settings, args.store, args.db)
 
 
 def _missing_sqlite_file(url: str) -> bool:
