@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis.commands import corpus as corpus_commands
     from sectionist.analysis.commands import export as export_commands
     from sectionist.analysis.commands import modeling as modeling_commands
+    from sectionist.analysis.commands import repair as repair_commands
     from sectionist.analysis.commands import segment as segment_commands
     from sectionist.analysis.modeling import refit
     from sectionist.analysis.embeddings import saliency
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     options = SharedOptions()
     commands.register_cli(sub, options)
+    repair_commands.register_cli(sub, options)
     embeddings_cli.register_cli(sub, options)
     register_sync(sub, options)
     users_cli.register_cli(sub, options)

@@ -16,10 +16,12 @@ import threading
 from pathlib import Path
 
 from sectionist.analysis.errors import ParameterError
+from sectionist.store.errors import DamagedPartError
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
 from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, word
+from sectionist.dashboard.ui.store_notice import damage_lines, error_lines, store_notice
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_FOLDER = PACKAGE_DIR / "pages"
@@ -110,6 +112,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
         assets_folder=str(assets_folder()),
         suppress_callback_exceptions=True,
         update_title=None,
+        on_error=_callback_error,
         **options,
     )
     server = app.server
@@ -125,6 +128,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
 
     server.register_error_handler(DependencyException, _unknown_component_suite)
     server.register_error_handler(OSError, _unknown_component_suite)
+    server.register_error_handler(DamagedPartError, _damaged_part)
 
     @server.after_request
     def _content_security_policy(resp):
@@ -152,6 +156,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
                     ]),
                 ]),
             ]),
+            html.Div(id=ids.STORE_NOTICE, className="store-notice", children=store_notice(damage_lines(data))),
             # why a callback ignored what the page sent (ui/inputs.py), instead of a 500
             html.Div(id=ids.INPUT_ALERT, className="input-alert notice notice-error", role="alert"),
             html.Main(dash.page_container, className="main"),
@@ -249,17 +254,44 @@ def _unknown_component_suite(exc):
     raise exc
 
 
+def _callback_error(exc):
+    """Dash's error handler of every callback: one that ran into a damaged part of the store updates
+    nothing and says so in the notice above the page (which part, why, the repair command) instead of
+    failing with a 500; any other error is raised as before."""
+    if not isinstance(exc, DamagedPartError):
+        raise exc
+    from dash import set_props
+
+    set_props(ids.STORE_NOTICE, {"children": store_notice(error_lines(exc))})
+    return None
+
+
+def _damaged_part(exc):
+    """A request that ran into a damaged part of the store (outside a Dash callback): 503 with the
+    message naming the part and the repair command, not a 500 with a traceback."""
+    from flask import jsonify
+
+    return jsonify({"error": str(exc), "damaged": [exc.key]}), 503
+
+
 def _healthz():
     """``GET /healthz`` (public, no data; :data:`sectionist.dashboard.auth.guards.PUBLIC_PATHS`): 200
-    ``{"status": "ok"}`` when the store is readable and the database answers ``SELECT 1``, else
-    503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``."""
+    ``{"status": "ok"}`` when the store is readable and the database answers ``SELECT 1``; 200
+    ``{"status": "degraded", "damaged": [part keys]}`` when some parts of the store are damaged but the
+    rest is served (a load balancer keeps the server in rotation; monitoring alerts on ``degraded``);
+    else 503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``.
+    The parts' footers are checked once per store version (:meth:`StoreData.check`)."""
     from flask import current_app, jsonify
 
     from sectionist.dashboard.auth.context import get_db
 
-    store_ok = current_app.extensions[EXTENSION_KEY].healthy()
+    health = current_app.extensions[EXTENSION_KEY].health()
+    store_ok = health["store"] != "unreadable"
     db_ok = get_db(current_app).ping()
     if store_ok and db_ok:
+        if health["store"] == "degraded":
+            return jsonify({"status": "degraded", "damaged": health["damaged"],
+                            "repair": "sectionist repair --store STORE"})
         return jsonify({"status": "ok"})
     reason = " and ".join(r for r, ok in (("store unreadable", store_ok), ("database unavailable", db_ok)) if not ok)
     return jsonify({"status": "error", "reason": reason, "store": "ok" if store_ok else "unreadable",

@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sectionist.store.errors import StoreError
+from sectionist.store.errors import DamagedPartError, StoreError
 from sectionist.store.schema import MANIFEST, SCHEMA_VERSION
 from sectionist.store.schema import table as _declared
 
@@ -81,6 +81,12 @@ class Store:
     def local_path(self, key: str) -> Path | None:
         """A local file path for ``key`` when the store is on a local disk, else ``None``."""
         return None
+
+    def ends(self, key: str, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        """The first ``head`` and last ``tail`` bytes of ``key`` and its size, without reading the rest
+        where the store can (a local file seeks; S3 makes two ranged GETs). The base reads it whole."""
+        data = self.read_bytes(key)
+        return data[:head], data[-tail:] if tail else b"", len(data)
 
     # ---- JSON ------------------------------------------------------------------------------
     def read_json(self, key: str, default=None):
@@ -191,7 +197,7 @@ class Store:
                 columns = [c for c in columns if c in have or _declared_or_none(table) is None]
             tbl = pq.read_table(src, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise StoreError(f"{self.uri}/{key}: unreadable parquet part ({exc})") from None
+            raise DamagedPartError(self.uri, key, str(exc)) from None
         version = int((tbl.schema.metadata or {}).get(_META_KEY, b"0"))
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.uri}/{key}: written by a newer sectionist (schema {version} > {SCHEMA_VERSION})")

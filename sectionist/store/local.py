@@ -48,6 +48,16 @@ class LocalStore(Store):
         except FileNotFoundError:
             raise StoreError(f"{self.root}/{key}: not found") from None
 
+    def ends(self, key: str, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        try:
+            with self._path(key).open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                first = fh.read(head)
+                fh.seek(max(0, size - tail))
+                return first, fh.read(tail) if tail else b"", size
+        except FileNotFoundError:
+            raise StoreError(f"{self.root}/{key}: not found") from None
+
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

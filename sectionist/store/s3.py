@@ -248,6 +248,29 @@ class S3Store(Store):
                 return b""  # start at or past the end
             raise
 
+    def ends(self, key: str, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        """Two ranged GETs (the object's first ``head`` bytes; its last ``tail`` and its size from
+        ``Content-Range``): a part's footer is checked without downloading the part."""
+        full = self._key(key)
+
+        def get_tail():
+            resp = self.client.get_object(Bucket=self.bucket, Key=full, Range=f"bytes=-{max(tail, 1)}")
+            total = str(resp.get("ContentRange", "")).rpartition("/")[2]
+            body = resp["Body"].read()
+            return body, int(total) if total.isdigit() else len(body)
+
+        try:
+            last, size = self._call("read", f"{self.uri}/{key}", get_tail)
+        except Exception as exc:
+            if is_missing(exc):
+                raise S3NotFound(f"{self.uri}/{key}: not found") from None
+            cause = exc.__cause__
+            if cause is not None and getattr(cause, "response", {}).get("Error", {}).get("Code") == "InvalidRange":
+                return b"", b"", 0  # an empty object
+            raise
+        first = self.read_range(key, 0, head) if head else b""
+        return first, last[-tail:] if tail else b"", size
+
     def write_bytes(self, key: str, data: bytes) -> None:
         full = self._key(key)
         data = bytes(data)

@@ -72,7 +72,7 @@ def truth_from_store(store, result: RunResult) -> dict:
     return score_truth(result, truth)
 
 
-def _profiles(store, result: RunResult) -> pd.DataFrame | None:
+def profiles_from_store(store, result: RunResult) -> pd.DataFrame | None:
     """classical17 features of the run's sections (indexed by section id), for the cluster profiles."""
     try:
         pf, pcols = feature_matrix(store, "classical17", set(result.section_ids))
@@ -151,7 +151,7 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     explanation = explain_from_store(store, result, progress=progress) if explain else None
     truth = truth_from_store(store, result)
     model_key = save_model(store, run_model_key(versioned_run_id(result.run_id, version)), RunModel.of(result))
-    rows = run_rows(result, stability=stab, explanation=explanation, truth=truth, profile=_profiles(store, result),
+    rows = run_rows(result, stability=stab, explanation=explanation, truth=truth, profile=profiles_from_store(store, result),
                     seconds=time.perf_counter() - t0, version=version, model_key=model_key)
     run_id = write_run(store, rows)
     log.info("run %s: K=%d silhouette=%.3f ARI(truth)=%s in %.1f s", run_id, result.n_clusters,

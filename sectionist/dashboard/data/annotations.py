@@ -34,6 +34,7 @@ class AnnotationsMixin:
 
     def _explanations(self, run_id):
         self.refresh()
+        self.unavailable(run_id)
         c = self._cache
         with c.lock:
             if run_id in c.explanations:

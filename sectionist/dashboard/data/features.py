@@ -3,7 +3,6 @@ nearest neighbours, corpus medians."""
 
 from __future__ import annotations
 
-import functools
 from functools import cached_property
 
 import numpy as np
@@ -12,7 +11,6 @@ import pandas as pd
 from sectionist.analysis.errors import StoreError
 from sectionist.store.schema import FEATURES, embedders_in, section_vectors
 
-from sectionist.dashboard.data.tables import read_table_parallel
 
 
 class FeaturesMixin:
@@ -73,7 +71,7 @@ class FeaturesMixin:
             X = self.features[cols].to_numpy(np.float32)
         else:
             if space in embedders_in(self.store):
-                reader = functools.partial(read_table_parallel, self.store)
+                reader = self.readable  # the frames' parts, damaged ones left out
                 ids, means, ecols = section_vectors(self.store, space, reader=reader)
                 X = np.full((self.n_sections, len(ecols)), np.nan, np.float32)
                 pos = self.positions(ids)

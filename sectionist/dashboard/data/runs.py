@@ -51,8 +51,12 @@ class RunsMixin:
 
     @cached_property
     def runs(self) -> pd.DataFrame:
-        """Runs indexed by run_id, sorted by space, method and k."""
+        """Runs indexed by run_id, sorted by space, method and k; a run with a damaged part is left out
+        (:meth:`~sectionist.dashboard.data.store_data.StoreData.damaged_runs` says which and why)."""
         df = self.table(RUNS)
+        damaged = self.damaged_runs()
+        if damaged and not df.empty:
+            df = df[~df["run_id"].isin(list(damaged))]
         if df.empty:
             return pd.DataFrame(columns=["space", "method", "k", "label", "lineage", "version", "n_placed",
                                          "model_key"]).rename_axis("run_id")
@@ -127,8 +131,10 @@ class RunsMixin:
         }
 
     def run_arrays(self, run_id) -> RunArrays:
-        """Per-section label, confidence, silhouette, stability and distance of one run."""
+        """Per-section label, confidence, silhouette, stability and distance of one run
+        (:class:`~sectionist.store.errors.DamagedPartError` for a run with a damaged part)."""
         self.refresh()
+        self.unavailable(run_id)
         c = self._cache
         with c.lock:
             if run_id in c.runs:
@@ -164,6 +170,7 @@ class RunsMixin:
     def clusters(self, run_id) -> pd.DataFrame:
         """The ``clusters`` rows of one run, indexed by cluster, JSON columns decoded."""
         self.refresh()
+        self.unavailable(run_id)
         c = self._cache
         with c.lock:
             if run_id in c.clusters:

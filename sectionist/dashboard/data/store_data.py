@@ -23,7 +23,9 @@ import pandas as pd
 
 from sectionist.analysis.errors import StoreError
 from sectionist.store import open_store
-from sectionist.store.schema import SECTIONS, SONGS
+from sectionist.store.check import StoreCheck, check_store
+from sectionist.store.errors import DamagedPartError
+from sectionist.store.schema import CENTROID_PROJECTIONS, CLUSTERINGS, CLUSTERS, EXPLANATIONS, RUNS, SALIENCY, SECTIONS, SONGS
 
 from sectionist.dashboard.data.annotations import AnnotationsMixin
 from sectionist.dashboard.data.compare import CompareMixin
@@ -35,6 +37,10 @@ from sectionist.dashboard.data.tables import read_table_parallel
 
 #: Key of the :class:`StoreData` in ``flask_app.extensions``.
 EXTENSION_KEY = "sectionist_data"
+#: Tables with one part per run (part name = run id): a damaged one makes that run unavailable.
+RUN_TABLES = (RUNS, CLUSTERINGS, CLUSTERS, EXPLANATIONS, CENTROID_PROJECTIONS, SALIENCY)
+#: Seconds a footer check of the store is kept when its version does not change (a version change drops it).
+CHECK_MAX_AGE = 300.0
 
 
 class _Cache:
@@ -51,6 +57,11 @@ class _Cache:
         self.clusters: dict = {}
         self.memo: dict = {}
         self.lock = threading.RLock()
+        #: the footer check of this version (:meth:`StoreData.check`) and when it was made
+        self.check: StoreCheck | None = None
+        self.checked_at = 0.0
+        #: parts whose footer looked right but that failed to read: key → reason
+        self.found: dict = {}
 
 
 class StoreData(SectionsMixin, RunsMixin, ProjectionsMixin, FeaturesMixin, AnnotationsMixin,
@@ -110,6 +121,20 @@ class StoreData(SectionsMixin, RunsMixin, ProjectionsMixin, FeaturesMixin, Annot
                 self.__dict__.pop(name, None)
             return True
 
+    def health(self) -> dict:
+        """``{"store": "ok"|"degraded"|"unreadable", "damaged": [keys]}``: unreadable when the store does
+        not answer or every part is damaged; degraded when some parts are (the rest is served)."""
+        if not self.healthy():
+            return {"store": "unreadable", "damaged": []}
+        try:
+            chk = self.check()
+        except (StoreError, OSError):
+            return {"store": "unreadable", "damaged": []}
+        damaged = sorted(chk.damaged)
+        if not damaged:
+            return {"store": "ok", "damaged": []}
+        return {"store": "unreadable" if len(damaged) >= chk.n_parts else "degraded", "damaged": damaged}
+
     def healthy(self) -> bool:
         """True when the store answers (manifest readable and a sections table present)."""
         try:
@@ -118,13 +143,61 @@ class StoreData(SectionsMixin, RunsMixin, ProjectionsMixin, FeaturesMixin, Annot
         except (StoreError, OSError):
             return False
 
+    def check(self) -> StoreCheck:
+        """The footer check of every part (:func:`sectionist.store.check.check_store`), kept per store
+        version (and at most :data:`CHECK_MAX_AGE` s), with the parts found unreadable while reading."""
+        self.refresh()
+        c = self._cache
+        with c.lock:
+            if c.check is None or time.monotonic() - c.checked_at > CHECK_MAX_AGE:
+                c.check = check_store(c.store)
+                c.checked_at = time.monotonic()
+            if not c.found:
+                return c.check
+            return StoreCheck(c.check.uri, c.check.n_parts, {**c.check.damaged, **c.found})
+
+    def damaged_parts(self) -> dict:
+        """``{key: DamagedPartError}`` of every damaged part (message: which part, why, the repair command)."""
+        chk = self.check()
+        return {k: DamagedPartError(chk.uri, k, r) for k, r in sorted(chk.damaged.items())}
+
+    def damaged_runs(self) -> dict:
+        """``{run_id: DamagedPartError}``: runs left out because one of their parts is damaged."""
+        out: dict = {}
+        for key, err in self.damaged_parts().items():
+            if err.table in RUN_TABLES:
+                out.setdefault(err.part, err)
+        return out
+
+    def unavailable(self, run_id) -> None:
+        """Raise the :class:`DamagedPartError` of ``run_id`` when one of its parts is damaged."""
+        err = self.damaged_runs().get(run_id)
+        if err is not None:
+            raise err
+
+    def readable(self, name: str, parts=None) -> pd.DataFrame:
+        """The parts of table ``name`` (all, or ``parts``) that are not damaged, read part by part with
+        a few threads; a part that fails to read is remembered as damaged and left out."""
+        c = self._cache
+        bad = set(self.check().damaged_in(name))
+        names = [p for p in (c.store.list_parts(name) if parts is None else parts) if p not in bad]
+        while True:
+            try:
+                return read_table_parallel(c.store, name, parts=names)
+            except DamagedPartError as exc:
+                if exc.part not in names:
+                    raise
+                with c.lock:
+                    c.found[exc.key] = exc.reason
+                names = [p for p in names if p != exc.part]
+
     def table(self, name: str) -> pd.DataFrame:
-        """The whole table ``name`` (cached; an absent table is an empty frame)."""
+        """The whole table ``name`` (cached; an absent table is an empty frame; damaged parts left out)."""
         self.refresh()
         c = self._cache
         with c.lock:
             if name not in c.tables:
-                c.tables[name] = read_table_parallel(c.store, name)
+                c.tables[name] = self.readable(name)
             return c.tables[name]
 
     def read_once(self, name: str) -> pd.DataFrame:
@@ -136,7 +209,7 @@ class StoreData(SectionsMixin, RunsMixin, ProjectionsMixin, FeaturesMixin, Annot
         with c.lock:
             if name in c.tables:
                 return c.tables[name]
-        return read_table_parallel(c.store, name)
+        return self.readable(name)
 
     def memo(self, kind: str, key, compute):
         """``compute()``, kept under ``(kind, key)`` until the store's version changes (for values

@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from sectionist.analysis.errors import ParameterError, SectionistError, StoreError
+from sectionist.store.errors import DamagedPartError
 
 from sectionist.dashboard.ui.i18n import N_, _
 
@@ -29,6 +30,22 @@ STRATEGIES = {
 
 class NotFound(SectionistError):
     """The section, run or cluster judged is not in the store."""
+
+
+class Unavailable(SectionistError):
+    """The run judged is in the store but one of its parts is damaged (answered 409, with the part
+    and the repair command)."""
+
+
+def available_run_arrays(data, run_id: str):
+    """``data.run_arrays(run_id)``: :class:`Unavailable` for a run with a damaged part, :class:`NotFound`
+    for an unknown one."""
+    try:
+        return data.run_arrays(run_id)
+    except DamagedPartError as exc:
+        raise Unavailable(_("run %(run)s is unavailable: %(error)s", run=repr(run_id), error=str(exc))) from None
+    except StoreError:
+        raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
 
 
 def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: int = 0,
@@ -175,13 +192,10 @@ def _check_sizes(n, random_state) -> tuple[int, int]:
 def section_cluster(data, run_id: str, section_id: str) -> int:
     """The label of ``section_id`` in ``run_id`` (:class:`NotFound` when either is unknown; its
     message is in the request's language, the judging panel and the JSON routes show it)."""
+    arr = available_run_arrays(data, run_id)
     pos = data.position(section_id)
     if pos is None:
         raise NotFound(_("no section %(section)s in the store", section=repr(section_id)))
-    try:
-        arr = data.run_arrays(run_id)
-    except StoreError:
-        raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
     label = int(arr.label[pos])
     if label < -1:
         raise NotFound(_("section %(section)s is not part of run %(run)s", section=repr(section_id),

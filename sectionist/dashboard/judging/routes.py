@@ -31,7 +31,7 @@ from sectionist.dashboard.auth.guards import check_judge, require_judge
 from sectionist.dashboard.models import PermissionDenied
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.i18n import _
-from sectionist.dashboard.judging.queues import NotFound, section_cluster
+from sectionist.dashboard.judging.queues import NotFound, Unavailable, available_run_arrays, section_cluster
 from sectionist.dashboard.judging.repository import (
     clean_text,
     cluster_verdicts_frame,
@@ -87,10 +87,7 @@ def _run_and_cluster(payload) -> tuple[str, int, object]:
         raise ParameterError(_("send a JSON object"))
     run_id = clean_text(payload.get("run_id"), "run_id", 200)
     cluster = opt_int(payload.get("cluster"), "cluster")
-    try:
-        clusters = get_data().run_arrays(run_id).clusters
-    except StoreError:
-        raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
+    clusters = available_run_arrays(get_data(), run_id).clusters
     if cluster not in clusters:
         raise NotFound(_("no cluster %(cluster)s in run %(run)s", cluster=cluster, run=repr(run_id)))
     return run_id, cluster, clusters
@@ -130,7 +127,8 @@ def submit_cluster_name(payload: dict) -> dict:
 # routes
 # ---------------------------------------------------------------------------------------------
 def _error(exc):
-    status = 403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound) else 400
+    status = (403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
+              else 409 if isinstance(exc, Unavailable) else 400)
     return flask.jsonify(error=str(exc)), status
 
 

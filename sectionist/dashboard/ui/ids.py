@@ -21,6 +21,8 @@ NAV_MENU = "app-nav-menu"
 NAV_ADMIN_USERS = "app-nav-admin-users"
 #: The language switch in the nav (links to ``/lang/<code>``).
 NAV_LANGUAGES = "app-nav-languages"
+#: The notice above every page naming the store's damaged parts (and what a failed callback hit).
+STORE_NOTICE = "app-store-notice"
 
 
 def language_link(code: str) -> str:
