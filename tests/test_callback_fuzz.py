@@ -282,3 +282,16 @@ def test_the_issue_cases_answer_with_a_message(fuzz_app, output, target, value):
     out = resp.get_json()
     assert out["response"] == {}
     assert target in out["sideUpdate"]["app-input-alert"]["children"]
+
+
+def test_moving_to_another_page_clears_the_alert(fuzz_app):
+    """The alert belongs to the page that sent the bad value: the navigation callback empties it."""
+    from tests.auth_helpers import csrf_header
+
+    app, client, valid, dict_ids = fuzz_app
+    key, body = next((k, b) for k, b in _valid_requests(app, valid, dict_ids)
+                     if "app-input-alert.children" in k and "app-nav.children" in k)
+    resp = client.post("/_dash-update-component", data=json.dumps(body),
+                       headers={**csrf_header(client), "Content-Type": "application/json"})
+    assert resp.status_code == 200
+    assert resp.get_json()["response"]["app-input-alert"] == {"children": None}

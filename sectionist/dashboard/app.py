@@ -166,9 +166,11 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     _declare_page_language(app)
 
     @dash.callback(dash.Output(ids.NAV, "children"), dash.Output(ids.NAV_LANGUAGES, "children"),
+                   dash.Output(ids.INPUT_ALERT, "children"),
                    dash.Input(ids.URL, "pathname"), dash.Input(ids.URL, "search"))
     def _nav(pathname, search):
-        return _nav_links(dash.page_registry, pathname or "/"), language_links(pathname or "/", search or "")
+        # a new page starts without the last page's input alert (ui/inputs.py)
+        return _nav_links(dash.page_registry, pathname or "/"), language_links(pathname or "/", search or ""), None
 
     # Hand the callbacks registered while the page modules were imported to this app now, not at
     # its first request: another app built in the same process would otherwise take them.
