@@ -128,7 +128,8 @@ def test_pages_answer_and_say_which_run_is_unavailable(app_client):
             "changedPropIds": [f"{ids.MAP_RUN}.value"]}
     resp = client.post("/_dash-update-component", json=body, headers=csrf_header(client))
     assert resp.status_code == 200, resp.data[:300]
-    assert RUN in json.dumps(resp.get_json())  # said in the notice (or by the input checks), never a 500
+    said = json.dumps(resp.get_json())
+    assert RUN in said and KEY in said and "unavailable" in said  # damaged, named with its part: never a 500
 
 
 def test_judging_a_damaged_run_is_a_conflict_naming_the_part(app_client):

@@ -102,6 +102,9 @@ def run_id(*extra, **kw):
     def check(value, data):
         if isinstance(value, str) and (value in extra or (len(value) <= 300 and value in data.runs.index)):
             return
+        damaged = data.damaged_runs().get(value) if isinstance(value, str) else None
+        if damaged is not None:  # left out of the store's runs because a part of it is damaged
+            raise Invalid(_("Run %(run)s is unavailable: %(error)s", run=_short(value), error=str(damaged)))
         raise Invalid(_("the run %(run)s is not in the store (deleted?)", run=_short(value)))
     return _nullable(check, **kw)
 
