@@ -219,9 +219,8 @@ def test_workers_give_the_same_results(tmp_path):
     analyze([tmp_path / "songs"], b, AnalysisConfig(workers=2, **FAST), progress=False)
     fa = a.read_table("features").sort_values("section_id").reset_index(drop=True)
     fb = b.read_table("features").sort_values("section_id").reset_index(drop=True)
-    # each of 2 workers on 2 cores runs its BLAS on 1 thread (one process alone uses 2): sums are
-    # split differently, so float32 features agree to rounding, not bit for bit
-    pd.testing.assert_frame_equal(fa, fb, check_exact=False, rtol=1e-4, atol=1e-6)
+    # a song is computed with BLAS on one thread in one process as in a worker (issue 24.11): bit for bit
+    pd.testing.assert_frame_equal(fa, fb, check_exact=True)
 
 
 def test_beats_scheme_and_44k_analysis_rate(tmp_path):

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sectionist.analysis.modeling.checks import check_rows
 from sectionist.analysis.errors import InputError, ParameterError
+from sectionist.analysis.threads import one_thread
 
 #: Projection kinds.
 KINDS = ("pca", "tsne", "umap")
@@ -73,6 +74,17 @@ class Projector(TransformerMixin, BaseEstimator):
         return Z
 
     def fit(self, X, y=None):
+        """Fit on ``X`` with BLAS/OpenMP on one thread (:func:`sectionist.analysis.threads.one_thread`;
+        t-SNE's own ``n_jobs`` threads aside): the same map whatever this process's thread pools are
+        set to (t-SNE moved by ~1e-13 between 1 and 2 BLAS threads, enough to grow over a larger fit)."""
+        if self.kind == "tsne":
+            import openTSNE  # noqa: F401  (loaded before the layout is set, so that it covers its pools)
+        elif self.kind == "umap":
+            import umap  # noqa: F401
+        with one_thread():
+            return self._fit(X)
+
+    def _fit(self, X):
         from sklearn.decomposition import PCA
 
         if self.kind not in KINDS:
@@ -151,6 +163,10 @@ class Projector(TransformerMixin, BaseEstimator):
         np.ndarray [shape=(m, n_components)]
         """
         check_is_fitted(self)
+        with one_thread():  # the layout of the fit (see :meth:`fit`)
+            return self._transform(X, n_iter)
+
+    def _transform(self, X, n_iter) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X))  # one 1-D row (a centroid) is one row
         if X.ndim == 2 and X.shape[1] != self.n_features_in_:
             raise InputError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "

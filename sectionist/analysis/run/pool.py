@@ -85,7 +85,9 @@ def init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
     """Limit a worker process's BLAS/OpenMP pools and torch to ``threads`` threads and its section
     features to one block at a time (:func:`~sectionist.analysis.sections.features.set_default_threads`),
     then load the ``embedders`` (their weights are read once per worker, while the other workers
-    already decode).
+    already decode). A song itself runs on one thread whatever this sets
+    (:func:`~sectionist.analysis.run.song.analyze_song`, :func:`sectionist.analysis.threads.one_thread`),
+    so that a worker of any share of the cores computes the numbers one process does.
 
     Setting ``OMP_NUM_THREADS`` is not enough once NumPy is imported (its BLAS read it already, and
     unpickling the task imports NumPy before this runs): threadpoolctl changes the live pools. It

@@ -19,6 +19,7 @@ from sectionist.store.schema import FEATURES, FRAMES, MELSPEC, SECTIONS, SOUND_T
 from sectionist.analysis.corpus.audio import load_audio, probe
 from sectionist.analysis.run.config import AnalysisConfig
 from sectionist.analysis.errors import AudioError, SectionistError
+from sectionist.analysis.threads import cover_new_pools, one_thread
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def embedder(name: str, device: str):
         from sectionist.analysis.embeddings import get_embedder
 
         _EMBEDDERS[key] = get_embedder(name, device=device)
+        cover_new_pools()  # within a song's layout: torch, if the embedder imported it, on one thread too
     return _EMBEDDERS[key]
 
 
@@ -83,7 +85,16 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     The song is decoded once; its mel spectrogram at hop 512 (:class:`~sectionist.analysis.sections.spectrum.SongSpectrum`)
     is computed once and shared by the structure schemes' beat tracking and MFCCs (same values as
     computing them in each scheme).
+
+    All of it runs with BLAS, OpenMP and torch on one thread (:func:`sectionist.analysis.threads.one_thread`),
+    whatever this process's thread pools are set to: in this process, a pool worker or a Dask worker
+    (on ``cores // workers`` threads) a song gets the same numbers, bit for bit (issue 24.11).
     """
+    with one_thread():
+        return _analyze_song(path, song_id, digest, cfg)
+
+
+def _analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> SongResult:
     from sectionist.analysis.sections.features import FeatureParams, section_features
     from sectionist.analysis.sections.spectrum import onset_envelope, song_tempo
     from sectionist.analysis.sections.sectioning import SCHEMES, make_sections, select_central
@@ -127,17 +138,13 @@ def analyze_song(path: Path, song_id: str, digest: str, cfg: AnalysisConfig) -> 
     parts = {(SECTIONS, SECTIONS.part(song_id=song_id)): sections, (FEATURES, FEATURES.part(song_id=song_id)): feats,
              (MELSPEC, MELSPEC.part(song_id=song_id)): melspec}
     if cfg.structure_schemes:  # per-song structure labels (sectionist.analysis.structure), beside the sections
-        from sklearn.cluster import KMeans  # noqa: F401  (loads its OpenMP runtime, so the limit below applies)
-        from threadpoolctl import threadpool_limits
-
         from sectionist.analysis.sections.spectrum import SongSpectrum
         from sectionist.analysis.structure.writer import song_segments
 
         spectrum = SongSpectrum(y, sr, 512)  # the merged and laplacian schemes' beats and MFCCs, once
-        # their K-Means and neighbour searches are on a few hundred beats: OpenMP threads only cost
-        # (on a busy machine a small fit took 160 ms on 2 threads, 5 ms on one)
-        with threadpool_limits(limits=1, user_api="openmp"):
-            parts.update(song_segments(song_id, y, sr, cfg.structure_schemes, spectrum=spectrum))
+        # (their K-Means and neighbour searches are on a few hundred beats: OpenMP on one thread, as
+        # everything here, is also the fastest: on a busy machine a small fit took 160 ms on 2 threads, 5 ms on one)
+        parts.update(song_segments(song_id, y, sr, cfg.structure_schemes, spectrum=spectrum))
     if cfg.sound_tracks:  # the producers' sound tracks with the defaults of 'sectionist tracks' (off: slower)
         from sectionist.analysis.sections.soundtracks import song_tracks
 
