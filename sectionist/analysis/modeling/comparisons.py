@@ -32,7 +32,7 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
     pd.DataFrame
         Columns run_a, run_b, n_sections, agreement, ari, nmi.
     """
-    from sectionist.analysis.modeling.compare import compare_labelings, truth_scores
+    from sectionist.analysis.modeling.compare import truth_scores
 
     all_runs = store.read_table(RUNS)
     present = sorted(all_runs["run_id"]) if not all_runs.empty else []
@@ -40,8 +40,7 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
     unknown = sorted(set(wanted) - set(present))
     if unknown:
         raise ParameterError(f"unknown run(s) {', '.join(unknown)}; runs in {store.uri}: {', '.join(present) or 'none'}")
-    labels = {r: store.read_part(CLUSTERINGS, r, columns=["section_id", "label"]).set_index("section_id")["label"]
-              for r in wanted}
+    labels = {r: run_labels(store, r) for r in wanted}
     rows = []
     pairs = list(combinations(wanted, 2))
     if involving is not None:
@@ -52,26 +51,16 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
 
         it = tqdm(pairs, desc="comparisons", leave=False, disable=None)
     for a, b in it:
-        common = labels[a].index.intersection(labels[b].index).sort_values()
-        part = f"{a}__{b}"
-        if len(common) == 0:
+        made = pair_frames(a, b, labels[a], labels[b])
+        if made is None:
             log.warning("runs %s and %s share no section; not compared", a, b)
             continue
-        la, lb = labels[a].reindex(common).to_numpy(), labels[b].reindex(common).to_numpy()
-        comp = compare_labelings(la, lb)
-        store.write_part(COMPARISONS, part, pd.DataFrame([{
-            "run_a": a, "run_b": b, "n_sections": len(common), "agreement": comp.agreement, "ari": comp.ari,
-            "nmi": comp.nmi, "mapping": json_text({str(kk): int(v) for kk, v in comp.mapping.items()}),
-            "contingency": json_text({"rows": comp.rows, "cols": comp.cols, "counts": comp.counts.tolist()}),
-        }]))
-        store.write_part(COMPARISON_SECTIONS, part, pd.DataFrame({
-            "section_id": np.asarray(common), "label_a": la, "label_b": lb,
-            "label_b_aligned": comp.b_aligned.astype(np.int64), "agree": comp.agree,
-        }))
-        rows.append({"run_a": a, "run_b": b, "n_sections": len(common), "agreement": comp.agreement,
-                     "ari": comp.ari, "nmi": comp.nmi})
+        part = pair_part(a, b)
+        store.write_part(COMPARISONS, part, made[COMPARISONS])
+        store.write_part(COMPARISON_SECTIONS, part, made[COMPARISON_SECTIONS])
+        rows.append(made[COMPARISONS][["run_a", "run_b", "n_sections", "agreement", "ari", "nmi"]].iloc[0].to_dict())
     # stale pairs (a run was removed or renamed)
-    valid = {f"{a}__{b}" for a, b in combinations(present, 2)}
+    valid = {pair_part(a, b) for a, b in combinations(present, 2)}
     for table in (COMPARISONS, COMPARISON_SECTIONS):
         for part in store.list_parts(table):
             if part not in valid:
@@ -88,3 +77,36 @@ def compare_store(store, runs: list[str] | None = None, *, progress: bool = True
                 rows.append({"run_a": r, "run_b": "truth", "n_sections": ts["n"], "agreement": ts["agreement"],
                              "ari": ts["ari"], "nmi": ts["nmi"]})
     return pd.DataFrame(rows, columns=["run_a", "run_b", "n_sections", "agreement", "ari", "nmi"])
+
+
+def pair_part(run_a: str, run_b: str) -> str:
+    """The part name of a pair of runs in ``comparisons`` and ``comparison_sections`` (``run_a < run_b``)."""
+    return f"{run_a}__{run_b}"
+
+
+def run_labels(store, run_id: str) -> pd.Series:
+    """A run's label of each section (placed ones included), indexed by section id: what it is compared on."""
+    return store.read_part(CLUSTERINGS, run_id, columns=["section_id", "label"]).set_index("section_id")["label"]
+
+
+def pair_frames(a: str, b: str, labels_a: pd.Series, labels_b: pd.Series) -> dict | None:
+    """``{COMPARISONS: row, COMPARISON_SECTIONS: rows}`` of runs ``a`` and ``b`` (their labels by section id),
+    a pure function of the two labellings; None when they share no section."""
+    from sectionist.analysis.modeling.compare import compare_labelings
+
+    common = labels_a.index.intersection(labels_b.index).sort_values()
+    if len(common) == 0:
+        return None
+    la, lb = labels_a.reindex(common).to_numpy(), labels_b.reindex(common).to_numpy()
+    comp = compare_labelings(la, lb)
+    return {
+        COMPARISONS: pd.DataFrame([{
+            "run_a": a, "run_b": b, "n_sections": len(common), "agreement": comp.agreement, "ari": comp.ari,
+            "nmi": comp.nmi, "mapping": json_text({str(kk): int(v) for kk, v in comp.mapping.items()}),
+            "contingency": json_text({"rows": comp.rows, "cols": comp.cols, "counts": comp.counts.tolist()}),
+        }]),
+        COMPARISON_SECTIONS: pd.DataFrame({
+            "section_id": np.asarray(common), "label_a": la, "label_b": lb,
+            "label_b_aligned": comp.b_aligned.astype(np.int64), "agree": comp.agree,
+        }),
+    }

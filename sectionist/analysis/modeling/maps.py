@@ -11,6 +11,7 @@ import pandas as pd
 
 from sectionist.store.schema import CENTROID_PROJECTIONS, CLUSTERS, PROJECTION_INFO, PROJECTIONS, RUNS
 
+from sectionist.analysis.errors import StoreError
 from sectionist.analysis.modeling.persistence import load_model, projection_model_key, save_model
 from sectionist.analysis.modeling.runs import LARGE_ROWS
 from sectionist.analysis.modeling.spaces import space_section_matrix
@@ -84,19 +85,12 @@ def project_space(store, space: str, *, kinds=DEFAULT_PROJECTIONS, seed: int = 0
                             fit_sample=PROJECTION_FIT_SAMPLE if len(ids) > large_rows else None)
         fitted[(kind, dims)] = proj
         part = PROJECTIONS.part(space=space, kind=kind, dims=dims)
-        store.write_part(PROJECTIONS, part, pd.DataFrame({
-            "space": space, "kind": kind, "dims": dims, "section_id": ids,
-            "x": E[:, 0], "y": E[:, 1], "z": E[:, 2] if dims == 3 else np.full(len(ids), np.nan),
-            "placed": False,
-        }))
-        key = save_model(store, projection_model_key(space, kind, dims), proj)
-        evr = proj.explained_variance_ratio_
-        store.write_part(PROJECTION_INFO, part, pd.DataFrame([{
-            "space": space, "kind": kind, "dims": dims, "params": json_text(proj.params_),
-            "explained_variance_ratio": evr.tolist() if evr is not None else None,
-            "n_sections": len(ids), "seconds": round(time.perf_counter() - t0, 3),
-            "model_key": key, "n_placed": 0,
-        }]))
+        store.write_part(PROJECTIONS, part, map_frame(space, kind, dims, ids, E))
+        seconds = round(time.perf_counter() - t0, 3)
+        # the fit's seconds beside the projector too: 'sectionist repair' rebuilds projection_info from them
+        key = save_model(store, projection_model_key(space, kind, dims), proj, meta={"seconds": seconds})
+        store.write_part(PROJECTION_INFO, part, map_info_frame(space, kind, dims, proj, n_sections=len(ids),
+                                                               seconds=seconds, model_key=key, n_placed=0))
     project_centroids(store, space, {**space_projectors(store, space, exclude=set(fitted)), **fitted}, cols)
     return fitted
 
@@ -126,15 +120,120 @@ def project_centroids(store, space: str, projectors: dict, columns: list[str], r
             continue
         if not store.has_part(CLUSTERS, run_id):
             continue
-        cl = store.read_part(CLUSTERS, run_id)
-        cl = cl[cl["cluster"] >= 0]
-        if cl.empty:
-            continue
-        cents = np.array([[json.loads(c)[col] for col in columns] for c in cl["centroid"]], dtype=np.float64)
-        rows = []
-        for (kind, dims), proj in projectors.items():
-            P = proj.transform(cents)
-            for i, c in enumerate(cl["cluster"]):
-                rows.append({"run_id": run_id, "space": space, "kind": kind, "dims": dims, "cluster": int(c),
-                             "x": P[i, 0], "y": P[i, 1], "z": P[i, 2] if dims == 3 else np.nan})
-        store.write_part(CENTROID_PROJECTIONS, run_id, pd.DataFrame(rows))
+        rows = centroid_frame(run_id, space, store.read_part(CLUSTERS, run_id), projectors, columns)
+        if rows is not None:
+            store.write_part(CENTROID_PROJECTIONS, run_id, rows)
+
+
+def centroid_frame(run_id: str, space: str, clusters: pd.DataFrame, projectors: dict,
+                   columns: list[str]) -> pd.DataFrame | None:
+    """The ``centroid_projections`` rows of a run: the centroids of its ``clusters`` part placed with each
+    projector (None when it has no cluster but noise)."""
+    cl = clusters[clusters["cluster"] >= 0]
+    if cl.empty:
+        return None
+    cents = np.array([[json.loads(c)[col] for col in columns] for c in cl["centroid"]], dtype=np.float64)
+    rows = []
+    for (kind, dims), proj in projectors.items():
+        P = proj.transform(cents)
+        for i, c in enumerate(cl["cluster"]):
+            rows.append({"run_id": run_id, "space": space, "kind": kind, "dims": dims, "cluster": int(c),
+                         "x": P[i, 0], "y": P[i, 1], "z": P[i, 2] if dims == 3 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def map_frame(space: str, kind: str, dims: int, ids, E: np.ndarray) -> pd.DataFrame:
+    """A map's ``projections`` rows as its fit writes them: the sections ``ids`` at coordinates ``E``."""
+    return pd.DataFrame({
+        "space": space, "kind": kind, "dims": dims, "section_id": ids,
+        "x": E[:, 0], "y": E[:, 1], "z": E[:, 2] if dims == 3 else np.full(len(ids), np.nan),
+        "placed": False,
+    })
+
+
+def map_info_frame(space: str, kind: str, dims: int, proj, *, n_sections: int, seconds: float, model_key: str,
+                   n_placed: int) -> pd.DataFrame:
+    """A map's ``projection_info`` row: how the projector ``proj`` was fitted."""
+    evr = proj.explained_variance_ratio_
+    return pd.DataFrame([{
+        "space": space, "kind": kind, "dims": dims, "params": json_text(proj.params_),
+        "explained_variance_ratio": evr.tolist() if evr is not None else None,
+        "n_sections": int(n_sections), "seconds": seconds, "model_key": model_key, "n_placed": int(n_placed),
+    }])
+
+
+def rebuild_map(store, space: str, kind: str, dims: int, *, info: pd.DataFrame | None = None,
+                points: pd.DataFrame | None = None) -> dict:
+    """The parts of the map ``{space}/{kind}{dims}`` that are not given (``info``: its readable
+    ``projection_info`` part, ``points``: its readable ``projections`` part), made again from its saved
+    projector exactly as its fit wrote them: ``{table: rows}``.
+
+    The projector keeps its fitted rows' coordinates (``embedding_``), so the fitted points come back bit
+    for bit, whatever the kind (t-SNE and UMAP included); they are rebuilt only when the space's sections
+    now are the ones it was fitted on (same count, same column means and scales as the fit's). Refused
+    (StoreError saying why and what to run): the projector is gone or unusable; the map was fitted on a
+    sample and the other sections placed by t-SNE/UMAP's optimisation (coordinates the projector does not
+    keep); sections were placed on it after its fit and its points are lost (the batches they were placed
+    in are not recorded, and t-SNE/UMAP place a batch together); ``projection_info`` of a projector saved
+    without its fit's seconds (stores made before repair kept them).
+    """
+    part = PROJECTIONS.part(space=space, kind=kind, dims=dims)
+    refit = "'sectionist refit --maps' fits the maps anew (their coordinates move)"
+    row = info.iloc[0].to_dict() if info is not None and len(info) else None
+    key = (row["model_key"] if row is not None and isinstance(row.get("model_key"), str)
+           else projection_model_key(space, kind, dims))
+    if not store.exists(key):
+        raise StoreError(f"map {part}: its fitted projector {key} is gone, so the map cannot be rebuilt as it was; "
+                         f"{refit}")
+    proj = load_model(store, key)
+    if proj is None:
+        raise StoreError(f"map {part}: its fitted projector {key} cannot be used here (unreadable or saved with "
+                         f"other library versions; see the warning); {refit}")
+    params = proj.params_
+    if "fit_sample" in params:
+        raise StoreError(f"map {part}: fitted on a sample of {params['fit_sample']} sections, the other "
+                         f"{params.get('placed_by_transform', '?')} placed by {kind}'s optimisation, whose "
+                         f"coordinates its projector does not keep, so it cannot be rebuilt exactly; {refit}")
+    E = np.asarray(proj.embedding_, dtype=np.float64)
+    new = {}
+    if points is None:
+        n_placed = int(row.get("n_placed") or 0) if row is not None else 0
+        if n_placed:
+            raise StoreError(f"map {part}: {n_placed} sections were placed on it after its fit, in batches the "
+                             f"store does not record ({kind} places a batch together), so their coordinates cannot "
+                             f"be reproduced exactly; {refit}")
+        ids, X, _ = space_section_matrix(store, space)
+        if not fitted_on(proj, X):
+            raise StoreError(f"map {part}: its projector was fitted on {len(E)} sections and the {len(ids)} sections "
+                             f"of space {space} now are not those (sections added or changed since its fit); which "
+                             f"sections it drew is lost with its part; {refit}")
+        points = new[PROJECTIONS] = map_frame(space, kind, dims, ids, E)
+    placed = points["placed"].fillna(False).astype(bool).to_numpy() if "placed" in points else np.zeros(len(points), bool)
+    fit_pts = points[~placed]
+    if len(fit_pts) != len(E) or not all(np.array_equal(fit_pts[c].to_numpy(dtype=np.float64), E[:, i])
+                                         for i, c in enumerate(("x", "y", "z")[:dims])):
+        raise StoreError(f"map {part}: its projections part does not hold its projector's fitted coordinates; "
+                         "nothing written")
+    if row is None:
+        seconds = (store.read_json(key + ".json", default={}) or {}).get("seconds")
+        if seconds is None:
+            raise StoreError(f"map {part}: how long its fit took is recorded nowhere else (its projector was saved "
+                             f"before the fit's seconds were kept beside it), so its projection_info part cannot be "
+                             f"rebuilt as it was; {refit}")
+        new[PROJECTION_INFO] = map_info_frame(space, kind, dims, proj, n_sections=len(fit_pts), seconds=seconds,
+                                              model_key=key, n_placed=int(placed.sum()))
+    elif int(row["n_sections"]) != len(E) or int(row.get("n_placed") or 0) != int(placed.sum()):
+        raise StoreError(f"map {part}: its projection_info part does not match its projector and points; "
+                         "nothing written")
+    return new
+
+
+def fitted_on(proj, X: np.ndarray) -> bool:
+    """Whether the rows ``X`` (in this order) are those ``proj`` was fitted on: same count, same column means
+    and scales, computed as its fit computed them (bit for bit)."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape != (len(proj.embedding_), proj.n_features_in_):
+        return False
+    scale = X.std(axis=0)
+    scale[scale <= 1e-12] = 1.0
+    return bool(np.array_equal(proj.mean_, X.mean(axis=0)) and np.array_equal(proj.scale_, scale))

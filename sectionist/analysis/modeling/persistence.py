@@ -43,8 +43,9 @@ def model_libraries() -> dict:
     return out
 
 
-def save_model(store, key: str, obj) -> str:
-    """Save a fitted model under ``key`` (joblib) with the library versions beside it (``key + ".json"``).
+def save_model(store, key: str, obj, *, meta: dict | None = None) -> str:
+    """Save a fitted model under ``key`` (joblib) with the library versions beside it (``key + ".json"``,
+    with the entries of ``meta``: e.g. a map's fit seconds, which ``sectionist repair`` needs).
 
     Both are written atomically; returns ``key``. Model files are pickles: load them only from a
     store you trust (the dashboard never loads them).
@@ -56,7 +57,7 @@ def save_model(store, key: str, obj) -> str:
     buf = io.BytesIO()
     joblib.dump(obj, buf, compress=3)
     store.write_bytes(key, buf.getvalue())
-    store.write_json(key + ".json", {"libraries": model_libraries(), "type": type(obj).__name__,
+    store.write_json(key + ".json", {**(meta or {}), "libraries": model_libraries(), "type": type(obj).__name__,
                                      "bytes": len(buf.getvalue())})
     return key
 
