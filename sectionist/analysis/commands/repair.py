@@ -18,13 +18,22 @@ def register_cli(sub, options) -> None:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
-        "repair", help="rebuild a store's damaged parts (never writing over a readable one)",
-        description="Rebuild the damaged parts that 'sectionist check' finds: a run's parts are rebuilt by "
-        "running its modelling unit again with its saved model's spec, and kept only when they are that run "
-        "(the saved model's labels, the run's readable parts: equal values), else nothing is written; a song's "
-        "own parts are re-analysed from its audio when the file is there, else reported. Readable parts are "
-        "never written. Prints what it did; exit status 0 when the store is whole afterwards, 1 when damaged "
-        "parts remain (each with the reason).",
+        "repair", help="rebuild a store's damaged parts from the units that wrote them (never over a readable one)",
+        description="Rebuild the damaged parts that 'sectionist check' finds by running again the unit that "
+        "wrote each one, writing only the damaged part and only when what it makes equals what the readable "
+        "parts and saved models hold; a readable part is never written. Rebuilt: a song's own parts (songs, "
+        "sections, features, melspec, frames, tags, segments) by analysing its audio again with the store's "
+        "settings; a run's runs, clusterings, clusters and explanations by refitting it with its saved "
+        "model's spec (its labels and readable parts must come out equal); a map's projections and "
+        "projection_info from its saved projector (which keeps its fitted coordinates: PCA, t-SNE and UMAP "
+        "bit for bit); a run's centroid_projections from its clusters and the space's projectors; "
+        "comparisons and comparison_sections from the two runs' clusterings. Refused, with the reason and "
+        "what to run: a song whose audio is gone or changed; a run whose model is gone, that placed sections "
+        "after its fit or whose refit differs ('sectionist refit RUN' fits a new version); a map whose "
+        "projector is gone, fitted on a sample of a large corpus, with sections placed after its fit, or "
+        "saved before its fit's seconds were kept ('sectionist refit --maps'); sound_tracks and other parts "
+        "no modelling unit makes. Prints what it did; exit status 0 when the store is whole afterwards, 1 "
+        "when damaged parts remain (each with the reason).",
     )
     options.store(p)
     p.set_defaults(func=cmd_repair)
