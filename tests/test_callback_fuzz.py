@@ -17,6 +17,8 @@ import time
 import pytest
 from synthetic_store import RUNS, build_synthetic_store
 
+from sectionist.dashboard.ui import ids
+
 N = 40
 KEEP_RUN, DELETED_RUN, OTHER_RUN = RUNS[0][0], RUNS[1][0], RUNS[2][0]
 BAD_SCALARS = [2**31, 2**70, -1, -2**70, 1.5, float("nan"), float("inf"), "x", "", None, True,
@@ -295,3 +297,26 @@ def test_moving_to_another_page_clears_the_alert(fuzz_app):
                        headers={**csrf_header(client), "Content-Type": "application/json"})
     assert resp.status_code == 200
     assert resp.get_json()["response"]["app-input-alert"] == {"children": None}
+
+
+@pytest.mark.parametrize("target, value", [
+    # what the browser really sends: CLICK_TO_ROW_JS's stores and a Plotly click with its bbox
+    ((ids.click(ids.MAP_GRAPH), "data"), {"row": 3, "at": 1765100000000.5}),
+    ((ids.click(ids.MAP_GRAPH), "data"), {"cell": [0.25, -1.5], "at": 1765100000000}),
+    ((ids.click(ids.SONGS_TIMELINE), "data"), {"row": 0, "at": 1765100000000}),
+    ((ids.CLUSTERS_SIZES, "clickData"), {"points": [{"curveNumber": 0, "pointNumber": 2, "pointIndex": 2,
+                                                      "x": 2, "y": 14, "label": 2, "value": 14,
+                                                      "customdata": [2, "loud"],
+                                                      "bbox": {"x0": 1.5, "x1": 9.5, "y0": 20, "y1": 80}}]}),
+])
+def test_what_browsers_send_passes_the_checks(fuzz_app, target, value):
+    """Values as Chromium's Dash renderer posts them after a click (the layouts hold only the
+    initial ``None``, so the fuzz test's valid values cannot show these)."""
+    from sectionist.dashboard.ui.inputs import SPECS, Invalid
+
+    app, client, valid, dict_ids = fuzz_app
+    data = app.server.extensions["sectionist_data"]
+    try:
+        SPECS[target](value, data)
+    except Invalid as exc:  # pragma: no cover - the failure message
+        pytest.fail(f"{target} refused {value!r}: {exc}")

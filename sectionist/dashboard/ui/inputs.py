@@ -181,11 +181,17 @@ def _colors(data):
 # ---- shared shapes ---------------------------------------------------------------------------
 CLICKS = whole(0, INT32[1])
 SCALAR = either(number(-1e300, 1e300), text(1000), boolean())
-JSON_LEAF = either(SCALAR, list_of(SCALAR, 64))
-#: A Plotly event (``clickData``): its points, each a dict of scalars or short lists.
+#: A value inside a Plotly event: a scalar, a short list, or a small object of those (a point's
+#: ``bbox`` is ``{"x0", "x1", "y0", "y1"}``).
+JSON_LEAF = either(SCALAR, list_of(SCALAR, 64), record({}, extra=either(SCALAR, list_of(SCALAR, 64))))
+#: A Plotly event (``clickData``): its points, each a dict of those values.
 PLOTLY_EVENT = record({"points": list_of(record({}, extra=JSON_LEAF), 100)}, extra=JSON_LEAF)
-#: A graph's click as ``CLICK_TO_ROW_JS`` (``components/selection.py``) stores it.
-CLICK_ROW = record({"row": either(whole(0), section_id(), list_of(SCALAR, 8))})
+#: A graph's click as ``CLICK_TO_ROW_JS`` (``components/selection.py``) stores it: ``{row, at}``, or
+#: ``{cell: [x, y], at}`` for a density cell (``at``: the browser's clock, so a second click on the
+#: same point is a change); a raw Plotly event is read the same way.
+CLICK_ROW = either(record({"row": either(whole(0), section_id(), list_of(SCALAR, 8)),
+                           "cell": list_of(number(-1e300, 1e300), 2), "at": number(0, 1e16)}),
+                   PLOTLY_EVENT)
 #: A page's selection store (``components/selection.py``; the judge page's queue item).
 SELECTION = record({"section_id": section_id(), "run_id": run_id(), "autoplay": boolean(), "blind": boolean(),
                     "source": text(200)})
