@@ -113,7 +113,7 @@ def test_maps_that_cannot_be_rebuilt_exactly_are_refused_with_the_reason(store, 
     _, others = damage(store, keys)
     assert main(["repair", "--store", store.uri]) == 1
     out = capsys.readouterr().out
-    assert f"not repaired {keys[0]}" in out and "projector models/projections/classical17/pca2.joblib is gone" in out
+    assert f"not repaired {keys[0]}" in out and "model models/projections/classical17/pca2.joblib is gone" in out
     assert f"not repaired {keys[1]}" in out and "recorded nowhere else" in out
     assert "sectionist refit --maps" in out
     assert set(check_store(store).damaged) == set(keys)

@@ -12,7 +12,7 @@ import pandas as pd
 from sectionist.store.schema import CENTROID_PROJECTIONS, CLUSTERS, PROJECTION_INFO, PROJECTIONS, RUNS
 
 from sectionist.analysis.errors import StoreError
-from sectionist.analysis.modeling.persistence import load_model, projection_model_key, save_model
+from sectionist.analysis.modeling.persistence import load_model, projection_model_key, require_model, save_model
 from sectionist.analysis.modeling.runs import LARGE_ROWS
 from sectionist.analysis.modeling.spaces import space_section_matrix
 from sectionist.analysis.modeling.tables import json_text
@@ -182,13 +182,7 @@ def rebuild_map(store, space: str, kind: str, dims: int, *, info: pd.DataFrame |
     row = info.iloc[0].to_dict() if info is not None and len(info) else None
     key = (row["model_key"] if row is not None and isinstance(row.get("model_key"), str)
            else projection_model_key(space, kind, dims))
-    if not store.exists(key):
-        raise StoreError(f"map {part}: its fitted projector {key} is gone, so the map cannot be rebuilt as it was; "
-                         f"{refit}")
-    proj = load_model(store, key)
-    if proj is None:
-        raise StoreError(f"map {part}: its fitted projector {key} cannot be used here (unreadable or saved with "
-                         f"other library versions; see the warning); {refit}")
+    proj = require_model(store, key, f"map {part}", refit)
     params = proj.params_
     if "fit_sample" in params:
         raise StoreError(f"map {part}: fitted on a sample of {params['fit_sample']} sections, the other "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from sectionist.store.errors import StoreError
 from sectionist.store.schema import PROJECTIONS, RUNS
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,24 @@ def renamed_class(module: str, name: str) -> tuple[str, str]:
     elif module.split(".")[0] in OLD_PACKAGES:
         module = f"sectionist.{module}"
     return MOVED_CLASSES.get(module, {}).get(name, module), name
+
+
+def require_model(store, key: str, what: str, remedy: str):
+    """The model saved under ``key``, needed to rebuild ``what`` exactly (``sectionist repair``).
+
+    Raises
+    ------
+    StoreError
+        when the file is gone or cannot be used here (unreadable, other library versions), naming
+        ``what``, the key and ``remedy`` (what to run instead).
+    """
+    if not store.exists(key):
+        raise StoreError(f"{what}: its fitted model {key} is gone, so it cannot be rebuilt as it was; {remedy}")
+    model = load_model(store, key)
+    if model is None:
+        raise StoreError(f"{what}: its fitted model {key} cannot be used here (unreadable or saved with other "
+                         f"library versions; see the warning), so it cannot be rebuilt as it was; {remedy}")
+    return model
 
 
 def read_model(data: bytes):

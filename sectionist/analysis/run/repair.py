@@ -120,7 +120,7 @@ def _readable(store, table: str, part: str, damaged: set) -> pd.DataFrame | None
 def repair_run(store, run_id: str, damaged: set) -> dict:
     """Rebuild the ``damaged`` tables' parts of run ``run_id`` (StoreError saying why when it cannot)."""
     from sectionist.analysis.modeling.cluster import explain_from_store, profiles_from_store, truth_from_store
-    from sectionist.analysis.modeling.persistence import load_model, run_model_key
+    from sectionist.analysis.modeling.persistence import require_model, run_model_key
     from sectionist.analysis.modeling.runmodel import place_sections
     from sectionist.analysis.modeling.runs import fit_run
     from sectionist.analysis.modeling.scores import STABILITY_REPEATS, run_stability
@@ -131,13 +131,8 @@ def repair_run(store, run_id: str, damaged: set) -> dict:
     stored = {t: _readable(store, t, run_id, damaged) for t in RUN_TABLES}
     row = stored[RUNS].iloc[0].to_dict() if stored[RUNS] is not None and len(stored[RUNS]) else None
     key = row.get("model_key") if row is not None and isinstance(row.get("model_key"), str) else run_model_key(run_id)
-    if not store.exists(key):
-        raise StoreError(f"run {run_id}: its fitted model {key} is gone too, so the run cannot be rebuilt as it was; "
-                         f"delete it ('sectionist runs delete {run_id}') or fit a new version ('sectionist refit')")
-    model = load_model(store, key)
-    if model is None:
-        raise StoreError(f"run {run_id}: its fitted model {key} cannot be used here (unreadable or saved with other "
-                         "library versions; see the warning), so the run cannot be rebuilt as it was")
+    model = require_model(store, key, f"run {run_id}", f"delete it ('sectionist runs delete {run_id}') or fit a "
+                          "new version ('sectionist refit')")
     if row is not None and int(row.get("n_placed") or 0):
         raise StoreError(f"run {run_id}: {int(row['n_placed'])} sections were placed into it after its fit; "
                          "repair rebuilds only runs that placed none")
