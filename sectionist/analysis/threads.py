@@ -18,6 +18,14 @@ from contextlib import contextmanager
 _ACTIVE: list[list] = []
 
 
+def load_thread_pools() -> None:
+    """Load the thread pools a limit must reach: threadpoolctl changes only the pools loaded when it
+    is called, and NumPy's and SciPy's OpenBLAS and scikit-learn's OpenMP load on import."""
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import sklearn.cluster  # noqa: F401
+
+
 @contextmanager
 def one_thread():
     """Run the body with every BLAS/OpenMP pool of this process, and torch, on one thread; put back
@@ -29,11 +37,9 @@ def one_thread():
     OpenMP are loaded first. torch's intra-op threads are its own setting (and, with OpenMP, the
     calling thread's: the body runs in the thread that entered).
     """
-    import numpy  # noqa: F401  (each import loads a thread pool, so the limit below reaches it)
-    import scipy.linalg  # noqa: F401
-    import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_limits
 
+    load_thread_pools()
     undo: list = []
     with threadpool_limits(limits=1):
         _ACTIVE.append(undo)

@@ -96,10 +96,11 @@ def init_worker(threads: int = 1, embedders: tuple = (), device: str = "cpu"):
     2 workers, and a song took 0.58 s in a worker of 2 against 0.52 s in one single-threaded process.
     """
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import numpy  # noqa: F401  (each import loads a thread pool, so the limit below reaches it)
-    import scipy.linalg  # noqa: F401
-    import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_limits
+
+    from sectionist.analysis.threads import load_thread_pools
+
+    load_thread_pools()
 
     _THREAD_LIMITS.append(threadpool_limits(limits=threads))
     if "torch" in sys.modules:  # else torch, if an embedder imports it later, reads OMP_NUM_THREADS

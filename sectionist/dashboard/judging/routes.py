@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import flask
 
-from sectionist.analysis.errors import ParameterError, SectionistError, StoreError
+from sectionist.analysis.errors import ParameterError, SectionistError
 
 from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.auth.guards import check_judge, require_judge
