@@ -100,7 +100,10 @@ def test_pages_answer_and_say_which_run_is_unavailable(app_client):
     layout = client.get("/_dash-layout")
     assert layout.status_code == 200
     text = json.dumps(layout.get_json())  # Dash writes "/" as \u002f
-    assert f"Run {RUN} is unavailable" in text and KEY in text and "sectionist repair --store" in text
+    assert f"Run {RUN} is unavailable" in text and KEY in text and "sectionist repair" in text
+    # every logged-in user reads the notice: the server's paths and the store's address stay out
+    uri = app.server.extensions["sectionist_data"].store_uri
+    assert uri not in text and uri.replace("/", "\\u002f") not in text
     for path in ("/", "/map", "/clusters", "/compare", "/judgements"):
         assert client.get(path).status_code == 200
     for name, path in (("overview", "/"), ("map", "/map"), ("clusters", "/clusters"), ("compare", "/compare"),
@@ -139,7 +142,8 @@ def test_judging_a_damaged_run_is_a_conflict_naming_the_part(app_client):
                        headers=csrf_header(client))
     assert resp.status_code == 409
     error = resp.get_json()["error"]
-    assert KEY in error and "sectionist repair --store" in error and "no run" not in error
+    assert KEY in error and "sectionist repair" in error and "no run" not in error
+    assert app.server.extensions["sectionist_data"].store_uri not in error  # no server paths
 
 
 def test_check_on_s3_names_the_part_with_ranged_reads(damaged, s3, capsys):  # noqa: F811

@@ -11,6 +11,7 @@ lazily, the first time it is asked for, from the environment::
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -21,7 +22,9 @@ from sectionist.store.errors import DamagedPartError
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
 from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, word
-from sectionist.dashboard.ui.store_notice import damage_lines, error_lines, store_notice
+from sectionist.dashboard.ui.store_notice import damage_lines, damage_text, error_lines, store_notice
+
+log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_FOLDER = PACKAGE_DIR / "pages"
@@ -269,11 +272,12 @@ def _callback_error(exc):
 
 
 def _damaged_part(exc):
-    """A request that ran into a damaged part of the store (outside a Dash callback): 503 with the
-    message naming the part and the repair command, not a 500 with a traceback."""
+    """A request that ran into a damaged part of the store (outside a Dash callback): 503 naming the
+    part and the repair command (not the server's paths), not a 500 with a traceback."""
     from flask import jsonify
 
-    return jsonify({"error": str(exc), "damaged": [exc.key]}), 503
+    log.warning("%s", exc)  # the whole story, paths included, for the administrator
+    return jsonify({"error": damage_text(exc), "damaged": [exc.key]}), 503
 
 
 def _healthz():

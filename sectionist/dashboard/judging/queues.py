@@ -17,6 +17,7 @@ from sectionist.analysis.errors import ParameterError, SectionistError, StoreErr
 from sectionist.store.errors import DamagedPartError
 
 from sectionist.dashboard.ui.i18n import N_, _
+from sectionist.dashboard.ui.store_notice import damage_text
 
 #: Queue strategies for the judge page, with their labels (marked: translate them with ``_`` where shown).
 STRATEGIES = {
@@ -43,7 +44,7 @@ def available_run_arrays(data, run_id: str):
     try:
         return data.run_arrays(run_id)
     except DamagedPartError as exc:
-        raise Unavailable(_("run %(run)s is unavailable: %(error)s", run=repr(run_id), error=str(exc))) from None
+        raise Unavailable(_("run %(run)s is unavailable: %(error)s", run=repr(run_id), error=damage_text(exc))) from None
     except StoreError:
         raise NotFound(_("no run %(run)s in the store", run=repr(run_id))) from None
 

@@ -22,6 +22,7 @@ from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS
 from sectionist.dashboard.judging.queues import STRATEGIES
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.store_notice import damage_text
 from sectionist.dashboard.ui.i18n import _
 
 INT32 = (-2**31, 2**31 - 1)
@@ -104,7 +105,7 @@ def run_id(*extra, **kw):
             return
         damaged = data.damaged_runs().get(value) if isinstance(value, str) else None
         if damaged is not None:  # left out of the store's runs because a part of it is damaged
-            raise Invalid(_("Run %(run)s is unavailable: %(error)s", run=_short(value), error=str(damaged)))
+            raise Invalid(_("Run %(run)s is unavailable: %(error)s", run=_short(value), error=damage_text(damaged)))
         raise Invalid(_("the run %(run)s is not in the store (deleted?)", run=_short(value)))
     return _nullable(check, **kw)
 

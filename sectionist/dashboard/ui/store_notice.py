@@ -10,6 +10,15 @@ from sectionist.dashboard.ui.i18n import _
 MAX_LISTED = 12
 
 
+def damage_text(err) -> str:
+    """What a reader is told about one damaged part (a :class:`DamagedPartError`): the part by its key
+    in the store, in the reader's language, and who can repair it. The server's paths, the store's
+    address and the parquet details stay in the logs and in ``sectionist check``: every logged-in user
+    reads this notice."""
+    return _("its stored part %(part)s cannot be read (damaged or cut short); an administrator can "
+             "rebuild it with 'sectionist repair' (see 'sectionist check')", part=err.key)
+
+
 def damage_lines(data) -> list[str]:
     """One sentence per damaged part (a run's part: the run is unavailable), in the reader's language."""
     from sectionist.dashboard.data.store_data import RUN_TABLES
@@ -17,15 +26,16 @@ def damage_lines(data) -> list[str]:
     lines = []
     for err in data.damaged_parts().values():
         if err.table in RUN_TABLES:
-            lines.append(_("Run %(run)s is unavailable: %(error)s", run=err.part, error=str(err)))
+            lines.append(_("Run %(run)s is unavailable: %(error)s", run=err.part, error=damage_text(err)))
         else:
-            lines.append(_("Left out of the store's %(table)s: %(error)s", table=err.table, error=str(err)))
+            lines.append(_("Left out of the store's %(table)s: %(error)s", table=err.table,
+                           error=damage_text(err)))
     return lines
 
 
 def error_lines(exc) -> list[str]:
     """The sentence for a damaged part a callback ran into."""
-    return [_("This view is unavailable: %(error)s", error=str(exc))]
+    return [_("This view is unavailable: %(error)s", error=damage_text(exc))]
 
 
 def store_notice(lines: list[str]):
