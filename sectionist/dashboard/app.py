@@ -283,7 +283,7 @@ def _damaged_part(exc):
 def _healthz():
     """``GET /healthz`` (public, no data; :data:`sectionist.dashboard.auth.guards.PUBLIC_PATHS`): 200
     ``{"status": "ok"}`` when the store is readable and the database answers ``SELECT 1``; 200
-    ``{"status": "degraded", "damaged": [part keys]}`` when some parts of the store are damaged but the
+    ``{"status": "degraded", "damaged": <count>}`` when some parts of the store are damaged but the
     rest is served (a load balancer keeps the server in rotation; monitoring alerts on ``degraded``);
     else 503 ``{"status": "error", "reason": …, "store": "ok"|"unreadable", "database": "ok"|"unavailable"}``.
     The parts' footers are checked once per store version (:meth:`StoreData.check`)."""
@@ -296,8 +296,9 @@ def _healthz():
     db_ok = get_db(current_app).ping()
     if store_ok and db_ok:
         if health["store"] == "degraded":
-            return jsonify({"status": "degraded", "damaged": health["damaged"],
-                            "repair": "sectionist repair --store STORE"})
+            # public: how many, never which (part keys name runs and songs); 'sectionist check' names them
+            return jsonify({"status": "degraded", "damaged": len(health["damaged"]),
+                            "repair": "sectionist check, then sectionist repair"})
         return jsonify({"status": "ok"})
     reason = " and ".join(r for r, ok in (("store unreadable", store_ok), ("database unavailable", db_ok)) if not ok)
     return jsonify({"status": "error", "reason": reason, "store": "ok" if store_ok else "unreadable",
