@@ -13,6 +13,8 @@ from sectionist.analysis.errors import InputError, ParameterError
 from sectionist.analysis.evaluate import (
     COLUMNS,
     METRICS,
+    hierarchy_scores,
+    structure_scores,
     Segmentation,
     boundary_scores,
     cover,
@@ -40,9 +42,34 @@ def seg(bounds, labels):
 def test_identical_segmentation_scores_one_everywhere():
     b = boundary_scores(REF, REF, DUR)
     lab = label_scores(REF, REF, DUR)
-    assert set(b) | set(lab) == set(METRICS)
-    for name, v in {**b, **lab}.items():
+    hier = hierarchy_scores(REF, [REF], DUR)
+    assert set(b) | set(lab) | set(hier) == set(METRICS)
+    for name, v in {**b, **lab, **hier}.items():
         assert v == pytest.approx(1.0), name
+
+
+def test_l_measure_of_levels_rewards_the_finer_level_that_matches():
+    """One coarse level that misses the A/B split scores below the same level over a phrase level
+    that has it; a hierarchy whose phrase level is the truth has full L-recall."""
+    coarse = seg([0.0, 30.0], "X")
+    alone = hierarchy_scores(REF, [coarse], DUR)
+    with_phrases = hierarchy_scores(REF, [coarse, REF], DUR)
+    assert with_phrases["l_f"] > alone["l_f"] + 0.2
+    assert with_phrases["l_r"] == pytest.approx(1.0)
+
+
+def test_structure_scores_score_each_level_and_the_hierarchy():
+    rows = pd.DataFrame({"start_s": [0.0, 10.05, 20.05, 0.0], "end_s": [10.05, 20.05, 30.0, 30.0],
+                         "label": [0, 1, 0, 0], "level": ["phrase", "phrase", "phrase", "section"]})
+    out = structure_scores(REF, rows, DUR)
+    assert set(out) == {"section", "phrase"}
+    assert out["phrase"]["ari_frames"] == pytest.approx(1.0)
+    assert out["section"]["ari_frames"] == pytest.approx(0.0)
+    # a one-segment section level over the true phrases: the hierarchy holds the truth whole
+    assert out["section"]["l_f"] == pytest.approx(1.0) and "l_f" not in out["phrase"]
+    # an older store's rows (no level column) are one section level
+    old = structure_scores(REF, rows[rows["level"] == "phrase"].drop(columns="level"), DUR)
+    assert set(old) == {"section"} and old["section"]["l_f"] == pytest.approx(1.0)
 
 
 def test_boundary_shifted_by_one_second_hits_at_3s_not_at_half_second():

@@ -26,7 +26,14 @@ Metrics (the :data:`METRICS`):
   labels and are reported once per scheme (``run_id`` empty);
 - ``pairwise_{p,r,f}``: frame-pair precision, recall, F (``mir_eval.segment.pairwise``);
 - ``nce_over``, ``nce_under``, ``nce_f``: normalised conditional entropies (``mir_eval.segment.nce``);
-- ``ari_frames``: adjusted Rand index of the labels sampled every 0.1 s.
+- ``ari_frames``: adjusted Rand index of the labels sampled every 0.1 s;
+- ``l_p``, ``l_r``, ``l_f``: the L-measure of a structure's levels (section over phrase) against
+  the reference (McFee et al. 2017, ``mir_eval.hierarchy.lmeasure``): precision, recall and F of
+  which frame pairs meet deeper in one hierarchy than another; structure rows only.
+
+A structure with several levels (the ``level`` column: ``section``, then ``phrase``) is scored at
+each: the ``section`` level under the scheme's name, a finer one as ``scheme:level`` (e.g.
+``merged:phrase``); the L-measure rows score all its levels together under the scheme's name.
 
 The table is tidy: one row per song × scheme × run × metric with columns :data:`COLUMNS`.
 """
@@ -65,7 +72,8 @@ NONE_LABEL = "(none)"
 BOUNDARY_METRICS: tuple[str, ...] = ("hr_p_0.5", "hr_r_0.5", "hr_f_0.5", "hr_p_3", "hr_r_3", "hr_f_3")
 LABEL_METRICS: tuple[str, ...] = ("pairwise_p", "pairwise_r", "pairwise_f", "nce_over", "nce_under", "nce_f",
                                   "ari_frames")
-METRICS: tuple[str, ...] = BOUNDARY_METRICS + LABEL_METRICS
+HIERARCHY_METRICS: tuple[str, ...] = ("l_p", "l_r", "l_f")
+METRICS: tuple[str, ...] = BOUNDARY_METRICS + LABEL_METRICS + HIERARCHY_METRICS
 
 #: Columns of the tidy table.
 COLUMNS: tuple[str, ...] = ("song_id", "title", "scheme", "run_id", "metric", "value")
@@ -297,6 +305,39 @@ def label_scores(ref: Segmentation, est: Segmentation, duration: float,
             "nce_under": float(su), "nce_f": float(sf), "ari_frames": float(ari)}
 
 
+def hierarchy_scores(ref: Segmentation, levels: list[Segmentation], duration: float,
+                     frame_seconds: float = FRAME_SECONDS) -> dict[str, float]:
+    """The L-measure (``mir_eval.hierarchy.lmeasure``) of an estimated hierarchy ``levels`` (coarse to
+    fine; one level is a flat segmentation) against the flat reference ``ref``: ``l_p``, ``l_r``, ``l_f``."""
+    from mir_eval.hierarchy import lmeasure
+
+    r = cover(ref, duration)
+    est = [cover(e, duration) for e in levels]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lp, lr, lf = lmeasure([r.intervals], [list(r.labels)], [e.intervals for e in est],
+                              [list(e.labels) for e in est], frame_size=frame_seconds)
+    return {"l_p": float(lp), "l_r": float(lr), "l_f": float(lf)}
+
+
+def structure_scores(ref: Segmentation, segments: pd.DataFrame, duration: float) -> dict[str, dict[str, float]]:
+    """Scores of one song's segments of one scheme (rows of the segments table), by level name:
+    boundary and label metrics of each level, and the L-measure of all levels together under
+    ``section`` (a frame without ``level`` is one ``section`` level)."""
+    seg = segments if "level" in segments.columns else segments.assign(level="section")
+    seg = seg.assign(level=seg["level"].fillna("section"))
+    out, levels = {}, []
+    order = {name: i for i, name in enumerate(("section", "phrase"))}
+    for level, g in sorted(seg.groupby("level"), key=lambda kv: (order.get(kv[0], 99), str(kv[0]))):
+        g = g.sort_values("start_s")
+        est = Segmentation(g[["start_s", "end_s"]].to_numpy(float), g["label"].astype(int).astype(str).tolist())
+        out[str(level)] = {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
+        levels.append(est)
+    if levels and "section" in out:
+        out["section"].update(hierarchy_scores(ref, levels, duration))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # a store
 
@@ -362,8 +403,9 @@ def evaluate_store(store, truth_dir=None, *, schemes=None, runs=None, progress=T
         raise InputError(f"{store.uri}: no analysed songs (run 'sectionist analyze' first)")
     songs = store.read_table(SONGS)
     sections = store.read_table(SECTIONS, columns=["section_id", "song_id", "scheme", "start_s", "end_s"])
-    segments = (store.read_table(SEGMENTS, columns=["song_id", "scheme", "start_s", "end_s", "label"])
-                if SEGMENTS in tables else pd.DataFrame(columns=["song_id", "scheme", "start_s", "end_s", "label"]))
+    seg_cols = ["song_id", "scheme", "start_s", "end_s", "label", "level"]
+    segments = (store.read_table(SEGMENTS, columns=seg_cols) if SEGMENTS in tables
+                else pd.DataFrame(columns=seg_cols))
     have_schemes = sorted(set(sections["scheme"].dropna()) | set(segments["scheme"].dropna()))
     if schemes:
         bad = sorted(set(schemes) - set(have_schemes))
@@ -400,10 +442,10 @@ def evaluate_store(store, truth_dir=None, *, schemes=None, runs=None, progress=T
             continue
         duration = float(song["duration_s"])
         for scheme, seg in (seg_by_song[sid].groupby("scheme") if sid in seg_by_song else ()):
-            seg = seg.sort_values("start_s")  # per-song structure: boundaries and labels, run "structure"
-            est = Segmentation(seg[["start_s", "end_s"]].to_numpy(float), seg["label"].astype(int).astype(str).tolist())
-            scores = {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
-            rows.extend((sid, title, scheme, STRUCTURE_RUN, m, v) for m, v in scores.items())
+            # per-song structure: boundaries and labels of each level, run "structure"
+            for level, scores in structure_scores(ref, seg, duration).items():
+                name = scheme if level == "section" else f"{scheme}:{level}"
+                rows.extend((sid, title, name, STRUCTURE_RUN, m, v) for m, v in scores.items())
         for scheme, sec in (by_song[sid].groupby("scheme") if sid in by_song else ()):
             sec = sec.sort_values("start_s")
             iv = sec[["start_s", "end_s"]].to_numpy(float)
@@ -475,7 +517,8 @@ def register_cli(sub, options) -> None:
         description="Score every song's sections (per sectioning scheme) and every clustering run's labels "
         "of them against reference segmentations: boundary hit rate P/R/F at 0.5 s and 3 s (song start "
         "and end trimmed), pairwise P/R/F, normalised conditional entropies (over, under, F) and the "
-        "adjusted Rand index of labels sampled every 0.1 s. References: a folder of .jams (segment_open), "
+        "adjusted Rand index of labels sampled every 0.1 s; per-song structures are scored at each of their "
+        "levels (section, and phrase as SCHEME:phrase) and by the L-measure of their levels together. References: a folder of .jams (segment_open), "
         "MIREX .lab (start end label), .csv (start,end,label; header optional) or demo/dev-corpus .json "
         "files named like the songs; without --truth, the truth JSON each song had beside it. Prints the "
         "mean of each metric per scheme and run; -o writes the tidy per-song table (one row per song, "

@@ -312,6 +312,10 @@ SEGMENTS = Table("segments", part="{scheme}/{song_id}", doc="a structure scheme'
     _c("label", _I64, "segment type, local to the song: equal labels are the same part"),
     _c("n_types", _I32, "distinct labels of the song"),
     _c("params", _STR, "JSON: the scheme's parameters and choices (merged: pre_bounds, pre_labels of the slices)"),
+    _c("level", _STR, "section (the song's parts) or phrase (the finer level inside them); absent in older stores: section",
+       "section"),
+    _c("confidence", _F64, "how sure the shared label is (0–1): the segment's recurrence with its best match of the "
+       "same label; null when no other segment shares its label"),
 ])
 
 SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a musicnn run's mean saliency map per cluster (sectionist saliency)", columns=[
@@ -322,6 +326,14 @@ SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a mus
     _c("method", _STR, "how the map was computed"), _c("space", _STR, "the run's musicnn embedder"),
     _c("layer", _STR, "the embedding layer differentiated"),
 ])
+
+
+def section_level(segments):
+    """The ``section``-level rows of a :data:`SEGMENTS` frame (every row of an older store, which has no
+    ``level`` column): what one lane, export or score per scheme and song shows."""
+    if "level" not in segments.columns:
+        return segments
+    return segments[segments["level"].fillna("section") == "section"]
 
 #: Every table, in the order of the data flow.
 TABLES: tuple[Table, ...] = (

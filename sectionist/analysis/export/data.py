@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SEGMENTS, SONGS
+from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SEGMENTS, SONGS, section_level
 
 from sectionist.analysis.errors import InputError, ParameterError, StoreError
 from sectionist.analysis.export.names import check_known, cluster_name
@@ -246,7 +246,7 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
     parts = [SEGMENTS.part(scheme="merged", song_id=sid) for sid in data.songs.index]
     parts = [p for p in parts if store.has_part(SEGMENTS, p)]
     if parts:
-        data.structure = store.read_table(SEGMENTS, parts=parts)
+        data.structure = section_level(store.read_table(SEGMENTS, parts=parts))
     return data
 
 

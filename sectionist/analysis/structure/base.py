@@ -29,15 +29,28 @@ class Structure:
     params : dict
         The parameters used and what was chosen (JSON-serialisable), e.g. ``k`` and, for ``merged``,
         the pre-merge boundaries ``pre_bounds`` and labels ``pre_labels``.
+    confidence : np.ndarray [shape=(k,)], optional
+        How sure each segment's shared label is (0–1; NaN where no other segment shares it); None
+        when the scheme does not say.
+    levels : dict
+        Finer levels of the same song, ``{name: Structure}`` (e.g. ``{"phrase": …}``); this
+        structure itself is the ``section`` level (:data:`LEVELS`).
     """
 
     bounds: np.ndarray
     labels: np.ndarray
     params: dict = field(default_factory=dict)
+    confidence: np.ndarray | None = None
+    levels: dict = field(default_factory=dict)
 
     @property
     def n_types(self) -> int:
         return int(np.unique(self.labels).size)
+
+
+#: Levels of a structure, coarse to fine: ``section`` (the song's parts: what lanes and exports show)
+#: and ``phrase`` (the phrases inside them), stored in the ``level`` column of the segments table.
+LEVELS: tuple[str, ...] = ("section", "phrase")
 
 
 #: The shared inputs a scheme may declare, each handed to its ``func`` as the keyword of that name:

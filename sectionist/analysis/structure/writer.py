@@ -12,20 +12,34 @@ import pandas as pd
 from sectionist.store.schema import SEGMENTS, SONGS
 
 from sectionist.analysis.errors import SectionistError
-from sectionist.analysis.structure.base import Structure
+from sectionist.analysis.structure.base import LEVELS, Structure
 from sectionist.analysis.structure.beats import beat_features
 from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES, STRUCTURES
 
 
 def segment_rows(song_id: str, scheme: str, result: Structure) -> pd.DataFrame:
-    """Rows of the :data:`~sectionist.store.schema.SEGMENTS` table for one song and scheme."""
-    k = len(result.bounds)
+    """Rows of the :data:`~sectionist.store.schema.SEGMENTS` table for one song and scheme: the
+    ``section`` level, then each finer level of ``result.levels`` (:data:`~sectionist.analysis.structure.base.LEVELS`)."""
     blob = json.dumps({key: v for key, v in result.params.items() if key != "features"}, sort_keys=True)
+    frames = [_level_rows(song_id, scheme, "section", result, blob)]
+    for level, sub in result.levels.items():
+        if level not in LEVELS or level == "section":
+            raise SectionistError(f"structure level {level!r}: choose among {', '.join(LEVELS[1:])}")
+        frames.append(_level_rows(song_id, scheme, level, sub, blob))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _level_rows(song_id: str, scheme: str, level: str, result: Structure, blob: str) -> pd.DataFrame:
+    k = len(result.bounds)
+    conf = (np.full(k, np.nan) if result.confidence is None
+            else np.asarray(result.confidence, dtype=np.float64).reshape(k))
     return pd.DataFrame({
         "song_id": song_id, "scheme": scheme, "index": np.arange(k, dtype=np.int32),
         "start_s": result.bounds[:, 0].astype(np.float64), "end_s": result.bounds[:, 1].astype(np.float64),
         "label": np.asarray(result.labels, dtype=np.int64), "n_types": np.int32(result.n_types), "params": blob,
+        "level": level, "confidence": conf,
     })
+
 
 
 def song_segments(song_id: str, y: np.ndarray, sr: int, schemes, *, spectrum=None) -> dict:

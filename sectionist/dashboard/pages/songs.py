@@ -110,9 +110,9 @@ def segment_lanes(data, song_id) -> list:
     """One lane per structure scheme of the song (the ``segments`` table: ``merged``, ``laplacian``,
     schemes saved from the Lab as ``lab-<name>``…), coloured by its song-local labels; its blocks
     select no section (position -1)."""
-    from sectionist.store.schema import SEGMENTS
+    from sectionist.store.schema import SEGMENTS, section_level
 
-    table = data.table(SEGMENTS)
+    table = section_level(data.table(SEGMENTS))
     if table.empty:
         return []
     rows = table[table["song_id"] == song_id]
