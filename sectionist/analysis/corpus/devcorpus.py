@@ -101,10 +101,38 @@ def render(song, wav_path, *, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mi
     -------
     n_samples : int
     """
+    return render_midi(song_midi(song), wav_path, seconds=song.n_bars * song.bar_seconds, soundfont=soundfont,
+                       sample_rate=sample_rate, mid_path=mid_path)
+
+
+def render_midi(mid, wav_path, *, seconds, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mid_path=None):
+    """Render a MIDI file with FluidSynth to a mono 16-bit WAV of exactly ``seconds`` (rounded to samples).
+
+    The render is mixed to mono, padded or cut to length, high-passed at :data:`HIGHPASS_HZ`, faded
+    out over its last 50 ms, peak-normalised to :data:`PEAK_DBFS` and written as 16-bit PCM: the
+    same MIDI gives byte-identical files.
+
+    Parameters
+    ----------
+    mid : mido.MidiFile
+    wav_path : str or Path
+        Destination (written atomically).
+    seconds : float
+        Length of the WAV file.
+    soundfont : str or Path
+        A General MIDI ``.sf2``/``.sf3``.
+    sample_rate : int
+        Output rate in Hz.
+    mid_path : str or Path, optional
+        Also keep the MIDI file here.
+
+    Returns
+    -------
+    n_samples : int
+    """
     import soundfile as sf
 
     exe, font = check_renderer(soundfont)
-    mid = song_midi(song)
     with tempfile.TemporaryDirectory(prefix="sectionist-devcorpus-") as tmp:
         mp, fp = Path(tmp) / "song.mid", Path(tmp) / "song.wav"
         mid.save(mp)
@@ -121,7 +149,7 @@ def render(song, wav_path, *, soundfont=DEFAULT_SOUNDFONT, sample_rate=22050, mi
             data = mp.read_bytes()
             atomic_write(mid_path, lambda fh: fh.write(data))
     y = y.mean(axis=1)
-    n = int(round(song.n_bars * song.bar_seconds * sample_rate))
+    n = int(round(seconds * sample_rate))
     y = np.pad(y, (0, max(0, n - y.size)))[:n]
     y = butter_filter("highpass", y, HIGHPASS_HZ, sample_rate)  # the renders carry some infrasonic drift
     fade = min(n, int(0.05 * sample_rate))
