@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sectionist.analysis.modeling.roles import split_space
 from sectionist.analysis.sections.feature_names import FEATURE_NAMES, FEATURE_SETS, STATS
 
 PITCH_CLASSES = ("C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B")
@@ -284,8 +285,9 @@ def contribution_text(column: str, shap_value: float, above: bool | None, gettex
 
 def is_neural_space(space) -> bool:
     """Whether ``space`` is an embedding (musicnn, VGGish, …) rather than a classical feature set:
-    its explanations then come from a surrogate over classical features."""
-    return str(space) not in FEATURE_SETS
+    its explanations then come from a surrogate over classical features. A song-relative space
+    (``classical17-role``, ``musicnn-role``: :mod:`sectionist.analysis.modeling.roles`) is what its base is."""
+    return split_space(space)[0] not in FEATURE_SETS
 
 
 def surrogate_note(space, fidelity, gettext=None, percent=None) -> str | None:

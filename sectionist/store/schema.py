@@ -161,7 +161,7 @@ class Table(str):
                     continue
                 col = tbl.column(src).cast(c.type)
             else:
-                col = pa.array([c.default] * tbl.num_rows, type=c.type)
+                col = pa.array([c.default] * tbl.num_rows, type=c.type, from_pandas=True)  # NaN → null
             tbl = tbl.append_column(pa.field(c.name, c.type), col)
         return tbl
 
@@ -181,6 +181,10 @@ class Table(str):
             fields.append(pa.field(name, want))
             arrays.append(col)
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=tbl.schema.metadata))
+
+
+#: The default of a column that older parts lack and read as null (a float NaN: ``None`` means no default).
+_NULL = float("nan")
 
 
 def _c(name, type_, doc="", default=None):
@@ -248,6 +252,10 @@ RUNS = Table("runs", part="{run_id}", doc="one row per clustering run", columns=
     _c("k_rule", _STR, "how K was chosen (e.g. fixed, stability, silhouette-tolerance, bic)"),
     _c("k_min", _I64, "smallest K searched"), _c("k_max", _I64, "largest K searched"),
     _c("k_at_edge", _BOOL, "the chosen K is at an end of the searched range"),
+    # song purity of the fit (sectionist.analysis.modeling.purity); null in stores written before it
+    _c("song_purity", _F64, "size-weighted mean of the clusters' song_purity (noise left out)", _NULL),
+    _c("songs_effective", _F64, "size-weighted mean of the clusters' songs_effective (noise left out)", _NULL),
+    _c("clusters_one_song", _I64, "clusters whose song_purity is at least 0.5 (mostly one song)", _NULL),
 ])
 
 CLUSTERINGS = Table("clusterings", part="{run_id}", doc="a run's label for each section", columns=[
@@ -264,6 +272,9 @@ CLUSTERS = Table("clusters", part="{run_id}", doc="one row per cluster of a run"
     _c("prototypes", pa.list_(pa.string()), "section ids"), _c("borderline", pa.list_(pa.string()), "section ids"),
     _c("profile", _STR, "JSON, mean classical17 values"),
     _c("shap_ranking", _STR, "JSON list of {feature, mean_abs_shap}"),
+    _c("song_purity", _F64, "share of the cluster's fitted sections from its largest song; null for noise −1", _NULL),
+    _c("songs_effective", _F64, "effective number of songs, 1 / Σ p² over the songs' shares; null for noise −1",
+       _NULL),
 ])
 
 PROJECTIONS = Table("projections", part="{space}/{kind}{dims}", doc="a map: one point per section", columns=[

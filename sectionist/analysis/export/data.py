@@ -281,10 +281,10 @@ def space_vectors(store, space: str) -> tuple[np.ndarray, np.ndarray]:
     ParameterError
         An unknown space, listing the spaces of the store.
     """
-    from sectionist.analysis.modeling.spaces import embedders_in_store, feature_spaces, load_space
+    from sectionist.analysis.modeling.roles import SONG_RELATIVE
+    from sectionist.analysis.modeling.spaces import embedders_in_store, feature_spaces, is_feature_space, load_space
 
-    features = list(feature_spaces())
-    embedders = embedders_in_store(store)
-    check_known("space", [space], features + embedders)
-    data = load_space(store, space, level=None if space in features else "section-mean")
+    bases = list(feature_spaces()) + embedders_in_store(store)
+    check_known("space", [space], bases + [f"{b}-{kind}" for b in bases for kind in SONG_RELATIVE])
+    data = load_space(store, space, level="section" if is_feature_space(space) else "section-mean")
     return np.asarray(data.section_ids), data.X

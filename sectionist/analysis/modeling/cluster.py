@@ -17,9 +17,10 @@ from sectionist.analysis.modeling.explain import Explanation
 from sectionist.analysis.modeling.maps import ensure_maps
 from sectionist.analysis.modeling.persistence import run_model_key, save_model
 from sectionist.analysis.modeling.runmodel import RunModel
+from sectionist.analysis.modeling.roles import song_relative_space, split_space
 from sectionist.analysis.modeling.runs import LARGE_ROWS, RunResult, fit_run
 from sectionist.analysis.modeling.scores import STABILITY_REPEATS, run_stability, score_truth
-from sectionist.analysis.modeling.spaces import feature_matrix, load_space, read_sections
+from sectionist.analysis.modeling.spaces import feature_matrix, load_space, read_sections, relative_to_song
 from sectionist.analysis.modeling.specs import RunSpec, versioned_run_id
 from sectionist.analysis.modeling.tables import run_rows, write_run
 from sectionist.analysis.modeling.versions import latest_version
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def explain_from_store(store, result: RunResult, *, progress: bool = False) -> Explanation | None:
     """Explain a run with the readable features of its sections (``classical`` runs with all
-    classical features, every other run with ``classical17``).
+    classical features, every other run with ``classical17``; a song-relative run with those features
+    relative to the song, e.g. ``classical17-role``, so that its explanation speaks of what it clustered).
 
     A run fitted on the large-corpus path (``result.large``) is explained on a sample of its
     sections stratified by cluster (:func:`sectionist.analysis.modeling.explain.stratified_sample`, about
@@ -46,13 +48,18 @@ def explain_from_store(store, result: RunResult, *, progress: bool = False) -> E
 
     if len(np.unique(result.labels)) < 2:
         return None
-    explain_space = "classical" if result.spec.space == "classical" else "classical17"
+    base, kind = split_space(result.spec.space)
+    explain_space = readable = "classical" if base == "classical" else "classical17"
+    if kind is not None:
+        explain_space = song_relative_space(readable, kind)
     try:
         if result.large is None:
             feats, fcols = feature_matrix(store, explain_space, set(result.section_ids))
         else:  # a hash lookup instead of isin(set) of a million strings
-            feats, fcols = feature_matrix(store, explain_space)
+            feats, fcols = feature_matrix(store, readable)
             feats = feats[pd.Index(result.section_ids).get_indexer(feats["section_id"]) >= 0]
+            if kind is not None:  # relative to the run's sections of each song, as the run's own rows
+                feats = relative_to_song(feats.reset_index(drop=True), fcols, kind)
     except StoreError as exc:
         log.warning("run %s: not explained (%s)", result.run_id, exc)
         return None
@@ -104,7 +111,8 @@ def cluster_store(store, space: str = "classical17", method: str = "kmeans", k="
     ----------
     store : store.Store
     space : str
-        ``classical17``, ``classical`` or an embedder with frames in the store.
+        ``classical17``, ``classical`` or an embedder with frames in the store, or one of them relative
+        to each song (``classical17-role``, :mod:`sectionist.analysis.modeling.roles`).
     method : str
         A key of :data:`sectionist.analysis.modeling.estimators.REGISTRY`.
     k : "auto" or int

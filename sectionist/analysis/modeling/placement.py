@@ -101,7 +101,9 @@ def place_new_sections(store, *, progress: bool = True) -> PlacementReport:
     Every run keeps its fitted sections' rows exactly; rows for the new sections are added to its
     ``clusterings`` part with ``placed = True`` (labels from the run's saved scaler and model, at
     the frame level the mode of the frames' labels; no silhouette or stability, which belong to
-    the fit) and its ``n_placed`` / ``placed_drift`` are updated. Every map likewise gets the new
+    the fit) and its ``n_placed`` / ``placed_drift`` are updated. In a song-relative run
+    (``classical17-role``) a new song's sections are made relative to that song's own sections
+    before its saved model places them. Every map likewise gets the new
     sections' coordinates from its saved projector (``projections.placed``). Runs and maps without
     a usable saved model are left as they are and reported in :attr:`PlacementReport.uncovered`.
     Safe to interrupt: a rerun places what is still missing and repairs the counts.
@@ -137,8 +139,9 @@ def place_new_sections(store, *, progress: bool = True) -> PlacementReport:
                 report.uncovered[run_id] = len(todo)
             else:
                 level = row["level"] if row["level"] != "section" else None
-                try:
-                    data = subset_space(load_space(store, row["space"], level=level), todo)
+                try:  # the run's own rows (a role space: each song relative to its sections in the run)
+                    data = subset_space(load_space(store, row["space"], level=level,
+                                                   central_only=bool(params.get("central_only"))), todo)
                 except StoreError as exc:
                     log.warning("run %s: new sections not placed (%s)", run_id, exc)
                     report.uncovered[run_id] = len(todo)

@@ -12,6 +12,8 @@ import pandas as pd
 from sectionist.store.schema import CLUSTERINGS, CLUSTERS, EXPLANATIONS, RUNS
 
 from sectionist.analysis.modeling.explain import Explanation
+from sectionist.analysis.modeling.purity import song_purity
+from sectionist.analysis.modeling.roles import is_song_relative
 from sectionist.analysis.modeling.runs import RunResult
 from sectionist.analysis.modeling.scores import Stability
 from sectionist.analysis.modeling.specs import versioned_run_id
@@ -79,13 +81,17 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
     ts = truth if truth is not None else {"ari": np.nan, "nmi": np.nan, "n": 0}
     stab_rate = stability.rate if stability is not None else np.full(n_sec, np.nan)
     stab_ari = stability.ari if stability is not None else float("nan")
+    purity, run_purity = song_purity(labels, result.song_ids)
+    purity = purity.set_index("cluster")
 
     cluster_rows = []
     for c in sorted(set(labels.tolist())):
         members = np.flatnonzero(labels == c)
         ids = result.section_ids[members]
         row = {"run_id": run_id, "cluster": int(c), "size": int(len(members)),
-               "n_songs": int(len(set(result.song_ids[members])))}
+               "n_songs": int(len(set(result.song_ids[members]))),
+               "song_purity": float(purity.at[int(c), "song_purity"]),
+               "songs_effective": float(purity.at[int(c), "songs_effective"])}
         if c >= 0:
             row["centroid"] = json_text(dict(zip(result.columns, result.centroids[c].tolist())))
             order = np.argsort(result.distance[members], kind="stable")
@@ -137,11 +143,13 @@ def run_rows(result: RunResult, *, stability: Stability | None = None, explanati
         "n_sections": int(n_sec), "n_clusters": n_clusters,
         "curves": json_text(result.curves),
         "created_at": created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "label": f"{spec.method} ({k_label}) on {spec.space}" + (f", {spec.level}" if spec.level != "section" else ""),
+        "label": f"{spec.method} ({k_label}) on {spec.space}" + (f", {spec.level}" if spec.level != "section" else "")
+        + (", relative to each song" if is_song_relative(spec.space) else ""),
         "seconds": round(seconds, 3),
         "lineage": lineage, "version": int(version), "model_key": model_key,
         "n_placed": 0, "placed_drift": float("nan"),
         "k_rule": result.k_rule, "k_min": result.k_min, "k_max": result.k_max, "k_at_edge": bool(result.k_at_edge),
+        **run_purity,
     }
     shap_df = None
     if explanation is not None:
