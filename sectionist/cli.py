@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis.sections import soundtracks
     from sectionist.analysis.embeddings import cli as embeddings_cli
     from sectionist.dashboard import cli as serve_cli
-    from sectionist.dashboard.judging import cli as judgements_cli, runs_cli
+    from sectionist.dashboard.judging import cli as judgements_cli, export_names, runs_cli
     from sectionist.dashboard.auth import users_cli
     from sectionist.dashboard.migrations import cli as db_cli
 
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cli.register_cli(sub, options)
     modeling_commands.register_cli(sub, options)
     refit.register_cli(sub, options)
-    export_commands.register_cli(sub, options)
+    export_commands.register_cli(sub, options, cluster_names=export_names.command_names)
     corpus_commands.register_cli(sub, options)
     evaluate.register_cli(sub, options)
     segment_commands.register_cli(sub, options)

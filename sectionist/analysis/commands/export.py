@@ -10,8 +10,14 @@ from sectionist.analysis.export.files import KINDS, export_files, write_files
 from sectionist.analysis.export.locations import LOCATIONS
 
 
-def register_cli(subparsers, options) -> None:
-    """Add ``sectionist export``."""
+def register_cli(subparsers, options, *, cluster_names=None) -> None:
+    """Add ``sectionist export``.
+
+    ``cluster_names``: a function of the parsed options that returns a reader of the experts'
+    cluster names (``reader(store, run_ids)`` → ``(names, named_in)``, see
+    :func:`sectionist.analysis.export.data.gather`) or None; the command line passes the
+    dashboard's (the analysis layer reads no database).
+    """
     import argparse
     import textwrap
 
@@ -45,10 +51,18 @@ def register_cli(subparsers, options) -> None:
     p.add_argument("--space", default=None, help="projector: the space whose vectors to write")
     p.add_argument("--paths", choices=LOCATIONS, default="absolute",
                    help="how reaper/xspf name the original files: absolute (default), relative (to the output "
-                   "folder), name (file name only), url (xspf: the app's section URLs; needs --base-url)")
+                   "folder), corpus (relative to the folder that holds every song of the store: put the file "
+                   "in the top folder of a copy of the corpus), name (file name only), url (xspf: the app's "
+                   "section URLs, which need a login; needs --base-url)")
     p.add_argument("--base-url", default=None, help="the app's address for --paths url (e.g. https://host)")
+    if cluster_names is not None:
+        g = p.add_argument_group("cluster names (the experts' names of clusters, from the app's database)")
+        g.add_argument("--db", metavar="URL", default=None,
+                       help="read them from this database (sqlite:///FILE or postgresql://…) [default: the store's "
+                       "database, STORE/sectionist.sqlite, when it exists; else every cluster is 'cluster N']")
+        g.add_argument("--no-names", action="store_true", help="label every cluster 'cluster N'")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="output file, folder or .zip")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=cmd_export, cluster_names=cluster_names)
 
 
 def cmd_export(args) -> int:
@@ -60,8 +74,10 @@ def cmd_export(args) -> int:
     if args.kind == "projector" and not args.space:
         raise ParameterError("projector export needs --space (a feature set or an embedder of the store)")
     vectors = space_vectors(store, args.space) if args.kind == "projector" else None
+    reader = getattr(args, "cluster_names", None)
+    names = reader(args) if reader is not None else None
     data = gather(store, runs=args.run, scheme=args.scheme, songs=args.songs, selection=selection,
-                  cluster=args.cluster, queue=args.queue)
+                  cluster=args.cluster, queue=args.queue, names=names)
     out = Path(args.output)
     out_dir = out if (out.is_dir() or out.suffix == "") else out.parent
     files = export_files(args.kind, data, location=args.paths, out_dir=out_dir, base_url=args.base_url,

@@ -14,7 +14,8 @@ import pandas as pd
 from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SEGMENTS, SONGS, section_level
 
 from sectionist.analysis.errors import InputError, ParameterError, StoreError
-from sectionist.analysis.export.names import check_known, cluster_name
+from sectionist.analysis.export.locations import corpus_root
+from sectionist.analysis.export.names import check_known, clean_names, cluster_labels, cluster_name
 
 #: Playlist queues of a cluster (the ``clusters`` table's section lists).
 QUEUES = ("prototypes", "borderline")
@@ -41,6 +42,16 @@ class ExportData:
     structure : pd.DataFrame
         The ``merged`` rows of the ``segments`` table for these songs (empty if none): REAPER gets a
         pre-merge and a post-merge track from them.
+    names : dict
+        Run id → ``{cluster: name}``: the names experts gave the clusters of that run version (none:
+        every cluster is ``cluster N``). The analysis layer never reads them: the caller passes them
+        (the app from its database, ``sectionist export --db``).
+    named_in : dict
+        Run id → ``{cluster: run id}``: the run version whose experts gave a name, where it is not
+        that run itself (a name carried over from an older version of the lineage).
+    corpus_root : str or None
+        The deepest folder (or URI prefix) holding every song of the store: ``corpus`` locations are
+        relative to it (:func:`corpus_root`).
     """
 
     sections: pd.DataFrame
@@ -48,6 +59,9 @@ class ExportData:
     labels: pd.DataFrame
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     structure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    names: dict = field(default_factory=dict)
+    named_in: dict = field(default_factory=dict)
+    corpus_root: str | None = None
 
     @property
     def run_ids(self) -> list[str]:
@@ -69,6 +83,30 @@ class ExportData:
             r = self.runs.loc[source]
             return f"{source} · {r.get('method', '?')} on {r.get('space', '?')}"
         return source
+
+    def cluster_labels(self, run_id: str) -> dict[int, str]:
+        """cluster → its label in run ``run_id``: the experts' name (:attr:`names`), else ``cluster N``
+        or ``noise``; distinct within the run (:func:`~sectionist.analysis.export.names.cluster_labels`)."""
+        cache = self.__dict__.setdefault("_label_cache", {})
+        if run_id not in cache:
+            lab = self.labels[run_id].dropna().unique() if run_id in self.labels else []
+            cache[run_id] = cluster_labels(lab, self.names.get(run_id))
+        return cache[run_id]
+
+    def cluster_name_of(self, run_id: str, cluster) -> str | None:
+        """The experts' name of one cluster of ``run_id`` (on one line), or None when it has none."""
+        if cluster is None or pd.isna(cluster):
+            return None
+        return clean_names(self.names.get(run_id)).get(int(cluster))
+
+    def run_version(self, run_id: str) -> tuple[str, int | None]:
+        """``(lineage, version)`` of a run (from :attr:`runs`; the run id and None when unknown)."""
+        if run_id in self.runs.index and "version" in self.runs.columns:
+            row = self.runs.loc[run_id]
+            version = row.get("version")
+            lineage = row.get("lineage") if isinstance(row.get("lineage"), str) else run_id
+            return lineage, int(version) if version is not None and pd.notna(version) else None
+        return run_id, None
 
     def segments(self, song_id: str, source: str) -> pd.DataFrame:
         """One song's segments by ``source``: ``section_id, start_s, end_s, label, cluster`` by start.
@@ -94,7 +132,8 @@ class ExportData:
             lab = cache["labels"][source][rows]
             keep = np.isfinite(lab) & (np.nan_to_num(lab, nan=-2) >= -1)
             rows, cluster = rows[keep], lab[keep]
-            label = [cluster_name(c) for c in cluster]
+            names = self.cluster_labels(source)
+            label = [names.get(int(c), cluster_name(c)) for c in cluster]
         rows_order = np.argsort(cache["cols"]["start_s"][rows], kind="stable")
         rows = rows[rows_order]
         return pd.DataFrame({"section_id": cache["cols"]["section_id"][rows],
@@ -105,7 +144,7 @@ class ExportData:
 
 
 def build(sections: pd.DataFrame, songs: pd.DataFrame, labels: dict, runs: pd.DataFrame | None = None, *,
-          scheme=None, song_ids=None, section_ids=None) -> ExportData:
+          scheme=None, song_ids=None, section_ids=None, names=None, named_in=None) -> ExportData:
     """An :class:`ExportData` from frames already read (pure; :func:`gather` reads them from a store).
 
     Parameters
@@ -124,6 +163,9 @@ def build(sections: pd.DataFrame, songs: pd.DataFrame, labels: dict, runs: pd.Da
         Keep only these songs (ids or exact titles).
     section_ids : list of str, optional
         Keep only these sections (a selection or a queue), in this order.
+    names, named_in : dict, optional
+        Run id → ``{cluster: name}`` given by experts, and → ``{cluster: run id}`` where a name was
+        given in another version (:class:`ExportData`).
 
     Raises
     ------
@@ -131,6 +173,7 @@ def build(sections: pd.DataFrame, songs: pd.DataFrame, labels: dict, runs: pd.Da
         An unknown scheme, song or section, listing the valid ones.
     """
     songs = songs.set_index("song_id") if "song_id" in songs.columns else songs
+    root = corpus_root(songs["uri"]) if "uri" in songs.columns else None  # of every song, not only these
     secs = sections.copy()
     if scheme is not None:
         wanted = [scheme] if isinstance(scheme, str) else list(scheme)
@@ -160,7 +203,8 @@ def build(sections: pd.DataFrame, songs: pd.DataFrame, labels: dict, runs: pd.Da
     lab = pd.DataFrame({rid: pd.array(pd.Series(s).reindex(secs["section_id"]).to_numpy(), dtype="Int64")
                         for rid, s in labels.items()}, index=secs.index)
     runs = pd.DataFrame() if runs is None else (runs.set_index("run_id") if "run_id" in runs.columns else runs)
-    return ExportData(secs, song_rows, lab, runs)
+    return ExportData(secs, song_rows, lab, runs, names={r: dict(n) for r, n in (names or {}).items() if r in lab},
+                      named_in={r: dict(n) for r, n in (named_in or {}).items() if r in lab}, corpus_root=root)
 
 
 def read_selection(path) -> list[str]:
@@ -194,7 +238,8 @@ def queue_sections(store, run_id: str, cluster: int, queue: str) -> list[str]:
     return [str(s) for s in (ids if ids is not None else [])]
 
 
-def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster=None, queue=None) -> ExportData:
+def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster=None, queue=None,
+           names=None, named_in=None) -> ExportData:
     """Read what an export needs from ``store`` and select it (:func:`build`).
 
     Parameters
@@ -210,6 +255,9 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
         Keep the sections of this cluster of the (single) run.
     queue : {"prototypes", "borderline"}, optional
         With ``cluster``: keep only that queue of the cluster, in its order.
+    names, named_in : dict or callable, optional
+        The experts' cluster names (see :func:`build`), or a function ``names(store, run_ids)`` of the
+        runs chosen that returns ``(names, named_in)`` (the command line reads them from a database).
 
     Raises
     ------
@@ -242,7 +290,10 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
                    else list(lab.index[lab.to_numpy() == int(cluster)]))
         selection = members if selection is None else [s for s in members if s in set(selection)]
     runs_info = run_table.set_index("run_id").loc[run_ids] if run_ids else None
-    data = build(sections, song_table, labels, runs_info, scheme=scheme, song_ids=songs, section_ids=selection)
+    if callable(names):
+        names, named_in = names(store, run_ids)
+    data = build(sections, song_table, labels, runs_info, scheme=scheme, song_ids=songs, section_ids=selection,
+                 names=names, named_in=named_in)
     parts = [SEGMENTS.part(scheme="merged", song_id=sid) for sid in data.songs.index]
     parts = [p for p in parts if store.has_part(SEGMENTS, p)]
     if parts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from sectionist.store.fileio import atomic_write
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.export.data import ExportData
-from sectionist.analysis.export.labelfiles import audacity_labels, jams_text, mirex_lab, song_files
+from sectionist.analysis.export.labelfiles import audacity_labels, jams_sandbox, jams_text, mirex_lab, song_files
 from sectionist.analysis.export.locations import LOCATIONS
 from sectionist.analysis.export.names import check_known, cluster_color, cluster_name, file_stem
 from sectionist.analysis.export.playlist import xspf_files
@@ -37,7 +38,8 @@ KINDS: dict[str, tuple[str, str]] = {
 
 
 def export_files(kind: str, data: ExportData, *, location: str = "absolute", out_dir=None, base_url=None,
-                 vectors=None, title: str = "sectionist", colors=cluster_color) -> dict:
+                 vectors=None, title: str = "sectionist", colors=cluster_color, names=None,
+                 token: str | None = None) -> dict:
     """The files of one export, by name (bytes), from :class:`ExportData`.
 
     Parameters
@@ -45,7 +47,7 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
     kind : str
         One of :data:`KINDS`.
     data : ExportData
-    location : {"absolute", "relative", "name", "url"}
+    location : {"absolute", "relative", "corpus", "name", "url"}
         How ``reaper`` and ``xspf`` name the originals (see :mod:`sectionist.analysis.export`); ``url`` is ``xspf`` only.
     out_dir : path, optional
         The folder the files go to (for ``relative``).
@@ -57,6 +59,11 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
         Playlist title.
     colors : callable
         Cluster → ``#rrggbb`` (the app passes its own palette).
+    names : dict, optional
+        Run id → ``{cluster: name}``: the experts' names, in place of ``data.names``. Every kind
+        labels a named cluster by its name (escaped for the format), else ``cluster N``.
+    token : str, optional
+        ``xspf`` with ``url``: a playlist link's signed token, added to every section URL.
 
     Raises
     ------
@@ -67,10 +74,12 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
     check_known("location", [location], LOCATIONS)
     if location == "url" and kind != "xspf":
         raise ParameterError(f"location 'url' is for xspf playlists only, not {kind}")
+    if names is not None:
+        data = replace(data, names={r: dict(n) for r, n in names.items() if r in data.labels})
     if kind == "reaper":
         return reaper_files(data, location, out_dir, colors)
     if kind == "xspf":
-        return xspf_files(data, location, out_dir, base_url, title)
+        return xspf_files(data, location, out_dir, base_url, title, token)
     if kind == "audacity":
         return song_files(data, "txt", lambda seg, song, src: audacity_labels(seg))
     if kind == "lab":
@@ -78,7 +87,7 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
     if kind == "jams":
         return song_files(data, "jams", lambda seg, song, src: jams_text(
             seg, duration=float(song.get("duration_s") or 0.0), title=song["title"], annotator=src,
-            description=data.source_name(src)))
+            description=data.source_name(src), sandbox=jams_sandbox(data, src)))
     if kind == "projector":
         if vectors is None:
             raise ParameterError("projector export needs a space (--space)")
@@ -90,7 +99,8 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
                              "song_id": secs["song_id"].to_numpy(),
                              "time": [f"{s:.2f}-{e:.2f}" for s, e in zip(secs["start_s"], secs["end_s"])]})
         for rid in data.run_ids:
-            meta[rid] = [cluster_name(c) for c in data.labels[rid][keep]]
+            labels = data.cluster_labels(rid)
+            meta[rid] = [labels.get(int(c), cluster_name(c)) if pd.notna(c) else "" for c in data.labels[rid][keep]]
         vec, md = projector_tsvs(np.asarray(X)[pos[keep]], meta)
         return {"vectors.tsv": vec.encode("utf-8"), "metadata.tsv": md.encode("utf-8")}
     table = labels_table(data)

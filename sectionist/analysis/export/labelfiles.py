@@ -38,7 +38,7 @@ def mirex_lab(segments: pd.DataFrame) -> str:
 
 
 def jams_text(segments: pd.DataFrame, *, duration: float, title: str = "", annotator: str = "",
-              description: str = "", namespace: str = "segment_open") -> str:
+              description: str = "", namespace: str = "segment_open", sandbox: dict | None = None) -> str:
     """A JAMS document of one song's segments, validated against the JAMS schema.
 
     Parameters
@@ -52,6 +52,9 @@ def jams_text(segments: pd.DataFrame, *, duration: float, title: str = "", annot
         ``annotation_metadata.data_source``.
     namespace : str
         A JAMS segment namespace (``segment_open``: free labels).
+    sandbox : dict, optional
+        JSON-able data kept in the annotation's ``sandbox`` under ``"sectionist"`` (the run, its
+        version and each label's cluster: :func:`jams_sandbox`).
 
     Returns
     -------
@@ -73,6 +76,8 @@ def jams_text(segments: pd.DataFrame, *, duration: float, title: str = "", annot
     ann.annotation_metadata.annotator.name = one_line(annotator)
     ann.annotation_metadata.data_source = one_line(description)
     ann.annotation_metadata.annotation_tools = "sectionist"
+    if sandbox:
+        ann.sandbox.update(sectionist=sandbox)
     for s, e, lab in zip(segments["start_s"], segments["end_s"], segments["label"]):
         ann.append(time=float(s), duration=float(e - s), value=one_line(lab), confidence=None)
     jam.annotations.append(ann)
@@ -81,6 +86,22 @@ def jams_text(segments: pd.DataFrame, *, duration: float, title: str = "", annot
     except jams.SchemaError as exc:
         raise InputError(f"JAMS of {title!r} ({annotator}) does not validate: {exc}") from None
     return jam.dumps(indent=1)
+
+
+def jams_sandbox(data: ExportData, source: str) -> dict | None:
+    """What a run's JAMS annotation keeps besides its labels: the run id, its lineage and version,
+    and one entry per cluster: ``{"label", "cluster", "name", "named_in"}`` (``name``: the experts'
+    name or None; ``named_in``: the run version it was given in). None for a scheme's sections."""
+    if source.startswith(SCHEME_PREFIX):
+        return None
+    lineage, version = data.run_version(source)
+    named_in = data.named_in.get(source, {})
+    clusters = []
+    for c, label in data.cluster_labels(source).items():
+        name = data.cluster_name_of(source, c)
+        clusters.append({"label": label, "cluster": int(c), "name": name,
+                         "named_in": (named_in.get(c, source) if name else None)})
+    return {"run_id": source, "lineage": lineage, "version": version, "clusters": clusters}
 
 
 def song_files(data: ExportData, ext: str, write) -> dict:

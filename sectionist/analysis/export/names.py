@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pandas as pd
 
@@ -19,6 +20,42 @@ def cluster_name(label) -> str:
     if label is None or pd.isna(label) or int(label) < -1:
         return ""
     return "noise" if int(label) == -1 else f"cluster {int(label)}"
+
+
+def clean_names(names) -> dict[int, str]:
+    """``{cluster: name}`` with each name on one line (:func:`one_line`) and empty names left out
+    (an empty name means the default one)."""
+    out = {}
+    for c, n in (names or {}).items():
+        text = one_line(n)
+        if text:
+            out[int(c)] = text
+    return out
+
+
+def cluster_labels(clusters, names=None) -> dict[int, str]:
+    """The label of each cluster in an export: its expert name, else :func:`cluster_name`.
+
+    Parameters
+    ----------
+    clusters : iterable of int
+        The clusters (−1: noise) the run gives the exported sections; missing values are skipped.
+    names : dict, optional
+        ``{cluster: name}``: the names experts gave clusters of this run version.
+
+    Returns
+    -------
+    dict
+        cluster → label, for every cluster of ``clusters`` and ``names``. Labels are distinct: a name
+        that two clusters would share (two experts' names alike, or a name such as ``"cluster 2"``
+        given to another cluster) is followed by its cluster, ``"Intro (cluster 4)"``.
+    """
+    named = clean_names(names)
+    known = {int(c) for c in clusters if c is not None and not pd.isna(c) and int(c) >= -1}
+    out = {c: named.get(c) or cluster_name(c) for c in sorted(known | set(named))}
+    shared = Counter(out.values())
+    return {c: f"{label} ({cluster_name(c)})" if shared[label] > 1 and c in named else label
+            for c, label in out.items()}
 
 
 def cluster_color(label) -> str:

@@ -80,8 +80,9 @@ def reaper_project(tracks: list, *, markers=(), timestamp: int = 0) -> str:
 
 
 def reaper_files(data: ExportData, location: str, out_dir, colors) -> dict:
-    """``{"project.rpp": bytes}``: songs one after another, a track per label source, then the
-    ``merged`` scheme's pre- and post-merge tracks."""
+    """``{"project.rpp": bytes}``: songs one after another, a track per label source (a run's items
+    named by their cluster's label: the experts' name where it has one, :meth:`ExportData.cluster_labels`),
+    then the ``merged`` scheme's pre- and post-merge tracks."""
     offsets, markers, t = {}, [], 0.0
     last_end = data.sections.groupby("song_id")["end_s"].max()
     for sid in data.songs.index:
@@ -90,7 +91,8 @@ def reaper_files(data: ExportData, location: str, out_dir, colors) -> dict:
         offsets[sid] = t
         markers.append((t, data.songs.loc[sid, "title"]))
         t += length + SONG_GAP_S
-    files = {sid: song_location(data.songs.loc[sid, "uri"], location, out_dir=out_dir) for sid in data.songs.index}
+    files = {sid: song_location(data.songs.loc[sid, "uri"], location, out_dir=out_dir, root=data.corpus_root)
+             for sid in data.songs.index}
     tracks = []
     for src in data.sources():
         rows = []

@@ -37,11 +37,24 @@ def projector_tsvs(vectors: np.ndarray, metadata: pd.DataFrame) -> tuple[str, st
     return vec, "\n".join(lines) + "\n"
 
 
-def labels_table(data: ExportData) -> pd.DataFrame:
-    """The sections with their labels across runs (the study's comparison table), one column per run.
+#: The column beside a run's cluster column that holds the cluster's name: ``{run_id}{NAME_SUFFIX}``.
+NAME_SUFFIX = ":cluster_name"
 
-    Columns: ``section_id, song_id, title, scheme, index, start_s, end_s`` then each run id (its
-    cluster: −1 noise, missing: not labelled).
+
+def labels_table(data: ExportData) -> pd.DataFrame:
+    """The sections with their labels across runs (the study's comparison table), two columns per run.
+
+    Columns: ``section_id, song_id, title, scheme, index, start_s, end_s``, then for each run id
+    its cluster (−1 noise, missing: not labelled) and, next to it, ``{run_id}:cluster_name``: the
+    cluster's label (the experts' name where it has one, else ``cluster N`` / ``noise``; empty where
+    the run did not label the section).
     """
     base = data.sections[["section_id", "song_id", "title", "scheme", "index", "start_s", "end_s"]].reset_index(drop=True)
-    return pd.concat([base, data.labels.reset_index(drop=True)], axis=1)
+    cols = {}
+    for rid in data.run_ids:
+        lab = data.labels[rid].reset_index(drop=True)
+        names = data.cluster_labels(rid)
+        cols[rid] = lab
+        cols[rid + NAME_SUFFIX] = pd.Series([names.get(int(c), "") if pd.notna(c) else "" for c in lab],
+                                            dtype=object)
+    return pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
