@@ -26,7 +26,7 @@ Environment variables (:data:`ENVIRONMENT` lists them with their meaning)
     ``SECTIONIST_DATA_DIR`` (else ``$XDG_DATA_HOME/sectionist``), ``SECTIONIST_S3_ENDPOINT``,
     ``SECTIONIST_S3_CACHE_DIR`` (else ``$XDG_CACHE_HOME/sectionist/s3``), ``SECTIONIST_S3_CACHE_MB``
     (``0``: no cache), ``SECTIONIST_S3_CACHE_TTL``, ``SECTIONIST_MODEL_DIR``,
-    ``SECTIONIST_BEHIND_PROXY``, ``SECTIONIST_SECURE_COOKIES``. The S3 region and credentials come
+    ``SECTIONIST_BEHIND_PROXY``, ``SECTIONIST_SECURE_COOKIES``, ``SECTIONIST_PLAYLIST_TTL``. The S3 region and credentials come
     from the standard AWS chain (``AWS_REGION``, ``~/.aws``, instance role) unless ``--s3-region``.
 
 This module is a leaf: it imports nothing of the project.
@@ -56,7 +56,12 @@ ENVIRONMENT: dict[str, str] = {
     "SECTIONIST_MODEL_DIR": "local model cache (pretrained embedding weights)",
     "SECTIONIST_BEHIND_PROXY": "trust one proxy's X-Forwarded-* headers (1/true/yes/on)",
     "SECTIONIST_SECURE_COOKIES": "always mark cookies Secure (1/true/yes/on)",
+    "SECTIONIST_PLAYLIST_TTL": "how long a downloaded playlist's links play: seconds, or 30m, 12h, 7d (default 7d)",
 }
+
+#: How long a playlist link plays by default (seconds): 7 days.
+PLAYLIST_TTL = 7 * 24 * 3600.0
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -145,6 +150,22 @@ def _number(name: str, value: str | None) -> float | None:
     return out
 
 
+def parse_duration(name: str, value: str | None) -> float | None:
+    """A duration: seconds (``3600``), or a number with ``s``, ``m``, ``h`` or ``d`` (``7d``); None when
+    unset or empty. Must be more than 0."""
+    if value is None or value.strip() == "":
+        return None
+    v = value.strip().lower()
+    scale = _DURATION_UNITS.get(v[-1], 1)
+    try:
+        out = float(v[:-1] if v[-1] in _DURATION_UNITS else v) * scale
+    except ValueError:
+        out = math.nan
+    if not math.isfinite(out) or out <= 0:
+        raise SettingsError(f"{name}={value!r}: say a duration of more than 0: seconds, or 30m, 12h, 7d")
+    return out
+
+
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     return environ.get(name) or None
 
@@ -175,6 +196,8 @@ class Settings:
         The model cache (None: the embedders' default, ``~/.cache/sectionist/models``).
     behind_proxy, secure_cookies : bool
         Web app: trust one proxy's ``X-Forwarded-*`` headers; always mark cookies Secure.
+    playlist_ttl : float
+        Web app: seconds a downloaded playlist's links play (:data:`PLAYLIST_TTL`).
     """
 
     store: str | None = None
@@ -191,6 +214,7 @@ class Settings:
     model_dir: Path | None = None
     behind_proxy: bool = False
     secure_cookies: bool = False
+    playlist_ttl: float = PLAYLIST_TTL
 
     # ---- building -------------------------------------------------------------------------------
     @classmethod
@@ -220,6 +244,7 @@ class Settings:
             model_dir=Path(model_dir).expanduser() if model_dir else None,
             behind_proxy=bool(parse_flag("SECTIONIST_BEHIND_PROXY", env.get("SECTIONIST_BEHIND_PROXY"))),
             secure_cookies=bool(parse_flag("SECTIONIST_SECURE_COOKIES", env.get("SECTIONIST_SECURE_COOKIES"))),
+            playlist_ttl=parse_duration("SECTIONIST_PLAYLIST_TTL", env.get("SECTIONIST_PLAYLIST_TTL")) or PLAYLIST_TTL,
         )
 
     @classmethod

@@ -86,6 +86,10 @@ CASES = [
     ("proxy empty", {}, {"SECTIONIST_BEHIND_PROXY": ""}, "behind_proxy", False),
     ("cookies default", {}, {}, "secure_cookies", False),
     ("cookies on", {}, {"SECTIONIST_SECURE_COOKIES": "TRUE"}, "secure_cookies", True),
+    # how long a downloaded playlist's links play
+    ("playlist links default: 7 days", {}, {}, "playlist_ttl", 7 * 86400.0),
+    ("playlist links in hours", {}, {"SECTIONIST_PLAYLIST_TTL": "12h"}, "playlist_ttl", 12 * 3600.0),
+    ("playlist links in seconds", {}, {"SECTIONIST_PLAYLIST_TTL": "90"}, "playlist_ttl", 90.0),
 ]
 
 
@@ -101,6 +105,8 @@ def test_precedence(options, environ, attr, expected):
     ({"SECTIONIST_S3_CACHE_MB": "lots"}, "SECTIONIST_S3_CACHE_MB"),
     ({"SECTIONIST_S3_CACHE_TTL": "-1"}, "SECTIONIST_S3_CACHE_TTL"),
     ({"SECTIONIST_BEHIND_PROXY": "maybe"}, "SECTIONIST_BEHIND_PROXY"),
+    ({"SECTIONIST_PLAYLIST_TTL": "0"}, "SECTIONIST_PLAYLIST_TTL"),
+    ({"SECTIONIST_PLAYLIST_TTL": "a week"}, "SECTIONIST_PLAYLIST_TTL"),
 ])
 def test_bad_values_are_reported(environ, match):
     with pytest.raises(SettingsError, match=match):
