@@ -11,6 +11,7 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+ldconfig -p | grep libopenmpt.so.0 >/dev/null || need+=(libopenmpt0)  # not grep -q: pipefail and SIGPIPE
 command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)

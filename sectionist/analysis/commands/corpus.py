@@ -3,6 +3,8 @@ sources (:data:`SOURCES`).
 
 - ``composed`` (default): songs composed as MIDI and rendered with FluidSynth
   (:mod:`sectionist.analysis.corpus.devcorpus`).
+- ``tracker``: real tracker modules from Debian packages (or a folder) rendered with libopenmpt, the
+  truth read from their order lists (:mod:`sectionist.analysis.corpus.tracker`).
 
 A source is a :class:`Source` in :data:`SOURCES`: its help line, a function adding its options to
 its own argument group, and a function running it from the parsed arguments. ``--source`` takes its
@@ -16,7 +18,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sectionist.analysis.corpus.debpkg import DEFAULT_CACHE
 from sectionist.analysis.corpus.devcorpus import DEFAULT_SECONDS_RANGE, DEFAULT_SOUNDFONT, make_dev_corpus
+from sectionist.analysis.corpus.tracker import DEFAULT_PACKAGES, SAME_PART_MIN
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,56 @@ def run_composed(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# tracker: libopenmpt
+
+
+def tracker_options(g) -> None:
+    """Options of ``--source tracker``."""
+    g.add_argument("--packages", nargs="+", metavar="PKG", default=list(DEFAULT_PACKAGES),
+                   help="Debian packages whose tracker modules are rendered (fetched with apt-get download)")
+    g.add_argument("--modules", metavar="DIR", default=None,
+                   help="render the module files under DIR (recursively) instead of packages")
+    g.add_argument("--cache", default=DEFAULT_CACHE, help="folder keeping the downloaded .deb files")
+    g.add_argument("--max-seconds", type=float, default=360.0, help="cut longer pieces here")
+    g.add_argument("--min-seconds", type=float, default=30.0, help="drop shorter pieces")
+
+
+def run_tracker(args) -> int:
+    """``--source tracker``: render the modules and print what was written, dropped and why."""
+    import sys
+    import time
+
+    from sectionist.analysis.corpus.tracker import make_tracker_corpus
+
+    t0 = time.perf_counter()
+    rep = make_tracker_corpus(args.dir, packages=args.packages, modules_dir=args.modules, cache=args.cache,
+                              sample_rate=args.sample_rate, max_seconds=args.max_seconds,
+                              min_seconds=args.min_seconds, progress=not args.quiet)
+    took = time.perf_counter() - t0
+    for pkg, info in rep.packages.items():
+        if "error" in info:
+            print(f"package {pkg} skipped: {info['error']}", file=sys.stderr)
+    for f in rep.failed:
+        print(f"module skipped: {f['reason']}", file=sys.stderr)
+    for d in rep.dropped:
+        print(f"dropped {d['piece']} subsong {d['subsong']}: {d['reason']}", file=sys.stderr)
+    for p in rep.pieces:
+        if p["cut"]:
+            print(f"cut {p['name']} at {args.max_seconds:g} s", file=sys.stderr)
+    total = sum(p["duration_s"] for p in rep.pieces)
+    for pkg, info in rep.packages.items():
+        mine = [p for p in rep.pieces if p["source"] == f"tracker:{pkg}"]
+        if "error" not in info:
+            print(f"  {pkg}: {len(mine)} pieces of {info['modules']} modules, "
+                  f"{sum(p['duration_s'] for p in mine) / 60:.1f} min, licence {info['licence']}")
+    splits = {s: sum(p["split"] == s for p in rep.pieces) for s in ("tune", "held")}
+    print(f"wrote {len(rep.pieces)} pieces ({total / 60:.1f} min of audio, {total / max(took, 1e-9):.0f}× real time; "
+          f"tune {splits['tune']}, held {splits['held']}; {len(rep.dropped)} dropped, {len(rep.failed)} unreadable) "
+          f"with truth (.json, .lab) to {args.dir}/tune and {args.dir}/held, listed in {args.dir}/corpus.json")
+    return 0
+
+
 #: The sources of ``sectionist dev-corpus --source``, by name; the first is the default.
 SOURCES: dict[str, Source] = {
     "composed": Source(
@@ -75,6 +129,13 @@ SOURCES: dict[str, Source] = {
         "last-chorus modulation) rendered with FluidSynth, the .mid kept beside; same seed, same files; needs the "
         "Debian packages fluidsynth and fluid-soundfont-gm",
         add_options=composed_options, run=run_composed),
+    "tracker": Source(
+        help="real tracker modules (.mod .xm .s3m .it …) from Debian packages of game music, or from --modules DIR, "
+        "rendered with libopenmpt (Debian package libopenmpt0); the truth is the order list as it plays: a "
+        "boundary where the playing pattern changes, patterns with the same rows and at least "
+        f"{SAME_PART_MIN:.0%} of their used cells identical are one part (A, B, …); pieces split by a hash of "
+        "their id into DIR/tune and DIR/held",
+        add_options=tracker_options, run=run_tracker),
 }
 
 
@@ -87,7 +148,8 @@ def register_cli(sub, options) -> None:
         + "; ".join(f"'{name}': {s.help}" for name, s in SOURCES.items())
         + ".",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="example: sectionist dev-corpus /tmp/devcorpus --songs 24 --seed 0",
+        epilog="examples: sectionist dev-corpus /tmp/devcorpus --songs 24 --seed 0; "
+        "sectionist dev-corpus /tmp/tracker --source tracker",
     )
     p.add_argument("dir", help="output folder")
     p.add_argument("--source", choices=list(SOURCES), default=next(iter(SOURCES)),
