@@ -141,7 +141,8 @@ def test_edge_is_written_and_info_warns(tmp_path):
 def test_default_models_include_the_reference_k4(tmp_path):
     store = tiny_store(tmp_path / "s", n_groups=3, per_group=12)
     runs = run_default_models(store, embedders=(), progress=False, projections=(("pca", 2),), n_repeats=2)
-    assert runs == ["classical17-kmeans-auto", "classical17-gmm-auto", "classical17-kmeans-k4"]
+    assert runs == ["classical17-kmeans-auto", "classical17-gmm-auto", "classical17-kmeans-k4",
+                    "classical17-role-kmeans-auto"]
     table = store.read_table("runs").set_index("run_id")
     assert table.loc["classical17-kmeans-k4", "n_clusters"] == 4
     assert table.loc["classical17-kmeans-k4", "k_rule"] == "fixed"

@@ -190,15 +190,17 @@ def test_default_models_are_idempotent(tmp_path):
     proj = (("pca", 2), ("tsne", 2))
     runs = run_default_models(store, embedders=("toy", "absent"), progress=False, projections=proj, n_repeats=3)
     assert runs == ["classical17-kmeans-auto", "classical17-gmm-auto", "classical17-kmeans-k4",
-                    "toy-kmeans-auto-frames", "toy-kmeans-auto-mean"]
+                    "classical17-role-kmeans-auto", "toy-kmeans-auto-frames", "toy-kmeans-auto-mean"]
     table = store.read_table("runs").set_index("run_id")
     auto = [r for r in runs if r != "classical17-kmeans-k4"]  # the reference K=4 splits one of the 3 groups
     assert (table.loc[auto, "ari_truth"] > 0.9).all()
     parts = {t: store.list_parts(t) for t in store.tables()}
-    assert len(parts["comparisons"]) == 10
+    assert len(parts["comparisons"]) == 15
     timings = store.read_manifest()["timings"]["models"]
     assert set(runs) < set(timings) and timings["total"] >= timings["comparisons"] > 0
-    assert set(parts["projections"]) == {"classical17/pca2", "classical17/tsne2", "toy/pca2", "toy/tsne2"}
+    assert set(parts["projections"]) == {"classical17/pca2", "classical17/tsne2", "classical17-role/pca2",
+                                         "classical17-role/tsne2", "toy/pca2", "toy/tsne2"}
+    assert table.loc[runs, "song_purity"].notna().all() and (table.loc[runs, "clusters_one_song"] >= 0).all()
     labels = store.read_part("clusterings", runs[0])["label"].to_numpy()
     assert run_default_models(store, embedders=("toy",), progress=False, projections=proj, n_repeats=3) == runs
     assert {t: store.list_parts(t) for t in store.tables()} == parts
@@ -237,7 +239,8 @@ def test_errors_name_the_problem(store, tmp_path):
 def test_demo_corpus_default_runs(demo_store):
     """Acceptance: the default runs on the demo corpus, at least one with ARI ≥ 0.6 against the truth."""
     runs = demo_store.read_table("runs").set_index("run_id")
-    expected = {"classical17-kmeans-auto", "classical17-gmm-auto", "classical17-kmeans-k4"}
+    expected = {"classical17-kmeans-auto", "classical17-gmm-auto", "classical17-kmeans-k4",
+                "classical17-role-kmeans-auto"}
     if "musicnn" in set(demo_store.read_table("frames", columns=["embedder"])["embedder"]):
         expected |= {"musicnn-kmeans-auto-frames", "musicnn-kmeans-auto-mean"}
     assert expected <= set(runs.index)
@@ -249,4 +252,8 @@ def test_demo_corpus_default_runs(demo_store):
     for table in ("clusterings", "clusters", "explanations", "centroid_projections"):
         assert set(demo_store.list_parts(table)) >= expected, table
     kinds = set(demo_store.list_parts("projections"))
-    assert {"classical17/pca2", "classical17/pca3", "classical17/tsne2", "classical17/umap2"} <= kinds
+    assert {"classical17/pca2", "classical17/pca3", "classical17/tsne2", "classical17/umap2",
+            "classical17-role/pca2", "classical17-role/umap2"} <= kinds
+    assert runs.loc[sorted(expected), ["song_purity", "songs_effective", "clusters_one_song"]].notna().all().all()
+    # issue #21's acceptance: relative to each song, K-Means finds the kinds of section at least as well
+    assert runs.loc["classical17-role-kmeans-auto", "ari_truth"] >= runs.loc["classical17-kmeans-auto", "ari_truth"]

@@ -33,7 +33,9 @@ def register_cli(subparsers, options) -> None:
     )
     options.store(p)
     p.add_argument("--space", default="classical17",
-                   help="classical17 (the study's 17 features), classical (all features) or an embedder name")
+                   help="classical17 (the study's 17 features), classical (all features) or an embedder name; "
+                   "any of them with -role (each feature a z-score within its song: kinds of section across songs "
+                   "rather than songs, e.g. classical17-role) or -rel (the difference from its song's mean)")
     p.add_argument("--method", default="kmeans", choices=sorted(REGISTRY),
                    help="; ".join(f"{n}: {s.description}" for n, s in sorted(REGISTRY.items())))
     p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default) to choose it by --k-rule")
@@ -85,7 +87,8 @@ def register_cli(subparsers, options) -> None:
         "placed; nothing is refitted)",
         description="What 'sectionist analyze' does at the end: K-Means and GMM on classical17 (K by the "
         "stable-silhouette rule, see 'sectionist cluster --help'), K-Means with the study's K=4 on classical17, K-Means on "
-        "each embedder with frames in the store, projections, explanations and comparisons.",
+        "classical17-role (classical17 relative to each song), K-Means on each embedder with frames in the store, "
+        "projections, explanations and comparisons.",
     )
     options.store(m)
     m.add_argument("--embedders", nargs="*", default=["musicnn"], help="embedders to cluster (default musicnn)")

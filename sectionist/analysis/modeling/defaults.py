@@ -14,7 +14,8 @@ from sectionist.analysis.modeling.marks import centroids_complete, is_marked, ma
 from sectionist.analysis.modeling.placement import place_new_sections
 from sectionist.analysis.modeling.runs import LARGE_ROWS
 from sectionist.analysis.modeling.scores import STABILITY_REPEATS
-from sectionist.analysis.modeling.spaces import embedders_in_store, feature_spaces, space_section_matrix
+from sectionist.analysis.modeling.roles import song_relative_space
+from sectionist.analysis.modeling.spaces import default_level, embedders_in_store, space_section_matrix
 from sectionist.analysis.modeling.specs import make_run_id
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,13 @@ REFERENCE_K = 4
 
 def default_run_specs(store, embedders=("musicnn",)) -> list[dict]:
     """The runs ``sectionist analyze`` makes: K-Means and GMM on classical17 with K chosen by the K rule,
-    K-Means on classical17 with the reference study's K = 4 (``classical17-kmeans-k4``), and K-Means on
-    each embedder with frames in the store (frame level with mode aggregation, and on section means)."""
+    K-Means on classical17 with the reference study's K = 4 (``classical17-kmeans-k4``), K-Means on
+    classical17 relative to each song (``classical17-role-kmeans-auto``: kinds of section across songs
+    rather than songs, :mod:`sectionist.analysis.modeling.roles`), and K-Means on each embedder with frames
+    in the store (frame level with mode aggregation, and on section means)."""
     specs = [dict(space="classical17", method="kmeans"), dict(space="classical17", method="gmm"),
-             dict(space="classical17", method="kmeans", k=REFERENCE_K)]
+             dict(space="classical17", method="kmeans", k=REFERENCE_K),
+             dict(space=song_relative_space("classical17"), method="kmeans")]
     have = set(embedders_in_store(store))
     for emb in embedders:
         if emb in have:
@@ -42,7 +46,7 @@ def default_run_specs(store, embedders=("musicnn",)) -> list[dict]:
 
 def _spec_lineage(spec: dict, seed: int) -> str:
     """The run id (lineage) that :func:`sectionist.analysis.modeling.cluster.cluster_store` gives the options ``spec``."""
-    level = spec.get("level") or ("section" if spec["space"] in feature_spaces() else "frame")
+    level = spec.get("level") or default_level(spec["space"])
     return make_run_id(spec["space"], spec["method"], spec.get("k", "auto"), scaling=spec.get("scaling", "standard"),
                        level=level, seed=seed, central_only=spec.get("central_only", False))
 
