@@ -15,7 +15,7 @@ DEMO_SONGS ?= 12
 DEMO_SECONDS ?= 180
 PORT ?= 8050
 
-.PHONY: demo test test-latest lock venv system models clean bench translations
+.PHONY: demo test test-latest lock venv system models clean bench bench-peers translations
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ bench: $(STAMP) models
 	$(PY) bench/projection.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/worker_memory.py
+
+# The structure bench's peers in a venv of their own (MSAF needs scipy < 1.12): bench/peers/README.md.
+bench-peers:
+	bash bench/peers/setup_msaf.sh
 
 # Extract the app's strings, merge them into the Spanish catalogue and compile it (docs/i18n.md).
 translations: $(STAMP)
