@@ -184,6 +184,22 @@ def test_cut_at_max_seconds(modules, tmp_path):
     assert meta["full_duration_s"] == pytest.approx(36.48, abs=0.01)
 
 
+def test_trailing_silence_is_cut(tmp_path):
+    mods = tmp_path / "m"
+    mods.mkdir()
+    silence = {(0, c): cell(0, 0, 0xC, 0) for c in range(4)}  # C00: every channel's volume to 0
+    (mods / "tail.mod").write_bytes(mod_file([PATTERNS[0], PATTERNS[1], silence], [0, 1, 0, 2]))
+    make_tracker_corpus(tmp_path / "out", modules_dir=mods, min_seconds=20, progress=False)
+    (wav,) = sorted((tmp_path / "out").glob("*/local-tail.wav"))
+    meta = json.loads(wav.with_suffix(".json").read_text())
+    assert [s["label"] for s in meta["sections"]] == ["A", "B", "A"]  # the silent pattern is gone
+    sound = 3 * 64 * ROW_S
+    assert sound + 0.5 <= meta["duration_s"] <= sound + 0.5 + 0.05 + 1e-6  # a 0.5 s margin, 50 ms windows
+    assert meta["trimmed_silence_s"] == pytest.approx(4 * 64 * ROW_S - meta["duration_s"], abs=1e-5)
+    assert meta["sections"][-1]["end"] == meta["duration_s"] and meta["sections"][-1]["rows"] == 64
+    assert sf.info(wav).frames == round(meta["duration_s"] * SR)
+
+
 def test_bad_module_names_its_path(tmp_path):
     p = tmp_path / "x.mod"
     p.write_bytes(b"\0" * 300)

@@ -107,6 +107,10 @@ def run_tracker(args) -> int:
     for p in rep.pieces:
         if p["cut"]:
             print(f"cut {p['name']} at {args.max_seconds:g} s", file=sys.stderr)
+    trimmed = [p["trimmed_silence_s"] for p in rep.pieces if p["trimmed_silence_s"] >= 1.0]
+    if trimmed:
+        print(f"trailing silence cut from {len(trimmed)} pieces ({sum(trimmed):.0f} s; counting cuts of 1 s or more)",
+              file=sys.stderr)
     total = sum(p["duration_s"] for p in rep.pieces)
     for pkg, info in rep.packages.items():
         mine = [p for p in rep.pieces if p["source"] == f"tracker:{pkg}"]

@@ -20,10 +20,13 @@ saying which pattern plays when. Its structure is therefore known exactly:
   speed (ticks per row) and tempo at its start.
 
 A module with several subsongs gives one piece per subsong. Rendering: libopenmpt mono float at the
-corpus rate, played once (repeat count 0, stopping at the song's end), cut at ``max_seconds``,
-peak-normalised to :data:`PEAK_DBFS` and written as 16-bit WAV, so the same module gives
-byte-identical files. Pieces shorter than ``min_seconds``, with a single section or silent are dropped
-with the reason.
+corpus rate, played once (repeat count 0, stopping at the song's end), cut at ``max_seconds``; trailing
+silence goes (:func:`sound_end`: patterns that start in it are left out, the last section keeps a
+:data:`TAIL_MARGIN_S` margin); the audio is peak-normalised to :data:`PEAK_DBFS` and written as 16-bit
+WAV, so the same module gives byte-identical files. Pieces shorter than ``min_seconds``, with a single
+section or silent are dropped with the reason. ``tempo_bpm`` is libopenmpt's estimate on the first row
+(from speed, tempo and the module's rows per beat, 4 where the format has none); the truth JSON also
+keeps the starting ``speed`` and ``tempo`` and each played pattern's row count.
 
 Pieces are split once and for all into ``tune`` and ``held`` by :func:`split_of` (the SHA-1 of the
 module's piece id: even → tune), so tuning on ``DIR/tune`` never sees ``DIR/held``. The entry point is
@@ -63,6 +66,10 @@ SAME_PART_MIN: float = 0.9
 
 #: Peak level of every piece, in dBFS.
 PEAK_DBFS: float = -1.0
+
+#: Trailing silence is cut: windows of this length (s) quieter than this (dB below the loudest
+#: window) at the end go, but for a margin (s) after the last loud one.
+TAIL_WINDOW_S, TAIL_SILENCE_DB, TAIL_MARGIN_S = 0.05, -60.0, 0.5
 
 #: A render whose peak stays below this (linear) is silent.
 SILENT_PEAK: float = 1e-4
@@ -130,7 +137,7 @@ class Played:
     start: int
     pattern: int
     orders: list = field(default_factory=list)
-    rows: int = 0
+    row_starts: list = field(default_factory=list)  # frame at which each row played was first seen
     speed: int = 0
     tempo: int = 0
     end: int = 0
@@ -146,12 +153,12 @@ def play(module: Module, sample_rate: int, max_frames: int, chunk: int = CHUNK_F
         Consecutive runs of one pattern, contiguous from 0 to ``n``.
     cut : bool
         The song went on past ``max_frames``.
-    bpm : dict
-        Frames played at each estimated BPM.
+    bpm : float
+        libopenmpt's estimated beats per minute on the first row (0 when nothing played).
     """
     audio = np.zeros(max_frames, dtype=np.float32)
     runs: list[Played] = []
-    bpm: dict[float, int] = {}
+    bpm = 0.0
     pos, last = 0, None
     while pos < max_frames:
         want = min(chunk, max_frames - pos)
@@ -165,20 +172,45 @@ def play(module: Module, sample_rate: int, max_frames: int, chunk: int = CHUNK_F
             break
         order, pattern, row = module.position()
         if not runs or pattern != runs[-1].pattern:
-            speed, tempo, _ = module.timing()
+            speed, tempo, est = module.timing()
+            bpm = bpm or est
             runs.append(Played(start=pos, pattern=pattern, speed=speed, tempo=tempo))
         run = runs[-1]
         if not run.orders or run.orders[-1] != order:
             run.orders.append(order)
         if (order, row) != last:
-            run.rows += 1
+            run.row_starts.append(pos)
             last = (order, row)
-        est = round(module.timing()[2], 3)
-        bpm[est] = bpm.get(est, 0) + n
         pos += n
         run.end = pos
     cut = pos >= max_frames and module.read_mono(sample_rate, np.zeros(chunk, dtype=np.float32)) > 0
     return audio[:pos], runs, cut, bpm
+
+
+def sound_end(audio, sample_rate) -> tuple[int, int]:
+    """Where the sound ends and how much to keep, in frames: ``(loud, keep)``; ``loud`` is the start of the
+    last :data:`TAIL_WINDOW_S` window whose RMS is within :data:`TAIL_SILENCE_DB` of the loudest window's,
+    ``keep`` the end of that window plus :data:`TAIL_MARGIN_S` (both ``audio.size`` when ``audio`` is
+    silent throughout)."""
+    hop = max(1, int(round(TAIL_WINDOW_S * sample_rate)))
+    n = audio.size // hop
+    if n == 0:
+        return audio.size, audio.size
+    rms = np.sqrt(np.mean(np.square(audio[:n * hop].astype(np.float64)).reshape(n, hop), axis=1))
+    if rms.max() <= 0:
+        return audio.size, audio.size
+    loud = np.nonzero(rms > rms.max() * 10.0 ** (TAIL_SILENCE_DB / 20.0))[0]
+    start = int(loud[-1]) * hop
+    return start, min(audio.size, start + hop + int(round(TAIL_MARGIN_S * sample_rate)))
+
+
+def clip_runs(runs, loud: int, keep: int) -> list:
+    """The runs that start before frame ``loud`` (the patterns heard), the last one ending at ``keep``."""
+    kept = [r for r in runs if r.start < loud]
+    if kept:
+        kept[-1].end = keep
+        kept[-1].row_starts = [f for f in kept[-1].row_starts if f < keep]
+    return kept
 
 
 def cell_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -223,10 +255,10 @@ def truth_sections(runs, parts, sample_rate) -> list[dict]:
             if s["patterns"][-1] != r.pattern:
                 s["patterns"].append(r.pattern)
             s["orders"] += [o for o in r.orders if o != s["orders"][-1]]
-            s["rows"] += r.rows
+            s["rows"] += len(r.row_starts)
         else:
             merged.append({"start_frame": r.start, "end_frame": r.end, "label": label, "patterns": [r.pattern],
-                           "orders": list(r.orders), "rows": r.rows, "speed": r.speed, "tempo": r.tempo})
+                           "orders": list(r.orders), "rows": len(r.row_starts), "speed": r.speed, "tempo": r.tempo})
     return [{"start": round(s.pop("start_frame") / sample_rate, 6), "end": round(s.pop("end_frame") / sample_rate, 6),
              **s} for s in merged]
 
@@ -238,15 +270,18 @@ def render_piece(data: bytes, name: str, subsong: int, *, sample_rate: int, max_
         full = m.duration_seconds
         speed, tempo, _ = m.timing()
         audio, runs, cut, bpm = play(m, sample_rate, int(round(max_seconds * sample_rate)))
+        loud, keep = sound_end(audio, sample_rate)
+        trimmed = audio.size - keep
+        audio, runs = audio[:keep], clip_runs(runs, loud, keep)
         played = list(dict.fromkeys(r.pattern for r in runs))
         parts = pattern_parts(m, played)
-        est = max(bpm.items(), key=lambda kv: (kv[1], kv[0]))[0] if bpm else 0.0
         info = {"format": m.metadata("type"), "module_title": m.metadata("title"), "artist": m.metadata("artist"),
                 "tracker": m.metadata("tracker"), "channels": m.num_channels, "subsongs": m.num_subsongs,
                 "speed": runs[0].speed if runs else speed, "tempo": runs[0].tempo if runs else tempo,
-                "tempo_bpm": round(est, 3) if est > 0 else None,
+                "tempo_bpm": round(bpm, 3) if bpm > 0 else None,
                 "rows_per_pattern": {str(p): m.pattern_rows(p) for p in played},
-                "full_duration_s": round(full, 3), "cut": bool(cut)}
+                "full_duration_s": round(full, 3), "cut": bool(cut),
+                "trimmed_silence_s": round(trimmed / sample_rate, 6)}
     return audio, truth_sections(runs, parts, sample_rate), info
 
 
@@ -407,7 +442,8 @@ def make_tracker_corpus(out_dir, *, packages=DEFAULT_PACKAGES, modules_dir=None,
                 write_piece(out / split, stem, audio, sections, meta)
                 report.pieces.append({"name": stem, "wav": f"{split}/{stem}.wav", "piece": piece, "subsong": sub,
                                       "split": split, "source": source, "licence": licence,
-                                      "duration_s": duration, "cut": info["cut"], "sections": len(sections),
+                                      "duration_s": duration, "cut": info["cut"],
+                                      "trimmed_silence_s": info["trimmed_silence_s"], "sections": len(sections),
                                       "parts": len({s["label"] for s in sections})})
     listing = {"source": "tracker", "sample_rate": sample_rate, "max_seconds": float(max_seconds),
                "min_seconds": float(min_seconds), "chunk_frames": CHUNK_FRAMES, "same_part_min": SAME_PART_MIN,

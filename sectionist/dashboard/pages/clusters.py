@@ -290,7 +290,10 @@ def layout(run=None, cluster=None, section=None, **_query):
             control(_("Export the run"), dropdown(ids.CLUSTERS_EXPORT_KIND, downloads.choices(downloads.RUN_KINDS), "reaper")),
             html.Button(_("Download run"), id=ids.CLUSTERS_EXPORT_RUN, className="btn"),
             control(_("Playlist of the cluster"), dropdown(ids.CLUSTERS_EXPORT_QUEUE, downloads.choices(downloads.QUEUE_CHOICES), "all")),
+            control(_("Playlist with"), dropdown(ids.CLUSTERS_EXPORT_LINKS, downloads.choices(downloads.PLAYLIST_KINDS), "xspf")),
             html.Button(_("Download playlist (.xspf)"), id=ids.CLUSTERS_EXPORT_PLAYLIST, className="btn"),
+            html.A(_("your playlist links →"), href="/playlists", className="btn btn-ghost btn-small",
+                   title=_("Playlists whose links play anywhere: see and revoke them")),
             dcc.Download(id=ids.CLUSTERS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
@@ -371,8 +374,8 @@ def on_rename(run, cluster, name):
 @callback(Output(ids.CLUSTERS_DOWNLOAD, "data"), Input(ids.CLUSTERS_EXPORT_RUN, "n_clicks"),
           Input(ids.CLUSTERS_EXPORT_PLAYLIST, "n_clicks"), State(ids.CLUSTERS_RUN, "value"),
           State(ids.CLUSTERS_CLUSTER, "value"), State(ids.CLUSTERS_EXPORT_KIND, "value"),
-          State(ids.CLUSTERS_EXPORT_QUEUE, "value"), prevent_initial_call=True)
-def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
+          State(ids.CLUSTERS_EXPORT_QUEUE, "value"), State(ids.CLUSTERS_EXPORT_LINKS, "value"), prevent_initial_call=True)
+def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name, links):
     data = get_data()
     if not run or run not in data.runs.index:
         return no_update
@@ -389,5 +392,9 @@ def _download(_run_clicks, _playlist_clicks, run, cluster, kind, queue_name):
     if not members:
         return no_update
     exp = downloads.export_data(data, [run], section_ids=members)
-    name = f"cluster {int(cluster)} ({queue_name or 'all'})"  # a file's name and title: English, as every export
-    return downloads.download("xspf", exp, f"{run}-{name}", title=f"sectionist: {name} of {run_label(data, run)}")
+    # a file's name and title: English, as every export; the cluster's expert name where it has one
+    expert = exp.cluster_name_of(run, cluster)
+    name = (f"{expert} (cluster {int(cluster)}, {queue_name or 'all'})" if expert
+            else f"cluster {int(cluster)} ({queue_name or 'all'})")
+    return downloads.download(links or "xspf", exp, f"{run}-{name}",
+                              title=f"sectionist: {name} of {run_label(data, run)}")

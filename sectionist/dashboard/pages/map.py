@@ -18,6 +18,7 @@ from sectionist.dashboard.ui.components.detail import PLACED_NOTE, section_detai
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.player import section_player, spectrogram_url
 from sectionist.dashboard.ui.components.selection import click_store, register_box_selection, register_selection
+from sectionist.dashboard.ui.components.song_legend import register_song_legend, song_styles
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.data.density import (DENSITY_GRID, density_grid, medoid_sample, stratified_sample,
                                                view_from_relayout, window_mask)
@@ -237,7 +238,7 @@ def render_map(data, space, projection, run_id=None, color="cluster", songs=None
     if color == "cluster" and arr is not None:
         kw["labels"] = arr.label[rows]
     elif color == "song":
-        kw["categories"] = data.song_code[rows]
+        kw.update(categories=data.song_code[rows], **song_styles(data))  # the legend under the map: same colours
     elif color in ("confidence", "silhouette", "stability") and arr is not None:
         kw["values"] = getattr(arr, color)[rows]
         kw["value_name"] = color
@@ -444,7 +445,7 @@ def layout(section=None, run=None, space=None, **_query):
                      dcc.Graph(id=ids.MAP_GRAPH, config=graph_config(scrollZoom=True, modeBarButtonsToRemove=MAP_MODEBAR_REMOVE),
                                className="map-graph", style={"height": "640px"},
                                figure=common_figures.empty_figure(_("Loading…"))),
-                     className="card-flush"),
+                     html.Div(id=ids.MAP_SONG_LEGEND), className="card-flush"),
                 card(_("Selection"), html.Div(id=ids.MAP_SELECTION), _selection_pager(),
                      html.Div(className="controls-row", children=[
                     control(_("Export the selection"),
@@ -469,6 +470,7 @@ def _cluster_options(clusters, names: dict | None = None):
 register_selection(PAGE, graph=ids.MAP_GRAPH, run=ids.MAP_RUN)
 register_box_selection(ids.MAP_GRAPH, ids.MAP_SELECTION_ROWS)
 register_song_search(ids.MAP_SONGS)
+register_song_legend()
 register_judging(PAGE)
 
 

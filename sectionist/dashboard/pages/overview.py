@@ -16,6 +16,9 @@ from sectionist.dashboard.auth.context import get_db
 from sectionist.dashboard.ui.components.common import graph_config, card, control, empty_state, page_header, stat
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import coverage_text, version_note
+from sectionist.dashboard.data import strength as strength_bands
+from sectionist.dashboard.ui import strength as strength_words
+from sectionist.dashboard.ui.components.strength import store_verdict
 from sectionist.dashboard.judging.repository import judgements_frame
 from sectionist.dashboard.judging.stats import agreement_per_run
 
@@ -25,9 +28,11 @@ dash.register_page(__name__, path="/", name=N_("Overview"), title=page_title(N_(
 #: Run table columns: (column, header, d3 number format or None for text). The last two come
 #: from the experts' verdicts (:func:`sectionist.dashboard.judging.stats.agreement_per_run`), when there are any.
 RUN_COLUMNS = [
-    ("run_id", N_("run"), None), ("version_note", N_("version"), None), ("space", N_("space"), None),
+    ("run_id", N_("run"), None), ("strength", N_("strength"), None), ("version_note", N_("version"), None),
+    ("space", N_("space"), None),
     ("method", N_("method"), None), ("level", N_("level"), None), ("coverage", N_("coverage"), None),
-    ("n_clusters", N_("clusters"), None), ("k_note", N_("K choice"), None), ("n_sections", N_("sections"), None),
+    ("n_clusters", N_("clusters"), None), ("one_song", N_("clusters mostly one song"), None),
+    ("k_note", N_("K choice"), None), ("n_sections", N_("sections"), None),
     ("silhouette", N_("silhouette ↑"), ".3f"), ("davies_bouldin", "Davies–Bouldin ↓", ".3f"),
     ("calinski_harabasz", "Calinski–Harabasz ↑", ".1f"), ("bic", "BIC ↓", ".1f"),
     ("stability_ari", N_("stability (ARI) ↑"), ".3f"), ("fidelity", N_("surrogate fidelity ↑"), ".3f"),
@@ -61,6 +66,10 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
     runs["k_note"] = [k_choice(r) for r in runs.to_dict("records")]
     runs["version_note"] = [version_note(data, r) or None for r in runs["run_id"]]
     runs["coverage"] = [coverage_text(data, r) or None for r in runs["run_id"]]
+    # how strong each run is, in a word, and how many of its clusters are mostly one song (issue #21)
+    bands = strength_bands.run_strengths(data)
+    runs["strength"] = [strength_words.band_word(bands.at[r, "band"]) for r in runs["run_id"]]
+    runs["one_song"] = [strength_words.run_mix_cell(strength_bands.run_song_mix(data, r)) for r in runs["run_id"]]
     if agreement is not None and len(agreement):
         by_run = agreement.set_index("run_id")
         runs["expert_agreement"] = runs["run_id"].map(by_run["rate"]).astype(float)
@@ -98,6 +107,25 @@ def runs_table_data(data, agreement=None, carry=None) -> tuple[list[dict], list[
             row[c["id"]] = v
         rows.append(row)
     return rows, cols
+
+
+def strength_styles() -> list[dict]:
+    """The verdict cells of weak runs in amber and bold, strong ones in green (matched on the
+    translated word, so in every language)."""
+    out = []
+    for band, colour in (("weak", "#b45309"), ("none", "#b45309"), ("strong", "#15803d")):
+        word = strength_words.band_word(band).replace('"', "")
+        out.append({"if": {"filter_query": f'{{strength}} = "{word}"', "column_id": "strength"},
+                    "color": colour, "fontWeight": 600})
+    return out
+
+
+def strength_tooltips(data, rows) -> list[dict]:
+    """Each run's verdict cell explained on hover (what the band means; the warning above says it
+    for the store in plain view)."""
+    bands = strength_bands.run_strengths(data)
+    return [{"strength": {"value": strength_words.run_sentence(bands.at[r["run_id"], "band"]), "type": "text"}}
+            if r.get("run_id") in bands.index else {} for r in rows]
 
 
 def curves_for(data, space=None) -> dict:
@@ -152,6 +180,7 @@ def layout(**_query):
     return html.Div(className="page page-overview", children=[
         page_header(_("Overview"), store_line(data)),
         html.Div(corpus_stats(data), className="stats"),
+        store_verdict(data, ids.OVERVIEW_STRENGTH),
         card(_("Runs and their quality"),
              html.P(_("Higher is better where marked ↑, lower where ↓. ARI/NMI vs truth only where songs carry "
                       "ground-truth sections; \"experts agree\" once experts have judged sections (agree ÷ "
@@ -159,6 +188,10 @@ def layout(**_query):
                       "new run id and starts with no verdicts; \"verdicts carried over\" says how many verdicts on "
                       "an older version still hold (the section keeps the judged cluster after alignment). Click a "
                       "run to open its clusters."),
+                    className="table-note"),
+             html.P(_("\"strength\" says how well each run's clusters are separated (what strong, moderate and weak mean: "
+                      "above); \"clusters mostly one song\" counts the clusters at least half of whose sections come "
+                      "from one song."),
                     className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native", locale_format=table_locale(),
                                   page_size=15, style_table={"overflowX": "auto"},
@@ -176,7 +209,9 @@ def layout(**_query):
                                                            "backgroundColor": "#eef2ff", "border": "none"},
                                                           {"if": {"filter_query": '{k_note} contains "⚠"',
                                                                   "column_id": "k_note"},
-                                                           "color": "#b45309", "fontWeight": 600}])
+                                                           "color": "#b45309", "fontWeight": 600},
+                                                          *strength_styles()],
+                                  tooltip_data=strength_tooltips(data, rows), tooltip_duration=None)
              if rows else empty_state(_("No clustering runs in this store yet.")),
              dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
         # scores against the truth, when songs carry some: filled after the page shows (computed once per store version)

@@ -15,6 +15,7 @@ from sectionist.dashboard.ui.components.common import graph_config, card, cluste
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import click_store, register_selection
+from sectionist.dashboard.ui.components.strength import song_structures
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import run_label
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, page_title, word
@@ -334,7 +335,10 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                           "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
                           "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
                           "a click plays that block."), className="table-note"),
-                 html.Div(id=ids.SONGS_SPAN_PLAYER), className="card-flush"),
+                 html.Div(id=ids.SONGS_SPAN_PLAYER),
+                 # how sure each structure scheme is of the song's repeats (issue #21)
+                 html.Div(song_structures(data, chosen), id=ids.SONGS_STRUCTURE, className="songs-structure"),
+                 className="card-flush"),
             html.Aside(className="detail", children=[
                 card(_("Section"), html.Div(id=ids.judge_container(PAGE)), html.Div(id=ids.SONGS_DETAIL)),
             ]),
@@ -361,6 +365,12 @@ def graph_style(fig) -> dict:
 def _timeline(songs, view, run, selected, nmf=None):
     fig = timeline(get_data(), songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
     return fig, graph_style(fig)
+
+
+@callback(Output(ids.SONGS_STRUCTURE, "children"), Input(ids.SONGS_SONG, "value"), prevent_initial_call=True)
+def _structure(songs):
+    data = get_data()
+    return song_structures(data, [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS])
 
 
 def clicked_span(data, click):

@@ -19,6 +19,8 @@ NAV = "app-nav"
 NAV_TOGGLE = "app-nav-toggle"
 NAV_MENU = "app-nav-menu"
 NAV_ADMIN_USERS = "app-nav-admin-users"
+#: The top bar's link to one's playlist links (/playlists: see and revoke them).
+NAV_PLAYLISTS = "app-nav-playlists"
 #: The language switch in the nav (links to ``/lang/<code>``).
 NAV_LANGUAGES = "app-nav-languages"
 #: The notice above every page naming the store's damaged parts (and what a failed callback hit).
@@ -181,6 +183,8 @@ CLUSTERS_EXPORT_KIND = "clusters-export-kind"
 CLUSTERS_EXPORT_RUN = "clusters-export-run"
 CLUSTERS_EXPORT_QUEUE = "clusters-export-queue"
 CLUSTERS_EXPORT_PLAYLIST = "clusters-export-playlist"
+#: Which kind of VLC playlist the cluster's playlist is (links that play anywhere, or corpus paths).
+CLUSTERS_EXPORT_LINKS = "clusters-export-links"
 CLUSTERS_DOWNLOAD = "clusters-download"
 SONGS_EXPORT_KIND = "songs-export-kind"
 SONGS_EXPORT = "songs-export"

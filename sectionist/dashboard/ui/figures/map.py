@@ -7,13 +7,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sectionist.dashboard.ui.figures.common import base_layout, empty_figure, escape_text, fast_figure, fmt
-from sectionist.dashboard.ui.figures.palette import (ACCENT, CLUSTER_PALETTE, CONTINUOUS_SCALE, cluster_color,
-                                                     cluster_name)
+from sectionist.dashboard.ui.figures.palette import ACCENT, CONTINUOUS_SCALE, cluster_color, cluster_name, song_colors
 from sectionist.dashboard.ui.i18n import N_, _
 
 
 #: Above this many points, hover shows the cluster and the coordinates only (no per-point text).
 HOVER_TEXT_LIMIT = 20_000
+#: Coloured by song, a map showing at most this many songs draws one trace per song (named by its
+#: title: hover names the song); more songs share one trace with a colour per point.
+CATEGORY_TRACES_LIMIT = 60
 
 
 #: Scales of bounded per-section values on the map's colour bar (by ``value_name``).
@@ -31,7 +33,7 @@ def value_title(value_name: str) -> str:
 # ---- the map ---------------------------------------------------------------------------------
 def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None = None,
                 values: np.ndarray | None = None, value_name: str = "", categories: np.ndarray | None = None,
-                category_names=None, hover_text=None, highlight: int | None = None,
+                category_names=None, category_colors=None, hover_text=None, highlight: int | None = None,
                 centres: bool = False, uirevision: str = "map", marker_size: float | None = None,
                 axis_titles=None,
                 ring_point=None, cluster_names: dict | None = None) -> go.Figure:
@@ -48,9 +50,14 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
     values : np.ndarray [shape=(n,)], optional
         Continuous values (confidence, a feature): one trace with a colour bar.
     categories : np.ndarray [shape=(n,)], optional
-        Integer codes of a many-valued category (songs): one trace, cyclic qualitative colours.
+        Integer codes of a many-valued category (songs): one trace per code when there are at most
+        :data:`CATEGORY_TRACES_LIMIT` of them (named from ``category_names``), else one trace.
     category_names : sequence, optional
-        Names of the category codes, shown on hover when the point count is small.
+        Names of the category codes (indexed by code): the traces' names, shown on hover.
+    category_colors : sequence of str, optional
+        Colour of each code (indexed by code; default
+        :func:`sectionist.dashboard.ui.figures.palette.song_colors` of the codes seen): the legend
+        beside the map (:mod:`sectionist.dashboard.ui.components.song_legend`) uses the same.
     hover_text : sequence of str, optional
         Per-point hover text (use only for small maps, see :data:`HOVER_TEXT_LIMIT`). Plotly
         markup such as ``<br>`` is kept: escape the data in it with :func:`escape_text`.
@@ -122,17 +129,7 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                                           colorbar=dict(title=dict(text=value_title(value_name), side="right"),
                                                         thickness=12, len=0.8))))
     elif categories is not None:
-        idx = np.arange(n)
-        codes = np.asarray(categories, np.int32)
-        palette = np.array(CLUSTER_PALETTE, dtype=object)
-        marker = dict(size=size, opacity=0.85)
-        if n <= HOVER_TEXT_LIMIT:
-            marker["color"] = list(palette[codes % len(palette)])
-        else:  # numbers and a stepped colour scale: no 100 000 colour strings
-            # one byte a point (the palette has < 256 colours): 100 000 points stay under 2 MB
-            marker.update(color=(codes % len(palette)).astype(np.uint8), cmin=0, cmax=len(palette) - 1,
-                          colorscale=[[i / (len(palette) - 1), c] for i, c in enumerate(palette)])
-        traces.append(scatter(idx, name=_("song"), showlegend=False, marker=marker))
+        traces += category_traces(scatter, np.asarray(categories, np.int32), category_names, category_colors, size)
     else:
         traces.append(scatter(np.arange(n), name=_("sections"), showlegend=False,
                               marker=dict(color=ACCENT, size=size, opacity=0.7)))
@@ -163,6 +160,35 @@ def section_map(xyz: np.ndarray, rows: np.ndarray, *, labels: np.ndarray | None 
                 for t in titles[:3]]
         layout.update(scene=dict(xaxis=axes[0], yaxis=axes[1], zaxis=axes[2], uirevision=uirevision))
     return fast_figure(traces, layout)
+
+
+def category_traces(scatter, codes: np.ndarray, names=None, colors=None, size: float = 6) -> list[dict]:
+    """The points of a map coloured by a category (songs): one trace per code, in code order, when
+    there are at most :data:`CATEGORY_TRACES_LIMIT` codes; else one trace whose points carry their
+    code's colour (as one byte each and a stepped colour scale past :data:`HOVER_TEXT_LIMIT`)."""
+    if colors is None:
+        colors = song_colors(int(codes.max()) + 1 if len(codes) else 0)
+    palette = np.array(list(colors), dtype=object)
+    uniq = np.unique(codes)
+    if len(uniq) <= CATEGORY_TRACES_LIMIT:
+        out = []
+        for c in uniq:
+            name = escape_text(str(names[c])) if names is not None and 0 <= c < len(names) else str(c)
+            out.append(scatter(np.flatnonzero(codes == c), name=name, legendgroup=f"song-{c}", showlegend=False,
+                               marker=dict(color=palette[c % len(palette)], size=size, opacity=0.85,
+                                           line=dict(width=0))))
+        return out
+    marker = dict(size=size, opacity=0.85)
+    if len(codes) <= HOVER_TEXT_LIMIT:
+        marker["color"] = list(palette[codes % len(palette)])
+    else:  # numbers and a stepped colour scale: no 100 000 colour strings
+        # one byte a point: the distinct colours shown (song_colors has 36 at most) index a colour scale
+        steps, index = np.unique(palette[codes % len(palette)].astype(str), return_inverse=True)
+        index = index.ravel() % 256
+        steps = list(steps[:256]) if len(steps) > 1 else [steps[0], steps[0]]
+        marker.update(color=index.astype(np.uint8), cmin=0, cmax=len(steps) - 1,
+                      colorscale=[[i / (len(steps) - 1), c] for i, c in enumerate(steps)])
+    return [scatter(np.arange(len(codes)), name=_("song"), showlegend=False, marker=marker)]
 
 
 # ---- the map at scale: server-side density --------------------------------------------------

@@ -39,3 +39,34 @@ def cluster_name(cluster, names: dict | None = None) -> str:
         return _("not clustered")
     name = (names or {}).get(c)
     return f"{c}: {name}" if name else _("cluster %(number)s", number=c)
+
+
+#: Songs coloured on the map: up to this many hues around the colour wheel, 30° apart; a store with
+#: more songs goes round again at another lightness, so 36 songs get 36 colours no two alike
+#: (:func:`song_colors`). Past three rounds colours repeat (a legend of so many songs is no help:
+#: filter the songs instead).
+SONG_HUES = 12
+#: (saturation %, lightness %) of each round: medium, light, dark — all readable on white.
+SONG_SHADES = ((72, 46), (80, 68), (65, 30))
+
+
+def song_colors(n_songs: int) -> list[str]:
+    """``n_songs`` colours for the songs in title order (song code ``i`` → ``song_colors(n)[i]``).
+
+    Neighbours in the list differ in hue by 30° or more (songs next to each other in the legend never
+    look alike); songs 12 apart share a hue at another lightness. Colours depend on the number of
+    songs only, so a song keeps its colour whatever the map's filters show."""
+    import colorsys
+
+    n = max(int(n_songs), 0)
+    hues = min(max(n, 1), SONG_HUES)
+    out = []
+    for i in range(n):
+        sat, light = SONG_SHADES[(i // hues) % len(SONG_SHADES)]
+        # the hue steps by 5/12 of the wheel (150°) so consecutive songs sit far apart; 5 and 12 are
+        # coprime, so every hue is used once per round
+        step = 5 if hues == SONG_HUES else 1
+        hue = ((i * step) % hues) / hues + (0.5 / hues if (i // hues) % 2 else 0.0)
+        r, g, b = colorsys.hls_to_rgb(hue, light / 100, sat / 100)
+        out.append("#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255)))
+    return out
