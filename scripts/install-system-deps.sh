@@ -14,6 +14,7 @@ command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
 ldconfig -p | grep libopenmpt.so.0 >/dev/null || need+=(libopenmpt0)  # not grep -q: pipefail and SIGPIPE
 command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)  # tests/test_playlist_links.py plays a playlist as VLC would
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 

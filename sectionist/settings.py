@@ -297,4 +297,5 @@ class Settings:
     def auth_options(self) -> dict:
         """Keyword arguments for ``sectionist.dashboard.auth.init_auth`` besides the database and the key."""
         return {"secret_file": self.secret_file, "data_dir": self.data_dir,
-                "secure_cookies": self.secure_cookies, "behind_proxy": self.behind_proxy}
+                "secure_cookies": self.secure_cookies, "behind_proxy": self.behind_proxy,
+                "playlist_ttl": self.playlist_ttl}

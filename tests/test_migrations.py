@@ -34,6 +34,7 @@ from sectionist.dashboard.models import (
     Judgement,
     LoginAttempt,
     LoginSession,
+    PlaylistLink,
     User,
     sqlite_url,
 )
@@ -212,7 +213,7 @@ def test_upgrade_keeps_every_row_of_a_previous_release_database(new_url, capsys)
     before = make_legacy_database(new_url)
     assert run_cli("db", "upgrade", "--db", new_url) == 0
     out = capsys.readouterr().out
-    assert "adopted as revision 0001" in out and "to 0001 (head)" in out
+    assert "adopted as revision 0001" in out and f"to {migrations.head()} (head)" in out
     assert version_rows(new_url) == [migrations.head()]
 
     db = Database(new_url)  # now at head: opens without complaint
@@ -251,6 +252,38 @@ def test_an_older_release_without_the_newer_tables_gets_them(new_url, capsys):
         db.dispose()
     assert rows == {**before, "login_sessions": [], "cluster_names": []}
     assert _no_differences(new_url) == []
+
+
+def test_upgrade_from_0001_keeps_every_row_and_adds_playlist_links(new_url, capsys):
+    """A database at revision 0001 (the first release with migrations), full of history, goes to
+    0002 (playlist links) through ``sectionist db upgrade``: every row kept, the new tables work."""
+    from sectionist.dashboard.auth.links import issue_link, link_allows
+
+    before = make_legacy_database(new_url)
+    db = Database(new_url, create=False)
+    try:
+        migrations.upgrade(db, "0001")
+    finally:
+        db.dispose()
+    assert version_rows(new_url) == ["0001"] and "playlist_links" not in tables_of(new_url)
+    capsys.readouterr()
+    assert run_cli("db", "upgrade", "--db", new_url) == 0
+    assert "upgraded from 0001 to 0002 (head)" in capsys.readouterr().out
+    assert version_rows(new_url) == ["0002"] == [migrations.head()]
+    assert {"playlist_links", "playlist_link_sections"} <= set(tables_of(new_url))
+    assert _no_differences(new_url) == []
+    db = Database(new_url)
+    try:
+        assert _model_rows(db) == before
+        with db.read() as s:
+            bob = s.scalars(select(User).where(User.username == "bob")).one()
+        token, _expires = issue_link(db, bob, ["song00-00000", "song00-00001"], ttl=60, title="t", secret_key="k" * 32)
+        with db.read() as s:
+            link = s.scalars(select(PlaylistLink)).one()
+        assert link.user_id == bob.id and link.n_sections == 2 and token
+        assert link_allows(db, link.id, "song00-00001") and not link_allows(db, link.id, "song01-00003")
+    finally:
+        db.dispose()
 
 
 def test_the_installed_command_upgrades_a_store_database(tmp_path):

@@ -121,7 +121,7 @@ def test_what_the_layers_below_get():
     assert s.store_options() == {"endpoint_url": "http://h:9000", "cache": True, "cache_dir": Path("/c"),
                                  "cache_max_bytes": 1 << 20, "cache_ttl": 5.0}
     assert s.auth_options() == {"secret_file": Path("/k"), "data_dir": Path("/d"), "secure_cookies": True,
-                                "behind_proxy": False}
+                                "behind_proxy": False, "playlist_ttl": 7 * 86400.0}
     # the app's database: db_url, else the default database of the store from the environment
     assert Settings.from_env({"SECTIONIST_STORE": "/st"}).database_url() == sqlite_url("/st/sectionist.sqlite")
     assert Settings.from_env({}).database_url() is None

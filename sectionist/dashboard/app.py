@@ -242,7 +242,9 @@ def _user_menu():
         return []
     admin = [html.A(_("Users"), href="/admin/users", id=ids.NAV_ADMIN_USERS, className="nav-link")] \
         if role == "admin" else []
-    return admin + [html.Span(className="user", children=[html.Span(name, className="user-name"),
+    links = [html.A(_("Playlist links"), href="/playlists", id=ids.NAV_PLAYLISTS, className="nav-link",
+                    title=_("Playlists whose links play anywhere: see and revoke them"))]
+    return admin + links + [html.Span(className="user", children=[html.Span(name, className="user-name"),
                                                           html.Span(word(role), className="user-role") if role else None]),
                     html.A(_("Log out"), href="/logout", className="btn btn-ghost btn-small")]
 

@@ -1,5 +1,5 @@
-"""SQL models of the dashboard: users, login attempts, expert judgements, cluster verdicts and
-experts' names of clusters.
+"""SQL models of the dashboard: users, login attempts, expert judgements, cluster verdicts,
+experts' names of clusters, and the playlist links that play sections without a login.
 
 Judgements live in a SQL database (a SQLite file by default, PostgreSQL by URL), never in the
 parquet store: many people write them at the same time. History is kept: a new verdict by the same
@@ -242,6 +242,40 @@ class ClusterName(Base):
             postgresql_where=text("superseded_at IS NULL"),
         ),
     )
+
+
+class PlaylistLink(Base):
+    """A playlist whose section URLs play without logging in (a VLC playlist downloaded from the app).
+
+    The URLs carry a token signed with the app's ``SECRET_KEY`` that names this row (``id``, random);
+    the audio route serves a section for it only while the row is not revoked, ``expires_at`` has
+    not passed, the issuing user is active with the same ``auth_gen`` (a password change or
+    removal ends their links), and the section is one of :class:`PlaylistLinkSection`'s rows of
+    this link. The token itself is not stored: it is a bearer secret the user holds.
+    """
+
+    __tablename__ = "playlist_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    auth_gen: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    n_sections: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="select")
+
+
+class PlaylistLinkSection(Base):
+    """One section a :class:`PlaylistLink` may play (its scope: exactly the playlist's sections)."""
+
+    __tablename__ = "playlist_link_sections"
+
+    link_id: Mapped[str] = mapped_column(ForeignKey("playlist_links.id", ondelete="CASCADE"), primary_key=True)
+    section_id: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
   default, PostgreSQL by URL) and flask-login (:mod:`.sessions`),
 - ``SECRET_KEY`` (argument, ``$SECRET_KEY``, or a generated file with mode 0600 outside the repo: :mod:`.keys`),
 - the blueprint of ``/login``, ``/logout``, ``/api/me`` and the admin's ``/admin/users`` (:mod:`.blueprint`),
+  and the ``/playlists`` page of playlist links (:mod:`.links`),
 - a ``before_request`` hook that requires login on **every** other route (:func:`.guards.require_login`),
 - CSRF protection on every state-changing request (flask-wtf), session cookies that are HttpOnly
   and SameSite=Lax, and Secure over TLS.
@@ -36,6 +37,7 @@ def init_auth(
     data_dir: str | Path | None = None,
     max_failures: int = 5,
     lockout_seconds: int = 900,
+    playlist_ttl: float | None = None,
 ) -> None:
     """Protect a Dash app: accounts, login, CSRF, role checks; login required on every route.
 
@@ -62,6 +64,9 @@ def init_auth(
         databases of ``s3://`` stores (see :func:`.keys.default_db_url`).
     max_failures, lockout_seconds : int
         Lock a username+IP after this many failed logins within this many seconds.
+    playlist_ttl : float, optional
+        Seconds a downloaded playlist's links play (:mod:`.links`; None:
+        :data:`sectionist.settings.PLAYLIST_TTL`, 7 days; ``$SECTIONIST_PLAYLIST_TTL`` through the settings).
     """
     from datetime import timedelta
 
@@ -72,7 +77,10 @@ def init_auth(
     from sectionist.analysis.errors import ParameterError, SectionistError
     from sectionist.dashboard.models import get_database
 
+    from sectionist.settings import PLAYLIST_TTL
+
     from sectionist.dashboard.auth.blueprint import bp
+    from sectionist.dashboard.auth.links import bp as links_bp
     from sectionist.dashboard.auth.context import EXTENSION_KEY, AuthSettings
     from sectionist.dashboard.auth.guards import require_login
     from sectionist.dashboard.auth.keys import default_db_url, load_secret_key
@@ -83,6 +91,8 @@ def init_auth(
         raise SectionistError("init_auth() was already called on this app")
     if max_failures < 1 or lockout_seconds < 1:
         raise ParameterError(f"max_failures={max_failures}, lockout_seconds={lockout_seconds}: must be ≥ 1")
+    if playlist_ttl is not None and not playlist_ttl > 0:
+        raise ParameterError(f"playlist_ttl={playlist_ttl!r}: must be more than 0 seconds")
 
     db = get_database(db_url or default_db_url(store_uri, data_dir))
     secure_cookies = bool(secure_cookies)
@@ -100,6 +110,7 @@ def init_auth(
         REMEMBER_COOKIE_SECURE=secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
+        PLAYLIST_LINK_SECONDS=float(playlist_ttl or PLAYLIST_TTL),
     )
     server.session_interface = TLSAwareSessionInterface()
     if behind_proxy:
@@ -113,3 +124,4 @@ def init_auth(
     server.before_request_funcs.setdefault(None, []).insert(0, require_login)
     CSRFProtect().init_app(server)
     server.register_blueprint(bp)
+    server.register_blueprint(links_bp)

@@ -5,8 +5,6 @@ double submit). :func:`sectionist.dashboard.auth.init_auth` registers it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import flask
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -19,22 +17,14 @@ from sectionist.dashboard.auth.accounts import create_user, list_users, remove_u
 from sectionist.dashboard.auth.context import auth_settings, client_ip, current_user_or_none
 from sectionist.dashboard.auth.guards import require_role, safe_next
 from sectionist.dashboard.auth.login import GENERIC_LOGIN_ERROR, LOCKOUT_MESSAGE, authenticate
+from sectionist.dashboard.auth.pages import render_page
 from sectionist.dashboard.auth.policy import AccountError
 from sectionist.dashboard.auth.sessions import SESSION_TOKEN_KEY, end_session, start_session
 
 #: Cookie the Dash renderer reads and sends back as the ``X-CSRFToken`` header.
 CSRF_COOKIE = "_csrf_token"
 
-_TEMPLATES = Path(__file__).parent / "templates"
-
 bp = flask.Blueprint("auth", __name__)
-
-
-def _render(name: str, status: int = 200, **context):
-    text = (_TEMPLATES / name).read_text()
-    resp = flask.make_response(flask.render_template_string(text, **context), status)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 @bp.app_errorhandler(CSRFError)
@@ -79,14 +69,14 @@ def login():
     if req.method == "GET":
         if current_user_or_none() is not None:
             return flask.redirect(nxt)
-        return _render("login.html", title=_("Log in"), mode="login", error=None, message=None, next=nxt, username="")
+        return render_page("login.html", title=_("Log in"), mode="login", error=None, message=None, next=nxt, username="")
     username = req.form.get("username", "")
     password = req.form.get("password", "")
     settings = auth_settings()
     user, reason = authenticate(settings, username, password, client_ip())
     if user is None:
         status, error = (429, _(LOCKOUT_MESSAGE)) if reason == "locked" else (401, _(GENERIC_LOGIN_ERROR))
-        return _render("login.html", status, title=_("Log in"), mode="login", error=error, message=None, next=nxt,
+        return render_page("login.html", status, title=_("Log in"), mode="login", error=error, message=None, next=nxt,
                        username=username.strip()[:64])
     flask.session.clear()  # no session fixation: a fresh session (and CSRF secret) at login
     login_user(user)
@@ -102,7 +92,7 @@ def logout():
     if req.method == "GET":
         if user is None:
             return flask.redirect("/login")
-        return _render("login.html", title=_("Log out"), mode="logout", username=user.username)
+        return render_page("login.html", title=_("Log out"), mode="logout", username=user.username)
     end_session(auth_settings().db, flask.session.get(SESSION_TOKEN_KEY))
     logout_user()
     flask.session.clear()
@@ -159,5 +149,5 @@ def admin_users():
             message=message,
             error=error,
         ), (400 if error else 200)
-    return _render("users.html", 400 if error else 200, users=users, roles=ROLES, message=message, error=error,
+    return render_page("users.html", 400 if error else 200, users=users, roles=ROLES, message=message, error=error,
                    word=word, date_time=date_time)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from sectionist.dashboard.models import PermissionDenied, User
 
 from sectionist.dashboard.auth.context import current_user_or_none
+from sectionist.dashboard.auth.links import TOKEN_ARG, TOKEN_ENDPOINTS, token_allows
 from sectionist.dashboard.auth.policy import valid_role
 
 #: Paths reachable without logging in (exact matches).
@@ -67,8 +68,11 @@ def safe_next(target: str | None) -> str:
 
 
 def require_login():
-    """The app's first ``before_request`` hook: nothing but the public paths without login. API-like
-    requests get 401, page requests a redirect to ``/login?next=…``."""
+    """The app's first ``before_request`` hook: nothing but the public paths without login, and the
+    :data:`~sectionist.dashboard.auth.links.TOKEN_ENDPOINTS` (a playlist's section URLs) with a
+    ``?token=`` that allows the request (else 403: scope, expiry and revocation are
+    :func:`~sectionist.dashboard.auth.links.token_allows`'s). API-like requests get
+    401, page requests a redirect to ``/login?next=…``."""
     import flask
 
     req = flask.request
@@ -77,6 +81,12 @@ def require_login():
         return None
     if current_user_or_none() is not None:
         return None
+    if req.endpoint in TOKEN_ENDPOINTS and TOKEN_ARG in req.args:
+        if token_allows((req.view_args or {}).get("section_id", "")):
+            return None
+        # a forged, expired or revoked token, or a section outside the playlist
+        return flask.Response("this link does not play this section (expired, revoked or not in the playlist)\n",
+                              status=403, mimetype="text/plain", headers={"Cache-Control": "no-store"})
     if is_api_request(path):
         return flask.Response("login required\n", status=401, mimetype="text/plain", headers={"Cache-Control": "no-store"})
     if path == "/logout":  # nothing to come back to after logging in

@@ -267,6 +267,7 @@ SPECS = {
     (ids.CLUSTERS_EXPORT_PLAYLIST, "n_clicks"): CLICKS,
     (ids.CLUSTERS_EXPORT_KIND, "value"): one_of(_values(downloads.RUN_KINDS)),
     (ids.CLUSTERS_EXPORT_QUEUE, "value"): one_of(_values(downloads.QUEUE_CHOICES)),
+    (ids.CLUSTERS_EXPORT_LINKS, "value"): one_of(_values(downloads.PLAYLIST_KINDS)),
     # compare
     (ids.COMPARE_A, "value"): run_id(),
     (ids.COMPARE_B, "value"): run_id(),
