@@ -21,6 +21,7 @@ from sectionist.dashboard.ui.components.common import graph_config, card, cluste
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import register_selection
+from sectionist.dashboard.ui.components.strength import cluster_verdict, run_verdict
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import coverage_text, default_cluster_names, run_label, version_note
 from sectionist.dashboard.judging.repository import MAX_CLUSTER_NAME
@@ -240,6 +241,7 @@ def cluster_body(data, run_id, cluster):
         cluster_name_block(data, run_id, cluster, names),
         html.Div(className="metric-row", children=[cluster_chip(cluster, names=names)] + [
             html.Div([html.B(v), html.Span(k)], className="metric") for k, v in metrics]),
+        cluster_verdict(data, run_id, cluster, ids.CLUSTERS_CLUSTER_STRENGTH),
         html.P(note, className="surrogate-note small") if note else None,
         html.Div(className="grid-2", children=[
             card(_("Spectra of its sections (mean log-mel, most central left; low frequencies at the bottom)")
@@ -296,6 +298,8 @@ def layout(run=None, cluster=None, section=None, **_query):
                    title=_("Playlists whose links play anywhere: see and revoke them")),
             dcc.Download(id=ids.CLUSTERS_DOWNLOAD),
         ])),
+        # how strong the chosen run's grouping is: a visible warning when it is weak (issue #21)
+        html.Div(run_verdict(data, run), id=ids.CLUSTERS_STRENGTH),
         html.Div(className="cluster-grid", children=[
             html.Div([card(_("Cluster sizes (click a bar)"),
                            dcc.Graph(id=ids.CLUSTERS_SIZES, figure=sizes_figure(data, run), config=graph_config())),
@@ -324,6 +328,11 @@ def _run_or_bar(run, click, current):
     opts = cluster_options(data, run)
     values = [o["value"] for o in opts]
     return opts, (current if current in values else (values[0] if values else None)), sizes_figure(data, run)
+
+
+@callback(Output(ids.CLUSTERS_STRENGTH, "children"), Input(ids.CLUSTERS_RUN, "value"), prevent_initial_call=True)
+def _run_strength(run):
+    return run_verdict(get_data(), run)
 
 
 @callback(Output(ids.CLUSTERS_BODY, "children"), Input(ids.CLUSTERS_RUN, "value"), Input(ids.CLUSTERS_CLUSTER, "value"),

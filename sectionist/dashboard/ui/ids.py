@@ -227,3 +227,14 @@ LAB_SAVE = "lab-save"
 LAB_SAVE_STATUS = "lab-save-status"
 #: The evaluation card of the Overview (mean scores per segmentation scheme against the truth).
 OVERVIEW_EVALUATION = "overview-evaluation"
+
+# ---- how strong a grouping is (issue #21; ui/strength.py) --------------------------------------------
+#: The Overview's verdict on the store's runs (a warning when the best or the first-shown run is weak).
+OVERVIEW_STRENGTH = "overview-strength"
+#: The Clusters page's verdict on the chosen run, and on the chosen cluster.
+CLUSTERS_STRENGTH = "clusters-strength"
+CLUSTERS_CLUSTER_STRENGTH = "clusters-cluster-strength"
+#: The Songs page's list of how strong each shown song's structures are.
+SONGS_STRUCTURE = "songs-structure"
+#: The Map's legend of song colours (colour by song).
+MAP_SONG_LEGEND = "map-song-legend"
