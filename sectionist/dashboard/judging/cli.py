@@ -48,7 +48,9 @@ def register_cli(subparsers, options) -> None:
     e = sub.add_parser("export", help="write the verdicts as CSV or parquet",
                        description="Write the current verdicts on sections (or on whole clusters; --history "
                        "adds the superseded ones) to a file; the format follows the file's extension unless "
-                       "--format is given. '-o -' writes CSV to standard output.")
+                       "--format is given. '-o -' writes CSV to standard output. With --store the rows also "
+                       "get each section's song title, start_s and end_s, and each cluster's name in the "
+                       "judged run version (cluster_name), as the app's download.")
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="output file (.csv or .parquet), or - for stdout")
     e.add_argument("--format", choices=["csv", "parquet"], default=None, help="file format [from the extension]")
     e.add_argument("--history", action="store_true", help="every verdict ever given, superseded ones included")
@@ -183,15 +185,20 @@ def _summary(args: argparse.Namespace) -> int:
 def store_versions(store_uri):
     """``(versions, labels)`` of a store's runs for :func:`summary_lines`: lineage and version per
     run id, and a function giving a run's labels per section id (None when the run is not there)."""
+    data = open_store_data(store_uri)
+    return data.run_versions[["lineage", "version"]], data.labels_by_section
+
+
+def open_store_data(store_uri):
+    """The store's data as the app reads it (a StoreData), or a ParameterError saying why not."""
     from sectionist.analysis.errors import StoreError
 
     from sectionist.dashboard.data.store_data import StoreData
 
     try:
-        data = StoreData(store_uri, check_interval=1e9)
+        return StoreData(store_uri, check_interval=1e9)
     except StoreError as exc:
-        raise ParameterError(f"{store_uri}: cannot read the store for the runs' versions ({exc})") from None
-    return data.run_versions[["lineage", "version"]], data.labels_by_section
+        raise ParameterError(f"{store_uri}: cannot read the store ({exc})") from None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -212,6 +219,10 @@ def _export(args: argparse.Namespace) -> int:
     try:
         frame = cluster_verdicts_frame if args.cluster_verdicts else judgements_frame
         df = frame(db, history=args.history)
+        if args.store:  # as the app's download: the sections' songs and spans, the clusters' names
+            from sectionist.dashboard.judging.exports import judgement_download
+
+            df = judgement_download(df, open_store_data(args.store), db, sections=not args.cluster_verdicts)
     finally:
         db.dispose()
     blob, _ = export_bytes(df, fmt)

@@ -13,7 +13,10 @@
   ``GET /api/cluster-names?run_id=…[&cluster=…]``: the current names, or one cluster's history
   (anyone logged in: names are shown to everyone; who gave each name only to experts and admins),
 - ``GET /api/judgements``: the current verdicts as JSON (``history=1``, ``run_id``, ``section_id``),
-- ``GET /export/judgements.<csv|parquet>``, ``GET /export/cluster-verdicts.<csv|parquet>``.
+- ``GET /export/judgements.<csv|parquet>``, ``GET /export/cluster-verdicts.<csv|parquet>`` (``history=1``:
+  superseded rows too): with each section's song title and span and each cluster's name
+  (:mod:`sectionist.dashboard.judging.exports`), named ``judgements-<store>-<time>.csv``,
+  ``judgement-history-…``, ``cluster-verdicts-…``, ``cluster-verdict-history-…``.
 
 An admin reads everyone's rows, an expert their own, a viewer nothing (403).
 """
@@ -198,20 +201,29 @@ def _get_judgements():
     return flask.Response(df.to_json(orient="records", date_format="iso"), mimetype="application/json")
 
 
-def _export(frame_fn, name, fmt):
-    """A download of ``frame_fn``'s rows (everyone's for an admin, one's own for an expert)."""
+def _export(frame_fn, what, fmt):
+    """A download of ``frame_fn``'s rows (everyone's for an admin, one's own for an expert), with the
+    sections' songs and spans and the clusters' names (:mod:`sectionist.dashboard.judging.exports`),
+    under a file name of its own (``judgements-<store>-<time>.csv``, ``judgement-history-…``)."""
+    from sectionist.dashboard.judging.exports import download_name, judgement_download
+
     if fmt not in ("csv", "parquet"):
         flask.abort(404)
     try:
         history = parse_bool(flask.request.args.get("history"), "history")
     except ParameterError as exc:
         return _error(exc)
-    df = frame_fn(get_db(), user=_visible_user(), history=history)
+    db, data = get_db(), get_data()
+    df = frame_fn(db, user=_visible_user(), history=history)
+    try:
+        df = judgement_download(df, data, db, sections=what == "judgements")
+    except SectionistError as exc:  # an unreadable store part: the verdicts as stored, still
+        flask.current_app.logger.warning("%s export without the store's sections and names: %s", what, exc)
     body, content_type = export_bytes(df, fmt)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = download_name(what, history, data.store_uri, datetime.now(timezone.utc), fmt)
     # content_type, not mimetype: Flask would add a second "; charset=utf-8" to a text/ mimetype
     return flask.Response(body, content_type=content_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}-{stamp}.{fmt}"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/export/judgements.<fmt>", endpoint="export_judgements")
