@@ -62,11 +62,12 @@ def song_colors(n_songs: int) -> list[str]:
     hues = min(max(n, 1), SONG_HUES)
     out = []
     for i in range(n):
-        sat, light = SONG_SHADES[(i // hues) % len(SONG_SHADES)]
+        shade = (i // hues) % len(SONG_SHADES)
+        sat, light = SONG_SHADES[shade]
         # the hue steps by 5/12 of the wheel (150°) so consecutive songs sit far apart; 5 and 12 are
-        # coprime, so every hue is used once per round
+        # coprime, so every hue is used once per round; the light round sits between the others' hues
         step = 5 if hues == SONG_HUES else 1
-        hue = ((i * step) % hues) / hues + (0.5 / hues if (i // hues) % 2 else 0.0)
+        hue = ((i * step) % hues) / hues + (0.5 / hues if shade == 1 else 0.0)
         r, g, b = colorsys.hls_to_rgb(hue, light / 100, sat / 100)
         out.append("#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255)))
     return out
