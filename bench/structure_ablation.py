@@ -11,10 +11,12 @@ ladder in :data:`LADDER`; the key ``beat_features`` holds options of ``beat_feat
 (``merged-mfcc``: MFCC-bin novelty and Ward on mean features), ``novelty`` (the final variant's
 slices before merging, same clusters) and ``novelty (raw slices, one label each)`` (those slices at
 the same threshold with no clustering: every slice its own label, the raw novelty baseline whose
-label metrics do not borrow ``merged``'s clusters). Prints one row per (group, scheme) with the means of boundary
-F at 0.5 s and 3 s, pairwise F, NCE F and frame ARI; the last line is one JSON object.
+label metrics do not borrow ``merged``'s clusters). ``--peers msaf,librosa-gallery`` adds other
+people's algorithms as rows (:func:`peer_segmentations`, bench/peers/README.md): MSAF's six pairs,
+run by MSAF's own venv, and librosa's gallery Laplacian segmentation; a song a peer fails on scores
+as one segment. Prints one row per (group, scheme) with the means of boundary F at 0.5 s and 3 s, pairwise F, NCE F and frame ARI; the last line is one JSON object.
 
-Usage: python bench/structure_ablation.py GROUP ... [--variants JSON] [--baselines]
+Usage: python bench/structure_ablation.py GROUP ... [--variants JSON] [--baselines] [--peers msaf,librosa-gallery]
 """
 
 from __future__ import annotations
@@ -91,6 +93,64 @@ def score(ref, bounds, labels, duration) -> dict:
     return {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
 
 
+#: ``--peers``: other people's structure algorithms as rows of the same table (bench/peers/README.md).
+PEERS = ("msaf", "librosa-gallery")
+PEER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
+
+
+def peer_segmentations(paths, peers) -> dict:
+    """``{path: {row name: (intervals, labels) or None when it failed}}`` of each peer on each song.
+
+    ``msaf``: ``bench/peers/msaf_peer.py`` run once over all songs by MSAF's own venv
+    (``bench/peers/.venv-msaf``, ``make bench-peers``; this venv never imports msaf), one row per
+    MSAF pair (``msaf sf+fmc2d`` …), cached by the peer under ``bench/out/peers/msaf/``; its times
+    per song and pair go to stderr. ``librosa-gallery``: librosa's Laplacian segmentation example
+    verbatim (``bench/peers/librosa_gallery.py``, k = 5), cached here.
+    """
+    import subprocess
+    import time
+
+    paths = [os.path.abspath(p) for p in paths]
+    out = {p: {} for p in paths}
+    if "msaf" in peers:
+        python = os.path.join(PEER_DIR, ".venv-msaf", "bin", "python")
+        if not os.path.exists(python):
+            raise SystemExit(f"--peers msaf: {python} missing: run `make bench-peers` first")
+        proc = subprocess.run([python, os.path.join(PEER_DIR, "msaf_peer.py"), "--json", *paths],
+                              stdout=subprocess.PIPE, text=True)
+        if proc.returncode:
+            raise SystemExit(f"--peers msaf: msaf_peer.py exited with {proc.returncode}")
+        times = {}
+        for song in json.loads(proc.stdout)["songs"]:
+            times.setdefault("features", []).append(song.get("features_s"))
+            for name, r in song["pairs"].items():
+                ok = "error" not in r and "error" not in song
+                t = np.asarray(r.get("times", []), float)
+                out[song["path"]][f"msaf {name}"] = (np.column_stack([t[:-1], t[1:]]), r["labels"]) if ok else None
+                times.setdefault(name, []).append(r.get("seconds"))
+        for p in paths:  # a song MSAF failed on fails every pair
+            out[p].update({f"msaf {name}": None for name in times if name != "features" and f"msaf {name}" not in out[p]})
+        print("msaf seconds per song (mean, min-max; features once per song, then each pair): " + ", ".join(
+            f"{k} {np.mean(v):.1f} ({min(v):.1f}-{max(v):.1f})" for k, v in times.items()
+            if all(x is not None for x in v)), file=sys.stderr)
+    if "librosa-gallery" in peers:
+        sys.path.insert(0, PEER_DIR)
+        from librosa_gallery import segment_file
+
+        for p in paths:
+            def run(p=p):
+                t0 = time.perf_counter()
+                try:
+                    return (*segment_file(p), time.perf_counter() - t0)
+                except IndexError as e:  # the gallery's own failure (its docstring)
+                    return None, str(e), time.perf_counter() - t0
+            b, lab, secs = cached(p, "librosa-gallery-v1", run)
+            out[p]["librosa-gallery"] = (b, lab) if b is not None else None
+            print(f"librosa-gallery {os.path.basename(p)}: {secs:.1f} s" + ("" if b is not None else f" FAILED {lab}"),
+                  file=sys.stderr)
+    return out
+
+
 def main(argv=None) -> int:
     from sectionist.analysis.corpus.audio import load_audio
     from sectionist.analysis.evaluate import read_reference
@@ -103,14 +163,20 @@ def main(argv=None) -> int:
     ap.add_argument("groups", nargs="+", metavar="NAME=FOLDER[:A-B]")
     ap.add_argument("--variants", default=None, help="JSON {label: merged_beats kwargs}")
     ap.add_argument("--baselines", action="store_true")
+    ap.add_argument("--peers", default="", help="comma-separated peers to add as rows: " + ", ".join(PEERS))
     args = ap.parse_args(argv)
+    peers = [v for v in args.peers.split(",") if v]
+    if set(peers) - set(PEERS):
+        ap.error(f"--peers: unknown {sorted(set(peers) - set(PEERS))}; known: {', '.join(PEERS)}")
     variants = json.loads(args.variants) if args.variants else LADDER
     for kw in variants.values():
         for key in ("kernels", "novelty_features"):
             if key in kw:
                 kw[key] = tuple(kw[key])
     rows = {}  # (group, scheme) -> list of score dicts
-    for group, paths in groups_of(args.groups).items():
+    groups = groups_of(args.groups)
+    peer = peer_segmentations(sorted({p for ps in groups.values() for p in ps}), peers) if peers else {}
+    for group, paths in groups.items():
         for p in paths:
             ref = read_reference(p[:-4] + ".json" if os.path.exists(p[:-4] + ".json") else p[:-4] + ".lab")
             audio = {}
@@ -149,6 +215,9 @@ def main(argv=None) -> int:
                         return r.bounds, r.labels
                     b, lab = cached(p, f"{what}-v1", run)
                     rows.setdefault((group, scheme), []).append(score(ref, b, lab, duration))
+            for name, seg in peer.get(os.path.abspath(p), {}).items():  # a failed song scores as one segment
+                b, lab = seg if seg is not None else ([[0.0, duration]], ["0"])
+                rows.setdefault((group, name), []).append(score(ref, b, lab, duration))
             print(f"{group} {os.path.basename(p)}", file=sys.stderr, flush=True)
     print(f"{'group':6s} {'scheme':48s} " + " ".join(f"{m:>10s}" for m in METRICS))
     out = {}
