@@ -46,7 +46,8 @@ def test_map_page_in_spanish_and_english(app, data):
 
     es = page_layout(app, "/map", ES)
     for spanish in ("Colorear por", "Filtros", "todas las canciones", "Descargar la selección",
-                    "Comparar de oído: casillas A y B", "Lista de reproducción de VLC (.xspf)"):
+                    "Comparar de oído: casillas A y B",
+                    "Lista de reproducción de VLC, enlaces que suenan en cualquier reproductor (.xspf)"):
         assert spanish in es, spanish
     for english in ("Colour by", "Filters", "all songs", "Download selection", "Compare by ear", "VLC playlist"):
         assert english not in es, english
