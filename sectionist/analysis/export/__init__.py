@@ -31,9 +31,14 @@ Kinds (``files.KINDS``):
 A "run" is a run id (runs are immutable: a run id names one exact version); a "scheme" track holds
 a sectioning scheme's sections labelled by their number. Where file locations go into an export
 (``reaper``, ``xspf``), ``location`` says how they are written: ``absolute`` (file URI / path of the
-original), ``relative`` (to the folder of the exported file), ``name`` (the file's name alone, for
-exports that must not reveal the server's paths) or ``url`` (the app's section URL
-``{base_url}/audio/{section_id}.wav``; ``xspf`` only). Every text cell a spreadsheet may open is
+original), ``relative`` (to the folder of the exported file), ``corpus`` (relative to the folder that
+holds every song of the store), ``name`` (the file's name alone, for exports that must not reveal
+the server's paths) or ``url`` (the app's section URL ``{base_url}/audio/{section_id}.wav``, with a
+playlist link's ``?token=`` when given; ``xspf`` only).
+
+Clusters are labelled by the names experts gave them where the caller passes them (``names``: run
+id → ``{cluster: name}``; this package reads no database), else ``cluster N`` / ``noise``; labels are
+distinct within a run (:func:`~sectionist.analysis.export.names.cluster_labels`). Every text cell a spreadsheet may open is
 neutralised against formula injection (:mod:`sectionist.store.csvsafe`); XML is built with
 :mod:`xml.etree.ElementTree` (escaped); REAPER strings are quoted by REAPER's rules.
 """
