@@ -261,6 +261,8 @@ def test_overview_warns_in_plain_words_in_both_languages(weak):
     headline = {"none": "No run in this store finds real groups", "weak": "These groupings are weak"}[best.band]
     assert headline in en and '"role":"alert"' in en and '"id":"overview-strength"' in en
     assert "notice-warn" in en and "What strong, moderate and weak mean" in en
+    if bands.run_song_mix(data, bands.best_run(data)).follows_songs:  # k-means' 20 clusters: mostly single songs
+        assert "clusters are mostly one song — these groups follow songs, not kinds of section." in en
     es = page_layout(weak["app"], "/", ES)
     assert {"none": "Ningún agrupamiento de este almacén encuentra grupos reales",
             "weak": "Estos agrupamientos son débiles"}[best.band] in es

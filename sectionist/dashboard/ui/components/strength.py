@@ -76,7 +76,9 @@ def store_verdict(data, element_id=None):
                         element_id)
         head = words.run_headline(b.band)
         body = _("The strongest run, %(run)s: %(sentence)s", run=best, sentence=words.run_sentence(b.band))
-    return _box(b.band, [html.Strong(head), html.P(body), html.P(tally, className="small"), bands_details()],
+    mix = words.run_mix_sentence(bands.run_song_mix(data, best))
+    mix = html.P([html.B(f"{best}: "), mix], className="strength-songs") if mix else None
+    return _box(b.band, [html.Strong(head), html.P(body), mix, html.P(tally, className="small"), bands_details()],
                 element_id)
 
 
