@@ -287,3 +287,32 @@ def test_a_token_of_another_app_or_salt_is_refused(app, store):
                    URLSafeTimedSerializer(SECRET, salt="itsdangerous").dumps({"link": link})):
         assert anonymous.get(f"/audio/{sid}?token={forged}").status_code == 403
     assert anonymous.get(f"/audio/{sid}?{urlsplit(url).query}").status_code == 200
+
+
+def test_links_long_expired_are_deleted_with_their_sections(tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from sectionist.dashboard.auth.accounts import create_user, get_user
+    from sectionist.dashboard.auth.links import KEEP_EXPIRED, issue_link, link_allows
+    from sectionist.dashboard.models import Database, PlaylistLink, PlaylistLinkSection, sqlite_url, utcnow
+
+    db = Database(sqlite_url(tmp_path / "u.sqlite"))
+    create_user(db, "ada", "viewer")
+    ada = get_user(db, "ada")
+    issue_link(db, ada, ["a", "b"], ttl=60, title="old", secret_key=SECRET)
+    issue_link(db, ada, ["c"], ttl=60, title="recent", secret_key=SECRET)
+    with db.write() as s:
+        old, recent = sorted(s.scalars(select(PlaylistLink)), key=lambda ln: ln.title)
+        old.expires_at = utcnow() - KEEP_EXPIRED - timedelta(hours=1)
+        recent.expires_at = utcnow() - timedelta(days=1)  # expired, still listed
+        old_id, recent_id = old.id, recent.id
+    assert not link_allows(db, recent_id, "c")
+    issue_link(db, ada, ["d"], ttl=60, title="new", secret_key=SECRET)
+    with db.read() as s:
+        assert {ln.title for ln in s.scalars(select(PlaylistLink))} == {"recent", "new"}
+        assert s.scalar(select(func.count()).select_from(PlaylistLinkSection)
+                        .where(PlaylistLinkSection.link_id == old_id)) == 0
+        assert s.get(PlaylistLinkSection, (recent_id, "c")) is not None
+    db.dispose()

@@ -44,6 +44,8 @@ TOKEN_ENDPOINTS = frozenset({"sectionist_audio.section_audio"})
 TTL_CONFIG = "PLAYLIST_LINK_SECONDS"
 #: The longest title kept for a link (the playlist's title).
 MAX_TITLE = 200
+#: How long an expired link stays listed (and in the database) before it is deleted.
+KEEP_EXPIRED = timedelta(days=30)
 
 bp = flask.Blueprint("sectionist_links", __name__)
 
@@ -55,7 +57,8 @@ def _serializer(secret_key: str):
 
 
 def issue_link(db: Database, user: User, section_ids, *, ttl: float, title: str, secret_key: str) -> tuple[str, object]:
-    """Record a playlist link of ``user`` for exactly ``section_ids``, valid ``ttl`` seconds.
+    """Record a playlist link of ``user`` for exactly ``section_ids``, valid ``ttl`` seconds (links
+    that expired more than :data:`KEEP_EXPIRED` ago are deleted on the way, their sections with them).
 
     Returns
     -------
@@ -71,6 +74,12 @@ def issue_link(db: Database, user: User, section_ids, *, ttl: float, title: str,
     now = utcnow()
     expires = now + timedelta(seconds=float(ttl))
     with db.write() as s:
+        from sqlalchemy import delete, select
+
+        old = list(s.scalars(select(PlaylistLink.id).where(PlaylistLink.expires_at < now - KEEP_EXPIRED)))
+        if old:
+            s.execute(delete(PlaylistLinkSection).where(PlaylistLinkSection.link_id.in_(old)))
+            s.execute(delete(PlaylistLink).where(PlaylistLink.id.in_(old)))
         s.add(PlaylistLink(id=link_id, user_id=user.id, auth_gen=user.auth_gen, title=str(title)[:MAX_TITLE],
                            n_sections=len(ids), created_at=now, expires_at=expires))
         s.flush()
