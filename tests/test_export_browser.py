@@ -61,8 +61,10 @@ def test_clusters_playlist_download(server, tmp_path):
     got = set()
     for t in tracks:
         loc = t.find("x:location", ns).text
-        assert loc.startswith(server["url"] + "/audio/") and loc.endswith(".wav")
-        sid = loc.rsplit("/", 1)[1][:-len(".wav")]
+        # the section's URL with the playlist link's token (it plays without the browser's login)
+        url, _, query = loc.partition("?")
+        assert url.startswith(server["url"] + "/audio/") and url.endswith(".wav") and query.startswith("token=")
+        sid = url.rsplit("/", 1)[1][:-len(".wav")]
         got.add(sid)
         opts = dict(o.text.split("=", 1) for o in t.findall("x:extension/vlc:option", ns))
         sec = data.section(sid)
@@ -70,3 +72,7 @@ def test_clusters_playlist_download(server, tmp_path):
         assert float(opts["start-time"]) == 0.0
         assert np.isclose(float(opts["stop-time"]), sec["end_s"] - sec["start_s"], atol=1e-3)
     assert got == members
+    import requests
+
+    played = requests.get(tracks[0].find("x:location", ns).text, timeout=60)  # no cookie, as VLC
+    assert played.status_code == 200 and played.content[:4] == b"RIFF"
