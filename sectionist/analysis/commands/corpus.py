@@ -5,6 +5,9 @@ sources (:data:`SOURCES`).
   (:mod:`sectionist.analysis.corpus.devcorpus`).
 - ``tracker``: real tracker modules from Debian packages (or a folder) rendered with libopenmpt, the
   truth read from their order lists (:mod:`sectionist.analysis.corpus.tracker`).
+- ``music21``: real notated pieces of music21's bundled corpus (fiddle tunes, Bach chorales, quartet
+  movements) rendered with FluidSynth, the truth their strains from repeat signs and endings
+  (:mod:`sectionist.analysis.corpus.notated`).
 
 A source is a :class:`Source` in :data:`SOURCES`: its help line, a function adding its options to
 its own argument group, and a function running it from the parsed arguments. ``--source`` takes its
@@ -20,6 +23,7 @@ from typing import Any, Callable
 
 from sectionist.analysis.corpus.debpkg import DEFAULT_CACHE
 from sectionist.analysis.corpus.devcorpus import DEFAULT_SECONDS_RANGE, DEFAULT_SOUNDFONT, make_dev_corpus
+from sectionist.analysis.corpus.notated import COLLECTIONS, DEFAULT_PIECES
 from sectionist.analysis.corpus.tracker import DEFAULT_PACKAGES, SAME_PART_MIN
 
 
@@ -49,11 +53,12 @@ class Source:
 def composed_options(g) -> None:
     """Options of ``--source composed``."""
     g.add_argument("--songs", type=int, default=24, help="number of songs")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--seed", type=int, default=0, help="random seed (also --source music21)")
     g.add_argument("--seconds", type=float, default=None,
                    help="approximate length of each song (whole bars of its form); default: drawn per song "
                    f"within {DEFAULT_SECONDS_RANGE[0]:g}–{DEFAULT_SECONDS_RANGE[1]:g} s")
-    g.add_argument("--soundfont", default=DEFAULT_SOUNDFONT, help="General MIDI soundfont (.sf2)")
+    g.add_argument("--soundfont", default=DEFAULT_SOUNDFONT,
+                   help="General MIDI soundfont (.sf2; also --source music21)")
 
 
 def run_composed(args) -> int:
@@ -124,6 +129,41 @@ def run_tracker(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# music21: notated pieces
+
+
+def music21_options(g) -> None:
+    """Options of ``--source music21`` (with ``--seed`` and ``--soundfont``)."""
+    g.add_argument("--pieces", type=int, default=DEFAULT_PIECES,
+                   help="number of pieces, shared among music21's collections by fixed shares ("
+                   + ", ".join(f"{c.share} {c.name}" for c in COLLECTIONS)
+                   + f" of {DEFAULT_PIECES}); --seed picks them and their instruments")
+
+
+def run_music21(args) -> int:
+    """``--source music21``: render notated pieces and print what was written and dropped."""
+    import sys
+    import time
+
+    from sectionist.analysis.corpus.notated import make_notated_corpus, summary_lines
+
+    t0 = time.perf_counter()
+    rep = make_notated_corpus(args.dir, n_pieces=args.pieces, seed=args.seed, soundfont=args.soundfont,
+                              sample_rate=args.sample_rate, progress=not args.quiet)
+    took = time.perf_counter() - t0
+    lines = summary_lines(rep)
+    cut = next((i for i, line in enumerate(lines) if line.startswith("dropped ")), len(lines))
+    for line in lines[cut:]:
+        print(line, file=sys.stderr)
+    for line in lines[:cut]:
+        print(line)
+    audio = sum(t["duration_s"] for t in rep.pieces)
+    print(f"wrote {len(rep.pieces)} pieces ({audio / max(took, 1e-9):.0f}× real time) with truth (.json, .lab) "
+          f"and MIDI to {args.dir}/tune and {args.dir}/held, listed in {args.dir}/corpus.json")
+    return 0
+
+
 #: The sources of ``sectionist dev-corpus --source``, by name; the first is the default.
 SOURCES: dict[str, Source] = {
     "composed": Source(
@@ -140,6 +180,14 @@ SOURCES: dict[str, Source] = {
         f"{SAME_PART_MIN:.0%} of their used cells identical are one part (A, B, …); pieces split by a hash of "
         "their id into DIR/tune and DIR/held",
         add_options=tracker_options, run=run_tracker),
+    "music21": Source(
+        help="real notated pieces from the corpus bundled with the music21 package (reels, jigs and hornpipes "
+        "with repeats from Ryan's Mammoth Collection and O'Neill's Music of Ireland, played through twice; Bach "
+        "chorales with a repeated first part; string-quartet movements with repeats) rendered with FluidSynth on "
+        "General MIDI instruments; the truth is their strains (A, B, … by notated block between repeat signs and "
+        "double bars, endings in their strain, one section per pass); pieces split by a hash of their id into "
+        "DIR/tune and DIR/held; needs the devcorpus extra (music21) and fluidsynth",
+        add_options=music21_options, run=run_music21),
 }
 
 
@@ -153,7 +201,8 @@ def register_cli(sub, options) -> None:
         + ".",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog="examples: sectionist dev-corpus /tmp/devcorpus --songs 24 --seed 0; "
-        "sectionist dev-corpus /tmp/tracker --source tracker",
+        "sectionist dev-corpus /tmp/tracker --source tracker; "
+        "sectionist dev-corpus /tmp/notated --source music21",
     )
     p.add_argument("dir", help="output folder")
     p.add_argument("--source", choices=list(SOURCES), default=next(iter(SOURCES)),

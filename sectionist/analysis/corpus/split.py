@@ -7,8 +7,9 @@ that id alone: ``"tune"`` (defaults may be chosen on it) or ``"held"`` (kept for
 piece never changes side when the corpus grows, is rebuilt or is built by another source.
 
 :func:`merge_corpus_index` writes ``DIR/corpus.json``, ``{"pieces": [{"piece", "source", "split",
-"licence", "duration_s", "file", ...}]}``: the entries of the pieces just written replace those with
-the same id, the others are kept, so several sources can write into one folder.
+"licence", "duration_s", "wav", ...}], ...}``: the entries of the pieces just written replace those
+with the same id, the others and the index's other keys are kept, so several sources can write into
+one folder. The audio of a piece lies in ``DIR/tune`` or ``DIR/held`` by its split.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ SPLITS: tuple[str, str] = ("tune", "held")
 #: Name of the index a development corpus keeps in its folder.
 INDEX_NAME = "corpus.json"
 
-#: Fields every entry of the index has.
-INDEX_FIELDS: tuple[str, ...] = ("piece", "source", "split", "licence", "duration_s", "file")
+#: Fields every entry of the index has (``wav``: the audio's path relative to the corpus folder,
+#: ``SPLIT/NAME.wav``).
+INDEX_FIELDS: tuple[str, ...] = ("piece", "source", "split", "licence", "duration_s", "wav")
 
 
 def split_of(piece_id: str) -> str:
@@ -41,8 +43,8 @@ def split_of(piece_id: str) -> str:
     return SPLITS[hashlib.sha1(piece_id.encode("utf-8")).digest()[-1] % 2]
 
 
-def read_corpus_index(out_dir) -> list[dict]:
-    """The entries of ``out_dir/corpus.json`` (``[]`` when there is none).
+def read_corpus_index(out_dir) -> dict:
+    """The index ``out_dir/corpus.json`` as a dict (``{"pieces": []}`` when there is none).
 
     Raises
     ------
@@ -51,7 +53,7 @@ def read_corpus_index(out_dir) -> list[dict]:
     """
     path = Path(out_dir) / INDEX_NAME
     if not path.exists():
-        return []
+        return {"pieces": []}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         pieces = data["pieces"]
@@ -59,10 +61,10 @@ def read_corpus_index(out_dir) -> list[dict]:
             raise TypeError("'pieces' must be a list of objects with a 'piece' id")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: not a development-corpus index ({exc}); move it away or delete it") from exc
-    return pieces
+    return data
 
 
-def merge_corpus_index(out_dir, entries) -> Path:
+def merge_corpus_index(out_dir, entries, **info) -> Path:
     """Write ``out_dir/corpus.json`` with ``entries`` merged into what it held (same id: replaced).
 
     Parameters
@@ -71,13 +73,16 @@ def merge_corpus_index(out_dir, entries) -> Path:
         The corpus folder.
     entries : iterable of dict
         One per piece, with at least :data:`INDEX_FIELDS`; ``split`` must be ``split_of(piece)``.
+    **info
+        Top-level keys to set beside ``pieces`` (the index's other keys are kept).
 
     Returns
     -------
     path : Path
-        The index, sorted by source then piece id, written atomically.
+        The index, its pieces sorted by source then piece id, written atomically.
     """
-    by_id = {p["piece"]: p for p in read_corpus_index(out_dir)}
+    data = read_corpus_index(out_dir)
+    by_id = {p["piece"]: p for p in data["pieces"]}
     for e in entries:
         missing = [k for k in INDEX_FIELDS if k not in e]
         if missing:
@@ -86,8 +91,11 @@ def merge_corpus_index(out_dir, entries) -> Path:
             raise ValueError(f"corpus index entry {e['piece']!r}: split {e['split']!r} is not split_of(piece)")
         by_id[e["piece"]] = dict(e)
     pieces = sorted(by_id.values(), key=lambda p: (str(p.get("source", "")), p["piece"]))
-    counts = {s: sum(p.get("split") == s for p in pieces) for s in SPLITS}
-    text = (json.dumps({"n_pieces": len(pieces), "splits": counts, "pieces": pieces}, indent=1) + "\n").encode()
+    data.update(info)
+    data["split_rule"] = "sha1(piece) even -> tune, odd -> held"
+    data["splits"] = {s: sum(p.get("split") == s for p in pieces) for s in SPLITS}
+    data["pieces"] = pieces
+    text = (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode()
     path = Path(out_dir) / INDEX_NAME
     atomic_write(path, lambda fh: fh.write(text))
     return path
