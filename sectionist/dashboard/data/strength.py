@@ -26,7 +26,8 @@ section. ``song_purity`` is the share of a cluster's sections from its commonest
 ``songs_effective`` the effective number of songs it draws from (inverse Simpson index,
 1 / Σ pᵢ², where pᵢ is song i's share); a cluster is *mostly one song* from
 :data:`MOSTLY_ONE_SONG` on. The analysis writes them with each run (``runs`` and ``clusters``
-columns); stores written before get them computed here, by the same definitions.
+columns, :mod:`sectionist.analysis.modeling.purity`); stores written before get them computed here,
+by the same definitions (over every section a run labels, placed ones included).
 
 **Per-song structures** (the ``segments`` table) — how many segments a scheme found, how many of
 its parts recur, and, where the scheme records it, how sure the repeats are
@@ -41,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sectionist.analysis.modeling.purity import MOSTLY_ONE_SONG as ANALYSIS_MOSTLY_ONE_SONG
+
 #: The bands, strongest first; :data:`UNKNOWN` where a run has no silhouette.
 BANDS: tuple[str, ...] = ("strong", "moderate", "weak", "none")
 UNKNOWN = "unknown"
@@ -50,9 +53,9 @@ SILHOUETTE_EDGES: tuple[tuple[str, float], ...] = (("strong", 0.70), ("moderate"
 #: ``(edge, band)``: a stability below ``edge`` caps the grouping at ``band`` (Hennig 2007: ≥ 0.75
 #: stable, 0.6–0.75 doubtful members, ≤ 0.5 dissolved). Checked in order, the lowest edge first.
 STABILITY_CAPS: tuple[tuple[float, str], ...] = ((0.60, "weak"), (0.75, "moderate"))
-#: A cluster is "mostly one song" when at least this share of its sections come from one song (the
-#: analysis counts ``runs.clusters_one_song`` with the same edge).
-MOSTLY_ONE_SONG = 0.5
+#: A cluster is "mostly one song" when at least this share of its sections come from one song: the
+#: analysis' edge (``runs.clusters_one_song``), one constant for both.
+MOSTLY_ONE_SONG = ANALYSIS_MOSTLY_ONE_SONG
 #: Mean ``segments.confidence`` of a structure's repeated segments: ≥ 0.75 the repeats are clear,
 #: ≥ 0.5 fairly sure, below uncertain. The confidence reads as a probability that the shared label
 #: is right, so the edges are where a listener would agree three times in four, and half the time.
