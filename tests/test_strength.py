@@ -233,7 +233,7 @@ def weak(tmp_path_factory):
 def render(component) -> str:
     import plotly.io.json as pj
 
-    return pj.to_json_plotly(component)
+    return pj.to_json_plotly(component).replace("\\u002f", "/")
 
 
 def page_layout(app, path, headers=None, **query) -> str:
@@ -389,3 +389,47 @@ def test_map_song_legend_lists_the_songs_in_their_colours(weak):
     kept = {t.name: t.marker.color for t in fig2.data if str(t.legendgroup or "").startswith("song-")}
     assert kept == {t.name: t.marker.color for t in traces if t.name in kept}
     assert none == []
+
+
+def test_density_map_by_song_says_why_there_is_no_legend(weak):
+    from sectionist.dashboard.pages import map as map_page
+    from sectionist.dashboard.ui.components import song_legend
+
+    data = weak["data"]
+    with weak["app"].server.test_request_context("/map"):
+        fig, _count, meta = map_page.render_map(data, "classical17", "pca2", weak["runs"][0], "song",
+                                                density_threshold=50)
+        note = render(song_legend.legend_children(data, meta, "song", weak["runs"][0], None, None, False, None))
+    assert fig.data[0].type == "heatmap" and meta.get("grid")
+    assert "Too many sections to colour by song" in note and "song-legend-item" not in note
+
+
+# ---- a store whose first run is weak but another is not ------------------------------------------------------
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    from synthetic_store import build_synthetic_store
+
+    from sectionist.dashboard.app import create_app
+
+    root = tmp_path_factory.mktemp("mixed")
+    store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=10, section_seconds=2.0,
+                                  random_state=4)
+    app = create_app(store.uri, db_url=f"sqlite:///{root / 'users.sqlite'}", secret_key="m" * 40)
+    return {"app": app, "data": app.server.extensions["sectionist_data"]}
+
+
+def test_a_weak_first_run_is_flagged_when_a_stronger_one_exists(mixed):
+    from sectionist.dashboard.ui.components.common import default_run
+    from sectionist.dashboard.ui.components.strength import run_verdict, store_verdict
+
+    data = mixed["data"]
+    first, best = default_run(data), bands.best_run(data)
+    assert bands.run_strength(data, first).is_weak and not bands.run_strength(data, best).is_weak
+    with mixed["app"].server.test_request_context("/"):
+        out = render(store_verdict(data, "x"))
+        verdict = render(run_verdict(data, first))
+        strong = render(run_verdict(data, best))
+    assert "The run shown first is weak" in out and f"The pages open on {first}" in out and best in out
+    assert '"role":"alert"' in out
+    assert "A stronger run: " in verdict and f'"href":"/clusters?run={best}"' in verdict
+    assert '"role":"status"' in strong and "notice-warn" not in strong  # a moderate run is no warning
