@@ -78,7 +78,8 @@ def test_phone_menu_reaches_every_page(server):
         toggle.wait_for()
         links = page.locator("#app-nav-menu a.nav-link")
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-        assert {"/", "/map", "/clusters", "/compare", "/songs", "/judge", "/judgements", "/admin/users"} <= set(hrefs)
+        assert {"/", "/map", "/clusters", "/compare", "/songs", "/judge", "/judgements", "/admin/users",
+                "/playlists"} <= set(hrefs)
         # closed: the links are hidden, only the button shows
         assert toggle.get_attribute("aria-expanded") == "false"
         assert not page.locator("#app-nav a.nav-link[href='/compare']").is_visible()
@@ -99,7 +100,7 @@ def test_phone_menu_reaches_every_page(server):
             link.click()
             page.wait_for_url(server["url"] + href)
             page.wait_for_load_state("networkidle")
-            if href == "/admin/users":
+            if href in ("/admin/users", "/playlists"):  # server-rendered pages: back to the app
                 page.go_back()
                 page.wait_for_selector("#app-nav-toggle")
             else:  # following a link closes the menu
