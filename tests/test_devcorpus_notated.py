@@ -34,6 +34,17 @@ K:G
 |:g2f2 e2d2|c2e2 d2B2|g2f2 e2d2|1 A2F2 G4:|2 A2F2 G2z2|]
 """
 
+# End repeats only, as fiddle books write them (A :| B :|): players read AABB; music21 alone would
+# take the second :| back to the start (AABAAB). The B strain starts on its anacrusis (measure 5).
+IMPLIED = """X:1
+T:Implied starts
+M:6/8
+L:1/8
+K:D
+A|dfd ecA|dcB AGF|GBB FAA|fdd d2:|
+B|AFA dcd|BGB ede|faf ede|fdd d2:|
+"""
+
 # Two start repeats and no end repeat.
 BROKEN = """X:1
 T:Broken
@@ -120,6 +131,14 @@ def test_build_piece_exact_boundaries_at_the_reel_tempo():
         assert min(abs(o - s["start"]) for o in onsets) < 1e-6
     assert truth["split"] == split_of("music21:test/reel.abc#1")
     assert "public domain" in truth["licence"] and "license.txt" in truth["licence"]
+
+
+def test_an_end_repeat_without_start_goes_back_to_the_previous_one():
+    st = expand_strains(parse(IMPLIED))
+    assert st.form == "AABB"
+    assert st.notated_ql == 24.0  # each strain: a 1/8 anacrusis, three 6/8 bars and a bar of 5/8
+    assert st.expanded_ql == 48.0
+    assert [(p.first_measure, p.last_measure) for p in st.passes] == [("0", "4"), ("0", "4"), ("5", "9"), ("5", "9")]
 
 
 @pytest.mark.parametrize("text, reason", [

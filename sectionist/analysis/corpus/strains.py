@@ -177,6 +177,50 @@ def merge_short_blocks(blocks, measures, min_bars: float, keep=frozenset()) -> l
     return [order[b] for b in blocks]
 
 
+def add_implied_start_repeats(measures, brackets) -> list[int]:
+    """Give an end repeat that has no start repeat since the previous end repeat a start repeat there.
+
+    ``A :| B :|`` means ``A A B B`` to players (and to ABC tools), but music21 takes the second
+    ``:|`` back to the start of the piece (``A A B A A B``). The start repeat goes on the first
+    measure after the previous end repeat that is not an ending (after a first ending, past the
+    second); an end repeat with none before it still goes back to the start of the piece. An end
+    repeat that music21 put on the left barline of the next measure is moved to the right barline
+    of its own measure first.
+
+    Parameters
+    ----------
+    measures : list of list of music21.stream.Measure
+        Each part's measures (changed in place, the same in every part).
+    brackets : dict
+        Measure index → repeat-bracket index (:func:`bracket_index`).
+
+    Returns
+    -------
+    list of int
+        The measures given a start repeat.
+    """
+    from music21 import bar
+
+    ms = measures[0]
+    for j in range(1, len(ms)):  # an end repeat drawn on the next measure's left: on this one's right
+        if is_repeat(ms[j].leftBarline, "end") and not is_repeat(ms[j - 1].rightBarline, "end"):
+            for part in measures:
+                part[j - 1].rightBarline, part[j].leftBarline = part[j].leftBarline, None
+    ends = [j for j, m in enumerate(ms) if is_repeat(m.rightBarline, "end")]
+    added = []
+    for prev, j in zip(ends, ends[1:]):
+        start = prev + 1
+        while start < j and start in brackets:
+            start += 1
+        if start >= j or any(is_repeat(ms[i].leftBarline, "start") or is_repeat(ms[i - 1].rightBarline, "start")
+                             for i in range(prev + 1, j + 1)):
+            continue
+        for part in measures:
+            part[start].leftBarline = bar.Repeat(direction="start")
+        added.append(start)
+    return added
+
+
 def expand_strains(score, *, play_through: int = 1) -> Strains:
     """Expand ``score``'s repeats and label each pass by its notated block.
 
@@ -204,6 +248,7 @@ def expand_strains(score, *, play_through: int = 1) -> Strains:
     brackets = bracket_index(parts[0], len(measures[0]))
     blocks = notated_blocks(measures[0], brackets)
     notated_ql = float(sum(m.duration.quarterLength for m in measures[0]))
+    add_implied_start_repeats(measures, brackets)
 
     states = {repeat.Expander(p).isExpandable() for p in parts}
     if states == {None}:
