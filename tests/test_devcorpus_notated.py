@@ -179,6 +179,12 @@ def test_corpus_index_merges_by_piece(tmp_path):
     data = read_corpus_index(tmp_path)
     assert [p["piece"] for p in data["pieces"]] == ["x:1", "y:2"]
     assert data["pieces"][0]["duration_s"] == 2.0 and data["other"] == {"kept": True}
+    # a source's rebuild replaces its own entries and keeps the other sources'
+    c = {**a, "piece": "music21:z", "source": "music21:bach", "split": split_of("music21:z")}
+    merge_corpus_index(tmp_path, [c])
+    d = {**c, "piece": "music21:w", "split": split_of("music21:w")}
+    assert [p["piece"] for p in merge_corpus_index(tmp_path, [d], replace_sources="music21:")] == ["music21:z"]
+    assert [p["piece"] for p in read_corpus_index(tmp_path)["pieces"]] == ["music21:w", "x:1", "y:2"]
     with pytest.raises(ValueError, match="is not split_of"):
         merge_corpus_index(tmp_path, [{**a, "split": "held" if a["split"] == "tune" else "tune"}])
     (tmp_path / "corpus.json").write_text("[1, 2]")

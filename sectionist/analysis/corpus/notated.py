@@ -145,6 +145,7 @@ class NotatedReport:
     paths: list[Path] = field(default_factory=list)
     pieces: list[dict] = field(default_factory=list)  # the truth JSON of each written piece
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (piece id, reason)
+    stale: list[str] = field(default_factory=list)  # WAVs of an earlier build left in the folder
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,13 +493,15 @@ def make_notated_corpus(out_dir, *, n_pieces=DEFAULT_PIECES, seed=0, soundfont=D
                 bar.update(1)
     finally:
         bar.close()
-    merge_corpus_index(out, [{"piece": t["piece"], "source": t["source"], "split": t["split"],
+    gone = merge_corpus_index(out, [{"piece": t["piece"], "source": t["source"], "split": t["split"],
                               "licence": t["licence"], "duration_s": t["duration_s"], "name": p.stem,
                               "wav": f"{t['split']}/{p.name}", "title": t["title"], "genre": t["genre"],
                               "sections": len(t["sections"]), "parts": len({s["label"] for s in t["sections"]})}
                              for p, t in zip(report.paths, report.pieces)],
                        music21={"version": music21_version(), "seed": seed, "n_pieces": n_pieces,
-                                "dropped": [{"piece": d, "reason": r} for d, r in report.dropped]})
+                                "dropped": [{"piece": d, "reason": r} for d, r in report.dropped]},
+                              replace_sources="music21:")
+    report.stale = [str(p["wav"]) for p in gone if (out / str(p.get("wav", ""))).is_file()]
     return report
 
 
@@ -518,6 +521,9 @@ def summary_lines(report: NotatedReport) -> list[str]:
     if segs:
         lines.append(f"  sections: {len(segs)}, median {float(np.median(segs)):.1f} s "
                      f"(min {min(segs):.1f}, max {max(segs):.1f})")
+    if report.stale:
+        lines.append(f"{len(report.stale)} pieces of an earlier build are still in the folder but no longer "
+                     "listed in corpus.json (delete them or build into an empty folder): " + ", ".join(report.stale))
     if report.dropped:
         lines.append(f"dropped {len(report.dropped)}:")
         lines += [f"  {piece}: {reason}" for piece, reason in report.dropped]

@@ -64,7 +64,7 @@ def read_corpus_index(out_dir) -> dict:
     return data
 
 
-def merge_corpus_index(out_dir, entries, **info) -> Path:
+def merge_corpus_index(out_dir, entries, *, replace_sources: str | None = None, **info) -> list[dict]:
     """Write ``out_dir/corpus.json`` with ``entries`` merged into what it held (same id: replaced).
 
     Parameters
@@ -73,16 +73,24 @@ def merge_corpus_index(out_dir, entries, **info) -> Path:
         The corpus folder.
     entries : iterable of dict
         One per piece, with at least :data:`INDEX_FIELDS`; ``split`` must be ``split_of(piece)``.
+    replace_sources : str, optional
+        Drop the entries held whose ``source`` starts with this (``"music21:"``) and that ``entries``
+        do not have: the index then lists that source's last build only.
     **info
         Top-level keys to set beside ``pieces`` (the index's other keys are kept).
 
     Returns
     -------
-    path : Path
-        The index, its pieces sorted by source then piece id, written atomically.
+    list of dict
+        The entries dropped by ``replace_sources``. The index, its pieces sorted by source then
+        piece id, is written atomically.
     """
+    entries = list(entries)
     data = read_corpus_index(out_dir)
-    by_id = {p["piece"]: p for p in data["pieces"]}
+    new = {e.get("piece") for e in entries}
+    gone = [p for p in data["pieces"] if replace_sources is not None and p["piece"] not in new
+            and str(p.get("source", "")).startswith(replace_sources)]
+    by_id = {p["piece"]: p for p in data["pieces"] if p not in gone}
     for e in entries:
         missing = [k for k in INDEX_FIELDS if k not in e]
         if missing:
@@ -96,6 +104,5 @@ def merge_corpus_index(out_dir, entries, **info) -> Path:
     data["splits"] = {s: sum(p.get("split") == s for p in pieces) for s in SPLITS}
     data["pieces"] = pieces
     text = (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode()
-    path = Path(out_dir) / INDEX_NAME
-    atomic_write(path, lambda fh: fh.write(text))
-    return path
+    atomic_write(Path(out_dir) / INDEX_NAME, lambda fh: fh.write(text))
+    return gone
