@@ -4,7 +4,8 @@ A corpus is analysed into a store (classical features only), then K-Means is fit
 ``sectionist.analysis.modeling.cluster.cluster_store`` (the path ``sectionist cluster`` takes, which
 stores the run's song purity) on ``classical17`` and on its song-relative spaces ``classical17-role``
 (each feature a z-score within its song) and ``classical17-rel`` (the difference from the song's
-mean), with K chosen by the default K rule and with a fixed K (default: the number of truth labels).
+mean), with K chosen by the default K rule and with a fixed K (default: the number of truth labels;
+with truth local to each song, 20).
 For every run it prints K, the ARI against the truth across songs (the truth's labels name kinds of
 section shared by the songs, as the demo's intro / build / drop / break / outro), the mean ARI
 within songs (each song's sections against its own truth, weighted by its sections), and the song
@@ -40,6 +41,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SPACES = (("absolute", "classical17"), ("role", "classical17-role"), ("rel", "classical17-rel"))
+#: The fixed K when the truth is local to each song (its label count says nothing about kinds across
+#: songs): enough clusters that they could each be one song's part, as on a real corpus's map.
+PER_SONG_K = 20
 
 
 def analyse(folder: Path, store_dir: Path):
@@ -105,7 +109,8 @@ def main(argv=None) -> int:
                     help="cross: truth labels are kinds shared by the songs (demo); per-song: local to each song")
     ap.add_argument("--demo-songs", type=int, default=12)
     ap.add_argument("--demo-seconds", type=float, default=180.0)
-    ap.add_argument("--k", type=int, default=None, help="the fixed K (default: the number of truth labels)")
+    ap.add_argument("--k", type=int, default=None, help="the fixed K (default: the number of truth labels; "
+                    f"{PER_SONG_K} with --truth per-song)")
     ap.add_argument("--method", default="kmeans")
     ap.add_argument("--work", default=None, help="folder for the corpus and the store (default: a temporary one; "
                     "an existing store is reused and its songs skipped)")
@@ -127,7 +132,7 @@ def main(argv=None) -> int:
         sections = read_sections(store)
         truth = sections["truth_label"].dropna()
         n_truth = int(truth[truth != ""].nunique())
-        k_fixed = args.k or max(2, n_truth if cross else 4)
+        k_fixed = args.k or (max(2, n_truth) if cross else PER_SONG_K)
         print(f"{len(sections)} sections of {sections['song_id'].nunique()} songs; truth: {n_truth} labels "
               f"({'shared across songs' if cross else 'local to each song'}); method {args.method}, "
               f"K by the rule and K={k_fixed}")
