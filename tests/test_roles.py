@@ -242,6 +242,13 @@ def test_a_new_song_is_placed_relative_to_itself(fitted, tmp_path):
     np.testing.assert_allclose(cl.loc[new_ids, "distance"].to_numpy(), alone.distance, rtol=1e-9)
     # the absolute run puts the whole new song in one cluster: it follows songs
     assert store.read_part("clusterings", absolute).set_index("section_id").loc[new_ids, "label"].nunique() == 1
+    # a refit is the next version of the role run, on every section, with its purity
+    from sectionist.analysis.modeling.refit import refit_runs
+
+    assert refit_runs(store, [role], progress=False) == [f"{role}~v2"]
+    v2 = store.read_part(RUNS, f"{role}~v2").iloc[0]
+    assert v2["space"] == "classical17-role" and v2["n_sections"] == (N_SONGS + 1) * PER_SONG
+    assert v2["ari_truth"] == pytest.approx(1.0) and v2["song_purity"] == pytest.approx(1 / (N_SONGS + 1))
 
 
 def test_cli_clusters_a_role_space(fitted, tmp_path, capsys):
