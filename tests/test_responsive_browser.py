@@ -66,6 +66,15 @@ def test_phone_every_page(server):
                 plot = page.evaluate("() => document.querySelector('#map-graph .js-plotly-plot')"
                                      ".getBoundingClientRect().width")
                 assert plot >= 0.9 * PHONE[0], f"the map is {plot:.0f} px wide on a {PHONE[0]} px screen"
+            if path == "/":
+                # the runs table scrolls inside its card, its headers wrapped into a few lines at most
+                # (not the tall, mostly empty header row of columns squeezed to their longest word)
+                head = page.evaluate("() => { const c = document.querySelector('#overview-runs "
+                                     ".dash-spreadsheet-container'); return {scroll: c.scrollWidth, width:"
+                                     " c.clientWidth, right: c.getBoundingClientRect().right, header:"
+                                     " c.querySelector('tr').getBoundingClientRect().height}; }")
+                assert head["scroll"] > head["width"] and head["right"] <= PHONE[0], head
+                assert head["header"] <= 60, head
             _no_sideways_scroll(page, path)
             _shoot(page, _slug(path, PHONE))
         assert not errors, errors

@@ -195,13 +195,14 @@ def layout(**_query):
                     className="table-note"),
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native", locale_format=table_locale(),
                                   page_size=15, style_table={"overflowX": "auto"},
-                                  # headers and long names wrap so every metric fits a 1440 px screen
-                                  style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 8px",
+                                  # headers and long names wrap so every metric fits a 1440 px screen (the sort
+                                  # arrows sit in the cells' left padding: style.css; on a phone it scrolls)
+                                  style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 4px 6px 8px",
                                               "textAlign": "left", "border": "none",
                                               "borderBottom": "1px solid #f1f5f9", "whiteSpace": "normal",
                                               "height": "auto", "minWidth": "56px", "maxWidth": "180px",
                                               "overflowWrap": "anywhere"},
-                                  style_header={"fontWeight": 600, "backgroundColor": "#f8fafc",
+                                  style_header={"fontWeight": 600, "fontSize": 12, "backgroundColor": "#f8fafc",
                                                 "borderBottom": "1px solid #e5e7eb", "whiteSpace": "normal",
                                                 "height": "auto", "verticalAlign": "bottom",
                                                 "overflowWrap": "normal"},
