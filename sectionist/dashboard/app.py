@@ -21,7 +21,7 @@ from sectionist.store.errors import DamagedPartError
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
-from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, word
+from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, pgettext, word
 from sectionist.dashboard.ui.store_notice import damage_lines, damage_text, error_lines, store_notice
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,8 @@ def _user_menu():
         return []
     admin = [html.A(_("Users"), href="/admin/users", id=ids.NAV_ADMIN_USERS, className="nav-link")] \
         if role == "admin" else []
-    links = [html.A(_("Playlist links"), href="/playlists", id=ids.NAV_PLAYLISTS, className="nav-link",
+    # the top bar's short label (Spanish has no room for the page's full title at 1440 px)
+    links = [html.A(pgettext("top bar", "Playlist links"), href="/playlists", id=ids.NAV_PLAYLISTS, className="nav-link",
                     title=_("Playlists whose links play anywhere: see and revoke them"))]
     return admin + links + [html.Span(className="user", children=[html.Span(name, className="user-name"),
                                                           html.Span(word(role), className="user-role") if role else None]),
