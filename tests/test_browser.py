@@ -199,8 +199,11 @@ def test_map_views_switch_without_errors(server, browser_page):
     page.goto(server["url"] + "/map")
     page.wait_for_selector("#map-count:has-text('Showing')", timeout=60000)
     for control, option, check in [
+        # by song: one trace per song shown, named by its title (the legend under the map has its colours)
         ("#map-color", "Song", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
-                               " return gd.data[0].name === 'song'; }"),
+                               " const s = gd.data.filter(t => String(t.legendgroup).startsWith('song-'));"
+                               " return s.length > 1 && s[0] === gd.data[0]"
+                               " && s.every(t => t.name.startsWith('Synthetic song')); }"),
         ("#map-color", "Confidence", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
                                      " return gd.data[0].name === 'confidence'; }"),
         ("#map-kind", "PCA · 3-D", "() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
