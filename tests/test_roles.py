@@ -259,7 +259,9 @@ def test_cli_clusters_a_role_space(fitted, tmp_path, capsys):
     args = parser.parse_args(["cluster", "--store", str(tmp_path / "s"), "--space", "classical17-role", "--method",
                               "gmm", "--k", "2", "--no-project", "--no-stability", "--no-explain"])
     assert args.func(args) == 0
-    assert "classical17-role-gmm-k2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "classical17-role-gmm-k2" in out
+    assert "song_purity" in out.splitlines()[0] and "clusters_one_song" in out.splitlines()[0]
     row = open_store(tmp_path / "s", create=False).read_part(RUNS, "classical17-role-gmm-k2").iloc[0]
     assert row["space"] == "classical17-role" and row["ari_truth"] == pytest.approx(1.0)
     assert row["song_purity"] == pytest.approx(1 / N_SONGS)

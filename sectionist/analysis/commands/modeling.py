@@ -184,7 +184,8 @@ def _cmd_cluster(args) -> int:
                            stability=not args.no_stability, project=not args.no_project, method_params=params,
                            large_rows=args.large_rows)
     run = store.read_part(RUNS, run_id)
-    cols = ["run_id", "k", "k_rule", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth"]
+    cols = ["run_id", "k", "k_rule", "silhouette", "davies_bouldin", "stability_ari", "fidelity", "ari_truth",
+            "song_purity", "songs_effective", "clusters_one_song"]
     _print_table(run[[c for c in cols if c in run]])
     if run.get("k_at_edge") is not None and bool(run["k_at_edge"].fillna(False).iloc[0]):
         print(f"warning: K={int(run['k'].iloc[0])} is at the edge of the searched range "
@@ -204,5 +205,5 @@ def _cmd_models(args) -> int:
     runs = run_default_models(store, embedders=tuple(args.embedders), seed=args.seed, large_rows=args.large_rows)
     table = store.read_table(RUNS)
     _print_table(table[table["run_id"].isin(runs)][["run_id", "k", "silhouette", "stability_ari", "fidelity",
-                                                    "ari_truth", "nmi_truth"]])
+                                                    "ari_truth", "nmi_truth", "song_purity", "clusters_one_song"]])
     return 0
