@@ -5,7 +5,8 @@ sectionist's. For each WAV and each (boundaries, labels) pair of :data:`PAIRS` i
 ``msaf.process(wav, boundaries_id=..., labels_id=...)`` in single-file mode with MSAF's defaults,
 exactly as a user of MSAF would: its own features (beat-synchronous ``pcp``, 22 050 Hz, hop 1024,
 FFT 4096; OLDA adds its MFCCs), its own beat tracker, each algorithm's default configuration, no
-tuning. MSAF writes its scratch files (``.features_msaf_tmp.json`` in the working directory,
+tuning; only Python's ``random`` is seeded as MSAF seeds numpy (:data:`SEED`), so that ``cnmf``
+gives the same result every run. MSAF writes its scratch files (``.features_msaf_tmp.json`` in the working directory,
 ``../estimations/NAME.jams`` beside the audio folder) into a temporary folder that holds a link to the
 song, so nothing is written beside the corpus and a stale features file is never read.
 
@@ -34,6 +35,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import sys
 import tempfile
 import time
@@ -41,6 +43,11 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(os.path.dirname(HERE), "out", "peers", "msaf")
+#: In the cache key: results of an older peer (2: Python's ``random`` seeded) are not reused.
+PEER_VERSION = 2
+#: MSAF's own seed: ``msaf.process`` seeds numpy with it, but cnmf's k-means initialisation
+#: (``msaf/pymf/kmeans.py``) draws from Python's ``random``, which the peer seeds with it too.
+SEED = 123
 
 #: Each boundary algorithm with the label algorithm MSAF pairs it with: itself where it labels
 #: (scluster, cnmf, vmo), else 2D-FMC (sf, foote, olda), as in MSAF's documentation and examples.
@@ -111,7 +118,8 @@ def segment_song(path: str, pairs=PAIRS, cache: str | None = CACHE, log=sys.stde
         stem = os.path.basename(path).rsplit(".", 1)[0]
 
         def cache_file(what):
-            return os.path.join(cache, f"{stem}-{what}-{file_key(path, f'msaf-{msaf.__version__}-{what}')}.json")
+            key = file_key(path, f"msaf-{msaf.__version__}-peer{PEER_VERSION}-{what}")
+            return os.path.join(cache, f"{stem}-{what}-{key}.json")
 
         todo, files = [], {}
         for b, lab in pairs:
@@ -147,6 +155,7 @@ def segment_song(path: str, pairs=PAIRS, cache: str | None = CACHE, log=sys.stde
             for b, lab, name in todo:
                 t0, c0 = time.perf_counter(), time.process_time()
                 try:
+                    random.seed(SEED)  # else cnmf differs from run to run (SEED)
                     with _collected() as msgs:
                         times, labels = msaf.process(audio, boundaries_id=b, labels_id=lab)
                     times, labels = np.asarray(times, float), np.asarray(labels).ravel()
