@@ -185,6 +185,15 @@ def test_role_space_rows_are_the_features_relative_to_each_song(fitted):
                                rtol=1e-12)
     with pytest.raises(ParameterError, match="section level only"):
         load_space(store, "classical17-role", level="frame")
+    # the projector export takes a role space as any other
+    from sectionist.analysis.export.data import space_vectors
+
+    ids, X = space_vectors(store, "toy-role")
+    np.testing.assert_array_equal(ids, mean.section_ids)
+    np.testing.assert_allclose(X, mean.X, rtol=1e-12)
+    np.testing.assert_allclose(space_vectors(store, "classical17-role")[1], role.X, rtol=1e-12)
+    with pytest.raises(ParameterError, match="unknown space 'nope-role'"):
+        space_vectors(store, "nope-role")
 
 
 def test_a_role_run_finds_kinds_and_stores_its_song_purity(fitted):
