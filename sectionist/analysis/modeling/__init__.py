@@ -14,6 +14,8 @@ Pure, over arrays (no store):
 - ``scaling``: ``FeatureScaler``, the column scaling before clustering;
 - ``kchoice``: the K range, the K rules (``choose_k``) and the bootstrap stability per K;
 - ``measures``: silhouettes, cluster quality, frame-label modes, co-assignment stability;
+- ``roles``: song-relative spaces (``<space>-role``: z-scores within each song; ``-rel``), ``song_relative``;
+- ``purity``: how far a run's clusters are one song each (``song_purity``);
 - ``kernels``: squared distances and the distance-margin confidence;
 - ``checks``: validation of the rows given to the estimators;
 - ``specs``: ``SpaceData`` (the rows), ``RunSpec`` (the options) and the run ids;
