@@ -1,22 +1,30 @@
-"""Ablations of the ``merged`` structure scheme, and every structure scheme's scores, per song group.
+"""Every structure scheme's scores per song group, each level, other people's algorithms beside them,
+and ablations.
 
 Songs are WAV files with a truth JSON/.lab beside them (``sectionist dev-corpus`` / ``demo-corpus``
 folders). Each group is ``NAME=FOLDER[:FIRST-LAST]`` (song indices in file order), e.g.
-``tune=/tmp/devcorpus:0-11 held=/tmp/devcorpus:12-23 demo=/tmp/s1demo``. Beat-synchronous features
-(:func:`sectionist.analysis.structure.beats.beat_features`) and the baselines' segmentations are cached under
-``bench/out/structure/`` (keyed by the file's path, size and mtime), so sweeps are cheap.
+``real-held=/work/corpora/tracker/held composed-held=/tmp/devcorpus:12-23 demo=/tmp/s1demo``.
+Beat-synchronous features (:func:`sectionist.analysis.structure.beats.beat_features`) and the
+segmentations of schemes that need the audio are cached under ``bench/out/structure/`` (keyed by the
+file's path, size and mtime), so sweeps are cheap.
 
-``--variants`` is a JSON object ``{label: {merged_beats keyword: value}}`` (default: the ablation
-ladder in :data:`LADDER`; the key ``beat_features`` holds options of ``beat_features``); ``--baselines`` adds ``laplacian``, ``kmeans15``, the previous ``merged``
-(``merged-mfcc``: MFCC-bin novelty and Ward on mean features), ``novelty`` (the final variant's
-slices before merging, same clusters) and ``novelty (raw slices, one label each)`` (those slices at
-the same threshold with no clustering: every slice its own label, the raw novelty baseline whose
-label metrics do not borrow ``merged``'s clusters). ``--peers msaf,librosa-gallery`` adds other
-people's algorithms as rows (:func:`peer_segmentations`, bench/peers/README.md): MSAF's six pairs,
-run by MSAF's own venv, and librosa's gallery Laplacian segmentation; a song a peer fails on scores
-as one segment. Prints one row per (group, scheme) with the means of boundary F at 0.5 s and 3 s, pairwise F, NCE F and frame ARI; the last line is one JSON object.
+Rows, for each scheme of ``--schemes`` (default: every registered scheme, the default ``repeats``
+first): its ``section`` level (with the L-measure of all its levels), each finer level
+(``repeats:phrase``), and ``SCHEME (own boundaries, unique labels)``: its section boundaries with every
+segment its own label, which tells whether its repeat labels add anything over its boundaries.
+``--peers msaf,librosa-gallery`` adds other people's algorithms as rows (:func:`peer_segmentations`,
+bench/peers/README.md): MSAF's six pairs, run by MSAF's own venv, and librosa's gallery Laplacian
+segmentation; a song a peer fails on scores as one segment. ``--tune JSON`` adds ``repeats``
+variants ``{label: {repeats_beats keyword: value}}``. ``--ladder`` adds the ablation ladder of the
+older ``merged`` (:data:`LADDER`, or ``--variants``); ``--baselines`` adds the previous ``merged``
+(``merged-mfcc``) and ``merged``'s slices with its clusters.
 
-Usage: python bench/structure_ablation.py GROUP ... [--variants JSON] [--baselines] [--peers msaf,librosa-gallery]
+Columns: boundary F at 0.5 s (HR.5F) and 3 s (HR3F), pairwise F (PW_F), the normalised-entropy F
+(S_F), frame ARI and the L-measure F (L_F, McFee et al. 2017), means over the group's songs; the last
+line is one JSON object ``{group: {row: {metric: mean}}}``.
+
+Usage: python bench/structure_ablation.py GROUP ... [--schemes S,…] [--peers msaf,librosa-gallery]
+       [--tune JSON] [--ladder [--variants JSON]] [--baselines]
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "structure")
-METRICS = ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames")
+METRICS = ("hr_f_0.5", "hr_f_3", "pairwise_f", "nce_f", "ari_frames", "l_f")
+#: Column titles of :data:`METRICS`.
+TITLES = ("HR.5F", "HR3F", "PW_F", "S_F", "ARI", "L_F")
 #: The baseline row of the final variant's slices before merging, unclustered (one label per slice).
 RAW_NOVELTY = "novelty (raw slices, one label each)"
 
@@ -86,11 +96,31 @@ def groups_of(specs):
     return out
 
 
-def score(ref, bounds, labels, duration) -> dict:
-    from sectionist.analysis.evaluate import Segmentation, boundary_scores, label_scores
+def score(ref, bounds, labels, duration, levels=()) -> dict:
+    """Boundary, label and L-measure scores of one segmentation; ``levels``: its finer levels as
+    ``(bounds, labels)`` pairs (the L-measure then scores the hierarchy; a flat one is one level)."""
+    from sectionist.analysis.evaluate import Segmentation, boundary_scores, hierarchy_scores, label_scores
 
-    est = Segmentation(np.asarray(bounds, float).reshape(-1, 2), [str(v) for v in labels])
-    return {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration)}
+    def seg(b, lab):
+        return Segmentation(np.asarray(b, float).reshape(-1, 2), [str(v) for v in lab])
+
+    est = seg(bounds, labels)
+    hier = [est] + [seg(b, lab) for b, lab in levels]
+    return {**boundary_scores(ref, est, duration), **label_scores(ref, est, duration),
+            **hierarchy_scores(ref, hier, duration)}
+
+
+def scheme_rows(name, structure, ref, duration) -> dict:
+    """``{row: scores}`` of one song's :class:`~sectionist.analysis.structure.base.Structure` by
+    scheme ``name``: its section level (L-measure over every level), each finer level, and its own
+    boundaries with unique labels."""
+    b, lab = structure.bounds, structure.labels
+    levels = [(sub.bounds, sub.labels) for sub in structure.levels.values()]
+    out = {name: score(ref, b, lab, duration, levels)}
+    for level, sub in structure.levels.items():
+        out[f"{name}:{level}"] = score(ref, sub.bounds, sub.labels, duration)
+    out[f"{name} (own boundaries, unique labels)"] = score(ref, b, np.arange(len(b)), duration)
+    return out
 
 
 #: ``--peers``: other people's structure algorithms as rows of the same table (bench/peers/README.md).
@@ -157,23 +187,29 @@ def main(argv=None) -> int:
     from sectionist.analysis.structure.beats import beat_features
     from sectionist.analysis.structure.helpers import frame_features
     from sectionist.analysis.structure.merged import merged_beats
-    from sectionist.analysis.structure.schemes import compute_structure
+    from sectionist.analysis.structure.repeats import repeats_beats
+    from sectionist.analysis.structure.schemes import STRUCTURES, compute_structure
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("groups", nargs="+", metavar="NAME=FOLDER[:A-B]")
-    ap.add_argument("--variants", default=None, help="JSON {label: merged_beats kwargs}")
+    ap.add_argument("--schemes", default=",".join(STRUCTURES), help="comma-separated structure schemes [all]")
+    ap.add_argument("--tune", default=None, help="JSON {label: repeats_beats kwargs}: repeats variants as rows")
+    ap.add_argument("--ladder", action="store_true", help="the older merged's ablation ladder (or --variants)")
+    ap.add_argument("--variants", default=None, help="JSON {label: merged_beats kwargs} for --ladder")
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--peers", default="", help="comma-separated peers to add as rows: " + ", ".join(PEERS))
     args = ap.parse_args(argv)
     peers = [v for v in args.peers.split(",") if v]
     if set(peers) - set(PEERS):
         ap.error(f"--peers: unknown {sorted(set(peers) - set(PEERS))}; known: {', '.join(PEERS)}")
-    variants = json.loads(args.variants) if args.variants else LADDER
+    schemes = [STRUCTURES[v].name for v in args.schemes.split(",") if v]
+    variants = json.loads(args.variants) if args.variants else (LADDER if args.ladder or args.baselines else {})
     for kw in variants.values():
         for key in ("kernels", "novelty_features"):
             if key in kw:
                 kw[key] = tuple(kw[key])
-    rows = {}  # (group, scheme) -> list of score dicts
+    tune = json.loads(args.tune) if args.tune else {}
+    rows = {}  # (group, row) -> list of score dicts
     groups = groups_of(args.groups)
     peer = peer_segmentations(sorted({p for ps in groups.values() for p in ps}), peers) if peers else {}
     for group, paths in groups.items():
@@ -196,6 +232,19 @@ def main(argv=None) -> int:
                 return bfs[key]
 
             duration = features({}).duration
+            for name in schemes:
+                spec = STRUCTURES[name]
+                if spec.inputs == ("features",):
+                    structure = spec.segment(None, 22050, features=features({}))
+                else:  # schemes on the audio: cached by name and version
+                    structure = cached(p, f"{spec.key.replace('@', 'v')}-structure",
+                                       lambda name=name: compute_structure(*y(), name))
+                for row, sc in scheme_rows(name, structure, ref, duration).items():
+                    rows.setdefault((group, row), []).append(sc)
+            for label, kw in tune.items():
+                r = repeats_beats(features({}), **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+                rows.setdefault((group, label), []).append(
+                    score(ref, r["bounds"], r["labels"], duration, [(r["unit_bounds"], r["unit_labels"])]))
             last = None
             for label, kw in variants.items():
                 kw = dict(kw)
@@ -204,27 +253,26 @@ def main(argv=None) -> int:
             if args.baselines:
                 rows.setdefault((group, "novelty (same slices, same clusters)"), []).append(
                     score(ref, last["pre"], last["pre_labels"], duration))
-                # the same slices with no clustering at all: every slice its own label
                 rows.setdefault((group, RAW_NOVELTY), []).append(
                     score(ref, last["pre"], np.arange(len(last["pre"])), duration))
-                for scheme, what in (("laplacian", "laplacian"), ("kmeans15", "kmeans15"), ("merged-mfcc", "merged")):
-                    def run(what=what):
-                        yy, sr = y()
-                        kw = {"features": frame_features(yy, sr)} if what == "merged" else {}
-                        r = compute_structure(yy, sr, what, **kw) if what != "merged" else _old_merged(yy, sr, kw)
-                        return r.bounds, r.labels
-                    b, lab = cached(p, f"{what}-v1", run)
-                    rows.setdefault((group, scheme), []).append(score(ref, b, lab, duration))
+
+                def run():
+                    yy, sr = y()
+                    r = _old_merged(yy, sr, {"features": frame_features(yy, sr)})
+                    return r.bounds, r.labels
+                b, lab = cached(p, "merged-v1", run)
+                rows.setdefault((group, "merged-mfcc"), []).append(score(ref, b, lab, duration))
             for name, seg in peer.get(os.path.abspath(p), {}).items():  # a failed song scores as one segment
                 b, lab = seg if seg is not None else ([[0.0, duration]], ["0"])
                 rows.setdefault((group, name), []).append(score(ref, b, lab, duration))
             print(f"{group} {os.path.basename(p)}", file=sys.stderr, flush=True)
-    print(f"{'group':6s} {'scheme':48s} " + " ".join(f"{m:>10s}" for m in METRICS))
+    width = max(len(r) for _g, r in rows) if rows else 10
+    print(f"{'group':14s} {'scheme':{width}s} " + " ".join(f"{t:>6s}" for t in TITLES))
     out = {}
-    for (group, scheme), rs in rows.items():
+    for (group, row), rs in rows.items():
         means = {m: round(float(np.mean([r[m] for r in rs])), 3) for m in METRICS}
-        out.setdefault(group, {})[scheme] = means
-        print(f"{group:6s} {scheme:48s} " + " ".join(f"{means[m]:10.3f}" for m in METRICS))
+        out.setdefault(group, {})[row] = {**means, "n_songs": len(rs)}
+        print(f"{group:14s} {row:{width}s} " + " ".join(f"{means[m]:6.3f}" for m in METRICS))
     print(json.dumps(out))
     return 0
 

@@ -127,7 +127,7 @@ def test_analyze_records_truth_and_evaluate_scores_it(corpus, tmp_path, capsys):
     assert set(sections["metric"]) == hit_rates
     # the per-song structure segmentations that analyze writes are scored with labels too
     structure = t[t["run_id"] == "structure"]
-    assert set(structure["scheme"]) == {"merged", "laplacian"}
-    assert hit_rates | {"pairwise_f", "ari_frames"} <= set(structure["metric"])
+    assert set(structure["scheme"]) == {"repeats", "repeats:phrase", "merged", "laplacian"}
+    assert hit_rates | {"pairwise_f", "ari_frames", "l_f"} <= set(structure["metric"])
     assert set(t["run_id"]) == {"", "structure"}
     assert t["value"].between(-1, 1).all()

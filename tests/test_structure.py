@@ -148,11 +148,11 @@ def test_kmeans15_labels_fixed_sections_per_song():
 
 
 def test_unknown_scheme_lists_the_valid_ones(abab):
-    with pytest.raises(ParameterError, match="known: kmeans15, laplacian, merged, novelty"):
+    with pytest.raises(ParameterError, match="known: kmeans15, laplacian, merged, novelty, repeats"):
         compute_structure(abab, SR, "nope")
     with pytest.raises(ParameterError, match="structure scheme 'nope'"):
         AnalysisConfig(structure_schemes=("merged", "nope"))
-    assert AnalysisConfig().structure_schemes == ("merged", "laplacian")
+    assert AnalysisConfig().structure_schemes == ("repeats", "merged", "laplacian")
     assert AnalysisConfig(structure_schemes=()).config_hash() != AnalysisConfig().config_hash()
     assert {"merged", "laplacian"} <= set(SCHEMES)  # usable as the main sectioning scheme too
     assert SCHEMES["merged"].func(40.0, y=abab, sr=SR).shape == (4, 2)
@@ -262,7 +262,8 @@ def test_schemes_declare_the_shared_inputs_they_take():
     from sectionist.analysis.structure.base import scheme
 
     assert {name: spec.inputs for name, spec in STRUCTURES.items()} == {
-        "merged": ("features",), "novelty": ("features",), "laplacian": ("spectrum",), "kmeans15": ()}
+        "repeats": ("features",), "merged": ("features",), "novelty": ("features",), "laplacian": ("spectrum",),
+        "kmeans15": ()}
     with pytest.raises(ParameterError, match="inputs"):
         scheme("x", lambda y, sr: None, help="x", inputs=("cqt",))
 
@@ -369,7 +370,8 @@ def test_merged_wants_beat_features_and_records_its_version(abab):
     assert STRUCTURES["merged"].version >= 2 and STRUCTURES["merged"].key == f"merged@{STRUCTURES['merged'].version}"
     assert STRUCTURES["laplacian"].key == "laplacian"
     # the config hashes the schemes' versions: a new merged version recomputes stale segments
-    assert AnalysisConfig().hashed_dict()["structure_schemes"] == (STRUCTURES["merged"].key, "laplacian")
+    assert AnalysisConfig().hashed_dict()["structure_schemes"] == (
+        "repeats", STRUCTURES["merged"].key, "laplacian")
 
 
 def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):

@@ -66,7 +66,7 @@ class AnalysisConfig:
     n_mels: int = 128
     n_mfcc: int = 20
     min_song_seconds: float = 1.0
-    structure_schemes: tuple = ("merged", "laplacian")
+    structure_schemes: tuple = ("repeats", "merged", "laplacian")
     # not hashed: how, not what
     workers: int | None = None  # None: the machine's cores (worker_count)
     dask: str | None = None  # local:N or tcp://scheduler:8786 (sectionist.analysis.run.distributed)

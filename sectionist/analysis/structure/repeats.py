@@ -1,0 +1,268 @@
+"""The ``repeats`` scheme: a song's parts at its own scale, from what it plays again.
+
+Real compositions are built of phrases a whole number of bars long that come back note for note
+(a tracker's patterns, a fiddle tune's strains, a pop song's choruses). ``repeats`` works on that
+grid instead of on fixed seconds:
+
+1. **Units at the song's scale.** On the song's beats (:func:`~sectionist.analysis.structure.beats.beat_features`),
+   each candidate unit length of :data:`UNIT_BEATS` beats (a bar of 3 or 4, or two bars) and each
+   phase cuts the song into units; every full unit is compared with every other, beat by aligned
+   beat (:func:`unit_distances`: the mean distance of their standardised harmony and timbre), and
+   units are grouped by average linkage cut at ``tau`` — a strict threshold, so two units share a
+   label only when one plays the other again. The grid kept is the one whose units are most often
+   played again, plus how much its lines sit on the checkerboard novelty (``weight``): :func:`choose_grid`.
+2. **Boundaries from context** (:func:`unit_segments`): a unit glues to the next when that pair
+   always comes together — every play of the first is followed by the second and every play of the
+   second follows the first, and the first is played more than once. Everywhere else is a
+   boundary: where a phrase goes on differently than it did before, or where nothing repeats.
+3. **Labels by recurrence.** Segments that play the same unit sequence share a label; neighbours
+   with one label merge (a part played twice in a row is one stretch of that part). Any other
+   segment keeps its own label: no label is shared on a vague likeness.
+
+The result is two levels: ``section`` (the merged segments) and ``phrase`` (the units with their
+labels). Each shared label carries a ``confidence`` (0–1): how close its plays are, against
+``tau``. Defaults chosen on the tune half of the tracker development corpus
+(``sectionist dev-corpus --source tracker``; ``bench/structure_ablation.py``, docs/evaluate.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.structure.base import Structure, scheme
+from sectionist.analysis.structure.beats import BeatFeatures, beat_input
+from sectionist.analysis.structure.checkerboard import multiscale_novelty
+from sectionist.analysis.structure.helpers import first_order, standardise
+
+#: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
+REPEATS_VERSION = 1
+
+#: Candidate unit lengths in beats: a bar of three or four beats, or two of them.
+UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
+
+
+def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
+                      weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), features: BeatFeatures | None = None,
+                      beat_times: np.ndarray | None = None, **_) -> Structure:
+    """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono audio.
+    sr : int
+    unit_beats : tuple of int
+        Candidate unit lengths in beats (:data:`UNIT_BEATS`).
+    tau : float
+        Largest mean distance (standardised features, per dimension) at which two units still play
+        the same thing: the average-linkage cut.
+    weight : float
+        Weight of the novelty at the unit lines against the share of repeated units when the grid is chosen.
+    kernels : tuple of int
+        Checkerboard kernel sizes in beats of the novelty that places the grid.
+    features : BeatFeatures, optional
+        Precomputed beat features (shared with the other schemes).
+    beat_times : np.ndarray, optional
+        Beat times in seconds (else tracked).
+
+    Returns
+    -------
+    Structure
+        The ``section`` level, with ``levels["phrase"]`` the units; ``params`` holds the grid chosen.
+    """
+    bf = beat_input(y, sr, features, beat_times)
+    r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels)
+    params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
+                  kernels=[int(v) for v in kernels], version=REPEATS_VERSION, n_beats=bf.n,
+                  unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
+                  repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
+                  n_types=int(np.unique(r["labels"]).size))
+    phrase = Structure(r["unit_bounds"], r["unit_labels"], confidence=r["unit_confidence"])
+    return Structure(r["bounds"], r["labels"], params, confidence=r["confidence"], levels={"phrase": phrase})
+
+
+def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
+                  weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
+                  phrase_beats: int = 16) -> dict:
+    """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (section level),
+    ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (phrase level), the grid's ``unit`` and
+    ``phase`` (beats) and ``repeated`` (the share of units played more than once)."""
+    n = bf.n
+    if n < 2 * min(unit_beats):
+        one = np.array([[0.0, bf.duration]])
+        nan = np.full(1, np.nan)
+        return dict(bounds=one, labels=np.zeros(1, np.int64), confidence=nan, unit_bounds=one.copy(),
+                    unit_labels=np.zeros(1, np.int64), unit_confidence=nan.copy(), unit=n, phase=0, repeated=0.0)
+    H, T = standardise(bf.harmony), standardise(bf.timbre)
+    X = np.hstack([H, T])
+    nov = multiscale_novelty([H, T], tuple(kernels))
+    unit, phase, edges, lab, D, full = choose_grid(X, nov, unit_beats=unit_beats, tau=tau, weight=weight)
+    unit_conf = unit_confidence(lab, D, full, tau)
+    phrase_units = max(1, int(round(phrase_beats / unit))) if phrase_beats > 0 else 0
+    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units)
+    t = bf.times
+    bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
+    conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
+    counts = np.bincount(lab)
+    return dict(bounds=bounds, labels=seg_labels, confidence=conf,
+                unit_bounds=np.stack([t[edges[:-1]], t[edges[1:]]], axis=1), unit_labels=first_order(lab),
+                unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()))
+
+
+def unit_distances(X: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Mean distance, beat by aligned beat, between the units of ``length`` beats starting at
+    ``starts`` (rows of ``X``, one per beat), divided by √(dimensions) [shape=(m, m)]."""
+    m = len(starts)
+    D = np.zeros((m, m))
+    for k in range(length):
+        A = X[np.asarray(starts) + k]
+        sq = (A ** 2).sum(axis=1)
+        D += np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * A @ A.T, 0.0))
+    np.fill_diagonal(D, 0.0)
+    return D / length / np.sqrt(X.shape[1])
+
+
+def unit_labels(X: np.ndarray, edges: np.ndarray, length: int, tau: float):
+    """Labels of the units between ``edges`` (beat indices): full units (``length`` beats) grouped by
+    average linkage cut at ``tau``; the short first and last units and a lone full unit each get their
+    own. Returns ``(labels, D, full)``: the full units' distances and their indices."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    lens = np.diff(edges)
+    full = np.flatnonzero(lens == length)
+    lab = -np.ones(len(lens), np.int64)
+    D = np.zeros((len(full), len(full)))
+    if len(full) > 1:
+        D = unit_distances(X, edges[full], length)
+        lab[full] = fcluster(linkage(squareform(D, checks=False), method="average"), t=float(tau),
+                             criterion="distance")
+    nxt = lab.max() + 1
+    for i in np.flatnonzero(lab < 0):
+        lab[i] = nxt
+        nxt += 1
+    return first_order(lab), D, full
+
+
+def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: float = 0.5, weight: float = 1.0):
+    """The unit length and phase whose units are most often played again (1 − distinct labels ÷ units: a
+    grid off the song's phrases makes more distinct units where one phrase goes on in several ways)
+    plus ``weight`` × (the novelty at their lines over its mean, less one); ties to the first tried.
+    Returns ``(unit, phase, edges, labels, D, full)`` (see :func:`unit_labels`)."""
+    n = len(X)
+    best = None
+    mean_nov = float(nov.mean()) + 1e-12
+    for length in unit_beats:
+        length = int(length)
+        if n < 2 * length:
+            continue
+        for phase in range(length):
+            cuts = [c for c in range(phase, n, length) if c > 0]
+            edges = np.array([0, *cuts, n])
+            lab, D, full = unit_labels(X, edges, length, tau)
+            reuse = 1.0 - len(np.unique(lab)) / len(lab)
+            score = reuse + weight * (float(nov[cuts].mean()) / mean_nov - 1.0)
+            if best is None or score > best[0] + 1e-12:
+                best = (score, length, phase, edges, lab, D, full)
+    return best[1:]
+
+
+def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
+                  phrase_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Segments (unit index runs ``[a, b)``) and their labels from the units' labels ``lab``.
+
+    Unit ``i − 1`` glues to unit ``i`` when label ``lab[i−1]`` occurs more than once, is always
+    followed by ``lab[i]``, and ``lab[i]`` is always preceded by it. Between units one of which is
+    heard once, repetition says nothing: there the line ``i`` is cut only when its novelty
+    ``line_novelty[i − 1]`` is at least ``lone_cut`` × the mean over all lines (0: always cut).
+    With ``phrase_units`` > 0, a run of single units heard once is regrouped into phrases of the song's
+    own length (:func:`_lone_phrases`). Segments playing the same label sequence share a label and
+    same-label neighbours merge."""
+    m = len(lab)
+    if line_novelty is not None and len(line_novelty) != max(m - 1, 0):
+        raise ParameterError(f"line_novelty: {len(line_novelty)} values for {max(m - 1, 0)} unit lines")
+    counts = np.bincount(lab)
+    succ: dict[int, set] = {}
+    pred: dict[int, set] = {}
+    for i in range(m):
+        succ.setdefault(int(lab[i]), set()).add(int(lab[i + 1]) if i + 1 < m else -1)
+        pred.setdefault(int(lab[i]), set()).add(int(lab[i - 1]) if i > 0 else -1)
+    mean_line = float(np.mean(line_novelty)) if line_novelty is not None and len(line_novelty) else 0.0
+
+    def cut(i):
+        a, b = int(lab[i - 1]), int(lab[i])
+        if succ[a] == {b} and pred[b] == {a} and counts[a] > 1:
+            return False
+        if (counts[a] == 1 or counts[b] == 1) and lone_cut > 0 and line_novelty is not None:
+            return bool(line_novelty[i - 1] >= lone_cut * mean_line)
+        return True
+
+    cuts = [i for i in range(1, m) if cut(i)]
+    edges = [0, *cuts, m]
+    segs = _lone_phrases(list(zip(edges[:-1], edges[1:])), lab, counts, phrase_units)
+    ids: dict[tuple, int] = {}
+    seg_lab = [ids.setdefault(tuple(int(v) for v in lab[a:b]), len(ids)) for a, b in segs]
+    merged, merged_lab = [], []
+    for (a, b), s in zip(segs, seg_lab):
+        if merged_lab and merged_lab[-1] == s:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+            merged_lab.append(s)
+    return merged, first_order(np.array(merged_lab, dtype=np.int64))
+
+
+def _lone_phrases(segs, lab, counts, phrase_units):
+    """``segs`` with each run of one-unit segments heard once regrouped into phrases of the song's own
+    length: the median length in units of its segments that are played again (else ``phrase_units``),
+    counted from the run's start. ``phrase_units`` 0: unchanged."""
+    if phrase_units <= 0:
+        return segs
+    keys = [tuple(int(v) for v in lab[a:b]) for a, b in segs]
+    seen = {}
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+    lengths = [b - a for (a, b), k in zip(segs, keys) if seen[k] > 1 and b - a > 1]
+    size = int(np.median(lengths)) if lengths else int(phrase_units)
+    out, run = [], []
+
+    def flush():
+        for s in range(0, len(run), size):
+            out.append((run[s][0], run[min(s + size, len(run)) - 1][1]))
+        run.clear()
+
+    for a, b in segs:
+        if b - a == 1 and counts[lab[a]] == 1:
+            run.append((a, b))
+        else:
+            flush()
+            out.append((a, b))
+    flush()
+    return out
+
+
+def unit_confidence(lab: np.ndarray, D: np.ndarray, full: np.ndarray, tau: float) -> np.ndarray:
+    """Per unit: ``1 − d / (2 tau)`` clipped to [0, 1], ``d`` its distance to the closest other unit of
+    its label (NaN for a unit whose label no other unit shares)."""
+    conf = np.full(len(lab), np.nan)
+    pos = {int(u): i for i, u in enumerate(full)}
+    for i in range(len(lab)):
+        same = np.flatnonzero(lab == lab[i])
+        others = [pos[int(j)] for j in same if j != i and int(j) in pos]
+        if i in pos and others:
+            conf[i] = float(np.clip(1.0 - D[pos[i], others].min() / (2.0 * tau), 0.0, 1.0))
+    return conf
+
+
+def _shared_confidence(unit_conf, unit_lab, a, b, labels, k) -> float:
+    """A segment's confidence: the mean of its units' — NaN when no other segment shares its label and
+    it plays no unit twice (a part heard once)."""
+    shared = np.sum(labels == labels[k]) > 1 or len(np.unique(unit_lab[a:b])) < b - a
+    vals = unit_conf[a:b][np.isfinite(unit_conf[a:b])]
+    return float(vals.mean()) if shared and len(vals) else float("nan")
+
+
+#: ``repeats`` in the registry (:mod:`sectionist.analysis.structure.schemes`).
+SCHEME = scheme("repeats", repeats_structure, version=REPEATS_VERSION, inputs=("features",),
+                help="bar-long units that the song plays again, glued where they always come together (section and phrase levels)")

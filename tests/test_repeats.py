@@ -1,0 +1,139 @@
+"""The ``repeats`` structure scheme (sectionist/analysis/structure/repeats.py): units at the song's
+own scale, boundaries from what always comes together, labels only for real repeats, two levels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sectionist.analysis.errors import ParameterError
+from sectionist.analysis.evaluate import read_reference
+from sectionist.analysis.structure.beats import BeatFeatures
+from sectionist.analysis.structure.repeats import (
+    choose_grid,
+    repeats_beats,
+    repeats_structure,
+    unit_distances,
+    unit_segments,
+)
+from sectionist.analysis.structure.writer import segment_rows
+from sectionist.store import open_store
+from sectionist.store.schema import SEGMENTS, section_level
+
+BEAT = 0.5  # seconds per beat of the synthetic songs
+
+
+def song(form: str, *, beats_per_part: int = 16, pickup: int = 0, noise: float = 0.02, seed: int = 0,
+         dims: int = 12) -> BeatFeatures:
+    """Beat features of a song whose parts (letters of ``form``) are fixed random sequences of 4-beat
+    bars (a chord per bar, a little movement per beat) of ``beats_per_part`` beats, played again note
+    for note (plus a little noise), after ``pickup`` beats of their own."""
+    rng = np.random.default_rng(seed)
+
+    def part():
+        bars = np.repeat(rng.normal(size=(-(-beats_per_part // 4), 2 * dims)), 4, axis=0)[:beats_per_part]
+        return bars + 0.3 * rng.normal(size=bars.shape)
+
+    parts = {c: part() for c in sorted(set(form))}
+    rows = [rng.normal(size=(pickup, 2 * dims))] + [parts[c] for c in form]
+    X = np.vstack(rows)
+    X = X + noise * rng.normal(size=X.shape)
+    times = np.arange(len(X) + 1) * BEAT
+    return BeatFeatures(times, X[:, :dims], X[:, dims:])
+
+
+def test_parts_played_again_get_their_boundaries_and_labels():
+    """AABACB: the two A's in a row are one stretch of A, B and A come back with their labels, C
+    (heard once) has its own label and no confidence; every boundary is exact."""
+    r = repeats_beats(song("AABACB"))
+    np.testing.assert_allclose(r["bounds"], [[0, 16], [16, 24], [24, 32], [32, 40], [40, 48]])
+    assert r["labels"].tolist() == [0, 1, 0, 2, 1]
+    conf = r["confidence"]
+    assert np.isnan(conf[3]) and np.isfinite(conf[[0, 1, 2, 4]]).all() and (conf[[0, 1, 2, 4]] > 0.8).all()
+    # the phrase level: the units of the grid chosen, each part's units labelled alike where they repeat
+    assert r["unit"] in (4, 8) and r["phase"] == 0
+    assert len(r["unit_bounds"]) == 48 * 2 // r["unit"] // 2 * 1 or len(r["unit_bounds"]) == 96 // (2 * r["unit"]) * 2
+    assert r["unit_bounds"][0, 0] == 0 and r["unit_bounds"][-1, 1] == 48
+
+
+def test_the_grid_follows_the_song_after_a_pickup():
+    """Two beats of pickup before the form: the unit lines move with it, so boundaries stay exact."""
+    r = repeats_beats(song("AABACB", pickup=2, seed=1))
+    assert r["phase"] % r["unit"] == 2 % r["unit"]
+    np.testing.assert_allclose(r["bounds"], [[0, 1], [1, 17], [17, 25], [25, 33], [33, 41], [41, 49]])
+    assert r["labels"].tolist() == [0, 1, 2, 1, 3, 2]
+
+
+def test_a_song_that_repeats_nothing_shares_no_label():
+    r = repeats_beats(song("ABCDEF", seed=2))
+    assert len(set(r["labels"].tolist())) == len(r["labels"])
+    assert np.isnan(r["confidence"]).all()
+
+
+def test_a_lone_cut_keeps_unrepeated_units_together_unless_novelty_says_otherwise():
+    lab = np.array([0, 1, 0, 1, 2, 3, 4, 5])  # a b a b (a part of two units, twice), then four units heard once
+    segs, labels = unit_segments(lab)
+    assert segs == [(0, 4), (4, 5), (5, 6), (6, 7), (7, 8)]  # a b glued, its two plays one stretch
+    assert labels.tolist() == [0, 1, 2, 3, 4]
+    novelty = np.array([0.1, 1.0, 0.1, 3.0, 0.1, 3.0, 0.1])  # lines 1…7
+    segs, labels = unit_segments(lab, novelty, lone_cut=1.0)
+    assert segs == [(0, 4), (4, 6), (6, 8)]  # lines 5 and 7 are quiet: glued
+    # phrases at the song's own length: the lone units regrouped by two, the length of its repeats
+    segs, labels = unit_segments(lab, phrase_units=4)
+    assert segs == [(0, 4), (4, 6), (6, 8)] and labels.tolist() == [0, 1, 2]
+    with pytest.raises(ParameterError, match="line_novelty"):
+        unit_segments(lab, novelty[:3], lone_cut=1.0)
+
+
+def test_unit_distances_are_aligned_beat_by_beat():
+    X = np.zeros((8, 2))
+    X[4:] = [[3.0, 4.0]] * 4
+    D = unit_distances(X, np.array([0, 2, 4]), 2)
+    assert D[0, 1] == 0 and D[0, 2] == pytest.approx(5.0 / np.sqrt(2)) and np.allclose(D, D.T)
+
+
+def test_choose_grid_prefers_the_grid_whose_units_repeat():
+    bf = song("ABAB", beats_per_part=8, seed=3)
+    X = np.hstack([bf.harmony, bf.timbre])
+    unit, phase, edges, lab, _D, _full = choose_grid(X, np.ones(len(X)), unit_beats=(3, 4))
+    assert (unit, phase) == (4, 0) and edges[-1] == len(X)
+    assert lab.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+
+
+def test_a_song_shorter_than_two_units_is_one_segment():
+    r = repeats_beats(song("A", beats_per_part=5))
+    assert r["bounds"].tolist() == [[0.0, 2.5]] and r["labels"].tolist() == [0]
+
+
+def test_both_levels_reach_the_segments_table(tmp_path):
+    structure = repeats_structure(None, 22050, features=song("AABACB"))
+    assert set(structure.levels) == {"phrase"} and structure.params["unit"] in (4, 8)
+    rows = segment_rows("s1", "repeats", structure)
+    assert set(rows["level"]) == {"section", "phrase"}
+    store = open_store(str(tmp_path / "store"), create=True)
+    store.write_part(SEGMENTS, SEGMENTS.part(scheme="repeats", song_id="s1"), rows)
+    back = store.read_table(SEGMENTS)
+    sec = section_level(back).sort_values("index")
+    np.testing.assert_allclose(sec[["start_s", "end_s"]].to_numpy(), structure.bounds)
+    assert sec["confidence"].isna().tolist() == [False, False, False, True, False]
+    assert json.loads(sec["params"].iloc[0])["version"] == 1
+
+
+def test_scores_against_a_truth_file(tmp_path):
+    """A song built like a tracker module (patterns of 16 beats, orders A A B C B D A) against its
+    truth in the dev-corpus format: every boundary hit, ARI 1."""
+    from sectionist.analysis.evaluate import structure_scores
+
+    bf = song("AABCBDA", seed=4)
+    truth = {"sections": [{"start": a * 8.0, "end": b * 8.0, "label": lab}
+                          for a, b, lab in [(0, 2, "A"), (2, 3, "B"), (3, 4, "C"), (4, 5, "B"), (5, 6, "D"),
+                                            (6, 7, "A")]]}
+    (tmp_path / "t.json").write_text(json.dumps(truth))
+    ref = read_reference(tmp_path / "t.json")
+    rows = segment_rows("s", "repeats", repeats_structure(None, 22050, features=bf))
+    scores = structure_scores(ref, rows, bf.duration)
+    assert scores["section"]["hr_f_0.5"] == pytest.approx(1.0)
+    assert scores["section"]["ari_frames"] == pytest.approx(1.0)
+    assert scores["section"]["l_f"] > 0.5 and "ari_frames" in scores["phrase"]
