@@ -83,6 +83,9 @@ def test_a_lone_cut_keeps_unrepeated_units_together_unless_novelty_says_otherwis
     # phrases at the song's own length: the lone units regrouped by two, the length of its repeats
     segs, labels = unit_segments(lab, phrase_units=4)
     assert segs == [(0, 4), (4, 6), (6, 8)] and labels.tolist() == [0, 1, 2]
+    # segments shorter than two units join their shorter neighbour: stray units pair up, a b stays whole
+    segs, labels = unit_segments(lab, min_units=2)
+    assert segs == [(0, 4), (4, 6), (6, 8)] and labels.tolist() == [0, 1, 2]
     with pytest.raises(ParameterError, match="line_novelty"):
         unit_segments(lab, novelty[:3], lone_cut=1.0)
 

@@ -84,7 +84,7 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
 
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
-                  phrase_beats: int = 16) -> dict:
+                  phrase_beats: int = 16, min_beats: int = 0) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (section level),
     ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (phrase level), the grid's ``unit`` and
     ``phase`` (beats) and ``repeated`` (the share of units played more than once)."""
@@ -100,7 +100,8 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     unit, phase, edges, lab, D, full = choose_grid(X, nov, unit_beats=unit_beats, tau=tau, weight=weight)
     unit_conf = unit_confidence(lab, D, full, tau)
     phrase_units = max(1, int(round(phrase_beats / unit))) if phrase_beats > 0 else 0
-    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units)
+    min_units = int(np.ceil(min_beats / unit)) if min_beats > 0 else 0
+    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units, min_units)
     t = bf.times
     bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
     conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
@@ -169,7 +170,7 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
 
 
 def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
-                  phrase_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
+                  phrase_units: int = 0, min_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Segments (unit index runs ``[a, b)``) and their labels from the units' labels ``lab``.
 
     Unit ``i − 1`` glues to unit ``i`` when label ``lab[i−1]`` occurs more than once, is always
@@ -201,8 +202,10 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
     cuts = [i for i in range(1, m) if cut(i)]
     edges = [0, *cuts, m]
     segs = _lone_phrases(list(zip(edges[:-1], edges[1:])), lab, counts, phrase_units)
+    if min_units > 1:
+        segs = _absorb_short(segs, int(min_units))
     ids: dict[tuple, int] = {}
-    seg_lab = [ids.setdefault(tuple(int(v) for v in lab[a:b]), len(ids)) for a, b in segs]
+    seg_lab = [ids.setdefault(_period(tuple(int(v) for v in lab[a:b])), len(ids)) for a, b in segs]
     merged, merged_lab = [], []
     for (a, b), s in zip(segs, seg_lab):
         if merged_lab and merged_lab[-1] == s:
@@ -211,6 +214,32 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
             merged.append((a, b))
             merged_lab.append(s)
     return merged, first_order(np.array(merged_lab, dtype=np.int64))
+
+
+def _period(key: tuple) -> tuple:
+    """The shortest unit sequence that ``key`` repeats whole (``(a, b, a, b)`` → ``(a, b)``)."""
+    n = len(key)
+    for p in range(1, n):
+        if n % p == 0 and key == key[:p] * (n // p):
+            return key[:p]
+    return key
+
+
+def _absorb_short(segs, min_units):
+    """``segs`` with each segment shorter than ``min_units`` units joined to its shorter neighbour (the
+    one before on a tie), so that stray units join each other before they join a whole part."""
+    segs = list(segs)
+    while len(segs) > 1:
+        short = [k for k, (a, b) in enumerate(segs) if b - a < min_units]
+        if not short:
+            break
+        k = short[0]
+        left = segs[k - 1][1] - segs[k - 1][0] if k > 0 else None
+        right = segs[k + 1][1] - segs[k + 1][0] if k + 1 < len(segs) else None
+        other = k - 1 if right is None or (left is not None and left <= right) else k + 1
+        lo, hi = min(k, other), max(k, other)
+        segs[lo:hi + 1] = [(segs[lo][0], segs[hi][1])]
+    return segs
 
 
 def _lone_phrases(segs, lab, counts, phrase_units):
