@@ -382,3 +382,39 @@ def test_selection_file_forms(tmp_path):
     assert read_selection(tmp_path / "sel.csv") == ["sec-3", "sec-4"]
     with pytest.raises(ParameterError, match="cannot read"):
         read_selection(tmp_path / "missing.txt")
+
+
+def test_structure_jams_holds_every_level_as_one_hierarchy(store, tmp_path):
+    """The structure kind: one JAMS per song and scheme, its section and phrase levels as one
+    multi_segment hierarchy (mir_eval's L-measure reads it back) and a segment_open per level."""
+    import jams
+    import mir_eval
+
+    from sectionist.analysis.structure.base import Structure
+    from sectionist.analysis.structure.writer import segment_rows
+    from sectionist.store.schema import SEGMENTS
+
+    sid = store.read_table(SONGS)["song_id"].iloc[0]
+    phrase = Structure(np.array([[0.0, 4.0], [4.0, 8.0], [8.0, 12.0], [12.0, 16.0]]), np.array([0, 1, 0, 1]),
+                       confidence=np.array([0.9, 0.8, 0.9, 0.8]))
+    top = Structure(np.array([[0.0, 16.0]]), np.array([0]), {"version": 1}, confidence=np.array([0.85]),
+                    levels={"phrase": phrase})
+    store.write_part(SEGMENTS, SEGMENTS.part(scheme="repeats", song_id=sid), segment_rows(sid, "repeats", top))
+    try:
+        files = export_files("structure", gather(store, runs=[RUN]))
+    finally:
+        store.delete_part(SEGMENTS, SEGMENTS.part(scheme="repeats", song_id=sid))
+    [(name, payload)] = [(n, p) for n, p in files.items() if sid[:8] in n]
+    assert name.endswith(".structure-repeats.jams")
+    (tmp_path / name).write_bytes(payload)
+    jam = jams.load(str(tmp_path / name), validate=True, strict=True)
+    multi = jam.search(namespace="multi_segment")[0]
+    intervals, labels = jams.eval.hierarchy_flatten(multi)
+    intervals = [np.asarray(iv) for iv in intervals]
+    np.testing.assert_allclose(intervals[0], [[0.0, 16.0]])
+    np.testing.assert_allclose(intervals[1], phrase.bounds)
+    assert labels[1] == ["part A", "part B", "part A", "part B"]
+    assert [a.sandbox.sectionist["level"] for a in jam.search(namespace="segment_open")] == ["section", "phrase"]
+    # the hierarchy against itself: L-measure 1
+    assert mir_eval.hierarchy.lmeasure(intervals, labels, intervals, labels)[2] == pytest.approx(1.0)
+    assert float(jam.search(namespace="segment_open")[0].data[0].confidence) == pytest.approx(0.85)

@@ -17,10 +17,12 @@ import threading
 from pathlib import Path
 
 from sectionist.analysis.errors import ParameterError
+from sectionist.settings import default_data_dir
 from sectionist.store.errors import DamagedPartError
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.data.store_data import EXTENSION_KEY, StoreData
+from sectionist.dashboard.jobs import JOBS_KEY, JobRunner, default_folder
 from sectionist.dashboard.ui.i18n import _, current_language, init_i18n, language_links, pgettext, word
 from sectionist.dashboard.ui.store_notice import damage_lines, damage_text, error_lines, store_notice
 
@@ -61,7 +63,7 @@ def assets_folder() -> Path:
 
 def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None = None,
                store_options: dict | None = None, auth_options: dict | None = None,
-               check_interval: float = 2.0, **options):
+               check_interval: float = 2.0, jobs_dir=None, **options):
     """Build the web app for the store at ``store_uri``.
 
     Parameters
@@ -81,6 +83,9 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
         environment variable itself: see :func:`_app_from_env` for gunicorn.
     check_interval : float
         Seconds between checks of the store's manifest version (the cache is dropped on change).
+    jobs_dir : str or Path, optional
+        Where the background jobs an admin starts from the pages keep their state
+        (:mod:`sectionist.dashboard.jobs`; default ``<data dir>/jobs/<hash of the store's URI>``).
     **options
         Passed to :class:`dash.Dash` (e.g. ``title``).
 
@@ -120,6 +125,9 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     )
     server = app.server
     server.extensions[EXTENSION_KEY] = data
+    if jobs_dir is None:
+        jobs_dir = default_folder(store_uri, (auth_options or {}).get("data_dir") or default_data_dir())
+    server.extensions[JOBS_KEY] = JobRunner(store_uri, jobs_dir, store_options=store_options)
     init_i18n(server, local_path=safe_next)
     server.register_blueprint(audio.bp)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))

@@ -276,8 +276,10 @@ def run_saliency(store, run_id: str, *, max_sections: int = MAX_SECTIONS, n_time
 
 
 def write_saliency(store, run_id: str, df: pd.DataFrame) -> None:
-    """Write (replace) the run's ``saliency`` part (atomic, as every part)."""
+    """Write (replace) the run's ``saliency`` part (atomic, as every part), and give the store a new
+    version, so that a running web app shows the maps."""
     store.write_part(SALIENCY, SALIENCY.part(run_id=run_id), df)
+    store.update_manifest(lambda manifest: None)
 
 
 # ---- the command ----------------------------------------------------------------------------------

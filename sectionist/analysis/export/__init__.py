@@ -25,6 +25,8 @@ Kinds (``files.KINDS``):
 - ``xspf``: one VLC playlist, a track per section with ``start-time``/``stop-time`` options.
 - ``jams``: JAMS files (``segment_open`` namespace, validated), one per song and run.
 - ``lab``: MIREX ``.lab`` files (``start end label``), one per song and run.
+- ``structure``: JAMS files of each song's per-song structure, one per song and scheme: its levels
+  (section, phrase) as one ``multi_segment`` hierarchy and a ``segment_open`` annotation per level.
 - ``projector``: TensorBoard Projector ``vectors.tsv`` and ``metadata.tsv`` of one space.
 - ``csv`` / ``parquet``: the sections with their labels across runs (one column per run).
 

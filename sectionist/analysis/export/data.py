@@ -39,6 +39,9 @@ class ExportData:
         cluster (−1 noise, missing: not labelled by that run).
     runs : pd.DataFrame
         Indexed by ``run_id``: ``space, method, k`` of each run in ``labels`` (descriptions).
+    structures : pd.DataFrame
+        Every row of the ``segments`` table for these songs: each structure scheme, each level (the
+        ``structure`` export kind).
     structure : pd.DataFrame
         The ``merged`` rows of the ``segments`` table for these songs (empty if none): REAPER gets a
         pre-merge and a post-merge track from them.
@@ -59,6 +62,7 @@ class ExportData:
     labels: pd.DataFrame
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     structure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    structures: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict = field(default_factory=dict)
     named_in: dict = field(default_factory=dict)
     corpus_root: str | None = None
@@ -294,10 +298,12 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
         names, named_in = names(store, run_ids)
     data = build(sections, song_table, labels, runs_info, scheme=scheme, song_ids=songs, section_ids=selection,
                  names=names, named_in=named_in)
-    parts = [SEGMENTS.part(scheme="merged", song_id=sid) for sid in data.songs.index]
-    parts = [p for p in parts if store.has_part(SEGMENTS, p)]
+    wanted = set(data.songs.index)
+    parts = [p for p in store.list_parts(SEGMENTS) if p.rsplit("/", 1)[-1] in wanted]
     if parts:
-        data.structure = section_level(store.read_table(SEGMENTS, parts=parts))
+        data.structures = store.read_table(SEGMENTS, parts=parts)
+        merged = data.structures[data.structures["scheme"] == "merged"]
+        data.structure = section_level(merged) if len(merged) else pd.DataFrame()
     return data
 
 

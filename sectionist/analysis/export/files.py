@@ -17,7 +17,14 @@ from sectionist.store.fileio import atomic_write
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.export.data import ExportData
-from sectionist.analysis.export.labelfiles import audacity_labels, jams_sandbox, jams_text, mirex_lab, song_files
+from sectionist.analysis.export.labelfiles import (
+    audacity_labels,
+    jams_sandbox,
+    jams_text,
+    mirex_lab,
+    song_files,
+    structure_files,
+)
 from sectionist.analysis.export.locations import LOCATIONS
 from sectionist.analysis.export.names import check_known, cluster_color, cluster_name, file_stem
 from sectionist.analysis.export.playlist import xspf_files
@@ -31,6 +38,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "xspf": ("VLC playlist (XSPF) with start/stop times per section", "xspf"),
     "jams": ("JAMS annotations (segment_open), one file per song and run", "jams"),
     "lab": ("MIREX .lab segment labels, one file per song and run", "lab"),
+    "structure": ("JAMS of each song's structure: its levels as one multi_segment hierarchy and a "
+                  "segment_open annotation per level, one file per song and scheme", "jams"),
     "projector": ("TensorBoard Projector vectors.tsv + metadata.tsv of one space", "tsv"),
     "csv": ("sections with their labels across runs, as CSV (spreadsheet-safe)", "csv"),
     "parquet": ("sections with their labels across runs, as parquet", "parquet"),
@@ -88,6 +97,8 @@ def export_files(kind: str, data: ExportData, *, location: str = "absolute", out
         return song_files(data, "jams", lambda seg, song, src: jams_text(
             seg, duration=float(song.get("duration_s") or 0.0), title=song["title"], annotator=src,
             description=data.source_name(src), sandbox=jams_sandbox(data, src)))
+    if kind == "structure":
+        return structure_files(data)
     if kind == "projector":
         if vectors is None:
             raise ParameterError("projector export needs a space (--space)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from sectionist.analysis.errors import InputError
@@ -117,4 +118,74 @@ def song_files(data: ExportData, ext: str, write) -> dict:
             src_stem = file_stem(src[len(SCHEME_PREFIX):] if src.startswith(SCHEME_PREFIX) else src)
             name = f"{file_stem(song['title'])}-{sid[:8]}.{src_stem}.{ext}"
             files[name] = write(seg, song, src).encode("utf-8")
+    return files
+
+
+def structure_jams(segments: pd.DataFrame, *, duration: float, title: str = "", scheme: str = "") -> str:
+    """A JAMS document of one song's structure by one scheme: its levels (``section``, then ``phrase``)
+    as one ``multi_segment`` annotation (value ``{"label", "level"}``, level 0 the coarsest) and one
+    ``segment_open`` annotation per level (labels ``part A``…, local to the song), validated.
+
+    Parameters
+    ----------
+    segments : pd.DataFrame
+        The song's rows of the ``segments`` table for the scheme (``start_s, end_s, label`` and,
+        in newer stores, ``level`` and ``confidence``).
+    """
+    import jams
+
+    seg = segments if "level" in segments.columns else segments.assign(level="section")
+    seg = seg.assign(level=seg["level"].fillna("section"))
+    order = ["section", "phrase"]
+    levels = sorted(seg["level"].unique(), key=lambda v: (order.index(v) if v in order else 99, str(v)))
+    jam = jams.JAMS()
+    jam.file_metadata.duration = float(max(duration or 0.0, seg["end_s"].max() if len(seg) else 0.0))
+    jam.file_metadata.title = one_line(title)
+    multi = jams.Annotation(namespace="multi_segment", duration=jam.file_metadata.duration)
+    multi.annotation_metadata.annotator.name = one_line(scheme)
+    multi.annotation_metadata.annotation_tools = "sectionist"
+    for depth, level in enumerate(levels):
+        rows = seg[seg["level"] == level].sort_values("start_s")
+        flat = jams.Annotation(namespace="segment_open", duration=jam.file_metadata.duration)
+        flat.annotation_metadata.annotator.name = one_line(f"{scheme} {level}")
+        flat.annotation_metadata.annotation_tools = "sectionist"
+        flat.sandbox.update(sectionist={"scheme": scheme, "level": level})
+        for s, e, lab, conf in zip(rows["start_s"], rows["end_s"], rows["label"],
+                                   rows["confidence"] if "confidence" in rows else [None] * len(rows)):
+            name = f"part {_letters(int(lab))}"
+            c = None if conf is None or not np.isfinite(conf) else float(conf)
+            flat.append(time=float(s), duration=float(e - s), value=name, confidence=c)
+            multi.append(time=float(s), duration=float(e - s), value={"label": name, "level": depth}, confidence=c)
+        jam.annotations.append(flat)
+    jam.annotations.insert(0, multi)
+    try:
+        jam.validate(strict=True)
+    except jams.SchemaError as exc:
+        raise InputError(f"structure JAMS of {title!r} ({scheme}) does not validate: {exc}") from None
+    return jam.dumps(indent=1)
+
+
+def _letters(i: int) -> str:
+    """0 → A, 25 → Z, 26 → AA …"""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def structure_files(data: ExportData) -> dict:
+    """One structure JAMS (:func:`structure_jams`) per song and scheme of ``data.structures``:
+    ``{title}-{song_id[:8]}.structure-{scheme}.jams``; none when the store has no structure."""
+    files = {}
+    if data.structures is None or data.structures.empty:
+        return files
+    for (sid, scheme), rows in data.structures.groupby(["song_id", "scheme"], sort=True):
+        if sid not in data.songs.index:
+            continue
+        song = data.songs.loc[sid]
+        name = f"{file_stem(str(song['title']))}-{str(sid)[:8]}.structure-{file_stem(str(scheme))}.jams"
+        files[name] = structure_jams(rows, duration=float(song.get("duration_s") or 0.0), title=str(song["title"]),
+                                     scheme=str(scheme)).encode("utf-8")
     return files

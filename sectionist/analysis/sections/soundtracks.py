@@ -452,7 +452,9 @@ def tracks_store(store, *, song_ids=None, beats: int = 2, threshold: float = JND
     """Compute and write the ``sound_tracks`` part of each song of ``store``.
 
     Songs whose part was written with the same parameters are skipped (resume); ``force`` redoes
-    them. Each song's part is written whole (atomically) or not at all.
+    them. Each song's part is written whole (atomically) or not at all. When a song was written, the
+    store gets a new version (:meth:`sectionist.store.base.Store.update_manifest`), so a running web app
+    shows the new tracks.
 
     Parameters
     ----------
@@ -508,6 +510,8 @@ def tracks_store(store, *, song_ids=None, beats: int = 2, threshold: float = JND
         df.insert(0, "song_id", sid)
         store.write_part(SOUND_TRACKS, SOUND_TRACKS.part(song_id=sid), df)
         out["done"].append(sid)
+    if out["done"]:
+        store.update_manifest(lambda manifest: None)  # a new store version: a running web app shows them
     return out
 
 

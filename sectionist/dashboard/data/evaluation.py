@@ -102,7 +102,7 @@ def evaluation_card(data):
     cols += [{"id": m, "name": _(h), "type": "numeric", "format": {"specifier": ".3f"}} for m, h in SCORE_COLUMNS]
     return card(
         _("Segmentations against the truth"),
-        html.P(_("Mean over the songs that carry truth (sectionist evaluate): boundary hit rate F within 0.5 s "
+        html.P(_("Mean over the songs that carry truth: boundary hit rate F within 0.5 s "
                  "and 3 s (song start and end trimmed), pairwise F, normalised conditional entropy F and frame "
                  "ARI of the labels. Structure schemes (merged, laplacian, lab-…) use their own per-song labels; "
                  "sectioning schemes are scored with each run's clusters."), className="table-note"),

@@ -19,6 +19,7 @@ from sectionist.dashboard.ui.figures import (
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, percent
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_chip, cluster_names, expert_cluster_names, control, default_run, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.detail import section_detail
+from sectionist.dashboard.ui.components.jobs import job_box, job_done_store, register_jobs
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import register_selection
 from sectionist.dashboard.ui.components.strength import cluster_verdict, run_verdict
@@ -150,8 +151,9 @@ SALIENCY_TITLE = N_("What the network listens to")
 
 
 def saliency_block(data, run_id, cluster) -> html.Div:
-    """The cluster's saliency map of a musicnn run (``sectionist saliency``), with a caption for
-    musicians and the method; for another run, or before the command ran, a short note."""
+    """The cluster's saliency map of a musicnn run (:mod:`sectionist.analysis.embeddings.saliency`), with a
+    caption for musicians and the method; for another run a short note; before the maps are computed,
+    the job box (an admin computes them from here, :mod:`sectionist.dashboard.ui.components.jobs`)."""
     from sectionist.analysis.saliency_maps import MUSICNN_EMBEDDERS, band_frequencies, map_array
     from sectionist.store.schema import SALIENCY
 
@@ -165,10 +167,9 @@ def saliency_block(data, run_id, cluster) -> html.Div:
     tbl = data.table(SALIENCY)
     rows = tbl[(tbl["run_id"] == run_id) & (tbl["cluster"] == int(cluster))] if len(tbl) else tbl
     if not len(rows):
-        command = f"sectionist saliency --store STORE --run {run_id}"
-        return card(_(SALIENCY_TITLE), html.P(
-            _("Not computed for this run yet: %(command)s", command=command),
-            id=ids.CLUSTERS_SALIENCY_NOTE, className="muted small"))
+        # computed on request (it runs the network backwards): an admin starts it here
+        return card(_(SALIENCY_TITLE), html.Div(id=ids.CLUSTERS_SALIENCY_NOTE, children=job_box(
+            PAGE, "saliency", {"run": str(run_id)}, _("Not computed for this run yet."))))
     row = rows.iloc[0]
     m = map_array(row)
     fig = saliency_figures.saliency_heatmap(m, band_frequencies(n_mels=m.shape[0]), method=str(row["method"]),
@@ -283,6 +284,7 @@ def layout(run=None, cluster=None, section=None, **_query):
     return html.Div(className="page page-clusters", children=[
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if data.position(section) is not None else None,
                                                "run_id": run}),
+        job_done_store(PAGE),
         page_header(_("Clusters"), _("What each cluster sounds like, why the model put sections there, and what "
                                      "to listen to first.")),
         card(None, html.Div(className="controls-row", children=[
@@ -313,6 +315,7 @@ def layout(run=None, cluster=None, section=None, **_query):
 
 register_selection(PAGE, run=ids.CLUSTERS_RUN)
 register_judging(PAGE)
+register_jobs(PAGE)
 
 
 @callback(Output(ids.CLUSTERS_CLUSTER, "options"), Output(ids.CLUSTERS_CLUSTER, "value"),
@@ -336,9 +339,14 @@ def _run_strength(run):
 
 
 @callback(Output(ids.CLUSTERS_BODY, "children"), Input(ids.CLUSTERS_RUN, "value"), Input(ids.CLUSTERS_CLUSTER, "value"),
-          prevent_initial_call=True)
-def _body(run, cluster):
-    return cluster_body(get_data(), run, cluster)
+          Input(ids.job_done(PAGE), "data"), prevent_initial_call=True)
+def _body(run, cluster, _job_done=None):
+    # a finished saliency job (the job box sets job_done) redraws the body with its maps: this worker
+    # may not have seen the store's new version yet
+    data = get_data()
+    if ctx.triggered_id == ids.job_done(PAGE):
+        data.refresh(force=True)
+    return cluster_body(data, run, cluster)
 
 
 @callback(Output(ids.CLUSTERS_DETAIL, "children"), Input(ids.selected(PAGE), "data"))

@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures, compare as comparison_figures, palette
-from sectionist.dashboard.ui.i18n import N_, _, integer, number, page_title, percent, pgettext, table_locale
+from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, percent, pgettext, table_locale
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_names, control, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -316,7 +316,25 @@ def table_page(data, run_a, run_b, page_current=0, page_size=PAGE_SIZE, sort_by=
     page = page.assign(**{col: _shown_text(page, col, names_a, names_b) for col in SHOWN_TWIN})
     rows = (page.drop(columns=list(SORT_TWIN.values()) + ["aligned_a"])
             .astype({"song": str}).to_dict("records"))
-    return rows, pages, _("%(shown)s of %(total)s sections match", shown=integer(n), total=integer(total))
+    return rows, pages, table_note(_pair_relation_counts(data, run_a, run_b), total, n,
+                                   filtered=bool(filter_query) or bool(only_disagree))
+
+
+def table_note(counts: dict, total: int, shown: int, *, filtered: bool = False) -> str:
+    """The line above the table: how the two runs agree over all their ``total`` sections (the
+    relation ``counts`` the metrics show too), and, when a filter is on, how many rows it keeps.
+
+    The table once said "343 of 343 sections match" — the rows its (empty) filter matched — which
+    read as 343 sections in the same cluster while 56.6 % differed: the agreement is said in words
+    of its own, and the filter's count only when there is a filter."""
+    n = max(int(total), 1)
+    agree = _("Same cluster for %(same)s of %(total)s sections (%(share)s) after matching B's clusters to A's; "
+              "%(split)s split, %(merge)s merged, %(differs)s differ.", same=integer(counts["same"]),
+              total=integer(total), share=percent(counts["same"] / n, 1), split=integer(counts["split"]),
+              merge=integer(counts["merge"]), differs=integer(counts["differs"]))
+    if not filtered:
+        return agree
+    return agree + " " + ngettext("The filter keeps %(num)d section.", "The filter keeps %(num)d sections.", shown)
 
 
 #: Sort orders kept (8 bytes a row each: 8 MB at a million sections).

@@ -371,6 +371,7 @@ def slot_view(data, slots: dict | None, run_id=None):
     """Slots A and B side by side: player, spectrogram, cluster, and their distance."""
     slots = slots or {}
     cols = []
+    names = cluster_names(data, run_id)  # the names every page shows: experts' first, else descriptive
     for name in ("A", "B"):
         sid = slots.get(name)
         sec = data.section(sid) if sid else None
@@ -381,7 +382,7 @@ def slot_view(data, slots: dict | None, run_id=None):
             continue
         info = section_summary(data, sec["pos"], run_id)
         cols.append(html.Div(className="slot", children=[
-            html.Div(className="slot-name", children=[_("Slot %(slot)s", slot=name), cluster_chip(info["cluster"])
+            html.Div(className="slot-name", children=[_("Slot %(slot)s", slot=name), cluster_chip(info["cluster"], names=names)
                                                      if info["cluster"] is not None else None]),
             section_player(sec, compact=True, run_id=run_id),
             html.Img(src=spectrogram_url(sid), className="spectrogram small",

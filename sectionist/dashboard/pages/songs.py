@@ -13,6 +13,7 @@ from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures, songs as song_figures
 from sectionist.dashboard.ui.components.common import graph_config, card, cluster_names, control, default_run, dropdown, page_header, register_song_search, run_options, song_options
 from sectionist.dashboard.ui.components.detail import section_detail
+from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs, sound_tracks_box
 from sectionist.dashboard.ui.components.judging import register_judging
 from sectionist.dashboard.ui.components.selection import click_store, register_selection
 from sectionist.dashboard.ui.components.strength import song_structures
@@ -137,7 +138,7 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
     pos = secs["pos"].to_numpy()
     run_ids = list(data.runs.index)
     if not run_ids:
-        return common_figures.empty_figure(_("No runs yet: run 'sectionist cluster --store …'"))
+        return common_figures.empty_figure(_("No clustering runs in this store yet."))
     reference = reference if reference in data.runs.index else run_ids[0]
     ref_lab = data.run_arrays(reference).label[pos]
     lanes = []
@@ -258,12 +259,12 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
         panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
     missing = len(song_ids) - len(panels)
     if not panels:
-        return common_figures.empty_figure(_("No sound tracks for these songs yet: run 'sectionist tracks --store …'"))
+        # the job box under the figure says which songs lack them, and lets an admin compute them
+        return common_figures.empty_figure(_("No sound tracks for these songs yet."))
     if missing:
-        title = ngettext("Sound tracks · %(num)d song (%(missing)s without sound tracks: run 'sectionist tracks') · "
-                         "click a block to listen",
-                         "Sound tracks · %(num)d songs (%(missing)s without sound tracks: run 'sectionist tracks') · "
-                         "click a block to listen", len(panels), missing=integer(missing))
+        title = ngettext("Sound tracks · %(num)d song (%(missing)s without sound tracks yet) · click a block to listen",
+                         "Sound tracks · %(num)d songs (%(missing)s without sound tracks yet) · click a block to listen",
+                         len(panels), missing=integer(missing))
     else:
         title = ngettext("Sound tracks · %(num)d song · click a block to listen",
                          "Sound tracks · %(num)d songs · click a block to listen", len(panels))
@@ -312,6 +313,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
     run = run if run in data.runs.index else default_run(data)
     return html.Div(className="page page-songs", children=[
         click_store(ids.SONGS_TIMELINE),
+        job_done_store(PAGE),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
         page_header(_("Songs"), _("Where each sound plays in a song, by every run; pick several songs to line them up.")),
         card(None, html.Div(className="controls-row", children=[
@@ -336,6 +338,8 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                           "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
                           "a click plays that block."), className="table-note"),
                  html.Div(id=ids.SONGS_SPAN_PLAYER),
+                 # the Sounds view's songs without sound tracks: an admin computes them from here
+                 html.Div(id=ids.SONGS_SOUNDS_JOB, className="songs-sounds-job"),
                  # how sure each structure scheme is of the song's repeats (issue #21)
                  html.Div(song_structures(data, chosen), id=ids.SONGS_STRUCTURE, className="songs-structure"),
                  className="card-flush"),
@@ -349,6 +353,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
 register_selection(PAGE, graph=ids.SONGS_TIMELINE, run=ids.SONGS_RUN)
 register_song_search(ids.SONGS_SONG)
 register_judging(PAGE)
+register_jobs(PAGE)
 
 
 def graph_style(fig) -> dict:
@@ -359,12 +364,17 @@ def graph_style(fig) -> dict:
     return {"height": f"{int(height)}px"}
 
 
-@callback(Output(ids.SONGS_TIMELINE, "figure"), Output(ids.SONGS_TIMELINE, "style"), Input(ids.SONGS_SONG, "value"),
+@callback(Output(ids.SONGS_TIMELINE, "figure"), Output(ids.SONGS_TIMELINE, "style"),
+          Output(ids.SONGS_SOUNDS_JOB, "children"), Input(ids.SONGS_SONG, "value"),
           Input(ids.SONGS_VIEW, "value"), Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"),
-          Input(ids.SONGS_SOUND_NMF, "value"))
-def _timeline(songs, view, run, selected, nmf=None):
-    fig = timeline(get_data(), songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
-    return fig, graph_style(fig)
+          Input(ids.SONGS_SOUND_NMF, "value"), Input(ids.job_done(PAGE), "data"))
+def _timeline(songs, view, run, selected, nmf=None, _job_done=None):
+    data = get_data()
+    if dash.ctx.triggered_id == ids.job_done(PAGE):  # a sound-tracks job ended: this worker reads what it wrote
+        data.refresh(force=True)
+    fig = timeline(data, songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
+    shown = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
+    return fig, graph_style(fig), sound_tracks_box(data, PAGE, shown) if view == "sounds" else []
 
 
 @callback(Output(ids.SONGS_STRUCTURE, "children"), Input(ids.SONGS_SONG, "value"), prevent_initial_call=True)

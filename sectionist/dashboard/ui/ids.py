@@ -201,11 +201,32 @@ SONGS_SPAN_PLAYER = "songs-span-player"
 SONGS_SPAN_AUDIO = "songs-span-audio"
 #: Show the NMF component tracks as well.
 SONGS_SOUND_NMF = "songs-sound-nmf"
+#: Under the Sounds view: the songs without sound tracks, and the admin's button that computes them.
+SONGS_SOUNDS_JOB = "songs-sounds-job"
 
 # ---- what the network hears (Clusters page; sectionist saliency) ------------------------------------
 #: The cluster's saliency heatmap of a musicnn run, or the note that it applies to musicnn runs only.
 CLUSTERS_SALIENCY = "clusters-saliency"
 CLUSTERS_SALIENCY_NOTE = "clusters-saliency-note"
+
+# ---- background jobs an admin starts from a page (components/jobs.py, sectionist.dashboard.jobs) ---
+def job_part(part: str, page: str) -> dict:
+    """Id of one element ``part`` (``start``, ``status``, ``poll``, ``target``) of ``page``'s job box:
+    type ``"job-<part>"``, ``k=0`` so callbacks name it with ``ALL`` (:func:`job_part_all`): the box
+    is rendered by a callback, after the page."""
+    return {"type": f"job-{part}", "page": page, "k": 0}
+
+
+def job_part_all(part: str, page: str) -> dict:
+    """Wildcard id matching the element ``part`` of ``page``'s job box when it is there."""
+    return {"type": f"job-{part}", "page": page, "k": ALL}
+
+
+def job_done(page: str) -> str:
+    """``dcc.Store`` in ``page``'s layout set when a job started there has finished well: the page
+    redraws what the job made."""
+    return f"{page}-job-done"
+
 
 # ---- segmentation lab (pages/lab.py) ----------------------------------------------------------------
 LAB_SONG = "lab-song"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS
+from sectionist.dashboard.jobs import KINDS as JOB_KINDS
 from sectionist.dashboard.judging.queues import STRATEGIES
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
@@ -220,6 +221,12 @@ JUDGE_CTX = record({"section_id": section_id(), "run_id": run_id(), "cluster": C
 JUDGE_SAVED = record({"id": whole(0), "verdict": one_of(SECTION_VERDICTS), "section_id": section_id(),
                       "run_id": run_id()})
 
+#: What a job box computes (``components/jobs.py``): the songs of a sound-tracks job, the run of a
+#: saliency job; and what its page's ``job_done`` store holds once it has ended.
+JOB_TARGET = record({"kind": one_of(tuple(JOB_KINDS), required=True),
+                     "args": record({"songs": list_of(song_id(), 1000), "run": run_id()})})
+JOB_DONE = record({"job_id": text(64), "kind": one_of(tuple(JOB_KINDS))})
+
 
 def _values(options) -> tuple:
     return tuple(o["value"] for o in options)
@@ -325,6 +332,12 @@ SPECS = {
     ("type:judge-cv-verdict", "value"): one_of(CLUSTER_VERDICTS),
     ("type:judge-cv-merge", "value"): CLUSTER,
     ("type:judge-cv-comment", "value"): text(MAX_TEXT),
+    # the job boxes (components/jobs.py): an admin's button, the progress poll, what the box computes
+    ("type:job-start", "n_clicks"): CLICKS,
+    ("type:job-poll", "n_intervals"): whole(0),
+    ("type:job-target", "data"): JOB_TARGET,
+    (ids.job_done("songs"), "data"): JOB_DONE,
+    (ids.job_done("clusters"), "data"): JOB_DONE,
 }
 #: Pattern-matching id keys each match must carry, with their checks (the ``type`` picks the spec).
 ID_KEYS = {"page": text(40), "k": whole(0, 1000), "section": section_id(), "slot": one_of(("A", "B")),
