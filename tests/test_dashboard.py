@@ -302,7 +302,7 @@ def test_detail_panel_content(app, data):
     assert f"/audio/{sid}.ogg" in out and f"/spectrogram/{sid}.png" in out
     assert "Nearest neighbours" in out and '"type":"play"' in out.replace(" ", "")
     assert data.tags(sid)["tag"].iloc[0] in out
-    assert "← lower · higher than usual →" in out
+    assert "← away from · towards this cluster →" in out
     assert "Click a section" in render(section_detail(data, None, run_id, "map"))
     assert "not in this store" in render(section_detail(data, "zzz", run_id, "map"))
 

@@ -17,6 +17,7 @@ from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.sections.features import CLASSICAL, CLASSICAL17
 from sectionist.analysis.glossary import (
     FEATURE_GLOSSARY,
+    TAG_MIN_PROBABILITY,
     cluster_profiles_z,
     contribution_text,
     default_cluster_names,
@@ -64,7 +65,7 @@ def test_surrogate_note_only_for_neural_runs_and_names_the_fidelity():
 
 
 # ---- the explanation figures ---------------------------------------------------------------------------
-def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
+def test_shap_bars_point_towards_or_away_and_say_the_direction_in_words():
     shap = {"spectral_centroid_median": 0.30, "rms_median": 0.20, "mfcc6_median": -0.10}
     values = {"spectral_centroid_median": 3000.0, "rms_median": 0.01, "mfcc6_median": 5.0}
     medians = {"spectral_centroid_median": 2000.0, "rms_median": 0.1, "mfcc6_median": 1.0}
@@ -75,15 +76,15 @@ def test_shap_bars_are_signed_by_direction_and_coloured_by_push():
     x, text, color = by_name["brightness (Hz)"]
     assert x == pytest.approx(0.30) and text == "brighter than usual → towards this cluster"
     assert color == explain_figures.TOWARDS_COLOR
+    # below the median, and pushing towards: the bar points right, the words say "quieter"
     x, text, color = by_name["loudness (RMS amplitude, 0–1)"]
-    assert x == pytest.approx(-0.20) and text == "quieter than usual → towards this cluster"  # left: below median
+    assert x == pytest.approx(0.20) and text == "quieter than usual → towards this cluster"
     x, text, color = by_name["timbre detail 6 (cepstral units)"]
-    assert x == pytest.approx(0.10) and "away from this cluster" in text and color == explain_figures.AWAY_COLOR
-    assert min(bar.x) < 0 < max(bar.x)  # the direction is no longer lost
+    assert x == pytest.approx(-0.10) and text == "higher than usual → away from this cluster"
+    assert color == explain_figures.AWAY_COLOR
     lo, hi = fig.layout.xaxis.range
     assert lo < 0 < hi
-    title = fig.layout.xaxis.title.text
-    assert title == "← lower · higher than usual →"
+    assert fig.layout.xaxis.title.text == "← away from · towards this cluster →"
     labels = " ".join(list(bar.y) + list(bar.text))
     assert not RAW.search(labels)
     assert "80%" in " ".join(a.text for a in fig.layout.annotations)  # the surrogate's fidelity beside it
@@ -122,7 +123,7 @@ def test_default_names_from_a_hand_made_profile():
     z = pd.DataFrame({"rms_median": [2.0, -1.5], "spectral_centroid_median": [1.0, -0.2],
                       "spectral_bandwidth_median": [0.5, -2.0], "mfcc6_median": [9.0, 9.0]},
                      index=pd.Index([0, 1], name="cluster"))
-    names = default_cluster_names(z, {1: "ambient"})
+    names = default_cluster_names(z, {1: ("ambient", 0.7)})
     # mfcc6 has the largest |z| but no plain adjective: it is skipped
     assert names == {0: "loud · bright · dense", 1: "sparse · quiet · dark · ambient"}
 
@@ -198,9 +199,15 @@ def test_store_default_names_describe_each_cluster_uniquely(data):
     assert len(set(names.values())) == len(names)
     for n in names.values():
         assert n and not RAW.search(n)
-    # the tag part is one of the store's tags, the most over-represented in that cluster
+    # the tag part is one of the store's tags, the most over-represented in that cluster among those
+    # the tagger is sure of (TAG_MIN_PROBABILITY); its guesses never reach a name
     tags = data.cluster_top_tags(run_id)
-    assert tags and all(t in names[c].removesuffix(f" ({c})").split(" · ") for c, t in tags.items())
+    assert tags and all(p >= TAG_MIN_PROBABILITY for _t, p in tags.values())
+    assert all(t in names[c].removesuffix(f" ({c})").split(" · ") for c, (t, _p) in tags.items())
+    adjectives = {w for term in FEATURE_GLOSSARY.values() for w in (term.high_word, term.low_word) if w}
+    guesses = {c: t for c, (t, p) in data.cluster_top_tags(run_id, min_probability=0).items()
+               if p < TAG_MIN_PROBABILITY and t not in adjectives}
+    assert guesses and all(t not in names[c].removesuffix(f" ({c})").split(" · ") for c, t in guesses.items())
 
 
 def test_rename_keeps_history_and_viewers_are_refused(app, data, db_url):
@@ -447,9 +454,9 @@ def test_compare_sankey_names_each_runs_clusters(app, data):
     assert any(lab.startswith(f"B: {c_b}: {name_b[c_b]}") for lab in labels)
 
 
-def test_a_tag_equal_to_an_adjective_is_not_repeated():
+def test_a_tag_equal_to_an_adjective_is_not_repeated_nor_one_that_contradicts_it():
     z = pd.DataFrame({"tempo_bpm": [2.0, -2.0]}, index=[0, 1])
-    assert default_cluster_names(z, {0: "fast", 1: "fast"}) == {0: "fast", 1: "slow · fast"}
+    assert default_cluster_names(z, {0: ("fast", 0.9), 1: ("fast", 0.9)}) == {0: "fast", 1: "slow"}
 
 
 def test_songs_lanes_and_tracks_name_each_runs_clusters(app, data):

@@ -90,10 +90,12 @@ class Term:
 #: Per-frame features (before the statistic over the section) → how they are told.
 BASE_TERMS: dict[str, Term] = {
     "amplitude_envelope": Term(N_("peak level"), N_("amplitude envelope"), N_("amplitude, 0–1"),
-                               N_("how loud the loudest moments are: accents, hits, peaks"),
+                               N_("the largest sample of each frame: how loud the loudest moments are (accents, "
+                                  "hits, peaks)"),
                                N_("punchier"), N_("softer"), N_("punchy"), N_("soft"), "level"),
     "rms": Term(N_("loudness"), N_("RMS energy"), N_("RMS amplitude, 0–1"),
-                N_("the average energy of the sound: quiet ↔ loud"), N_("louder"), N_("quieter"), N_("loud"),
+                N_("the waveform's average power (root mean square of its samples), led by the strongest sounds, "
+                   "usually bass and kick: quiet ↔ loud"), N_("louder"), N_("quieter"), N_("loud"),
                 N_("quiet"), "level"),
     "zero_crossing_rate": Term(N_("noisiness"), N_("zero-crossing rate"), N_("share of samples, 0–1"),
                                N_("how often the waveform flips sign: hiss, cymbals and distortion raise it"),
@@ -119,8 +121,9 @@ for _i, _pc in enumerate(PITCH_CLASSES, start=1):
                                      Msg(N_("more %(pc)s"), (("pc", _pc),)), Msg(N_("less %(pc)s"), (("pc", _pc),)))
 _MFCC = {
     1: Term(N_("overall level"), "MFCC 1", N_("cepstral units"),
-            N_("the overall level of the spectrum: quiet ↔ loud"), N_("louder"), N_("quieter"), N_("loud"), N_("quiet"),
-            "level"),
+            N_("the mean level in decibels of the 128 mel bands, each band counting the same (unlike loudness, RMS: "
+               "here quiet treble weighs as much as loud bass): quiet ↔ loud"), N_("louder"), N_("quieter"), N_("loud"),
+            N_("quiet"), "level"),
     2: Term(N_("spectral tilt"), "MFCC 2", N_("cepstral units"),
             N_("spectral tilt: bright ↔ dark (higher = more bass than treble)"), N_("darker"), N_("brighter"),
             N_("bassy"), N_("bright"), "brightness"),
@@ -128,12 +131,47 @@ _MFCC = {
             N_("the middle of the spectrum against both ends: mid-heavy ↔ scooped"), N_("more scooped"),
             N_("more mid-heavy"), N_("scooped"), N_("mid-heavy")),
 }
+#: The mel bands the MFCCs are taken over and their top frequency (sample rate 22 050 Hz): the
+#: defaults of :class:`sectionist.analysis.sections.features.FeatureParams` (tests/test_words.py checks).
+MFCC_MEL_BANDS, MFCC_TOP_HZ = 128, 11025.0
+#: What the finer MFCCs describe, by the spacing of their peaks in semitones (above 1 kHz): at least
+#: two octaves apart, a few wide regions; one to two octaves, resonances of a vowel's formant size;
+#: closer, narrow resonances.
+MFCC_SCALES = ((24.0, N_("the balance of a few wide regions of the spectrum")),
+               (12.0, N_("resonances the size of a vowel's formants: what tells an 'ah' from an 'ee', or one "
+                         "instrument body from another")),
+               (0.0, N_("narrow resonances and fine texture: a nasal, hollow or metallic colour")))
+
+
+def mfcc_spacing(i: int) -> tuple[int, int]:
+    """How far apart the peaks of MFCC ``i`` (1-based, ``i >= 2``) lie along the spectrum:
+    ``(semitones above 1 kHz, Hz below 1 kHz)``, rounded. MFCC ``i`` is the DCT-II coefficient
+    ``i - 1`` over :data:`MFCC_MEL_BANDS` log-mel bands: a cosine with ``i - 1`` half-periods across
+    the bands, so one period spans ``2 * bands / (i - 1)`` bands of the Slaney mel scale (linear
+    below 1 kHz, logarithmic above: :mod:`sectionist.analysis.melscale`)."""
+    from sectionist.analysis.melscale import hz_to_mel, mel_to_hz
+
+    if i < 2:
+        raise ValueError(f"MFCC {i} has no ripple: it is the mean level")
+    band_mel = float(hz_to_mel(MFCC_TOP_HZ)) / (MFCC_MEL_BANDS + 1)
+    period_mel = 2 * MFCC_MEL_BANDS / (i - 1) * band_mel
+    start = float(hz_to_mel(1000.0))  # where the scale turns logarithmic
+    semitones = 12 * np.log2(float(mel_to_hz(start + period_mel)) / 1000.0)
+    hz_per_mel = float(mel_to_hz(1.0)) - float(mel_to_hz(0.0))  # the linear part's slope
+    return int(round(semitones)), int(round(period_mel * hz_per_mel))
+
+
+def _mfcc_detail(i: int) -> Term:
+    semitones, hz = mfcc_spacing(i)
+    scale = next(text for edge, text in MFCC_SCALES if semitones >= edge)
+    meaning = Msg(N_("%(scale)s; one peak of the spectral envelope every %(semitones)s semitones above 1 kHz "
+                     "(every %(hz)s Hz below)"), (("scale", Msg(scale)), ("semitones", semitones), ("hz", hz)))
+    return Term(Msg(N_("timbre detail %(i)s"), (("i", i),)), f"MFCC {i}", N_("cepstral units"), meaning,
+                N_("higher"), N_("lower"))
+
+
 for _i in range(1, 21):
-    BASE_TERMS[f"mfcc{_i}"] = _MFCC.get(_i) or Term(
-        Msg(N_("timbre detail %(i)s"), (("i", _i),)), f"MFCC {_i}", N_("cepstral units"),
-        Msg(N_("a finer ripple of the spectral envelope (cepstral shape %(i)s): tells instruments and voices apart"),
-            (("i", _i),)),
-        N_("higher"), N_("lower"))
+    BASE_TERMS[f"mfcc{_i}"] = _MFCC.get(_i) or _mfcc_detail(_i)
     _b = BASE_TERMS[f"mfcc{_i}"]
     BASE_TERMS[f"mfcc_delta{_i}"] = Term(Msg(N_("change of %(name)s"), (("name", _b.name),)), f"Δ MFCC {_i}",
                                          N_("coefficient per frame"),
@@ -255,6 +293,23 @@ def feature_label(column: str, gettext=None) -> str:
     return describe(column, gettext).label
 
 
+def natural_key(text) -> tuple:
+    """A sort key that reads runs of digits as numbers: ``"timbre detail 2"`` before
+    ``"timbre detail 10"``, ``"mfcc2_median"`` before ``"mfcc10_median"``; letters without case."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", str(text)) if part)
+
+
+_GLOSSARY_ORDER = {c: i for i, c in enumerate(FEATURE_GLOSSARY)}
+
+
+def feature_order_key(column) -> tuple:
+    """Where a features column goes in a list: the glossary's order (levels, noise, spectrum,
+    pitch classes 1–12, MFCCs 1–20, their changes; each as median, mean, variation), then other
+    columns in natural order (:func:`natural_key`)."""
+    return _GLOSSARY_ORDER.get(str(column), len(_GLOSSARY_ORDER)), natural_key(column)
+
+
 #: How a contribution reads, by whether the section's value is known to be above or below usual.
 CONTRIBUTION = {
     (True, True): N_("%(change)s than usual → towards this cluster"),
@@ -312,6 +367,75 @@ def surrogate_note(space, fidelity, gettext=None, percent=None) -> str | None:
 
 
 # ---- default names of clusters ----------------------------------------------------------------------
+#: A tag joins a cluster's default name only when the cluster's sections give it at least this mean
+#: probability. musicnn's taggers end in one sigmoid per tag trained with binary cross-entropy, so
+#: 0.5 is where the model says the tag applies more often than not; below it a genre word is a
+#: guess. On 16 game-music tunes of the tracker development corpus (150 sections of 15 s,
+#: MSD_musicnn) the top tag's probability had a median of 0.43: the genre guesses ("jazz", "80s",
+#: "dance", "instrumental") stayed at or under 0.42, only "electronic" and "ambient" passed 0.5.
+TAG_MIN_PROBABILITY = 0.5
+
+#: The words a tag is shown with in a name: every tag of musicnn's two taggers (Last.fm / MSD and
+#: MagnaTagATune: :mod:`sectionist.analysis.embeddings.musicnn`), each translated in the catalogue so
+#: that a name is in one language. A tag without an entry here never enters a name.
+TAG_WORDS = {
+    "rock": N_("rock"), "pop": N_("pop"), "alternative": N_("alternative"), "indie": N_("indie"),
+    "electronic": N_("electronic"), "female vocalists": N_("female voice"), "dance": N_("dance"),
+    "00s": N_("2000s"), "alternative rock": N_("alternative rock"), "jazz": N_("jazz"), "beautiful": N_("beautiful"),
+    "metal": N_("metal"), "chillout": N_("chillout"), "male vocalists": N_("male voice"),
+    "classic rock": N_("classic rock"), "soul": N_("soul"), "indie rock": N_("indie rock"), "Mellow": N_("mellow"),
+    "electronica": N_("electronica"), "80s": N_("80s"), "folk": N_("folk"), "90s": N_("90s"), "chill": N_("chill"),
+    "instrumental": N_("instrumental"), "punk": N_("punk"), "oldies": N_("oldies"), "blues": N_("blues"),
+    "hard rock": N_("hard rock"), "ambient": N_("ambient"), "acoustic": N_("acoustic"),
+    "experimental": N_("experimental"), "female vocalist": N_("female voice"), "guitar": N_("guitar"),
+    "Hip-Hop": N_("hip-hop"), "70s": N_("70s"), "party": N_("party"), "country": N_("country"),
+    "easy listening": N_("easy listening"), "sexy": N_("sexy"), "catchy": N_("catchy"), "funk": N_("funk"),
+    "electro": N_("electro"), "heavy metal": N_("heavy metal"), "Progressive rock": N_("progressive rock"),
+    "60s": N_("60s"), "rnb": N_("R&B"), "indie pop": N_("indie pop"), "sad": N_("sad"), "House": N_("house"),
+    "happy": N_("happy"),
+    "classical": N_("classical"), "slow": N_("slow"), "techno": N_("techno"), "strings": N_("strings"),
+    "drums": N_("drums"), "fast": N_("fast"), "piano": N_("piano"), "beat": N_("beat"), "violin": N_("violin"),
+    "vocal": N_("vocal"), "synth": N_("synth"), "female": N_("female voice"), "indian": N_("indian"),
+    "opera": N_("opera"), "male": N_("male voice"), "singing": N_("singing"), "vocals": N_("vocals"),
+    "no vocals": N_("no vocals"), "harpsichord": N_("harpsichord"), "loud": N_("loud"), "quiet": N_("quiet"),
+    "flute": N_("flute"), "woman": N_("woman's voice"), "male vocal": N_("male voice"), "no vocal": N_("no vocals"),
+    "soft": N_("soft"), "sitar": N_("sitar"), "solo": N_("solo"), "man": N_("man's voice"), "classic": N_("classic"),
+    "choir": N_("choir"), "voice": N_("voice"), "new age": N_("new age"), "male voice": N_("male voice"),
+    "female vocal": N_("female voice"), "beats": N_("beats"), "harp": N_("harp"), "cello": N_("cello"),
+    "no voice": N_("no vocals"), "weird": N_("weird"), "female voice": N_("female voice"), "choral": N_("choral"),
+}
+
+#: Words that contradict each other in one name (the English words of :data:`BASE_TERMS`, the
+#: variation adjectives and :data:`TAG_WORDS`): a name keeps the first, the one that sets the cluster
+#: furthest apart. Features of one quality (:attr:`Term.concept`) never both speak anyway; these are
+#: the pairs across qualities that a listener reads as a contradiction ("dense · airy").
+OPPOSITES = frozenset(frozenset(pair) for pair in [
+    ("loud", "quiet"), ("loud", "soft"), ("punchy", "soft"), ("punchy", "quiet"),
+    ("noisy", "smooth"), ("noisy", "tonal"), ("percussive", "tonal"), ("percussive", "smooth"),
+    ("bright", "dark"), ("bright", "muffled"), ("bright", "bassy"), ("airy", "muffled"), ("airy", "dark"),
+    ("airy", "bassy"), ("airy", "dense"), ("dense", "sparse"), ("scooped", "mid-heavy"), ("fast", "slow"),
+    ("dynamic", "steady"), ("vocal", "no vocals"), ("vocals", "no vocals"), ("sad", "happy"),
+])
+
+
+def contradicts(word: str, others) -> bool:
+    """Whether the English name word ``word`` is the opposite of one of ``others`` (:data:`OPPOSITES`)."""
+    return any(frozenset((word, o)) in OPPOSITES for o in others)
+
+
+def tag_word(tag, probability, gettext=None) -> str | None:
+    """The word a cluster's top tag adds to its name, or None: when its mean probability in the
+    cluster is under :data:`TAG_MIN_PROBABILITY` (or not a number), or the tag has no entry in
+    :data:`TAG_WORDS` (so no translation)."""
+    try:
+        p = float(probability)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(p) or p < TAG_MIN_PROBABILITY or str(tag) not in TAG_WORDS:
+        return None
+    return say(TAG_WORDS[str(tag)], gettext)
+
+
 def cluster_profiles_z(values: np.ndarray, labels: np.ndarray, columns) -> pd.DataFrame:
     """Each cluster's mean of every column in corpus standard deviations.
 
@@ -351,14 +475,17 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
     z : pd.DataFrame
         :func:`cluster_profiles_z`: clusters × feature columns, in corpus standard deviations.
     top_tags : dict, optional
-        cluster → its most distinctive tag (``"techno"``), appended as the last part.
+        cluster → ``(tag, mean probability in the cluster)`` of its most distinctive tag
+        (``("techno", 0.64)``), appended as the last part when :func:`tag_word` accepts it: at least
+        :data:`TAG_MIN_PROBABILITY`, a known tag, not the opposite of an adjective already in the name.
     n_words : int
         Adjectives per name: those of the columns with the largest ``|z|`` that have a plain
         adjective in the glossary, one per quality (:attr:`Term.concept`: "loud" from RMS keeps
-        "quiet" from MFCC 1 out).
+        "quiet" from MFCC 1 out) and none the opposite of one already chosen (:data:`OPPOSITES`:
+        "dense" keeps "airy" out).
     separator : str
     gettext : callable, optional
-        Translates the adjectives (None: English); tags are data and stay as they are.
+        Translates every word, adjectives and tags (None: English).
 
     Returns
     -------
@@ -372,26 +499,39 @@ def default_cluster_names(z: pd.DataFrame, top_tags: dict | None = None, *, n_wo
         raise ValueError(f"n_words={n_words}: must be at least 1")
     top_tags = top_tags or {}
     ranked: dict[int, list[str]] = {}
-    terms = {col: describe(col, gettext) for col in z.columns}  # composed once per column, not per cluster
+    english: dict[int, list[str]] = {}
+    # composed once per column, not per cluster: the English terms decide (concepts, opposites), the
+    # translated ones are shown
+    terms = {col: (describe(col), describe(col, gettext)) for col in z.columns}
     for c, row in z.iterrows():
-        words, concepts = [], set()
+        words, chosen, concepts = [], [], set()
         for col in row.abs().sort_values(ascending=False, kind="stable").index:
-            term = terms[col]
+            term, shown = terms[col]
             w = term.word(row[col])
-            if w and w not in words and term.concept not in concepts:
-                words.append(w)
+            if w and w not in chosen and term.concept not in concepts and not contradicts(w, chosen):
+                words.append(shown.word(row[col]))
+                chosen.append(w)
                 concepts.add(term.concept)
         ranked[int(c)] = words
+        english[int(c)] = chosen
     used = {c: min(n_words, len(w)) for c, w in ranked.items()}
 
+    def tag_of(c):
+        tag, probability = top_tags.get(c) or (None, None)
+        word_en = tag_word(tag, probability)
+        # a tag "fast" after the adjective "fast" says nothing new; "quiet" after "loud" contradicts it
+        if word_en is None or word_en in english[c][:used[c]] or contradicts(word_en, english[c][:used[c]]):
+            return None
+        return tag_word(tag, probability, gettext)
+
     # a cluster with neither a distinguishing word nor a tag gets no name (shown as "cluster 3")
-    ranked = {c: w for c, w in ranked.items() if w or top_tags.get(c)}
+    ranked = {c: w for c, w in ranked.items() if w or tag_of(c)}
 
     def name(c, numbered=False):
         parts = ranked[c][:used[c]]
-        tag = top_tags.get(c)
-        if tag and str(tag) not in parts:  # a tag "fast" after the adjective "fast" says nothing new
-            parts = parts + [str(tag)]
+        tag = tag_of(c)
+        if tag and tag not in parts:
+            parts = parts + [tag]
         text = separator.join(parts)
         return f"{text} ({c})" if numbered else text
 

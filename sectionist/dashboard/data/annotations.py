@@ -108,10 +108,15 @@ class AnnotationsMixin:
         codes, names = pd.factorize(tags["tag"].to_numpy()[ok])
         return pos[ok], codes.astype(np.int64), tags["probability"].to_numpy(np.float64)[ok], np.asarray(names)
 
-    def cluster_top_tags(self, run_id) -> dict:
-        """cluster → the tag most over-represented among its sections (mean probability in the
-        cluster minus over the corpus, a section without the tag in its list counting 0), for the
-        clusters that have one above the corpus."""
+    def cluster_top_tags(self, run_id, min_probability: float | None = None) -> dict:
+        """cluster → ``(tag, mean probability in the cluster)`` of the tag most over-represented among
+        its sections (mean probability in the cluster minus over the corpus, a section without the tag
+        in its list counting 0) among the tags whose mean probability in the cluster is at least
+        ``min_probability`` (default :data:`sectionist.analysis.glossary.TAG_MIN_PROBABILITY`: below it
+        the tagger is guessing), for the clusters that have one above the corpus."""
+        from sectionist.analysis.glossary import TAG_MIN_PROBABILITY
+
+        floor = TAG_MIN_PROBABILITY if min_probability is None else float(min_probability)
         if run_id not in self.runs.index:
             return {}
         pos, codes, prob, names = self._tag_codes
@@ -128,9 +133,10 @@ class AnnotationsMixin:
         inside = np.bincount(lab[keep] * n_tags + codes[keep], weights=prob[keep], minlength=k * n_tags)
         inside = inside.reshape(k, n_tags) / np.maximum(sizes, 1)[:, None]
         corpus = np.bincount(codes[keep], weights=prob[keep], minlength=n_tags) / max(sizes.sum(), 1)
-        lift = inside - corpus[None, :]
+        lift = np.where(inside >= floor, inside - corpus[None, :], -np.inf)
         best = np.argmax(lift, axis=1)
-        return {c: str(names[best[c]]) for c in range(k) if sizes[c] > 0 and lift[c, best[c]] > 0}
+        return {c: (str(names[best[c]]), float(inside[c, best[c]])) for c in range(k)
+                if sizes[c] > 0 and lift[c, best[c]] > 0}
 
     def cluster_profile(self, run_id) -> tuple[pd.DataFrame, dict] | None:
         """What a run's clusters' default names are made from (:func:`sectionist.analysis.glossary.default_cluster_names`):

@@ -82,6 +82,7 @@ def evaluation_card(data):
 
     from sectionist.dashboard.ui.figures import palette
     from sectionist.dashboard.ui.components.common import card
+    from sectionist.dashboard.ui.components.metrics import header_tooltips, metrics_legend
     from sectionist.dashboard.ui.i18n import _, integer
 
     scores = scheme_scores(data)
@@ -106,7 +107,9 @@ def evaluation_card(data):
                  "and 3 s (song start and end trimmed), pairwise F, normalised conditional entropy F and frame "
                  "ARI of the labels. Structure schemes (merged, laplacian, lab-…) use their own per-song labels; "
                  "sectioning schemes are scored with each run's clusters."), className="table-note"),
+        metrics_legend(cols),
         dash_table.DataTable(data=rows, columns=cols, sort_action="native", page_size=20, locale_format=table_locale(),
+                             tooltip_header=header_tooltips(cols), tooltip_duration=None,
                              style_table={"overflowX": "auto"},
                              style_cell={"fontFamily": palette.FONT, "fontSize": 13, "padding": "6px 8px",
                                          "textAlign": "left", "border": "none", "borderBottom": "1px solid #f1f5f9",

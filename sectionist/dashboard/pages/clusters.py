@@ -9,7 +9,7 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from sectionist.analysis.errors import SectionistError
-from sectionist.analysis.glossary import describe, surrogate_note
+from sectionist.analysis.glossary import describe, natural_key, surrogate_note
 
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
@@ -233,7 +233,7 @@ def cluster_body(data, run_id, cluster):
     names = cluster_names(data, run_id)
     note = surrogate_note(run.get("space"), fidelity, gettext=_, percent=percent)
     shown = set(profile) | {r["feature"] for r in ranking[:12]}
-    terms = sorted((describe(f, _) for f in shown), key=lambda t: t.name)
+    terms = sorted((describe(f, _) for f in shown), key=lambda t: natural_key(t.name))  # detail 2 before 10
     glossary = html.Details(className="glossary", children=[
         html.Summary(_("What these features mean")),
         html.Ul([html.Li([html.B(t.name), " = " + t.definition]) for t in terms])])

@@ -8,7 +8,7 @@ import dash
 import numpy as np
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from sectionist.analysis.glossary import describe, feature_label
+from sectionist.analysis.glossary import describe, feature_label, feature_order_key
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures, map as map_figures, palette
@@ -47,7 +47,7 @@ def color_options(data) -> list[dict]:
     # plain names with units (sectionist.analysis.glossary), the same words the explanations use
     opts += [{"label": _("feature: %(name)s", name=feature_label(f, _)), "value": f"feature:{f}",
               "title": describe(f, _).glossary}
-             for f in data.feature_names if f != "song_id"]
+             for f in sorted(data.feature_names, key=feature_order_key) if f != "song_id"]
     return opts
 
 

@@ -18,6 +18,7 @@ from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import coverage_text, version_note
 from sectionist.dashboard.data import strength as strength_bands
 from sectionist.dashboard.ui import strength as strength_words
+from sectionist.dashboard.ui.components.metrics import header_tooltips, metrics_legend
 from sectionist.dashboard.ui.components.strength import store_verdict
 from sectionist.dashboard.judging.repository import judgements_frame
 from sectionist.dashboard.judging.stats import agreement_per_run
@@ -193,6 +194,8 @@ def layout(**_query):
                       "above); \"clusters mostly one song\" counts the clusters at least half of whose sections come "
                       "from one song."),
                     className="table-note"),
+             # every measure in one plain line: on a header's hover, and in a list a tap opens (phones)
+             metrics_legend(cols) if rows else None,
              dash_table.DataTable(id=ids.OVERVIEW_RUNS, data=rows, columns=cols, sort_action="native", locale_format=table_locale(),
                                   page_size=15, style_table={"overflowX": "auto"},
                                   # headers and long names wrap so every metric fits a 1440 px screen (the sort
@@ -212,7 +215,8 @@ def layout(**_query):
                                                                   "column_id": "k_note"},
                                                            "color": "#b45309", "fontWeight": 600},
                                                           *strength_styles()],
-                                  tooltip_data=strength_tooltips(data, rows), tooltip_duration=None)
+                                  tooltip_data=strength_tooltips(data, rows), tooltip_header=header_tooltips(cols),
+                                  tooltip_duration=None)
              if rows else empty_state(_("No clustering runs in this store yet.")),
              dcc.Location(id=ids.OVERVIEW_GOTO, refresh="callback-nav")),
         # scores against the truth, when songs carry some: filled after the page shows (computed once per store version)
@@ -221,7 +225,8 @@ def layout(**_query):
              control(_("Space"), dcc.Dropdown(id=ids.OVERVIEW_SPACE, options=[{"label": s, "value": s} for s in spaces],
                                               value=None, placeholder=_("all spaces"))),
              dcc.Graph(id=ids.OVERVIEW_CURVES, config=graph_config(),
-                       figure=overview_figures.k_curves(curves_for(data)))),
+                       figure=overview_figures.k_curves(curves_for(data))),
+             metrics_legend([("inertia", _("inertia (elbow)")), ("silhouette", _("silhouette")), ("bic", "BIC")])),
     ])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sectionist.dashboard.data.strength import (MOSTLY_ONE_SONG, SILHOUETTE_EDGES, STABILITY_CAPS, UNKNOWN, RunSongMix,
                                                 Strength, StructureStrength)
+from sectionist.dashboard.ui import metrics
 from sectionist.dashboard.ui.i18n import N_, _, ngettext, number, percent
 
 #: A band in one or two words (a table cell).
@@ -167,10 +168,10 @@ def bands_explained() -> list[str]:
           stab=number(caps["weak"], 2)),
         _("Weak: silhouette above %(edge)s.", edge=number(edges["weak"], 2)),
         _("No real groups: silhouette %(edge)s or below.", edge=number(edges["weak"], 2)),
-        _("Silhouette (from −1 to 1): how much closer each section is to its own cluster than to the next one; the "
-          "edges are Kaufman and Rousseeuw's. Stability (0 to 1): how much of the grouping comes back when the "
-          "model is refitted on resampled sections; below %(stab)s it lowers the band (Hennig's edges).",
-          stab=number(caps["moderate"], 2)),
+        # what the two measures are: the Overview's lines for them (ui.metrics), said once
+        _("Silhouette: %(meaning)s The edges are Kaufman and Rousseeuw's.", meaning=metrics.explain("silhouette")),
+        _("Stability: %(meaning)s Below %(stab)s it lowers the band (Hennig's edges).",
+          meaning=metrics.explain("stability_ari"), stab=number(caps["moderate"], 2)),
         _("A cluster is mostly one song when at least %(share)s of its sections come from one song.",
           share=percent(MOSTLY_ONE_SONG)),
     ]

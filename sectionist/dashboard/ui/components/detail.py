@@ -107,9 +107,10 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
             run = data.runs.loc[run_id]
             note = surrogate_note(run.get("space"), run.get("fidelity"), gettext=_, percent=percent)
             shap_view = html.Div([
-                html.P(_("Each bar: how much a feature places this section in its cluster. Right: the section "
-                         "is higher than usual (above the corpus median), left: lower; blue pushes towards "
-                         "the cluster, orange away from it."), className="muted small"),
+                html.P(_("Each bar: how much a feature places this section in its cluster. Right (blue): it "
+                         "pushes the section towards the cluster, left (orange): away from it; the words say "
+                         "whether the section's value is above or below the corpus median."),
+                       className="muted small"),
                 dcc.Graph(figure=explain_figures.shap_bars(expl.to_dict(), feature_values=values, top=10,
                                                            medians=data.feature_medians),
                           config=graph_config(displayModeBar=False), className="graph-small"),

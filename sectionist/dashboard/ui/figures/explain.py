@@ -33,12 +33,14 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
               top: int = 10, title: str = "", note: str | None = None) -> go.Figure:
     """The features that place one section in its cluster, told in plain words and signed.
 
-    A bar's length is the feature's |SHAP| (how much it matters). It points right when the
-    section's value is above the corpus median ("higher than usual"), left when below; its colour
-    says whether it pushes towards the section's cluster (blue) or away from it (orange). Each
-    label has two lines, the plain name with its unit and how it reads: "brighter than usual →
-    towards this cluster" (also in the trace's ``text``). Without ``medians`` the bars are the
-    plain SHAP values (right = towards).
+    A bar is the feature's SHAP value: it points right (blue) when the feature pushes the section
+    towards its cluster, left (orange) when it pushes it away, and its length says how much. Each
+    label has two lines, the plain name with its unit and how it reads, made from the same sign and
+    from whether the section's value is above the corpus median: "brighter than usual → towards
+    this cluster" (also in the trace's ``text``). So two bars with the same words always point the
+    same way (a feature whose higher value sounds darker, such as the spectral tilt, reads
+    "brighter than usual" when it is below the median). Without ``medians`` the words name the
+    feature instead of the direction.
 
     Parameters
     ----------
@@ -57,14 +59,14 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
         return empty_figure(_("No explanation stored for this section"), height=260)
     items = sorted(shap.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
     x, names, texts, hover, colors = [], [], [], [], []
-    signed = bool(medians)
     for col, v in items:
         v = float(v)
         term = describe(col, _)
         value = (feature_values or {}).get(col)
         med = (medians or {}).get(col)
         above = None if value is None or med is None or not np.isfinite([value, med]).all() else bool(value >= med)
-        x.append(abs(v) * (1 if above in (True, None) else -1) if signed else v)
+        # the bar's side and the sentence's "towards / away" come from the same sign (0 counts as towards)
+        x.append(v)
         texts.append(escape_text(contribution_text(col, v, above, _)))
         names.append(f"{escape_text(term.label)}<br>{texts[-1]}")
         colors.append(TOWARDS_COLOR if v >= 0 else AWAY_COLOR)
@@ -79,11 +81,9 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
     bars = dict(type="bar", x=x, y=names, orientation="h", marker=dict(color=colors), text=texts,
                 textposition="none", hovertext=hover, hoverinfo="text")
     m = max((abs(v) for v in x), default=0) or 1.0
+    # 0 in the middle, whichever way the bars point: left and right keep their meaning
     xaxis = dict(zeroline=True, zerolinecolor="#6b7280", zerolinewidth=1.5, range=[-1.05 * m, 1.05 * m],
-                 title=dict(text=_("← lower · higher than usual →") if signed else _("← away · towards the cluster →"),
-                            standoff=4), automargin=True)
-    if not signed:
-        xaxis["range"] = [min(0.0, min(x)) * 1.05 - 0.05 * m, max(0.0, max(x)) * 1.05 + 0.05 * m]
+                 title=dict(text=_("← away from · towards this cluster →"), standoff=4), automargin=True)
     annotations = _note_annotation(note)
     return fast_figure([bars], base_layout(height=max(220, 40 * len(names) + 80) + (56 if annotations else 0),
                                            title=dict(text=escape_text(title), font=dict(size=13)),
