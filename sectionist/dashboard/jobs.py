@@ -6,9 +6,11 @@ Clusters page's "What the network listens to" (:mod:`sectionist.analysis.embeddi
 Instead of telling people to run a command, the page offers an admin a button that starts the
 job here, shows its progress, and shows the result when it is done.
 
-**One subprocess per job.** A job runs ``python -m sectionist.cli <command> --store …`` (the same
-command an operator would type), so librosa and PyTorch are imported by that process only and never
-by the web workers (``tests/test_web_imports.py``); a job outlives a web worker that restarts.
+**One subprocess per job.** A job runs ``sectionist <command> --store …``, the same command an
+operator would type (the ``sectionist`` script installed beside the web app's Python), so librosa
+and PyTorch are imported by that process only and never by the web workers
+(``tests/test_web_imports.py``), and the web process imports nothing of the command line; a job
+outlives a web worker that restarts.
 
 **State on disk, so every worker sees it.** Under gunicorn each request may reach another worker
 process, so nothing about a job is kept in memory. Each kind has a folder
@@ -36,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -113,15 +116,15 @@ class JobRunner:
     store_options : dict, optional
         The app's store options: ``endpoint_url`` and ``region`` are passed on as ``--s3-endpoint`` and
         ``--s3-region``.
-    python : str
-        The interpreter that runs the command (default: this one).
+    program : str, optional
+        The ``sectionist`` command (default: :func:`sectionist_program`).
     """
 
-    def __init__(self, store_uri, folder, *, store_options: dict | None = None, python: str | None = None):
+    def __init__(self, store_uri, folder, *, store_options: dict | None = None, program: str | None = None):
         self.store_uri = str(store_uri)
         self.folder = Path(folder)
         self.store_options = dict(store_options or {})
-        self.python = python or sys.executable
+        self.program = program
 
     # ---- paths ---------------------------------------------------------------------------------
     def _dir(self, kind: str) -> Path:
@@ -130,9 +133,11 @@ class JobRunner:
         return self.folder / kind
 
     def command(self, kind: str, args: dict) -> list[str]:
-        """The command line of a job: ``python -m sectionist.cli <command> --store … -q`` and its options
-        (``tracks``: ``songs``, a list of song ids; ``saliency``: ``run``, one run id)."""
-        argv = [self.python, "-m", "sectionist.cli", KINDS[kind] if kind in KINDS else kind, "--store", self.store_uri]
+        """The command line of a job: ``sectionist <command> --store …`` and its options (``tracks``:
+        ``songs``, a list of song ids; ``saliency``: ``run``, one run id)."""
+        if kind not in KINDS:
+            raise ParameterError(f"unknown job kind {kind!r}; kinds: {', '.join(KINDS)}")
+        argv = [self.program or sectionist_program(), KINDS[kind], "--store", self.store_uri]
         if self.store_options.get("endpoint_url"):
             argv += ["--s3-endpoint", str(self.store_options["endpoint_url"])]
         if self.store_options.get("region"):
@@ -146,8 +151,6 @@ class JobRunner:
             if not run:
                 raise ParameterError("a saliency job needs a run id")
             argv += ["--run", str(run)]
-        else:
-            raise ParameterError(f"unknown job kind {kind!r}; kinds: {', '.join(KINDS)}")
         return argv
 
     # ---- start ---------------------------------------------------------------------------------
@@ -301,6 +304,18 @@ def plain_reason(text: str) -> str:
     command goes, and so does a ``; …`` clause naming one."""
     text = _COMMAND_HINT_RE.sub("", str(text))
     return "; ".join(p for p in re.split(r";\s+", text) if "'sectionist " not in p).strip()
+
+
+def sectionist_program() -> str:
+    """The ``sectionist`` command installed with this Python (its ``bin`` folder), else the one on
+    ``PATH``. Raises :class:`ParameterError` when there is none."""
+    here = Path(sys.executable).parent / "sectionist"
+    if here.is_file() and os.access(here, os.X_OK):
+        return str(here)
+    found = shutil.which("sectionist")
+    if found is None:
+        raise ParameterError(f"the sectionist command is not installed beside {sys.executable} nor on PATH")
+    return found
 
 
 def default_folder(store_uri, data_dir) -> Path:
