@@ -208,8 +208,8 @@ def test_section_map_3d_and_continuous():
 
 def test_shap_bars_orders_by_magnitude():
     fig = explain_figures.shap_bars({"rms_median": 0.1, "spectral_centroid_median": -0.5, "mfcc6_median": 0.3}, top=2)
-    assert [y.split("<br>")[0] for y in fig.data[0].y] == ["timbre detail 6 (cepstral units)", "brightness (Hz)"]
-    assert list(fig.data[0].x) == [0.3, -0.5]  # no medians: the plain SHAP values
+    assert [y.split("<br>")[0] for y in fig.data[0].y] == ["timbre detail 6", "brightness"]
+    assert list(fig.data[0].x) == [0.3, -0.5]  # the SHAP values: right towards, left away
     assert explain_figures.shap_bars(None).layout.annotations
 
 

@@ -92,7 +92,7 @@ def test_detail_panel_of_a_neural_run_speaks_plainly(server, viewport):
         ticks = " ".join(pg.eval_on_selector_all("#clusters-detail .graph-small .ytick",
                                                  "els => els.map(e => e.textContent)"))
         assert "mfcc" not in ticks.lower() and "_median" not in ticks
-        assert "than usual → towards this cluster" in ticks
+        assert "than usual→ towards this cluster" in ticks  # the sentence's lines, broken before the arrow
         name = f"{viewport[0]}x{viewport[1]}"
         pg.screenshot(path=str(ARTIFACTS / f"named-clusters-detail-{name}.png"), full_page=True)
         pg.locator("#clusters-detail").screenshot(path=str(ARTIFACTS / f"explanation-detail-{name}.png"))

@@ -316,3 +316,22 @@ def _walk(component):
     for child in children if isinstance(children, (list, tuple)) else [children]:
         if child is not None and not isinstance(child, (str, int, float)):
             yield from _walk(child)
+
+
+def test_the_detail_panel_shows_tags_in_the_readers_language(app, data):
+    import plotly.io.json as pj
+
+    from sectionist.analysis.glossary import tag_label
+    from sectionist.dashboard.ui.components.detail import section_detail
+    from sectionist.dashboard.ui.i18n import _
+
+    run = data.runs.index[0]
+    sid = next(str(s) for s in data.section_ids if set(data.tags(s)["tag"]) & {"male", "female", "loud", "slow"})
+    tags = list(data.tags(sid)["tag"])
+    with app.server.test_request_context("/", headers=ES):
+        es = pj.to_json_plotly(section_detail(data, sid, run, "map"))
+        shown = [tag_label(t, _) for t in tags]
+    assert any(s != t for s, t in zip(shown, tags))  # some were translated ("male" → "voz masculina")
+    for s, t in zip(shown, tags):
+        assert f'"children":"{s}"' in es and f'"title":"{t}"' in es  # the words shown, the raw tag on hover
+    assert tag_label("80s") == "80s" and tag_label("bass") == "bass"

@@ -423,6 +423,12 @@ def contradicts(word: str, others) -> bool:
     return any(frozenset((word, o)) in OPPOSITES for o in others)
 
 
+def tag_label(tag, gettext=None) -> str:
+    """A tag as a reader sees it: its words in :data:`TAG_WORDS`, in the language of ``gettext``
+    (``"80s"`` → ``"años 80"``); a tag without an entry as it is."""
+    return say(TAG_WORDS[str(tag)], gettext) if str(tag) in TAG_WORDS else str(tag)
+
+
 def tag_word(tag, probability, gettext=None) -> str | None:
     """The word a cluster's top tag adds to its name, or None: when its mean probability in the
     cluster is under :data:`TAG_MIN_PROBABILITY` (or not a number), or the tag has no entry in

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from dash import dcc, html
 
-from sectionist.analysis.glossary import surrogate_note
+from sectionist.analysis.glossary import surrogate_note, tag_label
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import explain as explain_figures
@@ -91,8 +91,10 @@ def section_detail(data, section_id: str | None, run_id: str | None, page: str, 
     # tags
     tags = data.tags(section_id)
     tag_view = empty_state(_("No tags stored.")) if tags.empty else html.Div(className="tags", children=[
-        html.Span(className="tag", children=[html.Span(t["tag"]), html.Span(number(float(t["probability"]), 2),
-                                                                             className="tag-p")],
+        # the tagger's words in the reader's language (the raw tag on hover)
+        html.Span(className="tag", title=str(t["tag"]),
+                  children=[html.Span(tag_label(t["tag"], _)),
+                            html.Span(number(float(t["probability"]), 2), className="tag-p")],
                   style={"--p": f"{100 * float(t['probability']):.0f}%"})
         for _unused, t in tags.head(10).iterrows()])
 

@@ -35,9 +35,9 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
 
     A bar is the feature's SHAP value: it points right (blue) when the feature pushes the section
     towards its cluster, left (orange) when it pushes it away, and its length says how much. Each
-    label has two lines, the plain name with its unit and how it reads, made from the same sign and
-    from whether the section's value is above the corpus median: "brighter than usual → towards
-    this cluster" (also in the trace's ``text``). So two bars with the same words always point the
+    label is the plain name, then how it reads, made from the same sign and from
+    whether the section's value is above the corpus median: "brighter than usual → towards this
+    cluster" (in the trace's ``text`` on one line; in the label broken before the arrow). So two bars with the same words always point the
     same way (a feature whose higher value sounds darker, such as the spectral tilt, reads
     "brighter than usual" when it is below the median). Without ``medians`` the words name the
     feature instead of the direction.
@@ -68,7 +68,9 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
         # the bar's side and the sentence's "towards / away" come from the same sign (0 counts as towards)
         x.append(v)
         texts.append(escape_text(contribution_text(col, v, above, _)))
-        names.append(f"{escape_text(term.label)}<br>{texts[-1]}")
+        # the name (its unit is in the hover, with the value: the bar is no value), then the sentence
+        # broken before its arrow: short lines leave the bars room in the detail panel (390 px on a phone)
+        names.append(f"{escape_text(term.name)}<br>{texts[-1].replace(' → ', '<br>→ ')}")
         colors.append(TOWARDS_COLOR if v >= 0 else AWAY_COLOR)
         lines = [f"{escape_text(term.name)} ({escape_text(term.technical)})", escape_text(term.meaning)]
         if value is not None and med is not None:
@@ -83,13 +85,18 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
     m = max((abs(v) for v in x), default=0) or 1.0
     # 0 in the middle, whichever way the bars point: left and right keep their meaning
     xaxis = dict(zeroline=True, zerolinecolor="#6b7280", zerolinewidth=1.5, range=[-1.05 * m, 1.05 * m],
-                 title=dict(text=_("← away from · towards this cluster →"), standoff=4), automargin=True)
-    annotations = _note_annotation(note)
-    return fast_figure([bars], base_layout(height=max(220, 40 * len(names) + 80) + (56 if annotations else 0),
+                 automargin=True)
+    # the axis's meaning under the ticks, right-aligned to the figure: an axis title is centred on the
+    # plot area, which the labels leave narrow, and would be cut at the figure's edge
+    annotations = [dict(text=_("← away from · towards this cluster →"), showarrow=False, x=1, y=0, yshift=-22,
+                        xref="paper", yref="paper", xanchor="right", yanchor="top", name="shap-axis",
+                        font=dict(size=12, color="#374151"))] + _note_annotation(note)
+    noted = len(annotations) > 1
+    return fast_figure([bars], base_layout(height=max(220, 50 * len(names) + 80) + (56 if noted else 0),
                                            title=dict(text=escape_text(title), font=dict(size=13)),
                                            showlegend=False, annotations=annotations,
                                            margin=dict(l=8, r=16, t=30 if title else 8,
-                                                       b=48 + (56 if annotations else 0)),
+                                                       b=48 + (56 if noted else 0)),
                                            xaxis=xaxis, yaxis=dict(automargin=True, tickfont=dict(size=11))))
 
 
