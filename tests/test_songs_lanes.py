@@ -63,6 +63,13 @@ def _colours(fig):
     return out
 
 
+def _section_titles(fig) -> list[str]:
+    """The legend's section titles (its groups' titles, lines joined by " · "), in order."""
+    titles = [t.legendgrouptitle.text.replace("<br>", " · ") for t in fig.data
+              if t.type == "bar" and t.legendgrouptitle.text]
+    return list(dict.fromkeys(titles))
+
+
 def test_lane_names_unique_for_runs_sharing_space_and_method():
     data = FakeData()
     names = [page.lane_name(data, r) for r in data.runs.index]
@@ -81,13 +88,13 @@ def test_permuted_run_gets_the_reference_colours():
     assert ref == perm
     assert len(set(ref.values())) == 3
     # the title wraps at its " · " separators (a phone has room for about 40 characters a line)
-    assert "colours matched to musicnn · kmeans · frames" in fig.layout.legend.title.text.replace("<br>", " · ")
+    assert "colours matched to musicnn · kmeans · frames" in _section_titles(fig)[0]
 
 
 def test_reference_can_be_chosen():
     data = FakeData()
     fig = page.lanes_figure(data, "s1", reference="r-gmm")
-    assert "r-gmm" in fig.layout.legend.title.text
+    assert "r-gmm" in _section_titles(fig)[0]
     cols = _colours(fig)
     gmm = cols[page.lane_name(data, "r-gmm")]
     assert gmm[5] == palette.NOISE_COLOR
@@ -133,3 +140,130 @@ def test_long_lane_names_wrap_at_their_separators():
     assert wrapped.replace("<br>", " · ") == name
     assert all(len(line) <= 26 or " · " not in line for line in wrapped.split("<br>"))
     assert wrap_lane("truth") == "truth"
+
+
+# ---- issue #23: structure parts, legends of what is drawn ----------------------------------------
+def _segments(song="s1"):
+    """``repeats`` (a section level lettered A B A B C A, and a phrase level) and ``merged`` (an older
+    store's rows, without level and confidence)."""
+    rep = pd.DataFrame({"song_id": song, "scheme": "repeats", "start_s": np.arange(6) * 10.0,
+                        "end_s": np.arange(1, 7) * 10.0, "label": [4, 2, 4, 2, 7, 4], "level": "section",
+                        "confidence": [0.9, 0.6, 0.8, 0.4, np.nan, np.nan]})
+    phrases = pd.DataFrame({"song_id": song, "scheme": "repeats", "start_s": np.arange(12) * 5.0,
+                            "end_s": np.arange(1, 13) * 5.0, "label": np.arange(12) % 2, "level": "phrase",
+                            "confidence": 0.5})
+    merged = pd.DataFrame({"song_id": song, "scheme": "merged", "start_s": [0.0, 30.0], "end_s": [30.0, 60.0],
+                           "label": [1, 0], "level": None, "confidence": np.nan})
+    return pd.concat([merged, rep, phrases], ignore_index=True)
+
+
+class StructureData(FakeData):
+    def table(self, table):
+        return _segments()
+
+
+def _bars(fig, lane):
+    ticks = [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext]
+    return [t for t in fig.data if t.type == "bar" and ticks[int(t.y[0])] == lane]
+
+
+def test_structure_lanes_are_parts_in_a_palette_of_their_own():
+    fig = page.lanes_figure(StructureData(), "s1")
+    ticks = [t.replace("<br>", " · ") for t in fig.layout.yaxis.ticktext]
+    assert ticks[-2:] == ["structure · repeats", "structure · merged"]  # the default scheme first
+    parts = {}
+    for t in _bars(fig, "structure · repeats"):
+        for start in t.base:
+            parts[float(start)] = t.name
+    # letters by first appearance in the song (stored labels 4 2 4 2 7 4), the phrase level left out
+    assert [parts[s] for s in sorted(parts)] == ["part A", "part B", "part A", "part B", "part C", "part A"]
+    structure = [t for t in fig.data if t.type == "bar" and t.name.startswith("part ")]
+    for t in structure:
+        assert t.marker.color not in palette.CLUSTER_PALETTE and t.marker.pattern.shape  # hatched, never a cluster's
+        assert t.legendgroup.startswith("structure-") and (t.customdata == -1).all()  # selects no section
+    # the same letter is the same colour on every structure lane; each letter one legend entry
+    colour = {t.name: t.marker.color for t in structure}
+    assert all(colour[t.name] == t.marker.color for t in structure)
+    assert sorted(t.name for t in structure if t.showlegend) == ["part A", "part B", "part C"]
+    merged = {float(t.base[0]): t.name for t in _bars(fig, "structure · merged")}
+    assert merged == {0.0: "part A", 30.0: "part B"}
+
+
+def test_a_parts_hover_says_its_letter_times_and_how_sure_it_is():
+    fig = page.lanes_figure(StructureData(), "s1")
+    hover = {}
+    for t in _bars(fig, "structure · repeats"):
+        assert "part" in t.hovertemplate and "%{hovertext}" in t.hovertemplate
+        for start, text in zip(t.base, t.hovertext):
+            hover[float(start)] = (t.hovertemplate, text)
+    assert "part A" in hover[0.0][0] and hover[0.0][1] == "0:00.0–0:10.0 · the repeats are clear (confidence 0.90)"
+    assert hover[10.0][1] == "0:10.0–0:20.0 · the repeats are fairly sure (confidence 0.60)"
+    assert hover[30.0][1].endswith("the repeats are uncertain (confidence 0.40)")
+    assert hover[40.0][1] == "0:40.0–0:50.0 · heard once in this song"  # part C: no other segment shares it
+    assert hover[50.0][1] == "0:50.0–1:00.0"  # shares its label, but no confidence recorded
+    merged = [text for t in _bars(fig, "structure · merged") for text in t.hovertext]
+    assert merged == ["0:00.0–0:30.0 · heard once in this song", "0:30.0–1:00.0 · heard once in this song"]
+
+
+def test_each_legend_section_has_its_title_and_lists_only_what_is_drawn():
+    data = StructureData(truth=["verse", "verse", "chorus", "chorus", None, "bridge"])
+    data.runs.loc["r-gmm", "n_clusters"] = 5
+    data.labels["r-gmm"] = [3, 3, 4, 4, 0, 2]  # five clusters, three of them match none of the reference's
+    fig = page.lanes_figure(data, "s1")
+    shown = [t for t in fig.data if t.type == "bar" and t.showlegend]
+    clusters = [t.name for t in shown if t.legendgroup.startswith("cluster-")]
+    # the reference (K=3) by its names, then each cluster of another run that matches none of them, by
+    # its run and its own name: never a bare "cluster N"
+    assert clusters[:3] == ["0: low", "1: &lt;script&gt;alert(1)&lt;/script&gt;", "2: bright"]
+    assert all(n.startswith("r-gmm · ") for n in clusters[3:]) and len(clusters) == len(set(clusters))
+    assert not [n for n in clusters if n.startswith("cluster ")]
+    assert [t.name for t in shown if t.legendgroup.startswith("truth-")] == ["bridge", "chorus", "verse"]
+    assert [t.name for t in shown if t.legendgroup.startswith("structure-")] == ["part A", "part B", "part C"]
+    # every colour drawn has one entry, and every entry is drawn
+    drawn = {t.legendgroup for t in fig.data if t.type == "bar"}
+    assert drawn == {t.legendgroup for t in shown}
+    sections = _section_titles(fig)
+    assert len(sections) == 3 and sections[0].startswith("colours matched to")
+    assert "ground truth" in sections[1] and "structure parts" in sections[2]
+    # the legend lists the sections in that order: the bars come in legend order
+    kinds = [t.legendgroup.split("-")[0] for t in shown]
+    assert kinds == sorted(kinds, key=["cluster", "truth", "structure"].index)
+
+
+def test_a_k3_reference_lists_its_clusters_drawn_and_no_others():
+    data = FakeData(labels={"r-frames": [0, 0, 1, 1, 0, 0], "r-means": [2, 2, 0, 0, 2, 2], "r-gmm": [1, 1, 0, 0, 1, 1]})
+    fig = page.lanes_figure(data, "s1")
+    names = [t.name for t in fig.data if t.type == "bar" and t.showlegend]
+    assert names == ["0: low", "1: &lt;script&gt;alert(1)&lt;/script&gt;"]  # cluster 2 plays nowhere in the song
+
+
+class SongsData(FakeData):
+    """Two songs of the same six sections, and no cluster centroids."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.songs = pd.DataFrame({"title": ["Song A", "Song B"], "duration_s": [60.0, 60.0]},
+                                  index=pd.Index(["s1", "s2"], name="song_id"))
+
+    def clusters(self, run_id):
+        return pd.DataFrame()
+
+
+def test_several_songs_and_tracks_name_the_clusters_in_the_legend():
+    data = SongsData()
+    fig = page.multi_song_figure(data, ["s1", "s2"], "r-frames")
+    assert list(fig.layout.yaxis.ticktext) == ["Song A", "Song B"]
+    names = [t.name for t in fig.data if t.type == "bar" and t.showlegend]
+    assert names == ["0: low", "1: &lt;script&gt;alert(1)&lt;/script&gt;", "2: bright"]
+    for figure in (page.tracks_figure(data, "s1", "r-frames"), page.tracks_songs_figure(data, ["s1", "s2"], "r-gmm")):
+        rows = sorted(t.replace("<br>", " · ") for t in figure.layout.yaxis.ticktext)
+        legend = sorted(t.name for t in figure.data if t.type == "bar" and t.showlegend)
+        assert legend == rows and not [n for n in legend if n.startswith("cluster ")]
+
+
+def test_shown_songs_is_the_picked_song_then_the_compared_ones():
+    data = SongsData()
+    assert page.shown_songs(data, "s2") == ["s2"]
+    assert page.shown_songs(data, "s2", ["s1", "s2", "nope"]) == ["s2", "s1"]
+    assert page.shown_songs(data, None, ["s1"]) == ["s1"]
+    assert page.shown_songs(data, "nope") == []

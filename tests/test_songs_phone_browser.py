@@ -2,7 +2,7 @@
 
 - The lanes' names wrap over several lines; every lane gets the height its lines need (the
   figure's height drives the graph's height), so no two lane names overlap, and the legend (with
-  its title, "colours matched to …") sits clear of the "time (s)" axis title.
+  its sections' titles, "colours matched to …") sits clear of the "time (s)" axis title.
 - The verdict panel has no stray line along its top edge.
 
 Screenshots go to ``test-artifacts/screenshots/``.
@@ -27,9 +27,12 @@ MEASURE = """() => {
   const box = e => { const r = e.getBoundingClientRect();
                      return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, text: e.textContent}; };
   const plot = root.querySelector('.js-plotly-plot');
+  const titles = new Set(plot.data.filter(t => t.legendgrouptitle && t.legendgrouptitle.text)
+                                  .map(t => t.legendgrouptitle.text.split('<br>').join('')));
   return {
     ticks: [...root.querySelectorAll('.yaxislayer-above .ytick text')].map(box),
-    legendTitle: [...root.querySelectorAll('.legend .legendtitletext')].map(box),
+    // the legend's section titles ("colours matched to …", the truth's, the structure parts'): its groups' titles
+    legendTitle: [...root.querySelectorAll('.legend .legendtext')].filter(e => titles.has(e.textContent)).map(box),
     legend: [...root.querySelectorAll('.legend .bg')].map(box),
     xTitle: [...root.querySelectorAll('.xtitle')].map(box),
     xTicks: [...root.querySelectorAll('.xaxislayer-above .xtick text')].map(box),
@@ -65,7 +68,7 @@ def test_phone_songs_lanes_and_legend_do_not_overlap(server):
     sid = server["sections"][0]
     with chromium_page(viewport=PHONE, timeout_ms=30_000) as (page, errors):
         login_page(page, server["url"], "ada", server["password"], next=f"/songs?section={sid}")
-        page.wait_for_selector("#songs-timeline .legend .legendtitletext")
+        page.wait_for_selector("#songs-timeline .legend .legendtext")
         page.wait_for_load_state("networkidle")
         m = page.evaluate(MEASURE)
         SHOTS.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from dash import Input, Output, callback, dcc, html
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures, songs as song_figures
-from sectionist.dashboard.ui.components.common import graph_config, card, cluster_names, control, default_run, dropdown, page_header, register_song_search, run_options, song_options
+from sectionist.dashboard.ui.components.common import (card, cluster_names, control, default_run, dropdown, fmt_time, graph_config,
+                                                       page_header, register_song_search, run_options, song_options)
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs, sound_tracks_box
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -19,7 +20,8 @@ from sectionist.dashboard.ui.components.selection import click_store, register_s
 from sectionist.dashboard.ui.components.strength import song_structures
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import run_label
-from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, page_title, word
+from sectionist.dashboard.ui.figures.palette import cluster_name
+from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, number, page_title, word
 from sectionist.store.schema import SOUND_TRACKS
 
 PAGE = "songs"
@@ -77,25 +79,33 @@ def lane_name(data, run_id) -> str:
     return f"{r.get('space', '?')} · {r.get('method', '?')}{level}{k} · {run_id}{version}"
 
 
-def aligned_colours(reference, labels) -> np.ndarray:
+def aligned_colours(reference, labels, first_free: int | None = None) -> np.ndarray:
     """``labels`` renamed to the matched clusters of ``reference`` (same sections, same order), by the
     shared Hungarian alignment (:func:`sectionist.analysis.modeling.compare.align_labels`) over the sections both
-    cluster; clusters left unmatched get labels after the reference's largest; noise stays -1."""
+    cluster; clusters left unmatched get labels after the reference's largest (from ``first_free``
+    on when that is larger: labels other lanes have not taken); noise stays -1."""
     from sectionist.analysis.modeling.compare import align_labels
 
     reference, labels = np.asarray(reference), np.asarray(labels)
     both = (reference >= 0) & (labels >= 0)
     mapping = {int(k): int(v) for k, v in align_labels(reference[both], labels[both]).items()} if both.any() else {}
     nxt = max([int(reference.max()) if reference.size else -1, *mapping.values(), -1]) + 1
+    nxt = max(nxt, int(first_free or 0))
     for c in (int(c) for c in np.unique(labels) if c >= 0 and int(c) not in mapping):
         mapping[c] = nxt
         nxt += 1
     return np.asarray([mapping.get(int(c), int(c)) for c in labels], dtype=int)
 
 
-def truth_lane(secs, reference):
-    """The ground-truth lane of a song's sections (``sections.truth_label``), its labels aligned to
-    ``reference`` (the reference run's labels of ``secs``); None when the song has no truth."""
+def _next_free(colours, free: int) -> int:
+    colours = np.asarray(colours)
+    return max(free, int(colours.max()) + 1 if colours.size else 0)
+
+
+def truth_lane(secs, reference, first_free: int | None = None):
+    """The ground-truth lane of a song's sections (``sections.truth_label``), its labels coloured as the
+    clusters of ``reference`` they match (the reference run's labels of ``secs``; truth labels that
+    match none get colours from ``first_free`` on); None when the song has no truth."""
     if "truth_label" not in secs.columns:
         return None
     truth = secs["truth_label"]
@@ -103,15 +113,51 @@ def truth_lane(secs, reference):
     if not have.any():
         return None
     codes, names = pd.factorize(truth[have].astype(str), sort=True)
-    colours = aligned_colours(np.asarray(reference)[have.to_numpy()], codes)
-    return (_(TRUTH_LANE), secs["start_s"].to_numpy()[have.to_numpy()], secs["end_s"].to_numpy()[have.to_numpy()],
-            codes, secs["pos"].to_numpy()[have.to_numpy()], dict(enumerate(names)), colours)
+    colours = aligned_colours(np.asarray(reference)[have.to_numpy()], codes, first_free)
+    return song_figures.Lane(_(TRUTH_LANE), secs["start_s"].to_numpy()[have.to_numpy()],
+                             secs["end_s"].to_numpy()[have.to_numpy()], codes, secs["pos"].to_numpy()[have.to_numpy()],
+                             dict(enumerate(names)), colours, song_figures.TRUTH)
+
+
+def part_notes(seg) -> list[str]:
+    """Per segment of one structure lane (rows in time order), the hover's last line: its times, and
+    how sure its shared label is in words when the scheme recorded it (``segments.confidence``), or
+    that no other segment shares it."""
+    from sectionist.dashboard.data.strength import UNKNOWN, repeat_sureness
+    from sectionist.dashboard.ui.strength import SURENESS
+
+    labels = seg["label"].to_numpy()
+    counts = pd.Series(labels).value_counts()
+    conf = pd.to_numeric(seg["confidence"], errors="coerce").to_numpy(float) if "confidence" in seg.columns \
+        else np.full(len(seg), np.nan)
+    notes = []
+    for start, end, label, c in zip(seg["start_s"], seg["end_s"], labels, conf):
+        times = f"{fmt_time(start)}–{fmt_time(end)}"
+        if counts[label] == 1:
+            notes.append(_("%(times)s · heard once in this song", times=times))
+        elif np.isfinite(c) and repeat_sureness(c) != UNKNOWN:
+            sure = _("%(sureness)s (confidence %(confidence)s)", sureness=_(SURENESS[repeat_sureness(c)]),
+                     confidence=number(c, 2))
+            notes.append(f"{times} · {sure}")
+        else:
+            notes.append(times)
+    return notes
+
+
+def scheme_order(scheme) -> tuple:
+    """Structure lanes in the order ``analyze`` writes the schemes (``repeats`` first), then the others
+    (schemes saved from the Lab…) by name."""
+    from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES
+
+    scheme = str(scheme)
+    return (DEFAULT_SCHEMES.index(scheme), "") if scheme in DEFAULT_SCHEMES else (len(DEFAULT_SCHEMES), scheme)
 
 
 def segment_lanes(data, song_id) -> list:
-    """One lane per structure scheme of the song (the ``segments`` table: ``merged``, ``laplacian``,
-    schemes saved from the Lab as ``lab-<name>``…), coloured by its song-local labels; its blocks
-    select no section (position -1)."""
+    """One lane per structure scheme of the song (the ``segments`` table's ``section`` level:
+    ``repeats``, ``merged``, ``laplacian``, schemes saved from the Lab as ``lab-<name>``…), its
+    segments lettered "part A", "part B"… in order of first appearance (equal labels, equal letter)
+    and drawn in the structure palette; its blocks select no section (position -1)."""
     from sectionist.store.schema import SEGMENTS, section_level
 
     table = section_level(data.table(SEGMENTS))
@@ -119,19 +165,23 @@ def segment_lanes(data, song_id) -> list:
         return []
     rows = table[table["song_id"] == song_id]
     lanes = []
-    for scheme, seg in sorted(rows.groupby("scheme"), key=lambda kv: str(kv[0])):
+    for scheme, seg in sorted(rows.groupby("scheme"), key=lambda kv: scheme_order(kv[0])):
         seg = seg.sort_values("start_s")
-        labels = seg["label"].to_numpy(dtype=int)
-        lanes.append((_("structure · %(scheme)s", scheme=scheme), seg["start_s"].to_numpy(float),
-                      seg["end_s"].to_numpy(float), labels, np.full(len(seg), -1), None, labels))
+        parts = pd.factorize(seg["label"].to_numpy(dtype=int), sort=False)[0]  # 0 = the first one heard
+        lanes.append(song_figures.Lane(_("structure · %(scheme)s", scheme=scheme), seg["start_s"].to_numpy(float),
+                                       seg["end_s"].to_numpy(float), parts, np.full(len(seg), -1), None, parts,
+                                       song_figures.STRUCTURE, part_notes(seg)))
     return lanes
 
 
 def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=None):
-    """One lane per run for one song (plus its waveform, and a truth lane when the song has truth).
+    """One lane per run for one song (plus its waveform, a truth lane when the song has truth, and a
+    lane per structure scheme).
 
     Every lane's clusters are coloured after aligning its labels to the ``reference`` run's (the
-    first run when None or unknown), so one colour means matched clusters across lanes."""
+    first run when None or unknown), so one colour means matched clusters across lanes; a cluster
+    that matches none of the reference's gets a colour of its own, named in the legend by its run
+    and its own name. The legends list only what is drawn."""
     secs = data.song_sections(song_id)
     if secs.empty:
         return common_figures.empty_figure(_("This song has no sections"))
@@ -141,38 +191,45 @@ def lanes_figure(data, song_id, selected_section=None, waveform=None, reference=
         return common_figures.empty_figure(_("No clustering runs in this store yet."))
     reference = reference if reference in data.runs.index else run_ids[0]
     ref_lab = data.run_arrays(reference).label[pos]
-    lanes = []
+    free = _next_free(ref_lab[ref_lab >= 0], 0)
+    lanes, legend_labels = [], {}
     for run_id in run_ids:
         lab = data.run_arrays(run_id).label[pos]
         keep = lab >= -1
-        colours = aligned_colours(ref_lab[keep], lab[keep])
-        lanes.append((lane_name(data, run_id), secs["start_s"].to_numpy()[keep], secs["end_s"].to_numpy()[keep],
-                      lab[keep], pos[keep], cluster_names(data, run_id), colours))
-    truth = truth_lane(secs, ref_lab)
+        names = cluster_names(data, run_id)
+        colours = aligned_colours(ref_lab[keep], lab[keep], free)
+        for c, colour in {int(c): int(k) for c, k in zip(lab[keep], colours) if k >= free}.items():
+            legend_labels[colour] = f"{run_id} · {cluster_name(c, names)}"
+        free = _next_free(colours, free)
+        lanes.append(song_figures.Lane(lane_name(data, run_id), secs["start_s"].to_numpy()[keep],
+                                       secs["end_s"].to_numpy()[keep], lab[keep], pos[keep], names, colours))
+    truth = truth_lane(secs, ref_lab, free)
     if truth is not None:
         lanes.append(truth)
     lanes.extend(segment_lanes(data, song_id))
     duration = float(data.songs.loc[song_id, "duration_s"] or secs["end_s"].max())
     return song_figures.song_timeline(lanes, duration=duration, selected=_selected_span(data, selected_section, song_id),
                                       waveform=waveform, title=data.songs.loc[song_id, "title"], song_id=song_id,
-                                      legend_names=cluster_names(data, reference),
+                                      legend_names=cluster_names(data, reference), legend_labels=legend_labels,
                                       legend_title=_("colours matched to %(run)s", run=lane_name(data, reference)))
 
 
 def multi_song_figure(data, song_ids, run_id, selected_section=None):
-    """One lane per song, coloured by ``run_id``'s clusters."""
+    """One lane per song, coloured by ``run_id``'s clusters, named in the legend as on every page
+    (the experts' names where the run has them)."""
     lanes = []
     lane_songs = []
     duration = 0.0
     labels = data.run_arrays(run_id).label if run_id else None
+    names = cluster_names(data, run_id)
     for sid in song_ids:
         secs = data.song_sections(sid)
         if secs.empty:
             continue
         pos = secs["pos"].to_numpy()
         lab = labels[pos] if labels is not None else np.full(len(pos), -2)
-        lanes.append((data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(), lab, pos,
-                      cluster_names(data, run_id)))
+        lanes.append(song_figures.Lane(data.songs.loc[sid, "title"], secs["start_s"].to_numpy(), secs["end_s"].to_numpy(),
+                                       lab, pos, names))
         lane_songs.append(sid)
         duration = max(duration, float(secs["end_s"].max()))
     sec = data.section(selected_section) if selected_section else None
@@ -181,7 +238,9 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
         selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
     return song_figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
                                       title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
-                                                     run=run_label(data, run_id)))
+                                                     run=run_label(data, run_id)),
+                                      legend_names=names,
+                                      legend_title=_("clusters of %(run)s", run=run_label(data, run_id)) if run_id else "")
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -280,8 +339,16 @@ def span_player(data, song_id, start, end, track=None):
     return player(song_id, song["title"], start, end, duration, element_id=ids.SONGS_SPAN_AUDIO, track=track)
 
 
+def shown_songs(data, song, compare=None) -> list:
+    """The songs the page shows: the picked ``song``, then the songs picked to compare with it (up to
+    :data:`MAX_SONGS` in all, each once, only songs of the store)."""
+    chosen = [song] if isinstance(song, str) else list(song or [])
+    chosen += [compare] if isinstance(compare, str) else list(compare or [])
+    return [s for s in dict.fromkeys(chosen) if isinstance(s, str) and s in data.songs.index][:MAX_SONGS]
+
+
 def timeline(data, songs, view, run_id, selected_section=None, with_waveform=True, with_nmf=True):
-    """The songs page's figure for the controls' values."""
+    """The songs page's figure for the controls' values (``songs``: :func:`shown_songs`)."""
     songs = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
     if not songs:
         return common_figures.empty_figure(_("Pick a song"))
@@ -300,25 +367,34 @@ def timeline(data, songs, view, run_id, selected_section=None, with_waveform=Tru
 
 
 def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
-    """``?song=ID`` (or ``?songs=ID,ID``, several) ``&view=lanes|tracks|sounds&section=…&run=…``."""
+    """``?song=ID`` (or ``?songs=ID,ID``: the first one, compared with the others)
+    ``&view=lanes|tracks|sounds&section=…&run=…``."""
     data = get_data()
     sec = data.section(section) if section else None
+    listed = [s for s in str(songs or "").split(",") if s in data.songs.index][:MAX_SONGS]
     if sec is not None:
-        song = sec["song_id"]
+        song, others = sec["song_id"], []
+    elif listed:
+        song, others = listed[0], listed[1:]
+    else:
+        others = []
     song = song if song in data.songs.index else (data.songs.index[0] if len(data.songs) else None)
-    chosen = [s for s in str(songs or "").split(",") if s in data.songs.index][:MAX_SONGS]
-    if not chosen or sec is not None:
-        chosen = [song] if song else []
+    chosen = shown_songs(data, song, others)
     view = view if view in {v["value"] for v in VIEWS} else "lanes"
     run = run if run in data.runs.index else default_run(data)
     return html.Div(className="page page-songs", children=[
         click_store(ids.SONGS_TIMELINE),
         job_done_store(PAGE),
         dcc.Store(id=ids.selected(PAGE), data={"section_id": section if sec is not None else None, "run_id": run}),
-        page_header(_("Songs"), _("Where each sound plays in a song, by every run; pick several songs to line them up.")),
+        page_header(_("Songs"), _("Where each sound plays in a song, by every run; add songs to compare to line "
+                                  "them up.")),
         card(None, html.Div(className="controls-row", children=[
-            control(_("Songs"), dcc.Dropdown(id=ids.SONGS_SONG, multi=True, value=chosen,
-                                          options=song_options(data, selected=chosen))),
+            # picking a song replaces the song shown; comparing is a choice of its own
+            control(_("Song"), dcc.Dropdown(id=ids.SONGS_SONG, multi=False, clearable=False, value=song,
+                                         options=song_options(data, selected=song))),
+            control(_("Compare with other songs"), dcc.Dropdown(
+                id=ids.SONGS_COMPARE, multi=True, value=chosen[1:], placeholder=_("Add songs to line them up…"),
+                options=song_options(data, selected=chosen[1:]))),
             control(_("View"), dcc.RadioItems(id=ids.SONGS_VIEW, options=view_options(), value=view, inline=True,
                                            className="checklist")),
             control(_("Sounds view"), dcc.Checklist(id=ids.SONGS_SOUND_NMF, value=["nmf"], className="checklist",
@@ -334,7 +410,9 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
             card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=common_figures.empty_figure(_("Loading…"))),
                  html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
                           "Lanes: each run's clusters are coloured after matching them to the chosen run's "
-                          "(one colour = matched clusters); a truth lane shows the ground truth where there is some. "
+                          "(one colour = matched clusters); a truth lane shows the ground truth where there is some; "
+                          "structure lanes (hatched, in colours of their own) show each structure's parts, lettered "
+                          "A, B, C… in the order they are first heard: a part is not a cluster. "
                           "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
                           "a click plays that block."), className="table-note"),
                  html.Div(id=ids.SONGS_SPAN_PLAYER),
@@ -352,6 +430,7 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
 
 register_selection(PAGE, graph=ids.SONGS_TIMELINE, run=ids.SONGS_RUN)
 register_song_search(ids.SONGS_SONG)
+register_song_search(ids.SONGS_COMPARE)
 register_judging(PAGE)
 register_jobs(PAGE)
 
@@ -366,21 +445,22 @@ def graph_style(fig) -> dict:
 
 @callback(Output(ids.SONGS_TIMELINE, "figure"), Output(ids.SONGS_TIMELINE, "style"),
           Output(ids.SONGS_SOUNDS_JOB, "children"), Input(ids.SONGS_SONG, "value"),
-          Input(ids.SONGS_VIEW, "value"), Input(ids.SONGS_RUN, "value"), Input(ids.selected(PAGE), "data"),
-          Input(ids.SONGS_SOUND_NMF, "value"), Input(ids.job_done(PAGE), "data"))
-def _timeline(songs, view, run, selected, nmf=None, _job_done=None):
+          Input(ids.SONGS_COMPARE, "value"), Input(ids.SONGS_VIEW, "value"), Input(ids.SONGS_RUN, "value"),
+          Input(ids.selected(PAGE), "data"), Input(ids.SONGS_SOUND_NMF, "value"), Input(ids.job_done(PAGE), "data"))
+def _timeline(song, compare, view, run, selected, nmf=None, _job_done=None):
     data = get_data()
     if dash.ctx.triggered_id == ids.job_done(PAGE):  # a sound-tracks job ended: this worker reads what it wrote
         data.refresh(force=True)
+    songs = shown_songs(data, song, compare)
     fig = timeline(data, songs, view, run, (selected or {}).get("section_id"), with_nmf="nmf" in (nmf or []))
-    shown = [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS]
-    return fig, graph_style(fig), sound_tracks_box(data, PAGE, shown) if view == "sounds" else []
+    return fig, graph_style(fig), sound_tracks_box(data, PAGE, songs[:MAX_SONGS]) if view == "sounds" else []
 
 
-@callback(Output(ids.SONGS_STRUCTURE, "children"), Input(ids.SONGS_SONG, "value"), prevent_initial_call=True)
-def _structure(songs):
+@callback(Output(ids.SONGS_STRUCTURE, "children"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_COMPARE, "value"),
+          prevent_initial_call=True)
+def _structure(song, compare):
     data = get_data()
-    return song_structures(data, [s for s in (songs or []) if s in data.songs.index][:MAX_SONGS])
+    return song_structures(data, shown_songs(data, song, compare))
 
 
 def clicked_span(data, click):
@@ -410,13 +490,14 @@ def _play_span(click, view):
 
 
 @callback(Output(ids.SONGS_SONG, "value"), Input(ids.selected(PAGE), "data"), dash.State(ids.SONGS_SONG, "value"),
-          prevent_initial_call=True)
-def _follow_selection(selected, songs):
-    # a section chosen elsewhere (neighbour ▶, the map) brings its song into view
-    sec = get_data().section((selected or {}).get("section_id"))
-    if sec is None or sec["song_id"] in (songs or []):
+          dash.State(ids.SONGS_COMPARE, "value"), prevent_initial_call=True)
+def _follow_selection(selected, song, compare):
+    # a section chosen elsewhere (neighbour ▶, the map) brings its song into view, in place of the song shown
+    data = get_data()
+    sec = data.section((selected or {}).get("section_id"))
+    if sec is None or sec["song_id"] in shown_songs(data, song, compare):
         return dash.no_update
-    return [sec["song_id"]]
+    return sec["song_id"]
 
 
 @callback(Output(ids.SONGS_DETAIL, "children"), Input(ids.selected(PAGE), "data"))
@@ -428,10 +509,11 @@ def _detail(selected):
 
 
 @callback(Output(ids.SONGS_DOWNLOAD, "data"), Input(ids.SONGS_EXPORT, "n_clicks"), dash.State(ids.SONGS_SONG, "value"),
-          dash.State(ids.SONGS_RUN, "value"), dash.State(ids.SONGS_EXPORT_KIND, "value"), prevent_initial_call=True)
-def _download(_clicks, songs, run, kind):
+          dash.State(ids.SONGS_COMPARE, "value"), dash.State(ids.SONGS_RUN, "value"),
+          dash.State(ids.SONGS_EXPORT_KIND, "value"), prevent_initial_call=True)
+def _download(_clicks, song, compare, run, kind):
     data = get_data()
-    songs = [s for s in (songs or []) if s in data.songs.index]
+    songs = shown_songs(data, song, compare)
     if not songs or not run or run not in data.runs.index:
         return dash.no_update
     exp = downloads.export_data(data, [run], song_ids=songs)

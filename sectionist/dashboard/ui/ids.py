@@ -146,6 +146,8 @@ COMPARE_DETAIL = "compare-detail"
 
 # ---- songs --------------------------------------------------------------------------------------
 SONGS_SONG = "songs-song"
+#: the songs to line up under the picked one (the picker itself always replaces the song shown)
+SONGS_COMPARE = "songs-compare"
 SONGS_RUN = "songs-run"
 SONGS_VIEW = "songs-view"
 SONGS_TIMELINE = "songs-timeline"

@@ -286,8 +286,10 @@ SPECS = {
     (ids.COMPARE_TABLE, "sort_by"): list_of(record({"column_id": text(200), "direction": one_of(("asc", "desc"))}), 20),
     (ids.selected("compare"), "data"): SELECTION,
     # songs
-    (ids.SONGS_SONG, "value"): either(song_id(), list_of(song_id(), 1000)),
+    (ids.SONGS_SONG, "value"): song_id(),
     (ids.SONGS_SONG, "search_value"): text(300),
+    (ids.SONGS_COMPARE, "value"): list_of(song_id(), 1000),
+    (ids.SONGS_COMPARE, "search_value"): text(300),
     (ids.SONGS_RUN, "value"): run_id(),
     (ids.SONGS_VIEW, "value"): one_of(SONG_VIEWS),
     (ids.SONGS_SOUND_NMF, "value"): list_of(one_of(("nmf",)), 1),

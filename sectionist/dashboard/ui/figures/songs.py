@@ -1,7 +1,9 @@
-"""The Songs page's figures: a song's timeline (one lane per run), the cluster "tracks" view,
-the producers' sound tracks, and the similarity order of clusters."""
+"""The Songs page's figures: a song's timeline (one lane per run, the truth and the structure schemes),
+the cluster "tracks" view, the producers' sound tracks, and the similarity order of clusters."""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -10,19 +12,94 @@ from sectionist.dashboard.ui.figures.common import base_layout, empty_figure, es
 from sectionist.dashboard.ui.figures.palette import cluster_color, cluster_name
 from sectionist.dashboard.ui.i18n import _, ngettext
 
+#: What a lane shows, which decides its legend and its palette: a run's clusters (the cluster
+#: palette), the ground truth (coloured as the clusters it matches, its own legend), a structure
+#: scheme's parts (:data:`STRUCTURE_PALETTE`, hatched, its own legend).
+CLUSTER, TRUTH, STRUCTURE = "cluster", "truth", "structure"
+#: Structure parts' colours: greyed hues, never one of the cluster palette's, each with a hatch of
+#: :data:`STRUCTURE_HATCHES` (a part never reads as a cluster, and A and B differ also in print).
+STRUCTURE_PALETTE = ["#c2a878", "#8da0b6", "#9bb89a", "#b89bb5", "#c59a8e", "#8fb3b8", "#a3a3a3", "#b5b07e"]
+STRUCTURE_HATCHES = ["/", "\\", "x", "-", "|", "+", "."]
+
+
+class Lane(NamedTuple):
+    """One lane of :func:`song_timeline`: its blocks (``starts``, ``ends``, ``labels``, ``positions``,
+    equal lengths), what they are (``kind``), the names of its labels for the hover (``names``:
+    cluster → name, truth code → truth label), the colour labels (``colours``, default ``labels``:
+    for clusters, the labels aligned to a reference lane, so one colour means matched clusters), and
+    one more hover line per block (``notes``, plain text). ``positions`` are section positions (a
+    click selects that section); -1 selects nothing."""
+
+    name: str
+    starts: Any
+    ends: Any
+    labels: Any
+    positions: Any
+    names: dict | None = None
+    colours: Any = None
+    kind: str = CLUSTER
+    notes: Any = None
+
+
+def part_letter(index: int) -> str:
+    """A structure part's letter: A … Z, then AA, AB … (``index`` from 0, in order of first appearance)."""
+    index, letters = int(index), ""
+    while True:
+        index, rest = divmod(index, 26)
+        letters = chr(ord("A") + rest) + letters
+        if not index:
+            return letters
+        index -= 1
+
+
+def part_name(index: int) -> str:
+    """``"part A"``: how a structure part is named in the lanes, their hovers and legend."""
+    return _("part %(letter)s", letter=part_letter(index))
+
+
+def structure_marker(index: int) -> dict:
+    """The bar marker of structure part ``index``: a greyed colour and a hatch."""
+    colour = STRUCTURE_PALETTE[index % len(STRUCTURE_PALETTE)]
+    return dict(color=colour, line=dict(color="#ffffff", width=1),
+                pattern=dict(shape=STRUCTURE_HATCHES[index % len(STRUCTURE_HATCHES)], fillmode="replace",
+                             bgcolor=colour, fgcolor="#ffffff", fgopacity=0.8, size=7, solidity=0.3))
+
+
+def _entry(kind: str, colour: int, label: int, lane_names, legend_names, legend_labels):
+    """(legend text, hover text, marker) of one lane's blocks of one label."""
+    if kind == STRUCTURE:
+        return part_name(colour), part_name(label), structure_marker(colour)
+    marker = dict(color=cluster_color(colour), line=dict(color="#ffffff", width=1))
+    if kind == TRUTH:
+        name = str((lane_names or {}).get(label, label))
+        return name, name, marker
+    if legend_labels is not None and colour in legend_labels:
+        legend = legend_labels[colour]
+    else:
+        legend = cluster_name(colour, legend_names) if legend_names is not None else cluster_name(colour)
+    return legend, cluster_name(label, lane_names), marker
+
+
+#: Pixels of one legend entry (one a line), of a legend section title's line, above a section and
+#: under the legend, for the figure's height.
+LEGEND_ENTRY_PX, LEGEND_TITLE_PX, LEGEND_SECTION_GAP_PX, LEGEND_GAP_PX = 21, 18, 6, 10
+#: A legend entry's width: wider than any screen, so that every entry is a line of its own (a width
+#: relative to the plot would cut long names where the plot is narrow, on a phone).
+LEGEND_ENTRY_WIDTH_PX = 2000
+
 
 def song_timeline(lanes, *, duration: float, selected: tuple | None = None, selected_lane: int | None = None,
                   waveform=None, title: str = "", song_id: str | None = None, legend_names: dict | None = None,
-                  legend_title: str = "") -> go.Figure:
-    """Timeline of one song: one lane per run, sections as blocks coloured by cluster.
+                  legend_title: str = "", legend_labels: dict | None = None) -> go.Figure:
+    """Timeline of one song (or of several, one lane each): sections as blocks, coloured by cluster.
 
     Parameters
     ----------
-    lanes : list of (lane_name, starts, ends, labels, positions[, cluster_names[, colour_labels]])
-        Per lane, arrays of equal length; ``positions`` are section positions (click → select);
-        the optional dict names the lane's clusters (cluster → name) in its hover text. The optional
-        ``colour_labels`` (same length) colour the blocks instead of ``labels``: the lane's labels
-        aligned to a reference lane, so that one colour means matched clusters across lanes.
+    lanes : list of :class:`Lane` (or plain tuples in its field order, from ``name`` to ``positions``)
+        ``CLUSTER`` lanes share the cluster legend, one entry per colour drawn; a ``TRUTH`` lane gets a
+        legend of its own (its labels' names, in the colours of the clusters they match), and
+        ``STRUCTURE`` lanes one more ("part A", "part B"…, in the hatched :data:`STRUCTURE_PALETTE`).
+        A legend lists only what is drawn.
     duration : float
         Song length in seconds.
     selected : (start_s, end_s), optional
@@ -35,9 +112,13 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         Stored in ``layout.meta``: ``assets/player.js`` draws the playhead of a playing section of
         this song on the timeline.
     legend_names : dict, optional
-        Colour label → name shown in the legend (the reference lane's cluster names).
+        Colour label → cluster name for the cluster legend (the reference lane's cluster names):
+        ``"3: loud · bright"``.
     legend_title : str, optional
-        Above the legend, e.g. "colours matched to <reference run>".
+        Above the cluster legend, e.g. "colours matched to <reference run>".
+    legend_labels : dict, optional
+        Colour label → the cluster legend's whole text for that colour, before ``legend_names``
+        (a cluster of another run that matches none of the reference's: ``"run-b · 4: airy"``).
     """
     traces = []
     names = []
@@ -50,31 +131,60 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                                  name=_("waveform")))
         names.append(_("waveform"))
         y0 = 1
-    seen = set()
+    kinds = [k for k in (CLUSTER, TRUTH, STRUCTURE) if any(Lane(*lane).kind == k for lane in lanes)]
+    entries: dict[str, dict] = {k: {} for k in kinds}  # kind → colour → legend text, as first drawn
+    bars, keys = [], []  # the lanes' bar traces and their (kind, colour)
     span_hover = _("from %{base:.1f} s, %{x:.1f} s long")
-    for li, (lane, starts, ends, labels, positions, *extra) in enumerate(lanes):
-        lane_names = extra[0] if extra else None
-        colours = extra[1] if len(extra) > 1 and extra[1] is not None else labels
+    for li, lane in enumerate(lanes):
+        lane = Lane(*lane)
         y = y0 + li
-        lane = escape_text(lane)
-        names.append(lane)
-        starts, ends, labels, colours = np.asarray(starts), np.asarray(ends), np.asarray(labels), np.asarray(colours)
+        lane_title = escape_text(lane.name)
+        names.append(lane_title)
+        starts, ends, labels = np.asarray(lane.starts, float), np.asarray(lane.ends, float), np.asarray(lane.labels)
+        colours = np.asarray(lane.colours) if lane.colours is not None else labels
+        notes = list(lane.notes) if lane.notes is not None else None
         order = np.argsort(labels, kind="stable")
         for c in np.unique(labels):
             idx = order[labels[order] == c]
             colour = int(colours[idx[0]]) if len(idx) else int(c)
-            legend = cluster_name(colour, legend_names) if legend_names is not None else cluster_name(colour)
-            # one bar trace per cluster and lane: bars from start to end at the lane's y
-            traces.append(go.Bar(
+            legend, hover, marker = _entry(lane.kind, colour, int(c), lane.names, legend_names, legend_labels)
+            first = colour not in entries[lane.kind]
+            if first:
+                entries[lane.kind][colour] = legend
+            extra = dict(hovertext=[escape_text(notes[i]) for i in idx]) if notes is not None else {}
+            # one bar trace per label and lane: bars from start to end at the lane's y; the legend group
+            # (one per colour) shows and hides that colour on every lane
+            bars.append(go.Bar(
                 base=starts[idx], x=(ends - starts)[idx], y=[y] * len(idx), orientation="h",
-                marker=dict(color=cluster_color(colour), line=dict(color="#ffffff", width=1)), width=0.8,
-                name=escape_text(legend), legendgroup=str(colour), showlegend=colour not in seen,
-                customdata=np.asarray(positions)[idx],
+                marker=marker, width=0.8, name=escape_text(legend), legendgroup=f"{lane.kind}-{colour}",
+                showlegend=first, customdata=np.asarray(lane.positions)[idx],
                 # the lane's name travels in ``meta``, not inside the template: never read as %{…}
-                meta=[lane],
-                hovertemplate=f"%{{meta[0]}}<br>{escape_text(cluster_name(c, lane_names))}<br>{span_hover}"
-                "<extra></extra>"))
-            seen.add(colour)
+                meta=[lane_title],
+                hovertemplate=f"%{{meta[0]}}<br>{escape_text(hover)}<br>"
+                              + ("%{hovertext}" if notes is not None else span_hover) + "<extra></extra>",
+                **extra))
+            keys.append((lane.kind, colour))
+    # one legend in sections, each under its title (the title of its first entry's group): the
+    # clusters (by number, noise last), the truth (its labels by name), the structure parts (A, B…).
+    # One legend, not one per section: plotly.js keeps the margin a legend reserved after a redraw
+    # drops that legend (a figure with fewer sections then fails "axis scaling")
+    titles = {CLUSTER: legend_title, TRUTH: _("ground truth · in the colours of the clusters it matches"),
+              STRUCTURE: _("structure parts · lettered in order of appearance · hatched: not clusters")}
+    rank, heading, legend_h = {}, {}, LEGEND_GAP_PX
+    for kind in kinds:
+        named = entries[kind]
+        ordered = sorted(named, key=(lambda c: named[c]) if kind == TRUTH else (lambda c: (c < 0, c)))
+        rank.update({(kind, c): len(rank) + i for i, c in enumerate(ordered)})
+        text = wrap_lane(escape_text(titles[kind]), 40) if titles[kind] else ""
+        if text:
+            heading[(kind, ordered[0])] = text
+            legend_h += LEGEND_TITLE_PX * (text.count("<br>") + 1) + LEGEND_SECTION_GAP_PX
+        legend_h += LEGEND_ENTRY_PX * len(ordered)
+    for trace, key in zip(bars, keys):
+        if key in heading:
+            trace.legendgrouptitle = dict(text=heading[key], font=dict(size=13))
+    # in legend order (plotly.js orders a grouped legend's groups as their traces come)
+    traces.extend(bar for _i, bar in sorted(enumerate(bars), key=lambda ib: (rank[keys[ib[0]]], ib[0])))
     shapes = []
     if selected is not None:
         lo, hi = (-0.5, len(names) - 0.5) if selected_lane is None else \
@@ -83,11 +193,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
                            xref="x", yref="y", line=dict(color="#111827", width=2), fillcolor="rgba(0,0,0,0)"))
     fig = go.Figure(traces)
     # every lane gets the height its wrapped name needs (the page sizes the graph to ``layout.height``);
-    # the legend is a list at the bottom of the figure, under the time axis and its title, in a bottom
-    # margin sized for it (its title wrapped above one entry a line): the same on a phone as on a
-    # laptop, and never over the axis
-    legend_text = wrap_lane(escape_text(legend_title), 40) if legend_title else ""
-    legend_h = (18 * (legend_text.count("<br>") + 1) if legend_text else 0) + 22 * len(seen) + 10
+    # the legend is a list at the bottom of the figure, one entry a line (horizontal: a vertical legend
+    # at the left would push the plot to the right), under the time axis and its title in a bottom
+    # margin sized for it: the same on a phone as on a laptop, and never over the axis
     lanes_h = sum(max(46, 16 * (wrap_lane(n).count("<br>") + 1) + 8) for n in names)
     top, bottom = (36 if title else 8), 52
     # Plotly reserves the legend's own height below the bottom margin (the time axis and its title)
@@ -102,9 +210,9 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=[wrap_lane(n) for n in names],
                    autorange="reversed", automargin=True, showgrid=False, zeroline=False,
                    range=[len(names) - 0.5, -0.5]),
-        legend=dict(orientation="h", xref="container", x=0, xanchor="left", yref="container", y=0, yanchor="bottom",
-                    bgcolor="rgba(0,0,0,0)", borderwidth=0,
-                    title=dict(text=legend_text, side="top") if legend_text else None)))
+        legend=dict(orientation="h", entrywidth=LEGEND_ENTRY_WIDTH_PX, xref="container", x=0, xanchor="left",
+                    yref="container", y=0, yanchor="bottom", bgcolor="rgba(0,0,0,0)", borderwidth=0,
+                    tracegroupgap=0, traceorder="grouped")))
     return fig
 
 
@@ -114,10 +222,11 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
 
     ``rows`` is a list of (cluster, starts, ends, positions). ``songs``: with several songs laid end
     to end on one time axis, their (title, offset_s, length_s), marked by a line where each song
-    starts and its title above. ``cluster_names`` (cluster → name) names the rows.
+    starts and its title above. ``cluster_names`` (cluster → name) names the rows and the legend's entries.
     """
-    lanes = [(cluster_name(c, cluster_names), s, e, np.full(len(s), c), p, cluster_names) for c, s, e, p in rows]
-    fig = song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id)
+    lanes = [Lane(cluster_name(c, cluster_names), s, e, np.full(len(s), c), p, cluster_names) for c, s, e, p in rows]
+    fig = song_timeline(lanes, duration=duration, selected=selected, title=title, song_id=song_id,
+                        legend_names=cluster_names or {})
     if songs:
         for i, (name, offset, length) in enumerate(songs):
             if i:
