@@ -79,7 +79,8 @@ def test_the_picker_holds_one_song_and_comparing_is_its_own_picker(page, data):
 def test_picking_a_song_replaces_it_with_all_its_lanes(page, data, app):
     songs = list(data.songs.index)
     for song in songs[:2]:
-        fig, style = page._timeline.__wrapped__(song, [], "lanes", app.k3, None, ["nmf"])
+        fig = page.timeline(data, page.shown_songs(data, song, []), "lanes", app.k3)
+        style = page.graph_style(fig)
         assert fig.layout.title.text == data.songs.loc[song, "title"]
         ticks = _ticks(fig)
         for run in data.runs.index:
@@ -92,16 +93,16 @@ def test_picking_a_song_replaces_it_with_all_its_lanes(page, data, app):
         letters = [name[-1] for _b, name in sorted(parts)]
         assert letters == ["A", "B", "A", "B", "C", "A"] and len(parts) == len(REPEATS_LABELS)
     # comparing: one lane per song, the picked one first
-    fig, _style = page._timeline.__wrapped__(songs[1], [songs[3], songs[1]], "lanes", app.k3, None, ["nmf"])
+    fig = page.timeline(data, page.shown_songs(data, songs[1], [songs[3], songs[1]]), "lanes", app.k3)
     assert _ticks(fig) == [data.songs.loc[s, "title"] for s in (songs[1], songs[3])]
 
 
 def test_a_section_chosen_elsewhere_replaces_the_song(page, data):
     songs = list(data.songs.index)
     section = data.song_sections(songs[2])["section_id"].iloc[0]
-    assert page._follow_selection.__wrapped__({"section_id": section}, songs[0], [songs[1]]) == songs[2]
-    assert page._follow_selection.__wrapped__({"section_id": section}, songs[0], [songs[2]]) is dash.no_update
-    assert page._follow_selection.__wrapped__({"section_id": section}, songs[2], []) is dash.no_update
+    assert page._follow_selection({"section_id": section}, songs[0], [songs[1]]) == songs[2]
+    assert page._follow_selection({"section_id": section}, songs[0], [songs[2]]) is dash.no_update
+    assert page._follow_selection({"section_id": section}, songs[2], []) is dash.no_update
 
 
 def test_the_k3_runs_legend_names_its_clusters_drawn(page, data, app):
