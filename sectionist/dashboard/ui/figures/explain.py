@@ -89,7 +89,7 @@ def shap_bars(shap: dict | None, *, feature_values: dict | None = None, medians:
     # the axis's meaning under the ticks, right-aligned to the figure: an axis title is centred on the
     # plot area, which the labels leave narrow, and would be cut at the figure's edge
     annotations = [dict(text=_("← away from · towards this cluster →"), showarrow=False, x=1, y=0, yshift=-22,
-                        xref="paper", yref="paper", xanchor="right", yanchor="top", name="shap-axis",
+                        xref="paper", yref="paper", xanchor="right", yanchor="top",
                         font=dict(size=12, color="#374151"))] + _note_annotation(note)
     noted = len(annotations) > 1
     return fast_figure([bars], base_layout(height=max(220, 50 * len(names) + 80) + (56 if noted else 0),
