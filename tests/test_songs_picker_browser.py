@@ -37,8 +37,9 @@ WORDS = {
 
 #: The legend's section titles (its groups' titles, their lines joined) and its entries, as drawn.
 LEGEND = """const titled = gd.data.filter(t => t.legendgrouptitle && t.legendgrouptitle.text);
-  const titles = new Set(titled.map(t => t.legendgrouptitle.text.split('<br>').join('')));
-  const texts = [...gd.querySelectorAll('.legend .legendtext')].map(t => t.textContent);"""
+  const titles = new Set(titled.map(t => t.legendgrouptitle.text.split('<br>').join(' · ')));
+  const texts = [...gd.querySelectorAll('.legend .legendtext')]
+                .map(t => t.getAttribute('data-unformatted').split('<br>').join(' · '));"""
 #: The timeline's figure as drawn: title, lane names (lines joined by " · "), legend entries and titles.
 FIGURE = """() => {
   const gd = document.querySelector('#songs-timeline .js-plotly-plot');

@@ -11,8 +11,9 @@ from dash import Input, Output, callback, dcc, html
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures, songs as song_figures
-from sectionist.dashboard.ui.components.common import (card, cluster_names, control, default_run, dropdown, fmt_time, graph_config,
-                                                       page_header, register_song_search, run_options, song_options)
+from sectionist.dashboard.ui.components.common import (card, cluster_names, control, default_run, dropdown, fmt_time,
+                                                       graph_config, page_header, register_song_search, run_options,
+                                                       song_options)
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs, sound_tracks_box
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -238,9 +239,9 @@ def multi_song_figure(data, song_ids, run_id, selected_section=None):
         selected, lane = (float(sec["start_s"]), float(sec["end_s"])), lane_songs.index(sec["song_id"])
     return song_figures.song_timeline(lanes, duration=duration, selected=selected, selected_lane=lane,
                                       title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(lanes),
-                                                     run=run_label(data, run_id)),
+                                                     run=lane_name(data, run_id) if run_id else ""),
                                       legend_names=names,
-                                      legend_title=_("clusters of %(run)s", run=run_label(data, run_id)) if run_id else "")
+                                      legend_title=_("clusters of %(run)s", run=lane_name(data, run_id)) if run_id else "")
 
 
 def tracks_figure(data, song_id, run_id, selected_section=None):
@@ -288,11 +289,11 @@ def tracks_songs_figure(data, song_ids, run_id, selected_section=None):
     if len(parts) == 1:
         sid = parts[0][0]
         return song_figures.cluster_tracks(rows, duration=songs[0][2], selected=selected,
-                                           title=f"{data.songs.loc[sid, 'title']} · {run_label(data, run_id)}", song_id=sid,
+                                           title=f"{data.songs.loc[sid, 'title']} · {lane_name(data, run_id)}", song_id=sid,
                                            cluster_names=cluster_names(data, run_id))
     return song_figures.cluster_tracks(rows, duration=offset - gap, selected=selected,
                                        title=ngettext("%(num)d song · %(run)s", "%(num)d songs · %(run)s", len(parts),
-                                                      run=run_label(data, run_id)), songs=songs,
+                                                      run=lane_name(data, run_id)), songs=songs,
                                        cluster_names=cluster_names(data, run_id))
 
 

@@ -83,6 +83,11 @@ def _entry(kind: str, colour: int, label: int, lane_names, legend_names, legend_
 #: Pixels of one legend entry (one a line), of a legend section title's line, above a section and
 #: under the legend, for the figure's height.
 LEGEND_ENTRY_PX, LEGEND_TITLE_PX, LEGEND_SECTION_GAP_PX, LEGEND_GAP_PX = 21, 18, 6, 10
+#: Legend texts (names, section titles) wrap at their " · " into lines of about this many characters
+#: (a phone's width), each line after the first adding ``LEGEND_LINE_PX``.
+LEGEND_WRAP, LEGEND_LINE_PX = 40, 16
+#: The timeline's title wraps the same way, each line after the first adding ``TITLE_LINE_PX`` on top.
+TITLE_WRAP, TITLE_LINE_PX = 50, 17
 #: A legend entry's width: wider than any screen, so that every entry is a line of its own (a width
 #: relative to the plot would cut long names where the plot is narrow, on a phone).
 LEGEND_ENTRY_WIDTH_PX = 2000
@@ -156,8 +161,8 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
             # (one per colour) shows and hides that colour on every lane
             bars.append(go.Bar(
                 base=starts[idx], x=(ends - starts)[idx], y=[y] * len(idx), orientation="h",
-                marker=marker, width=0.8, name=escape_text(legend), legendgroup=f"{lane.kind}-{colour}",
-                showlegend=first, customdata=np.asarray(lane.positions)[idx],
+                marker=marker, width=0.8, name=wrap_lane(escape_text(legend), LEGEND_WRAP),
+                legendgroup=f"{lane.kind}-{colour}", showlegend=first, customdata=np.asarray(lane.positions)[idx],
                 # the lane's name travels in ``meta``, not inside the template: never read as %{…}
                 meta=[lane_title],
                 hovertemplate=f"%{{meta[0]}}<br>{escape_text(hover)}<br>"
@@ -175,11 +180,12 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         named = entries[kind]
         ordered = sorted(named, key=(lambda c: named[c]) if kind == TRUTH else (lambda c: (c < 0, c)))
         rank.update({(kind, c): len(rank) + i for i, c in enumerate(ordered)})
-        text = wrap_lane(escape_text(titles[kind]), 40) if titles[kind] else ""
+        text = wrap_lane(escape_text(titles[kind]), LEGEND_WRAP) if titles[kind] else ""
         if text:
             heading[(kind, ordered[0])] = text
             legend_h += LEGEND_TITLE_PX * (text.count("<br>") + 1) + LEGEND_SECTION_GAP_PX
-        legend_h += LEGEND_ENTRY_PX * len(ordered)
+        legend_h += sum(LEGEND_ENTRY_PX + LEGEND_LINE_PX * wrap_lane(escape_text(named[c]), LEGEND_WRAP).count("<br>")
+                        for c in ordered)
     for trace, key in zip(bars, keys):
         if key in heading:
             trace.legendgrouptitle = dict(text=heading[key], font=dict(size=13))
@@ -197,14 +203,15 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
     # at the left would push the plot to the right), under the time axis and its title in a bottom
     # margin sized for it: the same on a phone as on a laptop, and never over the axis
     lanes_h = sum(max(46, 16 * (wrap_lane(n).count("<br>") + 1) + 8) for n in names)
-    top, bottom = (36 if title else 8), 52
+    title = wrap_lane(escape_text(title), TITLE_WRAP) if title else ""  # at its " · ", for a phone
+    top, bottom = (36 + TITLE_LINE_PX * title.count("<br>") if title else 8), 52
     # Plotly reserves the legend's own height below the bottom margin (the time axis and its title)
     height = max(180, lanes_h + top + bottom + legend_h)
     fig.layout = (base_layout(
         barmode="overlay", height=height,
         shapes=shapes,
         meta={"song_id": song_id} if song_id else None,
-        title=dict(text=escape_text(title), font_size=13) if title else None,
+        title=dict(text=title, font_size=13) if title else None,
         margin=dict(l=150, r=16, t=top, b=bottom), clickmode="event",
         xaxis=dict(title=_("time (s)"), range=[0, max(duration, 1e-3)], showgrid=True),
         yaxis=dict(tickmode="array", tickvals=list(range(len(names))), ticktext=[wrap_lane(n) for n in names],
@@ -234,7 +241,7 @@ def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, titl
                               line=dict(color="#111827", width=1, dash="dot"))
             fig.add_annotation(x=offset + length / 2, y=1, xref="x", yref="paper", yanchor="bottom",
                                text=escape_text(name), showarrow=False, font=dict(size=11, color="#374151"))
-        fig.update_layout(margin=dict(t=56), xaxis_title=_("time (s), the songs end to end"))
+        fig.update_layout(margin=dict(t=fig.layout.margin.t + 20), xaxis_title=_("time (s), the songs end to end"))
     return fig
 
 
