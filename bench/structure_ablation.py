@@ -244,7 +244,7 @@ def main(argv=None) -> int:
             for label, kw in tune.items():
                 r = repeats_beats(features({}), **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
                 rows.setdefault((group, label), []).append(
-                    score(ref, r["bounds"], r["labels"], duration, [(r["unit_bounds"], r["unit_labels"])]))
+                    score(ref, r["bounds"], r["labels"], duration, [(r["phrase_bounds"], r["phrase_labels"])]))
             last = None
             for label, kw in variants.items():
                 kw = dict(kw)

@@ -140,3 +140,21 @@ def test_scores_against_a_truth_file(tmp_path):
     assert scores["section"]["hr_f_0.5"] == pytest.approx(1.0)
     assert scores["section"]["ari_frames"] == pytest.approx(1.0)
     assert scores["section"]["l_f"] > 0.5 and "ari_frames" in scores["phrase"]
+
+
+def test_phrases_that_come_back_together_form_sections():
+    """A fiddle tune's strains: phrases x y x z (A) and p q p r (B), each strain played twice: the
+    sections are the four strains, A A B B; a 24-beat cap keeps them at phrase pairs instead."""
+    from sectionist.analysis.structure.repeats import phrase_blocks
+
+    names = "xyxzxyxzpqprpqpr"
+    labels = np.array(["xyzpqr".index(c) for c in names])
+    spans, blocks = phrase_blocks(labels, np.full(len(labels), 8), max_beats=40)
+    assert spans == [(0, 4), (4, 8), (8, 12), (12, 16)] and blocks.tolist() == [0, 0, 1, 1]
+    spans, blocks = phrase_blocks(labels, np.full(len(labels), 8), max_beats=24)
+    assert all(b - a <= 3 for a, b in spans) and len(spans) > 4
+    spans, blocks = phrase_blocks(labels, np.full(len(labels), 8), max_beats=0)
+    assert spans == [(i, i + 1) for i in range(16)] and blocks.tolist() == [0, 1, 0, 2, 0, 1, 0, 2, 3, 4, 3, 5, 3, 4, 3, 5]
+    # phrases that never come back together stay sections of their own
+    spans, _ = phrase_blocks(np.arange(5), np.full(5, 8), max_beats=40)
+    assert spans == [(i, i + 1) for i in range(5)]

@@ -15,13 +15,16 @@ grid instead of on fixed seconds:
    always comes together — every play of the first is followed by the second and every play of the
    second follows the first, and the first is played more than once. Everywhere else is a
    boundary: where a phrase goes on differently than it did before, or where nothing repeats.
-3. **Labels by recurrence.** Segments that play the same unit sequence share a label; neighbours
-   with one label merge (a part played twice in a row is one stretch of that part). Any other
-   segment keeps its own label: no label is shared on a vague likeness.
+3. **Phrases labelled by recurrence.** Segments that play the same unit sequence share a label;
+   neighbours with one label merge (a phrase played twice in a row is one stretch of it). Any other
+   segment keeps its own label: no label is shared on a vague likeness. Runs of units heard once
+   are regrouped into phrases of the song's own length.
+4. **Sections** (:func:`phrase_blocks`): phrases that come back together, in the same order, join
+   into one section (Re-Pair on the phrase labels), up to ``section_beats`` beats: a fiddle tune's
+   strain of four phrases, a verse of two.
 
-The result is two levels: ``section`` (the merged segments) and ``phrase`` (the units with their
-labels). Each shared label carries a ``confidence`` (0–1): how close its plays are, against
-``tau``. Defaults chosen on the tune half of the tracker development corpus
+The result is two levels: ``section`` and ``phrase``. Each shared label carries a ``confidence``
+(0–1): how close its plays are, against ``tau``. Defaults chosen on the tune half of the tracker development corpus
 (``sectionist dev-corpus --source tracker``; ``bench/structure_ablation.py``, docs/evaluate.md).
 """
 
@@ -43,7 +46,8 @@ UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
 
 
 def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
-                      weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), features: BeatFeatures | None = None,
+                      weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), phrase_beats: int = 16,
+                      section_beats: float = 40, features: BeatFeatures | None = None,
                       beat_times: np.ndarray | None = None, **_) -> Structure:
     """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
 
@@ -61,6 +65,11 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
         Weight of the novelty at the unit lines against the share of repeated units when the grid is chosen.
     kernels : tuple of int
         Checkerboard kernel sizes in beats of the novelty that places the grid.
+    phrase_beats : int
+        Length in beats of a phrase where the song repeats nothing to measure it by (units heard once
+        are regrouped into phrases of the song's own length, else of this).
+    section_beats : float
+        The longest section in beats that phrases coming back together are joined into (:func:`phrase_blocks`).
     features : BeatFeatures, optional
         Precomputed beat features (shared with the other schemes).
     beat_times : np.ndarray, optional
@@ -69,30 +78,35 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     Returns
     -------
     Structure
-        The ``section`` level, with ``levels["phrase"]`` the units; ``params`` holds the grid chosen.
+        The ``section`` level, with ``levels["phrase"]`` the phrases; ``params`` holds the grid chosen.
     """
     bf = beat_input(y, sr, features, beat_times)
-    r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels)
+    r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels, phrase_beats=phrase_beats,
+                      section_beats=section_beats)
     params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
-                  kernels=[int(v) for v in kernels], version=REPEATS_VERSION, n_beats=bf.n,
+                  kernels=[int(v) for v in kernels], phrase_beats=int(phrase_beats), section_beats=float(section_beats),
+                  version=REPEATS_VERSION, n_beats=bf.n, n_phrases=len(r["phrase_bounds"]),
                   unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
                   repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
                   n_types=int(np.unique(r["labels"]).size))
-    phrase = Structure(r["unit_bounds"], r["unit_labels"], confidence=r["unit_confidence"])
+    phrase = Structure(r["phrase_bounds"], r["phrase_labels"], confidence=r["phrase_confidence"])
     return Structure(r["bounds"], r["labels"], params, confidence=r["confidence"], levels={"phrase": phrase})
 
 
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
-                  phrase_beats: int = 16, min_beats: int = 0) -> dict:
-    """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (section level),
-    ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (phrase level), the grid's ``unit`` and
+                  phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 40) -> dict:
+    """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
+    :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
+    ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
+    ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (the units), the grid's ``unit`` and
     ``phase`` (beats) and ``repeated`` (the share of units played more than once)."""
     n = bf.n
     if n < 2 * min(unit_beats):
         one = np.array([[0.0, bf.duration]])
         nan = np.full(1, np.nan)
-        return dict(bounds=one, labels=np.zeros(1, np.int64), confidence=nan, unit_bounds=one.copy(),
+        return dict(bounds=one, labels=np.zeros(1, np.int64), confidence=nan, phrase_bounds=one.copy(),
+                    phrase_labels=np.zeros(1, np.int64), phrase_confidence=nan.copy(), unit_bounds=one.copy(),
                     unit_labels=np.zeros(1, np.int64), unit_confidence=nan.copy(), unit=n, phase=0, repeated=0.0)
     H, T = standardise(bf.harmony), standardise(bf.timbre)
     X = np.hstack([H, T])
@@ -106,9 +120,57 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
     conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
     counts = np.bincount(lab)
-    return dict(bounds=bounds, labels=seg_labels, confidence=conf,
+    spans, block_labels = phrase_blocks(seg_labels, np.array([(b - a) * unit for a, b in segs]), section_beats)
+    block_bounds = np.array([[bounds[a, 0], bounds[b - 1, 1]] for a, b in spans])
+    shared = np.bincount(block_labels)[block_labels] > 1
+    block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
+                           for (a, b), ok in zip(spans, shared)])
+    return dict(bounds=block_bounds, labels=block_labels, confidence=block_conf,
+                phrase_bounds=bounds, phrase_labels=seg_labels, phrase_confidence=conf,
                 unit_bounds=np.stack([t[edges[:-1]], t[edges[1:]]], axis=1), unit_labels=first_order(lab),
                 unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()))
+
+
+def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Sections as blocks of phrases that come back together (Re-Pair, Larsson & Moffat 2000): the
+    adjacent pair of symbols played most often (at least twice, not overlapping) becomes one symbol,
+    as long as its block lasts at most ``max_beats`` beats; again until no pair qualifies. A strain of
+    a fiddle tune (``x y x z`` twice) becomes one section; phrases that never come back in the same
+    company stay sections of their own. Returns the blocks (phrase index runs ``[a, b)``) and
+    their labels (first-appearance order); ``max_beats`` 0: every phrase its own block."""
+    names = [int(v) for v in labels]
+    spans = [(i, i + 1) for i in range(len(names))]
+    length = np.concatenate([[0.0], np.cumsum(np.asarray(beats, dtype=np.float64))])
+    nxt = max(names, default=-1) + 1
+    while max_beats > 0 and len(names) > 1:
+        counts: dict[tuple, int] = {}
+        first: dict[tuple, int] = {}
+        last_end: dict[tuple, int] = {}
+        for i in range(len(names) - 1):
+            pair = (names[i], names[i + 1])
+            if last_end.get(pair, -1) > i:  # overlaps the previous occurrence (a a a)
+                continue
+            if length[spans[i + 1][1]] - length[spans[i][0]] > max_beats:
+                continue
+            counts[pair] = counts.get(pair, 0) + 1
+            first.setdefault(pair, i)
+            last_end[pair] = i + 2
+        best = max((p for p, c in counts.items() if c >= 2), key=lambda p: (counts[p], -first[p]), default=None)
+        if best is None:
+            break
+        new_names, new_spans, i = [], [], 0
+        while i < len(names):
+            if i + 1 < len(names) and (names[i], names[i + 1]) == best and \
+                    length[spans[i + 1][1]] - length[spans[i][0]] <= max_beats:
+                new_names.append(nxt)
+                new_spans.append((spans[i][0], spans[i + 1][1]))
+                i += 2
+            else:
+                new_names.append(names[i])
+                new_spans.append(spans[i])
+                i += 1
+        names, spans, nxt = new_names, new_spans, nxt + 1
+    return spans, first_order(np.array(names, dtype=np.int64))
 
 
 def unit_distances(X: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
