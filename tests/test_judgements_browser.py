@@ -11,7 +11,6 @@ from synthetic_store import build_synthetic_store
 
 from sectionist.dashboard.judging.repository import judgements_frame
 from sectionist.dashboard.models import get_database
-from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -133,29 +132,4 @@ def test_mixed_queue_from_the_url(page, server):
     assert not errors, errors
 
 
-def test_verdict_keys_judge_a_queue_section_once(page):
-    """judging.js on a static page: on the judge page a second verdict key is held back until the
-    next section's panel replaces the judged one; elsewhere every press counts (changing one's mind)."""
-    pg, _ = page
-    script = (ROOT / "sectionist" / "dashboard" / "assets" / "judging.js").read_text()
-    panel = ('<div class="judge-panel" data-judge-page="{page}" data-section="{sid}">'
-             '<button data-judge-key="a" onclick="window.clicks.push(\'{sid}:a\')">a</button>'
-             '<button data-judge-key="d" onclick="window.clicks.push(\'{sid}:d\')">d</button></div>')
-    # a blank document first: the app's page would keep its Content-Security-Policy, which refuses
-    # this test's inline script and handlers
-    pg.goto("about:blank")
-    pg.set_content(f"<html><body><div id='box'>{panel.format(page='judge', sid='s1')}</div></body></html>")
-    pg.evaluate("() => { window.clicks = []; }")
-    pg.add_script_tag(content=script)
-    pg.keyboard.press("a")
-    pg.wait_for_timeout(300)
-    pg.keyboard.press("d")  # the panel still shows s1: ignored
-    assert pg.evaluate("window.clicks") == ["s1:a"]
-    pg.evaluate(f"() => {{ document.getElementById('box').innerHTML = {panel.format(page='judge', sid='s2')!r}; }}")
-    pg.keyboard.press("d")
-    assert pg.evaluate("window.clicks") == ["s1:a", "s2:d"]
-    pg.evaluate(f"() => {{ document.getElementById('box').innerHTML = {panel.format(page='map', sid='s3')!r}; }}")
-    pg.keyboard.press("a")
-    pg.keyboard.press("d")
-    assert pg.evaluate("window.clicks") == ["s1:a", "s2:d", "s3:a", "s3:d"]
-
+# the verdict keys' queue (a key is never dropped while a section loads): tests/test_judge_keys_browser.py

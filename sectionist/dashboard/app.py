@@ -111,6 +111,11 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     from sectionist.dashboard.judging import routes as judging_routes
     from sectionist.dashboard.ui import inputs as callback_inputs
 
+    # plotly's JSON encoder looks PIL.Image up in sys.modules without importing it; the first
+    # spectrogram imports it (through matplotlib) in a request thread, and a callback answered at that
+    # moment found it half-initialised (an AttributeError: a 500): it is imported whole here
+    import PIL.Image  # noqa: F401
+
     data = StoreData(store_uri, check_interval=check_interval, store_options=store_options)
     options.setdefault("title", "sectionist")
     app = dash.Dash(

@@ -1,10 +1,26 @@
 // Keyboard shortcuts for judging (sectionist/dashboard/ui/components/judging.py):
-//   a / d / u  press the Agree / Disagree / Unsure button of the visible judging panel (on the judge
-//              page, once per section: a key pressed before the next section arrives is ignored)
+//   a / d / u  press the Agree / Disagree / Unsure button of the section on screen
 //   n          the Next button of the judge page
 //   space      play / pause the section being judged (or the first section player on the page)
 // Keys typed into inputs, text areas, dropdowns or with a modifier are left alone.
+//
+// No key press is dropped. On the judge page a verdict moves the queue on, and the next section's
+// item (#judge-item, data-judge-item) and its judging panel (data-section) arrive from two
+// callbacks, in either order, some time after the key. A press goes to the section on screen when
+// it was pressed (the judge page's item; elsewhere the panel's) and waits in a queue, in order,
+// until that section's panel is there: pressed a moment after the next section appeared, it
+// judges that section once its panel arrives; pressed again on a section whose verdict is still on
+// its way, it waits for that verdict to be saved (the panel's status line changes) and then
+// replaces it (the history keeps both). While a press waits, #judge-key-wait says so; a press whose
+// section never arrives (15 s) is reported in #judge-key-lost, never silently forgotten.
 (function () {
+  var TIMEOUT_MS = 15000;
+  var LOST_SHOWN_MS = 6000;
+  var queue = [];     // presses waiting for their section: {key, section, at}
+  var sent = {};      // section -> true: a verdict key was sent from the judge page for it
+  var timer = null;
+  var lostTimer = null;
+
   function typing(el) {
     if (!el) return false;
     var tag = (el.tagName || "").toUpperCase();
@@ -19,24 +35,99 @@
     for (var i = 0; i < all.length; i++) if (visible(all[i])) return all[i];
     return null;
   }
-  var pending = null;  // {section, at}: the judge-page verdict whose next panel has not arrived yet
+  // the section the expert sees: the judge page's queue item, else the judging panel's
+  function onScreen() {
+    var item = first("[data-judge-item]");
+    if (item) return item.getAttribute("data-judge-item");
+    var btn = first(".judge-panel [data-judge-key]");
+    var panel = btn && btn.closest(".judge-panel");
+    return panel ? panel.getAttribute("data-section") : null;
+  }
+  function judgePage() {
+    return !!document.getElementById("judge-item");
+  }
+  function panelFor(section) {
+    var all = document.querySelectorAll(".judge-panel");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].getAttribute("data-section") === section && visible(all[i]) &&
+          all[i].querySelector("[data-judge-key]")) return all[i];
+    }
+    return null;
+  }
+  function statusOf(panel) {
+    var s = panel.querySelector(".judge-status");
+    return s ? s.textContent : "";
+  }
+  function show(id, on) {
+    var el = document.getElementById(id);
+    if (el) el.hidden = !on;
+  }
+
+  // one press, now if its section allows: true when done with it
+  function apply(press) {
+    if (press.key === "n") {
+      // skip the section on screen when pressed: nothing to do when the queue has left it already,
+      // or when a verdict on it is on its way (that moves on by itself)
+      var item = first("[data-judge-item]");
+      if (sent[press.section] || (item && item.getAttribute("data-judge-item") !== press.section)) return true;
+      var next = first("[data-judge-next]");
+      if (next) next.click();
+      return true;
+    }
+    var panel = panelFor(press.section);
+    if (!panel) return false;
+    var onJudgePage = panel.getAttribute("data-judge-page") === "judge";
+    if (onJudgePage && panel.sectionistSent && statusOf(panel) === panel.sectionistStatus) return false;
+    var btn = panel.querySelector('[data-judge-key="' + press.key + '"]');
+    if (!btn) return true;
+    if (onJudgePage) {
+      panel.sectionistSent = true;
+      panel.sectionistStatus = statusOf(panel);
+      sent[press.section] = true;
+    }
+    btn.click();
+    return true;
+  }
+  function flush() {
+    timer = null;
+    while (queue.length) {
+      if (apply(queue[0])) { queue.shift(); continue; }
+      if (Date.now() - queue[0].at > TIMEOUT_MS) { queue.shift(); lost(); continue; }
+      break;
+    }
+    show("judge-key-wait", queue.length > 0);
+    if (queue.length) timer = setTimeout(flush, 25);
+  }
+  function lost() {
+    show("judge-key-lost", true);
+    if (lostTimer) clearTimeout(lostTimer);
+    lostTimer = setTimeout(function () { show("judge-key-lost", false); }, LOST_SHOWN_MS);
+  }
+  function press(key) {
+    var section = onScreen();
+    if (!section) return false;
+    queue.push({key: key, section: section, at: Date.now()});
+    if (!judgePage() || queue.length === 1) flush();
+    else if (!timer) timer = setTimeout(flush, 0);
+    return true;
+  }
+  // a panel or an item arriving, or a status line changing: try the waiting presses at once
+  new MutationObserver(function () {
+    if (queue.length) flush();
+  }).observe(document.documentElement, {childList: true, subtree: true, characterData: true, attributes: true,
+                                         attributeFilter: ["data-section", "data-judge-item"]});
+
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     var key = e.key;
     if (key === "a" || key === "d" || key === "u") {
-      var btn = first('.judge-panel [data-judge-key="' + key + '"]');
-      if (!btn) return;
-      var panel = btn.closest(".judge-panel");
-      var section = panel && panel.getAttribute("data-section");
-      // on the judge page a verdict moves the queue on: until the next section's panel arrives, a
-      // second key press would judge the previous section again, so it is held back (for at most 5 s)
-      if (pending && pending.section === section && Date.now() - pending.at < 5000) { e.preventDefault(); return; }
-      pending = panel && panel.getAttribute("data-judge-page") === "judge" ? {section: section, at: Date.now()} : null;
-      btn.click();
-      e.preventDefault();
+      if (!first(".judge-panel [data-judge-key]") && !first("[data-judge-item]")) return;
+      if (press(key)) e.preventDefault();
     } else if (key === "n") {
-      var next = first("[data-judge-next]");
-      if (next) { next.click(); e.preventDefault(); }
+      if (!first("[data-judge-next]")) return;
+      if (judgePage() && onScreen()) { if (press("n")) e.preventDefault(); return; }
+      first("[data-judge-next]").click();
+      e.preventDefault();
     } else if (key === " " || key === "Spacebar") {
       var audio = document.getElementById("judge-audio") || first(".detail audio") || first("audio");
       if (audio) {

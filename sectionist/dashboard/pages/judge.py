@@ -78,6 +78,12 @@ def layout(run=None, strategy=None, blind=None, **_query):
             html.Section(className="judge-main", children=[
                 card(None,
                      html.Div(id=ids.JUDGE_PROGRESS, className="judge-progress muted"),
+                     # assets/judging.js shows these: a key pressed while the section loads is kept, not lost
+                     html.Div(_("Key noted: it applies to this section as soon as its panel has loaded."),
+                              id=ids.JUDGE_KEY_WAIT, className="judge-key-note", hidden=True, role="status"),
+                     html.Div(_("A key press could not be applied: its section did not load. Press it again."),
+                              id=ids.JUDGE_KEY_LOST, className="judge-key-note judge-key-lost", hidden=True,
+                              role="alert"),
                      html.Div(id=ids.JUDGE_ITEM, children=empty_state(_("Choose a run and a strategy, then press Start."))),
                      html.Div(className="judge-nav", children=[
                          html.Button(_("← Previous"), id=ids.JUDGE_PREV, n_clicks=0, className="btn btn-ghost"),
@@ -215,7 +221,8 @@ def item_view(queue: dict | None) -> tuple[list, str]:
                               html.Span(run_label(data, item["run_id"]), className="mono small"), after],
                              className="judge-context"))
     view = [
-        html.Div(head, className="detail-head"),
+        # data-judge-item: the section on screen, which a verdict key judges (assets/judging.js)
+        html.Div(head, className="detail-head", **{"data-judge-item": str(item["section_id"])}),
         section_player(sec, autoplay=True, run_id=None if blind else item["run_id"], element_id=ids.audio(PAGE),
                        timeline=not blind),
         html.Img(src=spectrogram_url(item["section_id"]), className="spectrogram", alt=_("spectrogram of the section")),

@@ -165,6 +165,10 @@ JUDGE_PREV = "judge-prev"
 JUDGE_NEXT = "judge-next"
 JUDGE_ITEM = "judge-item"
 JUDGE_PROGRESS = "judge-progress"
+#: Shown by assets/judging.js while a verdict key waits for its section's panel, and when one could
+#: not be applied (its section never arrived).
+JUDGE_KEY_WAIT = "judge-key-wait"
+JUDGE_KEY_LOST = "judge-key-lost"
 
 # ---- judgements (the verdicts' statistics) ---------------------------------------------------------
 JUDGEMENTS_BODY = "judgements-body"
