@@ -319,8 +319,8 @@ def sound_tracks_figure(data, song_ids, with_nmf=True):
         panels.append({"song_id": sid, "title": song["title"], "duration": duration, "tracks": tracks})
     missing = len(song_ids) - len(panels)
     if not panels:
-        # the job box under the figure says which songs lack them, and lets an admin compute them
-        return common_figures.empty_figure(_("No sound tracks for these songs yet."))
+        # the job box above the figure says which songs lack them, and lets an admin compute them
+        return common_figures.empty_figure(_("No sound tracks yet."), height=160)
     if missing:
         title = ngettext("Sound tracks · %(num)d song (%(missing)s without sound tracks yet) · click a block to listen",
                          "Sound tracks · %(num)d songs (%(missing)s without sound tracks yet) · click a block to listen",
@@ -408,7 +408,10 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
             dcc.Download(id=ids.SONGS_DOWNLOAD),
         ])),
         html.Div(className="cluster-grid", children=[
-            card(None, dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=common_figures.empty_figure(_("Loading…"))),
+            card(None,
+                 # the Sounds view's songs without sound tracks: an admin computes them from here
+                 html.Div(id=ids.SONGS_SOUNDS_JOB, className="songs-sounds-job"),
+                 dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=common_figures.empty_figure(_("Loading…"))),
                  html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
                           "Lanes: each run's clusters are coloured after matching them to the chosen run's "
                           "(one colour = matched clusters); a truth lane shows the ground truth where there is some; "
@@ -417,8 +420,6 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                           "Sounds: one row per distinct sound (beat fragments; similar sounds adjacent), "
                           "a click plays that block."), className="table-note"),
                  html.Div(id=ids.SONGS_SPAN_PLAYER),
-                 # the Sounds view's songs without sound tracks: an admin computes them from here
-                 html.Div(id=ids.SONGS_SOUNDS_JOB, className="songs-sounds-job"),
                  # how sure each structure scheme is of the song's repeats (issue #21)
                  html.Div(song_structures(data, chosen), id=ids.SONGS_STRUCTURE, className="songs-structure"),
                  className="card-flush"),

@@ -307,7 +307,7 @@ def sound_tracks(panels, *, title: str = "") -> go.Figure:
                 hovertemplate="%{meta[1]}<br>%{meta[0]}<br>" + span_hover + "<extra></extra>"))
             y += 1
     if not traces:
-        return empty_figure(_("No sound tracks for these songs yet."))
+        return empty_figure(_("No sound tracks yet."), height=160)
     fig = go.Figure(traces)
     fig.layout = base_layout(
         barmode="overlay", height=max(200, SOUND_TRACK_ROW_PX * y + 90), shapes=shapes,
