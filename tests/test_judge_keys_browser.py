@@ -21,7 +21,7 @@ from sectionist.dashboard.models import get_database
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SHOTS = ARTIFACTS / "screenshots"
+SHOTS = ARTIFACTS / "screenshots" / "deadends"
 VERDICT = {"a": "agree", "d": "disagree", "u": "unsure"}
 
 
@@ -59,7 +59,7 @@ def server(tmp_path_factory):
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="k" * 40, jobs_dir=root / "jobs")
     app.server.wsgi_app = SlowPanel(app.server.wsgi_app)
-    passwords = {"kim": make_user(db, "kim", "expert"), "lee": make_user(db, "lee", "expert")}
+    passwords = {name: make_user(db, name, "expert") for name in ("kim", "lee", "max", "noa")}
     with serve_in_thread(app.server) as url:
         yield {"url": url, "db": db, "passwords": passwords}
 
@@ -96,10 +96,10 @@ def _verdicts(db, user, n, timeout=30.0):
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
-def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(server, viewport):
-    user = "kim" if viewport[0] > 1000 else "lee"
-    with chromium_page(viewport=viewport, timeout_ms=60_000) as (pg, errors):
+@pytest.mark.parametrize("user, viewport, locale", [("kim", (1440, 900), "en-GB"), ("lee", (390, 844), "en-GB"),
+                                                     ("max", (1440, 900), "es-ES"), ("noa", (390, 844), "es-ES")])
+def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(server, user, viewport, locale):
+    with chromium_page(viewport=viewport, timeout_ms=60_000, locale=locale) as (pg, errors):
         login_page(pg, server["url"], user, server["passwords"][user], next="/judge")
         _start_queue(pg, 5)
         expected, early, previous = [], [], None
@@ -108,9 +108,16 @@ def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(s
             # at once: this section's panel is still on its way (the old panel, or none, is on screen)
             early.append(pg.evaluate("s => !document.querySelector(`.judge-panel[data-section='${s}']`)", section))
             pg.keyboard.press(key)
+            if early[-1] and sum(early) == 1:  # the key waits for its panel, and the page says so
+                assert pg.locator("#judge-key-wait").is_visible()
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                pg.screenshot(path=str(SHOTS / f"judge-key-waiting-{viewport[0]}x{viewport[1]}-{locale[:2]}.png"),
+                              full_page=True)
             expected.append((section, VERDICT[key]))
             previous = section
-        pg.wait_for_function("document.querySelector('#judge-item').innerText.includes('Queue finished')")
+        # the queue's end: no item on screen, the progress at 5 / 5
+        pg.wait_for_function("!document.querySelector('[data-judge-item]')"
+                             " && document.querySelector('#judge-progress').innerText.startsWith('5 / 5')")
         df = _verdicts(server["db"], user, 5)
         got = list(zip(df["section_id"], df["verdict"]))
         assert got == expected, (got, expected)
@@ -118,7 +125,7 @@ def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(s
         assert sum(early) >= 3, early  # the keys did fall before their panels
         assert pg.locator("#judge-key-wait").is_hidden() and pg.locator("#judge-key-lost").is_hidden()
         SHOTS.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(SHOTS / f"judge-keys-{viewport[0]}x{viewport[1]}.png"), full_page=True)
+        pg.screenshot(path=str(SHOTS / f"judge-keys-{viewport[0]}x{viewport[1]}-{locale[:2]}.png"), full_page=True)
         assert not errors, errors
 
 
