@@ -230,3 +230,30 @@ def test_no_page_tells_anyone_to_run_a_command(app, lang):
     assert commands.search("Not computed for this run yet: sectionist saliency --store STORE --run x")
     if lang == "es":
         assert any("Aún no hay pistas de sonido" in t or "aún no tiene" in t for t in seen)
+
+
+def test_a_failed_job_is_said_in_words_in_its_box_and_only_there(app, tmp_path):
+    """The box of the songs a job failed for says why (no command in it), in the reader's language;
+    the box of other songs does not; a new start is offered again."""
+    import plotly.io.json as pj
+    from flask_login import login_user
+
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.jobs import JOBS_KEY
+    from sectionist.dashboard.models import get_database
+    from sectionist.dashboard.ui.components.jobs import job_box
+
+    runner = app.server.extensions[JOBS_KEY]
+    args = {"songs": ["not-a-song"]}
+    runner.start("tracks", args, user="ada")
+    state, _ = _wait(runner, "tracks")
+    assert state.status == "failed"
+    out = _render(app, "ada", job_box, "songs", "tracks", args, "missing", path="/songs")
+    assert "The computation failed: " in out and "not-a-song" in out and "sectionist " not in out
+    assert '"disabled":false' in out.replace(" ", "")  # the button is there to try again
+    other = _render(app, "ada", job_box, "songs", "tracks", {"songs": ["another"]}, "missing", path="/songs")
+    assert "The computation failed" not in other
+    with app.server.test_request_context("/songs", headers={"Accept-Language": "es"}):
+        login_user(get_user(get_database(app.db_url), "vic"))
+        spanish = pj.to_json_plotly(job_box("songs", "tracks", args, "falta"))
+    assert "El cálculo falló: " in spanish and "Un administrador puede calcular" in spanish
