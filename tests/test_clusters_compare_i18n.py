@@ -131,7 +131,7 @@ def test_compare_page_speaks_spanish(app, data):
     heat, flow = [f for f in _figures(page) if f["data"] and f["data"][0]["type"] in ("heatmap", "sankey")]
     assert heat["layout"]["xaxis"]["title"]["text"].startswith("grupos de B")
     assert heat["layout"]["separators"] == ",." and flow["layout"]["separators"] == ",."
-    assert note.endswith("secciones coinciden")
+    assert note.startswith("Mismo grupo en ") and "tras emparejar" in note  # the agreement, in Spanish
     assert {r["relation_shown"] for r in rows} <= {"igual", "división", "fusión", "difiere"}
     assert {r["relation"] for r in rows} <= {"same", "split", "merge", "differs"}  # the stored codes stay
 
