@@ -140,7 +140,7 @@ def test_slots_and_neighbours(server, browser_page):
 @pytest.mark.parametrize("path, marker", [
     ("/", "Runs and their quality"),
     ("/clusters", "Prototype queue"),
-    ("/compare", "sections match"),
+    ("/compare", "after matching B's clusters to A's"),
     ("/songs", "Click a block"),
 ])
 def test_pages_load(server, browser_page, path, marker):
