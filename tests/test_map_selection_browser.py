@@ -197,7 +197,7 @@ def test_verdict_buttons_visible_after_a_click(server, page, viewport):
 def test_compare_verdict_visible_after_choosing_a_row(server, page):
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(server["url"] + "/compare")
-    page.wait_for_selector("text=sections match", timeout=60000)
+    page.wait_for_selector("text=Same cluster for", timeout=60000)
     _settle(page)
     page.locator("#compare-table td[data-dash-column='song']").first.click()
     page.wait_for_selector("#compare-judge .judge-panel [data-judge-key='a']", timeout=60000)
