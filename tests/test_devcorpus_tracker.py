@@ -17,10 +17,11 @@ import soundfile as sf
 
 from sectionist.analysis.corpus import debpkg
 from sectionist.analysis.corpus.openmpt import Module
-from sectionist.analysis.corpus.tracker import (CHUNK_FRAMES, cell_similarity, make_tracker_corpus, part_name,
-                                                split_of)
+from sectionist.analysis.corpus.split import split_of
+from sectionist.analysis.corpus.tracker import CHUNK_FRAMES, cell_similarity, make_tracker_corpus
 from sectionist.analysis.errors import InputError
 from sectionist.analysis.evaluate import read_reference
+from sectionist.analysis.structure.base import part_letter
 from sectionist.cli import main
 
 SR = 22050
@@ -173,7 +174,7 @@ def test_parts_from_cells():
     assert cell_similarity(p0, p2) == pytest.approx(48 / 49)  # 48 used cells, the D00 one more
     assert cell_similarity(p0, p1) < 0.2
     assert cell_similarity(p0, p0[:32]) == 0.0  # other row counts: never one part
-    assert [part_name(i) for i in (0, 1, 25, 26, 27, 52)] == ["A", "B", "Z", "AA", "AB", "BA"]
+    assert [part_letter(i) for i in (0, 1, 25, 26, 27, 52)] == ["A", "B", "Z", "AA", "AB", "BA"]
 
 
 def test_cut_at_max_seconds(modules, tmp_path):

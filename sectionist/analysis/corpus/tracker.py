@@ -28,7 +28,7 @@ section or silent are dropped with the reason. ``tempo_bpm`` is libopenmpt's est
 (from speed, tempo and the module's rows per beat, 4 where the format has none); the truth JSON also
 keeps the starting ``speed`` and ``tempo`` and each played pattern's row count.
 
-Pieces are split once and for all into ``tune`` and ``held`` by :func:`split_of` (the SHA-1 of the
+Pieces are split once and for all into ``tune`` and ``held`` by :func:`~sectionist.analysis.corpus.split.split_of` (the SHA-1 of the
 module's piece id: even → tune), so tuning on ``DIR/tune`` never sees ``DIR/held``. The entry point is
 :func:`make_tracker_corpus` (``sectionist dev-corpus DIR --source tracker``); modules come from Debian
 packages (:mod:`sectionist.analysis.corpus.debpkg`) or a local folder.
@@ -51,8 +51,10 @@ from sectionist.store.fileio import atomic_write
 from sectionist.analysis.corpus import debpkg
 from sectionist.analysis.corpus.devcorpus import mirex_lab
 from sectionist.analysis.corpus.openmpt import Module, library_version, supported_extensions
+from sectionist.analysis.corpus.split import SPLITS, split_of
 from sectionist.analysis.corpus.wavwriter import write_wav
 from sectionist.analysis.errors import InputError, ParameterError
+from sectionist.analysis.structure.base import part_letter
 
 #: The Debian packages of tracker music used by default (game soundtracks under free licences).
 DEFAULT_PACKAGES: tuple[str, ...] = ("ironseed-data", "heroes-sound-tracks", "pekka-kana-2-data", "biniax2-data",
@@ -74,26 +76,12 @@ TAIL_WINDOW_S, TAIL_SILENCE_DB, TAIL_MARGIN_S = 0.05, -60.0, 0.5
 #: A render whose peak stays below this (linear) is silent.
 SILENT_PEAK: float = 1e-4
 
-SPLITS = ("tune", "held")
 
 
 # --------------------------------------------------------------------------------------------
 # pieces, names, split
 
 
-def split_of(piece: str) -> str:
-    """``tune`` when the SHA-1 of ``piece`` (UTF-8) is even, else ``held``: fixed for ever by the id."""
-    return SPLITS[hashlib.sha1(piece.encode("utf-8")).digest()[-1] & 1]
-
-
-def part_name(i: int) -> str:
-    """``A … Z, AA, AB, …`` for ``i = 0, 1, …``."""
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
 
 
 def stem_of(package: str, rel: str, subsong: int | None) -> str:
@@ -245,10 +233,10 @@ def pattern_parts(module: Module, patterns, min_similarity: float = SAME_PART_MI
 
 
 def truth_sections(runs, parts, sample_rate) -> list[dict]:
-    """The truth sections of played runs: runs of one part merged, labelled by :func:`part_name`."""
+    """The truth sections of played runs: runs of one part merged, labelled by :func:`~sectionist.analysis.structure.base.part_letter`."""
     merged: list[dict] = []
     for r in runs:
-        label = part_name(parts[r.pattern])
+        label = part_letter(parts[r.pattern])
         if merged and merged[-1]["label"] == label:
             s = merged[-1]
             s["end_frame"] = r.end

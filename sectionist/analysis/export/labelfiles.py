@@ -10,6 +10,7 @@ import pandas as pd
 from sectionist.analysis.errors import InputError
 from sectionist.analysis.export.data import SCHEME_PREFIX, ExportData
 from sectionist.analysis.export.names import file_stem, one_line
+from sectionist.analysis.structure.base import part_letter
 
 
 def audacity_labels(segments: pd.DataFrame) -> str:
@@ -152,7 +153,7 @@ def structure_jams(segments: pd.DataFrame, *, duration: float, title: str = "", 
         flat.sandbox.update(sectionist={"scheme": scheme, "level": level})
         for s, e, lab, conf in zip(rows["start_s"], rows["end_s"], rows["label"],
                                    rows["confidence"] if "confidence" in rows else [None] * len(rows)):
-            name = f"part {_letters(int(lab))}"
+            name = f"part {part_letter(int(lab))}"
             c = None if conf is None or not np.isfinite(conf) else float(conf)
             flat.append(time=float(s), duration=float(e - s), value=name, confidence=c)
             multi.append(time=float(s), duration=float(e - s), value={"label": name, "level": depth}, confidence=c)
@@ -163,16 +164,6 @@ def structure_jams(segments: pd.DataFrame, *, duration: float, title: str = "", 
     except jams.SchemaError as exc:
         raise InputError(f"structure JAMS of {title!r} ({scheme}) does not validate: {exc}") from None
     return jam.dumps(indent=1)
-
-
-def _letters(i: int) -> str:
-    """0 → A, 25 → Z, 26 → AA …"""
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 def structure_files(data: ExportData) -> dict:

@@ -53,6 +53,16 @@ class Structure:
 LEVELS: tuple[str, ...] = ("section", "phrase")
 
 
+def part_letter(index: int) -> str:
+    """A part's letter by its order of first appearance: ``A`` … ``Z``, then ``AA``, ``AB`` … (``index``
+    from 0): the names of a song's parts in the truth of the tracker corpus, structure exports and lanes."""
+    index, letters = int(index) + 1, ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 #: The shared inputs a scheme may declare, each handed to its ``func`` as the keyword of that name:
 #: ``features``, the song's :class:`~sectionist.analysis.structure.beats.BeatFeatures` (computed once
 #: for every scheme that takes them); ``spectrum``, its

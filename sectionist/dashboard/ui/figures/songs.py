@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
+from sectionist.analysis.structure.base import part_letter
 from sectionist.dashboard.ui.figures.common import base_layout, empty_figure, escape_text, wrap_lane
 from sectionist.dashboard.ui.figures.palette import cluster_color, cluster_name
 from sectionist.dashboard.ui.i18n import _, ngettext
@@ -39,17 +40,6 @@ class Lane(NamedTuple):
     colours: Any = None
     kind: str = CLUSTER
     notes: Any = None
-
-
-def part_letter(index: int) -> str:
-    """A structure part's letter: A … Z, then AA, AB … (``index`` from 0, in order of first appearance)."""
-    index, letters = int(index), ""
-    while True:
-        index, rest = divmod(index, 26)
-        letters = chr(ord("A") + rest) + letters
-        if not index:
-            return letters
-        index -= 1
 
 
 def part_name(index: int) -> str:
