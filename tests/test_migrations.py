@@ -268,9 +268,9 @@ def test_upgrade_from_0001_keeps_every_row_and_adds_playlist_links(new_url, caps
     assert version_rows(new_url) == ["0001"] and "playlist_links" not in tables_of(new_url)
     capsys.readouterr()
     assert run_cli("db", "upgrade", "--db", new_url) == 0
-    assert "upgraded from 0001 to 0002 (head)" in capsys.readouterr().out
-    assert version_rows(new_url) == ["0002"] == [migrations.head()]
-    assert {"playlist_links", "playlist_link_sections"} <= set(tables_of(new_url))
+    assert "upgraded from 0001 to 0003 (head)" in capsys.readouterr().out
+    assert version_rows(new_url) == ["0003"] == [migrations.head()]
+    assert {"playlist_links", "playlist_link_sections", "pair_judgements", "structure_corrections"} <= set(tables_of(new_url))
     assert _no_differences(new_url) == []
     db = Database(new_url)
     try:
@@ -282,6 +282,42 @@ def test_upgrade_from_0001_keeps_every_row_and_adds_playlist_links(new_url, caps
             link = s.scalars(select(PlaylistLink)).one()
         assert link.user_id == bob.id and link.n_sections == 2 and token
         assert link_allows(db, link.id, "song00-00001") and not link_allows(db, link.id, "song01-00003")
+    finally:
+        db.dispose()
+
+
+def test_upgrade_from_0002_adds_the_guidance_tables_and_keeps_every_row(new_url, capsys):
+    """0002 (playlist links) to 0003 (pairwise answers and structure corrections): every row kept,
+    one current answer per person, run and pair, a superseded one kept beside it."""
+    from sectionist.dashboard.models import PairJudgement, StructureCorrection
+
+    before = make_legacy_database(new_url)
+    db = Database(new_url, create=False)
+    try:
+        migrations.upgrade(db, "0002")
+    finally:
+        db.dispose()
+    assert "pair_judgements" not in tables_of(new_url)
+    assert run_cli("db", "upgrade", "--db", new_url) == 0
+    assert "upgraded from 0002 to 0003 (head)" in capsys.readouterr().out
+    assert _no_differences(new_url) == []
+    db = Database(new_url)
+    try:
+        assert _model_rows(db) == before
+        with db.write() as s:
+            bob = s.scalars(select(User).where(User.username == "bob")).one()
+            old = PairJudgement(user_id=bob.id, run_id="km", section_a="a-00000", section_b="b-00001", relation="same")
+            s.add(old)
+            s.flush()
+            old.superseded_at = old.created_at
+            s.add(PairJudgement(user_id=bob.id, run_id="km", section_a="a-00000", section_b="b-00001",
+                                relation="different", created_at=old.created_at))
+            s.add(StructureCorrection(user_id=bob.id, song_id="a", scheme="merged", kind="split", time_a=12.5))
+        with db.read() as s:
+            answers = s.scalars(select(PairJudgement).order_by(PairJudgement.id)).all()
+            fix = s.scalars(select(StructureCorrection)).one()
+        assert [a.relation for a in answers] == ["same", "different"]
+        assert (fix.kind, fix.time_a, fix.time_b, fix.withdrawn_at) == ("split", 12.5, None, None)
     finally:
         db.dispose()
 

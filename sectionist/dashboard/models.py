@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -276,6 +277,77 @@ class PlaylistLinkSection(Base):
 
     link_id: Mapped[str] = mapped_column(ForeignKey("playlist_links.id", ondelete="CASCADE"), primary_key=True)
     section_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class PairJudgement(Base):
+    """An expert's answer to "do these two sections sound like the same kind of section?".
+
+    Asked of one run version (``run_id``: the version whose queue offered the pair); the answer is a
+    constraint for every later guided version of that lineage (:mod:`sectionist.analysis.modeling`).
+    ``section_a`` < ``section_b`` (stored in that order, so a pair is one key). A new answer of the same
+    person on the same pair and run supersedes the old row, which is kept as history.
+    """
+
+    __tablename__ = "pair_judgements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    run_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    section_a: Mapped[str] = mapped_column(String(200), nullable=False)
+    section_b: Mapped[str] = mapped_column(String(200), nullable=False)
+    relation: Mapped[str] = mapped_column(String(16), nullable=False)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="select")
+
+    __table_args__ = (
+        Index(
+            "uq_pair_judgements_current",
+            "user_id",
+            "run_id",
+            "section_a",
+            "section_b",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+        Index("uq_pair_judgements_client", "user_id", "client_id", unique=True),
+        Index("ix_pair_judgements_run", "run_id"),
+    )
+
+
+class StructureCorrection(Base):
+    """An expert's correction of one song's structure under one scheme version.
+
+    ``kind``: ``same`` / ``different`` (the segments holding ``time_a`` and ``time_b`` are one part /
+    different parts), ``split`` (a boundary at ``time_a`` that splits a segment) or ``boundary`` (the
+    boundary nearest ``time_a`` moves to ``time_b``). ``scheme`` names the scheme version that was shown
+    (e.g. ``merged`` or ``merged~v2``); a recomputed structure is a new version, this row is never
+    rewritten. ``withdrawn_at`` marks a correction its author took back (kept as history).
+    """
+
+    __tablename__ = "structure_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    song_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    scheme: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    time_a: Mapped[float] = mapped_column(Float, nullable=False)
+    time_b: Mapped[float | None] = mapped_column(Float, nullable=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="select")
+
+    __table_args__ = (
+        Index("ix_structure_corrections_song", "song_id", "scheme"),
+        Index("uq_structure_corrections_client", "user_id", "client_id", unique=True),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,3 +12,7 @@ JUDGING_ROLES = ("admin", "expert")
 VERDICTS = ("agree", "disagree", "unsure")
 #: Cluster-level verdicts.
 CLUSTER_VERDICTS = ("coherent", "mixed", "split", "merge")
+#: Answers to a pairwise question ("do these two sound like the same kind of section?").
+PAIR_RELATIONS = ("same", "different")
+#: Kinds of structure correction an expert can make on a song's lanes.
+STRUCTURE_CORRECTIONS = ("same", "different", "split", "boundary")
