@@ -81,7 +81,7 @@ def test_healthz_is_registered_once(tmp_path):
     assert len(rules) == 1
     judging = sorted(r.rule for r in app.server.url_map.iter_rules() if r.endpoint.startswith("sectionist_judging."))
     assert judging == ["/api/cluster-names", "/api/cluster-names", "/api/cluster-verdicts", "/api/judgements", "/api/judgements",
-                       "/export/cluster-verdicts.<fmt>", "/export/judgements.<fmt>"]
+                       "/api/pair-judgements", "/export/cluster-verdicts.<fmt>", "/export/judgements.<fmt>"]
     client = app.server.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}
     # the database check: a database that cannot answer makes the check fail (503, JSON)

@@ -1,6 +1,7 @@
 """Recording expert judgements (with history), reading them back, tidy frames and export.
 
-:func:`record_judgement` and :func:`record_cluster_verdict` write one new row; the same person's
+:func:`record_judgement`, :func:`record_cluster_verdict` and :func:`record_pair` (a pairwise
+same/different answer; read back by :mod:`sectionist.dashboard.judging.pair_answers`) write one new row; the same person's
 previous verdict on the same thing is marked superseded (``superseded_at``, ``superseded_by``),
 never overwritten. An optional ``client_id`` makes a retried request idempotent. Writers of one
 (person, thing) are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL) and
@@ -29,10 +30,12 @@ from sectionist.dashboard.models import (
     ClusterVerdict,
     Database,
     Judgement,
+    PairJudgement,
     PermissionDenied,
     User,
     utcnow,
 )
+from sectionist.dashboard.vocabulary import PAIR_RELATIONS
 
 MAX_COMMENT = 2000
 JUDGEMENT_COLUMNS = [
@@ -282,6 +285,42 @@ def record_cluster_verdict(
         )
 
     return _retrying(db, work)
+
+
+def record_pair(db: Database, user: User, run_id: str, section_a: str, section_b: str, relation: str,
+                client_id: str | None = None) -> tuple[dict, bool]:
+    """Record ``user``'s answer to "do ``section_a`` and ``section_b`` sound like the same kind of
+    section?" asked in run version ``run_id``: ``relation`` ``"same"`` or ``"different"``.
+
+    The pair is stored in order (``section_a`` < ``section_b``, whichever order it came in); a new
+    answer supersedes the person's current one on that pair and run (history kept); a ``client_id``
+    seen before returns the first row and writes nothing. Returns ``(row, created)`` as
+    :func:`record_judgement` does (``row``: id, run_id, section_a, section_b, relation, created_at,
+    ``supersedes``).
+    """
+    _check_user(user)
+    run_id = clean_text(run_id, "run_id", 200)
+    a, b = sorted((clean_text(section_a, "section_a", 200), clean_text(section_b, "section_b", 200)))
+    if a == b:
+        raise ParameterError(f"section_a = section_b = {a!r}: a pair needs two different sections")
+    if relation not in PAIR_RELATIONS:
+        raise ParameterError(f"relation={relation!r}: use one of {', '.join(PAIR_RELATIONS)}")
+    client_id = clean_text(client_id, "client_id", 64, required=False) or None
+
+    def work(s):
+        _lock_item(s, "pair", user.id, run_id, a, b)
+        return _insert_superseding(
+            s, PairJudgement, user, client_id, pair_dict,
+            current=(PairJudgement.run_id == run_id, PairJudgement.section_a == a, PairJudgement.section_b == b),
+            values=dict(run_id=run_id, section_a=a, section_b=b, relation=relation))
+
+    return _retrying(db, work)
+
+
+def pair_dict(p: PairJudgement, supersedes=None) -> dict:
+    """One stored pairwise answer as the API returns it."""
+    return {"id": p.id, "run_id": p.run_id, "section_a": p.section_a, "section_b": p.section_b,
+            "relation": p.relation, "created_at": _iso(p.created_at), "supersedes": supersedes}
 
 
 #: The longest cluster name an expert may give (it has to fit in chips and legends).

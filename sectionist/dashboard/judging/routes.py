@@ -7,7 +7,9 @@
 :data:`bp` (registered by :func:`sectionist.dashboard.app.create_app`; every route is behind login, see
 ``docs/security.md``):
 
-- ``POST /api/judgements``, ``POST /api/cluster-verdicts``: record a verdict (201, or 200 when
+- ``POST /api/judgements``, ``POST /api/cluster-verdicts``, ``POST /api/pair-judgements`` (an answer
+  ``{"run_id", "section_a", "section_b", "relation": "same"|"different", "client_id"}``, both sections
+  labelled by the run): record a verdict (201, or 200 when
   the ``client_id`` was seen before; 400 bad payload, 403 role, 404 unknown section/run/cluster),
 - ``POST /api/cluster-names``: rename a cluster of a run version (experts and admins; 201),
   ``GET /api/cluster-names?run_id=…[&cluster=…]``: the current names, or one cluster's history
@@ -48,6 +50,7 @@ from sectionist.dashboard.judging.repository import (
     record_cluster_name,
     record_cluster_verdict,
     record_judgement,
+    record_pair,
 )
 
 bp = flask.Blueprint("sectionist_judging", __name__)
@@ -79,6 +82,20 @@ def submit_judgement(payload: dict, *, source_default: str = "api") -> tuple[dic
         source=payload.get("source") or source_default, blind=parse_bool(payload.get("blind"), "blind"),
         client_id=payload.get("client_id"),
     )
+
+
+def submit_pair(payload: dict) -> tuple[dict, bool]:
+    """Validate a pairwise answer against the store (both sections labelled by the run) and record
+    it for the logged-in user (:func:`sectionist.dashboard.judging.repository.record_pair`)."""
+    user = check_judge()
+    if not isinstance(payload, dict):
+        raise ParameterError(_("send a JSON object"))
+    run_id = clean_text(payload.get("run_id"), "run_id", 200)
+    data = get_data()
+    pair = [clean_text(payload.get(k), k, 200) for k in ("section_a", "section_b")]
+    for section_id in pair:
+        section_cluster(data, run_id, section_id)  # NotFound unless the run labels it
+    return record_pair(get_db(), user, run_id, *pair, payload.get("relation"), client_id=payload.get("client_id"))
 
 
 def _run_and_cluster(payload) -> tuple[str, int, object]:
@@ -151,6 +168,11 @@ def _post_judgement():
 @bp.route("/api/cluster-verdicts", methods=["POST"], endpoint="post_cluster_verdict")
 def _post_cluster_verdict():
     return _created(submit_cluster_verdict)
+
+
+@bp.route("/api/pair-judgements", methods=["POST"], endpoint="post_pair_judgement")
+def _post_pair_judgement():
+    return _created(submit_pair)
 
 
 @bp.route("/api/cluster-names", methods=["POST"], endpoint="post_cluster_name")
