@@ -4,7 +4,9 @@ Every format (REAPER, Audacity, JAMS, MIREX .lab, the labels CSV/parquet, XSPF, 
 named cluster by its name, escaped for that format, with a hostile name (``<``, quotes, a spreadsheet
 formula, a backtick, a newline); two clusters never share a label; ``sectionist export`` reads the
 names from the store's database (or ``--db``), carries a v1 name over to an unnamed v2 cluster, and
-leaves ``cluster N`` with ``--no-names`` or without a database.
+leaves ``cluster N`` with ``--no-names`` or without a database. The app's downloads (every kind of
+the Clusters, Songs and Map pages, posted to the real Dash endpoint by a logged-in expert) label each
+cluster of a version 2 by its own name, by version 1's name marked ``(from v1)``, else ``cluster N``.
 """
 
 from __future__ import annotations
@@ -247,3 +249,173 @@ def test_cli_export_carries_a_v1_name_to_the_matched_v2_cluster(store, tmp_path)
     assert entry["label"] == "Soft intro (from v1)" and entry["named_in"] == RUN
     assert boxes[0]["version"] == 2 and boxes[0]["lineage"] == RUN and boxes[0]["run_id"] == v2
     assert np.all([b["run_id"] == v2 for b in boxes])
+
+
+# ---- the app's downloads: every page's download button, through the real Dash endpoint ------------------
+#: A name the app's rename form accepts (one line) that is still hostile in every format.
+APP_NAME = "=cmd|' <b>\"Drop\"</b> & `x`"
+
+
+@pytest.fixture(scope="module")
+def app_store(store, tmp_path_factory):
+    """A copy of the store with a version 2 of RUN (v1's clusters renumbered), an app on it and a
+    logged-in expert; v1's cluster 1 is named "Soft intro", v2's biggest cluster APP_NAME."""
+    import shutil
+
+    from auth_helpers import login, make_user
+    from version_store import add_run_version
+
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.judging.repository import record_cluster_name
+    from sectionist.dashboard.models import get_database, sqlite_url
+    from sectionist.store import open_store
+
+    root = tmp_path_factory.mktemp("export-names-app")
+    shutil.copytree(store.root, root / "store")
+    st = open_store(root / "store", create=False)
+    lab = st.read_part(CLUSTERINGS, RUN).set_index("section_id")["label"]
+    perm = {c: (c + 3) % 6 for c in range(6)}
+    v2 = add_run_version(st, RUN, lab.map(perm))
+    v2_labels = lab.map(perm)
+    counts = v2_labels[v2_labels >= 0].value_counts()
+    big = int(counts.index[0]) if int(counts.index[0]) != perm[1] else int(counts.index[1])
+    db_url = sqlite_url(root / "users.sqlite")
+    app = create_app(st.uri, db_url=db_url, secret_key="export-names-" + "s" * 32)
+    password = make_user(db_url, "ada", "expert")
+    ada = get_user(get_database(db_url), "ada")
+    record_cluster_name(get_database(db_url), ada, run_id=RUN, cluster=1, name="Soft intro")
+    record_cluster_name(get_database(db_url), ada, run_id=v2, cluster=big, name=APP_NAME)
+    client = app.server.test_client()
+    login(client, "ada", password)
+    # the label each v2 cluster must carry in every download
+    want = {c: cluster_name(c) for c in v2_labels.unique()}
+    want[big], want[perm[1]] = APP_NAME, "Soft intro (from v1)"
+    return {"client": client, "store": st, "v2": v2, "labels": v2_labels, "big": big, "want": want}
+
+
+def _post_download(client, output: str, inputs: list, state: list, changed: str) -> tuple[str, bytes]:
+    """POST one download callback as the browser does; the file name and bytes it sends."""
+    import base64
+
+    from auth_helpers import csrf_header
+
+    body = {"output": f"{output}.data", "outputs": {"id": output, "property": "data"},
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+            "changedPropIds": [changed]}
+    resp = client.post("/_dash-update-component", json=body, headers=csrf_header(client))
+    assert resp.status_code == 200, resp.data[:500]
+    sent = resp.get_json()["response"][output]["data"]
+    return sent["filename"], base64.b64decode(sent["content"]) if sent.get("base64") else sent["content"].encode()
+
+
+def _clusters_download(client, run, kind, *, cluster=None, links="xspf", playlist=False):
+    from sectionist.dashboard.ui import ids
+
+    return _post_download(
+        client, ids.CLUSTERS_DOWNLOAD,
+        [(ids.CLUSTERS_EXPORT_RUN, "n_clicks", None if playlist else 1),
+         (ids.CLUSTERS_EXPORT_PLAYLIST, "n_clicks", 1 if playlist else None)],
+        [(ids.CLUSTERS_RUN, "value", run), (ids.CLUSTERS_CLUSTER, "value", cluster),
+         (ids.CLUSTERS_EXPORT_KIND, "value", kind), (ids.CLUSTERS_EXPORT_QUEUE, "value", "all"),
+         (ids.CLUSTERS_EXPORT_LINKS, "value", links)],
+        f"{ids.CLUSTERS_EXPORT_PLAYLIST if playlist else ids.CLUSTERS_EXPORT_RUN}.n_clicks")
+
+
+def _files(filename: str, payload: bytes) -> dict:
+    if filename.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}
+    return {filename: payload}
+
+
+def _xspf_creators(payload: bytes) -> dict:
+    """section id → the track's creator (its cluster's label) of an XSPF playlist."""
+    ns = {"x": XSPF_NS}
+    return {t.find("x:annotation", ns).text.split(";")[0]: t.find("x:creator", ns).text
+            for t in ET.fromstring(payload).findall("x:trackList/x:track", ns)}
+
+
+def test_every_clusters_page_download_carries_the_experts_names_and_version(app_store):
+    client, v2, labels, want = app_store["client"], app_store["v2"], app_store["labels"], app_store["want"]
+    # REAPER: each item of the run's track named by its cluster's label (REAPER's quoting)
+    name, payload = _clusters_download(client, v2, "reaper")
+    assert name.endswith(".rpp")
+    text = payload.decode()
+    track = next(t for t in read_rpp(text)["chunks"] if t["name"] == "TRACK" and _value(t, "NAME")[0].startswith(v2))
+    items = [_value(it, "NAME")[0] for it in track["chunks"] if it["name"] == "ITEM"]
+    assert sorted(items) == sorted(want[int(c)].replace("`", "'") for c in labels)  # all three quotes: ` -> '
+    # Audacity labels (a zip, one file per song): third column is the label
+    name, payload = _clusters_download(client, v2, "audacity")
+    got = [ln.split("\t")[2] for body in _files(name, payload).values() for ln in body.decode().splitlines()]
+    assert sorted(got) == sorted(want[int(c)] for c in labels)
+    # the labels table: a name column beside the run's column, the formula neutralised
+    name, payload = _clusters_download(client, v2, "csv")
+    csv = pd.read_csv(io.BytesIO(payload), keep_default_na=False).set_index("section_id")
+    names = csv[v2 + NAME_SUFFIX].to_dict()
+    assert names == {sid: ("'" + want[int(c)] if want[int(c)] == APP_NAME else want[int(c)])
+                     for sid, c in labels.items()}
+    # both kinds of VLC playlist of the whole run
+    for links in ("xspf", "xspf-local"):
+        name, payload = _clusters_download(client, v2, links)
+        assert b"<b>" not in payload
+        assert _xspf_creators(payload) == {sid: want[int(c)] for sid, c in labels.items()}
+    # the cluster playlist: its file name and every track say the name
+    big = app_store["big"]
+    name, payload = _clusters_download(client, v2, "reaper", cluster=big, playlist=True, links="xspf-local")
+    assert "Drop" in name and name.endswith(".xspf")
+    assert set(_xspf_creators(payload).values()) == {APP_NAME}
+    assert set(_xspf_creators(payload)) == set(labels.index[labels == big])
+
+
+def test_songs_and_map_downloads_carry_the_experts_names_and_version(app_store, tmp_path):
+    import jams
+
+    from sectionist.dashboard.ui import ids
+
+    client, st, v2, labels, want = (app_store[k] for k in ("client", "store", "v2", "labels", "want"))
+    secs = st.read_table("sections").set_index("section_id")
+    songs = list(dict.fromkeys(secs.loc[labels.index, "song_id"]))
+    song, other = songs[0], songs[1]
+    in_songs = labels[secs.loc[labels.index, "song_id"].isin([song, other]).to_numpy()]
+
+    def songs_download(kind):
+        return _post_download(client, ids.SONGS_DOWNLOAD, [(ids.SONGS_EXPORT, "n_clicks", 1)],
+                              [(ids.SONGS_SONG, "value", song), (ids.SONGS_COMPARE, "value", [other]),
+                               (ids.SONGS_RUN, "value", v2), (ids.SONGS_EXPORT_KIND, "value", kind)],
+                              f"{ids.SONGS_EXPORT}.n_clicks")
+
+    files = _files(*songs_download("audacity"))
+    assert len(files) == 2
+    got = [ln.split("\t")[2] for body in files.values() for ln in body.decode().splitlines()]
+    assert sorted(got) == sorted(want[int(c)] for c in in_songs)
+    files = _files(*songs_download("lab"))
+    words = [ln.split()[2] for body in files.values() for ln in body.decode().splitlines()]
+    assert sorted(words) == sorted(re.sub(r"\s+", "_", want[int(c)]) for c in in_songs)
+    files = _files(*songs_download("jams"))
+    values = []
+    for n, body in files.items():
+        (tmp_path / n).write_bytes(body)
+        ann = jams.load(str(tmp_path / n), validate=True, strict=True).search(namespace="segment_open")[0]
+        box = ann.sandbox["sectionist"]
+        # the version the names belong to: this run is version 2; "Soft intro" was given in version 1
+        assert (box["run_id"], box["lineage"], box["version"]) == (v2, RUN, 2)
+        named_in = {c["label"]: c["named_in"] for c in box["clusters"]}
+        assert named_in.get(APP_NAME, v2) == v2 and named_in.get("Soft intro (from v1)", RUN) == RUN
+        values += ann.to_interval_values()[1]
+    assert sorted(values) == sorted(want[int(c)] for c in in_songs)
+
+    # the Map's selection of every section (rows: positions in the app's section order)
+    positions = list(range(len(secs)))
+    for kind in ("csv", "xspf", "xspf-local"):
+        name, payload = _post_download(client, ids.MAP_DOWNLOAD, [(ids.MAP_EXPORT, "n_clicks", 1)],
+                                       [(ids.MAP_SELECTION_ROWS, "data", {"rows": positions}),
+                                        (ids.MAP_RUN, "value", v2), (ids.MAP_EXPORT_KIND, "value", kind),
+                                        (ids.MAP_META, "data", {})], f"{ids.MAP_EXPORT}.n_clicks")
+        if kind == "csv":
+            csv = pd.read_csv(io.BytesIO(payload), keep_default_na=False).set_index("section_id")
+            got = {sid: n.removeprefix("'") for sid, n in csv[v2 + NAME_SUFFIX].items()}
+        else:
+            got = _xspf_creators(payload)
+        assert got == {sid: want[int(c)] for sid, c in labels.items()}, kind
