@@ -256,6 +256,11 @@ RUNS = Table("runs", part="{run_id}", doc="one row per clustering run", columns=
     _c("song_purity", _F64, "size-weighted mean of the clusters' song_purity (noise left out)", _NULL),
     _c("songs_effective", _F64, "size-weighted mean of the clusters' songs_effective (noise left out)", _NULL),
     _c("clusters_one_song", _I64, "clusters whose song_purity is at least 0.5 (mostly one song)", _NULL),
+    # guided versions (sectionist guide, modeling.guided); null for every other run and in older stores
+    _c("constraints_total", _I64, "guided version: the experts' pair constraints it was fitted under", _NULL),
+    _c("constraints_satisfied", _I64, "guided version: how many of those it satisfies (all: hard constraints)", _NULL),
+    _c("sections_changed", _I64, "guided version: sections whose cluster differs from the parent version's "
+       "(after label alignment)", _NULL),
 ])
 
 CLUSTERINGS = Table("clusterings", part="{run_id}", doc="a run's label for each section", columns=[
