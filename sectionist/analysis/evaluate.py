@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from sectionist.store.fileio import atomic_write
-from sectionist.store.schema import CLUSTERINGS, RUNS, SECTIONS, SEGMENTS, SONGS
+from sectionist.store.schema import CLUSTERINGS, RUNS, SECTIONS, SEGMENTS, SONGS, latest_segments
 
 from sectionist.analysis.errors import InputError, ParameterError
 
@@ -403,8 +403,8 @@ def evaluate_store(store, truth_dir=None, *, schemes=None, runs=None, progress=T
         raise InputError(f"{store.uri}: no analysed songs (run 'sectionist analyze' first)")
     songs = store.read_table(SONGS)
     sections = store.read_table(SECTIONS, columns=["section_id", "song_id", "scheme", "start_s", "end_s"])
-    seg_cols = ["song_id", "scheme", "start_s", "end_s", "label", "level"]
-    segments = (store.read_table(SEGMENTS, columns=seg_cols) if SEGMENTS in tables
+    seg_cols = ["song_id", "scheme", "start_s", "end_s", "label", "level", "version"]
+    segments = (latest_segments(store.read_table(SEGMENTS, columns=seg_cols)) if SEGMENTS in tables
                 else pd.DataFrame(columns=seg_cols))
     have_schemes = sorted(set(sections["scheme"].dropna()) | set(segments["scheme"].dropna()))
     if schemes:

@@ -322,7 +322,7 @@ SOUND_TRACKS = Table("sound_tracks", part="{song_id}", doc="one row per block of
 ])
 
 
-SEGMENTS = Table("segments", part="{scheme}/{song_id}", doc="a structure scheme's segments of a song, labelled by which are the same part", columns=[
+SEGMENTS = Table("segments", part="{scheme}/{song_id}", doc="a structure scheme's segments of a song, labelled by which are the same part; a version recomputed under experts' corrections is a part of its own, {scheme}~v{version}/{song_id}", columns=[
     _c("song_id", _STR), _c("scheme", _STR, "structure scheme: merged, laplacian, kmeans15, novelty"),
     _c("index", _I32), _c("start_s", _F64), _c("end_s", _F64),
     _c("label", _I64, "segment type, local to the song: equal labels are the same part"),
@@ -332,6 +332,9 @@ SEGMENTS = Table("segments", part="{scheme}/{song_id}", doc="a structure scheme'
        "section"),
     _c("confidence", _F64, "how sure the shared label is (0–1): the segment's recurrence with its best match of the "
        "same label; null when no other segment shares its label"),
+    _c("version", _I32, "1: the scheme's own; 2, 3 …: recomputed under experts' corrections (params: corrections, "
+       "base), never rewriting an older version; readers take the latest (latest_segments); absent in older stores: 1",
+       1),
 ])
 
 SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a musicnn run's mean saliency map per cluster (sectionist saliency)", columns=[
@@ -344,9 +347,21 @@ SALIENCY = Table("saliency", part="{run_id}", doc="what the network hears: a mus
 ])
 
 
+def latest_segments(segments):
+    """The rows of the latest ``version`` of each song's scheme in a :data:`SEGMENTS` frame (every row
+    of an older store, which has no ``version`` column): what readers show by default."""
+    if "version" not in segments.columns or segments.empty or "song_id" not in segments.columns:
+        return segments
+    version = segments["version"].fillna(1)
+    latest = version.groupby([segments["song_id"], segments["scheme"]], sort=False).transform("max")
+    return segments[version == latest]
+
+
 def section_level(segments):
-    """The ``section``-level rows of a :data:`SEGMENTS` frame (every row of an older store, which has no
-    ``level`` column): what one lane, export or score per scheme and song shows."""
+    """The ``section``-level rows of the latest version (:func:`latest_segments`) of a :data:`SEGMENTS`
+    frame (every row of an older store, which has no ``level`` column): what one lane, export or score
+    per scheme and song shows."""
+    segments = latest_segments(segments)
     if "level" not in segments.columns:
         return segments
     return segments[segments["level"].fillna("section") == "section"]

@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sectionist.store.schema import CLUSTERINGS, CLUSTERS, RUNS, SECTIONS, SEGMENTS, SONGS, section_level
+from sectionist.store.schema import (
+    CLUSTERINGS,
+    CLUSTERS,
+    RUNS,
+    SECTIONS,
+    SEGMENTS,
+    SONGS,
+    latest_segments,
+    section_level,
+)
 
 from sectionist.analysis.errors import InputError, ParameterError, StoreError
 from sectionist.analysis.export.locations import corpus_root
@@ -40,8 +49,8 @@ class ExportData:
     runs : pd.DataFrame
         Indexed by ``run_id``: ``space, method, k`` of each run in ``labels`` (descriptions).
     structures : pd.DataFrame
-        Every row of the ``segments`` table for these songs: each structure scheme, each level (the
-        ``structure`` export kind).
+        The ``segments`` rows of these songs' latest versions (``latest_segments``): each structure
+        scheme, each level (the ``structure`` export kind).
     structure : pd.DataFrame
         The ``merged`` rows of the ``segments`` table for these songs (empty if none): REAPER gets a
         pre-merge and a post-merge track from them.
@@ -301,7 +310,7 @@ def gather(store, *, runs=None, scheme=None, songs=None, selection=None, cluster
     wanted = set(data.songs.index)
     parts = [p for p in store.list_parts(SEGMENTS) if p.rsplit("/", 1)[-1] in wanted]
     if parts:
-        data.structures = store.read_table(SEGMENTS, parts=parts)
+        data.structures = latest_segments(store.read_table(SEGMENTS, parts=parts))
         merged = data.structures[data.structures["scheme"] == "merged"]
         data.structure = section_level(merged) if len(merged) else pd.DataFrame()
     return data

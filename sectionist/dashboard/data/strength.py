@@ -353,9 +353,9 @@ def structure_strength(segments: pd.DataFrame) -> StructureStrength | None:
 
 def song_structures(data, song_id) -> list[StructureStrength]:
     """:func:`structure_strength` of every structure scheme of one song, by scheme name."""
-    from sectionist.store.schema import SEGMENTS
+    from sectionist.store.schema import SEGMENTS, latest_segments
 
-    table = data.table(SEGMENTS)
+    table = latest_segments(data.table(SEGMENTS))
     if table.empty or "song_id" not in table.columns:
         return []
     rows = table[table["song_id"] == song_id]
