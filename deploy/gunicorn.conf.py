@@ -3,7 +3,8 @@ systemd unit both use this file): ``gunicorn --config deploy/gunicorn.conf.py se
 
 SECTIONIST_BIND      address to listen on (default 127.0.0.1:8000; the image sets 0.0.0.0:8000)
 WEB_CONCURRENCY      worker processes (default 2)
-SECTIONIST_THREADS   threads per worker (default 4; audio streaming waits on S3, threads help)
+SECTIONIST_THREADS   threads per worker (default 8: callbacks, audio and images mostly wait on disk, S3 or
+                     the database; bench/load.py measures a setting under many users)
 SECTIONIST_TIMEOUT   seconds before a stuck worker is restarted (default 120)
 FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)
 
@@ -14,7 +15,7 @@ import os
 
 bind = [os.environ.get("SECTIONIST_BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("SECTIONIST_THREADS", "4"))
+threads = int(os.environ.get("SECTIONIST_THREADS", "8"))
 worker_class = "gthread"
 timeout = int(os.environ.get("SECTIONIST_TIMEOUT", "120"))
 graceful_timeout = 30

@@ -57,8 +57,12 @@ ENVIRONMENT: dict[str, str] = {
     "SECTIONIST_BEHIND_PROXY": "trust one proxy's X-Forwarded-* headers (1/true/yes/on)",
     "SECTIONIST_SECURE_COOKIES": "always mark cookies Secure (1/true/yes/on)",
     "SECTIONIST_PLAYLIST_TTL": "how long a downloaded playlist's links play: seconds, or 30m, 12h, 7d (default 7d)",
+    "SECTIONIST_MEDIA_CACHE_MB": "size limit in MiB of the web app's rendered media (spectrograms, section audio) "
+                                 "on disk, shared by its workers (default 512; 0: none)",
 }
 
+#: Default size limit of the web app's rendered media on disk (MiB): :data:`Settings.media_cache_bytes`.
+MEDIA_CACHE_MB = 512
 #: How long a playlist link plays by default (seconds): 7 days.
 PLAYLIST_TTL = 7 * 24 * 3600.0
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -198,6 +202,8 @@ class Settings:
         Web app: trust one proxy's ``X-Forwarded-*`` headers; always mark cookies Secure.
     playlist_ttl : float
         Web app: seconds a downloaded playlist's links play (:data:`PLAYLIST_TTL`).
+    media_cache_bytes : int
+        Web app: size limit of its rendered media on disk, in ``<data_dir>/media/`` (0: none).
     """
 
     store: str | None = None
@@ -215,6 +221,7 @@ class Settings:
     behind_proxy: bool = False
     secure_cookies: bool = False
     playlist_ttl: float = PLAYLIST_TTL
+    media_cache_bytes: int = MEDIA_CACHE_MB << 20
 
     # ---- building -------------------------------------------------------------------------------
     @classmethod
@@ -228,6 +235,7 @@ class Settings:
         """
         env = dict(environ)
         mb = _number("SECTIONIST_S3_CACHE_MB", env.get("SECTIONIST_S3_CACHE_MB"))
+        media_mb = _number("SECTIONIST_MEDIA_CACHE_MB", env.get("SECTIONIST_MEDIA_CACHE_MB"))
         secret_file = _text(env, "SECTIONIST_SECRET_FILE")
         model_dir = _text(env, "SECTIONIST_MODEL_DIR")
         return cls(
@@ -245,6 +253,7 @@ class Settings:
             behind_proxy=bool(parse_flag("SECTIONIST_BEHIND_PROXY", env.get("SECTIONIST_BEHIND_PROXY"))),
             secure_cookies=bool(parse_flag("SECTIONIST_SECURE_COOKIES", env.get("SECTIONIST_SECURE_COOKIES"))),
             playlist_ttl=parse_duration("SECTIONIST_PLAYLIST_TTL", env.get("SECTIONIST_PLAYLIST_TTL")) or PLAYLIST_TTL,
+            media_cache_bytes=int((MEDIA_CACHE_MB if media_mb is None else media_mb) * (1 << 20)),
         )
 
     @classmethod
@@ -299,3 +308,9 @@ class Settings:
         return {"secret_file": self.secret_file, "data_dir": self.data_dir,
                 "secure_cookies": self.secure_cookies, "behind_proxy": self.behind_proxy,
                 "playlist_ttl": self.playlist_ttl}
+
+    def media_options(self) -> dict:
+        """Keyword arguments for ``sectionist.dashboard.app.create_app``: the size limit of its rendered
+        media folder (``<data_dir>/media/<hash of the store's URI>``, :attr:`data_dir` from
+        :meth:`auth_options`)."""
+        return {"media_cache_bytes": self.media_cache_bytes}

@@ -63,7 +63,8 @@ def assets_folder() -> Path:
 
 def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None = None,
                store_options: dict | None = None, auth_options: dict | None = None,
-               check_interval: float = 2.0, jobs_dir=None, **options):
+               check_interval: float = 2.0, jobs_dir=None, media_cache_bytes: int = 0, media_dir=None,
+               **options):
     """Build the web app for the store at ``store_uri``.
 
     Parameters
@@ -86,6 +87,13 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     jobs_dir : str or Path, optional
         Where the background jobs an admin starts from the pages keep their state
         (:mod:`sectionist.dashboard.jobs`; default ``<data dir>/jobs/<hash of the store's URI>``).
+    media_cache_bytes : int
+        Size limit of the rendered media (spectrograms, section audio) kept on disk for every worker
+        process to share (:mod:`sectionist.dashboard.media.diskcache`); 0: none, each process renders
+        its own (:meth:`sectionist.settings.Settings.media_options`: 512 MiB unless
+        ``SECTIONIST_MEDIA_CACHE_MB``).
+    media_dir : str or Path, optional
+        That folder (default ``<data dir>/media/<hash of the store's URI>``).
     **options
         Passed to :class:`dash.Dash` (e.g. ``title``).
 
@@ -133,6 +141,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     if jobs_dir is None:
         jobs_dir = default_folder(store_uri, (auth_options or {}).get("data_dir") or default_data_dir())
     server.extensions[JOBS_KEY] = JobRunner(store_uri, jobs_dir, store_options=store_options)
+    audio.install_caches(server, _media_cache(store_uri, media_cache_bytes, media_dir, auth_options))
     init_i18n(server, local_path=safe_next)
     server.register_blueprint(audio.bp)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
@@ -193,6 +202,18 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     with server.test_request_context("/"):
         app._setup_server()
     return app
+
+
+def _media_cache(store_uri, max_bytes: int, folder, auth_options):
+    """The app's :class:`~sectionist.dashboard.media.diskcache.MediaCache`, or None when ``max_bytes``
+    is 0."""
+    from sectionist.dashboard.media import diskcache
+
+    if not max_bytes:
+        return None
+    if folder is None:
+        folder = diskcache.default_folder(store_uri, (auth_options or {}).get("data_dir") or default_data_dir())
+    return diskcache.MediaCache(folder, max_bytes)
 
 
 def content_security_policy(app) -> str:
@@ -343,7 +364,8 @@ def _app_from_env():
                 raise ParameterError("set SECTIONIST_STORE to the store to serve (a folder or s3://bucket/prefix) "
                                      "before loading sectionist.dashboard.app:server")
             _lazy_app = create_app(settings.store, db_url=settings.database_url(), secret_key=settings.secret_key,
-                                   store_options=settings.store_options(), auth_options=settings.auth_options())
+                                   store_options=settings.store_options(), auth_options=settings.auth_options(),
+                                   **settings.media_options())
         return _lazy_app
 
 

@@ -14,8 +14,10 @@ def register_cli(subparsers, options) -> None:
         "serve", help="serve the web app for a store (maps, listening, explanations, judgements)",
         description="Start the web app on a store written by 'sectionist analyze'. Every page, the section "
         "audio and the spectrograms require login: create an account first with 'sectionist users add'. "
-        "With --workers > 1 it runs under gunicorn (the production server); otherwise under a threaded "
-        "development server. Put it behind TLS (nginx, see deploy/) before exposing it beyond this machine.",
+        "With --workers > 1 it runs under gunicorn (the production server), each worker process answering "
+        "--threads requests at once (gthread: callbacks mostly wait on disk, the network or the database); "
+        "otherwise under a threaded development server. Put it behind TLS (nginx, see deploy/) before "
+        "exposing it beyond this machine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     options.store(p, help="store folder or s3://bucket/prefix to serve", s3=False)
@@ -25,6 +27,8 @@ def register_cli(subparsers, options) -> None:
                    help="user/judgement database: sqlite:///file or postgresql://… "
                    "[default: the SQLite file beside the store]")
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (1: development server)")
+    p.add_argument("--threads", type=int, default=8,
+                   help="threads per gunicorn worker (gthread worker class; e.g. 2 workers x 8 threads on 2 cores)")
     options.s3(p)
     p.set_defaults(func=_serve)
 
@@ -41,6 +45,13 @@ def masked_url(url: str | None) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
+def gunicorn_command(gunicorn: str, workers: int, threads: int, host: str, port: int) -> list[str]:
+    """The gunicorn command line ``serve`` runs: ``workers`` processes of the ``gthread`` class, each
+    answering ``threads`` requests at once (deploy/gunicorn.conf.py sets the same)."""
+    return [gunicorn, "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--bind", f"{host}:{port}", "--timeout", "120", "sectionist.dashboard.app:server"]
+
+
 def _serve(args) -> int:
     from sectionist.analysis.errors import ParameterError
 
@@ -48,6 +59,8 @@ def _serve(args) -> int:
         raise ParameterError(f"--port {args.port}: must be within 1–65535")
     if args.workers < 1:
         raise ParameterError(f"--workers {args.workers}: must be ≥ 1")
+    if args.threads < 1:
+        raise ParameterError(f"--threads {args.threads}: must be ≥ 1")
     settings = args.settings  # resolved once by the entry point: options > environment > defaults
     db_url = settings.database_url()
     store_options = settings.store_options()
@@ -69,15 +82,14 @@ def _serve(args) -> int:
             env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
         if settings.s3_region:
             env["AWS_REGION"] = settings.s3_region  # boto3's own variable
-        print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers",
-              file=sys.stderr)
-        os.execve(gunicorn, [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
-                             "--timeout", "120", "sectionist.dashboard.app:server"], env)
+        print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers "
+              f"x {args.threads} threads", file=sys.stderr)
+        os.execve(gunicorn, gunicorn_command(gunicorn, args.workers, args.threads, args.host, args.port), env)
 
     from sectionist.dashboard.app import create_app
 
     app = create_app(args.store, db_url=db_url, secret_key=settings.secret_key, store_options=store_options,
-                     auth_options=settings.auth_options())
+                     auth_options=settings.auth_options(), **settings.media_options())
     print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
           "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)

@@ -22,8 +22,10 @@ Routes (all behind the login that :mod:`sectionist.dashboard.auth` installs on e
 
 The section id is looked up in the store's ``sections`` table and the file comes from the
 ``songs`` table: no path is ever built from the URL, so an unknown id or a traversal attempt
-is a 404. Encoded audio and PNGs are kept, with their ETag, in an in-memory LRU cache bounded by
-their size in bytes (:data:`CACHE_BYTES` per process).
+is a 404. Encoded audio and PNGs are kept, with their ETag, in the app's in-memory LRU cache bounded
+by their size in bytes (:data:`CACHE_BYTES` per app and process, :data:`MEMORY_CACHE_KEY`), and on disk
+in the app's media folder that every worker process shares (:mod:`sectionist.dashboard.media.diskcache`,
+:data:`MEDIA_CACHE_KEY`): a section's spectrogram is rendered once, by the first request that needs it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ SPEC_SIZE = (640, 200)  # PNG width, height in pixels (axes included)
 SPEC_AXES = (0.085, 0.21, 0.885, 0.76)
 
 bp = Blueprint("sectionist_audio", __name__)
+#: Where ``create_app`` puts the app's :class:`~sectionist.dashboard.media.diskcache.MediaCache` (absent:
+#: no disk cache).
+MEDIA_CACHE_KEY = "sectionist_media_cache"
+#: Where :func:`install_caches` puts the app's in-memory cache of encoded audio and PNGs.
+MEMORY_CACHE_KEY = "sectionist_media_memory"
 
 
 class _LRU:
@@ -101,7 +108,17 @@ def _nbytes(v):
     return 64
 
 
-_cache = _LRU(CACHE_BYTES)
+def install_caches(server, disk=None, memory_bytes: int = CACHE_BYTES) -> None:
+    """Give a Flask ``server`` its media caches: one in memory (``memory_bytes``) and, when ``disk``
+    (a :class:`~sectionist.dashboard.media.diskcache.MediaCache`) is given, the folder its worker
+    processes share."""
+    server.extensions[MEMORY_CACHE_KEY] = _LRU(memory_bytes)
+    if disk is not None:
+        server.extensions[MEDIA_CACHE_KEY] = disk
+
+
+def _memory() -> _LRU:
+    return current_app.extensions.setdefault(MEMORY_CACHE_KEY, _LRU(CACHE_BYTES))
 
 
 def _data() -> StoreData:
@@ -160,15 +177,18 @@ def body_etag(payload: bytes) -> str:
 
 
 def _cached(key, make) -> tuple[bytes, str] | None:
-    """``(payload, body_etag(payload))`` for ``key`` from the cache, else made by ``make()`` (which
-    may abort, or return None for nothing to send) and cached."""
-    hit = _cache.get(key)
+    """``(payload, body_etag(payload))`` for ``key`` from the process's memory, else from the app's
+    media folder shared by every worker (:class:`~sectionist.dashboard.media.diskcache.MediaCache`), else
+    made by ``make()`` (which may abort, or return None for nothing to send) and kept in both."""
+    memory = _memory()
+    hit = memory.get(key)
     if hit is None:
-        payload = make()
+        disk = current_app.extensions.get(MEDIA_CACHE_KEY)
+        payload = disk.get_or_make(key, make) if disk is not None else make()
         if payload is None:
             return None
         hit = (payload, body_etag(payload))
-        _cache.put(key, hit)
+        memory.put(key, hit)
     return hit
 
 
@@ -488,7 +508,7 @@ def song_envelope(data: StoreData, song_id: str, n_points: int = 1200):
     import soundfile as sf
 
     key = ("env", data.store_uri, song_id, n_points)
-    hit = _cache.get(key)
+    hit = _memory().get(key)
     if hit is not None:
         return hit
     if song_id not in data.songs.index:
@@ -521,5 +541,5 @@ def song_envelope(data: StoreData, song_id: str, n_points: int = 1200):
         return None
     t = (np.arange(i) * per + per / 2) / sr
     out = (t, lo[:i], hi[:i])
-    _cache.put(key, out)
+    _memory().put(key, out)
     return out

@@ -1,0 +1,201 @@
+"""The rendered-media folder every web worker shares (sectionist.dashboard.media.diskcache): a section's
+spectrogram rendered once across two apps on one folder, least recently used entries trimmed under
+the limit, one entry made once however many threads ask at the same moment; the settings and
+``serve``'s worker options that set it up."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from synthetic_store import build_synthetic_store
+
+from sectionist.analysis.errors import ParameterError
+from sectionist.dashboard.media import audio
+from sectionist.dashboard.media.diskcache import MediaCache, default_folder
+from sectionist.settings import MEDIA_CACHE_MB, Settings, SettingsError
+from tests.auth_helpers import login, make_user
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("media-cache") / "store"
+    return build_synthetic_store(root, n_sections=12, sections_per_song=4, section_seconds=2.0, audio=True,
+                                 audio_sr=8000, melspec=False, random_state=5)
+
+
+def _client(store, db_url, media_dir, name):
+    from sectionist.dashboard.app import create_app
+
+    app = create_app(store.uri, db_url=db_url, secret_key="m" * 40, media_cache_bytes=8 << 20, media_dir=media_dir)
+    client = app.server.test_client()
+    login(client, name, make_user(db_url, name, "viewer"))
+    return app, client
+
+
+def test_a_spectrogram_is_rendered_once_for_two_apps_sharing_the_folder(store, tmp_path, monkeypatch):
+    renders = []
+    real_render = audio.render_png
+
+    def counting_render(*args, **kwargs):
+        renders.append(time.monotonic())
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(audio, "render_png", counting_render)
+    db_url = f"sqlite:///{tmp_path / 'users.sqlite'}"
+    media = tmp_path / "media"
+    # two app instances (two worker processes' apps), each with its own in-memory cache
+    app_a, client_a = _client(store, db_url, media, "ana")
+    app_b, client_b = _client(store, db_url, media, "bea")
+    assert app_a.server.extensions[audio.MEDIA_CACHE_KEY] is not app_b.server.extensions[audio.MEDIA_CACHE_KEY]
+    sid = store.read_table("sections")["section_id"].iloc[5]
+
+    first = client_a.get(f"/spectrogram/{sid}.png")
+    assert first.status_code == 200 and first.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(renders) == 1
+    entries = MediaCache(media).entries()
+    assert len(entries) == 1 and entries[0][1] == len(first.data)
+
+    second = client_b.get(f"/spectrogram/{sid}.png")
+    assert second.status_code == 200
+    assert len(renders) == 1  # read from the folder, not rendered again
+    assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
+
+    # another section is rendered (once), and a third app without the folder renders its own
+    other = store.read_table("sections")["section_id"].iloc[6]
+    assert client_b.get(f"/spectrogram/{other}.png").status_code == 200
+    assert client_a.get(f"/spectrogram/{other}.png").status_code == 200
+    assert len(renders) == 2
+    from sectionist.dashboard.app import create_app
+
+    app_c = create_app(store.uri, db_url=db_url, secret_key="m" * 40)
+    assert audio.MEDIA_CACHE_KEY not in app_c.server.extensions
+    client_c = app_c.server.test_client()
+    login(client_c, "cleo", make_user(db_url, "cleo", "viewer"))
+    assert client_c.get(f"/spectrogram/{sid}.png").data == first.data
+    assert len(renders) == 3
+
+
+def test_section_audio_goes_through_the_folder_too(store, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'users.sqlite'}"
+    _app, client = _client(store, db_url, tmp_path / "media", "dora")
+    sid = store.read_table("sections")["section_id"].iloc[2]
+    resp = client.get(f"/audio/{sid}.ogg")
+    assert resp.status_code == 200
+    sizes = sorted(size for _, size, _ in MediaCache(tmp_path / "media").entries())
+    assert sizes == [len(resp.data)]
+
+
+def test_least_recently_used_entries_are_trimmed_under_the_limit(tmp_path):
+    cache = MediaCache(tmp_path, max_bytes=10_000)
+    now = time.time()
+    for i in range(8):  # 8 kB, oldest first
+        cache.put(("entry", i), bytes([i]) * 1000)
+        os.utime(cache.path(("entry", i)), (now - 100 + i, now - 100 + i))
+    assert cache.size() == 8000
+    # entry 0 is read: the most recently used now
+    assert cache.get(("entry", 0)) == bytes([0]) * 1000
+    for i in range(8, 12):  # 4 kB more: over the limit at the third, trimmed to 90 % of it
+        cache.put(("entry", i), bytes([i]) * 1000)
+    assert cache.size() <= 10_000
+
+    def kept():  # without reading them (a read is a use)
+        return {i for i in range(13) if cache.path(("entry", i)).exists()}
+
+    assert kept() == {0, *range(3, 12)}  # the two least recently used went; the read one stayed
+    assert cache.trim() == 10_000  # at the limit: nothing to remove
+    cache.put(("entry", 12), b"x" * 1000)
+    assert cache.size() <= 9000 and kept() == {0, *range(5, 13)}
+    # an entry larger than the whole limit is not kept
+    cache.put(("huge",), b"x" * 20_000)
+    assert cache.get(("huge",)) is None
+
+
+def test_the_folder_is_trimmed_as_entries_are_written(tmp_path):
+    cache = MediaCache(tmp_path, max_bytes=16_000)
+    for i in range(60):
+        cache.put(("png", i), os.urandom(1000))
+    # measured again after every 1/16 of the limit written: never far above it
+    assert cache.size() <= 16_000 + 1000
+    assert cache.get(("png", 59)) is not None
+
+
+def test_concurrent_threads_make_one_entry_once(tmp_path):
+    made = []
+    start = threading.Barrier(12)
+
+    def make():
+        made.append(threading.get_ident())
+        time.sleep(0.2)  # a slow render: every other thread arrives meanwhile
+        return b"rendered once"
+
+    caches = [MediaCache(tmp_path), MediaCache(tmp_path)]  # a second instance reads what the first wrote
+    results = []
+
+    def ask(i):
+        start.wait()
+        results.append(caches[0].get_or_make(("spec", "s1"), make))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1
+    assert results == [b"rendered once"] * 12
+    assert caches[1].get_or_make(("spec", "s1"), make) == b"rendered once"
+    assert len(made) == 1
+    assert len(caches[1].entries()) == 1
+    assert not list(Path(tmp_path).rglob("*.tmp*"))  # no temporary file left behind
+
+
+def test_nothing_is_kept_when_make_gives_nothing_or_fails(tmp_path):
+    cache = MediaCache(tmp_path)
+    assert cache.get_or_make(("none",), lambda: None) is None
+    with pytest.raises(RuntimeError):
+        cache.get_or_make(("boom",), lambda: (_ for _ in ()).throw(RuntimeError("render failed")))
+    assert cache.entries() == []
+    assert cache.get_or_make(("boom",), lambda: b"now") == b"now"
+
+
+def test_bad_limits_and_folders_are_refused(tmp_path):
+    with pytest.raises(ParameterError, match="media cache size 0"):
+        MediaCache(tmp_path, max_bytes=0)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ParameterError, match="cannot be created"):
+        MediaCache(blocker / "media")
+
+
+def test_settings_and_create_app_put_the_folder_under_the_data_dir(store, tmp_path):
+    from sectionist.dashboard.app import create_app
+
+    assert Settings.from_env({}).media_cache_bytes == MEDIA_CACHE_MB << 20
+    assert Settings.from_env({"SECTIONIST_MEDIA_CACHE_MB": "64"}).media_options() == {"media_cache_bytes": 64 << 20}
+    assert Settings.from_env({"SECTIONIST_MEDIA_CACHE_MB": "0"}).media_cache_bytes == 0
+    with pytest.raises(SettingsError, match="SECTIONIST_MEDIA_CACHE_MB"):
+        Settings.from_env({"SECTIONIST_MEDIA_CACHE_MB": "lots"})
+    settings = Settings.from_env({"SECTIONIST_DATA_DIR": str(tmp_path / "data"), "SECTIONIST_MEDIA_CACHE_MB": "3"})
+    app = create_app(store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="m" * 40,
+                     auth_options=settings.auth_options(), **settings.media_options())
+    cache = app.server.extensions[audio.MEDIA_CACHE_KEY]
+    assert cache.folder == default_folder(store.uri, tmp_path / "data")
+    assert cache.folder.is_dir() and cache.folder.parent == tmp_path / "data" / "media"
+    assert cache.max_bytes == 3 << 20
+    with pytest.raises(ParameterError, match="media cache size"):
+        create_app(store.uri, db_url=f"sqlite:///{tmp_path / 'u.sqlite'}", secret_key="m" * 40, media_cache_bytes=-1,
+                   media_dir=tmp_path / "m2")
+
+
+def test_serve_runs_gthread_workers():
+    from sectionist.dashboard.cli import gunicorn_command
+
+    cmd = gunicorn_command("/bin/gunicorn", 2, 8, "127.0.0.1", 8050)
+    assert cmd[cmd.index("--worker-class") + 1] == "gthread"
+    assert cmd[cmd.index("--threads") + 1] == "8" and cmd[cmd.index("--workers") + 1] == "2"
+    assert cmd[-1] == "sectionist.dashboard.app:server"
+    conf = (Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py").read_text()
+    assert 'worker_class = "gthread"' in conf
