@@ -3,7 +3,8 @@
 The VLC test starts the real app under gunicorn (``sectionist.dashboard.app:server``, configured by
 the environment as a deployment is, with a short ``SECTIONIST_PLAYLIST_TTL``), downloads a cluster's
 playlist through the Clusters page's download callback as a logged-in user, and fetches every track
-URL with ``curl`` and no cookie, as VLC does: 200 and the section's WAV for the playlist's sections,
+URL with ``curl`` and no cookie, as VLC does: 200 and the section's WAV for the playlist's sections
+(a ranged GET answered 206, ffmpeg's HTTP reader decodes the section's length),
 403 for another section with the same token, 403 once revoked, 403 once expired. The other tests use
 the Flask test client: who may revoke, the ``/playlists`` page, the corpus-path playlist.
 """
@@ -91,10 +92,10 @@ def _tracks(payload: bytes) -> list[dict]:
     return out
 
 
-def curl(url: str, out: Path) -> tuple[int, str]:
+def curl(url: str, out: Path, *options: str) -> tuple[int, str]:
     """GET ``url`` as VLC does: no cookie, no session; the status and Content-Type."""
-    res = subprocess.run(["curl", "-sS", "-o", str(out), "-w", "%{http_code} %{content_type}", "--max-time", "60", url],
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run(["curl", "-sS", *options, "-o", str(out), "-w", "%{http_code} %{content_type}",
+                          "--max-time", "60", url], capture_output=True, text=True, check=True)
     code, _, ctype = res.stdout.partition(" ")
     return int(code), ctype
 
@@ -163,6 +164,14 @@ def test_vlc_plays_a_downloaded_playlist_without_a_login_until_revoked_or_expire
         body = (tmp_path / f"t{i}.wav").read_bytes()
         assert (code, ctype) == (200, "audio/wav"), (t["location"], code, body[:200])
         assert body[:4] == b"RIFF" and body[8:12] == b"WAVE" and len(body) > 3 * 8000  # 3 s at 8 kHz
+    # a player reads it as VLC does: ranged (VLC asks for "bytes=0-" and seeks by ranges), and ffmpeg's
+    # HTTP demuxer, with no cookie, decodes the section's 3 s
+    assert curl(tracks[0]["location"], tmp_path / "r.wav", "-r", "0-99")[0] == 206
+    assert (tmp_path / "r.wav").read_bytes() == (tmp_path / "t0.wav").read_bytes()[:100]
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                            tracks[0]["location"]], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert float(probe.stdout) == pytest.approx(3.0, abs=0.05)
     # the same token for a section outside the playlist, a forged token, no token
     sid = outsiders[0]
     assert curl(f"{base}/audio/{sid}.wav?token={token}", tmp_path / "x")[0] == 403
