@@ -6,7 +6,8 @@ playlist through the Clusters page's download callback as a logged-in user, and 
 URL with ``curl`` and no cookie, as VLC does: 200 and the section's WAV for the playlist's sections
 (a ranged GET answered 206, ffmpeg's HTTP reader decodes the section's length),
 403 for another section with the same token, 403 once revoked, 403 once expired. The other tests use
-the Flask test client: who may revoke, the ``/playlists`` page, the corpus-path playlist.
+the Flask test client: who may revoke, the ``/playlists`` page, the corpus-path playlist; and a link's
+life (scope, revocation, expiry, the issuer's password change or removal) on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -325,3 +326,63 @@ def test_links_long_expired_are_deleted_with_their_sections(tmp_path):
                         .where(PlaylistLinkSection.link_id == old_id)) == 0
         assert s.get(PlaylistLinkSection, (recent_id, "c")) is not None
     db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def link_db(request, tmp_path):
+    """An empty judgement database, SQLite or PostgreSQL (timestamps come back naive from one, aware
+    from the other: expiry must read the same)."""
+    from sectionist.dashboard.models import Database, sqlite_url
+
+    if request.param == "sqlite":
+        db = Database(sqlite_url(tmp_path / "links.sqlite"))
+    else:
+        db = Database(request.getfixturevalue("pg_server").create_database(f"links_{os.getpid()}_{free_port()}"))
+    yield db
+    db.dispose()
+
+
+def test_a_links_scope_expiry_revocation_and_end_on_either_database(link_db):
+    from datetime import timedelta
+
+    from sectionist.dashboard.auth.accounts import create_user, get_user, remove_user, set_password
+    from sectionist.dashboard.auth.links import issue_link, link_allows, link_of_token, list_links, revoke_link
+    from sectionist.analysis.errors import ParameterError
+    from sectionist.dashboard.models import PermissionDenied, PlaylistLink, utcnow
+
+    db = link_db
+    for name, role in (("ada", "viewer"), ("bo", "expert"), ("root", "admin")):
+        create_user(db, name, role)
+    ada, bo, root = (get_user(db, n) for n in ("ada", "bo", "root"))
+    tokens = {}
+    for title in ("kept", "revoked", "expired", "ended"):
+        user = bo if title == "ended" else ada
+        tokens[title], expires = issue_link(db, user, ["s1", "s2", "s1"], ttl=3600, title=title, secret_key=SECRET)
+        assert timedelta(seconds=3590) < expires - utcnow() <= timedelta(seconds=3600)
+    links = {t: link_of_token(tok, secret_key=SECRET, max_age=3600) for t, tok in tokens.items()}
+    assert all(links.values()) and len(set(links.values())) == 4
+    assert link_of_token(tokens["kept"], secret_key=SECRET + "x", max_age=3600) is None
+    assert link_of_token(tokens["kept"][:-2], secret_key=SECRET, max_age=3600) is None
+    # scope: exactly the playlist's sections (s1 listed twice is one row)
+    assert link_allows(db, links["kept"], "s1") and link_allows(db, links["kept"], "s2")
+    assert not link_allows(db, links["kept"], "s3") and not link_allows(db, "no-such-link", "s1")
+    # revocation: the issuer or an admin, not another user, once
+    with pytest.raises(PermissionDenied):
+        revoke_link(db, bo, links["revoked"])
+    assert revoke_link(db, ada, links["revoked"]) and not revoke_link(db, root, links["revoked"])
+    with pytest.raises(ParameterError, match="nope"):
+        revoke_link(db, ada, "nope")
+    # expiry, as stored by the database (naive in SQLite, aware in PostgreSQL)
+    with db.write() as s:
+        s.get(PlaylistLink, links["expired"]).expires_at = utcnow() - timedelta(seconds=1)
+    # the issuer's password changes: every link they issued ends
+    set_password(db, "bo")
+    assert [link_allows(db, links[t], "s1") for t in ("kept", "revoked", "expired", "ended")] == [True, False, False, False]
+    statuses = {ln["title"]: ln["status"] for ln in list_links(db, root)}
+    assert statuses == {"kept": "active", "revoked": "revoked", "expired": "expired", "ended": "ended"}
+    assert {ln["title"] for ln in list_links(db, ada)} == {"kept", "revoked", "expired"}
+    assert remove_user(db, "ada") and not link_allows(db, links["kept"], "s1")
+    with pytest.raises(ParameterError, match="at least one section"):
+        issue_link(db, root, [], ttl=60, title="empty", secret_key=SECRET)
+    with pytest.raises(ParameterError, match="lifetime"):
+        issue_link(db, root, ["s1"], ttl=0, title="never", secret_key=SECRET)
