@@ -115,7 +115,8 @@ def live(tmp_path, store):
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed below
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "--workers", "1", "--threads", "4", "--worker-class", "gthread",
-                             "--bind", f"127.0.0.1:{port}", "--timeout", "120", "sectionist.dashboard.app:server"],
+                             "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--access-logfile", str(tmp_path / "access.log"),
+                             "sectionist.dashboard.app:server"],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -208,6 +209,22 @@ def test_vlc_plays_a_downloaded_playlist_without_a_login_until_revoked_or_expire
         assert code == 403
     statuses = {ln["id"]: ln["status"] for ln in web.get(f"{base}/playlists?format=json", timeout=30).json()["links"]}
     assert sorted(statuses.values()) == ["expired", "revoked"]
+    # gunicorn's access log lists every track request, never a token that plays
+    access = (tmp_path / "access.log").read_text()
+    second_token = parse_qs(urlsplit(other[0]["location"]).query)["token"][0]
+    assert token not in access and second_token not in access
+    played = urlsplit(tracks[0]["location"]).path
+    assert f"{played}?token=[redacted]" in access and access.count("token=[redacted]") >= len(tracks) + 8
+
+
+def test_the_development_servers_request_log_holds_no_token(app, caplog):
+    import logging
+
+    token = "eyJsaW5rIjoiYWJjIn0.Zz-9_x.s1gn4ture"
+    with caplog.at_level(logging.INFO, logger="werkzeug"):  # as werkzeug's request handler logs a request
+        logging.getLogger("werkzeug").info('%s - - [%s] "%s" %s %s', "127.0.0.1", "07/Dec/2026 12:00:00",
+                                           f"GET /audio/abc.wav?token={token}&x=1 HTTP/1.1", "200", "-")
+    assert token not in caplog.text and "GET /audio/abc.wav?token=[redacted]&x=1 HTTP/1.1" in caplog.text
 
 
 # ---- the Flask test client ---------------------------------------------------------------------------

@@ -15,11 +15,15 @@ row. :func:`token_allows` lets the audio route serve a section for a request wit
 
 The token is a bearer secret: whoever has the playlist file can play its sections until the link
 expires or is revoked. The person who downloaded it, or an admin, revokes it on the ``/playlists``
-page (:data:`bp`), which lists one's own links (an admin's: everyone's).
+page (:data:`bp`), which lists one's own links (an admin's: everyone's). The app's own request logs
+never write it: :class:`RedactTokens` (installed on gunicorn's access log and the development server's
+request log when the blueprint is registered) writes ``token=[redacted]``.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from datetime import timedelta
 
@@ -47,7 +51,45 @@ MAX_TITLE = 200
 #: How long an expired link stays listed (and in the database) before it is deleted.
 KEEP_EXPIRED = timedelta(days=30)
 
+#: Loggers that write request lines with their query strings: gunicorn's access log (``accesslog`` in
+#: deploy/gunicorn.conf.py) and the development server's (werkzeug) request log.
+REQUEST_LOGGERS = ("gunicorn.access", "werkzeug")
+_TOKEN_IN_TEXT = re.compile(rf"((?:^|[?&;]){TOKEN_ARG}(?:=|%3[dD]))[^&\s\"';]*")
+
 bp = flask.Blueprint("sectionist_links", __name__)
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` (a request line, a URL, a query string) with every ``token=…`` value replaced by
+    ``[redacted]``."""
+    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """A logging filter that takes playlist tokens out of request log records (their message and
+    their arguments: gunicorn passes a dict of atoms, werkzeug a tuple), so a log line never holds
+    a URL that plays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        def clean(value):
+            return redact_tokens(value) if isinstance(value, str) and TOKEN_ARG in value else value
+
+        record.msg = clean(record.msg)
+        if isinstance(record.args, dict):  # in place: gunicorn's dict answers "-" for a missing atom
+            for key in list(record.args):
+                record.args[key] = clean(dict.__getitem__(record.args, key))
+        elif isinstance(record.args, tuple):
+            record.args = tuple(clean(v) for v in record.args)
+        return True
+
+
+@bp.record_once
+def _redact_request_logs(_state) -> None:
+    """Install :class:`RedactTokens` on :data:`REQUEST_LOGGERS` (once per process)."""
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 def _serializer(secret_key: str):
