@@ -240,7 +240,7 @@ def constrained_structure(base: Structure, corrections, *, features=None, tau: f
                                   propagate=use)
     edges = np.concatenate([[0.0], cuts, [duration]])
     new_bounds = np.stack([edges[:-1], edges[1:]], axis=1)
-    init = _piece_labels(bounds, labels, new_bounds)
+    init = piece_labels(bounds, labels, new_bounds)
     pairs = segment_pairs(new_bounds, corrections)
     D = segment_distances(X, beat_spans(times, new_bounds)) if use else None
     dur = new_bounds[:, 1] - new_bounds[:, 0]
@@ -325,7 +325,7 @@ class _Ties:
         return [k for k in range(len(self.parent)) if self.find(k) == r]
 
 
-def _piece_labels(bounds, labels, new_bounds) -> np.ndarray:
+def piece_labels(bounds, labels, new_bounds) -> np.ndarray:
     """Each new segment's scheme label; the pieces of a scheme segment cut in several as new labels,
     piece by piece (piece ``k`` of ``n`` of label ``p``: the same label wherever ``p`` was cut in ``n``)."""
     mids = new_bounds.mean(axis=1)
