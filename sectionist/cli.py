@@ -8,6 +8,7 @@ Sub-commands live beside the code they drive; each module adds its own with
 - :mod:`sectionist.analysis.embeddings.cli`: ``models``, ``embed``;
 - :mod:`sectionist.analysis.commands.modeling`: ``cluster``, ``compare``, ``cluster-defaults``;
 - :mod:`sectionist.analysis.modeling.refit`: ``refit`` (a new version of runs, the old one kept);
+- :mod:`sectionist.dashboard.judging.guidance`: ``guide`` (a guided version: the experts' answers as constraints);
 - :mod:`sectionist.analysis.commands.corpus`, :mod:`sectionist.analysis.evaluate`: ``dev-corpus``, ``evaluate``;
 - :mod:`sectionist.analysis.commands.export`: ``export``;
 - :mod:`sectionist.analysis.sections.soundtracks`: ``tracks``;
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis.sections import soundtracks
     from sectionist.analysis.embeddings import cli as embeddings_cli
     from sectionist.dashboard import cli as serve_cli
-    from sectionist.dashboard.judging import cli as judgements_cli, export_names, runs_cli
+    from sectionist.dashboard.judging import cli as judgements_cli, export_names, guidance, runs_cli
     from sectionist.dashboard.auth import users_cli
     from sectionist.dashboard.migrations import cli as db_cli
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cli.register_cli(sub, options)
     modeling_commands.register_cli(sub, options)
     refit.register_cli(sub, options)
+    guidance.register_cli(sub, options)
     export_commands.register_cli(sub, options, cluster_names=export_names.command_names)
     corpus_commands.register_cli(sub, options)
     evaluate.register_cli(sub, options)
