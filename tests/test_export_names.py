@@ -357,14 +357,15 @@ def test_every_clusters_page_download_carries_the_experts_names_and_version(app_
     assert names == {sid: ("'" + want[int(c)] if want[int(c)] == APP_NAME else want[int(c)])
                      for sid, c in labels.items()}
     # both kinds of VLC playlist of the whole run
-    for links in ("xspf", "xspf-local"):
+    for links, ending in (("xspf", "-links.xspf"), ("xspf-local", "-paths.xspf")):
         name, payload = _clusters_download(client, v2, links)
+        assert name.endswith(ending)  # the two kinds never share a file name
         assert b"<b>" not in payload
         assert _xspf_creators(payload) == {sid: want[int(c)] for sid, c in labels.items()}
     # the cluster playlist: its file name and every track say the name
     big = app_store["big"]
     name, payload = _clusters_download(client, v2, "reaper", cluster=big, playlist=True, links="xspf-local")
-    assert "Drop" in name and name.endswith(".xspf")
+    assert "Drop" in name and name.endswith("-paths.xspf")
     assert set(_xspf_creators(payload).values()) == {APP_NAME}
     assert set(_xspf_creators(payload)) == set(labels.index[labels == big])
 

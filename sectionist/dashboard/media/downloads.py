@@ -102,9 +102,15 @@ def export_payload(kind: str, exp: ExportData, *, base_url: str, title: str, tok
     return zip_bytes(files), "zip"
 
 
+#: File name endings that tell the two kinds of VLC playlist apart (``{stem}-links.xspf`` expires).
+PLAYLIST_SUFFIX = {"xspf": "-links", "xspf-local": "-paths"}
+
+
 def download(kind: str, exp: ExportData, stem: str, *, title: str) -> dict:
-    """A ``dcc.Download`` value: the export as a file named ``{stem}.{ext}`` (the browser's base URL).
-    An ``xspf`` playlist issues a playlist link of the logged-in user for exactly its sections."""
+    """A ``dcc.Download`` value: the export as a file named ``{stem}.{ext}`` (the browser's base URL);
+    a VLC playlist ``{stem}-links.xspf`` or ``{stem}-paths.xspf`` (:data:`PLAYLIST_SUFFIX`), so the two
+    kinds of one selection never share a name. An ``xspf`` playlist issues a playlist link of the
+    logged-in user for exactly its sections."""
     from dash import dcc
     from flask import request
 
@@ -113,4 +119,4 @@ def download(kind: str, exp: ExportData, stem: str, *, title: str) -> dict:
     token = issue_for_request(exp.sections["section_id"], title) if kind == "xspf" else None
     payload, ext = export_payload(kind, exp, base_url=request.host_url.rstrip("/") + request.script_root,
                                   title=title, token=token)
-    return dcc.send_bytes(payload, f"{file_stem(stem, limit=120)}.{ext}")
+    return dcc.send_bytes(payload, f"{file_stem(stem, limit=120)}{PLAYLIST_SUFFIX.get(kind, '')}.{ext}")
