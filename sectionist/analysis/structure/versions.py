@@ -31,7 +31,7 @@ from sectionist.store.schema import SEGMENTS, SONGS
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.structure.base import Structure
-from sectionist.analysis.structure.constrained import Correction, constrained_structure, piece_labels
+from sectionist.analysis.structure.constrained import TAU, Correction, constrained_structure, piece_labels
 from sectionist.analysis.structure.writer import segment_rows
 
 #: Between a scheme and its version in a part name and in ``structure_corrections.scheme``.
@@ -133,7 +133,7 @@ def song_features(store, song_id: str, sample_rate: int = 22050):
 
 
 def corrected_version(store, song_id: str, scheme: str, corrections, *, features=None, extend: bool = True,
-                      tau: float = 0.5, propagate: bool = True) -> tuple[int, pd.DataFrame]:
+                      tau: float = TAU, propagate: bool = True) -> tuple[int, pd.DataFrame]:
     """The next version of ``song_id``'s structure by ``scheme`` and its rows, not written
     (:func:`correct_song` writes them). Arguments as :func:`correct_song`."""
     base_rows = read_version(store, song_id, scheme, 1)
@@ -158,7 +158,7 @@ def corrected_version(store, song_id: str, scheme: str, corrections, *, features
 
 
 def correct_song(store, song_id: str, scheme: str, corrections, *, features=None, extend: bool = True,
-                 tau: float = 0.5, propagate: bool = True, sample_rate: int = 22050) -> int:
+                 tau: float = TAU, propagate: bool = True, sample_rate: int = 22050) -> int:
     """Write a new version of ``song_id``'s structure by ``scheme`` that honours ``corrections``.
 
     Parameters
@@ -200,7 +200,7 @@ def correct_song(store, song_id: str, scheme: str, corrections, *, features=None
     return version
 
 
-def correct_songs(store, scheme: str, by_song: dict, *, extend: bool = True, tau: float = 0.5,
+def correct_songs(store, scheme: str, by_song: dict, *, extend: bool = True, tau: float = TAU,
                   propagate: bool = True, sample_rate: int = 22050, features: dict | None = None) -> dict:
     """:func:`correct_song` for several songs (``{song_id: [Correction, …]}``), all or nothing: every
     new version is computed before any is written. Returns ``{song_id: version}``."""
