@@ -15,6 +15,7 @@ two halves) and ``k_delta`` (+1 per split, −1 per merge of the parent version)
 from __future__ import annotations
 
 import csv
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ class Constraints:
         if known_sections is not None:
             known = set(known_sections)
             for rel, pairs in (("same", self.must), ("different", self.cannot)):
-                for a, b in sorted(pairs, key=lambda p: self.source(rel, *p)):
+                for a, b in sorted(pairs, key=lambda p: _natural(self.source(rel, *p))):
                     for s in (a, b):
                         if s not in known:
                             raise ParameterError(f"{self.source(rel, a, b)}: unknown section {s!r} (not a section "
@@ -165,7 +166,7 @@ class Constraints:
         for a, b in self.must:
             graph.setdefault(a, []).append(b)
             graph.setdefault(b, []).append(a)
-        for a, b in sorted(self.cannot, key=lambda p: self.source("different", *p)):
+        for a, b in sorted(self.cannot, key=lambda p: _natural(self.source("different", *p))):
             path = _path(graph, a, b)
             if path is None:
                 continue
@@ -229,6 +230,11 @@ class Constraints:
             cannot.add(key)
             sources.setdefault(("different", *key), src)
         return Constraints(self.must, frozenset(cannot), sources, self.splits, self.k_delta).validate(known_sections)
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders ``a.csv:9`` before ``a.csv:10`` (rows in file order)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]
 
 
 def _clean_id(value, name: str, source: str) -> str:

@@ -85,7 +85,7 @@ def satisfied_pairs(constraints: Constraints, label_of: dict) -> int:
     return ok + sum(label_of[a] != label_of[b] for a, b in constraints.cannot)
 
 
-def _split_cannot(Y, pos: dict, splits, random_state) -> list:
+def _split_cannot(Y, ids, pos: dict, splits, random_state) -> list:
     """One cannot-link per split: the two sections nearest the centres of a 2-means of the cluster."""
     from sklearn.cluster import KMeans
 
@@ -95,7 +95,7 @@ def _split_cannot(Y, pos: dict, splits, random_state) -> list:
         km = KMeans(2, n_init=4, random_state=random_state).fit(Y[idx])
         d = ((Y[idx][:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1)
         a, b = idx[int(np.argmin(d[:, 0]))], idx[int(np.argmin(d[:, 1]))]
-        out.append(((a, b), f"{sp.source} (its two halves)"))
+        out.append(((ids[a], ids[b]), f"{sp.source} (its two halves)"))
     return out
 
 
@@ -181,7 +181,7 @@ def fit_guided(X: np.ndarray, section_ids, parent_labels: np.ndarray, constraint
     L = learn_metric(Z, comps, cannot)
     Y = Z @ L.T
     if constraints.splits:
-        constraints = constraints.with_cannot(_split_cannot(Y, pos, constraints.splits, random_state), pos)
+        constraints = constraints.with_cannot(_split_cannot(Y, ids, pos, constraints.splits, random_state), pos)
         comps, cannot = index(constraints)
     step(2, "clustering under the constraints")
     init = _parent_centres(Y, parent_labels, k, constraints, pos, random_state)
