@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sectionist.analysis.embeddings import cli as embeddings_cli
     from sectionist.dashboard import cli as serve_cli
     from sectionist.dashboard.judging import cli as judgements_cli, export_names, guidance, runs_cli
-    from sectionist.dashboard.auth import users_cli
+    from sectionist.dashboard.auth import links as playlist_links, users_cli
     from sectionist.dashboard.migrations import cli as db_cli
 
     parser = argparse.ArgumentParser(
@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     modeling_commands.register_cli(sub, options)
     refit.register_cli(sub, options)
     guidance.register_cli(sub, options)
-    export_commands.register_cli(sub, options, cluster_names=export_names.command_names)
+    export_commands.register_cli(sub, options, cluster_names=export_names.command_names,
+                                 playlist_link=playlist_links.command_link_issuer)
     corpus_commands.register_cli(sub, options)
     evaluate.register_cli(sub, options)
     segment_commands.register_cli(sub, options)

@@ -403,3 +403,42 @@ def test_a_links_scope_expiry_revocation_and_end_on_either_database(link_db):
         issue_link(db, root, [], ttl=60, title="empty", secret_key=SECRET)
     with pytest.raises(ParameterError, match="lifetime"):
         issue_link(db, root, ["s1"], ttl=0, title="never", secret_key=SECRET)
+
+
+def test_cli_export_issues_a_link_the_app_plays_without_a_login(app, store, tmp_path, monkeypatch, capsys):
+    from sectionist.cli import main
+
+    monkeypatch.setenv("SECRET_KEY", SECRET)  # the key the app signs with, as on the server
+    make_user(app.db_url, "ada", "expert")
+    cluster, members, outsiders = _cluster(store)
+    out = tmp_path / "protos.xspf"
+    base = ["export", "xspf", "--store", store.uri, "--run", RUN, "--cluster", str(cluster), "--db", app.db_url]
+    assert main([*base, "--paths", "url", "--base-url", "http://localhost", "--link-for", "ada", "--link-ttl", "30m",
+                 "-o", str(out)]) == 0
+    assert "revoke it on the app's Playlist links page" in capsys.readouterr().out
+    tracks = _tracks(out.read_bytes())
+    assert {urlsplit(t["location"]).path.rsplit("/", 1)[1].removesuffix(".wav") for t in tracks} == members
+    anonymous = app.server.test_client()
+    for t in tracks:
+        resp = anonymous.get(t["location"].removeprefix("http://localhost"))
+        assert resp.status_code == 200 and resp.data[:4] == b"RIFF"
+    token = parse_qs(urlsplit(tracks[0]["location"]).query)["token"][0]
+    assert anonymous.get(f"/audio/{outsiders[0]}.wav?token={token}").status_code == 403
+    # ada sees it on her Playlist links page, for 30 minutes
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.auth.links import list_links
+    from sectionist.dashboard.models import get_database
+
+    db = get_database(app.db_url)
+    (link,) = list_links(db, get_user(db, "ada"))
+    assert link["status"] == "active" and link["sections"] == len(members)
+    assert 1790 < (link["expires_at"] - link["created_at"]).total_seconds() <= 1800
+    # refused before anything is written: another kind, no URLs, an unknown user, longer than the app allows
+    for extra, says in ((["--paths", "corpus", "--link-for", "ada"], "only for a playlist of the app's section URLs"),
+                        (["--paths", "url", "--base-url", "http://h", "--link-for", "nobody"], "'nobody': no such user"),
+                        (["--paths", "url", "--base-url", "http://h", "--link-for", "ada", "--link-ttl", "30d"],
+                         "longer than the app's playlist lifetime")):
+        bad = tmp_path / "bad.xspf"
+        assert main([*base, *extra, "-o", str(bad)]) == 2
+        assert says in capsys.readouterr().err and not bad.exists()
+    assert len(list_links(db, get_user(db, "ada"))) == 1

@@ -188,6 +188,51 @@ def issue_for_request(section_ids, title: str) -> str:
     return token
 
 
+def command_link_issuer(args):
+    """The playlist link issuer of ``sectionist export xspf --paths url --link-for USER`` (``args``:
+    its parsed options), or None without ``--link-for``.
+
+    The link is recorded in the database ``serve`` uses with the same options (``--db``, else the
+    store's) for user ``USER`` and signed with the same key (``SECRET_KEY``, else the key file), so the
+    running app plays it without a login and lists it on USER's ``/playlists`` page, where it is
+    revoked. Its lifetime is ``--link-ttl`` (at most the app's ``SECTIONIST_PLAYLIST_TTL``, which ends
+    any older token), by default the app's.
+
+    Returns
+    -------
+    callable or None
+        ``issue(section_ids, title)`` → ``(token, expires_at)``.
+    """
+    username = getattr(args, "link_for", None)
+    if not username:
+        return None
+    from sectionist.settings import command_database_url, parse_duration
+
+    from sectionist.dashboard.auth.accounts import get_user
+    from sectionist.dashboard.auth.keys import load_secret_key
+
+    settings = args.settings
+    limit = float(settings.playlist_ttl)
+    ttl = parse_duration("--link-ttl", getattr(args, "link_ttl", None)) or limit
+    if ttl > limit:
+        raise ParameterError(f"--link-ttl {args.link_ttl}: longer than the app's playlist lifetime ({limit:g} s, "
+                             "SECTIONIST_PLAYLIST_TTL), after which the app refuses the link's token")
+    url = command_database_url(settings, getattr(args, "store", None), getattr(args, "db", None))
+
+    def issue(section_ids, title: str):
+        db = Database(url)
+        try:
+            user = get_user(db, username)
+            if user is None or not user.active:
+                raise ParameterError(f"--link-for {username!r}: no such user in {db.safe_url} (sectionist users list)")
+            secret = load_secret_key(settings.secret_key, secret_file=settings.secret_file, data_dir=settings.data_dir)
+            return issue_link(db, user, section_ids, ttl=ttl, title=title, secret_key=secret)
+        finally:
+            db.dispose()
+
+    return issue
+
+
 def revoke_link(db: Database, user: User, link_id: str) -> bool:
     """Revoke link ``link_id`` (its issuer or an admin); False when it was revoked already.
 
