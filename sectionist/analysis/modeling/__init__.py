@@ -37,7 +37,11 @@ Over a store:
 - ``placement``: new sections into existing runs and maps (``place_new_sections``);
 - ``marks``: the finished modelling units recorded in the manifest;
 - ``defaults``: what ``sectionist analyze`` runs at the end (``run_default_models``);
-- ``refit``: ``sectionist refit``, a new version of runs.
+- ``refit``: ``sectionist refit``, a new version of runs;
+- ``constraints`` (pure): experts' answers as must-links and cannot-links (``Constraints``, the CSV);
+- ``constrained`` (pure): a feature weighting learned from them and COP-K-Means in it;
+- ``guided``: ``guide_run``, a new version that honours every constraint (``sectionist guide``,
+  registered by :mod:`sectionist.dashboard.judging.guidance`, which reads the verdicts).
 
 The sub-commands ``sectionist cluster``, ``compare`` and ``cluster-defaults`` are in
 :mod:`sectionist.analysis.commands.modeling`.
