@@ -1,9 +1,11 @@
 """Judging queues: which sections an expert judges next, and in what order.
 
 :data:`STRATEGIES`: a seeded random sample, the prototypes or the borderline sections of each
-cluster, sections on which two runs disagree, or the least stable sections. :func:`build_queue`
-makes one run's queue; :func:`build_mixed_queue` interleaves several runs for a blind comparison
-of methods. :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
+cluster, sections on which two runs disagree, the least stable sections, or the most informative
+ones (nearest a cluster border in the run's metric, a guided version's learned one included:
+:func:`border_margins`). :func:`build_queue` makes one run's queue; :func:`build_pair_queue` the
+pairs of the ``pairs`` questions (a border section and a prototype across the border);
+:func:`build_mixed_queue` interleaves several runs for a blind comparison of methods. :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
 store has no such section or run). Everything is read from :class:`sectionist.dashboard.data.store_data.StoreData`.
 """
 
@@ -26,6 +28,7 @@ STRATEGIES = {
     "borderline": N_("Borderline sections of each cluster"),
     "disagree": N_("Sections two runs disagree on"),
     "unstable": N_("Least stable sections"),
+    "informative": N_("Most informative: nearest a cluster border"),
 }
 
 
@@ -112,6 +115,10 @@ def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: 
             bad |= cmp["both"] & ~cmp["agree"]
         cand = np.flatnonzero(bad & (arr.label >= 0))
         order = cand[rng.permutation(len(cand))]
+    elif strategy == "informative":
+        margin, _ = border_margins(data, run_id)
+        cand = labelled[np.isfinite(margin[labelled])]
+        order = cand[np.lexsort((rng.random(len(cand)), margin[cand]))]
     else:  # unstable
         stab = arr.stability
         cand = labelled[~np.isnan(stab[labelled])]
@@ -128,6 +135,164 @@ def build_queue(data, run_id: str, strategy: str, *, n: int = 20, random_state: 
             continue
         seen.add(sid)
         out.append({"section_id": sid, "run_id": run_id, "cluster": int(arr.label[p])})
+        if len(out) >= n:
+            break
+    return out
+
+
+def run_weights(data, run_id: str, n_columns: int) -> np.ndarray | None:
+    """The column weights a guided version learned (``runs.params.guided.weights``, in the space's
+    column order), or None for any other run (or when they do not fit the space's ``n_columns``)."""
+    import json
+
+    runs = data.runs
+    if run_id not in runs.index or "params" not in runs.columns:
+        return None
+    try:
+        params = json.loads(runs.at[run_id, "params"] or "{}")
+    except (TypeError, ValueError):
+        return None
+    weights = (params.get("guided") or {}).get("weights") if isinstance(params, dict) else None
+    if not isinstance(weights, dict) or len(weights) != n_columns:
+        return None
+    w = np.asarray(list(weights.values()), dtype=np.float64)
+    return w if np.isfinite(w).all() and (w > 0).all() else None
+
+
+def border_margins(data, run_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """How near each section lies to the border of its cluster, and which cluster is across it.
+
+    In the run's space (:meth:`~sectionist.dashboard.data.store_data.StoreData.space_vectors`:
+    standardised columns, weighted by a guided version's learned weights, :func:`run_weights`), with
+    each cluster's centre the mean of its sections: ``margin = (d₂ − d₁) / d₂`` (0 on the border
+    between the nearest centre and the second nearest, 1 at a centre) and the second nearest
+    cluster, the one an answer on the section would most likely move it to. For a space without
+    vectors (a song-relative space) the run's stored ``confidence`` stands in for the margin and the
+    other cluster is unknown (−1).
+
+    Returns
+    -------
+    margin : np.ndarray [shape=(n_sections,)]
+        NaN for sections the run does not label (or labels as noise).
+    other : np.ndarray [shape=(n_sections,)], int
+        The second nearest cluster (−1 when unknown).
+    """
+    arr = available_run_arrays(data, run_id)
+    n = len(arr.label)
+    other = np.full(n, -1, dtype=np.int64)
+    labelled = arr.label >= 0
+    vec = data.space_vectors(data.runs.at[run_id, "space"]) if run_id in data.runs.index else None
+    if vec is None or len(arr.clusters) < 2:
+        margin = np.where(labelled, arr.confidence.astype(np.float64), np.nan)
+        return margin, other
+    X, norms = vec
+    X = X.astype(np.float64)
+    w = run_weights(data, run_id, X.shape[1])
+    if w is not None:
+        X = X * w
+    label = np.where(np.isfinite(norms), arr.label, -1)
+    margin, other = margins_to_border(X, label)
+    return np.where(labelled, margin, np.nan), other
+
+
+def margins_to_border(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`border_margins` over arrays: each cluster's centre is the mean of its rows.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, d)]
+        Rows in the metric (standardised, weighted).
+    labels : np.ndarray [shape=(n,)], int
+        Cluster of each row; rows below 0 are left out (margin NaN, other −1).
+
+    Returns
+    -------
+    margin : np.ndarray [shape=(n,)]
+        ``(d₂ − d₁) / d₂`` with ``d₁`` the distance to the own centre, ``d₂`` to the nearest other.
+    other : np.ndarray [shape=(n,)], int
+        The nearest other cluster.
+    """
+    n = len(labels)
+    ok = labels >= 0
+    margin, other = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+    clusters = np.unique(labels[ok])
+    if len(clusters) < 2:
+        return margin, other
+    C = np.array([X[labels == c].mean(axis=0) for c in clusters])
+    D = np.sqrt(np.maximum((X**2).sum(1)[:, None] - 2 * X @ C.T + (C**2).sum(1)[None, :], 0.0))
+    rows = np.flatnonzero(ok)
+    own = np.searchsorted(clusters, labels[rows])
+    d1 = D[rows, own]
+    D[rows, own] = np.inf
+    second = np.argmin(D[rows], axis=1)
+    d2 = D[rows, second]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin[rows] = np.where(d2 > 0, (d2 - d1) / d2, 0.0)
+    other[rows] = clusters[second]
+    return margin, other
+
+
+def build_pair_queue(data, run_id: str, *, n: int = 20, random_state: int = 0,
+                     exclude: set | None = None) -> list[dict]:
+    """Pairs to answer "do these two sound like the same kind of section?", the most useful first.
+
+    Each pair is a section near a cluster border (smallest :func:`border_margins` first) and a
+    prototype of the cluster across that border: "same" moves the section over, "different" keeps
+    it where it is, so either answer settles the uncertain one. Successive pairs into one cluster
+    take its prototypes in turn; a section appears at most once as the uncertain side. For a space
+    without vectors (margins from the stored confidence) the other clusters are taken in turn.
+
+    Parameters
+    ----------
+    data : sectionist.dashboard.data.store_data.StoreData
+    run_id : str
+    n : int
+        At most this many pairs.
+    random_state : int
+        Orders sections of equal margin.
+    exclude : set of (str, str), optional
+        Pairs (in stored order, ``a < b``) already answered.
+
+    Returns
+    -------
+    list of dict
+        ``{"section_a", "section_b", "run_id", "cluster_a", "cluster_b"}`` per pair: ``section_a`` the
+        uncertain section and its cluster, ``section_b`` the prototype and its cluster.
+    """
+    n, random_state = _check_sizes(n, random_state)
+    arr = available_run_arrays(data, run_id)
+    margin, other = border_margins(data, run_id)
+    ids = data.section_ids
+    exclude = exclude or set()
+    clusters = data.clusters(run_id)
+    protos = {}
+    for c in arr.clusters:
+        listed = list(clusters.at[c, "prototypes"]) if c in clusters.index and "prototypes" in clusters.columns else []
+        members = np.flatnonzero(arr.label == c)
+        by_conf = [ids[i] for i in members[np.argsort(-np.nan_to_num(arr.confidence[members], nan=-1), kind="stable")]]
+        protos[c] = [s for s in listed if data.position(s) is not None] or by_conf[:5]
+    rng = np.random.default_rng(random_state)
+    cand = np.flatnonzero(np.isfinite(margin))
+    order = cand[np.lexsort((rng.random(len(cand)), margin[cand]))]
+    used = {c: 0 for c in arr.clusters}
+    out = []
+    for turn, i in enumerate(order):
+        c = int(other[i])
+        if c < 0:  # no vectors for the space: the other clusters in turn
+            others = [k for k in arr.clusters if k != arr.label[i]]
+            if not others:
+                continue
+            c = others[turn % len(others)]
+        pool = [p for p in protos.get(c, []) if p != ids[i]]
+        if not pool:
+            continue
+        for k in range(len(pool)):
+            p = pool[(used[c] + k) % len(pool)]
+            if tuple(sorted((ids[i], p))) not in exclude:
+                used[c] += 1
+                out.append({"section_a": ids[i], "section_b": p, "run_id": run_id,
+                            "cluster_a": int(arr.label[i]), "cluster_b": c})
+                break
         if len(out) >= n:
             break
     return out
