@@ -499,8 +499,14 @@ def _run_changed(run):
           Input(ids.MAP_COLOR, "value"), Input(ids.MAP_SONGS, "value"), Input(ids.MAP_CLUSTERS, "value"),
           Input(ids.MAP_CENTRAL, "value"), Input(ids.MAP_CONF, "value"), State(ids.selected(PAGE), "data"))
 def _redraw(space, projection, run, color, songs, clusters, central, confidence, selected):
-    return render_map(get_data(), space, projection, run, color, songs, clusters, bool(central), confidence,
-                      (selected or {}).get("section_id"))
+    return tap_scrolls(render_map(get_data(), space, projection, run, color, songs, clusters, bool(central), confidence, (selected or {}).get("section_id")))
+
+
+def tap_scrolls(answer):
+    """``answer``'s map brings the detail into view when tapped on a phone (assets/narrow.js)."""
+    if isinstance(answer, tuple) and hasattr(answer[0], "layout"):
+        answer[0].layout.meta = {**(answer[0].layout.meta or {}), "scroll_to": ids.MAP_DETAIL}
+    return answer
 
 
 @callback(Output(ids.MAP_GRAPH, "figure", allow_duplicate=True), Input(ids.selected(PAGE), "data"),
@@ -548,7 +554,7 @@ def _selection_page(_prev, _next, selection, page, meta):
           State(ids.MAP_META, "data"), State(ids.selected(PAGE), "data"), prevent_initial_call=True)
 def _zoom(relayout, meta, selected):
     # a density map draws its points again inside a small enough window (zoom_redraw)
-    return zoom_redraw(get_data(), relayout, meta, (selected or {}).get("section_id"))
+    return tap_scrolls(zoom_redraw(get_data(), relayout, meta, (selected or {}).get("section_id")))
 
 
 @callback(Output(ids.click(ids.MAP_GRAPH), "data", allow_duplicate=True), Input(ids.click(ids.MAP_GRAPH), "data"),

@@ -46,7 +46,39 @@ def contingency_heatmap(counts: np.ndarray, rows, cols, *, name_a: str = "A", na
                               # the margin grows with the named ticks, so the axis title stays clear of them
                               yaxis=dict(title=dict(text=name_a, standoff=6), type="category", autorange="reversed",
                                          automargin=True)))
+    ylab = [_run_cluster("A", r, names_a) for r in rows]
+    # named rows on two lines: a whole name on one line took half the figure's width
+    fig.layout.yaxis.update(tickvals=ylab, ticktext=[_two_lines(y) for y in ylab])
+    # narrower than its named columns need (assets/narrow.js): the columns by bare number, on end;
+    # on a phone also the rows by run and number, and no numbers in the cells when there are many
+    # (the names and counts stay in the hover)
+    fig.layout.meta = {"narrow": [
+        {"below": COLUMN_PX * len(cols) + 160,
+         "layout": {"xaxis.ticktext": [str(int(c)) for c in cols], "xaxis.tickangle": -90,
+                    "xaxis.tickfont.size": 9}},
+        {"below": PHONE_PX,
+         "data": {"texttemplate": ["" if len(cols) > NARROW_COLUMNS else "%{text}"]},
+         "layout": {"yaxis.tickvals": ylab, "yaxis.ticktext": [_run_cluster("A", r) for r in rows],
+                    "margin.l": 40, "margin.b": 48}}]}
     return fig
+
+
+#: Width a named column's two-line tick needs ("B13" over "↔ A2"), in px.
+COLUMN_PX = 46
+#: Below this figure width (px) the heatmap is drawn for a phone.
+PHONE_PX = 600
+#: Past this many columns a phone's heatmap has no numbers in its cells.
+NARROW_COLUMNS = 8
+
+
+def _two_lines(text: str, sep: str = " · ", shortest: int = 18) -> str:
+    """``text`` broken after the ``sep`` nearest its middle (``"A1: loud · noisy ·<br>mid-heavy"``)
+    when longer than ``shortest`` characters and it has one."""
+    if len(text) <= shortest or sep not in text:
+        return text
+    cuts = [i for i in range(len(text)) if text.startswith(sep, i)]
+    i = min(cuts, key=lambda k: abs(k + len(sep) / 2 - len(text) / 2))
+    return text[:i] + sep.rstrip() + "<br>" + text[i + len(sep):]
 
 
 def _run_cluster(run: str, c, names: dict | None = None) -> str:
@@ -104,10 +136,18 @@ def sankey(counts: np.ndarray, rows, cols, *, name_a: str = "A", name_b: str = "
                 val.append(int(counts[i, j]))
                 lcol.append(_rgba(cluster_color(rows[i]), 0.35))
     fig = go.Figure(go.Sankey(arrangement="snap", node=dict(label=labels, color=colors, pad=12, thickness=14,
-                                                             line=dict(width=0)),
+                                                             line=dict(width=0), customdata=labels,
+                                                             hovertemplate=_("%{customdata}: %{value} sections")
+                                                             + "<extra></extra>"),
                               link=dict(source=src, target=dst, value=val, color=lcol)))
     fig.layout = (base_layout(height=max(320, 26 * max(len(rows), len(cols)) + 80),
                                     margin=dict(l=8, r=8, t=8, b=8)))
+    # on a narrow screen (assets/narrow.js) the nodes are named by run and number ("A1", "B3 ≈ A1"):
+    # whole names on both sides overprint each other and the links; the names stay in the hover
+    short = [_run_cluster("A", r) for r in rows] + [
+        f"{_run_cluster('B', c)} ≈ {_run_cluster('A', matched[c])}" if c in matched else _run_cluster("B", c)
+        for c in cols]
+    fig.layout.meta = {"narrow": {"data": {"node.label": [short]}, "layout": {}}}
     return fig
 
 
