@@ -19,6 +19,7 @@ from sectionist.analysis.structure.constrained import (
     Correction,
     constrained_structure,
     corrected_cuts,
+    segment_pairs,
     violations,
 )
 from sectionist.analysis.structure.versions import (
@@ -70,12 +71,17 @@ def test_every_correction_is_honoured(seed):
     base = structure([[0, 10], [10, 20], [20, 32]], [0, 1, 0])
     corrections = [Correction("split", float(t)) for t in rng.choice(np.arange(1, 32), 3, replace=False)]
     cuts, _pinned = corrected_cuts(base.bounds, base.labels, corrections)
+    edges = np.concatenate([[0.0], cuts, [32.0]])
+    segments = np.stack([edges[:-1], edges[1:]], axis=1)
     while len(corrections) < 8:
         a, b = rng.choice(32, 2, replace=False) + 0.5
         rel = "same" if truth[int(a) // 2] == truth[int(b) // 2] else "different"
-        if rel == "different" and np.searchsorted(cuts, a) == np.searchsorted(cuts, b):
-            continue  # one segment: a ParameterError (test_contradictions_and_bad_pairs_name_their_source)
-        corrections.append(Correction(rel, float(a), float(b), source=f"pair {a:g}/{b:g}"))
+        candidate = corrections + [Correction(rel, float(a), float(b), source=f"pair {a:g}/{b:g}")]
+        try:  # a segment spanning two truth parts can make truth pairs contradict: those are refused
+            segment_pairs(segments, candidate)
+        except ParameterError:
+            continue
+        corrections = candidate
     for features in (feats, None):
         r = constrained_structure(base, corrections, features=features)
         assert violations(r, corrections) == []
@@ -304,3 +310,16 @@ def test_segment_cli_bad_boundaries_and_usage(tone_store, tmp_path, capsys):
     assert main(["segment", "--store", str(store.uri), "--boundaries", b]) == 2  # three default schemes
     assert "name it with --scheme" in capsys.readouterr().err
     assert store.list_parts(SEGMENTS) == parts
+
+
+def test_a_split_near_a_scheme_boundary_moves_it_and_its_repeats():
+    """The scheme cut A|B half a second late in both plays of AB: a split at the true boundary of
+    the first moves that cut (no sliver left), and the other A|B cut moves to where the same music
+    changes, found by aligning the beats around it; the B|A boundary stays."""
+    feats = parts_features("ABAB", beats=8, seed=7)
+    base = structure([[0, 4.5], [4.5, 8], [8, 12.5], [12.5, 16]], [0, 1, 0, 1])
+    r = constrained_structure(base, [Correction("split", 4.0)], features=feats)
+    np.testing.assert_allclose(r.bounds[1:, 0], [4.0, 8.0, 12.0])
+    assert r.labels.tolist() == [0, 1, 0, 1] and r.params["pinned"] == [4.0]
+    alone = constrained_structure(base, [Correction("split", 4.0)])
+    np.testing.assert_allclose(alone.bounds[1:, 0], [4.0, 8.0, 12.5])

@@ -6,10 +6,14 @@ part or ``different`` parts (a pair of times, one inside each), a segment is ``s
 :class:`~sectionist.analysis.structure.base.Structure`) is recomputed so that every correction holds:
 
 1. **Boundaries** (:func:`corrected_cuts`): the scheme's cuts, less those moved away, plus every
-   split and moved-to time, which are *pinned*: always present, never moved. A split inside a segment
-   is repeated, at the same beat offset, in the other segments of that segment's label, and a moved
-   boundary's shift in the other boundaries between the same two labels, where those segments play the
-   same beats again (their aligned distance under ``tau``): a repeated part is cut the same way.
+   split and moved-to time, which are *pinned*: always present, never moved. A split within
+   :data:`SNAP_SECONDS` of a scheme cut moves that cut (the scheme put the boundary a little off)
+   instead of leaving a sliver. With the song's beat features, a correction repeats where the same
+   music plays again: a split inside a segment cuts the other segments of its label that play the
+   same beats again (aligned distance under ``tau``) at the beat where the music around the split
+   plays again (:func:`align_beat`), and a moved boundary moves the other boundaries between the
+   same two labels to where the music around its new place plays again: a repeated part is cut the
+   same way, and a boundary that was right stays.
 2. **Labels**: each segment starts with its scheme label; the pieces of a cut segment take the label
    of the segment they sound most like when closer than ``tau`` (else a label of their own, piece by
    piece). Then, correction by correction: ``same`` moves one of the two segments (with the segments
@@ -45,11 +49,16 @@ RELATIONS: tuple[str, ...] = ("same", "different")
 #: Two cuts closer than this (seconds) are one cut: a pinned time replaces a scheme cut this close.
 CUT_TOLERANCE = 0.25
 #: Largest aligned distance (:func:`segment_distances`) at which a segment follows a corrected one.
-#: Chosen among 0.5, 0.75 and 1.0 with ``bench/guided_structure.py`` on 8 composed songs (``sectionist
-#: dev-corpus --source composed --songs 8 --seconds 90 --seed 3``): ``merged``'s frame ARI after one
-#: simulated correction 0.701, 0.785, 0.790 and after three 0.932, 0.941, 0.925 (``repeats`` the
-#: same for all three); repeats with variations lie 0.2–1.1 apart there, different parts at least 0.78.
+#: On 8 composed songs (``sectionist dev-corpus --source composed --songs 8 --seconds 90 --seed 3``)
+#: repeats with variations lie 0.2–1.1 apart, different parts at least 0.78; with
+#: ``bench/guided_structure.py`` there, ``merged``'s frame ARI after 1 / 3 / 5 simulated corrections
+#: was 0.743 / 0.937 / 0.991 at 0.5, 0.790 / 0.915 / 0.991 at 0.75 and 0.790 / 0.925 / 0.991 at 1.0
+#: (``repeats``: the same at all three).
 TAU = 0.75
+#: A split this close (seconds) to a scheme boundary moves that boundary instead of adding one.
+SNAP_SECONDS = 2.0
+#: Beats on either side of a corrected boundary that :func:`align_beat` matches elsewhere in the song.
+CONTEXT_BEATS = 8
 
 
 @dataclass(frozen=True)
@@ -127,29 +136,35 @@ def segment_distances(X: np.ndarray, spans: np.ndarray) -> np.ndarray:
 
 
 def corrected_cuts(bounds: np.ndarray, labels: np.ndarray, corrections, *, times: np.ndarray | None = None,
-                   D: np.ndarray | None = None, spans: np.ndarray | None = None, tau: float = TAU,
-                   propagate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                   X: np.ndarray | None = None, D: np.ndarray | None = None, spans: np.ndarray | None = None,
+                   tau: float = TAU, propagate: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The inner cuts (seconds, sorted) after the ``split`` and ``boundary`` corrections, and which are
-    pinned. ``times``/``D``/``spans`` (beat edges, :func:`segment_distances` of the scheme's segments,
-    their :func:`beat_spans`): with them and ``propagate``, splits and moves repeat in segments that
-    play the same beats again (module docstring, step 1)."""
+    pinned. A split within :data:`SNAP_SECONDS` of a scheme cut moves that cut (the scheme put the
+    boundary a little off). ``times``/``X``/``D``/``spans`` (beat edges, :func:`beat_matrix`,
+    :func:`segment_distances` of the scheme's segments, their :func:`beat_spans`): with them and
+    ``propagate``, splits and moves repeat where the same music plays again (module docstring, step 1)."""
     duration = float(bounds[-1, 1])
     cuts = {round(float(c), 6): False for c in bounds[1:, 0]}  # time -> pinned
+    evidence = propagate and times is not None and X is not None and D is not None and spans is not None
     pins = []
     for c in corrections:
         if c.kind == "boundary":
-            movable = [t for t, pinned in cuts.items() if not pinned]
-            if movable:
-                old = min(movable, key=lambda t: abs(t - c.time_a))
-                if abs(old - c.time_a) <= max(CUT_TOLERANCE, abs(c.time_b - c.time_a)) + 1e-9:
-                    del cuts[old]
-                    if propagate and times is not None:
-                        _propagate_move(cuts, bounds, labels, old, c.time_b, times, D, spans, tau)
-            pins.append(float(c.time_b))
+            t = float(c.time_b)
+            old = _nearest_movable(cuts, c.time_a, max(CUT_TOLERANCE, abs(c.time_b - c.time_a)))
         elif c.kind == "split":
-            pins.append(float(c.time_a))
-            if propagate and times is not None:
-                _propagate_split(cuts, bounds, labels, float(c.time_a), times, D, spans, tau)
+            t = float(c.time_a)
+            old = _nearest_movable(cuts, t, SNAP_SECONDS)
+            if old is not None and abs(old - t) < CUT_TOLERANCE:
+                old = None  # the boundary is there already: pinned below
+            elif old is None and evidence:
+                _propagate_split(cuts, bounds, labels, t, times, X, D, spans, tau)
+        else:
+            continue
+        if old is not None:
+            del cuts[old]
+            if evidence:
+                _propagate_move(cuts, bounds, labels, old, t, times, X, D, spans, tau)
+        pins.append(t)
     for t in pins:
         if 0.0 < t < duration:
             for near in [u for u, pinned in cuts.items() if not pinned and abs(u - t) < CUT_TOLERANCE]:
@@ -164,40 +179,78 @@ def corrected_cuts(bounds: np.ndarray, labels: np.ndarray, corrections, *, times
     return np.array(order, dtype=np.float64), np.array([cuts[t] for t in order], dtype=bool)
 
 
+def _nearest_movable(cuts: dict, t: float, reach: float):
+    """The unpinned cut nearest ``t`` when it lies within ``reach`` seconds, else None."""
+    movable = [u for u, pinned in cuts.items() if not pinned]
+    if not movable:
+        return None
+    old = min(movable, key=lambda u: abs(u - t))
+    return old if abs(old - t) <= reach + 1e-9 else None
+
+
 def _beat_of(times, t) -> int:
     return int(np.abs(np.asarray(times) - t).argmin())
 
 
-def _propagate_split(cuts, bounds, labels, t, times, D, spans, tau):
-    """The split at ``t`` repeated, at the same beat offset, in the segments of its segment's label
-    that play the same beats again (aligned distance under ``tau``)."""
+def align_beat(X: np.ndarray, src: int, candidates) -> tuple[int | None, float]:
+    """Where the music around beat ``src`` plays again among the beats ``candidates``: the candidate
+    whose :data:`CONTEXT_BEATS` beats on either side are closest to those around ``src`` (mean
+    distance of aligned rows of ``X``), and that distance (``(None, inf)`` when none fits in the song)."""
+    n = len(X)
+    lo, hi = max(0, src - CONTEXT_BEATS), min(n, src + CONTEXT_BEATS)
+    W, off = X[lo:hi], src - lo
+    best, best_d = None, np.inf
+    for b in candidates:
+        a0 = int(b) - off
+        if b == src or a0 < 0 or a0 + len(W) > n:
+            continue
+        d = float(np.linalg.norm(W - X[a0:a0 + len(W)], axis=1).mean())
+        if d < best_d:
+            best, best_d = int(b), d
+    return best, best_d
+
+
+def _propagate_split(cuts, bounds, labels, t, times, X, D, spans, tau):
+    """The split at ``t`` repeated in the other segments of its segment's label that play the same
+    beats again (aligned distance under ``tau``), at the beat where the music around ``t`` plays
+    again (:func:`align_beat`, closer than ``tau``; nothing when that is the segment's own edge)."""
     s = int(np.searchsorted(bounds[:, 0], t, side="right") - 1)
     if s < 0 or t <= bounds[s, 0] + CUT_TOLERANCE or t >= bounds[s, 1] - CUT_TOLERANCE:
         return
-    offset = _beat_of(times, t) - spans[s, 0]
+    src = _beat_of(times, t)
     for o in np.flatnonzero(labels == labels[s]):
-        if o == s or (D is not None and D[s, o] >= tau):
+        if o == s or D[s, o] >= tau:
             continue
-        b = spans[o, 0] + offset
-        if spans[o, 0] < b < spans[o, 1]:
-            cuts.setdefault(round(float(times[b]), 6), False)
+        a, b = spans[o]
+        best, cost = align_beat(X, src, range(a, b + 1))
+        if best is not None and cost < tau and a < best < b:
+            cuts.setdefault(round(float(times[best]), 6), False)
 
 
-def _propagate_move(cuts, bounds, labels, old, new, times, D, spans, tau):
-    """A boundary between labels ``p | q`` moved from ``old`` to ``new``: the other ``p | q`` boundaries
-    whose segments play the same beats again as these two shift by the same number of beats."""
+def _propagate_move(cuts, bounds, labels, old, new, times, X, D, spans, tau):
+    """A scheme boundary between labels ``p | q`` moved from ``old`` to ``new``: each other unpinned
+    ``p | q`` boundary whose segments play the same beats again as these two (aligned distance under
+    ``tau``) moves, within the same reach, to where the music around ``new`` plays again
+    (:func:`align_beat`, closer than ``tau``); one already there stays."""
     i = int(np.argmin(np.abs(bounds[1:, 0] - old))) + 1  # segment starting at the old cut
-    shift = _beat_of(times, new) - _beat_of(times, old)
+    if abs(bounds[i, 0] - old) > CUT_TOLERANCE:
+        return  # not a scheme boundary (one an earlier correction added)
+    nb = _beat_of(times, new)
+    reach = abs(nb - _beat_of(times, old)) + 2
     for j in range(1, len(bounds)):
         if j == i or labels[j - 1] != labels[i - 1] or labels[j] != labels[i]:
             continue
-        if D is not None and (D[j - 1, i - 1] >= tau or D[j, i] >= tau):
+        if D[j - 1, i - 1] >= tau or D[j, i] >= tau:
             continue
         t = round(float(bounds[j, 0]), 6)
-        b = _beat_of(times, t) + shift
-        if t in cuts and not cuts[t] and spans[j - 1, 0] < b < spans[j, 1]:
-            del cuts[t]
-            cuts.setdefault(round(float(times[b]), 6), False)
+        if t not in cuts or cuts[t]:
+            continue
+        bt = _beat_of(times, t)
+        best, cost = align_beat(X, nb, range(bt - reach, bt + reach + 1))
+        if best is None or cost >= tau or best == bt or not spans[j - 1, 0] < best < spans[j, 1]:
+            continue
+        del cuts[t]
+        cuts.setdefault(round(float(times[best]), 6), False)
 
 
 def constrained_structure(base: Structure, corrections, *, features=None, tau: float = TAU,
@@ -246,7 +299,7 @@ def constrained_structure(base: Structure, corrections, *, features=None, tau: f
         X = beat_matrix(features)
         spans = beat_spans(times, bounds)
         D0 = segment_distances(X, spans)
-    cuts, pinned = corrected_cuts(bounds, labels, corrections, times=times, D=D0, spans=spans, tau=tau,
+    cuts, pinned = corrected_cuts(bounds, labels, corrections, times=times, X=X, D=D0, spans=spans, tau=tau,
                                   propagate=use)
     edges = np.concatenate([[0.0], cuts, [duration]])
     new_bounds = np.stack([edges[:-1], edges[1:]], axis=1)
