@@ -79,8 +79,10 @@ def _correct(store, args, t0) -> int:
     by_song = read_corrections(store, constraints=args.constraints, boundaries=args.boundaries)
     written = correct_songs(store, scheme, by_song, sample_rate=args.sample_rate)
     for sid, version in sorted(written.items()):
-        print(f"{sid}: {scheme} version {version} ({len(by_song[sid])} corrections)")
-    print(f"corrected the {scheme} structure of {len(written)} songs in {time.perf_counter() - t0:.1f} s")
+        n = len(by_song[sid])
+        print(f"{sid}: {scheme} version {version} ({n} correction{'' if n == 1 else 's'})")
+    print(f"corrected the {scheme} structure of {len(written)} song{'' if len(written) == 1 else 's'} in "
+          f"{time.perf_counter() - t0:.1f} s")
     return 0
 
 
