@@ -373,36 +373,23 @@ def render_png(S_db: np.ndarray, size=SPEC_SIZE, *, fmax: float | None = None, x
     -------
     bytes
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedFormatter, FixedLocator
+    from sectionist.dashboard.media.picture import draw_png
 
     S_db = np.asarray(S_db, dtype=np.float64)
     n_mels, n_t = S_db.shape
-    lo, hi = float(np.nanmin(S_db)), float(np.nanmax(S_db))
     x0 = 0.0 if x_range[0] is None else float(x_range[0])
     x1 = float(n_t) if x_range[1] is None else float(x_range[1])
-    dpi = 100
-    fig = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi, facecolor="white")
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes(SPEC_AXES)
     if fmax:
-        top = float(melscale.hz_to_mel(fmax))
-        ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
-                  extent=(x0, x1, 0.0, top), interpolation="bilinear")
-        positions, labels = frequency_ticks(fmax)
-        ax.yaxis.set_major_locator(FixedLocator(positions))
-        ax.yaxis.set_major_formatter(FixedFormatter(labels))
-        ax.set_ylabel("Hz (mel)", fontsize=7, labelpad=1)
+        y_range = (0.0, float(melscale.hz_to_mel(fmax)))
+        y_ticks, y_labels = frequency_ticks(fmax)
+        y_label = "Hz (mel)"
     else:
-        ax.imshow(S_db, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi if hi > lo else lo + 1,
-                  extent=(x0, x1, 0.0, float(n_mels)), interpolation="bilinear")
-        ax.set_ylabel(_("mel band"), fontsize=7, labelpad=1)
-    ax.set_xlabel(_("time (s)") if x_label is None else x_label, fontsize=7, labelpad=1)
-    ax.tick_params(labelsize=7, length=2, pad=1)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+        y_range = (0.0, float(n_mels))
+        y_ticks = [float(v) for v in range(0, n_mels + 1, max(1, n_mels // 4 // 10 * 10 or 1))]
+        y_labels = [f"{v:g}" for v in y_ticks]
+        y_label = _("mel band")
+    return draw_png(S_db, size, SPEC_AXES, x_range=(x0, x1), y_range=y_range, y_ticks=y_ticks, y_labels=y_labels,
+                    x_label=_("time (s)") if x_label is None else x_label, y_label=y_label)
 
 
 def section_spectrogram_png(data: StoreData, section_id: str) -> tuple[bytes, str]:
