@@ -153,3 +153,37 @@ def test_map_click_on_a_laptop_does_not_scroll(server):
         page.wait_for_timeout(1000)
         assert page.evaluate("() => window.scrollY") == 0
         assert errors == []
+
+
+@pytest.fixture(scope="module")
+def curves_server(tmp_path_factory):
+    from auth_helpers import judged_app
+
+    app, password, _ = judged_app(tmp_path_factory.mktemp("phone-curves"), "q" * 40)
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "password": password}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["phone", "laptop"])
+def test_overview_k_curves_titles_and_legend_clear(curves_server, size, lang):
+    narrow = size == PHONE
+    with chromium_page(viewport=size, timeout_ms=60_000, locale=LOCALES[lang]) as (page, errors):
+        login_page(page, curves_server["url"], "ada", curves_server["password"], next="/")
+        _settled(page, "overview-curves", narrow)
+        titles = page.evaluate(BOXES_JS, ["overview-curves", ".infolayer .annotation-text"])
+        assert len(titles) == 3 and _overlaps(titles) == [], titles
+        ticks = page.evaluate(BOXES_JS, ["overview-curves", ".ytick text"])
+        assert _overlaps(titles + ticks) == [], "a panel's title runs into another panel's ticks"
+        legend = page.evaluate(BOXES_JS, ["overview-curves", ".legendtext"])
+        right = page.evaluate("() => document.querySelector('#overview-curves').getBoundingClientRect().right")
+        assert legend and max(b[2] for b in legend) <= right + 1, "a legend name runs off the figure"
+        assert _overlaps(legend + titles + ticks) == []
+        if narrow:  # stacked: each title above the next, the panels the figure's width; no mode bar over them
+            assert titles[0][1] < titles[1][1] < titles[2][1]
+            page.hover("#overview-curves .nsewdrag")
+            assert page.evaluate("() => getComputedStyle(document.querySelector("
+                                 "'#overview-curves .modebar-container')).display") == "none"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"overview-{size[0]}x{size[1]}-{lang}.png"), full_page=True)
+        assert errors == []

@@ -43,4 +43,29 @@ def k_curves(curves: dict) -> go.Figure:
     # as many whole-number ticks as the panel's width allows (a phone's narrow panels get fewer)
     fig.update_xaxes(title_text="K", tickmode="auto", tickformat="d", **AXIS)
     fig.update_yaxes(**AXIS)
+    fig.layout.meta = {"narrow": {"layout": stacked_panels(len(in_legend))}}
     return fig
+
+
+#: Height of one panel when the three are stacked on a narrow screen, in px.
+STACKED_PANEL_PX = 190
+
+
+def stacked_panels(n_legend: int) -> dict:
+    """The K curves' narrow variant (assets/narrow.js): the three panels one under another, each the
+    figure's width, titles above them, the legend (``n_legend`` runs, one per row) below the last:
+    side by side on a phone the panels were 90 px wide and their titles ran into each other."""
+    gap = 60  # px between panels: the ticks of the panel above and the title of the next
+    plot = 3 * STACKED_PANEL_PX + 2 * gap
+    top, bottom = 30, 50 + 22 * n_legend
+    layout = {"height": plot + top + bottom, "margin.t": top, "margin.b": bottom, "margin.l": 56,
+              "legend.y": -(50 / plot), "legend.yanchor": "top", "legend.orientation": "v", "legend.font.size": 10}
+    for i in range(3):
+        hi = 1 - i * (STACKED_PANEL_PX + gap) / plot
+        lo = hi - STACKED_PANEL_PX / plot
+        axis = "" if i == 0 else str(i + 1)
+        if i < 2:  # "K" under the last panel only: between panels it ran into the next title
+            layout[f"xaxis{axis}.title.text"] = ""
+        layout.update({f"xaxis{axis}.domain": [0, 1], f"yaxis{axis}.domain": [lo, hi],
+                       f"annotations[{i}].x": 0.5, f"annotations[{i}].y": hi, f"annotations[{i}].yanchor": "bottom"})
+    return layout
