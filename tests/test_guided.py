@@ -162,3 +162,29 @@ def test_guided_model_places_new_sections(store):
     lab = labels_of(store, report.run_id)
     agree = np.mean([placed.labels[i] == lab[s] for i, s in enumerate(data.section_ids)])
     assert agree > 0.9  # chunks of must-links may sit off their nearest centre; the rest agree
+
+
+def test_newest_wins_leaves_out_older_answers_that_newer_ones_contradict(store, tmp_path, capsys):
+    from sectionist.cli import main
+
+    rows = [("a", "b", "same", "r1"), ("b", "c", "same", "r2"), ("a", "c", "different", "r3"), ("c", "d", "same", "r4"),
+            ("a", "d", "same", "r5"), ("b", "e", "different", "r6"), ("e", "c", "same", "r7")]
+    c = Constraints.from_pairs(rows, newest_wins=True)
+    # newest first: r7 joins e and c, r6 keeps b from e (so from c), r5 joins a and d, r4 joins d (and a)
+    # with c; then r3 (a, c different), r2 (b, c same) and r1 (a, b same) contradict them
+    assert c.left_out == ("r1", "r2", "r3")
+    assert c.must == {("c", "d"), ("a", "d"), ("c", "e")} and c.cannot == {("b", "e")}
+    flip = Constraints.from_pairs([("x", "y", "same", "r1"), ("y", "x", "different", "r2")], newest_wins=True)
+    assert flip.left_out == ("r1",) and flip.cannot == {("x", "y")} and not flip.must
+    with pytest.raises(ParameterError):
+        Constraints.from_pairs(rows)
+
+    ids = sorted(labels_of(store, PARENT))[:3]
+    path = write_csv(tmp_path / "a.csv", [(ids[0], ids[1], "same"), (ids[1], ids[2], "same"),
+                                          (ids[0], ids[2], "different")])
+    assert main(["guide", PARENT, "--store", str(store.root), "--constraints", str(path), "-q"]) == 2
+    assert main(["guide", PARENT, "--store", str(store.root), "--constraints", str(path), "-q", "--newest-wins"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 constraints satisfied" in out and "left out 1 older answer(s) that newer ones contradict: a.csv:2" in out
+    lab = labels_of(store, f"{PARENT}~v2")
+    assert lab[ids[1]] == lab[ids[2]] != lab[ids[0]]

@@ -170,3 +170,21 @@ def test_contradicting_experts_are_named_and_nothing_is_written(store, tmp_path)
     finally:
         empty.dispose()
     assert snapshot(store.root) == before
+
+
+def test_newest_verdict_wins_when_asked(store, tmp_path):
+    db = Database(sqlite_url(tmp_path / "db.sqlite"))
+    try:
+        ada, bob = experts(db)
+        a, b = sorted(labels_of(store, PARENT))[:2]
+        repository.record_pair(db, ada, PARENT, a, b, "same")
+        repository.record_pair(db, bob, PARENT, a, b, "different")
+        cons = constraints_from_db(db, store, PARENT, newest_wins=True)
+        assert cons.cannot == {(a, b)} and not cons.must
+        assert cons.left_out == (f"pair answer #1 by ada on {PARENT}",)
+        report = guide_run(store, PARENT, lambda parent: constraints_from_db(db, store, parent["run_id"],
+                                                                               newest_wins=True))
+        lab = labels_of(store, report.run_id)
+        assert lab[a] != lab[b] and report.left_out == cons.left_out
+    finally:
+        db.dispose()

@@ -66,6 +66,8 @@ class Constraints:
         Clusters of the parent version to split (K + 1 each).
     k_delta : int
         Change of K asked by cluster verdicts on the parent version (+1 per split, −1 per merge).
+    left_out : tuple of str
+        Sources of answers left out because newer ones contradict them (``newest_wins``).
     """
 
     must: frozenset = frozenset()
@@ -73,17 +75,21 @@ class Constraints:
     sources: dict = field(default_factory=dict, compare=False, hash=False)
     splits: tuple = ()
     k_delta: int = 0
+    left_out: tuple = ()
 
     # ---- building ----------------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, rows, *, known_sections=None, splits=(), k_delta: int = 0) -> Constraints:
+    def from_pairs(cls, rows, *, known_sections=None, splits=(), k_delta: int = 0,
+                   newest_wins: bool = False) -> Constraints:
         """Constraints from ``(section_a, section_b, relation, source)`` rows, checked (:meth:`validate`).
 
         A pair given twice with the same relation is kept once (its first source); a bad relation, a
         self-pair, an unknown section or a contradiction raises :class:`ParameterError` naming the
-        source of the row.
+        source of the row. With ``newest_wins`` the rows are taken as oldest first, and a row that
+        newer rows contradict (directly or through chains of ``same``) is left out instead, its
+        source listed in :attr:`left_out`.
         """
-        must, cannot, sources = set(), set(), {}
+        parsed = []
         for a, b, relation, source in rows:
             a, b = _clean_id(a, "section_a", source), _clean_id(b, "section_b", source)
             rel = str(relation).strip().lower() if relation is not None else ""
@@ -91,13 +97,25 @@ class Constraints:
                 raise ParameterError(f"{source}: relation {relation!r}: use one of {', '.join(RELATIONS)}")
             if a == b:
                 raise ParameterError(f"{source}: section {a!r} is paired with itself (a pair needs two sections)")
-            key = pair_key(a, b)
+            parsed.append((pair_key(a, b), rel, source))
+        left_out = []
+        if newest_wins:
+            consistent, kept = _Consistent(), []
+            for row in reversed(parsed):  # newest first: an older row that contradicts them is left out
+                if consistent.add(row[0], row[1]):
+                    kept.append(row)
+                else:
+                    left_out.append(row[2])
+            parsed = kept[::-1]
+        must, cannot, sources = set(), set(), {}
+        for key, rel, source in parsed:
             (must if rel == "same" else cannot).add(key)
             sources.setdefault((rel, *key), source)
-        return cls(frozenset(must), frozenset(cannot), sources, tuple(splits), int(k_delta)).validate(known_sections)
+        return cls(frozenset(must), frozenset(cannot), sources, tuple(splits), int(k_delta),
+                   tuple(left_out[::-1])).validate(known_sections)
 
     @classmethod
-    def from_csv(cls, path, known_sections=None) -> Constraints:
+    def from_csv(cls, path, known_sections=None, *, newest_wins: bool = False) -> Constraints:
         """Read a CSV with the columns ``section_a,section_b,relation`` (``same``/``different``).
 
         Parameters
@@ -106,6 +124,8 @@ class Constraints:
             The file (UTF-8, a byte-order mark allowed; blank lines skipped; other columns ignored).
         known_sections : iterable of str, optional
             Section ids a pair may name (e.g. the run's); others are an error.
+        newest_wins : bool
+            A row that later rows contradict is left out (:attr:`left_out`) instead of an error.
 
         Raises
         ------
@@ -136,7 +156,7 @@ class Constraints:
             if len(record) <= max(at):
                 raise ParameterError(f"{where}: {len(record)} value(s); a row needs {','.join(CSV_COLUMNS)}")
             rows.append((record[at[0]], record[at[1]], record[at[2]], where))
-        return cls.from_pairs(rows, known_sections=known_sections)
+        return cls.from_pairs(rows, known_sections=known_sections, newest_wins=newest_wins)
 
     # ---- checking ----------------------------------------------------------------------------
     def validate(self, known_sections=None) -> Constraints:
@@ -220,7 +240,8 @@ class Constraints:
         sources = dict(other.sources)
         sources.update(self.sources)
         return Constraints(self.must | other.must, self.cannot | other.cannot, sources,
-                           self.splits + other.splits, self.k_delta + other.k_delta).validate(known_sections)
+                           self.splits + other.splits, self.k_delta + other.k_delta,
+                           self.left_out + other.left_out).validate(known_sections)
 
     def with_cannot(self, pairs_sources, known_sections=None) -> Constraints:
         """A copy with the cannot-links ``[((a, b), source), …]`` added, checked."""
@@ -229,7 +250,46 @@ class Constraints:
             key = pair_key(a, b)
             cannot.add(key)
             sources.setdefault(("different", *key), src)
-        return Constraints(self.must, frozenset(cannot), sources, self.splits, self.k_delta).validate(known_sections)
+        return Constraints(self.must, frozenset(cannot), sources, self.splits, self.k_delta,
+                           self.left_out).validate(known_sections)
+
+
+class _Consistent:
+    """Pairs added one at a time, refusing one that contradicts those kept: must-link components in
+    a union-find, each component's cannot-linked components beside it."""
+
+    def __init__(self):
+        self.parent: dict = {}
+        self.apart: dict = {}
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def add(self, key, relation: str) -> bool:
+        """Keep the pair (True) unless it contradicts the pairs kept so far (False)."""
+        ra, rb = self.find(key[0]), self.find(key[1])
+        apart_a, apart_b = self.apart.setdefault(ra, set()), self.apart.setdefault(rb, set())
+        if relation == "different":
+            if ra == rb:
+                return False
+            apart_a.add(rb)
+            apart_b.add(ra)
+            return True
+        if ra == rb:
+            return True
+        if rb in apart_a:
+            return False
+        self.parent[rb] = ra  # merge b's component into a's, and its cannot-links with it
+        for other in apart_b:
+            self.apart[other].discard(rb)
+            self.apart[other].add(ra)
+        apart_a |= apart_b
+        del self.apart[rb]
+        return True
 
 
 def _natural(text: str) -> list:

@@ -65,7 +65,8 @@ class GuidedFit:
 
 @dataclass
 class GuideReport:
-    """What :func:`guide_run` wrote: the new ``run_id``, its parent, K, and the counts of its runs row."""
+    """What :func:`guide_run` wrote: the new ``run_id``, its parent, K, the counts of its runs row, and
+    the sources of answers left out as contradicted by newer ones."""
 
     run_id: str
     parent: str
@@ -73,6 +74,7 @@ class GuideReport:
     constraints_total: int
     constraints_satisfied: int
     sections_changed: int
+    left_out: tuple = ()
 
     def line(self) -> str:
         return (f"{self.constraints_satisfied} of {self.constraints_total} constraints satisfied, "
@@ -336,6 +338,7 @@ def guide_run(store, run_id: str, constraints, *, random_state: int = 0, progres
         # the learned weight of each column (the metric, for readers without the model: the Judge
         # page's informative queue measures margins with it)
         "weights": dict(zip(map(str, data.columns), np.round(np.diag(fit.scaler.L), 6).tolist())),
+        "left_out": list(cons.left_out),
         "must": [[a, b, cons.source("same", a, b)] for a, b in sorted(cons.must)],
         "cannot": [[a, b, cons.source("different", a, b)] for a, b in sorted(cons.cannot)]}}
     run["params"] = json_text(params)
@@ -349,7 +352,8 @@ def guide_run(store, run_id: str, constraints, *, random_state: int = 0, progres
     step(6, "done")
     log.info("guide %s: new version %s, K=%d, %s", parent["run_id"], new_id, len(fit.centers),
              GuideReport(new_id, parent["run_id"], 0, cons.n_pairs, fit.satisfied, fit.changed).line())
-    return GuideReport(new_id, str(parent["run_id"]), len(fit.centers), cons.n_pairs, fit.satisfied, fit.changed)
+    return GuideReport(new_id, str(parent["run_id"]), len(fit.centers), cons.n_pairs, fit.satisfied, fit.changed,
+                       cons.left_out)
 
 
 def _without_rows(est):

@@ -72,7 +72,7 @@ def _store_of(data_or_store):
     return data_or_store.store if hasattr(data_or_store, "run_arrays") else data_or_store
 
 
-def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
+def constraints_from_db(db, data_or_store, run_id: str, *, newest_wins: bool = False) -> Constraints:
     """The constraints of a run's lineage from the current verdicts and pairwise answers in ``db``.
 
     Parameters
@@ -83,6 +83,8 @@ def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
     run_id : str
         The version to be guided (or its lineage: the newest version); verdicts on every version of
         its lineage count, cluster verdicts that change K only on this version.
+    newest_wins : bool
+        Leave out a pair that newer answers contradict (listed in ``left_out``) instead of refusing.
 
     Returns
     -------
@@ -115,8 +117,8 @@ def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
     def src(kind, row) -> str:
         return f"{kind} #{int(row['id'])} by {row['username']} on {row['run_id']}"
 
-    def link(section, others, relation, source):
-        rows.extend((section, o, relation, source) for o in others)
+    def link(section, others, relation, source, when):
+        rows.extend((when, (section, o, relation, source)) for o in others)
 
     jf = judgements_frame(db)
     for _, j in jf[jf["run_id"].isin(versions)].iterrows():
@@ -127,14 +129,14 @@ def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
         cluster = int(j["cluster"]) if pd.notna(j["cluster"]) else (got[0].get(s) if got else None)
         if cluster is None:
             continue
-        where = src("verdict", j)
+        where, when = src("verdict", j), j["created_at"]
         if j["verdict"] == "agree":
-            link(s, vers.prototypes(v, cluster, exclude=s), "same", where)
+            link(s, vers.prototypes(v, cluster, exclude=s), "same", where, when)
             continue
         suggested = int(j["suggested_cluster"]) if pd.notna(j["suggested_cluster"]) else None
         if suggested is not None and suggested != cluster:
-            link(s, vers.prototypes(v, suggested, exclude=s), "same", where)
-        link(s, vers.prototypes(v, cluster, exclude=s), "different", where)
+            link(s, vers.prototypes(v, suggested, exclude=s), "same", where, when)
+        link(s, vers.prototypes(v, cluster, exclude=s), "different", where, when)
 
     splits, merged, split_clusters = [], set(), set()
     cv = cluster_verdicts_frame(db)
@@ -143,7 +145,7 @@ def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
         if c["verdict"] == "merge" and pd.notna(c["merge_with"]):
             a, b = vers.prototypes(v, cluster, n=1), vers.prototypes(v, int(c["merge_with"]), n=1)
             if a and b:
-                rows.append((a[0], b[0], "same", where))
+                rows.append((c["created_at"], (a[0], b[0], "same", where)))
                 if v == parent_id:  # two experts (or both ways round) merging one pair: K − 1 once
                     merged.add(frozenset((cluster, int(c["merge_with"]))))
         elif c["verdict"] == "split" and v == parent_id and cluster not in split_clusters:
@@ -155,8 +157,10 @@ def constraints_from_db(db, data_or_store, run_id: str) -> Constraints:
 
     pf = pairs_frame(db)
     for _, p in pf[pf["run_id"].isin(versions)].iterrows():
-        rows.append((p["section_a"], p["section_b"], p["relation"], src("pair answer", p)))
-    return Constraints.from_pairs(rows, splits=tuple(splits), k_delta=k_delta)
+        rows.append((p["created_at"], (p["section_a"], p["section_b"], p["relation"], src("pair answer", p))))
+    rows.sort(key=lambda r: r[0])  # oldest first (stable: one verdict's pairs stay together)
+    return Constraints.from_pairs([r for _, r in rows], splits=tuple(splits), k_delta=k_delta,
+                                  newest_wins=newest_wins)
 
 
 # ---- sectionist guide -------------------------------------------------------------------------------
@@ -169,8 +173,8 @@ def register_cli(subparsers, options) -> None:
         "and every 'different' pair does not. The answers are the current verdicts and pairwise answers on "
         "RUN's lineage in the judgement database (--db URL, else the store's database), or a CSV "
         "(--constraints FILE) with the columns section_a,section_b,relation (same/different). Nothing is "
-        "written when they contradict each other, name an unknown section or cannot all hold; the old "
-        "versions and the maps are never changed. See docs/guided.md.",
+        "written when they contradict each other (unless --newest-wins), name an unknown section or cannot all "
+        "hold; the old versions and the maps are never changed. See docs/guided.md.",
         epilog="examples: sectionist guide classical17-kmeans-auto --store stores/study; "
         "sectionist guide classical17-kmeans-auto --store stores/study --constraints answers.csv",
     )
@@ -180,6 +184,8 @@ def register_cli(subparsers, options) -> None:
     src.add_argument("--db", metavar="URL", help="judgement database URL [$SECTIONIST_DB_URL, else the store's "
                      "database]")
     src.add_argument("--constraints", metavar="FILE", help="CSV section_a,section_b,relation instead of the database")
+    p.add_argument("--newest-wins", action="store_true",
+                   help="leave out answers that newer ones contradict (they are listed) instead of refusing")
     p.add_argument("--seed", type=int, default=0, help="random seed of the fit [0]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_guide)
@@ -211,12 +217,12 @@ def _cmd_guide(args) -> int:
     store = open_store(args.store, create=False, **settings.store_options())
     db = None
     if args.constraints:
-        constraints = Constraints.from_csv(args.constraints)
+        constraints = Constraints.from_csv(args.constraints, newest_wins=args.newest_wins)
     else:
         db = _open_db(settings, args.store, args.db)
 
         def constraints(parent):
-            return constraints_from_db(db, store, parent["run_id"])
+            return constraints_from_db(db, store, parent["run_id"], newest_wins=args.newest_wins)
     bar = None
     if not args.quiet:
         from tqdm.auto import tqdm
@@ -237,4 +243,7 @@ def _cmd_guide(args) -> int:
             db.dispose()
     print(f"new version: {report.run_id} (from {report.parent}, K={report.k})")
     print(report.line())
+    if report.left_out:
+        print(f"left out {len(report.left_out)} older answer(s) that newer ones contradict: "
+              + "; ".join(report.left_out))
     return 0
