@@ -34,6 +34,7 @@ from __future__ import annotations
 
 # Locust patches the standard library with gevent when it is imported: first, before anything else
 from locust import HttpUser, events, task  # noqa: I001
+from locust.exception import StopUser
 from locust.env import Environment
 
 import argparse
@@ -253,6 +254,7 @@ class MapExpert(HttpUser):
     password = ""
     think = (3.0, 7.0)
     clicks: list = []  # (start time, seconds, error) of every click of the level
+    start_failures: list = []  # users whose page did not load, and why
     numbers = itertools.count()
     dependencies: list | None = None
 
@@ -262,7 +264,7 @@ class MapExpert(HttpUser):
     # -- requests
     def _check(self, resp, what: str) -> bool:
         if resp.status_code not in OK_STATUS:
-            self.errors.append(f"{what}: {resp.status_code}")
+            self.errors.append(f"{what}: {resp.status_code or getattr(resp, 'error', None)!r}")
             return False
         return True
 
@@ -283,6 +285,18 @@ class MapExpert(HttpUser):
         resp = self.client.get(url, name=name, timeout=TIMEOUT_S)
         self._check(resp, name)
         return resp
+
+    def _json(self, url, name):
+        """A JSON answer of the page load; a user whose page does not load stops (counted)."""
+        resp = self._get(url, name)
+        try:
+            return resp.json()
+        except ValueError:
+            self._give_up(f"{name}: {resp.status_code} from {resp.url} is not JSON: {resp.text[:120]!r}")
+
+    def _give_up(self, why: str):
+        self.start_failures.append(f"{self.username}: {why}")
+        raise StopUser()
 
     def _csrf(self) -> str:
         return self.client.cookies.get("_csrf_token") or ""
@@ -307,10 +321,10 @@ class MapExpert(HttpUser):
                                                 "csrf_token": token.group(1) if token else ""},
                                 allow_redirects=False, name="POST /login")
         if resp.status_code != 302 or "/login" in resp.headers.get("Location", ""):
-            raise SystemExit(f"login of {name} failed ({resp.status_code})")
+            self._give_up(f"login answered {resp.status_code} {resp.headers.get('Location', '')}")
         self._get("/map", "GET /map")
-        _walk(self._get("/_dash-layout", "GET /_dash-layout").json(), self.values)
-        deps = self._get("/_dash-dependencies", "GET /_dash-dependencies").json()
+        _walk(self._json("/_dash-layout", "GET /_dash-layout"), self.values)
+        deps = self._json("/_dash-dependencies", "GET /_dash-dependencies")
         cbs = Callbacks(deps)
         self.cb = {"page": cbs.find("_pages_content.children"),
                    "redraw": cbs.find("..map-graph.figure...map-count.children...map-meta.data.."),
@@ -327,7 +341,7 @@ class MapExpert(HttpUser):
         self.rows = [int(r) for t in figure.get("data", []) if t.get("name") != "selected"
                      for r in _first_column(t.get("customdata"))]
         if not self.rows:
-            raise SystemExit("the map's first draw has no points to click")
+            self._give_up("the map's first draw has no points to click")
 
     @task
     def click(self):
@@ -366,14 +380,14 @@ class MapExpert(HttpUser):
 
 def run_level(base: str, users: int, *, duration: float, ramp: float, server_proc) -> dict:
     """N experts for ``ramp`` + ``duration`` seconds; the clicks started after the ramp."""
-    MapExpert.clicks, MapExpert.numbers = [], itertools.count()
+    MapExpert.clicks, MapExpert.numbers, MapExpert.start_failures = [], itertools.count(), []
     env = Environment(user_classes=[MapExpert], host=base, events=events)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users / ramp if ramp > 0 else users)
     gevent.sleep(ramp)
-    t_start, cpu0 = time.time(), server_cpu_seconds(server_proc)
+    t_start, cpu0, own0 = time.time(), server_cpu_seconds(server_proc), time.process_time()
     gevent.sleep(duration)
-    t_end, cpu1 = time.time(), server_cpu_seconds(server_proc)
+    t_end, cpu1, own1 = time.time(), server_cpu_seconds(server_proc), time.process_time()
     runner.quit()
     runner.greenlet.join(timeout=30)
     window = [(t, s, e) for t, s, e in MapExpert.clicks if t_start <= t <= t_end]
@@ -384,7 +398,9 @@ def run_level(base: str, users: int, *, duration: float, ramp: float, server_pro
                   key=lambda r: -r[3])
     return {"users": users, "clicks": len(window), "p50_s": float(np.nanmedian(times)),
             "p95_s": float(np.nanpercentile(times, 95)), "errors": int(sum(e for _, _, e in window)),
-            "server_cpu": (cpu1 - cpu0) / (t_end - t_start), "requests": slow}
+            "server_cpu": (cpu1 - cpu0) / (t_end - t_start), "client_cpu": (own1 - own0) / (t_end - t_start),
+            "load": os.getloadavg()[0], "requests": slow,
+            "start_failures": list(MapExpert.start_failures)}
 
 
 def main(argv=None) -> int:
@@ -424,7 +440,10 @@ def main(argv=None) -> int:
             r = run_level(base, users, duration=args.duration, ramp=args.ramp, server_proc=proc)
             results.append(r)
             print(f"{users:>4} users: {r['clicks']:>5} clicks   p50 {r['p50_s']:6.2f} s   p95 {r['p95_s']:6.2f} s   "
-                  f"errors {r['errors']}   server CPU {r['server_cpu']:.2f} cores", flush=True)
+                  f"errors {r['errors']}   CPU: server {r['server_cpu']:.2f}, load generator {r['client_cpu']:.2f} "
+                  f"cores, load average {r['load']:.1f}", flush=True)
+            if r["start_failures"]:
+                print(f"        {len(r['start_failures'])} users could not open the map, e.g. {r['start_failures'][0]}")
             for name, n, p50, p95, fails in r["requests"][:4]:
                 print(f"        {name:<26} {n:>5} requests   p50 {p50:6.2f} s   p95 {p95:6.2f} s   failed {fails}")
     finally:
@@ -435,7 +454,8 @@ def main(argv=None) -> int:
             proc.kill()
     fifty = [r for r in results if r["users"] == 50]
     summary = {"users": [r["users"] for r in results], "p50_s": [round(r["p50_s"], 3) for r in results],
-               "p95_s": [round(r["p95_s"], 3) for r in results], "errors": [r["errors"] for r in results],
+               "p95_s": [round(r["p95_s"], 3) for r in results],
+               "errors": [r["errors"] + len(r["start_failures"]) for r in results],
                "clicks": [r["clicks"] for r in results],
                "target_50_users_p95_lt_2s": bool(fifty and fifty[0]["p95_s"] < 2.0 and fifty[0]["errors"] == 0)}
     print(json.dumps(summary))
