@@ -323,3 +323,81 @@ def test_a_split_near_a_scheme_boundary_moves_it_and_its_repeats():
     assert r.labels.tolist() == [0, 1, 0, 1] and r.params["pinned"] == [4.0]
     alone = constrained_structure(base, [Correction("split", 4.0)])
     np.testing.assert_allclose(alone.bounds[1:, 0], [4.0, 8.0, 12.5])
+
+
+# --------------------------------------------------------------------------------------------------
+# POST /api/structure-corrections (sectionist/dashboard/judging/structure_routes.py)
+
+
+def _job_done(runner, timeout=120.0):
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        state = runner.state("structure")
+        if not state.running:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"the structure job did not end in {timeout} s")
+
+
+def test_the_api_records_a_correction_and_recomputes_the_song(tone_store, tmp_path):
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.jobs import JOBS_KEY
+    from sectionist.dashboard.judging.structure_routes import current_corrections
+    from sectionist.dashboard.models import get_database
+    from tests.auth_helpers import csrf_header, login, make_user
+
+    store, sid = _copy(tone_store, tmp_path)
+    db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    app = create_app(store.uri, db_url=db_url, secret_key="s" * 40, jobs_dir=tmp_path / "jobs")
+    runner = app.server.extensions[JOBS_KEY]
+    expert, viewer = app.server.test_client(), app.server.test_client()
+    login(expert, "eve", make_user(db_url, "eve", "expert"))
+    login(viewer, "vic", make_user(db_url, "vic", "viewer"))
+    split = {"song_id": sid, "scheme": "repeats", "kind": "split", "time_a": 4.0, "client_id": "c1"}
+    r = expert.post("/api/structure-corrections", json=split, headers=csrf_header(expert))
+    assert r.status_code == 201, r.get_json()
+    answer = r.get_json()
+    assert answer["correction"]["kind"] == "split" and answer["job"]["status"] == "running"
+    # the same client_id again while the recompute runs: the first row, nothing new, the job busy
+    again = expert.post("/api/structure-corrections", json=split, headers=csrf_header(expert))
+    assert again.status_code == 200 and again.get_json()["correction"]["id"] == answer["correction"]["id"]
+    assert again.get_json()["job"] == {"status": "busy", "job_id": answer["job"]["job_id"]}
+    state = _job_done(runner)
+    assert state.status == "done", open(tmp_path / "jobs" / "structure" / "output.log").read()[-2000:]
+    assert song_versions(store, sid, "repeats") == [1, 2]
+    shown = section_level(store.read_table(SEGMENTS))
+    assert set(shown["version"]) == {2} and 4.0 in shown["start_s"].round(3).tolist()
+    # the version the expert saw is recorded as it was named; a correction that contradicts the
+    # song's current ones is refused before anything is recorded
+    db = get_database(db_url)
+    same = {"song_id": sid, "scheme": "repeats~v2", "kind": "same", "time_a": 1.0, "time_b": 9.0}
+    assert expert.post("/api/structure-corrections", json=same, headers=csrf_header(expert)).status_code == 201
+    bad = expert.post("/api/structure-corrections", json={**same, "kind": "different"}, headers=csrf_header(expert))
+    assert bad.status_code == 400 and "tied as the same part" in bad.get_json()["error"]
+    rows = current_corrections(db, sid, "repeats")
+    assert [(r.kind, r.scheme) for r in rows] == [("split", "repeats"), ("same", "repeats~v2")]
+    for payload, status in (({**same, "song_id": "nope"}, 404), ({**same, "kind": "merge"}, 400),
+                            ({**same, "time_b": 99.0}, 400), ({**same, "scheme": "merged"}, 404)):
+        assert expert.post("/api/structure-corrections", json=payload, headers=csrf_header(expert)).status_code == status
+    assert viewer.post("/api/structure-corrections", json=same, headers=csrf_header(viewer)).status_code == 403
+    assert expert.post("/api/structure-corrections", json=same).status_code in (400, 403)  # no CSRF token
+    assert len(current_corrections(db, sid, "repeats")) == 2
+    state = _job_done(runner)
+    assert state.status == "done" and song_versions(store, sid, "repeats") == [1, 2, 3]
+    latest = read_version(store, sid, "repeats")
+    assert sorted(json.loads(latest["params"].iloc[0])["corrections"], key=str) == [
+        {"kind": "same", "time_a": 1.0, "time_b": 9.0}, {"kind": "split", "time_a": 4.0}]
+
+
+def test_boundaries_with_a_from_column_are_moves(tone_store, tmp_path):
+    from sectionist.analysis.commands.segment import read_corrections
+
+    store, sid = _copy(tone_store, tmp_path)
+    b = _csv(tmp_path, "bounds.csv", "song,time,from\nabab,4.5,8.0\nabab,3.0,\n")
+    got = read_corrections(store, boundaries=b)
+    assert got == {sid: [Correction("boundary", 8.0, 4.5, source="bounds.csv:2"),
+                         Correction("split", 3.0, source="bounds.csv:3")]}
+    with pytest.raises(ParameterError, match=r"bounds\.csv:2: from 20 s is outside the song"):
+        read_corrections(store, boundaries=_csv(tmp_path, "bounds.csv", "song,time,from\nabab,4.5,20\n"))

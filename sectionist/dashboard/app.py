@@ -117,6 +117,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     from sectionist.dashboard.auth import init_auth
     from sectionist.dashboard.auth.guards import safe_next
     from sectionist.dashboard.judging import routes as judging_routes
+    from sectionist.dashboard.judging import structure_routes
     from sectionist.dashboard.ui import inputs as callback_inputs
 
     # plotly's JSON encoder looks PIL.Image up in sys.modules without importing it; the first
@@ -146,6 +147,7 @@ def create_app(store_uri, *, db_url: str | None = None, secret_key: str | None =
     server.register_blueprint(audio.bp)
     init_auth(app, db_url=db_url, secret_key=secret_key, store_uri=str(store_uri), **(auth_options or {}))
     server.register_blueprint(judging_routes.bp)
+    server.register_blueprint(structure_routes.bp)  # POST /api/structure-corrections
     # every callback's inputs and state checked before Dash runs it (after the login and CSRF checks)
     callback_inputs.install(app)
     server.add_url_rule("/healthz", endpoint="sectionist_healthz", view_func=_healthz, methods=["GET"])

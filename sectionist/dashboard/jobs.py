@@ -4,7 +4,9 @@ Some results the pages show are not made by ``analyze`` (they cost more than a d
 should): the Songs page's Sounds view (:mod:`sectionist.analysis.sections.soundtracks`) and the
 Clusters page's "What the network listens to" (:mod:`sectionist.analysis.embeddings.saliency`).
 Instead of telling people to run a command, the page offers an admin a button that starts the
-job here, shows its progress, and shows the result when it is done.
+job here, shows its progress, and shows the result when it is done. One kind is started by an
+expert's action instead: ``structure`` (``sectionist segment --constraints …``), the recompute of a
+song's structure after a correction (:mod:`sectionist.dashboard.judging.structure_routes`).
 
 **One subprocess per job.** A job runs ``sectionist <command> --store …``, the same command an
 operator would type (the ``sectionist`` script installed beside the web app's Python), so librosa
@@ -53,7 +55,7 @@ from sectionist.store.fileio import atomic_write
 #: Key of the :class:`JobRunner` in ``flask_app.extensions``.
 JOBS_KEY = "sectionist_jobs"
 #: The kinds of job and the ``sectionist`` command each runs.
-KINDS = {"tracks": "tracks", "saliency": "saliency"}
+KINDS = {"tracks": "tracks", "saliency": "saliency", "structure": "segment"}
 #: What a state's ``status`` can be.
 STATUSES = ("idle", "running", "done", "failed", "lost")
 #: Bytes of the end of ``output.log`` read for the progress and the error.
@@ -134,7 +136,9 @@ class JobRunner:
 
     def command(self, kind: str, args: dict) -> list[str]:
         """The command line of a job: ``sectionist <command> --store …`` and its options (``tracks``:
-        ``songs``, a list of song ids; ``saliency``: ``run``, one run id)."""
+        ``songs``, a list of song ids; ``saliency``: ``run``, one run id; ``structure``: ``scheme`` and
+        the ``constraints`` and ``boundaries`` CSV files of every current correction of the songs named
+        there, :mod:`sectionist.dashboard.judging.structure_routes`)."""
         if kind not in KINDS:
             raise ParameterError(f"unknown job kind {kind!r}; kinds: {', '.join(KINDS)}")
         argv = [self.program or sectionist_program(), KINDS[kind], "--store", self.store_uri]
@@ -151,6 +155,11 @@ class JobRunner:
             if not run:
                 raise ParameterError("a saliency job needs a run id")
             argv += ["--run", str(run)]
+        elif kind == "structure":
+            if not args.get("scheme") or not args.get("constraints") or not args.get("boundaries"):
+                raise ParameterError("a structure job needs a scheme and its two correction files")
+            argv += ["--scheme", str(args["scheme"]), "--constraints", str(args["constraints"]),
+                     "--boundaries", str(args["boundaries"]), "--no-inherit", "-q"]
         return argv
 
     # ---- start ---------------------------------------------------------------------------------

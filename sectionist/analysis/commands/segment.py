@@ -6,7 +6,6 @@ experts (``--constraints`` / ``--boundaries``: :func:`read_corrections`,
 from __future__ import annotations
 
 import csv
-import math
 import time
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES, STRUCTURES
 #: Columns of a ``--constraints`` CSV and of a ``--boundaries`` CSV.
 CONSTRAINT_COLUMNS: tuple[str, ...] = ("song", "time_a", "time_b", "relation")
 BOUNDARY_COLUMNS: tuple[str, ...] = ("song", "time")
+#: Optional columns: ``from`` of a ``--boundaries`` row moves the boundary nearest it to ``time``.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("from",)
 
 
 def register_cli(sub, options) -> None:
@@ -42,7 +43,11 @@ def register_cli(sub, options) -> None:
                    "the same part or different parts (relation same/different); song: the audio file's stem "
                    "or the song_id")
     p.add_argument("--boundaries", metavar="FILE",
-                   help="CSV song,time: a boundary at time (seconds), kept in place")
+                   help="CSV song,time[,from]: a boundary at time (seconds), kept in place; with from, the "
+                   "boundary nearest from moves to time")
+    p.add_argument("--no-inherit", action="store_true",
+                   help="the files hold every correction of their songs: the latest version's corrections are "
+                   "not carried over (what the dashboard passes, its withdrawn corrections left out)")
     p.add_argument("--sample-rate", type=int, default=22050, help="analysis rate in Hz [22050]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_segment)
@@ -77,7 +82,8 @@ def _correct(store, args, t0) -> int:
 
     scheme = STRUCTURES[args.scheme[0]].name
     by_song = read_corrections(store, constraints=args.constraints, boundaries=args.boundaries)
-    written = correct_songs(store, scheme, by_song, sample_rate=args.sample_rate)
+    written = correct_songs(store, scheme, by_song, sample_rate=args.sample_rate,
+                            extend=not getattr(args, "no_inherit", False))
     for sid, version in sorted(written.items()):
         n = len(by_song[sid])
         print(f"{sid}: {scheme} version {version} ({n} correction{'' if n == 1 else 's'})")
@@ -88,12 +94,12 @@ def _correct(store, args, t0) -> int:
 
 def read_corrections(store, *, constraints=None, boundaries=None) -> dict:
     """``{song_id: [Correction, …]}`` from a ``--constraints`` CSV (``song,time_a,time_b,relation``)
-    and a ``--boundaries`` CSV (``song,time``), in file order, each correction's ``source`` its
-    ``FILE:LINE``. A missing column, an unknown or ambiguous song, a time that is not a number or lies
+    and a ``--boundaries`` CSV (``song,time``, optionally ``from``: a ``boundary`` move from there),
+    in file order, each correction's ``source`` its ``FILE:LINE``. A missing column, an unknown or ambiguous song, a time that is not a number or lies
     outside the song, an unknown relation: ParameterError naming ``FILE:LINE``."""
     from sectionist.store.schema import SONGS
 
-    from sectionist.analysis.structure.constrained import Correction
+    from sectionist.analysis.structure.constrained import Correction, parse_seconds
 
     songs = store.read_table(SONGS, columns=["song_id", "uri", "duration_s"])
     duration = dict(zip(songs["song_id"].astype(str), songs["duration_s"].astype(float)))
@@ -112,12 +118,9 @@ def read_corrections(store, *, constraints=None, boundaries=None) -> dict:
         raise ParameterError(f"{where}: unknown song {name!r} (neither a song_id nor an audio file's stem in {store.uri})")
 
     def seconds(value, sid, where, column, inner=False):
-        try:
-            t = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{where}: {column} {value!r} is not a number of seconds") from None
+        t = parse_seconds(value, f"{where}: {column}")
         end = duration[sid]
-        if not math.isfinite(t) or t < 0 or t > end or (inner and not 0 < t < end):
+        if t < 0 or t > end or (inner and not 0 < t < end):
             raise ParameterError(f"{where}: {column} {t:g} s is outside the song (0–{end:g} s)")
         return t
 
@@ -128,7 +131,9 @@ def read_corrections(store, *, constraints=None, boundaries=None) -> dict:
         for where, row in _csv_rows(path, columns):
             sid = song_of(row["song"], where)
             if columns is BOUNDARY_COLUMNS:
-                c = Correction("split", seconds(row["time"], sid, where, "time", inner=True), source=where)
+                t = seconds(row["time"], sid, where, "time", inner=True)
+                c = (Correction("boundary", seconds(row["from"], sid, where, "from", inner=True), t, source=where)
+                     if row.get("from") else Correction("split", t, source=where))
             else:
                 relation = row["relation"].lower()
                 if relation not in ("same", "different"):
@@ -159,4 +164,4 @@ def _csv_rows(path, columns):
             continue
         if len(rec) < len(header):
             raise ParameterError(f"{where}: {len(rec)} cells, the header has {len(header)}")
-        yield where, {h: rec[i].strip() for i, h in enumerate(header) if h in columns}
+        yield where, {h: rec[i].strip() for i, h in enumerate(header) if h in columns or h in OPTIONAL_COLUMNS}

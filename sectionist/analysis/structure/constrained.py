@@ -34,6 +34,7 @@ Pure functions over arrays; the store side (versions of a song's scheme) is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,18 @@ class Correction:
     def from_dict(cls, d: dict, source: str = "") -> Correction:
         return cls(str(d["kind"]), float(d["time_a"]), None if d.get("time_b") is None else float(d["time_b"]),
                    source)
+
+
+def parse_seconds(value, what: str) -> float:
+    """``value`` as a finite number of seconds; a ParameterError naming ``what`` (e.g. ``FILE:LINE:
+    time_a``) otherwise."""
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = math.nan
+    if not math.isfinite(t):
+        raise ParameterError(f"{what} {value!r} is not a number of seconds")
+    return t
 
 
 def beat_matrix(features) -> np.ndarray:
