@@ -82,24 +82,25 @@ def learn_metric(Z: np.ndarray, components, cannot, *, prior: float = PRIOR_PAIR
 
 
 def _blocks(n: int, components, cannot):
-    """Chunks (a must-link component or a single row) of ``n`` rows: each row's chunk, the chunks'
-    rows and the cannot-link neighbours of each chunk."""
+    """Chunks of ``n`` rows: the must-link components first, then every other row alone.
+
+    Returns each row's chunk, the components' row indices, the rows alone (in order) and the
+    cannot-link neighbours of each chunk that has any (``{chunk: set of chunks}``).
+    """
     block = np.full(n, -1, dtype=np.int64)
-    members = []
-    for idx in components:
-        block[np.asarray(idx, dtype=np.int64)] = len(members)
-        members.append(np.asarray(idx, dtype=np.int64))
-    for i in np.flatnonzero(block < 0):
-        block[i] = len(members)
-        members.append(np.array([i]))
-    neighbours = [set() for _ in members]
+    components = [np.asarray(idx, dtype=np.int64) for idx in components]
+    for k, idx in enumerate(components):
+        block[idx] = k
+    single = np.flatnonzero(block < 0)
+    block[single] = len(components) + np.arange(len(single))
+    neighbours: dict = {}
     for i, j in np.asarray(cannot, dtype=np.int64).reshape(-1, 2):
-        a, b = block[i], block[j]
+        a, b = int(block[i]), int(block[j])
         if a == b:
             raise ParameterError(f"rows {i} and {j} are cannot-linked inside one must-link component")
-        neighbours[a].add(b)
-        neighbours[b].add(a)
-    return block, members, neighbours
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    return block, components, single, neighbours
 
 
 def _assign(cost: np.ndarray, neighbours, constrained: np.ndarray) -> np.ndarray:
@@ -194,13 +195,14 @@ def constrained_kmeans(Y: np.ndarray, k: int, components, cannot, *, init: np.nd
     inertia : float
     """
     n = Y.shape[0]
-    block, members, neighbours = _blocks(n, components, cannot)
-    nb = len(members)
+    block, comps, single, neighbours = _blocks(n, components, cannot)
+    nb = len(comps) + len(single)
     if not 1 <= k <= nb:
         raise ParameterError(f"K={k}: need 1 ≤ K ≤ {nb} (the sections, with each must-link group counted once)")
-    w = np.array([len(m) for m in members], dtype=np.float64)
-    P = np.array([Y[m].mean(axis=0) for m in members])
-    constrained = np.array([b for b in range(nb) if neighbours[b]], dtype=np.int64)
+    w = np.concatenate([[float(len(m)) for m in comps], np.ones(len(single))])
+    P = np.vstack([Y[m].mean(axis=0) for m in comps] + [Y[single]])
+    Pw = P * w[:, None]
+    constrained = np.array(sorted(neighbours), dtype=np.int64)
     rng = np.random.default_rng(random_state)
     starts = ([np.asarray(init, dtype=np.float64)] if init is not None else []) + \
         [_kmeanspp(P, w, k, rng) for _ in range(max(n_init, 0 if init is not None else 1))]
@@ -222,10 +224,10 @@ def constrained_kmeans(Y: np.ndarray, k: int, components, cannot, *, init: np.nd
             if lab_b is not None and np.array_equal(new, lab_b):
                 break
             lab_b = new
-            for c in range(k):
-                sel = lab_b == c
-                if sel.any():
-                    C[c] = (P[sel] * w[sel, None]).sum(axis=0) / w[sel].sum()
+            size = np.bincount(lab_b, weights=w, minlength=k)
+            sums = np.stack([np.bincount(lab_b, weights=Pw[:, j], minlength=k) for j in range(P.shape[1])], axis=1)
+            full = size > 0
+            C[full] = sums[full] / size[full, None]
         labels = lab_b[block]
         inertia = float(((Y - C[labels]) ** 2).sum())
         if best is None or inertia < best[2] - 1e-9:
