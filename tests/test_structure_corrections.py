@@ -193,7 +193,7 @@ def test_a_correction_is_a_new_version_and_the_old_stays(tmp_path):
     phrase = latest_segments(table).query("level == 'phrase'")
     assert len(phrase) == 8 and set(phrase["version"]) == {2}
     params = json.loads(shown["params"].iloc[0])
-    assert params["corrections"] == [{"kind": "split", "time_a": 4.0}] and params["scheme_params"]["unit"] == 4
+    assert params["corrections"] == [{"kind": "split", "time_a": 4.0}] and params["unit"] == 4 and params["base_version"] == 1
     # a second correction honours the first one too (its lineage)
     v3 = correct_song(store, sid, "repeats", [Correction("different", 1.0, 13.0)], features=feats)
     rows = read_version(store, sid, "repeats")

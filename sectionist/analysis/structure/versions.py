@@ -151,7 +151,9 @@ def corrected_version(store, song_id: str, scheme: str, corrections, *, features
     for name, level in base.levels.items():
         result.levels[name] = cut_level(level, result.bounds[1:, 0])
     version = versions[-1] + 1
-    result.params = {**result.params, "base_version": 1, "scheme_params": base.params,
+    # the scheme's own params stay (readers look for them: merged's pre-merge slices, repeats' unit),
+    # what the correction changed on top
+    result.params = {**base.params, **result.params, "base_version": 1,
                      "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     rows = segment_rows(song_id, scheme, result)
     return version, rows.assign(version=np.int32(version))
