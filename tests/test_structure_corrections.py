@@ -61,19 +61,20 @@ def same_part(result, t1, t2) -> bool:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_every_correction_is_honoured(seed):
-    """Random corrections (three splits, then five same/different pairs drawn from a truth, a
-    ``different`` only across the cuts) on a poor scheme result: none is broken, with and without
-    the audio's evidence."""
+    """Random corrections (three splits, a moved boundary, then same/different pairs drawn from a
+    truth, a ``different`` only across the cuts) on a poor scheme result: none is broken, with and
+    without the audio's evidence."""
     rng = np.random.default_rng(seed)
     form = "ABACABCA"
     feats = parts_features(form, beats=8, seed=seed)
     truth = np.array([ord(c) for c in np.repeat(list(form), 2)])  # one letter per 2 s
     base = structure([[0, 10], [10, 20], [20, 32]], [0, 1, 0])
     corrections = [Correction("split", float(t)) for t in rng.choice(np.arange(1, 32), 3, replace=False)]
+    corrections.append(Correction("boundary", 20.0, float(rng.choice([17.5, 18.5, 21.5, 22.5]))))
     cuts, _pinned = corrected_cuts(base.bounds, base.labels, corrections)
     edges = np.concatenate([[0.0], cuts, [32.0]])
     segments = np.stack([edges[:-1], edges[1:]], axis=1)
-    while len(corrections) < 8:
+    while len(corrections) < 9:
         a, b = rng.choice(32, 2, replace=False) + 0.5
         rel = "same" if truth[int(a) // 2] == truth[int(b) // 2] else "different"
         candidate = corrections + [Correction(rel, float(a), float(b), source=f"pair {a:g}/{b:g}")]

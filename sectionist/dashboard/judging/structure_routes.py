@@ -61,6 +61,7 @@ def current_corrections(db: Database, song_id: str, scheme: str) -> list[Structu
 
 
 def as_correction(row: StructureCorrection) -> Correction:
+    """A stored correction as the analysis side's :class:`Correction` (its ``source`` names the row)."""
     return Correction(row.kind, float(row.time_a), None if row.time_b is None else float(row.time_b),
                       source=f"correction {row.id}")
 
