@@ -96,3 +96,22 @@ def test_without_vectors_the_stored_confidence_is_the_margin(tmp_path):
     pairs = queues.build_pair_queue(data, "km", n=6)
     assert len(pairs) == 6 and all(p["cluster_a"] != p["cluster_b"] for p in pairs)
     assert len({p["cluster_b"] for p in pairs}) >= 2  # the other clusters in turn
+
+
+def test_sounds_like_lists_the_nearest_sections_in_the_guided_metric(data):
+    guided = f"{PARENT}~v2"
+    X, _ = data.space_vectors("classical17")
+    w = queues.run_weights(data, guided, X.shape[1])
+    labels = data.run_arrays(guided).label
+    sid = data.section_ids[0]
+    near = queues.sounds_like(data, guided, sid, n=5)
+    d = np.sqrt((((X - X[0]) * w) ** 2).sum(axis=1))
+    d[0] = np.inf
+    assert [item["section_id"] for item in near] == list(data.section_ids[np.argsort(d, kind="stable")[:5]])
+    assert all(item["distance"] > 0 for item in near) and sid not in {item["section_id"] for item in near}
+    own = int(labels[0])
+    other = next(c for c in set(labels.tolist()) if c != own)
+    only = queues.sounds_like(data, guided, sid, n=50, cluster=other)
+    assert only and all(item["cluster"] == other for item in only)
+    assert len(only) == int((labels == other).sum())
+    assert [i["distance"] for i in only] == sorted(i["distance"] for i in only)

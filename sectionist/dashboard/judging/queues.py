@@ -5,7 +5,8 @@ cluster, sections on which two runs disagree, the least stable sections, or the 
 ones (nearest a cluster border in the run's metric, a guided version's learned one included:
 :func:`border_margins`). :func:`build_queue` makes one run's queue; :func:`build_pair_queue` the
 pairs of the ``pairs`` questions (a border section and a prototype across the border);
-:func:`build_mixed_queue` interleaves several runs for a blind comparison of methods. :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
+:func:`build_mixed_queue` interleaves several runs for a blind comparison of methods;
+:func:`sounds_like` lists the sections nearest one in the run's metric (the listen-list after a move). :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
 store has no such section or run). Everything is read from :class:`sectionist.dashboard.data.store_data.StoreData`.
 """
 
@@ -230,6 +231,41 @@ def margins_to_border(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np
         margin[rows] = np.where(d2 > 0, (d2 - d1) / d2, 0.0)
     other[rows] = clusters[second]
     return margin, other
+
+
+def sounds_like(data, run_id: str, section_id: str, *, n: int = 8, cluster: int | None = None) -> list[dict]:
+    """The sections nearest ``section_id`` in the run's metric: after an expert moves a section to
+    another cluster, the listen-list "these N sections sound like it" to confirm in one step.
+
+    The metric is :func:`border_margins`' (standardised columns, a guided version's learned weights);
+    ``cluster`` keeps only sections the run has in that cluster (e.g. the one the section was moved
+    out of: those would follow it). Empty when the space has no vectors.
+
+    Returns
+    -------
+    list of dict
+        ``{"section_id", "cluster", "distance"}``, nearest first, the section itself left out.
+    """
+    arr = available_run_arrays(data, run_id)
+    pos = data.position(section_id)
+    if pos is None:
+        raise NotFound(_("no section %(section)s in the store", section=repr(section_id)))
+    vec = data.space_vectors(data.runs.at[run_id, "space"])
+    if vec is None or not np.isfinite(vec[1][pos]):
+        return []
+    X = vec[0].astype(np.float64)
+    w = run_weights(data, run_id, X.shape[1])
+    if w is not None:
+        X = X * w
+    d = np.sqrt(((X - X[pos]) ** 2).sum(axis=1))
+    keep = (arr.label >= 0) & np.isfinite(vec[1])
+    if cluster is not None:
+        keep &= arr.label == int(cluster)
+    keep[pos] = False
+    cand = np.flatnonzero(keep)
+    order = cand[np.argsort(d[cand], kind="stable")][: max(int(n), 0)]
+    ids = data.section_ids
+    return [{"section_id": ids[i], "cluster": int(arr.label[i]), "distance": float(d[i])} for i in order]
 
 
 def build_pair_queue(data, run_id: str, *, n: int = 20, random_state: int = 0,
