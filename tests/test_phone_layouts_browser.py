@@ -187,3 +187,31 @@ def test_overview_k_curves_titles_and_legend_clear(curves_server, size, lang):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"overview-{size[0]}x{size[1]}-{lang}.png"), full_page=True)
         assert errors == []
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["phone", "laptop"])
+def test_songs_lanes_take_the_width_on_a_phone(server, size, lang):
+    narrow = size == PHONE
+    with chromium_page(viewport=size, timeout_ms=60_000, locale=LOCALES[lang]) as (page, errors):
+        login_page(page, server["url"], "ada", server["password"], next="/songs")
+        _settled(page, "songs-timeline", narrow)
+        plot, graph = page.evaluate("() => [document.querySelector('#songs-timeline .nsewdrag').getBoundingClientRect()"
+                                    ".width, document.querySelector('#songs-timeline').getBoundingClientRect().width]")
+        names = page.evaluate(BOXES_JS, ["songs-timeline", ".infolayer .annotation-text"])
+        ticks = page.evaluate(BOXES_JS, ["songs-timeline", ".ytick text"])
+        if narrow:  # names above the lanes, the bars the whole width
+            assert plot >= 0.9 * graph, f"the lanes get {plot:.0f} px of {graph:.0f}"
+            assert len(names) >= 3 and ticks == [] and _overlaps(names) == []
+            bars = page.evaluate(
+                "() => [...document.querySelectorAll('#songs-timeline .bars .point path')].map(e => {"
+                " const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, 'bar']; })")
+            assert bars and _overlaps(names + bars) == [], "a lane's name is drawn over a bar"
+            box = page.evaluate("() => document.querySelector('#songs-timeline').getBoundingClientRect().height")
+            height = page.evaluate("() => document.querySelector('#songs-timeline .js-plotly-plot')._fullLayout.height")
+            assert abs(box - height) < 2, "the graph's box did not grow with the figure"
+        else:
+            assert names == [] and len(ticks) >= 3 and _overlaps(ticks) == []
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"songs-{size[0]}x{size[1]}-{lang}.png"), full_page=True)
+        assert errors == []

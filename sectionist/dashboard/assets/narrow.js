@@ -25,6 +25,9 @@
       }
     });
     layout['meta.narrow_applied'] = true;
+    // a taller variant: the graph's box (sized to the figure's height by its page) grows with it
+    var box = gd.parentElement;
+    if (layout.height && box && box.id && box.style.height) { box.style.height = layout.height + 'px'; }
     window.Plotly.update(gd, data, layout);
   }
 

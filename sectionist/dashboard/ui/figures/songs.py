@@ -210,7 +210,32 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
         legend=dict(orientation="h", entrywidth=LEGEND_ENTRY_WIDTH_PX, xref="container", x=0, xanchor="left",
                     yref="container", y=0, yanchor="bottom", bgcolor="rgba(0,0,0,0)", borderwidth=0,
                     tracegroupgap=0, traceorder="grouped")))
+    narrow = lane_names_above(names, first=y0, height=height - lanes_h)
+    fig.layout.meta = {**({"song_id": song_id} if song_id else {}), "narrow": narrow}
     return fig
+
+
+#: On a narrow screen: a lane's bar, a line of its name above it, the gap above the name (px).
+NARROW_BAR_PX, NARROW_LINE_PX, NARROW_GAP_PX = 28, 13, 5
+#: Characters of a lane name's line above its lane on a narrow screen.
+NARROW_NAME_WRAP = 64
+
+
+def lane_names_above(names, *, first: int, height: float) -> dict:
+    """The timeline's narrow variant (assets/narrow.js): each lane's name above its bar, the bars the
+    figure's whole width (names at the left took 40 % of a phone's width). ``names``: the rows'
+    names (escaped), ``first``: the first lane row after the waveform, ``height``: the figure's
+    height outside its rows. Every row is as tall as the longest name needs (rows share one scale)."""
+    texts = [wrap_lane(name, NARROW_NAME_WRAP) for name in names[first:]]
+    lines = max([t.count("<br>") + 1 for t in texts] or [1])
+    row = NARROW_BAR_PX + NARROW_LINE_PX * lines + NARROW_GAP_PX
+    bar = NARROW_BAR_PX / row
+    notes = [dict(x=0, xref="paper", y=y - bar / 2, yref="y", xanchor="left", yanchor="bottom", align="left",
+                  text=text, showarrow=False, font=dict(size=10, color="#374151"))
+             for y, text in enumerate(texts, start=first)]
+    return {"data": {"width": [bar]},
+            "layout": {"yaxis.showticklabels": False, "margin.l": 8, "annotations": notes,
+                       "height": int(height + row * (len(names) - first) + max(row, 46) * first)}}
 
 
 def cluster_tracks(rows, *, duration: float, selected: tuple | None = None, title: str = "",
