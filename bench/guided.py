@@ -190,14 +190,12 @@ def curve(X, ids, truth, parent, k, strategy: str, noise: float, seed: int) -> t
     for budget in BUDGETS:
         while len(answers) < budget:
             want = min(BATCH, budget - len(answers))
-            if strategy == "random":
-                pairs = []
+            pairs = [] if strategy == "random" else informative_questions(X, labels, weights, asked, want)
+            if not pairs:  # random questions (and the informative queue's fallback when it has none left)
                 while len(pairs) < want:
                     i, j = sorted(rng.choice(n, 2, replace=False).tolist())
                     if (i, j) not in asked:
                         pairs.append((i, j))
-            else:
-                pairs = informative_questions(X, labels, weights, asked, want)
             for i, j in pairs:
                 asked.add((i, j))
                 answers.append((i, j, expert.answer(i, j)))
