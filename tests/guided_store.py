@@ -63,3 +63,26 @@ def snapshot(root) -> dict:
     """Every file under ``root`` with its bytes (what 'nothing written' and 'untouched' compare)."""
     root = Path(root)
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def add_frames(store, embedder: str = "fakenet", seed: int = 0, per_section: int = 3) -> None:
+    """Frames of a made-up embedder (8 columns) for every section: the kinds differ in two columns, a
+    third splits frames into two blobs that are no kind."""
+    from sectionist.store.schema import FRAMES
+
+    rng = np.random.default_rng(seed)
+    sec = store.read_table("sections")
+    kind = {k: i for i, k in enumerate(KINDS)}
+    for song_id, rows in sec.groupby("song_id"):
+        out = []
+        for _, r in rows.iterrows():
+            k = kind[r["truth_label"]]
+            for f in range(per_section):
+                v = rng.normal(0.0, 1.0, 8)
+                v[0] += 3.0 * (k == 1)
+                v[1] += 3.0 * (k == 2)
+                v[2] += 4.0 * rng.integers(0, 2)
+                out.append({"song_id": song_id, "section_id": r["section_id"], "embedder": embedder,
+                            "start_s": r["start_s"] + 5.0 * f, "end_s": r["start_s"] + 5.0 * (f + 1),
+                            **{f"e{i}": np.float32(v[i]) for i in range(8)}})
+        store.write_part(FRAMES, FRAMES.part(embedder=embedder, song_id=song_id), pd.DataFrame(out))

@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from guided_store import make_guided_store, snapshot, truth
+from guided_store import add_frames, make_guided_store, snapshot, truth
 
 from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.modeling.constraints import Constraints
@@ -188,3 +188,24 @@ def test_newest_wins_leaves_out_older_answers_that_newer_ones_contradict(store, 
     assert "2 of 2 constraints satisfied" in out and "left out 1 older answer(s) that newer ones contradict: a.csv:2" in out
     lab = labels_of(store, f"{PARENT}~v2")
     assert lab[ids[1]] == lab[ids[2]] != lab[ids[0]]
+
+
+def test_frame_level_run_of_an_embedder(store):
+    """An embedder run at the frame level: guided on section means, placed by frames as its fit labels."""
+    from sectionist.analysis.modeling.cluster import cluster_store
+    from sectionist.analysis.modeling.persistence import load_model
+    from sectionist.analysis.modeling.runmodel import place_sections
+    from sectionist.analysis.modeling.spaces import load_space
+
+    add_frames(store)
+    parent = cluster_store(store, "fakenet", "kmeans", k=3, explain=False, stability=False, project=False,
+                           progress=False)
+    report = guide_run(store, parent, Constraints.from_pairs([(*r, f"r{i}") for i, r in
+                                                              enumerate(simulated_answers(store, 40, seed=0))]))
+    runs = store.read_table(RUNS).set_index("run_id")
+    assert runs.at[report.run_id, "level"] == "frame" and report.constraints_satisfied == report.constraints_total
+    assert runs.at[report.run_id, "ari_truth"] > runs.at[parent, "ari_truth"]
+    data = load_space(store, "fakenet", level="frame")
+    placed = place_sections(load_model(store, runs.at[report.run_id, "model_key"]), data)
+    lab = labels_of(store, report.run_id)
+    assert np.mean([placed.labels[i] == lab[s] for i, s in enumerate(data.section_ids)]) > 0.9
