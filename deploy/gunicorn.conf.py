@@ -13,13 +13,21 @@ The app itself reads SECTIONIST_STORE, SECTIONIST_DB_URL, SECRET_KEY, … (see t
 
 import os
 
+# numpy's BLAS and OpenMP pools on one thread in each worker (read when the worker imports numpy,
+# after the fork): the request threads are the parallelism, and a pool per request thread spun the
+# cores (sectionist.dashboard.cli.WORKER_THREAD_VARIABLES)
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 bind = [os.environ.get("SECTIONIST_BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("SECTIONIST_THREADS", "8"))
 worker_class = "gthread"
 timeout = int(os.environ.get("SECTIONIST_TIMEOUT", "120"))
 graceful_timeout = 30
-keepalive = 5
+# longer than nginx's upstream keepalive_timeout (60 s; nginx.conf keeps 16 connections open): nginx
+# must never send a request on a connection gunicorn is closing (a 502 for a POST)
+keepalive = 75
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"

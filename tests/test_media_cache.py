@@ -197,8 +197,28 @@ def test_serve_runs_gthread_workers():
     assert cmd[cmd.index("--worker-class") + 1] == "gthread"
     assert cmd[cmd.index("--threads") + 1] == "8" and cmd[cmd.index("--workers") + 1] == "2"
     assert cmd[-1] == "sectionist.dashboard.app:server"
+    assert int(cmd[cmd.index("--keep-alive") + 1]) > 60  # nginx's upstream keepalive_timeout
     conf = (Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py").read_text()
     assert 'worker_class = "gthread"' in conf
+
+
+def test_serve_puts_the_workers_blas_on_one_thread():
+    """A request's numpy work runs single-threaded in its worker (the threads are the parallelism),
+    unless the environment says otherwise."""
+    import subprocess
+    import sys
+
+    from sectionist.dashboard.cli import WORKER_THREAD_VARIABLES, worker_environment
+
+    env = worker_environment({"PATH": "/bin", "OMP_NUM_THREADS": "3"})
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "3"
+    assert set(WORKER_THREAD_VARIABLES) <= set(env)
+    # what a worker started with that environment gets from numpy's OpenBLAS
+    probe = ("from threadpoolctl import threadpool_info; import numpy; "
+             "print(max(p['num_threads'] for p in threadpool_info() if p['internal_api'] == 'openblas'))")
+    out = subprocess.run([sys.executable, "-c", probe], env=worker_environment({}), capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "1"
 
 
 def test_spectrogram_pictures_are_drawn_fast_with_round_ticks():

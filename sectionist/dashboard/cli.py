@@ -45,11 +45,31 @@ def masked_url(url: str | None) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
+#: The worker processes' BLAS and OpenMP pools on one thread each (unless the environment says
+#: otherwise): a request's numpy work (a spectrogram's mel product) runs in the request's thread, and
+#: pools of as many threads as cores, one per request thread, spun the cores (3x the CPU of a
+#: spectrogram measured, for nothing: the requests are the parallelism).
+WORKER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+#: Seconds an idle connection stays open: longer than a person's pause between clicks and than
+#: nginx's upstream keepalive_timeout (60 s), so a client never sends on a connection the server is
+#: closing at that moment (gunicorn's 2 s gave "connection reset" errors under load: bench/load.py).
+KEEP_ALIVE_S = 75
+
+
+def worker_environment(environ) -> dict:
+    """``environ`` with :data:`WORKER_THREAD_VARIABLES` set to 1 where it does not set them."""
+    return {**{name: "1" for name in WORKER_THREAD_VARIABLES}, **environ}
+
+
 def gunicorn_command(gunicorn: str, workers: int, threads: int, host: str, port: int) -> list[str]:
     """The gunicorn command line ``serve`` runs: ``workers`` processes of the ``gthread`` class, each
-    answering ``threads`` requests at once (deploy/gunicorn.conf.py sets the same)."""
+    answering ``threads`` requests at once, idle connections kept :data:`KEEP_ALIVE_S` seconds
+    (deploy/gunicorn.conf.py sets the same)."""
     return [gunicorn, "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-            "--bind", f"{host}:{port}", "--timeout", "120", "sectionist.dashboard.app:server"]
+            "--keep-alive", str(KEEP_ALIVE_S), "--bind", f"{host}:{port}", "--timeout", "120",
+            "sectionist.dashboard.app:server"]
 
 
 def _serve(args) -> int:
@@ -77,7 +97,7 @@ def _serve(args) -> int:
         StoreData(args.store, store_options=store_options)
         # the workers build the app from the environment (sectionist.dashboard.app:server, Settings.from_env):
         # hand them the values resolved here
-        env = dict(os.environ, SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
+        env = dict(worker_environment(os.environ), SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
         if settings.s3_endpoint:
             env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
         if settings.s3_region:
@@ -86,8 +106,12 @@ def _serve(args) -> int:
               f"x {args.threads} threads", file=sys.stderr)
         os.execve(gunicorn, gunicorn_command(gunicorn, args.workers, args.threads, args.host, args.port), env)
 
+    from threadpoolctl import threadpool_limits
+
     from sectionist.dashboard.app import create_app
 
+    # this process only serves: its numpy work runs in the request threads (WORKER_THREAD_VARIABLES)
+    threadpool_limits(limits=1)
     app = create_app(args.store, db_url=db_url, secret_key=settings.secret_key, store_options=store_options,
                      auth_options=settings.auth_options(), **settings.media_options())
     print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
