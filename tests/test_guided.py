@@ -209,3 +209,22 @@ def test_frame_level_run_of_an_embedder(store):
     placed = place_sections(load_model(store, runs.at[report.run_id, "model_key"]), data)
     lab = labels_of(store, report.run_id)
     assert np.mean([placed.labels[i] == lab[s] for i, s in enumerate(data.section_ids)]) > 0.9
+
+
+def test_fit_guided_over_arrays_with_noise_and_unlabelled_sections(rng):
+    """A parent with noise (−1, HDBSCAN) and sections it never labelled (−2): every section gets a
+    cluster, K counts the parent's real clusters, and only sections the parent clustered count as changed."""
+    from sectionist.analysis.modeling.guided import fit_guided
+
+    X = np.vstack([rng.normal(c, 0.3, (10, 2)) for c in ((0, 0), (4, 0), (0, 4))])
+    ids = np.array([f"s{i:02d}" for i in range(30)])
+    parent = np.repeat([0, 1, 2], 10)
+    parent[[0, 11]] = -1
+    parent[[22, 23]] = -2
+    cons = Constraints.from_pairs([("s00", "s15", "same", "r1"), ("s01", "s02", "different", "r2")])
+    fit = fit_guided(X, ids, parent, cons)
+    assert len(fit.centers) == 3 and (fit.labels >= 0).all()
+    assert fit.labels[0] == fit.labels[15] and fit.labels[1] != fit.labels[2]
+    matched = [fit.labels[i] == parent[i] for i in range(30) if parent[i] >= 0]
+    # s00 was noise (its move to s15's cluster is no change); the cannot-link moves one of s01, s02
+    assert fit.changed == len(matched) - sum(matched) == 1
