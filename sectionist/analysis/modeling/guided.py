@@ -176,7 +176,7 @@ def fit_guided(X: np.ndarray, section_ids, parent_labels: np.ndarray, constraint
         cannot = np.array([[pos[a], pos[b]] for a, b in sorted(cons.cannot)], dtype=np.int64).reshape(-1, 2)
         return comps, cannot
 
-    step(1, "learning the metric")
+    step(1, STEPS[1])
     scaler = FeatureScaler(scaling).fit(X)
     Z = scaler.transform(X)
     comps, cannot = index(constraints)
@@ -185,10 +185,10 @@ def fit_guided(X: np.ndarray, section_ids, parent_labels: np.ndarray, constraint
     if constraints.splits:
         constraints = constraints.with_cannot(_split_cannot(Y, ids, pos, constraints.splits, random_state), pos)
         comps, cannot = index(constraints)
-    step(2, "clustering under the constraints")
+    step(2, STEPS[2])
     init = _parent_centres(Y, parent_labels, k, constraints, pos, random_state)
     labels, C, _ = constrained_kmeans(Y, k, comps, cannot, init=init, random_state=random_state)
-    step(3, "checking")
+    step(3, STEPS[3])
     labels, changed, perm = _number_like_parent(labels, parent_labels, k)
     C = C[np.argsort(perm)]
     label_of = dict(zip(ids, labels.tolist()))
@@ -202,19 +202,18 @@ def fit_guided(X: np.ndarray, section_ids, parent_labels: np.ndarray, constraint
 
 
 def _parent_centres(Y, parent_labels, k, constraints, pos, random_state):
-    """Starting centres: the parent's clusters in the new metric, a split cluster as its two halves
-    (the sections of its cannot-link), the closest centres merged until ``k`` remain; None when
-    fewer than ``k`` come out."""
+    """Starting centres: the parent's clusters in the new metric (a cluster to split as the two
+    centres of a 2-means of its sections), the closest centres merged until ``k`` remain; None when
+    fewer than ``k`` come out (the k-means++ starts then stand alone)."""
+    from sklearn.cluster import KMeans
+
     groups = {int(c): np.flatnonzero(parent_labels == c) for c in np.unique(parent_labels[parent_labels >= 0])}
     centres = []
     for sp in constraints.splits:
         members = {pos[s] for s in sp.members if s in pos}
         for c, idx in list(groups.items()):
             if set(idx.tolist()) == members or len(members & set(idx.tolist())) > len(idx) / 2:
-                sub = Y[idx]
-                from sklearn.cluster import KMeans
-
-                centres.extend(KMeans(2, n_init=4, random_state=random_state).fit(sub).cluster_centers_)
+                centres.extend(KMeans(2, n_init=4, random_state=random_state).fit(Y[idx]).cluster_centers_)
                 del groups[c]
                 break
     centres.extend(Y[idx].mean(axis=0) for idx in groups.values() if len(idx))
