@@ -6,8 +6,9 @@ ones (nearest a cluster border in the run's metric, a guided version's learned o
 :func:`border_margins`). :func:`build_queue` makes one run's queue; :func:`build_pair_queue` the
 pairs of the ``pairs`` questions (a border section and a prototype across the border);
 :func:`build_mixed_queue` interleaves several runs for a blind comparison of methods;
-:func:`sounds_like` lists the sections nearest one in the run's metric (the listen-list after a move). :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the
-store has no such section or run). Everything is read from :class:`sectionist.dashboard.data.store_data.StoreData`.
+:func:`sounds_like` lists the sections nearest one in the run's metric (the listen-list after a
+move). :func:`section_cluster` reads a section's label in a run (:class:`NotFound` when the store has
+no such section or run). Everything is read from :class:`sectionist.dashboard.data.store_data.StoreData`.
 """
 
 from __future__ import annotations
