@@ -263,7 +263,7 @@ def test_valid_values_pass_the_checks(fuzz_app):
     ("..map-clusters.options...map-clusters.value..", "map-run", DELETED_RUN),
     ("..compare-metrics.children...compare-heatmap.figure...compare-sankey.figure..", "compare-run-a", DELETED_RUN),
     ("clusters-download.data", "clusters-export-kind", "projector"),
-    ("..judge-item.children...judge-progress.children..", "judge-queue", "index=x"),
+    ("..judge-item.children...judge-progress.children...judge-pair-bar.hidden..", "judge-queue", "index=x"),
 ])
 def test_the_issue_cases_answer_with_a_message(fuzz_app, output, target, value):
     """Issue 24.2's cases: no update, and the alert says which value and why."""

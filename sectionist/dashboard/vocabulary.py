@@ -14,5 +14,7 @@ VERDICTS = ("agree", "disagree", "unsure")
 CLUSTER_VERDICTS = ("coherent", "mixed", "split", "merge")
 #: Answers to a pairwise question ("do these two sound like the same kind of section?").
 PAIR_RELATIONS = ("same", "different")
+#: The Judge page's strategy that asks those questions, one pair at a time (beside ``queues.STRATEGIES``).
+PAIRS = "pairs"
 #: Kinds of structure correction an expert can make on a song's lanes.
 STRUCTURE_CORRECTIONS = ("same", "different", "split", "boundary")

@@ -13,6 +13,52 @@
 // its way, it waits for that verdict to be saved (the panel's status line changes) and then
 // replaces it (the history keeps both). While a press waits, #judge-key-wait says so; a press whose
 // section never arrives (15 s) is reported in #judge-key-lost, never silently forgotten.
+//
+// Pairs mode (the judge page's "do these two sound like the same kind?"): s / d press the Same kind /
+// Different button of the pair on screen (data-pair-item). The answer bar is disabled from the
+// click until the next pair is on screen; a key pressed meanwhile is not applied to a pair the
+// expert has not heard, and #judge-pair-note says so (visible, never silent).
+(function () {
+  var pairSent = null;  // the pair whose answer is on its way
+  function pairOnScreen() {
+    var el = document.querySelector("[data-pair-item]");
+    return el && el.offsetParent !== null ? el.getAttribute("data-pair-item") : null;
+  }
+  function setBusy(busy) {
+    document.querySelectorAll("[data-pair-key]").forEach(function (b) { b.disabled = busy; });
+    var note = document.getElementById("judge-pair-note");
+    if (note && !busy) note.hidden = true;
+  }
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("[data-pair-key]");
+    if (!btn || btn.disabled) return;
+    var pair = pairSent = pairOnScreen();
+    // after the click has reached Dash's handler: disable until the next pair arrives (or, should
+    // the answer never come back, for 15 s: then the bar is usable again for this pair)
+    setTimeout(function () { if (pairSent) setBusy(true); }, 0);
+    setTimeout(function () { if (pairSent === pair) { pairSent = null; setBusy(false); } }, 15000);
+  });
+  new MutationObserver(function () {
+    if (pairSent && pairOnScreen() !== pairSent) { pairSent = null; setBusy(false); }
+  }).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                         attributeFilter: ["data-pair-item", "hidden"]});
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if ((e.key !== "s" && e.key !== "d") || !pairOnScreen()) return;
+    var tag = (e.target.tagName || "").toUpperCase();
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || e.target.isContentEditable ||
+        (e.target.closest && e.target.closest(".Select, .dash-dropdown"))) return;
+    e.preventDefault();  // the section verdict keys (d: disagree) do not apply to a pair
+    if (pairSent) {
+      var note = document.getElementById("judge-pair-note");
+      if (note) note.hidden = false;
+      return;
+    }
+    var btn = document.querySelector('[data-pair-key="' + e.key + '"]');
+    if (btn && !btn.disabled) btn.click();
+  }, true);
+})();
+
 (function () {
   var TIMEOUT_MS = 15000;
   var LOST_SHOWN_MS = 6000;

@@ -14,6 +14,8 @@ as every page with a judging container registers its own.
 
 from __future__ import annotations
 
+import secrets
+
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
@@ -22,17 +24,22 @@ from sectionist.dashboard.ui.figures import palette
 from sectionist.dashboard.auth.context import current_user_or_none, get_db
 from sectionist.dashboard.ui.components.common import card, cluster_names, control, dropdown, empty_state, fmt_time, page_header, run_options
 from sectionist.dashboard.ui.components.judging import jall, register_judging
+from sectionist.dashboard.ui.components.pairs import pair_bar, pair_view
 from sectionist.dashboard.ui.components.player import section_player, spectrogram_url
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import run_label
 from sectionist.dashboard.ui.i18n import N_, _, integer, ngettext, page_title
-from sectionist.dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_queue
-from sectionist.dashboard.judging.repository import judged_sections
+from sectionist.dashboard.judging.queues import STRATEGIES, build_mixed_queue, build_pair_queue, build_queue
+from sectionist.dashboard.judging.pair_answers import answered_pairs
+from sectionist.dashboard.judging.repository import judged_sections, record_pair
+from sectionist.dashboard.vocabulary import PAIRS
 
 PAGE = "judge"
 #: value of the run control for the blind comparison of every run (also ``?run=mixed``)
 MIXED = "mixed"
 MIXED_LABEL = N_("All runs, mixed (blind comparison of methods)")
+#: the strategy that asks about two sections at a time (:func:`build_pair_queue`), one run at a time
+PAIRS_LABEL = N_("Pairs: do two sections sound like the same kind?")
 
 dash.register_page(__name__, path="/judge", name=N_("Judge"), title=page_title(N_("Judge")),
                    order=5)
@@ -44,7 +51,8 @@ def layout(run=None, strategy=None, blind=None, **_query):
     user = current_user_or_none()
     data = get_data()
     header = page_header(_("Judge"), _("Listen, then say whether each section is in the right cluster. "
-                                       "Keys: a agree · d disagree · u unsure · n next · space play/pause."))
+                                       "Keys: a agree · d disagree · u unsure · n next · space play/pause; "
+                                       "pairs: s same kind · d different."))
     if user is None or not user.can_judge:
         return html.Div(className="page page-judge", children=[
             header, empty_state(_("Judging needs an expert account. Ask an admin to give you the expert role."))])
@@ -52,7 +60,7 @@ def layout(run=None, strategy=None, blind=None, **_query):
     run = run if run in data.runs.index or (run == MIXED and opts) else (opts[0]["value"] if opts else None)
     if len(opts) > 1 and MIXED not in data.runs.index:
         opts = opts + [{"label": _(MIXED_LABEL), "value": MIXED}]
-    strategy = strategy if strategy in STRATEGIES else "random"
+    strategy = strategy if strategy in STRATEGIES or strategy == PAIRS else "random"
     blind_value, blind_options = blind_control(run, ["b"] if blind in ("1", "true", "yes") else [])
     return html.Div(className="page page-judge", children=[
         dcc.Store(id=ids.JUDGE_QUEUE, data=None),
@@ -63,7 +71,8 @@ def layout(run=None, strategy=None, blind=None, **_query):
                 card(_("Session"),
                      control(_("Run to judge"), dropdown(ids.JUDGE_RUN, opts, run, optionHeight=48)),
                      control(_("Which sections"), dropdown(ids.JUDGE_STRATEGY,
-                                                           [{"label": _(v), "value": k} for k, v in STRATEGIES.items()],
+                                                           [{"label": _(v), "value": k} for k, v in STRATEGIES.items()]
+                                                           + [{"label": _(PAIRS_LABEL), "value": PAIRS}],
                                                            strategy)),
                      control(_("Compare with (disagreements)"), dcc.Dropdown(
                          id=ids.JUDGE_OTHER, options=[o for o in opts if o["value"] != MIXED], value=None,
@@ -85,6 +94,7 @@ def layout(run=None, strategy=None, blind=None, **_query):
                               id=ids.JUDGE_KEY_LOST, className="judge-key-note judge-key-lost", hidden=True,
                               role="alert"),
                      html.Div(id=ids.JUDGE_ITEM, children=empty_state(_("Choose a run and a strategy, then press Start."))),
+                     pair_bar(),
                      html.Div(className="judge-nav", children=[
                          html.Button(_("← Previous"), id=ids.JUDGE_PREV, n_clicks=0, className="btn btn-ghost"),
                          html.Button([_("Next") + " ", html.Kbd("n", className="kbd")], id=ids.JUDGE_NEXT, n_clicks=0,
@@ -117,8 +127,8 @@ def _blind_for_run(run_id, value):
 
 
 def _selection(queue: dict | None) -> dict | None:
-    if not queue or not queue.get("items"):
-        return None
+    if not queue or not queue.get("items") or queue.get("pairs"):
+        return None  # a pair is answered with its own bar, not the verdict panel
     i = queue.get("index", 0)
     if i >= len(queue["items"]):
         return None
@@ -136,6 +146,13 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     data = get_data()
     n = max(1, min(int(size or 20), 200))
     seed = int(user.id) * 1009 + int(n_clicks or 0)
+    if strategy == PAIRS:
+        if run_id not in data.runs.index:
+            return {"items": [], "index": 0, "strategy": PAIRS, "run_id": run_id, "pairs": True,
+                    "note": _("Pairs are asked within one run: choose a run, not the mixed comparison.")}
+        items = build_pair_queue(data, run_id, n=n, random_state=seed, exclude=answered_pairs(get_db(), user, run_id))
+        return {"items": items, "index": 0, "strategy": PAIRS, "run_id": run_id, "pairs": True,
+                "token": f"{user.id}-{seed}-{secrets.token_hex(6)}"}
     if run_id == MIXED and MIXED not in data.runs.index:
         runs = list(data.runs.index)
         exclude = {r: judged_sections(get_db(), user, r) for r in runs}
@@ -153,6 +170,8 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     Input(ids.JUDGE_PREV, "n_clicks"),
     Input(ids.JUDGE_NEXT, "n_clicks"),
     Input(jall("saved", PAGE), "data"),
+    Input(ids.JUDGE_PAIR_SAME, "n_clicks"),
+    Input(ids.JUDGE_PAIR_DIFFERENT, "n_clicks"),
     State(ids.JUDGE_QUEUE, "data"),
     State(ids.JUDGE_RUN, "value"),
     State(ids.JUDGE_STRATEGY, "value"),
@@ -161,7 +180,7 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     State(ids.JUDGE_BLIND, "value"),
     prevent_initial_call=True,
 )
-def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size, blind):
+def _navigate(start, prev, nxt, saved, same, different, queue, run_id, strategy, other_run, size, blind):
     trig = ctx.triggered_id
     user = current_user_or_none()
     if user is None or not user.can_judge:
@@ -176,6 +195,12 @@ def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size,
     saved = next((s for s in (saved or []) if s), None)
     queue = dict(queue)
     n = len(queue["items"])
+    if trig in (ids.JUDGE_PAIR_SAME, ids.JUDGE_PAIR_DIFFERENT):
+        if not queue.get("pairs") or queue.get("index", 0) >= n:
+            return no_update, no_update
+        answer_pair(user, queue, "same" if trig == ids.JUDGE_PAIR_SAME else "different")
+        queue["index"] = queue.get("index", 0) + 1
+        return queue, None
     if trig == ids.JUDGE_PREV:
         queue["index"] = max(0, queue.get("index", 0) - 1)
     elif trig == ids.JUDGE_NEXT or (isinstance(trig, dict) and saved):
@@ -190,14 +215,33 @@ def _navigate(start, prev, nxt, saved, queue, run_id, strategy, other_run, size,
     return queue, _selection(queue)
 
 
+def answer_pair(user, queue: dict, relation: str) -> dict:
+    """Record ``user``'s answer on the queue's current pair (once per pair and queue: a retried
+    request is recognised by its ``client_id``)."""
+    item = queue["items"][queue.get("index", 0)]
+    row, _created = record_pair(get_db(), user, item["run_id"], item["section_a"], item["section_b"], relation,
+                                client_id=f"pair:{queue.get('token', '')}:{queue.get('index', 0)}"[:64])
+    return row
+
+
 def item_view(queue: dict | None) -> tuple[list, str]:
     """The current section of the queue: player, spectrogram, and members of its cluster."""
+    if queue and queue.get("note") and not queue.get("items"):
+        return [empty_state(queue["note"])], ""
     if not queue or not queue.get("items"):
         if queue is not None:
             return [empty_state(_("Nothing left to judge with this strategy: you have judged every section it "
                                   "picks. Try another strategy or run."))], ""
         return [empty_state(_("Choose a run and a strategy, then press Start."))], ""
     i, n = queue.get("index", 0), len(queue["items"])
+    if queue.get("pairs") and i < n:
+        return pair_view(get_data(), queue["items"][i]), " · ".join([
+            ngettext("%(position)s / %(num)d pair", "%(position)s / %(num)d pairs", n, position=integer(i + 1)),
+            _(PAIRS_LABEL)])
+    if i >= n and queue.get("pairs"):
+        return ([empty_state(ngettext("Queue finished: %(num)d pair answered. Press Start for more.",
+                                      "Queue finished: %(num)d pairs answered. Press Start for more.", n))],
+                ngettext("%(position)s / %(num)d pair", "%(position)s / %(num)d pairs", n, position=integer(n)))
     if i >= n:
         return ([empty_state(ngettext("Queue finished: %(num)d section. Press Start for another one.",
                                       "Queue finished: %(num)d sections. Press Start for another one.", n))],
@@ -265,7 +309,9 @@ def _members(data, run_id: str, cluster: int, exclude: str, k: int = 3) -> list[
     return protos[:k]
 
 
-@callback(Output(ids.JUDGE_ITEM, "children"), Output(ids.JUDGE_PROGRESS, "children"), Input(ids.JUDGE_QUEUE, "data"),
-          prevent_initial_call=True)
+@callback(Output(ids.JUDGE_ITEM, "children"), Output(ids.JUDGE_PROGRESS, "children"),
+          Output(ids.JUDGE_PAIR_BAR, "hidden"), Input(ids.JUDGE_QUEUE, "data"), prevent_initial_call=True)
 def _show(queue):
-    return item_view(queue)
+    view, progress = item_view(queue)
+    answering = bool(queue and queue.get("pairs") and queue.get("index", 0) < len(queue.get("items") or []))
+    return view, progress, not answering

@@ -165,6 +165,10 @@ JUDGE_PREV = "judge-prev"
 JUDGE_NEXT = "judge-next"
 JUDGE_ITEM = "judge-item"
 JUDGE_PROGRESS = "judge-progress"
+JUDGE_PAIR_BAR = "judge-pair-bar"
+JUDGE_PAIR_SAME = "judge-pair-same"
+JUDGE_PAIR_DIFFERENT = "judge-pair-different"
+JUDGE_PAIR_NOTE = "judge-pair-note"
 #: Shown by assets/judging.js while a verdict key waits for its section's panel, and when one could
 #: not be applied (its section never arrived).
 JUDGE_KEY_WAIT = "judge-key-wait"
@@ -263,5 +267,23 @@ CLUSTERS_STRENGTH = "clusters-strength"
 CLUSTERS_CLUSTER_STRENGTH = "clusters-cluster-strength"
 #: The Songs page's list of how strong each shown song's structures are.
 SONGS_STRUCTURE = "songs-structure"
+# ---- the Songs page's structure corrections (issue #22; ui/components/corrections.py, assets/corrections.js) --
+#: The expert's panel under the lanes: which structure, what is wrong, what the clicks picked, Send.
+SONGS_CORRECT = "songs-correct"
+SONGS_CORRECT_SCHEME = "songs-correct-scheme"
+SONGS_CORRECT_KIND = "songs-correct-kind"
+#: Written by assets/corrections.js on a click on the timeline: ``{"time", "lane", "n"}``.
+SONGS_CORRECT_CLICK = "songs-correct-click"
+#: What is picked so far: ``{"song_id", "scheme", "kind", "times"}``.
+SONGS_CORRECT_PICKS = "songs-correct-picks"
+SONGS_CORRECT_PICKED = "songs-correct-picked"
+SONGS_CORRECT_SEND = "songs-correct-send"
+SONGS_CORRECT_CLEAR = "songs-correct-clear"
+SONGS_CORRECT_STATUS = "songs-correct-status"
+#: The correction sent and its recompute job: ``{"job_id", "song_id", "scheme", "payload", "waiting"}``.
+SONGS_CORRECT_JOB = "songs-correct-job"
+SONGS_CORRECT_POLL = "songs-correct-poll"
+#: The versions of the chosen structure, one lane each (the older ones stay readable).
+SONGS_CORRECT_VERSIONS = "songs-correct-versions"
 #: The Map's legend of song colours (colour by song).
 MAP_SONG_LEGEND = "map-song-legend"

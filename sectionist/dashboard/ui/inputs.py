@@ -21,6 +21,7 @@ import math
 from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS
 from sectionist.dashboard.jobs import KINDS as JOB_KINDS
 from sectionist.dashboard.judging.queues import STRATEGIES
+from sectionist.dashboard.vocabulary import PAIRS
 from sectionist.dashboard.media import downloads
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.store_notice import damage_text
@@ -214,8 +215,12 @@ MAP_ROWS = record({"rows": list_of(whole(0), 10_000_000), "n": whole(0), "active
                    "lasso": record({"x": POINTS, "y": POINTS})})
 QUEUE_ITEM = record({"section_id": section_id(required=True), "run_id": run_id(required=True),
                      "cluster": whole(-1, required=True)})
-JUDGE_QUEUE = record({"items": list_of(QUEUE_ITEM, 1000), "index": whole(0, 1000, required=True), "blind": boolean(),
-                      "strategy": one_of(STRATEGIES), "run_id": run_id(MIXED), "mixed": boolean()})
+#: a pair of the Judge page's pairs mode (``judging.queues.build_pair_queue``)
+PAIR_ITEM = record({"section_a": section_id(required=True), "section_b": section_id(required=True),
+                    "run_id": run_id(required=True), "cluster_a": whole(-1), "cluster_b": whole(-1)})
+JUDGE_QUEUE = record({"items": list_of(either(QUEUE_ITEM, PAIR_ITEM), 1000), "index": whole(0, 1000, required=True),
+                      "blind": boolean(), "strategy": one_of((*STRATEGIES, PAIRS)), "run_id": run_id(MIXED),
+                      "mixed": boolean(), "pairs": boolean(), "token": text(64), "note": text(500)})
 JUDGE_CTX = record({"section_id": section_id(), "run_id": run_id(), "cluster": CLUSTER, "blind": boolean(),
                     "source": text(200)})
 JUDGE_SAVED = record({"id": whole(0), "verdict": one_of(SECTION_VERDICTS), "section_id": section_id(),
@@ -300,7 +305,9 @@ SPECS = {
     (ids.SONGS_EXPORT_KIND, "value"): one_of(_values(downloads.SONG_KINDS)),
     # judge
     (ids.JUDGE_RUN, "value"): run_id(MIXED),
-    (ids.JUDGE_STRATEGY, "value"): one_of(STRATEGIES),
+    (ids.JUDGE_STRATEGY, "value"): one_of((*STRATEGIES, PAIRS)),
+    (ids.JUDGE_PAIR_SAME, "n_clicks"): CLICKS,
+    (ids.JUDGE_PAIR_DIFFERENT, "n_clicks"): CLICKS,
     (ids.JUDGE_OTHER, "value"): run_id(),
     (ids.JUDGE_SIZE, "value"): whole(),
     (ids.JUDGE_BLIND, "value"): list_of(one_of(("b",)), 1),

@@ -1,0 +1,91 @@
+"""The Judge page's pairs mode (issue #22), in headless Chromium with real key events: an expert
+picks "Pairs", starts a queue, and answers ten pairs with the keys s (same kind) and d (different);
+each answer is stored at once (table ``pair_judgements``) on the pair that was on screen, the next
+pair arrives without a page reload, and a key pressed while an answer is on its way is not applied
+to a pair not yet heard: the page says so. At 1440×900 and 390×844, in English and Spanish.
+Screenshots go to ``test-artifacts/screenshots/pairs``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from auth_helpers import login_page, make_user
+from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from synthetic_store import build_synthetic_store
+
+from sectionist.dashboard.judging.pair_answers import pairs_frame
+from sectionist.dashboard.models import get_database
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = ARTIFACTS / "screenshots" / "pairs"
+RELATION = {"s": "same", "d": "different"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from sectionist.dashboard.app import create_app
+
+    root = tmp_path_factory.mktemp("judge-pairs")
+    store = build_synthetic_store(root / "store", n_sections=60, sections_per_song=12, section_seconds=3.0,
+                                  audio=True, audio_sr=8000, random_state=4)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key="j" * 40, jobs_dir=root / "jobs")
+    passwords = {name: make_user(db, name, "expert") for name in ("pia", "quin")}
+    run = str(app.server.extensions["sectionist_data"].runs.index[0])
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "db": db, "passwords": passwords, "run": run}
+
+
+def _pair_on_screen(pg, previous):
+    pg.wait_for_function("prev => { const e = document.querySelector('[data-pair-item]');"
+                         " return e && e.getAttribute('data-pair-item') !== prev"
+                         " && !document.getElementById('judge-pair-same').disabled; }", arg=previous,
+                         timeout=20_000)
+    return pg.get_attribute("[data-pair-item]", "data-pair-item")
+
+
+def _answers(db, user, n, timeout=20.0):
+    t0 = time.monotonic()
+    while True:
+        df = pairs_frame(get_database(db), history=True)
+        df = df[df["username"] == user] if len(df) else df
+        if len(df) >= n or time.monotonic() - t0 > timeout:
+            return df.sort_values("id") if len(df) else df
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("user, viewport, locale", [("pia", (1440, 900), "en-GB"), ("quin", (390, 844), "es-ES")])
+def test_ten_pairs_answered_by_keyboard(server, user, viewport, locale):
+    with chromium_page(viewport=viewport, timeout_ms=60_000, locale=locale) as (pg, errors):
+        login_page(pg, server["url"], user, server["passwords"][user],
+                   next=f"/judge?run={server['run']}&strategy=pairs")
+        pg.wait_for_selector("#judge-start")
+        pg.fill("#judge-size", "10")
+        pg.click("#judge-start")
+        pg.locator("body").click(position={"x": 5, "y": 5})  # keys to the page, not an input
+        expected, previous = [], None
+        for i, key in enumerate("sdsdssddsd"):
+            pair = _pair_on_screen(pg, previous)
+            assert pg.locator("#judge-pair-same").is_visible() and pg.locator("#judge-pair-different").is_visible()
+            # both sections have a player, A starts by itself
+            assert pg.locator("[data-pair-item] ~ .judge-pair audio").count() == 2
+            if i == 0:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                pg.screenshot(path=str(SHOTS / f"pair-{viewport[0]}x{viewport[1]}-{locale[:2]}.png"), full_page=True)
+            pg.keyboard.press(key)
+            if i == 4:  # a second key at once: not applied to a pair not yet heard, and said so
+                pg.keyboard.press("s")
+                note = pg.locator("#judge-pair-note")
+                if pg.get_attribute("[data-pair-item]", "data-pair-item") == pair:
+                    note.wait_for(state="visible", timeout=5_000)
+            expected.append(("|".join(sorted(pair.split("|"))), RELATION[key]))  # stored in order
+            previous = pair
+        pg.wait_for_function("!document.querySelector('[data-pair-item]')", timeout=20_000)
+        assert pg.locator("#judge-pair-same").is_hidden()
+        df = _answers(server["db"], user, 10)
+        got = [(f"{a}|{b}", r) for a, b, r in zip(df["section_a"], df["section_b"], df["relation"])]
+        assert got == expected, (got, expected)  # ten answers, one per pair, on the pair on screen
+        assert len({p for p, _r in expected}) == 10
+        assert set(df["run_id"]) == {server["run"]} and df["superseded_at"].isna().all()
+        assert not errors, errors
