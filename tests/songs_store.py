@@ -72,3 +72,16 @@ def name_cluster(db_url: str, run_id: str, cluster: int = 0, name: str = EXPERT_
 
     db = get_database(db_url)
     record_cluster_name(db, accounts.get_user(db, user), run_id=run_id, cluster=cluster, name=name)
+
+
+def find_component(node, wanted):
+    """The Dash component of a layout whose ``id`` is ``wanted`` (depth first), or None."""
+    if getattr(node, "id", None) == wanted:
+        return node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            found = find_component(child, wanted)
+            if found is not None:
+                return found
+    return None

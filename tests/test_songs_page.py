@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from auth_helpers import make_user
 from songs_store import EXPERT_NAME, REPEATS_LABELS, build_songs_store, name_cluster
+from songs_store import find_component as _by_id
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +38,6 @@ def page(app):
 @pytest.fixture
 def data(app):
     return app.server.extensions["sectionist_data"]
-
-
-def _by_id(node, wanted):
-    if getattr(node, "id", None) == wanted:
-        return node
-    children = getattr(node, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            found = _by_id(child, wanted)
-            if found is not None:
-                return found
-    return None
 
 
 def _ticks(fig):

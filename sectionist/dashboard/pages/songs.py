@@ -14,6 +14,7 @@ from sectionist.dashboard.ui.figures import common as common_figures, songs as s
 from sectionist.dashboard.ui.components.common import (card, cluster_names, control, default_run, dropdown, fmt_time,
                                                        graph_config, page_header, register_song_search, run_options,
                                                        song_options)
+from sectionist.dashboard.ui.components.corrections import correction_panel, lane_title, register_corrections
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs, sound_tracks_box
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -169,7 +170,9 @@ def segment_lanes(data, song_id) -> list:
     for scheme, seg in sorted(rows.groupby("scheme"), key=lambda kv: scheme_order(kv[0])):
         seg = seg.sort_values("start_s")
         parts = pd.factorize(seg["label"].to_numpy(dtype=int), sort=False)[0]  # 0 = the first one heard
-        lanes.append(song_figures.Lane(_("structure · %(scheme)s", scheme=scheme), seg["start_s"].to_numpy(float),
+        version = int(seg["version"].fillna(1).max()) if "version" in seg.columns else 1
+        # the lane says its version ("structure · merged v2") once an expert has corrected it
+        lanes.append(song_figures.Lane(lane_title(scheme, version), seg["start_s"].to_numpy(float),
                                        seg["end_s"].to_numpy(float), parts, np.full(len(seg), -1), None, parts,
                                        song_figures.STRUCTURE, part_notes(seg)))
     return lanes
@@ -412,6 +415,8 @@ def layout(song=None, section=None, run=None, view=None, songs=None, **_query):
                  # the Sounds view's songs without sound tracks: an admin computes them from here
                  html.Div(id=ids.SONGS_SOUNDS_JOB, className="songs-sounds-job"),
                  dcc.Graph(id=ids.SONGS_TIMELINE, config=graph_config(), figure=common_figures.empty_figure(_("Loading…"))),
+                 # an expert's corrections of the song's structure, picked by clicks on the lanes (issue #22)
+                 correction_panel(data, song, shown=view == "lanes" and len(chosen) == 1),
                  html.P(_("Click a block to listen to that section; the player's bar shows where it sits in the song. "
                           "Lanes: each run's clusters are coloured after matching them to the chosen run's "
                           "(one colour = matched clusters); a truth lane shows the ground truth where there is some; "
@@ -435,6 +440,7 @@ register_song_search(ids.SONGS_SONG)
 register_song_search(ids.SONGS_COMPARE)
 register_judging(PAGE)
 register_jobs(PAGE)
+register_corrections(PAGE)
 
 
 def graph_style(fig) -> dict:

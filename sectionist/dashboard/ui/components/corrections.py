@@ -1,0 +1,439 @@
+"""The Songs page's "Correct this structure" panel (issue #22): an expert corrects a song's structure
+on its lanes, and sees the recomputed version as a new lane.
+
+Under the lanes of one song, an expert or admin picks a structure (a ``structure · …`` lane) and what
+is wrong with it, then clicks on the timeline (``assets/corrections.js`` turns a click into the time
+under the pointer, :data:`ids.SONGS_CORRECT_CLICK`; a click on a structure lane also picks that
+structure):
+
+- **same part** / **different parts**: two clicks, one on each segment;
+- **split here**: one click, where the new boundary goes;
+- **move a boundary**: a click near the boundary, then one where it goes.
+
+The panel says what is picked in words ("segment 3 (0:42.0–0:58.0, part B) and segment 6 (…)"),
+and Send posts it through the same checks as ``POST /api/structure-corrections``
+(:func:`sectionist.dashboard.judging.structure_routes.submit_structure_correction`, called from the
+callback: same user, same validation, same job). The status line follows the ``structure``
+background job (:mod:`sectionist.dashboard.jobs`); when it ends the page's ``job_done`` store is set,
+the store is read again and the lanes show the new version ("structure · merged v2"). The panel
+lists every version of the chosen structure as a lane of its own, so the older ones stay readable.
+Refusals (a contradiction, two times in one segment) and a busy recompute are said in plain words;
+a correction recorded while another song's recompute runs is sent again (same ``client_id``, nothing
+recorded twice) when that one ends, which starts its own.
+
+Viewers get no panel (:func:`correction_panel` returns None), and the server refuses their posts
+whatever the page sent. The pure functions (:func:`structure_segments`, :func:`add_click`,
+:func:`picked_words`, :func:`payload_of`, :func:`send`, :func:`poll`) are what the tests call.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pandas as pd
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from sectionist.analysis.errors import ParameterError, SectionistError
+from sectionist.dashboard.auth.context import current_user_or_none
+from sectionist.dashboard.data.store_data import get_data
+from sectionist.dashboard.ui import ids
+from sectionist.dashboard.ui.components.common import control, fmt_time, graph_config
+from sectionist.dashboard.ui.figures.common import escape_text
+from sectionist.dashboard.ui.i18n import N_, _
+
+#: What an expert can say is wrong, in the order offered (codes of ``structure_corrections.kind``).
+KIND_WORDS = {"same": N_("same part"), "different": N_("different parts"), "split": N_("split here"),
+              "boundary": N_("move a boundary")}
+#: Clicks each kind needs.
+CLICKS = {"same": 2, "different": 2, "split": 1, "boundary": 2}
+#: Times picked by a click are kept to this many decimals (seconds).
+TIME_DECIMALS = 2
+#: How often the status line asks how the recompute stands (ms).
+POLL_MS = 1000
+
+
+# ---- the song's structures ------------------------------------------------------------------------
+def structure_table(data) -> pd.DataFrame:
+    """Every version's ``section``-level rows of the store's ``segments`` (a ``version`` column, 1
+    where an older store has none)."""
+    from sectionist.store.schema import SEGMENTS
+
+    table = data.table(SEGMENTS)
+    if table.empty:
+        return table
+    if "level" in table.columns:
+        table = table[table["level"].fillna("section") == "section"]
+    version = table["version"].fillna(1).astype(int) if "version" in table.columns else 1
+    return table.assign(version=version)
+
+
+def lane_title(scheme: str, version: int) -> str:
+    """A structure lane's name: ``"structure · merged"`` for the scheme's own version, ``"structure ·
+    merged v2"`` for a corrected one."""
+    if int(version) <= 1:
+        return _("structure · %(scheme)s", scheme=scheme)
+    return _("structure · %(scheme)s v%(version)s", scheme=scheme, version=int(version))
+
+
+def song_schemes(data, song_id) -> dict[str, int]:
+    """``{scheme: latest version}`` of ``song_id``'s structures, in the lanes' order."""
+    from sectionist.dashboard.pages.songs import scheme_order
+
+    table = structure_table(data)
+    if table.empty:
+        return {}
+    rows = table[table["song_id"] == song_id]
+    latest = rows.groupby("scheme")["version"].max()
+    return {str(s): int(latest[s]) for s in sorted(latest.index, key=scheme_order)}
+
+
+def structure_segments(data, song_id, scheme, version: int | None = None) -> pd.DataFrame:
+    """One version (default: the latest) of ``song_id``'s ``scheme`` structure, in time order, with
+    ``part`` (0 = the part heard first: "part A", as the lanes letter them); empty when there is none."""
+    table = structure_table(data)
+    if table.empty:
+        return table
+    rows = table[(table["song_id"] == song_id) & (table["scheme"] == scheme)]
+    if rows.empty:
+        return rows
+    version = int(rows["version"].max()) if version is None else int(version)
+    seg = rows[rows["version"] == version].sort_values("start_s").reset_index(drop=True)
+    return seg.assign(part=pd.factorize(seg["label"].to_numpy(dtype=int), sort=False)[0])
+
+
+def segment_at(seg: pd.DataFrame, t: float) -> int:
+    """The index (time order) of the segment of ``seg`` holding time ``t``."""
+    starts = seg["start_s"].to_numpy(float)
+    return int(np.clip(np.searchsorted(starts, float(t), side="right") - 1, 0, len(starts) - 1))
+
+
+def boundary_near(seg: pd.DataFrame, t: float) -> int | None:
+    """The index of the segment that starts at the boundary nearest ``t`` (between segment ``i - 1``
+    and ``i``), or None when the structure has a single segment."""
+    starts = seg["start_s"].to_numpy(float)
+    if len(starts) < 2:
+        return None
+    return int(np.argmin(np.abs(starts[1:] - float(t)))) + 1
+
+
+# ---- picking by clicks ------------------------------------------------------------------------------
+def empty_picks(song_id=None, scheme=None, kind="same") -> dict:
+    return {"song_id": song_id, "scheme": scheme, "kind": kind, "times": []}
+
+
+def add_click(picks: dict, time: float) -> dict:
+    """``picks`` with one more clicked time; a click after the last one the kind needs starts over."""
+    times = list(picks.get("times") or [])
+    if len(times) >= CLICKS.get(picks.get("kind"), 2):
+        times = []
+    return {**picks, "times": times + [round(float(time), TIME_DECIMALS)]}
+
+
+def scheme_of_lane(data, song_id, lane) -> str | None:
+    """The scheme of a clicked lane when it is one of the song's structure lanes (``lane`` as the
+    figure names it, escaped), else None."""
+    for scheme, version in song_schemes(data, song_id).items():
+        if lane == escape_text(lane_title(scheme, version)):
+            return scheme
+    return None
+
+
+def segment_words(seg: pd.DataFrame, i: int) -> str:
+    """``"segment 3 (0:42.0–0:58.0, part B)"``."""
+    from sectionist.dashboard.ui.figures.songs import part_name
+
+    row = seg.iloc[i]
+    return _("segment %(n)s (%(start)s–%(end)s, %(part)s)", n=i + 1, start=fmt_time(row["start_s"]),
+             end=fmt_time(row["end_s"]), part=part_name(int(row["part"])))
+
+
+def picked_words(data, picks: dict) -> tuple[str, bool]:
+    """What ``picks`` says in words, or what to click next, and whether it is ready to send."""
+    song_id, scheme, kind = picks.get("song_id"), picks.get("scheme"), picks.get("kind")
+    times = list(picks.get("times") or [])
+    seg = structure_segments(data, song_id, scheme) if scheme else pd.DataFrame()
+    if seg.empty:
+        return _("Pick a structure to correct."), False
+    if kind in ("same", "different"):
+        if not times:
+            return _("Click a segment on the lanes."), False
+        first = segment_words(seg, segment_at(seg, times[0]))
+        if len(times) == 1:
+            return _("%(first)s: now click the other segment.", first=first), False
+        a, b = segment_at(seg, times[0]), segment_at(seg, times[1])
+        if a == b:
+            return _("Both clicks are in %(first)s: click two different segments.", first=first), False
+        second = segment_words(seg, b)
+        if kind == "same":
+            return _("%(first)s and %(second)s are the same part.", first=first, second=second), True
+        return _("%(first)s and %(second)s are different parts.", first=first, second=second), True
+    if kind == "split":
+        if not times:
+            return _("Click where the new boundary goes."), False
+        return _("Split %(segment)s at %(time)s.", segment=segment_words(seg, segment_at(seg, times[0])),
+                 time=fmt_time(times[0])), True
+    if kind == "boundary":
+        i = boundary_near(seg, times[0]) if times else None
+        if not times:
+            return _("Click the boundary to move."), False
+        if i is None:
+            return _("This structure has one segment: it has no boundary to move."), False
+        moved = _("the boundary at %(time)s (between segments %(a)s and %(b)s)",
+                  time=fmt_time(seg["start_s"].iloc[i]), a=i, b=i + 1)
+        if len(times) == 1:
+            return _("Move %(boundary)s: now click where it goes.", boundary=moved), False
+        return _("Move %(boundary)s to %(time)s.", boundary=moved, time=fmt_time(times[1])), True
+    return _("Pick what is wrong."), False
+
+
+def payload_of(data, picks: dict, client_id: str) -> dict:
+    """The ``POST /api/structure-corrections`` payload of complete ``picks``: ``same``/``different``
+    name the middles of the two segments, ``boundary`` the boundary's own time and where it goes,
+    ``split`` the clicked time; ``scheme`` names the version shown (``merged~v2``)."""
+    from sectionist.analysis.structure.versions import version_name
+
+    song_id, scheme, kind, times = picks["song_id"], picks["scheme"], picks["kind"], list(picks["times"])
+    seg = structure_segments(data, song_id, scheme)
+    if seg.empty:
+        raise ParameterError(f"song {song_id!r} has no {scheme!r} structure")
+    shown = version_name(scheme, int(seg["version"].iloc[0]))
+    out = {"song_id": song_id, "scheme": shown, "kind": kind, "client_id": client_id}
+    if kind in ("same", "different"):
+        mids = [(seg["start_s"].iloc[i] + seg["end_s"].iloc[i]) / 2 for i in (segment_at(seg, t) for t in times)]
+        out.update(time_a=round(float(mids[0]), 3), time_b=round(float(mids[1]), 3))
+    elif kind == "split":
+        out.update(time_a=times[0])
+    else:
+        i = boundary_near(seg, times[0])
+        out.update(time_a=round(float(seg["start_s"].iloc[i]), 3), time_b=times[1])
+    return out
+
+
+# ---- sending and following the recompute -----------------------------------------------------------
+def refusal_words(exc: Exception) -> str:
+    """Why the server refused a correction, in plain words."""
+    from sectionist.dashboard.judging.queues import NotFound
+    from sectionist.dashboard.models import PermissionDenied
+
+    text = str(exc)
+    if isinstance(exc, PermissionDenied):
+        return _("Only experts and admins can correct a structure.")
+    if isinstance(exc, NotFound):
+        return _("This song or its structure is no longer in the store; reload the page.")
+    if "tied as the same part" in text:
+        return _("This contradicts an earlier correction: those two segments were said to be the same part "
+                 "(directly or through others). Withdraw that one first, or pick other segments.")
+    if "are in one segment" in text:
+        return _("Both times are in one segment of the scheme's own structure: pick two segments.")
+    if "outside the song" in text:
+        return _("A time lies outside the song.")
+    return _("The correction was refused: %(reason)s", reason=text)
+
+
+def running_view(waiting: bool = False) -> list:
+    """The status line while a recompute runs (or while this correction waits for another's)."""
+    text = (_("Your correction is recorded. Another structure is being recomputed now; this one starts "
+              "when it ends.") if waiting else
+            _("Recomputing this song's structure in the background (it listens to the song again: some "
+              "seconds)…"))
+    return [html.Progress(className="job-progress"), html.Span(text, className="job-text")]
+
+
+def error_view(text: str) -> list:
+    return [html.Span(text, className="job-text job-error")]
+
+
+def send(data, picks: dict, client_id: str | None = None) -> tuple[list, dict | None]:
+    """Post complete ``picks`` for the logged-in user, through the route's own checks. Returns the
+    status line and the job to follow (None when refused)."""
+    from sectionist.dashboard.judging.structure_routes import submit_structure_correction
+
+    client_id = client_id or uuid.uuid4().hex
+    try:
+        payload = payload_of(data, picks, client_id)
+        answer, _created = submit_structure_correction(payload)
+    except SectionistError as exc:
+        return error_view(refusal_words(exc)), None
+    waiting = answer["job"]["status"] == "busy"
+    job = {"job_id": answer["job"]["job_id"], "song_id": picks["song_id"], "scheme": picks["scheme"],
+           "payload": payload, "waiting": waiting}
+    return running_view(waiting), job
+
+
+def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
+    """How the recompute of ``job`` stands. Returns (status line, job still followed or None, the
+    page's ``job_done`` value when it has just ended well, else None)."""
+    from sectionist.dashboard.jobs import get_jobs
+
+    state = get_jobs().state("structure")
+    if job.get("waiting"):
+        if state.running:
+            return running_view(True), job, None
+        # the other recompute ended: this correction's own starts now (its client_id: not recorded twice)
+        picks = {"song_id": job["song_id"], "scheme": job["scheme"]}
+        status, again = send_payload(job["payload"], picks)
+        return status, again, None
+    if state.job_id != job.get("job_id"):
+        return error_view(_("The recomputation stopped before it finished (the server may have restarted). "
+                            "Send the correction again.")), None, None
+    if state.running:
+        return running_view(False), job, None
+    if state.status == "done":
+        data.refresh(force=True)  # the job wrote a new version and bumped the store's version
+        version = song_schemes(data, job["song_id"]).get(job["scheme"], 1)
+        text = _("Done: the lanes show %(lane)s.", lane=lane_title(job["scheme"], version))
+        return [html.Span(text, className="job-text")], None, {"job_id": state.job_id, "kind": "structure"}
+    if state.status == "failed":
+        return error_view(_("The recomputation failed: %(reason)s", reason=state.reason)), None, None
+    return error_view(_("The recomputation stopped before it finished (the server may have restarted). "
+                        "Send the correction again.")), None, None
+
+
+def send_payload(payload: dict, picks: dict) -> tuple[list, dict | None]:
+    """Post ``payload`` again (a correction that waited for another recompute)."""
+    from sectionist.dashboard.judging.structure_routes import submit_structure_correction
+
+    try:
+        answer, _created = submit_structure_correction(payload)
+    except SectionistError as exc:
+        return error_view(refusal_words(exc)), None
+    waiting = answer["job"]["status"] == "busy"
+    return running_view(waiting), {**picks, "job_id": answer["job"]["job_id"], "payload": payload, "waiting": waiting}
+
+
+# ---- the panel --------------------------------------------------------------------------------------
+def versions_view(data, song_id, scheme) -> list:
+    """Every version of the song's ``scheme`` structure as a lane (v1 the scheme's own), when there is
+    more than one: the older ones stay readable beside the latest."""
+    from sectionist.dashboard.ui.figures import songs as song_figures
+
+    table = structure_table(data)
+    if table.empty or not scheme:
+        return []
+    rows = table[(table["song_id"] == song_id) & (table["scheme"] == scheme)]
+    versions = sorted(int(v) for v in rows["version"].unique())
+    if len(versions) < 2:
+        return []
+    lanes = []
+    for v in versions:
+        seg = structure_segments(data, song_id, scheme, v)
+        parts = seg["part"].to_numpy()
+        name = _("%(scheme)s v%(version)s", scheme=scheme, version=v)
+        lanes.append(song_figures.Lane(name, seg["start_s"].to_numpy(float), seg["end_s"].to_numpy(float), parts,
+                                       np.full(len(seg), -1), None, parts, song_figures.STRUCTURE))
+    duration = float(data.songs.loc[song_id, "duration_s"]) if song_id in data.songs.index else \
+        float(rows["end_s"].max())
+    fig = song_figures.song_timeline(lanes, duration=duration,
+                                     title=_("Every version of %(scheme)s (v1: the scheme's own)", scheme=scheme))
+    fig.update_layout(showlegend=False, margin=dict(b=44), height=fig.layout.height - 120)
+    return [dcc.Graph(figure=fig, config=graph_config(), className="correct-versions-graph",
+                      style={"height": f"{int(fig.layout.height)}px"})]
+
+
+def correction_panel(data, song_id, *, shown: bool = True) -> html.Div | None:
+    """The panel for an expert or admin (None for anyone else): under the Songs page's lanes
+    (hidden unless ``shown``: the Lanes view of one song, and the song has a structure)."""
+    user = current_user_or_none()
+    if user is None or not user.can_judge:
+        return None
+    schemes = song_schemes(data, song_id)
+    scheme = next(iter(schemes), None)
+    picks = empty_picks(song_id, scheme)
+    words, _ready = picked_words(data, picks)
+    return html.Div(id=ids.SONGS_CORRECT, className="correct-panel", hidden=not (schemes and shown), children=[
+        html.H3(_("Correct this structure"), className="correct-title"),
+        html.P(_("Pick a structure and what is wrong with it, then click on the lanes. The song's structure is "
+                 "recomputed so that your correction holds, as a new version; the older ones are kept."),
+               className="muted small"),
+        html.Div(className="controls-row", children=[
+            control(_("Structure"), dcc.Dropdown(id=ids.SONGS_CORRECT_SCHEME, clearable=False, value=scheme,
+                                                 options=scheme_options(schemes))),
+            control(_("What is wrong"), dcc.RadioItems(id=ids.SONGS_CORRECT_KIND, value="same", inline=True,
+                                                       className="checklist", options=kind_options())),
+        ]),
+        html.P(words, id=ids.SONGS_CORRECT_PICKED, className="correct-picked", **{"aria-live": "polite"}),
+        html.Div(className="correct-actions", children=[
+            html.Button(_("Send the correction"), id=ids.SONGS_CORRECT_SEND, n_clicks=0, className="btn",
+                        disabled=True),
+            html.Button(_("Start again"), id=ids.SONGS_CORRECT_CLEAR, n_clicks=0, className="btn btn-ghost"),
+        ]),
+        html.Div(id=ids.SONGS_CORRECT_STATUS, className="job-status", role="status", **{"aria-live": "polite"}),
+        html.Div(versions_view(data, song_id, scheme), id=ids.SONGS_CORRECT_VERSIONS),
+        dcc.Store(id=ids.SONGS_CORRECT_CLICK),
+        dcc.Store(id=ids.SONGS_CORRECT_PICKS, data=picks),
+        dcc.Store(id=ids.SONGS_CORRECT_JOB),
+        dcc.Interval(id=ids.SONGS_CORRECT_POLL, interval=POLL_MS, disabled=True),
+    ])
+
+
+def scheme_options(schemes: dict) -> list[dict]:
+    return [{"label": lane_title(s, v), "value": s} for s, v in schemes.items()]
+
+
+def kind_options() -> list[dict]:
+    return [{"label": _(w), "value": k} for k, w in KIND_WORDS.items()]
+
+
+def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, picks, done_id=None) -> dict:
+    """The panel after one of its inputs changed (``trigger``: the id that did; ``done_id``: the page's
+    ``job_done`` store, whose change starts the picks over): whether it shows, the
+    structure choices, what is picked and its words, whether Send is on, the versions' lanes."""
+    one_song = bool(song) and not compare and (view or "lanes") == "lanes" and song in data.songs.index
+    schemes = song_schemes(data, song) if one_song else {}
+    if not schemes:
+        return {"hidden": True, "options": [], "scheme": None, "picks": empty_picks(song, None, kind or "same"),
+                "words": "", "ready": False, "versions": []}
+    scheme = scheme if scheme in schemes else next(iter(schemes))
+    picks = dict(picks or {})
+    clicked = trigger == ids.SONGS_CORRECT_CLICK and isinstance(click, dict) \
+        and isinstance(click.get("time"), (int, float))
+    if clicked:  # a click on a structure lane picks that structure
+        scheme = scheme_of_lane(data, song, click.get("lane")) or scheme
+    same = (picks.get("song_id"), picks.get("scheme"), picks.get("kind")) == (song, scheme, kind)
+    if not same or trigger in (ids.SONGS_CORRECT_CLEAR, done_id):
+        picks = empty_picks(song, scheme, kind)
+    if clicked:
+        picks = add_click(picks, click["time"])
+    words, ready = picked_words(data, picks)
+    return {"hidden": False, "options": scheme_options(schemes), "scheme": scheme, "picks": picks, "words": words,
+            "ready": ready, "versions": versions_view(data, song, scheme)}
+
+
+def register_corrections(page: str) -> None:
+    """Register the panel's callbacks on ``page`` (the Songs page; its layout holds
+    :func:`correction_panel` for experts and ``ids.job_done(page)``)."""
+
+    @callback(Output(ids.SONGS_CORRECT, "hidden"), Output(ids.SONGS_CORRECT_SCHEME, "options"),
+              Output(ids.SONGS_CORRECT_SCHEME, "value"), Output(ids.SONGS_CORRECT_PICKS, "data"),
+              Output(ids.SONGS_CORRECT_PICKED, "children"), Output(ids.SONGS_CORRECT_SEND, "disabled"),
+              Output(ids.SONGS_CORRECT_VERSIONS, "children"),
+              Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_COMPARE, "value"), Input(ids.SONGS_VIEW, "value"),
+              Input(ids.SONGS_CORRECT_SCHEME, "value"), Input(ids.SONGS_CORRECT_KIND, "value"),
+              Input(ids.SONGS_CORRECT_CLICK, "data"), Input(ids.SONGS_CORRECT_CLEAR, "n_clicks"),
+              Input(ids.job_done(page), "data"), State(ids.SONGS_CORRECT_PICKS, "data"),
+              State(ids.SONGS_CORRECT_JOB, "data"), prevent_initial_call=True)
+    def _panel(song, compare, view, scheme, kind, click, _clear, _done, picks, job):
+        s = panel_state(get_data(), song=song, compare=compare, view=view, scheme=scheme, kind=kind, click=click,
+                        trigger=ctx.triggered_id, picks=picks, done_id=ids.job_done(page))
+        busy = bool(job)  # one correction at a time from this page
+        return (s["hidden"], s["options"], s["scheme"], s["picks"], s["words"], busy or not s["ready"],
+                s["versions"])
+
+    @callback(Output(ids.SONGS_CORRECT_STATUS, "children"), Output(ids.SONGS_CORRECT_JOB, "data"),
+              Output(ids.SONGS_CORRECT_POLL, "disabled"), Output(ids.job_done(page), "data", allow_duplicate=True),
+              Output(ids.SONGS_CORRECT_SEND, "disabled", allow_duplicate=True),
+              Input(ids.SONGS_CORRECT_SEND, "n_clicks"), Input(ids.SONGS_CORRECT_POLL, "n_intervals"),
+              State(ids.SONGS_CORRECT_PICKS, "data"), State(ids.SONGS_CORRECT_JOB, "data"),
+              prevent_initial_call=True)
+    def _job(clicks, _ticks, picks, job):
+        data = get_data()
+        if ctx.triggered_id == ids.SONGS_CORRECT_SEND:
+            if not clicks or job or not picked_words(data, picks or {})[1]:
+                return no_update, no_update, no_update, no_update, no_update
+            status, job = send(data, picks)
+            return status, job, job is None, no_update, job is not None
+        if not job:
+            return no_update, None, True, no_update, no_update
+        status, job, done = poll(data, job)
+        return status, job, job is None, done if done is not None else no_update, job is not None
