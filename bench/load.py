@@ -391,13 +391,15 @@ def run_level(base: str, users: int, *, duration: float, ramp: float, server_pro
     runner.quit()
     runner.greenlet.join(timeout=30)
     window = [(t, s, e) for t, s, e in MapExpert.clicks if t_start <= t <= t_end]
-    times = np.array([s for _, s, _ in window]) if window else np.array([np.nan])
+    times = np.array([s for _, s, _ in window])
+    if not len(times):
+        times = np.array([np.nan])
     slow = sorted(((name, e.num_requests, e.get_response_time_percentile(0.5) / 1000,
                     e.get_response_time_percentile(0.95) / 1000, e.num_failures)
                    for (name, _method), e in env.stats.entries.items() if name.startswith("click")),
                   key=lambda r: -r[3])
-    return {"users": users, "clicks": len(window), "p50_s": float(np.nanmedian(times)),
-            "p95_s": float(np.nanpercentile(times, 95)), "errors": int(sum(e for _, _, e in window)),
+    return {"users": users, "clicks": len(window), "p50_s": float(np.median(times)),
+            "p95_s": float(np.percentile(times, 95)), "errors": int(sum(e for _, _, e in window)),
             "server_cpu": (cpu1 - cpu0) / (t_end - t_start), "client_cpu": (own1 - own0) / (t_end - t_start),
             "load": os.getloadavg()[0], "requests": slow,
             "start_failures": list(MapExpert.start_failures)}
@@ -453,8 +455,11 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     fifty = [r for r in results if r["users"] == 50]
-    summary = {"users": [r["users"] for r in results], "p50_s": [round(r["p50_s"], 3) for r in results],
-               "p95_s": [round(r["p95_s"], 3) for r in results],
+    def seconds(x):  # null for a level without a click
+        return round(x, 3) if np.isfinite(x) else None
+
+    summary = {"users": [r["users"] for r in results], "p50_s": [seconds(r["p50_s"]) for r in results],
+               "p95_s": [seconds(r["p95_s"]) for r in results],
                "errors": [r["errors"] + len(r["start_failures"]) for r in results],
                "clicks": [r["clicks"] for r in results],
                "target_50_users_p95_lt_2s": bool(fifty and fifty[0]["p95_s"] < 2.0 and fifty[0]["errors"] == 0)}
