@@ -227,7 +227,8 @@ def _cmd_guide(args) -> int:
     if not args.quiet:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(STEPS), desc="guide", leave=False, disable=None)
+        # written also when the output is no terminal: a background job reads its " 2/6 [" progress
+        bar = tqdm(total=len(STEPS), desc="guide", leave=False, disable=False)
 
     def progress(done, what):
         if bar is not None:
