@@ -228,7 +228,7 @@ def _cmd_guide(args) -> int:
         from tqdm.auto import tqdm
 
         # written also when the output is no terminal: a background job reads its " 2/6 [" progress
-        bar = tqdm(total=len(STEPS), desc="guide", leave=False, disable=False)
+        bar = tqdm(total=len(STEPS), desc="guide", leave=False, disable=False, mininterval=0)
 
     def progress(done, what):
         if bar is not None:
