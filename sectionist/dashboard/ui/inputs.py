@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS
+from sectionist.analysis.structure.constrained import KINDS as CORRECTION_KINDS
 from sectionist.dashboard.jobs import KINDS as JOB_KINDS
 from sectionist.dashboard.judging.queues import STRATEGIES
 from sectionist.dashboard.vocabulary import PAIRS
@@ -231,6 +232,16 @@ JUDGE_SAVED = record({"id": whole(0), "verdict": one_of(SECTION_VERDICTS), "sect
 JOB_TARGET = record({"kind": one_of(tuple(JOB_KINDS), required=True),
                      "args": record({"songs": list_of(song_id(), 1000), "run": run_id()})})
 JOB_DONE = record({"job_id": text(64), "kind": one_of(tuple(JOB_KINDS))})
+#: The Songs page's structure corrections (``components/corrections.py``): the picks, a click on the
+#: timeline (``assets/corrections.js``), the correction sent and its recompute job.
+CORRECTION_TIMES = list_of(number(0, 1e7), 2)
+CORRECT_PICKS = record({"song_id": song_id(), "scheme": text(200), "kind": one_of(CORRECTION_KINDS),
+                        "times": CORRECTION_TIMES})
+CORRECT_CLICK = record({"time": number(0, 1e7, required=True), "lane": text(500), "n": number(0, 1e16)})
+CORRECT_JOB = record({"job_id": text(64), "song_id": song_id(), "scheme": text(200), "waiting": boolean(),
+                      "payload": record({"song_id": song_id(), "scheme": text(200), "kind": one_of(CORRECTION_KINDS),
+                                         "time_a": number(0, 1e7), "time_b": number(0, 1e7),
+                                         "client_id": text(64)})})
 
 
 def _values(options) -> tuple:
@@ -303,6 +314,14 @@ SPECS = {
     (ids.selected("songs"), "data"): SELECTION,
     (ids.SONGS_EXPORT, "n_clicks"): CLICKS,
     (ids.SONGS_EXPORT_KIND, "value"): one_of(_values(downloads.SONG_KINDS)),
+    (ids.SONGS_CORRECT_SCHEME, "value"): text(200),
+    (ids.SONGS_CORRECT_KIND, "value"): one_of(CORRECTION_KINDS),
+    (ids.SONGS_CORRECT_CLICK, "data"): CORRECT_CLICK,
+    (ids.SONGS_CORRECT_CLEAR, "n_clicks"): CLICKS,
+    (ids.SONGS_CORRECT_SEND, "n_clicks"): CLICKS,
+    (ids.SONGS_CORRECT_POLL, "n_intervals"): whole(0),
+    (ids.SONGS_CORRECT_PICKS, "data"): CORRECT_PICKS,
+    (ids.SONGS_CORRECT_JOB, "data"): CORRECT_JOB,
     # judge
     (ids.JUDGE_RUN, "value"): run_id(MIXED),
     (ids.JUDGE_STRATEGY, "value"): one_of((*STRATEGIES, PAIRS)),
