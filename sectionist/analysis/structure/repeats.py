@@ -95,7 +95,8 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
 
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
-                  phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 40) -> dict:
+                  phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 40,
+                  play_beats: float = 0, pair_same: bool = True) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
@@ -115,12 +116,14 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     unit_conf = unit_confidence(lab, D, full, tau)
     phrase_units = max(1, int(round(phrase_beats / unit))) if phrase_beats > 0 else 0
     min_units = int(np.ceil(min_beats / unit)) if min_beats > 0 else 0
-    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units, min_units)
+    play_units = int(np.ceil(play_beats / unit)) if play_beats > 0 else 0
+    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units, min_units, play_units)
     t = bf.times
     bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
     conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
     counts = np.bincount(lab)
-    spans, block_labels = phrase_blocks(seg_labels, np.array([(b - a) * unit for a, b in segs]), section_beats)
+    spans, block_labels = phrase_blocks(seg_labels, np.array([(b - a) * unit for a, b in segs]), section_beats,
+                                        pair_same)
     block_bounds = np.array([[bounds[a, 0], bounds[b - 1, 1]] for a, b in spans])
     shared = np.bincount(block_labels)[block_labels] > 1
     block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
@@ -131,13 +134,15 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
                 unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()))
 
 
-def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float,
+                  pair_same: bool = True) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Sections as blocks of phrases that come back together (Re-Pair, Larsson & Moffat 2000): the
     adjacent pair of symbols played most often (at least twice, not overlapping) becomes one symbol,
     as long as its block lasts at most ``max_beats`` beats; again until no pair qualifies. A strain of
     a fiddle tune (``x y x z`` twice) becomes one section; phrases that never come back in the same
     company stay sections of their own. Returns the blocks (phrase index runs ``[a, b)``) and
-    their labels (first-appearance order); ``max_beats`` 0: every phrase its own block."""
+    their labels (first-appearance order); ``max_beats`` 0: every phrase its own block;
+    ``pair_same`` False: a pair of one symbol twice (a strain and its repeat) is never joined."""
     names = [int(v) for v in labels]
     spans = [(i, i + 1) for i in range(len(names))]
     length = np.concatenate([[0.0], np.cumsum(np.asarray(beats, dtype=np.float64))])
@@ -148,6 +153,8 @@ def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float) -> tu
         last_end: dict[tuple, int] = {}
         for i in range(len(names) - 1):
             pair = (names[i], names[i + 1])
+            if not pair_same and pair[0] == pair[1]:
+                continue
             if last_end.get(pair, -1) > i:  # overlaps the previous occurrence (a a a)
                 continue
             if length[spans[i + 1][1]] - length[spans[i][0]] > max_beats:
@@ -232,7 +239,8 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
 
 
 def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
-                  phrase_units: int = 0, min_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
+                  phrase_units: int = 0, min_units: int = 0,
+                  play_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Segments (unit index runs ``[a, b)``) and their labels from the units' labels ``lab``.
 
     Unit ``i − 1`` glues to unit ``i`` when label ``lab[i−1]`` occurs more than once, is always
@@ -241,7 +249,8 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
     ``line_novelty[i − 1]`` is at least ``lone_cut`` × the mean over all lines (0: always cut).
     With ``phrase_units`` > 0, a run of single units heard once is regrouped into phrases of the song's
     own length (:func:`_lone_phrases`). Segments playing the same label sequence share a label and
-    same-label neighbours merge."""
+    same-label neighbours merge, except (``play_units`` > 0) two plays each at least ``play_units``
+    units long: a strain played twice in a row stays two plays, a bar played twice one stretch."""
     m = len(lab)
     if line_novelty is not None and len(line_novelty) != max(m - 1, 0):
         raise ParameterError(f"line_novelty: {len(line_novelty)} values for {max(m - 1, 0)} unit lines")
@@ -270,7 +279,9 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
     seg_lab = [ids.setdefault(_period(tuple(int(v) for v in lab[a:b])), len(ids)) for a, b in segs]
     merged, merged_lab = [], []
     for (a, b), s in zip(segs, seg_lab):
-        if merged_lab and merged_lab[-1] == s:
+        long_plays = play_units > 0 and b - a >= play_units and merged and \
+            merged[-1][1] - merged[-1][0] >= play_units
+        if merged_lab and merged_lab[-1] == s and not long_plays:
             merged[-1] = (merged[-1][0], b)
         else:
             merged.append((a, b))
