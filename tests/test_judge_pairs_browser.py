@@ -2,7 +2,9 @@
 picks "Pairs", starts a queue, and answers ten pairs with the keys s (same kind) and d (different);
 each answer is stored at once (table ``pair_judgements``) on the pair that was on screen, the next
 pair arrives without a page reload, and a key pressed while an answer is on its way is not applied
-to a pair not yet heard: the page says so. At 1440×900 and 390×844, in English and Spanish.
+to a pair not yet heard: the page says so. At 1440×900 and 390×844, in English and Spanish. Then an
+admin answers ten pairs, starts a guided version from the Judgements page (a real ``sectionist guide``
+job) and reads the new version's share of the answers it keeps beside the judged version's.
 Screenshots go to ``test-artifacts/screenshots/pairs``."""
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def server(tmp_path_factory):
     db = f"sqlite:///{root / 'users.sqlite'}"
     app = create_app(store.uri, db_url=db, secret_key="j" * 40, jobs_dir=root / "jobs")
     passwords = {name: make_user(db, name, "expert") for name in ("pia", "quin")}
+    passwords["ada"] = make_user(db, "ada", "admin")
     run = str(app.server.extensions["sectionist_data"].runs.index[0])
     with serve_in_thread(app.server) as url:
         yield {"url": url, "db": db, "passwords": passwords, "run": run}
@@ -43,6 +46,22 @@ def _pair_on_screen(pg, previous):
                          " && !document.getElementById('judge-pair-same').disabled; }", arg=previous,
                          timeout=20_000)
     return pg.get_attribute("[data-pair-item]", "data-pair-item")
+
+
+def _answer_pairs(pg, keys):
+    """Start a pairs queue of ``len(keys)`` and answer it by keyboard; returns the pairs in stored order."""
+    pg.wait_for_selector("#judge-start")
+    pg.fill("#judge-size", str(len(keys)))
+    pg.click("#judge-start")
+    pg.locator("body").click(position={"x": 5, "y": 5})  # keys to the page, not an input
+    expected, previous = [], None
+    for key in keys:
+        pair = _pair_on_screen(pg, previous)
+        pg.keyboard.press(key)
+        expected.append(("|".join(sorted(pair.split("|"))), RELATION[key]))
+        previous = pair
+    pg.wait_for_function("!document.querySelector('[data-pair-item]')", timeout=20_000)
+    return expected
 
 
 def _answers(db, user, n, timeout=20.0):
@@ -89,3 +108,32 @@ def test_ten_pairs_answered_by_keyboard(server, user, viewport, locale):
         assert len({p for p, _r in expected}) == 10
         assert set(df["run_id"]) == {server["run"]} and df["superseded_at"].isna().all()
         assert not errors, errors
+
+
+def test_answers_guide_a_new_version_from_the_judgements_page(server):
+    def rates(pg):
+        return pg.evaluate("""() => [...document.querySelectorAll('table[data-lineage] tbody tr')].map(tr =>
+            [tr.cells[0].innerText, tr.cells[4].innerText, tr.querySelector('.guided-rate').innerText])""")
+
+    with chromium_page(viewport=(1440, 900), timeout_ms=60_000, locale="en-GB") as (pg, errors):
+        login_page(pg, server["url"], "ada", server["passwords"]["ada"],
+                   next=f"/judge?run={server['run']}&strategy=pairs")
+        # "same" for pairs across a border: the run as it is keeps few of them
+        expected = _answer_pairs(pg, "ssssssssdd")
+        assert len(_answers(server["db"], "ada", 10)) == 10
+        pg.goto(server["url"] + "/judgements")
+        pg.wait_for_selector("table[data-lineage]")
+        before = rates(pg)
+        assert [r[0] for r in before] == ["v1"], before
+        pg.click("button:has-text('Fit a guided version')")
+        pg.wait_for_function("() => [...document.querySelectorAll('table[data-lineage] tbody tr')].length >= 2",
+                             timeout=120_000)
+        after = rates(pg)
+        assert [r[0] for r in after] == ["v1", "v2"], after
+        share = [float(r[2].split("%")[0]) for r in after]
+        assert share[1] == 100.0 and share[0] < share[1], after  # the guided version keeps every answer
+        assert int(after[1][1]) >= 1  # sections moved
+        assert after[0][2] == before[0][2]  # the judged version is unchanged
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SHOTS / "guided-version-1440x900-en.png"), full_page=True)
+        assert len(expected) == 10 and not errors, errors

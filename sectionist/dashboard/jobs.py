@@ -4,7 +4,9 @@ Some results the pages show are not made by ``analyze`` (they cost more than a d
 should): the Songs page's Sounds view (:mod:`sectionist.analysis.sections.soundtracks`) and the
 Clusters page's "What the network listens to" (:mod:`sectionist.analysis.embeddings.saliency`).
 Instead of telling people to run a command, the page offers an admin a button that starts the
-job here, shows its progress, and shows the result when it is done. One kind is started by an
+job here, shows its progress, and shows the result when it is done; so does the Judgements page's
+``guide`` (``sectionist guide RUN``: a guided version from the experts' answers, the app's
+database passed in the environment). One kind is started by an
 expert's action instead: ``structure`` (``sectionist segment --constraints …``), the recompute of a
 song's structure after a correction (:mod:`sectionist.dashboard.judging.structure_routes`).
 
@@ -55,7 +57,7 @@ from sectionist.store.fileio import atomic_write
 #: Key of the :class:`JobRunner` in ``flask_app.extensions``.
 JOBS_KEY = "sectionist_jobs"
 #: The kinds of job and the ``sectionist`` command each runs.
-KINDS = {"tracks": "tracks", "saliency": "saliency", "structure": "segment"}
+KINDS = {"tracks": "tracks", "saliency": "saliency", "structure": "segment", "guide": "guide"}
 #: What a state's ``status`` can be.
 STATUSES = ("idle", "running", "done", "failed", "lost")
 #: Bytes of the end of ``output.log`` read for the progress and the error.
@@ -141,7 +143,9 @@ class JobRunner:
         there, :mod:`sectionist.dashboard.judging.structure_routes`)."""
         if kind not in KINDS:
             raise ParameterError(f"unknown job kind {kind!r}; kinds: {', '.join(KINDS)}")
-        argv = [self.program or sectionist_program(), KINDS[kind], "--store", self.store_uri]
+        # a guide job names its store in the environment (start): a --store option would make the
+        # command read that store's default database instead of the app's, $SECTIONIST_DB_URL
+        argv = [self.program or sectionist_program(), KINDS[kind]] + ([] if kind == "guide" else ["--store", self.store_uri])
         if self.store_options.get("endpoint_url"):
             argv += ["--s3-endpoint", str(self.store_options["endpoint_url"])]
         if self.store_options.get("region"):
@@ -155,6 +159,11 @@ class JobRunner:
             if not run:
                 raise ParameterError("a saliency job needs a run id")
             argv += ["--run", str(run)]
+        elif kind == "guide":  # a guided version of a run from the experts' answers (docs/guided.md)
+            run = args.get("run")
+            if not run:
+                raise ParameterError("a guide job needs a run id")
+            argv += [str(run), "--newest-wins"]
         elif kind == "structure":
             if not args.get("scheme") or not args.get("constraints") or not args.get("boundaries"):
                 raise ParameterError("a structure job needs a scheme and its two correction files")
@@ -163,8 +172,10 @@ class JobRunner:
         return argv
 
     # ---- start ---------------------------------------------------------------------------------
-    def start(self, kind: str, args: dict, *, user: str = "") -> JobState:
-        """Start a job of ``kind`` in the background and return its state (``running``).
+    def start(self, kind: str, args: dict, *, user: str = "", env: dict | None = None) -> JobState:
+        """Start a job of ``kind`` in the background and return its state (``running``). ``env``: more
+        environment variables for the command (a ``guide`` job's ``SECTIONIST_DB_URL``: the app's
+        database, never on the command line, where other users of the machine could read it).
 
         Raises
         ------
@@ -174,6 +185,8 @@ class JobRunner:
             An unknown kind, or arguments the kind needs are missing.
         """
         argv = self.command(kind, args)
+        if kind == "guide":
+            env = {**(env or {}), "SECTIONIST_STORE": self.store_uri}
         folder = self._dir(kind)
         folder.mkdir(parents=True, exist_ok=True)
         lock = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -188,7 +201,7 @@ class JobRunner:
             _write_json(folder / "result.json", None)
             _write_json(folder / "job.json", job)
             log = open(folder / "output.log", "wb")
-            env = dict(os.environ, PYTHONUNBUFFERED="1")
+            env = dict(os.environ, PYTHONUNBUFFERED="1", **{str(k): str(v) for k, v in (env or {}).items()})
             try:
                 # the lock travels with the process (pass_fds): it is held until the job ends even if
                 # this worker goes first; a new session, so a restart of the server leaves it running

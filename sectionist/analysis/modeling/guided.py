@@ -348,6 +348,7 @@ def guide_run(store, run_id: str, constraints, *, random_state: int = 0, progres
     write_run(store, rows)
     step(5, STEPS[5])
     _after_write(store, opts["space"], new_id)
+    store.update_manifest(lambda manifest: None)  # a new manifest version: the dashboard's cache reloads
     step(6, "done")
     log.info("guide %s: new version %s, K=%d, %s", parent["run_id"], new_id, len(fit.centers),
              GuideReport(new_id, parent["run_id"], 0, cons.n_pairs, fit.satisfied, fit.changed).line())

@@ -179,7 +179,7 @@ def register_cli(subparsers, options) -> None:
         "sectionist guide classical17-kmeans-auto --store stores/study --constraints answers.csv",
     )
     p.add_argument("run", metavar="RUN", help="run id (the version to start from) or lineage (its newest version)")
-    options.store(p)
+    options.store(p, required=False, help="store folder or s3://bucket/prefix [$SECTIONIST_STORE]")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--db", metavar="URL", help="judgement database URL [$SECTIONIST_DB_URL, else the store's "
                      "database]")
@@ -214,7 +214,12 @@ def _cmd_guide(args) -> int:
     from sectionist.store import open_store
 
     settings = args.settings
-    store = open_store(args.store, create=False, **settings.store_options())
+    # --store, else $SECTIONIST_STORE: with neither option the database is $SECTIONIST_DB_URL's (the
+    # Judgements page's job passes both in the environment, so no password shows in a process list)
+    store_uri = args.store or settings.store
+    if not store_uri:
+        raise ParameterError("say which store: --store DIR (or s3://bucket/prefix), or $SECTIONIST_STORE")
+    store = open_store(store_uri, create=False, **settings.store_options())
     db = None
     if args.constraints:
         constraints = Constraints.from_csv(args.constraints, newest_wins=args.newest_wins)

@@ -22,7 +22,10 @@ from sectionist.dashboard.ui.components.common import card, cluster_names, graph
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.naming import version_note
 from sectionist.dashboard.ui.i18n import N_, _, date_time, integer, ngettext, number, page_title, percent, word
+from sectionist.dashboard.judging.pair_answers import pairs_frame
 from sectionist.dashboard.judging.repository import cluster_verdicts_frame, judgements_frame
+from sectionist.dashboard.ui.components.guided import guide_box, guided_card
+from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs
 from sectionist.dashboard.judging.stats import (
     agreement_per_cluster,
     agreement_per_run,
@@ -41,19 +44,32 @@ PAGE = "judgements"
 dash.register_page(__name__, path="/judgements", name=N_("Judgements"), title=page_title(N_("Judgements")),
                    order=6)
 
+register_jobs(PAGE)  # the guided version's job (components/guided.py)
+
 
 def layout(**_query):
     return html.Div(className="page page-judgements", children=[
         page_header(_("Judgements"), _("How often experts agree with each method, how much they agree with each "
                                        "other, and where they disagree."),
                     html.Button(_("Refresh"), id=ids.JUDGEMENTS_REFRESH, n_clicks=0, className="btn btn-ghost")),
+        job_done_store(PAGE),
         html.Div(id=ids.JUDGEMENTS_BODY, children=body()),
     ])
 
 
-@callback(Output(ids.JUDGEMENTS_BODY, "children"), Input(ids.JUDGEMENTS_REFRESH, "n_clicks"), prevent_initial_call=True)
-def _refresh(_n):
+@callback(Output(ids.JUDGEMENTS_BODY, "children"), Input(ids.JUDGEMENTS_REFRESH, "n_clicks"),
+          Input(ids.job_done(PAGE), "data"), prevent_initial_call=True)
+def _refresh(_n, _done):
+    # also when a guided version has been fitted: the store was reloaded by the job box
     return body()
+
+
+@callback(Output(ids.JUDGEMENTS_GUIDE_BOX, "children"), Input(ids.JUDGEMENTS_GUIDE_RUN, "value"),
+          prevent_initial_call=True)
+def _guide_target(lineage):
+    versions = get_data().run_versions
+    members = versions[versions["lineage"] == lineage].sort_values("version")
+    return guide_box(str(members.index[-1])) if len(members) else []
 
 
 def anonymise(df, columns, me: str | None):
@@ -168,10 +184,12 @@ def body() -> list:
     is_admin = user is not None and user.role == "admin"
     admin_card = card(_("Accounts"), html.P([_("Add experts, change roles, reset passwords:") + " ",
                                           html.A(_("manage users →"), href="/admin/users", id=ids.JUDGEMENTS_ADMIN_USERS)]))
+    pairs = pairs_frame(db)
+    guided = guided_card(data, db, df, pairs, is_admin=is_admin)
     if df.empty:
         empty = empty_state(_("No judgements yet. Experts judge sections on the Judge page or in the detail panel "
                               "of the Map, Clusters, Compare and Songs pages."))
-        return ([admin_card] if is_admin else []) + [empty]
+        return ([admin_card] if is_admin else []) + [empty] + guided
     me = user.username if user is not None else None
     labels = {r: run_option_label(data, r) for r in df["run_id"].unique()}
     alpha, n_items = krippendorff_alpha(df)
@@ -205,6 +223,7 @@ def body() -> list:
         *_differences(per_run, labels),
     ))
     out += _versions(df, data)
+    out += guided
 
     per_cluster = agreement_per_cluster(df)
     names = {}  # run → its clusters' names (as every page shows them)

@@ -187,6 +187,8 @@ JUDGEMENTS_DISPUTED = "judgements-disputed"
 JUDGEMENTS_CLUSTER_VERDICTS = "judgements-cluster-verdicts"
 JUDGEMENTS_VERSIONS = "judgements-versions"
 JUDGEMENTS_CARRY_OVER = "judgements-carry-over"
+JUDGEMENTS_GUIDE_RUN = "judgements-guide-run"
+JUDGEMENTS_GUIDE_BOX = "judgements-guide-box"
 
 # ---- exports (download buttons; sectionist/dashboard/media/downloads.py) -------------------------------------------
 CLUSTERS_EXPORT_KIND = "clusters-export-kind"

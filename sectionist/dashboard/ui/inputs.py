@@ -366,6 +366,8 @@ SPECS = {
     ("type:job-target", "data"): JOB_TARGET,
     (ids.job_done("songs"), "data"): JOB_DONE,
     (ids.job_done("clusters"), "data"): JOB_DONE,
+    (ids.job_done("judgements"), "data"): JOB_DONE,
+    (ids.JUDGEMENTS_GUIDE_RUN, "value"): text(300),
 }
 #: Pattern-matching id keys each match must carry, with their checks (the ``type`` picks the spec).
 ID_KEYS = {"page": text(40), "k": whole(0, 1000), "section": section_id(), "slot": one_of(("A", "B")),

@@ -47,6 +47,13 @@ WORDS = {
         "others": N_("An admin can compute it from this page."),
         "elsewhere": N_("(for another run)"),
     },
+    "guide": {
+        "start": N_("Fit a guided version"),
+        "help": N_("It runs in the background on the server (seconds to a minute): a new version of the run "
+                   "that honours every answer; the version you judged stays as it is."),
+        "others": N_("An admin can fit a guided version from this page."),
+        "elsewhere": N_("(for another run)"),
+    },
 }
 
 
@@ -59,6 +66,9 @@ def progress_text(state: JobState) -> str:
     """"Computing the sound tracks: 3 of 12 songs" (or "Starting…" before the command's progress shows)."""
     if state.done is None or not state.total:
         return _("Starting…")
+    if state.kind == "guide":
+        return ngettext("Fitting the guided version: step %(done)s of %(num)d",
+                        "Fitting the guided version: step %(done)s of %(num)d", state.total, done=integer(state.done))
     if state.kind == "tracks":
         return ngettext("Computing the sound tracks: %(done)s of %(num)d song",
                         "Computing the sound tracks: %(done)s of %(num)d songs", state.total, done=integer(state.done))
@@ -121,12 +131,22 @@ def on_start(target: dict) -> tuple:
     kind, args = target.get("kind"), dict(target.get("args") or {})
     runner = get_jobs()
     try:
-        state = runner.start(kind, args, user=user.username)
+        state = runner.start(kind, args, user=user.username, env=job_env(kind))
     except JobBusy:
         state = runner.state(kind)
     except SectionistError as exc:
         return [html.Span(_("The computation failed: %(reason)s", reason=str(exc)), className="job-text job-error")], False
     return status_view(state, args), state.running
+
+
+def job_env(kind: str) -> dict:
+    """What a job of ``kind`` needs in its environment: a ``guide`` job reads the experts' answers
+    from the app's own database (``SECTIONIST_DB_URL``)."""
+    if kind != "guide":
+        return {}
+    from sectionist.dashboard.auth.context import get_db
+
+    return {"SECTIONIST_DB_URL": get_db().url}
 
 
 def on_poll(target: dict) -> tuple:
