@@ -1,0 +1,126 @@
+"""An expert corrects a song's structure on the Songs page's lanes, in headless Chromium with real
+clicks (issue 22, "correct a song's structure on the lanes and see the new lane"): picks what is
+wrong, clicks on the ``structure · merged`` lane, sends, waits for the real recompute job, and sees
+the lane renamed to its new version while the panel still shows the old one. At 1440×900 in English
+(a split) and at 390×844 in Spanish (two segments are different parts, the lane names above the
+lanes). Screenshots in ``test-artifacts/screenshots/corrections/``."""
+
+from __future__ import annotations
+
+import pytest
+from auth_helpers import login_page, make_user
+from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from songs_store import MERGED_LABELS, build_songs_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = ARTIFACTS / "screenshots" / "corrections"
+
+#: Viewport point of time ``t`` on the lane named ``lane`` (its tick text, "<br>" for its wraps) of
+#: the Songs timeline, scrolled to the middle of the window first.
+POINT = """([lane, t]) => {
+  const gd = document.querySelector('#songs-timeline .js-plotly-plot');
+  const names = gd.layout.yaxis.ticktext.map(s => s.split('<br>').join(' '));
+  const row = gd.layout.yaxis.tickvals[names.indexOf(lane)];
+  if (row === undefined) { return null; }
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  let box = gd.getBoundingClientRect();
+  window.scrollBy(0, box.top + ya._offset + ya.d2p(row) - window.innerHeight / 2);
+  box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.d2p(t), y: box.top + ya._offset + ya.d2p(row)};
+}"""
+LANES = """() => document.querySelector('#songs-timeline .js-plotly-plot').layout.yaxis.ticktext
+  .map(s => s.split('<br>').join(' '))"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from sectionist.dashboard.app import create_app
+
+    root = tmp_path_factory.mktemp("corrections-browser")
+    store, _k3 = build_songs_store(root / "store", n_songs=2, sections_per_song=8, audio=True)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key="b" * 40, jobs_dir=root / "jobs")
+    password = make_user(db, "ada", "expert")
+    data = app.server.extensions["sectionist_data"]
+    songs = list(data.songs.index)
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "password": password, "songs": songs, "store": store,
+               "durations": [float(data.songs.loc[s, "duration_s"]) for s in songs]}
+
+
+def _click_lane(page, lane, t):
+    point = page.evaluate(POINT, [lane, t])
+    assert point is not None, (lane, page.evaluate(LANES))
+    page.mouse.click(point["x"], point["y"])
+
+
+def _correct(server, page, song, *, kind_label, clicks, picked, done, new_lane, shot):
+    from sectionist.analysis.structure.versions import read_version, song_versions
+
+    store = server["store"]
+    v1 = read_version(store, song, "merged", 1)
+    page.wait_for_selector("#songs-timeline .js-plotly-plot .barlayer")
+    page.wait_for_load_state("networkidle")
+    page.get_by_text(kind_label, exact=True).click()
+    picked_line = page.locator("#songs-correct-picked")
+    for lane, t in clicks:
+        before = picked_line.inner_text()
+        _click_lane(page, lane, t)
+        # as a person does: the next click once the panel has said what this one picked
+        page.wait_for_function("(text) => document.querySelector('#songs-correct-picked').innerText !== text", arg=before)
+    picked_line.filter(has_text=picked).wait_for()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#songs-correct").screenshot(path=str(SHOTS / f"{shot}-picked.png"))
+    send = page.locator("#songs-correct-send")
+    assert send.is_enabled()
+    send.click()
+    page.locator("#songs-correct-status").filter(has_text=done).wait_for(timeout=120_000)
+    page.wait_for_function(f"() => ({LANES})().includes({new_lane!r})")
+    page.locator("#songs-correct .correct-versions-graph .barlayer").wait_for()
+    page.screenshot(path=str(SHOTS / f"{shot}-done.png"), full_page=True)
+    page.locator("#songs-timeline").screenshot(path=str(SHOTS / f"{shot}-lanes.png"))
+    page.locator("#songs-correct").screenshot(path=str(SHOTS / f"{shot}-panel.png"))
+    # the old version is kept, and readable in the panel beside the new one
+    assert song_versions(store, song, "merged") == [1, 2]
+    assert read_version(store, song, "merged", 1).equals(v1)
+    versions = page.evaluate("() => document.querySelector('#songs-correct .correct-versions-graph .js-plotly-plot')"
+                             ".layout.yaxis.ticktext")
+    assert versions == ["merged v1", "merged v2"]
+    return read_version(store, song, "merged", 2)
+
+
+def test_desktop_english_split_a_segment(server):
+    song, duration = server["songs"][0], server["durations"][0]
+    step = duration / len(MERGED_LABELS)
+    with chromium_page(viewport=(1440, 900), timeout_ms=30_000) as (page, errors):
+        login_page(page, server["url"], "ada", server["password"], next=f"/songs?song={song}")
+        at = round(2.5 * step, 1)
+        v2 = _correct(server, page, song, kind_label="split here", clicks=[("structure · merged", at)],
+                      picked="Split segment 3 (", done="Done: the lanes show structure · merged v2.",
+                      new_lane="structure · merged v2", shot="split-1440x900")
+        starts = sorted(v2.loc[v2["level"].fillna("section") == "section", "start_s"] if "level" in v2 else v2["start_s"])
+        assert any(abs(s - at) < 0.15 for s in starts), starts  # the click's time, within a pixel or so
+        assert not errors, errors
+
+
+def test_phone_spanish_two_segments_are_different(server):
+    song, duration = server["songs"][1], server["durations"][1]
+    step = duration / len(MERGED_LABELS)  # merged: A A B C B; the two A's are said to differ
+    with chromium_page(viewport=(390, 844), timeout_ms=30_000, locale="es-ES") as (page, errors):
+        login_page(page, server["url"], "ada", server["password"], next=f"/songs?song={song}")
+        page.wait_for_function("() => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
+                               " return gd && gd.layout.meta && gd.layout.meta.narrow_applied; }")
+        v2 = _correct(server, page, song, kind_label="partes distintas",
+                      clicks=[("estructura · merged", 0.5 * step), ("estructura · merged", 1.5 * step)],
+                      picked="son partes distintas.", done="Hecho: los carriles muestran estructura · merged v2.",
+                      new_lane="estructura · merged v2", shot="different-390x844-es")
+        sec = v2[v2["level"].fillna("section") == "section"] if "level" in v2 else v2
+        sec = sec.sort_values("start_s")
+        label_at = [int(sec["label"].iloc[(sec["start_s"] <= t).sum() - 1]) for t in (0.5 * step, 1.5 * step)]
+        assert label_at[0] != label_at[1], sec[["start_s", "end_s", "label"]]
+        # on a phone the lane names stand above the lanes, the new version's among them
+        page.wait_for_function("() => [...document.querySelectorAll('#songs-timeline .infolayer .annotation-text')]"
+                               ".some(e => e.textContent === 'estructura · merged v2')")
+        page.locator("#songs-timeline").screenshot(path=str(SHOTS / "different-390x844-es-lanes.png"))
+        assert not errors, errors
