@@ -225,7 +225,9 @@ JUDGE_QUEUE = record({"items": list_of(either(QUEUE_ITEM, PAIR_ITEM), 1000), "in
 JUDGE_CTX = record({"section_id": section_id(), "run_id": run_id(), "cluster": CLUSTER, "blind": boolean(),
                     "source": text(200)})
 JUDGE_SAVED = record({"id": whole(0), "verdict": one_of(SECTION_VERDICTS), "section_id": section_id(),
-                      "run_id": run_id()})
+                      "run_id": run_id(), "suggested": CLUSTER})
+#: the propagation listen-list's context (``components/propagate.py``)
+PROPAGATE_CTX = record({"run_id": run_id(), "cluster": CLUSTER, "suggested": CLUSTER, "section_id": section_id()})
 
 #: What a job box computes (``components/jobs.py``): the songs of a sound-tracks job, the run of a
 #: saliency job; and what its page's ``job_done`` store holds once it has ended.
@@ -356,6 +358,9 @@ SPECS = {
     ("type:judge-ctx", "data"): JUDGE_CTX,
     ("type:judge-saved", "data"): JUDGE_SAVED,
     ("type:judge-suggest", "value"): CLUSTER,
+    ("type:judge-prop-confirm", "n_clicks"): CLICKS,
+    ("type:judge-prop-pick", "value"): list_of(section_id(), 50),
+    ("type:judge-prop-ctx", "data"): PROPAGATE_CTX,
     ("type:judge-comment", "value"): text(MAX_TEXT),
     ("type:judge-cv-verdict", "value"): one_of(CLUSTER_VERDICTS),
     ("type:judge-cv-merge", "value"): CLUSTER,

@@ -31,6 +31,7 @@ from sectionist.dashboard.judging.queues import NotFound, section_cluster
 from sectionist.dashboard.judging.repository import current_cluster_verdict, current_judgement
 from sectionist.dashboard.judging.routes import submit_cluster_verdict, submit_judgement
 from sectionist.dashboard.ui.components.common import cluster_names
+from sectionist.dashboard.ui.components.propagate import register_propagation
 
 VERDICT_BUTTONS = (("agree", N_("Agree"), "a"), ("disagree", N_("Disagree"), "d"), ("unsure", N_("Unsure"), "u"))
 CLUSTER_CHOICES = (
@@ -144,6 +145,8 @@ def panel_children(page: str, selection: dict | None) -> list:
         dcc.Textarea(id=jid("comment", page), value=(current or {}).get("comment", ""), maxLength=2000,
                      placeholder=_("comment (optional, sent with the verdict)"), className="judge-comment"),
         html.Div(_status_text(current), id=jid("status", page), className="judge-status muted small", role="status"),
+        # "these sections sound like it" after a move (components/propagate.py)
+        html.Div(id=jid("propagate", page), className="judge-propagate"),
     ]
     if not blind and cluster >= 0:
         cv = current_cluster_verdict(db, user, run_id, cluster)
@@ -194,7 +197,8 @@ def on_verdict(page: str, verdict: str | None, ctx_data: dict | None, suggest, c
         return _("Not saved: your account may not judge (ask an admin for the expert role)."), no_update, no_update
     except SectionistError as exc:
         return _("Not saved: %(reason)s", reason=str(exc)), no_update, no_update
-    saved = {"id": row["id"], "verdict": verdict, "section_id": row["section_id"], "run_id": row["run_id"]}
+    saved = {"id": row["id"], "verdict": verdict, "section_id": row["section_id"], "run_id": row["run_id"],
+             "suggested": payload["suggested_cluster"] if verdict == "disagree" else None}
     return _status_text(row, saved=True), saved, _verdict_classes(verdict)
 
 
@@ -226,6 +230,8 @@ def register_judging(page: str) -> None:
     @callback(Output(ids.judge_container(page), "children"), Input(ids.selected(page), "data"))
     def _render(selection):
         return panel_children(page, selection)
+
+    register_propagation(page)
 
     @callback(
         Output(jall("status", page), "children"),
