@@ -101,6 +101,9 @@ def test_desktop_english_split_a_segment(server):
                       new_lane="structure · merged v2", shot="split-1440x900")
         starts = sorted(v2.loc[v2["level"].fillna("section") == "section", "start_s"] if "level" in v2 else v2["start_s"])
         assert any(abs(s - at) < 0.15 for s in starts), starts  # the click's time, within a pixel or so
+        # how sure each structure is (under the lanes) now counts the new version's segments
+        page.locator("#songs-structure li", has_text="merged:").filter(
+            has_text=f"{len(starts)} segments").wait_for()
         assert not errors, errors
 
 

@@ -465,8 +465,9 @@ def _timeline(song, compare, view, run, selected, nmf=None, _job_done=None):
 
 
 @callback(Output(ids.SONGS_STRUCTURE, "children"), Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_COMPARE, "value"),
-          prevent_initial_call=True)
-def _structure(song, compare):
+          Input(ids.job_done(PAGE), "data"), prevent_initial_call=True)
+def _structure(song, compare, _job_done=None):
+    # also after a job: a corrected structure (a new version) has other segments and parts
     data = get_data()
     return song_structures(data, shown_songs(data, song, compare))
 

@@ -324,11 +324,15 @@ def versions_view(data, song_id, scheme) -> list:
                                        np.full(len(seg), -1), None, parts, song_figures.STRUCTURE))
     duration = float(data.songs.loc[song_id, "duration_s"]) if song_id in data.songs.index else \
         float(rows["end_s"].max())
-    fig = song_figures.song_timeline(lanes, duration=duration,
-                                     title=_("Every version of %(scheme)s (v1: the scheme's own)", scheme=scheme))
-    fig.update_layout(showlegend=False, margin=dict(b=44), height=fig.layout.height - 120)
-    return [dcc.Graph(figure=fig, config=graph_config(), className="correct-versions-graph",
-                      style={"height": f"{int(fig.layout.height)}px"})]
+    fig = song_figures.song_timeline(lanes, duration=duration)
+    # short names ("merged v2"): they stay at the left on a phone too (no narrow variant), no legend
+    # (the lanes above have it); as tall as its lanes and the time axis
+    height = 46 * len(lanes) + 60
+    fig.update_layout(showlegend=False, height=height, margin=dict(l=60, t=8, b=44), meta=None)
+    return [html.P(_("Every version of %(scheme)s (v1: the scheme's own, the latest is on the lanes above):",
+                     scheme=scheme), className="muted small correct-versions-title"),
+            dcc.Graph(figure=fig, config=graph_config(), className="correct-versions-graph",
+                      style={"height": f"{height}px"})]
 
 
 def correction_panel(data, song_id, *, shown: bool = True) -> html.Div | None:
