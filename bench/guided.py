@@ -17,12 +17,16 @@ parent) and its ARI against the truth is measured. Questions come from
   /tmp/cobras-venv && /tmp/cobras-venv/bin/pip install cobras-ts``): it is not a dependency of the
   project, and version 0.1.3 still uses ``np.int``, which the script restores.
 
-An answer that contradicts earlier ones (the app would refuse it and ask the experts to settle it)
-is dropped, as is one that leaves no grouping into K clusters; it still counts against the budget.
-Every fitted version is checked to satisfy every kept answer (``violated`` counts those that do not).
+An answer that contradicts earlier ones is handled as ``--conflicts`` says: ``refuse`` drops it (the
+app without ``--newest-wins`` refuses it and asks the experts to settle it), ``newest`` keeps it and
+leaves out the older answers it contradicts (``sectionist guide --newest-wins``, what the
+Judgements page's job runs). An answer that leaves no grouping into K clusters is dropped. Dropped
+answers still count against the budget. Every fitted version is checked to satisfy every kept answer
+(``violated`` counts those that do not).
 
 Usage: ``python bench/guided.py [--songs 24] [--space classical] [--seeds 3] [--noise 0,0.1]
-[--plot docs/guided-bench.png] [--store DIR] [--cobras-python /tmp/cobras-venv/bin/python]``. The last line printed is one JSON
+[--conflicts refuse|newest] [--plot docs/guided-bench.png] [--store DIR]
+[--cobras-python /tmp/cobras-venv/bin/python]``. The last line printed is one JSON
 object with the curves (mean ARI per budget, per strategy and noise).
 """
 
@@ -137,16 +141,19 @@ def consistent(ids, kept, new) -> bool:
     return True
 
 
-def fit(X, ids, parent, kept, k, seed):
-    """The guided fit of the kept answers; while no grouping into K clusters keeps every 'different',
-    the newest answer is dropped. Returns the fit and the answers it kept."""
+def fit(X, ids, parent, kept, k, seed, newest_wins=False):
+    """The guided fit of the kept answers (with ``newest_wins``, an older answer that newer ones
+    contradict is left out, as ``sectionist guide --newest-wins`` does); while no grouping into K
+    clusters keeps every 'different', the newest answer is dropped. Returns the fit and the answers
+    it kept."""
     from sectionist.analysis.errors import ParameterError
     from sectionist.analysis.modeling.constraints import Constraints
     from sectionist.analysis.modeling.guided import fit_guided
 
     kept = list(kept)
     while True:
-        cons = Constraints.from_pairs([(ids[i], ids[j], rel, f"answer {n}") for n, (i, j, rel) in enumerate(kept)])
+        cons = Constraints.from_pairs([(ids[i], ids[j], rel, f"answer {n}") for n, (i, j, rel) in enumerate(kept)],
+                                      newest_wins=newest_wins)
         try:
             return fit_guided(X, ids, parent, cons, k=k, random_state=seed), kept
         except ParameterError:
@@ -176,8 +183,14 @@ def informative_questions(X, labels, weights, asked: set, n: int) -> list:
     return out
 
 
-def curve(X, ids, truth, parent, k, strategy: str, noise: float, seed: int) -> tuple[list, int, int]:
-    """ARI after each budget for one strategy, noise level and seed; also dropped and violated answers."""
+def curve(X, ids, truth, parent, k, strategy: str, noise: float, seed: int,
+          conflicts: str = "refuse") -> tuple[list, int, int]:
+    """ARI after each budget for one strategy, noise level and seed; also dropped and violated answers.
+
+    ``conflicts``: ``refuse`` drops a new answer that contradicts the kept ones (the app without
+    ``--newest-wins``); ``newest`` keeps every answer and leaves out older ones that newer ones
+    contradict (``--newest-wins``, what the Judgements page's job runs)."""
+    newest = conflicts == "newest"
     from sklearn.metrics import adjusted_rand_score
 
     expert = Expert(truth, noise, seed)
@@ -199,18 +212,18 @@ def curve(X, ids, truth, parent, k, strategy: str, noise: float, seed: int) -> t
             for i, j in pairs:
                 asked.add((i, j))
                 answers.append((i, j, expert.answer(i, j)))
-                if consistent(ids, kept, answers[-1]):
+                if newest or consistent(ids, kept, answers[-1]):
                     kept.append(answers[-1])
             if strategy != "random":  # the queue is recomputed on the new version
-                result, kept = fit(X, ids, parent, kept, k, seed)
+                result, kept = fit(X, ids, parent, kept, k, seed, newest)
                 labels, weights = result.labels, np.diag(result.scaler.L)
         if budget == 0:
             out.append(float(adjusted_rand_score(truth, parent)))
             continue
-        result, kept = fit(X, ids, parent, kept, k, seed)
+        result, kept = fit(X, ids, parent, kept, k, seed, newest)
         violated += result.constraints.n_pairs - result.satisfied
         out.append(float(adjusted_rand_score(truth, result.labels)))
-    return out, len(answers) - len(kept), violated
+    return out, len(answers) - len(kept) + len(result.constraints.left_out), violated
 
 
 def cobras_curve(python: str, X, truth, noise: float, seed: int) -> list:
@@ -264,6 +277,9 @@ def main(argv=None) -> int:
     ap.add_argument("--noise", default="0,0.1", help="shares of wrong answers, comma-separated [0,0.1]")
     ap.add_argument("--plot", default=None, help="write the curves as a PNG here")
     ap.add_argument("--cobras-python", default=None, help="python of a venv with cobras-ts: adds the COBRAS peer")
+    ap.add_argument("--conflicts", choices=["refuse", "newest"], default="refuse",
+                    help="an answer that contradicts earlier ones: refuse (dropped) or newest (the older ones "
+                    "it contradicts are left out, as 'sectionist guide --newest-wins') [refuse]")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.store:
@@ -289,7 +305,7 @@ def main(argv=None) -> int:
                 if strategy == "cobras":
                     runs.append(cobras_curve(args.cobras_python, X, truth, noise, seed))
                     continue
-                ys, n_dropped, n_violated = curve(X, ids, truth, parent, k, strategy, noise, seed)
+                ys, n_dropped, n_violated = curve(X, ids, truth, parent, k, strategy, noise, seed, args.conflicts)
                 runs.append(ys)
                 dropped[f"{strategy}@{noise}"] = dropped.get(f"{strategy}@{noise}", 0) + n_dropped
                 violated += n_violated
@@ -302,7 +318,7 @@ def main(argv=None) -> int:
                   flush=True)
     if args.plot:
         plot(curves, Path(args.plot), "demo corpus" if not args.store else "store")
-    print(json.dumps({"corpus": corpus, "space": args.space, "sections": int(len(ids)), "k": int(k), "budgets": list(BUDGETS),
+    print(json.dumps({"corpus": corpus, "space": args.space, "conflicts": args.conflicts, "sections": int(len(ids)), "k": int(k), "budgets": list(BUDGETS),
                       "seeds": args.seeds, "curves": curves, "dropped_answers": dropped,
                       "violated": int(violated), "seconds": round(time.perf_counter() - t0, 1)}))
     return 0
