@@ -98,7 +98,7 @@ def test_clicks_pick_segments_and_read_in_words(app, data, as_user):
         s = _state(c, data, song, s["picks"], click, kind="different", click={"time": 2.5 * step, "lane": "truth"})
         t = c.fmt_time
         assert s["ready"] and s["words"] == (
-            f"segment 1 (0:00.0–{t(step)}, part A) and segment 3 ({t(2 * step)}–{t(3 * step)}, part B) "
+            f"Segment 1 (0:00.0–{t(step)}, part A) and segment 3 ({t(2 * step)}–{t(3 * step)}, part B) "
             "are different parts.")
         payload = c.payload_of(data, s["picks"], "x1")
         assert payload == {"song_id": song, "scheme": "merged", "kind": "different", "client_id": "x1",

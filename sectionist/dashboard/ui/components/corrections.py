@@ -150,6 +150,11 @@ def segment_words(seg: pd.DataFrame, i: int) -> str:
 
 def picked_words(data, picks: dict) -> tuple[str, bool]:
     """What ``picks`` says in words, or what to click next, and whether it is ready to send."""
+    words, ready = _picked_words(data, picks)
+    return words[:1].upper() + words[1:], ready  # a sentence that starts with "segment 3 (…)"
+
+
+def _picked_words(data, picks: dict) -> tuple[str, bool]:
     song_id, scheme, kind = picks.get("song_id"), picks.get("scheme"), picks.get("kind")
     times = list(picks.get("times") or [])
     seg = structure_segments(data, song_id, scheme) if scheme else pd.DataFrame()
