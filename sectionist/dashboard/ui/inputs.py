@@ -238,8 +238,9 @@ JOB_DONE = record({"job_id": text(64), "kind": one_of(tuple(JOB_KINDS))})
 #: timeline (``assets/corrections.js``), the correction sent and its recompute job.
 CORRECTION_TIMES = list_of(number(0, 1e7), 2)
 CORRECT_PICKS = record({"song_id": song_id(), "scheme": text(200), "kind": one_of(CORRECTION_KINDS),
-                        "times": CORRECTION_TIMES})
-CORRECT_CLICK = record({"time": number(0, 1e7, required=True), "lane": text(500), "n": number(0, 1e16)})
+                        "times": CORRECTION_TIMES, "last_n": number(0, 1e16)})
+CORRECT_CLICK = record({"time": number(0, 1e7, required=True), "lane": text(500), "n": number(0, 1e16),
+                        "recent": list_of(record({"time": number(0, 1e7), "n": number(0, 1e16)}), 2)})
 CORRECT_JOB = record({"job_id": text(64), "song_id": song_id(), "scheme": text(200), "waiting": boolean(),
                       "payload": record({"song_id": song_id(), "scheme": text(200), "kind": one_of(CORRECTION_KINDS),
                                          "time_a": number(0, 1e7), "time_b": number(0, 1e7),
