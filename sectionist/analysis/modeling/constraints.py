@@ -182,14 +182,16 @@ class Constraints:
                 if len(set(sp.members) & known) < 2:
                     raise ParameterError(f"{sp.source}: the cluster to split has fewer than 2 sections in the run"
                                          + (f" ({unknown[0]!r} is unknown)" if unknown else ""))
+        joined = _Consistent()  # must-link components: only a cannot-link inside one needs its chain
         graph: dict = {}
         for a, b in self.must:
+            joined.add((a, b), "same")
             graph.setdefault(a, []).append(b)
             graph.setdefault(b, []).append(a)
         for a, b in sorted(self.cannot, key=lambda p: _natural(self.source("different", *p))):
-            path = _path(graph, a, b)
-            if path is None:
+            if joined.find(a) != joined.find(b):
                 continue
+            path = _path(graph, a, b)
             cannot_src = self.source("different", a, b)
             links = [self.source("same", *pair_key(x, y)) for x, y in zip(path, path[1:])]
             if len(path) == 2:
