@@ -118,6 +118,14 @@ def test_clicks_pick_segments_and_read_in_words(app, data, as_user):
         s = _state(c, data, song, s["picks"], click, kind="split", click={"time": 4.2 * step, "lane": None})
         assert s["ready"] and s["words"].startswith("Split segment 5 (")
         assert _state(c, data, song, s["picks"], ids.SONGS_CORRECT_CLEAR, kind="split")["picks"]["times"] == []
+        # a second click before the answer to the first came back (that answer dropped): the browser
+        # sends the first along, and it is added once
+        first, second = {"time": 0.5 * step, "n": 100}, {"time": 2.5 * step, "lane": None, "n": 101}
+        s = _state(c, data, song, None, click, kind="same", click={**second, "recent": [first]})
+        assert s["picks"]["times"] == [round(0.5 * step, 2), round(2.5 * step, 2)] and s["ready"]
+        s = _state(c, data, song, s["picks"], click, kind="same",
+                   click={"time": 3.5 * step, "n": 102, "recent": [{"time": 2.5 * step, "n": 101}]})
+        assert s["picks"]["times"] == [round(3.5 * step, 2)]
     with as_user("ada", "es"):
         s = _state(c, data, song, {**s["picks"], "kind": "same", "times": [1.0, 2.5 * step]}, ids.SONGS_CORRECT_KIND)
         assert s["words"].endswith("son la misma parte.") and "parte A" in s["words"]

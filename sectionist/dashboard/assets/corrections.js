@@ -7,6 +7,7 @@
 (function () {
   'use strict';
   var GRAPH = 'songs-timeline', PANEL = 'songs-correct', STORE = 'songs-correct-click';
+  var previous = null;
 
   function clickedTime(gd, ev) {
     var xa = gd._fullLayout && gd._fullLayout.xaxis;
@@ -28,7 +29,11 @@
       if (t === null || !isFinite(t)) { return; }
       var pt = ev.points && ev.points[0];
       var lane = pt && pt.data && pt.data.meta ? pt.data.meta[0] : null;
-      window.dash_clientside.set_props(STORE, {data: {time: t, lane: lane, n: Date.now()}});
+      // the previous click travels along: when this click comes before the server's answer to that
+      // one, Dash drops that answer, and the server adds the previous click back from here
+      var click = {time: t, n: Date.now()};
+      window.dash_clientside.set_props(STORE, {data: {time: t, lane: lane, n: click.n, recent: previous ? [previous] : []}});
+      previous = click;
     });
   }
 

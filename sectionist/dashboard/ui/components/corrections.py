@@ -119,6 +119,7 @@ def boundary_near(seg: pd.DataFrame, t: float) -> int | None:
 
 # ---- picking by clicks ------------------------------------------------------------------------------
 def empty_picks(song_id=None, scheme=None, kind="same") -> dict:
+    """Nothing picked yet on ``song_id``'s ``scheme`` for a correction of ``kind``."""
     return {"song_id": song_id, "scheme": scheme, "kind": kind, "times": []}
 
 
@@ -400,10 +401,17 @@ def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, pick
     if clicked:  # a click on a structure lane picks that structure
         scheme = scheme_of_lane(data, song, click.get("lane")) or scheme
     same = (picks.get("song_id"), picks.get("scheme"), picks.get("kind")) == (song, scheme, kind)
+    last = picks.get("last_n") or 0  # the browser's number of the last click these picks hold
     if not same or trigger in (ids.SONGS_CORRECT_CLEAR, done_id):
-        picks = empty_picks(song, scheme, kind)
+        picks = {**empty_picks(song, scheme, kind), "last_n": last}
     if clicked:
-        picks = add_click(picks, click["time"])
+        # a click made before the answer to the previous one came back: that answer was dropped (Dash
+        # keeps the latest call's), and these picks lack the previous click, which the browser sends along
+        for earlier in click.get("recent") or []:
+            if isinstance(earlier, dict) and isinstance(earlier.get("time"), (int, float)) \
+                    and isinstance(earlier.get("n"), (int, float)) and earlier["n"] > last:
+                picks = add_click(picks, earlier["time"])
+        picks = {**add_click(picks, click["time"]), "last_n": click.get("n") or last}
     words, ready = picked_words(data, picks)
     return {"hidden": False, "options": scheme_options(schemes), "scheme": scheme, "picks": picks, "words": words,
             "ready": ready, "versions": versions_view(data, song, scheme)}
