@@ -73,6 +73,10 @@ def _correct(server, page, song, *, kind_label, clicks, picked, done, new_lane, 
     picked_line.filter(has_text=picked).wait_for()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#songs-correct").screenshot(path=str(SHOTS / f"{shot}-picked.png"))
+    # the picked times are dashed lines across the timeline
+    page.wait_for_function("(n) => (document.querySelector('#songs-timeline .js-plotly-plot').layout.shapes || [])"
+                           ".filter(s => s.name === 'correct-pick').length === n", arg=len(clicks))
+    page.locator("#songs-timeline").screenshot(path=str(SHOTS / f"{shot}-picked-lanes.png"))
     send = page.locator("#songs-correct-send")
     assert send.is_enabled()
     send.click()

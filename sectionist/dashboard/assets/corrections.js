@@ -37,6 +37,23 @@
     });
   }
 
+  // The picked times as dashed lines across the timeline (a clientside callback on the panel's
+  // picks, ui/components/corrections.py), so the expert sees where each click landed.
+  window.dash_clientside = Object.assign({}, window.dash_clientside);
+  window.dash_clientside.sectionist_corrections = {
+    mark: function (picks) {
+      var root = document.getElementById(GRAPH);
+      var gd = root && root.querySelector('.js-plotly-plot');
+      if (!gd || !gd.layout || !window.Plotly) { return; }
+      var shapes = (gd.layout.shapes || []).filter(function (s) { return s.name !== 'correct-pick'; });
+      ((picks && picks.times) || []).forEach(function (t) {
+        shapes.push({type: 'line', name: 'correct-pick', xref: 'x', yref: 'paper', x0: t, x1: t, y0: 0, y1: 1,
+                     line: {color: '#b91c1c', width: 2, dash: 'dash'}});
+      });
+      window.Plotly.relayout(gd, {shapes: shapes});
+    }
+  };
+
   window.setInterval(function () {
     var root = document.getElementById(GRAPH);
     var gd = root && root.querySelector('.js-plotly-plot');

@@ -32,7 +32,7 @@ import uuid
 
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from sectionist.analysis.errors import ParameterError, SectionistError
 from sectionist.dashboard.auth.context import current_user_or_none
@@ -420,6 +420,9 @@ def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, pick
 def register_corrections(page: str) -> None:
     """Register the panel's callbacks on ``page`` (the Songs page; its layout holds
     :func:`correction_panel` for experts and ``ids.job_done(page)``)."""
+    # the picked times drawn on the timeline, in the browser (assets/corrections.js)
+    clientside_callback(ClientsideFunction(namespace="sectionist_corrections", function_name="mark"),
+                        Input(ids.SONGS_CORRECT_PICKS, "data"), prevent_initial_call=True)
 
     @callback(Output(ids.SONGS_CORRECT, "hidden"), Output(ids.SONGS_CORRECT_SCHEME, "options"),
               Output(ids.SONGS_CORRECT_SCHEME, "value"), Output(ids.SONGS_CORRECT_PICKS, "data"),
