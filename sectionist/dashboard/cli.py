@@ -15,7 +15,8 @@ def register_cli(subparsers, options) -> None:
         description="Start the web app on a store written by 'sectionist analyze'. Every page, the section "
         "audio and the spectrograms require login: create an account first with 'sectionist users add'. "
         "With --workers > 1 it runs under gunicorn (the production server), each worker process answering "
-        "--threads requests at once (gthread: callbacks mostly wait on disk, the network or the database); "
+        "--threads requests at once (gthread: a click is several short requests, some waiting on disk, the "
+        "network or the database); "
         "otherwise under a threaded development server. Put it behind TLS (nginx, see deploy/) before "
         "exposing it beyond this machine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
