@@ -258,7 +258,6 @@ class MapExpert(HttpUser):
     clicks: list = []  # (start time, seconds, error) of every click of the level
     start_failures: list = []  # users whose page did not load, and why
     numbers = itertools.count()
-    dependencies: list | None = None
 
     def wait_time(self):
         return random.uniform(*self.think)
@@ -368,7 +367,8 @@ class MapExpert(HttpUser):
             spectrogram = json.dumps(detail or {})
             if f"/spectrogram/{sid}.png" not in spectrogram:
                 self.errors.append("the detail shows no spectrogram")
-            slots = [json.dumps(k[0]) for k in self.values if k[0].startswith('{"page":"map","slot"')]
+            slots = list(dict.fromkeys(json.dumps(k[0]) for k in self.values
+                                       if k[0].startswith('{"page":"map","slot"')))
             audio = gevent.spawn(self._get, f"/audio/{sid}.ogg", "click: audio (autoplay)")
             self._together((self._get, f"/spectrogram/{sid}.png", "click: spectrogram"),
                            (self._dash, self.cb["slots"], [f"{s}.n_clicks" for s in slots], "click: compare slots"))
