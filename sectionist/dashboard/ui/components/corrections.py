@@ -253,18 +253,11 @@ def error_view(text: str) -> list:
 def send(data, picks: dict, client_id: str | None = None) -> tuple[list, dict | None]:
     """Post complete ``picks`` for the logged-in user, through the route's own checks. Returns the
     status line and the job to follow (None when refused)."""
-    from sectionist.dashboard.judging.structure_routes import submit_structure_correction
-
-    client_id = client_id or uuid.uuid4().hex
     try:
-        payload = payload_of(data, picks, client_id)
-        answer, _created = submit_structure_correction(payload)
+        payload = payload_of(data, picks, client_id or uuid.uuid4().hex)
     except SectionistError as exc:
         return error_view(refusal_words(exc)), None
-    waiting = answer["job"]["status"] == "busy"
-    job = {"job_id": answer["job"]["job_id"], "song_id": picks["song_id"], "scheme": picks["scheme"],
-           "payload": payload, "waiting": waiting}
-    return running_view(waiting), job
+    return send_payload(payload, {"song_id": picks["song_id"], "scheme": picks["scheme"]})
 
 
 def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
@@ -297,7 +290,10 @@ def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
 
 
 def send_payload(payload: dict, picks: dict) -> tuple[list, dict | None]:
-    """Post ``payload`` again (a correction that waited for another recompute)."""
+    """Post ``payload`` (:func:`payload_of`; again, for a correction that waited for another
+    recompute: its ``client_id`` records it once) for ``picks``' song and scheme. Returns the status
+    line and the job to follow: ``{"song_id", "scheme", "job_id", "payload", "waiting"}``, ``waiting``
+    when another recompute runs (None when refused)."""
     from sectionist.dashboard.judging.structure_routes import submit_structure_correction
 
     try:
