@@ -170,6 +170,11 @@ def test_send_refusals_and_a_real_recompute(app, data, as_user):
         status, left, done = c.poll(data, job)
         assert left is None and done == {"job_id": state.job_id, "kind": "structure"}
         assert status[0].children == "Done: the lanes show structure · merged v2."
+        # polled only after another expert's recompute had started: the song's newer version says it ended
+        _status, left, done = c.poll(data, {**job, "job_id": "someone-else"})
+        assert left is None and done is not None and job["before"] == 1
+        status, left, done = c.poll(data, {**job, "job_id": "someone-else", "before": 2})
+        assert left is None and done is None and "stopped before it finished" in status[0].children
         # the lanes name the new version; the older one stays readable in the store and in the panel
         lanes = [lane.name for lane in songs.segment_lanes(data, song)]
         assert lanes == ["structure · repeats", "structure · merged v2"]

@@ -242,6 +242,7 @@ CORRECT_PICKS = record({"song_id": song_id(), "scheme": text(200), "kind": one_o
 CORRECT_CLICK = record({"time": number(0, 1e7, required=True), "lane": text(500), "n": number(0, 1e16),
                         "recent": list_of(record({"time": number(0, 1e7), "n": number(0, 1e16)}), 2)})
 CORRECT_JOB = record({"job_id": text(64), "song_id": song_id(), "scheme": text(200), "waiting": boolean(),
+                      "before": whole(1, 1_000_000),
                       "payload": record({"song_id": song_id(), "scheme": text(200), "kind": one_of(CORRECTION_KINDS),
                                          "time_a": number(0, 1e7), "time_b": number(0, 1e7),
                                          "client_id": text(64)})})

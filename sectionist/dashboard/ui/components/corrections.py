@@ -257,7 +257,8 @@ def send(data, picks: dict, client_id: str | None = None) -> tuple[list, dict | 
         payload = payload_of(data, picks, client_id or uuid.uuid4().hex)
     except SectionistError as exc:
         return error_view(refusal_words(exc)), None
-    return send_payload(payload, {"song_id": picks["song_id"], "scheme": picks["scheme"]})
+    before = song_schemes(data, picks["song_id"]).get(picks["scheme"], 1)  # the version the expert saw
+    return send_payload(payload, {"song_id": picks["song_id"], "scheme": picks["scheme"], "before": before})
 
 
 def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
@@ -270,20 +271,20 @@ def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
         if state.running:
             return running_view(True), job, None
         # the other recompute ended: this correction's own starts now (its client_id: not recorded twice)
-        picks = {"song_id": job["song_id"], "scheme": job["scheme"]}
+        picks = {"song_id": job["song_id"], "scheme": job["scheme"], "before": job.get("before", 1)}
         status, again = send_payload(job["payload"], picks)
         return status, again, None
-    if state.job_id != job.get("job_id"):
-        return error_view(_("The recomputation stopped before it finished (the server may have restarted). "
-                            "Send the correction again.")), None, None
-    if state.running:
+    ours = state.job_id == job.get("job_id")
+    if ours and state.running:
         return running_view(False), job, None
-    if state.status == "done":
+    if (ours and state.status == "done") or not ours:
+        # ended well, or ended and another expert's recompute started since: the song's newer version says
         data.refresh(force=True)  # the job wrote a new version and bumped the store's version
         version = song_schemes(data, job["song_id"]).get(job["scheme"], 1)
-        text = _("Done: the lanes show %(lane)s.", lane=lane_title(job["scheme"], version))
-        return [html.Span(text, className="job-text")], None, {"job_id": state.job_id, "kind": "structure"}
-    if state.status == "failed":
+        if ours or version > int(job.get("before") or 1):
+            text = _("Done: the lanes show %(lane)s.", lane=lane_title(job["scheme"], version))
+            return [html.Span(text, className="job-text")], None, {"job_id": job["job_id"], "kind": "structure"}
+    if ours and state.status == "failed":
         return error_view(_("The recomputation failed: %(reason)s", reason=state.reason)), None, None
     return error_view(_("The recomputation stopped before it finished (the server may have restarted). "
                         "Send the correction again.")), None, None
@@ -292,7 +293,8 @@ def poll(data, job: dict) -> tuple[list, dict | None, dict | None]:
 def send_payload(payload: dict, picks: dict) -> tuple[list, dict | None]:
     """Post ``payload`` (:func:`payload_of`; again, for a correction that waited for another
     recompute: its ``client_id`` records it once) for ``picks``' song and scheme. Returns the status
-    line and the job to follow: ``{"song_id", "scheme", "job_id", "payload", "waiting"}``, ``waiting``
+    line and the job to follow: ``{"song_id", "scheme", "before", "job_id", "payload", "waiting"}``
+    (``before``: the latest version when it was sent), ``waiting``
     when another recompute runs (None when refused)."""
     from sectionist.dashboard.judging.structure_routes import submit_structure_correction
 
