@@ -10,7 +10,8 @@ structure):
 - **split here**: one click, where the new boundary goes;
 - **move a boundary**: a click near the boundary, then one where it goes.
 
-The panel says what is picked in words ("segment 3 (0:42.0–0:58.0, part B) and segment 6 (…)"),
+Each picked time is drawn as a dashed line across the lanes (a clientside callback in the same
+file). The panel says what is picked in words ("segment 3 (0:42.0–0:58.0, part B) and segment 6 (…)"),
 and Send posts it through the same checks as ``POST /api/structure-corrections``
 (:func:`sectionist.dashboard.judging.structure_routes.submit_structure_correction`, called from the
 callback: same user, same validation, same job). The status line follows the ``structure``
