@@ -34,6 +34,7 @@ UNIVERSAL = {
     "mfcc", "gmm", "hdbscan", "csv", "jams", "reaper", "xspf", "audacity", "projector", "id", "musicnn", "vggish",
     "sectionist", "parquet", "json", "lab", "k-means", "kmeans", "nmi", "sd", "en", "es", "english", "español",
     "extra", "br", "b", "i", "span", "sub", "sup", "pc", "ok", "n", "mel", "dj", "lasso", "ami", "f", "k=",
+    "d", "v",  # a key (d: different / disagree) and a version's prefix (v2)
 }
 _MARKUP = re.compile(r"%\{[^}]*\}|<[^>]*>|&[a-z]+;|%\([a-z_]+\)[sdf]|\{[^}]*\}|%[sdf]")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)

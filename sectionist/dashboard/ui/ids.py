@@ -169,6 +169,13 @@ JUDGE_PAIR_BAR = "judge-pair-bar"
 JUDGE_PAIR_SAME = "judge-pair-same"
 JUDGE_PAIR_DIFFERENT = "judge-pair-different"
 JUDGE_PAIR_NOTE = "judge-pair-note"
+
+
+def pair_audio(letter: str) -> str:
+    """Id of the player of side ``letter`` (A or B) of the Judge page's pair."""
+    return f"judge-pair-audio-{letter.lower()}"
+
+
 #: Shown by assets/judging.js while a verdict key waits for its section's panel, and when one could
 #: not be applied (its section never arrived).
 JUDGE_KEY_WAIT = "judge-key-wait"

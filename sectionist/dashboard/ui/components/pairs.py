@@ -49,7 +49,7 @@ def pair_view(data, item: dict) -> list:
                       html.Span(f"{fmt_time(sec['start_s'])}–{fmt_time(sec['end_s'])}", className="muted")],
                      className="judge-pair-head"),
             section_player(sec, autoplay=autoplay, run_id=None, compact=False, timeline=False,
-                           element_id=f"judge-pair-audio-{letter.lower()}"),
+                           element_id=ids.pair_audio(letter)),
             html.Img(src=spectrogram_url(sec["section_id"]), className="spectrogram",
                      alt=_("spectrogram of section %(letter)s", letter=letter)),
         ]))
