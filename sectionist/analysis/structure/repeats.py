@@ -96,7 +96,8 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
                   phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 40,
-                  play_beats: float = 0, pair_same: bool = True) -> dict:
+                  play_beats: float = 0, pair_same: bool = True, lone_join: float = 0.0,
+                  shift: float = 0.0) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
@@ -113,6 +114,8 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     X = np.hstack([H, T])
     nov = multiscale_novelty([H, T], tuple(kernels))
     unit, phase, edges, lab, D, full = choose_grid(X, nov, unit_beats=unit_beats, tau=tau, weight=weight)
+    if shift > 0 and int(round(shift * unit)) > 0:
+        lab, D, full = unit_labels(X, edges, unit, tau, int(round(shift * unit)))
     unit_conf = unit_confidence(lab, D, full, tau)
     phrase_units = max(1, int(round(phrase_beats / unit))) if phrase_beats > 0 else 0
     min_units = int(np.ceil(min_beats / unit)) if min_beats > 0 else 0
@@ -124,6 +127,9 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     counts = np.bincount(lab)
     spans, block_labels = phrase_blocks(seg_labels, np.array([(b - a) * unit for a, b in segs]), section_beats,
                                         pair_same)
+    if lone_join > 0:
+        lengths = np.array([(segs[b - 1][1] - segs[a][0]) * unit for a, b in spans], dtype=np.float64)
+        spans, block_labels = join_lone(spans, block_labels, lengths, lone_join)
     block_bounds = np.array([[bounds[a, 0], bounds[b - 1, 1]] for a, b in spans])
     shared = np.bincount(block_labels)[block_labels] > 1
     block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
@@ -132,6 +138,33 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
                 phrase_bounds=bounds, phrase_labels=seg_labels, phrase_confidence=conf,
                 unit_bounds=np.stack([t[edges[:-1]], t[edges[1:]]], axis=1), unit_labels=first_order(lab),
                 unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()))
+
+
+def join_lone(spans: list[tuple[int, int]], labels: np.ndarray, beats: np.ndarray,
+              ratio: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Neighbouring blocks both heard once (a label no other block has) joined into one when either is
+    shorter than ``ratio`` × the median length of the blocks that are played again (``beats``: each
+    block's length): a through-composed stretch cut into short pieces becomes one section, while lone
+    blocks as long as the song's repeated parts stay apart. Without repeated blocks nothing is joined.
+    Returns the joined spans and their labels (first-appearance order)."""
+    labels = np.asarray(labels)
+    beats = np.asarray(beats, dtype=np.float64)
+    if len(beats) != len(spans):
+        raise ParameterError(f"beats: {len(beats)} lengths for {len(spans)} blocks")
+    lone = np.bincount(labels)[labels] == 1
+    if lone.all() or ratio <= 0:
+        return list(spans), first_order(labels)
+    short = float(ratio) * float(np.median(beats[~lone]))
+    out, out_lab, out_len = [spans[0]], [int(labels[0])], [beats[0]]
+    for k in range(1, len(spans)):
+        if lone[k] and lone[k - 1] and min(out_len[-1], beats[k]) < short:
+            out[-1] = (out[-1][0], spans[k][1])
+            out_len[-1] += beats[k]
+        else:
+            out.append(spans[k])
+            out_lab.append(int(labels[k]))
+            out_len.append(beats[k])
+    return out, first_order(np.array(out_lab, dtype=np.int64))
 
 
 def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float,
@@ -193,10 +226,38 @@ def unit_distances(X: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray
     return D / length / np.sqrt(X.shape[1])
 
 
-def unit_labels(X: np.ndarray, edges: np.ndarray, length: int, tau: float):
+def shifted_unit_distances(X: np.ndarray, starts: np.ndarray, length: int, max_shift: int) -> np.ndarray:
+    """:func:`unit_distances` where each unit is also compared with the other's window moved by up to
+    ``max_shift`` beats either way (the smaller distance, symmetrised), so that a passage played again
+    a beat or two off the grid (a repeat whose length is not a whole number of units) still matches
+    [shape=(m, m)]."""
+    starts = np.asarray(starts, dtype=np.int64)
+    n, m = len(X), len(starts)
+    best = unit_distances(X, starts, length)
+    for d in range(-int(max_shift), int(max_shift) + 1):
+        if d == 0:
+            continue
+        moved = starts + d
+        ok = (moved >= 0) & (moved + length <= n)
+        if not ok.any():
+            continue
+        E = np.zeros((m, int(ok.sum())))
+        for k in range(length):
+            A, B = X[starts + k], X[moved[ok] + k]
+            E += np.sqrt(np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2.0 * A @ B.T, 0.0))
+        E /= length * np.sqrt(X.shape[1])
+        full = np.full((m, m), np.inf)
+        full[:, ok] = E
+        best = np.minimum(best, np.minimum(full, full.T))
+    np.fill_diagonal(best, 0.0)
+    return best
+
+
+def unit_labels(X: np.ndarray, edges: np.ndarray, length: int, tau: float, max_shift: int = 0):
     """Labels of the units between ``edges`` (beat indices): full units (``length`` beats) grouped by
     average linkage cut at ``tau``; the short first and last units and a lone full unit each get their
-    own. Returns ``(labels, D, full)``: the full units' distances and their indices."""
+    own. ``max_shift`` > 0: distances by :func:`shifted_unit_distances`. Returns ``(labels, D, full)``:
+    the full units' distances and their indices."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
@@ -205,7 +266,8 @@ def unit_labels(X: np.ndarray, edges: np.ndarray, length: int, tau: float):
     lab = -np.ones(len(lens), np.int64)
     D = np.zeros((len(full), len(full)))
     if len(full) > 1:
-        D = unit_distances(X, edges[full], length)
+        D = (shifted_unit_distances(X, edges[full], length, max_shift) if max_shift > 0
+             else unit_distances(X, edges[full], length))
         lab[full] = fcluster(linkage(squareform(D, checks=False), method="average"), t=float(tau),
                              criterion="distance")
     nxt = lab.max() + 1
