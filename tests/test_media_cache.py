@@ -251,3 +251,49 @@ def test_spectrogram_pictures_are_drawn_fast_with_round_ticks():
     rows = img[top:bottom, 60:600].sum(axis=(1, 2))
     expected = bottom - (40.5 / 96) * (bottom - top)
     assert abs(top + int(np.argmax(rows)) - expected) <= 3
+
+
+def test_warming_makes_every_section_so_that_clicks_render_nothing(store, tmp_path, monkeypatch):
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.media.warm import warm_media
+
+    db_url = f"sqlite:///{tmp_path / 'users.sqlite'}"
+    warmer = create_app(store.uri, db_url=db_url, secret_key="m" * 40, media_cache_bytes=64 << 20,
+                        media_dir=tmp_path / "media")
+    steps = []
+    out = warm_media(warmer, progress=lambda done, total: steps.append((done, total)))
+    n = len(store.read_table("sections"))
+    assert out["sections"] == n and out["skipped"] == 0 and steps[-1] == (n, n)
+    assert len(MediaCache(tmp_path / "media").entries()) == 3 * n  # spectrogram in en and es, Ogg audio
+
+    renders = []
+    real_render = audio.render_png
+    monkeypatch.setattr(audio, "render_png", lambda *a, **k: renders.append(1) or real_render(*a, **k))
+    _app, client = _client(store, db_url, tmp_path / "media", "emma")  # a web worker on the same folder
+    sid = store.read_table("sections")["section_id"].iloc[3]
+    for lang in ("en", "es"):
+        resp = client.get(f"/spectrogram/{sid}.png", headers={"Accept-Language": lang})
+        assert resp.status_code == 200 and resp.data[:4] == b"\x89PNG"
+    assert client.get(f"/audio/{sid}.ogg").status_code == 200
+    assert renders == []  # all made beforehand
+    # a share of the limit stops it early; an app without a folder has nothing to warm
+    small = create_app(store.uri, db_url=db_url, secret_key="m" * 40, media_cache_bytes=200_000,
+                       media_dir=tmp_path / "small")
+    assert warm_media(small, share=0.5)["sections"] < n
+    with pytest.raises(ParameterError, match="no media folder"):
+        warm_media(create_app(store.uri, db_url=db_url, secret_key="m" * 40))
+
+
+def test_media_warm_command_fills_the_folder_serve_reads(store, tmp_path, monkeypatch, capsys):
+    from sectionist.cli import main
+
+    monkeypatch.setenv("SECTIONIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SECTIONIST_MEDIA_CACHE_MB", "16")
+    assert main(["media-warm", "--store", store.uri, "--languages", "en"]) == 0
+    n = len(store.read_table("sections"))
+    folder = default_folder(store.uri, tmp_path / "data")
+    assert len(MediaCache(folder).entries()) == 2 * n  # English spectrograms and Ogg audio
+    assert f"made the media of {n} sections" in capsys.readouterr().out
+    assert main(["media-warm", "--store", store.uri, "--languages", "fr"]) == 2
+    monkeypatch.setenv("SECTIONIST_MEDIA_CACHE_MB", "0")
+    assert main(["media-warm", "--store", store.uri]) == 2

@@ -32,6 +32,9 @@ def register_cli(subparsers, options) -> None:
                    help="threads per gunicorn worker (gthread worker class; e.g. 2 workers x 8 threads on 2 cores)")
     options.s3(p)
     p.set_defaults(func=_serve)
+    from sectionist.dashboard.media import warm
+
+    warm.register_cli(subparsers, options)
 
 
 def masked_url(url: str | None) -> str:
