@@ -18,7 +18,8 @@ Every level starts its users over ``--ramp`` seconds and then measures the click
 the next ``--duration`` seconds. Printed per level: clicks, per-click p50 / p95, clicks with an
 error (any answer but 200/204/206/304, or none), the server's CPU share; then the slowest requests
 by p95. The server keeps its rendered media between levels (a section's spectrogram is rendered
-once, by the first click on it; its folder is emptied when the bench starts). The load generator
+once, by the first click on it; its folder is emptied when the bench starts; with ``--warm``,
+``sectionist media-warm`` makes them all before the server starts). The load generator
 runs on the same machine: on 2 cores it takes some of them. On a machine shared with other work,
 ``--nice -10`` (root) puts the server and the load generator ahead of it, as on a machine of their
 own; the load average printed per level says how busy the machine was.
@@ -29,7 +30,7 @@ The last line is one JSON object::
      "target_50_users_p95_lt_2s": bool}
 
 Usage: python bench/load.py [--users 1,10,25,50,100] [--store S] [--duration 60] [--ramp 10] [--nice -10]
-[--think 3,7] [--workers 2] [--threads 8] [--workdir /tmp/sectionist-load]
+[--think 3,7] [--workers 2] [--threads 8] [--warm] [--workdir /tmp/sectionist-load]
 """
 
 from __future__ import annotations
@@ -114,9 +115,7 @@ def start_server(store: Path, db_url: str, workdir: Path, workers: int, threads:
     import requests
 
     port = _free_port()
-    data_dir = workdir / "data"
-    shutil.rmtree(data_dir / "media", ignore_errors=True)  # every run starts with no rendered media
-    env = dict(os.environ, SECRET_KEY=secrets.token_urlsafe(32), SECTIONIST_DATA_DIR=str(data_dir))
+    env = dict(os.environ, SECRET_KEY=secrets.token_urlsafe(32), SECTIONIST_DATA_DIR=str(workdir / "data"))
     log = open(workdir / "server.log", "w")
     proc = subprocess.Popen([str(BIN / "sectionist"), "serve", "--store", str(store), "--db", db_url, "--port",
                              str(port), "--workers", str(workers), "--threads", str(threads)],
@@ -420,6 +419,9 @@ def main(argv=None) -> int:
     ap.add_argument("--songs", type=int, default=34, help="songs of the demo store")
     ap.add_argument("--seconds", type=float, default=150.0, help="length of each demo song")
     ap.add_argument("--workdir", default="/tmp/sectionist-load", help="demo store, database, media, server log")
+    ap.add_argument("--warm", action="store_true",
+                    help="run 'sectionist media-warm' first (every section's spectrogram and audio made before the "
+                    "first click; default: made by the first click on each section)")
     ap.add_argument("--nice", type=int, default=0,
                     help="niceness of the server and of this load generator (negative: ahead of the machine's "
                     "other work, as on a machine of its own; needs the right to raise priority)")
@@ -442,6 +444,12 @@ def main(argv=None) -> int:
     password = "load-" + secrets.token_urlsafe(12)
     MapExpert.usernames = make_users(db_url, max(levels), password)
     MapExpert.password, MapExpert.think = password, think
+    shutil.rmtree(workdir / "data" / "media", ignore_errors=True)  # every run starts with no rendered media
+    if args.warm:  # or with every section's made beforehand, as `sectionist media-warm` does after analyze
+        t = time.monotonic()
+        subprocess.run([str(BIN / "sectionist"), "media-warm", "--store", str(store), "--share", "1"], check=True,
+                       env=dict(os.environ, SECTIONIST_DATA_DIR=str(workdir / "data")), stderr=subprocess.DEVNULL)
+        print(f"media made beforehand (sectionist media-warm) in {time.monotonic() - t:.0f} s")
     # the server inherits this process's niceness
     proc, base = start_server(store, db_url, workdir, args.workers, args.threads)
     print(f"server: {args.workers} gunicorn workers x {args.threads} threads on {base}; store {store}; "
