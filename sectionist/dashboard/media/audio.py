@@ -38,7 +38,7 @@ from collections import OrderedDict
 
 import numpy as np
 import werkzeug.utils
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, has_app_context, request
 
 from sectionist.analysis import melscale
 from sectionist.analysis.corpus.audio import open_source, read_span
@@ -117,7 +117,13 @@ def install_caches(server, disk=None, memory_bytes: int = CACHE_BYTES) -> None:
         server.extensions[MEDIA_CACHE_KEY] = disk
 
 
+#: The memory cache of calls made outside a Flask app (figure builders called as plain functions).
+_NO_APP_CACHE = _LRU(CACHE_BYTES)
+
+
 def _memory() -> _LRU:
+    if not has_app_context():
+        return _NO_APP_CACHE
     return current_app.extensions.setdefault(MEMORY_CACHE_KEY, _LRU(CACHE_BYTES))
 
 
