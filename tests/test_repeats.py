@@ -12,10 +12,14 @@ from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.evaluate import read_reference
 from sectionist.analysis.structure.beats import BeatFeatures
 from sectionist.analysis.structure.repeats import (
+    REPEATS_VERSION,
     choose_grid,
+    join_lone,
     repeats_beats,
     repeats_structure,
+    shifted_unit_distances,
     unit_distances,
+    unit_labels,
     unit_segments,
 )
 from sectionist.analysis.structure.writer import segment_rows
@@ -121,7 +125,8 @@ def test_both_levels_reach_the_segments_table(tmp_path):
     sec = section_level(back).sort_values("index")
     np.testing.assert_allclose(sec[["start_s", "end_s"]].to_numpy(), structure.bounds)
     assert sec["confidence"].isna().tolist() == [False, False, False, True, False]
-    assert json.loads(sec["params"].iloc[0])["version"] == 1
+    params = json.loads(sec["params"].iloc[0])
+    assert params["version"] == REPEATS_VERSION == 2 and params["play_beats"] == 24 and params["shift"] == 0.5
 
 
 def test_scores_against_a_truth_file(tmp_path):
@@ -158,3 +163,56 @@ def test_phrases_that_come_back_together_form_sections():
     # phrases that never come back together stay sections of their own
     spans, _ = phrase_blocks(np.arange(5), np.full(5, 8), max_beats=40)
     assert spans == [(i, i + 1) for i in range(5)]
+
+
+def test_a_strain_played_twice_in_a_row_stays_two_plays():
+    """Parts of 32 beats (a fiddle tune's strains) played A A B B: each play is its own segment (the
+    notated truth's passes), with the strain's label; parts of 16 beats played twice stay one stretch."""
+    r = repeats_beats(song("AABB", beats_per_part=32, seed=5))
+    np.testing.assert_allclose(r["bounds"], [[0, 16], [16, 32], [32, 48], [48, 64]])
+    assert r["labels"].tolist() == [0, 0, 1, 1]
+    r = repeats_beats(song("AABB", beats_per_part=32, seed=5), play_beats=0)
+    np.testing.assert_allclose(r["bounds"], [[0, 32], [32, 64]])
+    lab = np.array([0, 1, 0, 1, 2, 3])  # a b played twice: two units a play
+    assert unit_segments(lab, play_units=2)[0] == [(0, 2), (2, 4), (4, 5), (5, 6)]
+    assert unit_segments(lab, play_units=3)[0] == [(0, 4), (4, 5), (5, 6)]
+
+
+def test_pair_same_false_never_joins_a_symbol_with_itself():
+    from sectionist.analysis.structure.repeats import phrase_blocks
+
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    spans, _ = phrase_blocks(labels, np.full(8, 8), max_beats=16)
+    assert spans == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    spans, blocks = phrase_blocks(labels, np.full(8, 8), max_beats=16, pair_same=False)
+    # the strain and its repeat stay apart; the change from one strain to the next is what recurs
+    assert spans == [(0, 1), (1, 3), (3, 4), (4, 5), (5, 7), (7, 8)] and blocks.tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_shifted_distances_match_a_repeat_off_the_grid():
+    """A 7-beat phrase played twice on a grid of 3-beat units: the second play starts one beat off the
+    grid, so aligned units never match; moved by one beat they match exactly."""
+    rng = np.random.default_rng(6)
+    phrase = rng.normal(size=(7, 4))
+    X = np.vstack([phrase, phrase, rng.normal(size=(7, 4))])
+    starts = np.arange(0, 19, 3)  # units at 0, 3, …, 18
+    aligned = unit_distances(X, starts, 3)
+    moved = shifted_unit_distances(X, starts, 3, 1)
+    assert aligned[0, 2] > 0.5 and moved[0, 2] == pytest.approx(0.0, abs=1e-6)  # beats 0-2 again at 7-9 (unit 6-8 moved +1)
+    assert np.allclose(moved, moved.T) and np.all(moved <= aligned + 1e-12) and np.all(np.diag(moved) == 0)
+    lab, _D, _full = unit_labels(X, np.append(starts, len(X)), 3, 0.3, max_shift=1)
+    assert lab[0] == lab[2] and len(set(lab.tolist())) < len(lab)
+
+
+def test_join_lone_joins_short_unrepeated_neighbours_only():
+    spans = [(i, i + 1) for i in range(6)]
+    labels = np.array([0, 1, 2, 3, 0, 4])  # 0 played twice (16 beats); 1, 2, 3 heard once
+    beats = np.array([16, 4, 4, 16, 16, 4], dtype=float)
+    out, lab = join_lone(spans, labels, beats, 0.5)  # short: under 8 beats (half the repeated 16)
+    # 1 and 2 (4 beats each) join; 3 (16 beats) is as long as a repeated part and the 8 beats before
+    # it are no longer short: it stays; 4 follows a repeated block
+    assert out == [(0, 1), (1, 3), (3, 4), (4, 5), (5, 6)] and lab.tolist() == [0, 1, 2, 0, 3]
+    out, _ = join_lone(spans, labels, beats, 0.0)
+    assert out == spans
+    with pytest.raises(ParameterError, match="beats"):
+        join_lone(spans, labels, beats[:3], 0.5)

@@ -9,14 +9,18 @@ grid instead of on fixed seconds:
    phase cuts the song into units; every full unit is compared with every other, beat by aligned
    beat (:func:`unit_distances`: the mean distance of their standardised harmony and timbre), and
    units are grouped by average linkage cut at ``tau`` — a strict threshold, so two units share a
-   label only when one plays the other again. The grid kept is the one whose units are most often
+   label only when one plays the other again. On the grid kept, each unit is also compared with the
+   other's window moved by up to half a unit (``shift``, :func:`shifted_unit_distances`): a passage
+   played again a beat off the grid (a repeat whose length is no whole number of units, as in a
+   quartet's minuet) still matches. The grid kept is the one whose units are most often
    played again, plus how much its lines sit on the checkerboard novelty (``weight``): :func:`choose_grid`.
 2. **Boundaries from context** (:func:`unit_segments`): a unit glues to the next when that pair
    always comes together — every play of the first is followed by the second and every play of the
    second follows the first, and the first is played more than once. Everywhere else is a
    boundary: where a phrase goes on differently than it did before, or where nothing repeats.
 3. **Phrases labelled by recurrence.** Segments that play the same unit sequence share a label;
-   neighbours with one label merge (a phrase played twice in a row is one stretch of it). Any other
+   neighbours with one label merge (a phrase played twice in a row is one stretch of it), unless
+   each play lasts ``play_beats`` or more: a fiddle tune's strain and its repeat stay two plays. Any other
    segment keeps its own label: no label is shared on a vague likeness. Runs of units heard once
    are regrouped into phrases of the song's own length.
 4. **Sections** (:func:`phrase_blocks`): phrases that come back together, in the same order, join
@@ -24,8 +28,9 @@ grid instead of on fixed seconds:
    strain of four phrases, a verse of two.
 
 The result is two levels: ``section`` and ``phrase``. Each shared label carries a ``confidence``
-(0–1): how close its plays are, against ``tau``. Defaults chosen on the tune half of the tracker development corpus
-(``sectionist dev-corpus --source tracker``; ``bench/structure_ablation.py``, docs/evaluate.md).
+(0–1): how close its plays are, against ``tau``. Defaults chosen on the tune halves of the tracker and
+notated development corpora (``sectionist dev-corpus --source tracker|music21``;
+``bench/structure_ablation.py``, docs/evaluate.md).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from sectionist.analysis.structure.checkerboard import multiscale_novelty
 from sectionist.analysis.structure.helpers import first_order, standardise
 
 #: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
-REPEATS_VERSION = 1
+REPEATS_VERSION = 2
 
 #: Candidate unit lengths in beats: a bar of three or four beats, or two of them.
 UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
@@ -47,7 +52,8 @@ UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
 
 def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                       weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), phrase_beats: int = 16,
-                      section_beats: float = 40, features: BeatFeatures | None = None,
+                      section_beats: float = 32, play_beats: float = 24, shift: float = 0.5,
+                      features: BeatFeatures | None = None,
                       beat_times: np.ndarray | None = None, **_) -> Structure:
     """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
 
@@ -70,6 +76,12 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
         are regrouped into phrases of the song's own length, else of this).
     section_beats : float
         The longest section in beats that phrases coming back together are joined into (:func:`phrase_blocks`).
+    play_beats : float
+        A phrase played twice in a row stays two segments when each play lasts at least this many beats
+        (a strain and its repeat); shorter ones join into one stretch (:func:`unit_segments`; 0: always join).
+    shift : float
+        Units are also compared with the other unit's window moved by up to this share of a unit
+        (:func:`shifted_unit_distances`: a repeat that lands off the grid still matches; 0: aligned only).
     features : BeatFeatures, optional
         Precomputed beat features (shared with the other schemes).
     beat_times : np.ndarray, optional
@@ -82,9 +94,10 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     """
     bf = beat_input(y, sr, features, beat_times)
     r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels, phrase_beats=phrase_beats,
-                      section_beats=section_beats)
+                      section_beats=section_beats, play_beats=play_beats, shift=shift)
     params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
                   kernels=[int(v) for v in kernels], phrase_beats=int(phrase_beats), section_beats=float(section_beats),
+                  play_beats=float(play_beats), shift=float(shift),
                   version=REPEATS_VERSION, n_beats=bf.n, n_phrases=len(r["phrase_bounds"]),
                   unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
                   repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
@@ -95,14 +108,17 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
 
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
-                  phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 40,
-                  play_beats: float = 0, pair_same: bool = True, lone_join: float = 0.0,
-                  shift: float = 0.0) -> dict:
+                  phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 32,
+                  play_beats: float = 24, pair_same: bool = True, lone_join: float = 0.0,
+                  shift: float = 0.5) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
     ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (the units), the grid's ``unit`` and
-    ``phase`` (beats) and ``repeated`` (the share of units played more than once)."""
+    ``phase`` (beats) and ``repeated`` (the share of units played more than once). Keywords as
+    :func:`repeats_structure`'s, and ``lone_cut``, ``min_beats`` (:func:`unit_segments`),
+    ``pair_same`` (:func:`phrase_blocks`) and ``lone_join`` (:func:`join_lone`; 0: off), tried in
+    the ablation and off by default."""
     n = bf.n
     if n < 2 * min(unit_beats):
         one = np.array([[0.0, bf.duration]])
