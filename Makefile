@@ -57,6 +57,7 @@ demo: $(STAMP) models $(DEMO_DIR)/songs/.complete
 	$(BIN)/sectionist analyze $(DEMO_DIR)/songs --store $(DEMO_DIR)/store
 	$(BIN)/sectionist info --store $(DEMO_DIR)/store
 	$(BIN)/sectionist db upgrade --store $(DEMO_DIR)/store
+	$(BIN)/sectionist media-warm --store $(DEMO_DIR)/store
 	@echo
 	@echo "== A login for this machine (a new random password on every 'make demo') =="
 	$(BIN)/sectionist users add demo-admin --role admin --reset-if-exists --store $(DEMO_DIR)/store
