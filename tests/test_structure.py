@@ -371,7 +371,7 @@ def test_merged_wants_beat_features_and_records_its_version(abab):
     assert STRUCTURES["laplacian"].key == "laplacian"
     # the config hashes the schemes' versions: a new merged version recomputes stale segments
     assert AnalysisConfig().hashed_dict()["structure_schemes"] == (
-        "repeats", STRUCTURES["merged"].key, "laplacian")
+        STRUCTURES["repeats"].key, STRUCTURES["merged"].key, "laplacian")
 
 
 def test_segment_recomputes_parts_of_an_older_scheme_version(tmp_path, abab):
