@@ -15,6 +15,7 @@ from sectionist.dashboard.ui.components.common import (card, cluster_names, cont
                                                        graph_config, page_header, register_song_search, run_options,
                                                        song_options)
 from sectionist.dashboard.ui.components.corrections import correction_panel, lane_title, register_corrections
+from sectionist.dashboard.ui.naming import scheme_order
 from sectionist.dashboard.ui.components.detail import section_detail
 from sectionist.dashboard.ui.components.jobs import job_done_store, register_jobs, sound_tracks_box
 from sectionist.dashboard.ui.components.judging import register_judging
@@ -144,15 +145,6 @@ def part_notes(seg) -> list[str]:
         else:
             notes.append(times)
     return notes
-
-
-def scheme_order(scheme) -> tuple:
-    """Structure lanes in the order ``analyze`` writes the schemes (``repeats`` first), then the others
-    (schemes saved from the Lab…) by name."""
-    from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES
-
-    scheme = str(scheme)
-    return (DEFAULT_SCHEMES.index(scheme), "") if scheme in DEFAULT_SCHEMES else (len(DEFAULT_SCHEMES), scheme)
 
 
 def segment_lanes(data, song_id) -> list:

@@ -72,3 +72,12 @@ def default_cluster_names(data, run_id) -> dict:
     if run_id not in data.runs.index:
         return {}
     return data.memo("cluster_names", (run_id, current_language()), compute)
+
+
+def scheme_order(scheme) -> tuple:
+    """Structure lanes in the order ``analyze`` writes the schemes (``repeats`` first), then the others
+    (schemes saved from the Lab…) by name."""
+    from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES
+
+    scheme = str(scheme)
+    return (DEFAULT_SCHEMES.index(scheme), "") if scheme in DEFAULT_SCHEMES else (len(DEFAULT_SCHEMES), scheme)

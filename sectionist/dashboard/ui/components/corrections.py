@@ -79,7 +79,7 @@ def lane_title(scheme: str, version: int) -> str:
 
 def song_schemes(data, song_id) -> dict[str, int]:
     """``{scheme: latest version}`` of ``song_id``'s structures, in the lanes' order."""
-    from sectionist.dashboard.pages.songs import scheme_order
+    from sectionist.dashboard.ui.naming import scheme_order
 
     table = structure_table(data)
     if table.empty:
