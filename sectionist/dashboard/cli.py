@@ -114,11 +114,12 @@ def _serve(args) -> int:
 
     from sectionist.dashboard.app import create_app
 
-    # this process only serves: its numpy work runs in the request threads (WORKER_THREAD_VARIABLES)
-    threadpool_limits(limits=1)
     app = create_app(args.store, db_url=db_url, secret_key=settings.secret_key, store_options=store_options,
                      auth_options=settings.auth_options(), **settings.media_options())
     print(f"serving {args.store} on http://{args.host}:{args.port} (log in with an account made by "
           "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
-    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    # while it serves, its numpy work runs in the request threads (WORKER_THREAD_VARIABLES); the limit
+    # ends with the server (a caller in the same process, e.g. a test, gets its pools back)
+    with threadpool_limits(limits=1):
+        app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0

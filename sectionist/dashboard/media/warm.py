@@ -111,7 +111,16 @@ def _warm(args) -> int:
     settings = args.settings
     if not settings.media_cache_bytes:
         raise ParameterError("SECTIONIST_MEDIA_CACHE_MB is 0: the web app keeps no media folder to warm")
-    threadpool_limits(limits=1)  # as the web workers compute them (their bytes are the same either way)
+    # as the web workers compute them (their bytes are the same either way); the limit ends with the
+    # command, so a caller in the same process (a test) gets its pools back
+    limits = threadpool_limits(limits=1)
+    try:
+        return _warm_app(args, settings, languages, create_app)
+    finally:
+        limits.restore_original_limits()
+
+
+def _warm_app(args, settings, languages, create_app) -> int:
     app = create_app(args.store, db_url=settings.database_url(), secret_key=settings.secret_key,
                      store_options=settings.store_options(), auth_options=settings.auth_options(),
                      **settings.media_options())
