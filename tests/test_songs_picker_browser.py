@@ -126,7 +126,11 @@ def test_picker_replaces_the_song_and_compare_is_a_choice(server, lang, size):
         # the K=3 run's legend: its clusters drawn in this song, by name (the expert's name first)
         assert any(e == f"0: {EXPERT_NAME}" for e in fig["entries"]), fig["entries"]
         _shot(page, "lanes", lang, size)
-        # a structure block's hover: its part, its times, how sure its label is
+        # a structure block's hover: its part, its times, how sure its label is (on a phone once the lanes
+        # have their narrow layout, assets/narrow.js: it moves the rows)
+        page.wait_for_function("() => { const gd = document.querySelector('#songs-timeline .js-plotly-plot');"
+                               " return gd.clientWidth >= 600 || (gd.layout.meta && gd.layout.meta.narrow_applied); }")
+        page.wait_for_timeout(200)
         box = page.evaluate("""(lane) => {
           const gd = document.querySelector('#songs-timeline .js-plotly-plot');
           const bars = gd.data.map((t, i) => [t, i]).filter(([t]) => t.type === 'bar');
