@@ -523,20 +523,9 @@ def judgements_frame(db: Database, *, user: User | None = None, history: bool = 
 
     ``user`` restricts to one person's rows (what an expert may see of the raw data).
     """
-    from sqlalchemy import select
-
-    q = select(Judgement, User.username, User.role).join(User, Judgement.user_id == User.id)
-    if not history:
-        q = q.where(Judgement.superseded_at.is_(None))
-    if user is not None:
-        q = q.where(Judgement.user_id == user.id)
-    if run_id is not None:
-        q = q.where(Judgement.run_id == run_id)
-    rows = []
-    with db.read() as s:
-        for j, username, role in s.execute(q.order_by(Judgement.id)):
-            rows.append((j.id, username, role, j.run_id, j.section_id, j.cluster, j.verdict, j.suggested_cluster,
-                         j.comment, j.source, bool(j.blind), _ts(j.created_at), _ts(j.superseded_at), j.superseded_by))
+    rows = [(j.id, username, role, j.run_id, j.section_id, j.cluster, j.verdict, j.suggested_cluster, j.comment,
+             j.source, bool(j.blind), as_utc(j.created_at), as_utc(j.superseded_at), j.superseded_by)
+            for j, username, role in answer_rows(db, Judgement, user=user, history=history, run_id=run_id)]
     df = pd.DataFrame(rows, columns=JUDGEMENT_COLUMNS)
     for c in ("cluster", "suggested_cluster", "superseded_by"):
         df[c] = df[c].astype("Int64")
@@ -547,18 +536,9 @@ def judgements_frame(db: Database, *, user: User | None = None, history: bool = 
 
 def cluster_verdicts_frame(db: Database, *, user: User | None = None, history: bool = False) -> pd.DataFrame:
     """All cluster verdicts, one row each (current ones only unless ``history``)."""
-    from sqlalchemy import select
-
-    q = select(ClusterVerdict, User.username, User.role).join(User, ClusterVerdict.user_id == User.id)
-    if not history:
-        q = q.where(ClusterVerdict.superseded_at.is_(None))
-    if user is not None:
-        q = q.where(ClusterVerdict.user_id == user.id)
-    rows = []
-    with db.read() as s:
-        for v, username, role in s.execute(q.order_by(ClusterVerdict.id)):
-            rows.append((v.id, username, role, v.run_id, v.cluster, v.verdict, v.merge_with, v.comment,
-                         _ts(v.created_at), _ts(v.superseded_at), v.superseded_by))
+    rows = [(v.id, username, role, v.run_id, v.cluster, v.verdict, v.merge_with, v.comment, as_utc(v.created_at),
+             as_utc(v.superseded_at), v.superseded_by)
+            for v, username, role in answer_rows(db, ClusterVerdict, user=user, history=history)]
     df = pd.DataFrame(rows, columns=CLUSTER_VERDICT_COLUMNS)
     for c in ("merge_with", "superseded_by"):
         df[c] = df[c].astype("Int64")
@@ -567,7 +547,26 @@ def cluster_verdicts_frame(db: Database, *, user: User | None = None, history: b
     return df
 
 
-def _ts(dt):
+def answer_rows(db: Database, model, *, user: User | None = None, history: bool = False,
+                run_id: str | None = None) -> list[tuple]:
+    """``(row, username, role)`` of every stored answer of ``model`` (:class:`Judgement`,
+    :class:`ClusterVerdict`, :class:`PairJudgement`) in the order written: current ones only unless
+    ``history``; one person's with ``user``; one run version's with ``run_id``."""
+    from sqlalchemy import select
+
+    q = select(model, User.username, User.role).join(User, model.user_id == User.id)
+    if not history:
+        q = q.where(model.superseded_at.is_(None))
+    if user is not None:
+        q = q.where(model.user_id == user.id)
+    if run_id is not None:
+        q = q.where(model.run_id == str(run_id))
+    with db.read() as s:
+        return list(s.execute(q.order_by(model.id)))
+
+
+def as_utc(dt):
+    """A stored time as an aware UTC datetime (SQLite gives them back naive), or None."""
     if dt is None:
         return None
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
