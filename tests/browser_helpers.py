@@ -61,3 +61,29 @@ def chromium_page(viewport=(1600, 1000), timeout_ms=None, locale=None):
                 ctx.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+#: Pixel position (page coordinates) of the most isolated visible point of the map, with its row
+#: (customdata), away from the plot's edges and the legend side, so a click hits that point only.
+ISOLATED_POINT_JS = """() => {
+      const gd = document.querySelector('#map-graph .js-plotly-plot');
+      const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
+      const pts = [];
+      gd._fullData.forEach(t => {
+        if (t.type !== 'scattergl' || t.name === 'selected' || !t.customdata || t.visible !== true) return;
+        for (let i = 0; i < t.x.length; i++) {
+          pts.push({px: box.left + xa._offset + xa.l2p(t.x[i]), py: box.top + ya._offset + ya.l2p(t.y[i]),
+                    row: t.customdata[i]});
+        }
+      });
+      let best = null, bestD = -1;
+      for (const p of pts) {
+        if (p.px < box.left + xa._offset + 20 || p.px > box.left + xa._offset + xa._length - 120) continue;
+        if (p.py < box.top + ya._offset + 20 || p.py > box.top + ya._offset + ya._length - 20) continue;
+        let d = Infinity;
+        for (const q of pts) { if (q !== p) d = Math.min(d, (p.px - q.px) ** 2 + (p.py - q.py) ** 2); }
+        if (d > bestD) { bestD = d; best = p; }
+      }
+      return best;
+    }"""
+

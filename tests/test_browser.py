@@ -8,7 +8,7 @@ import pytest
 from synthetic_store import EMBEDDER, build_synthetic_store
 
 from tests.auth_helpers import login_page, make_user
-from tests.browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from tests.browser_helpers import ARTIFACTS, ISOLATED_POINT_JS, chromium_page, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,31 +51,6 @@ def _screenshot_on_failure(request, browser_page):
         browser_page[0].screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
 
 
-def _isolated_point_js():
-    # pixel position (page coordinates) of the most isolated visible point of the map, and its customdata
-    return """() => {
-      const gd = document.querySelector('#map-graph .js-plotly-plot');
-      const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
-      const pts = [];
-      gd._fullData.forEach(t => {
-        if (t.type !== 'scattergl' || t.name === 'selected' || !t.customdata || t.visible !== true) return;
-        for (let i = 0; i < t.x.length; i++) {
-          pts.push({px: box.left + xa._offset + xa.l2p(t.x[i]), py: box.top + ya._offset + ya.l2p(t.y[i]),
-                    row: t.customdata[i]});
-        }
-      });
-      let best = null, bestD = -1;
-      for (const p of pts) {
-        if (p.px < box.left + xa._offset + 20 || p.px > box.left + xa._offset + xa._length - 120) continue;
-        if (p.py < box.top + ya._offset + 20 || p.py > box.top + ya._offset + ya._length - 20) continue;
-        let d = Infinity;
-        for (const q of pts) { if (q !== p) d = Math.min(d, (p.px - q.px) ** 2 + (p.py - q.py) ** 2); }
-        if (d > bestD) { bestD = d; best = p; }
-      }
-      return best;
-    }"""
-
-
 def test_map_click_plays_the_section(server, browser_page):
     page, errors = browser_page
     page.wait_for_selector("#map-count:has-text('Showing')", timeout=60000)
@@ -88,7 +63,7 @@ def test_map_click_plays_the_section(server, browser_page):
         timeout=60000)
     page.wait_for_selector(f"#map-run:has-text('{EMBEDDER}')", timeout=60000)
     _settle(page)
-    point = page.evaluate(_isolated_point_js())
+    point = page.evaluate(ISOLATED_POINT_JS)
     assert point is not None, "no point on the map"
     page.mouse.click(point["px"], point["py"])
     sid = str(server["data"].section_ids[int(point["row"])])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 from auth_helpers import login_page, make_user
-from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from browser_helpers import ARTIFACTS, ISOLATED_POINT_JS, chromium_page, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -91,28 +91,6 @@ def _compare_labels_never_overprint(page, server, size, lang):
     page.screenshot(path=str(SHOTS / f"compare-{size[0]}x{size[1]}-{lang}.png"), full_page=True)
 
 
-#: the most isolated point of the map (screen coordinates), so a click hits it
-POINT_JS = """() => {
-  const gd = document.querySelector('#map-graph .js-plotly-plot');
-  const fl = gd._fullLayout, xa = fl.xaxis, ya = fl.yaxis, box = gd.getBoundingClientRect();
-  const pts = [];
-  gd._fullData.forEach(t => {
-    if (t.type !== 'scattergl' || t.name === 'selected' || !t.customdata || t.visible !== true) return;
-    for (let i = 0; i < t.x.length; i++)
-      pts.push({px: box.left + xa._offset + xa.l2p(t.x[i]), py: box.top + ya._offset + ya.l2p(t.y[i])});
-  });
-  let best = null, bestD = -1;
-  for (const p of pts) {
-    if (p.px < box.left + xa._offset + 10 || p.px > box.left + xa._offset + xa._length - 10) continue;
-    if (p.py < box.top + ya._offset + 10 || p.py > box.top + ya._offset + ya._length - 10) continue;
-    let d = Infinity;
-    for (const q of pts) { if (q !== p) d = Math.min(d, (p.px - q.px) ** 2 + (p.py - q.py) ** 2); }
-    if (d > bestD) { bestD = d; best = p; }
-  }
-  return best;
-}"""
-
-
 def _map_tap_on_a_phone_brings_the_detail_into_view(page, server, lang):
     page.goto(server["url"] + "/map")
     page.wait_for_function("() => { const gd = document.querySelector('#map-graph .js-plotly-plot');"
@@ -122,7 +100,7 @@ def _map_tap_on_a_phone_brings_the_detail_into_view(page, server, lang):
     page.wait_for_timeout(500)
     detail_top = page.evaluate("() => document.getElementById('map-detail').getBoundingClientRect().top")
     assert detail_top > PHONE[1], "the detail is already in view: the test would prove nothing"
-    point = page.evaluate(POINT_JS)
+    point = page.evaluate(ISOLATED_POINT_JS)
     assert point is not None and 0 < point["py"] < PHONE[1], point
     before = page.inner_html("#map-detail")
     page.mouse.click(point["px"], point["py"])
@@ -140,7 +118,7 @@ def _map_click_on_a_laptop_does_not_scroll(page, server):
                            " return gd && gd._fullData && gd._fullData.length > 0 && gd.layout.meta; }",
                            timeout=60_000)
     page.wait_for_timeout(500)
-    point = page.evaluate(POINT_JS)
+    point = page.evaluate(ISOLATED_POINT_JS)
     before = page.inner_html("#map-detail")
     page.mouse.click(point["px"], point["py"])
     page.wait_for_function("(b) => document.getElementById('map-detail').innerHTML !== b", arg=before,
