@@ -70,6 +70,11 @@ def test_structure_scores_score_each_level_and_the_hierarchy():
     # an older store's rows (no level column) are one section level
     old = structure_scores(REF, rows[rows["level"] == "phrase"].drop(columns="level"), DUR)
     assert set(old) == {"section"} and old["section"]["l_f"] == pytest.approx(1.0)
+    # without the hierarchy (the Overview's card, which shows no L-measure): the same scores, no l_*
+    flat = structure_scores(REF, rows, DUR, hierarchy=False)
+    assert not {"l_p", "l_r", "l_f"} & set(flat["section"])
+    assert flat["phrase"] == out["phrase"]
+    assert flat["section"] == {k: v for k, v in out["section"].items() if not k.startswith("l_")}
 
 
 def test_boundary_shifted_by_one_second_hits_at_3s_not_at_half_second():

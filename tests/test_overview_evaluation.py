@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from synthetic_store import build_synthetic_store
 
@@ -89,3 +90,32 @@ def test_no_card_without_truth(stores):
     app, client = _client(plain, root, "p")
     text = _callback(client, app)
     assert "Segmentations against the truth" not in text
+
+
+def test_scores_are_kept_in_the_media_folder_for_every_worker(stores, monkeypatch):
+    """Scoring is whole-store work: a second process of the server (its memory empty) reads the
+    scores the first one wrote into the media folder instead of scoring again."""
+    from sectionist.dashboard.app import create_app
+    from sectionist.dashboard.data import evaluation
+    from sectionist.dashboard.data.store_data import get_data
+
+    _plain, truth, root = stores
+    media = root / "media"
+    app = create_app(truth.uri, db_url=f"sqlite:///{root / 'm.sqlite'}", secret_key="e" * 40,
+                     media_cache_bytes=10_000_000, media_dir=media)
+    monkeypatch.setattr(evaluation, "_cache", {})
+    with app.server.test_request_context("/"):
+        first = evaluation.scheme_scores(get_data())
+    assert first is not None and len(first)
+    assert [p for p in media.rglob("*") if p.is_file()], "nothing written to the media folder"
+
+    def no_scoring(*_a, **_k):
+        raise AssertionError("scored again although the media folder holds the scores")
+
+    monkeypatch.setattr(evaluation, "evaluate_store", no_scoring)
+    monkeypatch.setattr(evaluation, "_cache", {})  # another worker process: nothing in memory
+    other = create_app(truth.uri, db_url=f"sqlite:///{root / 'm.sqlite'}", secret_key="e" * 40,
+                       media_cache_bytes=10_000_000, media_dir=media)
+    with other.server.test_request_context("/"):
+        again = evaluation.scheme_scores(get_data())
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), first.reset_index(drop=True), check_dtype=False)

@@ -1,9 +1,16 @@
 """The Overview's evaluation card: every segmentation scheme's mean scores against the songs' truth
 (:func:`sectionist.analysis.evaluate.evaluate_store` with each song's ``truth_path``), computed once per store
-version and kept (a new version — a new run, a scheme saved from the Lab — computes them again)."""
+version and kept (a new version — a new run, a scheme saved from the Lab — computes them again).
+
+Scoring a store is whole-store work (about 6 s for 36 songs with several structure schemes, without
+the L-measure, which the card does not show and which took nine tenths of the time): it is kept in
+the process's memory and, when the app has a media folder
+(:mod:`sectionist.dashboard.media.diskcache`), there too, so every worker process and every restart
+reads it instead of scoring again. Threads of one process asking at once wait for one scoring."""
 
 from __future__ import annotations
 
+import io
 import threading
 
 import numpy as np
@@ -22,6 +29,9 @@ SCORE_COLUMNS = [
 
 _cache: dict = {}
 _lock = threading.Lock()
+_scoring = threading.Lock()  # one scoring at a time per process: the threads asking meanwhile wait for it
+#: Changes when what is kept in the media folder changes (its entries are then made again).
+ENTRY_VERSION = 1
 
 
 def has_truth(data) -> bool:
@@ -41,18 +51,56 @@ def scheme_scores(data) -> pd.DataFrame | None:
     with _lock:
         if key in _cache:
             return _cache[key]
-    out = None
-    if has_truth(data):
-        try:
-            table, _skipped = evaluate_store(data.store, None, progress=False)
-        except InputError:
-            table = None
-        if table is not None and len(table):
-            out = _tidy(mean_table(table))
-    with _lock:
-        _cache.clear()  # one store version at a time per store is enough; older ones are stale
-        _cache[key] = out
+    with _scoring:
+        with _lock:
+            if key in _cache:  # scored by the thread this one waited for
+                return _cache[key]
+        out = _scores_from_folder(data, key) if has_truth(data) else None
+        with _lock:
+            _cache.clear()  # one store version at a time per store is enough; older ones are stale
+            _cache[key] = out
     return out
+
+
+def _media_folder():
+    """The running app's media folder (a :class:`~sectionist.dashboard.media.diskcache.MediaCache`) or None."""
+    import flask
+
+    from sectionist.dashboard.media.audio import MEDIA_CACHE_KEY
+
+    return flask.current_app.extensions.get(MEDIA_CACHE_KEY) if flask.has_app_context() else None
+
+
+def _scores_from_folder(data, key) -> pd.DataFrame | None:
+    """The store's scores from the media folder, else scored now (and written there)."""
+    folder = _media_folder()
+    entry = ("evaluation", *key, ENTRY_VERSION)
+    payload = folder.get(entry) if folder is not None else None
+    if payload is not None:
+        try:
+            table = pd.read_parquet(io.BytesIO(payload))
+            return table if len(table) else None
+        except (ValueError, OSError):  # a damaged entry: scored again below
+            pass
+    out = _score(data)
+    if folder is not None:
+        buf = io.BytesIO()
+        (out if out is not None else _tidy_empty()).to_parquet(buf, index=False)
+        folder.put(entry, buf.getvalue())
+    return out
+
+
+def _score(data) -> pd.DataFrame | None:
+    try:
+        table, _skipped = evaluate_store(data.store, None, progress=False, hierarchy=False)
+    except InputError:
+        return None
+    return _tidy(mean_table(table)) if len(table) else None
+
+
+def _tidy_empty() -> pd.DataFrame:
+    """No scores (every truth file unusable), in the columns of :func:`_tidy`."""
+    return pd.DataFrame(columns=["scheme", "labels", "n_songs", *[m for m, _h in SCORE_COLUMNS]])
 
 
 def _tidy(means: pd.DataFrame) -> pd.DataFrame:
