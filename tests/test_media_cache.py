@@ -290,10 +290,12 @@ def test_media_warm_command_fills_the_folder_serve_reads(store, tmp_path, monkey
     monkeypatch.setenv("SECTIONIST_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SECTIONIST_MEDIA_CACHE_MB", "16")
     assert main(["media-warm", "--store", store.uri, "--languages", "en"]) == 0
-    n = len(store.read_table("sections"))
+    n, songs = len(store.read_table("sections")), len(store.read_table("songs"))
     folder = default_folder(store.uri, tmp_path / "data")
-    assert len(MediaCache(folder).entries()) == 2 * n  # English spectrograms and Ogg audio
-    assert f"made the media of {n} sections" in capsys.readouterr().out
+    # English spectrograms and Ogg audio, and each song's front end of the Lab (data/lab_cache.py)
+    assert len(MediaCache(folder).entries()) == 2 * n + songs
+    printed = capsys.readouterr().out
+    assert f"made the media of {n} sections" in printed and f"front end of {songs} songs" in printed
     assert main(["media-warm", "--store", store.uri, "--languages", "fr"]) == 2
     monkeypatch.setenv("SECTIONIST_MEDIA_CACHE_MB", "0")
     assert main(["media-warm", "--store", store.uri]) == 2

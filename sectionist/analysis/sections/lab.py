@@ -63,6 +63,9 @@ MIN_SLICE_BEATS: tuple[int, ...] = (2, 3, 4, 6, 8, 12, 16)
 WINDOWS: tuple[int, ...] = (0, *range(3, 31))
 #: Choices of the number of clusters (None: chosen per song by the silhouette over merged's K range).
 KS: tuple[int | None, ...] = (None, *range(2, 11))
+#: Columns of the Laplacian embedding a sweep reads: a K of :data:`KS` or ``merged``'s K range, or its
+#: novelty's ``embed_dims`` (what :meth:`SegmentationSweep.front_arrays` keeps).
+FRONT_DIMS = max(max(k for k in KS if k is not None), int(MERGED_DEFAULTS["k_max"]), int(MERGED_DEFAULTS["embed_dims"]))
 #: Prefix of the schemes the lab saves.
 SCHEME_PREFIX = "lab-"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -158,32 +161,62 @@ class SegmentationSweep:
         Precomputed :func:`sectionist.analysis.structure.beats.beat_features` of the song (else computed from ``y``).
     cache_size : int
         Clusterings and merge results kept, each (least recently used dropped first).
+    front : dict, optional
+        What :meth:`front_arrays` of a sweep of the same song gave (a sweep rebuilt from a cache
+        without computing ``merged``'s front again; ``features`` must then be given too).
 
     Thread-safe: the dashboard's worker threads share one sweep per song.
     """
 
-    def __init__(self, y: np.ndarray | None, sr: int, *, features: BeatFeatures | None = None, cache_size: int = 4096):
+    def __init__(self, y: np.ndarray | None, sr: int, *, features: BeatFeatures | None = None, cache_size: int = 4096,
+                 front: dict | None = None):
         if features is not None and not isinstance(features, BeatFeatures):
             raise ParameterError("features: expected the BeatFeatures of "
                                  "sectionist.analysis.structure.beats.beat_features(y, sr) "
                                  f"(got {type(features).__name__})")
+        if front is not None and features is None:
+            raise ParameterError("front: give the song's features with it")
         self.features = features if features is not None else beat_features(y, sr)
         self.duration = self.features.duration
         n = self.features.n
         self._front = None
         # the recurrence graph (width 3) needs 7 beats; a shorter song is one segment at every setting
-        if n >= max(7, 2 * min(MIN_SLICE_BEATS) + 1):
+        if front is not None:
+            if "novelty" in front:
+                self._front = (np.asarray(front["novelty"], dtype=np.float64), np.asarray(front["evecs"]),
+                               np.asarray(front["cnorm"]))
+                if len(self._front[0]) != n:
+                    raise ParameterError(f"front: {len(self._front[0])} novelty values for {n} beats")
+            self.repeat_mass = float(front.get("repeat_mass", 0.0))
+        elif n >= max(7, 2 * min(MIN_SLICE_BEATS) + 1):
             self._front = merged_front(self.features, **{key: MERGED_DEFAULTS[key]
                                                          for key in ("kernels", "novelty_features", "embed_dims")})
         self.novelty = self._front[0] if self._front is not None else np.zeros(n)
-        # whether the song repeats a part (merged_beats' test; no setting of the lab changes it)
-        self.repeat_mass = repetition_mass(self.features.harmony, recurrence=self.features.recurrence()) if self._front is not None else 0.0
+        if front is None:
+            # whether the song repeats a part (merged_beats' test; no setting of the lab changes it)
+            self.repeat_mass = repetition_mass(self.features.harmony, recurrence=self.features.recurrence()) \
+                if self._front is not None else 0.0
         self.cache_size = int(cache_size)
         self._edges: dict = {}
         self._clusters: OrderedDict = OrderedDict()
         self._results: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    def front_arrays(self) -> dict:
+        """What a sweep of this song is rebuilt from without the audio (``SegmentationSweep(None, sr,
+        features=BeatFeatures(times, harmony, timbre), front=...)``): ``times``, ``harmony``,
+        ``timbre`` and, for a song long enough to be cut, ``novelty``, the Laplacian embedding's
+        first :data:`FRONT_DIMS` columns (``evecs``, ``cnorm``: all that any K of :data:`KS` reads) and
+        ``repeat_mass``. Arrays only, so that ``np.savez`` keeps them."""
+        bf = self.features
+        out = {"times": np.asarray(bf.times), "harmony": np.asarray(bf.harmony), "timbre": np.asarray(bf.timbre),
+               "repeat_mass": np.float64(self.repeat_mass)}
+        if self._front is not None:
+            nov, evecs, cnorm = self._front
+            out.update(novelty=np.asarray(nov), evecs=np.ascontiguousarray(evecs[:, :FRONT_DIMS]),
+                       cnorm=np.ascontiguousarray(cnorm[:, :FRONT_DIMS]))
+        return out
 
     @property
     def times(self) -> np.ndarray:

@@ -1,6 +1,8 @@
 """The segmentation lab's server side: one :class:`sectionist.analysis.sections.lab.SegmentationSweep` per song, built on
 the first open of that song (its audio decoded as ``analyze`` decodes it, ``merged``'s beat features,
-Laplacian embedding and multi-scale novelty computed, the slices of every threshold precomputed) and kept in a small LRU keyed by store, song and its audio's hash;
+Laplacian embedding and multi-scale novelty computed — or all of that read from the media folder, where
+:mod:`sectionist.dashboard.data.lab_cache` keeps it for every worker — and the slices of every threshold
+precomputed in the background) and kept in a small LRU keyed by store, song and its audio's hash;
 :func:`lab_view` answers a slider move from it (what the page's callback and ``bench/segmentation.py``
 call); :func:`save_lab_scheme` writes the chosen segmentation as the scheme ``lab-<name>``.
 """
@@ -8,6 +10,7 @@ call); :func:`save_lab_scheme` writes the chosen segmentation as the scheme ``la
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -15,6 +18,7 @@ import numpy as np
 from sectionist.analysis.errors import AudioError, ParameterError, StoreError
 from sectionist.analysis.sections.lab import LabParams, SegmentationSweep, check_scheme_name, save_scheme
 
+from sectionist.dashboard.data import lab_cache
 from sectionist.dashboard.ui.figures import lab as lab_figures
 from sectionist.dashboard.ui.i18n import _, ngettext
 
@@ -23,6 +27,8 @@ from sectionist.dashboard.ui.i18n import _, ngettext
 MAX_SONGS = 8
 #: The analysis rate of the lab (that of ``sectionist segment``).
 SAMPLE_RATE = 22050
+#: Seconds after a sweep is built that its threshold grid starts filling in the background.
+PRECOMPUTE_AFTER_S = 1.0
 
 _sweeps: OrderedDict = OrderedDict()
 _building: dict = {}
@@ -46,9 +52,17 @@ def _song_audio(data, song_id: str) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(y, dtype=np.float32), sr
 
 
+def sweep_from_audio(data, song_id: str) -> SegmentationSweep:
+    """The song's sweep computed from its audio (beat features, Laplacian embedding, novelty)."""
+    y, sr = _song_audio(data, song_id)
+    return SegmentationSweep(y, sr)
+
+
 def sweep_for(data, song_id: str) -> SegmentationSweep:
-    """The song's sweep (built and precomputed on first use; one build per song even when several
-    requests ask at once). Raises ``KeyError`` for an unknown song, :class:`AudioError` when its
+    """The song's sweep: this process's, else rebuilt from the media folder's entry
+    (:mod:`sectionist.dashboard.data.lab_cache`), else computed from the audio and kept there; its
+    threshold grid is precomputed in a background thread. One build per song even when several
+    requests ask at once. Raises ``KeyError`` for an unknown song, :class:`AudioError` when its
     audio cannot be read."""
     if song_id not in data.songs.index:
         raise KeyError(song_id)
@@ -65,9 +79,12 @@ def sweep_for(data, song_id: str) -> SegmentationSweep:
         with _lock:
             sweep = _sweeps.get(key)
         if sweep is None:
-            y, sr = _song_audio(data, song_id)
-            sweep = SegmentationSweep(y, sr)
-            sweep.precompute()
+            sweep, _read = lab_cache.cached_sweep(data, song_id, SAMPLE_RATE, lambda: sweep_from_audio(data, song_id))
+            # the threshold grid fills in the background once this answer is out (it would share the
+            # interpreter with it): the first answer waits for one setting only
+            grid = threading.Timer(PRECOMPUTE_AFTER_S, sweep.precompute)
+            grid.daemon = True
+            grid.start()
             with _lock:
                 _sweeps[key] = sweep
                 while len(_sweeps) > MAX_SONGS:
@@ -136,3 +153,28 @@ def save_lab_scheme(data, user, song_id: str, name: str, params: LabParams) -> t
     return True, ngettext("Saved %(num)d segment as scheme %(scheme)s: the Songs page shows it as a lane.",
                           "Saved %(num)d segments as scheme %(scheme)s: the Songs page shows it as a lane.",
                           res.n_post, scheme=scheme)
+
+
+def warm_lab(app, *, progress=None) -> dict:
+    """Make every song's entry that the media folder of ``app`` lacks (what ``sectionist media-warm``
+    runs, in a process of its own). Returns ``{"songs", "made", "skipped", "seconds"}`` (skipped: audio
+    missing or unreadable)."""
+    from sectionist.dashboard.data.store_data import EXTENSION_KEY
+    from sectionist.dashboard.media.audio import MEDIA_CACHE_KEY
+
+    server = app.server
+    folder = server.extensions.get(MEDIA_CACHE_KEY)
+    data = server.extensions[EXTENSION_KEY]
+    made = skipped = 0
+    t0 = time.monotonic()
+    songs = [str(s) for s in data.songs.index]
+    for i, song_id in enumerate(songs):
+        if folder is not None and folder.get(lab_cache.entry_key(data, song_id, SAMPLE_RATE)) is None:
+            try:
+                lab_cache.cached_sweep(data, song_id, SAMPLE_RATE, lambda s=song_id: sweep_from_audio(data, s), folder)
+                made += 1
+            except (AudioError, StoreError, OSError):
+                skipped += 1
+        if progress is not None:
+            progress(i + 1, len(songs))
+    return {"songs": len(songs), "made": made, "skipped": skipped, "seconds": time.monotonic() - t0}

@@ -1,5 +1,6 @@
-"""``sectionist media-warm``: make sections' spectrograms and audio into the media folder before the
-experts arrive, so that their first clicks find them made (docs/serving.md).
+"""``sectionist media-warm``: make sections' spectrograms and audio, and every song's front end of the
+Lab (:func:`sectionist.dashboard.data.lab.warm_lab`), into the media folder before the experts
+arrive, so that their first clicks find them made (docs/serving.md).
 
 Under load, a click on a section nobody had opened cost the server about twice a click on one already
 seen (its audio read and encoded, its log-mel spectrogram computed and drawn); ``bench/load.py``
@@ -87,6 +88,7 @@ def register_cli(subparsers, options) -> None:
     p = subparsers.add_parser(
         "media-warm", help="make the sections' spectrograms and audio for the web app before people click",
         description="Fill the web app's media folder (<data dir>/media/, SECTIONIST_MEDIA_CACHE_MB) with every "
+        "song's front end of the Lab (its beats, novelty and embedding: the Lab opens the song at once), then every "
         "section's spectrogram (one per language) and Ogg audio, central sections first, up to --share of the "
         "folder's limit, so that the first click on a section finds them made. Run it after 'sectionist analyze', "
         "with the same SECTIONIST_DATA_DIR as 'sectionist serve'; the server may be running.",
@@ -129,8 +131,14 @@ def _warm_app(args, settings, languages, create_app) -> int:
         if done % 50 == 0 or done == total:
             print(f"  {done}/{total} sections", file=sys.stderr)
 
+    from sectionist.dashboard.data.lab import warm_lab
+
+    # the Lab's per-song front end first: a few hundred kB per song, and the Lab's first open waits for it
+    lab = warm_lab(app)
     out = warm_media(app, languages=languages, share=args.share, progress=progress)
     folder = app.server.extensions["sectionist_media_cache"].folder
+    print(f"made the Lab's front end of {lab['made']} songs ({lab['skipped']} without readable audio) in "
+          f"{lab['seconds']:.1f} s")
     print(f"made the media of {out['sections']} sections ({out['skipped']} without readable audio), "
           f"{out['bytes'] / 2**20:.1f} MB in {out['seconds']:.1f} s, into {folder}")
     return 0
