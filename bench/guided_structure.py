@@ -21,8 +21,12 @@ sound to follow a corrected one) and ``--no-propagate`` (only the segments named
 
 Songs: a folder of WAV files with truth beside them (``sectionist dev-corpus DIR``; any format
 :func:`sectionist.analysis.evaluate.read_reference` reads). Columns: ARI (frame ARI), PW_F (pairwise
-F), HR.5F (boundary F at 0.5 s), means over the songs; the last line is one JSON object
-``{scheme: {variant: {n_corrections: {metric: mean}}}}`` plus ``"songs"`` and ``"seconds"``.
+F), HR.5F (boundary F at 0.5 s), means over the songs. Every recomputed structure is checked with
+:func:`sectionist.analysis.structure.constrained.violations` (``violated``: the corrections broken,
+summed over songs, schemes, variants and counts; 0 means none ever was), and each correction's
+change of frame ARI is tallied by kind (``corrections``: how many, the mean change, the share that
+lowered ARI). The last line is one JSON object ``{scheme: {variant: {n_corrections: {metric:
+mean}}}}`` plus ``"corrections"``, ``"violated"``, ``"songs"`` and ``"seconds"``.
 
 Usage: python bench/guided_structure.py FOLDER [--schemes merged,repeats] [--counts 0,1,3,5]
        [--tau 0.5,0.75,1.0] [--no-propagate] [--max-songs N]
@@ -96,15 +100,19 @@ def scores(ref, structure, duration) -> dict:
 
 
 def guided_curve(base, ref, features, counts, *, tau=0.75, propagate=True) -> dict:
-    """``{n: scores}`` of ``base`` after the simulated expert's first ``n`` corrections, for ``n`` in ``counts``."""
+    """``{n: scores}`` of ``base`` after the simulated expert's first ``n`` corrections, for ``n`` in
+    ``counts``; each also has ``"violated"`` (the corrections so far that the structure breaks) and
+    ``"steps"`` (``(kind, change of frame ARI)`` of each correction made so far, in order)."""
     from sectionist.analysis.errors import ParameterError
-    from sectionist.analysis.structure.constrained import constrained_structure
+    from sectionist.analysis.structure.constrained import constrained_structure, violations
 
     duration = float(base.bounds[-1, 1])
-    current, corrections, out = base, [], {}
+    current, corrections, out, steps = base, [], {}, []
+    ari = scores(ref, base, duration)["ari_frames"]
     for n in range(max(counts) + 1):
         if n in counts:
-            out[n] = scores(ref, current, duration)
+            out[n] = {**scores(ref, current, duration), "violated": len(violations(current, corrections)),
+                      "steps": list(steps)}
         if n == max(counts):
             break
         for c in oracle(current, ref, corrections):
@@ -114,6 +122,9 @@ def guided_curve(base, ref, features, counts, *, tau=0.75, propagate=True) -> di
             except ParameterError:
                 continue
             corrections.append(c)
+            after = scores(ref, current, duration)["ari_frames"]
+            steps.append((c.kind, after - ari))
+            ari = after
             break
     return out
 
@@ -169,6 +180,20 @@ def main(argv=None) -> int:
                 mean = {m: round(float(np.mean([sc[m] for sc in curves[s][v][n]])), 4) for m in METRICS}
                 out[s][v][n] = mean
                 print(f"{s:<10} {v:<16} {n:>2}  " + "  ".join(f"{mean[m]:6.3f}" for m in METRICS))
+    print("what the simulated expert's corrections did (all counts up to the largest): kind, how many, mean "
+          "change of ARI, share that lowered it")
+    for s in schemes:
+        for v in variants:
+            made = [st for sc in curves[s][v][max(counts)] for st in sc["steps"]]
+            out.setdefault("corrections", {}).setdefault(s, {})[v] = by_kind = {}
+            for kind in sorted({k for k, _ in made}):
+                d = np.array([x for k, x in made if k == kind])
+                by_kind[kind] = {"n": len(d), "mean_ari_change": round(float(d.mean()), 4),
+                                 "lowered": round(float((d < -1e-9).mean()), 3)}
+                print(f"{s:<10} {v:<16} {kind:<9} {len(d):4d}  {d.mean():+.3f}  {(d < -1e-9).mean():.0%}")
+    out["violated"] = int(sum(sc["violated"] for s in schemes for v in variants for n in counts
+                              for sc in curves[s][v][n]))
+    print(f"corrections broken by a recomputed structure (every song, scheme, variant and count): {out['violated']}")
     out["songs"] = len(wavs)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out))
