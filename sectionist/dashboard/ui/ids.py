@@ -265,6 +265,21 @@ LAB_AUDIO = "lab-audio"
 LAB_SAVE_NAME = "lab-save-name"
 LAB_SAVE = "lab-save"
 LAB_SAVE_STATUS = "lab-save-status"
+#: The Lab's structure corrections (the Songs page's panel, ui/components/corrections.py, on the Lab):
+#: the same parts as SONGS_CORRECT_*, and the chosen structure's versions as lanes, clicked to pick.
+LAB_CORRECT = "lab-correct"
+LAB_CORRECT_SCHEME = "lab-correct-scheme"
+LAB_CORRECT_KIND = "lab-correct-kind"
+LAB_CORRECT_CLICK = "lab-correct-click"
+LAB_CORRECT_PICKS = "lab-correct-picks"
+LAB_CORRECT_PICKED = "lab-correct-picked"
+LAB_CORRECT_SEND = "lab-correct-send"
+LAB_CORRECT_CLEAR = "lab-correct-clear"
+LAB_CORRECT_STATUS = "lab-correct-status"
+LAB_CORRECT_JOB = "lab-correct-job"
+LAB_CORRECT_POLL = "lab-correct-poll"
+LAB_CORRECT_VERSIONS = "lab-correct-versions"
+LAB_CORRECT_LANES = "lab-correct-lanes"
 #: The evaluation card of the Overview (mean scores per segmentation scheme against the truth).
 OVERVIEW_EVALUATION = "overview-evaluation"
 
