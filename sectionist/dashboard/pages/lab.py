@@ -1,6 +1,9 @@
 """Lab: one song's ``merged`` segmentation (version 4), live — its multi-scale novelty curve with the
 threshold on it, the slices before and after cluster-and-merge as two lanes (the composers' two REAPER tracks), every slice
-playable, and "save as scheme" (``lab-<name>`` in the ``segments`` table, shown by the Songs page).
+playable, and "save as scheme" (``lab-<name>`` in the ``segments`` table, shown by the Songs page). An expert
+corrects the song's stored structures here too: the Songs page's panel
+(:mod:`sectionist.dashboard.ui.components.corrections`, :data:`~sectionist.dashboard.ui.components.corrections.LAB`),
+its lanes the chosen structure's versions, the recompute the same background job.
 
 The song's sweep is computed on its first open (:func:`sectionist.dashboard.data.lab.sweep_for`) and reused, so a
 slider move costs a cached look-up or one clustering and merge of a few dozen slices; at the default
@@ -9,19 +12,22 @@ settings the lab shows exactly the ``merged`` segmentation ``analyze`` stores.""
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from sectionist.analysis.errors import AudioError, ParameterError, StoreError
 from sectionist.analysis.sections.lab import KS, MIN_SLICE_BEATS, LabParams
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import common as common_figures
 from sectionist.dashboard.ui.components.common import card, control, graph_config, page_header
+from sectionist.dashboard.ui.components.corrections import LAB, correction_panel, register_corrections
+from sectionist.dashboard.ui.components.jobs import job_done_store
 from sectionist.dashboard.ui.components.player import span_player
 from sectionist.dashboard.data.store_data import get_data
 from sectionist.dashboard.ui.i18n import N_, _, integer, number, page_title
 from sectionist.dashboard.data.lab import lab_view, params_from_controls, save_lab_scheme
 
 dash.register_page(__name__, path="/lab", name=N_("Lab"), title=page_title(N_("Lab")), order=5)
+PAGE = "lab"
 
 DEFAULTS = LabParams()
 WINDOW_MAX = 30
@@ -80,7 +86,9 @@ def layout(song=None, **_query):
                  "merged segmentation that the analysis stores for this song."), className="table-note"),
         _controls(data, song),
         card(None,
-             html.P(id=ids.LAB_COUNTS, className="lab-counts"),
+             # cleared in the browser the moment another song is picked (no stale counts: _clear_counts)
+             html.P(id=ids.LAB_COUNTS, className="lab-counts", role="status",
+                    **{"data-waiting": _("Computing this song's slices…")}),
              dcc.Loading(type="default", delay_show=300, children=[
                  dcc.Graph(id=ids.LAB_NOVELTY, config=graph_config(),
                            figure=common_figures.empty_figure(_("Computing this song's novelty…"), height=220)),
@@ -91,6 +99,9 @@ def layout(song=None, **_query):
                       "part). The first open of a song takes a few seconds; then every setting is answered "
                       "from a cache."), className="table-note"),
              html.Div(id=ids.LAB_PLAYER), className="card-flush"),
+        # an expert corrects the song's stored structure here as on the Songs page (issue #22)
+        *([card(None, panel)] if (panel := correction_panel(data, song, panel=LAB)) is not None else []),
+        job_done_store(PAGE),
         card(_("Save as scheme"),
              html.P(_("Writes the segments after merging to the store as the scheme lab-<name> for this song; "
                       "the Songs page shows it as a lane. Needs a role that may judge."), className="table-note"),
@@ -127,6 +138,18 @@ def _redraw(song, threshold, min_slice, merge, window, k, min_seconds):
         message = _("This song's audio cannot be read: %(reason)s", reason=str(exc))
         return common_figures.empty_figure(message), common_figures.empty_figure(""), message
     return nov, lanes, counts
+
+
+register_corrections(PAGE, LAB, song=ids.LAB_SONG, compare=None, view=None)
+
+# Another song picked: the old song's counts go at once (the server's answer brings the new ones), in
+# the browser, so nothing computed for the old song stays on screen while the new one is computed.
+clientside_callback(
+    """function (song) {
+        var el = document.getElementById('%s');
+        return el ? (el.dataset.waiting || '') : '';
+    }""" % ids.LAB_COUNTS,
+    Output(ids.LAB_COUNTS, "children", allow_duplicate=True), Input(ids.LAB_SONG, "value"), prevent_initial_call=True)
 
 
 @callback(Output(ids.LAB_PLAYER, "children"), Input(ids.LAB_LANES, "clickData"), prevent_initial_call=True)

@@ -22,6 +22,9 @@ Refusals (a contradiction, two times in one segment) and a busy recompute are sa
 a correction recorded while another song's recompute runs is sent again (same ``client_id``, nothing
 recorded twice) when that one ends, which starts its own.
 
+The Lab shows the same panel (:data:`LAB`: its own ids, registered by ``pages/lab.py``); there the
+chosen structure's versions are always drawn as lanes, latest on top, and the clicks land on them.
+
 Viewers get no panel (:func:`correction_panel` returns None), and the server refuses their posts
 whatever the page sent. The pure functions (:func:`structure_segments`, :func:`add_click`,
 :func:`picked_words`, :func:`payload_of`, :func:`send`, :func:`poll`) are what the tests call.
@@ -30,6 +33,7 @@ whatever the page sent. The pure functions (:func:`structure_segments`, :func:`a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,6 +56,37 @@ CLICKS = {"same": 2, "different": 2, "split": 1, "boundary": 2}
 TIME_DECIMALS = 2
 #: How often the status line asks how the recompute stands (ms).
 POLL_MS = 1000
+
+
+@dataclass(frozen=True)
+class PanelIds:
+    """The ids of one page's panel (the same panel on the Songs page and the Lab). ``lanes``: on the
+    Lab, the chosen structure's versions are drawn as lanes with this id, always, and clicks on them
+    pick (on the Songs page clicks land on its timeline, ``ids.SONGS_TIMELINE``, and the versions
+    show only when there are several)."""
+
+    panel: str
+    scheme: str
+    kind: str
+    click: str
+    picks: str
+    picked: str
+    send: str
+    clear: str
+    status: str
+    job: str
+    poll: str
+    versions: str
+    lanes: str | None = None
+
+
+SONGS = PanelIds(ids.SONGS_CORRECT, ids.SONGS_CORRECT_SCHEME, ids.SONGS_CORRECT_KIND, ids.SONGS_CORRECT_CLICK,
+                 ids.SONGS_CORRECT_PICKS, ids.SONGS_CORRECT_PICKED, ids.SONGS_CORRECT_SEND, ids.SONGS_CORRECT_CLEAR,
+                 ids.SONGS_CORRECT_STATUS, ids.SONGS_CORRECT_JOB, ids.SONGS_CORRECT_POLL, ids.SONGS_CORRECT_VERSIONS)
+LAB = PanelIds(ids.LAB_CORRECT, ids.LAB_CORRECT_SCHEME, ids.LAB_CORRECT_KIND, ids.LAB_CORRECT_CLICK,
+               ids.LAB_CORRECT_PICKS, ids.LAB_CORRECT_PICKED, ids.LAB_CORRECT_SEND, ids.LAB_CORRECT_CLEAR,
+               ids.LAB_CORRECT_STATUS, ids.LAB_CORRECT_JOB, ids.LAB_CORRECT_POLL, ids.LAB_CORRECT_VERSIONS,
+               lanes=ids.LAB_CORRECT_LANES)
 
 
 # ---- the song's structures ------------------------------------------------------------------------
@@ -308,17 +343,18 @@ def send_payload(payload: dict, picks: dict) -> tuple[list, dict | None]:
 
 
 # ---- the panel --------------------------------------------------------------------------------------
-def versions_view(data, song_id, scheme) -> list:
+def versions_view(data, song_id, scheme, *, graph_id: str | None = None) -> list:
     """Every version of the song's ``scheme`` structure as a lane (v1 the scheme's own), when there is
-    more than one: the older ones stay readable beside the latest."""
+    more than one: the older ones stay readable beside the latest. With ``graph_id`` (the Lab) the
+    lanes are drawn even for one version, latest on top, in a graph of that id: the lanes clicks pick on."""
     from sectionist.dashboard.ui.figures import songs as song_figures
 
     table = structure_table(data)
     if table.empty or not scheme:
         return []
     rows = table[(table["song_id"] == song_id) & (table["scheme"] == scheme)]
-    versions = sorted(int(v) for v in rows["version"].unique())
-    if len(versions) < 2:
+    versions = sorted((int(v) for v in rows["version"].unique()), reverse=graph_id is not None)
+    if len(versions) < (1 if graph_id else 2):
         return []
     lanes = []
     for v in versions:
@@ -334,15 +370,21 @@ def versions_view(data, song_id, scheme) -> list:
     # (the lanes above have it); as tall as its lanes and the time axis
     height = 46 * len(lanes) + 60
     fig.update_layout(showlegend=False, height=height, margin=dict(l=60, t=8, b=44), meta=None)
+    if graph_id:
+        return [html.P(_("Click on the latest version (the top lane); every version of %(scheme)s is kept "
+                         "(v1: the scheme's own):", scheme=scheme), className="muted small correct-versions-title"),
+                dcc.Graph(id=graph_id, figure=fig, config=graph_config(), className="correct-versions-graph",
+                          style={"height": f"{height}px"})]
     return [html.P(_("Every version of %(scheme)s (v1: the scheme's own, the latest is on the lanes above):",
                      scheme=scheme), className="muted small correct-versions-title"),
             dcc.Graph(figure=fig, config=graph_config(), className="correct-versions-graph",
                       style={"height": f"{height}px"})]
 
 
-def correction_panel(data, song_id, *, shown: bool = True) -> html.Div | None:
+def correction_panel(data, song_id, *, shown: bool = True, panel: PanelIds = SONGS) -> html.Div | None:
     """The panel for an expert or admin (None for anyone else): under the Songs page's lanes
-    (hidden unless ``shown``: the Lanes view of one song, and the song has a structure)."""
+    (hidden unless ``shown``: the Lanes view of one song, and the song has a structure), or on the
+    Lab (``panel=LAB``)."""
     user = current_user_or_none()
     if user is None or not user.can_judge:
         return None
@@ -350,29 +392,29 @@ def correction_panel(data, song_id, *, shown: bool = True) -> html.Div | None:
     scheme = next(iter(schemes), None)
     picks = empty_picks(song_id, scheme)
     words, _ready = picked_words(data, picks)
-    return html.Div(id=ids.SONGS_CORRECT, className="correct-panel", hidden=not (schemes and shown), children=[
+    return html.Div(id=panel.panel, className="correct-panel", hidden=not (schemes and shown), children=[
         html.H3(_("Correct this structure"), className="correct-title"),
         html.P(_("Pick a structure and what is wrong with it, then click on the lanes. The song's structure is "
                  "recomputed so that your correction holds, as a new version; the older ones are kept."),
                className="muted small"),
         html.Div(className="controls-row", children=[
-            control(_("Structure"), dcc.Dropdown(id=ids.SONGS_CORRECT_SCHEME, clearable=False, value=scheme,
+            control(_("Structure"), dcc.Dropdown(id=panel.scheme, clearable=False, value=scheme,
                                                  options=scheme_options(schemes))),
-            control(_("What is wrong"), dcc.RadioItems(id=ids.SONGS_CORRECT_KIND, value="same", inline=True,
+            control(_("What is wrong"), dcc.RadioItems(id=panel.kind, value="same", inline=True,
                                                        className="checklist", options=kind_options())),
         ]),
-        html.P(words, id=ids.SONGS_CORRECT_PICKED, className="correct-picked", **{"aria-live": "polite"}),
+        html.P(words, id=panel.picked, className="correct-picked", **{"aria-live": "polite"}),
         html.Div(className="correct-actions", children=[
-            html.Button(_("Send the correction"), id=ids.SONGS_CORRECT_SEND, n_clicks=0, className="btn",
+            html.Button(_("Send the correction"), id=panel.send, n_clicks=0, className="btn",
                         disabled=True),
-            html.Button(_("Start again"), id=ids.SONGS_CORRECT_CLEAR, n_clicks=0, className="btn btn-ghost"),
+            html.Button(_("Start again"), id=panel.clear, n_clicks=0, className="btn btn-ghost"),
         ]),
-        html.Div(id=ids.SONGS_CORRECT_STATUS, className="job-status", role="status", **{"aria-live": "polite"}),
-        html.Div(versions_view(data, song_id, scheme), id=ids.SONGS_CORRECT_VERSIONS),
-        dcc.Store(id=ids.SONGS_CORRECT_CLICK),
-        dcc.Store(id=ids.SONGS_CORRECT_PICKS, data=picks),
-        dcc.Store(id=ids.SONGS_CORRECT_JOB),
-        dcc.Interval(id=ids.SONGS_CORRECT_POLL, interval=POLL_MS, disabled=True),
+        html.Div(id=panel.status, className="job-status", role="status", **{"aria-live": "polite"}),
+        html.Div(versions_view(data, song_id, scheme, graph_id=panel.lanes), id=panel.versions),
+        dcc.Store(id=panel.click),
+        dcc.Store(id=panel.picks, data=picks),
+        dcc.Store(id=panel.job),
+        dcc.Interval(id=panel.poll, interval=POLL_MS, disabled=True),
     ])
 
 
@@ -384,7 +426,8 @@ def kind_options() -> list[dict]:
     return [{"label": _(w), "value": k} for k, w in KIND_WORDS.items()]
 
 
-def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, picks, done_id=None) -> dict:
+def panel_state(data, *, song, compare=None, view=None, scheme, kind, click, trigger, picks, done_id=None,
+                panel: PanelIds = SONGS) -> dict:
     """The panel after one of its inputs changed (``trigger``: the id that did; ``done_id``: the page's
     ``job_done`` store, whose change starts the picks over): whether it shows, the
     structure choices, what is picked and its words, whether Send is on, the versions' lanes."""
@@ -395,13 +438,13 @@ def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, pick
                 "words": "", "ready": False, "versions": []}
     scheme = scheme if scheme in schemes else next(iter(schemes))
     picks = dict(picks or {})
-    clicked = trigger == ids.SONGS_CORRECT_CLICK and isinstance(click, dict) \
+    clicked = trigger == panel.click and isinstance(click, dict) \
         and isinstance(click.get("time"), (int, float))
     if clicked:  # a click on a structure lane picks that structure
         scheme = scheme_of_lane(data, song, click.get("lane")) or scheme
     same = (picks.get("song_id"), picks.get("scheme"), picks.get("kind")) == (song, scheme, kind)
     last = picks.get("last_n") or 0  # the browser's number of the last click these picks hold
-    if not same or trigger in (ids.SONGS_CORRECT_CLEAR, done_id):
+    if not same or trigger in (panel.clear, done_id):
         picks = {**empty_picks(song, scheme, kind), "last_n": last}
     if clicked:
         # a click made before the answer to the previous one came back: that answer was dropped (Dash
@@ -413,41 +456,48 @@ def panel_state(data, *, song, compare, view, scheme, kind, click, trigger, pick
         picks = {**add_click(picks, click["time"]), "last_n": click.get("n") or last}
     words, ready = picked_words(data, picks)
     return {"hidden": False, "options": scheme_options(schemes), "scheme": scheme, "picks": picks, "words": words,
-            "ready": ready, "versions": versions_view(data, song, scheme)}
+            "ready": ready, "versions": versions_view(data, song, scheme, graph_id=panel.lanes)}
 
 
-def register_corrections(page: str) -> None:
-    """Register the panel's callbacks on ``page`` (the Songs page; its layout holds
-    :func:`correction_panel` for experts and ``ids.job_done(page)``)."""
-    # the picked times drawn on the timeline, in the browser (assets/corrections.js)
-    clientside_callback(ClientsideFunction(namespace="sectionist_corrections", function_name="mark"),
-                        Input(ids.SONGS_CORRECT_PICKS, "data"), prevent_initial_call=True)
+def register_corrections(page: str, panel: PanelIds = SONGS, *, song: str = ids.SONGS_SONG,
+                         compare: str | None = ids.SONGS_COMPARE, view: str | None = ids.SONGS_VIEW) -> None:
+    """Register the panel's callbacks on ``page`` (its layout holds :func:`correction_panel` for
+    experts and ``ids.job_done(page)``): the Songs page's, or the Lab's (``panel=LAB``, ``song=ids.LAB_SONG``,
+    no ``compare`` or ``view`` control)."""
+    # the picked times drawn on the clicked lanes, in the browser (assets/corrections.js)
+    clientside_callback(ClientsideFunction(namespace="sectionist_corrections",
+                                           function_name="markLab" if panel.lanes else "mark"),
+                        Input(panel.picks, "data"), prevent_initial_call=True)
+    shown = [Input(song, "value")] + [Input(c, "value") for c in (compare, view) if c]
 
-    @callback(Output(ids.SONGS_CORRECT, "hidden"), Output(ids.SONGS_CORRECT_SCHEME, "options"),
-              Output(ids.SONGS_CORRECT_SCHEME, "value"), Output(ids.SONGS_CORRECT_PICKS, "data"),
-              Output(ids.SONGS_CORRECT_PICKED, "children"), Output(ids.SONGS_CORRECT_SEND, "disabled"),
-              Output(ids.SONGS_CORRECT_VERSIONS, "children"),
-              Input(ids.SONGS_SONG, "value"), Input(ids.SONGS_COMPARE, "value"), Input(ids.SONGS_VIEW, "value"),
-              Input(ids.SONGS_CORRECT_SCHEME, "value"), Input(ids.SONGS_CORRECT_KIND, "value"),
-              Input(ids.SONGS_CORRECT_CLICK, "data"), Input(ids.SONGS_CORRECT_CLEAR, "n_clicks"),
-              Input(ids.job_done(page), "data"), State(ids.SONGS_CORRECT_PICKS, "data"),
-              State(ids.SONGS_CORRECT_JOB, "data"), prevent_initial_call=True)
-    def _panel(song, compare, view, scheme, kind, click, _clear, _done, picks, job):
-        s = panel_state(get_data(), song=song, compare=compare, view=view, scheme=scheme, kind=kind, click=click,
-                        trigger=ctx.triggered_id, picks=picks, done_id=ids.job_done(page))
+    @callback(Output(panel.panel, "hidden"), Output(panel.scheme, "options"),
+              Output(panel.scheme, "value"), Output(panel.picks, "data"),
+              Output(panel.picked, "children"), Output(panel.send, "disabled"),
+              Output(panel.versions, "children"), *shown,
+              Input(panel.scheme, "value"), Input(panel.kind, "value"),
+              Input(panel.click, "data"), Input(panel.clear, "n_clicks"),
+              Input(ids.job_done(page), "data"), State(panel.picks, "data"),
+              State(panel.job, "data"), prevent_initial_call=True)
+    def _panel(*args):
+        song_v, rest = args[0], list(args[1:len(shown)])
+        compare_v = rest.pop(0) if compare else None
+        view_v = rest.pop(0) if view else None
+        scheme, kind, click, _clear, _done, picks, job = args[len(shown):]
+        s = panel_state(get_data(), song=song_v, compare=compare_v, view=view_v, scheme=scheme, kind=kind,
+                        click=click, trigger=ctx.triggered_id, picks=picks, done_id=ids.job_done(page), panel=panel)
         busy = bool(job)  # one correction at a time from this page
         return (s["hidden"], s["options"], s["scheme"], s["picks"], s["words"], busy or not s["ready"],
                 s["versions"])
 
-    @callback(Output(ids.SONGS_CORRECT_STATUS, "children"), Output(ids.SONGS_CORRECT_JOB, "data"),
-              Output(ids.SONGS_CORRECT_POLL, "disabled"), Output(ids.job_done(page), "data", allow_duplicate=True),
-              Output(ids.SONGS_CORRECT_SEND, "disabled", allow_duplicate=True),
-              Input(ids.SONGS_CORRECT_SEND, "n_clicks"), Input(ids.SONGS_CORRECT_POLL, "n_intervals"),
-              State(ids.SONGS_CORRECT_PICKS, "data"), State(ids.SONGS_CORRECT_JOB, "data"),
+    @callback(Output(panel.status, "children"), Output(panel.job, "data"),
+              Output(panel.poll, "disabled"), Output(ids.job_done(page), "data", allow_duplicate=True),
+              Output(panel.send, "disabled", allow_duplicate=True),
+              Input(panel.send, "n_clicks"), Input(panel.poll, "n_intervals"),
+              State(panel.picks, "data"), State(panel.job, "data"),
               prevent_initial_call=True)
     def _job(clicks, _ticks, picks, job):
         data = get_data()
-        if ctx.triggered_id == ids.SONGS_CORRECT_SEND:
+        if ctx.triggered_id == panel.send:
             if not clicks or job or not picked_words(data, picks or {})[1]:
                 return no_update, no_update, no_update, no_update, no_update
             status, job = send(data, picks)
