@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from sectionist.dashboard.ui import ids
 from sectionist.dashboard.ui.figures import palette
@@ -167,9 +167,6 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     Output(ids.JUDGE_QUEUE, "data"),
     Output(ids.selected(PAGE), "data"),
     Input(ids.JUDGE_START, "n_clicks"),
-    Input(ids.JUDGE_PREV, "n_clicks"),
-    Input(ids.JUDGE_NEXT, "n_clicks"),
-    Input(jall("saved", PAGE), "data"),
     Input(ids.JUDGE_PAIR_SAME, "n_clicks"),
     Input(ids.JUDGE_PAIR_DIFFERENT, "n_clicks"),
     State(ids.JUDGE_QUEUE, "data"),
@@ -180,7 +177,8 @@ def start_queue(user, run_id, strategy, other_run, size, blind, n_clicks) -> dic
     State(ids.JUDGE_BLIND, "value"),
     prevent_initial_call=True,
 )
-def _navigate(start, prev, nxt, saved, same, different, queue, run_id, strategy, other_run, size, blind):
+def _navigate(start, same, different, queue, run_id, strategy, other_run, size, blind):
+    # what needs the server: a new queue, a pair's answer; moving along the queue is NAVIGATE_JS
     trig = ctx.triggered_id
     user = current_user_or_none()
     if user is None or not user.can_judge:
@@ -192,27 +190,57 @@ def _navigate(start, prev, nxt, saved, same, different, queue, run_id, strategy,
         return queue, _selection(queue)
     if not queue or not queue.get("items"):
         return no_update, no_update
-    saved = next((s for s in (saved or []) if s), None)
     queue = dict(queue)
-    n = len(queue["items"])
     if trig in (ids.JUDGE_PAIR_SAME, ids.JUDGE_PAIR_DIFFERENT):
-        if not queue.get("pairs") or queue.get("index", 0) >= n:
+        if not queue.get("pairs") or queue.get("index", 0) >= len(queue["items"]):
             return no_update, no_update
         answer_pair(user, queue, "same" if trig == ids.JUDGE_PAIR_SAME else "different")
         queue["index"] = queue.get("index", 0) + 1
         return queue, None
-    if trig == ids.JUDGE_PREV:
-        queue["index"] = max(0, queue.get("index", 0) - 1)
-    elif trig == ids.JUDGE_NEXT or (isinstance(trig, dict) and saved):
-        # a saved verdict moves on by itself, like "next"
-        if isinstance(trig, dict):
-            cur = _selection(queue)
-            if not cur or saved.get("section_id") != cur["section_id"]:
-                return no_update, no_update
-        queue["index"] = min(n, queue.get("index", 0) + 1)
-    else:
-        return no_update, no_update
-    return queue, _selection(queue)
+    return no_update, no_update
+
+
+#: Previous, Next and a saved verdict move along the queue in the browser (the queue is the page's
+#: own store): no round trip to the server between a verdict and the next section's requests (the
+#: item and its panel), which are all that is left of a key -> next section. Same rules as
+#: :func:`_selection`: a saved verdict moves on only from the section it judged.
+NAVIGATE_JS = """
+function(prev, next, saved, queue) {
+    var nu = window.dash_clientside.no_update;
+    if (!queue || !queue.items || !queue.items.length) { return [nu, nu]; }
+    var trig = (window.dash_clientside.callback_context.triggered || [])[0];
+    var prop = trig ? trig.prop_id : '';
+    var n = queue.items.length, i = queue.index || 0;
+    function selection(q) {
+        var k = q.index || 0;
+        if (q.pairs || k >= q.items.length) { return null; }
+        var item = q.items[k];
+        return {section_id: item.section_id, run_id: item.run_id, blind: !!q.blind,
+                source: 'queue:' + (q.strategy || '') + (q.mixed ? ':mixed' : '')};
+    }
+    var out = Object.assign({}, queue);
+    if (prop.indexOf('"judge-saved"') !== -1) {
+        var s = (saved || []).filter(function (x) { return x; })[0];
+        var cur = selection(queue);
+        if (!s || !cur || s.section_id !== cur.section_id) { return [nu, nu]; }
+        out.index = Math.min(n, i + 1);
+    } else if (prop === 'judge-prev.n_clicks') {
+        out.index = Math.max(0, i - 1);
+    } else if (prop === 'judge-next.n_clicks') {
+        out.index = Math.min(n, i + 1);
+    } else {
+        return [nu, nu];
+    }
+    return [out, selection(out)];
+}
+"""
+
+clientside_callback(NAVIGATE_JS,
+                    Output(ids.JUDGE_QUEUE, "data", allow_duplicate=True),
+                    Output(ids.selected(PAGE), "data", allow_duplicate=True),
+                    Input(ids.JUDGE_PREV, "n_clicks"), Input(ids.JUDGE_NEXT, "n_clicks"),
+                    Input(jall("saved", PAGE), "data"), State(ids.JUDGE_QUEUE, "data"),
+                    prevent_initial_call=True)
 
 
 def answer_pair(user, queue: dict, relation: str) -> dict:
@@ -280,6 +308,10 @@ def item_view(queue: dict | None) -> tuple[list, str]:
             if msec is not None:
                 view.append(html.Div([html.Span(f"{k}.", className="muted"), section_player(msec, compact=True)],
                                      className="judge-member"))
+    if i + 1 < n:
+        # the next section's spectrogram, fetched now (not shown): there from the cache when it comes
+        view.append(html.Img(src=spectrogram_url(queue["items"][i + 1]["section_id"]), hidden=True, alt="",
+                             className="judge-prefetch"))
     parts = [progress_text(i + 1, n)]
     if queue.get("strategy") in STRATEGIES:
         parts.append(_(STRATEGIES[queue["strategy"]]))
