@@ -93,8 +93,8 @@ def test_no_card_without_truth(stores):
 
 
 def test_scores_are_kept_in_the_media_folder_for_every_worker(stores, monkeypatch):
-    """Scoring is whole-store work: a second process of the server (its memory empty) reads the
-    scores the first one wrote into the media folder instead of scoring again."""
+    """Scoring is whole-store work: made beforehand into the media folder (media-warm), a second
+    process of the server (its memory empty) reads the scores there instead of scoring again."""
     from sectionist.dashboard.app import create_app
     from sectionist.dashboard.data import evaluation
     from sectionist.dashboard.data.store_data import get_data
@@ -104,10 +104,12 @@ def test_scores_are_kept_in_the_media_folder_for_every_worker(stores, monkeypatc
     app = create_app(truth.uri, db_url=f"sqlite:///{root / 'm.sqlite'}", secret_key="e" * 40,
                      media_cache_bytes=10_000_000, media_dir=media)
     monkeypatch.setattr(evaluation, "_cache", {})
+    assert evaluation.warm_evaluation(app)["made"]  # what sectionist media-warm runs
+    assert [p for p in media.rglob("*") if p.is_file()], "nothing written to the media folder"
+    assert not evaluation.warm_evaluation(app)["made"]  # there already
     with app.server.test_request_context("/"):
         first = evaluation.scheme_scores(get_data())
     assert first is not None and len(first)
-    assert [p for p in media.rglob("*") if p.is_file()], "nothing written to the media folder"
 
     def no_scoring(*_a, **_k):
         raise AssertionError("scored again although the media folder holds the scores")

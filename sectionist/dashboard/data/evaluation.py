@@ -166,3 +166,27 @@ def evaluation_card(data):
                              style_header={"fontWeight": 600, "backgroundColor": "#f8fafc",
                                            "borderBottom": "1px solid #e5e7eb", "whiteSpace": "normal",
                                            "height": "auto", "verticalAlign": "bottom"}))
+
+
+def warm_evaluation(app) -> dict:
+    """Score the store of ``app`` into its media folder unless it holds the scores already (what
+    ``sectionist media-warm`` runs, so that the Overview's first open does not wait for the scoring).
+    Returns ``{"made", "seconds"}`` (``made``: False when the folder had them, the app keeps no folder or
+    no song has truth)."""
+    import time
+
+    from sectionist.dashboard.data.store_data import EXTENSION_KEY
+    from sectionist.dashboard.media.audio import MEDIA_CACHE_KEY
+
+    t0 = time.monotonic()
+    server = app.server
+    folder = server.extensions.get(MEDIA_CACHE_KEY)
+    data = server.extensions[EXTENSION_KEY]
+    made = False
+    if folder is not None and has_truth(data):
+        entry = ("evaluation", data.store_uri, data.version, ENTRY_VERSION)
+        if folder.get(entry) is None:
+            with server.app_context():
+                _scores_from_folder(data, (data.store_uri, data.version))
+            made = True
+    return {"made": made, "seconds": time.monotonic() - t0}

@@ -1,5 +1,6 @@
-"""``sectionist media-warm``: make sections' spectrograms and audio, and every song's front end of the
-Lab (:func:`sectionist.dashboard.data.lab.warm_lab`), into the media folder before the experts
+"""``sectionist media-warm``: make sections' spectrograms and audio, every song's front end of the
+Lab (:func:`sectionist.dashboard.data.lab.warm_lab`) and the Overview's scores against the truth
+(:func:`sectionist.dashboard.data.evaluation.warm_evaluation`), into the media folder before the experts
 arrive, so that their first clicks find them made (docs/serving.md).
 
 Under load, a click on a section nobody had opened cost the server about twice a click on one already
@@ -88,7 +89,8 @@ def register_cli(subparsers, options) -> None:
     p = subparsers.add_parser(
         "media-warm", help="make the sections' spectrograms and audio for the web app before people click",
         description="Fill the web app's media folder (<data dir>/media/, SECTIONIST_MEDIA_CACHE_MB) with every "
-        "song's front end of the Lab (its beats, novelty and embedding: the Lab opens the song at once), then every "
+        "song's front end of the Lab (its beats, novelty and embedding: the Lab opens the song at once), the "
+        "Overview's scores against the truth when songs carry truth, then every "
         "section's spectrogram (one per language) and Ogg audio, central sections first, up to --share of the "
         "folder's limit, so that the first click on a section finds them made. Run it after 'sectionist analyze', "
         "with the same SECTIONIST_DATA_DIR as 'sectionist serve'; the server may be running.",
@@ -135,10 +137,15 @@ def _warm_app(args, settings, languages, create_app) -> int:
 
     # the Lab's per-song front end first: a few hundred kB per song, and the Lab's first open waits for it
     lab = warm_lab(app)
+    from sectionist.dashboard.data.evaluation import warm_evaluation
+
+    scores = warm_evaluation(app)  # the Overview's scores against the truth (whole-store work)
     out = warm_media(app, languages=languages, share=args.share, progress=progress)
     folder = app.server.extensions["sectionist_media_cache"].folder
     print(f"made the Lab's front end of {lab['made']} songs ({lab['skipped']} without readable audio) in "
           f"{lab['seconds']:.1f} s")
+    if scores["made"]:
+        print(f"scored the segmentations against the truth (the Overview's card) in {scores['seconds']:.1f} s")
     print(f"made the media of {out['sections']} sections ({out['skipped']} without readable audio), "
           f"{out['bytes'] / 2**20:.1f} MB in {out['seconds']:.1f} s, into {folder}")
     return 0
