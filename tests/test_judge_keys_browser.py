@@ -110,6 +110,11 @@ def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(s
             pg.keyboard.press(key)
             if early[-1] and sum(early) == 1:  # the key waits for its panel, and the page says so
                 assert pg.locator("#judge-key-wait").is_visible()
+                # and the panel still on screen (the previous section's verdict) is marked updating
+                # (assets/loading.css), not left to read as this section's
+                pg.wait_for_function("() => { const c = document.getElementById('judge-judge');"
+                                     " return c.dataset.dashIsLoading === 'true'"
+                                     " && parseFloat(getComputedStyle(c).opacity) < 0.6; }", timeout=2_000)
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 pg.screenshot(path=str(SHOTS / f"judge-key-waiting-{viewport[0]}x{viewport[1]}-{locale[:2]}.png"),
                               full_page=True)
@@ -126,6 +131,39 @@ def test_five_keys_each_pressed_as_the_next_section_arrives_give_five_verdicts(s
         assert pg.locator("#judge-key-wait").is_hidden() and pg.locator("#judge-key-lost").is_hidden()
         SHOTS.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(SHOTS / f"judge-keys-{viewport[0]}x{viewport[1]}-{locale[:2]}.png"), full_page=True)
+        assert not errors, errors
+
+
+#: Records each verdict key's section (the item on screen at its keydown), in the page.
+KEY_TARGETS_JS = """() => { window.keyTargets = [];
+  document.addEventListener('keydown', e => { if ('adu'.includes(e.key)) {
+    const el = document.querySelector('[data-judge-item]'); window.keyTargets.push([el && el.dataset.judgeItem, e.key]); }
+  }, true); }"""
+
+
+def test_a_fast_key_sequence_loses_no_key(server):
+    """Eight verdict keys 120 ms apart, whatever is on screen: each judges the section on screen when it
+    was pressed (a second key on one section replaces its verdict), and every one of them is saved."""
+    user = "ona"
+    server["passwords"].setdefault(user, make_user(server["db"], user, "expert"))
+    with chromium_page(viewport=(1440, 900), timeout_ms=30_000) as (pg, errors):
+        login_page(pg, server["url"], user, server["passwords"][user], next="/judge")
+        _start_queue(pg, 12)
+        _wait_for_new_section(pg, None)
+        pg.evaluate(KEY_TARGETS_JS)
+        keys = "adaudaua"
+        for key in keys:
+            pg.keyboard.press(key)
+            pg.wait_for_timeout(120)
+        targets = [tuple(t) for t in pg.evaluate("window.keyTargets")]
+        assert len(targets) == len(keys) and all(s for s, _k in targets), targets
+        df = _verdicts(server["db"], user, len(keys), timeout=20.0)
+        got = list(zip(df["section_id"], df["verdict"]))
+        assert got == [(s, VERDICT[k]) for s, k in targets], (got, targets)
+        sections = {s for s, _k in targets}
+        assert 2 <= len(sections) < len(keys), targets  # it moved on, and outran the queue: keys shared a section
+        pg.wait_for_function("() => document.getElementById('judge-key-wait').hidden")
+        assert pg.locator("#judge-key-lost").is_hidden()
         assert not errors, errors
 
 
