@@ -49,13 +49,17 @@ def song(form: str, *, beats_per_part: int = 16, pickup: int = 0, noise: float =
 
 
 def test_parts_played_again_get_their_boundaries_and_labels():
-    """AABACB: the two A's in a row are one stretch of A, B and A come back with their labels, C
-    (heard once) has its own label and no confidence; every boundary is exact."""
+    """AABACB: the two A's in a row (16 beats each) are two plays of A, B and A come back with their
+    labels, C (heard once) has its own label and no confidence; every boundary is exact. With plays
+    of 24 beats at least (version 2), the two A's are one stretch."""
     r = repeats_beats(song("AABACB"))
-    np.testing.assert_allclose(r["bounds"], [[0, 16], [16, 24], [24, 32], [32, 40], [40, 48]])
-    assert r["labels"].tolist() == [0, 1, 0, 2, 1]
+    np.testing.assert_allclose(r["bounds"], [[0, 8], [8, 16], [16, 24], [24, 32], [32, 40], [40, 48]])
+    assert r["labels"].tolist() == [0, 0, 1, 0, 2, 1] and not r["strains"]
     conf = r["confidence"]
-    assert np.isnan(conf[3]) and np.isfinite(conf[[0, 1, 2, 4]]).all() and (conf[[0, 1, 2, 4]] > 0.8).all()
+    assert np.isnan(conf[4]) and np.isfinite(conf[[0, 1, 2, 3, 5]]).all() and (conf[[0, 1, 2, 3, 5]] > 0.8).all()
+    v2 = repeats_beats(song("AABACB"), play_beats=24, keep_beats=0, split_plays=False, strain_beats=None)
+    np.testing.assert_allclose(v2["bounds"], [[0, 16], [16, 24], [24, 32], [32, 40], [40, 48]])
+    assert v2["labels"].tolist() == [0, 1, 0, 2, 1]
     # the phrase level: the units of the grid chosen, each part's units labelled alike where they repeat
     assert r["unit"] in (4, 8) and r["phase"] == 0
     assert len(r["unit_bounds"]) == 48 * 2 // r["unit"] // 2 * 1 or len(r["unit_bounds"]) == 96 // (2 * r["unit"]) * 2
@@ -66,8 +70,8 @@ def test_the_grid_follows_the_song_after_a_pickup():
     """Two beats of pickup before the form: the unit lines move with it, so boundaries stay exact."""
     r = repeats_beats(song("AABACB", pickup=2, seed=1))
     assert r["phase"] % r["unit"] == 2 % r["unit"]
-    np.testing.assert_allclose(r["bounds"], [[0, 1], [1, 17], [17, 25], [25, 33], [33, 41], [41, 49]])
-    assert r["labels"].tolist() == [0, 1, 2, 1, 3, 2]
+    np.testing.assert_allclose(r["bounds"], [[0, 1], [1, 9], [9, 17], [17, 25], [25, 33], [33, 41], [41, 49]])
+    assert r["labels"].tolist() == [0, 1, 1, 2, 1, 3, 2]
 
 
 def test_a_song_that_repeats_nothing_shares_no_label():
@@ -124,20 +128,19 @@ def test_both_levels_reach_the_segments_table(tmp_path):
     back = store.read_table(SEGMENTS)
     sec = section_level(back).sort_values("index")
     np.testing.assert_allclose(sec[["start_s", "end_s"]].to_numpy(), structure.bounds)
-    assert sec["confidence"].isna().tolist() == [False, False, False, True, False]
+    assert sec["confidence"].isna().tolist() == [False, False, False, False, True, False]
     params = json.loads(sec["params"].iloc[0])
-    assert params["version"] == REPEATS_VERSION == 2 and params["play_beats"] == 24 and params["shift"] == 0.5
+    assert params["version"] == REPEATS_VERSION == 3 and params["play_beats"] == 16 and params["shift"] == 0.5
+    assert params["strain_beats"] == [16, 64] and params["strains"] is False
 
 
 def test_scores_against_a_truth_file(tmp_path):
-    """A song built like a tracker module (patterns of 16 beats, orders A A B C B D A) against its
+    """A song built like a tracker module (patterns of 16 beats, orders A B C B D A B) against its
     truth in the dev-corpus format: every boundary hit, ARI 1."""
     from sectionist.analysis.evaluate import structure_scores
 
-    bf = song("AABCBDA", seed=4)
-    truth = {"sections": [{"start": a * 8.0, "end": b * 8.0, "label": lab}
-                          for a, b, lab in [(0, 2, "A"), (2, 3, "B"), (3, 4, "C"), (4, 5, "B"), (5, 6, "D"),
-                                            (6, 7, "A")]]}
+    bf = song("ABCBDAB", seed=4)
+    truth = {"sections": [{"start": a * 8.0, "end": (a + 1) * 8.0, "label": lab} for a, lab in enumerate("ABCBDAB")]}
     (tmp_path / "t.json").write_text(json.dumps(truth))
     ref = read_reference(tmp_path / "t.json")
     rows = segment_rows("s", "repeats", repeats_structure(None, 22050, features=bf))
@@ -171,7 +174,7 @@ def test_a_strain_played_twice_in_a_row_stays_two_plays():
     r = repeats_beats(song("AABB", beats_per_part=32, seed=5))
     np.testing.assert_allclose(r["bounds"], [[0, 16], [16, 32], [32, 48], [48, 64]])
     assert r["labels"].tolist() == [0, 0, 1, 1]
-    r = repeats_beats(song("AABB", beats_per_part=32, seed=5), play_beats=0)
+    r = repeats_beats(song("AABB", beats_per_part=32, seed=5), play_beats=0, strain_beats=None)
     np.testing.assert_allclose(r["bounds"], [[0, 32], [32, 64]])
     lab = np.array([0, 1, 0, 1, 2, 3])  # a b played twice: two units a play
     assert unit_segments(lab, play_units=2)[0] == [(0, 2), (2, 4), (4, 5), (5, 6)]
@@ -216,3 +219,48 @@ def test_join_lone_joins_short_unrepeated_neighbours_only():
     assert out == spans
     with pytest.raises(ParameterError, match="beats"):
         join_lone(spans, labels, beats[:3], 0.5)
+
+
+def test_a_run_of_one_unit_is_cut_into_plays():
+    """A strain that is one unit played twice, twice over (x x x x y y y y): with plays of at least two
+    units the runs are cut into their plays, x x | x x | y y | y y; a run that no play length divides
+    twice stays whole."""
+    lab = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    segs, labels = unit_segments(lab, play_units=2, split_plays=True)
+    assert segs == [(0, 2), (2, 4), (4, 6), (6, 8)] and labels.tolist() == [0, 0, 1, 1]
+    assert unit_segments(lab, play_units=2)[0] == [(0, 4), (4, 8)]
+    assert unit_segments(np.array([0, 0, 0, 1]), play_units=2, split_plays=True)[0] == [(0, 3), (3, 4)]
+
+
+def test_keep_beats_keeps_two_long_plays_apart():
+    """Phrases P P Q Q P P Q Q of 16 beats: Re-Pair would join P with P; with ``keep_beats`` 16 two
+    single phrases of 16 beats each stay two sections, while shorter phrases still join."""
+    from sectionist.analysis.structure.repeats import phrase_blocks
+
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    spans, _ = phrase_blocks(labels, np.full(8, 16), max_beats=32)
+    assert spans == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    spans, blocks = phrase_blocks(labels, np.full(8, 16), max_beats=32, keep_beats=16)
+    assert spans == [(i, i + 1) for i in range(8)] and blocks.tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
+    spans, _ = phrase_blocks(labels, np.full(8, 8), max_beats=16, keep_beats=16)
+    assert spans == [(0, 2), (2, 4), (4, 6), (6, 8)]
+
+
+def test_strain_grid_finds_strains_played_twice_after_a_pickup():
+    """A fiddle tune after a pickup unit: strains of four units (a b a c and d e d f, the second
+    play's last unit different), played A A B B A A B B. The grid is four units from unit 1 (the
+    first full unit), its blocks labelled A, B by what they play; a through-composed song has none."""
+    from sectionist.analysis.structure.helpers import strain_grid
+
+    A, A2, B, B2 = [1, 2, 1, 3], [1, 2, 1, 3], [4, 5, 4, 6], [4, 5, 4, 7]
+    lab = np.array([0] + A + A2 + B + B2 + A + A2 + B + B2)
+    spans, labels = strain_grid(lab, 4, first=1, min_beats=16, max_beats=64)
+    assert spans == [(0, 1)] + [(1 + 4 * k, 5 + 4 * k) for k in range(8)]
+    assert labels.tolist() == [0, 1, 1, 2, 2, 1, 1, 2, 2]
+    assert strain_grid(np.arange(40), 4, min_beats=16, max_beats=64) is None
+    # on beat features: the strains are the sections, the phrases nest inside them
+    r = repeats_beats(song("AABBAABB", beats_per_part=16, pickup=4, seed=7))
+    assert r["strains"]
+    np.testing.assert_allclose(r["bounds"][1:, 0], 2 + 8 * np.arange(8))
+    assert r["labels"].tolist()[1:] == [1, 1, 2, 2, 1, 1, 2, 2]
+    assert set(r["bounds"].ravel()) <= set(r["phrase_bounds"].ravel())

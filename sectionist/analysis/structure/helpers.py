@@ -1,6 +1,6 @@
 """Pure helpers the structure schemes share: frame features and segment means, standardising,
-Ward and weighted K-Means clusters, the silhouette, label runs, merging slices and absorbing short
-segments (arrays in, arrays out)."""
+Ward and weighted K-Means clusters, the silhouette, label runs, merging slices, absorbing short
+segments and the strain grid of a sequence of unit labels (arrays in, arrays out)."""
 
 from __future__ import annotations
 
@@ -243,3 +243,53 @@ def weighted_kmeans(X: np.ndarray, k: int, w: np.ndarray | None = None, *, n_ini
             best, best_inertia = lab.astype(np.int64), inertia
     return best
 
+
+def strain_grid(lab: np.ndarray, unit: int, lines=(), first: int = 0, *, min_beats: float = 16, max_beats: float = 64,
+                match: float = 0.75, share: float = 0.75) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+    """Sections as a grid of equal blocks of units that are played twice in a row (the strains of a
+    fiddle tune played AABB), or None when no such grid explains the song.
+
+    For each block length of ``min_beats``…``max_beats`` beats (whole units of ``unit`` beats) and
+    each phase, the full blocks are compared with their neighbours: a block is played again next to
+    itself when at least ``match`` of its units have the label of the neighbour's unit in the same place.
+    Of the grids where at least ``share`` of the blocks are played again next to themselves (two pairs
+    at least), the one kept has the largest mean share of units a block has in common with its closer
+    neighbour (ties: a block starting at unit ``first``,
+    the song's first full unit; then the most block lines on ``lines``, the unit indices where
+    phrases start; then the shorter block, then the first phase). Returns the
+    blocks (unit index runs ``[a, b)``; a partial block before the phase and after the last full one)
+    and their labels: a block takes the label of the first earlier block it matches, else a new one."""
+    lab = np.asarray(lab)
+    m = len(lab)
+    lines = set(int(v) for v in lines)
+    best = None
+    for size in range(max(1, int(np.ceil(min_beats / unit))), int(max_beats // unit) + 1):
+        for phase in range(size):
+            starts = list(range(phase, m - size + 1, size))
+            if len(starts) < 4:
+                continue
+            blocks = np.array([lab[s:s + size] for s in starts])
+            sim = (blocks[1:] == blocks[:-1]).mean(axis=1)
+            near = np.zeros(len(starts))
+            near[1:] = sim
+            near[:-1] = np.maximum(near[:-1], sim)
+            if (sim >= match).sum() < 2 or float((near >= match).mean()) < share:
+                continue
+            key = (round(float(near.mean()), 9), phase == first % size, float(np.mean([v in lines for v in starts])))
+            if best is None or key > best[0]:
+                best = (key, size, phase, starts)
+    if best is None:
+        return None
+    _key, size, phase, starts = best
+    spans = ([(0, phase)] if phase > 0 else []) + [(s, s + size) for s in starts]
+    if spans[-1][1] < m:
+        spans.append((spans[-1][1], m))
+    labels, seen = [], []
+    for a, b in spans:
+        key = lab[a:b]
+        hit = next((k for k, (c, d) in enumerate(seen) if d - c == b - a and np.mean(lab[c:d] == key) >= match), None)
+        if hit is None:
+            seen.append((a, b))
+            hit = len(seen) - 1
+        labels.append(hit)
+    return spans, first_order(np.array(labels, dtype=np.int64))

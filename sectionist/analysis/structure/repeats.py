@@ -41,10 +41,10 @@ from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.structure.base import Structure, scheme
 from sectionist.analysis.structure.beats import BeatFeatures, beat_input
 from sectionist.analysis.structure.checkerboard import multiscale_novelty
-from sectionist.analysis.structure.helpers import first_order, standardise
+from sectionist.analysis.structure.helpers import first_order, standardise, strain_grid
 
 #: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
-REPEATS_VERSION = 2
+REPEATS_VERSION = 3
 
 #: Candidate unit lengths in beats: a bar of three or four beats, or two of them.
 UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
@@ -52,8 +52,10 @@ UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
 
 def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                       weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), phrase_beats: int = 16,
-                      section_beats: float = 32, play_beats: float = 24, shift: float = 0.5,
-                      features: BeatFeatures | None = None,
+                      section_beats: float = 32, play_beats: float = 16, shift: float = 0.5,
+                      keep_beats: float = 16, split_plays: bool = True,
+                      strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
+                      strain_share: float = 0.6, features: BeatFeatures | None = None,
                       beat_times: np.ndarray | None = None, **_) -> Structure:
     """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
 
@@ -82,6 +84,20 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     shift : float
         Units are also compared with the other unit's window moved by up to this share of a unit
         (:func:`shifted_unit_distances`: a repeat that lands off the grid still matches; 0: aligned only).
+    keep_beats : float
+        Two phrases in a row that each last at least this many beats are never joined into one
+        section (:func:`phrase_blocks`: two plays of a strain stay two sections; 0: off).
+    split_plays : bool
+        A stretch that plays one unit sequence over and over is cut into plays of at least
+        ``play_beats`` beats (:func:`unit_segments`).
+    strain_beats : (float, float) or None
+        Shortest and longest block in beats of the strain grid (:func:`strain_grid`): when equal blocks
+        played twice in a row explain the song, they are its sections instead of the phrase blocks
+        (None: off).
+    strain_match : float
+        Share of units two neighbouring blocks must have in common to be one strain played twice.
+    strain_share : float
+        Share of the blocks that must be played twice in a row for the strain grid to be used.
     features : BeatFeatures, optional
         Precomputed beat features (shared with the other schemes).
     beat_times : np.ndarray, optional
@@ -94,10 +110,15 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     """
     bf = beat_input(y, sr, features, beat_times)
     r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels, phrase_beats=phrase_beats,
-                      section_beats=section_beats, play_beats=play_beats, shift=shift)
+                      section_beats=section_beats, play_beats=play_beats, shift=shift, keep_beats=keep_beats,
+                      split_plays=split_plays, strain_beats=strain_beats, strain_match=strain_match,
+                      strain_share=strain_share)
     params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
                   kernels=[int(v) for v in kernels], phrase_beats=int(phrase_beats), section_beats=float(section_beats),
-                  play_beats=float(play_beats), shift=float(shift),
+                  play_beats=float(play_beats), shift=float(shift), keep_beats=float(keep_beats),
+                  split_plays=bool(split_plays),
+                  strain_beats=None if strain_beats is None else [float(v) for v in strain_beats],
+                  strain_match=float(strain_match), strain_share=float(strain_share), strains=bool(r["strains"]),
                   version=REPEATS_VERSION, n_beats=bf.n, n_phrases=len(r["phrase_bounds"]),
                   unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
                   repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
@@ -109,8 +130,10 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
 def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS, tau: float = 0.5,
                   weight: float = 1.0, kernels: tuple[int, ...] = (8, 16), lone_cut: float = 0.0,
                   phrase_beats: int = 16, min_beats: int = 0, section_beats: float = 32,
-                  play_beats: float = 24, pair_same: bool = True, lone_join: float = 0.0,
-                  shift: float = 0.5) -> dict:
+                  play_beats: float = 16, pair_same: bool = True, lone_join: float = 0.0,
+                  shift: float = 0.5, keep_beats: float = 16, split_plays: bool = True,
+                  strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
+                  strain_share: float = 0.6) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
@@ -125,7 +148,8 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
         nan = np.full(1, np.nan)
         return dict(bounds=one, labels=np.zeros(1, np.int64), confidence=nan, phrase_bounds=one.copy(),
                     phrase_labels=np.zeros(1, np.int64), phrase_confidence=nan.copy(), unit_bounds=one.copy(),
-                    unit_labels=np.zeros(1, np.int64), unit_confidence=nan.copy(), unit=n, phase=0, repeated=0.0)
+                    unit_labels=np.zeros(1, np.int64), unit_confidence=nan.copy(), unit=n, phase=0, repeated=0.0,
+                    strains=False)
     H, T = standardise(bf.harmony), standardise(bf.timbre)
     X = np.hstack([H, T])
     nov = multiscale_novelty([H, T], tuple(kernels))
@@ -136,16 +160,26 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     phrase_units = max(1, int(round(phrase_beats / unit))) if phrase_beats > 0 else 0
     min_units = int(np.ceil(min_beats / unit)) if min_beats > 0 else 0
     play_units = int(np.ceil(play_beats / unit)) if play_beats > 0 else 0
-    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units, min_units, play_units)
+    segs, seg_labels = unit_segments(lab, nov[edges[1:-1]], lone_cut, phrase_units, min_units, play_units,
+                                     split_plays)
     t = bf.times
     bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
     conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
     counts = np.bincount(lab)
     spans, block_labels = phrase_blocks(seg_labels, np.array([(b - a) * unit for a, b in segs]), section_beats,
-                                        pair_same)
+                                        pair_same, keep_beats)
     if lone_join > 0:
         lengths = np.array([(segs[b - 1][1] - segs[a][0]) * unit for a, b in spans], dtype=np.float64)
         spans, block_labels = join_lone(spans, block_labels, lengths, lone_join)
+    grid = strain_grid(lab, unit, [a for a, _b in segs], int(edges[1] - edges[0] < unit), min_beats=strain_beats[0],
+                       max_beats=strain_beats[1], match=strain_match, share=strain_share) if strain_beats else None
+    if grid is not None:  # the phrases cut at the strain lines (the levels nest), the strains the sections
+        segs, seg_labels = _cut_at(segs, lab, [a for a, _b in grid[0]])
+        bounds = np.array([[t[edges[a]], t[edges[b]]] for a, b in segs])
+        conf = np.array([_shared_confidence(unit_conf, lab, a, b, seg_labels, k) for k, (a, b) in enumerate(segs)])
+        at = {a: k for k, (a, _b) in enumerate(segs)}
+        at[len(lab)] = len(segs)
+        spans, block_labels = [(at[a], at[b]) for a, b in grid[0]], grid[1]
     block_bounds = np.array([[bounds[a, 0], bounds[b - 1, 1]] for a, b in spans])
     shared = np.bincount(block_labels)[block_labels] > 1
     block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
@@ -153,7 +187,21 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     return dict(bounds=block_bounds, labels=block_labels, confidence=block_conf,
                 phrase_bounds=bounds, phrase_labels=seg_labels, phrase_confidence=conf,
                 unit_bounds=np.stack([t[edges[:-1]], t[edges[1:]]], axis=1), unit_labels=first_order(lab),
-                unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()))
+                unit_confidence=unit_conf, unit=unit, phase=phase, repeated=float((counts[lab] > 1).mean()),
+                strains=grid is not None)
+
+
+def _cut_at(segs, lab, lines):
+    """Segments (unit index runs) also cut at the unit indices ``lines``, labelled by the unit sequence
+    they play (:func:`_period`), first-appearance order."""
+    cuts = set(int(v) for v in lines)
+    out = []
+    for a, b in segs:
+        edges = [a, *sorted(c for c in cuts if a < c < b), b]
+        out.extend(zip(edges[:-1], edges[1:]))
+    ids: dict[tuple, int] = {}
+    labels = [ids.setdefault(_period(tuple(int(v) for v in lab[a:b])), len(ids)) for a, b in out]
+    return out, first_order(np.array(labels, dtype=np.int64))
 
 
 def join_lone(spans: list[tuple[int, int]], labels: np.ndarray, beats: np.ndarray,
@@ -184,18 +232,29 @@ def join_lone(spans: list[tuple[int, int]], labels: np.ndarray, beats: np.ndarra
 
 
 def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float,
-                  pair_same: bool = True) -> tuple[list[tuple[int, int]], np.ndarray]:
+                  pair_same: bool = True, keep_beats: float = 0.0) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Sections as blocks of phrases that come back together (Re-Pair, Larsson & Moffat 2000): the
     adjacent pair of symbols played most often (at least twice, not overlapping) becomes one symbol,
     as long as its block lasts at most ``max_beats`` beats; again until no pair qualifies. A strain of
     a fiddle tune (``x y x z`` twice) becomes one section; phrases that never come back in the same
     company stay sections of their own. Returns the blocks (phrase index runs ``[a, b)``) and
     their labels (first-appearance order); ``max_beats`` 0: every phrase its own block;
-    ``pair_same`` False: a pair of one symbol twice (a strain and its repeat) is never joined."""
+    ``pair_same`` False: a pair of one symbol twice (a strain and its repeat) is never joined;
+    ``keep_beats`` > 0: two single phrases that each last at least this many beats (two plays of a
+    strain) are never joined."""
     names = [int(v) for v in labels]
     spans = [(i, i + 1) for i in range(len(names))]
     length = np.concatenate([[0.0], np.cumsum(np.asarray(beats, dtype=np.float64))])
     nxt = max(names, default=-1) + 1
+
+    def joinable(i):
+        a, b = spans[i], spans[i + 1]
+        if length[b[1]] - length[a[0]] > max_beats:
+            return False
+        if keep_beats <= 0 or a[1] - a[0] > 1 or b[1] - b[0] > 1:
+            return True
+        return min(length[a[1]] - length[a[0]], length[b[1]] - length[b[0]]) < keep_beats
+
     while max_beats > 0 and len(names) > 1:
         counts: dict[tuple, int] = {}
         first: dict[tuple, int] = {}
@@ -206,7 +265,7 @@ def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float,
                 continue
             if last_end.get(pair, -1) > i:  # overlaps the previous occurrence (a a a)
                 continue
-            if length[spans[i + 1][1]] - length[spans[i][0]] > max_beats:
+            if not joinable(i):
                 continue
             counts[pair] = counts.get(pair, 0) + 1
             first.setdefault(pair, i)
@@ -216,8 +275,7 @@ def phrase_blocks(labels: np.ndarray, beats: np.ndarray, max_beats: float,
             break
         new_names, new_spans, i = [], [], 0
         while i < len(names):
-            if i + 1 < len(names) and (names[i], names[i + 1]) == best and \
-                    length[spans[i + 1][1]] - length[spans[i][0]] <= max_beats:
+            if i + 1 < len(names) and (names[i], names[i + 1]) == best and joinable(i):
                 new_names.append(nxt)
                 new_spans.append((spans[i][0], spans[i + 1][1]))
                 i += 2
@@ -317,8 +375,8 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
 
 
 def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
-                  phrase_units: int = 0, min_units: int = 0,
-                  play_units: int = 0) -> tuple[list[tuple[int, int]], np.ndarray]:
+                  phrase_units: int = 0, min_units: int = 0, play_units: int = 0,
+                  split_plays: bool = False) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Segments (unit index runs ``[a, b)``) and their labels from the units' labels ``lab``.
 
     Unit ``i − 1`` glues to unit ``i`` when label ``lab[i−1]`` occurs more than once, is always
@@ -328,7 +386,10 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
     With ``phrase_units`` > 0, a run of single units heard once is regrouped into phrases of the song's
     own length (:func:`_lone_phrases`). Segments playing the same label sequence share a label and
     same-label neighbours merge, except (``play_units`` > 0) two plays each at least ``play_units``
-    units long: a strain played twice in a row stays two plays, a bar played twice one stretch."""
+    units long: a strain played twice in a row stays two plays, a bar played twice one stretch. With
+    ``split_plays``, a segment that repeats one unit sequence is first cut into its plays
+    (:func:`_split_plays`), so that a strain played twice is two plays even when the strain is one
+    bar-long unit played over and over."""
     m = len(lab)
     if line_novelty is not None and len(line_novelty) != max(m - 1, 0):
         raise ParameterError(f"line_novelty: {len(line_novelty)} values for {max(m - 1, 0)} unit lines")
@@ -355,16 +416,32 @@ def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_
         segs = _absorb_short(segs, int(min_units))
     ids: dict[tuple, int] = {}
     seg_lab = [ids.setdefault(_period(tuple(int(v) for v in lab[a:b])), len(ids)) for a, b in segs]
+    split = split_plays and play_units > 0
     merged, merged_lab = [], []
     for (a, b), s in zip(segs, seg_lab):
-        long_plays = play_units > 0 and b - a >= play_units and merged and \
+        long_plays = not split and play_units > 0 and b - a >= play_units and merged and \
             merged[-1][1] - merged[-1][0] >= play_units
         if merged_lab and merged_lab[-1] == s and not long_plays:
             merged[-1] = (merged[-1][0], b)
         else:
             merged.append((a, b))
             merged_lab.append(s)
+    if split:
+        merged = [piece for a, b in merged for piece in _split_plays(a, b, lab, play_units)]
+        merged_lab = [ids.setdefault(_period(tuple(int(v) for v in lab[a:b])), len(ids)) for a, b in merged]
     return merged, first_order(np.array(merged_lab, dtype=np.int64))
+
+
+def _split_plays(a: int, b: int, lab: np.ndarray, play_units: int) -> list[tuple[int, int]]:
+    """Segment ``[a, b)`` of units cut into equal plays: the shortest whole number of its period
+    (:func:`_period`) lasting at least ``play_units`` units that divides it at least twice; unchanged
+    when there is none (``(x, x, x, x)`` with ``play_units`` 2 → ``(x, x) (x, x)``)."""
+    key = tuple(int(v) for v in lab[a:b])
+    q, n = len(_period(key)), b - a
+    for c in range(q, n // 2 + 1, q):
+        if c >= play_units and n % c == 0:
+            return [(s, s + c) for s in range(a, b, c)]
+    return [(a, b)]
 
 
 def _period(key: tuple) -> tuple:
