@@ -63,6 +63,32 @@ def chromium_page(viewport=(1600, 1000), timeout_ms=None, locale=None):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+#: Viewport point of time ``t`` on the lane named ``lane`` (its tick text, "<br>" for its wraps) of the
+#: lanes graph in ``selector`` (the Songs timeline, the Lab's structure versions), scrolled to the
+#: middle of the window first; null when no lane has that name. Arguments: ``[selector, lane, t]``.
+LANE_POINT_JS = """([selector, lane, t]) => {
+  const gd = document.querySelector(selector + ' .js-plotly-plot');
+  const names = gd.layout.yaxis.ticktext.map(s => s.split('<br>').join(' '));
+  const row = gd.layout.yaxis.tickvals[names.indexOf(lane)];
+  if (row === undefined) { return null; }
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  let box = gd.getBoundingClientRect();
+  window.scrollBy(0, box.top + ya._offset + ya.d2p(row) - window.innerHeight / 2);
+  box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.d2p(t), y: box.top + ya._offset + ya.d2p(row)};
+}"""
+#: The lane names of the lanes graph in the selector given as argument, "<br>" wraps joined by spaces.
+LANE_NAMES_JS = """(selector) => document.querySelector(selector + ' .js-plotly-plot').layout.yaxis.ticktext
+  .map(s => s.split('<br>').join(' '))"""
+
+
+def click_lane(page, selector: str, lane: str, t: float) -> None:
+    """Click (real mouse) time ``t`` on the lane named ``lane`` of the lanes graph in ``selector``."""
+    point = page.evaluate(LANE_POINT_JS, [selector, lane, t])
+    assert point is not None, (lane, page.evaluate(LANE_NAMES_JS, selector))
+    page.mouse.click(point["x"], point["y"])
+
+
 #: Pixel position (page coordinates) of the most isolated visible point of the map, with its row
 #: (customdata), away from the plot's edges and the legend side, so a click hits that point only.
 ISOLATED_POINT_JS = """() => {

@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import pytest
 from auth_helpers import login_page, make_user
-from browser_helpers import ARTIFACTS, chromium_page, serve_in_thread
+from browser_helpers import ARTIFACTS, LANE_NAMES_JS, chromium_page, click_lane, serve_in_thread
 from songs_store import MERGED_LABELS, build_songs_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = ARTIFACTS / "screenshots" / "corrections"
 
-#: Viewport point of time ``t`` on the lane named ``lane`` (its tick text, "<br>" for its wraps) of
-#: the Songs timeline, scrolled to the middle of the window first.
-POINT = """([lane, t]) => {
-  const gd = document.querySelector('#songs-timeline .js-plotly-plot');
-  const names = gd.layout.yaxis.ticktext.map(s => s.split('<br>').join(' '));
-  const row = gd.layout.yaxis.tickvals[names.indexOf(lane)];
-  if (row === undefined) { return null; }
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  let box = gd.getBoundingClientRect();
-  window.scrollBy(0, box.top + ya._offset + ya.d2p(row) - window.innerHeight / 2);
-  box = gd.getBoundingClientRect();
-  return {x: box.left + xa._offset + xa.d2p(t), y: box.top + ya._offset + ya.d2p(row)};
-}"""
-LANES = """() => document.querySelector('#songs-timeline .js-plotly-plot').layout.yaxis.ticktext
-  .map(s => s.split('<br>').join(' '))"""
+TIMELINE = "#songs-timeline"
+LANES = f"() => ({LANE_NAMES_JS})({TIMELINE!r})"
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +37,7 @@ def server(tmp_path_factory):
 
 
 def _click_lane(page, lane, t):
-    point = page.evaluate(POINT, [lane, t])
-    assert point is not None, (lane, page.evaluate(LANES))
-    page.mouse.click(point["x"], point["y"])
+    click_lane(page, TIMELINE, lane, t)
 
 
 def _correct(server, page, song, *, kind_label, clicks, picked, done, new_lane, shot, wait_between=True):

@@ -373,7 +373,9 @@ def versions_view(data, song_id, scheme, *, graph_id: str | None = None) -> list
     if graph_id:
         return [html.P(_("Click on the latest version (the top lane); every version of %(scheme)s is kept "
                          "(v1: the scheme's own):", scheme=scheme), className="muted small correct-versions-title"),
-                dcc.Graph(id=graph_id, figure=fig, config=graph_config(), className="correct-versions-graph",
+                # no mode bar: on a short graph it covers the top lane, where the clicks go
+                dcc.Graph(id=graph_id, figure=fig, config={**graph_config(), "displayModeBar": False},
+                          className="correct-versions-graph",
                           style={"height": f"{height}px"})]
     return [html.P(_("Every version of %(scheme)s (v1: the scheme's own, the latest is on the lanes above):",
                      scheme=scheme), className="muted small correct-versions-title"),
@@ -486,8 +488,12 @@ def register_corrections(page: str, panel: PanelIds = SONGS, *, song: str = ids.
         s = panel_state(get_data(), song=song_v, compare=compare_v, view=view_v, scheme=scheme, kind=kind,
                         click=click, trigger=ctx.triggered_id, picks=picks, done_id=ids.job_done(page), panel=panel)
         busy = bool(job)  # one correction at a time from this page
+        # the lanes are drawn again only for another song, structure or version: a new graph would
+        # lose the clicks made while assets/corrections.js has not found it yet
+        redraw = ctx.triggered_id in (None, song, compare, view, panel.scheme, ids.job_done(page)) \
+            or s["scheme"] != scheme
         return (s["hidden"], s["options"], s["scheme"], s["picks"], s["words"], busy or not s["ready"],
-                s["versions"])
+                s["versions"] if redraw else no_update)
 
     @callback(Output(panel.status, "children"), Output(panel.job, "data"),
               Output(panel.poll, "disabled"), Output(ids.job_done(page), "data", allow_duplicate=True),
