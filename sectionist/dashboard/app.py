@@ -368,6 +368,10 @@ def _app_from_env():
             _lazy_app = create_app(settings.store, db_url=settings.database_url(), secret_key=settings.secret_key,
                                    store_options=settings.store_options(), auth_options=settings.auth_options(),
                                    **settings.media_options())
+            # each worker process reads the store's tables now, not on its first visitors' clicks
+            from sectionist.dashboard.data.prime import prime_in_background
+
+            prime_in_background(_lazy_app.server.extensions[EXTENSION_KEY])
         return _lazy_app
 
 
