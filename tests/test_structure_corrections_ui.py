@@ -81,6 +81,36 @@ def test_experts_get_the_panel_and_viewers_none(app, data, as_user):
         assert [o["label"] for o in _find(panel, ids.SONGS_CORRECT_KIND).options][0] == "misma parte"
 
 
+def test_the_lab_has_the_same_panel_with_the_versions_as_lanes(app, data, as_user):
+    from dash import html
+
+    from sectionist.dashboard.pages import lab
+    from sectionist.dashboard.ui import ids
+    from sectionist.dashboard.ui.components import corrections as c
+
+    song = data.songs.index[0]
+    with as_user("vic"):
+        assert _find(lab.layout(song=song), ids.LAB_CORRECT) is None
+    with as_user("ada"):
+        page = lab.layout(song=song)
+        assert _find(page, ids.LAB_CORRECT) is not None and _find(page, ids.job_done("lab")) is not None
+        # the Lab draws the chosen structure's versions as lanes even when it has one, in a graph to click
+        s = c.panel_state(data, song=song, scheme="merged", kind="split", click=None, trigger=ids.LAB_CORRECT_SCHEME,
+                          picks=None, panel=c.LAB)
+        lanes = _find(html.Div(s["versions"]), ids.LAB_CORRECT_LANES)
+        assert list(lanes.figure.layout.yaxis.ticktext) == ["merged v1"]
+        assert lanes.config.get("displayModeBar") is False
+        # a click on the Lab's lanes (its own click store) picks, as on the Songs page
+        step = float(data.songs.loc[song, "duration_s"]) / len(MERGED_LABELS)
+        s = c.panel_state(data, song=song, scheme="merged", kind="split", click={"time": 2.5 * step, "n": 1},
+                          trigger=ids.LAB_CORRECT_CLICK, picks=c.empty_picks(song, "merged", "split"), panel=c.LAB)
+        assert s["ready"] and s["words"].startswith("Split segment 3 (")
+        # the Songs page's click store does not pick on the Lab
+        s = c.panel_state(data, song=song, scheme="merged", kind="split", click={"time": 2.5 * step, "n": 2},
+                          trigger=ids.SONGS_CORRECT_CLICK, picks=c.empty_picks(song, "merged", "split"), panel=c.LAB)
+        assert not s["ready"]
+
+
 def test_clicks_pick_segments_and_read_in_words(app, data, as_user):
     from sectionist.dashboard.ui import ids
     from sectionist.dashboard.ui.components import corrections as c
