@@ -126,7 +126,9 @@ def lab_bench(paths, *, n_songs: int = 3, moves: int = 300, seed: int = 0) -> di
         open_s = []
         for sid in songs:
             t = time.perf_counter()
-            sweep_for(data, sid)
+            # the grid too (the page fills it in a background thread after the first answer), so the
+            # moves below meet what they met when the first open precomputed it
+            sweep_for(data, sid).precompute()
             open_s.append(time.perf_counter() - t)
         lab_view(data, songs[0], params_from_controls(None, None, True, None, 0, None))  # figure code warm
         times, hits = [], 0
