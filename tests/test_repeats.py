@@ -70,8 +70,8 @@ def test_the_grid_follows_the_song_after_a_pickup():
     """Two beats of pickup before the form: the unit lines move with it, so boundaries stay exact."""
     r = repeats_beats(song("AABACB", pickup=2, seed=1))
     assert r["phase"] % r["unit"] == 2 % r["unit"]
-    np.testing.assert_allclose(r["bounds"], [[0, 1], [1, 9], [9, 17], [17, 25], [25, 33], [33, 41], [41, 49]])
-    assert r["labels"].tolist() == [0, 1, 1, 2, 1, 3, 2]
+    np.testing.assert_allclose(r["bounds"], [[0, 9], [9, 17], [17, 25], [25, 33], [33, 41], [41, 49]])
+    assert r["labels"].tolist() == [0, 0, 1, 0, 2, 1]  # the pickup joins the first A (edge_share)
 
 
 def test_a_song_that_repeats_nothing_shares_no_label():
@@ -131,7 +131,7 @@ def test_both_levels_reach_the_segments_table(tmp_path):
     assert sec["confidence"].isna().tolist() == [False, False, False, False, True, False]
     params = json.loads(sec["params"].iloc[0])
     assert params["version"] == REPEATS_VERSION == 3 and params["play_beats"] == 16 and params["shift"] == 0.5
-    assert params["strain_beats"] == [16, 64] and params["strains"] is False
+    assert params["strain_beats"] == [16, 64] and params["strains"] is False and params["edge_share"] == 0.75
 
 
 def test_scores_against_a_truth_file(tmp_path):
@@ -260,7 +260,24 @@ def test_strain_grid_finds_strains_played_twice_after_a_pickup():
     assert strain_grid(np.arange(40), 4, min_beats=16, max_beats=64) is None
     # on beat features: the strains are the sections, the phrases nest inside them
     r = repeats_beats(song("AABBAABB", beats_per_part=16, pickup=4, seed=7))
-    assert r["strains"]
-    np.testing.assert_allclose(r["bounds"][1:, 0], 2 + 8 * np.arange(8))
-    assert r["labels"].tolist()[1:] == [1, 1, 2, 2, 1, 1, 2, 2]
+    assert r["strains"]  # the pickup (2 s) joins the first strain
+    np.testing.assert_allclose(r["bounds"][:, 0], 8 * np.arange(8) + np.r_[0, [2] * 7])
+    assert r["labels"].tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
     assert set(r["bounds"].ravel()) <= set(r["phrase_bounds"].ravel())
+
+
+def test_a_short_first_or_last_section_joins_its_neighbour():
+    """A pickup of one beat before strains of 8 beats, and a last chord of one beat: with
+    ``edge_share`` 0.75 both join their neighbours, at both levels, the labels renumbered."""
+    from sectionist.analysis.structure.helpers import absorb_edges, edge_keep
+
+    bounds = np.array([[0, 1], [1, 9], [9, 17], [17, 25], [25, 26]], dtype=float)
+    keep = edge_keep(bounds, 0.75)
+    assert keep.tolist() == [False, True, True, True, False]
+    b, lab, conf = absorb_edges(bounds, np.array([0, 1, 1, 2, 3]), np.array([np.nan, 0.9, 0.9, np.nan, np.nan]), keep)
+    assert b.tolist() == [[0, 9], [9, 17], [17, 26]] and lab.tolist() == [0, 0, 1] and conf[0] == 0.9
+    assert edge_keep(bounds, 0.0).all() and edge_keep(bounds[:2], 0.75).all()
+    r = repeats_beats(song("AABACB", pickup=2, seed=1))
+    assert r["bounds"][0].tolist() == [0, 9] and r["phrase_bounds"][0].tolist() == [0, 9]
+    r = repeats_beats(song("AABACB", pickup=2, seed=1), edge_share=0)
+    assert r["bounds"][0].tolist() == [0, 1]

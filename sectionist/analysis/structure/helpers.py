@@ -1,6 +1,7 @@
 """Pure helpers the structure schemes share: frame features and segment means, standardising,
 Ward and weighted K-Means clusters, the silhouette, label runs, merging slices, absorbing short
-segments and the strain grid of a sequence of unit labels (arrays in, arrays out)."""
+segments, the strain grid of a sequence of unit labels and short edge segments joined to their
+neighbours (arrays in, arrays out)."""
 
 from __future__ import annotations
 
@@ -293,3 +294,30 @@ def strain_grid(lab: np.ndarray, unit: int, lines=(), first: int = 0, *, min_bea
             hit = len(seen) - 1
         labels.append(hit)
     return spans, first_order(np.array(labels, dtype=np.int64))
+
+
+def edge_keep(bounds: np.ndarray, share: float) -> np.ndarray:
+    """Which segments of ``bounds`` (seconds) to keep as they are: all but a first or last one shorter
+    than ``share`` × the median length of the others (a pickup before the first full unit, a final
+    chord ringing on), which joins its neighbour."""
+    lengths = np.diff(np.asarray(bounds, dtype=np.float64), axis=1).ravel()
+    keep = np.ones(len(lengths), bool)
+    if len(lengths) < 3:
+        return keep
+    inner = float(np.median(lengths[1:-1]))
+    keep[0] = lengths[0] >= share * inner
+    keep[-1] = lengths[-1] >= share * inner
+    return keep
+
+
+def absorb_edges(bounds, labels, conf, keep):
+    """``bounds``, ``labels`` and ``conf`` with a first or last segment that ``keep`` drops joined to
+    its neighbour (which keeps its label), labels renumbered in first-appearance order."""
+    bounds, labels, conf = np.array(bounds, dtype=np.float64), np.asarray(labels), np.asarray(conf, dtype=np.float64)
+    if len(bounds) > 1 and not keep[0]:
+        bounds[1, 0] = bounds[0, 0]
+        bounds, labels, conf, keep = bounds[1:], labels[1:], conf[1:], keep[1:]
+    if len(bounds) > 1 and not keep[-1]:
+        bounds[-2, 1] = bounds[-1, 1]
+        bounds, labels, conf = bounds[:-1], labels[:-1], conf[:-1]
+    return bounds, first_order(labels), conf

@@ -20,12 +20,17 @@ grid instead of on fixed seconds:
    boundary: where a phrase goes on differently than it did before, or where nothing repeats.
 3. **Phrases labelled by recurrence.** Segments that play the same unit sequence share a label;
    neighbours with one label merge (a phrase played twice in a row is one stretch of it), unless
-   each play lasts ``play_beats`` or more: a fiddle tune's strain and its repeat stay two plays. Any other
+   each play lasts ``play_beats`` or more: a fiddle tune's strain and its repeat stay two plays
+   (a stretch playing one unit over and over is cut into such plays too). Any other
    segment keeps its own label: no label is shared on a vague likeness. Runs of units heard once
    are regrouped into phrases of the song's own length.
 4. **Sections** (:func:`phrase_blocks`): phrases that come back together, in the same order, join
    into one section (Re-Pair on the phrase labels), up to ``section_beats`` beats: a fiddle tune's
-   strain of four phrases, a verse of two.
+   strain of four phrases, a verse of two; two phrases in a row each of ``keep_beats`` or more stay
+   apart. When equal blocks of ``strain_beats`` played twice in a row explain most of the song
+   (:func:`~sectionist.analysis.structure.helpers.strain_grid`: a fiddle tune's AABB), those blocks
+   are the sections instead. A short first or last section (a pickup, a last chord) joins its
+   neighbour (``edge_share``).
 
 The result is two levels: ``section`` and ``phrase``. Each shared label carries a ``confidence``
 (0–1): how close its plays are, against ``tau``. Defaults chosen on the tune halves of the tracker and
@@ -41,7 +46,7 @@ from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.structure.base import Structure, scheme
 from sectionist.analysis.structure.beats import BeatFeatures, beat_input
 from sectionist.analysis.structure.checkerboard import multiscale_novelty
-from sectionist.analysis.structure.helpers import first_order, standardise, strain_grid
+from sectionist.analysis.structure.helpers import absorb_edges, edge_keep, first_order, standardise, strain_grid
 
 #: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
 REPEATS_VERSION = 3
@@ -55,7 +60,7 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
                       section_beats: float = 32, play_beats: float = 16, shift: float = 0.5,
                       keep_beats: float = 16, split_plays: bool = True,
                       strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
-                      strain_share: float = 0.6, features: BeatFeatures | None = None,
+                      strain_share: float = 0.6, edge_share: float = 0.75, features: BeatFeatures | None = None,
                       beat_times: np.ndarray | None = None, **_) -> Structure:
     """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
 
@@ -98,6 +103,10 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
         Share of units two neighbouring blocks must have in common to be one strain played twice.
     strain_share : float
         Share of the blocks that must be played twice in a row for the strain grid to be used.
+    edge_share : float
+        A first or last section shorter than this share of the median of the others (a pickup before
+        the first full unit, a last chord ringing on) joins its neighbour, at both levels
+        (:func:`~sectionist.analysis.structure.helpers.edge_keep`; 0: off).
     features : BeatFeatures, optional
         Precomputed beat features (shared with the other schemes).
     beat_times : np.ndarray, optional
@@ -112,13 +121,14 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels, phrase_beats=phrase_beats,
                       section_beats=section_beats, play_beats=play_beats, shift=shift, keep_beats=keep_beats,
                       split_plays=split_plays, strain_beats=strain_beats, strain_match=strain_match,
-                      strain_share=strain_share)
+                      strain_share=strain_share, edge_share=edge_share)
     params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
                   kernels=[int(v) for v in kernels], phrase_beats=int(phrase_beats), section_beats=float(section_beats),
                   play_beats=float(play_beats), shift=float(shift), keep_beats=float(keep_beats),
                   split_plays=bool(split_plays),
                   strain_beats=None if strain_beats is None else [float(v) for v in strain_beats],
-                  strain_match=float(strain_match), strain_share=float(strain_share), strains=bool(r["strains"]),
+                  strain_match=float(strain_match), strain_share=float(strain_share), edge_share=float(edge_share),
+                  strains=bool(r["strains"]),
                   version=REPEATS_VERSION, n_beats=bf.n, n_phrases=len(r["phrase_bounds"]),
                   unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
                   repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
@@ -133,7 +143,7 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
                   play_beats: float = 16, pair_same: bool = True, lone_join: float = 0.0,
                   shift: float = 0.5, keep_beats: float = 16, split_plays: bool = True,
                   strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
-                  strain_share: float = 0.6) -> dict:
+                  strain_share: float = 0.6, edge_share: float = 0.75) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
@@ -184,6 +194,15 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     shared = np.bincount(block_labels)[block_labels] > 1
     block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
                            for (a, b), ok in zip(spans, shared)])
+    if edge_share > 0:
+        keep = edge_keep(block_bounds, edge_share)
+        if not keep.all():
+            gone = {float(v) for v in block_bounds[:-1, 1][~keep[1:]]} | {float(v) for v in block_bounds[1:, 0][~keep[:-1]]}
+            block_bounds, block_labels, block_conf = absorb_edges(block_bounds, block_labels, block_conf, keep)
+            pk = np.ones(len(bounds), bool)
+            pk[0] = float(bounds[0, 1]) not in gone
+            pk[-1] = pk[-1] and float(bounds[-1, 0]) not in gone
+            bounds, seg_labels, conf = absorb_edges(bounds, seg_labels, conf, pk)
     return dict(bounds=block_bounds, labels=block_labels, confidence=block_conf,
                 phrase_bounds=bounds, phrase_labels=seg_labels, phrase_confidence=conf,
                 unit_bounds=np.stack([t[edges[:-1]], t[edges[1:]]], axis=1), unit_labels=first_order(lab),
