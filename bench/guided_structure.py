@@ -99,12 +99,14 @@ def scores(ref, structure, duration) -> dict:
     return {m: s[m] for m in METRICS}
 
 
-def guided_curve(base, ref, features, counts, *, tau=0.75, propagate=True) -> dict:
+def guided_curve(base, ref, features, counts, *, tau=None, propagate=True) -> dict:
     """``{n: scores}`` of ``base`` after the simulated expert's first ``n`` corrections, for ``n`` in
     ``counts``; each also has ``"violated"`` (the corrections so far that the structure breaks) and
     ``"steps"`` (``(kind, change of frame ARI)`` of each correction made so far, in order)."""
     from sectionist.analysis.errors import ParameterError
-    from sectionist.analysis.structure.constrained import constrained_structure, violations
+    from sectionist.analysis.structure.constrained import TAU, constrained_structure, violations
+
+    tau = TAU if tau is None else tau
 
     duration = float(base.bounds[-1, 1])
     current, corrections, out, steps = base, [], {}, []
@@ -133,13 +135,14 @@ def main(argv=None) -> int:
     from sectionist.analysis.corpus.audio import load_audio
     from sectionist.analysis.evaluate import find_references, read_reference
     from sectionist.analysis.structure.beats import beat_features
+    from sectionist.analysis.structure.constrained import TAU
     from sectionist.analysis.structure.schemes import DEFAULT_SCHEMES, STRUCTURES
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder")
     ap.add_argument("--schemes", default=f"merged,{DEFAULT_SCHEMES[0]}")
     ap.add_argument("--counts", default="0,1,3,5")
-    ap.add_argument("--tau", default="0.75", help="comma-separated values, one variant each [0.75: constrained.TAU]")
+    ap.add_argument("--tau", default=str(TAU), help=f"comma-separated values, one variant each [{TAU}: constrained.TAU]")
     ap.add_argument("--no-propagate", action="store_true", help="add the variant without propagation")
     ap.add_argument("--max-songs", type=int, default=0)
     args = ap.parse_args(argv)

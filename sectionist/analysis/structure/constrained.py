@@ -50,12 +50,13 @@ RELATIONS: tuple[str, ...] = ("same", "different")
 #: Two cuts closer than this (seconds) are one cut: a pinned time replaces a scheme cut this close.
 CUT_TOLERANCE = 0.25
 #: Largest aligned distance (:func:`segment_distances`) at which a segment follows a corrected one.
-#: On 8 composed songs (``sectionist dev-corpus --source composed --songs 8 --seconds 90 --seed 3``)
-#: repeats with variations lie 0.2–1.1 apart, different parts at least 0.78; with
-#: ``bench/guided_structure.py`` there, ``merged``'s frame ARI after 1 / 3 / 5 simulated corrections
-#: was 0.743 / 0.937 / 0.991 at 0.5, 0.790 / 0.915 / 0.991 at 0.75 and 0.790 / 0.925 / 0.991 at 1.0
-#: (``repeats``: the same at all three).
-TAU = 0.75
+#: Chosen on the real tracker tune half (47 songs, ``bench/guided_structure.py
+#: /work/corpora/tracker/tune --tau 0.35,0.5,0.6,0.75``): frame ARI after 5 simulated corrections per
+#: song, ``repeats`` 0.800 / 0.798 / 0.789 / 0.768 and ``merged`` 0.654 / 0.642 / 0.635 / 0.617 for
+#: tau 0.35 / 0.5 / 0.6 / 0.75 (0.747 and 0.623 without propagation); 0.5, the middle of the plateau
+#: (after 3 corrections ``repeats`` had 0.744 / 0.748 / 0.748 / 0.735). Earlier, on 8 composed songs,
+#: 0.75 was chosen (repeats with variations lie 0.2–1.1 apart there, different parts at least 0.78).
+TAU = 0.5
 #: A split this close (seconds) to a scheme boundary moves that boundary instead of adding one.
 SNAP_SECONDS = 2.0
 #: Beats on either side of a corrected boundary that :func:`align_beat` matches elsewhere in the song.
