@@ -21,10 +21,11 @@ older ``merged`` (:data:`LADDER`, or ``--variants``); ``--baselines`` adds the p
 
 Columns: boundary F at 0.5 s (HR.5F) and 3 s (HR3F), pairwise F (PW_F), the normalised-entropy F
 (S_F), frame ARI and the L-measure F (L_F, McFee et al. 2017), means over the group's songs; the last
-line is one JSON object ``{group: {row: {metric: mean}}}``.
+line is one JSON object ``{group: {row: {metric: mean}}}``. ``--pool NAME=G1,G2`` adds a group of the
+songs of several groups (each song weighted equally; rows that every member group has).
 
 Usage: python bench/structure_ablation.py GROUP ... [--schemes S,…] [--peers msaf,librosa-gallery]
-       [--tune JSON] [--ladder [--variants JSON]] [--baselines]
+       [--tune JSON] [--ladder [--variants JSON]] [--baselines] [--pool NAME=G1,G2 …]
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default=None, help="JSON {label: merged_beats kwargs} for --ladder")
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--peers", default="", help="comma-separated peers to add as rows: " + ", ".join(PEERS))
+    ap.add_argument("--pool", action="append", default=[], metavar="NAME=G1,G2",
+                    help="also a group NAME of the songs of groups G1, G2, … (every song weighted equally)")
     args = ap.parse_args(argv)
     peers = [v for v in args.peers.split(",") if v]
     if set(peers) - set(PEERS):
@@ -266,6 +269,14 @@ def main(argv=None) -> int:
                 b, lab = seg if seg is not None else ([[0.0, duration]], ["0"])
                 rows.setdefault((group, name), []).append(score(ref, b, lab, duration))
             print(f"{group} {os.path.basename(p)}", file=sys.stderr, flush=True)
+    for spec in args.pool:
+        name, _, members = spec.partition("=")
+        members = [m for m in members.split(",") if m]
+        if not name or not members or set(members) - set(groups):
+            ap.error(f"--pool {spec}: expected NAME=G1,G2 of the groups {', '.join(groups)}")
+        for row in [r for g, r in rows if g == members[0]]:
+            if all((m, row) in rows for m in members):
+                rows[(name, row)] = [sc for m in members for sc in rows[(m, row)]]
     width = max(len(r) for _g, r in rows) if rows else 10
     print(f"{'group':14s} {'scheme':{width}s} " + " ".join(f"{t:>6s}" for t in TITLES))
     out = {}
