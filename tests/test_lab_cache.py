@@ -5,6 +5,8 @@ song has another key. Synthetic beat features: no audio, no librosa."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,3 +102,25 @@ def test_a_front_needs_its_features_and_matching_beats(sweep):
     short = BeatFeatures(arrays["times"][:-10], arrays["harmony"][:-10], arrays["timbre"][:-10])
     with pytest.raises(ParameterError, match="novelty values"):
         SegmentationSweep(None, SR, features=short, front=arrays)
+
+
+def test_a_rebuilt_sweep_answers_the_grid_without_picking_peaks(tmp_path, sweep):
+    """The threshold grid's slice edges travel in the entry: a fresh process answers every grid setting
+    without ``scipy.signal`` (whose import cost a cold web worker seconds on its first Lab answer)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "entry.npz"
+    path.write_bytes(lab_cache.encode(sweep))
+    expected = [sweep.result(p).post.tolist() for p in SETTINGS]
+    code = ("import json, sys\n"
+            "from sectionist.dashboard.data import lab_cache\n"
+            "from sectionist.analysis.sections.lab import LabParams\n"
+            "sweep = lab_cache.decode(open(sys.argv[1], 'rb').read(), 22050)\n"
+            f"settings = {[dict(threshold=p.threshold, min_slice_beats=p.min_slice_beats, merge=p.merge, window=p.window, k=p.k) for p in SETTINGS]!r}\n"
+            "posts = [sweep.result(LabParams(**s)).post.tolist() for s in settings]\n"
+            "print(json.dumps({'posts': posts, 'signal': 'scipy.signal' in sys.modules}))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    assert answer["posts"] == expected
+    assert answer["signal"] is False

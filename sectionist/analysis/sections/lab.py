@@ -188,6 +188,7 @@ class SegmentationSweep:
                 if len(self._front[0]) != n:
                     raise ParameterError(f"front: {len(self._front[0])} novelty values for {n} beats")
             self.repeat_mass = float(front.get("repeat_mass", 0.0))
+            edges = _unpack_edges(front)
         elif n >= max(7, 2 * min(MIN_SLICE_BEATS) + 1):
             self._front = merged_front(self.features, **{key: MERGED_DEFAULTS[key]
                                                          for key in ("kernels", "novelty_features", "embed_dims")})
@@ -197,7 +198,7 @@ class SegmentationSweep:
             self.repeat_mass = repetition_mass(self.features.harmony, recurrence=self.features.recurrence()) \
                 if self._front is not None else 0.0
         self.cache_size = int(cache_size)
-        self._edges: dict = {}
+        self._edges: dict = edges if front is not None else {}
         self._clusters: OrderedDict = OrderedDict()
         self._results: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
@@ -208,10 +209,16 @@ class SegmentationSweep:
         features=BeatFeatures(times, harmony, timbre), front=...)``): ``times``, ``harmony``,
         ``timbre`` and, for a song long enough to be cut, ``novelty``, the Laplacian embedding's
         first :data:`FRONT_DIMS` columns (``evecs``, ``cnorm``: all that any K of :data:`KS` reads) and
-        ``repeat_mass``. Arrays only, so that ``np.savez`` keeps them."""
+        ``repeat_mass``, and the slice edges of every threshold of :data:`THRESHOLDS` × :data:`MIN_SLICE_BEATS`
+        (``edge_keys``, ``edge_offsets``, ``edge_values``: a sweep rebuilt from them picks no peaks on
+        the grid, and needs no ``scipy.signal``). Arrays only, so that ``np.savez`` keeps them."""
         bf = self.features
+        keys = [(t, m) for m in MIN_SLICE_BEATS for t in THRESHOLDS]
+        values = [self.edges(t, m) for t, m in keys]
         out = {"times": np.asarray(bf.times), "harmony": np.asarray(bf.harmony), "timbre": np.asarray(bf.timbre),
-               "repeat_mass": np.float64(self.repeat_mass)}
+               "repeat_mass": np.float64(self.repeat_mass), "edge_keys": np.array(keys, dtype=np.float64),
+               "edge_offsets": np.cumsum([0] + [len(v) for v in values]).astype(np.int64),
+               "edge_values": np.concatenate(values).astype(np.int64)}
         if self._front is not None:
             nov, evecs, cnorm = self._front
             out.update(novelty=np.asarray(nov), evecs=np.ascontiguousarray(evecs[:, :FRONT_DIMS]),
@@ -323,6 +330,20 @@ class SegmentationSweep:
         for a in out:
             a.setflags(write=False)
         return (*out, int(k_used))
+
+
+def _unpack_edges(front: dict) -> dict:
+    """The ``{(threshold, min_slice_beats): edges}`` that :meth:`SegmentationSweep.front_arrays` packed
+    (empty when it holds none)."""
+    if "edge_keys" not in front:
+        return {}
+    keys, offsets, values = front["edge_keys"], front["edge_offsets"], front["edge_values"]
+    out = {}
+    for i, (t, m) in enumerate(np.asarray(keys).reshape(-1, 2)):
+        edges = np.array(values[offsets[i]:offsets[i + 1]], dtype=np.int64)
+        edges.setflags(write=False)
+        out[(round(float(t), 6), int(m))] = edges
+    return out
 
 
 def check_scheme_name(name) -> str:

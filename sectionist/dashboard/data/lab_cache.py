@@ -25,8 +25,8 @@ from sectionist.analysis.sections.lab import SegmentationSweep
 from sectionist.analysis.structure.beats import BeatFeatures
 from sectionist.analysis.structure.merged import MERGED_VERSION
 
-#: Version of the entries' layout (part of every key).
-FORMAT = 1
+#: Version of the entries' layout (part of every key; 2: the slice edges of the threshold grid).
+FORMAT = 2
 #: The arrays of a :class:`BeatFeatures` (the rest of an entry is the sweep's ``front``).
 FEATURES = ("times", "harmony", "timbre")
 
