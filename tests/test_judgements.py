@@ -438,6 +438,10 @@ def test_judge_page_queue_walks_and_skips_judged(app, db_url):
         assert progress.startswith("1 / 4") and "blind" in progress
         text = _texts(view)
         assert "Other sections of its group" in text and "cluster" not in text.replace("Other sections", "")
+        # the next section's spectrogram is fetched beforehand; the group's players load when played
+        assert f"spectrogram/{got[1]}" in str(view) and "judge-prefetch" in str(view)
+        assert "preload='none'" in str(view) and "preload='metadata'" in str(view)
+        assert "judge-prefetch" not in str(judge.item_view(dict(q, index=3))[0])  # the last one: nothing next
         sel = judge._selection(q)
         assert sel == {"section_id": got[0], "run_id": "km", "blind": True, "source": "queue:disagree"}
         q2 = dict(q, index=4)

@@ -306,7 +306,9 @@ def item_view(queue: dict | None) -> tuple[list, str]:
         for k, m in enumerate(members, 1):
             msec = data.section(m)
             if msec is not None:
-                view.append(html.Div([html.Span(f"{k}.", className="muted"), section_player(msec, compact=True)],
+                # asked for when played: each key would otherwise have the server encode three more sections
+                view.append(html.Div([html.Span(f"{k}.", className="muted"),
+                                      section_player(msec, compact=True, preload="none")],
                                      className="judge-member"))
     if i + 1 < n:
         # the next section's spectrogram, fetched now (not shown): there from the cache when it comes

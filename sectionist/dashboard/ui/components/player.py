@@ -29,11 +29,13 @@ def songs_link(song_id: str, section_id: str | None = None, run_id: str | None =
 
 
 def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", compact: bool = False,
-                   element_id: str | None = None, run_id: str | None = None, timeline: bool = True) -> html.Div:
+                   element_id: str | None = None, run_id: str | None = None, timeline: bool = True,
+                   preload: str = "metadata") -> html.Div:
     """Player for one section (a row of :meth:`sectionist.dashboard.data.store_data.StoreData.section`).
 
     ``timeline=False`` leaves out the "song timeline →" link (blind judging: the Songs page would
-    show every run's clusters of the section)."""
+    show every run's clusters of the section). ``preload="none"``: the audio is asked for only when
+    played (a section's first request makes the server read and encode it)."""
     sid = section["section_id"]
     start, end = float(section["start_s"]), float(section["end_s"])
     duration = float(section.get("song_duration_s") or end) or end
@@ -51,7 +53,7 @@ def section_player(section: dict, *, autoplay: bool = False, fmt: str = "ogg", c
                 dcc.Link(_("song timeline →"), href=songs_link(section["song_id"], sid, run_id), className="link-small")
                 if timeline and not compact else None,
             ]),
-            html.Audio(src=audio_url(sid, fmt), controls=True, autoPlay=autoplay, preload="metadata",
+            html.Audio(src=audio_url(sid, fmt), controls=True, autoPlay=autoplay, preload=preload,
                        className="section-audio", **{"data-section": sid}, **audio_kw),
             html.Div(className="songbar", title=_("where this section sits in its song"), children=[
                 html.Div(className="songbar-section", style={"left": f"{left:.3f}%", "width": f"{width:.3f}%"}),
