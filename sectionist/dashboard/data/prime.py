@@ -49,6 +49,8 @@ def prime(data) -> dict:
     step("runs", lambda: runs.extend(data.runs.index))
     for run_id in runs:
         step(f"run {run_id}", lambda r=run_id: (data.run_arrays(r), data.clusters(r)))
+    if len(runs) > 1:  # the pair the Compare page opens on (its first two runs)
+        step("comparison", lambda: data.comparison(runs[0], runs[1]))
     catalog = []
     step("projections", lambda: catalog.extend(data.projection_catalog.itertuples(index=False)))
     for row in catalog:
