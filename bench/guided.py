@@ -24,10 +24,15 @@ Judgements page's job runs). An answer that leaves no grouping into K clusters i
 answers still count against the budget. Every fitted version is checked to satisfy every kept answer
 (``violated`` counts those that do not).
 
-Usage: ``python bench/guided.py [--songs 24] [--space classical] [--seeds 3] [--noise 0,0.1]
-[--conflicts refuse|newest] [--plot docs/guided-bench.png] [--store DIR]
-[--cobras-python /tmp/cobras-venv/bin/python]``. The last line printed is one JSON
-object with the curves (mean ARI per budget, per strategy and noise).
+Seeds: ``--seeds N`` simulated experts from ``--first-seed`` on (each seeds the expert's wrong
+answers, the random questions and the guided fit's starts). Choices were tuned on seeds 100–119; the
+docs quote seeds 0–19.
+
+Usage: ``python bench/guided.py [--songs 24] [--space classical] [--seeds 3] [--first-seed 0]
+[--noise 0,0.1] [--strategies random,informative] [--conflicts refuse|newest]
+[--plot docs/guided-bench.png] [--store DIR] [--cobras-python /tmp/cobras-venv/bin/python]``. The
+last line printed is one JSON object with the curves (mean ARI per budget, per strategy and noise)
+and their spread (standard deviation over the seeds).
 """
 
 from __future__ import annotations
