@@ -88,10 +88,14 @@ def _counts(page) -> str:
 
 
 def _wait_counts(page, old: str, timeout_s: float = 120.0) -> None:
-    """Wait until the counts line shows numbers other than ``old`` (digits, not a waiting text)."""
+    """Wait until the counts line shows numbers (digits, not the waiting text) other than ``old``, or
+    the same numbers again after the waiting text (another song may have the same counts); checked
+    on every animation frame."""
     page.wait_for_function(
         "([id, old]) => { const t = (document.getElementById(id) || {}).innerText || '';"
-        " return /\\d/.test(t) && t !== old; }", arg=[COUNTS, old], timeout=timeout_s * 1000)
+        " if (!/\\d/.test(t)) { window.__labWaited = true; }"
+        " return /\\d/.test(t) && (t !== old || window.__labWaited === true); }", arg=[COUNTS, old],
+        timeout=timeout_s * 1000, polling="raf")
 
 
 def _record(calls: list):
@@ -129,9 +133,15 @@ def visit(base: str, songs: list[tuple[str, str]], first: int, changes: int) -> 
         for j in range(1, changes + 1):
             title = songs[(first + 7 * j) % len(songs)][1]
             old = _counts(page)
+            page.evaluate("window.__labWaited = false")
             page.click("#lab-song")
             page.keyboard.type(title)
-            page.get_by_role("option", name=title, exact=True).click()
+            option = page.get_by_role("option", name=title, exact=True)
+            try:
+                option.click(timeout=10_000)
+            except Exception:  # the list did not offer it (a title the search box matches otherwise): next
+                page.keyboard.press("Escape")
+                continue
             t_click = time.perf_counter()
             page.wait_for_timeout(100)
             out["stale"] += int(_counts(page) == old)
