@@ -28,14 +28,17 @@ the last line is one JSON object::
      "callbacks_over_500ms": [...], "pages_first_open_s": {...}, "pages_open_again_s": {...},
      "floor_p50_s"}
 
-Usage: python bench/pages.py --store S [--repeats 10] [--workers 2] [--threads 8]
-[--workdir /tmp/sectionist-pages] [--pages overview,map,...]
+With ``--warm``, ``sectionist media-warm`` fills the server's media folder first (as after ``analyze``).
+
+Usage: python bench/pages.py --store S [--repeats 10] [--workers 2] [--threads 8] [--wait 0] [--warm]
+[--workdir /tmp/sectionist-pages] [--pages overview,map,...] [--screenshots DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -303,6 +306,10 @@ def main(argv=None) -> int:
     ap.add_argument("--pages", default=",".join(PAGES), help="comma-separated, of " + ",".join(PAGES))
     ap.add_argument("--workdir", default="/tmp/sectionist-pages")
     ap.add_argument("--screenshots", default=None, help="folder for a screenshot of each page")
+    ap.add_argument("--warm", action="store_true",
+                    help="run 'sectionist media-warm' first (the Lab's front ends, the Overview's scores, the media)")
+    ap.add_argument("--wait", type=float, default=0.0,
+                    help="seconds between the server's start and the first page (0: the very first visitor)")
     args = ap.parse_args(argv)
 
     from browser_helpers import CHROMIUM, CHROMIUM_ARGS
@@ -315,7 +322,14 @@ def main(argv=None) -> int:
     workdir = Path(args.workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+    if args.warm:  # as after `sectionist analyze`: what media-warm makes, the visitors do not wait for
+        t = time.monotonic()
+        subprocess.run([str(BIN / "sectionist"), "media-warm", "--store", str(store)], check=True,
+                       env=dict(os.environ, SECTIONIST_DATA_DIR=str(workdir / "data")), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        print(f"sectionist media-warm beforehand: {time.monotonic() - t:.0f} s")
     proc, base, user, password = serve(store, workdir, args.workers, args.threads)
+    time.sleep(args.wait)
     pages = [p for p in args.pages.split(",") if p]
     first_open, open_again, actions, key_times, floor = {}, {}, defaultdict(list), [], []
     try:

@@ -36,6 +36,7 @@ def test_prime_reads_what_the_pages_use_once(store, monkeypatch):
     for run_id in runs:
         assert len(data.run_arrays(run_id).label) == 24
         assert len(data.clusters(run_id))
+        assert data.cluster_profile(run_id) is not None  # what the default cluster names are made from
     assert 0 <= data.comparison(runs[0], runs[1])["agreement"] <= 1  # the Compare page's first pair
     row = next(data.projection_catalog[data.projection_catalog["dims"] == 2].itertuples())
     assert data.projection(row.space, row.kind, 2).xyz.shape[0] == 24
