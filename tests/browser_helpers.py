@@ -77,9 +77,11 @@ LANE_POINT_JS = """([selector, lane, t]) => {
   box = gd.getBoundingClientRect();
   return {x: box.left + xa._offset + xa.d2p(t), y: box.top + ya._offset + ya.d2p(row)};
 }"""
-#: The lane names of the lanes graph in the selector given as argument, "<br>" wraps joined by spaces.
-LANE_NAMES_JS = """(selector) => document.querySelector(selector + ' .js-plotly-plot').layout.yaxis.ticktext
-  .map(s => s.split('<br>').join(' '))"""
+#: The lane names of the lanes graph in the selector given as argument, "<br>" wraps joined by spaces
+#: (none while the graph is not drawn).
+LANE_NAMES_JS = """(selector) => { const gd = document.querySelector(selector + ' .js-plotly-plot');
+  return gd && gd.layout && gd.layout.yaxis && gd.layout.yaxis.ticktext
+    ? gd.layout.yaxis.ticktext.map(s => s.split('<br>').join(' ')) : []; }"""
 
 
 def click_lane(page, selector: str, lane: str, t: float) -> None:
