@@ -65,7 +65,7 @@ def start_server(store: str, db_url: str, workdir: Path, workers: int, threads: 
     env = dict(os.environ, SECRET_KEY=secrets.token_urlsafe(32), SECTIONIST_DATA_DIR=str(workdir / "data"))
     log = open(workdir / "server.log", "a")
     proc = subprocess.Popen([str(BIN / "sectionist"), "serve", "--store", store, "--db", db_url, "--port", str(port),
-                             "--workers", str(workers), "--threads", str(threads)], stdout=log,
+                             "--workers", str(workers), "--threads", str(threads), "--no-warm"], stdout=log,
                             stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

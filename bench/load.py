@@ -118,7 +118,7 @@ def start_server(store: Path, db_url: str, workdir: Path, workers: int, threads:
     env = dict(os.environ, SECRET_KEY=secrets.token_urlsafe(32), SECTIONIST_DATA_DIR=str(workdir / "data"))
     log = open(workdir / "server.log", "w")
     proc = subprocess.Popen([str(BIN / "sectionist"), "serve", "--store", str(store), "--db", db_url, "--port",
-                             str(port), "--workers", str(workers), "--threads", str(threads)],
+                             str(port), "--workers", str(workers), "--threads", str(threads), "--no-warm"],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

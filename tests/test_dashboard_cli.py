@@ -63,9 +63,13 @@ def test_serve_command(store, tmp_path, workers):
     port = _free_port()
     db = f"sqlite:///{tmp_path / 'users.sqlite'}"
     password = make_user(db, "ops", "viewer")
-    env = dict(os.environ, SECRET_KEY="c" * 40)
+    data_dir = tmp_path / "data"
+    env = dict(os.environ, SECRET_KEY="c" * 40, SECTIONIST_DATA_DIR=str(data_dir))
+    # with gunicorn, serve also warms the media folder in the background (the default); alone, --no-warm
+    warm = ["--no-warm"] if workers == 1 else []
     proc = subprocess.Popen([str(BIN / "sectionist"), "serve", "--store", store.uri, "--port", str(port), "--db", db,
-                             "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+                             "--workers", str(workers), *warm], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         health = _wait_healthy(url, proc)
@@ -78,6 +82,17 @@ def test_serve_command(store, tmp_path, workers):
         sid = store.read_table("sections")["section_id"].iloc[4]
         audio = s.get(f"{url}/audio/{sid}.wav", headers={"Range": "bytes=0-99"}, timeout=20)
         assert audio.status_code == 206 and len(audio.content) == 100 and audio.content[:4] == b"RIFF"
+        log = data_dir / "media-warm.log"
+        if workers == 1:
+            assert not log.exists()
+        else:  # every song's Lab front end and every section's media made while the server answers
+            deadline = time.monotonic() + 90
+            while "made the media of" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+                time.sleep(0.5)
+            text = log.read_text()
+            n_songs = store.read_table("songs")["song_id"].nunique()
+            assert f"made the Lab's front end of {n_songs} songs" in text, text[-2000:]
+            assert "made the media of 30 sections" in text, text[-2000:]
     finally:
         _stop(proc)
 

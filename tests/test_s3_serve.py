@@ -239,7 +239,7 @@ def test_users_add_for_an_s3_store_makes_the_login_that_serve_uses(s3env, s3_sto
     assert main(["db", "current", "--store", uri]) == 0
     # `serve --store s3://…` names that database at start (the server itself is not started here)
     monkeypatch.setattr(flask.Flask, "run", lambda self, **kw: None)
-    assert main(["serve", "--store", uri]) == 0
+    assert main(["serve", "--store", uri, "--no-warm"]) == 0
     assert f"database: {db_url}" in capsys.readouterr().err
     # and the app built for the store, as serve builds it, lets the user in
     settings = Settings.resolve(None, {**os.environ, "SECTIONIST_STORE": uri})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 
 
@@ -30,6 +31,11 @@ def register_cli(subparsers, options) -> None:
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (1: development server)")
     p.add_argument("--threads", type=int, default=8,
                    help="threads per gunicorn worker (gthread worker class; e.g. 2 workers x 8 threads on 2 cores)")
+    p.add_argument("--warm", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run 'sectionist media-warm' in the background at low priority while it serves: every "
+                   "song's Lab front end, the Overview's scores and the sections' media are made before people ask "
+                   "(the Lab's first open of a song waits ~15 s for its front end otherwise); a warm folder is "
+                   "passed over quickly. Nothing to do when SECTIONIST_MEDIA_CACHE_MB is 0")
     options.s3(p)
     p.set_defaults(func=_serve)
     from sectionist.dashboard.media import warm
@@ -76,6 +82,36 @@ def gunicorn_command(gunicorn: str, workers: int, threads: int, host: str, port:
             "sectionist.dashboard.app:server"]
 
 
+#: ``nice`` increment of the background ``media-warm`` that ``serve --warm`` starts: the web workers
+#: answer first, the warming takes what CPU they leave.
+WARM_NICENESS = 10
+
+
+def warm_command(store) -> list[str]:
+    """The ``sectionist media-warm`` command line ``serve --warm`` runs beside the server."""
+    exe = shutil.which("sectionist") or os.path.join(os.path.dirname(sys.executable), "sectionist")
+    if os.path.exists(exe):
+        return [exe, "media-warm", "--store", str(store)]
+    return [sys.executable, "-c", "import sys; from sectionist.cli import main; sys.exit(main())", "media-warm",
+            "--store", str(store)]
+
+
+def start_warm(store, settings, env) -> subprocess.Popen | None:
+    """Start ``sectionist media-warm`` for ``store`` at :data:`WARM_NICENESS`, its output in
+    ``<data dir>/media-warm.log``; ``None`` when the app keeps no media folder. The process shares the
+    server's process group, so Ctrl-C on ``serve`` stops it too."""
+    if not settings.media_cache_bytes:
+        return None
+    log_path = os.path.join(str(settings.data_dir), "media-warm.log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(warm_command(store), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(WARM_NICENESS))
+    print(f"warming the media folder in the background (pid {proc.pid}, log {log_path}; --no-warm to skip)",
+          file=sys.stderr)
+    return proc
+
+
 def _serve(args) -> int:
     from sectionist.analysis.errors import ParameterError
 
@@ -91,6 +127,14 @@ def _serve(args) -> int:
     # say which database holds the logins (an s3:// store's is a SQLite file in the data folder)
     print(f"database: {masked_url(db_url)}", file=sys.stderr)
 
+    # the workers (and the background media-warm) build the app from the environment
+    # (sectionist.dashboard.app:server, Settings.from_env): hand them the values resolved here
+    env = dict(worker_environment(os.environ), SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
+    if settings.s3_endpoint:
+        env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
+    if settings.s3_region:
+        env["AWS_REGION"] = settings.s3_region  # boto3's own variable
+
     if args.workers > 1:
         gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
         if not os.path.exists(gunicorn):
@@ -99,15 +143,10 @@ def _serve(args) -> int:
         from sectionist.dashboard.data.store_data import StoreData
 
         StoreData(args.store, store_options=store_options)
-        # the workers build the app from the environment (sectionist.dashboard.app:server, Settings.from_env):
-        # hand them the values resolved here
-        env = dict(worker_environment(os.environ), SECTIONIST_STORE=str(args.store), SECTIONIST_DB_URL=db_url)
-        if settings.s3_endpoint:
-            env["SECTIONIST_S3_ENDPOINT"] = settings.s3_endpoint
-        if settings.s3_region:
-            env["AWS_REGION"] = settings.s3_region  # boto3's own variable
         print(f"serving {args.store} on http://{args.host}:{args.port} with {args.workers} gunicorn workers "
               f"x {args.threads} threads", file=sys.stderr)
+        if args.warm:  # gunicorn's master becomes its parent (and reaps it)
+            start_warm(args.store, settings, env)
         os.execve(gunicorn, gunicorn_command(gunicorn, args.workers, args.threads, args.host, args.port), env)
 
     from threadpoolctl import threadpool_limits
@@ -120,6 +159,12 @@ def _serve(args) -> int:
           "'sectionist users add'; Ctrl-C stops)", file=sys.stderr)
     # while it serves, its numpy work runs in the request threads (WORKER_THREAD_VARIABLES); the limit
     # ends with the server (a caller in the same process, e.g. a test, gets its pools back)
-    with threadpool_limits(limits=1):
-        app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    warming = start_warm(args.store, settings, env) if args.warm else None
+    try:
+        with threadpool_limits(limits=1):
+            app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    finally:
+        if warming is not None and warming.poll() is None:
+            warming.terminate()
+            warming.wait()
     return 0
