@@ -197,6 +197,13 @@ def test_compare_says_how_the_runs_agree_and_the_slots_name_their_clusters(compa
                              % ("The filter keeps" if en else "El filtro deja"))
         _no_command(pg)
         _shot(pg, viewport, locale, "compare")
+        # a DataTable never marks itself as updating: the table is dimmed while its note, an output of
+        # the same callback, is loading (assets/loading.css), so its old rows never read as the new
+        assert pg.evaluate("() => parseFloat(getComputedStyle(document.getElementById('compare-table')).opacity)") == 1
+        pg.evaluate("() => document.getElementById('compare-table-note').setAttribute('data-dash-is-loading', 'true')")
+        pg.wait_for_function("() => parseFloat(getComputedStyle(document.getElementById('compare-table')).opacity)"
+                             " < 0.6", timeout=2_000)
+        pg.evaluate("() => document.getElementById('compare-table-note').removeAttribute('data-dash-is-loading')")
 
         pg.goto(f"{s['url']}/map?section={s['section']}&run={s['run']}")
         slot_a = pg.wait_for_selector("button:has-text('%s A')" % ("Put in slot" if en else "Poner en la casilla"))
