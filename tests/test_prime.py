@@ -37,7 +37,11 @@ def test_prime_reads_what_the_pages_use_once(store, monkeypatch):
         assert len(data.run_arrays(run_id).label) == 24
         assert len(data.clusters(run_id))
         assert data.cluster_profile(run_id) is not None  # what the default cluster names are made from
-    assert 0 <= data.comparison(runs[0], runs[1])["agreement"] <= 1  # the Compare page's first pair
+    # the Compare page's first pair, and every other pair (either order) of a store this small
+    for a in runs:
+        for b in runs:
+            if a != b:
+                assert 0 <= data.comparison(a, b)["agreement"] <= 1
     row = next(data.projection_catalog[data.projection_catalog["dims"] == 2].itertuples())
     assert data.projection(row.space, row.kind, 2).xyz.shape[0] == 24
 
@@ -63,3 +67,13 @@ def test_prime_in_background_runs_on_a_daemon_thread(store, monkeypatch):
     assert not thread.is_alive()
     _no_more_reads(data, monkeypatch)
     assert len(data.features) == 24
+
+
+def test_a_large_store_aligns_only_the_first_pair(store, monkeypatch):
+    import sectionist.dashboard.data.prime as prime_module
+
+    monkeypatch.setattr(prime_module, "PRIME_PAIRS_SECTIONS", 10)  # the 24-section store counts as large
+    data = StoreData(store.uri, check_interval=3600)
+    assert prime(data)["failed"] == []
+    runs = list(data.runs.index)
+    assert set(data._cache.comparisons) == {(runs[0], runs[1])}
