@@ -67,6 +67,9 @@ def prime(data) -> dict:
     for row in catalog:
         if int(row.dims) == 2:  # the map opens on a 2-D projection
             step(f"projection {row.space}/{row.kind}{row.dims}", lambda r=row: data.projection(r.space, r.kind, r.dims))
+    # plotly builds each trace type's validators on its first figure (0.1 s for a heatmap and a
+    # Sankey at load average 4): the trace types the pages draw, once
+    step("plotly", _build_each_trace_type)
     # then every other pair the Compare page may be asked for, last (the pages above come first)
     n_sections = []
     step("n_sections", lambda: n_sections.append(data.n_sections))
@@ -75,6 +78,14 @@ def prime(data) -> dict:
         for a, b in pairs[1:]:  # the first pair was primed above
             step(f"comparison {a}/{b}", lambda a=a, b=b: data.comparison(a, b))
     return {"seconds": time.monotonic() - t0, "failed": failed}
+
+
+def _build_each_trace_type() -> None:
+    import plotly.graph_objects as go
+
+    go.Figure([go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Scatter(x=[0], y=[0]), go.Scattergl(x=[0], y=[0])],
+              layout=dict(title="-"))
+    go.Figure([go.Sankey(node=dict(label=["a", "b"]), link=dict(source=[0], target=[1], value=[1]))])
 
 
 def prime_in_background(data) -> threading.Thread:
