@@ -77,3 +77,16 @@ def test_a_large_store_aligns_only_the_first_pair(store, monkeypatch):
     assert prime(data)["failed"] == []
     runs = list(data.runs.index)
     assert set(data._cache.comparisons) == {(runs[0], runs[1])}
+
+
+def test_extra_steps_run_and_a_failing_one_is_noted(store):
+    from sectionist.dashboard.ui.figures.common import build_each_trace_type
+
+    ran = []
+
+    def broken():
+        raise RuntimeError("no")
+
+    out = prime(StoreData(store.uri, check_interval=3600),
+                also=[("plotly", build_each_trace_type), ("mine", lambda: ran.append(1)), ("broken", broken)])
+    assert ran == [1] and out["failed"] == ["broken"]

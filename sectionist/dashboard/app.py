@@ -370,8 +370,10 @@ def _app_from_env():
                                    **settings.media_options())
             # each worker process reads the store's tables now, not on its first visitors' clicks
             from sectionist.dashboard.data.prime import prime_in_background
+            from sectionist.dashboard.ui.figures.common import build_each_trace_type
 
-            prime_in_background(_lazy_app.server.extensions[EXTENSION_KEY])
+            prime_in_background(_lazy_app.server.extensions[EXTENSION_KEY],
+                                also=[("plotly", build_each_trace_type)])
         return _lazy_app
 
 

@@ -28,12 +28,14 @@ PRIME_PAIRS = 60
 PRIME_PAIRS_SECTIONS = 50_000
 
 
-def prime(data) -> dict:
+def prime(data, also=()) -> dict:
     """Read the store's tables and per-run arrays that the pages use into ``data``'s caches.
 
     Parameters
     ----------
     data : sectionist.dashboard.data.store_data.StoreData
+    also : sequence of (str, callable)
+        More named steps, run after the store's tables and before the Compare page's other pairs.
 
     Returns
     -------
@@ -67,9 +69,8 @@ def prime(data) -> dict:
     for row in catalog:
         if int(row.dims) == 2:  # the map opens on a 2-D projection
             step(f"projection {row.space}/{row.kind}{row.dims}", lambda r=row: data.projection(r.space, r.kind, r.dims))
-    # plotly builds each trace type's validators on its first figure (0.1 s for a heatmap and a
-    # Sankey at load average 4): the trace types the pages draw, once
-    step("plotly", _build_each_trace_type)
+    for name, fn in also:  # e.g. the figures' first builds (ui.figures.common.build_each_trace_type)
+        step(name, fn)
     # then every other pair the Compare page may be asked for, last (the pages above come first)
     n_sections = []
     step("n_sections", lambda: n_sections.append(data.n_sections))
@@ -80,19 +81,11 @@ def prime(data) -> dict:
     return {"seconds": time.monotonic() - t0, "failed": failed}
 
 
-def _build_each_trace_type() -> None:
-    import plotly.graph_objects as go
-
-    go.Figure([go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Scatter(x=[0], y=[0]), go.Scattergl(x=[0], y=[0])],
-              layout=dict(title="-"))
-    go.Figure([go.Sankey(node=dict(label=["a", "b"]), link=dict(source=[0], target=[1], value=[1]))])
-
-
-def prime_in_background(data) -> threading.Thread:
-    """Start :func:`prime` on a daemon thread; returns the thread."""
+def prime_in_background(data, also=()) -> threading.Thread:
+    """Start :func:`prime` (``also``: its extra steps) on a daemon thread; returns the thread."""
 
     def run():
-        out = prime(data)
+        out = prime(data, also)
         log.info("store caches primed in %.1f s%s", out["seconds"],
                  f" ({len(out['failed'])} steps failed: {', '.join(out['failed'][:5])})" if out["failed"] else "")
 

@@ -126,3 +126,13 @@ def wrap_lane(name: str, width: int = 26) -> str:
         else:
             line = f"{line} · {part}" if line else part
     return "<br>".join(lines + [line])
+
+
+def build_each_trace_type() -> None:
+    """Build one small figure of each trace type the pages draw, and drop them: plotly makes a trace
+    type's validators on its first figure (~0.1 s for a heatmap and a Sankey at load average 4), which
+    a web worker does once as it starts (:func:`sectionist.dashboard.data.prime.prime`) rather than in
+    its first visitor's callback."""
+    go.Figure([go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Scatter(x=[0], y=[0]), go.Scattergl(x=[0], y=[0])],
+              layout=dict(title="-"))
+    go.Figure([go.Sankey(node=dict(label=["a", "b"]), link=dict(source=[0], target=[1], value=[1]))])
