@@ -129,7 +129,7 @@ def song_timeline(lanes, *, duration: float, selected: tuple | None = None, sele
     kinds = [k for k in (CLUSTER, TRUTH, STRUCTURE) if any(Lane(*lane).kind == k for lane in lanes)]
     entries: dict[str, dict] = {k: {} for k in kinds}  # kind → colour → legend text, as first drawn
     bars, keys = [], []  # the lanes' bar traces and their (kind, colour)
-    span_hover = _("from %{base:.1f} s, %{x:.1f} s long")
+    span_hover = _("from %{base:.1f} s to %{x:.1f} s")  # a bar with a base: %{x} is its end
     for li, lane in enumerate(lanes):
         lane = Lane(*lane)
         y = y0 + li
