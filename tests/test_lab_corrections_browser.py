@@ -94,4 +94,24 @@ def test_an_expert_corrects_a_structure_on_the_lab_at_both_sizes(server):
         page.screenshot(path=str(SHOTS / "different-390x844-es-page.png"), full_page=True)
         box = page.locator("#lab-correct").bounding_box()  # the panel fits the phone's width
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, box
+
+        # another song picked: the old song's counts leave the screen at once, before the new ones
+        # arrive (issue 23: "with the old song's counts left on screen")
+        waiting = page.get_attribute("#lab-counts", "data-waiting")
+        old = page.locator("#lab-counts").inner_text()
+        assert waiting and old and old != waiting
+        page.evaluate("""() => { const el = document.getElementById('lab-counts'); window.__counts = [];
+            new MutationObserver(() => window.__counts.push(el.textContent)).observe(
+                el, {childList: true, characterData: true, subtree: true}); }""")
+        shown = page.locator("#lab-song").inner_text()
+        page.click("#lab-song")
+        options = page.get_by_role("option")
+        other = next(options.nth(i) for i in range(options.count()) if options.nth(i).inner_text() not in shown)
+        other.click()
+        page.wait_for_function("(w) => window.__counts.length > 1 && window.__counts.at(-1) !== w"
+                               " && window.__counts.at(-1).length > 0", arg=waiting, timeout=60_000)
+        seen = page.evaluate("() => window.__counts")
+        # the first words on screen after the pick: computing, never the old song's counts
+        assert [t for t in seen if t][0] == waiting, seen
+        page.screenshot(path=str(SHOTS / "other-song-390x844-es.png"), full_page=True)
         assert not errors, errors

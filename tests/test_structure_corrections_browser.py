@@ -47,7 +47,12 @@ def _correct(server, page, song, *, kind_label, clicks, picked, done, new_lane, 
     v1 = read_version(store, song, "merged", 1)
     page.wait_for_selector("#songs-timeline .js-plotly-plot .barlayer")
     page.wait_for_load_state("networkidle")
-    page.get_by_text(kind_label, exact=True).click()
+    # the panel's answer to the kind first (a loaded machine answered it after the taps below), and
+    # assets/corrections.js listening to the timeline (it looks for the graph every 300 ms)
+    with page.expect_response(lambda r: "_dash-update-component" in r.url
+                              and '"songs-correct-kind.value"' in (r.request.post_data or "")):
+        page.get_by_text(kind_label, exact=True).click()
+    page.wait_for_function("() => document.querySelector('#songs-timeline .js-plotly-plot')._sectionistCorrect === true")
     picked_line = page.locator("#songs-correct-picked")
     for lane, t in clicks:
         before = picked_line.inner_text()
@@ -55,7 +60,10 @@ def _correct(server, page, song, *, kind_label, clicks, picked, done, new_lane, 
         if wait_between:  # the next click once the panel has said what this one picked
             page.wait_for_function("(text) => document.querySelector('#songs-correct-picked').innerText !== text",
                                    arg=before)
-    picked_line.filter(has_text=picked).wait_for()
+    try:
+        picked_line.filter(has_text=picked).wait_for()
+    except Exception:  # what the panel said instead, for the report
+        raise AssertionError(f"the panel says {picked_line.inner_text()!r}, not {picked!r}") from None
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#songs-correct").screenshot(path=str(SHOTS / f"{shot}-picked.png"))
     # the picked times are dashed lines across the timeline
