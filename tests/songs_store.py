@@ -5,6 +5,8 @@ phrase, with label confidences) and ``merged`` (an older store's rows: no level,
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 
 import numpy as np
@@ -85,3 +87,24 @@ def find_component(node, wanted):
             if found is not None:
                 return found
     return None
+
+
+@contextlib.contextmanager
+def corrections_server(root, secret: str):
+    """A served two-song store with ``merged`` structures and audio, and an expert ``ada``: what the
+    structure-correction browser tests (Songs page, Lab) correct. Yields ``{"url", "password", "songs",
+    "store", "durations"}``."""
+    from auth_helpers import make_user
+    from browser_helpers import serve_in_thread
+
+    from sectionist.dashboard.app import create_app
+
+    store, _k3 = build_songs_store(root / "store", n_songs=2, sections_per_song=8, audio=True)
+    db = f"sqlite:///{root / 'users.sqlite'}"
+    app = create_app(store.uri, db_url=db, secret_key=secret * 40, jobs_dir=root / "jobs")
+    password = make_user(db, "ada", "expert")
+    data = app.server.extensions["sectionist_data"]
+    songs = list(data.songs.index)
+    with serve_in_thread(app.server) as url:
+        yield {"url": url, "password": password, "songs": songs, "store": store,
+               "durations": [float(data.songs.loc[s, "duration_s"]) for s in songs]}

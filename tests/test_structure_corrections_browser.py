@@ -8,9 +8,9 @@ lanes). Screenshots in ``test-artifacts/screenshots/corrections/``."""
 from __future__ import annotations
 
 import pytest
-from auth_helpers import login_page, make_user
-from browser_helpers import ARTIFACTS, LANE_NAMES_JS, chromium_page, click_lane, serve_in_thread
-from songs_store import MERGED_LABELS, build_songs_store
+from auth_helpers import login_page
+from browser_helpers import ARTIFACTS, LANE_NAMES_JS, chromium_page, click_lane
+from songs_store import MERGED_LABELS, corrections_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,18 +22,8 @@ LANES = f"() => ({LANE_NAMES_JS})({TIMELINE!r})"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from sectionist.dashboard.app import create_app
-
-    root = tmp_path_factory.mktemp("corrections-browser")
-    store, _k3 = build_songs_store(root / "store", n_songs=2, sections_per_song=8, audio=True)
-    db = f"sqlite:///{root / 'users.sqlite'}"
-    app = create_app(store.uri, db_url=db, secret_key="b" * 40, jobs_dir=root / "jobs")
-    password = make_user(db, "ada", "expert")
-    data = app.server.extensions["sectionist_data"]
-    songs = list(data.songs.index)
-    with serve_in_thread(app.server) as url:
-        yield {"url": url, "password": password, "songs": songs, "store": store,
-               "durations": [float(data.songs.loc[s, "duration_s"]) for s in songs]}
+    with corrections_server(tmp_path_factory.mktemp("corrections-browser"), "b") as served:
+        yield served
 
 
 def _click_lane(page, lane, t):
