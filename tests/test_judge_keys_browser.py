@@ -160,8 +160,10 @@ def test_a_fast_key_sequence_loses_no_key(server):
         df = _verdicts(server["db"], user, len(keys), timeout=20.0)
         got = list(zip(df["section_id"], df["verdict"]))
         assert got == [(s, VERDICT[k]) for s, k in targets], (got, targets)
-        sections = {s for s, _k in targets}
-        assert 2 <= len(sections) < len(keys), targets  # it moved on, and outran the queue: keys shared a section
+        # how many sections the keys met depends on the machine's load (on a loaded one all eight met the
+        # first): that each key went to the section on screen at its keydown is the rule checked above;
+        # and the queue moves on past the judged ones
+        _wait_for_new_section(pg, targets[-1][0])
         pg.wait_for_function("() => document.getElementById('judge-key-wait').hidden")
         assert pg.locator("#judge-key-lost").is_hidden()
         assert not errors, errors
