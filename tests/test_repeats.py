@@ -14,10 +14,12 @@ from sectionist.analysis.structure.beats import BeatFeatures
 from sectionist.analysis.structure.repeats import (
     REPEATS_VERSION,
     choose_grid,
+    join_loops,
     join_lone,
     repeats_beats,
     repeats_structure,
     shifted_unit_distances,
+    song_start,
     unit_distances,
     unit_labels,
     unit_segments,
@@ -113,6 +115,34 @@ def test_choose_grid_prefers_the_grid_whose_units_repeat():
     assert lab.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
 
 
+
+def test_the_grid_goes_through_the_songs_start_when_that_costs_little():
+    """One 8-beat pattern played 8 times: phase 0 repeats best (0.875: every unit the same); the phase
+    through beat 4 (0.667: two partial units of their own) is taken when the start is there and
+    ``start_weight`` covers the difference, never for another unit length and never when it is too small."""
+    bf = song("AAAAAAAA", beats_per_part=8, seed=5)
+    X = np.hstack([bf.harmony, bf.timbre])
+    flat = np.ones(len(X))
+    assert choose_grid(X, flat, unit_beats=(8,))[:2] == (8, 0)
+    assert choose_grid(X, flat, unit_beats=(8,), start=4, start_weight=0.3)[:2] == (8, 4)
+    assert choose_grid(X, flat, unit_beats=(8,), start=4, start_weight=0.1)[:2] == (8, 0)
+    assert choose_grid(X, flat, unit_beats=(8,), start=12, start_weight=0.3)[:2] == (8, 4)  # 12 = 4 mod 8
+    assert choose_grid(X, flat, unit_beats=(8,), start=0, start_weight=0.3)[:2] == (8, 0)
+
+
+def test_song_start_is_the_first_tracked_beat_unless_a_whole_beat_comes_before_it():
+    assert song_start(np.array([0.0, 0.07, 0.57, 1.07, 1.57])) == 1  # a sliver before the first beat
+    assert song_start(np.array([0.0, 0.5, 1.0, 1.5, 2.0])) == 0  # the start is a beat of its own
+    assert song_start(np.array([0.0, 3.0])) == 0
+
+
+def test_repeats_records_its_start_weight():
+    bf = song("AABB", beats_per_part=16)
+    off, on = repeats_beats(bf, start_weight=0.0), repeats_beats(bf)
+    np.testing.assert_allclose(off["bounds"], on["bounds"])  # the start is on the grid already: no change
+    assert repeats_structure(None, 22050, features=bf).params["start_weight"] == 0.3
+
+
 def test_a_song_shorter_than_two_units_is_one_segment():
     r = repeats_beats(song("A", beats_per_part=5))
     assert r["bounds"].tolist() == [[0.0, 2.5]] and r["labels"].tolist() == [0]
@@ -130,7 +160,7 @@ def test_both_levels_reach_the_segments_table(tmp_path):
     np.testing.assert_allclose(sec[["start_s", "end_s"]].to_numpy(), structure.bounds)
     assert sec["confidence"].isna().tolist() == [False, False, False, False, True, False]
     params = json.loads(sec["params"].iloc[0])
-    assert params["version"] == REPEATS_VERSION == 3 and params["play_beats"] == 16 and params["shift"] == 0.5
+    assert params["version"] == REPEATS_VERSION == 4 and params["play_beats"] == 16 and params["shift"] == 0.5
     assert params["strain_beats"] == [16, 64] and params["strains"] is False and params["edge_share"] == 0.75
 
 
@@ -281,3 +311,13 @@ def test_a_short_first_or_last_section_joins_its_neighbour():
     assert r["bounds"][0].tolist() == [0, 9] and r["phrase_bounds"][0].tolist() == [0, 9]
     r = repeats_beats(song("AABACB", pickup=2, seed=1), edge_share=0)
     assert r["bounds"][0].tolist() == [0, 1]
+
+
+def test_join_loops_joins_a_part_played_over_and_over_but_not_twice():
+    spans = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
+    labels = np.array([0, 0, 0, 1, 1, 2, 0])
+    out, lab = join_loops(spans, labels, 3)
+    assert out == [(0, 3), (3, 4), (4, 5), (5, 6), (6, 7)] and lab.tolist() == [0, 1, 1, 2, 0]
+    assert join_loops(spans, labels, 4)[0] == spans  # no run of four
+    r = repeats_beats(song("AABBC", beats_per_part=16), loop_plays=3, strain_beats=None)
+    np.testing.assert_allclose(r["bounds"], [[0, 8], [8, 16], [16, 24], [24, 32], [32, 40]])  # twice: two plays

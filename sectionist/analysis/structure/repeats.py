@@ -13,7 +13,9 @@ grid instead of on fixed seconds:
    other's window moved by up to half a unit (``shift``, :func:`shifted_unit_distances`): a passage
    played again a beat off the grid (a repeat whose length is no whole number of units, as in a
    quartet's minuet) still matches. The grid kept is the one whose units are most often
-   played again, plus how much its lines sit on the checkerboard novelty (``weight``): :func:`choose_grid`.
+   played again, plus how much its lines sit on the checkerboard novelty (``weight``): :func:`choose_grid`;
+   its phase goes through the song's first beat when that costs little (``start_weight``: a tune's
+   pickup starts its strain, and the song's start is a line).
 2. **Boundaries from context** (:func:`unit_segments`): a unit glues to the next when that pair
    always comes together — every play of the first is followed by the second and every play of the
    second follows the first, and the first is played more than once. Everywhere else is a
@@ -49,7 +51,7 @@ from sectionist.analysis.structure.checkerboard import multiscale_novelty
 from sectionist.analysis.structure.helpers import absorb_edges, edge_keep, first_order, standardise, strain_grid
 
 #: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
-REPEATS_VERSION = 3
+REPEATS_VERSION = 4
 
 #: Candidate unit lengths in beats: a bar of three or four beats, or two of them.
 UNIT_BEATS: tuple[int, ...] = (3, 4, 6, 8)
@@ -60,7 +62,8 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
                       section_beats: float = 32, play_beats: float = 16, shift: float = 0.5,
                       keep_beats: float = 16, split_plays: bool = True,
                       strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
-                      strain_share: float = 0.6, edge_share: float = 0.75, features: BeatFeatures | None = None,
+                      strain_share: float = 0.6, edge_share: float = 0.75, start_weight: float = 0.3,
+                      features: BeatFeatures | None = None,
                       beat_times: np.ndarray | None = None, **_) -> Structure:
     """Segments of recurring bar-long units, at two levels (``section`` and ``phrase``).
 
@@ -107,6 +110,11 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
         A first or last section shorter than this share of the median of the others (a pickup before
         the first full unit, a last chord ringing on) joins its neighbour, at both levels
         (:func:`~sectionist.analysis.structure.helpers.edge_keep`; 0: off).
+    start_weight : float
+        The grid's lines go through the song's first beat (:func:`song_start`: a piece starts a phrase,
+        pickup included) when that phase of the unit length chosen scores at most this much below the
+        best phase (:func:`choose_grid`; 0: off). Without it a fiddle tune's strains were cut at the bar
+        line before their pickup, half a bar early, where the tune's novelty is highest.
     features : BeatFeatures, optional
         Precomputed beat features (shared with the other schemes).
     beat_times : np.ndarray, optional
@@ -121,14 +129,14 @@ def repeats_structure(y: np.ndarray, sr: int, *, unit_beats: tuple[int, ...] = U
     r = repeats_beats(bf, unit_beats=unit_beats, tau=tau, weight=weight, kernels=kernels, phrase_beats=phrase_beats,
                       section_beats=section_beats, play_beats=play_beats, shift=shift, keep_beats=keep_beats,
                       split_plays=split_plays, strain_beats=strain_beats, strain_match=strain_match,
-                      strain_share=strain_share, edge_share=edge_share)
+                      strain_share=strain_share, edge_share=edge_share, start_weight=start_weight)
     params = dict(unit_beats=[int(v) for v in unit_beats], tau=float(tau), weight=float(weight),
                   kernels=[int(v) for v in kernels], phrase_beats=int(phrase_beats), section_beats=float(section_beats),
                   play_beats=float(play_beats), shift=float(shift), keep_beats=float(keep_beats),
                   split_plays=bool(split_plays),
                   strain_beats=None if strain_beats is None else [float(v) for v in strain_beats],
                   strain_match=float(strain_match), strain_share=float(strain_share), edge_share=float(edge_share),
-                  strains=bool(r["strains"]),
+                  start_weight=float(start_weight), strains=bool(r["strains"]),
                   version=REPEATS_VERSION, n_beats=bf.n, n_phrases=len(r["phrase_bounds"]),
                   unit=int(r["unit"]), phase=int(r["phase"]), n_units=len(r["unit_labels"]),
                   repeated_units=round(float(r["repeated"]), 4), n_post=len(r["bounds"]),
@@ -143,15 +151,16 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
                   play_beats: float = 16, pair_same: bool = True, lone_join: float = 0.0,
                   shift: float = 0.5, keep_beats: float = 16, split_plays: bool = True,
                   strain_beats: tuple[float, float] | None = (16, 64), strain_match: float = 0.75,
-                  strain_share: float = 0.6, edge_share: float = 0.75) -> dict:
+                  strain_share: float = 0.6, edge_share: float = 0.75, start_weight: float = 0.3,
+                  loop_plays: int = 0) -> dict:
     """``repeats`` on beat features: a dict with ``bounds``, ``labels``, ``confidence`` (the section level:
     :func:`phrase_blocks` of the phrases, at most ``section_beats`` beats each), ``phrase_bounds``,
     ``phrase_labels``, ``phrase_confidence`` (the phrase level: :func:`unit_segments`),
     ``unit_bounds``, ``unit_labels``, ``unit_confidence`` (the units), the grid's ``unit`` and
     ``phase`` (beats) and ``repeated`` (the share of units played more than once). Keywords as
     :func:`repeats_structure`'s, and ``lone_cut``, ``min_beats`` (:func:`unit_segments`),
-    ``pair_same`` (:func:`phrase_blocks`) and ``lone_join`` (:func:`join_lone`; 0: off), tried in
-    the ablation and off by default."""
+    ``pair_same`` (:func:`phrase_blocks`), ``lone_join`` (:func:`join_lone`; 0: off) and
+    ``loop_plays`` (:func:`join_loops`; 0: off), tried in the ablation and off by default."""
     n = bf.n
     if n < 2 * min(unit_beats):
         one = np.array([[0.0, bf.duration]])
@@ -163,7 +172,8 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
     H, T = standardise(bf.harmony), standardise(bf.timbre)
     X = np.hstack([H, T])
     nov = multiscale_novelty([H, T], tuple(kernels))
-    unit, phase, edges, lab, D, full = choose_grid(X, nov, unit_beats=unit_beats, tau=tau, weight=weight)
+    unit, phase, edges, lab, D, full = choose_grid(X, nov, unit_beats=unit_beats, tau=tau, weight=weight,
+                                                   start=song_start(bf.times), start_weight=start_weight)
     if shift > 0 and int(round(shift * unit)) > 0:
         lab, D, full = unit_labels(X, edges, unit, tau, int(round(shift * unit)))
     unit_conf = unit_confidence(lab, D, full, tau)
@@ -190,6 +200,8 @@ def repeats_beats(bf: BeatFeatures, *, unit_beats: tuple[int, ...] = UNIT_BEATS,
         at = {a: k for k, (a, _b) in enumerate(segs)}
         at[len(lab)] = len(segs)
         spans, block_labels = [(at[a], at[b]) for a, b in grid[0]], grid[1]
+    if loop_plays > 1:
+        spans, block_labels = join_loops(spans, block_labels, loop_plays)
     block_bounds = np.array([[bounds[a, 0], bounds[b - 1, 1]] for a, b in spans])
     shared = np.bincount(block_labels)[block_labels] > 1
     block_conf = np.array([np.nanmean(conf[a:b]) if ok and np.isfinite(conf[a:b]).any() else np.nan
@@ -370,13 +382,16 @@ def unit_labels(X: np.ndarray, edges: np.ndarray, length: int, tau: float, max_s
     return first_order(lab), D, full
 
 
-def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: float = 0.5, weight: float = 1.0):
+def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: float = 0.5, weight: float = 1.0,
+                start: int | None = None, start_weight: float = 0.0):
     """The unit length and phase whose units are most often played again (1 − distinct labels ÷ units: a
     grid off the song's phrases makes more distinct units where one phrase goes on in several ways)
     plus ``weight`` × (the novelty at their lines over its mean, less one); ties to the first tried.
+    With ``start`` (a beat index) and ``start_weight`` > 0, the phase of the length chosen whose lines
+    go through ``start`` is taken instead when it scores at most ``start_weight`` less.
     Returns ``(unit, phase, edges, labels, D, full)`` (see :func:`unit_labels`)."""
     n = len(X)
-    best = None
+    best, by_length = None, {}
     mean_nov = float(nov.mean()) + 1e-12
     for length in unit_beats:
         length = int(length)
@@ -388,9 +403,41 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
             lab, D, full = unit_labels(X, edges, length, tau)
             reuse = 1.0 - len(np.unique(lab)) / len(lab)
             score = reuse + weight * (float(nov[cuts].mean()) / mean_nov - 1.0)
+            by_length.setdefault(length, {})[phase] = (score, length, phase, edges, lab, D, full)
             if best is None or score > best[0] + 1e-12:
                 best = (score, length, phase, edges, lab, D, full)
+    if start is not None and start_weight > 0:  # the song's start as a line when it costs little
+        at = by_length[best[1]].get(start % best[1])
+        if at is not None and at[0] >= best[0] - start_weight:
+            best = at
     return best[1:]
+
+
+def join_loops(spans: list[tuple[int, int]], labels: np.ndarray, plays: int):
+    """Runs of ``plays`` or more sections in a row with one label (a loop played over and over) joined
+    into one section; a part played twice stays two plays. Returns ``(spans, labels)``."""
+    out_spans, out_labels = [], []
+    i = 0
+    while i < len(spans):
+        j = i + 1
+        while j < len(spans) and labels[j] == labels[i]:
+            j += 1
+        if j - i >= plays:
+            out_spans.append((spans[i][0], spans[j - 1][1]))
+            out_labels.append(int(labels[i]))
+        else:
+            out_spans.extend(spans[i:j])
+            out_labels.extend(int(v) for v in labels[i:j])
+        i = j
+    return out_spans, first_order(np.array(out_labels, dtype=np.int64))
+
+
+def song_start(times: np.ndarray) -> int:
+    """The beat index where the song's first phrase starts: 1 when the first tracked beat comes less than
+    half a beat after the start (the sliver before it is no beat of its own), else 0."""
+    if len(times) < 3:
+        return 0
+    return int(times[1] - times[0] < 0.5 * float(np.median(np.diff(times[1:]))))
 
 
 def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
