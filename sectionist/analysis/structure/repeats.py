@@ -391,7 +391,7 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
     go through ``start`` is taken instead when it scores at most ``start_weight`` less.
     Returns ``(unit, phase, edges, labels, D, full)`` (see :func:`unit_labels`)."""
     n = len(X)
-    best, by_length = None, {}
+    best, at_start = None, {}
     mean_nov = float(nov.mean()) + 1e-12
     for length in unit_beats:
         length = int(length)
@@ -403,13 +403,16 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
             lab, D, full = unit_labels(X, edges, length, tau)
             reuse = 1.0 - len(np.unique(lab)) / len(lab)
             score = reuse + weight * (float(nov[cuts].mean()) / mean_nov - 1.0)
-            by_length.setdefault(length, {})[phase] = (score, length, phase, edges, lab, D, full)
+            if start is not None and phase == start % length:
+                at_start[length] = score
             if best is None or score > best[0] + 1e-12:
                 best = (score, length, phase, edges, lab, D, full)
     if start is not None and start_weight > 0:  # the song's start as a line when it costs little
-        at = by_length[best[1]].get(start % best[1])
-        if at is not None and at[0] >= best[0] - start_weight:
-            best = at
+        length = best[1]
+        if length in at_start and at_start[length] >= best[0] - start_weight and best[2] != start % length:
+            phase = start % length  # labelled again rather than kept for every length (D is units² large)
+            edges = np.array([0, *[c for c in range(phase, n, length) if c > 0], n])
+            best = (at_start[length], length, phase, edges, *unit_labels(X, edges, length, tau))
     return best[1:]
 
 
