@@ -130,9 +130,10 @@ def test_the_grid_goes_through_the_songs_start_when_that_costs_little():
     assert choose_grid(X, flat, unit_beats=(8,), start=0, start_weight=0.3)[:2] == (8, 0)
 
 
-def test_song_start_is_the_first_tracked_beat_unless_a_whole_beat_comes_before_it():
+def test_song_start_is_the_first_tracked_beat_unless_about_one_beat_comes_before_it():
     assert song_start(np.array([0.0, 0.07, 0.57, 1.07, 1.57])) == 1  # a sliver before the first beat
     assert song_start(np.array([0.0, 0.5, 1.0, 1.5, 2.0])) == 0  # the start is a beat of its own
+    assert song_start(np.array([0.0, 3.0, 3.5, 4.0, 4.5])) == 1  # 3 s of silence before the first beat
     assert song_start(np.array([0.0, 3.0])) == 0
 
 

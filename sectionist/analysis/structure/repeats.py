@@ -436,11 +436,15 @@ def join_loops(spans: list[tuple[int, int]], labels: np.ndarray, plays: int):
 
 
 def song_start(times: np.ndarray) -> int:
-    """The beat index where the song's first phrase starts: 1 when the first tracked beat comes less than
-    half a beat after the start (the sliver before it is no beat of its own), else 0."""
+    """The beat index where the song's first phrase starts (``times``: the beat grid of
+    :class:`~sectionist.analysis.structure.beats.BeatFeatures`, ``times[0]`` = 0). The first tracked beat
+    (1) when less than half a beat comes before it (a sliver, no beat of its own) or more than one and
+    a half (silence or a lead-in before the music's first beat, as on many recordings); 0 when about
+    one beat comes before it: the tracker missed the first beat, and the start is that beat."""
     if len(times) < 3:
         return 0
-    return int(times[1] - times[0] < 0.5 * float(np.median(np.diff(times[1:]))))
+    gap, beat = float(times[1] - times[0]), float(np.median(np.diff(times[1:])))
+    return int(gap < 0.5 * beat or gap > 1.5 * beat)
 
 
 def unit_segments(lab: np.ndarray, line_novelty: np.ndarray | None = None, lone_cut: float = 0.0,
