@@ -48,7 +48,8 @@ from sectionist.analysis.errors import ParameterError
 from sectionist.analysis.structure.base import Structure, scheme
 from sectionist.analysis.structure.beats import BeatFeatures, beat_input
 from sectionist.analysis.structure.checkerboard import multiscale_novelty
-from sectionist.analysis.structure.helpers import absorb_edges, edge_keep, first_order, standardise, strain_grid
+from sectionist.analysis.structure.helpers import (absorb_edges, edge_keep, first_order, label_runs, standardise,
+                                                   strain_grid)
 
 #: Version of ``repeats`` (hashed into the analysis config and stored in each part's params).
 REPEATS_VERSION = 4
@@ -398,8 +399,8 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
         if n < 2 * length:
             continue
         for phase in range(length):
-            cuts = [c for c in range(phase, n, length) if c > 0]
-            edges = np.array([0, *cuts, n])
+            edges = _grid_edges(n, length, phase)
+            cuts = edges[1:-1]
             lab, D, full = unit_labels(X, edges, length, tau)
             reuse = 1.0 - len(np.unique(lab)) / len(lab)
             score = reuse + weight * (float(nov[cuts].mean()) / mean_nov - 1.0)
@@ -411,27 +412,24 @@ def choose_grid(X: np.ndarray, nov: np.ndarray, *, unit_beats=UNIT_BEATS, tau: f
         length = best[1]
         if length in at_start and at_start[length] >= best[0] - start_weight and best[2] != start % length:
             phase = start % length  # labelled again rather than kept for every length (D is units² large)
-            edges = np.array([0, *[c for c in range(phase, n, length) if c > 0], n])
+            edges = _grid_edges(n, length, phase)
             best = (at_start[length], length, phase, edges, *unit_labels(X, edges, length, tau))
     return best[1:]
+
+
+def _grid_edges(n: int, length: int, phase: int) -> np.ndarray:
+    """Beat indices of the unit lines of a grid of ``length`` beats through beat ``phase``, with 0 and ``n``."""
+    return np.array([0, *[c for c in range(phase, n, length) if c > 0], n])
 
 
 def join_loops(spans: list[tuple[int, int]], labels: np.ndarray, plays: int):
     """Runs of ``plays`` or more sections in a row with one label (a loop played over and over) joined
     into one section; a part played twice stays two plays. Returns ``(spans, labels)``."""
     out_spans, out_labels = [], []
-    i = 0
-    while i < len(spans):
-        j = i + 1
-        while j < len(spans) and labels[j] == labels[i]:
-            j += 1
-        if j - i >= plays:
-            out_spans.append((spans[i][0], spans[j - 1][1]))
-            out_labels.append(int(labels[i]))
-        else:
-            out_spans.extend(spans[i:j])
-            out_labels.extend(int(v) for v in labels[i:j])
-        i = j
+    for i, j in label_runs(np.asarray(labels)):
+        joined = j - i >= plays
+        out_spans.extend([(spans[i][0], spans[j - 1][1])] if joined else spans[i:j])
+        out_labels.extend([int(labels[i])] if joined else [int(v) for v in labels[i:j]])
     return out_spans, first_order(np.array(out_labels, dtype=np.int64))
 
 
